@@ -1,0 +1,586 @@
+// The interpreter: fetch, expand compressed forms, decode, execute, and the
+// run loop that returns to the hypervisor with an exit reason.
+//
+// One `switch` on the major opcode, each case a few lines, names from the
+// RISC-V unprivileged specification. Floating point lives in fp.ts, the C
+// extension's expansion in rvc.ts, guest memory in memory.ts.
+import {
+  PC, INSTRET, TIME, RESERVATION, RAM_BASE, RAM_SIZE, RAM_OFFSET,
+  EXIT_PC, EXIT_INST, EXIT_INST_LEN,
+  EXIT_CONTROLS, EXIT_COUNTS, EXIT_REASON_COUNT, BUDGET_LEFT,
+  EXIT_NONE, EXIT_ECALL_U, EXIT_EBREAK, EXIT_BUDGET,
+  EXIT_ON_ECALL_U, EXIT_ON_EBREAK,
+  CAUSE_ILLEGAL_INSTRUCTION, CAUSE_BREAKPOINT, CAUSE_ECALL_U,
+  CAUSE_MISALIGNED_LOAD, CAUSE_MISALIGNED_STORE, CAUSE_STORE_ACCESS, CAUSE_LOAD_ACCESS,
+} from './layout';
+import { getX, setX, getFcsr, setFcsr } from './state';
+import { pendingExit, clearPendingExit, requestExit, raiseException } from './trap';
+import {
+  refreshMemoryConfig, ramAddress, fetchAddress,
+  loadU8, loadU16, loadU32, loadU64, storeU8, storeU16, storeU32, storeU64,
+} from './memory';
+import { expandCompressed } from './rvc';
+import { execFloat } from './fp';
+
+// ---- field extraction (unprivileged spec, "Base Instruction Formats") ------
+@inline function rd(i: u32): u32 { return (i >> 7) & 31; }
+@inline function rs1(i: u32): u32 { return (i >> 15) & 31; }
+@inline function rs2(i: u32): u32 { return (i >> 20) & 31; }
+@inline function funct3(i: u32): u32 { return (i >> 12) & 7; }
+@inline function funct7(i: u32): u32 { return i >> 25; }
+@inline function immI(i: u32): u64 { return <u64>(<i64>(<i32>i >> 20)); }
+@inline function immS(i: u32): u64 {
+  return <u64>(<i64>(((<i32>i >> 20) & ~31) | ((i >> 7) & 31)));
+}
+@inline function immB(i: u32): u64 {
+  const v = ((<i32>i >> 19) & ~0xfff) // imm[12] (sign) into bit 12 and up
+    | ((i << 4) & 0x800)               // imm[11] from bit 7
+    | ((i >> 20) & 0x7e0)              // imm[10:5]
+    | ((i >> 7) & 0x1e);               // imm[4:1]
+  return <u64>(<i64>v);
+}
+@inline function immU(i: u32): u64 { return <u64>(<i64>(<i32>(i & 0xfffff000))); }
+@inline function immJ(i: u32): u64 {
+  const v = ((<i32>i >> 11) & ~0xfffff) // imm[20] (sign)
+    | (i & 0xff000)                      // imm[19:12]
+    | ((i >> 9) & 0x800)                 // imm[11]
+    | ((i >> 20) & 0x7fe);               // imm[10:1]
+  return <u64>(<i64>v);
+}
+@inline function sext32(v: u64): u64 { return <u64>(<i64>(<i32>v)); }
+
+// ---- M extension helpers ----------------------------------------------------
+// High 64 bits of the unsigned 128-bit product, from 32-bit halves.
+function mulhu(a: u64, b: u64): u64 {
+  const aLo = a & 0xffffffff, aHi = a >> 32;
+  const bLo = b & 0xffffffff, bHi = b >> 32;
+  const ll = aLo * bLo, lh = aLo * bHi, hl = aHi * bLo, hh = aHi * bHi;
+  const mid = (ll >> 32) + (lh & 0xffffffff) + (hl & 0xffffffff);
+  return hh + (lh >> 32) + (hl >> 32) + (mid >> 32);
+}
+// Signed variants by correcting the unsigned product for negative operands.
+function mulh(a: u64, b: u64): u64 {
+  let h = mulhu(a, b);
+  if (<i64>a < 0) h -= b;
+  if (<i64>b < 0) h -= a;
+  return h;
+}
+function mulhsu(a: u64, b: u64): u64 {
+  let h = mulhu(a, b);
+  if (<i64>a < 0) h -= b;
+  return h;
+}
+// Division never traps in RISC-V (spec table "Semantics for division by zero
+// and division overflow"); wasm's would, so both cases are decided here.
+function div64(a: u64, b: u64): u64 {
+  if (b == 0) return u64.MAX_VALUE;
+  if (a == 0x8000000000000000 && b == u64.MAX_VALUE) return a;
+  return <u64>(<i64>a / <i64>b);
+}
+function rem64(a: u64, b: u64): u64 {
+  if (b == 0) return a;
+  if (a == 0x8000000000000000 && b == u64.MAX_VALUE) return 0;
+  return <u64>(<i64>a % <i64>b);
+}
+function div32(a: u64, b: u64): u64 {
+  const x = <i32>a, y = <i32>b;
+  if (y == 0) return u64.MAX_VALUE;
+  if (x == i32.MIN_VALUE && y == -1) return sext32(<u64>x);
+  return sext32(<u64>(x / y));
+}
+function rem32(a: u64, b: u64): u64 {
+  const x = <i32>a, y = <i32>b;
+  if (y == 0) return sext32(<u64>x);
+  if (x == i32.MIN_VALUE && y == -1) return 0;
+  return sext32(<u64>(x % y));
+}
+function divu32(a: u64, b: u64): u64 {
+  const x = <u32>a, y = <u32>b;
+  if (y == 0) return u64.MAX_VALUE;
+  return sext32(<u64>(x / y));
+}
+function remu32(a: u64, b: u64): u64 {
+  const x = <u32>a, y = <u32>b;
+  if (y == 0) return sext32(<u64>x);
+  return sext32(<u64>(x % y));
+}
+
+// ---- Zbb helpers ---------------------------------------------------------------
+// orc.b: each byte becomes 0xff if it had any bit set, else 0x00.
+function orcb(v: u64): u64 {
+  let r: u64 = 0;
+  for (let i: u64 = 0; i < 64; i += 8) {
+    if ((v >> i) & 0xff) r |= (<u64>0xff) << i;
+  }
+  return r;
+}
+@inline function rev8(v: u64): u64 { return bswap<u64>(v); }
+
+// ---- OP and OP-32 (register-register) ------------------------------------------
+// Returns the result, or raises an illegal instruction.
+function opReg(inst: u32, a: u64, b: u64): u64 {
+  const f3 = funct3(inst);
+  switch (funct7(inst)) {
+    case 0x00:
+      switch (f3) {
+        case 0: return a + b;                                   // ADD
+        case 1: return a << (b & 63);                           // SLL
+        case 2: return <i64>a < <i64>b ? 1 : 0;                 // SLT
+        case 3: return a < b ? 1 : 0;                           // SLTU
+        case 4: return a ^ b;                                   // XOR
+        case 5: return a >> (b & 63);                           // SRL
+        case 6: return a | b;                                   // OR
+        default: return a & b;                                  // AND
+      }
+    case 0x20:
+      switch (f3) {
+        case 0: return a - b;                                   // SUB
+        case 4: return ~(a ^ b);                                // XNOR (Zbb)
+        case 5: return <u64>(<i64>a >> (b & 63));               // SRA
+        case 6: return a | ~b;                                  // ORN (Zbb)
+        case 7: return a & ~b;                                  // ANDN (Zbb)
+      }
+      break;
+    case 0x01:
+      switch (f3) {
+        case 0: return a * b;                                   // MUL
+        case 1: return mulh(a, b);                              // MULH
+        case 2: return mulhsu(a, b);                            // MULHSU
+        case 3: return mulhu(a, b);                             // MULHU
+        case 4: return div64(a, b);                             // DIV
+        case 5: return b == 0 ? u64.MAX_VALUE : a / b;          // DIVU
+        case 6: return rem64(a, b);                             // REM
+        default: return b == 0 ? a : a % b;                     // REMU
+      }
+    case 0x05:
+      switch (f3) {
+        case 4: return <i64>a < <i64>b ? a : b;                 // MIN (Zbb)
+        case 5: return a < b ? a : b;                           // MINU
+        case 6: return <i64>a > <i64>b ? a : b;                 // MAX
+        case 7: return a > b ? a : b;                           // MAXU
+      }
+      break;
+    case 0x10:
+      switch (f3) {
+        case 2: return (a << 1) + b;                            // SH1ADD (Zba)
+        case 4: return (a << 2) + b;                            // SH2ADD
+        case 6: return (a << 3) + b;                            // SH3ADD
+      }
+      break;
+    case 0x30:
+      if (f3 == 1) return rotl<u64>(a, b & 63);                 // ROL (Zbb)
+      if (f3 == 5) return rotr<u64>(a, b & 63);                 // ROR
+      break;
+    case 0x24:
+      if (f3 == 1) return a & ~((<u64>1) << (b & 63));          // BCLR (Zbs)
+      if (f3 == 5) return (a >> (b & 63)) & 1;                  // BEXT
+      break;
+    case 0x34:
+      if (f3 == 1) return a ^ ((<u64>1) << (b & 63));           // BINV
+      break;
+    case 0x14:
+      if (f3 == 1) return a | ((<u64>1) << (b & 63));           // BSET
+      break;
+  }
+  raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst);
+  return 0;
+}
+
+function opReg32(inst: u32, a: u64, b: u64): u64 {
+  const f3 = funct3(inst);
+  const sh = <u32>b & 31;
+  switch (funct7(inst)) {
+    case 0x00:
+      if (f3 == 0) return sext32(a + b);                        // ADDW
+      if (f3 == 1) return sext32(a << sh);                      // SLLW
+      if (f3 == 5) return sext32(<u64>(<u32>a >> sh));          // SRLW
+      break;
+    case 0x20:
+      if (f3 == 0) return sext32(a - b);                        // SUBW
+      if (f3 == 5) return sext32(<u64>(<i32>a >> sh));          // SRAW
+      break;
+    case 0x01:
+      switch (f3) {
+        case 0: return sext32(a * b);                           // MULW
+        case 4: return div32(a, b);                             // DIVW
+        case 5: return divu32(a, b);                            // DIVUW
+        case 6: return rem32(a, b);                             // REMW
+        case 7: return remu32(a, b);                            // REMUW
+      }
+      break;
+    case 0x04:
+      if (f3 == 0) return (a & 0xffffffff) + b;                 // ADD.UW (Zba)
+      if (f3 == 4 && rs2(inst) == 0) return a & 0xffff;         // ZEXT.H (Zbb)
+      break;
+    case 0x10:
+      switch (f3) {
+        case 2: return ((a & 0xffffffff) << 1) + b;             // SH1ADD.UW
+        case 4: return ((a & 0xffffffff) << 2) + b;             // SH2ADD.UW
+        case 6: return ((a & 0xffffffff) << 3) + b;             // SH3ADD.UW
+      }
+      break;
+    case 0x30:
+      if (f3 == 1) return sext32(<u64>rotl<u32>(<u32>a, sh));   // ROLW
+      if (f3 == 5) return sext32(<u64>rotr<u32>(<u32>a, sh));   // RORW
+      break;
+  }
+  raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst);
+  return 0;
+}
+
+// ---- OP-IMM and OP-IMM-32 ------------------------------------------------------------
+function opImm(inst: u32, a: u64): u64 {
+  const imm = immI(inst);
+  const sh = <u32>(imm & 63);
+  const f6 = inst >> 26;
+  switch (funct3(inst)) {
+    case 0: return a + imm;                                     // ADDI
+    case 2: return <i64>a < <i64>imm ? 1 : 0;                   // SLTI
+    case 3: return a < imm ? 1 : 0;                             // SLTIU
+    case 4: return a ^ imm;                                     // XORI
+    case 6: return a | imm;                                     // ORI
+    case 7: return a & imm;                                     // ANDI
+    case 1:
+      if (f6 == 0x00) return a << sh;                           // SLLI
+      if (f6 == 0x12) return a & ~((<u64>1) << sh);             // BCLRI (Zbs)
+      if (f6 == 0x1a) return a ^ ((<u64>1) << sh);              // BINVI
+      if (f6 == 0x0a) return a | ((<u64>1) << sh);              // BSETI
+      if ((inst >> 20) == 0x600) return clz<u64>(a);            // CLZ (Zbb)
+      if ((inst >> 20) == 0x601) return ctz<u64>(a);            // CTZ
+      if ((inst >> 20) == 0x602) return popcnt<u64>(a);         // CPOP
+      if ((inst >> 20) == 0x604) return <u64>(<i64>(<i8>a));    // SEXT.B
+      if ((inst >> 20) == 0x605) return <u64>(<i64>(<i16>a));   // SEXT.H
+      break;
+    case 5:
+      if (f6 == 0x00) return a >> sh;                           // SRLI
+      if (f6 == 0x10) return <u64>(<i64>a >> sh);               // SRAI
+      if (f6 == 0x18) return rotr<u64>(a, sh);                  // RORI (Zbb)
+      if (f6 == 0x12) return (a >> sh) & 1;                     // BEXTI (Zbs)
+      if ((inst >> 20) == 0x287) return orcb(a);                // ORC.B
+      if ((inst >> 20) == 0x6b8) return rev8(a);                // REV8
+      break;
+  }
+  raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst);
+  return 0;
+}
+
+function opImm32(inst: u32, a: u64): u64 {
+  const imm = immI(inst);
+  const sh = <u32>(imm & 31);
+  const f7 = funct7(inst);
+  switch (funct3(inst)) {
+    case 0: return sext32(a + imm);                             // ADDIW
+    case 1:
+      if (f7 == 0x00) return sext32(a << sh);                   // SLLIW
+      if ((inst >> 26) == 0x02) return (a & 0xffffffff) << (imm & 63); // SLLI.UW (Zba)
+      if ((inst >> 20) == 0x600) return <u64>clz<u32>(<u32>a);  // CLZW (Zbb)
+      if ((inst >> 20) == 0x601) return <u64>ctz<u32>(<u32>a);  // CTZW
+      if ((inst >> 20) == 0x602) return <u64>popcnt<u32>(<u32>a); // CPOPW
+      break;
+    case 5:
+      if (f7 == 0x00) return sext32(<u64>(<u32>a >> sh));       // SRLIW
+      if (f7 == 0x20) return sext32(<u64>(<i32>a >> sh));       // SRAIW
+      if (f7 == 0x30) return sext32(<u64>rotr<u32>(<u32>a, sh)); // RORIW (Zbb)
+      break;
+  }
+  raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst);
+  return 0;
+}
+
+// ---- LOAD and STORE -----------------------------------------------------------------
+function execLoad(inst: u32): void {
+  const addr = getX(rs1(inst)) + immI(inst);
+  let v: u64;
+  switch (funct3(inst)) {
+    case 0: v = <u64>(<i64>(<i8>loadU8(addr))); break;          // LB
+    case 1: v = <u64>(<i64>(<i16>loadU16(addr))); break;        // LH
+    case 2: v = sext32(loadU32(addr)); break;                   // LW
+    case 3: v = loadU64(addr); break;                           // LD
+    case 4: v = loadU8(addr); break;                            // LBU
+    case 5: v = loadU16(addr); break;                           // LHU
+    case 6: v = loadU32(addr); break;                           // LWU
+    default: raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst); return;
+  }
+  if (pendingExit == EXIT_NONE) setX(rd(inst), v);
+}
+
+function execStore(inst: u32): void {
+  const addr = getX(rs1(inst)) + immS(inst);
+  const v = getX(rs2(inst));
+  switch (funct3(inst)) {
+    case 0: storeU8(addr, v); break;                            // SB
+    case 1: storeU16(addr, v); break;                           // SH
+    case 2: storeU32(addr, v); break;                           // SW
+    case 3: storeU64(addr, v); break;                           // SD
+    default: raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst);
+  }
+}
+
+// ---- A extension ------------------------------------------------------------------------
+// One hart per instance: every access is atomic by construction. The
+// reservation is a single address; SC succeeds only on the reserved address and
+// always clears it. Misaligned atomics raise address-misaligned exceptions (the
+// spec allows this; Linux delivers SIGBUS).
+function execAmo(inst: u32): void {
+  const f3 = funct3(inst);
+  if (f3 != 2 && f3 != 3) { raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst); return; }
+  const size: u64 = f3 == 2 ? 4 : 8;
+  const addr = getX(rs1(inst));
+  const op = inst >> 27;
+  if (op == 0x02) { // LR
+    if (rs2(inst) != 0) { raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst); return; }
+    if (addr & (size - 1)) { raiseException(CAUSE_MISALIGNED_LOAD, addr); return; }
+    const a = ramAddress(addr, size);
+    if (a == 0) { raiseException(CAUSE_LOAD_ACCESS, addr); return; }
+    setX(rd(inst), size == 4 ? sext32(<u64>load<u32>(a)) : load<u64>(a));
+    store<u64>(RESERVATION, addr);
+    return;
+  }
+  if (addr & (size - 1)) { raiseException(CAUSE_MISALIGNED_STORE, addr); return; }
+  const a = ramAddress(addr, size);
+  if (a == 0) { raiseException(CAUSE_STORE_ACCESS, addr); return; }
+  const b = getX(rs2(inst));
+  if (op == 0x03) { // SC
+    const ok = load<u64>(RESERVATION) == addr;
+    store<u64>(RESERVATION, u64.MAX_VALUE);
+    if (ok) {
+      if (size == 4) store<u32>(a, <u32>b); else store<u64>(a, b);
+    }
+    setX(rd(inst), ok ? 0 : 1);
+    return;
+  }
+  const old: u64 = size == 4 ? sext32(<u64>load<u32>(a)) : load<u64>(a);
+  let v: u64;
+  // Comparisons of the W forms use the sign-extended (MIN/MAX) or the
+  // zero-extended (MINU/MAXU) 32-bit values.
+  const x = old, y = size == 4 ? sext32(b) : b;
+  const xu = size == 4 ? old & 0xffffffff : old, yu = size == 4 ? b & 0xffffffff : b;
+  switch (op) {
+    case 0x01: v = b; break;                                   // AMOSWAP
+    case 0x00: v = old + b; break;                             // AMOADD
+    case 0x04: v = old ^ b; break;                             // AMOXOR
+    case 0x0c: v = old & b; break;                             // AMOAND
+    case 0x08: v = old | b; break;                             // AMOOR
+    case 0x10: v = <i64>x < <i64>y ? x : y; break;             // AMOMIN
+    case 0x14: v = <i64>x > <i64>y ? x : y; break;             // AMOMAX
+    case 0x18: v = xu < yu ? xu : yu; break;                   // AMOMINU
+    case 0x1c: v = xu > yu ? xu : yu; break;                   // AMOMAXU
+    default: raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst); return;
+  }
+  if (size == 4) store<u32>(a, <u32>v); else store<u64>(a, v);
+  setX(rd(inst), old);
+}
+
+// ---- Zicsr: the unprivileged CSRs -------------------------------------------------------
+const CSR_FFLAGS: u32 = 0x001;
+const CSR_FRM: u32 = 0x002;
+const CSR_FCSR: u32 = 0x003;
+const CSR_CYCLE: u32 = 0xc00;
+const CSR_TIME: u32 = 0xc01;
+const CSR_INSTRET: u32 = 0xc02;
+
+// The CSR's value, or -1 as "no such CSR" (all real values fit in 63 bits
+// except counters, which cannot reach 2^63 in practice).
+function readCsr(csr: u32, instret: u64): i64 {
+  switch (csr) {
+    case CSR_FFLAGS: return getFcsr() & 0x1f;
+    case CSR_FRM: return (getFcsr() >> 5) & 7;
+    case CSR_FCSR: return getFcsr() & 0xff;
+    case CSR_CYCLE: return instret;
+    case CSR_INSTRET: return instret;
+    case CSR_TIME: return load<u64>(TIME);
+  }
+  return -1;
+}
+
+function writeCsr(csr: u32, v: u64): void {
+  switch (csr) {
+    case CSR_FFLAGS: setFcsr((getFcsr() & ~0x1f) | (<u32>v & 0x1f)); break;
+    case CSR_FRM: setFcsr((getFcsr() & 0x1f) | ((<u32>v & 7) << 5)); break;
+    case CSR_FCSR: setFcsr(<u32>v & 0xff); break;
+  }
+}
+
+function execCsr(inst: u32, instret: u64): void {
+  const csr = inst >> 20;
+  const f3 = funct3(inst);
+  const src: u64 = f3 >= 5 ? <u64>rs1(inst) : getX(rs1(inst)); // CSRR*I: zimm
+  // CSRRS/CSRRC with x0 (or zimm 0) read without writing (spec, "CSR Instructions").
+  const writes = f3 == 1 || f3 == 5 || rs1(inst) != 0;
+  const old = readCsr(csr, instret);
+  // Unknown CSRs and writes to read-only ones (csr[11:10] == 3) are illegal.
+  if (old == -1 || (writes && (csr >> 10) == 3)) {
+    raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst);
+    return;
+  }
+  if (writes) {
+    let v: u64;
+    switch (f3 & 3) {
+      case 1: v = src; break;                                   // CSRRW(I)
+      case 2: v = <u64>old | src; break;                        // CSRRS(I)
+      case 3: v = <u64>old & ~src; break;                       // CSRRC(I)
+      default: raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst); return;
+    }
+    writeCsr(csr, v);
+  }
+  setX(rd(inst), <u64>old);
+}
+
+// ---- the run loop ------------------------------------------------------------------------
+
+// Grows linear memory to hold `size` bytes of guest RAM at guest address
+// `base`. Returns false when the host refuses the memory.
+export function configureRam(base: u64, size: u64): bool {
+  const end = <u64>RAM_OFFSET + size;
+  if (end > 0xffff_0000) return false; // wasm32: 4 GiB of linear memory at most
+  const needPages = <i32>((end + 0xffff) >> 16);
+  const havePages = memory.size();
+  if (needPages > havePages && memory.grow(needPages - havePages) < 0) return false;
+  store<u64>(RAM_BASE, base);
+  store<u64>(RAM_SIZE, size);
+  return true;
+}
+
+// Executes guest instructions until an event the hypervisor asked to see, at
+// most `budget` of them. Returns the exit reason; details are in the exit block.
+export function run(budget: u64): u32 {
+  refreshMemoryConfig();
+  clearPendingExit();
+  const controls = load<u32>(EXIT_CONTROLS);
+  let pc = load<u64>(PC);
+  let left = budget;
+  let retired: u64 = 0;
+  const instretBase = load<u64>(INSTRET);
+  let inst: u32 = 0;
+  let len: u32 = 0;
+
+  while (true) {
+    if (left == 0) { requestExit(EXIT_BUDGET); break; }
+    left--;
+
+    // Fetch one 16-bit parcel, then a second if the instruction is 32 bits.
+    len = 0;
+    inst = 0;
+    let a = fetchAddress(pc, 2);
+    if (a == 0) break;
+    inst = <u32>load<u16>(a);
+    let op: u32;
+    if ((inst & 3) == 3) {
+      a = fetchAddress(pc + 2, 2);
+      if (a == 0) break;
+      inst |= (<u32>load<u16>(a)) << 16;
+      len = 4;
+      op = inst;
+    } else {
+      len = 2;
+      op = expandCompressed(inst);
+      if (op == 0) { raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst); break; }
+    }
+
+    let next = pc + len;
+    switch (op & 0x7f) {
+      case 0x37: setX(rd(op), immU(op)); break;                           // LUI
+      case 0x17: setX(rd(op), pc + immU(op)); break;                      // AUIPC
+      case 0x6f:                                                          // JAL
+        setX(rd(op), next);
+        next = pc + immJ(op);
+        break;
+      case 0x67: {                                                        // JALR
+        if (funct3(op) != 0) { raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst); break; }
+        const target = (getX(rs1(op)) + immI(op)) & ~(<u64>1);
+        setX(rd(op), next);
+        next = target;
+        break;
+      }
+      case 0x63: {                                                        // BRANCH
+        const x = getX(rs1(op)), y = getX(rs2(op));
+        let taken: bool;
+        switch (funct3(op)) {
+          case 0: taken = x == y; break;                                  // BEQ
+          case 1: taken = x != y; break;                                  // BNE
+          case 4: taken = <i64>x < <i64>y; break;                         // BLT
+          case 5: taken = <i64>x >= <i64>y; break;                        // BGE
+          case 6: taken = x < y; break;                                   // BLTU
+          case 7: taken = x >= y; break;                                  // BGEU
+          default: raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst); taken = false;
+        }
+        if (taken) next = pc + immB(op);
+        break;
+      }
+      case 0x03: execLoad(op); break;
+      case 0x23: execStore(op); break;
+      case 0x13: {
+        const v = opImm(op, getX(rs1(op)));
+        if (pendingExit == EXIT_NONE) setX(rd(op), v);
+        break;
+      }
+      case 0x1b: {
+        const v = opImm32(op, getX(rs1(op)));
+        if (pendingExit == EXIT_NONE) setX(rd(op), v);
+        break;
+      }
+      case 0x33: {
+        const v = opReg(op, getX(rs1(op)), getX(rs2(op)));
+        if (pendingExit == EXIT_NONE) setX(rd(op), v);
+        break;
+      }
+      case 0x3b: {
+        const v = opReg32(op, getX(rs1(op)), getX(rs2(op)));
+        if (pendingExit == EXIT_NONE) setX(rd(op), v);
+        break;
+      }
+      case 0x2f: execAmo(op); break;
+      case 0x0f:                                                          // MISC-MEM
+        // FENCE orders nothing on one in-order hart. FENCE.I: nothing about
+        // code is cached yet; when a decode cache exists, it is flushed here.
+        if (funct3(op) > 1) raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst);
+        break;
+      case 0x73:                                                          // SYSTEM
+        if (funct3(op) == 0) {
+          if (op == 0x00000073) {                                         // ECALL
+            if (controls & EXIT_ON_ECALL_U) requestExit(EXIT_ECALL_U);
+            else raiseException(CAUSE_ECALL_U, 0);
+          } else if (op == 0x00100073) {                                  // EBREAK
+            if (controls & EXIT_ON_EBREAK) requestExit(EXIT_EBREAK);
+            else raiseException(CAUSE_BREAKPOINT, pc);
+          } else {
+            // SRET, WFI, SFENCE.VMA, … are privileged: illegal in U-mode.
+            raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst);
+          }
+        } else if (funct3(op) == 4) {
+          raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst);
+        } else {
+          execCsr(op, instretBase + retired);
+        }
+        break;
+      case 0x07: case 0x27: case 0x43: case 0x47: case 0x4b: case 0x4f: case 0x53:
+        execFloat(op);
+        break;
+      default:
+        raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst);
+    }
+
+    if (pendingExit != EXIT_NONE) {
+      // An ECALL exit retires the ecall: the hypervisor resumes after it.
+      if (pendingExit == EXIT_ECALL_U) { retired++; pc = next; }
+      break;
+    }
+    retired++;
+    pc = next;
+  }
+
+  // Complete the exit block. `pc` is where the guest resumes; EXIT_PC is the
+  // instruction that exited (the ecall itself for ECALL_U).
+  const reason = pendingExit;
+  store<u64>(EXIT_PC, reason == EXIT_ECALL_U ? pc - len : pc);
+  store<u32>(EXIT_INST, inst);
+  store<u32>(EXIT_INST_LEN, len);
+  store<u64>(PC, pc);
+  store<u64>(INSTRET, instretBase + retired);
+  store<u64>(BUDGET_LEFT, left);
+  if (reason < EXIT_REASON_COUNT) {
+    const counter = EXIT_COUNTS + (reason << 3);
+    store<u64>(counter, load<u64>(counter) + 1);
+  }
+  return reason;
+}

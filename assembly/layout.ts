@@ -1,0 +1,72 @@
+// The fixed layout of a virtual processor's state in linear memory.
+//
+// Everything the guest can observe (registers, pc, CSRs), the exit block the
+// hypervisor reads after `run` returns, the exit counters and the exit
+// controls live at these offsets, never in AssemblyScript globals: the
+// TypeScript side (src/cpu/) reads and writes the same bytes, a checkpoint is
+// a copy of known regions, and a later JIT tier can import the memory and use
+// the same addresses. The offsets are exported as globals so that TypeScript
+// never keeps a second copy of this table.
+
+// ---- architectural state -------------------------------------------------
+export const X_REGS: u32 = 0x0000; // x0..x31, u64 each (x0 always reads 0)
+export const F_REGS: u32 = 0x0100; // f0..f31, u64 each (single values NaN-boxed)
+export const PC: u32 = 0x0200; // u64
+export const FCSR: u32 = 0x0208; // u32: fflags in bits 4:0, frm in bits 7:5
+export const INSTRET: u32 = 0x0210; // u64 instructions retired (also `cycle`)
+export const TIME: u32 = 0x0218; // u64 value of the `time` CSR, kept by the hypervisor
+export const RESERVATION: u32 = 0x0220; // u64 address reserved by LR, or ~0 for none
+export const PRIV: u32 = 0x0228; // u32 privilege mode: 0 = U, 1 = S
+
+// ---- the exit block (VMCS exit fields / struct kvm_run) -------------------
+export const EXIT_BLOCK: u32 = 0x0400;
+export const EXIT_REASON: u32 = 0x0400; // u32 ExitReason
+export const EXIT_CAUSE: u32 = 0x0404; // u32 RISC-V exception cause (FAULT)
+export const EXIT_PC: u32 = 0x0408; // u64 pc of the instruction that exited
+export const EXIT_INST: u32 = 0x0410; // u32 its instruction bits (16-bit forms zero-extended)
+export const EXIT_INST_LEN: u32 = 0x0414; // u32 2 or 4, 0 when the fetch itself failed
+export const EXIT_ADDR: u32 = 0x0418; // u64 faulting address (the RISC-V tval)
+export const EXIT_SIZE: u32 = 0x0420; // u32 access size in bytes
+export const EXIT_DATA: u32 = 0x0428; // u64 data of a store / result of a load
+
+// ---- exit controls (VMCS execution controls) -----------------------------
+export const EXIT_CONTROLS: u32 = 0x0480; // u32 mask of EXIT_ON_* bits
+export const RAM_BASE: u32 = 0x0488; // u64 guest physical address of RAM's first byte
+export const RAM_SIZE: u32 = 0x0490; // u64 bytes of guest RAM
+export const BUDGET_LEFT: u32 = 0x0498; // u64 instructions left of the last run's budget
+
+// ---- exit counters (kvm_stat) ---------------------------------------------
+export const EXIT_COUNTS: u32 = 0x0500; // u64 per ExitReason, EXIT_REASON_COUNT of them
+export const EXIT_REASON_COUNT: u32 = 16;
+
+// Linear memory from here up is guest RAM: guest physical address RAM_BASE
+// is byte RAM_OFFSET. The space below holds the state above and the module's
+// static data (asconfig's memoryBase is 64 KiB); the rest is kept for the
+// caches later tiers need.
+export const RAM_OFFSET: u32 = 0x0100_0000;
+
+// ---- exit reasons ---------------------------------------------------------
+export const EXIT_NONE: u32 = 0;
+export const EXIT_ECALL_U: u32 = 1;
+export const EXIT_EBREAK: u32 = 2;
+export const EXIT_FAULT: u32 = 3;
+export const EXIT_BUDGET: u32 = 4;
+
+// ---- exit controls ----------------------------------------------------------
+// A selected event exits with its own reason. An event that is not selected is
+// delivered as a trap to the guest's supervisor; while the CPU has no
+// supervisor mode, that means a FAULT exit carrying the RISC-V cause.
+export const EXIT_ON_ECALL_U: u32 = 1 << 0;
+export const EXIT_ON_EBREAK: u32 = 1 << 1;
+
+// ---- RISC-V exception causes (privileged spec, scause) ---------------------
+export const CAUSE_MISALIGNED_FETCH: u32 = 0;
+export const CAUSE_FETCH_ACCESS: u32 = 1;
+export const CAUSE_ILLEGAL_INSTRUCTION: u32 = 2;
+export const CAUSE_BREAKPOINT: u32 = 3;
+export const CAUSE_MISALIGNED_LOAD: u32 = 4;
+export const CAUSE_LOAD_ACCESS: u32 = 5;
+export const CAUSE_MISALIGNED_STORE: u32 = 6;
+export const CAUSE_STORE_ACCESS: u32 = 7;
+export const CAUSE_ECALL_U: u32 = 8;
+export const CAUSE_ECALL_S: u32 = 9;

@@ -1,0 +1,127 @@
+#!/usr/bin/env node
+// The `ringvisor` command.
+import { readFileSync, writeSync } from 'node:fs';
+import { ProcessVM, ElfError, EXIT_REASON_NAMES } from '../index.js';
+
+const USAGE = `usage: ringvisor run [options] PROGRAM [ARGS...]
+
+Runs a static riscv64 Linux program in a process VM.
+
+options:
+  --max-instructions N  stop the guest after N instructions (exit status 124)
+  --mem SIZE            guest memory, e.g. 64M, 1G (default 256M)
+  --env KEY=VALUE       add an environment variable (repeatable)
+  --strace              print each system call on stderr
+  --stats               print instructions, MIPS and exits per reason on stderr
+  -h, --help            this text
+`;
+
+class UsageError extends Error {}
+
+function parseSize(s: string): number {
+  const m = /^(\d+)([KMG]?)$/i.exec(s);
+  if (!m) throw new UsageError(`bad size '${s}' (expected e.g. 64M or 1G)`);
+  const unit = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[m[2].toUpperCase()]!;
+  return Number(m[1]) * unit;
+}
+
+function out(fd: number): (data: Uint8Array) => void {
+  return (data) => {
+    let off = 0;
+    while (off < data.length) {
+      try {
+        off += writeSync(fd, data, off, data.length - off);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      }
+    }
+  };
+}
+
+async function cmdRun(args: string[]): Promise<number> {
+  let maxInstructions: bigint | undefined;
+  let memoryBytes: number | undefined;
+  let strace = false, stats = false;
+  const env: string[] = [];
+  let i = 0;
+  for (; i < args.length && args[i].startsWith('-'); i++) {
+    const a = args[i];
+    const value = (): string => {
+      if (i + 1 >= args.length) throw new UsageError(`${a} needs a value`);
+      return args[++i];
+    };
+    if (a === '--') { i++; break; }
+    else if (a === '--max-instructions') {
+      const v = value();
+      if (!/^\d+$/.test(v)) throw new UsageError(`bad instruction count '${v}'`);
+      maxInstructions = BigInt(v);
+    } else if (a === '--mem') memoryBytes = parseSize(value());
+    else if (a === '--env') env.push(value());
+    else if (a === '--strace') strace = true;
+    else if (a === '--stats') stats = true;
+    else if (a === '-h' || a === '--help') { out(1)(new TextEncoder().encode(USAGE)); return 0; }
+    else throw new UsageError(`unknown option ${a}`);
+  }
+  const program = args[i];
+  if (!program) throw new UsageError('no program given');
+  let elf: Uint8Array;
+  try {
+    elf = readFileSync(program);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const why = err.code === 'ENOENT' ? 'No such file or directory' : err.code === 'EISDIR' ? 'Is a directory' : err.message;
+    process.stderr.write(`ringvisor: ${program}: ${why}\n`);
+    return err.code === 'ENOENT' ? 127 : 126;
+  }
+  const stderr = out(2);
+  const enc = new TextEncoder();
+  const vm = ProcessVM.create(elf, {
+    argv: [program, ...args.slice(i + 1)],
+    programName: program,
+    env,
+    stdout: out(1),
+    stderr,
+    memoryBytes,
+    maxInstructions,
+    strace: strace ? (line) => stderr(enc.encode(line + '\n')) : undefined,
+  });
+  const started = process.hrtime.bigint();
+  const status = await vm.run();
+  if (stats) {
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const n = vm.cpu.instret;
+    const lines = [
+      `instructions: ${n}`,
+      `seconds: ${seconds.toFixed(3)}`,
+      `MIPS: ${(Number(n) / seconds / 1e6).toFixed(1)}`,
+      ...[...vm.cpu.exitCounts()].map(([r, c]) => `exits ${EXIT_REASON_NAMES[r] ?? r}: ${c}`),
+      ...[...vm.syscallCounts].map(([name, c]) => `syscall ${name}: ${c}`),
+    ];
+    stderr(enc.encode(lines.map((l) => `ringvisor: ${l}\n`).join('')));
+  }
+  return status;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    if (command === 'run') return await cmdRun(rest);
+    if (command === undefined || command === '-h' || command === '--help') {
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    }
+    throw new UsageError(`unknown command '${command}'`);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`ringvisor: ${e.message}\n${USAGE}`);
+      return 2;
+    }
+    if (e instanceof ElfError) {
+      process.stderr.write(`ringvisor: ${e.message}\n`);
+      return e.exitStatus;
+    }
+    throw e;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,232 @@
+// A typed view of one WebAssembly CPU instance: registers, pc, CSRs, the exit
+// block and the exit counters, read at the offsets the module itself exports
+// (assembly/layout.ts is the single source of truth for them).
+
+/** Why `run` returned (assembly/layout.ts, EXIT_*). */
+export enum ExitReason {
+  None = 0,
+  EcallU = 1,
+  Ebreak = 2,
+  Fault = 3,
+  Budget = 4,
+}
+
+export const EXIT_REASON_NAMES: Record<number, string> = {
+  [ExitReason.None]: 'NONE',
+  [ExitReason.EcallU]: 'ECALL_U',
+  [ExitReason.Ebreak]: 'EBREAK',
+  [ExitReason.Fault]: 'FAULT',
+  [ExitReason.Budget]: 'BUDGET',
+};
+
+/** Exit controls: which events exit to the hypervisor (assembly/layout.ts, EXIT_ON_*). */
+export const ExitControl = {
+  EcallU: 1 << 0,
+  Ebreak: 1 << 1,
+} as const;
+
+/** RISC-V exception causes (privileged spec, scause). */
+export enum Cause {
+  MisalignedFetch = 0,
+  FetchAccess = 1,
+  IllegalInstruction = 2,
+  Breakpoint = 3,
+  MisalignedLoad = 4,
+  LoadAccess = 5,
+  MisalignedStore = 6,
+  StoreAccess = 7,
+  EcallU = 8,
+  EcallS = 9,
+}
+
+/** The exit block after `run` returned. */
+export interface ExitInfo {
+  reason: ExitReason;
+  /** pc of the instruction that exited. */
+  pc: bigint;
+  /** Its instruction bits (a compressed instruction's 16 bits), 0 if the fetch failed. */
+  inst: number;
+  /** 2 or 4; 0 when the fetch itself failed. */
+  instLength: number;
+  /** RISC-V exception cause (FAULT only). */
+  cause: number;
+  /** Faulting address, the RISC-V tval (FAULT only). */
+  addr: bigint;
+}
+
+interface CpuExports {
+  memory: WebAssembly.Memory;
+  run(budget: bigint): number;
+  configureRam(base: bigint, size: bigint): number;
+  [name: string]: unknown;
+}
+
+function offset(exports: CpuExports, name: string): number {
+  const g = exports[name];
+  if (!(g instanceof WebAssembly.Global)) throw new Error(`CPU module lacks layout export ${name}`);
+  return g.value as number;
+}
+
+/** Layout offsets read once per module. */
+class Layout {
+  readonly X_REGS: number; readonly F_REGS: number; readonly PC: number; readonly FCSR: number;
+  readonly INSTRET: number; readonly TIME: number; readonly RESERVATION: number;
+  readonly EXIT_REASON: number; readonly EXIT_CAUSE: number; readonly EXIT_PC: number;
+  readonly EXIT_INST: number; readonly EXIT_INST_LEN: number; readonly EXIT_ADDR: number;
+  readonly EXIT_CONTROLS: number; readonly RAM_BASE: number; readonly RAM_SIZE: number;
+  readonly BUDGET_LEFT: number; readonly EXIT_COUNTS: number; readonly EXIT_REASON_COUNT: number;
+  readonly RAM_OFFSET: number;
+  constructor(e: CpuExports) {
+    this.X_REGS = offset(e, 'X_REGS'); this.F_REGS = offset(e, 'F_REGS'); this.PC = offset(e, 'PC');
+    this.FCSR = offset(e, 'FCSR'); this.INSTRET = offset(e, 'INSTRET'); this.TIME = offset(e, 'TIME');
+    this.RESERVATION = offset(e, 'RESERVATION');
+    this.EXIT_REASON = offset(e, 'EXIT_REASON'); this.EXIT_CAUSE = offset(e, 'EXIT_CAUSE');
+    this.EXIT_PC = offset(e, 'EXIT_PC'); this.EXIT_INST = offset(e, 'EXIT_INST');
+    this.EXIT_INST_LEN = offset(e, 'EXIT_INST_LEN'); this.EXIT_ADDR = offset(e, 'EXIT_ADDR');
+    this.EXIT_CONTROLS = offset(e, 'EXIT_CONTROLS'); this.RAM_BASE = offset(e, 'RAM_BASE');
+    this.RAM_SIZE = offset(e, 'RAM_SIZE'); this.BUDGET_LEFT = offset(e, 'BUDGET_LEFT');
+    this.EXIT_COUNTS = offset(e, 'EXIT_COUNTS'); this.EXIT_REASON_COUNT = offset(e, 'EXIT_REASON_COUNT');
+    this.RAM_OFFSET = offset(e, 'RAM_OFFSET');
+  }
+}
+
+/** Thrown when the host cannot give a VM the memory it asks for. */
+export class RamAllocationError extends Error {
+  constructor(readonly bytes: bigint) {
+    super(`cannot allocate ${bytes} bytes of guest RAM (WebAssembly memory is limited to 4 GiB)`);
+    this.name = 'RamAllocationError';
+  }
+}
+
+/** Thrown when ring -1 touches guest memory outside guest RAM. */
+export class GuestMemoryError extends Error {
+  constructor(readonly addr: bigint, readonly length: number) {
+    super(`guest address range 0x${addr.toString(16)}+${length} is outside guest RAM`);
+    this.name = 'GuestMemoryError';
+  }
+}
+
+export class Cpu {
+  private readonly exports: CpuExports;
+  readonly layout: Layout;
+  private view: DataView;
+  private bytes: Uint8Array;
+  private ramBase = 0n;
+  private ramSize = 0n;
+
+  constructor(module: WebAssembly.Module) {
+    const instance = new WebAssembly.Instance(module, {
+      env: {
+        abort(_msg: number, _file: number, line: number, column: number): never {
+          throw new Error(`CPU assertion failed at ${line}:${column}`);
+        },
+      },
+    });
+    this.exports = instance.exports as unknown as CpuExports;
+    this.layout = new Layout(this.exports);
+    this.view = new DataView(this.exports.memory.buffer);
+    this.bytes = new Uint8Array(this.exports.memory.buffer);
+  }
+
+  /** Views must be remade after linear memory grows (its buffer is replaced). */
+  private refresh(): void {
+    if (this.view.buffer !== this.exports.memory.buffer) {
+      this.view = new DataView(this.exports.memory.buffer);
+      this.bytes = new Uint8Array(this.exports.memory.buffer);
+    }
+  }
+
+  configureRam(base: bigint, size: bigint): void {
+    if (!this.exports.configureRam(base, size)) throw new RamAllocationError(size);
+    this.ramBase = base;
+    this.ramSize = size;
+    this.refresh();
+  }
+
+  get ramStart(): bigint { return this.ramBase; }
+  get ramLength(): bigint { return this.ramSize; }
+
+  /** Runs at most `budget` instructions; returns why it stopped. */
+  run(budget: bigint): ExitReason {
+    const reason = this.exports.run(budget) as ExitReason;
+    this.refresh();
+    return reason;
+  }
+
+  // ---- registers ----
+  x(r: number): bigint { return r === 0 ? 0n : this.view.getBigUint64(this.layout.X_REGS + r * 8, true); }
+  setX(r: number, v: bigint): void {
+    if (r !== 0) this.view.setBigUint64(this.layout.X_REGS + r * 8, BigInt.asUintN(64, v), true);
+  }
+  f(r: number): bigint { return this.view.getBigUint64(this.layout.F_REGS + r * 8, true); }
+  setF(r: number, v: bigint): void { this.view.setBigUint64(this.layout.F_REGS + r * 8, BigInt.asUintN(64, v), true); }
+  get pc(): bigint { return this.view.getBigUint64(this.layout.PC, true); }
+  set pc(v: bigint) { this.view.setBigUint64(this.layout.PC, BigInt.asUintN(64, v), true); }
+  get fcsr(): number { return this.view.getUint32(this.layout.FCSR, true); }
+  set fcsr(v: number) { this.view.setUint32(this.layout.FCSR, v & 0xff, true); }
+  get instret(): bigint { return this.view.getBigUint64(this.layout.INSTRET, true); }
+  set time(v: bigint) { this.view.setBigUint64(this.layout.TIME, v, true); }
+  get exitControls(): number { return this.view.getUint32(this.layout.EXIT_CONTROLS, true); }
+  set exitControls(v: number) { this.view.setUint32(this.layout.EXIT_CONTROLS, v, true); }
+  /** Instructions left of the last run's budget. */
+  get budgetLeft(): bigint { return this.view.getBigUint64(this.layout.BUDGET_LEFT, true); }
+
+  get exit(): ExitInfo {
+    const l = this.layout, v = this.view;
+    return {
+      reason: v.getUint32(l.EXIT_REASON, true),
+      pc: v.getBigUint64(l.EXIT_PC, true),
+      inst: v.getUint32(l.EXIT_INST, true),
+      instLength: v.getUint32(l.EXIT_INST_LEN, true),
+      cause: v.getUint32(l.EXIT_CAUSE, true),
+      addr: v.getBigUint64(l.EXIT_ADDR, true),
+    };
+  }
+
+  /** Exits counted per reason since the instance was made (kvm_stat). */
+  exitCounts(): Map<ExitReason, bigint> {
+    const counts = new Map<ExitReason, bigint>();
+    for (let r = 0; r < this.layout.EXIT_REASON_COUNT; r++) {
+      const n = this.view.getBigUint64(this.layout.EXIT_COUNTS + r * 8, true);
+      if (n > 0n) counts.set(r, n);
+    }
+    return counts;
+  }
+
+  // ---- guest memory, for ring -1 ----
+  /** Linear-memory index of guest bytes [addr, addr+length), or throws GuestMemoryError. */
+  private index(addr: bigint, length: number): number {
+    const off = addr - this.ramBase;
+    if (off < 0n || off + BigInt(length) > this.ramSize) throw new GuestMemoryError(addr, length);
+    return this.layout.RAM_OFFSET + Number(off);
+  }
+
+  /** Whether [addr, addr+length) lies inside guest RAM. */
+  inRam(addr: bigint, length: number): boolean {
+    const off = addr - this.ramBase;
+    return off >= 0n && off + BigInt(length) <= this.ramSize;
+  }
+
+  /** A view (not a copy) of guest bytes; valid until memory grows. */
+  guestBytes(addr: bigint, length: number): Uint8Array {
+    const i = this.index(addr, length);
+    return this.bytes.subarray(i, i + length);
+  }
+  readBytes(addr: bigint, length: number): Uint8Array { return this.guestBytes(addr, length).slice(); }
+  writeBytes(addr: bigint, data: Uint8Array): void { this.bytes.set(data, this.index(addr, data.length)); }
+  fill(addr: bigint, length: number, value: number): void {
+    const i = this.index(addr, length);
+    this.bytes.fill(value, i, i + length);
+  }
+  read64(addr: bigint): bigint { return this.view.getBigUint64(this.index(addr, 8), true); }
+  write64(addr: bigint, v: bigint): void { this.view.setBigUint64(this.index(addr, 8), BigInt.asUintN(64, v), true); }
+  read32(addr: bigint): number { return this.view.getUint32(this.index(addr, 4), true); }
+  read8(addr: bigint): number { return this.bytes[this.index(addr, 1)]; }
+  /** A NUL-terminated string of at most `max` bytes; throws if unterminated or outside RAM. */
+  readCString(addr: bigint, max = 4096): Uint8Array {
+    for (let n = 0; n < max; n++) {
+      if (this.read8(addr + BigInt(n)) === 0) return this.readBytes(addr, n);
+    }
+    throw new GuestMemoryError(addr, max);
+  }
+}

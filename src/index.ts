@@ -1,0 +1,14 @@
+// The package entry for Node: the library API, with the compiled CPU loaded
+// from the package's build/ folder by default.
+import { registerDefaultCpuModule } from './cpu/module-registry.js';
+import { loadCpuModule } from './node/load.js';
+
+registerDefaultCpuModule(() => loadCpuModule());
+
+export { Cpu, ExitReason, ExitControl, Cause, GuestMemoryError, RamAllocationError, EXIT_REASON_NAMES } from './cpu/cpu.js';
+export type { ExitInfo } from './cpu/cpu.js';
+export { ProcessVM, LIMIT_EXIT_STATUS, DEFAULT_MEMORY_BYTES } from './linux/process-vm.js';
+export type { ProcessVMOptions, Sink } from './linux/process-vm.js';
+export { parseElf, ElfError } from './linux/elf.js';
+export type { ElfImage, Segment } from './linux/elf.js';
+export { loadCpuModule } from './node/load.js';

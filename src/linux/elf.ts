@@ -1,0 +1,119 @@
+// ELF64 parsing for the process VM: what the loader needs and precise errors
+// for everything it refuses (ELF specification, "ELF Header" and "Program
+// Header"; RISC-V psABI for EM_RISCV).
+
+export const EM_RISCV = 243;
+export const ET_EXEC = 2;
+export const ET_DYN = 3;
+export const PT_LOAD = 1;
+export const PT_INTERP = 3;
+export const PT_PHDR = 6;
+export const PF_X = 1;
+export const PF_W = 2;
+export const PF_R = 4;
+
+/** A file ringvisor cannot run, and why. `exitStatus` is what a shell would report. */
+export class ElfError extends Error {
+  constructor(readonly file: string, readonly reason: string, readonly exitStatus = 126) {
+    super(`${file}: ${reason}`);
+    this.name = 'ElfError';
+  }
+}
+
+export interface Segment {
+  vaddr: bigint;
+  memSize: bigint;
+  fileOffset: number;
+  fileSize: number;
+  flags: number;
+}
+
+export interface ElfImage {
+  type: number;
+  entry: bigint;
+  phoff: bigint;
+  phentsize: number;
+  phnum: number;
+  segments: Segment[];
+  /** Symbol table (name -> value), when the file has one. */
+  symbols: Map<string, bigint>;
+}
+
+export function parseElf(bytes: Uint8Array, file: string): ElfImage {
+  const fail = (reason: string): never => { throw new ElfError(file, reason); };
+  if (bytes.length < 64) fail(`truncated ELF header (${bytes.length} bytes, need 64)`);
+  if (bytes[0] !== 0x7f || bytes[1] !== 0x45 || bytes[2] !== 0x4c || bytes[3] !== 0x46) fail('not an ELF file (bad magic)');
+  if (bytes[4] !== 2) fail(`not a 64-bit ELF (EI_CLASS ${bytes[4]})`);
+  if (bytes[5] !== 1) fail(`not a little-endian ELF (EI_DATA ${bytes[5]})`);
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const type = v.getUint16(16, true);
+  const machine = v.getUint16(18, true);
+  if (machine !== EM_RISCV) fail(`not a RISC-V ELF (e_machine ${machine}, expected ${EM_RISCV})`);
+  if (type !== ET_EXEC && type !== ET_DYN) fail(`not an executable (e_type ${type})`);
+  const entry = v.getBigUint64(24, true);
+  const phoff = v.getBigUint64(32, true);
+  const shoff = v.getBigUint64(40, true);
+  const phentsize = v.getUint16(54, true);
+  const phnum = v.getUint16(56, true);
+  const shentsize = v.getUint16(58, true);
+  const shnum = v.getUint16(60, true);
+  if (phnum === 0) fail('no program headers');
+  if (phentsize !== 56) fail(`unexpected program header size ${phentsize} (expected 56)`);
+  if (phoff + BigInt(phnum * phentsize) > BigInt(bytes.length)) {
+    fail(`program headers at offset ${phoff} run past the end of the file (${bytes.length} bytes)`);
+  }
+  const segments: Segment[] = [];
+  for (let i = 0; i < phnum; i++) {
+    const at = Number(phoff) + i * phentsize;
+    const pType = v.getUint32(at, true);
+    if (pType === PT_INTERP) {
+      throw new ElfError(file, 'dynamically linked (has PT_INTERP); ringvisor runs static executables only', 126);
+    }
+    if (pType !== PT_LOAD) continue;
+    const seg: Segment = {
+      flags: v.getUint32(at + 4, true),
+      fileOffset: Number(v.getBigUint64(at + 8, true)),
+      vaddr: v.getBigUint64(at + 16, true),
+      fileSize: Number(v.getBigUint64(at + 32, true)),
+      memSize: v.getBigUint64(at + 40, true),
+    };
+    if (seg.fileOffset + seg.fileSize > bytes.length) {
+      fail(`segment ${i} (file offset ${seg.fileOffset}, ${seg.fileSize} bytes) runs past the end of the file (${bytes.length} bytes): truncated?`);
+    }
+    if (BigInt(seg.fileSize) > seg.memSize) fail(`segment ${i} has p_filesz ${seg.fileSize} > p_memsz ${seg.memSize}`);
+    segments.push(seg);
+  }
+  if (segments.length === 0) fail('no loadable segments');
+  return { type, entry, phoff, phentsize, phnum, segments, symbols: readSymbols(v, bytes, shoff, shentsize, shnum) };
+}
+
+// The static symbol table (.symtab), used by `call(symbol)` and fault messages.
+// A missing or malformed one is not an error: stripped programs still run.
+function readSymbols(v: DataView, bytes: Uint8Array, shoff: bigint, shentsize: number, shnum: number): Map<string, bigint> {
+  const symbols = new Map<string, bigint>();
+  if (shoff === 0n || shentsize !== 64 || shoff + BigInt(shnum * 64) > BigInt(bytes.length)) return symbols;
+  const SHT_SYMTAB = 2;
+  const decoder = new TextDecoder();
+  for (let i = 0; i < shnum; i++) {
+    const sh = Number(shoff) + i * 64;
+    if (v.getUint32(sh + 4, true) !== SHT_SYMTAB) continue;
+    const off = Number(v.getBigUint64(sh + 24, true));
+    const size = Number(v.getBigUint64(sh + 32, true));
+    const link = v.getUint32(sh + 40, true);
+    if (link >= shnum || off + size > bytes.length) return symbols;
+    const strSh = Number(shoff) + link * 64;
+    const strOff = Number(v.getBigUint64(strSh + 24, true));
+    const strSize = Number(v.getBigUint64(strSh + 32, true));
+    if (strOff + strSize > bytes.length) return symbols;
+    for (let s = off; s + 24 <= off + size; s += 24) {
+      const nameAt = v.getUint32(s, true);
+      if (nameAt === 0 || nameAt >= strSize) continue;
+      let end = strOff + nameAt;
+      while (end < strOff + strSize && bytes[end] !== 0) end++;
+      const name = decoder.decode(bytes.subarray(strOff + nameAt, end));
+      const value = v.getBigUint64(s + 8, true);
+      if (value !== 0n && !symbols.has(name)) symbols.set(name, value);
+    }
+  }
+  return symbols;
+}

@@ -1,0 +1,229 @@
+// The process VM: a static riscv64 Linux program in U-mode whose system calls
+// exit to ring -1 and are served here. The analogue of qemu-riscv64.
+import { Cpu, ExitReason, ExitControl, EXIT_REASON_NAMES } from '../cpu/cpu.js';
+import { defaultCpuModule } from '../cpu/module-registry.js';
+import { parseElf, ElfError, PT_LOAD, type ElfImage } from './elf.js';
+import {
+  buildInitialStack, HWCAP_RV64GC,
+  AT_PHDR, AT_PHENT, AT_PHNUM, AT_PAGESZ, AT_BASE, AT_FLAGS, AT_ENTRY,
+  AT_UID, AT_EUID, AT_GID, AT_EGID, AT_HWCAP, AT_CLKTCK, AT_SECURE,
+} from './stack.js';
+import { SYSCALLS, unknownSyscall } from './syscalls.js';
+import { signalForCause, SIGNAL_NAMES, CAUSE_NAMES, SIGTRAP } from './signals.js';
+
+export type Sink = (data: Uint8Array) => void;
+
+export interface ProcessVMOptions {
+  /** argv, including argv[0]; defaults to [programName]. */
+  argv?: string[];
+  /** Environment strings "KEY=VALUE". */
+  env?: string[];
+  /** Name used in messages and as AT_EXECFN. */
+  programName?: string;
+  stdout?: Sink;
+  stderr?: Sink;
+  /** ringvisor's own messages (faults, limits); defaults to stderr. */
+  diagnostics?: (line: string) => void;
+  /** One line per system call, strace-style. */
+  strace?: (line: string) => void;
+  /** Guest RAM in bytes (default 256 MiB). */
+  memoryBytes?: number;
+  /** Stop the guest after this many instructions (exit status 124). */
+  maxInstructions?: bigint;
+  /** Fills AT_RANDOM; defaults to crypto.getRandomValues. */
+  random?: (buf: Uint8Array) => void;
+  /** The compiled CPU; defaults to the one the host entry registered. */
+  cpuModule?: WebAssembly.Module;
+}
+
+export const DEFAULT_MEMORY_BYTES = 256 * 1024 * 1024;
+const STACK_BYTES = 8n * 1024n * 1024n;
+const PAGE = 4096n;
+/** Instructions per run() call: large, so exits for scheduling are rare. */
+const SLICE = 1n << 22n;
+/** Exit status when --max-instructions stops the guest, as timeout(1) reports. */
+export const LIMIT_EXIT_STATUS = 124;
+
+export interface ProcessMemory {
+  brkStart: bigint;
+  brk: bigint;
+  brkLimit: bigint;
+  stackTop: bigint;
+}
+
+export class ProcessVM {
+  readonly cpu: Cpu;
+  readonly image: ElfImage;
+  readonly memory: ProcessMemory;
+  readonly syscallCounts = new Map<string, number>();
+  private readonly options: ProcessVMOptions;
+  private readonly name: string;
+  private readonly sinks: Map<number, Sink>;
+  private exitStatus: number | undefined;
+
+  static create(elf: Uint8Array, options: ProcessVMOptions = {}): ProcessVM {
+    return new ProcessVM(elf, options);
+  }
+
+  private constructor(elf: Uint8Array, options: ProcessVMOptions) {
+    this.options = options;
+    this.name = options.programName ?? options.argv?.[0] ?? 'guest';
+    const image = parseElf(elf, this.name);
+    this.image = image;
+    const stderr = options.stderr ?? (() => {});
+    this.sinks = new Map([[1, options.stdout ?? (() => {})], [2, stderr]]);
+
+    // RAM starts at the first loaded page, so that a null pointer, and every
+    // address below the program, faults as it would on Linux.
+    const lowest = image.segments.reduce((m, s) => (s.vaddr < m ? s.vaddr : m), image.segments[0].vaddr) & ~(PAGE - 1n);
+    const size = BigInt(options.memoryBytes ?? DEFAULT_MEMORY_BYTES);
+    this.cpu = new Cpu(options.cpuModule ?? defaultCpuModule());
+    this.cpu.configureRam(lowest, size);
+    const top = lowest + size;
+
+    let end = 0n;
+    for (const [i, s] of image.segments.entries()) {
+      if (!this.cpu.inRam(s.vaddr, Number(s.memSize))) {
+        throw new ElfError(this.name, `segment ${i} (0x${s.vaddr.toString(16)}, ${s.memSize} bytes) does not fit in ${size} bytes of guest memory`);
+      }
+      this.cpu.writeBytes(s.vaddr, elf.subarray(s.fileOffset, s.fileOffset + s.fileSize));
+      const segEnd = s.vaddr + s.memSize;
+      if (segEnd > end) end = segEnd;
+    }
+    const brkStart = (end + PAGE - 1n) & ~(PAGE - 1n);
+    const stackTop = top;
+    this.memory = { brkStart, brk: brkStart, brkLimit: stackTop - STACK_BYTES, stackTop };
+    if (this.memory.brkLimit <= brkStart) {
+      throw new ElfError(this.name, `program (${end - lowest} bytes) leaves no room for a stack in ${size} bytes of guest memory`);
+    }
+
+    const random = new Uint8Array(16);
+    (options.random ?? ((b: Uint8Array) => crypto.getRandomValues(b)))(random);
+    const sp = buildInitialStack(this.cpu, stackTop, {
+      argv: options.argv ?? [this.name],
+      envp: options.env ?? [],
+      execfn: this.name,
+      random,
+      auxv: [
+        [AT_PHDR, this.phdrAddress()],
+        [AT_PHENT, BigInt(image.phentsize)],
+        [AT_PHNUM, BigInt(image.phnum)],
+        [AT_PAGESZ, PAGE],
+        [AT_BASE, 0n],
+        [AT_FLAGS, 0n],
+        [AT_ENTRY, image.entry],
+        [AT_UID, 0n], [AT_EUID, 0n], [AT_GID, 0n], [AT_EGID, 0n],
+        [AT_HWCAP, HWCAP_RV64GC],
+        [AT_CLKTCK, 100n],
+        [AT_SECURE, 0n],
+      ],
+    });
+    this.cpu.setX(2, sp);
+    this.cpu.pc = image.entry;
+    this.cpu.exitControls = ExitControl.EcallU | ExitControl.Ebreak;
+  }
+
+  // Where the program headers are in guest memory: inside the PT_LOAD that
+  // maps their file offset (0 when none does; libc then does without).
+  private phdrAddress(): bigint {
+    const off = this.image.phoff;
+    for (const s of this.image.segments) {
+      if (off >= BigInt(s.fileOffset) && off < BigInt(s.fileOffset + s.fileSize)) return s.vaddr + (off - BigInt(s.fileOffset));
+    }
+    return 0n;
+  }
+
+  /** The output sink behind a guest file descriptor. */
+  fd(n: number): Sink | undefined {
+    return this.sinks.get(n);
+  }
+
+  /** Called by exit/exit_group. */
+  exit(status: number): void {
+    this.exitStatus = status;
+  }
+
+  private diagnose(line: string): void {
+    if (this.options.diagnostics) this.options.diagnostics(line);
+    else this.sinks.get(2)!(new TextEncoder().encode(line + '\n'));
+  }
+
+  /** Runs the guest to its end; resolves to its exit status. Yields to the host event loop between slices. */
+  async run(): Promise<number> {
+    let lastYield = Date.now();
+    for (;;) {
+      const status = this.runSlice();
+      if (status !== undefined) return status;
+      if (Date.now() - lastYield > 20) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        lastYield = Date.now();
+      }
+    }
+  }
+
+  /** Runs the guest to its end without yielding. */
+  runSync(): number {
+    for (;;) {
+      const status = this.runSlice();
+      if (status !== undefined) return status;
+    }
+  }
+
+  // One run() of the CPU and the handling of its exit. Returns the exit status
+  // once the guest has ended.
+  private runSlice(): number | undefined {
+    const cpu = this.cpu;
+    let budget = SLICE;
+    const limit = this.options.maxInstructions;
+    if (limit !== undefined) {
+      const left = limit - cpu.instret;
+      if (left <= 0n) {
+        this.diagnose(`ringvisor: ${this.name}: instruction limit reached (${limit} instructions) at pc 0x${cpu.pc.toString(16)}`);
+        return LIMIT_EXIT_STATUS;
+      }
+      if (left < budget) budget = left;
+    }
+    const reason = cpu.run(budget);
+    switch (reason) {
+      case ExitReason.EcallU:
+        this.syscall();
+        return this.exitStatus;
+      case ExitReason.Budget:
+        return undefined;
+      case ExitReason.Fault:
+        return this.killBySignal(signalForCause(cpu.exit.cause), CAUSE_NAMES[cpu.exit.cause] ?? `exception ${cpu.exit.cause}`);
+      case ExitReason.Ebreak:
+        return this.killBySignal(SIGTRAP, 'ebreak');
+      default:
+        throw new Error(`unexpected exit ${EXIT_REASON_NAMES[reason] ?? reason} at pc 0x${cpu.exit.pc.toString(16)}`);
+    }
+  }
+
+  private syscall(): void {
+    const cpu = this.cpu;
+    const nr = Number(cpu.x(17));
+    const args = [cpu.x(10), cpu.x(11), cpu.x(12), cpu.x(13), cpu.x(14), cpu.x(15)];
+    const entry = SYSCALLS.get(nr);
+    const name = entry?.name ?? `syscall_${nr}`;
+    this.syscallCounts.set(name, (this.syscallCounts.get(name) ?? 0) + 1);
+    const result = entry ? entry.handler(this, args) : unknownSyscall();
+    if (this.options.strace) {
+      const shown = args.slice(0, entry?.argc ?? 6).map((a) => '0x' + a.toString(16)).join(', ');
+      const res = result < 0n ? `-1 errno=${-result}${entry ? '' : ' (ENOSYS: not implemented)'}` : result.toString();
+      this.options.strace(`${name}(${shown}) = ${this.exitStatus !== undefined ? '?' : res}`);
+    }
+    cpu.setX(10, result);
+  }
+
+  // No signal handlers yet: the default action ends the process the way a
+  // shell would report it, 128 + the signal number, after QEMU's message.
+  private killBySignal(sig: number, what: string): number {
+    const e = this.cpu.exit;
+    this.diagnose(`ringvisor: uncaught target signal ${sig} (${SIGNAL_NAMES[sig]}) - core dumped`);
+    const inst = e.instLength === 2 ? e.inst.toString(16).padStart(4, '0') : e.inst.toString(16).padStart(8, '0');
+    this.diagnose(`ringvisor: fault at pc 0x${e.pc.toString(16)} (instruction ${e.instLength ? '0x' + inst : 'unreadable'}): ${what}, address 0x${e.addr.toString(16)}`);
+    return 128 + sig;
+  }
+}
+
+export type Process = ProcessVM;

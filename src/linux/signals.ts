@@ -1,0 +1,40 @@
+// Synchronous faults as Linux would signal them, and how a guest that does not
+// handle the signal ends (the status a shell sees: 128 + signal number).
+import { Cause } from '../cpu/cpu.js';
+
+export const SIGILL = 4;
+export const SIGTRAP = 5;
+export const SIGBUS = 7;
+export const SIGSEGV = 11;
+
+/** Names as glibc's strsignal() gives them, which is what QEMU prints. */
+export const SIGNAL_NAMES: Record<number, string> = {
+  [SIGILL]: 'Illegal instruction',
+  [SIGTRAP]: 'Trace/breakpoint trap',
+  [SIGBUS]: 'Bus error',
+  [SIGSEGV]: 'Segmentation fault',
+};
+
+/** The signal Linux riscv64 sends for a synchronous exception (arch/riscv/kernel/traps.c). */
+export function signalForCause(cause: number): number {
+  switch (cause) {
+    case Cause.IllegalInstruction: return SIGILL;
+    case Cause.Breakpoint: return SIGTRAP;
+    case Cause.MisalignedFetch:
+    case Cause.MisalignedLoad:
+    case Cause.MisalignedStore: return SIGBUS;
+    default: return SIGSEGV;
+  }
+}
+
+export const CAUSE_NAMES: Record<number, string> = {
+  [Cause.MisalignedFetch]: 'misaligned instruction fetch',
+  [Cause.FetchAccess]: 'instruction fetch from outside guest memory',
+  [Cause.IllegalInstruction]: 'illegal instruction',
+  [Cause.Breakpoint]: 'breakpoint',
+  [Cause.MisalignedLoad]: 'misaligned atomic load',
+  [Cause.LoadAccess]: 'load from outside guest memory',
+  [Cause.MisalignedStore]: 'misaligned atomic memory operation',
+  [Cause.StoreAccess]: 'store to outside guest memory',
+  [Cause.EcallU]: 'environment call',
+};
