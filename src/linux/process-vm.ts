@@ -9,6 +9,7 @@ import {
   AT_UID, AT_EUID, AT_GID, AT_EGID, AT_HWCAP, AT_CLKTCK, AT_SECURE,
 } from './stack.js';
 import { SYSCALLS, unknownSyscall } from './syscalls.js';
+import { type Clock, hostClock, virtualClock, timeCsr } from '../hypervisor/clock.js';
 import { signalForCause, SIGNAL_NAMES, CAUSE_NAMES, SIGTRAP } from './signals.js';
 
 export type Sink = (data: Uint8Array) => void;
@@ -32,6 +33,9 @@ export interface ProcessVMOptions {
   maxInstructions?: bigint;
   /** Fills AT_RANDOM; defaults to crypto.getRandomValues. */
   random?: (buf: Uint8Array) => void;
+  /** Where guest time comes from: the host's clock (default) or a virtual
+   *  clock derived from instructions retired (deterministic runs). */
+  clock?: 'host' | 'virtual';
   /** The compiled CPU; defaults to the one the host entry registered. */
   cpuModule?: WebAssembly.Module;
 }
@@ -60,6 +64,7 @@ export class ProcessVM {
   private readonly name: string;
   private readonly sinks: Map<number, Sink>;
   private exitStatus: number | undefined;
+  readonly clock: Clock;
 
   static create(elf: Uint8Array, options: ProcessVMOptions = {}): ProcessVM {
     return new ProcessVM(elf, options);
@@ -121,6 +126,7 @@ export class ProcessVM {
     this.cpu.setX(2, sp);
     this.cpu.pc = image.entry;
     this.cpu.exitControls = ExitControl.EcallU | ExitControl.Ebreak;
+    this.clock = options.clock === 'virtual' ? virtualClock(() => this.cpu.instret) : hostClock();
   }
 
   // Where the program headers are in guest memory: inside the PT_LOAD that
@@ -183,6 +189,7 @@ export class ProcessVM {
       }
       if (left < budget) budget = left;
     }
+    cpu.time = timeCsr(this.clock);
     const reason = cpu.run(budget);
     switch (reason) {
       case ExitReason.EcallU:
