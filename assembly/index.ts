@@ -4,3 +4,4 @@
 export * from './layout';
 export { run, configureRam } from './cpu';
 export { expandCompressed } from './rvc';
+export * from './fp/exports';
