@@ -426,6 +426,10 @@ function execCsr(inst: u32, instret: u64): void {
   setX(rd(inst), <u64>old);
 }
 
+// A fresh virtual processor holds no reservation (runs once, when the
+// instance starts: an SC before any LR must fail, even at address 0).
+store<u64>(RESERVATION, u64.MAX_VALUE);
+
 // ---- the run loop ------------------------------------------------------------------------
 
 // Grows linear memory to hold `size` bytes of guest RAM at guest address
