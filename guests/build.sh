@@ -1,26 +1,64 @@
 #!/usr/bin/env bash
 # Builds every guest program in guests/src (C and assembly) into guests/bin
-# with Debian's riscv64 cross compiler. The built ELF files are committed so
-# that tests run without the cross compiler; rebuild after changing a source.
+# with Debian's riscv64 cross compiler. Every program is linked with the
+# runtime in guests/lib (lib/start.S calls main; lib/rt.c prints and exits);
+# an assembly program defines main and names itself with .file, so that the
+# build is reproducible (--check).
+# The built ELF files are committed so that tests run without the cross
+# compiler; rebuild after changing a source, then re-record the golden files
+# (npm run golden).
 #   apt-get install gcc-riscv64-linux-gnu
+#
+#   bash guests/build.sh           build into guests/bin
+#   bash guests/build.sh --check   build into a temporary directory and fail
+#                                  unless every committed ELF is identical
 set -euo pipefail
 cd "$(dirname "$0")"
 CC=${CC:-riscv64-linux-gnu-gcc}
 command -v "$CC" >/dev/null || { echo "guests/build.sh: $CC not found (apt-get install gcc-riscv64-linux-gnu)" >&2; exit 1; }
 ARCH=rv64gc_zba_zbb_zbs
+# -msmall-data-limit=0 keeps constants out of .sdata, which would otherwise
+# share a writable and executable segment with the code.
 CFLAGS=(-march=$ARCH -mabi=lp64d -O2 -static -nostdlib -ffreestanding -fno-builtin
-        -fno-stack-protector -fno-pic -no-pie -Ilib -Wall -Wextra
+        -fno-stack-protector -fno-pic -no-pie -msmall-data-limit=0 -Ilib -Wall -Wextra
         -Wl,--build-id=none)
-mkdir -p bin
+
+check=0
+case "${1:-}" in
+  --check) check=1 ;;
+  "") ;;
+  *) echo "usage: guests/build.sh [--check]" >&2; exit 2 ;;
+esac
+if [ $check = 1 ]; then
+  out=$(mktemp -d)
+  trap 'rm -rf "$out"' EXIT
+else
+  out=bin
+  mkdir -p bin
+fi
+
 built=0
 for src in src/*.c src/*.S; do
   [ -e "$src" ] || continue
   name=$(basename "${src%.*}")
-  # Assembly programs bring their own _start; C programs use lib/start.S.
-  case "$src" in
-    *.c) "$CC" "${CFLAGS[@]}" -o "bin/$name.elf" lib/start.S lib/rt.c "$src" ;;
-    *.S) "$CC" "${CFLAGS[@]}" -o "bin/$name.elf" "$src" ;;
-  esac
+  "$CC" "${CFLAGS[@]}" -o "$out/$name.elf" lib/start.S lib/rt.c "$src"
   built=$((built + 1))
 done
+
+if [ $check = 1 ]; then
+  bad=0
+  for elf in "$out"/*.elf; do
+    name=$(basename "$elf")
+    if ! cmp -s "$elf" "bin/$name"; then
+      echo "guests/build.sh: bin/$name differs from what its source builds to (run bash guests/build.sh)" >&2
+      bad=1
+    fi
+  done
+  for elf in bin/*.elf; do
+    [ -e "$elf" ] || continue
+    [ -e "$out/$(basename "$elf")" ] || { echo "guests/build.sh: $elf has no source in guests/src" >&2; bad=1; }
+  done
+  [ $bad = 0 ] && echo "guests/build.sh: all $built programs match their sources"
+  exit $bad
+fi
 echo "guests/build.sh: built $built programs into guests/bin"

@@ -1,3 +1,7 @@
+/* The guest runtime (see rt.h): system calls by ecall, buffered output to
+ * stdout, hex and decimal printing, the ok/FAIL checks every test program
+ * reports with, and the few string and memory functions the compiler may
+ * call. */
 #include "rt.h"
 
 long rt_syscall(long nr, long a0, long a1, long a2) {
@@ -65,6 +69,8 @@ void rt_check_u64(const char *what, u64 got, u64 want) {
   rt_putc('\n');
 }
 
+void rt_failed(void) { failures++; }
+
 int rt_done(void) {
   rt_puts(failures ? "FAILED " : "passed ");
   rt_put_dec(failures);
@@ -78,4 +84,55 @@ int memcmp(const void *a, const void *b, size_t n) {
   const unsigned char *p = a, *q = b;
   for (; n; n--, p++, q++) if (*p != *q) return *p - *q;
   return 0;
+}
+
+void rt_eputs(const char *s) { rt_write(2, s, rt_strlen(s)); }
+
+/* Flushes first, so that when a later instruction faults the output shows
+ * every section before the one that faulted. */
+void rt_section(const char *title) { rt_flush(); rt_puts("== "); rt_puts(title); rt_putc('\n'); }
+
+int rt_streq(const char *a, const char *b) {
+  while (*a && *a == *b) a++, b++;
+  return *a == *b;
+}
+
+i64 rt_atoi(const char *s) {
+  int neg = *s == '-';
+  u64 v = 0;
+  if (neg) s++;
+  while (*s >= '0' && *s <= '9') v = v * 10 + (u64)(*s++ - '0');
+  return neg ? -(i64)v : (i64)v;
+}
+
+/* Operands in short hex, the result in full 16 digits so that a wrong sign
+ * or zero extension shows. */
+void rt_put_short_hex(u64 v) {
+  int digits = 1;
+  while (digits < 16 && (v >> (digits * 4))) digits++;
+  rt_puts("0x"); rt_put_hex(v, digits);
+}
+
+static void check_args(const char *op, int n, u64 a, u64 b, u64 c, u64 got, u64 want) {
+  rt_puts(got == want ? "ok   " : "FAIL ");
+  rt_puts(op);
+  rt_putc('(');
+  rt_put_short_hex(a);
+  if (n > 1) { rt_puts(", "); rt_put_short_hex(b); }
+  if (n > 2) { rt_puts(", "); rt_put_short_hex(c); }
+  rt_puts(") = 0x"); rt_put_hex(got, 16);
+  if (got != want) { rt_puts(" want 0x"); rt_put_hex(want, 16); failures++; }
+  rt_putc('\n');
+}
+
+void rt_check1(const char *op, u64 a, u64 got, u64 want) { check_args(op, 1, a, 0, 0, got, want); }
+void rt_check2(const char *op, u64 a, u64 b, u64 got, u64 want) { check_args(op, 2, a, b, 0, got, want); }
+void rt_check3(const char *op, u64 a, u64 b, u64 c, u64 got, u64 want) { check_args(op, 3, a, b, c, got, want); }
+
+void rt_dump_regs(const char *label, const u64 *x) {
+  rt_puts("-- registers after "); rt_puts(label); rt_putc('\n');
+  for (int i = 1; i < 32; i++) {
+    rt_puts(i < 10 ? " x" : "x"); rt_put_dec(i); rt_puts("=0x"); rt_put_hex(x[i], 16);
+    rt_putc(i % 4 == 3 || i == 31 ? '\n' : ' ');
+  }
 }

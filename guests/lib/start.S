@@ -1,5 +1,6 @@
 /* Program entry: sp points at argc (Linux initial stack). Calls
  * main(argc, argv, envp) and exits with its return value. */
+  .file "start.S"   /* a fixed name: else ld names the symbol after a temporary file */
   .section .text._start
   .globl _start
 _start:

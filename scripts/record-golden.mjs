@@ -1,0 +1,147 @@
+#!/usr/bin/env node
+// Records guests/golden/<case>.stdout, .stderr and .status: what each case in
+// guests/manifest.json does under qemu-riscv64, the reference. test/guests.test.ts
+// compares ringvisor with these files (and with live QEMU when it is installed).
+//
+//   node scripts/record-golden.mjs            record every case
+//   node scripts/record-golden.mjs rv64i args record the named cases only
+//
+// Needs qemu-riscv64 (Debian's qemu-user). No npm dependencies. The test
+// imports runQemu and readManifest from here, so that the live comparison runs
+// QEMU exactly as the recording did.
+//
+// How a case is run, so that the recording is the same on every machine:
+//   - from the repository root, with argv[0] the manifest's relative `elf` path;
+//   - with exactly the case's environment (env -i), listed in reverse: QEMU
+//     hands its environment to the guest in reverse order (linux-user's
+//     envlist prepends), and the guest must see the manifest's order, as
+//     ringvisor gives it;
+//   - with core dumps off (ulimit -c 0): QEMU dies of the guest's signal and
+//     must not leave a core file of itself behind;
+//   - the status recorded is what a shell reports: the exit code, or 128 +
+//     the signal number when QEMU was killed by a signal (it re-raises the
+//     guest's fatal signal on itself).
+// stderr is recorded exactly as QEMU printed it. (QEMU 7.2 prints no
+// "qemu: uncaught target signal" line for riscv64 guests: it prints that
+// line only after writing a guest core dump, which it cannot do for riscv64.)
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, accessSync, constants as fsConstants } from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const MANIFEST = join(ROOT, 'guests', 'manifest.json');
+export const GOLDEN_DIR = join(ROOT, 'guests', 'golden');
+
+/**
+ * @typedef {{ status: number, stdoutPattern?: string, stdout?: string, stderrPattern?: string }} Expectation
+ * @typedef {{ name: string, elf: string, args?: string[], env?: string[],
+ *             maxInstructions?: number, ringvisorOnly?: Expectation }} GuestCase
+ * @typedef {{ stdout: Buffer, stderr: Buffer, status: number }} RunResult
+ */
+
+/** The cases of guests/manifest.json. @returns {GuestCase[]} */
+export function readManifest() {
+  const manifest = JSON.parse(readFileSync(MANIFEST, 'utf8'));
+  const names = new Set();
+  for (const c of manifest.cases) {
+    if (!/^[a-z0-9][a-z0-9._-]*$/.test(c.name)) throw new Error(`manifest: bad case name '${c.name}'`);
+    if (names.has(c.name)) throw new Error(`manifest: duplicate case '${c.name}'`);
+    names.add(c.name);
+    if (!existsSync(join(ROOT, c.elf))) throw new Error(`manifest: case ${c.name}: ${c.elf} does not exist (bash guests/build.sh)`);
+  }
+  return manifest.cases;
+}
+
+/** Absolute path of qemu-riscv64 on the PATH, or undefined. */
+export function qemuPath() {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const p = join(dir, 'qemu-riscv64');
+    try {
+      accessSync(p, fsConstants.X_OK);
+      return p;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/** Runs one case under QEMU as described above. @param {GuestCase} c @returns {RunResult} */
+export function runQemu(c, qemu = qemuPath()) {
+  if (!qemu) throw new Error('qemu-riscv64 is not on the PATH (apt-get install qemu-user)');
+  const env = [...(c.env ?? [])].reverse();
+  const r = spawnSync('sh', ['-c', 'ulimit -c 0 && exec env -i "$@"', 'sh', ...env, qemu, c.elf, ...(c.args ?? [])], {
+    cwd: ROOT,
+    timeout: 120_000,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (r.error) throw r.error;
+  let status = r.status;
+  if (status === null) {
+    const signo = osConstants.signals[/** @type {NodeJS.Signals} */ (r.signal)];
+    if (signo === undefined) throw new Error(`case ${c.name}: qemu-riscv64 ended without a status or a known signal (${r.signal})`);
+    status = 128 + signo;
+  }
+  return { stdout: r.stdout, stderr: r.stderr, status };
+}
+
+/** The golden files of a case. @param {string} name @returns {RunResult} */
+export function readGolden(name) {
+  const file = (ext) => join(GOLDEN_DIR, `${name}.${ext}`);
+  return {
+    stdout: readFileSync(file('stdout')),
+    stderr: readFileSync(file('stderr')),
+    status: Number(readFileSync(file('status'), 'utf8').trim()),
+  };
+}
+
+function record(c, qemu) {
+  const r = runQemu(c, qemu);
+  writeFileSync(join(GOLDEN_DIR, `${c.name}.stdout`), r.stdout);
+  writeFileSync(join(GOLDEN_DIR, `${c.name}.stderr`), r.stderr);
+  writeFileSync(join(GOLDEN_DIR, `${c.name}.status`), `${r.status}\n`);
+  return r;
+}
+
+function main(argv) {
+  const qemu = qemuPath();
+  if (!qemu) {
+    console.error('record-golden: qemu-riscv64 is not on the PATH (apt-get install qemu-user)');
+    return 1;
+  }
+  const cases = readManifest();
+  const unknown = argv.filter((n) => !cases.some((c) => c.name === n));
+  if (unknown.length) {
+    console.error(`record-golden: no such case: ${unknown.join(', ')}`);
+    return 2;
+  }
+  mkdirSync(GOLDEN_DIR, { recursive: true });
+  const chosen = argv.length ? cases.filter((c) => argv.includes(c.name)) : cases;
+  for (const c of chosen) {
+    if (c.ringvisorOnly) {
+      console.log(`${c.name}: ringvisor only, not recorded`);
+      continue;
+    }
+    const r = record(c, qemu);
+    console.log(`${c.name}: status ${r.status}, ${r.stdout.length} bytes of stdout, ${r.stderr.length} of stderr`);
+  }
+  if (!argv.length) {
+    // Golden files of cases that left the manifest (or became ringvisor-only).
+    const recorded = new Set(cases.filter((c) => !c.ringvisorOnly).map((c) => c.name));
+    for (const f of readdirSync(GOLDEN_DIR)) {
+      const m = /^(.*)\.(stdout|stderr|status)$/.exec(f);
+      if (m && !recorded.has(m[1])) {
+        rmSync(join(GOLDEN_DIR, f));
+        console.log(`removed stale ${f}`);
+      }
+    }
+  }
+  return 0;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.exitCode = main(process.argv.slice(2));
+}
