@@ -9,6 +9,7 @@ Runs a static riscv64 Linux program in a process VM.
 
 options:
   --max-instructions N  stop the guest after N instructions (exit status 124)
+  --timeout SECONDS     stop the guest after SECONDS of host time (exit status 124)
   --mem SIZE            guest memory, e.g. 64M, 1G (default 256M)
   --env KEY=VALUE       add an environment variable (repeatable)
   --strace              print each system call on stderr
@@ -41,6 +42,7 @@ function out(fd: number): (data: Uint8Array) => void {
 async function cmdRun(args: string[]): Promise<number> {
   let maxInstructions: bigint | undefined;
   let memoryBytes: number | undefined;
+  let timeoutSeconds: number | undefined;
   let strace = false, stats = false;
   const env: string[] = [];
   let i = 0;
@@ -55,6 +57,10 @@ async function cmdRun(args: string[]): Promise<number> {
       const v = value();
       if (!/^\d+$/.test(v)) throw new UsageError(`bad instruction count '${v}'`);
       maxInstructions = BigInt(v);
+    } else if (a === '--timeout') {
+      const v = value();
+      if (!/^\d+(\.\d+)?$/.test(v)) throw new UsageError(`bad timeout '${v}' (seconds)`);
+      timeoutSeconds = Number(v);
     } else if (a === '--mem') memoryBytes = parseSize(value());
     else if (a === '--env') env.push(value());
     else if (a === '--strace') strace = true;
@@ -83,6 +89,7 @@ async function cmdRun(args: string[]): Promise<number> {
     stderr,
     memoryBytes,
     maxInstructions,
+    timeoutSeconds,
     strace: strace ? (line) => stderr(enc.encode(line + '\n')) : undefined,
   });
   const started = process.hrtime.bigint();

@@ -31,6 +31,8 @@ export interface ProcessVMOptions {
   memoryBytes?: number;
   /** Stop the guest after this many instructions (exit status 124). */
   maxInstructions?: bigint;
+  /** Stop the guest after this many seconds of host time (exit status 124). */
+  timeoutSeconds?: number;
   /** Fills AT_RANDOM; defaults to crypto.getRandomValues. */
   random?: (buf: Uint8Array) => void;
   /** Where guest time comes from: the host's clock (default) or a virtual
@@ -45,7 +47,7 @@ const STACK_BYTES = 8n * 1024n * 1024n;
 const PAGE = 4096n;
 /** Instructions per run() call: large, so exits for scheduling are rare. */
 const SLICE = 1n << 22n;
-/** Exit status when --max-instructions stops the guest, as timeout(1) reports. */
+/** Exit status when --max-instructions or --timeout stops the guest, as timeout(1) reports. */
 export const LIMIT_EXIT_STATUS = 124;
 
 export interface ProcessMemory {
@@ -64,6 +66,7 @@ export class ProcessVM {
   private readonly name: string;
   private readonly sinks: Map<number, Sink>;
   private exitStatus: number | undefined;
+  private deadline: number | undefined;
   readonly clock: Clock;
 
   static create(elf: Uint8Array, options: ProcessVMOptions = {}): ProcessVM {
@@ -156,6 +159,7 @@ export class ProcessVM {
 
   /** Runs the guest to its end; resolves to its exit status. Yields to the host event loop between slices. */
   async run(): Promise<number> {
+    this.startClock();
     let lastYield = Date.now();
     for (;;) {
       const status = this.runSlice();
@@ -169,10 +173,16 @@ export class ProcessVM {
 
   /** Runs the guest to its end without yielding. */
   runSync(): number {
+    this.startClock();
     for (;;) {
       const status = this.runSlice();
       if (status !== undefined) return status;
     }
+  }
+
+  private startClock(): void {
+    const t = this.options.timeoutSeconds;
+    if (t !== undefined && this.deadline === undefined) this.deadline = Date.now() + t * 1000;
   }
 
   // One run() of the CPU and the handling of its exit. Returns the exit status
@@ -188,6 +198,10 @@ export class ProcessVM {
         return LIMIT_EXIT_STATUS;
       }
       if (left < budget) budget = left;
+    }
+    if (this.deadline !== undefined && Date.now() >= this.deadline) {
+      this.diagnose(`ringvisor: ${this.name}: timed out after ${this.options.timeoutSeconds} s at pc 0x${cpu.pc.toString(16)}`);
+      return LIMIT_EXIT_STATUS;
     }
     cpu.time = timeCsr(this.clock);
     const reason = cpu.run(budget);
