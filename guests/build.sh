@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# Builds every guest program in guests/src (C and assembly) into guests/bin
-# with Debian's riscv64 cross compiler. Every program is linked with the
-# runtime in guests/lib (lib/start.S calls main; lib/rt.c prints and exits);
+# Builds every guest program into guests/bin with Debian's riscv64 cross
+# compilers:
+#   guests/src/*.{c,S}     freestanding programs that test the CPU, linked with
+#                          the runtime in guests/lib (lib/start.S calls main;
+#                          lib/rt.c prints and exits);
+#   guests/libc/*.{c,cc}   real Linux programs, statically linked with glibc
+#                          (and libstdc++), that test the Linux layer.
+# In guests/src,
 # an assembly program defines main and names itself with .file, so that the
 # build is reproducible (--check).
 # The built ELF files are committed so that tests run without the cross
 # compiler; rebuild after changing a source, then re-record the golden files
 # (npm run golden).
-#   apt-get install gcc-riscv64-linux-gnu
+#   apt-get install gcc-riscv64-linux-gnu g++-riscv64-linux-gnu
 #
 #   bash guests/build.sh           build into guests/bin
 #   bash guests/build.sh --check   build into a temporary directory and fail
@@ -15,6 +20,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 CC=${CC:-riscv64-linux-gnu-gcc}
+CXX=${CXX:-riscv64-linux-gnu-g++}
 command -v "$CC" >/dev/null || { echo "guests/build.sh: $CC not found (apt-get install gcc-riscv64-linux-gnu)" >&2; exit 1; }
 ARCH=rv64gc_zba_zbb_zbs
 # -msmall-data-limit=0 keeps constants out of .sdata, which would otherwise
@@ -22,6 +28,10 @@ ARCH=rv64gc_zba_zbb_zbs
 CFLAGS=(-march=$ARCH -mabi=lp64d -O2 -static -nostdlib -ffreestanding -fno-builtin
         -fno-stack-protector -fno-pic -no-pie -msmall-data-limit=0 -Ilib -Wall -Wextra
         -Wl,--build-id=none)
+# glibc programs: debug information stripped to keep the committed files
+# small; the symbol table stays (ProcessVM.call finds functions by name).
+LIBC_FLAGS=(-march=rv64gc -mabi=lp64d -O2 -static -Wall -Wextra -Ilibc
+            -Wl,--build-id=none -Wl,--strip-debug)
 
 check=0
 case "${1:-}" in
@@ -44,6 +54,16 @@ for src in src/*.c src/*.S; do
   "$CC" "${CFLAGS[@]}" -o "$out/$name.elf" lib/start.S lib/rt.c "$src"
   built=$((built + 1))
 done
+for src in libc/*.c libc/*.cc; do
+  [ -e "$src" ] || continue
+  name=$(basename "${src%.*}")
+  case "$src" in
+    *.c) "$CC" "${LIBC_FLAGS[@]}" -o "$out/$name.elf" "$src" -lm ;;
+    *.cc) command -v "$CXX" >/dev/null || { echo "guests/build.sh: $CXX not found (apt-get install g++-riscv64-linux-gnu)" >&2; exit 1; }
+          "$CXX" "${LIBC_FLAGS[@]}" -o "$out/$name.elf" "$src" ;;
+  esac
+  built=$((built + 1))
+done
 
 if [ $check = 1 ]; then
   bad=0
@@ -56,7 +76,7 @@ if [ $check = 1 ]; then
   done
   for elf in bin/*.elf; do
     [ -e "$elf" ] || continue
-    [ -e "$out/$(basename "$elf")" ] || { echo "guests/build.sh: $elf has no source in guests/src" >&2; bad=1; }
+    [ -e "$out/$(basename "$elf")" ] || { echo "guests/build.sh: $elf has no source in guests/src or guests/libc" >&2; bad=1; }
   done
   [ $bad = 0 ] && echo "guests/build.sh: all $built programs match their sources"
   exit $bad

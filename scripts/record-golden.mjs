@@ -41,17 +41,21 @@ export const GOLDEN_DIR = join(ROOT, 'guests', 'golden');
  * @typedef {{ stdout: Buffer, stderr: Buffer, status: number }} RunResult
  */
 
-/** The cases of guests/manifest.json. @returns {GuestCase[]} */
+/** The cases of guests/manifest.json and of every guests/manifest-*.json
+ * (one per family of programs, so that each can grow on its own).
+ * @returns {GuestCase[]} */
 export function readManifest() {
-  const manifest = JSON.parse(readFileSync(MANIFEST, 'utf8'));
+  const files = [MANIFEST, ...readdirSync(join(ROOT, 'guests'))
+    .filter((f) => /^manifest-[a-z0-9-]+\.json$/.test(f)).sort().map((f) => join(ROOT, 'guests', f))];
+  const cases = files.flatMap((f) => JSON.parse(readFileSync(f, 'utf8')).cases);
   const names = new Set();
-  for (const c of manifest.cases) {
+  for (const c of cases) {
     if (!/^[a-z0-9][a-z0-9._-]*$/.test(c.name)) throw new Error(`manifest: bad case name '${c.name}'`);
     if (names.has(c.name)) throw new Error(`manifest: duplicate case '${c.name}'`);
     names.add(c.name);
     if (!existsSync(join(ROOT, c.elf))) throw new Error(`manifest: case ${c.name}: ${c.elf} does not exist (bash guests/build.sh)`);
   }
-  return manifest.cases;
+  return cases;
 }
 
 /** Absolute path of qemu-riscv64 on the PATH, or undefined. */

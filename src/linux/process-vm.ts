@@ -12,7 +12,8 @@ import { SYSCALLS, unknownSyscall } from './syscalls.js';
 import { type Clock, hostClock, virtualClock, timeCsr } from '../hypervisor/clock.js';
 import { signalForCause, SIGNAL_NAMES, CAUSE_NAMES, SIGTRAP } from './signals.js';
 
-export type Sink = (data: Uint8Array) => void;
+import { FileTable, type Sink } from './fs/file-table.js';
+export type { Sink } from './fs/file-table.js';
 
 export interface ProcessVMOptions {
   /** argv, including argv[0]; defaults to [programName]. */
@@ -64,7 +65,7 @@ export class ProcessVM {
   readonly syscallCounts = new Map<string, number>();
   private readonly options: ProcessVMOptions;
   private readonly name: string;
-  private readonly sinks: Map<number, Sink>;
+  readonly files: FileTable;
   private exitStatus: number | undefined;
   private deadline: number | undefined;
   readonly clock: Clock;
@@ -78,8 +79,7 @@ export class ProcessVM {
     this.name = options.programName ?? options.argv?.[0] ?? 'guest';
     const image = parseElf(elf, this.name);
     this.image = image;
-    const stderr = options.stderr ?? (() => {});
-    this.sinks = new Map([[1, options.stdout ?? (() => {})], [2, stderr]]);
+    this.files = new FileTable({ stdout: options.stdout, stderr: options.stderr });
 
     // RAM starts at the first loaded page, so that a null pointer, and every
     // address below the program, faults as it would on Linux.
@@ -142,11 +142,6 @@ export class ProcessVM {
     return 0n;
   }
 
-  /** The output sink behind a guest file descriptor. */
-  fd(n: number): Sink | undefined {
-    return this.sinks.get(n);
-  }
-
   /** Called by exit/exit_group. */
   exit(status: number): void {
     this.exitStatus = status;
@@ -154,7 +149,7 @@ export class ProcessVM {
 
   private diagnose(line: string): void {
     if (this.options.diagnostics) this.options.diagnostics(line);
-    else this.sinks.get(2)!(new TextEncoder().encode(line + '\n'));
+    else this.files.sink(2)?.(new TextEncoder().encode(line + '\n'));
   }
 
   /** Runs the guest to its end; resolves to its exit status. Yields to the host event loop between slices. */

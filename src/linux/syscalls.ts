@@ -1,11 +1,15 @@
 // The Linux system calls of the process VM: one short function per call, in a
-// table by riscv64 number (include/uapi/asm-generic/unistd.h). A guest's
-// `ecall` exits to ring -1 with the number in a7 and arguments in a0..a5; the
-// result (or -errno) goes back into a0.
-import { EBADF, EFAULT, ENOSYS } from './errno.js';
-import type { Process } from './process-vm.js';
+// table by riscv64 number (include/uapi/asm-generic/unistd.h), gathered from
+// one module per family in sys/. A guest's `ecall` exits to ring -1 with the
+// number in a7 and arguments in a0..a5; the result (or -errno) goes back into a0.
+import { ENOSYS } from './errno.js';
+import type { ProcessVM } from './process-vm.js';
+import { FILE_SYSCALLS } from './sys/files.js';
+import { MEMORY_SYSCALLS } from './sys/memory.js';
+import { PROCESS_SYSCALLS } from './sys/process.js';
+import { TIME_SYSCALLS } from './sys/time.js';
 
-export type SyscallHandler = (p: Process, args: bigint[]) => bigint;
+export type SyscallHandler = (p: ProcessVM, args: bigint[]) => bigint;
 
 export interface SyscallEntry {
   name: string;
@@ -14,38 +18,20 @@ export interface SyscallEntry {
   handler: SyscallHandler;
 }
 
-function sysWrite(p: Process, [fd, buf, count]: bigint[]): bigint {
-  const sink = p.fd(Number(fd));
-  if (!sink) return -BigInt(EBADF);
-  if (count === 0n) return 0n;
-  if (!p.cpu.inRam(buf, Number(count))) return -BigInt(EFAULT);
-  sink(p.cpu.guestBytes(buf, Number(count)));
-  return count;
+export type SyscallFamily = ReadonlyArray<readonly [number, SyscallEntry]>;
+
+function gather(...families: SyscallFamily[]): ReadonlyMap<number, SyscallEntry> {
+  const table = new Map<number, SyscallEntry>();
+  for (const family of families) {
+    for (const [nr, entry] of family) {
+      if (table.has(nr)) throw new Error(`system call ${nr} (${entry.name}) defined twice`);
+      table.set(nr, entry);
+    }
+  }
+  return table;
 }
 
-// brk(addr): moves the program break within [start, limit] and returns the new
-// break, or the unchanged one when the request is refused (Linux semantics;
-// libc detects failure by comparing). RAM above the break is kept zeroed, so
-// memory handed out again reads as fresh anonymous pages do.
-function sysBrk(p: Process, [addr]: bigint[]): bigint {
-  const m = p.memory;
-  if (addr < m.brkStart || addr > m.brkLimit) return m.brk;
-  if (addr < m.brk) p.cpu.fill(addr, Number(m.brk - addr), 0);
-  m.brk = addr;
-  return addr;
-}
-
-function sysExit(p: Process, [status]: bigint[]): bigint {
-  p.exit(Number(status & 0xffn));
-  return 0n;
-}
-
-export const SYSCALLS: ReadonlyMap<number, SyscallEntry> = new Map([
-  [64, { name: 'write', argc: 3, handler: sysWrite }],
-  [93, { name: 'exit', argc: 1, handler: sysExit }],
-  [94, { name: 'exit_group', argc: 1, handler: sysExit }],
-  [214, { name: 'brk', argc: 1, handler: sysBrk }],
-]);
+export const SYSCALLS = gather(FILE_SYSCALLS, MEMORY_SYSCALLS, PROCESS_SYSCALLS, TIME_SYSCALLS);
 
 export function unknownSyscall(): bigint {
   return -BigInt(ENOSYS);
