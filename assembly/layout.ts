@@ -34,10 +34,25 @@ export const EXIT_CONTROLS: u32 = 0x0480; // u32 mask of EXIT_ON_* bits
 export const RAM_BASE: u32 = 0x0488; // u64 guest physical address of RAM's first byte
 export const RAM_SIZE: u32 = 0x0490; // u64 bytes of guest RAM
 export const BUDGET_LEFT: u32 = 0x0498; // u64 instructions left of the last run's budget
+export const MEMORY_MODE: u32 = 0x04a0; // u32 MEMORY_FLAT or MEMORY_PAGE_PERMS
 
 // ---- exit counters (kvm_stat) ---------------------------------------------
 export const EXIT_COUNTS: u32 = 0x0500; // u64 per ExitReason, EXIT_REASON_COUNT of them
 export const EXIT_REASON_COUNT: u32 = 16;
+
+// Per-page permissions of guest RAM (process VMs): one byte per 4 KiB page,
+// page n of RAM (guest address RAM_BASE + n * 4096) at PAGE_PERMS + n. Room for
+// 4 GiB of RAM. Kept by the hypervisor; read by the CPU on every access when
+// MEMORY_MODE is MEMORY_PAGE_PERMS.
+export const PAGE_PERMS: u32 = 0x0080_0000;
+export const PAGE_SHIFT: u32 = 12;
+export const PERM_R: u32 = 1;
+export const PERM_W: u32 = 2;
+export const PERM_X: u32 = 4;
+// Memory modes: flat RAM where every byte is readable, writable and
+// executable, or RAM with the per-page permissions above.
+export const MEMORY_FLAT: u32 = 0;
+export const MEMORY_PAGE_PERMS: u32 = 1;
 
 // Linear memory from here up is guest RAM: guest physical address RAM_BASE
 // is byte RAM_OFFSET. The space below holds the state above and the module's
@@ -70,3 +85,6 @@ export const CAUSE_MISALIGNED_STORE: u32 = 6;
 export const CAUSE_STORE_ACCESS: u32 = 7;
 export const CAUSE_ECALL_U: u32 = 8;
 export const CAUSE_ECALL_S: u32 = 9;
+export const CAUSE_FETCH_PAGE_FAULT: u32 = 12;
+export const CAUSE_LOAD_PAGE_FAULT: u32 = 13;
+export const CAUSE_STORE_PAGE_FAULT: u32 = 15;

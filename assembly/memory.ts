@@ -1,43 +1,68 @@
 // Guest memory accesses. Guest RAM is one flat region of linear memory: the
 // guest address RAM_BASE is byte RAM_OFFSET. Every access is bounds-checked
 // against RAM_SIZE before wasm touches memory, so a guest can never read or
-// write outside its RAM. An access outside RAM raises an access fault; a
-// misaligned load or store simply works (wasm allows it, Linux user mode
-// emulates it), except for atomics (see the A extension in cpu.ts).
+// write outside its RAM; an access outside RAM raises an access fault. In
+// MEMORY_PAGE_PERMS mode each 4 KiB page also carries read/write/execute
+// permissions (the process VM's mappings) and an access its pages do not
+// allow raises a page fault. Misaligned loads and stores simply work (wasm
+// allows them, Linux user mode emulates them), except for atomics (cpu.ts).
 import {
-  RAM_BASE, RAM_SIZE, RAM_OFFSET,
+  RAM_BASE, RAM_SIZE, RAM_OFFSET, MEMORY_MODE, MEMORY_PAGE_PERMS, PAGE_PERMS, PAGE_SHIFT,
+  PERM_R, PERM_W, PERM_X,
   CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS, CAUSE_FETCH_ACCESS,
+  CAUSE_LOAD_PAGE_FAULT, CAUSE_STORE_PAGE_FAULT, CAUSE_FETCH_PAGE_FAULT,
 } from './layout';
 import { raiseException } from './trap';
 
-// Cached copies of RAM_BASE/RAM_SIZE, refreshed by `run` on entry (the
-// hypervisor may have changed them between runs).
+// Cached copies of RAM_BASE/RAM_SIZE/MEMORY_MODE, refreshed by `run` on entry
+// (the hypervisor may have changed them between runs).
 let ramBase: u64 = 0;
 let ramSize: u64 = 0;
+let pagePerms: bool = false;
 
 export function refreshMemoryConfig(): void {
   ramBase = load<u64>(RAM_BASE);
   ramSize = load<u64>(RAM_SIZE);
+  pagePerms = load<u32>(MEMORY_MODE) == MEMORY_PAGE_PERMS;
 }
 
-// Linear-memory address of guest bytes [addr, addr+size), or 0 when any of
-// them lies outside RAM. 0 can never be a RAM address (RAM_OFFSET > 0).
-@inline export function ramAddress(addr: u64, size: u64): usize {
+// Linear-memory address of guest bytes [addr, addr+size), or 0 after raising
+// `accessCause` (outside RAM) or `pageCause` (a page without all of `need`).
+// 0 can never be a RAM address (RAM_OFFSET > 0).
+@inline export function guestAddress(addr: u64, size: u64, need: u32, accessCause: u32, pageCause: u32): usize {
   const off = addr - ramBase;
-  if (off >= ramSize || ramSize - off < size) return 0;
+  if (off >= ramSize || ramSize - off < size) {
+    raiseException(accessCause, addr);
+    return 0;
+  }
+  if (pagePerms) {
+    const first = <u32>load<u8>(<usize>PAGE_PERMS + <usize>(off >> PAGE_SHIFT));
+    const last = <u32>load<u8>(<usize>PAGE_PERMS + <usize>((off + size - 1) >> PAGE_SHIFT));
+    if ((first & last & need) != need) {
+      raiseException(pageCause, addr);
+      return 0;
+    }
+  }
   return <usize>(RAM_OFFSET + off);
 }
 
 @inline function loadAddress(addr: u64, size: u64): usize {
-  const a = ramAddress(addr, size);
-  if (a == 0) raiseException(CAUSE_LOAD_ACCESS, addr);
-  return a;
+  return guestAddress(addr, size, PERM_R, CAUSE_LOAD_ACCESS, CAUSE_LOAD_PAGE_FAULT);
 }
 
 @inline function storeAddress(addr: u64, size: u64): usize {
-  const a = ramAddress(addr, size);
-  if (a == 0) raiseException(CAUSE_STORE_ACCESS, addr);
-  return a;
+  return guestAddress(addr, size, PERM_W, CAUSE_STORE_ACCESS, CAUSE_STORE_PAGE_FAULT);
+}
+
+// An atomic memory operation reads and writes: it needs both, and faults as a
+// store (privileged spec: AMOs raise store/AMO exceptions).
+@inline export function amoAddress(addr: u64, size: u64): usize {
+  return guestAddress(addr, size, PERM_R | PERM_W, CAUSE_STORE_ACCESS, CAUSE_STORE_PAGE_FAULT);
+}
+
+// LR reads only, and faults as a load.
+@inline export function lrAddress(addr: u64, size: u64): usize {
+  return loadAddress(addr, size);
 }
 
 // Loads return 0 after raising; callers check `pendingExit` before writing
@@ -77,10 +102,8 @@ export function refreshMemoryConfig(): void {
   if (a) store<u64>(a, v);
 }
 
-// Instruction fetch: linear address of the 16-bit parcel at pc, or 0 after
-// raising an instruction access fault.
+// Instruction fetch: linear address of the `size` bytes at pc, or 0 after
+// raising an instruction access or page fault.
 @inline export function fetchAddress(pc: u64, size: u64): usize {
-  const a = ramAddress(pc, size);
-  if (a == 0) raiseException(CAUSE_FETCH_ACCESS, pc);
-  return a;
+  return guestAddress(pc, size, PERM_X, CAUSE_FETCH_ACCESS, CAUSE_FETCH_PAGE_FAULT);
 }

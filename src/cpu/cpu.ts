@@ -25,6 +25,19 @@ export const ExitControl = {
   Ebreak: 1 << 1,
 } as const;
 
+/** Page permission bits (assembly/layout.ts, PERM_*). */
+export const Perm = { R: 1, W: 2, X: 4 } as const;
+
+/** How the CPU checks guest memory (assembly/layout.ts, MEMORY_*). */
+export enum MemoryMode {
+  /** Every byte of RAM readable, writable and executable. */
+  Flat = 0,
+  /** Each 4 KiB page of RAM has its own R/W/X permissions. */
+  PagePermissions = 1,
+}
+
+export const PAGE_SIZE = 4096;
+
 /** RISC-V exception causes (privileged spec, scause). */
 export enum Cause {
   MisalignedFetch = 0,
@@ -37,6 +50,9 @@ export enum Cause {
   StoreAccess = 7,
   EcallU = 8,
   EcallS = 9,
+  FetchPageFault = 12,
+  LoadPageFault = 13,
+  StorePageFault = 15,
 }
 
 /** The exit block after `run` returned. */
@@ -76,7 +92,9 @@ class Layout {
   readonly EXIT_CONTROLS: number; readonly RAM_BASE: number; readonly RAM_SIZE: number;
   readonly BUDGET_LEFT: number; readonly EXIT_COUNTS: number; readonly EXIT_REASON_COUNT: number;
   readonly RAM_OFFSET: number;
+  readonly MEMORY_MODE: number; readonly PAGE_PERMS: number;
   constructor(e: CpuExports) {
+    this.MEMORY_MODE = offset(e, 'MEMORY_MODE'); this.PAGE_PERMS = offset(e, 'PAGE_PERMS');
     this.X_REGS = offset(e, 'X_REGS'); this.F_REGS = offset(e, 'F_REGS'); this.PC = offset(e, 'PC');
     this.FCSR = offset(e, 'FCSR'); this.INSTRET = offset(e, 'INSTRET'); this.TIME = offset(e, 'TIME');
     this.RESERVATION = offset(e, 'RESERVATION');
@@ -137,6 +155,9 @@ export class Cpu {
   }
 
   configureRam(base: bigint, size: bigint): void {
+    if ((base | size) % BigInt(PAGE_SIZE) !== 0n) {
+      throw new RangeError(`guest RAM must start and end on a 4 KiB page (base 0x${base.toString(16)}, size ${size})`);
+    }
     if (!this.exports.configureRam(base, size)) throw new RamAllocationError(size);
     this.ramBase = base;
     this.ramSize = size;
@@ -168,6 +189,24 @@ export class Cpu {
   set time(v: bigint) { this.view.setBigUint64(this.layout.TIME, v, true); }
   get exitControls(): number { return this.view.getUint32(this.layout.EXIT_CONTROLS, true); }
   set exitControls(v: number) { this.view.setUint32(this.layout.EXIT_CONTROLS, v, true); }
+  get memoryMode(): MemoryMode { return this.view.getUint32(this.layout.MEMORY_MODE, true); }
+  set memoryMode(v: MemoryMode) { this.view.setUint32(this.layout.MEMORY_MODE, v, true); }
+
+  /** Sets the permissions (Perm bits) of every page that overlaps [addr, addr+length). */
+  setPagePermissions(addr: bigint, length: number, perms: number): void {
+    if (length === 0) return;
+    this.index(addr, length); // bounds check
+    const first = Number((addr - this.ramBase) / BigInt(PAGE_SIZE));
+    const last = Number((addr - this.ramBase + BigInt(length) - 1n) / BigInt(PAGE_SIZE));
+    this.bytes.fill(perms, this.layout.PAGE_PERMS + first, this.layout.PAGE_PERMS + last + 1);
+  }
+
+  /** The permissions of the page holding `addr` (0 outside RAM). */
+  pagePermissions(addr: bigint): number {
+    if (!this.inRam(addr, 1)) return 0;
+    return this.bytes[this.layout.PAGE_PERMS + Number((addr - this.ramBase) / BigInt(PAGE_SIZE))];
+  }
+
   /** Instructions left of the last run's budget. */
   get budgetLeft(): bigint { return this.view.getBigUint64(this.layout.BUDGET_LEFT, true); }
 
