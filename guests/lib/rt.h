@@ -13,6 +13,7 @@ typedef int i32;
 typedef unsigned long size_t;
 
 long rt_syscall(long nr, long a0, long a1, long a2);
+long rt_syscall6(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
 void rt_exit(int status) __attribute__((noreturn));
 long rt_write(int fd, const void *buf, size_t len);
 void *rt_brk(void *addr);

@@ -37,4 +37,7 @@ export const CAUSE_NAMES: Record<number, string> = {
   [Cause.MisalignedStore]: 'misaligned atomic memory operation',
   [Cause.StoreAccess]: 'store to outside guest memory',
   [Cause.EcallU]: 'environment call',
+  [Cause.FetchPageFault]: 'instruction fetch from a page not mapped executable',
+  [Cause.LoadPageFault]: 'load from a page not mapped readable',
+  [Cause.StorePageFault]: 'store to a page not mapped writable',
 };

@@ -1,19 +1,161 @@
-// Memory system calls: the program break (and, later, mmap and friends).
+// Memory system calls: the program break and mmap and its family, on the
+// process's AddressSpace (page permissions are enforced by the CPU).
+import { EINVAL, ENOMEM, EEXIST, ENODEV, EBADF, EFAULT } from '../errno.js';
 import type { SyscallFamily } from '../syscalls.js';
 import type { ProcessVM } from '../process-vm.js';
+import { pageUp, permsForProt } from '../address-space.js';
+
+const PAGE = 4096n;
+// include/uapi/asm-generic/mman-common.h and mman.h
+const MAP_SHARED = 0x01;
+const MAP_PRIVATE = 0x02;
+const MAP_SHARED_VALIDATE = 0x03;
+const MAP_TYPE = 0x0f;
+const MAP_FIXED = 0x10;
+const MAP_ANONYMOUS = 0x20;
+const MAP_FIXED_NOREPLACE = 0x100000;
+const MREMAP_MAYMOVE = 1;
+const MREMAP_FIXED = 2;
+const MADV_DONTNEED = 4;
+const MADV_FREE = 8;
+const PROT_ALL = 7;
+
+/** Reads `length` bytes of a file at `offset` for a private mapping, or gives -errno's errno. */
+type MapSource = (fd: number) => ((offset: bigint, length: number) => Uint8Array | number) | undefined;
+
+const err = (e: number): bigint => -BigInt(e);
 
 // brk(addr): moves the program break within [start, limit] and returns the new
 // break, or the unchanged one when the request is refused (Linux semantics;
-// libc detects failure by comparing). RAM above the break is kept zeroed, so
-// memory handed out again reads as fresh anonymous pages do.
+// libc detects failure by comparing). Pages past the break are unmapped, so
+// they fault, and read as zero when the break comes back.
 function sysBrk(p: ProcessVM, [addr]: bigint[]): bigint {
-  const m = p.memory;
+  const m = p.memory, space = p.memory.space;
   if (addr < m.brkStart || addr > m.brkLimit) return m.brk;
-  if (addr < m.brk) p.cpu.fill(addr, Number(m.brk - addr), 0);
+  const oldTop = pageUp(m.brk), newTop = pageUp(addr);
+  if (newTop > oldTop) {
+    if (!space.isFree(oldTop, newTop - oldTop)) return m.brk; // an mmap is in the way
+    space.map(oldTop, newTop - oldTop, permsForProt(3));
+  } else if (newTop < oldTop) {
+    space.unmap(newTop, oldTop - newTop);
+  }
+  // The part of the last page above the break reads as zero when it comes back.
+  if (addr < m.brk && addr < newTop) p.cpu.fill(addr, Number((m.brk < newTop ? m.brk : newTop) - addr), 0);
   m.brk = addr;
   return addr;
 }
 
+function sysMmap(p: ProcessVM, [addr, length, protArg, flagsArg, fdArg, offset]: bigint[]): bigint {
+  const space = p.memory.space;
+  const prot = Number(protArg), flags = Number(flagsArg);
+  if (length === 0n || prot & ~PROT_ALL) return err(EINVAL);
+  const type = flags & MAP_TYPE;
+  if (type !== MAP_PRIVATE && type !== MAP_SHARED && type !== MAP_SHARED_VALIDATE) return err(EINVAL);
+  if (offset % PAGE !== 0n) return err(EINVAL);
+  const len = pageUp(length);
+  if (len === 0n || len > space.end - space.base) return err(ENOMEM);
+  const fixed = (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) !== 0;
+  if (fixed && addr % PAGE !== 0n) return err(EINVAL);
+
+  let at: bigint | undefined;
+  if (fixed) {
+    if (!space.inRange(addr, len)) return err(ENOMEM);
+    if (flags & MAP_FIXED_NOREPLACE && !(flags & MAP_FIXED) && !space.isFree(addr, len)) return err(EEXIST);
+    at = addr;
+  } else {
+    // A hint is honoured when the range is free, as Linux does.
+    if (addr !== 0n && addr % PAGE === 0n && space.isFree(addr, len)) at = addr;
+    else at = space.findFree(len, pageUp(p.memory.brk), p.memory.mmapTop);
+  }
+  if (at === undefined) return err(ENOMEM);
+
+  if (flags & MAP_ANONYMOUS) {
+    space.map(at, len, permsForProt(prot));
+    return at;
+  }
+  // A file mapping is a private copy of the file's bytes (MAP_SHARED of a
+  // file nobody else maps behaves the same for a single process, except
+  // that writes do not reach the file: refused rather than silently lost).
+  if (type !== MAP_PRIVATE) return err(ENODEV);
+  const fd = Number(fdArg);
+  const read = (p.files as { mapSource?: MapSource }).mapSource?.(fd);
+  if (!read) return err(EBADF);
+  space.map(at, len, permsForProt(prot | 2));
+  const bytes = read(offset, Number(length));
+  if (typeof bytes === 'number') {
+    space.unmap(at, len);
+    return err(bytes);
+  }
+  p.cpu.writeBytes(at, bytes);
+  space.protect(at, len, permsForProt(prot));
+  return at;
+}
+
+function sysMunmap(p: ProcessVM, [addr, length]: bigint[]): bigint {
+  const space = p.memory.space;
+  if (addr % PAGE !== 0n || length === 0n) return err(EINVAL);
+  if (!space.inRange(addr, pageUp(length))) return err(EINVAL);
+  space.unmap(addr, pageUp(length));
+  return 0n;
+}
+
+function sysMprotect(p: ProcessVM, [addr, length, prot]: bigint[]): bigint {
+  if (addr % PAGE !== 0n || Number(prot) & ~PROT_ALL) return err(EINVAL);
+  if (length === 0n) return 0n;
+  return p.memory.space.protect(addr, pageUp(length), permsForProt(Number(prot))) ? 0n : err(ENOMEM);
+}
+
+function sysMremap(p: ProcessVM, [oldAddr, oldLength, newLength, flagsArg, newAddr]: bigint[]): bigint {
+  const space = p.memory.space;
+  const flags = Number(flagsArg);
+  if (oldAddr % PAGE !== 0n || newLength === 0n || flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED)) return err(EINVAL);
+  if (flags & MREMAP_FIXED && !(flags & MREMAP_MAYMOVE)) return err(EINVAL);
+  const oldLen = pageUp(oldLength), newLen = pageUp(newLength);
+  if (oldLen === 0n || !space.isMapped(oldAddr, oldLen)) return err(EFAULT);
+  const perms = space.permissions(oldAddr)!;
+  if (!(flags & MREMAP_FIXED)) {
+    if (newLen <= oldLen) {
+      space.unmap(oldAddr + newLen, oldLen - newLen);
+      return oldAddr;
+    }
+    if (space.isFree(oldAddr + oldLen, newLen - oldLen)) {
+      space.map(oldAddr + oldLen, newLen - oldLen, perms);
+      return oldAddr;
+    }
+    if (!(flags & MREMAP_MAYMOVE)) return err(ENOMEM);
+  }
+  let to: bigint | undefined;
+  if (flags & MREMAP_FIXED) {
+    if (newAddr % PAGE !== 0n || !space.inRange(newAddr, newLen)) return err(EINVAL);
+    if (newAddr < oldAddr + oldLen && oldAddr < newAddr + newLen) return err(EINVAL); // overlap
+    to = newAddr;
+  } else {
+    to = space.findFree(newLen, pageUp(p.memory.brk), p.memory.mmapTop);
+  }
+  if (to === undefined) return err(ENOMEM);
+  const keep = oldLen < newLen ? oldLen : newLen;
+  const bytes = p.cpu.readBytes(oldAddr, Number(keep));
+  space.map(to, newLen, perms);
+  p.cpu.writeBytes(to, bytes);
+  space.unmap(oldAddr, oldLen);
+  return to;
+}
+
+function sysMadvise(p: ProcessVM, [addr, length, advice]: bigint[]): bigint {
+  if (addr % PAGE !== 0n) return err(EINVAL);
+  const len = pageUp(length);
+  if (len === 0n) return 0n;
+  if (!p.memory.space.isMapped(addr, len)) return err(ENOMEM);
+  // Private anonymous memory reads as zero after DONTNEED; FREE may do the same.
+  if (Number(advice) === MADV_DONTNEED || Number(advice) === MADV_FREE) p.memory.space.zero(addr, len);
+  return 0n;
+}
+
 export const MEMORY_SYSCALLS: SyscallFamily = [
   [214, { name: 'brk', argc: 1, handler: sysBrk }],
+  [215, { name: 'munmap', argc: 2, handler: sysMunmap }],
+  [216, { name: 'mremap', argc: 5, handler: sysMremap }],
+  [222, { name: 'mmap', argc: 6, handler: sysMmap }],
+  [226, { name: 'mprotect', argc: 3, handler: sysMprotect }],
+  [233, { name: 'madvise', argc: 3, handler: sysMadvise }],
 ];

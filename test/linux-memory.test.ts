@@ -1,0 +1,166 @@
+// The process VM's address space and memory system calls, called directly:
+// the cases a differential program cannot show (QEMU differs from Linux, or
+// the host's memory is the limit), and page permissions as the CPU sees them.
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { ProcessVM, Cause } from '../src/index.js';
+import { SYSCALLS } from '../src/linux/syscalls.js';
+
+const hello = new Uint8Array(readFileSync(new URL('../guests/bin/hello.elf', import.meta.url)));
+const PAGE = 4096n;
+const PROT_R = 1n, PROT_W = 2n, PROT_X = 4n;
+const MAP_PRIVATE = 0x02n, MAP_FIXED = 0x10n, MAP_ANONYMOUS = 0x20n, MAP_FIXED_NOREPLACE = 0x100000n;
+const ENOMEM = -12n, EEXIST = -17n, EINVAL = -22n, EFAULT = -14n;
+
+function vm(memoryBytes = 64 * 1024 * 1024): ProcessVM {
+  return ProcessVM.create(hello, { programName: 'hello', memoryBytes });
+}
+
+function sys(p: ProcessVM, name: string, ...args: bigint[]): bigint {
+  for (const entry of SYSCALLS.values()) {
+    if (entry.name === name) return entry.handler(p, [...args, 0n, 0n, 0n, 0n, 0n, 0n].slice(0, 6));
+  }
+  throw new Error(`no system call ${name}`);
+}
+
+const anon = (p: ProcessVM, len: bigint, prot = PROT_R | PROT_W, flags = 0n, addr = 0n) =>
+  sys(p, 'mmap', addr, len, prot, MAP_PRIVATE | MAP_ANONYMOUS | flags, -1n, 0n);
+
+// Runs one instruction word at a fresh executable page and returns the exit.
+function runAt(p: ProcessVM, code: number[]) {
+  const at = anon(p, PAGE, PROT_R | PROT_W | PROT_X);
+  code.forEach((w, i) => p.cpu.writeBytes(at + BigInt(i * 4), new Uint8Array(new Uint32Array([w]).buffer)));
+  p.cpu.pc = at;
+  p.cpu.run(BigInt(code.length));
+  return p.cpu.exit;
+}
+
+describe('mmap', () => {
+  it('places mappings top-down below the stack, page-aligned and zeroed', () => {
+    const p = vm();
+    const a = anon(p, 10_000n);
+    const b = anon(p, PAGE);
+    expect(a % PAGE).toBe(0n);
+    expect(b).toBe(a - PAGE);
+    expect(a + 3n * PAGE).toBeLessThan(p.memory.stackTop);
+    expect([...p.cpu.readBytes(a, 10_000)].every((x) => x === 0)).toBe(true);
+  });
+
+  it('returns ENOMEM, not a crash, when guest memory is exhausted', () => {
+    const p = vm();
+    expect(anon(p, 1n << 40n)).toBe(ENOMEM);
+    expect(anon(p, 60n << 20n)).toBe(ENOMEM); // more than is left of 64 MiB
+    let n = 0;
+    while (anon(p, 1n << 20n) > 0n) n++;
+    expect(n).toBeGreaterThan(40);
+    // What is left is less than 1 MiB; pages fill it, then nothing fits.
+    let pages = 0;
+    while (anon(p, PAGE) > 0n) pages++;
+    expect(pages).toBeLessThan(256);
+    expect(anon(p, PAGE)).toBe(ENOMEM);
+    expect(sys(p, 'brk', sys(p, 'brk', 0n) + PAGE)).toBe(sys(p, 'brk', 0n)); // nor the break
+  });
+
+  it('MAP_FIXED_NOREPLACE refuses an occupied range with EEXIST (Linux; QEMU 7.2 differs)', () => {
+    const p = vm();
+    const a = anon(p, 2n * PAGE);
+    expect(anon(p, PAGE, PROT_R, MAP_FIXED_NOREPLACE, a + PAGE)).toBe(EEXIST);
+    expect(anon(p, PAGE, PROT_R, MAP_FIXED_NOREPLACE, a - 16n * PAGE)).toBe(a - 16n * PAGE);
+  });
+
+  it('MAP_FIXED outside guest memory is ENOMEM; a bad offset or protection is EINVAL', () => {
+    const p = vm();
+    expect(anon(p, PAGE, PROT_R, MAP_FIXED, 0x7000_0000_0000n)).toBe(ENOMEM);
+    expect(sys(p, 'mmap', 0n, PAGE, PROT_R, MAP_PRIVATE | MAP_ANONYMOUS, -1n, 123n)).toBe(EINVAL);
+    expect(anon(p, PAGE, 8n)).toBe(EINVAL);
+  });
+
+  it('mprotect of unmapped memory is ENOMEM; mremap of it is EFAULT', () => {
+    const p = vm();
+    const a = anon(p, PAGE);
+    sys(p, 'munmap', a, PAGE);
+    expect(sys(p, 'mprotect', a, PAGE, PROT_R)).toBe(ENOMEM);
+    expect(sys(p, 'mremap', a, PAGE, 2n * PAGE, 1n, 0n)).toBe(EFAULT);
+  });
+
+  it('mremap without MAYMOVE cannot grow into a neighbour', () => {
+    const p = vm();
+    const upper = anon(p, PAGE);
+    const lower = anon(p, PAGE);
+    expect(lower + PAGE).toBe(upper);
+    expect(sys(p, 'mremap', lower, PAGE, 2n * PAGE, 0n, 0n)).toBe(ENOMEM);
+    p.cpu.write64(lower, 0x1234n);
+    const moved = sys(p, 'mremap', lower, PAGE, 2n * PAGE, 1n, 0n);
+    expect(moved).toBeGreaterThan(0n);
+    expect(p.cpu.read64(moved)).toBe(0x1234n);
+    expect(p.memory.space.permissions(lower)).toBeUndefined();
+  });
+
+  it('brk stops at a mapping in its way', () => {
+    const p = vm();
+    const start = sys(p, 'brk', 0n);
+    anon(p, PAGE, PROT_R, MAP_FIXED, start + 4n * PAGE);
+    expect(sys(p, 'brk', start + 2n * PAGE)).toBe(start + 2n * PAGE);
+    expect(sys(p, 'brk', start + 8n * PAGE)).toBe(start + 2n * PAGE);
+  });
+
+  it('tracks peak mapped memory', () => {
+    const p = vm();
+    const before = p.memory.space.peakBytes;
+    const a = anon(p, 1n << 20n);
+    sys(p, 'munmap', a, 1n << 20n);
+    expect(p.memory.space.peakBytes - before).toBe(1 << 20);
+  });
+});
+
+describe('page permissions in the CPU', () => {
+  const LD_A0_0_A0 = 0x00053503; // ld a0, 0(a0)
+  const SD_A0_0_A0 = 0x00a53023; // sd a0, 0(a0)
+
+  it('a load from a PROT_NONE page is a load page fault with the address', () => {
+    const p = vm();
+    const a = anon(p, PAGE, 0n);
+    p.cpu.setX(10, a + 8n);
+    const e = runAt(p, [LD_A0_0_A0]);
+    expect(e.cause).toBe(Cause.LoadPageFault);
+    expect(e.addr).toBe(a + 8n);
+  });
+
+  it('a store to a read-only page is a store page fault; reading it works', () => {
+    const p = vm();
+    const a = anon(p, PAGE, PROT_R);
+    p.cpu.setX(10, a);
+    expect(runAt(p, [SD_A0_0_A0]).cause).toBe(Cause.StorePageFault);
+    p.cpu.setX(10, a);
+    runAt(p, [LD_A0_0_A0]);
+    expect(p.cpu.x(10)).toBe(0n);
+  });
+
+  it('a misaligned store whose second page is read-only faults and changes nothing', () => {
+    const p = vm();
+    const a = anon(p, 2n * PAGE);
+    sys(p, 'mprotect', a + PAGE, PAGE, PROT_R);
+    p.cpu.setX(10, a + PAGE - 4n);
+    expect(runAt(p, [SD_A0_0_A0]).cause).toBe(Cause.StorePageFault);
+    expect(p.cpu.read64(a + PAGE - 8n)).toBe(0n);
+  });
+
+  it('a fetch from a page without PROT_EXEC is a fetch page fault', () => {
+    const p = vm();
+    const a = anon(p, PAGE);
+    p.cpu.pc = a;
+    p.cpu.run(1n);
+    expect(p.cpu.exit.cause).toBe(Cause.FetchPageFault);
+    expect(p.cpu.exit.addr).toBe(a);
+  });
+
+  it('program segments get their ELF permissions: text is not writable, data not executable', () => {
+    const p = vm();
+    const text = p.image.segments.find((s) => s.flags & 1)!;
+    expect(p.memory.space.permissions(text.vaddr)).toBe(1 | 4);
+    const data = p.image.segments.find((s) => s.flags & 2);
+    if (data) expect(p.memory.space.permissions(data.vaddr)).toBe(1 | 2);
+    expect(p.memory.space.permissions(p.memory.stackTop - 8n)).toBe(1 | 2);
+    expect(p.memory.space.permissions(p.memory.mmapTop)).toBeUndefined(); // the guard page
+  });
+});
