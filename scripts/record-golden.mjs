@@ -18,6 +18,10 @@
 //     ringvisor gives it;
 //   - with core dumps off (ulimit -c 0): QEMU dies of the guest's signal and
 //     must not leave a core file of itself behind;
+//   - a case with `workdir` runs in a fresh, empty temporary directory
+//     (argv[0] is then the absolute path of the ELF), and what it leaves
+//     there is recorded as <case>.files (see listFiles);
+//   - a case with `stdin` gets that text on its stdin (else an empty stdin);
 //   - the status recorded is what a shell reports: the exit code, or 128 +
 //     the signal number when QEMU was killed by a signal (it re-raises the
 //     guest's fatal signal on itself).
@@ -25,8 +29,9 @@
 // "qemu: uncaught target signal" line for riscv64 guests: it prints that
 // line only after writing a guest core dump, which it cannot do for riscv64.)
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, accessSync, constants as fsConstants } from 'node:fs';
-import { constants as osConstants } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, accessSync, constants as fsConstants, lstatSync, readlinkSync, mkdtempSync } from 'node:fs';
+import { constants as osConstants, tmpdir } from 'node:os';
+import { createHash } from 'node:crypto';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -37,8 +42,9 @@ export const GOLDEN_DIR = join(ROOT, 'guests', 'golden');
 /**
  * @typedef {{ status: number, stdoutPattern?: string, stdout?: string, stderrPattern?: string }} Expectation
  * @typedef {{ name: string, elf: string, args?: string[], env?: string[],
- *             maxInstructions?: number, ringvisorOnly?: Expectation }} GuestCase
- * @typedef {{ stdout: Buffer, stderr: Buffer, status: number }} RunResult
+ *             maxInstructions?: number, ringvisorOnly?: Expectation,
+ *             stdin?: string, workdir?: boolean }} GuestCase
+ * @typedef {{ stdout: Buffer, stderr: Buffer, status: number, files?: string }} RunResult
  */
 
 /** The cases of guests/manifest.json and of every guests/manifest-*.json
@@ -73,23 +79,64 @@ export function qemuPath() {
   return undefined;
 }
 
+/**
+ * What a directory holds, one line per entry in sorted order: "dir PATH",
+ * "file PATH SIZE MODE SHA256" or "link PATH -> TARGET" (no times or inodes).
+ * @param {string} dir @returns {string}
+ */
+export function listFiles(dir) {
+  const lines = [];
+  const walk = (rel) => {
+    for (const name of readdirSync(join(dir, rel)).sort()) {
+      const path = rel ? `${rel}/${name}` : name;
+      const full = join(dir, path);
+      const st = lstatSync(full);
+      const mode = (st.mode & 0o777).toString(8);
+      if (st.isDirectory()) {
+        lines.push(`dir ${path} ${mode}`);
+        walk(path);
+      } else if (st.isSymbolicLink()) {
+        lines.push(`link ${path} -> ${readlinkSync(full)}`);
+      } else {
+        lines.push(`file ${path} ${st.size} ${mode} ${createHash('sha256').update(readFileSync(full)).digest('hex')}`);
+      }
+    }
+  };
+  walk('');
+  return lines.map((l) => l + '\n').join('');
+}
+
+/** A fresh empty directory for a `workdir` case. */
+export function makeWorkdir(name) {
+  return mkdtempSync(join(tmpdir(), `ringvisor-${name}-`));
+}
+
 /** Runs one case under QEMU as described above. @param {GuestCase} c @returns {RunResult} */
 export function runQemu(c, qemu = qemuPath()) {
   if (!qemu) throw new Error('qemu-riscv64 is not on the PATH (apt-get install qemu-user)');
   const env = [...(c.env ?? [])].reverse();
-  const r = spawnSync('sh', ['-c', 'ulimit -c 0 && exec env -i "$@"', 'sh', ...env, qemu, c.elf, ...(c.args ?? [])], {
-    cwd: ROOT,
-    timeout: 120_000,
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  if (r.error) throw r.error;
+  const workdir = c.workdir ? makeWorkdir(c.name) : undefined;
+  const elf = workdir ? join(ROOT, c.elf) : c.elf;
+  let r;
+  try {
+    r = spawnSync('sh', ['-c', 'ulimit -c 0 && exec env -i "$@"', 'sh', ...env, qemu, elf, ...(c.args ?? [])], {
+      cwd: workdir ?? ROOT,
+      input: c.stdin ?? '',
+      timeout: 120_000,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    if (r.error) throw r.error;
+    if (workdir) r.files = listFiles(workdir);
+  } finally {
+    if (workdir) rmSync(workdir, { recursive: true, force: true });
+  }
   let status = r.status;
   if (status === null) {
     const signo = osConstants.signals[/** @type {NodeJS.Signals} */ (r.signal)];
     if (signo === undefined) throw new Error(`case ${c.name}: qemu-riscv64 ended without a status or a known signal (${r.signal})`);
     status = 128 + signo;
   }
-  return { stdout: r.stdout, stderr: r.stderr, status };
+  return { stdout: r.stdout, stderr: r.stderr, status, ...(r.files !== undefined ? { files: r.files } : {}) };
 }
 
 /** The golden files of a case. @param {string} name @returns {RunResult} */
@@ -99,6 +146,7 @@ export function readGolden(name) {
     stdout: readFileSync(file('stdout')),
     stderr: readFileSync(file('stderr')),
     status: Number(readFileSync(file('status'), 'utf8').trim()),
+    ...(existsSync(file('files')) ? { files: readFileSync(file('files'), 'utf8') } : {}),
   };
 }
 
@@ -107,6 +155,7 @@ function record(c, qemu) {
   writeFileSync(join(GOLDEN_DIR, `${c.name}.stdout`), r.stdout);
   writeFileSync(join(GOLDEN_DIR, `${c.name}.stderr`), r.stderr);
   writeFileSync(join(GOLDEN_DIR, `${c.name}.status`), `${r.status}\n`);
+  if (r.files !== undefined) writeFileSync(join(GOLDEN_DIR, `${c.name}.files`), r.files);
   return r;
 }
 
@@ -136,7 +185,7 @@ function main(argv) {
     // Golden files of cases that left the manifest (or became ringvisor-only).
     const recorded = new Set(cases.filter((c) => !c.ringvisorOnly).map((c) => c.name));
     for (const f of readdirSync(GOLDEN_DIR)) {
-      const m = /^(.*)\.(stdout|stderr|status)$/.exec(f);
+      const m = /^(.*)\.(stdout|stderr|status|files)$/.exec(f);
       if (m && !recorded.has(m[1])) {
         rmSync(join(GOLDEN_DIR, f));
         console.log(`removed stale ${f}`);

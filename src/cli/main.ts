@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 // The `ringvisor` command.
-import { readFileSync, writeSync } from 'node:fs';
+import { fstatSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { isatty } from 'node:tty';
+import { resolve } from 'node:path';
+import { sandboxFs, parseMountSpec, hostHandle, type HostMount } from '../node/host-fs.js';
 import { ProcessVM, ElfError, EXIT_REASON_NAMES } from '../index.js';
 
 const USAGE = `usage: ringvisor run [options] PROGRAM [ARGS...]
@@ -12,9 +15,22 @@ options:
   --timeout SECONDS     stop the guest after SECONDS of host time (exit status 124)
   --mem SIZE            guest memory, e.g. 64M, 1G (default 256M)
   --env KEY=VALUE       add an environment variable (repeatable)
+  --cwd DIR             start the guest in DIR (default: the current directory)
+  --mount HOST:GUEST[:ro]
+                        also show host directory HOST at GUEST, read-only
+                        with :ro (repeatable)
+  --fs=host             show the guest the whole host file system, as
+                        qemu-riscv64 does (default: a sandbox, see below)
   --strace              print each system call on stderr
   --stats               print instructions, MIPS and exits per reason on stderr
   -h, --help            this text
+
+files: by default the guest sees only its working directory (read-write, at
+the same path as on the host), a private empty /tmp, /dev (null, zero, full,
+random, urandom, stdin, stdout, stderr), /proc/self (exe, fd) and what
+--mount adds.
+'..', absolute symbolic links and chains of them are resolved inside that
+view and cannot leave it. stdin, stdout and stderr are the host's.
 `;
 
 class UsageError extends Error {}
@@ -39,12 +55,48 @@ function out(fd: number): (data: Uint8Array) => void {
   };
 }
 
+// The guest's stdin: the host's fd 0, read when the guest reads. A
+// non-blocking fd 0 (EAGAIN) is waited on, since the guest asked to block.
+function readStdin(max: number): Uint8Array | null {
+  const buf = new Uint8Array(Math.min(max, 1 << 20));
+  for (;;) {
+    try {
+      const n = readSync(0, buf, 0, buf.length, null);
+      return n === 0 ? null : buf.subarray(0, n);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+        continue;
+      }
+      if (code === 'EOF') return null;
+      throw e;
+    }
+  }
+}
+
+function stdinIsFile(): boolean {
+  try {
+    return fstatSync(0).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function windowSize(): { rows: number; columns: number } {
+  const stream = isatty(1) ? process.stdout : isatty(2) ? process.stderr : undefined;
+  return { rows: stream?.rows ?? 24, columns: stream?.columns ?? 80 };
+}
+
 async function cmdRun(args: string[]): Promise<number> {
   let maxInstructions: bigint | undefined;
   let memoryBytes: number | undefined;
   let timeoutSeconds: number | undefined;
   let strace = false, stats = false;
   const env: string[] = [];
+  const mounts: HostMount[] = [];
+  let cwd: string | undefined;
+  let hostRoot = false;
   let i = 0;
   for (; i < args.length && args[i].startsWith('-'); i++) {
     const a = args[i];
@@ -63,6 +115,19 @@ async function cmdRun(args: string[]): Promise<number> {
       timeoutSeconds = Number(v);
     } else if (a === '--mem') memoryBytes = parseSize(value());
     else if (a === '--env') env.push(value());
+    else if (a === '--cwd') cwd = value();
+    else if (a === '--mount') {
+      try {
+        mounts.push(parseMountSpec(value()));
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+    } else if (a === '--fs=host') hostRoot = true;
+    else if (a === '--fs') {
+      const v = value();
+      if (v !== 'host' && v !== 'sandbox') throw new UsageError(`bad --fs '${v}' (host or sandbox)`);
+      hostRoot = v === 'host';
+    } else if (a === '--fs=sandbox') hostRoot = false;
     else if (a === '--strace') strace = true;
     else if (a === '--stats') stats = true;
     else if (a === '-h' || a === '--help') { out(1)(new TextEncoder().encode(USAGE)); return 0; }
@@ -81,7 +146,17 @@ async function cmdRun(args: string[]): Promise<number> {
   }
   const stderr = out(2);
   const enc = new TextEncoder();
+  let guestFs;
+  try {
+    guestFs = sandboxFs({ cwd, mounts, hostRoot });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
   const vm = ProcessVM.create(elf, {
+    fs: guestFs,
+    // stdin from a regular file stays one (seekable, with a size), as under qemu-riscv64.
+    stdin: stdinIsFile() ? { ...hostHandle(0, '<stdin>', true), close: () => {} } : readStdin,
+    tty: { stdin: isatty(0), stdout: isatty(1), stderr: isatty(2), windowSize },
     argv: [program, ...args.slice(i + 1)],
     programName: program,
     env,
@@ -92,6 +167,8 @@ async function cmdRun(args: string[]): Promise<number> {
     timeoutSeconds,
     strace: strace ? (line) => stderr(enc.encode(line + '\n')) : undefined,
   });
+  // /proc/self/exe: the program as the host found it, relative to the host's directory.
+  vm.fs.setExecutable(resolve(program));
   const started = process.hrtime.bigint();
   const status = await vm.run();
   if (stats) {

@@ -1,22 +1,114 @@
 // Time is a source the hypervisor chooses, never read directly by the CPU or
-// by system calls: the host's monotonic clock, or a virtual clock derived
-// from instructions retired, which makes a run deterministic.
+// by system calls: the host's clocks, or a virtual clock derived from
+// instructions retired, which makes a run deterministic.
 
-/** Nanoseconds since an arbitrary origin, never decreasing. */
+/** The guest's view of time. All values in nanoseconds. */
 export interface Clock {
   readonly kind: 'host' | 'virtual';
+  /** Monotonic time since an arbitrary origin, never decreasing (CLOCK_MONOTONIC). */
   nowNs(): bigint;
+  /** Wall-clock time since the Unix epoch (CLOCK_REALTIME). */
+  realtimeNs(): bigint;
+  /** Time the guest has spent running, not sleeping (CLOCK_PROCESS_CPUTIME_ID). */
+  cpuNs(): bigint;
+  /** Lets `ns` of guest time pass: the host clock blocks the calling thread
+   *  that long; the virtual clock jumps forward without waiting. */
+  sleep(ns: bigint): void;
+  /** The clock's own state, for a checkpoint (the rest is instret or the host's). */
+  save(): ClockState;
+  restore(state: ClockState): void;
 }
 
-/** The host's monotonic clock (performance.now exists in Node and browsers). */
+/** What a clock keeps itself: the guest time slept, which instret does not show. */
+export interface ClockState {
+  version: 1;
+  kind: 'host' | 'virtual';
+  sleptNs: bigint;
+}
+
+function checkState(kind: 'host' | 'virtual', state: ClockState): void {
+  if (state.version !== 1 || state.kind !== kind) throw new Error(`cannot restore a ${state.kind} clock (version ${state.version}) into a ${kind} clock`);
+}
+
+/** The host's clocks: performance.now for monotonic time and Date for the
+ *  wall clock (both exist in Node and browsers). */
 export function hostClock(): Clock {
-  const origin = performance.timeOrigin;
-  return { kind: 'host', nowNs: () => BigInt(Math.round((origin + performance.now()) * 1e6)) };
+  // Monotonic time counts from when the host process (or page) started, so
+  // that, like Linux's CLOCK_MONOTONIC, it reads as an uptime.
+  const monotonic = () => BigInt(Math.round(performance.now() * 1e6));
+  const start = monotonic();
+  const wallAtStart = BigInt(Date.now()) * 1_000_000n;
+  let slept = 0n;
+  return {
+    kind: 'host',
+    nowNs: monotonic,
+    // The wall clock advances with the monotonic one from where Date put it
+    // when the clock was made (Date alone has only milliseconds).
+    realtimeNs: () => wallAtStart + monotonic() - start,
+    cpuNs: () => {
+      const t = monotonic() - start - slept;
+      return t > 0n ? t : 0n;
+    },
+    sleep: (ns: bigint) => {
+      if (ns <= 0n) return;
+      const before = monotonic();
+      hostWait(ns);
+      slept += monotonic() - before;
+    },
+    save: () => ({ version: 1, kind: 'host', sleptNs: slept }),
+    restore: (state: ClockState) => {
+      checkState('host', state);
+      slept = state.sleptNs;
+    },
+  };
 }
 
-/** A clock that advances `nsPerInstruction` per retired instruction. */
+/** Wall-clock time of the virtual clock at instruction 0: 2024-01-01T00:00:00Z. */
+export const VIRTUAL_EPOCH_NS = 1_704_067_200n * 1_000_000_000n;
+
+/** A clock that advances `nsPerInstruction` per retired instruction, plus
+ *  whatever the guest has slept. Depends on nothing but the guest. */
 export function virtualClock(instret: () => bigint, nsPerInstruction = 10n): Clock {
-  return { kind: 'virtual', nowNs: () => instret() * nsPerInstruction };
+  let slept = 0n;
+  const now = () => instret() * nsPerInstruction + slept;
+  return {
+    kind: 'virtual',
+    nowNs: now,
+    realtimeNs: () => VIRTUAL_EPOCH_NS + now(),
+    cpuNs: () => instret() * nsPerInstruction,
+    sleep: (ns: bigint) => {
+      if (ns > 0n) slept += ns;
+    },
+    save: () => ({ version: 1, kind: 'virtual', sleptNs: slept }),
+    restore: (state: ClockState) => {
+      checkState('virtual', state);
+      slept = state.sleptNs;
+    },
+  };
+}
+
+// Blocks the thread for `ns`: Atomics.wait where the host allows it (Node's
+// main thread, workers), else a busy wait (a browser's main thread).
+function hostWait(ns: bigint): void {
+  const until = performance.now() + Number(ns) / 1e6;
+  let cell: Int32Array | undefined;
+  try {
+    cell = new Int32Array(new SharedArrayBuffer(4));
+  } catch {
+    cell = undefined;
+  }
+  for (;;) {
+    const left = until - performance.now();
+    if (left <= 0) return;
+    if (cell) {
+      try {
+        Atomics.wait(cell, 0, 0, left);
+        continue;
+      } catch {
+        cell = undefined;
+      }
+    }
+  }
 }
 
 /** The `time` CSR counts at 10 MHz, as on QEMU's virt machine (timebase-frequency). */

@@ -1,8 +1,9 @@
 // The process VM: a static riscv64 Linux program in U-mode whose system calls
 // exit to ring -1 and are served here. The analogue of qemu-riscv64.
-import { Cpu, ExitReason, ExitControl, EXIT_REASON_NAMES } from '../cpu/cpu.js';
+import { Cpu, ExitReason, ExitControl, MemoryMode, Perm, EXIT_REASON_NAMES } from '../cpu/cpu.js';
+import { AddressSpace, pageUp } from './address-space.js';
 import { defaultCpuModule } from '../cpu/module-registry.js';
-import { parseElf, ElfError, PT_LOAD, type ElfImage } from './elf.js';
+import { parseElf, ElfError, PF_R, PF_W, PF_X, type ElfImage } from './elf.js';
 import {
   buildInitialStack, HWCAP_RV64GC,
   AT_PHDR, AT_PHENT, AT_PHNUM, AT_PAGESZ, AT_BASE, AT_FLAGS, AT_ENTRY,
@@ -12,8 +13,10 @@ import { SYSCALLS, unknownSyscall } from './syscalls.js';
 import { type Clock, hostClock, virtualClock, timeCsr } from '../hypervisor/clock.js';
 import { signalForCause, SIGNAL_NAMES, CAUSE_NAMES, SIGTRAP } from './signals.js';
 
-import { FileTable, type Sink } from './fs/file-table.js';
-export type { Sink } from './fs/file-table.js';
+import { FileTable, type Sink, type StdinSource, type TtyInfo } from './fs/file-table.js';
+import { GuestFs, privateMounts } from './fs/guest-fs.js';
+import { nsToTimespec } from './fs/types.js';
+export type { Sink, StdinSource, TtyInfo } from './fs/file-table.js';
 
 export interface ProcessVMOptions {
   /** argv, including argv[0]; defaults to [programName]. */
@@ -24,11 +27,20 @@ export interface ProcessVMOptions {
   programName?: string;
   stdout?: Sink;
   stderr?: Sink;
+  /** The guest's stdin (default: empty). */
+  stdin?: StdinSource;
+  /** Which standard streams are terminals (isatty, TCGETS, TIOCGWINSZ). */
+  tty?: TtyInfo;
+  /** The guest's file system, one per VM (default: only a private /tmp and
+   *  /dev, working directory /). Node: sandboxFs() in node/host-fs.ts. */
+  fs?: GuestFs;
   /** ringvisor's own messages (faults, limits); defaults to stderr. */
   diagnostics?: (line: string) => void;
   /** One line per system call, strace-style. */
   strace?: (line: string) => void;
-  /** Guest RAM in bytes (default 256 MiB). */
+  /** Guest memory in bytes (default 1 GiB): the whole address space the
+   *  program, its heap, its mappings and its stack share. Host memory is only
+   *  used as the guest touches pages. */
   memoryBytes?: number;
   /** Stop the guest after this many instructions (exit status 124). */
   maxInstructions?: bigint;
@@ -43,7 +55,7 @@ export interface ProcessVMOptions {
   cpuModule?: WebAssembly.Module;
 }
 
-export const DEFAULT_MEMORY_BYTES = 256 * 1024 * 1024;
+export const DEFAULT_MEMORY_BYTES = 1024 * 1024 * 1024;
 const STACK_BYTES = 8n * 1024n * 1024n;
 const PAGE = 4096n;
 /** Instructions per run() call: large, so exits for scheduling are rare. */
@@ -52,9 +64,13 @@ const SLICE = 1n << 22n;
 export const LIMIT_EXIT_STATUS = 124;
 
 export interface ProcessMemory {
+  space: AddressSpace;
   brkStart: bigint;
   brk: bigint;
+  /** The break never passes this (nor a mapping in its way). */
   brkLimit: bigint;
+  /** mmap places new mappings top-down from here. */
+  mmapTop: bigint;
   stackTop: bigint;
 }
 
@@ -66,6 +82,7 @@ export class ProcessVM {
   private readonly options: ProcessVMOptions;
   private readonly name: string;
   readonly files: FileTable;
+  readonly fs: GuestFs;
   private exitStatus: number | undefined;
   private deadline: number | undefined;
   readonly clock: Clock;
@@ -79,7 +96,18 @@ export class ProcessVM {
     this.name = options.programName ?? options.argv?.[0] ?? 'guest';
     const image = parseElf(elf, this.name);
     this.image = image;
-    this.files = new FileTable({ stdout: options.stdout, stderr: options.stderr });
+    this.files = new FileTable({ stdin: options.stdin, stdout: options.stdout, stderr: options.stderr, tty: options.tty });
+    this.fs = options.fs ?? new GuestFs(privateMounts({
+      random: options.random ?? ((b: Uint8Array) => crypto.getRandomValues(b)),
+      // (The clock is made below; until then, the host's.)
+      now: () => nsToTimespec(this.clock ? this.clock.realtimeNs() : BigInt(Date.now()) * 1_000_000n),
+    }));
+    this.fs.setExecutable(this.name);
+    this.fs.descriptors = {
+      list: () => this.files.open(),
+      link: (fd) => this.files.linkOf(fd),
+      stat: (fd) => (this.files.has(fd) ? this.files.get(fd).stat() : undefined),
+    };
 
     // RAM starts at the first loaded page, so that a null pointer, and every
     // address below the program, faults as it would on Linux.
@@ -89,21 +117,29 @@ export class ProcessVM {
     this.cpu.configureRam(lowest, size);
     const top = lowest + size;
 
+    this.cpu.memoryMode = MemoryMode.PagePermissions;
+    const space = new AddressSpace(this.cpu);
     let end = 0n;
     for (const [i, s] of image.segments.entries()) {
       if (!this.cpu.inRam(s.vaddr, Number(s.memSize))) {
         throw new ElfError(this.name, `segment ${i} (0x${s.vaddr.toString(16)}, ${s.memSize} bytes) does not fit in ${size} bytes of guest memory`);
       }
+      const perms = (s.flags & PF_R ? Perm.R : 0) | (s.flags & PF_W ? Perm.R | Perm.W : 0) | (s.flags & PF_X ? Perm.X : 0);
+      space.mapMerge(s.vaddr, s.memSize, perms);
       this.cpu.writeBytes(s.vaddr, elf.subarray(s.fileOffset, s.fileOffset + s.fileSize));
       const segEnd = s.vaddr + s.memSize;
       if (segEnd > end) end = segEnd;
     }
-    const brkStart = (end + PAGE - 1n) & ~(PAGE - 1n);
+    const brkStart = pageUp(end);
     const stackTop = top;
-    this.memory = { brkStart, brk: brkStart, brkLimit: stackTop - STACK_BYTES, stackTop };
-    if (this.memory.brkLimit <= brkStart) {
+    const stackBottom = stackTop - STACK_BYTES;
+    // One unmapped guard page between the mappings and the stack.
+    const mmapTop = stackBottom - PAGE;
+    this.memory = { space, brkStart, brk: brkStart, brkLimit: mmapTop, mmapTop, stackTop };
+    if (mmapTop <= brkStart) {
       throw new ElfError(this.name, `program (${end - lowest} bytes) leaves no room for a stack in ${size} bytes of guest memory`);
     }
+    space.map(stackBottom, STACK_BYTES, Perm.R | Perm.W);
 
     const random = new Uint8Array(16);
     (options.random ?? ((b: Uint8Array) => crypto.getRandomValues(b)))(random);
@@ -158,7 +194,7 @@ export class ProcessVM {
     let lastYield = Date.now();
     for (;;) {
       const status = this.runSlice();
-      if (status !== undefined) return status;
+      if (status !== undefined) return this.ended(status);
       if (Date.now() - lastYield > 20) {
         await new Promise<void>((resolve) => setImmediate(resolve));
         lastYield = Date.now();
@@ -166,12 +202,18 @@ export class ProcessVM {
     }
   }
 
+  // The process is gone: its descriptors close (host files among them).
+  private ended(status: number): number {
+    this.files.closeAll();
+    return status;
+  }
+
   /** Runs the guest to its end without yielding. */
   runSync(): number {
     this.startClock();
     for (;;) {
       const status = this.runSlice();
-      if (status !== undefined) return status;
+      if (status !== undefined) return this.ended(status);
     }
   }
 

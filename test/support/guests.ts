@@ -2,9 +2,10 @@
 // through the library) and under qemu-riscv64 (exactly as
 // scripts/record-golden.mjs recorded them), and puts both results in the one
 // form the tests compare.
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ProcessVM } from '../../src/index.js';
+import { sandboxFs } from '../../src/node/host-fs.js';
 // @ts-expect-error: a plain Node ESM script without type declarations
 import * as recorder from '../../scripts/record-golden.mjs';
 
@@ -23,12 +24,18 @@ export interface GuestCase {
   maxInstructions?: number;
   /** Set for a case QEMU cannot run (it never ends): what ringvisor must do. */
   ringvisorOnly?: Expectation;
+  /** Text on the guest's stdin (default: empty). */
+  stdin?: string;
+  /** Run in a fresh empty directory and record what it leaves there (RunResult.files). */
+  workdir?: boolean;
 }
 
 export interface RunResult {
   stdout: Buffer;
   stderr: Buffer;
   status: number;
+  /** For a `workdir` case: listFiles of the directory afterwards. */
+  files?: string;
 }
 
 export const ROOT: string = recorder.ROOT;
@@ -36,6 +43,8 @@ export const readManifest: () => GuestCase[] = recorder.readManifest;
 export const qemuPath: () => string | undefined = recorder.qemuPath;
 export const runQemu: (c: GuestCase, qemu?: string) => RunResult = recorder.runQemu;
 export const readGolden: (name: string) => RunResult = recorder.readGolden;
+export const listFiles: (dir: string) => string = recorder.listFiles;
+export const makeWorkdir: (name: string) => string = recorder.makeWorkdir;
 
 /** A guest that should end but loops stops here instead of hanging the test
  *  (it then ends with status 124 and a message, which fails the comparison). */
@@ -46,16 +55,27 @@ export async function runRingvisor(c: GuestCase): Promise<RunResult> {
   const elf = new Uint8Array(readFileSync(join(ROOT, c.elf)));
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
+  // A workdir case runs in a fresh directory, the sandbox's working directory.
+  const workdir = c.workdir ? makeWorkdir(c.name) : undefined;
   const vm = ProcessVM.create(elf, {
-    argv: [c.elf, ...(c.args ?? [])],
+    argv: [workdir ? join(ROOT, c.elf) : c.elf, ...(c.args ?? [])],
+    stdin: c.stdin ?? '',
+    fs: sandboxFs({ cwd: workdir ?? ROOT }),
     env: c.env ?? [],
     // The sinks get views of guest memory: copy before the guest runs on.
     stdout: (data) => stdout.push(Buffer.from(data)),
     stderr: (data) => stderr.push(Buffer.from(data)),
     maxInstructions: c.maxInstructions !== undefined ? BigInt(c.maxInstructions) : DEFAULT_MAX_INSTRUCTIONS,
   });
-  const status = await vm.run();
-  return { stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr), status };
+  let status: number;
+  let files: string | undefined;
+  try {
+    status = await vm.run();
+    if (workdir) files = listFiles(workdir);
+  } finally {
+    if (workdir) rmSync(workdir, { recursive: true, force: true });
+  }
+  return { stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr), status, ...(files !== undefined ? { files } : {}) };
 }
 
 const SIGNAL_LINE = /^(qemu|ringvisor): uncaught target signal (\d+) \(([^)]*)\) - (core dumped|no core)$/;

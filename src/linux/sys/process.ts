@@ -1,13 +1,448 @@
-// Process system calls: exit, identity, limits, scheduling.
+// Process system calls: exit, identity, limits, scheduling, system
+// information, futex for the one thread, and the RISC-V specific calls.
+// The process is alone in its world: pid PID, one thread whose tid is the
+// pid, parent PPID, user and group 0 (as the auxv says), one CPU.
+import { EAGAIN, EFAULT, EINVAL, EPERM, ENOSYS } from '../errno.js';
 import type { SyscallFamily } from '../syscalls.js';
 import type { ProcessVM } from '../process-vm.js';
+import { TIMEBASE_HZ } from '../../hypervisor/clock.js';
+import { diagnose } from './signals.js';
+
+// Not in errno.ts (yet).
+const ESRCH = 3;
+const ECHILD = 10;
+const ETIMEDOUT = 110;
+
+/** Exit status of a process that would have hung forever: what timeout(1)
+ *  reports, as for --timeout and --max-instructions. */
+export const DEADLOCK_EXIT_STATUS = 124;
+
+/** Deterministic identities (QEMU shows the host's; tests do not print them). */
+export const PID = 1000;
+export const TID = PID;
+export const PPID = 999;
+export const UID = 0;
+export const GID = 0;
+
+/** What the process remembers of its thread: set_tid_address and set_robust_list. */
+export interface ThreadState {
+  clearChildTid: bigint;
+  robustList: bigint;
+  robustListLen: bigint;
+}
+
+export interface ProcessState {
+  thread: ThreadState;
+  /** Resource limits by RLIMIT_* number: [soft, hard]. */
+  limits: Array<[bigint, bigint]>;
+}
+
+const RLIM_INFINITY = (1n << 64n) - 1n;
+export const RLIMIT_STACK = 3;
+export const RLIMIT_NOFILE = 7;
+export const RLIMIT_NLIMITS = 16;
+
+/** Limits as a default Linux login has them (ulimit -a on Debian). */
+function defaultLimits(): Array<[bigint, bigint]> {
+  const inf: [bigint, bigint] = [RLIM_INFINITY, RLIM_INFINITY];
+  const l: Array<[bigint, bigint]> = Array.from({ length: RLIMIT_NLIMITS }, () => [...inf] as [bigint, bigint]);
+  l[RLIMIT_STACK] = [8n * 1024n * 1024n, RLIM_INFINITY];
+  l[4] = [0n, RLIM_INFINITY]; // RLIMIT_CORE
+  l[6] = [4096n, 4096n]; // RLIMIT_NPROC
+  l[RLIMIT_NOFILE] = [1024n, 1048576n];
+  l[8] = [8n * 1024n * 1024n, 8n * 1024n * 1024n]; // RLIMIT_MEMLOCK
+  l[11] = [4096n, 4096n]; // RLIMIT_SIGPENDING
+  l[12] = [819200n, 819200n]; // RLIMIT_MSGQUEUE
+  l[13] = [0n, 0n]; // RLIMIT_NICE
+  l[14] = [0n, 0n]; // RLIMIT_RTPRIO
+  return l;
+}
+
+const states = new WeakMap<ProcessVM, ProcessState>();
+
+export function processState(p: ProcessVM): ProcessState {
+  let s = states.get(p);
+  if (!s) {
+    s = { thread: { clearChildTid: 0n, robustList: 0n, robustListLen: 0n }, limits: defaultLimits() };
+    states.set(p, s);
+  }
+  return s;
+}
+
+/** The process state as a plain, versioned record, for checkpoints. */
+export interface ProcessRecord {
+  version: 1;
+  thread: ThreadState;
+  limits: Array<[bigint, bigint]>;
+}
+
+export function saveProcess(p: ProcessVM): ProcessRecord {
+  const s = processState(p);
+  return { version: 1, thread: { ...s.thread }, limits: s.limits.map(([a, b]) => [a, b]) };
+}
+
+export function restoreProcess(p: ProcessVM, r: ProcessRecord): void {
+  if (r.version !== 1) throw new Error(`process state version ${r.version} is not 1`);
+  if (r.limits.length !== RLIMIT_NLIMITS) throw new Error(`process state has ${r.limits.length} limits, not ${RLIMIT_NLIMITS}`);
+  const s = processState(p);
+  s.thread = { ...r.thread };
+  s.limits = r.limits.map(([a, b]) => [a, b]);
+}
 
 function sysExit(p: ProcessVM, [status]: bigint[]): bigint {
   p.exit(Number(status & 0xffn));
   return 0n;
 }
 
+// set_tid_address(tidptr): remembered for when the thread exits (the kernel
+// then writes 0 there and wakes a futex on it); returns the caller's tid.
+function sysSetTidAddress(p: ProcessVM, [tidptr]: bigint[]): bigint {
+  processState(p).thread.clearChildTid = tidptr;
+  return BigInt(TID);
+}
+
+// set_robust_list(head, len): len must be sizeof(struct robust_list_head), 24.
+function sysSetRobustList(p: ProcessVM, [head, len]: bigint[]): bigint {
+  if (len !== 24n) return -BigInt(EINVAL);
+  const t = processState(p).thread;
+  t.robustList = head;
+  t.robustListLen = len;
+  return 0n;
+}
+
+const enosys = () => -BigInt(ENOSYS);
+
+// uname(buf): struct new_utsname, six fields of 65 bytes. Guests compared
+// with QEMU must not print release, version or nodename: QEMU shows the host's.
+export const UTSNAME = {
+  sysname: 'Linux',
+  nodename: 'ringvisor',
+  release: '6.1.0-ringvisor',
+  version: '#1 SMP PREEMPT_DYNAMIC',
+  machine: 'riscv64',
+  domainname: '(none)',
+};
+const UTS_FIELD = 65;
+
+function sysUname(p: ProcessVM, [buf]: bigint[]): bigint {
+  if (!p.cpu.inRam(buf, UTS_FIELD * 6)) return -BigInt(EFAULT);
+  const out = new Uint8Array(UTS_FIELD * 6);
+  const enc = new TextEncoder();
+  [UTSNAME.sysname, UTSNAME.nodename, UTSNAME.release, UTSNAME.version, UTSNAME.machine, UTSNAME.domainname]
+    .forEach((s, i) => out.set(enc.encode(s).subarray(0, UTS_FIELD - 1), i * UTS_FIELD));
+  p.cpu.writeBytes(buf, out);
+  return 0n;
+}
+
+const constant = (v: number) => () => BigInt(v);
+
+// ---- limits ----
+
+function readLimit(p: ProcessVM, ptr: bigint): [bigint, bigint] {
+  return [p.cpu.read64(ptr), p.cpu.read64(ptr + 8n)];
+}
+
+// prlimit64(pid, resource, new, old): struct rlimit64 { u64 cur, max }.
+function sysPrlimit64(p: ProcessVM, [pid, resource, newPtr, oldPtr]: bigint[]): bigint {
+  const who = BigInt.asIntN(32, pid);
+  if (who !== 0n && who !== BigInt(PID)) return -BigInt(ESRCH);
+  return limit(p, resource, newPtr, oldPtr);
+}
+
+function limit(p: ProcessVM, resource: bigint, newPtr: bigint, oldPtr: bigint): bigint {
+  if (resource >= BigInt(RLIMIT_NLIMITS)) return -BigInt(EINVAL);
+  const cpu = p.cpu;
+  if (newPtr !== 0n && !cpu.inRam(newPtr, 16)) return -BigInt(EFAULT);
+  if (oldPtr !== 0n && !cpu.inRam(oldPtr, 16)) return -BigInt(EFAULT);
+  const limits = processState(p).limits;
+  const r = Number(resource);
+  const old = limits[r];
+  let next: [bigint, bigint] | undefined;
+  if (newPtr !== 0n) {
+    next = readLimit(p, newPtr);
+    if (next[0] > next[1]) return -BigInt(EINVAL);
+    // RLIMIT_NOFILE cannot exceed fs.nr_open (1048576 by default).
+    if (r === RLIMIT_NOFILE && next[1] > 1048576n) return -BigInt(EPERM);
+  }
+  if (oldPtr !== 0n) {
+    cpu.write64(oldPtr, old[0]);
+    cpu.write64(oldPtr + 8n, old[1]);
+  }
+  if (next) limits[r] = next;
+  return 0n;
+}
+
+// getrlimit/setrlimit: struct rlimit has two unsigned longs, the same layout on riscv64.
+const sysGetrlimit = (p: ProcessVM, [resource, ptr]: bigint[]) => (ptr === 0n ? -BigInt(EFAULT) : limit(p, resource, 0n, ptr));
+const sysSetrlimit = (p: ProcessVM, [resource, ptr]: bigint[]) => (ptr === 0n ? -BigInt(EFAULT) : limit(p, resource, ptr, 0n));
+
+// ---- system information ----
+
+// sysinfo(info): struct sysinfo on a 64-bit kernel (112 bytes): uptime, loads[3],
+// totalram, freeram, sharedram, bufferram, totalswap, freeswap (longs), procs
+// (u16 at 80), totalhigh (88), freehigh (96), mem_unit (u32 at 104).
+function sysSysinfo(p: ProcessVM, [ptr]: bigint[]): bigint {
+  const cpu = p.cpu;
+  if (!cpu.inRam(ptr, 112)) return -BigInt(EFAULT);
+  const v = new DataView(new ArrayBuffer(112));
+  const m = p.memory;
+  v.setBigUint64(0, p.clock.nowNs() / 1_000_000_000n, true);
+  v.setBigUint64(32, cpu.ramLength, true);
+  v.setBigUint64(40, m.brkLimit > m.brk ? m.brkLimit - m.brk : 0n, true);
+  v.setUint16(80, 1, true);
+  v.setUint32(104, 1, true);
+  cpu.writeBytes(ptr, new Uint8Array(v.buffer));
+  return 0n;
+}
+
+// sched_getaffinity(pid, len, mask): one CPU. The kernel copies
+// min(len, sizeof(cpumask)) = 8 bytes and returns that size; len must hold a
+// whole number of longs covering nr_cpu_ids.
+function sysSchedGetaffinity(p: ProcessVM, [pid, len, mask]: bigint[]): bigint {
+  const who = BigInt.asIntN(32, pid);
+  if (who !== 0n && who !== BigInt(TID)) return -BigInt(ESRCH);
+  if (len < 8n || (len & 7n) !== 0n) return -BigInt(EINVAL);
+  if (!p.cpu.inRam(mask, 8)) return -BigInt(EFAULT);
+  p.cpu.write64(mask, 1n);
+  return 8n;
+}
+
+function sysSchedSetaffinity(p: ProcessVM, [pid, len, mask]: bigint[]): bigint {
+  const who = BigInt.asIntN(32, pid);
+  if (who !== 0n && who !== BigInt(TID)) return -BigInt(ESRCH);
+  if (len < 8n) return -BigInt(EINVAL);
+  if (!p.cpu.inRam(mask, 8)) return -BigInt(EFAULT);
+  return (p.cpu.read64(mask) & 1n) !== 0n ? 0n : -BigInt(EINVAL);
+}
+
+// getrusage(who, usage): struct rusage is two timevals (user, system time)
+// and fourteen longs, ru_maxrss (KiB) the first of them.
+const RUSAGE_SELF = 0n, RUSAGE_CHILDREN = BigInt.asUintN(64, -1n), RUSAGE_THREAD = 1n;
+
+function sysGetrusage(p: ProcessVM, [who, usage]: bigint[]): bigint {
+  if (who !== RUSAGE_SELF && who !== RUSAGE_CHILDREN && who !== RUSAGE_THREAD) return -BigInt(EINVAL);
+  if (!p.cpu.inRam(usage, 144)) return -BigInt(EFAULT);
+  p.cpu.fill(usage, 144, 0);
+  if (who === RUSAGE_CHILDREN) return 0n; // no children
+  const cpu = p.clock.cpuNs();
+  p.cpu.write64(usage, cpu / 1_000_000_000n);
+  p.cpu.write64(usage + 8n, (cpu % 1_000_000_000n) / 1000n);
+  p.cpu.write64(usage + 32n, BigInt(p.memory.space.peakBytes) / 1024n);
+  return 0n;
+}
+
+// getcpu(cpu, node, cache): always CPU 0 on node 0.
+function sysGetcpu(p: ProcessVM, [cpu, node]: bigint[]): bigint {
+  if (cpu !== 0n && !p.cpu.inRam(cpu, 4)) return -BigInt(EFAULT);
+  if (node !== 0n && !p.cpu.inRam(node, 4)) return -BigInt(EFAULT);
+  const zero = new Uint8Array(4);
+  if (cpu !== 0n) p.cpu.writeBytes(cpu, zero);
+  if (node !== 0n) p.cpu.writeBytes(node, zero);
+  return 0n;
+}
+
+// getpgid(pid) and getsid(pid): the process leads its own group and session.
+function sysGetpgid(_p: ProcessVM, [pid]: bigint[]): bigint {
+  const who = BigInt.asIntN(32, pid);
+  return who === 0n || who === BigInt(PID) ? BigInt(PID) : -BigInt(ESRCH);
+}
+
+// setpgid(pid, pgid): the process already leads its own group; it may only
+// stay there. setsid(): a group leader cannot start a session (EPERM).
+function sysSetpgid(_p: ProcessVM, [pid, pgid]: bigint[]): bigint {
+  const who = BigInt.asIntN(32, pid), group = BigInt.asIntN(32, pgid);
+  if (group < 0n) return -BigInt(EINVAL);
+  if (who !== 0n && who !== BigInt(PID)) return -BigInt(ESRCH);
+  return group === 0n || group === BigInt(PID) ? 0n : -BigInt(EPERM);
+}
+
+// getgroups(size, list): no supplementary groups.
+const sysGetgroups = (_p: ProcessVM, [size]: bigint[]) => (BigInt.asIntN(32, size) < 0n ? -BigInt(EINVAL) : 0n);
+
+// wait4 and waitid: there are no children to wait for (fork and clone come later).
+const noChildren = () => -BigInt(ECHILD);
+
+// ---- futex, for a process with one thread ----
+
+const FUTEX_WAIT = 0, FUTEX_WAKE = 1, FUTEX_REQUEUE = 3, FUTEX_CMP_REQUEUE = 4, FUTEX_WAKE_OP = 5,
+  FUTEX_WAIT_BITSET = 9, FUTEX_WAKE_BITSET = 10;
+const FUTEX_PRIVATE_FLAG = 128;
+const FUTEX_CLOCK_REALTIME = 256;
+
+/** Reads a struct timespec { i64 sec, i64 nsec } as nanoseconds; undefined when invalid. */
+export function readTimespec(p: ProcessVM, ptr: bigint): bigint | undefined {
+  const sec = BigInt.asIntN(64, p.cpu.read64(ptr));
+  const nsec = BigInt.asIntN(64, p.cpu.read64(ptr + 8n));
+  if (sec < 0n || nsec < 0n || nsec >= 1_000_000_000n) return undefined;
+  return sec * 1_000_000_000n + nsec;
+}
+
+// futex(uaddr, op, val, timeout, uaddr2, val3). With one thread nobody can
+// ever wake a waiter: a wait whose value matches either times out (after
+// letting its time pass) or would hang forever, which ends the process with a
+// diagnostic. Wakes find no waiters.
+function sysFutex(p: ProcessVM, [uaddr, opArg, val, timeout, uaddr2, val3]: bigint[]): bigint {
+  const op = Number(opArg & 0xffffffffn);
+  const cmd = op & ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
+  const cpu = p.cpu;
+  if ((op & FUTEX_CLOCK_REALTIME) && cmd !== FUTEX_WAIT && cmd !== FUTEX_WAIT_BITSET) return -BigInt(ENOSYS);
+  switch (cmd) {
+    case FUTEX_WAIT:
+    case FUTEX_WAIT_BITSET: {
+      if (cmd === FUTEX_WAIT_BITSET && (val3 & 0xffffffffn) === 0n) return -BigInt(EINVAL);
+      if ((uaddr & 3n) !== 0n) return -BigInt(EINVAL);
+      if (!cpu.inRam(uaddr, 4)) return -BigInt(EFAULT);
+      if (BigInt(cpu.read32(uaddr)) !== (val & 0xffffffffn)) return -BigInt(EAGAIN);
+      if (timeout === 0n) {
+        diagnose(p, `ringvisor: deadlock: the only thread waits forever on futex 0x${uaddr.toString(16)} (value ${cpu.read32(uaddr)}) at pc 0x${cpu.exit.pc.toString(16)}`);
+        p.exit(DEADLOCK_EXIT_STATUS);
+        return 0n;
+      }
+      if (!cpu.inRam(timeout, 16)) return -BigInt(EFAULT);
+      const t = readTimespec(p, timeout);
+      if (t === undefined) return -BigInt(EINVAL);
+      // FUTEX_WAIT's timeout is relative; FUTEX_WAIT_BITSET's is absolute on
+      // CLOCK_MONOTONIC, or CLOCK_REALTIME with that flag.
+      let wait = t;
+      if (cmd === FUTEX_WAIT_BITSET) wait = t - ((op & FUTEX_CLOCK_REALTIME) ? p.clock.realtimeNs() : p.clock.nowNs());
+      p.clock.sleep(wait);
+      return -BigInt(ETIMEDOUT);
+    }
+    case FUTEX_WAKE:
+    case FUTEX_WAKE_BITSET:
+      if (cmd === FUTEX_WAKE_BITSET && (val3 & 0xffffffffn) === 0n) return -BigInt(EINVAL);
+      return 0n;
+    case FUTEX_REQUEUE:
+      return 0n;
+    case FUTEX_CMP_REQUEUE:
+      if ((uaddr & 3n) !== 0n) return -BigInt(EINVAL);
+      if (!cpu.inRam(uaddr, 4)) return -BigInt(EFAULT);
+      return BigInt(cpu.read32(uaddr)) === (val3 & 0xffffffffn) ? 0n : -BigInt(EAGAIN);
+    case FUTEX_WAKE_OP:
+      // The operation on uaddr2 still happens; there is nobody to wake.
+      return futexWakeOp(p, uaddr2, val3);
+    default:
+      return -BigInt(ENOSYS);
+  }
+}
+
+// FUTEX_WAKE_OP: *uaddr2 = op(*uaddr2, oparg); wakes nobody (one thread).
+// val3 encodes op (bits 28..31), cmp (24..27), oparg (12..23), cmparg (0..11).
+function futexWakeOp(p: ProcessVM, uaddr2: bigint, val3: bigint): bigint {
+  const cpu = p.cpu;
+  if ((uaddr2 & 3n) !== 0n) return -BigInt(EINVAL);
+  if (!cpu.inRam(uaddr2, 4)) return -BigInt(EFAULT);
+  const enc = Number(val3 & 0xffffffffn);
+  const op = (enc >>> 28) & 7;
+  const shift = (enc >>> 28) & 8;
+  let oparg = (enc << 8) >> 20;
+  if (shift) oparg = 1 << (oparg & 31);
+  const old = cpu.read32(uaddr2);
+  let next: number;
+  switch (op) {
+    case 0: next = oparg; break; // SET
+    case 1: next = old + oparg; break; // ADD
+    case 2: next = old | oparg; break; // OR
+    case 3: next = old & ~oparg; break; // ANDN
+    case 4: next = old ^ oparg; break; // XOR
+    default: return -BigInt(ENOSYS);
+  }
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, next >>> 0, true);
+  cpu.writeBytes(uaddr2, b);
+  return 0n;
+}
+
+// ---- RISC-V ----
+
+// riscv_hwprobe(pairs, pair_count, cpusetsize, cpus, flags): fills in the value
+// of each known key (Documentation/arch/riscv/hwprobe.rst); an unknown key is
+// set to -1 with value 0.
+export const HWPROBE = {
+  MVENDORID: 0n, MARCHID: 1n, MIMPID: 2n, BASE_BEHAVIOR: 3n, IMA_EXT_0: 4n, CPUPERF_0: 5n,
+  ZICBOZ_BLOCK_SIZE: 6n, HIGHEST_VIRT_ADDRESS: 7n, TIME_CSR_FREQ: 8n, MISALIGNED_SCALAR_PERF: 9n,
+};
+const BASE_BEHAVIOR_IMA = 1n;
+const IMA_FD = 1n << 0n, IMA_C = 1n << 1n, EXT_ZBA = 1n << 3n, EXT_ZBB = 1n << 4n, EXT_ZBS = 1n << 5n;
+/** Misaligned scalar accesses are done by the CPU itself, as fast as aligned ones. */
+const MISALIGNED_FAST = 3n;
+
+function hwprobeValue(p: ProcessVM, key: bigint): bigint | undefined {
+  switch (key) {
+    case HWPROBE.MVENDORID: case HWPROBE.MARCHID: case HWPROBE.MIMPID: return 0n;
+    case HWPROBE.BASE_BEHAVIOR: return BASE_BEHAVIOR_IMA;
+    case HWPROBE.IMA_EXT_0: return IMA_FD | IMA_C | EXT_ZBA | EXT_ZBB | EXT_ZBS;
+    case HWPROBE.CPUPERF_0: case HWPROBE.MISALIGNED_SCALAR_PERF: return MISALIGNED_FAST;
+    case HWPROBE.ZICBOZ_BLOCK_SIZE: return undefined; // no Zicboz
+    case HWPROBE.HIGHEST_VIRT_ADDRESS: return p.memory.stackTop - 1n;
+    case HWPROBE.TIME_CSR_FREQ: return TIMEBASE_HZ;
+    default: return undefined;
+  }
+}
+
+function sysRiscvHwprobe(p: ProcessVM, [pairs, count, cpusetsize, cpus, flags]: bigint[]): bigint {
+  const cpu = p.cpu;
+  if (flags !== 0n) return -BigInt(EINVAL);
+  if (cpusetsize !== 0n || cpus !== 0n) {
+    // The only CPU, 0, must be in the set (an empty set means all CPUs).
+    if (cpusetsize === 0n || cpus === 0n) return -BigInt(EINVAL);
+    if (!cpu.inRam(cpus, 1)) return -BigInt(EFAULT);
+    const set = cpu.readBytes(cpus, Number(cpusetsize > 128n ? 128n : cpusetsize));
+    if (set.some((b) => b !== 0) && (set[0] & 1) === 0) return -BigInt(EINVAL);
+  }
+  if (count > 1n << 20n || !cpu.inRam(pairs, Number(count) * 16)) return count === 0n ? 0n : -BigInt(EFAULT);
+  for (let i = 0n; i < count; i++) {
+    const at = pairs + i * 16n;
+    const value = hwprobeValue(p, BigInt.asIntN(64, cpu.read64(at)));
+    if (value === undefined) {
+      cpu.write64(at, -1n);
+      cpu.write64(at + 8n, 0n);
+    } else {
+      cpu.write64(at + 8n, value);
+    }
+  }
+  return 0n;
+}
+
+// riscv_flush_icache(start, end, flags): the interpreter fetches from memory
+// as it is, so there is nothing to flush; flags other than
+// SYS_RISCV_FLUSH_ICACHE_LOCAL (1) are invalid.
+function sysRiscvFlushIcache(_p: ProcessVM, [, , flags]: bigint[]): bigint {
+  return (flags & ~1n) !== 0n ? -BigInt(EINVAL) : 0n;
+}
+
 export const PROCESS_SYSCALLS: SyscallFamily = [
   [93, { name: 'exit', argc: 1, handler: sysExit }],
   [94, { name: 'exit_group', argc: 1, handler: sysExit }],
+  [95, { name: 'waitid', argc: 5, handler: noChildren }],
+  [96, { name: 'set_tid_address', argc: 1, handler: sysSetTidAddress }],
+  [98, { name: 'futex', argc: 6, handler: sysFutex }],
+  [99, { name: 'set_robust_list', argc: 2, handler: sysSetRobustList }],
+  [122, { name: 'sched_setaffinity', argc: 3, handler: sysSchedSetaffinity }],
+  [123, { name: 'sched_getaffinity', argc: 3, handler: sysSchedGetaffinity }],
+  [124, { name: 'sched_yield', argc: 0, handler: () => 0n }],
+  [160, { name: 'uname', argc: 1, handler: sysUname }],
+  [163, { name: 'getrlimit', argc: 2, handler: sysGetrlimit }],
+  [164, { name: 'setrlimit', argc: 2, handler: sysSetrlimit }],
+  [154, { name: 'setpgid', argc: 2, handler: sysSetpgid }],
+  [155, { name: 'getpgid', argc: 1, handler: sysGetpgid }],
+  [156, { name: 'getsid', argc: 1, handler: sysGetpgid }],
+  [157, { name: 'setsid', argc: 0, handler: () => -BigInt(EPERM) }],
+  [158, { name: 'getgroups', argc: 2, handler: sysGetgroups }],
+  [165, { name: 'getrusage', argc: 2, handler: sysGetrusage }],
+  [168, { name: 'getcpu', argc: 3, handler: sysGetcpu }],
+  [172, { name: 'getpid', argc: 0, handler: constant(PID) }],
+  [173, { name: 'getppid', argc: 0, handler: constant(PPID) }],
+  [174, { name: 'getuid', argc: 0, handler: constant(UID) }],
+  [175, { name: 'geteuid', argc: 0, handler: constant(UID) }],
+  [176, { name: 'getgid', argc: 0, handler: constant(GID) }],
+  [177, { name: 'getegid', argc: 0, handler: constant(GID) }],
+  [178, { name: 'gettid', argc: 0, handler: constant(TID) }],
+  [179, { name: 'sysinfo', argc: 1, handler: sysSysinfo }],
+  [258, { name: 'riscv_hwprobe', argc: 5, handler: sysRiscvHwprobe }],
+  [259, { name: 'riscv_flush_icache', argc: 3, handler: sysRiscvFlushIcache }],
+  [260, { name: 'wait4', argc: 4, handler: noChildren }],
+  [261, { name: 'prlimit64', argc: 4, handler: sysPrlimit64 }],
+  // rseq(2): glibc registers one when the kernel offers it and does without otherwise.
+  [293, { name: 'rseq', argc: 4, handler: enosys }],
 ];

@@ -1,5 +1,152 @@
 // Clocks, sleeping and randomness. Time comes from the hypervisor's chosen
-// clock (p.clock), never from the host directly.
+// clock (p.clock: the host's, or a virtual one that makes runs
+// deterministic), never from the host directly; sleeping lets that clock's
+// time pass (the host clock waits, the virtual clock jumps).
+import { EFAULT, EINVAL } from '../errno.js';
 import type { SyscallFamily } from '../syscalls.js';
+import type { ProcessVM, ProcessVMOptions } from '../process-vm.js';
+import { readTimespec } from './process.js';
 
-export const TIME_SYSCALLS: SyscallFamily = [];
+export const CLOCK_REALTIME = 0, CLOCK_MONOTONIC = 1, CLOCK_PROCESS_CPUTIME_ID = 2, CLOCK_THREAD_CPUTIME_ID = 3,
+  CLOCK_MONOTONIC_RAW = 4, CLOCK_REALTIME_COARSE = 5, CLOCK_MONOTONIC_COARSE = 6, CLOCK_BOOTTIME = 7,
+  CLOCK_REALTIME_ALARM = 8, CLOCK_BOOTTIME_ALARM = 9, CLOCK_TAI = 11;
+const TIMER_ABSTIME = 1n;
+/** The coarse clocks tick with the scheduler: one jiffy at HZ=250. */
+const COARSE_RESOLUTION_NS = 4_000_000n;
+/** CLK_TCK: times() counts in hundredths of a second (AT_CLKTCK). */
+const CLK_TCK = 100n;
+const NS = 1_000_000_000n;
+
+/** The time of a clock, or undefined for a clock the process cannot read. */
+export function clockNs(p: ProcessVM, clock: number): bigint | undefined {
+  const c = p.clock;
+  switch (clock) {
+    case CLOCK_REALTIME:
+    case CLOCK_REALTIME_COARSE:
+    case CLOCK_REALTIME_ALARM:
+    case CLOCK_TAI: // TAI's offset from UTC is 0 until someone sets it
+      return c.realtimeNs();
+    case CLOCK_MONOTONIC:
+    case CLOCK_MONOTONIC_RAW:
+    case CLOCK_MONOTONIC_COARSE:
+    case CLOCK_BOOTTIME:
+    case CLOCK_BOOTTIME_ALARM:
+      return c.nowNs();
+    case CLOCK_PROCESS_CPUTIME_ID:
+    case CLOCK_THREAD_CPUTIME_ID:
+      return c.cpuNs();
+    default:
+      return undefined;
+  }
+}
+
+function writeTimespec(p: ProcessVM, ptr: bigint, ns: bigint, unit: bigint = 1n): void {
+  p.cpu.write64(ptr, ns / NS);
+  p.cpu.write64(ptr + 8n, (ns % NS) / unit);
+}
+
+// clock_gettime(clockid, tp): struct timespec { i64 tv_sec, i64 tv_nsec }.
+function sysClockGettime(p: ProcessVM, [clockid, tp]: bigint[]): bigint {
+  const ns = clockNs(p, Number(BigInt.asIntN(32, clockid)));
+  if (ns === undefined) return -BigInt(EINVAL);
+  if (!p.cpu.inRam(tp, 16)) return -BigInt(EFAULT);
+  writeTimespec(p, tp, ns);
+  return 0n;
+}
+
+function sysClockGetres(p: ProcessVM, [clockid, res]: bigint[]): bigint {
+  const clock = Number(BigInt.asIntN(32, clockid));
+  if (clockNs(p, clock) === undefined) return -BigInt(EINVAL);
+  if (res === 0n) return 0n;
+  if (!p.cpu.inRam(res, 16)) return -BigInt(EFAULT);
+  const coarse = clock === CLOCK_REALTIME_COARSE || clock === CLOCK_MONOTONIC_COARSE;
+  writeTimespec(p, res, coarse ? COARSE_RESOLUTION_NS : 1n);
+  return 0n;
+}
+
+// gettimeofday(tv, tz): struct timeval { i64 sec, i64 usec }; the time zone
+// (struct timezone { i32 minuteswest, i32 dsttime }) is UTC.
+function sysGettimeofday(p: ProcessVM, [tv, tz]: bigint[]): bigint {
+  if (tv !== 0n && !p.cpu.inRam(tv, 16)) return -BigInt(EFAULT);
+  if (tz !== 0n && !p.cpu.inRam(tz, 8)) return -BigInt(EFAULT);
+  if (tv !== 0n) writeTimespec(p, tv, p.clock.realtimeNs(), 1000n);
+  if (tz !== 0n) p.cpu.write64(tz, 0n);
+  return 0n;
+}
+
+// nanosleep(req, rem): nothing can interrupt the sleep, so rem is never written.
+function sysNanosleep(p: ProcessVM, [req]: bigint[]): bigint {
+  if (!p.cpu.inRam(req, 16)) return -BigInt(EFAULT);
+  const ns = readTimespec(p, req);
+  if (ns === undefined) return -BigInt(EINVAL);
+  p.clock.sleep(ns);
+  return 0n;
+}
+
+// clock_nanosleep(clockid, flags, req, rem): relative, or until an absolute
+// time of the clock with TIMER_ABSTIME. The thread's CPU clock cannot be slept on.
+function sysClockNanosleep(p: ProcessVM, [clockid, flags, req]: bigint[]): bigint {
+  const clock = Number(BigInt.asIntN(32, clockid));
+  if (clock === CLOCK_THREAD_CPUTIME_ID) return -BigInt(EINVAL);
+  const now = clockNs(p, clock);
+  if (now === undefined || clock === CLOCK_MONOTONIC_RAW || clock === CLOCK_REALTIME_COARSE || clock === CLOCK_MONOTONIC_COARSE) {
+    return -BigInt(EINVAL);
+  }
+  if (!p.cpu.inRam(req, 16)) return -BigInt(EFAULT);
+  const ns = readTimespec(p, req);
+  if (ns === undefined) return -BigInt(EINVAL);
+  p.clock.sleep((flags & TIMER_ABSTIME) !== 0n ? ns - now : ns);
+  return 0n;
+}
+
+// times(buf): struct tms { clock_t utime, stime, cutime, cstime } in CLK_TCK
+// ticks; returns the ticks since boot.
+function sysTimes(p: ProcessVM, [buf]: bigint[]): bigint {
+  if (buf !== 0n) {
+    if (!p.cpu.inRam(buf, 32)) return -BigInt(EFAULT);
+    p.cpu.write64(buf, (p.clock.cpuNs() * CLK_TCK) / NS);
+    p.cpu.write64(buf + 8n, 0n);
+    p.cpu.write64(buf + 16n, 0n);
+    p.cpu.write64(buf + 24n, 0n);
+  }
+  return (p.clock.nowNs() * CLK_TCK) / NS;
+}
+
+// ---- randomness ----
+
+const GRND_NONBLOCK = 1n, GRND_RANDOM = 2n, GRND_INSECURE = 4n;
+/** crypto.getRandomValues fills at most 64 KiB at a time. */
+const RANDOM_CHUNK = 65536;
+
+/** The random source the embedder chose (ProcessVMOptions.random), else the host's. */
+function randomSource(p: ProcessVM): (buf: Uint8Array) => void {
+  // ProcessVM keeps its options private; the random source is part of them.
+  const options = (p as unknown as { options: ProcessVMOptions }).options;
+  return options.random ?? ((b: Uint8Array) => crypto.getRandomValues(b));
+}
+
+// getrandom(buf, len, flags): fills up to MAX_RW_COUNT bytes and returns the
+// count; the source never runs dry, so GRND_NONBLOCK and GRND_RANDOM change nothing.
+function sysGetrandom(p: ProcessVM, [buf, len, flags]: bigint[]): bigint {
+  if ((flags & ~(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE)) !== 0n) return -BigInt(EINVAL);
+  if ((flags & GRND_INSECURE) !== 0n && (flags & GRND_RANDOM) !== 0n) return -BigInt(EINVAL);
+  const max = 0x7ffff000n; // MAX_RW_COUNT
+  const n = Number(len > max ? max : len);
+  if (n === 0) return 0n;
+  if (!p.cpu.inRam(buf, n)) return -BigInt(EFAULT);
+  const fill = randomSource(p);
+  const bytes = new Uint8Array(n);
+  for (let off = 0; off < n; off += RANDOM_CHUNK) fill(bytes.subarray(off, Math.min(n, off + RANDOM_CHUNK)));
+  p.cpu.writeBytes(buf, bytes);
+  return BigInt(n);
+}
+
+export const TIME_SYSCALLS: SyscallFamily = [
+  [101, { name: 'nanosleep', argc: 2, handler: sysNanosleep }],
+  [113, { name: 'clock_gettime', argc: 2, handler: sysClockGettime }],
+  [114, { name: 'clock_getres', argc: 2, handler: sysClockGetres }],
+  [115, { name: 'clock_nanosleep', argc: 4, handler: sysClockNanosleep }],
+  [153, { name: 'times', argc: 1, handler: sysTimes }],
+  [169, { name: 'gettimeofday', argc: 2, handler: sysGettimeofday }],
+  [278, { name: 'getrandom', argc: 3, handler: sysGetrandom }],
+];

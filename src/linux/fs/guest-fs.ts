@@ -1,0 +1,381 @@
+// The guest's file-system namespace: a table of mounts, each a FileSystem
+// (a host directory, an in-memory tree), and the path walk over them.
+//
+// Paths are resolved here, component by component, always in the guest's
+// namespace, never by the host: '..' is taken off the guest path (so at a
+// mount's root it leads to the mount point's parent in the guest's tree, and
+// at '/' it stays at '/'), a symbolic link's target is read and resolved in
+// the guest's namespace too (an absolute target starts again at the guest's
+// '/'), and after 40 links the walk fails with ELOOP, as Linux's does. A
+// FileSystem therefore only ever sees a path of plain names under its own
+// root whose parents are all real directories, so no '..', symbolic link or
+// chain of them can reach a host file outside a mount: what lies outside the
+// mounts does not exist for the guest (ENOENT), as in a chroot.
+//
+// Whatever is not under a mount belongs to a read-only in-memory root that
+// holds only the directories leading to the mount points.
+import { EBUSY, EINVAL, ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR, EROFS, EXDEV } from '../errno.js';
+import { MemFs, addStandardDevices } from './memfs.js';
+import {
+  FsError, S_IFDIR, S_IFLNK, isDir, isLink, textToName,
+  type DirEntry, type FileSystem, type FsStats, type OpenFile, type Stat, type Timespec,
+} from './types.js';
+
+/** Linux's limits: MAXSYMLINKS, PATH_MAX, NAME_MAX. */
+export const MAX_SYMLINKS = 40;
+export const PATH_MAX = 4096;
+export const NAME_MAX = 255;
+
+/** What GuestFs knows of the process's descriptors (for /proc/self/fd). */
+export interface Descriptors {
+  list(): number[];
+  link(fd: number): string | undefined;
+  stat(fd: number): Stat | undefined;
+}
+
+export interface Mount {
+  /** Where the guest sees it: components of an absolute guest path. */
+  at: string[];
+  fs: FileSystem;
+  readOnly: boolean;
+}
+
+export interface MountSpec {
+  /** Absolute guest path, e.g. "/tmp". */
+  guestPath: string;
+  fs: FileSystem;
+  readOnly?: boolean;
+}
+
+/** A path resolved to a place in a mount. */
+export interface Resolved {
+  /** The canonical guest path (symbolic links resolved, except a final one not followed). */
+  guest: string[];
+  mount: Mount;
+  /** The path inside the mount. */
+  rel: string[];
+  /** Its status; undefined when only the last component does not exist. */
+  stat: Stat | undefined;
+  /** The path named a directory with a trailing '/'. */
+  trailingSlash: boolean;
+  /** Set when the path led to /proc/self/fd/N of a pipe or terminal, which
+   *  (like Linux's "magic links") names descriptor N's file itself. */
+  descriptor?: number;
+}
+
+export interface WalkOptions {
+  /** Follow a symbolic link in the last component (stat vs lstat). */
+  follow: boolean;
+  /** Return a missing last component instead of failing with ENOENT. */
+  allowMissing?: boolean;
+}
+
+export function splitPath(path: string): string[] {
+  return path.split('/').filter((c) => c !== '');
+}
+
+export function joinPath(components: string[]): string {
+  return '/' + components.join('/');
+}
+
+/** Lexically normalises an absolute path (for host-given paths such as a mount point). */
+export function normalisePath(path: string): string[] {
+  const out: string[] = [];
+  for (const c of splitPath(path)) {
+    if (c === '.') continue;
+    if (c === '..') out.pop();
+    else out.push(c);
+  }
+  return out;
+}
+
+const startsWith = (path: string[], prefix: string[]) => prefix.length <= path.length && prefix.every((c, i) => path[i] === c);
+
+export class GuestFs {
+  private readonly mounts: Mount[];
+  /** The guest's working directory: a canonical guest path. */
+  cwd: string[] = [];
+  /** The file-mode creation mask (umask). */
+  umask = 0o022;
+  /** What /proc/self/exe points to (set by the process VM). */
+  exePath = '';
+  /** The process's descriptors, for /proc/self/fd (set by the process VM):
+   *  the open ones, and what each one's link names. */
+  descriptors: Descriptors = { list: () => [], link: () => undefined, stat: () => undefined };
+
+  /**
+   * `mounts` in any order; a later mount at the same place hides an earlier
+   * one. Unless one is at '/', the root is a read-only in-memory tree with
+   * the directories that lead to the mount points. /proc/self is always the
+   * process's own (only `exe` for now), as under qemu-riscv64.
+   */
+  constructor(mounts: MountSpec[], cwd = '/') {
+    const table: Mount[] = mounts.map((m) => ({ at: normalisePath(textToName(m.guestPath)), fs: m.fs, readOnly: m.readOnly ?? false }));
+    if (!table.some((m) => m.at.length === 0)) {
+      const root = new MemFs({ label: 'root', readOnly: true });
+      table.unshift({ at: [], fs: root, readOnly: true });
+    }
+    table.push({ at: ['proc', 'self'], fs: new ProcSelf(() => this.exePath, () => this.descriptors), readOnly: true });
+    // Mount points inside an in-memory parent appear in its listing.
+    for (const m of table) {
+      if (m.at.length === 0) continue;
+      const parent = this.mountOfIn(table.filter((p) => p !== m), m.at);
+      if (parent.fs instanceof MemFs) parent.fs.makeDirs(m.at.slice(parent.at.length));
+    }
+    this.mounts = table;
+    this.cwd = this.walk(undefined, textToName(cwd), { follow: true }).guest;
+  }
+
+  private mountOfIn(table: Mount[], path: string[]): Mount {
+    let best: Mount | undefined;
+    for (const m of table) {
+      if (startsWith(path, m.at) && (!best || m.at.length >= best.at.length)) best = m;
+    }
+    if (!best) throw new FsError(ENOENT, joinPath(path));
+    return best;
+  }
+
+  /** The mount a canonical guest path is in, and the path inside it. */
+  locate(path: string[]): { mount: Mount; rel: string[] } {
+    const mount = this.mountOfIn(this.mounts, path);
+    return { mount, rel: path.slice(mount.at.length) };
+  }
+
+  lstatGuest(path: string[]): Stat {
+    const { mount, rel } = this.locate(path);
+    return mount.fs.lstat(rel);
+  }
+
+  /**
+   * Resolves `path` (a byte string) relative to `base` (a canonical guest
+   * directory; the working directory when undefined).
+   */
+  walk(base: string[] | undefined, path: string, options: WalkOptions): Resolved {
+    if (path === '') throw new FsError(ENOENT, path, 'walk');
+    if (path.length >= PATH_MAX) throw new FsError(ENAMETOOLONG, undefined, 'walk');
+    const trailingSlash = path.endsWith('/');
+    const follow = options.follow || trailingSlash;
+    let cur = path.startsWith('/') ? [] : [...(base ?? this.cwd)];
+    let todo = splitPath(path);
+    let hops = 0;
+    let stat: Stat | undefined;
+    let statKnown = false;
+    while (todo.length) {
+      const name = todo.shift()!;
+      statKnown = false;
+      if (name === '.') continue;
+      if (name === '..') {
+        cur.pop();
+        continue;
+      }
+      if (name.length > NAME_MAX) throw new FsError(ENAMETOOLONG, name, 'walk');
+      const next = [...cur, name];
+      const last = todo.length === 0;
+      let st: Stat;
+      try {
+        st = this.lstatGuest(next);
+      } catch (e) {
+        if (e instanceof FsError && e.errno === ENOENT && last && options.allowMissing) {
+          return { guest: next, ...this.locate(next), stat: undefined, trailingSlash };
+        }
+        throw e;
+      }
+      if (isLink(st) && (!last || follow)) {
+        if (++hops > MAX_SYMLINKS) throw new FsError(ELOOP, joinPath(next), 'walk');
+        const { mount, rel } = this.locate(next);
+        const target = mount.fs.readlink(rel);
+        if (mount.fs instanceof ProcSelf && rel[0] === 'fd' && !target.startsWith('/')) {
+          // A pipe or a terminal: no path leads there, the link is the file.
+          if (!last) throw new FsError(ENOTDIR, joinPath(next), 'walk');
+          const fd = Number(rel[1]);
+          return { guest: next, mount, rel, stat: this.descriptors.stat(fd) ?? st, trailingSlash, descriptor: fd };
+        }
+        if (target === '') throw new FsError(ENOENT, joinPath(next), 'walk');
+        if (target.startsWith('/')) cur = [];
+        todo = [...splitPath(target), ...todo];
+        continue;
+      }
+      if (!last && !isDir(st)) throw new FsError(ENOTDIR, joinPath(next), 'walk');
+      cur = next;
+      stat = st;
+      statKnown = true;
+    }
+    if (!statKnown) stat = this.lstatGuest(cur);
+    if (trailingSlash && stat && !isDir(stat)) throw new FsError(ENOTDIR, joinPath(cur), 'walk');
+    return { guest: cur, ...this.locate(cur), stat, trailingSlash };
+  }
+
+  /** Like walk, but the path must exist. */
+  resolve(base: string[] | undefined, path: string, follow = true): Resolved & { stat: Stat } {
+    return this.walk(base, path, { follow }) as Resolved & { stat: Stat };
+  }
+
+  private writable(r: Resolved): void {
+    if (r.mount.readOnly) throw new FsError(EROFS, joinPath(r.guest));
+  }
+
+  /** A path is a mount point (the root of a mount) other than '/'. */
+  private isMountPoint(r: Resolved): boolean {
+    return r.rel.length === 0;
+  }
+
+  open(r: Resolved, flags: number, mode: number): OpenFile {
+    return r.mount.fs.open(r.rel, flags, mode & ~this.umask);
+  }
+
+  readdir(r: Resolved): DirEntry[] {
+    return r.mount.fs.readdir(r.rel);
+  }
+
+  readlink(r: Resolved): string {
+    return r.mount.fs.readlink(r.rel);
+  }
+
+  mkdir(r: Resolved, mode: number): void {
+    this.writable(r);
+    r.mount.fs.mkdir(r.rel, mode & ~this.umask);
+  }
+
+  rmdir(r: Resolved): void {
+    if (r.guest.length === 0 || this.isMountPoint(r)) throw new FsError(EBUSY, joinPath(r.guest), 'rmdir');
+    this.writable(r);
+    const last = r.guest[r.guest.length - 1];
+    if (last === '.') throw new FsError(EINVAL, joinPath(r.guest), 'rmdir');
+    r.mount.fs.rmdir(r.rel);
+  }
+
+  unlink(r: Resolved): void {
+    if (this.isMountPoint(r)) throw new FsError(EBUSY, joinPath(r.guest), 'unlink');
+    this.writable(r);
+    r.mount.fs.unlink(r.rel);
+  }
+
+  rename(from: Resolved, to: Resolved, noReplace: boolean): void {
+    if (this.isMountPoint(from) || this.isMountPoint(to)) throw new FsError(EBUSY, joinPath(from.guest), 'rename');
+    if (from.mount !== to.mount) throw new FsError(EXDEV, joinPath(from.guest), 'rename');
+    this.writable(from);
+    from.mount.fs.rename(from.rel, to.rel, noReplace);
+  }
+
+  symlink(target: string, r: Resolved): void {
+    this.writable(r);
+    r.mount.fs.symlink(target, r.rel);
+  }
+
+  link(from: Resolved, to: Resolved): void {
+    if (from.mount !== to.mount) throw new FsError(EXDEV, joinPath(from.guest), 'link');
+    this.writable(to);
+    from.mount.fs.link(from.rel, to.rel);
+  }
+
+  truncate(r: Resolved, size: number): void {
+    this.writable(r);
+    r.mount.fs.truncate(r.rel, size);
+  }
+
+  utimes(r: Resolved, atime: Timespec | null, mtime: Timespec | null): void {
+    this.writable(r);
+    r.mount.fs.utimes(r.rel, atime, mtime);
+  }
+
+  chmod(r: Resolved, mode: number): void {
+    this.writable(r);
+    r.mount.fs.chmod(r.rel, mode);
+  }
+
+  access(r: Resolved, mode: number): void {
+    if ((mode & 2) && r.mount.readOnly) throw new FsError(EROFS, joinPath(r.guest), 'access');
+    r.mount.fs.access(r.rel, mode);
+  }
+
+  /** Sets /proc/self/exe from the program's name as given (relative to the working directory). */
+  setExecutable(name: string): void {
+    const n = textToName(name);
+    this.exePath = joinPath(normalisePath(n.startsWith('/') ? n : joinPath(this.cwd) + '/' + n));
+  }
+
+  /** statfs of the file system a path is in (made-up numbers where it has none). */
+  statfs(r: Resolved): FsStats {
+    return r.mount.fs.statfs?.(r.rel) ?? { type: 0x9fa0n /* PROC_SUPER_MAGIC */, bsize: 4096n, blocks: 0n, bfree: 0n, bavail: 0n, files: 0n, ffree: 0n, namelen: 255n };
+  }
+
+  /** Changes the working directory. */
+  chdir(r: Resolved): void {
+    if (!r.stat || !isDir(r.stat)) throw new FsError(ENOTDIR, joinPath(r.guest), 'chdir');
+    r.mount.fs.access(r.rel, 1);
+    this.cwd = r.guest;
+  }
+}
+
+/**
+ * What every guest has whatever else is mounted: a private, empty /tmp in
+ * memory, and /dev with null, zero, full, random, urandom and the links
+ * stdin, stdout, stderr to /proc/self/fd/0..2.
+ */
+export function privateMounts(options: { random: (b: Uint8Array) => void; now?: () => Timespec; tmpBytes?: number }): MountSpec[] {
+  const tmp = new MemFs({ label: 'tmp', now: options.now, maxBytes: options.tmpBytes });
+  const dev = new MemFs({ label: 'dev', now: options.now });
+  addStandardDevices(dev, [], options.random);
+  ['stdin', 'stdout', 'stderr'].forEach((name, fd) => dev.addSymlink([name], `/proc/self/fd/${fd}`));
+  dev.readOnly = true;
+  return [{ guestPath: '/tmp', fs: tmp }, { guestPath: '/dev', fs: dev }];
+}
+
+/** /proc/self: `exe`, a symbolic link to the program. */
+class ProcSelf implements FileSystem {
+  readonly label = 'proc';
+  constructor(
+    private readonly exe: () => string,
+    private readonly fds: () => Descriptors,
+  ) {}
+
+  private static readonly time: Timespec = { sec: 0n, nsec: 0 };
+
+  /** The target of a link: exe, or fd/N. */
+  private target(path: string[]): string | undefined {
+    if (path.length === 1 && path[0] === 'exe') return this.exe();
+    if (path.length === 2 && path[0] === 'fd' && /^(0|[1-9][0-9]{0,5})$/.test(path[1])) return this.fds().link(Number(path[1]));
+    return undefined;
+  }
+
+  lstat(path: string[]): Stat {
+    const t = ProcSelf.time;
+    const base = { dev: 0x4n, nlink: 1, uid: 0, gid: 0, rdev: 0n, blksize: 1024, blocks: 0n, atime: t, mtime: t, ctime: t };
+    if (path.length === 0) return { ...base, ino: 1n, mode: S_IFDIR | 0o555, nlink: 3, size: 0n };
+    if (path.length === 1 && path[0] === 'fd') return { ...base, ino: 3n, mode: S_IFDIR | 0o500, nlink: 2, size: 0n };
+    const target = this.target(path);
+    if (target === undefined) throw new FsError(ENOENT, path.join('/'));
+    return { ...base, ino: path.length === 1 ? 2n : 0x100n + BigInt(path[1]), mode: S_IFLNK | 0o777, size: BigInt(target.length) };
+  }
+  readlink(path: string[]): string {
+    const target = this.target(path);
+    if (target === undefined) {
+      this.lstat(path);
+      throw new FsError(EINVAL, path.join('/'));
+    }
+    return target;
+  }
+  readdir(path: string[]): DirEntry[] {
+    if (path.length === 0) return [{ name: 'exe', ino: 2n, type: 10 }, { name: 'fd', ino: 3n, type: 4 }];
+    if (path.length === 1 && path[0] === 'fd') return this.fds().list().map((fd) => ({ name: String(fd), ino: 0x100n + BigInt(fd), type: 10 }));
+    throw new FsError(ENOTDIR, path.join('/'));
+  }
+  open(path: string[]): OpenFile {
+    this.lstat(path);
+    throw new FsError(path.length === 2 || path[0] === 'exe' ? ELOOP : EROFS, path.join('/'), 'open');
+  }
+  private ro(): never { throw new FsError(EROFS); }
+  mkdir(): void { this.ro(); }
+  rmdir(): void { this.ro(); }
+  unlink(): void { this.ro(); }
+  rename(): void { this.ro(); }
+  symlink(): void { this.ro(); }
+  link(): void { this.ro(); }
+  truncate(): void { this.ro(); }
+  utimes(): void { this.ro(); }
+  chmod(): void { this.ro(); }
+  access(path: string[], mode: number): void {
+    this.lstat(path);
+    if (mode & 2) this.ro();
+  }
+}

@@ -1,0 +1,591 @@
+// Signal bookkeeping and delivery for the process VM: rt_sigaction,
+// rt_sigprocmask, rt_sigpending, rt_sigsuspend, rt_sigtimedwait, sigaltstack,
+// kill/tkill/tgkill to self, rt_sigreturn; and deliverFault, for the run loop
+// to hand a synchronous fault to the guest's handler.
+//
+// A signal sent to the process itself takes its action at once (the sender is
+// the only thread, so Linux would deliver it on the way back to user mode):
+// ignored, the default action (the process ends with status 128 + signal, as
+// a shell reports it), or the guest's handler, entered on a signal frame laid
+// out as Linux riscv64 lays it out (arch/riscv/kernel/signal.c): siginfo, then
+// a ucontext whose mcontext holds pc, x1..x31, f0..f31 and fcsr. The handler
+// returns through a two-instruction trampoline (li a7, 139; ecall) on a
+// read-and-execute page mapped at the first delivery, in place of the vDSO's
+// __vdso_rt_sigreturn (this process VM maps no vDSO); rt_sigreturn restores
+// the interrupted state from the frame.
+// A blocked signal stays pending until rt_sigprocmask unblocks it.
+//
+// When a system call enters a handler, it returns the signal number: the
+// system-call layer writes the result into a0, which is where the handler
+// takes its first argument, while the frame holds the call's real result for
+// rt_sigreturn to restore. (--strace therefore shows e.g. "tgkill(...) = 10",
+// after a "--- signal 10 ... ---" line.)
+import { EAGAIN, EFAULT, EINVAL, ENOMEM, EPERM } from '../errno.js';
+import type { SyscallFamily } from '../syscalls.js';
+import type { ProcessVM } from '../process-vm.js';
+import { GuestMemoryError, Perm } from '../../cpu/cpu.js';
+import { pageUp } from '../address-space.js';
+import { PID, TID, DEADLOCK_EXIT_STATUS, readTimespec } from './process.js';
+
+// Not in errno.ts (yet).
+const ESRCH = 3;
+const EINTR = 4;
+
+export const SIGHUP = 1, SIGINT = 2, SIGQUIT = 3, SIGILL = 4, SIGTRAP = 5, SIGABRT = 6, SIGBUS = 7,
+  SIGFPE = 8, SIGKILL = 9, SIGUSR1 = 10, SIGSEGV = 11, SIGUSR2 = 12, SIGPIPE = 13, SIGALRM = 14,
+  SIGTERM = 15, SIGCHLD = 17, SIGCONT = 18, SIGSTOP = 19, SIGTSTP = 20, SIGTTIN = 21, SIGTTOU = 22,
+  SIGURG = 23, SIGXCPU = 24, SIGXFSZ = 25, SIGWINCH = 28, SIGSYS = 31;
+/** Signals are 1..64 (_NSIG). */
+export const NSIG = 64;
+
+export const SIG_DFL = 0n;
+export const SIG_IGN = 1n;
+export const SA_SIGINFO = 0x4n;
+export const SA_ONSTACK = 0x08000000n;
+export const SA_RESTART = 0x10000000n;
+export const SA_NODEFER = 0x40000000n;
+export const SA_RESETHAND = 0x80000000n;
+const SS_ONSTACK = 1;
+const SS_DISABLE = 2;
+const MINSIGSTKSZ = 2048n;
+const SI_TKILL = -6;
+const SI_USER = 0;
+
+/** Names as glibc's strsignal() gives them. */
+const NAMES: Record<number, string> = {
+  1: 'Hangup', 2: 'Interrupt', 3: 'Quit', 4: 'Illegal instruction', 5: 'Trace/breakpoint trap',
+  6: 'Aborted', 7: 'Bus error', 8: 'Floating point exception', 9: 'Killed', 10: 'User defined signal 1',
+  11: 'Segmentation fault', 12: 'User defined signal 2', 13: 'Broken pipe', 14: 'Alarm clock',
+  15: 'Terminated', 16: 'Stack fault', 17: 'Child exited', 18: 'Continued', 19: 'Stopped (signal)',
+  20: 'Stopped', 21: 'Stopped (tty input)', 22: 'Stopped (tty output)', 23: 'Urgent I/O condition',
+  24: 'CPU time limit exceeded', 25: 'File size limit exceeded', 26: 'Virtual timer expired',
+  27: 'Profiling timer expired', 28: 'Window changed', 29: 'I/O possible', 30: 'Power failure',
+  31: 'Bad system call',
+};
+
+export function signalName(sig: number): string {
+  return NAMES[sig] ?? (sig >= 32 && sig <= NSIG ? `Real-time signal ${sig - 32}` : `Unknown signal ${sig}`);
+}
+
+type DefaultAction = 'term' | 'core' | 'ignore' | 'stop';
+
+/** What SIG_DFL does (signal(7)). */
+export function defaultAction(sig: number): DefaultAction {
+  switch (sig) {
+    case SIGCHLD: case SIGCONT: case SIGURG: case SIGWINCH: return 'ignore';
+    case SIGSTOP: case SIGTSTP: case SIGTTIN: case SIGTTOU: return 'stop';
+    case SIGQUIT: case SIGILL: case SIGTRAP: case SIGABRT: case SIGBUS: case SIGFPE: case SIGSEGV:
+    case SIGXCPU: case SIGXFSZ: case SIGSYS: return 'core';
+    default: return 'term';
+  }
+}
+
+/** One signal's disposition: the kernel's riscv64 struct sigaction (no sa_restorer). */
+export interface SigAction {
+  handler: bigint;
+  flags: bigint;
+  mask: bigint;
+}
+
+export interface AltStack {
+  sp: bigint;
+  size: bigint;
+  disabled: boolean;
+}
+
+export interface SignalState {
+  actions: SigAction[];
+  /** Blocked signals: bit (sig - 1). */
+  mask: bigint;
+  /** Sent while blocked: bit (sig - 1). */
+  pending: bigint;
+  altStack: AltStack;
+  /** How many handlers are running (nested frames). */
+  depth: number;
+  /** Address of the rt_sigreturn trampoline, once mapped. */
+  trampoline?: bigint;
+  /** A signal's default action has ended the process. */
+  ended: boolean;
+}
+
+const states = new WeakMap<ProcessVM, SignalState>();
+
+// The signal state lives beside the process rather than in ProcessVM, so that
+// this family of system calls is self-contained.
+export function signalState(p: ProcessVM): SignalState {
+  let s = states.get(p);
+  if (!s) {
+    s = {
+      actions: Array.from({ length: NSIG + 1 }, () => ({ handler: SIG_DFL, flags: 0n, mask: 0n })),
+      mask: 0n,
+      pending: 0n,
+      altStack: { sp: 0n, size: 0n, disabled: true },
+      depth: 0,
+      ended: false,
+    };
+    states.set(p, s);
+  }
+  return s;
+}
+
+/** The signal state as a plain, versioned record, for checkpoints. */
+export interface SignalRecord {
+  version: 1;
+  actions: Array<{ handler: bigint; flags: bigint; mask: bigint }>;
+  mask: bigint;
+  pending: bigint;
+  altStack: AltStack;
+  depth: number;
+  trampoline?: bigint;
+}
+
+export function saveSignals(p: ProcessVM): SignalRecord {
+  const s = signalState(p);
+  return {
+    version: 1,
+    actions: s.actions.map((a) => ({ ...a })),
+    mask: s.mask,
+    pending: s.pending,
+    altStack: { ...s.altStack },
+    depth: s.depth,
+    trampoline: s.trampoline,
+  };
+}
+
+export function restoreSignals(p: ProcessVM, r: SignalRecord): void {
+  if (r.version !== 1) throw new Error(`signal state version ${r.version} is not 1`);
+  if (r.actions.length !== NSIG + 1) throw new Error(`signal state has ${r.actions.length} actions, not ${NSIG + 1}`);
+  const s = signalState(p);
+  s.actions = r.actions.map((a) => ({ ...a }));
+  s.mask = r.mask & ~UNBLOCKABLE;
+  s.pending = r.pending;
+  s.altStack = { ...r.altStack };
+  s.depth = r.depth;
+  s.trampoline = r.trampoline;
+  s.ended = false;
+}
+
+const bit = (sig: number) => 1n << BigInt(sig - 1);
+/** SIGKILL and SIGSTOP can be neither caught nor blocked. */
+const UNBLOCKABLE = bit(SIGKILL) | bit(SIGSTOP);
+
+/** ringvisor's own message, through the VM's diagnostics channel. */
+export function diagnose(p: ProcessVM, line: string): void {
+  // ProcessVM.diagnose is private; this family is its only other user.
+  (p as unknown as { diagnose(l: string): void }).diagnose(line);
+}
+
+/** A line in --strace, when it is on (strace's "--- SIGxxx ---" lines). */
+function trace(p: ProcessVM, line: string): void {
+  // ProcessVM keeps its options private; --strace is one of them.
+  (p as unknown as { options: { strace?: (l: string) => void } }).options.strace?.(line);
+}
+
+/** Ends the process as the default action of `sig` would: the status a shell
+ *  reports (128 + sig), after QEMU's wording of the event. */
+export function terminateBySignal(p: ProcessVM, sig: number, detail?: string): void {
+  const core = defaultAction(sig) === 'core';
+  diagnose(p, `ringvisor: uncaught target signal ${sig} (${signalName(sig)}) - ${core ? 'core dumped' : 'no core'}`);
+  if (detail) diagnose(p, `ringvisor: ${detail}`);
+  signalState(p).ended = true;
+  p.exit(128 + sig);
+}
+
+export interface SigInfo {
+  code: number;
+  /** si_pid and si_uid for signals sent by a process; si_addr for faults. */
+  pid?: number;
+  addr?: bigint;
+}
+
+/**
+ * Takes the action of `sig` now, for a process stopped at a system call or a
+ * fault. Returns whether a handler was entered (the CPU then stands at the
+ * handler with a0 = sig); otherwise the signal was ignored, left pending
+ * (blocked), or ended the process (p.exit was called).
+ */
+export function raiseSignal(p: ProcessVM, sig: number, info: SigInfo): boolean {
+  const s = signalState(p);
+  if (s.mask & bit(sig) & ~UNBLOCKABLE) {
+    s.pending |= bit(sig);
+    return false;
+  }
+  return act(p, sig, info);
+}
+
+/** si_code of a synchronous fault (include/uapi/asm-generic/siginfo.h). */
+export const SEGV_MAPERR = 1, SEGV_ACCERR = 2, BUS_ADRALN = 1, ILL_ILLOPC = 1, TRAP_BRKPT = 1;
+
+/**
+ * For a synchronous fault (SIGSEGV, SIGBUS, SIGILL, SIGTRAP) at the
+ * instruction the CPU stands on: enters the guest's handler, with the
+ * faulting pc saved in the frame, and returns true. Returns false when the
+ * default action must end the process (no handler, or the signal is blocked or
+ * ignored: Linux's force_sig_fault then kills), leaving the message and the
+ * status to the caller, which knows the fault's details.
+ */
+export function deliverFault(p: ProcessVM, sig: number, code: number, addr: bigint): boolean {
+  const s = signalState(p);
+  const a = s.actions[sig];
+  if ((s.mask & bit(sig)) !== 0n || a.handler === SIG_DFL || a.handler === SIG_IGN) return false;
+  try {
+    enterHandler(p, sig, a, { code, addr });
+  } catch (e) {
+    if (!(e instanceof GuestMemoryError)) throw e;
+    return false;
+  }
+  return true;
+}
+
+function act(p: ProcessVM, sig: number, info: SigInfo): boolean {
+  const s = signalState(p);
+  const a = s.actions[sig];
+  if (a.handler === SIG_IGN && sig !== SIGKILL && sig !== SIGSTOP) return false;
+  if (a.handler === SIG_DFL || sig === SIGKILL || sig === SIGSTOP) {
+    const what = defaultAction(sig);
+    if (what === 'ignore') return false;
+    if (what === 'stop') {
+      // Nothing here can continue a stopped process: Linux would leave it
+      // stopped forever. Say so rather than hang.
+      diagnose(p, `ringvisor: signal ${sig} (${signalName(sig)}) would stop the process, which nothing could continue; ignored`);
+      return false;
+    }
+    terminateBySignal(p, sig);
+    return false;
+  }
+  try {
+    enterHandler(p, sig, a, info);
+  } catch (e) {
+    if (!(e instanceof GuestMemoryError)) throw e;
+    // Linux: a frame that cannot be written is a SIGSEGV (force_sigsegv).
+    terminateBySignal(p, SIGSEGV, `cannot write the frame for signal ${sig} at 0x${e.addr.toString(16)}`);
+    return false;
+  }
+  return true;
+}
+
+// ---- the signal frame (arch/riscv/include/uapi/asm/{ucontext,sigcontext}.h) ----
+const SIGINFO_BYTES = 128n;
+/** uc_flags, uc_link, uc_stack (24), uc_sigmask (8), 120 bytes reserved, then mcontext aligned to 16. */
+const UC_STACK = 16n;
+const UC_SIGMASK = 40n;
+const UC_MCONTEXT = 176n;
+/** mcontext: user_regs_struct (pc, x1..x31), then the FP state union (f[32], fcsr; 528 bytes for Q). */
+const MC_FPREGS = 256n;
+const MC_FCSR = MC_FPREGS + 256n;
+const UCONTEXT_BYTES = UC_MCONTEXT + 256n + 528n;
+const FRAME_BYTES = SIGINFO_BYTES + UCONTEXT_BYTES;
+/** li a7, 139 (addi a7, x0, 139); ecall. */
+const TRAMPOLINE_CODE = new Uint8Array(new Uint32Array([0x08b00893, 0x00000073]).buffer);
+const PAGE = 4096n;
+
+// The page the handlers return to: mapped read+execute once, as high as it
+// fits below the stack (where Linux puts the vDSO, near the stack).
+function trampoline(p: ProcessVM): bigint {
+  const s = signalState(p);
+  if (s.trampoline !== undefined) return s.trampoline;
+  const m = p.memory;
+  const at = m.space.findFree(PAGE, pageUp(m.brk), m.mmapTop);
+  if (at === undefined) throw new GuestMemoryError(m.mmapTop, Number(PAGE));
+  m.space.map(at, PAGE, Perm.R | Perm.X);
+  p.cpu.writeBytes(at, TRAMPOLINE_CODE);
+  s.trampoline = at;
+  return at;
+}
+
+/** Whether the guest itself could write [addr, addr+len): mapped and writable. */
+function writable(p: ProcessVM, addr: bigint, len: bigint): boolean {
+  if (!p.cpu.inRam(addr, Number(len))) return false;
+  const space = p.memory.space;
+  for (let a = addr & ~(PAGE - 1n); a < addr + len; a += PAGE) {
+    if (((space.permissions(a) ?? 0) & Perm.W) === 0) return false;
+  }
+  return true;
+}
+
+function enterHandler(p: ProcessVM, sig: number, a: SigAction, info: SigInfo): void {
+  const cpu = p.cpu;
+  const s = signalState(p);
+  const sp = cpu.x(2);
+  const alt = s.altStack;
+  const onAlt = !alt.disabled && sp > alt.sp && sp <= alt.sp + alt.size;
+  let top = sp;
+  if ((a.flags & SA_ONSTACK) !== 0n && !alt.disabled && !onAlt) top = alt.sp + alt.size;
+  const frame = (top - FRAME_BYTES) & ~15n;
+  if (!writable(p, frame, FRAME_BYTES)) throw new GuestMemoryError(frame, Number(FRAME_BYTES));
+  const ret = trampoline(p);
+
+  // siginfo: si_signo, si_errno, si_code, then the union at offset 16.
+  const v = new DataView(new ArrayBuffer(Number(FRAME_BYTES)));
+  v.setInt32(0, sig, true);
+  v.setInt32(8, info.code, true);
+  if (info.addr !== undefined) v.setBigUint64(16, info.addr, true);
+  else if (info.pid !== undefined) { v.setInt32(16, info.pid, true); v.setInt32(20, 0, true); }
+
+  const uc = Number(SIGINFO_BYTES);
+  v.setBigUint64(uc + Number(UC_STACK), alt.sp, true);
+  v.setInt32(uc + Number(UC_STACK) + 8, alt.disabled ? SS_DISABLE : onAlt ? SS_ONSTACK : 0, true);
+  v.setBigUint64(uc + Number(UC_STACK) + 16, alt.size, true);
+  v.setBigUint64(uc + Number(UC_SIGMASK), s.mask, true);
+  const mc = uc + Number(UC_MCONTEXT);
+  v.setBigUint64(mc, cpu.pc, true);
+  for (let r = 1; r < 32; r++) v.setBigUint64(mc + r * 8, cpu.x(r), true);
+  for (let r = 0; r < 32; r++) v.setBigUint64(mc + Number(MC_FPREGS) + r * 8, cpu.f(r), true);
+  v.setUint32(mc + Number(MC_FCSR), cpu.fcsr, true);
+  cpu.writeBytes(frame, new Uint8Array(v.buffer));
+
+  s.mask |= a.mask & ~UNBLOCKABLE;
+  if ((a.flags & SA_NODEFER) === 0n) s.mask |= bit(sig);
+  if ((a.flags & SA_RESETHAND) !== 0n) s.actions[sig] = { handler: SIG_DFL, flags: 0n, mask: 0n };
+  s.depth++;
+  trace(p, `--- signal ${sig} (${signalName(sig)}) si_code=${info.code}${info.addr !== undefined ? ` si_addr=0x${info.addr.toString(16)}` : ''}: handler 0x${a.handler.toString(16)} on a frame at 0x${frame.toString(16)} ---`);
+
+  cpu.setX(2, frame);
+  cpu.setX(1, ret);
+  cpu.setX(10, BigInt(sig));
+  cpu.setX(11, frame);
+  cpu.setX(12, frame + SIGINFO_BYTES);
+  cpu.pc = a.handler;
+}
+
+// rt_sigreturn(): the state the handler interrupted, from the frame at sp.
+// Returns the restored a0, which the system-call layer writes back into a0.
+function sysRtSigreturn(p: ProcessVM): bigint {
+  const cpu = p.cpu;
+  const s = signalState(p);
+  const frame = cpu.x(2);
+  let bytes: Uint8Array;
+  try {
+    bytes = cpu.readBytes(frame, Number(SIGINFO_BYTES + UCONTEXT_BYTES));
+  } catch (e) {
+    if (!(e instanceof GuestMemoryError)) throw e;
+    terminateBySignal(p, SIGSEGV, `rt_sigreturn with no signal frame at sp 0x${frame.toString(16)}`);
+    return 0n;
+  }
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const uc = Number(SIGINFO_BYTES);
+  const mc = uc + Number(UC_MCONTEXT);
+  s.mask = v.getBigUint64(uc + Number(UC_SIGMASK), true) & ~UNBLOCKABLE;
+  cpu.pc = v.getBigUint64(mc, true);
+  for (let r = 1; r < 32; r++) cpu.setX(r, v.getBigUint64(mc + r * 8, true));
+  for (let r = 0; r < 32; r++) cpu.setF(r, v.getBigUint64(mc + Number(MC_FPREGS) + r * 8, true));
+  cpu.fcsr = v.getUint32(mc + Number(MC_FCSR), true);
+  if (s.depth > 0) s.depth--;
+  deliverUnblocked(p);
+  return cpu.x(10);
+}
+
+/** Takes the action of every pending signal the mask no longer blocks. */
+function deliverUnblocked(p: ProcessVM): boolean {
+  const s = signalState(p);
+  for (let sig = 1; sig <= NSIG; sig++) {
+    if ((s.pending & bit(sig)) !== 0n && (s.mask & bit(sig)) === 0n) {
+      s.pending &= ~bit(sig);
+      const entered = act(p, sig, { code: SI_TKILL, pid: PID });
+      // One handler at a time: the rest stay pending behind its mask.
+      if (entered) return true;
+    }
+  }
+  return false;
+}
+
+// ---- system calls ----
+
+function validSignal(sig: bigint): boolean {
+  return sig >= 1n && sig <= BigInt(NSIG);
+}
+
+// rt_sigaction(sig, act, oldact, sigsetsize): the kernel's struct sigaction
+// on riscv64 is { handler u64, flags u64, mask u64 } (no sa_restorer: riscv
+// does not define SA_RESTORER; include/uapi/asm-generic/signal.h).
+function sysRtSigaction(p: ProcessVM, [sigArg, actPtr, oldPtr, setsize]: bigint[]): bigint {
+  if (setsize !== 8n) return -BigInt(EINVAL);
+  if (!validSignal(sigArg)) return -BigInt(EINVAL);
+  const sig = Number(sigArg);
+  const s = signalState(p);
+  if (actPtr !== 0n && (sig === SIGKILL || sig === SIGSTOP)) return -BigInt(EINVAL);
+  const cpu = p.cpu;
+  if (actPtr !== 0n && !cpu.inRam(actPtr, 24)) return -BigInt(EFAULT);
+  if (oldPtr !== 0n && !cpu.inRam(oldPtr, 24)) return -BigInt(EFAULT);
+  const old = s.actions[sig];
+  if (actPtr !== 0n) {
+    s.actions[sig] = { handler: cpu.read64(actPtr), flags: cpu.read64(actPtr + 8n), mask: cpu.read64(actPtr + 16n) & ~UNBLOCKABLE };
+    // Setting SIG_IGN (or SIG_DFL for a signal ignored by default) discards it if pending.
+    const now = s.actions[sig];
+    if (now.handler === SIG_IGN || (now.handler === SIG_DFL && defaultAction(sig) === 'ignore')) s.pending &= ~bit(sig);
+  }
+  if (oldPtr !== 0n) {
+    cpu.write64(oldPtr, old.handler);
+    cpu.write64(oldPtr + 8n, old.flags);
+    cpu.write64(oldPtr + 16n, old.mask);
+  }
+  return 0n;
+}
+
+const SIG_BLOCK = 0n, SIG_UNBLOCK = 1n, SIG_SETMASK = 2n;
+
+function sysRtSigprocmask(p: ProcessVM, [how, setPtr, oldPtr, setsize]: bigint[]): bigint {
+  if (setsize !== 8n) return -BigInt(EINVAL);
+  const cpu = p.cpu;
+  const s = signalState(p);
+  if (setPtr !== 0n && !cpu.inRam(setPtr, 8)) return -BigInt(EFAULT);
+  if (oldPtr !== 0n && !cpu.inRam(oldPtr, 8)) return -BigInt(EFAULT);
+  const old = s.mask;
+  if (setPtr !== 0n) {
+    const set = cpu.read64(setPtr);
+    if (how === SIG_BLOCK) s.mask = old | set;
+    else if (how === SIG_UNBLOCK) s.mask = old & ~set;
+    else if (how === SIG_SETMASK) s.mask = set;
+    else return -BigInt(EINVAL);
+    s.mask &= ~UNBLOCKABLE;
+  }
+  if (oldPtr !== 0n) cpu.write64(oldPtr, old);
+  cpu.setX(10, 0n);
+  if (setPtr !== 0n && deliverUnblocked(p)) {
+    // A handler was entered: the frame holds a0 = 0, this call's result.
+    return cpu.x(10);
+  }
+  return 0n;
+}
+
+function sysRtSigpending(p: ProcessVM, [setPtr, setsize]: bigint[]): bigint {
+  if (setsize > 8n) return -BigInt(EINVAL);
+  if (!p.cpu.inRam(setPtr, 8)) return -BigInt(EFAULT);
+  const s = signalState(p);
+  p.cpu.write64(setPtr, s.pending & s.mask);
+  return 0n;
+}
+
+/** The process would wait forever: nothing else runs that could send it a signal. */
+function deadlock(p: ProcessVM, what: string): bigint {
+  diagnose(p, `ringvisor: deadlock: the only thread waits forever in ${what} at pc 0x${p.cpu.exit.pc.toString(16)}`);
+  p.exit(DEADLOCK_EXIT_STATUS);
+  return 0n;
+}
+
+// rt_sigsuspend(mask, sigsetsize): waits with `mask` for a signal that runs a
+// handler or ends the process; -EINTR once the handler returns, with the mask
+// from before the call back in place (the frame saves that one).
+function sysRtSigsuspend(p: ProcessVM, [maskPtr, setsize]: bigint[]): bigint {
+  if (setsize !== 8n) return -BigInt(EINVAL);
+  if (!p.cpu.inRam(maskPtr, 8)) return -BigInt(EFAULT);
+  const s = signalState(p);
+  const old = s.mask;
+  s.mask = p.cpu.read64(maskPtr) & ~UNBLOCKABLE;
+  p.cpu.setX(10, -BigInt(EINTR));
+  if (deliverUnblocked(p)) {
+    p.cpu.write64(p.cpu.x(2) + SIGINFO_BYTES + UC_SIGMASK, old);
+    return p.cpu.x(10);
+  }
+  s.mask = old;
+  if (s.ended) return 0n;
+  return deadlock(p, 'rt_sigsuspend');
+}
+
+// rt_sigtimedwait(set, info, timeout, sigsetsize): takes a pending signal of
+// `set` without running its handler and returns its number; otherwise waits
+// out the timeout (EAGAIN), or forever.
+function sysRtSigtimedwait(p: ProcessVM, [setPtr, infoPtr, timeout, setsize]: bigint[]): bigint {
+  if (setsize !== 8n) return -BigInt(EINVAL);
+  const cpu = p.cpu;
+  if (!cpu.inRam(setPtr, 8)) return -BigInt(EFAULT);
+  if (infoPtr !== 0n && !cpu.inRam(infoPtr, Number(SIGINFO_BYTES))) return -BigInt(EFAULT);
+  const s = signalState(p);
+  const set = cpu.read64(setPtr) & ~UNBLOCKABLE;
+  for (let sig = 1; sig <= NSIG; sig++) {
+    if ((s.pending & set & bit(sig)) !== 0n) {
+      s.pending &= ~bit(sig);
+      if (infoPtr !== 0n) {
+        const info = new DataView(new ArrayBuffer(Number(SIGINFO_BYTES)));
+        info.setInt32(0, sig, true);
+        info.setInt32(8, SI_TKILL, true);
+        info.setInt32(16, PID, true);
+        cpu.writeBytes(infoPtr, new Uint8Array(info.buffer));
+      }
+      return BigInt(sig);
+    }
+  }
+  if (timeout === 0n) return deadlock(p, 'rt_sigtimedwait');
+  if (!cpu.inRam(timeout, 16)) return -BigInt(EFAULT);
+  const ns = readTimespec(p, timeout);
+  if (ns === undefined) return -BigInt(EINVAL);
+  p.clock.sleep(ns);
+  return -BigInt(EAGAIN);
+}
+
+// sigaltstack(ss, old_ss): stack_t is { ss_sp u64, ss_flags i32 (+4 pad), ss_size u64 }.
+function sysSigaltstack(p: ProcessVM, [ssPtr, oldPtr]: bigint[]): bigint {
+  const cpu = p.cpu;
+  const s = signalState(p);
+  const alt = s.altStack;
+  const sp = cpu.x(2);
+  const onAlt = !alt.disabled && sp > alt.sp && sp <= alt.sp + alt.size;
+  if (ssPtr !== 0n && !cpu.inRam(ssPtr, 24)) return -BigInt(EFAULT);
+  if (oldPtr !== 0n && !cpu.inRam(oldPtr, 24)) return -BigInt(EFAULT);
+  let next: AltStack | undefined;
+  if (ssPtr !== 0n) {
+    if (onAlt) return -BigInt(EPERM);
+    const flags = cpu.read32(ssPtr + 8n);
+    if (flags & ~(SS_DISABLE | SS_ONSTACK | (1 << 31))) return -BigInt(EINVAL);
+    if (flags & SS_DISABLE) next = { sp: 0n, size: 0n, disabled: true };
+    else {
+      const size = cpu.read64(ssPtr + 16n);
+      if (size < MINSIGSTKSZ) return -BigInt(ENOMEM);
+      next = { sp: cpu.read64(ssPtr), size, disabled: false };
+    }
+  }
+  if (oldPtr !== 0n) {
+    cpu.write64(oldPtr, alt.sp);
+    cpu.write64(oldPtr + 8n, BigInt(alt.disabled ? SS_DISABLE : onAlt ? SS_ONSTACK : 0));
+    cpu.write64(oldPtr + 16n, alt.size);
+  }
+  if (next) s.altStack = next;
+  return 0n;
+}
+
+// A signal to this process (its only thread). Returns the system call's
+// result, except when a handler was entered: then a0 must hold the signal
+// number for the handler, and the saved frame holds the 0 this call returns.
+function sendToSelf(p: ProcessVM, sig: bigint, code: number): bigint {
+  if (sig === 0n) return 0n;
+  if (!validSignal(sig)) return -BigInt(EINVAL);
+  p.cpu.setX(10, 0n);
+  const entered = raiseSignal(p, Number(sig), { code, pid: PID });
+  return entered ? p.cpu.x(10) : 0n;
+}
+
+function sysKill(p: ProcessVM, [pid, sig]: bigint[]): bigint {
+  const target = BigInt.asIntN(32, pid);
+  // 0 and -PID: our process group, which is just us. -1 means every process
+  // but init and the caller: there is none.
+  if (target !== BigInt(PID) && target !== 0n && target !== -BigInt(PID)) return -BigInt(ESRCH);
+  return sendToSelf(p, sig, SI_USER);
+}
+
+function sysTkill(p: ProcessVM, [tid, sig]: bigint[]): bigint {
+  const t = BigInt.asIntN(32, tid);
+  if (t <= 0n) return -BigInt(EINVAL);
+  if (t !== BigInt(TID)) return -BigInt(ESRCH);
+  return sendToSelf(p, sig, SI_TKILL);
+}
+
+function sysTgkill(p: ProcessVM, [tgid, tid, sig]: bigint[]): bigint {
+  const g = BigInt.asIntN(32, tgid);
+  const t = BigInt.asIntN(32, tid);
+  if (g <= 0n || t <= 0n) return -BigInt(EINVAL);
+  if (g !== BigInt(PID) || t !== BigInt(TID)) return -BigInt(ESRCH);
+  return sendToSelf(p, sig, SI_TKILL);
+}
+
+export const SIGNAL_SYSCALLS: SyscallFamily = [
+  [129, { name: 'kill', argc: 2, handler: sysKill }],
+  [130, { name: 'tkill', argc: 2, handler: sysTkill }],
+  [131, { name: 'tgkill', argc: 3, handler: sysTgkill }],
+  [132, { name: 'sigaltstack', argc: 2, handler: sysSigaltstack }],
+  [133, { name: 'rt_sigsuspend', argc: 2, handler: sysRtSigsuspend }],
+  [134, { name: 'rt_sigaction', argc: 4, handler: sysRtSigaction }],
+  [135, { name: 'rt_sigprocmask', argc: 4, handler: sysRtSigprocmask }],
+  [136, { name: 'rt_sigpending', argc: 2, handler: sysRtSigpending }],
+  [137, { name: 'rt_sigtimedwait', argc: 4, handler: sysRtSigtimedwait }],
+  [139, { name: 'rt_sigreturn', argc: 0, handler: (p) => sysRtSigreturn(p) }],
+];
