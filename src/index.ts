@@ -12,3 +12,8 @@ export type { ProcessVMOptions, Sink } from './linux/process-vm.js';
 export { parseElf, ElfError } from './linux/elf.js';
 export type { ElfImage, Segment } from './linux/elf.js';
 export { loadCpuModule } from './node/load.js';
+export { GuestFs, privateMounts } from './linux/fs/guest-fs.js';
+export { MemFs } from './linux/fs/memfs.js';
+export type { MountSpec, Mount } from './linux/fs/guest-fs.js';
+export { HostFs, parseMountSpec, sandboxFs } from './node/host-fs.js';
+export type { HostMount, SandboxOptions } from './node/host-fs.js';
