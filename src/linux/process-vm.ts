@@ -11,7 +11,8 @@ import {
 } from './stack.js';
 import { SYSCALLS, unknownSyscall } from './syscalls.js';
 import { type Clock, hostClock, virtualClock, timeCsr } from '../hypervisor/clock.js';
-import { signalForCause, SIGNAL_NAMES, CAUSE_NAMES, SIGTRAP } from './signals.js';
+import { signalForCause, faultCode, SIGNAL_NAMES, CAUSE_NAMES, SIGTRAP, SIGILL } from './signals.js';
+import { deliverFault } from './sys/signals.js';
 
 import { FileTable, type Sink, type StdinSource, type TtyInfo } from './fs/file-table.js';
 import { GuestFs, privateMounts } from './fs/guest-fs.js';
@@ -249,9 +250,9 @@ export class ProcessVM {
       case ExitReason.Budget:
         return undefined;
       case ExitReason.Fault:
-        return this.killBySignal(signalForCause(cpu.exit.cause), CAUSE_NAMES[cpu.exit.cause] ?? `exception ${cpu.exit.cause}`);
+        return this.fault(signalForCause(cpu.exit.cause), CAUSE_NAMES[cpu.exit.cause] ?? `exception ${cpu.exit.cause}`);
       case ExitReason.Ebreak:
-        return this.killBySignal(SIGTRAP, 'ebreak');
+        return this.fault(SIGTRAP, 'ebreak');
       default:
         throw new Error(`unexpected exit ${EXIT_REASON_NAMES[reason] ?? reason} at pc 0x${cpu.exit.pc.toString(16)}`);
     }
@@ -273,8 +274,17 @@ export class ProcessVM {
     cpu.setX(10, result);
   }
 
-  // No signal handlers yet: the default action ends the process the way a
-  // shell would report it, 128 + the signal number, after QEMU's message.
+  // A synchronous fault goes to the guest's handler for its signal when there
+  // is one (the handler may fix the cause and return, or longjmp away);
+  // otherwise the default action ends the process.
+  private fault(sig: number, what: string): number | undefined {
+    const e = this.cpu.exit;
+    if (deliverFault(this, sig, faultCode(this, sig, e.cause, e.addr), sig === SIGTRAP || sig === SIGILL ? e.pc : e.addr)) return this.exitStatus;
+    return this.killBySignal(sig, what);
+  }
+
+  // The default action ends the process the way a shell would report it,
+  // 128 + the signal number, after QEMU's message.
   private killBySignal(sig: number, what: string): number {
     const e = this.cpu.exit;
     this.diagnose(`ringvisor: uncaught target signal ${sig} (${SIGNAL_NAMES[sig]}) - core dumped`);

@@ -1,6 +1,7 @@
 // Synchronous faults as Linux would signal them, and how a guest that does not
 // handle the signal ends (the status a shell sees: 128 + signal number).
 import { Cause } from '../cpu/cpu.js';
+import type { ProcessVM } from './process-vm.js';
 
 export const SIGILL = 4;
 export const SIGTRAP = 5;
@@ -41,3 +42,20 @@ export const CAUSE_NAMES: Record<number, string> = {
   [Cause.LoadPageFault]: 'load from a page not mapped readable',
   [Cause.StorePageFault]: 'store to a page not mapped writable',
 };
+
+/** si_code of a synchronous fault (include/uapi/asm-generic/siginfo.h). */
+export const SEGV_MAPERR = 1, SEGV_ACCERR = 2, BUS_ADRALN = 1, ILL_ILLOPC = 1, TRAP_BRKPT = 1;
+
+/** The si_code Linux gives a fault: for SIGSEGV, whether the address was
+ *  mapped at all (SEGV_MAPERR) or mapped without the right (SEGV_ACCERR). */
+export function faultCode(p: ProcessVM, sig: number, cause: number, addr: bigint): number {
+  switch (sig) {
+    case SIGSEGV: {
+      const pageFault = cause === Cause.FetchPageFault || cause === Cause.LoadPageFault || cause === Cause.StorePageFault;
+      return pageFault && p.memory.space.permissions(addr) !== undefined ? SEGV_ACCERR : SEGV_MAPERR;
+    }
+    case SIGBUS: return BUS_ADRALN;
+    case SIGILL: return ILL_ILLOPC;
+    default: return TRAP_BRKPT;
+  }
+}

@@ -213,9 +213,6 @@ export function raiseSignal(p: ProcessVM, sig: number, info: SigInfo): boolean {
   return act(p, sig, info);
 }
 
-/** si_code of a synchronous fault (include/uapi/asm-generic/siginfo.h). */
-export const SEGV_MAPERR = 1, SEGV_ACCERR = 2, BUS_ADRALN = 1, ILL_ILLOPC = 1, TRAP_BRKPT = 1;
-
 /**
  * For a synchronous fault (SIGSEGV, SIGBUS, SIGILL, SIGTRAP) at the
  * instruction the CPU stands on: enters the guest's handler, with the
