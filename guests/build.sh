@@ -6,6 +6,11 @@
 #                          lib/rt.c prints and exits);
 #   guests/libc/*.{c,cc}   real Linux programs, statically linked with glibc
 #                          (and libstdc++), that test the Linux layer.
+#   guests/src/static-pie*.c  freestanding static position-independent
+#                          executables (ET_DYN, linked at 0): they bring their
+#                          own _start, which relocates the program, so not
+#                          lib/start.S. (Debian's riscv64 cross glibc has no
+#                          rcrt1.o: glibc itself cannot be linked -static-pie.)
 # In guests/src,
 # an assembly program defines main and names itself with .file, so that the
 # build is reproducible (--check).
@@ -28,6 +33,12 @@ ARCH=rv64gc_zba_zbb_zbs
 CFLAGS=(-march=$ARCH -mabi=lp64d -O2 -static -nostdlib -ffreestanding -fno-builtin
         -fno-stack-protector -fno-pic -no-pie -msmall-data-limit=0 -Ilib -Wall -Wextra
         -Wl,--build-id=none)
+# The same for a static PIE: position-independent code, -static-pie. Debian's
+# gcc spec (no static-pie support in its glibc) would still ask for an
+# interpreter: --no-dynamic-linker and -z text are what -static-pie means.
+PIE_CFLAGS=(-march=$ARCH -mabi=lp64d -O2 -static-pie -fPIE -nostdlib -ffreestanding -fno-builtin
+            -fno-stack-protector -msmall-data-limit=0 -Ilib -Wall -Wextra
+            -Wl,--build-id=none -Wl,--no-dynamic-linker -Wl,-z,text)
 # glibc programs: debug information stripped to keep the committed files
 # small; the symbol table stays (ProcessVM.call finds functions by name).
 LIBC_FLAGS=(-march=rv64gc -mabi=lp64d -O2 -static -Wall -Wextra -Ilibc
@@ -51,7 +62,10 @@ built=0
 for src in src/*.c src/*.S; do
   [ -e "$src" ] || continue
   name=$(basename "${src%.*}")
-  "$CC" "${CFLAGS[@]}" -o "$out/$name.elf" lib/start.S lib/rt.c "$src"
+  case "$name" in
+    static-pie*) "$CC" "${PIE_CFLAGS[@]}" -o "$out/$name.elf" lib/rt.c "$src" ;;
+    *) "$CC" "${CFLAGS[@]}" -o "$out/$name.elf" lib/start.S lib/rt.c "$src" ;;
+  esac
   built=$((built + 1))
 done
 for src in libc/*.c libc/*.cc; do

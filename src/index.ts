@@ -9,8 +9,13 @@ export { Cpu, ExitReason, ExitControl, Cause, GuestMemoryError, RamAllocationErr
 export type { ExitInfo } from './cpu/cpu.js';
 export { ProcessVM, LIMIT_EXIT_STATUS, DEFAULT_MEMORY_BYTES } from './linux/process-vm.js';
 export type { ProcessVMOptions, Sink } from './linux/process-vm.js';
-export { parseElf, ElfError } from './linux/elf.js';
-export type { ElfImage, Segment } from './linux/elf.js';
+export { parseElf, loadBias, ElfError, ELF_ET_DYN_BASE, MMAP_MIN_ADDR } from './linux/elf.js';
+export type { ElfImage, Segment, ParseOptions } from './linux/elf.js';
+export {
+  vmcall, vmcallSync, VmCallError, UnknownSymbolError, CallArgumentError, CallBudgetError,
+  CallFaultError, CallExitError, CallBusyError, CallStackError, DEFAULT_CALL_BUDGET, MAX_CALL_ARGS,
+} from './linux/vmcall.js';
+export type { CallArg, CallArgs, CallOptions, CallResult } from './linux/vmcall.js';
 export { loadCpuModule } from './node/load.js';
 export { GuestFs, privateMounts } from './linux/fs/guest-fs.js';
 export { MemFs } from './linux/fs/memfs.js';

@@ -3,9 +3,12 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { parseElf, ElfError, ProcessVM } from '../src/index.js';
+import { parseElf, loadBias, ElfError, ProcessVM, ELF_ET_DYN_BASE, MMAP_MIN_ADDR } from '../src/index.js';
 
 const hello = new Uint8Array(readFileSync(new URL('../guests/bin/hello.elf', import.meta.url)));
+const pie = new Uint8Array(readFileSync(new URL('../guests/bin/static-pie.elf', import.meta.url)));
+const ET_EXEC = 2, ET_DYN = 3;
+const AT_PHDR = 3n, AT_BASE = 7n, AT_ENTRY = 9n;
 
 function patched(edit: (v: DataView, b: Uint8Array) => void, bytes = hello): Uint8Array {
   const b = bytes.slice();
@@ -73,6 +76,57 @@ describe('parseElf', () => {
       }
     });
     expect(elfError(bad)).toMatch(/p_filesz 1 > p_memsz 0/);
+  });
+});
+
+describe('static PIE (ET_DYN without PT_INTERP)', () => {
+  const header = new DataView(pie.buffer, pie.byteOffset, pie.byteLength);
+  const fileEntry = header.getBigUint64(24, true);
+  const phoff = header.getBigUint64(32, true);
+
+  it('places it where Linux puts a PIE: ELF_ET_DYN_BASE rounded down to a page', () => {
+    expect(ELF_ET_DYN_BASE).toBe(0x2aaaaaaaaan);
+    expect(loadBias(ET_DYN, 0n)).toBe(0x2aaaaaa000n);
+    expect(loadBias(ET_DYN, 0x1000n)).toBe(0x2aaaaa9000n);
+    expect(loadBias(ET_EXEC, 0x10000n)).toBe(0n);
+  });
+
+  it('biases the entry, the segments and the symbols alike', () => {
+    const img = parseElf(pie, 'pie');
+    expect(img.type).toBe(ET_DYN);
+    expect(img.loadBias).toBe(0x2aaaaaa000n);
+    expect(img.entry).toBe(img.loadBias + fileEntry);
+    expect(img.segments[0].vaddr).toBe(img.loadBias); // linked at 0
+    expect(img.symbols.get('_start')).toBe(img.entry);
+    for (const s of img.segments) expect(s.vaddr >= img.loadBias).toBe(true);
+  });
+
+  it('takes another page-aligned bias, and refuses one that maps page 0', () => {
+    const img = parseElf(pie, 'pie', { loadBias: 0x100000n });
+    expect(img.entry).toBe(0x100000n + fileEntry);
+    expect(() => parseElf(pie, 'pie', { loadBias: 0x100800n })).toThrow(/load bias 0x100800 is not page-aligned/);
+    expect(() => parseElf(pie, 'pie', { loadBias: 0n })).toThrow(
+      new ElfError('pie', `segment 0 at 0x0 is below 0x${MMAP_MIN_ADDR.toString(16)}, the lowest address a program may map`));
+    // An ET_EXEC runs where it was linked.
+    expect(parseElf(hello, 'hello', { loadBias: 0x100000n }).loadBias).toBe(0n);
+  });
+
+  it('loads with AT_PHDR and AT_ENTRY biased, AT_BASE 0 and nothing at address 0', () => {
+    const vm = ProcessVM.create(pie, { programName: 'pie', memoryBytes: 16 * 1024 * 1024 });
+    const bias = vm.image.loadBias;
+    expect(vm.cpu.pc).toBe(bias + fileEntry);
+    expect(vm.cpu.ramStart).toBe(bias);
+    expect(vm.cpu.inRam(0n, 1)).toBe(false);
+    expect(vm.memory.brkStart > bias).toBe(true);
+    // The auxv, after argc, argv, NULL, envp, NULL.
+    const sp = vm.cpu.x(2);
+    let p = sp + 8n * (vm.cpu.read64(sp) + 2n);
+    while (vm.cpu.read64(p) !== 0n) p += 8n;
+    const auxv = new Map<bigint, bigint>();
+    for (p += 8n; vm.cpu.read64(p) !== 0n; p += 16n) auxv.set(vm.cpu.read64(p), vm.cpu.read64(p + 8n));
+    expect(auxv.get(AT_PHDR)).toBe(bias + phoff);
+    expect(auxv.get(AT_ENTRY)).toBe(bias + fileEntry);
+    expect(auxv.get(AT_BASE)).toBe(0n);
   });
 });
 

@@ -12,6 +12,17 @@ export const PF_X = 1;
 export const PF_W = 2;
 export const PF_R = 4;
 
+/** Where Linux riscv64 puts a position-independent program (arch/riscv/include/
+ *  asm/elf.h: ELF_ET_DYN_BASE, two thirds of the Sv39 user address space,
+ *  DEFAULT_MAP_WINDOW = 1 << 38; fs/binfmt_elf.c rounds the bias down to a
+ *  page). */
+export const ELF_ET_DYN_BASE = ((1n << 38n) / 3n) * 2n;
+/** The lowest address a program may map (Linux's default vm.mmap_min_addr):
+ *  below it, in particular at 0, every access faults. */
+export const MMAP_MIN_ADDR = 0x10000n;
+const PAGE_MASK = 0xfffn;
+const SHN_ABS = 0xfff1;
+
 /** A file ringvisor cannot run, and why. `exitStatus` is what a shell would report. */
 export class ElfError extends Error {
   constructor(readonly file: string, readonly reason: string, readonly exitStatus = 126) {
@@ -28,8 +39,15 @@ export interface Segment {
   flags: number;
 }
 
+/**
+ * The program as it is placed in guest memory. Every address in it (segment
+ * vaddr, entry, symbol values) is where the program runs: the file's value plus
+ * `loadBias`.
+ */
 export interface ElfImage {
   type: number;
+  /** Added to the file's addresses: 0 for ET_EXEC, see loadBias() for ET_DYN. */
+  loadBias: bigint;
   entry: bigint;
   phoff: bigint;
   phentsize: number;
@@ -39,7 +57,26 @@ export interface ElfImage {
   symbols: Map<string, bigint>;
 }
 
-export function parseElf(bytes: Uint8Array, file: string): ElfImage {
+export interface ParseOptions {
+  /** Place an ET_DYN program here instead of where Linux would (page-aligned;
+   *  ignored for ET_EXEC, which runs where it was linked). */
+  loadBias?: bigint;
+}
+
+/**
+ * Where an ET_DYN program goes, given the lowest p_vaddr of its PT_LOADs (0 for
+ * what `gcc -static-pie` links): the bias that puts that segment at
+ * ELF_ET_DYN_BASE, rounded down to a page (fs/binfmt_elf.c, load_elf_binary).
+ * Linux puts an ET_DYN with PT_INTERP (a PIE) there and one without (a static
+ * PIE, which Linux treats like ld.so itself) in the mmap region instead;
+ * ringvisor's address space is one window with the program at its bottom, so
+ * both go where a PIE goes, well away from 0. 0 for ET_EXEC.
+ */
+export function loadBias(type: number, lowestVaddr: bigint): bigint {
+  return type === ET_DYN ? (ELF_ET_DYN_BASE - lowestVaddr) & ~PAGE_MASK : 0n;
+}
+
+export function parseElf(bytes: Uint8Array, file: string, options: ParseOptions = {}): ElfImage {
   const fail = (reason: string): never => { throw new ElfError(file, reason); };
   if (bytes.length < 64) fail(`truncated ELF header (${bytes.length} bytes, need 64)`);
   if (bytes[0] !== 0x7f || bytes[1] !== 0x45 || bytes[2] !== 0x4c || bytes[3] !== 0x46) fail('not an ELF file (bad magic)');
@@ -84,12 +121,31 @@ export function parseElf(bytes: Uint8Array, file: string): ElfImage {
     segments.push(seg);
   }
   if (segments.length === 0) fail('no loadable segments');
-  return { type, entry, phoff, phentsize, phnum, segments, symbols: readSymbols(v, bytes, shoff, shentsize, shnum) };
+  const lowest = segments.reduce((m, s) => (s.vaddr < m ? s.vaddr : m), segments[0].vaddr);
+  let bias = loadBias(type, lowest);
+  if (type === ET_DYN && options.loadBias !== undefined) {
+    if ((options.loadBias & PAGE_MASK) !== 0n) fail(`load bias 0x${options.loadBias.toString(16)} is not page-aligned`);
+    bias = options.loadBias;
+  }
+  for (const [i, s] of segments.entries()) {
+    s.vaddr += bias;
+    // Linux refuses to map below vm.mmap_min_addr; a program there would have
+    // a readable null page.
+    if (s.vaddr < MMAP_MIN_ADDR) {
+      fail(`segment ${i} at 0x${s.vaddr.toString(16)} is below 0x${MMAP_MIN_ADDR.toString(16)}, the lowest address a program may map`);
+    }
+  }
+  return {
+    type, loadBias: bias, entry: entry + bias, phoff, phentsize, phnum, segments,
+    symbols: readSymbols(v, bytes, shoff, shentsize, shnum, bias),
+  };
 }
 
 // The static symbol table (.symtab), used by `call(symbol)` and fault messages.
 // A missing or malformed one is not an error: stripped programs still run.
-function readSymbols(v: DataView, bytes: Uint8Array, shoff: bigint, shentsize: number, shnum: number): Map<string, bigint> {
+// Values are biased like the segments, except absolute symbols (SHN_ABS),
+// which name numbers, not places.
+function readSymbols(v: DataView, bytes: Uint8Array, shoff: bigint, shentsize: number, shnum: number, bias: bigint): Map<string, bigint> {
   const symbols = new Map<string, bigint>();
   if (shoff === 0n || shentsize !== 64 || shoff + BigInt(shnum * 64) > BigInt(bytes.length)) return symbols;
   const SHT_SYMTAB = 2;
@@ -112,7 +168,8 @@ function readSymbols(v: DataView, bytes: Uint8Array, shoff: bigint, shentsize: n
       while (end < strOff + strSize && bytes[end] !== 0) end++;
       const name = decoder.decode(bytes.subarray(strOff + nameAt, end));
       const value = v.getBigUint64(s + 8, true);
-      if (value !== 0n && !symbols.has(name)) symbols.set(name, value);
+      const shndx = v.getUint16(s + 6, true);
+      if (value !== 0n && !symbols.has(name)) symbols.set(name, shndx === SHN_ABS ? value : value + bias);
     }
   }
   return symbols;

@@ -359,6 +359,16 @@ export class FileTable {
     this.install(new OutputStream(stderr, this.tty.stderr ?? false, 5n), 2);
   }
 
+  /** Opens the standard streams again on whichever of 0, 1 and 2 are closed:
+   *  stdin at its end, stdout and stderr to the host's sinks (with the inode
+   *  numbers the constructor gives them). For calls into a program after it
+   *  has exited (vmcall.ts), when its descriptors are closed. */
+  reopenStandardStreams(): void {
+    if (!this.has(0)) this.install(new InputStream(undefined, this.tty.stdin ?? false), 0);
+    if (!this.has(1)) this.install(new OutputStream(this.hostSinks.get(1)!, this.tty.stdout ?? false, 4n), 1);
+    if (!this.has(2)) this.install(new OutputStream(this.hostSinks.get(2)!, this.tty.stderr ?? false, 5n), 2);
+  }
+
   /** The host's stdout (1) or stderr (2), wherever the guest's descriptors now lead: for ringvisor's own messages. */
   sink(fd: number): Sink | undefined {
     return this.hostSinks.get(fd);
