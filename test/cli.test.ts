@@ -1,7 +1,9 @@
 // The `ringvisor run` command's options that change how a guest is run or
 // observed: limits, --stats and --strace.
 import { describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { ROOT, qemuPath } from './support/guests.js';
 
 const cli = (...args: string[]) =>
   spawnSync(process.execPath, ['dist/cli/main.js', ...args], { encoding: 'utf8', cwd: new URL('..', import.meta.url) });
@@ -29,6 +31,42 @@ describe('ringvisor run', () => {
     expect(r.stderr).toMatch(/^ringvisor: exits ECALL_U: 2$/m);
     expect(r.stderr).toMatch(/^ringvisor: syscall write: 1$/m);
     expect(r.stderr).toMatch(/^ringvisor: syscall exit_group: 1$/m);
+    // hello maps nothing but its stack (8 MiB) and its program.
+    expect(r.stderr).toMatch(/^ringvisor: peak memory: 8\.0 MiB mapped of 1024\.0 MiB$/m);
+  });
+
+  it('--stats reports the peak of mapped guest memory', () => {
+    const r = cli('run', '--stats', '--mem', '768M', '--cwd', tmpdir(), 'guests/bin/mmap-large.elf');
+    expect(r.status).toBe(0);
+    // Its largest moment: the 512 MiB mapping and the 8 MiB stack.
+    const m = /^ringvisor: peak memory: ([\d.]+) MiB mapped of 768\.0 MiB$/m.exec(r.stderr);
+    expect(m).not.toBeNull();
+    expect(Number(m![1])).toBeGreaterThan(520);
+    expect(Number(m![1])).toBeLessThan(530);
+  });
+
+  it('names a guest memory size WebAssembly cannot provide, with status 2', () => {
+    const r = cli('run', '--mem', '8G', 'guests/bin/hello.elf');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('ringvisor: cannot allocate 8589934592 bytes of guest RAM (WebAssembly memory is limited to 4 GiB)\n');
+  });
+
+  it('a guest whose stdout reader goes away gets SIGPIPE (status 141), as under qemu-riscv64', async () => {
+    const run = (command: string, args: string[]) => new Promise<{ code: number | null; signal: string | null }>((done) => {
+      const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] });
+      // Close the reading end after the first bytes, as `| head -1` would.
+      child.stdout.once('data', () => child.stdout.destroy());
+      child.on('exit', (code, signal) => done({ code, signal }));
+    });
+    const r = await run(process.execPath, ['dist/cli/main.js', 'run', 'guests/bin/files-pipe.elf', 'stdout']);
+    expect(r).toEqual({ code: 141, signal: null });
+    const qemu = qemuPath();
+    // QEMU dies of the host's SIGPIPE, which a shell reports as 141. (Run
+    // through sh, as record-golden.mjs runs it: spawned straight from Node it
+    // would inherit Node's ignored SIGPIPE and pass that on to the guest.)
+    if (qemu) {
+      expect(await run('sh', ['-c', 'exec "$0" "$@"', qemu, 'guests/bin/files-pipe.elf', 'stdout'])).toEqual({ code: null, signal: 'SIGPIPE' });
+    }
   });
 
   it('--strace shows each system call and its result', () => {

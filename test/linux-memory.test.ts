@@ -111,6 +111,47 @@ describe('mmap', () => {
     sys(p, 'munmap', a, 1n << 20n);
     expect(p.memory.space.peakBytes - before).toBe(1 << 20);
   });
+
+  it('mremap that moves keeps the bytes, zeroes the old place and counts the pair once towards the peak', () => {
+    const p = vm();
+    const a = anon(p, 4n * PAGE);
+    anon(p, PAGE, PROT_R, MAP_FIXED, a + 4n * PAGE); // a neighbour: growing must move
+    p.cpu.write64(a + 8n, 0x1234n);
+    p.cpu.write64(a + 3n * PAGE, 0x5678n);
+    const before = p.memory.space.peakBytes;
+    const b = sys(p, 'mremap', a, 4n * PAGE, 8n * PAGE, 1n /* MREMAP_MAYMOVE */);
+    expect(b).not.toBe(a);
+    expect(p.cpu.read64(b + 8n)).toBe(0x1234n);
+    expect(p.cpu.read64(b + 3n * PAGE)).toBe(0x5678n);
+    expect(p.cpu.read64(b + 5n * PAGE)).toBe(0n);
+    expect(p.memory.space.permissions(a)).toBeUndefined();
+    expect(p.cpu.read64(a + 8n)).toBe(0n);
+    expect(p.memory.space.peakBytes - before).toBeLessThanOrEqual(4 * 4096);
+  });
+});
+
+// mmap-large enomem (guests/libc/mmap-large.c) under ringvisor only: QEMU
+// has no memory limit, so there is no golden file to compare with.
+describe('a guest that runs out of memory', () => {
+  const elf = new Uint8Array(readFileSync(new URL('../guests/bin/mmap-large.elf', import.meta.url)));
+
+  it('gets ENOMEM from mmap and NULL from malloc at the guest memory size, and the host goes on', async () => {
+    const out: Buffer[] = [];
+    const memoryBytes = 64 * 1024 * 1024;
+    const p = ProcessVM.create(elf, {
+      argv: ['mmap-large', 'enomem'], memoryBytes, stdout: (b) => out.push(Buffer.from(b)), stderr: (b) => out.push(Buffer.from(b)),
+    });
+    expect(await p.run()).toBe(0);
+    const text = Buffer.concat(out).toString();
+    // 64 MiB less the 8 MiB stack, the program and its heap: three 16 MiB chunks fit.
+    expect(text).toBe(
+      'mmap failed after 48 MiB: Cannot allocate memory\n' +
+      'after munmap of everything, a 16 MiB mmap works again: ok\n' +
+      'malloc(4 MiB) returned NULL after 52 MiB (errno Cannot allocate memory)\n' +
+      'then malloc(64 KiB) also ran out\n');
+    expect(p.memory.space.peakBytes).toBeLessThanOrEqual(memoryBytes);
+    expect(p.memory.space.peakBytes).toBeGreaterThan(memoryBytes - 2 * 1024 * 1024);
+  });
 });
 
 describe('page permissions in the CPU', () => {

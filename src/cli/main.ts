@@ -4,7 +4,7 @@ import { fstatSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { resolve } from 'node:path';
 import { sandboxFs, parseMountSpec, hostHandle, type HostMount } from '../node/host-fs.js';
-import { ProcessVM, ElfError, EXIT_REASON_NAMES } from '../index.js';
+import { ProcessVM, ElfError, RamAllocationError, EXIT_REASON_NAMES, DEFAULT_MEMORY_BYTES } from '../index.js';
 
 const USAGE = `usage: ringvisor run [options] PROGRAM [ARGS...]
 
@@ -13,7 +13,7 @@ Runs a static riscv64 Linux program in a process VM.
 options:
   --max-instructions N  stop the guest after N instructions (exit status 124)
   --timeout SECONDS     stop the guest after SECONDS of host time (exit status 124)
-  --mem SIZE            guest memory, e.g. 64M, 1G (default 256M)
+  --mem SIZE            guest memory, e.g. 64M, 1G (default ${DEFAULT_MEMORY_BYTES / 1024 ** 3}G)
   --env KEY=VALUE       add an environment variable (repeatable)
   --cwd DIR             start the guest in DIR (default: the current directory)
   --mount HOST:GUEST[:ro]
@@ -22,7 +22,8 @@ options:
   --fs=host             show the guest the whole host file system, as
                         qemu-riscv64 does (default: a sandbox, see below)
   --strace              print each system call on stderr
-  --stats               print instructions, MIPS and exits per reason on stderr
+  --stats               print instructions, MIPS, peak guest memory, exits per
+                        reason and system calls per name on stderr
   -h, --help            this text
 
 files: by default the guest sees only its working directory (read-write, at
@@ -86,6 +87,10 @@ function stdinIsFile(): boolean {
 function windowSize(): { rows: number; columns: number } {
   const stream = isatty(1) ? process.stdout : isatty(2) ? process.stderr : undefined;
   return { rows: stream?.rows ?? 24, columns: stream?.columns ?? 80 };
+}
+
+function mebibytes(bytes: number): string {
+  return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
 }
 
 async function cmdRun(args: string[]): Promise<number> {
@@ -178,6 +183,8 @@ async function cmdRun(args: string[]): Promise<number> {
       `instructions: ${n}`,
       `seconds: ${seconds.toFixed(3)}`,
       `MIPS: ${(Number(n) / seconds / 1e6).toFixed(1)}`,
+      // Mapped pages, not host memory: a page counts from mmap, touched or not.
+      `peak memory: ${mebibytes(vm.memory.space.peakBytes)} mapped of ${mebibytes(Number(vm.memory.space.end - vm.memory.space.base))}`,
       ...[...vm.cpu.exitCounts()].map(([r, c]) => `exits ${EXIT_REASON_NAMES[r] ?? r}: ${c}`),
       ...[...vm.syscallCounts].map(([name, c]) => `syscall ${name}: ${c}`),
     ];
@@ -198,6 +205,10 @@ async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof UsageError) {
       process.stderr.write(`ringvisor: ${e.message}\n${USAGE}`);
+      return 2;
+    }
+    if (e instanceof RamAllocationError) {
+      process.stderr.write(`ringvisor: ${e.message}\n`);
       return 2;
     }
     if (e instanceof ElfError) {

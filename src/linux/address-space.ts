@@ -7,6 +7,10 @@ import { type Cpu, PAGE_SIZE, Perm } from '../cpu/cpu.js';
 
 const PAGE = BigInt(PAGE_SIZE);
 const MAPPED = 0x80; // in `pages` only: the page is mapped (possibly PROT_NONE)
+// In `pages` only: a page of a file mapping wholly past the end of the file.
+// Linux (and QEMU) send SIGBUS for any access to it, so the CPU sees no
+// permission there whatever mprotect says; the fault is told apart here.
+const PAST_EOF = 0x40;
 
 export function pageDown(a: bigint): bigint { return a & ~(PAGE - 1n); }
 export function pageUp(a: bigint): bigint { return (a + PAGE - 1n) & ~(PAGE - 1n); }
@@ -23,6 +27,9 @@ export class AddressSpace {
   private readonly pages: Uint8Array;
   private mappedCount = 0;
   private peakCount = 0;
+  private words: Int32Array | undefined;
+  /** How many PAST_EOF pages exist (none in most programs: no per-page work then). */
+  private pastEofCount = 0;
 
   constructor(private readonly cpu: Cpu) {
     this.pages = new Uint8Array(Number(cpu.ramLength / PAGE));
@@ -73,11 +80,80 @@ export class AddressSpace {
     for (let a = pageDown(addr); a < end; a += PAGE) {
       const i = this.pageIndex(a);
       if (!this.pages[i]) continue;
-      this.cpu.fill(a, PAGE_SIZE, 0);
+      this.clearPage(a);
+      if (this.pages[i] & PAST_EOF) this.pastEofCount--;
       this.pages[i] = 0;
       this.mappedCount--;
     }
     this.cpu.setPagePermissions(pageDown(addr), Number(end - pageDown(addr)), 0);
+  }
+
+  /**
+   * Moves the mapped pages of [from, from+len) to the free range [to, to+len)
+   * (mremap), page by page, so that the pair never counts twice towards the
+   * peak. The destination already reads as zero: only pages holding
+   * something are copied (and cleared behind).
+   */
+  move(from: bigint, to: bigint, len: bigint, perms: number): void {
+    for (let off = 0n; off < len; off += PAGE) {
+      const i = this.pageIndex(from + off), j = this.pageIndex(to + off);
+      if (!this.isZeroPage(from + off)) {
+        this.cpu.writeBytes(to + off, this.cpu.guestBytes(from + off, PAGE_SIZE));
+        this.cpu.fill(from + off, PAGE_SIZE, 0);
+      }
+      const pastEof = this.pages[i] & PAST_EOF;
+      if (this.pages[i]) this.mappedCount--;
+      this.pages[i] = 0;
+      if (!this.pages[j]) this.mappedCount++;
+      this.pages[j] = MAPPED | pastEof | perms;
+    }
+    if (this.mappedCount > this.peakCount) this.peakCount = this.mappedCount;
+    this.cpu.setPagePermissions(from, Number(len), 0);
+    this.cpu.setPagePermissions(to, Number(len), perms);
+    this.hidePastEof(to, len);
+  }
+
+  /** Marks the mapped pages of [addr, addr+len) as lying past the end of their file. */
+  markPastEof(addr: bigint, len: bigint): void {
+    const first = this.pageIndex(pageDown(addr)), last = this.pageIndex(pageUp(addr + len));
+    for (let i = first; i < last; i++) {
+      if (!this.pages[i] || this.pages[i] & PAST_EOF) continue;
+      this.pages[i] |= PAST_EOF;
+      this.pastEofCount++;
+    }
+    this.hidePastEof(addr, len);
+  }
+
+  /** Whether addr is in a page of a file mapping past the end of the file (SIGBUS). */
+  isPastEof(addr: bigint): boolean {
+    if (addr < this.base || addr >= this.end) return false;
+    return (this.pages[this.pageIndex(addr)] & PAST_EOF) !== 0;
+  }
+
+  // The CPU must fault on every access to a PAST_EOF page.
+  private hidePastEof(addr: bigint, len: bigint): void {
+    if (this.pastEofCount === 0) return;
+    const first = this.pageIndex(pageDown(addr)), last = this.pageIndex(pageUp(addr + len));
+    for (let i = first; i < last; i++) {
+      if (this.pages[i] & PAST_EOF) this.cpu.setPagePermissions(this.base + BigInt(i) * PAGE, PAGE_SIZE, 0);
+    }
+  }
+
+  // Zeroes a page only when it holds something. A page the guest never
+  // touched is not yet backed by host memory; reading it leaves it so, while
+  // filling it would commit it (hundreds of MiB for a large sparse mapping).
+  private clearPage(a: bigint): void {
+    if (!this.isZeroPage(a)) this.cpu.fill(a, PAGE_SIZE, 0);
+  }
+
+  private isZeroPage(a: bigint): boolean {
+    const bytes = this.cpu.guestBytes(a, PAGE_SIZE);
+    // One word view of all linear memory (made again if memory grew):
+    // guest pages are 4-byte aligned in it.
+    if (this.words?.buffer !== bytes.buffer) this.words = new Int32Array(bytes.buffer);
+    const w = this.words;
+    for (let k = bytes.byteOffset >> 2, end = k + PAGE_SIZE / 4; k < end; k++) if (w[k] !== 0) return false;
+    return true;
   }
 
   /** Changes the permissions of mapped pages; false (ENOMEM) if any page is unmapped. */
@@ -89,7 +165,7 @@ export class AddressSpace {
 
   /** Clears mapped pages to zero (MADV_DONTNEED on private anonymous memory). */
   zero(addr: bigint, len: bigint): void {
-    this.cpu.fill(addr, Number(pageUp(len)), 0);
+    for (let a = pageDown(addr), end = pageUp(addr + len); a < end; a += PAGE) this.clearPage(a);
   }
 
   /** Permissions of the page at addr, or undefined when unmapped. */
@@ -114,9 +190,11 @@ export class AddressSpace {
     const first = this.pageIndex(pageDown(addr)), last = this.pageIndex(pageUp(addr + len));
     for (let i = first; i < last; i++) {
       if (mapping && !this.pages[i]) this.mappedCount++;
-      this.pages[i] = MAPPED | perms;
+      // mprotect keeps a page past the end of its file so (map has unmapped first).
+      this.pages[i] = MAPPED | (this.pages[i] & PAST_EOF) | perms;
     }
     if (this.mappedCount > this.peakCount) this.peakCount = this.mappedCount;
     this.cpu.setPagePermissions(this.base + BigInt(first) * PAGE, (last - first) * PAGE_SIZE, perms);
+    this.hidePastEof(addr, len);
   }
 }

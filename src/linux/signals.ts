@@ -44,17 +44,29 @@ export const CAUSE_NAMES: Record<number, string> = {
 };
 
 /** si_code of a synchronous fault (include/uapi/asm-generic/siginfo.h). */
-export const SEGV_MAPERR = 1, SEGV_ACCERR = 2, BUS_ADRALN = 1, ILL_ILLOPC = 1, TRAP_BRKPT = 1;
+export const SEGV_MAPERR = 1, SEGV_ACCERR = 2, BUS_ADRALN = 1, BUS_ADRERR = 2, ILL_ILLOPC = 1, TRAP_BRKPT = 1;
+
+function isPageFault(cause: number): boolean {
+  return cause === Cause.FetchPageFault || cause === Cause.LoadPageFault || cause === Cause.StorePageFault;
+}
+
+/** Whether a fault is an access to a page of a file mapping that lies past
+ *  the end of the file: Linux sends SIGBUS (BUS_ADRERR) for it, not SIGSEGV. */
+export function isPastEndOfFile(p: ProcessVM, cause: number, addr: bigint): boolean {
+  return isPageFault(cause) && p.memory.space.isPastEof(addr);
+}
+
+export const PAST_EOF_WHAT = 'access to a file mapping past the end of the file';
 
 /** The si_code Linux gives a fault: for SIGSEGV, whether the address was
- *  mapped at all (SEGV_MAPERR) or mapped without the right (SEGV_ACCERR). */
+ *  mapped at all (SEGV_MAPERR) or mapped without the right (SEGV_ACCERR);
+ *  for SIGBUS, a misaligned atomic (BUS_ADRALN) or a page past the end of
+ *  a mapped file (BUS_ADRERR). */
 export function faultCode(p: ProcessVM, sig: number, cause: number, addr: bigint): number {
   switch (sig) {
-    case SIGSEGV: {
-      const pageFault = cause === Cause.FetchPageFault || cause === Cause.LoadPageFault || cause === Cause.StorePageFault;
-      return pageFault && p.memory.space.permissions(addr) !== undefined ? SEGV_ACCERR : SEGV_MAPERR;
-    }
-    case SIGBUS: return BUS_ADRALN;
+    case SIGSEGV:
+      return isPageFault(cause) && p.memory.space.permissions(addr) !== undefined ? SEGV_ACCERR : SEGV_MAPERR;
+    case SIGBUS: return isPastEndOfFile(p, cause, addr) ? BUS_ADRERR : BUS_ADRALN;
     case SIGILL: return ILL_ILLOPC;
     default: return TRAP_BRKPT;
   }

@@ -3,7 +3,7 @@
 // Each is a short function; FsError becomes -errno, a bad guest address -EFAULT.
 import {
   EBADF, EEXIST, EFAULT, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR, ENOTEMPTY, ENOTTY, EOPNOTSUPP, ERANGE, EROFS,
-  ENAMETOOLONG,
+  ENAMETOOLONG, EPIPE,
 } from '../errno.js';
 import { GuestMemoryError, MemoryMode, Perm } from '../../cpu/cpu.js';
 import type { SyscallEntry, SyscallFamily, SyscallHandler } from '../syscalls.js';
@@ -12,6 +12,8 @@ import {
   Description, DirectoryDescription, FileDescription, Pipe, PipeEnd, MAX_FDS, POLLNVAL,
 } from '../fs/file-table.js';
 import { joinPath, PATH_MAX, type Resolved } from '../fs/guest-fs.js';
+import { raiseSignal, SIGPIPE } from './signals.js';
+import { PID } from './process.js';
 import {
   FsError, bytesToName, nameToBytes, isDir, isLink, isRegular, nsToTimespec,
   O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOATIME,
@@ -104,6 +106,30 @@ function baseOf(p: ProcessVM, dirfd: number, path: string): string[] | undefined
   return p.files.get(dirfd).directory();
 }
 
+/** si_code of a signal the kernel sends with send_sig(..., 0): SI_USER. */
+const SI_USER = 0;
+
+// A write that finds no reader fails with EPIPE and sends the writer SIGPIPE
+// (pipe_write's send_sig; a host stream whose reader left, too, as the host's
+// SIGPIPE reaches a guest under qemu-riscv64). When that enters a handler, a0
+// must carry the signal number into it, while the frame keeps -EPIPE for
+// rt_sigreturn to restore as the call's result.
+function sigpipeOnEpipe(handler: SyscallHandler): SyscallHandler {
+  return (p, args) => {
+    const r = handler(p, args);
+    if (r !== err(EPIPE)) return r;
+    p.cpu.setX(10, r);
+    return raiseSignal(p, SIGPIPE, { code: SI_USER, pid: PID }) ? p.cpu.x(10) : r;
+  };
+}
+
+/** Writes at the offset or at pos; a write of nothing to a pipe is 0 before
+ *  any check for readers, as pipe_write does it. */
+function writeTo(d: Description, data: Uint8Array, pos?: number): number {
+  if (data.length === 0 && pos === undefined && d instanceof PipeEnd && d.end === 'write') return 0;
+  return d.write(data, pos);
+}
+
 function guarded(handler: SyscallHandler): SyscallHandler {
   return (p, args) => {
     try {
@@ -192,7 +218,7 @@ function sysRead(p: ProcessVM, [fd, buf, count]: bigint[]): bigint {
 function sysWrite(p: ProcessVM, [fd, buf, count]: bigint[]): bigint {
   const d = p.files.get(fdArg(fd));
   const n = Number(count > BigInt(MAX_RW) ? BigInt(MAX_RW) : count);
-  return BigInt(d.write(input(p, buf, n)));
+  return BigInt(writeTo(d, input(p, buf, n)));
 }
 
 function sysPread(p: ProcessVM, [fd, buf, count, offset]: bigint[]): bigint {
@@ -254,7 +280,7 @@ function writeVector(p: ProcessVM, d: Description, vec: [bigint, number][], pos?
     all.set(b, off);
     off += b.length;
   }
-  return BigInt(d.write(all, pos));
+  return BigInt(writeTo(d, all, pos));
 }
 
 function sysReadv(p: ProcessVM, [fd, iov, cnt]: bigint[]): bigint {
@@ -902,6 +928,9 @@ function sysPpoll(p: ProcessVM, [fds, nfdsArg, tmo]: bigint[]): bigint {
 }
 
 const entry = (name: string, argc: number, handler: SyscallHandler): SyscallEntry => ({ name, argc, handler: guarded(handler) });
+/** A call that writes to a descriptor, so may meet a pipe without readers. */
+const writing = (name: string, argc: number, handler: SyscallHandler): SyscallEntry =>
+  ({ name, argc, handler: sigpipeOnEpipe(guarded(handler)) });
 
 // Numbers: include/uapi/asm-generic/unistd.h (riscv64 has no open, stat, dup2, pipe, rename: libc uses the *at forms).
 export const FILE_SYSCALLS: SyscallFamily = [
@@ -933,14 +962,14 @@ export const FILE_SYSCALLS: SyscallFamily = [
   [61, entry('getdents64', 3, sysGetdents64)],
   [62, entry('lseek', 3, sysLseek)],
   [63, entry('read', 3, sysRead)],
-  [64, entry('write', 3, sysWrite)],
+  [64, writing('write', 3, sysWrite)],
   [65, entry('readv', 3, sysReadv)],
-  [66, entry('writev', 3, sysWritev)],
+  [66, writing('writev', 3, sysWritev)],
   [67, entry('pread64', 4, sysPread)],
-  [68, entry('pwrite64', 4, sysPwrite)],
+  [68, writing('pwrite64', 4, sysPwrite)],
   [69, entry('preadv', 4, sysPreadv)],
-  [70, entry('pwritev', 4, sysPwritev)],
-  [71, entry('sendfile', 4, sysSendfile)],
+  [70, writing('pwritev', 4, sysPwritev)],
+  [71, writing('sendfile', 4, sysSendfile)],
   [73, entry('ppoll', 4, sysPpoll)],
   [78, entry('readlinkat', 4, sysReadlinkat)],
   [79, entry('newfstatat', 4, sysNewfstatat)],

@@ -1,6 +1,6 @@
 // Memory system calls: the program break and mmap and its family, on the
 // process's AddressSpace (page permissions are enforced by the CPU).
-import { EINVAL, ENOMEM, EEXIST, ENODEV, EBADF, EFAULT } from '../errno.js';
+import { EACCES, EINVAL, ENOMEM, EEXIST, ENODEV, EBADF, EFAULT } from '../errno.js';
 import type { SyscallFamily } from '../syscalls.js';
 import type { ProcessVM } from '../process-vm.js';
 import { pageUp, permsForProt } from '../address-space.js';
@@ -76,10 +76,13 @@ function sysMmap(p: ProcessVM, [addr, length, protArg, flagsArg, fdArg, offset]:
   // A file mapping is a private copy of the file's bytes (MAP_SHARED of a
   // file nobody else maps behaves the same for a single process, except
   // that writes do not reach the file: refused rather than silently lost).
-  if (type !== MAP_PRIVATE) return err(ENODEV);
-  const fd = Number(fdArg);
+  const fd = Number(BigInt.asIntN(32, fdArg));
   const read = (p.files as { mapSource?: MapSource }).mapSource?.(fd);
   if (!read) return err(EBADF);
+  // do_mmap's order: a shared writable mapping needs a descriptor open for
+  // writing, before anything else is looked at.
+  if (type !== MAP_PRIVATE && prot & 2 && !p.files.get(fd).writable) return err(EACCES);
+  if (type !== MAP_PRIVATE) return err(ENODEV);
   space.map(at, len, permsForProt(prot | 2));
   const bytes = read(offset, Number(length));
   if (typeof bytes === 'number') {
@@ -88,6 +91,9 @@ function sysMmap(p: ProcessVM, [addr, length, protArg, flagsArg, fdArg, offset]:
   }
   p.cpu.writeBytes(at, bytes);
   space.protect(at, len, permsForProt(prot));
+  // Whole pages past the end of the file: an access there is SIGBUS.
+  const filePages = pageUp(BigInt(bytes.length));
+  if (filePages < len) space.markPastEof(at + filePages, len - filePages);
   return at;
 }
 
@@ -133,11 +139,14 @@ function sysMremap(p: ProcessVM, [oldAddr, oldLength, newLength, flagsArg, newAd
     to = space.findFree(newLen, pageUp(p.memory.brk), p.memory.mmapTop);
   }
   if (to === undefined) return err(ENOMEM);
-  const keep = oldLen < newLen ? oldLen : newLen;
-  const bytes = p.cpu.readBytes(oldAddr, Number(keep));
-  space.map(to, newLen, perms);
-  p.cpu.writeBytes(to, bytes);
-  space.unmap(oldAddr, oldLen);
+  if (flags & MREMAP_FIXED) space.unmap(to, newLen);
+  if (newLen < oldLen) {
+    space.unmap(oldAddr + newLen, oldLen - newLen);
+    space.move(oldAddr, to, newLen, perms);
+  } else {
+    space.move(oldAddr, to, oldLen, perms);
+    space.map(to + oldLen, newLen - oldLen, perms);
+  }
   return to;
 }
 
