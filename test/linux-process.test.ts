@@ -11,7 +11,7 @@ import { SYSCALLS } from '../src/linux/syscalls.js';
 import { hostClock, virtualClock, VIRTUAL_EPOCH_NS, timeCsr } from '../src/hypervisor/clock.js';
 import { signalState, deliverFault, saveSignals, restoreSignals } from '../src/linux/sys/signals.js';
 import { SEGV_MAPERR } from '../src/linux/signals.js';
-import { processState, saveProcess, restoreProcess } from '../src/linux/sys/process.js';
+import { saveProcess, restoreProcess } from '../src/linux/sys/process.js';
 import { writeElf, PAYLOAD_ADDRESS } from './support/elf-writer.js';
 import { addi, auipc, ld, sd, jalr, ecall, ZERO, RA, T0, A0, A1, A2, A7, S1, S2 } from './support/rvasm.js';
 
@@ -79,9 +79,9 @@ describe('identity', () => {
   it('set_tid_address returns the tid and remembers the address; set_robust_list wants 24 bytes', () => {
     const { p } = make();
     expect(sys(p, 'set_tid_address', 0x1234n)).toBe(sys(p, 'gettid'));
-    expect(processState(p).thread.clearChildTid).toBe(0x1234n);
+    expect(p.threads.current.clearChildTid).toBe(0x1234n);
     expect(sys(p, 'set_robust_list', 0x5000n, 24n)).toBe(0n);
-    expect(processState(p).thread.robustList).toBe(0x5000n);
+    expect(p.threads.current.robustList).toBe(0x5000n);
     expect(sys(p, 'set_robust_list', 0x5000n, 16n)).toBe(EINVAL);
     expect(sys(p, 'rseq', 0x6000n, 32n, 0n, 0n)).toBe(ENOSYS);
   });

@@ -38,6 +38,11 @@ export enum MemoryMode {
 
 export const PAGE_SIZE = 4096;
 
+/** A thread context (Cpu.saveContext): x0..x31, f0..f31, pc, fcsr. */
+export const CONTEXT_BYTES = 0x210;
+export const CONTEXT_X = (r: number): number => r * 8;
+export const CONTEXT_PC = 0x200;
+
 /** RISC-V exception causes (privileged spec, scause). */
 export enum Cause {
   MisalignedFetch = 0,
@@ -105,6 +110,10 @@ class Layout {
     this.RAM_SIZE = offset(e, 'RAM_SIZE'); this.BUDGET_LEFT = offset(e, 'BUDGET_LEFT');
     this.EXIT_COUNTS = offset(e, 'EXIT_COUNTS'); this.EXIT_REASON_COUNT = offset(e, 'EXIT_REASON_COUNT');
     this.RAM_OFFSET = offset(e, 'RAM_OFFSET');
+    // Thread contexts copy registers, pc and fcsr as one block.
+    if (this.F_REGS !== this.X_REGS + 0x100 || this.PC !== this.X_REGS + CONTEXT_PC || this.FCSR !== this.PC + 8) {
+      throw new Error('CPU module layout: x, f, pc and fcsr are not one contiguous block');
+    }
   }
 }
 
@@ -230,6 +239,25 @@ export class Cpu {
       if (n > 0n) counts.set(r, n);
     }
     return counts;
+  }
+
+  // ---- thread contexts ----
+  /** A copy of what one guest thread owns of the CPU (x0..x31, f0..f31, pc,
+   *  fcsr: one contiguous block of the layout), for a context switch. Offsets
+   *  inside it are CONTEXT_X(r), CONTEXT_PC. */
+  saveContext(): Uint8Array {
+    return this.bytes.slice(this.layout.X_REGS, this.layout.X_REGS + CONTEXT_BYTES);
+  }
+
+  loadContext(context: Uint8Array): void {
+    if (context.length !== CONTEXT_BYTES) throw new RangeError(`a thread context is ${CONTEXT_BYTES} bytes, not ${context.length}`);
+    this.bytes.set(context, this.layout.X_REGS);
+  }
+
+  /** Forgets an LR reservation: a context switch breaks it, so that an SC in
+   *  the next thread cannot succeed on the last one's reservation. */
+  dropReservation(): void {
+    this.view.setBigUint64(this.layout.RESERVATION, 0xffff_ffff_ffff_ffffn, true);
   }
 
   // ---- guest memory, for ring -1 ----

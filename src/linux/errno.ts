@@ -31,3 +31,9 @@ export const ENAMETOOLONG = 36;
 export const ENOTEMPTY = 39;
 export const ELOOP = 40;
 export const EOPNOTSUPP = 95;
+
+// Processes, threads and waiting (sys/process.ts, sys/threads.ts, sys/signals.ts).
+export const ESRCH = 3;
+export const EINTR = 4;
+export const ECHILD = 10;
+export const ETIMEDOUT = 110;

@@ -10,9 +10,12 @@ import {
   AT_UID, AT_EUID, AT_GID, AT_EGID, AT_HWCAP, AT_CLKTCK, AT_SECURE,
 } from './stack.js';
 import { SYSCALLS, unknownSyscall } from './syscalls.js';
+import { ThreadGroup, DEFAULT_THREAD_SLICE } from './threads.js';
+import { PID } from './sys/process.js';
 import { type Clock, hostClock, virtualClock, timeCsr } from '../hypervisor/clock.js';
-import { signalForCause, faultCode, SIGNAL_NAMES, CAUSE_NAMES, SIGTRAP, SIGILL } from './signals.js';
+import { signalForCause, faultCode, isPastEndOfFile, PAST_EOF_WHAT, SIGNAL_NAMES, CAUSE_NAMES, SIGTRAP, SIGILL, SIGBUS } from './signals.js';
 import { deliverFault } from './sys/signals.js';
+import { vmcall, vmcallSync, splitCallArgs, type CallArgs } from './vmcall.js';
 
 import { FileTable, type Sink, type StdinSource, type TtyInfo } from './fs/file-table.js';
 import { GuestFs, privateMounts } from './fs/guest-fs.js';
@@ -54,6 +57,10 @@ export interface ProcessVMOptions {
   clock?: 'host' | 'virtual';
   /** The compiled CPU; defaults to the one the host entry registered. */
   cpuModule?: WebAssembly.Module;
+  /** Instructions a guest thread runs before the next runnable one gets the
+   *  CPU, when there are several (default 200,000). Scheduling is
+   *  deterministic for a given slice. */
+  threadSlice?: bigint;
 }
 
 export const DEFAULT_MEMORY_BYTES = 1024 * 1024 * 1024;
@@ -80,13 +87,17 @@ export class ProcessVM {
   readonly image: ElfImage;
   readonly memory: ProcessMemory;
   readonly syscallCounts = new Map<string, number>();
-  private readonly options: ProcessVMOptions;
+  readonly options: Readonly<ProcessVMOptions>;
   private readonly name: string;
   readonly files: FileTable;
   readonly fs: GuestFs;
-  private exitStatus: number | undefined;
+  /** The process's exit status once it has ended (exit_group, a fatal
+   *  signal, the last thread's exit, a deadlock); undefined while it lives. */
+  exitStatus: number | undefined;
   private deadline: number | undefined;
   readonly clock: Clock;
+  /** The guest's threads and their scheduler. */
+  readonly threads: ThreadGroup;
 
   static create(elf: Uint8Array, options: ProcessVMOptions = {}): ProcessVM {
     return new ProcessVM(elf, options);
@@ -166,7 +177,25 @@ export class ProcessVM {
     this.cpu.setX(2, sp);
     this.cpu.pc = image.entry;
     this.cpu.exitControls = ExitControl.EcallU | ExitControl.Ebreak;
+    this.threads = new ThreadGroup(this, PID);
     this.clock = options.clock === 'virtual' ? virtualClock(() => this.cpu.instret) : hostClock();
+  }
+
+  /**
+   * Calls the guest function `target` (a symbol, or an address) with up to 8
+   * arguments and resolves to its a0; a last argument `{ budget }` limits its
+   * instructions. Yields to the event loop like run(). See vmcall.ts and
+   * docs/LIBRARY.md for the rules and the errors.
+   */
+  async call(target: string | bigint, ...args: CallArgs): Promise<bigint> {
+    const { args: values, options } = splitCallArgs(args);
+    return (await vmcall(this, target, values, options)).a0;
+  }
+
+  /** call() without yielding to the event loop. */
+  callSync(target: string | bigint, ...args: CallArgs): bigint {
+    const { args: values, options } = splitCallArgs(args);
+    return vmcallSync(this, target, values, options).a0;
   }
 
   // Where the program headers are in guest memory: inside the PT_LOAD that
@@ -179,14 +208,20 @@ export class ProcessVM {
     return 0n;
   }
 
-  /** Called by exit/exit_group. */
+  /** The whole process ends (exit_group, a fatal signal, the last thread's exit). */
   exit(status: number): void {
     this.exitStatus = status;
   }
 
-  private diagnose(line: string): void {
+  /** ringvisor's own message about the guest (faults, limits, deadlocks). */
+  diagnose(line: string): void {
     if (this.options.diagnostics) this.options.diagnostics(line);
     else this.files.sink(2)?.(new TextEncoder().encode(line + '\n'));
+  }
+
+  /** A line in --strace, when it is on. */
+  trace(line: string): void {
+    this.options.strace?.(line);
   }
 
   /** Runs the guest to its end; resolves to its exit status. Yields to the host event loop between slices. */
@@ -223,11 +258,13 @@ export class ProcessVM {
     if (t !== undefined && this.deadline === undefined) this.deadline = Date.now() + t * 1000;
   }
 
-  // One run() of the CPU and the handling of its exit. Returns the exit status
-  // once the guest has ended.
+  // One run() of the CPU for the current thread and the handling of its
+  // exit, then, when that thread cannot go on or its time slice is over, the
+  // next thread onto the CPU. Returns the exit status once the guest has ended.
   private runSlice(): number | undefined {
     const cpu = this.cpu;
-    let budget = SLICE;
+    const threads = this.threads;
+    let budget = threads.count > 1 ? (this.options.threadSlice ?? DEFAULT_THREAD_SLICE) : SLICE;
     const limit = this.options.maxInstructions;
     if (limit !== undefined) {
       const left = limit - cpu.instret;
@@ -246,19 +283,30 @@ export class ProcessVM {
     switch (reason) {
       case ExitReason.EcallU:
         this.syscall();
-        return this.exitStatus;
+        break;
       case ExitReason.Budget:
-        return undefined;
-      case ExitReason.Fault:
-        return this.fault(signalForCause(cpu.exit.cause), CAUSE_NAMES[cpu.exit.cause] ?? `exception ${cpu.exit.cause}`);
-      case ExitReason.Ebreak:
-        return this.fault(SIGTRAP, 'ebreak');
+        if (threads.count > 1) threads.preempt();
+        break;
+      case ExitReason.Fault: {
+        const status = this.fault(signalForCause(cpu.exit.cause), CAUSE_NAMES[cpu.exit.cause] ?? `exception ${cpu.exit.cause}`);
+        if (status !== undefined) return status;
+        break;
+      }
+      case ExitReason.Ebreak: {
+        const status = this.fault(SIGTRAP, 'ebreak');
+        if (status !== undefined) return status;
+        break;
+      }
       default:
         throw new Error(`unexpected exit ${EXIT_REASON_NAMES[reason] ?? reason} at pc 0x${cpu.exit.pc.toString(16)}`);
     }
+    if (this.exitStatus === undefined && threads.mustSwitch) threads.schedule();
+    return this.exitStatus;
   }
 
-  private syscall(): void {
+  /** Serves the system call the CPU stopped at (an ECALL_U exit): the
+   *  handler from the table by a7, its result into a0, a line in --strace. */
+  syscall(): void {
     const cpu = this.cpu;
     const nr = Number(cpu.x(17));
     const args = [cpu.x(10), cpu.x(11), cpu.x(12), cpu.x(13), cpu.x(14), cpu.x(15)];
@@ -269,16 +317,21 @@ export class ProcessVM {
     if (this.options.strace) {
       const shown = args.slice(0, entry?.argc ?? 6).map((a) => '0x' + a.toString(16)).join(', ');
       const res = result < 0n ? `-1 errno=${-result}${entry ? '' : ' (ENOSYS: not implemented)'}` : result.toString();
-      this.options.strace(`${name}(${shown}) = ${this.exitStatus !== undefined ? '?' : res}`);
+      // With several threads, each line names its thread, as strace -f does.
+      const who = this.threads.count > 1 || this.threads.current.tid !== PID ? `[tid ${this.threads.current.tid}] ` : '';
+      const shownResult = this.exitStatus !== undefined ? '?' : this.threads.current.wait ? '? <unfinished: waits>' : res;
+      this.options.strace(`${who}${name}(${shown}) = ${shownResult}`);
     }
     cpu.setX(10, result);
   }
 
   // A synchronous fault goes to the guest's handler for its signal when there
   // is one (the handler may fix the cause and return, or longjmp away);
-  // otherwise the default action ends the process.
+  // otherwise the default action ends the process. A page fault on a file
+  // mapping past the end of its file is SIGBUS there, as Linux sends it.
   private fault(sig: number, what: string): number | undefined {
     const e = this.cpu.exit;
+    if (isPastEndOfFile(this, e.cause, e.addr)) [sig, what] = [SIGBUS, PAST_EOF_WHAT];
     if (deliverFault(this, sig, faultCode(this, sig, e.cause, e.addr), sig === SIGTRAP || sig === SIGILL ? e.pc : e.addr)) return this.exitStatus;
     return this.killBySignal(sig, what);
   }

@@ -9,6 +9,7 @@ import { MEMORY_SYSCALLS } from './sys/memory.js';
 import { PROCESS_SYSCALLS } from './sys/process.js';
 import { TIME_SYSCALLS } from './sys/time.js';
 import { SIGNAL_SYSCALLS } from './sys/signals.js';
+import { THREAD_SYSCALLS } from './sys/threads.js';
 
 export type SyscallHandler = (p: ProcessVM, args: bigint[]) => bigint;
 
@@ -32,7 +33,7 @@ function gather(...families: SyscallFamily[]): ReadonlyMap<number, SyscallEntry>
   return table;
 }
 
-export const SYSCALLS = gather(FILE_SYSCALLS, MEMORY_SYSCALLS, PROCESS_SYSCALLS, TIME_SYSCALLS, SIGNAL_SYSCALLS);
+export const SYSCALLS = gather(FILE_SYSCALLS, MEMORY_SYSCALLS, PROCESS_SYSCALLS, TIME_SYSCALLS, SIGNAL_SYSCALLS, THREAD_SYSCALLS);
 
 export function unknownSyscall(): bigint {
   return -BigInt(ENOSYS);

@@ -1,38 +1,20 @@
-// Process system calls: exit, identity, limits, scheduling, system
-// information, futex for the one thread, and the RISC-V specific calls.
-// The process is alone in its world: pid PID, one thread whose tid is the
-// pid, parent PPID, user and group 0 (as the auxv says), one CPU.
-import { EAGAIN, EFAULT, EINVAL, EPERM, ENOSYS } from '../errno.js';
+// Process system calls: identity, limits, scheduling, system information,
+// and the RISC-V specific calls (threads, futex and exit: sys/threads.ts).
+// The process is alone in its world: pid PID (also its first thread's tid),
+// parent PPID, user and group 0 (as the auxv says), one CPU.
+import { ECHILD, EFAULT, EINVAL, EPERM, ENOSYS, ESRCH } from '../errno.js';
 import type { SyscallFamily } from '../syscalls.js';
 import type { ProcessVM } from '../process-vm.js';
 import { TIMEBASE_HZ } from '../../hypervisor/clock.js';
-import { diagnose } from './signals.js';
-
-// Not in errno.ts (yet).
-const ESRCH = 3;
-const ECHILD = 10;
-const ETIMEDOUT = 110;
-
-/** Exit status of a process that would have hung forever: what timeout(1)
- *  reports, as for --timeout and --max-instructions. */
-export const DEADLOCK_EXIT_STATUS = 124;
+export { DEADLOCK_EXIT_STATUS } from '../threads.js';
 
 /** Deterministic identities (QEMU shows the host's; tests do not print them). */
 export const PID = 1000;
-export const TID = PID;
 export const PPID = 999;
 export const UID = 0;
 export const GID = 0;
 
-/** What the process remembers of its thread: set_tid_address and set_robust_list. */
-export interface ThreadState {
-  clearChildTid: bigint;
-  robustList: bigint;
-  robustListLen: bigint;
-}
-
 export interface ProcessState {
-  thread: ThreadState;
   /** Resource limits by RLIMIT_* number: [soft, hard]. */
   limits: Array<[bigint, bigint]>;
 }
@@ -63,7 +45,7 @@ const states = new WeakMap<ProcessVM, ProcessState>();
 export function processState(p: ProcessVM): ProcessState {
   let s = states.get(p);
   if (!s) {
-    s = { thread: { clearChildTid: 0n, robustList: 0n, robustListLen: 0n }, limits: defaultLimits() };
+    s = { limits: defaultLimits() };
     states.set(p, s);
   }
   return s;
@@ -71,43 +53,20 @@ export function processState(p: ProcessVM): ProcessState {
 
 /** The process state as a plain, versioned record, for checkpoints. */
 export interface ProcessRecord {
-  version: 1;
-  thread: ThreadState;
+  version: 2;
   limits: Array<[bigint, bigint]>;
 }
 
 export function saveProcess(p: ProcessVM): ProcessRecord {
   const s = processState(p);
-  return { version: 1, thread: { ...s.thread }, limits: s.limits.map(([a, b]) => [a, b]) };
+  return { version: 2, limits: s.limits.map(([a, b]) => [a, b]) };
 }
 
 export function restoreProcess(p: ProcessVM, r: ProcessRecord): void {
-  if (r.version !== 1) throw new Error(`process state version ${r.version} is not 1`);
+  if (r.version !== 2) throw new Error(`process state version ${r.version} is not 2 (threads are saved with the thread group since 2)`);
   if (r.limits.length !== RLIMIT_NLIMITS) throw new Error(`process state has ${r.limits.length} limits, not ${RLIMIT_NLIMITS}`);
   const s = processState(p);
-  s.thread = { ...r.thread };
   s.limits = r.limits.map(([a, b]) => [a, b]);
-}
-
-function sysExit(p: ProcessVM, [status]: bigint[]): bigint {
-  p.exit(Number(status & 0xffn));
-  return 0n;
-}
-
-// set_tid_address(tidptr): remembered for when the thread exits (the kernel
-// then writes 0 there and wakes a futex on it); returns the caller's tid.
-function sysSetTidAddress(p: ProcessVM, [tidptr]: bigint[]): bigint {
-  processState(p).thread.clearChildTid = tidptr;
-  return BigInt(TID);
-}
-
-// set_robust_list(head, len): len must be sizeof(struct robust_list_head), 24.
-function sysSetRobustList(p: ProcessVM, [head, len]: bigint[]): bigint {
-  if (len !== 24n) return -BigInt(EINVAL);
-  const t = processState(p).thread;
-  t.robustList = head;
-  t.robustListLen = len;
-  return 0n;
 }
 
 const enosys = () => -BigInt(ENOSYS);
@@ -200,7 +159,7 @@ function sysSysinfo(p: ProcessVM, [ptr]: bigint[]): bigint {
 // whole number of longs covering nr_cpu_ids.
 function sysSchedGetaffinity(p: ProcessVM, [pid, len, mask]: bigint[]): bigint {
   const who = BigInt.asIntN(32, pid);
-  if (who !== 0n && who !== BigInt(TID)) return -BigInt(ESRCH);
+  if (who !== 0n && !p.threads.find(Number(who))) return -BigInt(ESRCH);
   if (len < 8n || (len & 7n) !== 0n) return -BigInt(EINVAL);
   if (!p.cpu.inRam(mask, 8)) return -BigInt(EFAULT);
   p.cpu.write64(mask, 1n);
@@ -209,7 +168,7 @@ function sysSchedGetaffinity(p: ProcessVM, [pid, len, mask]: bigint[]): bigint {
 
 function sysSchedSetaffinity(p: ProcessVM, [pid, len, mask]: bigint[]): bigint {
   const who = BigInt.asIntN(32, pid);
-  if (who !== 0n && who !== BigInt(TID)) return -BigInt(ESRCH);
+  if (who !== 0n && !p.threads.find(Number(who))) return -BigInt(ESRCH);
   if (len < 8n) return -BigInt(EINVAL);
   if (!p.cpu.inRam(mask, 8)) return -BigInt(EFAULT);
   return (p.cpu.read64(mask) & 1n) !== 0n ? 0n : -BigInt(EINVAL);
@@ -259,15 +218,9 @@ function sysSetpgid(_p: ProcessVM, [pid, pgid]: bigint[]): bigint {
 // getgroups(size, list): no supplementary groups.
 const sysGetgroups = (_p: ProcessVM, [size]: bigint[]) => (BigInt.asIntN(32, size) < 0n ? -BigInt(EINVAL) : 0n);
 
-// wait4 and waitid: there are no children to wait for (fork and clone come later).
+// wait4 and waitid: there are no children to wait for (threads are not
+// children, and a new process cannot be made: sys/threads.ts).
 const noChildren = () => -BigInt(ECHILD);
-
-// ---- futex, for a process with one thread ----
-
-const FUTEX_WAIT = 0, FUTEX_WAKE = 1, FUTEX_REQUEUE = 3, FUTEX_CMP_REQUEUE = 4, FUTEX_WAKE_OP = 5,
-  FUTEX_WAIT_BITSET = 9, FUTEX_WAKE_BITSET = 10;
-const FUTEX_PRIVATE_FLAG = 128;
-const FUTEX_CLOCK_REALTIME = 256;
 
 /** Reads a struct timespec { i64 sec, i64 nsec } as nanoseconds; undefined when invalid. */
 export function readTimespec(p: ProcessVM, ptr: bigint): bigint | undefined {
@@ -275,82 +228,6 @@ export function readTimespec(p: ProcessVM, ptr: bigint): bigint | undefined {
   const nsec = BigInt.asIntN(64, p.cpu.read64(ptr + 8n));
   if (sec < 0n || nsec < 0n || nsec >= 1_000_000_000n) return undefined;
   return sec * 1_000_000_000n + nsec;
-}
-
-// futex(uaddr, op, val, timeout, uaddr2, val3). With one thread nobody can
-// ever wake a waiter: a wait whose value matches either times out (after
-// letting its time pass) or would hang forever, which ends the process with a
-// diagnostic. Wakes find no waiters.
-function sysFutex(p: ProcessVM, [uaddr, opArg, val, timeout, uaddr2, val3]: bigint[]): bigint {
-  const op = Number(opArg & 0xffffffffn);
-  const cmd = op & ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
-  const cpu = p.cpu;
-  if ((op & FUTEX_CLOCK_REALTIME) && cmd !== FUTEX_WAIT && cmd !== FUTEX_WAIT_BITSET) return -BigInt(ENOSYS);
-  switch (cmd) {
-    case FUTEX_WAIT:
-    case FUTEX_WAIT_BITSET: {
-      if (cmd === FUTEX_WAIT_BITSET && (val3 & 0xffffffffn) === 0n) return -BigInt(EINVAL);
-      if ((uaddr & 3n) !== 0n) return -BigInt(EINVAL);
-      if (!cpu.inRam(uaddr, 4)) return -BigInt(EFAULT);
-      if (BigInt(cpu.read32(uaddr)) !== (val & 0xffffffffn)) return -BigInt(EAGAIN);
-      if (timeout === 0n) {
-        diagnose(p, `ringvisor: deadlock: the only thread waits forever on futex 0x${uaddr.toString(16)} (value ${cpu.read32(uaddr)}) at pc 0x${cpu.exit.pc.toString(16)}`);
-        p.exit(DEADLOCK_EXIT_STATUS);
-        return 0n;
-      }
-      if (!cpu.inRam(timeout, 16)) return -BigInt(EFAULT);
-      const t = readTimespec(p, timeout);
-      if (t === undefined) return -BigInt(EINVAL);
-      // FUTEX_WAIT's timeout is relative; FUTEX_WAIT_BITSET's is absolute on
-      // CLOCK_MONOTONIC, or CLOCK_REALTIME with that flag.
-      let wait = t;
-      if (cmd === FUTEX_WAIT_BITSET) wait = t - ((op & FUTEX_CLOCK_REALTIME) ? p.clock.realtimeNs() : p.clock.nowNs());
-      p.clock.sleep(wait);
-      return -BigInt(ETIMEDOUT);
-    }
-    case FUTEX_WAKE:
-    case FUTEX_WAKE_BITSET:
-      if (cmd === FUTEX_WAKE_BITSET && (val3 & 0xffffffffn) === 0n) return -BigInt(EINVAL);
-      return 0n;
-    case FUTEX_REQUEUE:
-      return 0n;
-    case FUTEX_CMP_REQUEUE:
-      if ((uaddr & 3n) !== 0n) return -BigInt(EINVAL);
-      if (!cpu.inRam(uaddr, 4)) return -BigInt(EFAULT);
-      return BigInt(cpu.read32(uaddr)) === (val3 & 0xffffffffn) ? 0n : -BigInt(EAGAIN);
-    case FUTEX_WAKE_OP:
-      // The operation on uaddr2 still happens; there is nobody to wake.
-      return futexWakeOp(p, uaddr2, val3);
-    default:
-      return -BigInt(ENOSYS);
-  }
-}
-
-// FUTEX_WAKE_OP: *uaddr2 = op(*uaddr2, oparg); wakes nobody (one thread).
-// val3 encodes op (bits 28..31), cmp (24..27), oparg (12..23), cmparg (0..11).
-function futexWakeOp(p: ProcessVM, uaddr2: bigint, val3: bigint): bigint {
-  const cpu = p.cpu;
-  if ((uaddr2 & 3n) !== 0n) return -BigInt(EINVAL);
-  if (!cpu.inRam(uaddr2, 4)) return -BigInt(EFAULT);
-  const enc = Number(val3 & 0xffffffffn);
-  const op = (enc >>> 28) & 7;
-  const shift = (enc >>> 28) & 8;
-  let oparg = (enc << 8) >> 20;
-  if (shift) oparg = 1 << (oparg & 31);
-  const old = cpu.read32(uaddr2);
-  let next: number;
-  switch (op) {
-    case 0: next = oparg; break; // SET
-    case 1: next = old + oparg; break; // ADD
-    case 2: next = old | oparg; break; // OR
-    case 3: next = old & ~oparg; break; // ANDN
-    case 4: next = old ^ oparg; break; // XOR
-    default: return -BigInt(ENOSYS);
-  }
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, next >>> 0, true);
-  cpu.writeBytes(uaddr2, b);
-  return 0n;
 }
 
 // ---- RISC-V ----
@@ -412,15 +289,9 @@ function sysRiscvFlushIcache(_p: ProcessVM, [, , flags]: bigint[]): bigint {
 }
 
 export const PROCESS_SYSCALLS: SyscallFamily = [
-  [93, { name: 'exit', argc: 1, handler: sysExit }],
-  [94, { name: 'exit_group', argc: 1, handler: sysExit }],
   [95, { name: 'waitid', argc: 5, handler: noChildren }],
-  [96, { name: 'set_tid_address', argc: 1, handler: sysSetTidAddress }],
-  [98, { name: 'futex', argc: 6, handler: sysFutex }],
-  [99, { name: 'set_robust_list', argc: 2, handler: sysSetRobustList }],
   [122, { name: 'sched_setaffinity', argc: 3, handler: sysSchedSetaffinity }],
   [123, { name: 'sched_getaffinity', argc: 3, handler: sysSchedGetaffinity }],
-  [124, { name: 'sched_yield', argc: 0, handler: () => 0n }],
   [160, { name: 'uname', argc: 1, handler: sysUname }],
   [163, { name: 'getrlimit', argc: 2, handler: sysGetrlimit }],
   [164, { name: 'setrlimit', argc: 2, handler: sysSetrlimit }],
@@ -437,7 +308,6 @@ export const PROCESS_SYSCALLS: SyscallFamily = [
   [175, { name: 'geteuid', argc: 0, handler: constant(UID) }],
   [176, { name: 'getgid', argc: 0, handler: constant(GID) }],
   [177, { name: 'getegid', argc: 0, handler: constant(GID) }],
-  [178, { name: 'gettid', argc: 0, handler: constant(TID) }],
   [179, { name: 'sysinfo', argc: 1, handler: sysSysinfo }],
   [258, { name: 'riscv_hwprobe', argc: 5, handler: sysRiscvHwprobe }],
   [259, { name: 'riscv_flush_icache', argc: 3, handler: sysRiscvFlushIcache }],

@@ -3,10 +3,15 @@
 // kill/tkill/tgkill to self, rt_sigreturn; and deliverFault, for the run loop
 // to hand a synchronous fault to the guest's handler.
 //
-// A signal sent to the process itself takes its action at once (the sender is
-// the only thread, so Linux would deliver it on the way back to user mode):
-// ignored, the default action (the process ends with status 128 + signal, as
-// a shell reports it), or the guest's handler, entered on a signal frame laid
+// Dispositions are the process's; the mask, the pending set and the
+// alternate stack are each thread's: the thread on the CPU has them in
+// SignalState, the others in their Thread records (threads.ts swaps them).
+// A signal for the thread on the CPU takes its action at once (Linux would
+// deliver it on the way back to user mode); one for another thread is left
+// pending on it, interrupts its wait if it is blocked, and is taken when it
+// next gets the CPU. The action is: ignored, the default action (the process
+// ends with status 128 + signal, as a shell reports it), or the guest's
+// handler, entered on a signal frame laid
 // out as Linux riscv64 lays it out (arch/riscv/kernel/signal.c): siginfo, then
 // a ucontext whose mcontext holds pc, x1..x31, f0..f31 and fcsr. The handler
 // returns through a two-instruction trampoline (li a7, 139; ecall) on a
@@ -20,16 +25,14 @@
 // takes its first argument, while the frame holds the call's real result for
 // rt_sigreturn to restore. (--strace therefore shows e.g. "tgkill(...) = 10",
 // after a "--- signal 10 ... ---" line.)
-import { EAGAIN, EFAULT, EINVAL, ENOMEM, EPERM } from '../errno.js';
+import { EAGAIN, EFAULT, EINTR, EINVAL, ENOMEM, EPERM, ESRCH } from '../errno.js';
 import type { SyscallFamily } from '../syscalls.js';
 import type { ProcessVM } from '../process-vm.js';
 import { GuestMemoryError, Perm } from '../../cpu/cpu.js';
 import { pageUp } from '../address-space.js';
-import { PID, TID, DEADLOCK_EXIT_STATUS, readTimespec } from './process.js';
+import { PID, readTimespec } from './process.js';
+import type { Thread } from '../threads.js';
 
-// Not in errno.ts (yet).
-const ESRCH = 3;
-const EINTR = 4;
 
 export const SIGHUP = 1, SIGINT = 2, SIGQUIT = 3, SIGILL = 4, SIGTRAP = 5, SIGABRT = 6, SIGBUS = 7,
   SIGFPE = 8, SIGKILL = 9, SIGUSR1 = 10, SIGSEGV = 11, SIGUSR2 = 12, SIGPIPE = 13, SIGALRM = 14,
@@ -169,16 +172,98 @@ const bit = (sig: number) => 1n << BigInt(sig - 1);
 /** SIGKILL and SIGSTOP can be neither caught nor blocked. */
 const UNBLOCKABLE = bit(SIGKILL) | bit(SIGSTOP);
 
-/** ringvisor's own message, through the VM's diagnostics channel. */
-export function diagnose(p: ProcessVM, line: string): void {
-  // ProcessVM.diagnose is private; this family is its only other user.
-  (p as unknown as { diagnose(l: string): void }).diagnose(line);
+const diagnose = (p: ProcessVM, line: string) => p.diagnose(line);
+/** strace's "--- SIGxxx ---" lines. */
+const trace = (p: ProcessVM, line: string) => p.trace(line);
+
+// ---- per-thread state ----
+
+/** What each thread has of its own: the state a context switch swaps. */
+export interface ThreadSignalRecord {
+  mask: bigint;
+  pending: bigint;
+  altStack: AltStack;
+  depth: number;
 }
 
-/** A line in --strace, when it is on (strace's "--- SIGxxx ---" lines). */
-function trace(p: ProcessVM, line: string): void {
-  // ProcessVM keeps its options private; --strace is one of them.
-  (p as unknown as { options: { strace?: (l: string) => void } }).options.strace?.(line);
+/** The state of a new thread: the creator's mask, nothing pending, no
+ *  alternate stack (Linux clears it for CLONE_VM without CLONE_VFORK). */
+export function newThreadSignals(p: ProcessVM): ThreadSignalRecord {
+  return { mask: signalState(p).mask, pending: 0n, altStack: { sp: 0n, size: 0n, disabled: true }, depth: 0 };
+}
+
+/** The thread leaving the CPU: its part of SignalState. */
+export function takeThreadSignals(p: ProcessVM): ThreadSignalRecord {
+  const s = signalState(p);
+  return { mask: s.mask, pending: s.pending, altStack: s.altStack, depth: s.depth };
+}
+
+/** The thread getting the CPU: its part into SignalState. */
+export function putThreadSignals(p: ProcessVM, r: ThreadSignalRecord): void {
+  const s = signalState(p);
+  s.mask = r.mask;
+  s.pending = r.pending;
+  s.altStack = r.altStack;
+  s.depth = r.depth;
+}
+
+/** A thread's own signal state, wherever it is kept now. */
+function signalsOf(p: ProcessVM, t: Thread): ThreadSignalRecord {
+  return t === p.threads.current ? signalState(p) : t.signals!;
+}
+
+/** Called when `t` has just got the CPU: takes the signals that arrived
+ *  while it was away; after a sigsuspend, its own mask comes back (saved in
+ *  the frame when a handler runs, as sysRtSigsuspend does). */
+export function resumeThread(p: ProcessVM, t: Thread): void {
+  const entered = deliverUnblocked(p);
+  if (t.restoreMask === undefined) return;
+  if (entered) p.cpu.write64(p.cpu.x(2) + SIGINFO_BYTES + UC_SIGMASK, t.restoreMask);
+  else signalState(p).mask = t.restoreMask;
+  t.restoreMask = undefined;
+}
+
+/** Whether `sig`, sent now, would do anything (Linux drops ignored signals
+ *  when they are sent, and a blocked thread is not woken for them). */
+function wouldAct(p: ProcessVM, sig: number): boolean {
+  if (sig === SIGKILL || sig === SIGSTOP) return true;
+  const a = signalState(p).actions[sig];
+  if (a.handler === SIG_IGN) return false;
+  return a.handler !== SIG_DFL || defaultAction(sig) !== 'ignore';
+}
+
+/**
+ * Sends `sig` to thread `t` that is not on the CPU: it is taken when `t` next
+ * runs; a blocked `t` that does not block the signal is woken first, its
+ * system call interrupted (EINTR); a `t` waiting for it in sigtimedwait takes
+ * it there.
+ */
+function sendToOther(p: ProcessVM, t: Thread, sig: number, code: number): void {
+  if (sig === SIGKILL) {
+    terminateBySignal(p, sig);
+    return;
+  }
+  if (!wouldAct(p, sig) && !(t.wait?.kind === 'sigwait' && (t.wait.set & bit(sig)) !== 0n)) return;
+  const w = t.wait;
+  if (w?.kind === 'sigwait' && (w.set & bit(sig)) !== 0n) {
+    writeSigInfo(p, w.info, sig, code);
+    p.threads.wake(t, BigInt(sig));
+    return;
+  }
+  const r = signalsOf(p, t);
+  r.pending |= bit(sig);
+  if (w === undefined || (r.mask & bit(sig)) !== 0n) return;
+  if (w.kind === 'sigsuspend') t.restoreMask = w.oldMask;
+  p.threads.wake(t, -BigInt(EINTR));
+}
+
+function writeSigInfo(p: ProcessVM, at: bigint, sig: number, code: number): void {
+  if (at === 0n) return;
+  const info = new DataView(new ArrayBuffer(Number(SIGINFO_BYTES)));
+  info.setInt32(0, sig, true);
+  info.setInt32(8, code, true);
+  info.setInt32(16, PID, true);
+  p.cpu.writeBytes(at, new Uint8Array(info.buffer));
 }
 
 /** Ends the process as the default action of `sig` would: the status a shell
@@ -409,7 +494,9 @@ function sysRtSigaction(p: ProcessVM, [sigArg, actPtr, oldPtr, setsize]: bigint[
     s.actions[sig] = { handler: cpu.read64(actPtr), flags: cpu.read64(actPtr + 8n), mask: cpu.read64(actPtr + 16n) & ~UNBLOCKABLE };
     // Setting SIG_IGN (or SIG_DFL for a signal ignored by default) discards it if pending.
     const now = s.actions[sig];
-    if (now.handler === SIG_IGN || (now.handler === SIG_DFL && defaultAction(sig) === 'ignore')) s.pending &= ~bit(sig);
+    if (now.handler === SIG_IGN || (now.handler === SIG_DFL && defaultAction(sig) === 'ignore')) {
+      for (const t of p.threads.all()) signalsOf(p, t).pending &= ~bit(sig);
+    }
   }
   if (oldPtr !== 0n) {
     cpu.write64(oldPtr, old.handler);
@@ -453,13 +540,6 @@ function sysRtSigpending(p: ProcessVM, [setPtr, setsize]: bigint[]): bigint {
   return 0n;
 }
 
-/** The process would wait forever: nothing else runs that could send it a signal. */
-function deadlock(p: ProcessVM, what: string): bigint {
-  diagnose(p, `ringvisor: deadlock: the only thread waits forever in ${what} at pc 0x${p.cpu.exit.pc.toString(16)}`);
-  p.exit(DEADLOCK_EXIT_STATUS);
-  return 0n;
-}
-
 // rt_sigsuspend(mask, sigsetsize): waits with `mask` for a signal that runs a
 // handler or ends the process; -EINTR once the handler returns, with the mask
 // from before the call back in place (the frame saves that one).
@@ -474,9 +554,10 @@ function sysRtSigsuspend(p: ProcessVM, [maskPtr, setsize]: bigint[]): bigint {
     p.cpu.write64(p.cpu.x(2) + SIGINFO_BYTES + UC_SIGMASK, old);
     return p.cpu.x(10);
   }
-  s.mask = old;
   if (s.ended) return 0n;
-  return deadlock(p, 'rt_sigsuspend');
+  // Another thread may send the signal; with none, block() ends the process.
+  if (p.threads.count === 1) s.mask = old;
+  return p.threads.block({ kind: 'sigsuspend', oldMask: old }, -BigInt(EINTR), 'in rt_sigsuspend');
 }
 
 // rt_sigtimedwait(set, info, timeout, sigsetsize): takes a pending signal of
@@ -492,22 +573,18 @@ function sysRtSigtimedwait(p: ProcessVM, [setPtr, infoPtr, timeout, setsize]: bi
   for (let sig = 1; sig <= NSIG; sig++) {
     if ((s.pending & set & bit(sig)) !== 0n) {
       s.pending &= ~bit(sig);
-      if (infoPtr !== 0n) {
-        const info = new DataView(new ArrayBuffer(Number(SIGINFO_BYTES)));
-        info.setInt32(0, sig, true);
-        info.setInt32(8, SI_TKILL, true);
-        info.setInt32(16, PID, true);
-        cpu.writeBytes(infoPtr, new Uint8Array(info.buffer));
-      }
+      writeSigInfo(p, infoPtr, sig, SI_TKILL);
       return BigInt(sig);
     }
   }
-  if (timeout === 0n) return deadlock(p, 'rt_sigtimedwait');
-  if (!cpu.inRam(timeout, 16)) return -BigInt(EFAULT);
-  const ns = readTimespec(p, timeout);
-  if (ns === undefined) return -BigInt(EINVAL);
-  p.clock.sleep(ns);
-  return -BigInt(EAGAIN);
+  let deadline: bigint | undefined;
+  if (timeout !== 0n) {
+    if (!cpu.inRam(timeout, 16)) return -BigInt(EFAULT);
+    const ns = readTimespec(p, timeout);
+    if (ns === undefined) return -BigInt(EINVAL);
+    deadline = p.clock.nowNs() + ns;
+  }
+  return p.threads.block({ kind: 'sigwait', set, info: infoPtr, deadline }, -BigInt(EAGAIN), 'in rt_sigtimedwait');
 }
 
 // sigaltstack(ss, old_ss): stack_t is { ss_sp u64, ss_flags i32 (+4 pad), ss_size u64 }.
@@ -551,27 +628,54 @@ function sendToSelf(p: ProcessVM, sig: bigint, code: number): bigint {
   return entered ? p.cpu.x(10) : 0n;
 }
 
+// A signal to the whole process goes, as Linux's complete_signal picks, to
+// the calling thread unless it blocks the signal, else to a thread waiting
+// for it in sigtimedwait, else to one that does not block it; blocked
+// everywhere, it stays pending on the caller.
 function sysKill(p: ProcessVM, [pid, sig]: bigint[]): bigint {
   const target = BigInt.asIntN(32, pid);
   // 0 and -PID: our process group, which is just us. -1 means every process
   // but init and the caller: there is none.
   if (target !== BigInt(PID) && target !== 0n && target !== -BigInt(PID)) return -BigInt(ESRCH);
+  if (sig === 0n) return 0n;
+  if (!validSignal(sig)) return -BigInt(EINVAL);
+  const n = Number(sig);
+  const here = p.threads.current;
+  if ((signalState(p).mask & bit(n)) !== 0n) {
+    const others = p.threads.all().filter((t) => t !== here);
+    const taker = others.find((t) => t.wait?.kind === 'sigwait' && (t.wait.set & bit(n)) !== 0n)
+      ?? others.find((t) => (signalsOf(p, t).mask & bit(n)) === 0n);
+    if (taker) {
+      sendToOther(p, taker, n, SI_USER);
+      return 0n;
+    }
+  }
   return sendToSelf(p, sig, SI_USER);
+}
+
+/** tkill and tgkill: to one thread of this process. */
+function sendToThread(p: ProcessVM, tid: bigint, sig: bigint): bigint {
+  const t = p.threads.find(Number(tid));
+  if (!t) return -BigInt(ESRCH);
+  if (t === p.threads.current) return sendToSelf(p, sig, SI_TKILL);
+  if (sig === 0n) return 0n;
+  if (!validSignal(sig)) return -BigInt(EINVAL);
+  sendToOther(p, t, Number(sig), SI_TKILL);
+  return 0n;
 }
 
 function sysTkill(p: ProcessVM, [tid, sig]: bigint[]): bigint {
   const t = BigInt.asIntN(32, tid);
   if (t <= 0n) return -BigInt(EINVAL);
-  if (t !== BigInt(TID)) return -BigInt(ESRCH);
-  return sendToSelf(p, sig, SI_TKILL);
+  return sendToThread(p, t, sig);
 }
 
 function sysTgkill(p: ProcessVM, [tgid, tid, sig]: bigint[]): bigint {
   const g = BigInt.asIntN(32, tgid);
   const t = BigInt.asIntN(32, tid);
   if (g <= 0n || t <= 0n) return -BigInt(EINVAL);
-  if (g !== BigInt(PID) || t !== BigInt(TID)) return -BigInt(ESRCH);
-  return sendToSelf(p, sig, SI_TKILL);
+  if (g !== BigInt(PID)) return -BigInt(ESRCH);
+  return sendToThread(p, t, sig);
 }
 
 export const SIGNAL_SYSCALLS: SyscallFamily = [

@@ -74,13 +74,18 @@ function sysGettimeofday(p: ProcessVM, [tv, tz]: bigint[]): bigint {
   return 0n;
 }
 
-// nanosleep(req, rem): nothing can interrupt the sleep, so rem is never written.
+// nanosleep(req, rem): the thread leaves the CPU until the time has passed
+// (threads.ts). A signal to another thread can interrupt it (EINTR); rem is
+// then not written.
 function sysNanosleep(p: ProcessVM, [req]: bigint[]): bigint {
   if (!p.cpu.inRam(req, 16)) return -BigInt(EFAULT);
   const ns = readTimespec(p, req);
   if (ns === undefined) return -BigInt(EINVAL);
-  p.clock.sleep(ns);
-  return 0n;
+  return sleepFor(p, ns);
+}
+
+function sleepFor(p: ProcessVM, ns: bigint): bigint {
+  return p.threads.block({ kind: 'sleep', deadline: p.clock.nowNs() + ns }, 0n, 'in a sleep');
 }
 
 // clock_nanosleep(clockid, flags, req, rem): relative, or until an absolute
@@ -95,8 +100,7 @@ function sysClockNanosleep(p: ProcessVM, [clockid, flags, req]: bigint[]): bigin
   if (!p.cpu.inRam(req, 16)) return -BigInt(EFAULT);
   const ns = readTimespec(p, req);
   if (ns === undefined) return -BigInt(EINVAL);
-  p.clock.sleep((flags & TIMER_ABSTIME) !== 0n ? ns - now : ns);
-  return 0n;
+  return sleepFor(p, (flags & TIMER_ABSTIME) !== 0n ? ns - now : ns);
 }
 
 // times(buf): struct tms { clock_t utime, stime, cutime, cstime } in CLK_TCK
@@ -120,9 +124,7 @@ const RANDOM_CHUNK = 65536;
 
 /** The random source the embedder chose (ProcessVMOptions.random), else the host's. */
 function randomSource(p: ProcessVM): (buf: Uint8Array) => void {
-  // ProcessVM keeps its options private; the random source is part of them.
-  const options = (p as unknown as { options: ProcessVMOptions }).options;
-  return options.random ?? ((b: Uint8Array) => crypto.getRandomValues(b));
+  return p.options.random ?? ((b: Uint8Array) => crypto.getRandomValues(b));
 }
 
 // getrandom(buf, len, flags): fills up to MAX_RW_COUNT bytes and returns the

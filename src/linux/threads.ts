@@ -1,0 +1,289 @@
+// Guest threads: virtual harts that share one guest memory and the one CPU
+// instance of their process VM, scheduled on the host's single thread by
+// instruction budgets (preemptive round robin in creation order, so a run is
+// deterministic for a given slice length).
+//
+// The thread on the CPU keeps its registers in the CPU's linear memory and its
+// signal mask, pending set and alternate stack in the process's SignalState;
+// a thread off the CPU keeps copies of both in its Thread record. A switch
+// copies one out and the other in (one 528-byte block plus a few fields) and
+// breaks the LR/SC reservation, as a context switch does on Linux (the kernel
+// issues an SC to a dummy address on every trap return).
+//
+// A thread that blocks (futex, sleep, sigsuspend, sigtimedwait) leaves the CPU
+// with a Wait; whoever wakes it writes the system call's result into its
+// saved a0. When no thread can run, the scheduler lets the clock run to the
+// earliest deadline; with none, every thread waits forever: a deadlock, which
+// ends the process with a message rather than hanging the host.
+import { CONTEXT_X, CONTEXT_PC } from '../cpu/cpu.js';
+import type { ProcessVM } from './process-vm.js';
+import { type ThreadSignalRecord, takeThreadSignals, putThreadSignals, resumeThread } from './sys/signals.js';
+
+/** Why a thread is off the CPU, as plain data (a checkpoint can hold it). */
+export type Wait =
+  | { kind: 'futex'; addr: bigint; bitset: number; seq: number; deadline?: bigint }
+  | { kind: 'sleep'; deadline: bigint }
+  | { kind: 'sigsuspend'; oldMask: bigint }
+  | { kind: 'sigwait'; set: bigint; info: bigint; deadline?: bigint };
+
+/** Deadlines are on the clock's monotonic time (Clock.nowNs), in ns. */
+export interface Thread {
+  readonly tid: number;
+  /** Registers (Cpu.saveContext) while off the CPU. */
+  context?: Uint8Array;
+  /** Signal mask, pending signals and alternate stack while off the CPU. */
+  signals?: ThreadSignalRecord;
+  /** set_tid_address / CLONE_CHILD_CLEARTID: zeroed and woken at exit. */
+  clearChildTid: bigint;
+  robustList: bigint;
+  robustListLen: bigint;
+  /** Why it is not runnable. */
+  wait?: Wait;
+  /** The result a0 gets when the wait's deadline passes. */
+  timeoutResult?: bigint;
+  /** sigsuspend: the mask to restore once the waking signal is handled. */
+  restoreMask?: bigint;
+  exited: boolean;
+}
+
+/** Exit status of a process that would have hung forever: what timeout(1)
+ *  reports, as for --timeout and --max-instructions. */
+export const DEADLOCK_EXIT_STATUS = 124;
+
+/** Instructions a thread runs before the next runnable one gets the CPU
+ *  (about a millisecond at the interpreter's speed: a 1000 Hz tick). */
+export const DEFAULT_THREAD_SLICE = 200_000n;
+
+export class ThreadGroup {
+  /** Live threads in creation order: the round-robin order. */
+  private readonly list: Thread[] = [];
+  private nextTid: number;
+  private waitSeq = 0;
+  current: Thread;
+  /** The thread group leader's exit status, once it has exited alone. */
+  private leaderStatus?: number;
+  /** sched_yield asked for the CPU to go to another thread. */
+  private yielded = false;
+  /** Context switches so far (for --stats). */
+  switches = 0;
+  /** Threads ever created, the first included. */
+  created = 1;
+  peak = 1;
+
+  constructor(private readonly p: ProcessVM, readonly pid: number) {
+    this.current = { tid: pid, clearChildTid: 0n, robustList: 0n, robustListLen: 0n, exited: false };
+    this.list.push(this.current);
+    this.nextTid = pid + 1;
+  }
+
+  get count(): number { return this.list.length; }
+  all(): readonly Thread[] { return this.list; }
+  find(tid: number): Thread | undefined { return this.list.find((t) => t.tid === tid); }
+
+  /** A new thread from a copy of the current one's registers, runnable but
+   *  not yet on the CPU; `init` fixes up its context (a0, sp, tp). */
+  spawn(signals: ThreadSignalRecord, init: (context: DataView) => void): Thread {
+    const context = this.p.cpu.saveContext();
+    init(new DataView(context.buffer));
+    const t: Thread = { tid: this.nextTid++, context, signals, clearChildTid: 0n, robustList: 0n, robustListLen: 0n, exited: false };
+    this.list.push(t);
+    this.created++;
+    if (this.list.length > this.peak) this.peak = this.list.length;
+    return t;
+  }
+
+  /**
+   * Takes the current thread off the CPU until `wait` ends. With no other
+   * thread in the process nothing could end it but its deadline: then the
+   * wait is resolved at once (the clock runs to the deadline and the result
+   * is `timeoutResult`), or it is a deadlock (the process ends with a
+   * message). Otherwise the thread is marked waiting, and the return value
+   * is a placeholder: the waker writes the real result into its saved a0.
+   */
+  block(wait: Wait, timeoutResult: bigint, what: string): bigint {
+    if (this.list.length === 1) {
+      const deadline = 'deadline' in wait ? wait.deadline : undefined;
+      if (deadline === undefined) {
+        this.p.diagnose(`ringvisor: deadlock: the only thread waits forever ${what} at pc 0x${this.p.cpu.exit.pc.toString(16)}`);
+        this.p.exit(DEADLOCK_EXIT_STATUS);
+        return 0n;
+      }
+      this.p.clock.sleep(deadline - this.p.clock.nowNs());
+      return timeoutResult;
+    }
+    if (wait.kind === 'futex') wait.seq = this.waitSeq++;
+    this.current.wait = wait;
+    this.current.timeoutResult = timeoutResult;
+    return 0n;
+  }
+
+  /** The FIFO sequence number for a futex waiter moved to another queue. */
+  requeued(): number { return this.waitSeq++; }
+
+  /** Ends `t`'s wait; its system call returns `result`. */
+  wake(t: Thread, result: bigint): void {
+    t.wait = undefined;
+    t.timeoutResult = undefined;
+    if (t === this.current) this.p.cpu.setX(10, result);
+    else new DataView(t.context!.buffer).setBigUint64(CONTEXT_X(10), BigInt.asUintN(64, result), true);
+  }
+
+  /** sched_yield: let the next runnable thread have the CPU. */
+  yield(): void { this.yielded = true; }
+
+  /**
+   * The current thread ends (exit, not exit_group). The last thread's end is
+   * the process's; its status is the leader's when the leader ended first,
+   * as Linux reports the group leader's exit code.
+   */
+  exitCurrent(status: number): void {
+    const t = this.current;
+    if (this.list.length === 1) {
+      this.p.exit(t.tid === this.pid || this.leaderStatus === undefined ? status : this.leaderStatus);
+      return;
+    }
+    if (t.tid === this.pid) this.leaderStatus = status;
+    t.exited = true;
+    this.list.splice(this.list.indexOf(t), 1);
+  }
+
+  /** Whether the current thread cannot go on, or gave the CPU away. */
+  get mustSwitch(): boolean {
+    return this.current.exited || this.current.wait !== undefined || this.yielded;
+  }
+
+  /** At the end of a time slice: the next runnable thread gets the CPU. */
+  preempt(): void {
+    this.wakeExpired();
+    const next = this.nextRunnable();
+    if (next) this.switchTo(next);
+  }
+
+  /**
+   * Puts a runnable thread on the CPU after the current one blocked, exited
+   * or yielded: the next in round-robin order, the current one last. When all
+   * wait, the clock runs to the earliest deadline; when none has one, the
+   * process ends as a deadlock.
+   */
+  schedule(): void {
+    this.yielded = false;
+    for (;;) {
+      this.wakeExpired();
+      const next = this.nextRunnable() ?? (this.runnable(this.current) ? this.current : undefined);
+      if (next) {
+        this.switchTo(next);
+        return;
+      }
+      let earliest: bigint | undefined;
+      for (const t of this.list) {
+        const d = t.wait && 'deadline' in t.wait ? t.wait.deadline : undefined;
+        if (d !== undefined && (earliest === undefined || d < earliest)) earliest = d;
+      }
+      if (earliest === undefined) {
+        this.deadlock();
+        return;
+      }
+      this.p.clock.sleep(earliest - this.p.clock.nowNs());
+    }
+  }
+
+  private runnable(t: Thread): boolean { return !t.exited && t.wait === undefined; }
+
+  // The first runnable thread after the current one, wrapping around, not
+  // the current one itself.
+  private nextRunnable(): Thread | undefined {
+    const n = this.list.length;
+    const at = this.list.indexOf(this.current); // -1 when it has exited
+    for (let k = 1; k <= n; k++) {
+      const t = this.list[(at + k + n) % n];
+      if (t !== this.current && this.runnable(t)) return t;
+    }
+    return undefined;
+  }
+
+  private wakeExpired(): void {
+    let now: bigint | undefined;
+    for (const t of this.list) {
+      const d = t.wait && 'deadline' in t.wait ? t.wait.deadline : undefined;
+      if (d === undefined) continue;
+      now ??= this.p.clock.nowNs();
+      if (d <= now) this.wake(t, t.timeoutResult ?? 0n);
+    }
+  }
+
+  private switchTo(t: Thread): void {
+    if (t === this.current) return;
+    const cpu = this.p.cpu;
+    const from = this.current;
+    if (!from.exited) {
+      from.context = cpu.saveContext();
+      from.signals = takeThreadSignals(this.p);
+    }
+    cpu.loadContext(t.context!);
+    putThreadSignals(this.p, t.signals!);
+    t.context = undefined;
+    t.signals = undefined;
+    cpu.dropReservation();
+    this.current = t;
+    this.switches++;
+    // Signals sent to it while it was off the CPU are taken now, on its way
+    // back to user mode.
+    resumeThread(this.p, t);
+  }
+
+  private deadlock(): void {
+    const lines = this.list.map((t) => {
+      const pc = t === this.current ? this.p.cpu.exit.pc : new DataView(t.context!.buffer).getBigUint64(CONTEXT_PC, true) - 4n;
+      return `thread ${t.tid} in ${describeWait(t.wait)} at pc 0x${pc.toString(16)}`;
+    });
+    this.p.diagnose(`ringvisor: deadlock: all ${this.list.length} threads wait forever: ${lines.join('; ')}`);
+    this.p.exit(DEADLOCK_EXIT_STATUS);
+  }
+
+  /** The threads as plain, versioned records, for checkpoints. */
+  save(): ThreadGroupRecord {
+    return {
+      version: 1,
+      current: this.current.tid,
+      nextTid: this.nextTid,
+      waitSeq: this.waitSeq,
+      leaderStatus: this.leaderStatus,
+      threads: this.list.map((t) => ({
+        tid: t.tid, context: t.context?.slice(), signals: t.signals && { ...t.signals, altStack: { ...t.signals.altStack } },
+        clearChildTid: t.clearChildTid, robustList: t.robustList, robustListLen: t.robustListLen,
+        wait: t.wait && { ...t.wait }, timeoutResult: t.timeoutResult, restoreMask: t.restoreMask,
+      })),
+    };
+  }
+}
+
+export interface ThreadRecord {
+  tid: number;
+  context?: Uint8Array;
+  signals?: ThreadSignalRecord;
+  clearChildTid: bigint;
+  robustList: bigint;
+  robustListLen: bigint;
+  wait?: Wait;
+  timeoutResult?: bigint;
+  restoreMask?: bigint;
+}
+
+export interface ThreadGroupRecord {
+  version: 1;
+  current: number;
+  nextTid: number;
+  waitSeq: number;
+  leaderStatus?: number;
+  threads: ThreadRecord[];
+}
+
+export function describeWait(w: Wait | undefined): string {
+  switch (w?.kind) {
+    case 'futex': return `futex 0x${w.addr.toString(16)}`;
+    case 'sleep': return 'a sleep';
+    case 'sigsuspend': return 'rt_sigsuspend';
+    case 'sigwait': return 'rt_sigtimedwait';
+    default: return 'nothing';
+  }
+}
