@@ -293,7 +293,7 @@ describe('file system calls on the private /tmp', () => {
     expect(h.sys('fcntl', 77, 1)).toBe(neg(E.EBADF));
   });
 
-  it('pipes: data through, EOF once the writer closes, EPIPE without a reader', () => {
+  it('pipes: data through, a wait for nobody is a deadlock, EAGAIN when non-blocking, EOF once the writer closes, EPIPE without a reader', () => {
     const h = new Harness();
     const fds = h.alloc(8);
     expect(h.sys('pipe2', fds, O_CLOEXEC)).toBe(0n);
@@ -304,6 +304,11 @@ describe('file system calls on the private /tmp', () => {
     expect(h.sys('ioctl', r, 0x541b /* FIONREAD */, n)).toBe(0n);
     expect(h.vm.cpu.read32(n)).toBe(4);
     expect(h.read(r, 10)).toBe('ping');
+    // Empty, and the only thread holds the writer: Linux would wait forever.
+    h.read(r, 10);
+    expect(h.vm.exitStatus).toBe(124);
+    h.vm.exitStatus = undefined;
+    expect(h.sys('fcntl', r, 4 /* F_SETFL */, O_NONBLOCK)).toBe(0n);
     expect(h.read(r, 10)).toBe(neg(E.EAGAIN));
     expect(h.sys('lseek', r, 0, 0)).toBe(neg(E.ESPIPE));
     h.sys('close', w);

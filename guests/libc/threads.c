@@ -11,11 +11,14 @@
 //   threads barrier      pthread_barrier, rwlock, spin lock, semaphores, once
 //   threads timed        timed waits that time out; sleeps in threads
 //   threads signals      pthread_kill between threads, sigwait, per-thread masks
+//   threads pipe         a pipe between threads: blocking reads and writes, poll
 //   threads exit-thread  main calls pthread_exit; the last thread ends the process (status 0)
 //   threads exit-other   a non-main thread calls exit(7) while others wait
 //   threads deadlock     two threads each wait for the other forever
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
@@ -359,6 +362,61 @@ static void signals(void) {
   CHECK("pthread_kill of a joined thread is not a crash", 1);
 }
 
+// ---- pipe ----
+enum { PIPE_BYTES = 1 << 20 };
+static int pipefd[2], backfd[2];
+
+static void *pipe_writer(void *arg) {
+  (void)arg;
+  static unsigned char chunk[3000];
+  size_t sent = 0;
+  for (unsigned i = 0; sent < PIPE_BYTES; i++) {
+    size_t n = PIPE_BYTES - sent < sizeof chunk ? PIPE_BYTES - sent : sizeof chunk;
+    for (size_t k = 0; k < n; k++) chunk[k] = (unsigned char)((sent + k) * 7 + 3);
+    size_t off = 0;
+    while (off < n) {
+      ssize_t w = write(pipefd[1], chunk + off, n - off);
+      if (w < 0) return (void *)(long)errno;
+      off += (size_t)w;
+    }
+    sent += n;
+  }
+  close(pipefd[1]);
+  // Then wait (in poll) for main to answer on the other pipe.
+  struct pollfd pfd = { backfd[0], POLLIN, 0 };
+  int r = poll(&pfd, 1, -1);
+  char c = 0;
+  if (r == 1 && read(backfd[0], &c, 1) == 1 && c == '!') return NULL;
+  return (void *)-1L;
+}
+
+static void pipe_test(void) {
+  if (pipe(pipefd) || pipe(backfd)) die("pipe", errno);
+  pthread_t t;
+  PT(pthread_create(&t, NULL, pipe_writer, NULL));
+  static unsigned char buf[7777];
+  size_t got = 0;
+  int ok = 1;
+  for (;;) {
+    ssize_t r = read(pipefd[0], buf, sizeof buf);
+    if (r < 0) die("read", errno);
+    if (r == 0) break;
+    for (ssize_t k = 0; k < r; k++) ok = ok && buf[k] == (unsigned char)((got + (size_t)k) * 7 + 3);
+    got += (size_t)r;
+  }
+  printf("read %zu bytes through a 64 KiB pipe from a thread\n", got);
+  CHECK("every byte in order", ok && got == PIPE_BYTES);
+  struct pollfd pfd = { backfd[0], POLLIN, 0 };
+  CHECK("poll with a timeout on an empty pipe: 0", poll(&pfd, 1, 5) == 0);
+  if (write(backfd[1], "!", 1) != 1) die("write", errno);
+  void *r;
+  PT(pthread_join(t, &r));
+  CHECK("the thread's poll woke for main's answer", r == NULL);
+  fcntl(backfd[0], F_SETFL, O_NONBLOCK);
+  char c;
+  CHECK("O_NONBLOCK read of an empty pipe: EAGAIN", read(backfd[0], &c, 1) == -1 && errno == EAGAIN);
+}
+
 // ---- exits ----
 static void *outlive(void *arg) {
   for (int i = 0; i < 3; i++) sched_yield();
@@ -388,6 +446,7 @@ int main(int argc, char **argv) {
   else if (!strcmp(what, "barrier")) barrier_test();
   else if (!strcmp(what, "timed")) timed();
   else if (!strcmp(what, "signals")) signals();
+  else if (!strcmp(what, "pipe")) pipe_test();
   else if (!strcmp(what, "exit-thread")) {
     pthread_t t;
     PT(pthread_create(&t, NULL, outlive, "status 0"));

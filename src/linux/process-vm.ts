@@ -314,14 +314,18 @@ export class ProcessVM {
     const name = entry?.name ?? `syscall_${nr}`;
     this.syscallCounts.set(name, (this.syscallCounts.get(name) ?? 0) + 1);
     const result = entry ? entry.handler(this, args) : unknownSyscall();
+    const threads = this.threads;
     if (this.options.strace) {
       const shown = args.slice(0, entry?.argc ?? 6).map((a) => '0x' + a.toString(16)).join(', ');
       const res = result < 0n ? `-1 errno=${-result}${entry ? '' : ' (ENOSYS: not implemented)'}` : result.toString();
       // With several threads, each line names its thread, as strace -f does.
-      const who = this.threads.count > 1 || this.threads.current.tid !== PID ? `[tid ${this.threads.current.tid}] ` : '';
-      const shownResult = this.exitStatus !== undefined ? '?' : this.threads.current.wait ? '? <unfinished: waits>' : res;
+      const who = threads.count > 1 || threads.current.tid !== PID ? `[tid ${threads.current.tid}] ` : '';
+      const shownResult = this.exitStatus !== undefined ? '?' : threads.current.wait ? '? <unfinished: waits>' : res;
       this.options.strace(`${who}${name}(${shown}) = ${shownResult}`);
     }
+    // A call waiting for I/O runs again from its ecall with its arguments.
+    if (threads.restarting) return;
+    threads.callDone();
     cpu.setX(10, result);
   }
 

@@ -12,9 +12,12 @@
 //
 // A thread that blocks (futex, sleep, sigsuspend, sigtimedwait) leaves the CPU
 // with a Wait; whoever wakes it writes the system call's result into its
-// saved a0. When no thread can run, the scheduler lets the clock run to the
-// earliest deadline; with none, every thread waits forever: a deadlock, which
-// ends the process with a message rather than hanging the host.
+// saved a0. A thread waiting for I/O (a pipe, ppoll) is different: its pc is
+// put back on the `ecall` and the call runs again once any pipe has changed,
+// as Linux restarts a call (the deadline it had is kept, restart_block-like).
+// When no thread can run, the scheduler lets the clock run to the earliest
+// deadline; with none, every thread waits forever: a deadlock, which ends
+// the process with a message rather than hanging the host.
 import { CONTEXT_X, CONTEXT_PC } from '../cpu/cpu.js';
 import type { ProcessVM } from './process-vm.js';
 import { type ThreadSignalRecord, takeThreadSignals, putThreadSignals, resumeThread } from './sys/signals.js';
@@ -24,7 +27,8 @@ export type Wait =
   | { kind: 'futex'; addr: bigint; bitset: number; seq: number; deadline?: bigint }
   | { kind: 'sleep'; deadline: bigint }
   | { kind: 'sigsuspend'; oldMask: bigint }
-  | { kind: 'sigwait'; set: bigint; info: bigint; deadline?: bigint };
+  | { kind: 'sigwait'; set: bigint; info: bigint; deadline?: bigint }
+  | { kind: 'io'; epoch: number; deadline?: bigint };
 
 /** Deadlines are on the clock's monotonic time (Clock.nowNs), in ns. */
 export interface Thread {
@@ -43,6 +47,8 @@ export interface Thread {
   timeoutResult?: bigint;
   /** sigsuspend: the mask to restore once the waking signal is handled. */
   restoreMask?: bigint;
+  /** A call restarted after an I/O wait keeps the deadline it first had. */
+  restartDeadline?: bigint;
   exited: boolean;
 }
 
@@ -117,15 +123,53 @@ export class ThreadGroup {
     return 0n;
   }
 
+  /**
+   * Takes the current thread off the CPU until a pipe changes or `deadline`
+   * passes, for a call that found its descriptors not ready; the call then
+   * runs again from its `ecall` (or returns `timeoutResult` at the deadline).
+   * Alone in its process, the thread would wait for nothing: as block().
+   */
+  blockForIo(deadline: bigint | undefined, timeoutResult: bigint, what: string): bigint {
+    if (this.list.length === 1) return this.block({ kind: 'io', epoch: 0, deadline }, timeoutResult, what);
+    const t = this.current;
+    t.wait = { kind: 'io', epoch: this.p.files.ioEvents.epoch, deadline };
+    t.timeoutResult = timeoutResult;
+    t.restartDeadline = deadline;
+    this.p.cpu.pc = this.p.cpu.pc - 4n; // back onto the ecall (always 4 bytes)
+    return 0n;
+  }
+
+  /** The deadline of a wait of `ns` from now, or the one a restarted call
+   *  had when it first waited. */
+  deadlineAfter(ns: bigint): bigint {
+    return this.current.restartDeadline ?? this.p.clock.nowNs() + ns;
+  }
+
+  /** Whether the current thread's call is to run again (its a0 still holds
+   *  the call's first argument, which the result must not overwrite). */
+  get restarting(): boolean { return this.current.wait?.kind === 'io'; }
+
+  /** The call has finished: a later one starts with no remembered deadline. */
+  callDone(): void { this.current.restartDeadline = undefined; }
+
   /** The FIFO sequence number for a futex waiter moved to another queue. */
   requeued(): number { return this.waitSeq++; }
 
   /** Ends `t`'s wait; its system call returns `result`. */
   wake(t: Thread, result: bigint): void {
+    // A call waiting for I/O stands on its ecall: step past it, as a return would.
+    const pcStep = t.wait?.kind === 'io' ? 4n : 0n;
     t.wait = undefined;
     t.timeoutResult = undefined;
-    if (t === this.current) this.p.cpu.setX(10, result);
-    else new DataView(t.context!.buffer).setBigUint64(CONTEXT_X(10), BigInt.asUintN(64, result), true);
+    t.restartDeadline = undefined;
+    if (t === this.current) {
+      this.p.cpu.setX(10, result);
+      this.p.cpu.pc = this.p.cpu.pc + pcStep;
+    } else {
+      const c = new DataView(t.context!.buffer);
+      c.setBigUint64(CONTEXT_X(10), BigInt.asUintN(64, result), true);
+      c.setBigUint64(CONTEXT_PC, c.getBigUint64(CONTEXT_PC, true) + pcStep, true);
+    }
   }
 
   /** sched_yield: let the next runnable thread have the CPU. */
@@ -201,10 +245,18 @@ export class ThreadGroup {
     return undefined;
   }
 
+  // Deadlines that have passed end their waits; a change to the pipes sends
+  // each thread waiting for I/O back to its call.
   private wakeExpired(): void {
     let now: bigint | undefined;
+    const epoch = this.p.files.ioEvents.epoch;
     for (const t of this.list) {
-      const d = t.wait && 'deadline' in t.wait ? t.wait.deadline : undefined;
+      const w = t.wait;
+      if (w?.kind === 'io' && w.epoch !== epoch) {
+        t.wait = undefined;
+        continue;
+      }
+      const d = w && 'deadline' in w ? w.deadline : undefined;
       if (d === undefined) continue;
       now ??= this.p.clock.nowNs();
       if (d <= now) this.wake(t, t.timeoutResult ?? 0n);
@@ -233,7 +285,8 @@ export class ThreadGroup {
 
   private deadlock(): void {
     const lines = this.list.map((t) => {
-      const pc = t === this.current ? this.p.cpu.exit.pc : new DataView(t.context!.buffer).getBigUint64(CONTEXT_PC, true) - 4n;
+      const pc = t === this.current ? this.p.cpu.exit.pc
+        : new DataView(t.context!.buffer).getBigUint64(CONTEXT_PC, true) - (t.wait?.kind === 'io' ? 0n : 4n);
       return `thread ${t.tid} in ${describeWait(t.wait)} at pc 0x${pc.toString(16)}`;
     });
     this.p.diagnose(`ringvisor: deadlock: all ${this.list.length} threads wait forever: ${lines.join('; ')}`);
@@ -252,6 +305,7 @@ export class ThreadGroup {
         tid: t.tid, context: t.context?.slice(), signals: t.signals && { ...t.signals, altStack: { ...t.signals.altStack } },
         clearChildTid: t.clearChildTid, robustList: t.robustList, robustListLen: t.robustListLen,
         wait: t.wait && { ...t.wait }, timeoutResult: t.timeoutResult, restoreMask: t.restoreMask,
+        restartDeadline: t.restartDeadline,
       })),
     };
   }
@@ -267,6 +321,7 @@ export interface ThreadRecord {
   wait?: Wait;
   timeoutResult?: bigint;
   restoreMask?: bigint;
+  restartDeadline?: bigint;
 }
 
 export interface ThreadGroupRecord {
@@ -284,6 +339,7 @@ export function describeWait(w: Wait | undefined): string {
     case 'sleep': return 'a sleep';
     case 'sigsuspend': return 'rt_sigsuspend';
     case 'sigwait': return 'rt_sigtimedwait';
+    case 'io': return 'I/O';
     default: return 'nothing';
   }
 }

@@ -189,8 +189,24 @@ export class DirectoryDescription extends Description {
   override directory(): string[] { return this.where.guest; }
 }
 
+/** A descriptor that is not ready: the call would block. Without O_NONBLOCK
+ *  the system-call layer waits for I/O (threads.ts) and runs it again;
+ *  otherwise the guest sees its errno, EAGAIN. */
+export class WouldBlock extends FsError {
+  constructor(op: string) {
+    super(EAGAIN, undefined, op);
+  }
+}
+
+/** Counts changes to what pipes hold and who holds their ends: a thread
+ *  waiting for I/O tries its call again when the count has moved. */
+export interface IoEvents {
+  epoch: number;
+}
+
 /** The buffer between the two ends of a pipe. */
 export class Pipe {
+  constructor(private readonly events: IoEvents = { epoch: 0 }) {}
   private chunks: Uint8Array[] = [];
   size = 0;
   readers = 0;
@@ -209,19 +225,24 @@ export class Pipe {
       else this.chunks[0] = c.subarray(k);
     }
     this.size -= n;
+    this.changed();
     return n;
   }
 
   put(data: Uint8Array): void {
     this.chunks.push(data.slice());
     this.size += data.length;
+    this.changed();
+  }
+
+  changed(): void {
+    this.events.epoch++;
   }
 }
 
 /**
- * One end of a pipe. The process VM runs one thread, so a read that would
- * block (empty, writers left) or a write to a full pipe fails with EAGAIN
- * instead of waiting for nobody.
+ * One end of a pipe. A read of an empty pipe that still has writers, or a
+ * write to a full one, would block: WouldBlock (EAGAIN with O_NONBLOCK).
  */
 export class PipeEnd extends Description {
   constructor(readonly pipe: Pipe, readonly end: 'read' | 'write', flags: number) {
@@ -236,7 +257,7 @@ export class PipeEnd extends Description {
     if (buf.length === 0) return 0;
     if (this.pipe.size === 0) {
       if (this.pipe.writers === 0) return 0;
-      throw new FsError(EAGAIN, undefined, 'read');
+      throw this.flags & O_NONBLOCK ? new FsError(EAGAIN, undefined, 'read') : new WouldBlock('read');
     }
     return this.pipe.take(buf);
   }
@@ -246,7 +267,7 @@ export class PipeEnd extends Description {
     if (this.end !== 'write') throw new FsError(EBADF, undefined, 'write');
     if (this.pipe.readers === 0) throw new FsError(EPIPE, undefined, 'write');
     const room = Pipe.CAPACITY - this.pipe.size;
-    if (room <= 0) throw new FsError(EAGAIN, undefined, 'write');
+    if (room <= 0) throw this.flags & O_NONBLOCK ? new FsError(EAGAIN, undefined, 'write') : new WouldBlock('write');
     const n = Math.min(room, data.length);
     this.pipe.put(data.subarray(0, n));
     return n;
@@ -261,6 +282,7 @@ export class PipeEnd extends Description {
   override release(): void {
     if (this.end === 'read') this.pipe.readers--;
     else this.pipe.writers--;
+    this.pipe.changed();
   }
 }
 
@@ -347,6 +369,8 @@ export class FileTable {
   private readonly slots: (Slot | undefined)[] = [];
   private readonly hostSinks: Map<number, Sink>;
   readonly tty: TtyInfo;
+  /** Changes to pipes, for threads waiting for I/O. */
+  readonly ioEvents: IoEvents = { epoch: 0 };
 
   constructor(options: FileTableOptions) {
     const stdout = options.stdout ?? (() => {});

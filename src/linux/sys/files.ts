@@ -2,14 +2,14 @@
 // (p.fs, fs/guest-fs.ts) and descriptor table (p.files, fs/file-table.ts).
 // Each is a short function; FsError becomes -errno, a bad guest address -EFAULT.
 import {
-  EBADF, EEXIST, EFAULT, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR, ENOTEMPTY, ENOTTY, EOPNOTSUPP, ERANGE, EROFS,
+  EAGAIN, EBADF, EEXIST, EFAULT, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR, ENOTEMPTY, ENOTTY, EOPNOTSUPP, ERANGE, EROFS,
   ENAMETOOLONG, EPIPE,
 } from '../errno.js';
 import { GuestMemoryError, MemoryMode, Perm } from '../../cpu/cpu.js';
 import type { SyscallEntry, SyscallFamily, SyscallHandler } from '../syscalls.js';
 import type { ProcessVM } from '../process-vm.js';
 import {
-  Description, DirectoryDescription, FileDescription, Pipe, PipeEnd, MAX_FDS, POLLNVAL,
+  Description, DirectoryDescription, FileDescription, Pipe, PipeEnd, WouldBlock, MAX_FDS, POLLNVAL,
 } from '../fs/file-table.js';
 import { joinPath, PATH_MAX, type Resolved } from '../fs/guest-fs.js';
 import { raiseSignal, SIGPIPE } from './signals.js';
@@ -135,6 +135,8 @@ function guarded(handler: SyscallHandler): SyscallHandler {
     try {
       return handler(p, args);
     } catch (e) {
+      // Another thread may make the descriptor ready: wait, then run again.
+      if (e instanceof WouldBlock) return p.threads.blockForIo(undefined, err(EAGAIN), `in ${e.op ?? 'I/O'} on a pipe`);
       if (e instanceof FsError) return err(e.errno);
       if (e instanceof GuestMemoryError) return err(EFAULT);
       throw e;
@@ -710,7 +712,7 @@ function sysPipe2(p: ProcessVM, [fds, flagsArg]: bigint[]): bigint {
   const flags = intArg(flagsArg);
   if (flags & ~(O_CLOEXEC | O_NONBLOCK | O_DIRECT)) return err(EINVAL);
   output(p, fds, 8);
-  const pipe = new Pipe();
+  const pipe = new Pipe(p.files.ioEvents);
   const status = flags & O_NONBLOCK;
   const cloexec = (flags & O_CLOEXEC) !== 0;
   const r = p.files.install(new PipeEnd(pipe, 'read', O_RDONLY | status), undefined, cloexec);
@@ -918,13 +920,17 @@ function sysPpoll(p: ProcessVM, [fds, nfdsArg, tmo]: bigint[]): bigint {
     v.setInt16(8 * i + 6, revents, true);
     if (revents) ready++;
   }
-  if (ready === 0 && tmo !== 0n) {
+  if (ready > 0) return BigInt(ready);
+  // Nothing ready: wait for I/O until the timeout (NULL: forever), then 0.
+  let deadline: bigint | undefined;
+  if (tmo !== 0n) {
     const t = new DataView(input(p, tmo, 16).slice().buffer);
     const ns = t.getBigInt64(0, true) * 1_000_000_000n + t.getBigInt64(8, true);
-    if (ns < 0n) return err(EINVAL);
-    p.clock.sleep(ns);
+    if (ns < 0n || t.getBigInt64(8, true) >= 1_000_000_000n) return err(EINVAL);
+    if (ns === 0n) return 0n;
+    deadline = p.threads.deadlineAfter(ns);
   }
-  return BigInt(ready);
+  return p.threads.blockForIo(deadline, 0n, 'in ppoll');
 }
 
 const entry = (name: string, argc: number, handler: SyscallHandler): SyscallEntry => ({ name, argc, handler: guarded(handler) });
