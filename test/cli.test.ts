@@ -35,6 +35,19 @@ describe('ringvisor run', () => {
     expect(r.stderr).toMatch(/^ringvisor: peak memory: 8\.0 MiB mapped of 1024\.0 MiB$/m);
   });
 
+  it('--thread-slice and --clock virtual make a threaded run repeatable; --stats counts threads and switches', () => {
+    const run = () => cli('run', '--stats', '--thread-slice', '997', '--clock', 'virtual', 'guests/bin/threads.elf', 'queue');
+    const a = run(), b = run();
+    expect(a.status).toBe(0);
+    expect(a.stdout).toMatch(/every item consumed exactly once +ok/);
+    const threads = /^ringvisor: threads: 6 created, at most 6 at once, (\d+) context switches$/m;
+    expect(a.stderr).toMatch(threads);
+    // Same slice, same virtual time: the same schedule, down to the last switch.
+    expect(threads.exec(b.stderr)![1]).toBe(threads.exec(a.stderr)![1]);
+    expect(/^ringvisor: instructions: \d+$/m.exec(b.stderr)![0]).toBe(/^ringvisor: instructions: \d+$/m.exec(a.stderr)![0]);
+    expect(cli('run', '--thread-slice', '0', 'guests/bin/hello.elf').stderr).toMatch(/bad thread slice '0'/);
+  });
+
   it('--stats reports the peak of mapped guest memory', () => {
     const r = cli('run', '--stats', '--mem', '768M', '--cwd', tmpdir(), 'guests/bin/mmap-large.elf');
     expect(r.status).toBe(0);

@@ -21,6 +21,11 @@ options:
                         with :ro (repeatable)
   --fs=host             show the guest the whole host file system, as
                         qemu-riscv64 does (default: a sandbox, see below)
+  --thread-slice N      instructions a guest thread runs before the next one
+                        gets the CPU (default 200000); a run is deterministic
+                        for a given slice
+  --clock host|virtual  guest time from the host's clocks (default), or from
+                        instructions retired: deterministic runs
   --strace              print each system call on stderr
   --stats               print instructions, MIPS, peak guest memory, exits per
                         reason and system calls per name on stderr
@@ -98,6 +103,8 @@ async function cmdRun(args: string[]): Promise<number> {
   let memoryBytes: number | undefined;
   let timeoutSeconds: number | undefined;
   let strace = false, stats = false;
+  let threadSlice: bigint | undefined;
+  let clock: 'host' | 'virtual' | undefined;
   const env: string[] = [];
   const mounts: HostMount[] = [];
   let cwd: string | undefined;
@@ -118,6 +125,14 @@ async function cmdRun(args: string[]): Promise<number> {
       const v = value();
       if (!/^\d+(\.\d+)?$/.test(v)) throw new UsageError(`bad timeout '${v}' (seconds)`);
       timeoutSeconds = Number(v);
+    } else if (a === '--thread-slice') {
+      const v = value();
+      if (!/^[1-9]\d*$/.test(v)) throw new UsageError(`bad thread slice '${v}' (instructions, at least 1)`);
+      threadSlice = BigInt(v);
+    } else if (a === '--clock') {
+      const v = value();
+      if (v !== 'host' && v !== 'virtual') throw new UsageError(`bad --clock '${v}' (host or virtual)`);
+      clock = v;
     } else if (a === '--mem') memoryBytes = parseSize(value());
     else if (a === '--env') env.push(value());
     else if (a === '--cwd') cwd = value();
@@ -170,6 +185,8 @@ async function cmdRun(args: string[]): Promise<number> {
     memoryBytes,
     maxInstructions,
     timeoutSeconds,
+    threadSlice,
+    clock,
     strace: strace ? (line) => stderr(enc.encode(line + '\n')) : undefined,
   });
   // /proc/self/exe: the program as the host found it, relative to the host's directory.
@@ -185,6 +202,7 @@ async function cmdRun(args: string[]): Promise<number> {
       `MIPS: ${(Number(n) / seconds / 1e6).toFixed(1)}`,
       // Mapped pages, not host memory: a page counts from mmap, touched or not.
       `peak memory: ${mebibytes(vm.memory.space.peakBytes)} mapped of ${mebibytes(Number(vm.memory.space.end - vm.memory.space.base))}`,
+      `threads: ${vm.threads.created} created, at most ${vm.threads.peak} at once, ${vm.threads.switches} context switches`,
       ...[...vm.cpu.exitCounts()].map(([r, c]) => `exits ${EXIT_REASON_NAMES[r] ?? r}: ${c}`),
       ...[...vm.syscallCounts].map(([name, c]) => `syscall ${name}: ${c}`),
     ];

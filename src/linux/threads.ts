@@ -293,6 +293,32 @@ export class ThreadGroup {
     this.p.exit(DEADLOCK_EXIT_STATUS);
   }
 
+  /** Brings back threads saved by save() into a group of the same process
+   *  (the current thread's registers and signal state come back with the
+   *  CPU and the signal state). */
+  restore(r: ThreadGroupRecord): void {
+    if (r.version !== 1) throw new Error(`thread state version ${r.version} is not 1`);
+    const current = r.threads.find((t) => t.tid === r.current);
+    if (!current || current.context !== undefined) throw new Error(`thread state: the current thread ${r.current} must be one without a saved context`);
+    this.list.length = 0;
+    for (const t of r.threads) {
+      if (t.tid !== r.current && (t.context === undefined || t.signals === undefined)) {
+        throw new Error(`thread state: thread ${t.tid} is off the CPU but has no saved context`);
+      }
+      this.list.push({
+        tid: t.tid, context: t.context?.slice(), signals: t.signals && { ...t.signals, altStack: { ...t.signals.altStack } },
+        clearChildTid: t.clearChildTid, robustList: t.robustList, robustListLen: t.robustListLen,
+        wait: t.wait && { ...t.wait }, timeoutResult: t.timeoutResult, restoreMask: t.restoreMask,
+        restartDeadline: t.restartDeadline, exited: false,
+      });
+    }
+    this.current = this.list.find((t) => t.tid === r.current)!;
+    this.nextTid = r.nextTid;
+    this.waitSeq = r.waitSeq;
+    this.leaderStatus = r.leaderStatus;
+    this.yielded = false;
+  }
+
   /** The threads as plain, versioned records, for checkpoints. */
   save(): ThreadGroupRecord {
     return {
