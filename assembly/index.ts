@@ -3,5 +3,6 @@
 // exported for unit tests.
 export * from './layout';
 export { run, configureRam } from './cpu';
+export { clearTouchedPages } from './memory';
 export { expandCompressed } from './rvc';
 export * from './fp/exports';

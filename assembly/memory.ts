@@ -107,3 +107,29 @@ export function refreshMemoryConfig(): void {
 @inline export function fetchAddress(pc: u64, size: u64): usize {
   return guestAddress(pc, size, PERM_X, CAUSE_FETCH_ACCESS, CAUSE_FETCH_PAGE_FAULT);
 }
+
+// For ring -1: zeroes each 4 KiB page of guest RAM in [offset, offset +
+// pages * 4096) (offsets from RAM's start, page-aligned, inside RAM) that
+// holds anything, and leaves all-zero pages untouched: a page the guest never
+// wrote is not yet backed by host memory, and reading it keeps it so, while
+// filling it would commit it. Returns how many pages were cleared. Unmap and
+// MADV_DONTNEED call it, often over large, mostly untouched ranges (thread
+// stacks), where a scan in JavaScript cost seconds.
+export function clearTouchedPages(offset: u64, pages: u32): u32 {
+  const size = load<u64>(RAM_SIZE);
+  if ((offset & 4095) != 0 || offset > size || (size - offset) >> 12 < <u64>pages) return 0;
+  let cleared: u32 = 0;
+  let at = <usize>(RAM_OFFSET + offset);
+  for (let p: u32 = 0; p < pages; p++, at += 4096) {
+    let any: u64 = 0;
+    for (let k: usize = 0; k < 4096; k += 64) {
+      any |= load<u64>(at + k) | load<u64>(at + k, 8) | load<u64>(at + k, 16) | load<u64>(at + k, 24)
+        | load<u64>(at + k, 32) | load<u64>(at + k, 40) | load<u64>(at + k, 48) | load<u64>(at + k, 56);
+    }
+    if (any != 0) {
+      memory.fill(at, 0, 4096);
+      cleared++;
+    }
+  }
+  return cleared;
+}

@@ -35,6 +35,28 @@ function runAt(p: ProcessVM, code: number[]) {
   return p.cpu.exit;
 }
 
+describe('clearing pages (unmap, MADV_DONTNEED)', () => {
+  it('zeroes only the pages that hold something, and says how many', () => {
+    const p = vm();
+    const at = anon(p, 4n * PAGE);
+    p.cpu.writeBytes(at + PAGE + 4095n, new Uint8Array([7]));
+    p.cpu.writeBytes(at + 3n * PAGE, new Uint8Array([1, 2, 3]));
+    expect(p.cpu.clearTouchedPages(at, 4 * 4096)).toBe(2);
+    expect(p.cpu.readBytes(at, 4 * 4096).every((b) => b === 0)).toBe(true);
+    expect(p.cpu.clearTouchedPages(at, 4 * 4096)).toBe(0);
+    expect(() => p.cpu.clearTouchedPages(at + 1n, 4096)).toThrow(RangeError);
+    expect(() => p.cpu.clearTouchedPages(p.memory.stackTop, 4096)).toThrow(/outside guest RAM/);
+  });
+
+  it('MADV_DONTNEED reads back as zero', () => {
+    const p = vm();
+    const at = anon(p, 3n * PAGE);
+    p.cpu.writeBytes(at + PAGE, new Uint8Array([9, 9]));
+    expect(sys(p, 'madvise', at, 3n * PAGE, 4n /* MADV_DONTNEED */)).toBe(0n);
+    expect(p.cpu.read8(at + PAGE)).toBe(0);
+  });
+});
+
 describe('mmap', () => {
   it('places mappings top-down below the stack, page-aligned and zeroed', () => {
     const p = vm();

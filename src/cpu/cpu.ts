@@ -289,6 +289,18 @@ export class Cpu {
   write64(addr: bigint, v: bigint): void { this.view.setBigUint64(this.index(addr, 8), BigInt.asUintN(64, v), true); }
   read32(addr: bigint): number { return this.view.getUint32(this.index(addr, 4), true); }
   read8(addr: bigint): number { return this.bytes[this.index(addr, 1)]; }
+  /** Zeroes the pages of [addr, addr+length) (page-aligned) that hold
+   *  anything, leaving never-written pages uncommitted on the host; returns
+   *  how many were cleared. */
+  clearTouchedPages(addr: bigint, length: number): number {
+    if (length === 0) return 0;
+    if ((addr - this.ramBase) % BigInt(PAGE_SIZE) !== 0n || length % PAGE_SIZE !== 0) {
+      throw new RangeError(`clearTouchedPages: 0x${addr.toString(16)}+${length} is not whole pages`);
+    }
+    this.index(addr, length); // bounds check
+    return (this.exports.clearTouchedPages as (offset: bigint, pages: number) => number)(addr - this.ramBase, length / PAGE_SIZE);
+  }
+
   /** A NUL-terminated string of at most `max` bytes; throws if unterminated or outside RAM. */
   readCString(addr: bigint, max = 4096): Uint8Array {
     for (let n = 0; n < max; n++) {

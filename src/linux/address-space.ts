@@ -11,6 +11,11 @@ const MAPPED = 0x80; // in `pages` only: the page is mapped (possibly PROT_NONE)
 // Linux (and QEMU) send SIGBUS for any access to it, so the CPU sees no
 // permission there whatever mprotect says; the fault is told apart here.
 const PAST_EOF = 0x40;
+// In `pages` only: the page has had some permission since it was mapped, so
+// it may hold something. A page mapped PROT_NONE and never opened (Go's
+// runtime reserves hundreds of MiB so) still reads as zero: unmapping it
+// need not look at its bytes.
+const OPENED = 0x20;
 
 export function pageDown(a: bigint): bigint { return a & ~(PAGE - 1n); }
 export function pageUp(a: bigint): bigint { return (a + PAGE - 1n) & ~(PAGE - 1n); }
@@ -77,10 +82,12 @@ export class AddressSpace {
   /** Unmaps [addr, addr+len); the pages read as zero from now on. */
   unmap(addr: bigint, len: bigint): void {
     const end = pageUp(addr + len);
-    for (let a = pageDown(addr); a < end; a += PAGE) {
-      const i = this.pageIndex(a);
+    // Indices as numbers, addresses only for mapped pages: programs (Go's
+    // runtime) unmap large, mostly unused reservations often.
+    const first = this.pageIndex(pageDown(addr)), last = this.pageIndex(end);
+    this.clearOpened(first, last);
+    for (let i = first; i < last; i++) {
       if (!this.pages[i]) continue;
-      this.clearPage(a);
       if (this.pages[i] & PAST_EOF) this.pastEofCount--;
       this.pages[i] = 0;
       this.mappedCount--;
@@ -101,11 +108,11 @@ export class AddressSpace {
         this.cpu.writeBytes(to + off, this.cpu.guestBytes(from + off, PAGE_SIZE));
         this.cpu.fill(from + off, PAGE_SIZE, 0);
       }
-      const pastEof = this.pages[i] & PAST_EOF;
+      const kept = this.pages[i] & (PAST_EOF | OPENED);
       if (this.pages[i]) this.mappedCount--;
       this.pages[i] = 0;
       if (!this.pages[j]) this.mappedCount++;
-      this.pages[j] = MAPPED | pastEof | perms;
+      this.pages[j] = MAPPED | kept | (perms ? OPENED : 0) | perms;
     }
     if (this.mappedCount > this.peakCount) this.peakCount = this.mappedCount;
     this.cpu.setPagePermissions(from, Number(len), 0);
@@ -139,11 +146,20 @@ export class AddressSpace {
     }
   }
 
-  // Zeroes a page only when it holds something. A page the guest never
-  // touched is not yet backed by host memory; reading it leaves it so, while
-  // filling it would commit it (hundreds of MiB for a large sparse mapping).
-  private clearPage(a: bigint): void {
-    if (!this.isZeroPage(a)) this.cpu.fill(a, PAGE_SIZE, 0);
+  // Zeroes the pages with index in [first, last) that the guest could have
+  // written (OPENED), in runs, and each only when it holds something: a page
+  // the guest never touched is not yet backed by host memory, and filling it
+  // would commit it (hundreds of MiB for a large sparse mapping). The scan is
+  // the CPU module's (Cpu.clearTouchedPages): thread stacks of 8 MiB are
+  // released with MADV_DONTNEED at every thread exit.
+  private clearOpened(first: number, last: number): void {
+    for (let i = first; i < last; i++) {
+      if (!(this.pages[i] & OPENED)) continue;
+      let j = i + 1;
+      while (j < last && this.pages[j] & OPENED) j++;
+      this.cpu.clearTouchedPages(this.base + BigInt(i) * PAGE, (j - i) * PAGE_SIZE);
+      i = j;
+    }
   }
 
   private isZeroPage(a: bigint): boolean {
@@ -165,7 +181,7 @@ export class AddressSpace {
 
   /** Clears mapped pages to zero (MADV_DONTNEED on private anonymous memory). */
   zero(addr: bigint, len: bigint): void {
-    for (let a = pageDown(addr), end = pageUp(addr + len); a < end; a += PAGE) this.clearPage(a);
+    this.clearOpened(this.pageIndex(pageDown(addr)), this.pageIndex(pageUp(addr + len)));
   }
 
   /** Permissions of the page at addr, or undefined when unmapped. */
@@ -191,7 +207,7 @@ export class AddressSpace {
     for (let i = first; i < last; i++) {
       if (mapping && !this.pages[i]) this.mappedCount++;
       // mprotect keeps a page past the end of its file so (map has unmapped first).
-      this.pages[i] = MAPPED | (this.pages[i] & PAST_EOF) | perms;
+      this.pages[i] = MAPPED | (this.pages[i] & (PAST_EOF | OPENED)) | (perms ? OPENED : 0) | perms;
     }
     if (this.mappedCount > this.peakCount) this.peakCount = this.mappedCount;
     this.cpu.setPagePermissions(this.base + BigInt(first) * PAGE, (last - first) * PAGE_SIZE, perms);
