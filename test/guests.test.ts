@@ -88,6 +88,14 @@ describe('the ringvisor command', () => {
     expect(r.status).toBe(golden.status);
   });
 
+  it('runs the demo that npm start runs (guests/bin/demo.elf) like QEMU did', () => {
+    const r = spawnSync(process.execPath, ['dist/cli/main.js', 'run', 'guests/bin/demo.elf'], { cwd: ROOT, timeout: 60_000 });
+    const golden = readGolden('demo');
+    expect(r.stderr.toString('latin1')).toBe('');
+    expect(r.stdout.toString('latin1')).toBe(golden.stdout.toString('latin1'));
+    expect(r.status).toBe(golden.status);
+  });
+
   it('stops an endless guest at --max-instructions with status 124', () => {
     const r = spawnSync(process.execPath, ['dist/cli/main.js', 'run', '--max-instructions', '1000000', 'guests/bin/faults.elf', 'loop'],
       { cwd: ROOT, timeout: 30_000 });
