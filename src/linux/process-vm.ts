@@ -66,6 +66,7 @@ export interface ProcessVMOptions {
 export const DEFAULT_MEMORY_BYTES = 1024 * 1024 * 1024;
 const STACK_BYTES = 8n * 1024n * 1024n;
 const PAGE = 4096n;
+const STACK_GUARD_GAP = 256n * PAGE;
 /** Instructions per run() call: large, so exits for scheduling are rare. */
 const SLICE = 1n << 22n;
 /** Exit status when --max-instructions or --timeout stops the guest, as timeout(1) reports. */
@@ -145,8 +146,10 @@ export class ProcessVM {
     const brkStart = pageUp(end);
     const stackTop = top;
     const stackBottom = stackTop - STACK_BYTES;
-    // One unmapped guard page between the mappings and the stack.
-    const mmapTop = stackBottom - PAGE;
+    // An unmapped gap between the mappings and the stack, as wide as Linux's
+    // stack_guard_gap (256 pages), so that a stack overflow with large
+    // frames faults instead of writing into the highest mapping.
+    const mmapTop = stackBottom - STACK_GUARD_GAP;
     this.memory = { space, brkStart, brk: brkStart, brkLimit: mmapTop, mmapTop, stackTop };
     if (mmapTop <= brkStart) {
       throw new ElfError(this.name, `program (${end - lowest} bytes) leaves no room for a stack in ${size} bytes of guest memory`);
