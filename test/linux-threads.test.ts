@@ -103,6 +103,17 @@ describe('clone', () => {
     expect(p.threads.count).toBe(1);
   });
 
+  it('counts threads against RLIMIT_NPROC: EAGAIN past the soft limit', () => {
+    const { p } = make();
+    const lim = scratch(p, 0x300n);
+    p.cpu.write64(lim, 3n);
+    p.cpu.write64(lim + 8n, 4096n);
+    expect(sys(p, 'prlimit64', 0n, 6n /* RLIMIT_NPROC */, lim, 0n)).toBe(0n);
+    expect(spawn(p)).toBe(1001);
+    expect(spawn(p)).toBe(1002);
+    expect(spawn(p)).toBe(Number(EAGAIN));
+  });
+
   it('clone3 reads struct clone_args: sp = stack + stack_size; unknown non-zero fields are E2BIG', () => {
     const { p } = make();
     const args = scratch(p, 0x200n);

@@ -21,6 +21,7 @@ export interface ProcessState {
 
 const RLIM_INFINITY = (1n << 64n) - 1n;
 export const RLIMIT_STACK = 3;
+export const RLIMIT_NPROC = 6;
 export const RLIMIT_NOFILE = 7;
 export const RLIMIT_NLIMITS = 16;
 
@@ -30,7 +31,7 @@ function defaultLimits(): Array<[bigint, bigint]> {
   const l: Array<[bigint, bigint]> = Array.from({ length: RLIMIT_NLIMITS }, () => [...inf] as [bigint, bigint]);
   l[RLIMIT_STACK] = [8n * 1024n * 1024n, RLIM_INFINITY];
   l[4] = [0n, RLIM_INFINITY]; // RLIMIT_CORE
-  l[6] = [4096n, 4096n]; // RLIMIT_NPROC
+  l[RLIMIT_NPROC] = [4096n, 4096n];
   l[RLIMIT_NOFILE] = [1024n, 1048576n];
   l[8] = [8n * 1024n * 1024n, 8n * 1024n * 1024n]; // RLIMIT_MEMLOCK
   l[11] = [4096n, 4096n]; // RLIMIT_SIGPENDING

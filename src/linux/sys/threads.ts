@@ -12,7 +12,7 @@ import type { ProcessVM } from '../process-vm.js';
 import { CONTEXT_X } from '../../cpu/cpu.js';
 import type { Thread } from '../threads.js';
 import { newThreadSignals } from './signals.js';
-import { readTimespec } from './process.js';
+import { readTimespec, processState, RLIMIT_NPROC } from './process.js';
 
 const E2BIG = 7;
 
@@ -64,6 +64,8 @@ function cloneThread(p: ProcessVM, r: CloneRequest): bigint {
   if ((f & ~(THREAD_FLAGS | HARMLESS | TID_FLAGS | CSIGNAL)) !== 0n) return -BigInt(EINVAL);
 
   const threads = p.threads;
+  // Threads count against RLIMIT_NPROC, as on Linux (pthread_create: EAGAIN).
+  if (BigInt(threads.count) >= processState(p).limits[RLIMIT_NPROC][0]) return -BigInt(EAGAIN);
   const child = threads.spawn(newThreadSignals(p), (c: DataView) => {
     c.setBigUint64(CONTEXT_X(10), 0n, true); // the child's clone returns 0
     if (r.stack !== 0n) c.setBigUint64(CONTEXT_X(2), r.stack, true);
