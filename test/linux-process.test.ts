@@ -724,6 +724,8 @@ describe('checkpoint records', () => {
     restoreProcess(q, proc);
     expect(saveSignals(q)).toEqual(saveSignals(p));
     expect(saveProcess(q)).toEqual(saveProcess(p));
-    expect(() => restoreSignals(q, { ...signals, version: 2 })).toThrow(/version/);
+    // kill() left SIGUSR2 pending with the sender's si_code (SI_USER).
+    expect(saveSignals(q).pendingInfo).toEqual({ 12: { code: 0, pid: 1000 } });
+    expect(() => restoreSignals(q, { ...signals, version: 3 })).toThrow(/version/);
   });
 });

@@ -87,7 +87,7 @@ describe('clone', () => {
     s.pending = 1n << 9n;
     s.altStack = { sp: 0x5000n, size: 8192n, disabled: false };
     const t = p.threads.find(spawn(p))!;
-    expect(t.signals).toEqual({ mask: 1n << 9n, pending: 0n, altStack: { sp: 0n, size: 0n, disabled: true }, depth: 0 });
+    expect(t.signals).toEqual({ mask: 1n << 9n, pending: 0n, pendingInfo: {}, altStack: { sp: 0n, size: 0n, disabled: true }, depth: 0 });
   });
 
   it('refuses what Linux refuses and what this VM cannot do', () => {

@@ -306,7 +306,7 @@ export class ThreadGroup {
         throw new Error(`thread state: thread ${t.tid} is off the CPU but has no saved context`);
       }
       this.list.push({
-        tid: t.tid, context: t.context?.slice(), signals: t.signals && { ...t.signals, altStack: { ...t.signals.altStack } },
+        tid: t.tid, context: t.context?.slice(), signals: t.signals && { ...t.signals, pendingInfo: { ...t.signals.pendingInfo }, altStack: { ...t.signals.altStack } },
         clearChildTid: t.clearChildTid, robustList: t.robustList, robustListLen: t.robustListLen,
         wait: t.wait && { ...t.wait }, timeoutResult: t.timeoutResult, restoreMask: t.restoreMask,
         restartDeadline: t.restartDeadline, exited: false,
@@ -328,7 +328,7 @@ export class ThreadGroup {
       waitSeq: this.waitSeq,
       leaderStatus: this.leaderStatus,
       threads: this.list.map((t) => ({
-        tid: t.tid, context: t.context?.slice(), signals: t.signals && { ...t.signals, altStack: { ...t.signals.altStack } },
+        tid: t.tid, context: t.context?.slice(), signals: t.signals && { ...t.signals, pendingInfo: { ...t.signals.pendingInfo }, altStack: { ...t.signals.altStack } },
         clearChildTid: t.clearChildTid, robustList: t.robustList, robustListLen: t.robustListLen,
         wait: t.wait && { ...t.wait }, timeoutResult: t.timeoutResult, restoreMask: t.restoreMask,
         restartDeadline: t.restartDeadline,

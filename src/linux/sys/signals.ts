@@ -102,6 +102,9 @@ export interface SignalState {
   mask: bigint;
   /** Sent while blocked: bit (sig - 1). */
   pending: bigint;
+  /** Who sent each pending signal (si_code, si_pid), by signal number: a
+   *  standard signal is pending once, with the first sender's siginfo. */
+  pendingInfo: PendingInfo;
   altStack: AltStack;
   /** How many handlers are running (nested frames). */
   depth: number;
@@ -122,6 +125,7 @@ export function signalState(p: ProcessVM): SignalState {
       actions: Array.from({ length: NSIG + 1 }, () => ({ handler: SIG_DFL, flags: 0n, mask: 0n })),
       mask: 0n,
       pending: 0n,
+      pendingInfo: {},
       altStack: { sp: 0n, size: 0n, disabled: true },
       depth: 0,
       ended: false,
@@ -131,12 +135,16 @@ export function signalState(p: ProcessVM): SignalState {
   return s;
 }
 
+/** si_code and si_pid of pending signals, by signal number. */
+export type PendingInfo = Record<number, { code: number; pid?: number }>;
+
 /** The signal state as a plain, versioned record, for checkpoints. */
 export interface SignalRecord {
-  version: 1;
+  version: 2;
   actions: Array<{ handler: bigint; flags: bigint; mask: bigint }>;
   mask: bigint;
   pending: bigint;
+  pendingInfo: PendingInfo;
   altStack: AltStack;
   depth: number;
   trampoline?: bigint;
@@ -145,10 +153,11 @@ export interface SignalRecord {
 export function saveSignals(p: ProcessVM): SignalRecord {
   const s = signalState(p);
   return {
-    version: 1,
+    version: 2,
     actions: s.actions.map((a) => ({ ...a })),
     mask: s.mask,
     pending: s.pending,
+    pendingInfo: { ...s.pendingInfo },
     altStack: { ...s.altStack },
     depth: s.depth,
     trampoline: s.trampoline,
@@ -156,12 +165,13 @@ export function saveSignals(p: ProcessVM): SignalRecord {
 }
 
 export function restoreSignals(p: ProcessVM, r: SignalRecord): void {
-  if (r.version !== 1) throw new Error(`signal state version ${r.version} is not 1`);
+  if (r.version !== 2) throw new Error(`signal state version ${r.version} is not 2`);
   if (r.actions.length !== NSIG + 1) throw new Error(`signal state has ${r.actions.length} actions, not ${NSIG + 1}`);
   const s = signalState(p);
   s.actions = r.actions.map((a) => ({ ...a }));
   s.mask = r.mask & ~UNBLOCKABLE;
   s.pending = r.pending;
+  s.pendingInfo = { ...r.pendingInfo };
   s.altStack = { ...r.altStack };
   s.depth = r.depth;
   s.trampoline = r.trampoline;
@@ -182,6 +192,7 @@ const trace = (p: ProcessVM, line: string) => p.trace(line);
 export interface ThreadSignalRecord {
   mask: bigint;
   pending: bigint;
+  pendingInfo: PendingInfo;
   altStack: AltStack;
   depth: number;
 }
@@ -189,13 +200,13 @@ export interface ThreadSignalRecord {
 /** The state of a new thread: the creator's mask, nothing pending, no
  *  alternate stack (Linux clears it for CLONE_VM without CLONE_VFORK). */
 export function newThreadSignals(p: ProcessVM): ThreadSignalRecord {
-  return { mask: signalState(p).mask, pending: 0n, altStack: { sp: 0n, size: 0n, disabled: true }, depth: 0 };
+  return { mask: signalState(p).mask, pending: 0n, pendingInfo: {}, altStack: { sp: 0n, size: 0n, disabled: true }, depth: 0 };
 }
 
 /** The thread leaving the CPU: its part of SignalState. */
 export function takeThreadSignals(p: ProcessVM): ThreadSignalRecord {
   const s = signalState(p);
-  return { mask: s.mask, pending: s.pending, altStack: s.altStack, depth: s.depth };
+  return { mask: s.mask, pending: s.pending, pendingInfo: s.pendingInfo, altStack: s.altStack, depth: s.depth };
 }
 
 /** The thread getting the CPU: its part into SignalState. */
@@ -203,6 +214,7 @@ export function putThreadSignals(p: ProcessVM, r: ThreadSignalRecord): void {
   const s = signalState(p);
   s.mask = r.mask;
   s.pending = r.pending;
+  s.pendingInfo = r.pendingInfo;
   s.altStack = r.altStack;
   s.depth = r.depth;
 }
@@ -251,7 +263,7 @@ function sendToOther(p: ProcessVM, t: Thread, sig: number, code: number): void {
     return;
   }
   const r = signalsOf(p, t);
-  r.pending |= bit(sig);
+  markPending(r, sig, { code, pid: PID });
   if (w === undefined || (r.mask & bit(sig)) !== 0n) return;
   if (w.kind === 'sigsuspend') t.restoreMask = w.oldMask;
   p.threads.wake(t, -BigInt(EINTR));
@@ -292,10 +304,23 @@ export interface SigInfo {
 export function raiseSignal(p: ProcessVM, sig: number, info: SigInfo): boolean {
   const s = signalState(p);
   if (s.mask & bit(sig) & ~UNBLOCKABLE) {
-    s.pending |= bit(sig);
+    markPending(s, sig, info);
     return false;
   }
   return act(p, sig, info);
+}
+
+function markPending(r: ThreadSignalRecord, sig: number, info: SigInfo): void {
+  if ((r.pending & bit(sig)) === 0n) r.pendingInfo[sig] = { code: info.code, pid: info.pid };
+  r.pending |= bit(sig);
+}
+
+/** Takes `sig` off the pending set; what its sender put in the siginfo. */
+function takePending(r: ThreadSignalRecord, sig: number): SigInfo {
+  r.pending &= ~bit(sig);
+  const info = r.pendingInfo[sig] ?? { code: SI_TKILL, pid: PID };
+  delete r.pendingInfo[sig];
+  return info;
 }
 
 /**
@@ -462,8 +487,7 @@ function deliverUnblocked(p: ProcessVM): boolean {
   const s = signalState(p);
   for (let sig = 1; sig <= NSIG; sig++) {
     if ((s.pending & bit(sig)) !== 0n && (s.mask & bit(sig)) === 0n) {
-      s.pending &= ~bit(sig);
-      const entered = act(p, sig, { code: SI_TKILL, pid: PID });
+      const entered = act(p, sig, takePending(s, sig));
       // One handler at a time: the rest stay pending behind its mask.
       if (entered) return true;
     }
@@ -495,7 +519,7 @@ function sysRtSigaction(p: ProcessVM, [sigArg, actPtr, oldPtr, setsize]: bigint[
     // Setting SIG_IGN (or SIG_DFL for a signal ignored by default) discards it if pending.
     const now = s.actions[sig];
     if (now.handler === SIG_IGN || (now.handler === SIG_DFL && defaultAction(sig) === 'ignore')) {
-      for (const t of p.threads.all()) signalsOf(p, t).pending &= ~bit(sig);
+      for (const t of p.threads.all()) takePending(signalsOf(p, t), sig);
     }
   }
   if (oldPtr !== 0n) {
@@ -572,8 +596,7 @@ function sysRtSigtimedwait(p: ProcessVM, [setPtr, infoPtr, timeout, setsize]: bi
   const set = cpu.read64(setPtr) & ~UNBLOCKABLE;
   for (let sig = 1; sig <= NSIG; sig++) {
     if ((s.pending & set & bit(sig)) !== 0n) {
-      s.pending &= ~bit(sig);
-      writeSigInfo(p, infoPtr, sig, SI_TKILL);
+      writeSigInfo(p, infoPtr, sig, takePending(s, sig).code);
       return BigInt(sig);
     }
   }
