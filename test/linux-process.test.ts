@@ -6,8 +6,9 @@
 // back through rt_sigreturn on a program of a few instructions.
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { ProcessVM, ExitReason, type ProcessVMOptions } from '../src/index.js';
+import { ProcessVM, ExitReason } from '../src/index.js';
 import { SYSCALLS } from '../src/linux/syscalls.js';
+import { make, sys, scratch, hello } from './support/process.js';
 import { hostClock, virtualClock, VIRTUAL_EPOCH_NS, timeCsr } from '../src/hypervisor/clock.js';
 import { signalState, deliverFault, saveSignals, restoreSignals } from '../src/linux/sys/signals.js';
 import { SEGV_MAPERR } from '../src/linux/signals.js';
@@ -15,30 +16,10 @@ import { saveProcess, restoreProcess } from '../src/linux/sys/process.js';
 import { writeElf, PAYLOAD_ADDRESS } from './support/elf-writer.js';
 import { addi, auipc, ld, sd, jalr, ecall, ZERO, RA, T0, A0, A1, A2, A7, S1, S2 } from './support/rvasm.js';
 
-const hello = new Uint8Array(readFileSync(new URL('../guests/bin/hello.elf', import.meta.url)));
 const EPERM = -1n, ESRCH = -3n, EAGAIN = -11n, EFAULT = -14n, EINVAL = -22n, ENOSYS = -38n, ETIMEDOUT = -110n;
 const NS = 1_000_000_000n;
 
-interface Made {
-  p: ProcessVM;
-  diagnostics: string[];
-}
 
-function make(options: ProcessVMOptions = {}, elf = hello): Made {
-  const diagnostics: string[] = [];
-  const p = ProcessVM.create(elf, { programName: 'test', memoryBytes: 64 * 1024 * 1024, diagnostics: (l) => diagnostics.push(l), ...options });
-  return { p, diagnostics };
-}
-
-function sys(p: ProcessVM, name: string, ...args: bigint[]): bigint {
-  for (const entry of SYSCALLS.values()) {
-    if (entry.name === name) return BigInt.asIntN(64, entry.handler(p, [...args, 0n, 0n, 0n, 0n, 0n, 0n].slice(0, 6)));
-  }
-  throw new Error(`no system call ${name}`);
-}
-
-/** Scratch memory on the guest's stack, well below its top (mapped read/write). */
-const scratch = (p: ProcessVM, offset = 0n) => p.memory.stackTop - 64n * 1024n + offset;
 const u64 = (p: ProcessVM, addr: bigint) => p.cpu.read64(addr);
 const i64 = (p: ProcessVM, addr: bigint) => BigInt.asIntN(64, p.cpu.read64(addr));
 function cString(p: ProcessVM, addr: bigint): string {

@@ -6,14 +6,12 @@
 // covers what such a program cannot pin down: exact results of each call,
 // the order of wakes, and the scheduler's decisions.
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
-import { ProcessVM, type ProcessVMOptions } from '../src/index.js';
-import { SYSCALLS } from '../src/linux/syscalls.js';
+import type { ProcessVM } from '../src/index.js';
+import { make, sys, scratch } from './support/process.js';
 import { signalState } from '../src/linux/sys/signals.js';
 import { CONTEXT_X, CONTEXT_PC } from '../src/cpu/cpu.js';
 import type { Thread } from '../src/linux/threads.js';
 
-const hello = new Uint8Array(readFileSync(new URL('../guests/bin/hello.elf', import.meta.url)));
 const EPERM = -1n, EAGAIN = -11n, E2BIG = -7n, EINTR = -4n, EINVAL = -22n, ENOSYS = -38n, ETIMEDOUT = -110n;
 const NS = 1_000_000_000n;
 
@@ -22,25 +20,7 @@ const PTHREAD_FLAGS = 0x100n | 0x200n | 0x400n | 0x800n | 0x10000n | 0x40000n | 
 /** Go's runtime (runtime/os_linux.go cloneFlags). */
 const GO_FLAGS = 0x100n | 0x200n | 0x400n | 0x800n | 0x40000n | 0x10000n;
 
-interface Made {
-  p: ProcessVM;
-  diagnostics: string[];
-}
 
-function make(options: ProcessVMOptions = {}): Made {
-  const diagnostics: string[] = [];
-  const p = ProcessVM.create(hello, { programName: 'test', memoryBytes: 64 * 1024 * 1024, diagnostics: (l) => diagnostics.push(l), ...options });
-  return { p, diagnostics };
-}
-
-function sys(p: ProcessVM, name: string, ...args: bigint[]): bigint {
-  for (const entry of SYSCALLS.values()) {
-    if (entry.name === name) return BigInt.asIntN(64, entry.handler(p, [...args, 0n, 0n, 0n, 0n, 0n, 0n].slice(0, 6)));
-  }
-  throw new Error(`no system call ${name}`);
-}
-
-const scratch = (p: ProcessVM, offset = 0n) => p.memory.stackTop - 64n * 1024n + offset;
 const reg = (t: Thread, r: number) => new DataView(t.context!.buffer).getBigUint64(CONTEXT_X(r), true);
 const pcOf = (t: Thread) => new DataView(t.context!.buffer).getBigUint64(CONTEXT_PC, true);
 

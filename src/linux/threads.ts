@@ -337,18 +337,8 @@ export class ThreadGroup {
   }
 }
 
-export interface ThreadRecord {
-  tid: number;
-  context?: Uint8Array;
-  signals?: ThreadSignalRecord;
-  clearChildTid: bigint;
-  robustList: bigint;
-  robustListLen: bigint;
-  wait?: Wait;
-  timeoutResult?: bigint;
-  restoreMask?: bigint;
-  restartDeadline?: bigint;
-}
+/** A thread as saved: everything but `exited` (saved threads are alive). */
+export type ThreadRecord = Omit<Thread, 'exited'>;
 
 export interface ThreadGroupRecord {
   version: 1;
