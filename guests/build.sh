@@ -11,6 +11,8 @@
 #                          own _start, which relocates the program, so not
 #                          lib/start.S. (Debian's riscv64 cross glibc has no
 #                          rcrt1.o: glibc itself cannot be linked -static-pie.)
+#   guests/bench/*.c       the benchmark workloads (bench/run.mjs), built by
+#                          guests/bench/build.sh with the same compiler.
 # In guests/src,
 # an assembly program defines main and names itself with .file, so that the
 # build is reproducible (--check).
@@ -79,6 +81,10 @@ for src in libc/*.c libc/*.cc; do
   built=$((built + 1))
 done
 
+# ---- benchmark workloads: guests/bench/build.sh builds them the same way ----
+bash bench/build.sh "$out"
+for src in bench/*.c; do [ -e "$src" ] && built=$((built + 1)); done
+
 if [ $check = 1 ]; then
   bad=0
   for elf in "$out"/*.elf; do
@@ -90,7 +96,7 @@ if [ $check = 1 ]; then
   done
   for elf in bin/*.elf; do
     [ -e "$elf" ] || continue
-    [ -e "$out/$(basename "$elf")" ] || { echo "guests/build.sh: $elf has no source in guests/src or guests/libc" >&2; bad=1; }
+    [ -e "$out/$(basename "$elf")" ] || { echo "guests/build.sh: $elf has no source in guests/src, guests/libc or guests/bench" >&2; bad=1; }
   done
   [ $bad = 0 ] && echo "guests/build.sh: all $built programs match their sources"
   exit $bad

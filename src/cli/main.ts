@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 // The `ringvisor` command.
-import { fstatSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { existsSync, fstatSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { resolve } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { constants as osConstants } from 'node:os';
 import { sandboxFs, parseMountSpec, hostHandle, type HostMount } from '../node/host-fs.js';
 import { ProcessVM, ElfError, RamAllocationError, EXIT_REASON_NAMES, DEFAULT_MEMORY_BYTES } from '../index.js';
 
@@ -37,6 +40,12 @@ random, urandom, stdin, stdout, stderr), /proc/self (exe, fd) and what
 --mount adds.
 '..', absolute symbolic links and chains of them are resolved inside that
 view and cannot leave it. stdin, stdout and stderr are the host's.
+
+usage: ringvisor bench [options]
+
+Runs the benchmark: workloads under ringvisor, qemu-riscv64, native and
+JavaScript, then micro-benchmarks (bench/run.mjs; needs a source checkout;
+ringvisor bench --help lists its options).
 `;
 
 class UsageError extends Error {}
@@ -211,10 +220,24 @@ async function cmdRun(args: string[]): Promise<number> {
   return status;
 }
 
+// The benchmark is plain Node scripts beside the sources (bench/), not part
+// of the package: run it as a child with this Node, passing the options on.
+function cmdBench(args: string[]): number {
+  const script = fileURLToPath(new URL('../../bench/run.mjs', import.meta.url));
+  if (!existsSync(script)) {
+    process.stderr.write(`ringvisor: bench: ${script} not found (the benchmark needs a source checkout of ringvisor)\n`);
+    return 2;
+  }
+  const r = spawnSync(process.execPath, [script, ...args], { stdio: 'inherit' });
+  if (r.error) throw r.error;
+  return r.status ?? 128 + (r.signal ? osConstants.signals[r.signal] : 0);
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
     if (command === 'run') return await cmdRun(rest);
+    if (command === 'bench') return cmdBench(rest);
     if (command === undefined || command === '-h' || command === '--help') {
       process.stdout.write(USAGE);
       return command === undefined ? 2 : 0;

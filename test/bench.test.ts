@@ -1,0 +1,103 @@
+// The benchmark harness (bench/run.mjs) in its quickest form: that every peer
+// prints the same checksum, that a wrong answer fails the run loudly, and
+// that the JSON and the SVG come out with their shape. Never its speed.
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+
+function bench(...args: string[]) {
+  const out = mkdtempSync(join(tmpdir(), 'ringvisor-bench-'));
+  const r = spawnSync(process.execPath, ['bench/run.mjs', '--quick', '--reps', '1', '--quiet', '--out', out, ...args], { cwd: ROOT, encoding: 'utf8' });
+  const read = (name: string) => readFileSync(join(out, name), 'utf8');
+  return { ...r, out, read, cleanup: () => rmSync(out, { recursive: true, force: true }) };
+}
+
+describe('bench/run.mjs', () => {
+  it('runs two tiny workloads on every peer, agrees on the checksums, writes JSON and SVG', () => {
+    const r = bench('--only', 'integer,syscalls', '--scale', '0.25', '--micro-time', '0.03');
+    try {
+      expect(r.stderr).not.toMatch(/FAILED/);
+      expect(r.status).toBe(0);
+      const j = JSON.parse(r.read('partial.json'));
+      expect(j.schema).toBe(1);
+      expect(j.partial).toBe(true);
+      expect(j.failures).toEqual([]);
+      expect(j.workloads.map((w: { name: string }) => w.name)).toEqual(['integer', 'syscalls']);
+      for (const w of j.workloads) {
+        expect(w.agreed).toBe(true);
+        expect(w.output).toMatch(w.name === 'integer' ? /^iterations 100 crc 0x[0-9a-f]{8}$/ : /^writes 5000 bytes 42468$/);
+        for (const p of ['ringvisor', 'qemu', 'native', 'js']) {
+          const e = w.peers[p];
+          // A peer that is not installed is reported, not dropped.
+          if (e.missing !== undefined) {
+            expect(p).not.toBe('ringvisor');
+            expect(typeof e.missing).toBe('string');
+            expect(w.ratios[p]).toBeNull();
+            continue;
+          }
+          expect(e.seconds).toBeGreaterThan(0);
+          expect(e.times).toHaveLength(1);
+          expect(e.startup).toBeGreaterThanOrEqual(0);
+          if (p !== 'ringvisor') expect(w.ratios[p]).toBeGreaterThan(0);
+        }
+        expect(w.peers.ringvisor.instructions).toBeGreaterThan(0);
+      }
+      expect(j.micro.rows.map((m: { name: string }) => m.name)).toEqual([
+        'exit round trip', 'write(2) x1000', 'vmcall callSync', 'vmcall call (async)', 'ProcessVM.create', 'tight loop x1000000',
+      ]);
+      for (const m of j.micro.rows) expect(m.nsPerOp).toBeGreaterThan(0);
+      expect(j.headline.mips.ringvisor).toBeGreaterThan(0);
+      expect(j.headline.iterationsPerSecond.ringvisor).toBeGreaterThan(0);
+      expect(j.headline.exitRoundTripNs).toBeGreaterThan(0);
+      expect(j.headline.syscallNs.ringvisor).toBeGreaterThan(0);
+
+      const svg = r.read('partial.svg');
+      expect(svg).toMatch(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+      expect(svg.trimEnd()).toMatch(/<\/svg>$/);
+      expect(svg).toContain('>integer mix<');
+      expect(svg).toContain('>system calls<');
+      // One bar per peer that ran, of the two the chart compares with.
+      const bars = (svg.match(/<rect [^>]*><title>/g) ?? []).length;
+      const ran = j.workloads.flatMap((w: { ratios: Record<string, number | null> }) => [w.ratios.native, w.ratios.qemu]).filter((x: number | null) => x !== null).length;
+      expect(bars).toBe(ran);
+
+      expect(r.stdout).toMatch(/^integer mix\s+100 iterations\s/m);
+      expect(r.stdout).toMatch(/exit round trip/);
+    } finally {
+      r.cleanup();
+    }
+  }, 30_000);
+
+  it('fails loudly when a peer computes another answer', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ringvisor-badjs-'));
+    writeFileSync(join(dir, 'integer.mjs'), 'export function run(n) { return `iterations ${n} crc 0xdeadbeef\\n`; }\n');
+    const r = bench('--only', 'integer', '--scale', '0.1', '--no-micro', '--without', 'qemu,native', '--js-dir', dir);
+    try {
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/BENCHMARK FAILED/);
+      expect(r.stderr).toMatch(/integer: size 40: the peers disagree: ringvisor printed "iterations 40 crc 0x[0-9a-f]{8}"; js printed "iterations 40 crc 0xdeadbeef"/);
+      const j = JSON.parse(r.read('partial.json'));
+      expect(j.workloads[0].agreed).toBe(false);
+      expect(j.workloads[0].ratios.js).toBeNull();
+      expect(j.failures.some((f: { kind: string }) => f.kind === 'checksum')).toBe(true);
+      expect(j.peers.qemu).toMatchObject({ available: false, reason: 'left out (--without qemu)' });
+      expect(r.read('partial.svg')).toContain('checksums differ');
+    } finally {
+      r.cleanup();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+
+  it('is what `ringvisor bench` runs, options passed on', () => {
+    const r = spawnSync(process.execPath, ['dist/cli/main.js', 'bench', '--help'], { cwd: ROOT, encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^usage: node bench\/run\.mjs \[options\]/);
+    const bad = spawnSync(process.execPath, ['dist/cli/main.js', 'bench', '--reps', 'x'], { cwd: ROOT, encoding: 'utf8' });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/^bench: bad --reps 'x'/);
+  });
+});
