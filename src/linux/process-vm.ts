@@ -10,7 +10,7 @@ import {
   AT_UID, AT_EUID, AT_GID, AT_EGID, AT_HWCAP, AT_CLKTCK, AT_SECURE,
 } from './stack.js';
 import { SYSCALLS, unknownSyscall } from './syscalls.js';
-import { ThreadGroup, DEFAULT_THREAD_SLICE } from './threads.js';
+import { ThreadGroup, DEFAULT_THREAD_SLICE, type Thread } from './threads.js';
 import { PID } from './sys/process.js';
 import { type Clock, hostClock, virtualClock, timeCsr } from '../hypervisor/clock.js';
 import { signalForCause, faultCode, isPastEndOfFile, PAST_EOF_WHAT, SIGNAL_NAMES, CAUSE_NAMES, SIGTRAP, SIGILL, SIGBUS } from './signals.js';
@@ -99,6 +99,12 @@ export class ProcessVM {
   readonly clock: Clock;
   /** The guest's threads and their scheduler. */
   readonly threads: ThreadGroup;
+  /** What is left of the time slice of `sliceThread`. A system call does
+   *  not renew it: a thread that spins on a cheap call (Go's runtime polls
+   *  clock_gettime while it waits for other threads) must still give up the
+   *  CPU when its slice is over. */
+  private sliceLeft = 0n;
+  private sliceThread: Thread | undefined;
 
   static create(elf: Uint8Array, options: ProcessVMOptions = {}): ProcessVM {
     return new ProcessVM(elf, options);
@@ -267,7 +273,14 @@ export class ProcessVM {
   private runSlice(): number | undefined {
     const cpu = this.cpu;
     const threads = this.threads;
-    let budget = threads.count > 1 ? (this.options.threadSlice ?? DEFAULT_THREAD_SLICE) : SLICE;
+    let budget = SLICE;
+    if (threads.count > 1) {
+      if (this.sliceThread !== threads.current || this.sliceLeft <= 0n) {
+        this.sliceThread = threads.current;
+        this.sliceLeft = this.options.threadSlice ?? DEFAULT_THREAD_SLICE;
+      }
+      budget = this.sliceLeft;
+    }
     const limit = this.options.maxInstructions;
     if (limit !== undefined) {
       const left = limit - cpu.instret;
@@ -282,7 +295,9 @@ export class ProcessVM {
       return LIMIT_EXIT_STATUS;
     }
     cpu.time = timeCsr(this.clock);
+    const started = cpu.instret;
     const reason = cpu.run(budget);
+    this.sliceLeft -= cpu.instret - started;
     switch (reason) {
       case ExitReason.EcallU:
         this.syscall();

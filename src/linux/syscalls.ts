@@ -10,6 +10,7 @@ import { PROCESS_SYSCALLS } from './sys/process.js';
 import { TIME_SYSCALLS } from './sys/time.js';
 import { SIGNAL_SYSCALLS } from './sys/signals.js';
 import { THREAD_SYSCALLS } from './sys/threads.js';
+import { EVENT_SYSCALLS } from './sys/events.js';
 
 export type SyscallHandler = (p: ProcessVM, args: bigint[]) => bigint;
 
@@ -33,7 +34,8 @@ function gather(...families: SyscallFamily[]): ReadonlyMap<number, SyscallEntry>
   return table;
 }
 
-export const SYSCALLS = gather(FILE_SYSCALLS, MEMORY_SYSCALLS, PROCESS_SYSCALLS, TIME_SYSCALLS, SIGNAL_SYSCALLS, THREAD_SYSCALLS);
+export const SYSCALLS = gather(FILE_SYSCALLS, MEMORY_SYSCALLS, PROCESS_SYSCALLS, TIME_SYSCALLS, SIGNAL_SYSCALLS, THREAD_SYSCALLS,
+  EVENT_SYSCALLS);
 
 export function unknownSyscall(): bigint {
   return -BigInt(ENOSYS);

@@ -78,6 +78,9 @@ export abstract class Description {
   directory(): string[] { throw new FsError(ENOTDIR, undefined, 'dirfd'); }
   /** Called when the last descriptor closes. */
   release(): void {}
+  /** What /proc/self/fd/N shows for a description with no path and no
+   *  terminal (an eventfd's "anon_inode:[eventfd]"); undefined: "pipe:[ino]". */
+  linkName(): string | undefined { return undefined; }
   /** poll(2) revents for `events`: files, devices and streams are always ready. */
   poll(events: number): number {
     return events & ((this.readable ? POLLIN : 0) | (this.writable ? POLLOUT : 0));
@@ -193,7 +196,8 @@ export class DirectoryDescription extends Description {
  *  the system-call layer waits for I/O (threads.ts) and runs it again;
  *  otherwise the guest sees its errno, EAGAIN. */
 export class WouldBlock extends FsError {
-  constructor(op: string) {
+  /** `on`: what the call waits on, for a deadlock's message. */
+  constructor(op: string, readonly on = 'a pipe') {
     super(EAGAIN, undefined, op);
   }
 }
@@ -211,6 +215,8 @@ export class Pipe {
   size = 0;
   readers = 0;
   writers = 0;
+  /** Counts this pipe's own changes (edge-triggered epoll reports a change once). */
+  version = 0;
   static readonly CAPACITY = 65536;
   readonly ino = BigInt(0x10000 + Math.floor(Math.random() * 0x7fff0000));
 
@@ -236,6 +242,7 @@ export class Pipe {
   }
 
   changed(): void {
+    this.version++;
     this.events.epoch++;
   }
 }
@@ -276,7 +283,8 @@ export class PipeEnd extends Description {
   override stat(): Stat { return syntheticStat(S_IFIFO | 0o600, this.pipe.ino, 0n, 0n); }
   override poll(events: number): number {
     if (this.end === 'read') return (this.pipe.size > 0 ? events & POLLIN : 0) | (this.pipe.writers === 0 ? POLLHUP : 0);
-    return this.pipe.readers === 0 ? POLLERR : Pipe.CAPACITY > this.pipe.size ? events & POLLOUT : 0;
+    // Without readers it is POLLERR, and still writable when not full (pipe_poll).
+    return (this.pipe.readers === 0 ? POLLERR : 0) | (Pipe.CAPACITY > this.pipe.size ? events & POLLOUT : 0);
   }
   override available(): number { return this.pipe.size; }
   override release(): void {
@@ -369,7 +377,7 @@ export class FileTable {
   private readonly slots: (Slot | undefined)[] = [];
   private readonly hostSinks: Map<number, Sink>;
   readonly tty: TtyInfo;
-  /** Changes to pipes, for threads waiting for I/O. */
+  /** Changes to pipes and eventfds, for threads waiting for I/O. */
   readonly ioEvents: IoEvents = { epoch: 0 };
 
   constructor(options: FileTableOptions) {
@@ -473,7 +481,7 @@ export class FileTable {
     const d = this.get(fd);
     if (d.path) return '/' + d.path.join('/');
     if (d.isTty()) return '/dev/pts/0';
-    return `pipe:[${d.stat().ino}]`;
+    return d.linkName() ?? `pipe:[${d.stat().ino}]`;
   }
 
   /** The descriptors in use (for tests and /proc-like views). */

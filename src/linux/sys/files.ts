@@ -68,13 +68,13 @@ function pagesAllow(p: ProcessVM, addr: bigint, length: number, perm: number): b
 }
 
 /** Guest bytes the call reads (a view). */
-function input(p: ProcessVM, addr: bigint, length: number): Uint8Array {
+export function input(p: ProcessVM, addr: bigint, length: number): Uint8Array {
   if (!pagesAllow(p, addr, length, Perm.R)) throw new GuestMemoryError(addr, length);
   return p.cpu.guestBytes(addr, length);
 }
 
 /** Guest bytes the call writes into (a view). */
-function output(p: ProcessVM, addr: bigint, length: number): Uint8Array {
+export function output(p: ProcessVM, addr: bigint, length: number): Uint8Array {
   if (!pagesAllow(p, addr, length, Perm.W)) throw new GuestMemoryError(addr, length);
   return p.cpu.guestBytes(addr, length);
 }
@@ -130,13 +130,15 @@ function writeTo(d: Description, data: Uint8Array, pos?: number): number {
   return d.write(data, pos);
 }
 
-function guarded(handler: SyscallHandler): SyscallHandler {
+/** A handler whose FsError is -errno, bad guest memory -EFAULT, and whose
+ *  WouldBlock waits for I/O and runs the call again. */
+export function guarded(handler: SyscallHandler): SyscallHandler {
   return (p, args) => {
     try {
       return handler(p, args);
     } catch (e) {
       // Another thread may make the descriptor ready: wait, then run again.
-      if (e instanceof WouldBlock) return p.threads.blockForIo(undefined, err(EAGAIN), `in ${e.op ?? 'I/O'} on a pipe`);
+      if (e instanceof WouldBlock) return p.threads.blockForIo(undefined, err(EAGAIN), `in ${e.op ?? 'I/O'} on ${e.on}`);
       if (e instanceof FsError) return err(e.errno);
       if (e instanceof GuestMemoryError) return err(EFAULT);
       throw e;
@@ -317,7 +319,7 @@ function sysLseek(p: ProcessVM, [fd, offset, whence]: bigint[]): bigint {
 // ---- opening and closing ----
 
 /** An O_PATH descriptor: only fstat, *at() (of a directory) and descriptor calls use it. */
-class PathDescription extends Description {
+export class PathDescription extends Description {
   constructor(private readonly where: Resolved & { stat: Stat }, private readonly p: ProcessVM, flags: number) {
     super(flags);
     this.path = where.guest;

@@ -1,0 +1,3 @@
+module ringvisor/guests/go
+
+go 1.19
