@@ -445,6 +445,9 @@ function enterHandler(p: ProcessVM, sig: number, a: SigAction, info: SigInfo): v
   if ((a.flags & SA_NODEFER) === 0n) s.mask |= bit(sig);
   if ((a.flags & SA_RESETHAND) !== 0n) s.actions[sig] = { handler: SIG_DFL, flags: 0n, mask: 0n };
   s.depth++;
+  // A call waiting to run again after an I/O wait starts afresh once the
+  // handler returns: the handler's own calls must not inherit its deadline.
+  p.threads.callDone();
   trace(p, `--- signal ${sig} (${signalName(sig)}) si_code=${info.code}${info.addr !== undefined ? ` si_addr=0x${info.addr.toString(16)}` : ''}: handler 0x${a.handler.toString(16)} on a frame at 0x${frame.toString(16)} ---`);
 
   cpu.setX(2, frame);
