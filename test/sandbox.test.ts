@@ -173,6 +173,21 @@ describe('the sandbox namespace', () => {
     expect(readGuest(fs, 'planted-rel')).toBe('TOP SECRET\n');
   });
 
+  // qemu-riscv64 passes the host's getdents order on, and programs print it
+  // (7zz h did): a host directory is listed in that order, not sorted. `ls -f`
+  // lists in directory order too.
+  it("lists a host directory in the host's order, as ls -f does", () => {
+    const dir = join(work, 'order');
+    mkdirSync(dir);
+    for (let i = 0; i < 40; i++) writeFileSync(join(dir, `entry-${(i * 7919) % 97}.${i % 3 ? 'txt' : 'bin'}`), '');
+    const ls = spawnSync('ls', ['-f', dir], { encoding: 'latin1' });
+    expect(ls.status).toBe(0);
+    const hostOrder = ls.stdout.split('\n').filter((n) => n !== '' && n !== '.' && n !== '..');
+    const fs = sandboxFs({ cwd: work });
+    expect(fs.readdir(fs.resolve(undefined, 'order')).map((e) => e.name)).toEqual(hostOrder);
+    rmSync(dir, { recursive: true });
+  });
+
   it('parses --mount specifications', () => {
     expect(parseMountSpec('/a:/b:ro')).toEqual({ host: '/a', guest: '/b', readOnly: true });
     expect(parseMountSpec('/a:/b')).toEqual({ host: '/a', guest: '/b', readOnly: false });

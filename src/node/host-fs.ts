@@ -154,9 +154,23 @@ export class HostFs implements FileSystem {
 
   readdir(path: string[]): DirEntry[] {
     const dir = this.at(path);
-    const entries = host('readdir', this.show(path), () => fs.readdirSync(dir, { withFileTypes: true, encoding: 'buffer' }));
+    // In the host's getdents order, which qemu-riscv64 passes on and programs
+    // show (7zz h, ls -f): readdirSync sorts by name (libuv's scandir), a Dir
+    // reads in directory order. (Both leave out '.' and '..', which the
+    // descriptor lists first.)
+    const entries = host('readdir', this.show(path), () => {
+      // latin1: one character per byte, the names' bytes unchanged.
+      const listing = fs.opendirSync(dir, { encoding: 'latin1' });
+      const all: fs.Dirent[] = [];
+      try {
+        for (let d = listing.readSync(); d !== null; d = listing.readSync()) all.push(d);
+      } finally {
+        listing.closeSync();
+      }
+      return all;
+    });
     return entries.map((d) => {
-      const name = (d.name as unknown as Buffer).toString('latin1');
+      const name = d.name;
       let ino = 0n;
       try {
         ino = fs.lstatSync(Buffer.concat([dir, Buffer.from('/' + name, 'latin1')]), { bigint: true }).ino;

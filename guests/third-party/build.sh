@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# Builds real programs that nobody here wrote, from Debian's source packages,
+# for test/third-party.test.ts (which runs them under ringvisor and under
+# qemu-riscv64 and compares):
+#   jq     (Debian source jq, with oniguruma from Debian source libonig):
+#          static riscv64 jq.elf, plus its own test suite (tests/*.test and
+#          tests/modules), which the test runs with `jq --run-tests`;
+#   7zip   (Debian source 7zip, the Alone2 bundle): static riscv64 7zz.elf,
+#          and 7zz-x86_64, the same code built for this machine, for the
+#          benchmark comparison (`7zz b`).
+# Nothing of theirs enters our repository: sources, builds and results live in
+#   ${RINGVISOR_CACHE:-$HOME/.cache/ringvisor}/third-party/<pkg>-<version>/
+# and <pkg>.json next to those directories says where the test finds them.
+# A directory is keyed by the Debian version apt offers, so a machine builds
+# each version once; later runs only check and print what is there.
+#
+# Needs: riscv64-linux-gnu-gcc/g++, gcc/g++, make, apt-get with a deb-src
+# line, dpkg-source (dpkg-dev), autoreconf and libtoolize (autoconf, automake,
+# libtool). .ci/run installs them.
+#
+#   bash guests/third-party/build.sh          build what is missing
+#   bash guests/third-party/build.sh --force  rebuild everything
+#   JOBS=1 bash guests/third-party/build.sh   parallel make jobs (default 2)
+set -euo pipefail
+
+CACHE=${RINGVISOR_CACHE:-$HOME/.cache/ringvisor}/third-party
+JOBS=${JOBS:-2}
+CROSS=riscv64-linux-gnu
+force=0
+case "${1:-}" in
+  --force) force=1 ;;
+  "") ;;
+  *) echo "usage: guests/third-party/build.sh [--force]" >&2; exit 2 ;;
+esac
+
+say() { echo "third-party: $*"; }
+die() { echo "third-party: error: $*" >&2; exit 1; }
+
+need() { # need COMMAND DEBIAN-PACKAGE
+  command -v "$1" >/dev/null || die "$1 not found (apt-get install $2)"
+}
+need $CROSS-gcc gcc-$CROSS
+need $CROSS-g++ g++-$CROSS
+need gcc gcc
+need g++ g++
+need make make
+need apt-get apt
+need dpkg-source dpkg-dev
+need autoreconf "autoconf automake"
+need libtoolize libtool
+
+CODENAME=$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-bookworm}" || echo bookworm)
+DEB_SRC_HELP="add Debian's source index and update it, e.g. as root:
+  printf 'Types: deb-src\\nURIs: http://deb.debian.org/debian\\nSuites: $CODENAME\\nComponents: main\\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\\n' > /etc/apt/sources.list.d/debian-src.sources
+  apt-get update"
+
+# The version of source package $1 that apt-get source would fetch (from the
+# local index: no download).
+source_version() {
+  local out dsc
+  if ! out=$(apt-get source --print-uris "$1" 2>&1); then
+    die "apt-get source cannot find '$1': $(echo "$out" | grep '^E:' | head -1)
+$DEB_SRC_HELP"
+  fi
+  dsc=$(echo "$out" | awk '$2 ~ /\.dsc$/ { print $2; exit }')
+  [ -n "$dsc" ] || die "apt-get source knows no source package '$1' (is deb-src enabled?)
+$DEB_SRC_HELP"
+  dsc=${dsc%.dsc}
+  echo "${dsc#*_}"
+}
+
+# Unpacks source package $1 at version $2 (patched as Debian ships it) into
+# directory $3, downloading it into $CACHE/downloads once.
+unpack() {
+  local pkg=$1 version=$2 dest=$3 dl=$CACHE/downloads
+  local dsc=$dl/${pkg}_${version#*:}.dsc
+  mkdir -p "$dl"
+  # Fetched unless the .dsc and every file it lists are there.
+  local f complete=1
+  if [ -f "$dsc" ]; then
+    for f in $(awk '/^Files:/ { on = 1; next } /^[^ ]/ { on = 0 } on { print $3 }' "$dsc"); do
+      [ -f "$dl/$f" ] || complete=0
+    done
+  else
+    complete=0
+  fi
+  if [ $complete = 0 ]; then
+    say "downloading Debian source $pkg $version"
+    (cd "$dl" && apt-get source --download-only -qq "$pkg=$version" 2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
+    [ -f "$dsc" ] || die "apt-get source $pkg=$version did not leave $dsc"
+  fi
+  rm -rf "$dest"
+  local log
+  log=$(dpkg-source --no-copy -x "$dsc" "$dest" 2>&1) || die "dpkg-source -x $dsc failed:
+$log"
+}
+
+# Writes $CACHE/$1.json: what the test reads to find a build.
+index() { # index PKG JSON
+  printf '%s\n' "$2" > "$CACHE/$1.json.tmp"
+  mv "$CACHE/$1.json.tmp" "$CACHE/$1.json"
+}
+
+mkdir -p "$CACHE"
+start=$(date +%s)
+
+# ---- jq, with oniguruma ----
+# jq's configure finds oniguruma through --with-oniguruma=PREFIX; Debian's jq
+# drops jq's bundled copy, so oniguruma comes from its own source package,
+# built as a static riscv64 library.
+ONIG_VERSION=$(source_version libonig)
+JQ_VERSION=$(source_version jq)
+JQ_DIR=$CACHE/jq-$JQ_VERSION
+JQ_STAMP="jq $JQ_VERSION libonig $ONIG_VERSION cflags -O2"
+if [ $force = 0 ] && [ -f "$JQ_DIR/jq.elf" ] && [ "$(cat "$JQ_DIR/stamp" 2>/dev/null)" = "$JQ_STAMP" ]; then
+  say "jq $JQ_VERSION (libonig $ONIG_VERSION) already built in $JQ_DIR"
+else
+  t0=$(date +%s)
+  rm -rf "$JQ_DIR"
+  mkdir -p "$JQ_DIR"
+  unpack libonig "$ONIG_VERSION" "$JQ_DIR/onig-src"
+  say "building libonig $ONIG_VERSION for $CROSS (log: $JQ_DIR/onig.log)"
+  (
+    cd "$JQ_DIR/onig-src"
+    autoreconf -fi
+    ./configure --host=$CROSS --disable-shared --enable-static --prefix="$JQ_DIR/onig" CFLAGS=-O2
+    make -j"$JOBS"
+    make install
+  ) > "$JQ_DIR/onig.log" 2>&1 || die "libonig build failed: see $JQ_DIR/onig.log"
+  unpack jq "$JQ_VERSION" "$JQ_DIR/src"
+  # Without maintainer mode the Makefile uses the shipped parser.c and
+  # lexer.c (Debian's patches update them with parser.y): no bison or flex.
+  say "building jq $JQ_VERSION for $CROSS (log: $JQ_DIR/jq.log)"
+  (
+    cd "$JQ_DIR/src"
+    autoreconf -fi
+    ./configure --host=$CROSS --disable-docs --disable-maintainer-mode --disable-valgrind \
+      --disable-shared --enable-all-static --with-oniguruma="$JQ_DIR/onig" CFLAGS=-O2
+    make -j"$JOBS"
+  ) > "$JQ_DIR/jq.log" 2>&1 || die "jq build failed: see $JQ_DIR/jq.log"
+  cp "$JQ_DIR/src/jq" "$JQ_DIR/jq.elf"
+  # jq's test suite, as its tests/jqtest and tests/onigtest use it.
+  mkdir -p "$JQ_DIR/tests"
+  cp "$JQ_DIR"/src/tests/*.test "$JQ_DIR/tests/"
+  cp -r "$JQ_DIR/src/tests/modules" "$JQ_DIR/tests/modules"
+  echo "$JQ_STAMP" > "$JQ_DIR/stamp"
+  say "built $JQ_DIR/jq.elf in $(( $(date +%s) - t0 )) s"
+fi
+index jq "{\"package\": \"jq\", \"version\": \"$JQ_VERSION\", \"onig\": \"$ONIG_VERSION\", \"dir\": \"$JQ_DIR\", \"elf\": \"$JQ_DIR/jq.elf\", \"tests\": \"$JQ_DIR/tests\"}"
+
+# ---- 7-Zip ----
+# As debian/rules builds it (CPP/7zip/Bundles/Alone2 with cmpl_gcc.mak,
+# DISABLE_RAR), without assembler (7-Zip has none for riscv64; the native
+# build does without it too, so that both run the same C and C++ code).
+SZ_VERSION=$(source_version 7zip)
+SZ_DIR=$CACHE/7zip-$SZ_VERSION
+SZ_STAMP="7zip $SZ_VERSION Alone2 cmpl_gcc.mak DISABLE_RAR static"
+if [ $force = 0 ] && [ -f "$SZ_DIR/7zz.elf" ] && [ -f "$SZ_DIR/7zz-$(uname -m)" ] && [ "$(cat "$SZ_DIR/stamp" 2>/dev/null)" = "$SZ_STAMP" ]; then
+  say "7zip $SZ_VERSION already built in $SZ_DIR"
+else
+  t0=$(date +%s)
+  rm -rf "$SZ_DIR"
+  mkdir -p "$SZ_DIR"
+  unpack 7zip "$SZ_VERSION" "$SZ_DIR/src"
+  alone2=$SZ_DIR/src/CPP/7zip/Bundles/Alone2
+  say "building 7zz $SZ_VERSION for $CROSS (log: $SZ_DIR/riscv64.log)"
+  make -j"$JOBS" -C "$alone2" -f ../../cmpl_gcc.mak CROSS_COMPILE=$CROSS- DISABLE_RAR=1 \
+    DEB_7Z_LDFLAGS=-static O=b/riscv64 > "$SZ_DIR/riscv64.log" 2>&1 || die "7zz riscv64 build failed: see $SZ_DIR/riscv64.log"
+  cp "$alone2/b/riscv64/7zz" "$SZ_DIR/7zz.elf"
+  say "building 7zz $SZ_VERSION for $(uname -m) (log: $SZ_DIR/native.log)"
+  make -j"$JOBS" -C "$alone2" -f ../../cmpl_gcc.mak DISABLE_RAR=1 O=b/native \
+    > "$SZ_DIR/native.log" 2>&1 || die "native 7zz build failed: see $SZ_DIR/native.log"
+  cp "$alone2/b/native/7zz" "$SZ_DIR/7zz-$(uname -m)"
+  echo "$SZ_STAMP" > "$SZ_DIR/stamp"
+  say "built $SZ_DIR/7zz.elf and 7zz-$(uname -m) in $(( $(date +%s) - t0 )) s"
+fi
+index 7zip "{\"package\": \"7zip\", \"version\": \"$SZ_VERSION\", \"dir\": \"$SZ_DIR\", \"elf\": \"$SZ_DIR/7zz.elf\", \"native\": \"$SZ_DIR/7zz-$(uname -m)\"}"
+
+say "done in $(( $(date +%s) - start )) s; the test reads $CACHE/jq.json and $CACHE/7zip.json"
