@@ -6,7 +6,8 @@
 //   jq 1.6     an interpreter, with its own test suite (jq --run-tests);
 //   7-Zip      a multi-threaded C++ program: archives of generated files made,
 //              tested, listed, extracted and hashed; and its CPU benchmark
-//              (7zz b), whose ratings are timings, so only its shape is checked.
+//              (7zz b), whose ratings are timings, so only its shape is checked;
+//   musl 1.2   our own C programs linked with another C library.
 // Both VMs get the same view of the machine: the whole host file system (as
 // qemu-riscv64 gives it; glibc reads /sys for the number of CPUs and
 // /usr/lib/locale for C.UTF-8), an empty environment, umask 022 and the
@@ -26,7 +27,9 @@ import { homedir, tmpdir, constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { ProcessVM } from '../src/index.js';
 import { sandboxFs } from '../src/node/host-fs.js';
-import { qemuPath, listFiles, type RunResult } from './support/guests.js';
+import {
+  qemuPath, listFiles, readManifest, comparable, runRingvisor as runGuest, runQemu as runGuestQemu, type RunResult, type GuestCase,
+} from './support/guests.js';
 
 const CACHE = join(process.env.RINGVISOR_CACHE ?? join(homedir(), '.cache', 'ringvisor'), 'third-party');
 const BUILD = 'bash guests/third-party/build.sh';
@@ -315,5 +318,27 @@ if (sevenZipMissing) {
         rmSync(cwd, { recursive: true, force: true });
       }
     }, 1_800_000);
+  }
+});
+
+// ---- musl ----
+// Our own guests/libc programs linked with musl instead of glibc (a second C
+// library: another start-up, another malloc, another pthread_create, its own
+// use of clone, futex and signals), each case of the guest manifests that
+// uses them, under ringvisor and live QEMU. The same comparison as
+// test/guests.test.ts; there are no golden files, as the ELFs are built here.
+const musl = findBuild('musl');
+
+describe.skipIf(missing(musl, 'musl') !== undefined)(`musl: our C programs linked with musl ${musl?.version ?? ''}${missing(musl, 'musl') ? ` (skipped: ${missing(musl, 'musl')})` : ''}`, () => {
+  const bin = (musl as Build & { bin: string } | undefined)?.bin ?? '';
+  const cases = readManifest().filter((c) => !c.ringvisorOnly && !c.workdir && existsSync(join(bin, c.elf.replace(/^guests\/bin\//, ''))));
+  it('has cases to run', () => expect(cases.length).toBeGreaterThan(20));
+  for (const c of cases) {
+    it(c.name, async () => {
+      const mc: GuestCase = { ...c, elf: join(bin, c.elf.replace(/^guests\/bin\//, '')) };
+      const [r, q] = await Promise.all([runGuest(mc), Promise.resolve(runGuestQemu(mc))]);
+      const got = comparable(r), want = comparable(q);
+      expect({ ...got, name: c.name }).toEqual({ ...want, name: c.name });
+    }, 120_000);
   }
 });

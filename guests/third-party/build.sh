@@ -7,7 +7,9 @@
 #          tests/modules), which the test runs with `jq --run-tests`;
 #   7zip   (Debian source 7zip, the Alone2 bundle): static riscv64 7zz.elf,
 #          and 7zz-x86_64, the same code built for this machine, for the
-#          benchmark comparison (`7zz b`).
+#          benchmark comparison (`7zz b`);
+#   musl   (Debian source musl): the static C library for riscv64, and our own
+#          guests/libc programs linked with it, a second libc under test.
 # Nothing of theirs enters our repository: sources, builds and results live in
 #   ${RINGVISOR_CACHE:-$HOME/.cache/ringvisor}/third-party/<pkg>-<version>/
 # and <pkg>.json next to those directories says where the test finds them.
@@ -176,4 +178,46 @@ else
 fi
 index 7zip "{\"package\": \"7zip\", \"version\": \"$SZ_VERSION\", \"dir\": \"$SZ_DIR\", \"elf\": \"$SZ_DIR/7zz.elf\", \"native\": \"$SZ_DIR/7zz-$(uname -m)\"}"
 
-say "done in $(( $(date +%s) - start )) s; the test reads $CACHE/jq.json and $CACHE/7zip.json"
+# ---- musl, and our own C programs linked with it ----
+# Debian has no riscv64 musl cross toolchain: musl's own build makes the
+# static libc with the glibc cross compiler, and our guests/libc programs are
+# linked against it by hand (musl's crt1.o, crti.o, libc.a, crtn.o, and
+# libgcc), so the same sources run on a second C library.
+MUSL_VERSION=$(source_version musl)
+MUSL_DIR=$CACHE/musl-$MUSL_VERSION
+MUSL_PROGRAMS="demo libc-printf libc-alloc libc-math libc-misc threads"
+MUSL_STAMP="musl $MUSL_VERSION cflags -O2 programs $MUSL_PROGRAMS $(cd "$(dirname "$0")/../libc" && cat $(for p in $MUSL_PROGRAMS; do echo "$p.c"; done) | sha256sum | cut -c1-16)"
+if [ $force = 0 ] && [ -f "$MUSL_DIR/sysroot/lib/libc.a" ] && [ "$(cat "$MUSL_DIR/stamp" 2>/dev/null)" = "$MUSL_STAMP" ]; then
+  say "musl $MUSL_VERSION and our programs already built in $MUSL_DIR"
+else
+  t0=$(date +%s)
+  # The library is rebuilt only for a new musl; our programs whenever their sources change.
+  if [ $force = 1 ] || [ ! -f "$MUSL_DIR/sysroot/lib/libc.a" ] || [ "$(cat "$MUSL_DIR/sysroot.stamp" 2>/dev/null)" != "musl $MUSL_VERSION" ]; then
+    rm -rf "$MUSL_DIR"
+    mkdir -p "$MUSL_DIR"
+    unpack musl "$MUSL_VERSION" "$MUSL_DIR/src"
+    say "building musl $MUSL_VERSION for $CROSS (log: $MUSL_DIR/musl.log)"
+    (
+      cd "$MUSL_DIR/src"
+      ./configure --target=$CROSS CROSS_COMPILE=$CROSS- --prefix="$MUSL_DIR/sysroot" --disable-shared CFLAGS=-O2
+      make -j"$JOBS"
+      make install
+    ) > "$MUSL_DIR/musl.log" 2>&1 || die "musl build failed: see $MUSL_DIR/musl.log"
+    echo "musl $MUSL_VERSION" > "$MUSL_DIR/sysroot.stamp"
+  fi
+  sys=$MUSL_DIR/sysroot
+  mkdir -p "$MUSL_DIR/bin"
+  libgcc=$($CROSS-gcc -print-libgcc-file-name)
+  gccinc=$($CROSS-gcc -print-file-name=include)
+  for p in $MUSL_PROGRAMS; do
+    $CROSS-gcc -march=rv64gc -mabi=lp64d -O2 -static -nostdinc -nostdlib -isystem "$sys/include" -isystem "$gccinc" \
+      -I"$(dirname "$0")/../libc" -Wl,--build-id=none -o "$MUSL_DIR/bin/$p.elf" \
+      "$sys/lib/crt1.o" "$sys/lib/crti.o" "$(dirname "$0")/../libc/$p.c" "$sys/lib/libc.a" "$libgcc" "$sys/lib/crtn.o" \
+      || die "linking guests/libc/$p.c with musl failed"
+  done
+  echo "$MUSL_STAMP" > "$MUSL_DIR/stamp"
+  say "built musl $MUSL_VERSION and $(echo $MUSL_PROGRAMS | wc -w) programs in $(( $(date +%s) - t0 )) s"
+fi
+index musl "{\"package\": \"musl\", \"version\": \"$MUSL_VERSION\", \"dir\": \"$MUSL_DIR\", \"elf\": \"$MUSL_DIR/bin/demo.elf\", \"bin\": \"$MUSL_DIR/bin\"}"
+
+say "done in $(( $(date +%s) - start )) s; the test reads $CACHE/jq.json, $CACHE/7zip.json and $CACHE/musl.json"

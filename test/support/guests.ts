@@ -3,7 +3,7 @@
 // scripts/record-golden.mjs recorded them), and puts both results in the one
 // form the tests compare.
 import { readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ProcessVM } from '../../src/index.js';
 import { sandboxFs } from '../../src/node/host-fs.js';
 // @ts-expect-error: a plain Node ESM script without type declarations
@@ -52,13 +52,13 @@ const DEFAULT_MAX_INSTRUCTIONS = 500_000_000n;
 
 /** Runs a case under ringvisor in this process. */
 export async function runRingvisor(c: GuestCase): Promise<RunResult> {
-  const elf = new Uint8Array(readFileSync(join(ROOT, c.elf)));
+  const elf = new Uint8Array(readFileSync(resolve(ROOT, c.elf)));
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
   // A workdir case runs in a fresh directory, the sandbox's working directory.
   const workdir = c.workdir ? makeWorkdir(c.name) : undefined;
   const vm = ProcessVM.create(elf, {
-    argv: [workdir ? join(ROOT, c.elf) : c.elf, ...(c.args ?? [])],
+    argv: [workdir ? resolve(ROOT, c.elf) : c.elf, ...(c.args ?? [])],
     stdin: c.stdin ?? '',
     fs: sandboxFs({ cwd: workdir ?? ROOT }),
     env: c.env ?? [],
