@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ProcessVM, ProcessVMOptions } from '../src/index.js';
 import * as E from '../src/linux/errno.js';
-import { make, sys } from './support/process.js';
+import { make, sys, GuestScratch } from './support/process.js';
 
 const AT_FDCWD = -100n;
 const O_RDONLY = 0n, O_CREAT = 0o100n, O_DIRECTORY = 0o200000n, O_PATH = 0o10000000n;
@@ -25,25 +25,15 @@ const err = (e: number) => -BigInt(e);
 class Harness {
   readonly vm: ProcessVM;
   readonly diagnostics: string[];
-  private next: bigint;
+  private readonly scratch: GuestScratch;
 
   constructor(options: ProcessVMOptions = {}) {
     ({ p: this.vm, diagnostics: this.diagnostics } = make(options));
-    this.next = this.vm.memory.stackTop - 1024n * 1024n;
+    this.scratch = new GuestScratch(this.vm);
   }
 
-  alloc(n: number): bigint {
-    const a = this.next;
-    this.next += BigInt((n + 15) & ~15);
-    return a;
-  }
-
-  str(s: string): bigint {
-    const b = new TextEncoder().encode(s + '\0');
-    const a = this.alloc(b.length);
-    this.vm.cpu.writeBytes(a, b);
-    return a;
-  }
+  alloc(n: number): bigint { return this.scratch.alloc(n); }
+  str(s: string): bigint { return this.scratch.str(s); }
 
   sys(name: string, ...args: (bigint | number)[]): bigint {
     return sys(this.vm, name, ...args.map((x) => BigInt.asUintN(64, BigInt(x))));

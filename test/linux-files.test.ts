@@ -14,6 +14,7 @@ import { MemFs } from '../src/linux/fs/memfs.js';
 import { sandboxFs } from '../src/node/host-fs.js';
 import * as E from '../src/linux/errno.js';
 import { ROOT, readManifest, readGolden, runRingvisor, runQemu, qemuPath } from './support/guests.js';
+import { GuestScratch } from './support/process.js';
 
 const AT_FDCWD = BigInt.asUintN(64, -100n);
 const O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0o100, O_EXCL = 0o200, O_TRUNC = 0o1000, O_APPEND = 0o2000;
@@ -25,7 +26,7 @@ const hello = new Uint8Array(readFileSync(join(ROOT, 'guests/bin/hello.elf')));
 class Harness {
   readonly vm: ProcessVM;
   readonly out: Uint8Array[] = [];
-  private scratch: bigint;
+  private readonly scratch: GuestScratch;
 
   constructor(fs?: GuestFs, stdin?: string, tty = false) {
     this.vm = ProcessVM.create(hello, {
@@ -35,22 +36,12 @@ class Harness {
       tty: tty ? { stdin: true, stdout: true, windowSize: () => ({ rows: 40, columns: 132 }) } : undefined,
       memoryBytes: 16 * 1024 * 1024,
     });
-    this.scratch = this.vm.memory.stackTop - 1024n * 1024n;
+    this.scratch = new GuestScratch(this.vm);
   }
 
   /** Guest memory for `n` bytes. */
-  alloc(n: number): bigint {
-    const a = this.scratch;
-    this.scratch += BigInt((n + 15) & ~15);
-    return a;
-  }
-
-  str(s: string): bigint {
-    const b = new TextEncoder().encode(s + '\0');
-    const a = this.alloc(b.length);
-    this.vm.cpu.writeBytes(a, b);
-    return a;
-  }
+  alloc(n: number): bigint { return this.scratch.alloc(n); }
+  str(s: string): bigint { return this.scratch.str(s); }
 
   bytes(data: Uint8Array | string): bigint {
     const b = typeof data === 'string' ? new TextEncoder().encode(data) : data;

@@ -28,3 +28,28 @@ export function sys(p: ProcessVM, name: string, ...args: bigint[]): bigint {
 
 /** Scratch memory on the guest's stack, well below its top (mapped read/write). */
 export const scratch = (p: ProcessVM, offset = 0n): bigint => p.memory.stackTop - 64n * 1024n + offset;
+
+/** Guest memory for a test's arguments, handed out upwards from 1 MiB below
+ *  the top of the stack (mapped read/write), 16-byte aligned. */
+export class GuestScratch {
+  private next: bigint;
+
+  constructor(private readonly vm: ProcessVM) {
+    this.next = vm.memory.stackTop - 1024n * 1024n;
+  }
+
+  /** Room for `n` bytes. */
+  alloc(n: number): bigint {
+    const a = this.next;
+    this.next += BigInt((n + 15) & ~15);
+    return a;
+  }
+
+  /** A NUL-terminated copy of `s`. */
+  str(s: string): bigint {
+    const b = new TextEncoder().encode(s + '\0');
+    const a = this.alloc(b.length);
+    this.vm.cpu.writeBytes(a, b);
+    return a;
+  }
+}
