@@ -5,7 +5,7 @@
 // RISC-V unprivileged specification. Floating point lives in fp.ts, the C
 // extension's expansion in rvc.ts, guest memory in memory.ts.
 import {
-  PC, INSTRET, TIME, RESERVATION, RAM_BASE, RAM_SIZE, RAM_OFFSET,
+  PC, INSTRET, TIME, RESERVATION, RAM_BASE, RAM_SIZE, RAM_OFFSET, RVC_CACHE, RVC_ILLEGAL,
   EXIT_PC, EXIT_INST, EXIT_INST_LEN,
   EXIT_CONTROLS, EXIT_COUNTS, EXIT_REASON_COUNT, BUDGET_LEFT,
   EXIT_NONE, EXIT_ECALL_U, EXIT_EBREAK, EXIT_BUDGET,
@@ -496,8 +496,15 @@ export function run(budget: u64): u32 {
     } else {
       inst &= 0xffff;
       len = 2;
-      op = expandCompressed(inst);
-      if (op == 0) { raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst); break; }
+      // Each parcel is expanded once, then read back from RVC_CACHE.
+      const slot = <usize>RVC_CACHE + (<usize>inst << 2);
+      op = load<u32>(slot);
+      if (op == 0) {
+        op = expandCompressed(inst);
+        if (op == 0) op = RVC_ILLEGAL;
+        store<u32>(slot, op);
+      }
+      if (op == RVC_ILLEGAL) { raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst); break; }
     }
 
     let next = pc + len;

@@ -54,6 +54,13 @@ export const PERM_X: u32 = 4;
 export const MEMORY_FLAT: u32 = 0;
 export const MEMORY_PAGE_PERMS: u32 = 1;
 
+// Expansions of compressed instructions, one u32 per 16-bit parcel (256
+// KiB): 0 until the parcel is first met, then its 32-bit equivalent, or
+// RVC_ILLEGAL. Derived from the parcel alone (the expansion never depends on
+// state), so it is never invalidated and never part of a checkpoint.
+export const RVC_CACHE: u32 = 0x0090_0000;
+export const RVC_ILLEGAL: u32 = 1; // no 32-bit instruction has low bits 01
+
 // Linear memory from here up is guest RAM: guest physical address RAM_BASE
 // is byte RAM_OFFSET. The space below holds the state above and the module's
 // static data (asconfig's memoryBase is 64 KiB); the rest is kept for the
