@@ -455,7 +455,8 @@ export function run(budget: u64): u32 {
   const controls = load<u32>(EXIT_CONTROLS);
   let pc = load<u64>(PC);
   let left = budget;
-  let retired: u64 = 0;
+  // Instructions retired so far are budget - left, less the one that is
+  // executing (left is counted down before it runs): no second counter.
   const instretBase = load<u64>(INSTRET);
   let inst: u32 = 0;
   let len: u32 = 0;
@@ -580,7 +581,7 @@ export function run(budget: u64): u32 {
         } else if (funct3(op) == 4) {
           raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst);
         } else {
-          execCsr(op, instretBase + retired);
+          execCsr(op, instretBase + (budget - left - 1));
         }
         break;
       case 0x07: case 0x27: case 0x43: case 0x47: case 0x4b: case 0x4f: case 0x53:
@@ -592,16 +593,18 @@ export function run(budget: u64): u32 {
 
     if (pendingExit != EXIT_NONE) {
       // An ECALL exit retires the ecall: the hypervisor resumes after it.
-      if (pendingExit == EXIT_ECALL_U) { retired++; pc = next; }
+      if (pendingExit == EXIT_ECALL_U) pc = next;
       break;
     }
-    retired++;
     pc = next;
   }
 
   // Complete the exit block. `pc` is where the guest resumes; EXIT_PC is the
   // instruction that exited (the ecall itself for ECALL_U).
   const reason = pendingExit;
+  // Every exit but the budget's counted down its own instruction; of those,
+  // only an ecall retired it.
+  const retired = budget - left - (reason == EXIT_BUDGET || reason == EXIT_ECALL_U ? 0 : 1);
   store<u64>(EXIT_PC, reason == EXIT_ECALL_U ? pc - len : pc);
   store<u32>(EXIT_INST, inst);
   store<u32>(EXIT_INST_LEN, len);
