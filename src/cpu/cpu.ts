@@ -288,6 +288,7 @@ export class Cpu {
   read64(addr: bigint): bigint { return this.view.getBigUint64(this.index(addr, 8), true); }
   write64(addr: bigint, v: bigint): void { this.view.setBigUint64(this.index(addr, 8), BigInt.asUintN(64, v), true); }
   read32(addr: bigint): number { return this.view.getUint32(this.index(addr, 4), true); }
+  write32(addr: bigint, v: number): void { this.view.setUint32(this.index(addr, 4), v >>> 0, true); }
   read8(addr: bigint): number { return this.bytes[this.index(addr, 1)]; }
   /** Zeroes the pages of [addr, addr+length) (page-aligned) that hold
    *  anything, leaving never-written pages uncommitted on the host; returns

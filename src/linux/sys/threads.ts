@@ -44,9 +44,7 @@ interface CloneRequest {
 /** Puts a u32 into guest memory; false when the address is not writable RAM. */
 function put32(p: ProcessVM, addr: bigint, value: number): boolean {
   if ((addr & 3n) !== 0n || !p.cpu.inRam(addr, 4)) return false;
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, value >>> 0, true);
-  p.cpu.writeBytes(addr, b);
+  p.cpu.write32(addr, value);
   return true;
 }
 
