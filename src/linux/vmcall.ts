@@ -50,7 +50,7 @@ export const MAX_CALL_ARGS = 8;
 const SLICE = 1n << 22n;
 const YIELD_MS = 20;
 const EBREAK = 0x00100073;
-const RA = 1, SP = 2, GP = 3, A0 = 10, A1 = 11, A7 = 17;
+const RA = 1, SP = 2, GP = 3, A0 = 10, A1 = 11;
 
 /** Why a call into the guest failed. `target` is the symbol (or address) called. */
 export class VmCallError extends Error {

@@ -5,7 +5,7 @@
 import { EAGAIN, EBADF, EINVAL, EISDIR, EMFILE, ENOTDIR, EPIPE, ESPIPE } from '../errno.js';
 import type { Resolved } from './guest-fs.js';
 import {
-  FsError, O_ACCMODE, O_APPEND, O_NONBLOCK, O_RDONLY, O_WRONLY, S_IFCHR, S_IFIFO, S_IFDIR,
+  FsError, O_ACCMODE, O_APPEND, O_NONBLOCK, O_RDONLY, O_WRONLY, S_IFCHR, S_IFIFO,
   type DirEntry, type OpenFile, type Stat, type Timespec,
 } from './types.js';
 

@@ -6,7 +6,6 @@ import { ECHILD, EFAULT, EINVAL, EPERM, ENOSYS, ESRCH } from '../errno.js';
 import type { SyscallFamily } from '../syscalls.js';
 import type { ProcessVM } from '../process-vm.js';
 import { TIMEBASE_HZ } from '../../hypervisor/clock.js';
-export { DEADLOCK_EXIT_STATUS } from '../threads.js';
 
 /** Deterministic identities (QEMU shows the host's; tests do not print them). */
 export const PID = 1000;

@@ -4,7 +4,7 @@
 // time pass (the host clock waits, the virtual clock jumps).
 import { EFAULT, EINVAL } from '../errno.js';
 import type { SyscallFamily } from '../syscalls.js';
-import type { ProcessVM, ProcessVMOptions } from '../process-vm.js';
+import type { ProcessVM } from '../process-vm.js';
 import { readTimespec } from './process.js';
 
 export const CLOCK_REALTIME = 0, CLOCK_MONOTONIC = 1, CLOCK_PROCESS_CPUTIME_ID = 2, CLOCK_THREAD_CPUTIME_ID = 3,
