@@ -8,7 +8,8 @@ import {
   PC, INSTRET, TIME, RESERVATION, RAM_BASE, RAM_SIZE, RAM_OFFSET, RVC_CACHE, RVC_ILLEGAL,
   EXIT_PC, EXIT_INST, EXIT_INST_LEN,
   EXIT_CONTROLS, EXIT_COUNTS, EXIT_REASON_COUNT, BUDGET_LEFT,
-  EXIT_NONE, EXIT_ECALL_U, EXIT_EBREAK, EXIT_BUDGET,
+  EXIT_NONE, EXIT_ECALL_U, EXIT_EBREAK, EXIT_BUDGET, EXIT_HOT,
+  JIT_THRESHOLD, JIT_MAP, JIT_MAP_ENTRIES, JIT_NEVER, JIT_BAIL,
   EXIT_ON_ECALL_U, EXIT_ON_EBREAK,
   CAUSE_ILLEGAL_INSTRUCTION, CAUSE_BREAKPOINT, CAUSE_ECALL_U,
   CAUSE_MISALIGNED_LOAD, CAUSE_MISALIGNED_STORE,
@@ -51,7 +52,7 @@ import { execFloat } from './fp';
 
 // ---- M extension helpers ----------------------------------------------------
 // High 64 bits of the unsigned 128-bit product, from 32-bit halves.
-function mulhu(a: u64, b: u64): u64 {
+export function mulhu(a: u64, b: u64): u64 {
   const aLo = a & 0xffffffff, aHi = a >> 32;
   const bLo = b & 0xffffffff, bHi = b >> 32;
   const ll = aLo * bLo, lh = aLo * bHi, hl = aHi * bLo, hh = aHi * bHi;
@@ -59,47 +60,47 @@ function mulhu(a: u64, b: u64): u64 {
   return hh + (lh >> 32) + (hl >> 32) + (mid >> 32);
 }
 // Signed variants by correcting the unsigned product for negative operands.
-function mulh(a: u64, b: u64): u64 {
+export function mulh(a: u64, b: u64): u64 {
   let h = mulhu(a, b);
   if (<i64>a < 0) h -= b;
   if (<i64>b < 0) h -= a;
   return h;
 }
-function mulhsu(a: u64, b: u64): u64 {
+export function mulhsu(a: u64, b: u64): u64 {
   let h = mulhu(a, b);
   if (<i64>a < 0) h -= b;
   return h;
 }
 // Division never traps in RISC-V (spec table "Semantics for division by zero
 // and division overflow"); wasm's would, so both cases are decided here.
-function div64(a: u64, b: u64): u64 {
+export function div64(a: u64, b: u64): u64 {
   if (b == 0) return u64.MAX_VALUE;
   if (a == 0x8000000000000000 && b == u64.MAX_VALUE) return a;
   return <u64>(<i64>a / <i64>b);
 }
-function rem64(a: u64, b: u64): u64 {
+export function rem64(a: u64, b: u64): u64 {
   if (b == 0) return a;
   if (a == 0x8000000000000000 && b == u64.MAX_VALUE) return 0;
   return <u64>(<i64>a % <i64>b);
 }
-function div32(a: u64, b: u64): u64 {
+export function div32(a: u64, b: u64): u64 {
   const x = <i32>a, y = <i32>b;
   if (y == 0) return u64.MAX_VALUE;
   if (x == i32.MIN_VALUE && y == -1) return sext32(<u64>x);
   return sext32(<u64>(x / y));
 }
-function rem32(a: u64, b: u64): u64 {
+export function rem32(a: u64, b: u64): u64 {
   const x = <i32>a, y = <i32>b;
   if (y == 0) return sext32(<u64>x);
   if (x == i32.MIN_VALUE && y == -1) return 0;
   return sext32(<u64>(x % y));
 }
-function divu32(a: u64, b: u64): u64 {
+export function divu32(a: u64, b: u64): u64 {
   const x = <u32>a, y = <u32>b;
   if (y == 0) return u64.MAX_VALUE;
   return sext32(<u64>(x / y));
 }
-function remu32(a: u64, b: u64): u64 {
+export function remu32(a: u64, b: u64): u64 {
   const x = <u32>a, y = <u32>b;
   if (y == 0) return sext32(<u64>x);
   return sext32(<u64>(x % y));
@@ -107,7 +108,7 @@ function remu32(a: u64, b: u64): u64 {
 
 // ---- Zbb helpers ---------------------------------------------------------------
 // orc.b: each byte becomes 0xff if it had any bit set, else 0x00.
-function orcb(v: u64): u64 {
+export function orcb(v: u64): u64 {
   let r: u64 = 0;
   for (let i: u64 = 0; i < 64; i += 8) {
     if ((v >> i) & 0xff) r |= (<u64>0xff) << i;
@@ -115,6 +116,7 @@ function orcb(v: u64): u64 {
   return r;
 }
 @inline function rev8(v: u64): u64 { return bswap<u64>(v); }
+export function bswap64(v: u64): u64 { return bswap<u64>(v); }
 
 // ---- OP and OP-32 (register-register) ------------------------------------------
 // Returns the result, or raises an illegal instruction.
@@ -426,6 +428,18 @@ function execCsr(inst: u32, instret: u64): void {
   setX(rd(inst), <u64>old);
 }
 
+// For translations (src/cpu/jit/): one floating-point instruction on the
+// state in memory, as the interpreter would execute it. Returns 1, and
+// forgets the exception, when it would trap: the translation then stops
+// before it and the interpreter executes it again, raising the exception
+// with the right pc and instruction bits.
+export function jitFloat(op: u32): u32 {
+  execFloat(op);
+  if (pendingExit == EXIT_NONE) return 0;
+  clearPendingExit();
+  return 1;
+}
+
 // A fresh virtual processor holds no reservation (runs once, when the
 // instance starts: an SC before any LR must fail, even at address 0).
 store<u64>(RESERVATION, u64.MAX_VALUE);
@@ -462,9 +476,38 @@ export function run(budget: u64): u32 {
   let len: u32 = 0;
   let fetchPage: u64 = u64.MAX_VALUE; // guest address of the page last fetched from
   let fetchBase: usize = 0;           // its linear address
+  // Translations (src/cpu/jit/) are entered at jump targets: `lookup` is set
+  // by taken jumps and branches (and on entry), `relook` after a translation
+  // stopped short, so that the instruction it left is interpreted first.
+  const threshold = load<u32>(JIT_THRESHOLD);
+  let lookup = threshold != 0;
+  let relook = false;
 
   while (true) {
     if (left == 0) { requestExit(EXIT_BUDGET); break; }
+    if (lookup) {
+      lookup = false;
+      const slot = <usize>JIT_MAP + ((<usize>(pc >> 1) & (JIT_MAP_ENTRIES - 1)) << 4);
+      if (load<u64>(slot) == pc) {
+        const fn = load<u32>(slot, 8);
+        if (fn == 0) {
+          const visits = load<u32>(slot, 12) + 1;
+          store<u32>(slot, visits, 12);
+          if (visits >= threshold) { requestExit(EXIT_HOT); break; }
+        } else if (fn != JIT_NEVER) {
+          const r = call_indirect<u64>(fn, left);
+          left = r & ~JIT_BAIL;
+          pc = load<u64>(PC);
+          if (r & JIT_BAIL) relook = true;
+          else lookup = true;
+          continue;
+        }
+      } else {
+        store<u64>(slot, pc);
+        store<u64>(slot, 1 << 32, 8); // no translation, one visit
+        if (threshold == 1) { requestExit(EXIT_HOT); break; }
+      }
+    }
     left--;
 
     // Fetch. The page of the last fetch is remembered for the whole run (the
@@ -515,12 +558,14 @@ export function run(budget: u64): u32 {
       case 0x6f:                                                          // JAL
         setX(rd(op), next);
         next = pc + immJ(op);
+        lookup = threshold != 0;
         break;
       case 0x67: {                                                        // JALR
         if (funct3(op) != 0) { raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst); break; }
         const target = (getX(rs1(op)) + immI(op)) & ~(<u64>1);
         setX(rd(op), next);
         next = target;
+        lookup = threshold != 0;
         break;
       }
       case 0x63: {                                                        // BRANCH
@@ -535,7 +580,7 @@ export function run(budget: u64): u32 {
           case 7: taken = x >= y; break;                                  // BGEU
           default: raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst); taken = false;
         }
-        if (taken) next = pc + immB(op);
+        if (taken) { next = pc + immB(op); lookup = threshold != 0; }
         break;
       }
       case 0x03: execLoad(op); break;
@@ -562,8 +607,10 @@ export function run(budget: u64): u32 {
       }
       case 0x2f: execAmo(op); break;
       case 0x0f:                                                          // MISC-MEM
-        // FENCE orders nothing on one in-order hart. FENCE.I: nothing about
-        // code is cached yet; when a decode cache exists, it is flushed here.
+        // FENCE orders nothing on one in-order hart. FENCE.I has nothing to
+        // flush: translations are made only from pages the guest cannot
+        // write, and ring -1 drops them when a page's permissions or bytes
+        // change (src/cpu/jit/).
         if (funct3(op) > 1) raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst);
         break;
       case 0x73:                                                          // SYSTEM
@@ -597,14 +644,15 @@ export function run(budget: u64): u32 {
       break;
     }
     pc = next;
+    if (relook) { relook = false; lookup = true; }
   }
 
   // Complete the exit block. `pc` is where the guest resumes; EXIT_PC is the
   // instruction that exited (the ecall itself for ECALL_U).
   const reason = pendingExit;
-  // Every exit but the budget's counted down its own instruction; of those,
-  // only an ecall retired it.
-  const retired = budget - left - (reason == EXIT_BUDGET || reason == EXIT_ECALL_U ? 0 : 1);
+  // Every exit but the budget's and a hot target's counted down its own
+  // instruction; of those, only an ecall retired it.
+  const retired = budget - left - (reason == EXIT_BUDGET || reason == EXIT_ECALL_U || reason == EXIT_HOT ? 0 : 1);
   store<u64>(EXIT_PC, reason == EXIT_ECALL_U ? pc - len : pc);
   store<u32>(EXIT_INST, inst);
   store<u32>(EXIT_INST_LEN, len);

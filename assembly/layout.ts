@@ -35,6 +35,7 @@ export const RAM_BASE: u32 = 0x0488; // u64 guest physical address of RAM's firs
 export const RAM_SIZE: u32 = 0x0490; // u64 bytes of guest RAM
 export const BUDGET_LEFT: u32 = 0x0498; // u64 instructions left of the last run's budget
 export const MEMORY_MODE: u32 = 0x04a0; // u32 MEMORY_FLAT or MEMORY_PAGE_PERMS
+export const JIT_THRESHOLD: u32 = 0x04a4; // u32 visits that make a jump target hot; 0: no translation
 
 // ---- exit counters (kvm_stat) ---------------------------------------------
 export const EXIT_COUNTS: u32 = 0x0500; // u64 per ExitReason, EXIT_REASON_COUNT of them
@@ -61,6 +62,20 @@ export const MEMORY_PAGE_PERMS: u32 = 1;
 export const RVC_CACHE: u32 = 0x0090_0000;
 export const RVC_ILLEGAL: u32 = 1; // no 32-bit instruction has low bits 01
 
+// The translation map (ring -1's JIT, src/cpu/jit/): a direct-mapped table
+// of JIT_MAP_ENTRIES entries of 16 bytes, indexed by (pc >> 1) & mask, each
+// { u64 pc, u32 function-table index of its translation (0: none yet,
+// JIT_NEVER: not translatable), u32 visits }. The interpreter counts visits
+// to jump targets here and calls translations found here; ring -1 fills it.
+// Only a cache: a lost entry costs a recount, never correctness.
+export const JIT_MAP: u32 = 0x00a0_0000;
+export const JIT_MAP_ENTRIES: u32 = 0x1_0000;
+export const JIT_NEVER: u32 = 0xffff_ffff;
+// A translation returns the budget left, with this bit set when it stopped
+// before an instruction the interpreter must execute (one it cannot
+// translate, a fault, or too little budget for the next block).
+export const JIT_BAIL: u64 = 0x8000_0000_0000_0000;
+
 // Linear memory from here up is guest RAM: guest physical address RAM_BASE
 // is byte RAM_OFFSET. The space below holds the state above and the module's
 // static data (asconfig's memoryBase is 64 KiB); the rest is kept for the
@@ -73,6 +88,10 @@ export const EXIT_ECALL_U: u32 = 1;
 export const EXIT_EBREAK: u32 = 2;
 export const EXIT_FAULT: u32 = 3;
 export const EXIT_BUDGET: u32 = 4;
+// A jump target reached JIT_THRESHOLD visits: ring -1 translates the code
+// there (or marks it JIT_NEVER) and runs the CPU on; callers of Cpu.run never
+// see this exit.
+export const EXIT_HOT: u32 = 5;
 
 // ---- exit controls ----------------------------------------------------------
 // A selected event exits with its own reason. An event that is not selected is

@@ -3,19 +3,24 @@
 // as a ratio to qemu-riscv64 (a JIT), in the same run. Medians of several
 // repetitions. The full benchmark suite (native host, JavaScript, charts) is
 // a later step; this one is what changes to the hot loop are measured with.
-//   npm run build && node bench/mips.mjs [reps=400] [runs=5]
+//   npm run build && node bench/mips.mjs [reps=400] [runs=5] [--jit off|N]
+// (--jit off measures the interpreter alone; the default translates hot code).
 import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { ProcessVM } from '../dist/index.js';
 
-const reps = process.argv[2] ?? '400';
-const runs = Number(process.argv[3] ?? 5);
+const args = process.argv.slice(2);
+const jitAt = args.indexOf('--jit');
+const jit = jitAt >= 0 ? args.splice(jitAt, 2)[1] : undefined;
+const jitThreshold = jit === undefined ? undefined : jit === 'off' ? 0 : Number(jit);
+const reps = args[0] ?? '400';
+const runs = Number(args[1] ?? 5);
 const elfPath = new URL('../guests/bin/workload.elf', import.meta.url).pathname;
 const elf = readFileSync(elfPath);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function ringvisor() {
-  const vm = ProcessVM.create(elf, { argv: ['workload', reps] });
+  const vm = ProcessVM.create(elf, { argv: ['workload', reps], jitThreshold });
   const t = process.hrtime.bigint();
   const status = vm.runSync();
   const seconds = Number(process.hrtime.bigint() - t) / 1e9;

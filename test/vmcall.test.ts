@@ -189,7 +189,9 @@ describe('ProcessVM.call errors', () => {
 
   it('does not nest or overlap calls', async () => {
     const { vm } = await ran();
-    const long = vm.call('spin', { budget: 20_000_000n });
+    // Enough instructions that even translated code cannot finish them
+    // before the call first yields (after 20 ms).
+    const long = vm.call('spin', { budget: 1_000_000_000n });
     expect(() => vm.callSync('add', 1, 2)).toThrow(CallBusyError);
     expect(await rejection(long)).toBeInstanceOf(CallBudgetError);
     expect(vm.callSync('add', 1, 2)).toBe(3n);

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { constants as osConstants } from 'node:os';
 import { sandboxFs, parseMountSpec, hostHandle, type HostMount } from '../node/host-fs.js';
 import { ProcessVM, ElfError, RamAllocationError, EXIT_REASON_NAMES, DEFAULT_MEMORY_BYTES } from '../index.js';
+import type { JitStats } from '../cpu/jit/jit.js';
 
 const USAGE = `usage: ringvisor run [options] PROGRAM [ARGS...]
 
@@ -27,6 +28,8 @@ options:
   --thread-slice N      instructions a guest thread runs before the next one
                         gets the CPU (default 200000); a run is deterministic
                         for a given slice
+  --jit N|off           translate a jump target's code into WebAssembly after
+                        N visits (default 64); off: interpret only
   --clock host|virtual  guest time from the host's clocks (default), or from
                         instructions retired: deterministic runs
   --strace              print each system call on stderr
@@ -49,6 +52,11 @@ ringvisor bench --help lists its options).
 `;
 
 class UsageError extends Error {}
+
+function jitLines(s: JitStats | undefined): string[] {
+  if (s === undefined) return ['translation: off'];
+  return [`translation: ${s.translated} regions (${s.instructions} instructions, ${(s.bytes / 1024).toFixed(0)} KiB of wasm) in ${s.ms.toFixed(1)} ms; ${s.refused} refused, ${s.dropped} dropped`];
+}
 
 function parseSize(s: string): number {
   const m = /^(\d+)([KMG]?)$/i.exec(s);
@@ -114,6 +122,7 @@ async function cmdRun(args: string[]): Promise<number> {
   let strace = false, stats = false;
   let threadSlice: bigint | undefined;
   let clock: 'host' | 'virtual' | undefined;
+  let jitThreshold: number | undefined;
   const env: string[] = [];
   const mounts: HostMount[] = [];
   let cwd: string | undefined;
@@ -138,6 +147,10 @@ async function cmdRun(args: string[]): Promise<number> {
       const v = value();
       if (!/^[1-9]\d*$/.test(v)) throw new UsageError(`bad thread slice '${v}' (instructions, at least 1)`);
       threadSlice = BigInt(v);
+    } else if (a === '--jit') {
+      const v = value();
+      if (v !== 'off' && !/^[1-9]\d{0,8}$/.test(v)) throw new UsageError(`bad --jit '${v}' (visits, at least 1, or off)`);
+      jitThreshold = v === 'off' ? 0 : Number(v);
     } else if (a === '--clock') {
       const v = value();
       if (v !== 'host' && v !== 'virtual') throw new UsageError(`bad --clock '${v}' (host or virtual)`);
@@ -195,6 +208,7 @@ async function cmdRun(args: string[]): Promise<number> {
     maxInstructions,
     timeoutSeconds,
     threadSlice,
+    jitThreshold,
     clock,
     strace: strace ? (line) => stderr(enc.encode(line + '\n')) : undefined,
   });
@@ -212,6 +226,7 @@ async function cmdRun(args: string[]): Promise<number> {
       // Mapped pages, not host memory: a page counts from mmap, touched or not.
       `peak memory: ${mebibytes(vm.memory.space.peakBytes)} mapped of ${mebibytes(Number(vm.memory.space.end - vm.memory.space.base))}`,
       `threads: ${vm.threads.created} created, at most ${vm.threads.peak} at once, ${vm.threads.switches} context switches`,
+      ...jitLines(vm.cpu.jitStats),
       ...[...vm.cpu.exitCounts()].map(([r, c]) => `exits ${EXIT_REASON_NAMES[r] ?? r}: ${c}`),
       ...[...vm.syscallCounts].map(([name, c]) => `syscall ${name}: ${c}`),
     ];

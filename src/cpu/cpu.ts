@@ -1,6 +1,7 @@
 // A typed view of one WebAssembly CPU instance: registers, pc, CSRs, the exit
 // block and the exit counters, read at the offsets the module itself exports
 // (assembly/layout.ts is the single source of truth for them).
+import { Jit, type JitStats } from './jit/jit.js';
 
 /** Why `run` returned (assembly/layout.ts, EXIT_*). */
 export enum ExitReason {
@@ -9,6 +10,8 @@ export enum ExitReason {
   Ebreak = 2,
   Fault = 3,
   Budget = 4,
+  /** A jump target became hot (handled inside Cpu.run: callers never see it). */
+  Hot = 5,
 }
 
 export const EXIT_REASON_NAMES: Record<number, string> = {
@@ -17,7 +20,11 @@ export const EXIT_REASON_NAMES: Record<number, string> = {
   [ExitReason.Ebreak]: 'EBREAK',
   [ExitReason.Fault]: 'FAULT',
   [ExitReason.Budget]: 'BUDGET',
+  [ExitReason.Hot]: 'HOT',
 };
+
+/** Visits that make a jump target hot enough to translate (Cpu.jitThreshold). */
+export const DEFAULT_JIT_THRESHOLD = 64;
 
 /** Exit controls: which events exit to the hypervisor (assembly/layout.ts, EXIT_ON_*). */
 export const ExitControl = {
@@ -77,8 +84,10 @@ export interface ExitInfo {
 
 interface CpuExports {
   memory: WebAssembly.Memory;
+  table: WebAssembly.Table;
   run(budget: bigint): number;
   configureRam(base: bigint, size: bigint): number;
+  expandCompressed(parcel: number): number;
   [name: string]: unknown;
 }
 
@@ -98,7 +107,10 @@ class Layout {
   readonly BUDGET_LEFT: number; readonly EXIT_COUNTS: number; readonly EXIT_REASON_COUNT: number;
   readonly RAM_OFFSET: number;
   readonly MEMORY_MODE: number; readonly PAGE_PERMS: number;
+  readonly JIT_THRESHOLD: number; readonly JIT_MAP: number; readonly JIT_MAP_ENTRIES: number; readonly JIT_NEVER: number;
   constructor(e: CpuExports) {
+    this.JIT_THRESHOLD = offset(e, 'JIT_THRESHOLD'); this.JIT_MAP = offset(e, 'JIT_MAP');
+    this.JIT_MAP_ENTRIES = offset(e, 'JIT_MAP_ENTRIES'); this.JIT_NEVER = offset(e, 'JIT_NEVER') >>> 0;
     this.MEMORY_MODE = offset(e, 'MEMORY_MODE'); this.PAGE_PERMS = offset(e, 'PAGE_PERMS');
     this.X_REGS = offset(e, 'X_REGS'); this.F_REGS = offset(e, 'F_REGS'); this.PC = offset(e, 'PC');
     this.FCSR = offset(e, 'FCSR'); this.INSTRET = offset(e, 'INSTRET'); this.TIME = offset(e, 'TIME');
@@ -140,6 +152,7 @@ export class Cpu {
   private bytes: Uint8Array;
   private ramBase = 0n;
   private ramSize = 0n;
+  private translator: Jit | undefined;
 
   constructor(module: WebAssembly.Module) {
     const instance = new WebAssembly.Instance(module, {
@@ -171,16 +184,53 @@ export class Cpu {
     this.ramBase = base;
     this.ramSize = size;
     this.refresh();
+    this.translator?.flush();
   }
 
   get ramStart(): bigint { return this.ramBase; }
   get ramLength(): bigint { return this.ramSize; }
 
-  /** Runs at most `budget` instructions; returns why it stopped. */
+  /** Runs at most `budget` instructions; returns why it stopped. Hot code
+   *  is translated on the way (HOT exits never reach the caller). */
   run(budget: bigint): ExitReason {
-    const reason = this.exports.run(budget) as ExitReason;
+    let reason = this.exports.run(budget) as ExitReason;
+    while (reason === ExitReason.Hot) {
+      this.refresh();
+      this.translator!.translate(this.pc);
+      reason = this.exports.run(this.budgetLeft) as ExitReason;
+    }
     this.refresh();
     return reason;
+  }
+
+  // ---- the translation tier (src/cpu/jit/) ----
+  /** Visits after which a jump target is translated into WebAssembly; 0
+   *  turns translation off (the interpreter alone runs the guest). Only
+   *  page-permission mode translates. */
+  get jitThreshold(): number { return this.view.getUint32(this.layout.JIT_THRESHOLD, true); }
+  set jitThreshold(n: number) {
+    if (!Number.isInteger(n) || n < 0 || n > 0xffff_ffff) throw new RangeError(`JIT threshold must be a whole number of visits, not ${n}`);
+    if (n !== 0 && this.translator === undefined) {
+      const e = this.exports, l = this.layout;
+      this.translator = new Jit({
+        memory: e.memory, table: e.table, helpers: e, layout: l,
+        expand: (p) => e.expandCompressed(p),
+        ramBase: () => this.ramBase, ramSize: () => this.ramSize,
+        pagePermissions: () => this.memoryMode === MemoryMode.PagePermissions,
+      });
+    }
+    this.view.setUint32(this.layout.JIT_THRESHOLD, n, true);
+  }
+
+  /** What the translation tier has done, or undefined while it is off. */
+  get jitStats(): JitStats | undefined { return this.translator?.stats; }
+
+  /** RAM pages overlapping [addr, addr+length) changed: their translations go. */
+  private changed(addr: bigint, length: number): void {
+    if (this.translator === undefined || length === 0) return;
+    const first = Number((addr - this.ramBase) / BigInt(PAGE_SIZE));
+    const last = Number((addr - this.ramBase + BigInt(length) - 1n) / BigInt(PAGE_SIZE));
+    this.translator.pagesChanged(first, last);
   }
 
   // ---- registers ----
@@ -199,7 +249,10 @@ export class Cpu {
   get exitControls(): number { return this.view.getUint32(this.layout.EXIT_CONTROLS, true); }
   set exitControls(v: number) { this.view.setUint32(this.layout.EXIT_CONTROLS, v, true); }
   get memoryMode(): MemoryMode { return this.view.getUint32(this.layout.MEMORY_MODE, true); }
-  set memoryMode(v: MemoryMode) { this.view.setUint32(this.layout.MEMORY_MODE, v, true); }
+  set memoryMode(v: MemoryMode) {
+    this.view.setUint32(this.layout.MEMORY_MODE, v, true);
+    this.translator?.flush();
+  }
 
   /** Sets the permissions (Perm bits) of every page that overlaps [addr, addr+length). */
   setPagePermissions(addr: bigint, length: number, perms: number): void {
@@ -208,6 +261,7 @@ export class Cpu {
     const first = Number((addr - this.ramBase) / BigInt(PAGE_SIZE));
     const last = Number((addr - this.ramBase + BigInt(length) - 1n) / BigInt(PAGE_SIZE));
     this.bytes.fill(perms, this.layout.PAGE_PERMS + first, this.layout.PAGE_PERMS + last + 1);
+    this.translator?.pagesChanged(first, last);
   }
 
   /** The permissions of the page holding `addr` (0 outside RAM). */
@@ -280,15 +334,25 @@ export class Cpu {
     return this.bytes.subarray(i, i + length);
   }
   readBytes(addr: bigint, length: number): Uint8Array { return this.guestBytes(addr, length).slice(); }
-  writeBytes(addr: bigint, data: Uint8Array): void { this.bytes.set(data, this.index(addr, data.length)); }
+  writeBytes(addr: bigint, data: Uint8Array): void {
+    this.bytes.set(data, this.index(addr, data.length));
+    this.changed(addr, data.length);
+  }
   fill(addr: bigint, length: number, value: number): void {
     const i = this.index(addr, length);
     this.bytes.fill(value, i, i + length);
+    this.changed(addr, length);
   }
   read64(addr: bigint): bigint { return this.view.getBigUint64(this.index(addr, 8), true); }
-  write64(addr: bigint, v: bigint): void { this.view.setBigUint64(this.index(addr, 8), BigInt.asUintN(64, v), true); }
+  write64(addr: bigint, v: bigint): void {
+    this.view.setBigUint64(this.index(addr, 8), BigInt.asUintN(64, v), true);
+    this.changed(addr, 8);
+  }
   read32(addr: bigint): number { return this.view.getUint32(this.index(addr, 4), true); }
-  write32(addr: bigint, v: number): void { this.view.setUint32(this.index(addr, 4), v >>> 0, true); }
+  write32(addr: bigint, v: number): void {
+    this.view.setUint32(this.index(addr, 4), v >>> 0, true);
+    this.changed(addr, 4);
+  }
   read8(addr: bigint): number { return this.bytes[this.index(addr, 1)]; }
   /** Zeroes the pages of [addr, addr+length) (page-aligned) that hold
    *  anything, leaving never-written pages uncommitted on the host; returns
@@ -299,6 +363,7 @@ export class Cpu {
       throw new RangeError(`clearTouchedPages: 0x${addr.toString(16)}+${length} is not whole pages`);
     }
     this.index(addr, length); // bounds check
+    this.changed(addr, length);
     return (this.exports.clearTouchedPages as (offset: bigint, pages: number) => number)(addr - this.ramBase, length / PAGE_SIZE);
   }
 

@@ -1,6 +1,6 @@
 // The process VM: a static riscv64 Linux program in U-mode whose system calls
 // exit to ring -1 and are served here. The analogue of qemu-riscv64.
-import { Cpu, ExitReason, ExitControl, MemoryMode, Perm, EXIT_REASON_NAMES } from '../cpu/cpu.js';
+import { Cpu, ExitReason, ExitControl, MemoryMode, Perm, EXIT_REASON_NAMES, DEFAULT_JIT_THRESHOLD } from '../cpu/cpu.js';
 import { AddressSpace, pageUp } from './address-space.js';
 import { defaultCpuModule } from '../cpu/module-registry.js';
 import { parseElf, ElfError, PF_R, PF_W, PF_X, type ElfImage } from './elf.js';
@@ -61,6 +61,10 @@ export interface ProcessVMOptions {
    *  CPU, when there are several (default 200,000). Scheduling is
    *  deterministic for a given slice. */
   threadSlice?: bigint;
+  /** Visits after which a jump target's code is translated into
+   *  WebAssembly (src/cpu/jit/); 0 runs the interpreter alone. Default
+   *  DEFAULT_JIT_THRESHOLD (64). */
+  jitThreshold?: number;
 }
 
 export const DEFAULT_MEMORY_BYTES = 1024 * 1024 * 1024;
@@ -137,6 +141,7 @@ export class ProcessVM {
     const top = lowest + size;
 
     this.cpu.memoryMode = MemoryMode.PagePermissions;
+    this.cpu.jitThreshold = options.jitThreshold ?? DEFAULT_JIT_THRESHOLD;
     const space = new AddressSpace(this.cpu);
     let end = 0n;
     for (const [i, s] of image.segments.entries()) {

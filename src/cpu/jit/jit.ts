@@ -1,0 +1,161 @@
+// Ring -1's translation cache: turns hot guest code into WebAssembly
+// functions (translate.ts), installs them in the CPU's function table and in
+// the translation map the interpreter looks up at jump targets
+// (assembly/layout.ts, JIT_MAP), and drops them when the code they were made
+// from may have changed.
+//
+// Code is translated only from pages the guest can execute and cannot write
+// (page-permission mode: a process VM's text). A guest store can therefore
+// never change translated code; what can is ring -1 itself: new permissions
+// on a page (mprotect, munmap, mmap over it) or a write by the hypervisor
+// into guest memory (the ELF loader, signal trampolines, vmcall). Cpu calls
+// `pagesChanged` for both, and the translations made from those pages go.
+// That is also why FENCE.I needs no work: a guest that writes code writes it
+// into a writable page, whose code is interpreted.
+import { translate, HELPERS, type TranslateEnv } from './translate.js';
+
+export interface JitHost {
+  memory: WebAssembly.Memory;
+  table: WebAssembly.Table;
+  helpers: Record<string, unknown>;
+  expand(parcel: number): number;
+  layout: {
+    X_REGS: number; F_REGS: number; PC: number; RAM_OFFSET: number; PAGE_PERMS: number;
+    JIT_MAP: number; JIT_MAP_ENTRIES: number; JIT_NEVER: number;
+  };
+  ramBase(): bigint;
+  ramSize(): bigint;
+  pagePermissions(): boolean;
+}
+
+export interface JitStats {
+  /** Regions translated and installed. */
+  translated: number;
+  /** Hot entries that could not be translated (their first instruction is not translatable). */
+  refused: number;
+  /** Translations dropped because their page changed. */
+  dropped: number;
+  /** Guest instructions in the translations made (a region's blocks summed). */
+  instructions: number;
+  /** Bytes of WebAssembly made. */
+  bytes: number;
+  /** Milliseconds spent translating and compiling. */
+  ms: number;
+}
+
+const PAGE_SHIFT = 12n;
+const PERM_W = 2, PERM_X = 4;
+/** An empty slot: no pc is odd. */
+const NO_PC = 1n;
+
+export class Jit {
+  readonly stats: JitStats = { translated: 0, refused: 0, dropped: 0, instructions: 0, bytes: 0, ms: 0 };
+  /** Live translations: entry pc -> function-table index. */
+  private readonly byPc = new Map<bigint, number>();
+  /** RAM page index -> entry pcs translated from that page. */
+  private readonly byPage = new Map<number, bigint[]>();
+  private readonly freeIndices: number[] = [];
+  private readonly imports: { cpu: Record<string, unknown> };
+  private view: DataView;
+
+  constructor(private readonly host: JitHost) {
+    const cpu: Record<string, unknown> = { memory: host.memory };
+    for (const h of HELPERS) cpu[h] = host.helpers[h];
+    this.imports = { cpu };
+    this.view = new DataView(host.memory.buffer);
+  }
+
+  private dv(): DataView {
+    if (this.view.buffer !== this.host.memory.buffer) this.view = new DataView(this.host.memory.buffer);
+    return this.view;
+  }
+
+  private slot(pc: bigint): number {
+    const l = this.host.layout;
+    return l.JIT_MAP + Number((pc >> 1n) & BigInt(l.JIT_MAP_ENTRIES - 1)) * 16;
+  }
+
+  private setSlot(pc: bigint, fn: number): void {
+    const v = this.dv(), s = this.slot(pc);
+    v.setBigUint64(s, pc, true);
+    v.setUint32(s + 8, fn, true);
+    v.setUint32(s + 12, 0, true);
+  }
+
+  /** The interpreter found `pc` hot: translate it (or reinstall the
+   *  translation a colliding entry pushed out), or mark it untranslatable.
+   *  Always leaves the slot of `pc` non-zero, so the CPU can run on. */
+  translate(pc: bigint): void {
+    const known = this.byPc.get(pc);
+    if (known !== undefined) { this.setSlot(pc, known); return; }
+    const fn = this.make(pc);
+    this.setSlot(pc, fn ?? this.host.layout.JIT_NEVER);
+  }
+
+  private make(pc: bigint): number | undefined {
+    const h = this.host;
+    if (!h.pagePermissions()) { this.stats.refused++; return undefined; }
+    const base = h.ramBase(), size = h.ramSize();
+    const off = pc - base;
+    if (off < 0n || off >= size) { this.stats.refused++; return undefined; }
+    const page = Number(off >> PAGE_SHIFT);
+    const bytes = new Uint8Array(h.memory.buffer);
+    const perms = bytes[h.layout.PAGE_PERMS + page];
+    if ((perms & PERM_X) === 0 || (perms & PERM_W) !== 0) { this.stats.refused++; return undefined; }
+
+    const started = performance.now();
+    const env: TranslateEnv = {
+      parcel: (a) => {
+        const i = h.layout.RAM_OFFSET + Number(a - base);
+        return bytes[i] | (bytes[i + 1] << 8);
+      },
+      expand: h.expand,
+      ramBase: base, ramSize: size, pagePermissions: true,
+      layout: h.layout,
+    };
+    const t = translate(env, pc);
+    if (t === undefined) { this.stats.refused++; return undefined; }
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(t.bytes), this.imports as WebAssembly.Imports);
+    const index = this.freeIndices.pop() ?? h.table.grow(1);
+    h.table.set(index, instance.exports.f as WebAssembly.ExportValue);
+    this.byPc.set(pc, index);
+    const list = this.byPage.get(page);
+    if (list) list.push(pc); else this.byPage.set(page, [pc]);
+    const s = this.stats;
+    s.translated++; s.instructions += t.instructions; s.bytes += t.bytes.length;
+    s.ms += performance.now() - started;
+    return index;
+  }
+
+  /** Guest RAM pages [first, last] (indices from RAM's start) changed
+   *  permissions or bytes: drop the translations made from them. */
+  pagesChanged(first: number, last: number): void {
+    if (this.byPage.size === 0) return;
+    if (last - first + 1 > this.byPage.size) {
+      for (const page of [...this.byPage.keys()]) if (page >= first && page <= last) this.dropPage(page);
+    } else {
+      for (let p = first; p <= last; p++) if (this.byPage.has(p)) this.dropPage(p);
+    }
+  }
+
+  private dropPage(page: number): void {
+    const v = this.dv();
+    for (const pc of this.byPage.get(page)!) {
+      const index = this.byPc.get(pc)!;
+      const s = this.slot(pc);
+      if (v.getBigUint64(s, true) === pc) { v.setBigUint64(s, NO_PC, true); v.setBigUint64(s + 8, 0n, true); }
+      this.host.table.set(index, null);
+      this.freeIndices.push(index);
+      this.byPc.delete(pc);
+      this.stats.dropped++;
+    }
+    this.byPage.delete(page);
+  }
+
+  /** Drops every translation (RAM moved or the memory mode changed). */
+  flush(): void {
+    for (const page of [...this.byPage.keys()]) this.dropPage(page);
+    const l = this.host.layout;
+    new Uint8Array(this.host.memory.buffer, l.JIT_MAP, l.JIT_MAP_ENTRIES * 16).fill(0);
+  }
+}

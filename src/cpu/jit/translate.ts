@@ -1,0 +1,601 @@
+// Translation of guest code into WebAssembly: the second tier under the
+// interpreter of assembly/cpu.ts.
+//
+// A region is the code reachable from one hot entry pc without leaving its
+// 4 KiB page: basic blocks found by following fall-through, branch and `jal`
+// targets inside the page, at most MAX_INSTRUCTIONS of them. It becomes one
+// function `(left: i64) -> i64` that keeps the guest registers it touches in
+// wasm locals (which the engine keeps in host registers), dispatches between
+// its blocks with a `br_table` loop, and returns the budget left (with
+// JIT_BAIL set when it stopped before an instruction the interpreter must
+// execute) after storing the registers and the next pc back into the CPU's
+// state. It never raises anything itself: every instruction that could trap
+// (a load or store outside RAM or its page's permissions, an access that
+// crosses a page) makes it stop *before* that instruction, with the
+// registers as they were, so the interpreter executes it again and the
+// exception is exactly the interpreter's. Instructions it does not translate
+// (system, atomics, floating point, CSRs) end a block the same way.
+//
+// Each block checks the budget on entry and counts its instructions down at
+// once, so a translation retires exactly the instructions the interpreter
+// would have: budgets, `instret` and thread slices stay exact.
+import { Code, Op, I32, I64, moduleBytes, type FunctionImport } from './wasm-writer.js';
+
+export const MAX_INSTRUCTIONS = 256;
+const MAX_BLOCKS = 48;
+const PAGE = 0x1000n;
+
+/** What a translation needs to know of the machine it is made for. */
+export interface TranslateEnv {
+  /** The 16-bit parcel at guest address `pc` (inside the entry's page). */
+  parcel(pc: bigint): number;
+  /** The 32-bit form of a compressed parcel, or 0 if it is illegal. */
+  expand(parcel: number): number;
+  ramBase: bigint;
+  ramSize: bigint;
+  /** Whether accesses must be checked against the page permissions. */
+  pagePermissions: boolean;
+  layout: { X_REGS: number; F_REGS: number; PC: number; RAM_OFFSET: number; PAGE_PERMS: number };
+}
+
+/** CPU helpers a translation may import (assembly/index.ts exports them),
+ *  with their wasm signatures. */
+const BINARY = { params: [I64, I64], results: [I64] };
+const UNARY = { params: [I64], results: [I64] };
+const SIGNATURES = {
+  mulhu: BINARY, mulh: BINARY, mulhsu: BINARY, div64: BINARY, rem64: BINARY,
+  div32: BINARY, rem32: BINARY, divu32: BINARY, remu32: BINARY,
+  orcb: UNARY, bswap64: UNARY,
+  jitFloat: { params: [I32], results: [I32] },
+} as const;
+export type Helper = keyof typeof SIGNATURES;
+export const HELPERS = Object.keys(SIGNATURES) as Helper[];
+
+export interface Translation {
+  bytes: Uint8Array<ArrayBuffer>;
+  /** Helpers imported, in import order. */
+  helpers: Helper[];
+  /** Guest instructions translated (across all blocks). */
+  instructions: number;
+  blocks: number;
+}
+
+interface Inst { pc: bigint; len: number; op: number }
+
+type Terminator =
+  | { kind: 'fall'; next: bigint }              // falls into `next` (page end, size limit, or another block)
+  | { kind: 'stop'; at: bigint }                // an instruction the interpreter must execute
+  | { kind: 'branch'; inst: Inst }
+  | { kind: 'jal'; inst: Inst }
+  | { kind: 'jalr'; inst: Inst };
+
+interface Block { pc: bigint; body: Inst[]; end: Terminator; count: number }
+
+// ---- decoding (unprivileged spec, "Base Instruction Formats") ----------------
+const rd = (i: number) => (i >>> 7) & 31;
+const rs1 = (i: number) => (i >>> 15) & 31;
+const rs2 = (i: number) => (i >>> 20) & 31;
+const funct3 = (i: number) => (i >>> 12) & 7;
+const funct7 = (i: number) => i >>> 25;
+const immI = (i: number) => i >> 20;
+const immS = (i: number) => ((i >> 20) & ~31) | ((i >>> 7) & 31);
+const immB = (i: number) => ((i >> 19) & ~0xfff) | ((i << 4) & 0x800) | ((i >>> 20) & 0x7e0) | ((i >>> 7) & 0x1e);
+const immU = (i: number) => i & 0xfffff000 | 0;
+const immJ = (i: number) => ((i >> 11) & ~0xfffff) | (i & 0xff000) | ((i >>> 9) & 0x800) | ((i >>> 20) & 0x7fe);
+const wrap = (v: bigint) => BigInt.asUintN(64, v);
+
+/** Whether `op` (a 32-bit instruction) is one this tier translates: exactly
+ *  the encodings the interpreter accepts for these opcodes, nothing more. */
+export function translatable(op: number): boolean {
+  const f3 = funct3(op), f7 = funct7(op), f6 = op >>> 26, i12 = op >>> 20;
+  switch (op & 0x7f) {
+    case 0x37: case 0x17: case 0x6f: return true;
+    case 0x67: return f3 === 0;
+    case 0x63: return f3 !== 2 && f3 !== 3;
+    case 0x03: return f3 !== 7;
+    case 0x23: return f3 <= 3;
+    case 0x0f: return f3 <= 1;
+    case 0x07: case 0x27: return f3 === 2 || f3 === 3;                // FLW, FLD, FSW, FSD
+    case 0x43: case 0x47: case 0x4b: case 0x4f: case 0x53: return true; // the rest of F and D: a helper
+    case 0x13:
+      if (f3 === 1) return f6 === 0 || f6 === 0x12 || f6 === 0x1a || f6 === 0x0a || [0x600, 0x601, 0x602, 0x604, 0x605].includes(i12);
+      if (f3 === 5) return f6 === 0 || f6 === 0x10 || f6 === 0x18 || f6 === 0x12 || i12 === 0x287 || i12 === 0x6b8;
+      return true;
+    case 0x1b:
+      if (f3 === 0) return true;
+      if (f3 === 1) return f7 === 0 || f6 === 0x02 || i12 === 0x600 || i12 === 0x601 || i12 === 0x602;
+      if (f3 === 5) return f7 === 0 || f7 === 0x20 || f7 === 0x30;
+      return false;
+    case 0x33:
+      switch (f7) {
+        case 0x00: case 0x01: return true;
+        case 0x20: return f3 === 0 || f3 === 4 || f3 === 5 || f3 === 6 || f3 === 7;
+        case 0x05: return f3 >= 4;
+        case 0x10: return f3 === 2 || f3 === 4 || f3 === 6;
+        case 0x30: return f3 === 1 || f3 === 5;
+        case 0x24: return f3 === 1 || f3 === 5;
+        case 0x34: case 0x14: return f3 === 1;
+      }
+      return false;
+    case 0x3b:
+      switch (f7) {
+        case 0x00: return f3 === 0 || f3 === 1 || f3 === 5;
+        case 0x20: return f3 === 0 || f3 === 5;
+        case 0x01: return f3 === 0 || f3 >= 4;
+        case 0x04: return f3 === 0 || (f3 === 4 && rs2(op) === 0);
+        case 0x10: return f3 === 2 || f3 === 4 || f3 === 6;
+        case 0x30: return f3 === 1 || f3 === 5;
+      }
+      return false;
+  }
+  return false;
+}
+
+/** Reads the instruction at pc, or undefined if it does not lie wholly in the page. */
+function fetch(env: TranslateEnv, pc: bigint): Inst | undefined {
+  const offset = Number(pc & (PAGE - 1n));
+  if (offset > 0xffe) return undefined;
+  const low = env.parcel(pc);
+  if ((low & 3) !== 3) {
+    const op = env.expand(low);
+    return { pc, len: 2, op: op >>> 0 };
+  }
+  if (offset > 0xffc) return undefined;
+  return { pc, len: 4, op: (low | (env.parcel(pc + 2n) << 16)) >>> 0 };
+}
+
+/** The blocks of the region at `entry`, in address order. */
+function discover(env: TranslateEnv, entry: bigint): Block[] {
+  const page = entry & ~(PAGE - 1n);
+  const blocks = new Map<bigint, Block>();
+  const work = [entry];
+  let total = 0;
+  while (work.length > 0 && blocks.size < MAX_BLOCKS && total < MAX_INSTRUCTIONS) {
+    const start = work.pop()!;
+    if (blocks.has(start) || (start & ~(PAGE - 1n)) !== page) continue;
+    const body: Inst[] = [];
+    let pc = start;
+    let end: Terminator | undefined;
+    while (end === undefined) {
+      if (pc !== start && blocks.has(pc)) { end = { kind: 'fall', next: pc }; break; }
+      if (total >= MAX_INSTRUCTIONS || (pc & ~(PAGE - 1n)) !== page) { end = { kind: 'fall', next: pc }; break; }
+      const inst = fetch(env, pc);
+      if (inst === undefined || inst.op === 0 || !translatable(inst.op)) { end = { kind: 'stop', at: pc }; break; }
+      total++;
+      const major = inst.op & 0x7f;
+      if (major === 0x63) {
+        end = { kind: 'branch', inst };
+        work.push(wrap(pc + BigInt(inst.len)), wrap(pc + BigInt(immB(inst.op))));
+      } else if (major === 0x6f) {
+        end = { kind: 'jal', inst };
+        work.push(wrap(pc + BigInt(immJ(inst.op))));
+      } else if (major === 0x67) {
+        end = { kind: 'jalr', inst };
+      } else {
+        body.push(inst);
+        pc = wrap(pc + BigInt(inst.len));
+      }
+    }
+    const count = body.length + (end.kind === 'branch' || end.kind === 'jal' || end.kind === 'jalr' ? 1 : 0);
+    blocks.set(start, { pc: start, body, end, count });
+  }
+  return [...blocks.values()].sort((a, b) => (a.pc < b.pc ? -1 : a.pc > b.pc ? 1 : 0));
+}
+
+// ---- locals ------------------------------------------------------------------
+// 0 is the parameter (budget left); 1..31 hold x1..x31.
+const LEFT = 0;
+const NEXT_PC = 32; // i64: where the guest continues
+const ADDR = 33;    // i64: an address less RAM's base
+const BAIL = 34;    // i32: 1 when stopping before an instruction
+const BLOCK = 35;   // i32: the block the dispatch loop enters next
+const OFFSET = 36;  // i32: ADDR wrapped
+
+/** Translates the region at `entry`; undefined when its first instruction
+ *  is not one this tier translates. */
+export function translate(env: TranslateEnv, entry: bigint): Translation | undefined {
+  const blocks = discover(env, entry);
+  const first = blocks.find((b) => b.pc === entry);
+  if (first === undefined || first.count === 0) return undefined;
+  return new Emitter(env, blocks).module(blocks.indexOf(first));
+}
+
+class Emitter {
+  private c = new Code();
+  private readonly index = new Map<bigint, number>();
+  private readonly used = new Set<number>();
+  private readonly written = new Set<number>();
+  private readonly helpers: Helper[] = [];
+  // Branch depths from the current point to the dispatch loop and the exit block.
+  private toLoop = 0;
+  private toExit = 0;
+
+  constructor(private readonly env: TranslateEnv, private readonly blocks: Block[]) {
+    blocks.forEach((b, i) => this.index.set(b.pc, i));
+  }
+
+  module(entryIndex: number): Translation {
+    const body = this.c;
+    const n = this.blocks.length;
+    // The code, first into a buffer of its own: the prologue needs to know
+    // which registers it uses.
+    const main = new Code();
+    const saved = this.swap(main);
+    if (entryIndex !== 0) this.c.i32(entryIndex).set(BLOCK);
+    this.c.block().loop();
+    for (let i = n - 1; i >= 0; i--) this.c.block();
+    this.c.get(BLOCK).brTable(this.blocks.map((_, i) => i), 0).end();
+    this.blocks.forEach((b, k) => {
+      this.toLoop = n - 1 - k;
+      this.toExit = n - k;
+      this.emitBlock(b, k);
+      if (k < n - 1) this.c.end();
+    });
+    this.c.end(); // loop
+    this.c.end(); // exit block
+    this.swap(saved);
+
+    // Prologue: the registers the region uses, from the CPU's state.
+    const { X_REGS, PC } = this.env.layout;
+    const regs = [...this.used].sort((a, b) => a - b);
+    for (const r of regs) body.i32(0).mem(Op.i64_load, 3, X_REGS + r * 8).set(r);
+    body.bytes(main.view());
+    // Epilogue: registers written, the next pc, the budget left.
+    for (const r of [...this.written].sort((a, b) => a - b)) body.i32(0).get(r).mem(Op.i64_store, 3, X_REGS + r * 8);
+    body.i32(0).get(NEXT_PC).mem(Op.i64_store, 3, PC);
+    body.get(LEFT).get(BAIL).op(Op.i64_extend_i32_u).i64(63n).op(Op.i64_shl).op(Op.i64_or);
+
+    const imports: FunctionImport[] = this.helpers.map((h) => ({
+      module: 'cpu', name: h, params: [...SIGNATURES[h].params], results: [...SIGNATURES[h].results],
+    }));
+    const bytes = moduleBytes({
+      memory: { module: 'cpu', name: 'memory' },
+      functions: imports,
+      params: [I64], results: [I64],
+      locals: [{ count: 33, type: I64 }, { count: 3, type: I32 }],
+      body,
+    });
+    return {
+      bytes, helpers: this.helpers,
+      instructions: this.blocks.reduce((s, b) => s + b.count, 0), blocks: n,
+    };
+  }
+
+  private swap(c: Code): Code {
+    const old = this.c;
+    this.c = c;
+    return old;
+  }
+
+  private helper(h: Helper): number {
+    let i = this.helpers.indexOf(h);
+    if (i < 0) { i = this.helpers.length; this.helpers.push(h); }
+    return i;
+  }
+
+  // ---- registers ----
+  private read(r: number): void {
+    if (r === 0) this.c.i64(0n);
+    else { this.used.add(r); this.c.get(r); }
+  }
+
+  /** Stores the value on the stack into x[r] (dropped for x0). */
+  private write(r: number): void {
+    if (r === 0) this.c.op(Op.drop);
+    else { this.used.add(r); this.written.add(r); this.c.set(r); }
+  }
+
+  // ---- control ----
+  /** Leaves the region for `pc` (the interpreter looks it up). `nest` is how
+   *  many structures deeper than the block's top level the code is. */
+  private exitTo(pc: bigint, nest: number): void {
+    this.c.i64(pc).set(NEXT_PC).br(this.toExit + nest);
+  }
+
+  /** Continues at `pc`: inside the region through the dispatch loop (or by
+   *  falling into the next block), else by leaving it. */
+  private goto(pc: bigint, k: number, nest: number, atEnd: boolean): void {
+    const j = this.index.get(pc);
+    if (j === undefined) { this.exitTo(pc, nest); return; }
+    if (atEnd && nest === 0 && j === k + 1) return;
+    this.c.i32(j).set(BLOCK).br(this.toLoop + nest);
+  }
+
+  /** With a condition on the stack: if it holds, stop before the instruction
+   *  at `pc`, giving back the `undone` instructions already counted. */
+  private bailIf(pc: bigint, undone: number): void {
+    this.c.if().i64(pc).set(NEXT_PC).i32(1).set(BAIL);
+    if (undone > 0) this.c.get(LEFT).i64(BigInt(undone)).op(Op.i64_add).set(LEFT);
+    this.c.br(this.toExit + 1).end();
+  }
+
+  private emitBlock(b: Block, k: number): void {
+    const c = this.c;
+    if (b.count > 0) {
+      // Enough budget for the whole block, or the interpreter goes on alone.
+      c.get(LEFT).i64(BigInt(b.count)).op(Op.i64_lt_u);
+      this.bailIf(b.pc, 0);
+      c.get(LEFT).i64(BigInt(b.count)).op(Op.i64_sub).set(LEFT);
+    }
+    b.body.forEach((inst, i) => this.emitInst(inst, b.count - i));
+    const end = b.end;
+    switch (end.kind) {
+      case 'fall': this.goto(end.next, k, 0, true); break;
+      case 'stop': c.i64(end.at).set(NEXT_PC).i32(1).set(BAIL).br(this.toExit); break;
+      case 'jal': {
+        const { pc, len, op } = end.inst;
+        if (rd(op) !== 0) { c.i64(wrap(pc + BigInt(len))); this.write(rd(op)); }
+        this.goto(wrap(pc + BigInt(immJ(op))), k, 0, true);
+        break;
+      }
+      case 'jalr': {
+        const { pc, len, op } = end.inst;
+        this.read(rs1(op));
+        c.i64(BigInt(immI(op))).op(Op.i64_add).i64(-2n).op(Op.i64_and).set(NEXT_PC);
+        if (rd(op) !== 0) { c.i64(wrap(pc + BigInt(len))); this.write(rd(op)); }
+        c.br(this.toExit);
+        break;
+      }
+      case 'branch': {
+        const { pc, len, op } = end.inst;
+        this.read(rs1(op));
+        this.read(rs2(op));
+        c.op([Op.i64_eq, Op.i64_ne, 0, 0, Op.i64_lt_s, Op.i64_ge_s, Op.i64_lt_u, Op.i64_ge_u][funct3(op)]);
+        c.if();
+        this.goto(wrap(pc + BigInt(immB(op))), k, 1, false);
+        c.end();
+        this.goto(wrap(pc + BigInt(len)), k, 0, true);
+        break;
+      }
+    }
+  }
+
+  /** One instruction of a block's body; `remaining` counts it and those after it. */
+  private emitInst(inst: Inst, remaining: number): void {
+    const { op, pc } = inst;
+    const c = this.c;
+    switch (op & 0x7f) {
+      case 0x37: c.i64(BigInt(immU(op))); this.write(rd(op)); return;            // LUI
+      case 0x17: c.i64(wrap(pc + BigInt(immU(op)))); this.write(rd(op)); return; // AUIPC
+      case 0x0f: return;                                                         // FENCE, FENCE.I
+      case 0x03: this.emitLoad(inst, remaining); return;
+      case 0x23: this.emitStore(inst, remaining); return;
+      case 0x13: this.emitOpImm(op); this.write(rd(op)); return;
+      case 0x1b: this.emitOpImm32(op); this.write(rd(op)); return;
+      case 0x33: this.emitOp(op); this.write(rd(op)); return;
+      case 0x3b: this.emitOp32(op); this.write(rd(op)); return;
+      case 0x07: this.emitLoadFp(inst, remaining); return;
+      case 0x27: this.emitStoreFp(inst, remaining); return;
+      case 0x43: case 0x47: case 0x4b: case 0x4f: case 0x53: this.emitFloat(inst, remaining); return;
+    }
+    throw new Error(`translate: no emitter for 0x${op.toString(16)}`);
+  }
+
+  // ---- memory ----
+  /** Leaves the wasm address of the access on the stack, after stopping
+   *  before the instruction if the access leaves RAM or its page's
+   *  permissions (or crosses a page, which the interpreter checks). */
+  private address(inst: Inst, base: number, imm: number, size: number, perm: number, remaining: number): void {
+    const { ramBase, ramSize, pagePermissions, layout } = this.env;
+    const c = this.c;
+    this.read(base);
+    if (imm !== 0) c.i64(BigInt(imm)).op(Op.i64_add);
+    if (ramBase !== 0n) c.i64(ramBase).op(Op.i64_sub);
+    c.set(ADDR);
+    c.get(ADDR).i64(ramSize - BigInt(size)).op(Op.i64_gt_u);
+    this.bailIf(inst.pc, remaining);
+    c.get(ADDR).op(Op.i32_wrap_i64);
+    if (!pagePermissions) return;
+    c.tee(OFFSET).i32(12).op(Op.i32_shr_u).mem(Op.i32_load8_u, 0, layout.PAGE_PERMS).i32(perm).op(Op.i32_and).op(Op.i32_eqz);
+    if (size > 1) c.get(OFFSET).i32(0xfff).op(Op.i32_and).i32(0x1000 - size).op(Op.i32_gt_u).op(Op.i32_or);
+    this.bailIf(inst.pc, remaining);
+    c.get(OFFSET);
+  }
+
+  private emitLoad(inst: Inst, remaining: number): void {
+    const f3 = funct3(inst.op);
+    const size = 1 << (f3 & 3);
+    this.address(inst, rs1(inst.op), immI(inst.op), size, 1, remaining);
+    const o = [Op.i64_load8_s, Op.i64_load16_s, Op.i64_load32_s, Op.i64_load, Op.i64_load8_u, Op.i64_load16_u, Op.i64_load32_u][f3];
+    this.c.mem(o, f3 & 3, this.env.layout.RAM_OFFSET);
+    this.write(rd(inst.op));
+  }
+
+  private emitStore(inst: Inst, remaining: number): void {
+    const f3 = funct3(inst.op);
+    this.address(inst, rs1(inst.op), immS(inst.op), 1 << f3, 2, remaining);
+    this.read(rs2(inst.op));
+    this.c.mem([Op.i64_store8, Op.i64_store16, Op.i64_store32, Op.i64_store][f3], f3, this.env.layout.RAM_OFFSET);
+  }
+
+  // ---- floating point: registers stay in the CPU's state in memory ----
+  private emitLoadFp(inst: Inst, remaining: number): void {
+    const c = this.c, double = funct3(inst.op) === 3;
+    c.i32(0);
+    this.address(inst, rs1(inst.op), immI(inst.op), double ? 8 : 4, 1, remaining);
+    if (double) c.mem(Op.i64_load, 3, this.env.layout.RAM_OFFSET);
+    else c.mem(Op.i64_load32_u, 2, this.env.layout.RAM_OFFSET).i64(0xffff_ffff_0000_0000n).op(Op.i64_or); // NaN-boxed
+    c.mem(Op.i64_store, 3, this.env.layout.F_REGS + rd(inst.op) * 8);
+  }
+
+  private emitStoreFp(inst: Inst, remaining: number): void {
+    const c = this.c, double = funct3(inst.op) === 3;
+    this.address(inst, rs1(inst.op), immS(inst.op), double ? 8 : 4, 2, remaining);
+    c.i32(0).mem(Op.i64_load, 3, this.env.layout.F_REGS + rs2(inst.op) * 8);
+    c.mem(double ? Op.i64_store : Op.i64_store32, double ? 3 : 2, this.env.layout.RAM_OFFSET);
+  }
+
+  /** Arithmetic, conversions, moves and compares through the interpreter's
+   *  own code (jitFloat), on the state in memory: x[rs1] (a source of
+   *  conversions and moves) and x[rd] (a destination) go to memory first,
+   *  x[rd] comes back after. */
+  private emitFloat(inst: Inst, remaining: number): void {
+    const c = this.c, { X_REGS } = this.env.layout;
+    const a = rs1(inst.op), d = rd(inst.op);
+    for (const r of new Set([a, d])) if (r !== 0) { c.i32(0); this.read(r); c.mem(Op.i64_store, 3, X_REGS + r * 8); }
+    c.i32(inst.op).call(this.helper('jitFloat'));
+    this.bailIf(inst.pc, remaining);
+    if (d !== 0) { c.i32(0).mem(Op.i64_load, 3, X_REGS + d * 8); this.write(d); }
+  }
+
+  // ---- arithmetic: each leaves its result on the stack ----
+  private bool(): void { this.c.op(Op.i64_extend_i32_u); }
+
+  /** 1 << (value on the stack) */
+  private bit(): void {
+    const c = this.c;
+    // stack: shift amount; wasm masks 64-bit shift counts by 63, as RISC-V does.
+    c.set(ADDR).i64(1n).get(ADDR).op(Op.i64_shl);
+  }
+
+  private emitOpImm(op: number): void {
+    const c = this.c;
+    const a = rs1(op), imm = BigInt(immI(op)), sh = BigInt(immI(op) & 63), f6 = op >>> 26, i12 = op >>> 20;
+    this.read(a);
+    switch (funct3(op)) {
+      case 0: if (imm !== 0n) c.i64(imm).op(Op.i64_add); return;                 // ADDI
+      case 2: c.i64(imm).op(Op.i64_lt_s); this.bool(); return;                   // SLTI
+      case 3: c.i64(imm).op(Op.i64_lt_u); this.bool(); return;                   // SLTIU
+      case 4: c.i64(imm).op(Op.i64_xor); return;                                 // XORI
+      case 6: c.i64(imm).op(Op.i64_or); return;                                  // ORI
+      case 7: c.i64(imm).op(Op.i64_and); return;                                 // ANDI
+      case 1:
+        if (f6 === 0x00) { c.i64(sh).op(Op.i64_shl); return; }                   // SLLI
+        if (f6 === 0x12) { c.i64(~(1n << sh)).op(Op.i64_and); return; }          // BCLRI
+        if (f6 === 0x1a) { c.i64(1n << sh).op(Op.i64_xor); return; }             // BINVI
+        if (f6 === 0x0a) { c.i64(1n << sh).op(Op.i64_or); return; }              // BSETI
+        if (i12 === 0x600) { c.op(Op.i64_clz); return; }                         // CLZ
+        if (i12 === 0x601) { c.op(Op.i64_ctz); return; }                         // CTZ
+        if (i12 === 0x602) { c.op(Op.i64_popcnt); return; }                      // CPOP
+        if (i12 === 0x604) { c.op(Op.i64_extend8_s); return; }                   // SEXT.B
+        if (i12 === 0x605) { c.op(Op.i64_extend16_s); return; }                  // SEXT.H
+        break;
+      case 5:
+        if (f6 === 0x00) { c.i64(sh).op(Op.i64_shr_u); return; }                 // SRLI
+        if (f6 === 0x10) { c.i64(sh).op(Op.i64_shr_s); return; }                 // SRAI
+        if (f6 === 0x18) { c.i64(sh).op(Op.i64_rotr); return; }                  // RORI
+        if (f6 === 0x12) { c.i64(sh).op(Op.i64_shr_u).i64(1n).op(Op.i64_and); return; } // BEXTI
+        if (i12 === 0x287) { c.call(this.helper('orcb')); return; }              // ORC.B
+        if (i12 === 0x6b8) { c.call(this.helper('bswap64')); return; }           // REV8
+        break;
+    }
+    throw new Error(`translate: OP-IMM 0x${op.toString(16)}`);
+  }
+
+  private emitOpImm32(op: number): void {
+    const c = this.c;
+    const imm = BigInt(immI(op)), sh = immI(op) & 31, f7 = funct7(op), i12 = op >>> 20;
+    this.read(rs1(op));
+    switch (funct3(op)) {
+      case 0: c.i64(imm).op(Op.i64_add).op(Op.i64_extend32_s); return;            // ADDIW
+      case 1:
+        if (f7 === 0x00) { c.i64(BigInt(sh)).op(Op.i64_shl).op(Op.i64_extend32_s); return; } // SLLIW
+        if ((op >>> 26) === 0x02) { c.i64(0xffffffffn).op(Op.i64_and).i64(imm & 63n).op(Op.i64_shl); return; } // SLLI.UW
+        c.op(Op.i32_wrap_i64);
+        if (i12 === 0x600) c.op(Op.i32_clz);                                       // CLZW
+        else if (i12 === 0x601) c.op(Op.i32_ctz);                                  // CTZW
+        else c.op(Op.i32_popcnt);                                                  // CPOPW
+        c.op(Op.i64_extend_i32_u);
+        return;
+      case 5:
+        c.op(Op.i32_wrap_i64).i32(sh);
+        if (f7 === 0x00) c.op(Op.i32_shr_u);                                       // SRLIW
+        else if (f7 === 0x20) c.op(Op.i32_shr_s);                                  // SRAIW
+        else c.op(Op.i32_rotr);                                                    // RORIW
+        c.op(Op.i64_extend_i32_s);
+        return;
+    }
+    throw new Error(`translate: OP-IMM-32 0x${op.toString(16)}`);
+  }
+
+  private emitOp(op: number): void {
+    const c = this.c;
+    const a = rs1(op), b = rs2(op), f3 = funct3(op);
+    const ab = () => { this.read(a); this.read(b); };
+    switch (funct7(op)) {
+      case 0x00:
+        ab();
+        c.op([Op.i64_add, Op.i64_shl, Op.i64_lt_s, Op.i64_lt_u, Op.i64_xor, Op.i64_shr_u, Op.i64_or, Op.i64_and][f3]);
+        if (f3 === 2 || f3 === 3) this.bool();
+        return;
+      case 0x20:
+        if (f3 === 0) { ab(); c.op(Op.i64_sub); return; }                          // SUB
+        if (f3 === 5) { ab(); c.op(Op.i64_shr_s); return; }                        // SRA
+        this.read(a);
+        if (f3 === 4) { this.read(b); c.op(Op.i64_xor).i64(-1n).op(Op.i64_xor); return; } // XNOR
+        this.read(b); c.i64(-1n).op(Op.i64_xor);
+        c.op(f3 === 6 ? Op.i64_or : Op.i64_and);                                   // ORN, ANDN
+        return;
+      case 0x01:
+        switch (f3) {
+          case 0: ab(); c.op(Op.i64_mul); return;                                  // MUL
+          case 1: ab(); c.call(this.helper('mulh')); return;
+          case 2: ab(); c.call(this.helper('mulhsu')); return;
+          case 3: ab(); c.call(this.helper('mulhu')); return;
+          case 4: ab(); c.call(this.helper('div64')); return;
+          case 6: ab(); c.call(this.helper('rem64')); return;
+          case 5:                                                                  // DIVU: b == 0 gives all ones
+            c.i64(-1n);
+            this.read(a); this.divisor(b); c.op(Op.i64_div_u);
+            this.read(b); c.op(Op.i64_eqz).op(Op.select);
+            return;
+          default:                                                                 // REMU: b == 0 gives a
+            this.read(a);
+            this.read(a); this.divisor(b); c.op(Op.i64_rem_u);
+            this.read(b); c.op(Op.i64_eqz).op(Op.select);
+            return;
+        }
+      case 0x05: {                                                                 // MIN, MINU, MAX, MAXU
+        ab(); ab();
+        c.op([Op.i64_lt_s, Op.i64_lt_u, Op.i64_gt_s, Op.i64_gt_u][f3 - 4]).op(Op.select);
+        return;
+      }
+      case 0x10:                                                                   // SH1ADD, SH2ADD, SH3ADD
+        this.read(a); c.i64(BigInt(f3 >> 1)).op(Op.i64_shl); this.read(b); c.op(Op.i64_add);
+        return;
+      case 0x30: ab(); c.op(f3 === 1 ? Op.i64_rotl : Op.i64_rotr); return;         // ROL, ROR
+      case 0x24:
+        if (f3 === 5) { ab(); c.op(Op.i64_shr_u).i64(1n).op(Op.i64_and); return; } // BEXT
+        this.read(a); this.read(b); this.bit(); c.i64(-1n).op(Op.i64_xor).op(Op.i64_and); // BCLR
+        return;
+      case 0x34: this.read(a); this.read(b); this.bit(); c.op(Op.i64_xor); return; // BINV
+      case 0x14: this.read(a); this.read(b); this.bit(); c.op(Op.i64_or); return;  // BSET
+    }
+    throw new Error(`translate: OP 0x${op.toString(16)}`);
+  }
+
+  /** x[b], or 1 in its place when it is 0 (the result is then selected away). */
+  private divisor(b: number): void {
+    this.read(b);
+    this.read(b); this.c.op(Op.i64_eqz).op(Op.i64_extend_i32_u).op(Op.i64_or);
+  }
+
+  private emitOp32(op: number): void {
+    const c = this.c;
+    const a = rs1(op), b = rs2(op), f3 = funct3(op);
+    const ab32 = () => { this.read(a); c.op(Op.i32_wrap_i64); this.read(b); c.op(Op.i32_wrap_i64); };
+    switch (funct7(op)) {
+      case 0x00:
+        if (f3 === 0) { this.read(a); this.read(b); c.op(Op.i64_add).op(Op.i64_extend32_s); return; } // ADDW
+        ab32(); c.op(f3 === 1 ? Op.i32_shl : Op.i32_shr_u).op(Op.i64_extend_i32_s); return;          // SLLW, SRLW
+      case 0x20:
+        if (f3 === 0) { this.read(a); this.read(b); c.op(Op.i64_sub).op(Op.i64_extend32_s); return; } // SUBW
+        ab32(); c.op(Op.i32_shr_s).op(Op.i64_extend_i32_s); return;                                  // SRAW
+      case 0x01:
+        this.read(a); this.read(b);
+        if (f3 === 0) { c.op(Op.i64_mul).op(Op.i64_extend32_s); return; }                            // MULW
+        c.call(this.helper((['div32', 'divu32', 'rem32', 'remu32'] as const)[f3 - 4]));
+        return;
+      case 0x04:
+        this.read(a);
+        if (f3 === 4) { c.i64(0xffffn).op(Op.i64_and); return; }                                     // ZEXT.H
+        c.i64(0xffffffffn).op(Op.i64_and); this.read(b); c.op(Op.i64_add); return;                   // ADD.UW
+      case 0x10:                                                                                     // SHnADD.UW
+        this.read(a); c.i64(0xffffffffn).op(Op.i64_and).i64(BigInt(f3 >> 1)).op(Op.i64_shl);
+        this.read(b); c.op(Op.i64_add);
+        return;
+      case 0x30: ab32(); c.op(f3 === 1 ? Op.i32_rotl : Op.i32_rotr).op(Op.i64_extend_i32_s); return; // ROLW, RORW
+    }
+    throw new Error(`translate: OP-32 0x${op.toString(16)}`);
+  }
+}
