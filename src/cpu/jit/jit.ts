@@ -98,13 +98,15 @@ export class Jit {
     const base = h.ramBase(), size = h.ramSize();
     const off = pc - base;
     if (off < 0n || off >= size) { this.stats.refused++; return undefined; }
-    const page = Number(off >> PAGE_SHIFT);
     const bytes = new Uint8Array(h.memory.buffer);
-    const perms = bytes[h.layout.PAGE_PERMS + page];
-    if ((perms & PERM_X) === 0 || (perms & PERM_W) !== 0) { this.stats.refused++; return undefined; }
-
     const started = performance.now();
     const env: TranslateEnv = {
+      isCode: (a) => {
+        const o = a - base;
+        if (o < 0n || o >= size) return false;
+        const perms = bytes[h.layout.PAGE_PERMS + Number(o >> PAGE_SHIFT)];
+        return (perms & PERM_X) !== 0 && (perms & PERM_W) === 0;
+      },
       parcel: (a) => {
         const i = h.layout.RAM_OFFSET + Number(a - base);
         return bytes[i] | (bytes[i + 1] << 8);
@@ -119,8 +121,11 @@ export class Jit {
     const index = this.freeIndices.pop() ?? h.table.grow(1);
     h.table.set(index, instance.exports.f as WebAssembly.ExportValue);
     this.byPc.set(pc, index);
-    const list = this.byPage.get(page);
-    if (list) list.push(pc); else this.byPage.set(page, [pc]);
+    for (const p of t.pages) {
+      const page = Number((p - base) >> PAGE_SHIFT);
+      const list = this.byPage.get(page);
+      if (list) list.push(pc); else this.byPage.set(page, [pc]);
+    }
     const s = this.stats;
     s.translated++; s.instructions += t.instructions; s.bytes += t.bytes.length;
     s.ms += performance.now() - started;
@@ -141,7 +146,9 @@ export class Jit {
   private dropPage(page: number): void {
     const v = this.dv();
     for (const pc of this.byPage.get(page)!) {
-      const index = this.byPc.get(pc)!;
+      // A region spanning several pages is listed under each: the first drop takes it.
+      const index = this.byPc.get(pc);
+      if (index === undefined) continue;
       const s = this.slot(pc);
       if (v.getBigUint64(s, true) === pc) { v.setBigUint64(s, NO_PC, true); v.setBigUint64(s + 8, 0n, true); }
       this.host.table.set(index, null);

@@ -1,9 +1,11 @@
 // Translation of guest code into WebAssembly: the second tier under the
 // interpreter of assembly/cpu.ts.
 //
-// A region is the code reachable from one hot entry pc without leaving its
-// 4 KiB page: basic blocks found by following fall-through, branch and `jal`
-// targets inside the page, at most MAX_INSTRUCTIONS of them. It becomes one
+// A region is the code reachable from one hot entry pc: basic blocks found by
+// following fall-through, branch and `jal` targets through pages that hold
+// code (executable, not writable), at most MAX_INSTRUCTIONS of them, and the
+// return points of the calls among them, where a `jalr` that returns there
+// continues inside the region instead of leaving it. It becomes one
 // function `(left: i64) -> i64` that keeps the guest registers it touches in
 // wasm locals (which the engine keeps in host registers), dispatches between
 // its blocks with a `br_table` loop, and returns the budget left (with
@@ -21,13 +23,20 @@
 // would have: budgets, `instret` and thread slices stay exact.
 import { Code, Op, I32, I64, moduleBytes, type FunctionImport } from './wasm-writer.js';
 
+// Limits of a region. What a call into a translation costs grows with the
+// guest registers it holds in locals (each is loaded on entry and stored on
+// exit) and with its blocks (the engine's register allocation across the
+// dispatch loop); long straight-line blocks (SHA-256's rounds) gain the most.
 export const MAX_INSTRUCTIONS = 256;
-const MAX_BLOCKS = 48;
+const MAX_BLOCKS = 10;
+const MAX_REGISTERS = 16;
 const PAGE = 0x1000n;
 
 /** What a translation needs to know of the machine it is made for. */
 export interface TranslateEnv {
-  /** The 16-bit parcel at guest address `pc` (inside the entry's page). */
+  /** Whether the page of `pc` holds code that may be translated. */
+  isCode(pc: bigint): boolean;
+  /** The 16-bit parcel at guest address `pc` (in a page isCode accepts). */
   parcel(pc: bigint): number;
   /** The 32-bit form of a compressed parcel, or 0 if it is illegal. */
   expand(parcel: number): number;
@@ -58,6 +67,8 @@ export interface Translation {
   /** Guest instructions translated (across all blocks). */
   instructions: number;
   blocks: number;
+  /** Base addresses of the pages the region's code was read from. */
+  pages: bigint[];
 }
 
 interface Inst { pc: bigint; len: number; op: number }
@@ -70,6 +81,7 @@ type Terminator =
   | { kind: 'jalr'; inst: Inst };
 
 interface Block { pc: bigint; body: Inst[]; end: Terminator; count: number }
+interface Region { blocks: Block[]; returns: bigint[]; pages: bigint[] }
 
 // ---- decoding (unprivileged spec, "Base Instruction Formats") ----------------
 const rd = (i: number) => (i >>> 7) & 31;
@@ -131,7 +143,20 @@ export function translatable(op: number): boolean {
   return false;
 }
 
-/** Reads the instruction at pc, or undefined if it does not lie wholly in the page. */
+/** The integer registers (other than x0) an instruction keeps in locals. */
+function registersOf(op: number, into: Set<number>): void {
+  const add = (r: number) => { if (r !== 0) into.add(r); };
+  switch (op & 0x7f) {
+    case 0x37: case 0x17: case 0x6f: add(rd(op)); return;
+    case 0x63: case 0x23: add(rs1(op)); add(rs2(op)); return;
+    case 0x33: case 0x3b: add(rd(op)); add(rs1(op)); add(rs2(op)); return;
+    case 0x07: case 0x27: add(rs1(op)); return;
+    case 0x0f: return;
+    default: add(rd(op)); add(rs1(op)); // JALR, LOAD, OP-IMM(-32), and the FP helper's flushes
+  }
+}
+
+/** Reads the instruction at pc, or undefined if it does not lie wholly in its page. */
 function fetch(env: TranslateEnv, pc: bigint): Inst | undefined {
   const offset = Number(pc & (PAGE - 1n));
   if (offset > 0xffe) return undefined;
@@ -144,42 +169,66 @@ function fetch(env: TranslateEnv, pc: bigint): Inst | undefined {
   return { pc, len: 4, op: (low | (env.parcel(pc + 2n) << 16)) >>> 0 };
 }
 
-/** The blocks of the region at `entry`, in address order. */
-function discover(env: TranslateEnv, entry: bigint): Block[] {
-  const page = entry & ~(PAGE - 1n);
+/** The blocks of the region at `entry` (in address order) and the return
+ *  points of its calls that are blocks too. */
+function discover(env: TranslateEnv, entry: bigint): Region {
   const blocks = new Map<bigint, Block>();
+  const pages = new Set<bigint>();
+  const returnPoints = new Set<bigint>();
   const work = [entry];
+  const registers = new Set<number>();
   let total = 0;
   while (work.length > 0 && blocks.size < MAX_BLOCKS && total < MAX_INSTRUCTIONS) {
     const start = work.pop()!;
-    if (blocks.has(start) || (start & ~(PAGE - 1n)) !== page) continue;
+    if (blocks.has(start) || !env.isCode(start)) continue;
+    const blockPages = [start & ~(PAGE - 1n)];
+    const successors: bigint[] = [];
+    const calls: bigint[] = [];
     const body: Inst[] = [];
+    const regs = new Set(registers);
+    let n = 0;
     let pc = start;
     let end: Terminator | undefined;
     while (end === undefined) {
       if (pc !== start && blocks.has(pc)) { end = { kind: 'fall', next: pc }; break; }
-      if (total >= MAX_INSTRUCTIONS || (pc & ~(PAGE - 1n)) !== page) { end = { kind: 'fall', next: pc }; break; }
+      if (total + n >= MAX_INSTRUCTIONS) { end = { kind: 'fall', next: pc }; break; }
+      if ((pc & (PAGE - 1n)) === 0n && pc !== start) {
+        if (!env.isCode(pc)) { end = { kind: 'fall', next: pc }; break; }
+        blockPages.push(pc);
+      }
       const inst = fetch(env, pc);
       if (inst === undefined || inst.op === 0 || !translatable(inst.op)) { end = { kind: 'stop', at: pc }; break; }
-      total++;
+      n++;
+      registersOf(inst.op, regs);
       const major = inst.op & 0x7f;
       if (major === 0x63) {
         end = { kind: 'branch', inst };
-        work.push(wrap(pc + BigInt(inst.len)), wrap(pc + BigInt(immB(inst.op))));
-      } else if (major === 0x6f) {
-        end = { kind: 'jal', inst };
-        work.push(wrap(pc + BigInt(immJ(inst.op))));
-      } else if (major === 0x67) {
-        end = { kind: 'jalr', inst };
+        successors.push(wrap(pc + BigInt(inst.len)), wrap(pc + BigInt(immB(inst.op))));
+      } else if (major === 0x6f || major === 0x67) {
+        end = major === 0x6f ? { kind: 'jal', inst } : { kind: 'jalr', inst };
+        // A call's return point comes after its callee, searched first.
+        if (rd(inst.op) !== 0) calls.push(wrap(pc + BigInt(inst.len)));
+        if (major === 0x6f) successors.push(wrap(pc + BigInt(immJ(inst.op))));
       } else {
         body.push(inst);
         pc = wrap(pc + BigInt(inst.len));
       }
     }
+    // A block that needs too many registers stays outside (but never the entry's).
+    if (blocks.size > 0 && regs.size > MAX_REGISTERS) continue;
+    for (const r of regs) registers.add(r);
+    for (const p of blockPages) pages.add(p);
+    total += n;
+    for (const back of calls) { returnPoints.add(back); work.push(back); }
+    work.push(...successors);
     const count = body.length + (end.kind === 'branch' || end.kind === 'jal' || end.kind === 'jalr' ? 1 : 0);
     blocks.set(start, { pc: start, body, end, count });
   }
-  return [...blocks.values()].sort((a, b) => (a.pc < b.pc ? -1 : a.pc > b.pc ? 1 : 0));
+  return {
+    blocks: [...blocks.values()].sort((a, b) => (a.pc < b.pc ? -1 : a.pc > b.pc ? 1 : 0)),
+    returns: [...returnPoints].filter((pc) => blocks.has(pc)),
+    pages: [...pages],
+  };
 }
 
 // ---- locals ------------------------------------------------------------------
@@ -194,10 +243,10 @@ const OFFSET = 36;  // i32: ADDR wrapped
 /** Translates the region at `entry`; undefined when its first instruction
  *  is not one this tier translates. */
 export function translate(env: TranslateEnv, entry: bigint): Translation | undefined {
-  const blocks = discover(env, entry);
-  const first = blocks.find((b) => b.pc === entry);
+  const region = discover(env, entry);
+  const first = region.blocks.find((b) => b.pc === entry);
   if (first === undefined || first.count === 0) return undefined;
-  return new Emitter(env, blocks).module(blocks.indexOf(first));
+  return new Emitter(env, region).module(region.blocks.indexOf(first));
 }
 
 class Emitter {
@@ -210,8 +259,11 @@ class Emitter {
   private toLoop = 0;
   private toExit = 0;
 
-  constructor(private readonly env: TranslateEnv, private readonly blocks: Block[]) {
-    blocks.forEach((b, i) => this.index.set(b.pc, i));
+  private readonly blocks: Block[];
+
+  constructor(private readonly env: TranslateEnv, private readonly region: Region) {
+    this.blocks = region.blocks;
+    this.blocks.forEach((b, i) => this.index.set(b.pc, i));
   }
 
   module(entryIndex: number): Translation {
@@ -258,6 +310,7 @@ class Emitter {
     return {
       bytes, helpers: this.helpers,
       instructions: this.blocks.reduce((s, b) => s + b.count, 0), blocks: n,
+      pages: this.region.pages,
     };
   }
 
@@ -333,6 +386,12 @@ class Emitter {
         this.read(rs1(op));
         c.i64(BigInt(immI(op))).op(Op.i64_add).i64(-2n).op(Op.i64_and).set(NEXT_PC);
         if (rd(op) !== 0) { c.i64(wrap(pc + BigInt(len))); this.write(rd(op)); }
+        // Returns to a call made inside the region stay inside it.
+        for (const back of this.region.returns) {
+          c.get(NEXT_PC).i64(back).op(Op.i64_eq).if();
+          this.goto(back, k, 1, false);
+          c.end();
+        }
         c.br(this.toExit);
         break;
       }
