@@ -6,7 +6,9 @@
 //     TypeScript side sees it and enters again;
 //   - one write(2) through the system-call layer;
 //   - one vmcall into a guest function (ProcessVM.callSync and .call);
-//   - making a VM from an already compiled CPU module (ProcessVM.create);
+//   - making a VM from an already compiled CPU module (ProcessVM.create):
+//     on a new CPU instance, and on the CPU of a disposed VM (timed by hand,
+//     one create at a time, the dispose between them untimed);
 //   - guest MIPS on a two-instruction loop: dispatch and nothing else.
 // The guest is guests/bin/bench-micro.elf (guests/bench/micro.c).
 //   node bench/micro.mjs [SECONDS-PER-BENCHMARK]
@@ -55,6 +57,7 @@ export async function runMicro({ maxTime = 2, progress = () => {} } = {}) {
     ...opts,
   });
   suite.add('ProcessVM.create', () => { make(); }, opts);
+  suite.add('ProcessVM.create + dispose', () => { make().dispose(); }, opts);
   suite.add(`tight loop x${SPIN_ITERATIONS}`, () => { spinVm.callSync('bench_spin', SPIN_ITERATIONS); }, opts);
 
   const rows = [];
@@ -73,6 +76,21 @@ export async function runMicro({ maxTime = 2, progress = () => {} } = {}) {
     suite.run({ async: true });
   });
 
+  // create on a recycled CPU, and dispose, each timed alone.
+  progress('micro: ProcessVM.create on a recycled CPU ...');
+  const recycled = [], disposed = [];
+  make().dispose();
+  for (let i = 0; i < Math.max(20, Math.round(maxTime * 100)); i++) {
+    let t = process.hrtime.bigint();
+    const vm = make();
+    recycled.push(Number(process.hrtime.bigint() - t));
+    t = process.hrtime.bigint();
+    vm.dispose();
+    disposed.push(Number(process.hrtime.bigint() - t));
+  }
+  rows.push({ name: 'ProcessVM.create (recycled CPU)', nsPerOp: medianOf(recycled), samples: recycled.length });
+  rows.push({ name: 'ProcessVM.dispose', nsPerOp: medianOf(disposed), samples: disposed.length });
+
   const ns = (name) => rows.find((r) => r.name === name).nsPerOp;
   const derived = {
     exitRoundTripNs: ns('exit round trip'),
@@ -81,6 +99,8 @@ export async function runMicro({ maxTime = 2, progress = () => {} } = {}) {
     vmcallSyncNs: ns('vmcall callSync'),
     vmcallAsyncNs: ns('vmcall call (async)'),
     createNs: ns('ProcessVM.create'),
+    createRecycledNs: ns('ProcessVM.create (recycled CPU)'),
+    disposeNs: ns('ProcessVM.dispose'),
     tightLoopMips: spinInstructions / (ns(`tight loop x${SPIN_ITERATIONS}`) / 1e9) / 1e6,
   };
   return { rows, derived, notes: { writesPerCall: WRITES_PER_CALL, spinIterations: SPIN_ITERATIONS, spinInstructions } };

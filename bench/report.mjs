@@ -61,9 +61,9 @@ export function renderTable(results) {
   if (lines.length) out.push('', 'headline (boot-free)', table(lines.map((l) => [`  ${l[0]}`, l[1], l[2]])));
   if (results.micro) {
     out.push('', 'micro-benchmarks (benchmark package; median of samples)');
-    out.push(table(results.micro.rows.map((r) => [`  ${r.name}`, `${round(r.nsPerOp)} ns/op`, `±${r.rme.toFixed(1)}%`, `${r.samples} samples`])));
+    out.push(table(results.micro.rows.map((r) => [`  ${r.name}`, `${round(r.nsPerOp)} ns/op`, r.rme === undefined ? '(by hand)' : `±${r.rme.toFixed(1)}%`, `${r.samples} samples`])));
     const d = results.micro.derived;
-    out.push(`  -> exit ${round(d.exitRoundTripNs)} ns, write ${round(d.writeNs)} ns, callSync ${round(d.vmcallSyncNs)} ns, call ${round(d.vmcallAsyncNs)} ns, create ${round(d.createNs / 1e6, 2)} ms, tight loop ${round(d.tightLoopMips, 1)} MIPS`);
+    out.push(`  -> exit ${round(d.exitRoundTripNs)} ns, write ${round(d.writeNs)} ns, callSync ${round(d.vmcallSyncNs)} ns, call ${round(d.vmcallAsyncNs)} ns, create ${round(d.createNs / 1e6, 2)} ms (on a recycled CPU ${round(d.createRecycledNs / 1e6, 2)} ms, dispose ${round(d.disposeNs / 1e6, 2)} ms), tight loop ${round(d.tightLoopMips, 1)} MIPS`);
   }
   if (results.failures.length) out.push('', `FAILED: ${results.failures.length} problem(s), see below and "failures" in the JSON`);
   return out.join('\n');

@@ -47,7 +47,8 @@ describe('bench/run.mjs', () => {
         expect(w.peers.ringvisor.instructions).toBeGreaterThan(0);
       }
       expect(j.micro.rows.map((m: { name: string }) => m.name)).toEqual([
-        'exit round trip', 'write(2) x1000', 'vmcall callSync', 'vmcall call (async)', 'ProcessVM.create', 'tight loop x1000000',
+        'exit round trip', 'write(2) x1000', 'vmcall callSync', 'vmcall call (async)', 'ProcessVM.create',
+        'ProcessVM.create + dispose', 'tight loop x1000000', 'ProcessVM.create (recycled CPU)', 'ProcessVM.dispose',
       ]);
       for (const m of j.micro.rows) expect(m.nsPerOp).toBeGreaterThan(0);
       expect(j.headline.mips.ringvisor).toBeGreaterThan(0);

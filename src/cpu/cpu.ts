@@ -153,6 +153,9 @@ export class Cpu {
   private ramBase = 0n;
   private ramSize = 0n;
   private translator: Jit | undefined;
+  /** Whether the CPU has run since translations were last flushed (until
+   *  it has, the translation map holds nothing to clear). */
+  private ran = false;
 
   constructor(module: WebAssembly.Module) {
     const instance = new WebAssembly.Instance(module, {
@@ -184,7 +187,24 @@ export class Cpu {
     this.ramBase = base;
     this.ramSize = size;
     this.refresh();
-    this.translator?.flush();
+    this.flushTranslations();
+  }
+
+  /**
+   * Makes this instance what a new one would be, keeping its linear memory
+   * (growing a large memory costs milliseconds; a reset costs microseconds):
+   * registers, pc, CSRs, exit block, controls, counters and translations
+   * cleared, RAM forgotten (configureRam again before running). Guest RAM
+   * itself must already be all zero: the caller clears what the guest used
+   * (a process VM unmaps every page, which zeroes each page it opened).
+   */
+  reset(): void {
+    const l = this.layout;
+    this.flushTranslations();
+    this.bytes.fill(0, 0, l.EXIT_COUNTS + l.EXIT_REASON_COUNT * 8);
+    this.dropReservation();
+    this.ramBase = 0n;
+    this.ramSize = 0n;
   }
 
   get ramStart(): bigint { return this.ramBase; }
@@ -193,6 +213,7 @@ export class Cpu {
   /** Runs at most `budget` instructions; returns why it stopped. Hot code
    *  is translated on the way (HOT exits never reach the caller). */
   run(budget: bigint): ExitReason {
+    this.ran = true;
     let reason = this.exports.run(budget) as ExitReason;
     while (reason === ExitReason.Hot) {
       this.refresh();
@@ -220,6 +241,12 @@ export class Cpu {
       });
     }
     this.view.setUint32(this.layout.JIT_THRESHOLD, n, true);
+  }
+
+  private flushTranslations(): void {
+    if (this.translator === undefined || !this.ran) return;
+    this.translator.flush();
+    this.ran = false;
   }
 
   /** What the translation tier has done, or undefined while it is off. */
@@ -251,7 +278,7 @@ export class Cpu {
   get memoryMode(): MemoryMode { return this.view.getUint32(this.layout.MEMORY_MODE, true); }
   set memoryMode(v: MemoryMode) {
     this.view.setUint32(this.layout.MEMORY_MODE, v, true);
-    this.translator?.flush();
+    this.flushTranslations();
   }
 
   /** Sets the permissions (Perm bits) of every page that overlaps [addr, addr+length). */

@@ -135,9 +135,12 @@ export function parseElf(bytes: Uint8Array, file: string, options: ParseOptions 
       fail(`segment ${i} at 0x${s.vaddr.toString(16)} is below 0x${MMAP_MIN_ADDR.toString(16)}, the lowest address a program may map`);
     }
   }
+  let symbols: Map<string, bigint> | undefined;
   return {
     type, loadBias: bias, entry: entry + bias, phoff, phentsize, phnum, segments,
-    symbols: readSymbols(v, bytes, shoff, shentsize, shnum, bias),
+    // Read when first asked for (vmcall, fault reports): a VM that never
+    // needs them should not pay for a large program's symbol table.
+    get symbols() { return symbols ??= readSymbols(v, bytes, shoff, shentsize, shnum, bias); },
   };
 }
 

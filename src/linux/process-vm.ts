@@ -68,6 +68,9 @@ export interface ProcessVMOptions {
 }
 
 export const DEFAULT_MEMORY_BYTES = 1024 * 1024 * 1024;
+/** CPUs of disposed VMs, per compiled module, kept for the next create. */
+const spareCpus = new WeakMap<WebAssembly.Module, Cpu[]>();
+const MAX_SPARE_CPUS = 4;
 const STACK_BYTES = 8n * 1024n * 1024n;
 const PAGE = 4096n;
 const STACK_GUARD_GAP = 256n * PAGE;
@@ -109,6 +112,8 @@ export class ProcessVM {
    *  CPU when its slice is over. */
   private sliceLeft = 0n;
   private sliceThread: Thread | undefined;
+  private readonly cpuModule: WebAssembly.Module;
+  private disposed = false;
 
   static create(elf: Uint8Array, options: ProcessVMOptions = {}): ProcessVM {
     return new ProcessVM(elf, options);
@@ -136,7 +141,9 @@ export class ProcessVM {
     // address below the program, faults as it would on Linux.
     const lowest = image.segments.reduce((m, s) => (s.vaddr < m ? s.vaddr : m), image.segments[0].vaddr) & ~(PAGE - 1n);
     const size = BigInt(options.memoryBytes ?? DEFAULT_MEMORY_BYTES);
-    this.cpu = new Cpu(options.cpuModule ?? defaultCpuModule());
+    const module = options.cpuModule ?? defaultCpuModule();
+    this.cpu = spareCpus.get(module)?.pop() ?? new Cpu(module);
+    this.cpuModule = module;
     this.cpu.configureRam(lowest, size);
     const top = lowest + size;
 
@@ -252,6 +259,31 @@ export class ProcessVM {
     }
   }
 
+  /**
+   * Ends the VM for good and hands its CPU to the next ProcessVM.create
+   * from the same compiled module: every page the guest used is unmapped
+   * (which zeroes it) and the CPU reset, so the next VM starts on clean
+   * memory without paying for a new one. Descriptors are closed. Running or
+   * calling into a disposed VM throws. Optional: a VM never disposed is
+   * simply collected.
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.files.closeAll();
+    const space = this.memory.space;
+    space.unmap(space.base, space.end - space.base);
+    this.cpu.reset();
+    let spare = spareCpus.get(this.cpuModule);
+    if (spare === undefined) spareCpus.set(this.cpuModule, spare = []);
+    if (spare.length < MAX_SPARE_CPUS) spare.push(this.cpu);
+  }
+
+  /** Throws if dispose() has been called. */
+  assertLive(): void {
+    if (this.disposed) throw new Error(`ringvisor: ${this.name}: the VM has been disposed`);
+  }
+
   // The process is gone: its descriptors close (host files among them).
   private ended(status: number): number {
     this.files.closeAll();
@@ -276,6 +308,7 @@ export class ProcessVM {
   // exit, then, when that thread cannot go on or its time slice is over, the
   // next thread onto the CPU. Returns the exit status once the guest has ended.
   private runSlice(): number | undefined {
+    this.assertLive();
     const cpu = this.cpu;
     const threads = this.threads;
     let budget = SLICE;

@@ -189,6 +189,7 @@ function begin(vm: ProcessVM, target: string | bigint, args: CallArg[], options:
   const name = typeof target === 'string' ? target : `0x${target.toString(16)}`;
   const state = stateOf(vm);
   if (state.busy) throw new CallBusyError(name);
+  vm.assertLive();
   const entry = typeof target === 'string' ? vm.image.symbols.get(target) : target;
   if (entry === undefined) throw new UnknownSymbolError(name, vm.image.symbols.size);
   if (args.length > MAX_CALL_ARGS) throw new CallArgumentError(name, MAX_CALL_ARGS, `at most ${MAX_CALL_ARGS} arguments fit in a0..a7 (got ${args.length})`);
@@ -239,6 +240,7 @@ function begin(vm: ProcessVM, target: string | bigint, args: CallArg[], options:
   let returned: CallResult | undefined;
   return {
     step(slice) {
+      vm.assertLive();
       const used = cpu.instret - start;
       const left = budget - used;
       if (left <= 0n) throw new CallBudgetError(name, budget, cpu.pc);
