@@ -495,8 +495,11 @@ export function run(budget: u64): u32 {
           store<u32>(slot, visits, 12);
           if (visits >= threshold) { requestExit(EXIT_HOT); break; }
         } else if (fn != JIT_NEVER) {
-          const r = call_indirect<u64>(fn, left);
-          left = r & ~JIT_BAIL;
+          // The flag bit is the budget's top bit: a budget that large is
+          // handed over in part (it cannot run out inside one call anyway).
+          const over = left > JIT_BAIL - 1 ? left - (JIT_BAIL - 1) : 0;
+          const r = call_indirect<u64>(fn, left - over);
+          left = (r & ~JIT_BAIL) + over;
           pc = load<u64>(PC);
           if (r & JIT_BAIL) relook = true;
           else lookup = true;
@@ -654,6 +657,9 @@ export function run(budget: u64): u32 {
   // instruction; of those, only an ecall retired it.
   const retired = budget - left - (reason == EXIT_BUDGET || reason == EXIT_ECALL_U || reason == EXIT_HOT ? 0 : 1);
   store<u64>(EXIT_PC, reason == EXIT_ECALL_U ? pc - len : pc);
+  // A budget exit is about no instruction (the one at pc has not been
+  // fetched); its bits and length read 0, whoever ran the last one.
+  if (reason == EXIT_BUDGET || reason == EXIT_HOT) { inst = 0; len = 0; }
   store<u32>(EXIT_INST, inst);
   store<u32>(EXIT_INST_LEN, len);
   store<u64>(PC, pc);

@@ -201,6 +201,7 @@ export class Cpu {
   reset(): void {
     const l = this.layout;
     this.flushTranslations();
+    this.translator?.resetStats();
     this.bytes.fill(0, 0, l.EXIT_COUNTS + l.EXIT_REASON_COUNT * 8);
     this.dropReservation();
     this.ramBase = 0n;
@@ -250,7 +251,7 @@ export class Cpu {
   }
 
   /** What the translation tier has done, or undefined while it is off. */
-  get jitStats(): JitStats | undefined { return this.translator?.stats; }
+  get jitStats(): JitStats | undefined { return this.jitThreshold === 0 ? undefined : this.translator?.stats; }
 
   /** RAM pages overlapping [addr, addr+length) changed: their translations go. */
   private changed(addr: bigint, length: number): void {

@@ -49,11 +49,14 @@ const PERM_W = 2, PERM_X = 4;
 const NO_PC = 1n;
 
 export class Jit {
-  readonly stats: JitStats = { translated: 0, refused: 0, dropped: 0, instructions: 0, bytes: 0, ms: 0 };
+  stats: JitStats = { translated: 0, refused: 0, dropped: 0, instructions: 0, bytes: 0, ms: 0 };
   /** Live translations: entry pc -> function-table index. */
   private readonly byPc = new Map<bigint, number>();
   /** RAM page index -> entry pcs translated from that page. */
   private readonly byPage = new Map<number, bigint[]>();
+  /** RAM page index -> entry pcs there marked JIT_NEVER: when the page
+   *  changes (it may have become code) they are counted afresh. */
+  private readonly refusedByPage = new Map<number, bigint[]>();
   private readonly freeIndices: number[] = [];
   private readonly imports: { cpu: Record<string, unknown> };
   private view: DataView;
@@ -90,6 +93,18 @@ export class Jit {
     if (known !== undefined) { this.setSlot(pc, known); return; }
     const fn = this.make(pc);
     this.setSlot(pc, fn ?? this.host.layout.JIT_NEVER);
+    if (fn === undefined) {
+      const off = pc - this.host.ramBase();
+      if (off >= 0n && off < this.host.ramSize()) {
+        const page = Number(off >> PAGE_SHIFT);
+        const list = this.refusedByPage.get(page);
+        if (list) list.push(pc); else this.refusedByPage.set(page, [pc]);
+      }
+    }
+  }
+
+  resetStats(): void {
+    this.stats = { translated: 0, refused: 0, dropped: 0, instructions: 0, bytes: 0, ms: 0 };
   }
 
   private make(pc: bigint): number | undefined {
@@ -135,12 +150,26 @@ export class Jit {
   /** Guest RAM pages [first, last] (indices from RAM's start) changed
    *  permissions or bytes: drop the translations made from them. */
   pagesChanged(first: number, last: number): void {
-    if (this.byPage.size === 0) return;
-    if (last - first + 1 > this.byPage.size) {
-      for (const page of [...this.byPage.keys()]) if (page >= first && page <= last) this.dropPage(page);
-    } else {
-      for (let p = first; p <= last; p++) if (this.byPage.has(p)) this.dropPage(p);
+    for (const [map, drop] of [[this.byPage, this.dropPage], [this.refusedByPage, this.forgetRefused]] as const) {
+      if (map.size === 0) continue;
+      if (last - first + 1 > map.size) {
+        for (const page of [...map.keys()]) if (page >= first && page <= last) drop.call(this, page);
+      } else {
+        for (let p = first; p <= last; p++) if (map.has(p)) drop.call(this, p);
+      }
     }
+  }
+
+  private forgetRefused(page: number): void {
+    const v = this.dv();
+    for (const pc of this.refusedByPage.get(page)!) {
+      const s = this.slot(pc);
+      if (v.getBigUint64(s, true) === pc && v.getUint32(s + 8, true) === this.host.layout.JIT_NEVER) {
+        v.setBigUint64(s, NO_PC, true);
+        v.setBigUint64(s + 8, 0n, true);
+      }
+    }
+    this.refusedByPage.delete(page);
   }
 
   private dropPage(page: number): void {
@@ -162,6 +191,7 @@ export class Jit {
   /** Drops every translation (RAM moved or the memory mode changed). */
   flush(): void {
     for (const page of [...this.byPage.keys()]) this.dropPage(page);
+    this.refusedByPage.clear();
     const l = this.host.layout;
     new Uint8Array(this.host.memory.buffer, l.JIT_MAP, l.JIT_MAP_ENTRIES * 16).fill(0);
   }

@@ -1,0 +1,904 @@
+// The translation tier (src/cpu/jit/): its WebAssembly encoder, and the
+// contract that a translated run is indistinguishable from an interpreted
+// one — registers, fcsr, pc, instret, exit reasons and exit blocks, memory —
+// at every budget, with translations dropped whenever ring -1 changes the
+// bytes or permissions of the code they came from.
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { Cpu, ExitReason, MemoryMode, Perm, EXIT_REASON_NAMES, PAGE_SIZE } from '../src/cpu/cpu.js';
+import { Bytes, Code, Op, I32, I64, moduleBytes } from '../src/cpu/jit/wasm-writer.js';
+import { ProcessVM } from '../src/index.js';
+import { newCpu, describeExit } from './support/machine.js';
+import * as A from './support/rvasm.js';
+import {
+  generateProgram, handProgram, type Program, RAM_BASE, page, MAIN_PAGE, SUB_PAGE, GUARD_PAGE, RO_PAGE, DATA, DATA_END,
+} from './support/jit-fuzz.js';
+
+// ---- 1. the encoder ---------------------------------------------------------------------------
+
+/** LEB128 the long way, as the spec defines it. */
+function refUnsigned(v: bigint): number[] {
+  const out: number[] = [];
+  do {
+    let b = Number(v & 0x7fn);
+    v >>= 7n;
+    if (v !== 0n) b |= 0x80;
+    out.push(b);
+  } while (v !== 0n);
+  return out;
+}
+function refSigned(v: bigint): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const b = Number(v & 0x7fn);
+    v >>= 7n;
+    if ((v === 0n && (b & 0x40) === 0) || (v === -1n && (b & 0x40) !== 0)) { out.push(b); return out; }
+    out.push(b | 0x80);
+  }
+}
+const bytesOf = (f: (b: Bytes) => Bytes): number[] => [...f(new Bytes()).view()];
+
+describe('wasm-writer', () => {
+  it('writes unsigned LEB128', () => {
+    expect(bytesOf((b) => b.u32(0))).toEqual([0x00]);
+    expect(bytesOf((b) => b.u32(63))).toEqual([0x3f]);
+    expect(bytesOf((b) => b.u32(64))).toEqual([0x40]);
+    expect(bytesOf((b) => b.u32(127))).toEqual([0x7f]);
+    expect(bytesOf((b) => b.u32(128))).toEqual([0x80, 0x01]);
+    expect(bytesOf((b) => b.u32(624485))).toEqual([0xe5, 0x8e, 0x26]);
+    expect(bytesOf((b) => b.u32(0x7fff_ffff))).toEqual([0xff, 0xff, 0xff, 0xff, 0x07]);
+    expect(bytesOf((b) => b.u32(0x8000_0000))).toEqual([0x80, 0x80, 0x80, 0x80, 0x08]);
+    expect(bytesOf((b) => b.u32(0xffff_ffff))).toEqual([0xff, 0xff, 0xff, 0xff, 0x0f]);
+    for (const v of [1, 2, 0x3fff, 0x4000, 0x1f_ffff, 0x20_0000, 0xfff_ffff, 0x1000_0000, 0xdead_beef]) {
+      expect(bytesOf((b) => b.u32(v)), `u32 ${v}`).toEqual(refUnsigned(BigInt(v)));
+    }
+  });
+
+  it('writes signed 32-bit LEB128', () => {
+    expect(bytesOf((b) => b.s32(0))).toEqual([0x00]);
+    expect(bytesOf((b) => b.s32(63))).toEqual([0x3f]);
+    expect(bytesOf((b) => b.s32(64))).toEqual([0xc0, 0x00]);
+    expect(bytesOf((b) => b.s32(-64))).toEqual([0x40]);
+    expect(bytesOf((b) => b.s32(-65))).toEqual([0xbf, 0x7f]);
+    expect(bytesOf((b) => b.s32(-1))).toEqual([0x7f]);
+    expect(bytesOf((b) => b.s32(-123456))).toEqual([0xc0, 0xbb, 0x78]);
+    expect(bytesOf((b) => b.s32(0x7fff_ffff))).toEqual([0xff, 0xff, 0xff, 0xff, 0x07]);
+    expect(bytesOf((b) => b.s32(-0x8000_0000))).toEqual([0x80, 0x80, 0x80, 0x80, 0x78]);
+    for (let k = 0; k < 32; k++) {
+      for (const v of [2 ** k - 1, 2 ** k, -(2 ** k), -(2 ** k) - 1]) {
+        if (v > 0x7fff_ffff || v < -0x8000_0000) continue;
+        expect(bytesOf((b) => b.s32(v)), `s32 ${v}`).toEqual(refSigned(BigInt(v)));
+      }
+    }
+  });
+
+  it('writes signed 64-bit LEB128 on both paths (32-bit values and BigInt)', () => {
+    const max = (1n << 63n) - 1n, min = -(1n << 63n);
+    expect(bytesOf((b) => b.s64(0n))).toEqual([0x00]);
+    expect(bytesOf((b) => b.s64(-64n))).toEqual([0x40]);
+    expect(bytesOf((b) => b.s64(-65n))).toEqual([0xbf, 0x7f]);
+    expect(bytesOf((b) => b.s64(max))).toEqual([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00]);
+    expect(bytesOf((b) => b.s64(min))).toEqual([0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x7f]);
+    expect(bytesOf((b) => b.s64(0x8000_0000n))).toEqual([0x80, 0x80, 0x80, 0x80, 0x08]);
+    expect(bytesOf((b) => b.s64(-0x8000_0001n))).toEqual([0xff, 0xff, 0xff, 0xff, 0x77]);
+    for (let k = 0n; k < 64n; k++) {
+      for (const v of [(1n << k) - 1n, 1n << k, -(1n << k), -(1n << k) - 1n, (1n << k) + 0x55n]) {
+        if (v > max || v < min) continue;
+        expect(bytesOf((b) => b.s64(v)), `s64 ${v}`).toEqual(refSigned(v));
+      }
+    }
+  });
+
+  it('grows its buffer past the initial size, byte by byte and in slices', () => {
+    const b = new Bytes();
+    for (let i = 0; i < 3000; i++) b.byte(i & 0xff);
+    b.bytes(new Uint8Array(5000).fill(7));
+    b.u32(0xffff_ffff);
+    expect(b.length).toBe(8005);
+    const v = b.view();
+    expect(v[2999]).toBe(2999 & 0xff);
+    expect(v[3000]).toBe(7);
+    expect([...v.subarray(8000)]).toEqual([0xff, 0xff, 0xff, 0xff, 0x0f]);
+  });
+
+  /** A module exporting f(): i64 = i64.const v, run. */
+  function constant(v: bigint): bigint {
+    const body = new Code().i64(v);
+    const bytes = moduleBytes({ memory: { module: 'm', name: 'mem' }, functions: [], params: [], results: [I64], locals: [], body });
+    expect(WebAssembly.validate(bytes)).toBe(true);
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), { m: { mem: new WebAssembly.Memory({ initial: 1 }) } });
+    return (inst.exports.f as () => bigint)();
+  }
+
+  it('i64 constants survive the trip through a real module at every edge', () => {
+    const edges = [0n, 1n, -1n, 63n, 64n, -64n, -65n, 0x7fff_ffffn, 0x8000_0000n, -0x8000_0000n, -0x8000_0001n,
+      0xffff_ffffn, 0x1_0000_0000n, (1n << 63n) - 1n, 1n << 63n, (1n << 64n) - 1n, 0x8000_0000_0000_0001n, 0x0123_4567_89ab_cdefn];
+    for (let k = 0n; k < 64n; k += 5n) edges.push(1n << k, -(1n << k), (1n << k) - 1n);
+    for (const v of edges) expect(constant(v), `i64.const ${v}`).toBe(BigInt.asIntN(64, v));
+  });
+
+  it('makes a module with imports, locals, memory and control flow that validates and runs', () => {
+    // f(n: i64) -> i64: sum of twice(k) + mem64[8] for k in 0..n, through a loop,
+    // an imported helper and a br_table on the parity of n.
+    const body = new Code();
+    body.i64(0n).set(1); // acc
+    body.block().loop();
+    body.get(0).op(Op.i64_eqz).op(Op.i32_eqz).op(Op.i32_eqz).if().br(2).end();
+    body.get(1).get(0).call(0).op(Op.i64_add).set(1);
+    body.get(0).i64(1n).op(Op.i64_sub).set(0);
+    body.br(0).end().end();
+    body.i32(0).mem(Op.i64_load, 3, 8).get(1).op(Op.i64_add).set(1);
+    // br_table on the low bit of acc: 0 (even) runs `acc |= 1`, 1 (odd) skips it
+    body.block().block();
+    body.get(1).op(Op.i32_wrap_i64).i32(1).op(Op.i32_and).brTable([0, 1], 1).end();
+    body.get(1).i64(1n).op(Op.i64_or).set(1).end();
+    body.get(1);
+    const bytes = moduleBytes({
+      memory: { module: 'cpu', name: 'memory' },
+      functions: [{ module: 'cpu', name: 'twice', params: [I64], results: [I64] }],
+      params: [I64], results: [I64],
+      locals: [{ count: 1, type: I64 }, { count: 2, type: I32 }],
+      body,
+    });
+    expect(WebAssembly.validate(bytes)).toBe(true);
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    new DataView(memory.buffer).setBigUint64(8, 1000n, true);
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), { cpu: { memory, twice: (k: bigint) => 2n * k } });
+    const f = inst.exports.f as (n: bigint) => bigint;
+    expect(f(0n)).toBe(1001n);
+    expect(f(10n)).toBe(1111n);
+    expect(f(3n)).toBe(1013n);
+    new DataView(memory.buffer).setBigUint64(8, 1001n, true);
+    expect(f(3n)).toBe(1013n);
+    expect(f(4n)).toBe(1021n);
+  });
+});
+
+// ---- the differential harness -------------------------------------------------------------------
+
+/** Pages the fuzz programs use (1..34); everything else stays without permission. */
+const USED_PAGES = 35;
+
+/** Loads `p`'s code, permissions and initial state. With `flush`, every
+ *  translation and the translation map go first (the memory mode is set
+ *  again); without, only ring -1's writes and permission changes remove the
+ *  last program's translations. With `warm`, the code (and so its
+ *  translations) stays as it is and only the state is loaded again. */
+function setupMachine(cpu: Cpu, p: Program, threshold: number, flush: boolean, warm = false): void {
+  cpu.jitThreshold = 0;
+  if (!warm) {
+    if (flush || cpu.memoryMode !== MemoryMode.PagePermissions) cpu.memoryMode = MemoryMode.PagePermissions;
+    cpu.setPagePermissions(RAM_BASE, USED_PAGES * PAGE_SIZE, Perm.R | Perm.W);
+    cpu.fill(RAM_BASE, USED_PAGES * PAGE_SIZE, 0);
+    cpu.setPagePermissions(RAM_BASE, USED_PAGES * PAGE_SIZE, 0);
+    for (const s of p.sections) cpu.writeBytes(s.at, s.bytes);
+    cpu.writeBytes(GUARD_PAGE, p.bait);
+    cpu.setPagePermissions(MAIN_PAGE, 2 * PAGE_SIZE, Perm.R | Perm.X);
+    cpu.setPagePermissions(SUB_PAGE, PAGE_SIZE, Perm.R | Perm.X);
+    cpu.setPagePermissions(RO_PAGE, PAGE_SIZE, Perm.R);
+    cpu.setPagePermissions(DATA, Number(DATA_END - DATA), Perm.R | Perm.W);
+    for (const [at, perms] of p.perms ?? []) cpu.setPagePermissions(at, PAGE_SIZE, perms);
+  }
+  cpu.writeBytes(RO_PAGE, p.data);
+  for (let r = 1; r < 32; r++) cpu.setX(r, p.x[r]);
+  for (let r = 0; r < 32; r++) cpu.setF(r, p.f[r]);
+  cpu.fcsr = p.fcsr;
+  cpu.pc = p.entry;
+  cpu.dropReservation();
+  cpu.jitThreshold = threshold;
+}
+
+const hex = (v: bigint | number) => '0x' + v.toString(16);
+
+/** Differences between the architectural states of two CPUs, as text. */
+function stateDiff(a: Cpu, b: Cpu, aBase: bigint, bBase: bigint): string[] {
+  const d: string[] = [];
+  for (let r = 1; r < 32; r++) if (a.x(r) !== b.x(r)) d.push(`x${r} (${A.X_ABI[r]}): ${hex(a.x(r))} vs ${hex(b.x(r))}`);
+  for (let r = 0; r < 32; r++) if (a.f(r) !== b.f(r)) d.push(`f${r}: ${hex(a.f(r))} vs ${hex(b.f(r))}`);
+  if (a.fcsr !== b.fcsr) d.push(`fcsr: ${hex(a.fcsr)} vs ${hex(b.fcsr)}`);
+  if (a.pc !== b.pc) d.push(`pc: ${hex(a.pc)} vs ${hex(b.pc)}`);
+  if (a.instret - aBase !== b.instret - bBase) d.push(`instret: ${a.instret - aBase} vs ${b.instret - bBase}`);
+  if (a.budgetLeft !== b.budgetLeft) d.push(`budget left: ${a.budgetLeft} vs ${b.budgetLeft}`);
+  return d;
+}
+
+function exitDiff(ra: ExitReason, rb: ExitReason, a: Cpu, b: Cpu): string[] {
+  const d: string[] = [];
+  if (ra !== rb) return [`exit reason: ${EXIT_REASON_NAMES[ra]} vs ${EXIT_REASON_NAMES[rb]}`];
+  const ea = a.exit, eb = b.exit;
+  if (ea.pc !== eb.pc) d.push(`exit pc: ${hex(ea.pc)} vs ${hex(eb.pc)}`);
+  if (ea.inst !== eb.inst) d.push(`exit inst: ${hex(ea.inst)} vs ${hex(eb.inst)}`);
+  if (ea.instLength !== eb.instLength) d.push(`exit inst length: ${ea.instLength} vs ${eb.instLength}`);
+  // Only a fault sets cause and addr; after other exits they still hold the
+  // last fault's, which must be the same too.
+  if (ea.cause !== eb.cause) d.push(`exit cause: ${ea.cause} vs ${eb.cause}`);
+  if (ea.addr !== eb.addr) d.push(`exit addr: ${hex(ea.addr)} vs ${hex(eb.addr)}`);
+  return d;
+}
+
+function memoryDiff(a: Cpu, b: Cpu, from: bigint, to: bigint): string[] {
+  const ma = a.guestBytes(from, Number(to - from)), mb = b.guestBytes(from, Number(to - from));
+  if (Buffer.compare(ma, mb) === 0) return [];
+  for (let i = 0; i < ma.length; i++) {
+    if (ma[i] !== mb[i]) return [`memory first differs at ${hex(from + BigInt(i))}: ${hex(ma[i])} vs ${hex(mb[i])}`];
+  }
+  return [];
+}
+
+/** Each CPU has its own counts; reset-free comparison of the non-HOT ones. */
+function exitCountsDiff(a: Cpu, b: Cpu, aBase: Map<ExitReason, bigint>, bBase: Map<ExitReason, bigint>): string[] {
+  const d: string[] = [];
+  for (const r of [ExitReason.EcallU, ExitReason.Ebreak, ExitReason.Fault, ExitReason.Budget]) {
+    const na = (a.exitCounts().get(r) ?? 0n) - (aBase.get(r) ?? 0n), nb = (b.exitCounts().get(r) ?? 0n) - (bBase.get(r) ?? 0n);
+    if (na !== nb) d.push(`exits ${EXIT_REASON_NAMES[r]}: ${na} vs ${nb}`);
+  }
+  return d;
+}
+
+type BudgetMode = 'tiny' | 'mixed' | 'large';
+const BUDGET_SCHEDULES: Record<BudgetMode, bigint[]> = {
+  tiny: [1n, 2n, 3n, 7n, 1n, 1n, 2n, 5n, 3n],
+  mixed: [1n, 13n, 2n, 64n, 3n, 7n, 100n, 31n, 1000n, 4n, 257n, 9n],
+  large: [1_000_000n],
+};
+
+interface PairResult {
+  /** Translations made while running this program. */
+  translated: number;
+  dynamic: bigint;
+  exits: number;
+  endedBy: string;
+}
+
+/** Runs `p` on both CPUs with the same budgets; throws with a report at the first difference. */
+function runPair(
+  p: Program, interp: Cpu, jit: Cpu, threshold: number, mode: BudgetMode | bigint[],
+  options: { flush?: boolean; warm?: boolean } = {},
+): PairResult {
+  const { flush = true, warm = false } = options;
+  setupMachine(interp, p, 0, true, warm);
+  setupMachine(jit, p, threshold, flush, warm);
+  const before = jit.jitStats!.translated;
+  const aBase = interp.instret, bBase = jit.instret;
+  const aCounts = interp.exitCounts(), bCounts = jit.exitCounts();
+  const budgets = typeof mode === 'string' ? BUDGET_SCHEDULES[mode] : mode;
+  let exits = 0;
+  let endedBy = 'limit';
+  const fail = (what: string[], step: number, budget: bigint): never => {
+    throw new Error([
+      `JIT (threshold ${threshold}${flush ? '' : ', translations of the previous program dropped by invalidation only'}) and interpreter differ: program ${p.seed}${warm ? ' (run again on its translations)' : ''}, budgets ${mode}, run #${step} with budget ${budget}`,
+      `  interpreter: ${describeExit(interp)}`,
+      `  translated:  ${describeExit(jit)}`,
+      ...what.map((w) => '  ' + w),
+      ...p.listing,
+    ].join('\n'));
+  };
+  for (let step = 0; step < 20_000; step++) {
+    const budget = budgets[step % budgets.length];
+    const ra = interp.run(budget), rb = jit.run(budget);
+    const d = [...exitDiff(ra, rb, interp, jit), ...stateDiff(interp, jit, aBase, bBase)];
+    if (ra !== ExitReason.Budget) d.push(...memoryDiff(interp, jit, RO_PAGE, DATA_END));
+    if (d.length > 0) fail(d, step, budget);
+    if (ra !== ExitReason.Budget) exits++;
+    const e = interp.exit;
+    if (ra === ExitReason.Ebreak && e.pc === p.end) { endedBy = 'ebreak'; break; }
+    if (ra === ExitReason.Fault && e.instLength === 0) { endedBy = 'fetch fault'; break; }
+    if (ra === ExitReason.Fault || ra === ExitReason.Ebreak) {
+      // As a signal handler that skips the instruction would.
+      interp.pc = e.pc + BigInt(e.instLength);
+      jit.pc = e.pc + BigInt(e.instLength);
+    }
+    if (interp.instret - aBase > 30_000n || exits > 500) break;
+  }
+  const d = [...memoryDiff(interp, jit, RAM_BASE, RAM_BASE + BigInt(USED_PAGES * PAGE_SIZE)), ...exitCountsDiff(interp, jit, aCounts, bCounts)];
+  if (d.length > 0) fail(d, -1, 0n);
+  return { translated: jit.jitStats!.translated - before, dynamic: interp.instret - aBase, exits, endedBy };
+}
+
+// ---- 2. the differential fuzzer -----------------------------------------------------------------
+
+// RINGVISOR_JIT_FUZZ=n runs n programs; RINGVISOR_JIT_FUZZ_FIRST=i starts at
+// program i (a program loaded without a flush runs after the one before it:
+// start one earlier to reproduce it).
+const PROGRAMS = Number(process.env.RINGVISOR_JIT_FUZZ ?? 300);
+const FIRST = Number(process.env.RINGVISOR_JIT_FUZZ_FIRST ?? 0);
+
+describe('translated runs match interpreted runs (random programs)', () => {
+  it(`${PROGRAMS} random programs, thresholds 1 and 3, budgets tiny to large`, () => {
+    const interp = newCpu(), jit = newCpu();
+    let translated = 0, dynamic = 0n, programs = 0, withTranslations = 0;
+    const ended = new Map<string, number>();
+    const perMode = new Map<string, number>();
+    const modes: BudgetMode[] = ['tiny', 'mixed', 'mixed', 'large'];
+    for (let i = FIRST; i < FIRST + PROGRAMS; i++) {
+      const p = generateProgram(`jit-fuzz-${i}`);
+      const threshold = i % 3 === 0 ? 1 : 3;
+      const r = runPair(p, interp, jit, threshold, modes[i % modes.length], { flush: i % 2 === 0 });
+      translated += r.translated;
+      const key = `${modes[i % modes.length]}/${threshold}`;
+      perMode.set(key, (perMode.get(key) ?? 0) + r.translated);
+      dynamic += r.dynamic;
+      programs++;
+      if (r.translated > 0) withTranslations++;
+      ended.set(r.endedBy, (ended.get(r.endedBy) ?? 0) + 1);
+    }
+    if (process.env.RINGVISOR_JIT_FUZZ_STATS) console.log({ programs, translated, withTranslations, dynamic, ended, perMode, stats: jit.jitStats });
+    // Not vacuous: the programs ran a lot, were translated, and most reached their end.
+    expect(translated).toBeGreaterThan(programs);
+    expect(withTranslations).toBeGreaterThan(programs * 0.8);
+    expect(ended.get('ebreak') ?? 0).toBeGreaterThan(programs * 0.5);
+    expect(dynamic).toBeGreaterThan(BigInt(programs) * 100n);
+  });
+});
+
+// ---- 2b. corner cases, each at every small budget --------------------------------------------------
+
+const RM5 = 5; // a reserved rounding mode: the instruction is illegal
+const CORNERS: Array<[string, () => Program]> = [
+  ['jalr with rd == rs1 to an odd address', () => handProgram('jalr-rd-rs1', [
+    A.addi(5, 0, 6),
+    A.auipc(1, 0), // 4: loop
+    A.addi(1, 1, 15), // x1 = 0x13 past the start
+    A.jalr(1, 1, 1), // c: to 0x14 (bit 0 cleared), x1 = 0x10
+    A.addi(7, 7, 100), // 10: never executed
+    A.addi(6, 6, 1), // 14
+    A.addi(5, 5, -1),
+    A.bne(5, 0, -24),
+    A.ebreak(),
+  ])],
+  ['branches and jumps to the next instruction', () => handProgram('next', [
+    A.addi(5, 0, 7),
+    A.beq(0, 0, 4), // 4: loop
+    A.bne(5, 0, 4),
+    A.jal(0, 4),
+    A.c_j(2), // 10
+    A.c_beqz(10, 2), // 12
+    A.addi(6, 6, 1), // 14
+    A.addi(5, 5, -1),
+    A.bne(5, 0, -24),
+    A.ebreak(),
+  ])],
+  ['an instruction straddling two code pages', () => handProgram('straddle', [
+    A.addi(5, 0, 9), // page 1 + 0xff6
+    A.addi(6, 6, 3), // 0xffa: loop
+    A.xor(7, 7, 6), // 0xffe: straddles
+    A.c_addi(5, -1), // page 2 + 2
+    A.bne(5, 0, -10),
+    A.ebreak(),
+  ], { entry: page(2) - 10n })],
+  ['a loop running on into a writable, executable page that it rewrites', () => handProgram('rwx', [
+    A.addi(5, 0, 8), // page 2 - 16
+    A.lui(13, 0x100),
+    A.sw(10, 11, 8), // page 2 - 8: loop
+    A.add(10, 10, 13),
+    A.addi(6, 6, 1), // page 2 (R|W|X)
+    A.addi(7, 7, 1),
+    A.addi(12, 12, 1), // page 2 + 8: rewritten each time round
+    A.addi(5, 5, -1),
+    A.bne(5, 0, -24),
+    A.ebreak(),
+  ], { entry: page(2) - 16n, perms: [[page(2), Perm.R | Perm.W | Perm.X]], x: { 10: BigInt(A.addi(12, 12, 1)), 11: page(2) } })],
+  ['straight-line code longer than a region, in a loop', () => {
+    const body: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      body.push(i % 7 === 3 ? A.sd(10 + (i % 5), 8, (i % 32) * 8) : i % 11 === 5 ? A.ld(11, 8, (i % 16) * 8) : A.addi(10 + (i % 5), 10 + ((i + 1) % 5), i % 50));
+    }
+    return handProgram('long', [A.addi(5, 0, 3), ...body, A.addi(5, 5, -1), A.bne(5, 0, -(body.length * 4 + 4)), A.ebreak()]);
+  }],
+  ['faults and a trapping FP instruction after writes in the same block', () => handProgram('faults', [
+    A.addi(5, 0, 5),
+    A.addi(10, 10, 1), // 4: loop
+    A.sd(10, 8, 0),
+    A.ld(11, 9, 8), // page fault: past the data area
+    A.addi(12, 12, 3),
+    A.enc('fadd.d', [1, 1, 2, RM5]), // illegal
+    A.sd(12, 8, 8),
+    A.fmv_x_d(13, 1),
+    A.sd(12, 9, 4), // straddles into the page without permission
+    A.fadd_d(1, 1, 2),
+    A.addi(5, 5, -1),
+    A.bne(5, 0, -40),
+    A.ebreak(),
+  ], { f: { 1: 0x3ff0_0000_0000_0000n, 2: 0x4000_0000_0000_0000n } })],
+  ['calls: return points, a callee returning elsewhere, a jal to the next instruction', () => {
+    const sub = SUB_PAGE - MAIN_PAGE;
+    return handProgram('calls', [
+      A.addi(5, 0, 6),
+      A.jal(1, Number(sub) - 4), // 4: loop; sub1
+      A.addi(6, 6, 1),
+      A.jal(1, Number(sub) + 8 - 0xc), // c: sub2 returns 4 bytes further on
+      A.addi(7, 7, 100), // 10: skipped
+      A.jal(1, 4), // 14
+      A.addi(10, 10, 1), // 18
+      A.addi(5, 5, -1),
+      A.bne(5, 0, -28),
+      A.ebreak(),
+    ], { sub: [A.addi(11, 11, 2), A.jalr(0, 1, 0), A.addi(1, 1, 4), A.c_jr(1)] });
+  }],
+  ['ecall and counters in a loop', () => handProgram('ecall', [
+    A.addi(5, 0, 5),
+    A.addi(6, 6, 1), // 4: loop
+    A.ecall(),
+    A.csrr(7, A.CSR.instret),
+    A.csrr(10, A.CSR.cycle),
+    A.add(11, 11, 7),
+    A.addi(5, 5, -1),
+    A.bne(5, 0, -24),
+    A.ebreak(),
+  ])],
+  ['x0 as a destination, and a load into x0 that faults', () => handProgram('x0', [
+    A.addi(5, 0, 4),
+    A.lui(0, 0x12345), // 4: loop
+    A.addi(0, 6, 7),
+    A.ld(0, 8, 0),
+    A.ld(0, 9, 8), // page fault
+    A.add(6, 6, 0),
+    A.addi(6, 6, 1),
+    A.addi(5, 5, -1),
+    A.bne(5, 0, -28),
+    A.ebreak(),
+  ])],
+  ['compressed stack, integer and FP memory forms', () => handProgram('rvc-mem', [
+    A.addi(5, 0, 5),
+    A.c_addi4spn(10, 16), // 4: loop
+    A.c_sdsp(10, 8),
+    A.c_ldsp(11, 8),
+    A.c_fsdsp(3, 16),
+    A.c_fldsp(4, 16),
+    A.c_fld(9, 8, 0),
+    A.c_fsd(9, 9, 8), // page fault
+    A.c_lw(12, 8, 4),
+    A.c_sw(12, 9, 0),
+    A.c_ld(13, 8, 16),
+    A.c_addi(10, 1),
+    A.addi(5, 5, -1), // 1a
+    A.bne(5, 0, -26),
+    A.ebreak(),
+  ], { f: { 3: 0x4000_0000_0000_0000n } })],
+];
+
+describe('corner cases run the same translated, at every small budget', () => {
+  const interp = newCpu(), jit = newCpu();
+  for (const [name, make] of CORNERS) {
+    it(name, () => {
+      const p = make();
+      let translated = 0;
+      for (const threshold of [1, 2, 3]) {
+        for (const mode of ['large', 'tiny', 'mixed'] as const) translated += runPair(p, interp, jit, threshold, mode).translated;
+      }
+      expect(translated).toBeGreaterThan(0);
+      // Every budget from 1 up, entering the translations the last run made.
+      const rwx = p.perms !== undefined; // rewrites its code: load it again each time
+      const r = runPair(p, interp, jit, 1, 'large');
+      expect(r.endedBy).toBe('ebreak');
+      expect(r.dynamic).toBeGreaterThan(20n);
+      for (let k = 1n; k <= 40n; k++) runPair(p, interp, jit, 1, [k], { warm: !rwx });
+    });
+  }
+});
+
+// ---- 3. invalidation ----------------------------------------------------------------------------
+
+const CODE = page(1);
+
+/** A CPU in page-permission mode with `words` at `at` (R|X) and a data page. */
+function codeCpu(threshold: number, words: number[], at = CODE, perms: number = Perm.R | Perm.X): Cpu {
+  const cpu = newCpu();
+  cpu.memoryMode = MemoryMode.PagePermissions;
+  cpu.writeBytes(at, A.assemble(words));
+  cpu.setPagePermissions(at, A.assemble(words).length, perms);
+  cpu.setPagePermissions(DATA, 2 * PAGE_SIZE, Perm.R | Perm.W);
+  cpu.jitThreshold = threshold;
+  cpu.pc = at;
+  return cpu;
+}
+
+/** Runs to the next exit that is not a budget exit (or gives up). */
+function runToExit(cpu: Cpu, budget = 1_000_000n): ExitReason {
+  for (let i = 0; i < 100; i++) {
+    const r = cpu.run(budget);
+    if (r !== ExitReason.Budget) return r;
+  }
+  return ExitReason.Budget;
+}
+
+// x6 += step, 40 times; x7 ^= x6; ends with an ebreak.
+const loop = (step: number) => [
+  A.addi(5, 0, 40),
+  A.addi(6, 6, step), A.xor(7, 7, 6), A.addi(5, 5, -1), A.bne(5, 0, -12),
+  A.ebreak(),
+];
+
+function expectSameAsInterpreter(jit: Cpu, words: number[], at = CODE, perms: number = Perm.R | Perm.X): void {
+  const ref = codeCpu(0, words, at, perms);
+  for (let r = 1; r < 32; r++) ref.setX(r, jit.x(r));
+  ref.pc = jit.pc;
+  expect(EXIT_REASON_NAMES[runToExit(ref)]).toBe(EXIT_REASON_NAMES[runToExit(jit)]);
+  expect(stateDiff(ref, jit, 0n, 0n).filter((l) => !l.startsWith('instret') && !l.startsWith('budget'))).toEqual([]);
+  expect(describeExit(jit)).toBe(describeExit(ref));
+}
+
+describe('translations are dropped when their code changes', () => {
+  it('a write by ring -1 into the code page takes effect at once', () => {
+    const cpu = codeCpu(1, loop(3));
+    expect(runToExit(cpu)).toBe(ExitReason.Ebreak);
+    expect(cpu.x(6)).toBe(120n);
+    expect(cpu.jitStats!.translated).toBeGreaterThan(0);
+    const dropped = cpu.jitStats!.dropped;
+    cpu.writeBytes(CODE, A.assemble(loop(5)));
+    expect(cpu.jitStats!.dropped).toBeGreaterThan(dropped);
+    cpu.setX(6, 0n); cpu.setX(7, 0n); cpu.pc = CODE;
+    expect(runToExit(cpu)).toBe(ExitReason.Ebreak);
+    expect(cpu.x(6)).toBe(200n);
+    cpu.setX(6, 0n); cpu.setX(7, 0n); cpu.pc = CODE;
+    expectSameAsInterpreter(cpu, loop(5));
+  });
+
+  it('write32, write64 and fill on code drop its translations too', () => {
+    const cpu = codeCpu(1, loop(3));
+    runToExit(cpu);
+    // addi x6, x6, 3 -> addi x6, x6, 9 (the second instruction)
+    let d = cpu.jitStats!.dropped;
+    cpu.write32(CODE + 4n, A.addi(6, 6, 9));
+    expect(cpu.jitStats!.dropped).toBeGreaterThan(d);
+    cpu.setX(6, 0n); cpu.pc = CODE;
+    runToExit(cpu);
+    expect(cpu.x(6)).toBe(360n);
+    d = cpu.jitStats!.dropped;
+    const two = A.assemble([A.addi(6, 6, 1), A.addi(0, 0, 0)]);
+    cpu.write64(CODE + 4n, new DataView(two.buffer).getBigUint64(0, true));
+    expect(cpu.jitStats!.dropped).toBeGreaterThan(d);
+    cpu.setX(6, 0n); cpu.pc = CODE;
+    runToExit(cpu);
+    expect(cpu.x(6)).toBe(40n); // the xor became a nop
+    d = cpu.jitStats!.dropped;
+    cpu.fill(CODE + 4n, 8, 0); // zero parcels: illegal instructions
+    expect(cpu.jitStats!.dropped).toBeGreaterThan(d);
+    cpu.setX(6, 0n); cpu.pc = CODE;
+    const words = [A.addi(5, 0, 40), 0, 0, 0, 0, A.addi(5, 5, -1), A.bne(5, 0, -12), A.ebreak()];
+    expectSameAsInterpreter(cpu, words);
+    expect(cpu.exit.cause).toBe(2);
+    expect(cpu.exit.pc).toBe(CODE + 4n);
+  });
+
+  it('new permissions drop translations: code rewritten by the guest while writable runs once executable again', () => {
+    // Page 1: the loop. Page 2: a patcher that stores a new `addi x6, x6, 7`
+    // over the loop's second instruction, then returns via ebreak.
+    const patch = A.addi(6, 6, 7);
+    const patcher = [A.lui(10, ((patch + 0x800) >>> 12) & 0xfffff), A.addiw(10, 10, ((patch & 0xfff) << 20) >> 20), A.sw(10, 11, 4), A.fence_i(), A.ebreak()];
+    const cpu = codeCpu(1, loop(3));
+    cpu.writeBytes(page(2), A.assemble(patcher));
+    cpu.setPagePermissions(page(2), PAGE_SIZE, Perm.R | Perm.X);
+    expect(runToExit(cpu)).toBe(ExitReason.Ebreak);
+    expect(cpu.x(6)).toBe(120n);
+    const translated = cpu.jitStats!.translated, dropped = cpu.jitStats!.dropped;
+    expect(translated).toBeGreaterThan(0);
+
+    // While R|X the guest cannot write its code: a store page fault.
+    cpu.setX(11, CODE); cpu.pc = page(2);
+    expect(runToExit(cpu)).toBe(ExitReason.Fault);
+    expect(cpu.exit.cause).toBe(15);
+    expect(cpu.exit.pc).toBe(page(2) + 8n);
+    // mprotect(RW), the guest patches, mprotect(RX).
+    cpu.setPagePermissions(CODE, PAGE_SIZE, Perm.R | Perm.W);
+    expect(cpu.jitStats!.dropped).toBeGreaterThan(dropped);
+    cpu.pc = page(2);
+    expect(runToExit(cpu)).toBe(ExitReason.Ebreak);
+    cpu.setPagePermissions(CODE, PAGE_SIZE, Perm.R | Perm.X);
+    cpu.setX(6, 0n); cpu.pc = CODE;
+    expect(runToExit(cpu)).toBe(ExitReason.Ebreak);
+    expect(cpu.x(6)).toBe(280n);
+  });
+
+  it('taking execute permission away makes the next entry a fetch fault, not a stale translation', () => {
+    const cpu = codeCpu(1, loop(3));
+    runToExit(cpu);
+    expect(cpu.jitStats!.translated).toBeGreaterThan(0);
+    cpu.setPagePermissions(CODE, PAGE_SIZE, Perm.R);
+    cpu.setX(6, 0n); cpu.pc = CODE;
+    expect(runToExit(cpu)).toBe(ExitReason.Fault);
+    expect(cpu.exit.cause).toBe(12);
+    expect(cpu.exit.pc).toBe(CODE);
+    expect(cpu.x(6)).toBe(0n);
+    expect(cpu.instret).toBe(1n + 40n * 4n);
+  });
+
+  it('a region that runs on into a second page is dropped when that page changes', () => {
+    // The loop straddles the boundary between pages 1 and 2.
+    const at = page(2) - 8n;
+    const cpu = codeCpu(1, loop(3), at);
+    cpu.setPagePermissions(page(1), 2 * PAGE_SIZE, Perm.R | Perm.X);
+    expect(runToExit(cpu)).toBe(ExitReason.Ebreak);
+    expect(cpu.x(6)).toBe(120n);
+    expect(cpu.jitStats!.translated).toBeGreaterThan(0);
+    // Ring -1 rewrites only the part in page 2 (the decrement becomes -2: 20 iterations).
+    const d = cpu.jitStats!.dropped;
+    cpu.writeBytes(page(2) + 4n, A.assemble([A.addi(5, 5, -2)]));
+    expect(cpu.jitStats!.dropped).toBeGreaterThan(d);
+    cpu.setX(6, 0n); cpu.pc = at;
+    expect(runToExit(cpu)).toBe(ExitReason.Ebreak);
+    expect(cpu.x(6)).toBe(60n);
+    // Page 2 loses execute permission: the fetch there faults.
+    cpu.setPagePermissions(page(2), PAGE_SIZE, Perm.R);
+    cpu.setX(6, 0n); cpu.pc = at;
+    expect(runToExit(cpu)).toBe(ExitReason.Fault);
+    expect(cpu.exit.cause).toBe(12);
+    expect(cpu.exit.pc).toBe(page(2));
+    expect(cpu.x(6)).toBe(3n);
+  });
+
+  it('a jump into another code page is followed, and that page changing drops the region', () => {
+    // Page 1: x5 = 30; loop: jal ra, f (page 2); x5--; bnez x5, loop; ebreak.
+    // Page 2: f: x6 += 3; ret.
+    const main = [A.addi(5, 0, 30), A.jal(1, PAGE_SIZE - 4), A.addi(5, 5, -1), A.bne(5, 0, -8), A.ebreak()];
+    const f = (step: number) => [A.addi(6, 6, step), A.jalr(0, 1, 0)];
+    const cpu = codeCpu(1, main);
+    cpu.writeBytes(page(2), A.assemble(f(3)));
+    cpu.setPagePermissions(page(2), PAGE_SIZE, Perm.R | Perm.X);
+    expect(runToExit(cpu)).toBe(ExitReason.Ebreak);
+    expect(cpu.x(6)).toBe(90n);
+    expect(cpu.jitStats!.translated).toBeGreaterThan(0);
+    const d = cpu.jitStats!.dropped;
+    cpu.writeBytes(page(2), A.assemble(f(5)));
+    expect(cpu.jitStats!.dropped).toBeGreaterThan(d);
+    cpu.setX(6, 0n); cpu.pc = CODE;
+    expect(runToExit(cpu)).toBe(ExitReason.Ebreak);
+    expect(cpu.x(6)).toBe(150n);
+  });
+
+  it('a writable and executable page is never translated, and runs (even rewriting itself) as interpreted', () => {
+    const cpu = codeCpu(1, loop(3), CODE, Perm.R | Perm.W | Perm.X);
+    expect(runToExit(cpu)).toBe(ExitReason.Ebreak);
+    expect(cpu.x(6)).toBe(120n);
+    expect(cpu.jitStats!.translated).toBe(0);
+    expect(cpu.jitStats!.refused).toBeGreaterThan(0);
+    // Self-modifying: the loop rewrites its own step from 3 to 7 after the first iteration.
+    const patch = A.addi(6, 6, 7);
+    const words = [
+      A.lui(10, ((patch + 0x800) >>> 12) & 0xfffff), A.addiw(10, 10, ((patch & 0xfff) << 20) >> 20), A.auipc(11, 0),
+      A.addi(5, 0, 10),
+      A.addi(6, 6, 3), A.sw(10, 11, 8), A.fence_i(), A.addi(5, 5, -1), A.bne(5, 0, -16),
+      A.ebreak(),
+    ];
+    const smc = codeCpu(1, words, CODE, Perm.R | Perm.W | Perm.X);
+    expect(runToExit(smc)).toBe(ExitReason.Ebreak);
+    expect(smc.x(6)).toBe(3n + 9n * 7n);
+    expect(smc.jitStats!.translated).toBe(0);
+    const ref = codeCpu(0, words, CODE, Perm.R | Perm.W | Perm.X);
+    runToExit(ref);
+    expect(stateDiff(ref, smc, 0n, 0n)).toEqual([]);
+  });
+
+  it('code refused on a writable page is translated once the page is made read-only', () => {
+    const cpu = codeCpu(1, loop(3), CODE, Perm.R | Perm.W | Perm.X);
+    expect(runToExit(cpu)).toBe(ExitReason.Ebreak);
+    expect(cpu.jitStats!.translated).toBe(0);
+    cpu.setPagePermissions(CODE, PAGE_SIZE, Perm.R | Perm.X);
+    cpu.setX(6, 0n); cpu.setX(7, 0n); cpu.pc = CODE;
+    expect(runToExit(cpu)).toBe(ExitReason.Ebreak);
+    expect(cpu.x(6)).toBe(120n);
+    expect(cpu.jitStats!.translated).toBeGreaterThan(0);
+  });
+
+  it('flat memory mode never translates', () => {
+    const cpu = newCpu();
+    cpu.writeBytes(CODE, A.assemble(loop(3)));
+    cpu.jitThreshold = 1;
+    cpu.pc = CODE;
+    expect(runToExit(cpu)).toBe(ExitReason.Ebreak);
+    expect(cpu.x(6)).toBe(120n);
+    expect(cpu.jitStats!.translated).toBe(0);
+  });
+});
+
+// ---- 4. budgets are exact -----------------------------------------------------------------------
+
+describe('budgets stop translated code exactly where the interpreter stops', () => {
+  // A loop of 7 instructions with a load, a store and a call to a function
+  // on the next page (return point inside the region), 200 iterations.
+  const main = [
+    A.addi(5, 0, 200), // 0
+    A.ld(7, 9, 0), // 4: loop
+    A.add(7, 7, 5), // 8
+    A.sd(7, 9, 0), // c
+    A.jal(1, PAGE_SIZE - 0x10), // 10: call f at page(2)
+    A.addi(5, 5, -1), // 14
+    A.bne(5, 0, -20), // 18
+    A.ebreak(), // 1c
+  ];
+  const f = [A.xori(6, 6, 0x55), A.slli(6, 6, 1), A.c_jr(1)];
+
+  function make(threshold: number): Cpu {
+    const cpu = codeCpu(threshold, main);
+    cpu.writeBytes(page(2), A.assemble(f));
+    cpu.setPagePermissions(page(2), PAGE_SIZE, Perm.R | Perm.X);
+    return cpu;
+  }
+  function reset(cpu: Cpu): void {
+    cpu.pc = CODE;
+    for (const r of [1, 5, 6, 7]) cpu.setX(r, 0n);
+    cpu.setX(9, DATA);
+    cpu.write64(DATA, 0n);
+  }
+
+  it('run(k) from the start retires exactly k instructions, for many k', () => {
+    const interp = make(0), jit = make(1);
+    // Warm up: everything hot is translated.
+    reset(jit);
+    expect(runToExit(jit)).toBe(ExitReason.Ebreak);
+    const total = jit.instret;
+    expect(total).toBe(1n + 200n * 9n);
+    expect(jit.jitStats!.translated).toBeGreaterThan(0);
+    const ks = [...Array.from({ length: 80 }, (_, i) => BigInt(i + 1)), 97n, 127n, 128n, 255n, 256n, 257n, 500n, 999n, 1000n, 1799n, 1800n, 1801n, 1802n];
+    for (const k of ks) {
+      reset(interp); reset(jit);
+      const i0 = interp.instret, j0 = jit.instret;
+      const ra = interp.run(k), rb = jit.run(k);
+      expect(EXIT_REASON_NAMES[rb], `k=${k}`).toBe(EXIT_REASON_NAMES[ra]);
+      expect(jit.instret - j0, `k=${k}`).toBe(interp.instret - i0);
+      if (ra === ExitReason.Budget) expect(jit.instret - j0, `k=${k}`).toBe(k);
+      expect(stateDiff(interp, jit, i0, j0), `k=${k}`).toEqual([]);
+      expect(jit.read64(DATA), `k=${k}`).toBe(interp.read64(DATA));
+    }
+  });
+
+  it('running in slices of k reaches the end with the same state at every slice', () => {
+    const interp = make(0), jit = make(3);
+    for (const k of [1n, 2n, 3n, 5n, 8n, 9n, 10n, 17n, 64n]) {
+      reset(interp); reset(jit);
+      const i0 = interp.instret, j0 = jit.instret;
+      for (let n = 0; n < 5000; n++) {
+        const ra = interp.run(k), rb = jit.run(k);
+        expect(rb, `k=${k} slice ${n}`).toBe(ra);
+        expect(stateDiff(interp, jit, i0, j0), `k=${k} slice ${n}`).toEqual([]);
+        if (ra === ExitReason.Budget) expect(jit.instret - j0).toBe(k * BigInt(n + 1));
+        else break;
+      }
+      expect(interp.exit.reason).toBe(ExitReason.Ebreak);
+    }
+    expect(jit.jitStats!.translated).toBeGreaterThan(0);
+  });
+
+  it('budgets of 2^63 and more: the same instret and budget left as the interpreter', () => {
+    // The translation returns the budget left with its bit 63 as the "stopped
+    // early" flag: a budget that large must still come back whole.
+    const problems: string[] = [];
+    for (const budget of [0n, (1n << 63n) - 1n, 1n << 63n, (1n << 63n) + 1000n, (1n << 64n) - 1n]) {
+      const interp = codeCpu(0, loop(3)), jit = codeCpu(1, loop(3));
+      const ra = interp.run(budget), rb = jit.run(budget);
+      const d = [...exitDiff(ra, rb, interp, jit, false), ...stateDiff(interp, jit, 0n, 0n)];
+      if (d.length) problems.push(`budget ${hex(budget)}: ${d.join(', ')}`);
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('the exit block of a budget exit names the same instruction as the interpreter\'s', () => {
+    // The interpreter reports the last instruction it executed; the
+    // translated run must report the same one.
+    const interp = make(0), jit = make(1);
+    reset(jit);
+    runToExit(jit);
+    const problems: string[] = [];
+    for (const k of [7n, 20n, 100n]) {
+      reset(interp); reset(jit);
+      interp.run(k); jit.run(k);
+      const d = exitDiff(interp.exit.reason, jit.exit.reason, interp, jit, true);
+      if (d.length) problems.push(`k=${k}: ${d.join(', ')} (interpreter: ${describeExit(interp)}; translated: ${describeExit(jit)})`);
+    }
+    expect(problems).toEqual([]);
+  });
+});
+
+// ---- 5. whole programs through the process VM ---------------------------------------------------
+
+const GUEST = (name: string) => new Uint8Array(readFileSync(new URL(`../guests/bin/${name}`, import.meta.url)));
+
+interface GuestOptions { maxInstructions?: bigint; env?: string[]; memoryBytes?: number }
+
+async function runGuest(elf: Uint8Array, argv: string[], jitThreshold: number, o: GuestOptions = {}) {
+  const out: Buffer[] = [], err: Buffer[] = [];
+  const vm = ProcessVM.create(elf, {
+    argv, programName: argv[0], memoryBytes: o.memoryBytes ?? 64 * 1024 * 1024, jitThreshold, clock: 'virtual',
+    maxInstructions: o.maxInstructions, env: o.env,
+    random: (b) => b.fill(7),
+    stdout: (d) => out.push(Buffer.from(d)), stderr: (d) => err.push(Buffer.from(d)), diagnostics: (l) => err.push(Buffer.from(l + '\n')),
+  });
+  // A CPU handed on by a disposed VM keeps its translator's counts: count from here.
+  const before = vm.cpu.jitStats?.translated ?? 0;
+  const status = await vm.run();
+  return {
+    status, stdout: Buffer.concat(out).toString('latin1'), stderr: Buffer.concat(err).toString('latin1'),
+    translated: (vm.cpu.jitStats?.translated ?? 0) - before, instret: vm.cpu.instret,
+  };
+}
+
+describe('guest programs run the same translated', () => {
+  it.skipIf(typeof (ProcessVM.prototype as { dispose?: unknown }).dispose !== 'function')(
+    'a CPU handed on by dispose() runs the next program as a fresh one would', async () => {
+      const elf = GUEST('workload.elf'), argv = ['workload', '5'];
+      const reference = await runGuest(elf, argv, 0);
+      const made: ProcessVM[] = [];
+      const run = async (jitThreshold: number) => {
+        const out: Buffer[] = [];
+        const vm = ProcessVM.create(elf, {
+          argv, memoryBytes: 64 * 1024 * 1024, jitThreshold, clock: 'virtual', random: (b) => b.fill(7),
+          stdout: (d) => out.push(Buffer.from(d)), diagnostics: () => {},
+        });
+        made.push(vm);
+        const status = await vm.run();
+        const result = { status, stdout: Buffer.concat(out).toString('latin1'), instret: vm.cpu.instret, translated: vm.cpu.jitStats?.translated ?? 0 };
+        (vm as unknown as { dispose(): void }).dispose();
+        return result;
+      };
+      const first = await run(1);
+      const second = await run(1);
+      const third = await run(0);
+      const fourth = await run(64);
+      for (const r of [first, second, third, fourth]) {
+        expect(r.stdout).toBe(reference.stdout);
+        expect(r.status).toBe(reference.status);
+        expect(r.instret).toBe(reference.instret);
+      }
+      expect(made[1].cpu).toBe(made[0].cpu); // the CPU was reused
+      expect(first.translated).toBeGreaterThan(0);
+      expect(second.translated).toBeGreaterThan(0);
+    });
+
+  it.skipIf(typeof (ProcessVM.prototype as { dispose?: unknown }).dispose !== 'function')(
+    'the translation counts of a VM on a CPU handed on by dispose() are its own (none with the JIT off)', async () => {
+      const elf = GUEST('workload.elf'), argv = ['workload', '2'];
+      const vm1 = ProcessVM.create(elf, { argv, memoryBytes: 64 * 1024 * 1024, jitThreshold: 1, stdout: () => {}, diagnostics: () => {} });
+      await vm1.run();
+      const own = vm1.cpu.jitStats!.translated;
+      expect(own).toBeGreaterThan(0);
+      (vm1 as unknown as { dispose(): void }).dispose();
+      const vm2 = ProcessVM.create(elf, { argv, memoryBytes: 64 * 1024 * 1024, jitThreshold: 0, stdout: () => {}, diagnostics: () => {} });
+      await vm2.run();
+      // Cpu.jitStats: "what the translation tier has done, or undefined while it is off".
+      expect(vm2.cpu.jitStats).toBeUndefined();
+      (vm2 as unknown as { dispose(): void }).dispose();
+      const vm3 = ProcessVM.create(elf, { argv, memoryBytes: 64 * 1024 * 1024, jitThreshold: 1, stdout: () => {}, diagnostics: () => {} });
+      await vm3.run();
+      expect(vm3.cpu.jitStats!.translated).toBe(own);
+    });
+
+  const cases: Array<[string, string[], GuestOptions?]> = [
+    ['workload.elf', ['workload', '20']],
+    ['bench-sha256.elf', ['bench-sha256', '16']],
+    ['rvc.elf', ['rvc']],
+    ['zb.elf', ['zb']],
+    ['rv64d.elf', ['rv64d']],
+    ['libc-math.elf', ['libc-math']],
+    // Thread slices end on exact instruction counts: the interleaving and so the output depend on them.
+    ['threads.elf', ['threads', 'sum']],
+    ['threads.elf', ['threads', 'queue']],
+    // A fault handler that mprotects and returns; faults at text.
+    ['signals-fault.elf', ['signals-fault', 'mprotect']],
+    ['faults.elf', ['faults', 'write-text']],
+    // The instruction limit's message names the pc where it stopped.
+    ['faults.elf', ['faults', 'loop'], { maxInstructions: 1_000_003n }],
+    // Go: goroutines on threads, SIGURG preemption, timers, stack growth.
+    ['go-goroutines.elf', ['go-goroutines', 'args', 'preempt', 'timers', 'stack'], { env: ['GOMAXPROCS=2', 'GREETING=x'], memoryBytes: 1024 * 1024 * 1024 }],
+  ];
+  for (const [name, argv, options] of cases) {
+    it(`${name} ${argv.slice(1).join(' ')}: same output and status with --jit off, 1 and 64`, async () => {
+      const elf = GUEST(name);
+      const off = await runGuest(elf, argv, 0, options);
+      const one = await runGuest(elf, argv, 1, options);
+      const many = await runGuest(elf, argv, 64, options);
+      expect(off.translated).toBe(0);
+      for (const r of [one, many]) {
+        expect(r.stdout).toBe(off.stdout);
+        expect(r.stderr).toBe(off.stderr);
+        expect(r.status).toBe(off.status);
+        expect(r.instret).toBe(off.instret);
+      }
+      expect(off.stdout.length + off.stderr.length).toBeGreaterThan(0);
+      expect(one.translated).toBeGreaterThan(0);
+      if (options?.maxInstructions !== undefined) {
+        expect(off.status).toBe(124);
+        expect(off.stderr).toMatch(/instruction limit reached \(1000003 instructions\) at pc 0x[0-9a-f]+/);
+      }
+    });
+  }
+});
