@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# Builds ringvisor's guest Linux: a small riscv64 kernel Image from Debian's
+# linux-source-6.1 with our config fragment (ringvisor.config over
+# tinyconfig), and an initramfs (newc cpio, gzip) whose /init is our static
+# shell (init.c). The result is cached outside the git tree, keyed by every
+# input, so a machine builds it once (a few minutes on 2 cores):
+#
+#   ${RINGVISOR_CACHE:-$HOME/.cache/ringvisor}/linux/<key>/
+#     Image              the kernel (arch/riscv/boot/Image)
+#     initramfs.cpio.gz  the initrd
+#     config             the kernel's final .config
+#     System.map vmlinux symbols, for reading backtraces and PCs
+#     init               the static /init binary
+#     gen_init_cpio      the kernel's cpio tool (host binary), for tests that
+#                        build other initramfs images
+#     build.log          the full build log
+#     stamp              written last: what the key was made of
+#
+# <key> is a short sha256 of the linux-source-6.1 package version, the cross
+# gcc, binutils and glibc versions, and the contents of the input files
+# (INPUTS below, this script included).
+#
+#   bash guests/linux/build.sh               build unless cached; print the
+#                                            Image and initrd paths (stdout)
+#   bash guests/linux/build.sh --force       rebuild even if cached
+#   bash guests/linux/build.sh --print-path  print the cache dir for the
+#                                            current inputs, built or not
+#   bash guests/linux/build.sh --print-deps  print the Debian packages needed
+#   bash guests/linux/build.sh --check-deps  exit 0 if they are all there,
+#                                            2 if not (quietly)
+# Exit status: 0 built or cached, 1 the build failed, 2 packages missing.
+# Environment: RINGVISOR_CACHE (cache root), JOBS (make -j, default: nproc),
+# KEEP_WORK=1 (keep the extracted, built kernel tree next to the cache dir).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SRC_PKG=linux-source-6.1
+SRC_TAR=/usr/src/linux-source-6.1.tar.xz
+CROSS=riscv64-linux-gnu-
+# Every file the build reads; a change to any of them changes the key.
+INPUTS=(build.sh ringvisor.config init.c initramfs.list)
+# Debian packages needed, each with how to tell it is there.
+DEPS=(
+  "linux-source-6.1        f:$SRC_TAR"
+  "gcc-riscv64-linux-gnu   c:${CROSS}gcc"
+  "libc6-dev-riscv64-cross f:/usr/riscv64-linux-gnu/lib/libc.a"
+  "gcc                     c:gcc"
+  "libc6-dev               f:/usr/include/stdio.h"
+  "make                    c:make"
+  "bc                      c:bc"
+  "flex                    c:flex"
+  "bison                   c:bison"
+  "xz-utils                c:xz"
+)
+# Fixed build identity and timestamps: the same inputs give the same bytes.
+EPOCH=0
+KBUILD_ENV=(KBUILD_BUILD_USER=ringvisor KBUILD_BUILD_HOST=ringvisor
+            KBUILD_BUILD_VERSION=1 "KBUILD_BUILD_TIMESTAMP=Thu Jan 1 00:00:00 UTC 1970")
+
+all_deps() { local d; for d in "${DEPS[@]}"; do printf '%s ' "${d%% *}"; done; }
+missing_deps() {
+  local d pkg test out=()
+  for d in "${DEPS[@]}"; do
+    pkg=${d%% *}; test=${d##* }
+    case $test in
+      f:*) [[ -e ${test#f:} ]] || out+=("$pkg") ;;
+      c:*) command -v "${test#c:}" >/dev/null 2>&1 || out+=("$pkg") ;;
+    esac
+  done
+  echo "${out[*]-}"
+}
+
+force=0 mode=build
+for arg in "$@"; do
+  case $arg in
+    --force) force=1 ;;
+    --print-path) mode=path ;;
+    --print-deps) all_deps | sed 's/ $//'; echo; exit 0 ;;
+    --check-deps) if [[ -z $(missing_deps) ]]; then exit 0; else exit 2; fi ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "build.sh: unknown option $arg (see --help)" >&2; exit 1 ;;
+  esac
+done
+
+missing=$(missing_deps)
+if [[ -n $missing ]]; then
+  echo "build.sh: missing Debian packages: $missing" >&2
+  echo "  install them with: apt-get install -y $missing" >&2
+  exit 2
+fi
+
+pkg_version() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo unknown; }
+key_material() {
+  local f
+  echo "$SRC_PKG $(pkg_version "$SRC_PKG") $(stat -c %s "$SRC_TAR")"
+  echo "gcc $("${CROSS}gcc" --version | head -n 1)"
+  echo "binutils $("${CROSS}ld" --version | head -n 1)"
+  echo "libc6-dev-riscv64-cross $(pkg_version libc6-dev-riscv64-cross)"
+  for f in "${INPUTS[@]}"; do
+    echo "$f $(sha256sum < "$HERE/$f" | cut -d' ' -f1)"
+  done
+}
+MATERIAL=$(key_material)
+KEY=$(printf '%s\n' "$MATERIAL" | sha256sum | cut -c1-16)
+ROOT=${RINGVISOR_CACHE:-$HOME/.cache/ringvisor}/linux
+OUT=$ROOT/$KEY
+
+if [[ $mode == path ]]; then echo "$OUT"; exit 0; fi
+
+cached() { [[ -f $OUT/stamp && -f $OUT/Image && -f $OUT/initramfs.cpio.gz ]]; }
+report() { echo "$OUT/Image"; echo "$OUT/initramfs.cpio.gz"; }
+if (( ! force )) && cached; then report; exit 0; fi
+
+# One build per key at a time; a second caller waits, then finds the cache.
+mkdir -p "$ROOT"
+exec 9>"$ROOT/$KEY.lock"
+if ! flock -n 9; then
+  echo "build.sh: another build of $KEY is running; waiting" >&2
+  flock 9
+fi
+if (( ! force )) && cached; then report; exit 0; fi
+
+rm -rf "$OUT"
+mkdir -p "$OUT"
+LOG=$OUT/build.log
+WORK=$ROOT/work-$KEY
+KSRC=$WORK/linux
+: > "$LOG"
+START=$SECONDS
+step() {
+  printf 'build.sh: [%3ds] %s\n' $((SECONDS - START)) "$*" >&2
+  printf '=== [%ds] %s\n' $((SECONDS - START)) "$*" >> "$LOG"
+}
+run() {
+  printf '+ %s\n' "$*" >> "$LOG"
+  if ! "$@" >> "$LOG" 2>&1; then
+    echo "build.sh: FAILED: $*" >&2
+    echo "build.sh: full log: $LOG; its last lines:" >&2
+    tail -n 25 "$LOG" >&2
+    exit 1
+  fi
+}
+cleanup() { [[ ${KEEP_WORK:-0} == 1 ]] || rm -rf "$WORK"; }
+trap cleanup EXIT
+
+step "building key $KEY into $OUT (log: $LOG)"
+printf '%s\n' "$MATERIAL" >> "$LOG"
+rm -rf "$WORK"
+mkdir -p "$KSRC"
+
+step "extracting $SRC_TAR"
+run tar -xJf "$SRC_TAR" -C "$KSRC" --strip-components=1
+
+KMAKE=(make -C "$KSRC" ARCH=riscv CROSS_COMPILE="$CROSS" "${KBUILD_ENV[@]}")
+step "configuring: tinyconfig + ringvisor.config"
+run "${KMAKE[@]}" tinyconfig
+run env ARCH=riscv CROSS_COMPILE="$CROSS" bash -c \
+  'cd "$1" && scripts/kconfig/merge_config.sh -m .config "$2"' _ "$KSRC" "$HERE/ringvisor.config"
+run "${KMAKE[@]}" olddefconfig
+
+# Every line of the fragment must have survived olddefconfig as written
+# (a dependency we missed would silently drop an option otherwise).
+bad=()
+while IFS= read -r line; do
+  case $line in
+    CONFIG_*=*)
+      grep -qxF -- "$line" "$KSRC/.config" ||
+        bad+=("want $line, got: $(grep -E "^(# )?${line%%=*}[= ]" "$KSRC/.config" || echo 'absent (dependencies not met)')") ;;
+    "# CONFIG_"*" is not set")
+      sym=${line#\# }; sym=${sym%% *}
+      if grep -q "^$sym=" "$KSRC/.config"; then
+        bad+=("want $sym off, got: $(grep "^$sym=" "$KSRC/.config")")
+      fi ;;
+  esac
+done < "$HERE/ringvisor.config"
+if (( ${#bad[@]} )); then
+  echo "build.sh: FAILED: the final .config does not match ringvisor.config:" >&2
+  printf '  %s\n' "${bad[@]}" | tee -a "$LOG" >&2
+  exit 1
+fi
+cp "$KSRC/.config" "$OUT/config"
+step "configured: $(grep -c '=y$' "$KSRC/.config") options on"
+
+JOBS=${JOBS:-$(nproc)}
+step "compiling the kernel: make -j$JOBS Image (the longest step)"
+run "${KMAKE[@]}" -j"$JOBS" Image
+cp "$KSRC/arch/riscv/boot/Image" "$KSRC/System.map" "$KSRC/vmlinux" "$OUT/"
+step "kernel built: Image $(stat -c %s "$OUT/Image") bytes"
+
+step "compiling /init (init.c, static)"
+run "${CROSS}gcc" -static -O2 -Wall -Wextra -s -o "$WORK/init" "$HERE/init.c"
+run touch -d "@$EPOCH" "$WORK/init"
+cp "$WORK/init" "$OUT/init"
+
+step "packing initramfs.cpio.gz (gen_init_cpio initramfs.list)"
+run gcc -O2 -o "$WORK/gen_init_cpio" "$KSRC/usr/gen_init_cpio.c"
+cp "$WORK/gen_init_cpio" "$OUT/gen_init_cpio"
+printf '+ INIT=%s gen_init_cpio -t %s initramfs.list | gzip -n -9\n' "$WORK/init" "$EPOCH" >> "$LOG"
+if ! INIT=$WORK/init "$WORK/gen_init_cpio" -t "$EPOCH" "$HERE/initramfs.list" > "$WORK/initramfs.cpio" 2>> "$LOG"; then
+  echo "build.sh: FAILED: gen_init_cpio; see $LOG" >&2
+  exit 1
+fi
+gzip -n -9 < "$WORK/initramfs.cpio" > "$OUT/initramfs.cpio.gz"
+
+{
+  printf '%s\n' "$MATERIAL"
+  echo "key $KEY"
+  echo "built $(date -u +%Y-%m-%dT%H:%M:%SZ) in $((SECONDS - START))s with make -j$JOBS"
+  echo "Image $(stat -c %s "$OUT/Image") bytes"
+  echo "initramfs.cpio.gz $(stat -c %s "$OUT/initramfs.cpio.gz") bytes"
+} > "$OUT/stamp.tmp"
+mv "$OUT/stamp.tmp" "$OUT/stamp"
+step "done in $((SECONDS - START))s"
+report
