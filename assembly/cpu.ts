@@ -8,11 +8,15 @@ import {
   PC, INSTRET, TIME, RESERVATION, RAM_BASE, RAM_SIZE, RAM_OFFSET, RVC_CACHE, RVC_ILLEGAL,
   EXIT_PC, EXIT_INST, EXIT_INST_LEN,
   EXIT_CONTROLS, EXIT_COUNTS, EXIT_REASON_COUNT, BUDGET_LEFT,
-  EXIT_NONE, EXIT_ECALL_U, EXIT_EBREAK, EXIT_BUDGET, EXIT_HOT,
+  EXIT_NONE, EXIT_ECALL_U, EXIT_EBREAK, EXIT_BUDGET, EXIT_HOT, EXIT_FAULT,
+  EXIT_ECALL_S, EXIT_WFI, EXIT_MMIO_LOAD, EXIT_MMIO_STORE, EXIT_CSR,
+  EXIT_CAUSE, EXIT_ADDR, EXIT_SIZE, EXIT_DATA, EXIT_MMIO_RD, EXIT_MMIO_SIGNED, EXIT_MMIO_VADDR,
+  MMIO_PENDING, MMIO_NONE, MMIO_LOAD_PENDING, MMIO_STORE_PENDING, MMIO_FAILED,
   JIT_THRESHOLD, JIT_MAP, JIT_MAP_ENTRIES, JIT_NEVER, JIT_BAIL,
-  EXIT_ON_ECALL_U, EXIT_ON_EBREAK,
-  CAUSE_ILLEGAL_INSTRUCTION, CAUSE_BREAKPOINT, CAUSE_ECALL_U,
-  CAUSE_MISALIGNED_LOAD, CAUSE_MISALIGNED_STORE,
+  EXIT_ON_ECALL_U, EXIT_ON_EBREAK, EXIT_ON_ECALL_S, CTRL_SUPERVISOR, EXIT_ON_SATP, EXIT_ON_SFENCE, EXIT_ON_SRET,
+  PRIV_U,
+  CAUSE_ILLEGAL_INSTRUCTION, CAUSE_BREAKPOINT, CAUSE_ECALL_U, CAUSE_ECALL_S,
+  CAUSE_MISALIGNED_LOAD, CAUSE_MISALIGNED_STORE, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS,
 } from './layout';
 import { getX, setX, getFcsr, setFcsr } from './state';
 import { pendingExit, clearPendingExit, requestExit, raiseException } from './trap';
@@ -22,6 +26,11 @@ import {
 } from './memory';
 import { expandCompressed } from './rvc';
 import { execFloat } from './fp';
+import {
+  priv, readSupervisorCsr, writeSupervisorCsr, csrValid, fpOff, markFpDirty, counterAllowed,
+  trapToSupervisor, supervisorReturn, pendingInterrupt, updateTimerPending, CSR_SATP,
+} from './supervisor';
+import { refreshMmu, refreshPermissions, flushTlb, flushTlbPage } from './mmu';
 
 // ---- field extraction (unprivileged spec, "Base Instruction Formats") ------
 @inline function rd(i: u32): u32 { return (i >> 7) & 31; }
@@ -304,6 +313,11 @@ function execLoad(inst: u32): void {
     default: raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst); return;
   }
   if (pendingExit == EXIT_NONE) setX(rd(inst), v);
+  else if (pendingExit == EXIT_MMIO_LOAD) {
+    // The next run writes what the device returned (MMIO_PENDING).
+    store<u32>(EXIT_MMIO_RD, rd(inst));
+    store<u32>(EXIT_MMIO_SIGNED, funct3(inst) < 3 ? 1 : 0);
+  }
 }
 
 function execStore(inst: u32): void {
@@ -381,51 +395,79 @@ const CSR_CYCLE: u32 = 0xc00;
 const CSR_TIME: u32 = 0xc01;
 const CSR_INSTRET: u32 = 0xc02;
 
-// The CSR's value, or -1 as "no such CSR" (all real values fit in 63 bits
-// except counters, which cannot reach 2^63 in practice).
-function readCsr(csr: u32, instret: u64): i64 {
+// Whether the last readCsr found its CSR (and may access it from here).
+let csrOk: bool = true;
+
+// The CSR's value; csrOk false for one that does not exist or that the
+// current privilege may not access. `supervisor`: the hart has S-mode.
+function readCsr(csr: u32, instret: u64, supervisor: bool): u64 {
+  csrOk = true;
   switch (csr) {
-    case CSR_FFLAGS: return getFcsr() & 0x1f;
-    case CSR_FRM: return (getFcsr() >> 5) & 7;
-    case CSR_FCSR: return getFcsr() & 0xff;
-    case CSR_CYCLE: return instret;
-    case CSR_INSTRET: return instret;
-    case CSR_TIME: return load<u64>(TIME);
+    case CSR_FFLAGS: case CSR_FRM: case CSR_FCSR:
+      if (supervisor && fpOff()) break; // sstatus.FS Off: the FP CSRs are illegal too
+      if (csr == CSR_FFLAGS) return getFcsr() & 0x1f;
+      if (csr == CSR_FRM) return (getFcsr() >> 5) & 7;
+      return getFcsr() & 0xff;
+    case CSR_CYCLE: if (supervisor && !counterAllowed(0)) break; return instret;
+    case CSR_TIME: if (supervisor && !counterAllowed(1)) break; return load<u64>(TIME);
+    case CSR_INSTRET: if (supervisor && !counterAllowed(2)) break; return instret;
+    default:
+      // csr[9:8] is the lowest privilege that may access it: 1 is S.
+      if (supervisor && ((csr >> 8) & 3) == 1 && priv() != PRIV_U) {
+        const v = readSupervisorCsr(csr);
+        csrOk = csrValid;
+        return v;
+      }
   }
-  return -1;
+  csrOk = false;
+  return 0;
 }
 
-function writeCsr(csr: u32, v: u64): void {
+// Effects of a CSR write the run loop must act on.
+const CSR_EFFECT_INTERRUPTS: u32 = 1; // sstatus, sie, sip, stimecmp: look for an interrupt
+const CSR_EFFECT_SATP: u32 = 2;
+
+function writeCsr(csr: u32, v: u64, supervisor: bool): u32 {
   switch (csr) {
     case CSR_FFLAGS: setFcsr((getFcsr() & ~0x1f) | (<u32>v & 0x1f)); break;
     case CSR_FRM: setFcsr((getFcsr() & 0x1f) | ((<u32>v & 7) << 5)); break;
     case CSR_FCSR: setFcsr(<u32>v & 0xff); break;
+    default:
+      if (supervisor) {
+        if (writeSupervisorCsr(csr, v)) return CSR_EFFECT_INTERRUPTS;
+        return csr == CSR_SATP ? CSR_EFFECT_SATP : 0;
+      }
+      return 0;
   }
+  if (supervisor) markFpDirty();
+  return 0;
 }
 
-function execCsr(inst: u32, instret: u64): void {
+function execCsr(inst: u32, instret: u64, supervisor: bool): u32 {
   const csr = inst >> 20;
   const f3 = funct3(inst);
   const src: u64 = f3 >= 5 ? <u64>rs1(inst) : getX(rs1(inst)); // CSRR*I: zimm
   // CSRRS/CSRRC with x0 (or zimm 0) read without writing (spec, "CSR Instructions").
   const writes = f3 == 1 || f3 == 5 || rs1(inst) != 0;
-  const old = readCsr(csr, instret);
+  const old = readCsr(csr, instret, supervisor);
   // Unknown CSRs and writes to read-only ones (csr[11:10] == 3) are illegal.
-  if (old == -1 || (writes && (csr >> 10) == 3)) {
+  if (!csrOk || (writes && (csr >> 10) == 3)) {
     raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst);
-    return;
+    return 0;
   }
+  let effect: u32 = 0;
   if (writes) {
     let v: u64;
     switch (f3 & 3) {
       case 1: v = src; break;                                   // CSRRW(I)
-      case 2: v = <u64>old | src; break;                        // CSRRS(I)
-      case 3: v = <u64>old & ~src; break;                       // CSRRC(I)
-      default: raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst); return;
+      case 2: v = old | src; break;                             // CSRRS(I)
+      case 3: v = old & ~src; break;                            // CSRRC(I)
+      default: raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst); return 0;
     }
-    writeCsr(csr, v);
+    effect = writeCsr(csr, v, supervisor);
   }
-  setX(rd(inst), <u64>old);
+  setX(rd(inst), old);
+  return effect;
 }
 
 // For translations (src/cpu/jit/): one floating-point instruction on the
@@ -461,13 +503,57 @@ export function configureRam(base: u64, size: u64): bool {
   return true;
 }
 
+// The exception just raised at `pc`, delivered to S-mode instead of exiting;
+// returns the handler's pc.
+function deliverFault(pc: u64): u64 {
+  const handler = trapToSupervisor(<u64>load<u32>(EXIT_CAUSE), load<u64>(EXIT_ADDR), pc);
+  refreshPermissions();
+  clearPendingExit();
+  return handler;
+}
+
+// Exits after which the guest resumes past the instruction (it retired).
+@inline function retiresOnExit(reason: u32): bool {
+  return reason == EXIT_ECALL_U || reason == EXIT_ECALL_S || reason == EXIT_WFI || reason == EXIT_CSR;
+}
+
+// Completes the MMIO access the last run exited on (MMIO_PENDING): a load
+// writes what ring -1 left in EXIT_DATA into its register, extended as the
+// instruction says; either retires and steps past the instruction. A failed
+// one (no device there) becomes the access fault, delivered to S-mode.
+// Returns the pc to resume at.
+function completeMmio(pc: u64, supervisor: bool): u64 {
+  const pending = load<u32>(MMIO_PENDING);
+  store<u32>(MMIO_PENDING, MMIO_NONE);
+  const isLoad = (pending & 3) == MMIO_LOAD_PENDING;
+  if (pending & MMIO_FAILED) {
+    if (!supervisor) return pc;
+    return trapToSupervisor(isLoad ? CAUSE_LOAD_ACCESS : CAUSE_STORE_ACCESS, load<u64>(EXIT_MMIO_VADDR), pc);
+  }
+  if (isLoad) {
+    const size = load<u32>(EXIT_SIZE);
+    let v = load<u64>(EXIT_DATA);
+    if (size < 8) {
+      const shift = <u64>(64 - size * 8);
+      v = load<u32>(EXIT_MMIO_SIGNED) ? <u64>(<i64>(v << shift) >> shift) : (v << shift) >> shift;
+    }
+    setX(load<u32>(EXIT_MMIO_RD), v);
+  }
+  store<u64>(INSTRET, load<u64>(INSTRET) + 1);
+  return pc + <u64>load<u32>(EXIT_INST_LEN);
+}
+
 // Executes guest instructions until an event the hypervisor asked to see, at
 // most `budget` of them. Returns the exit reason; details are in the exit block.
 export function run(budget: u64): u32 {
   refreshMemoryConfig();
   clearPendingExit();
   const controls = load<u32>(EXIT_CONTROLS);
+  const supervisor = (controls & CTRL_SUPERVISOR) != 0;
   let pc = load<u64>(PC);
+  refreshMmu(supervisor);
+  if (load<u32>(MMIO_PENDING) != MMIO_NONE) pc = completeMmio(pc, supervisor);
+  if (supervisor) refreshPermissions(); // (a failed MMIO access may have trapped)
   let left = budget;
   // Instructions retired so far are budget - left, less the one that is
   // executing (left is counted down before it runs): no second counter.
@@ -482,9 +568,23 @@ export function run(budget: u64): u32 {
   const threshold = load<u32>(JIT_THRESHOLD);
   let lookup = threshold != 0;
   let relook = false;
+  // With S-mode: look for an interrupt to take before the next instruction
+  // (on entry, and after whatever may have changed sip, sie or sstatus).
+  let irqCheck = supervisor;
+  if (supervisor) updateTimerPending();
+  let exitPc: u64 = 0; // the instruction an exit that retires it names
 
   while (true) {
     if (left == 0) { requestExit(EXIT_BUDGET); break; }
+    if (irqCheck) {
+      irqCheck = false;
+      const irq = pendingInterrupt();
+      if (irq >= 0) {
+        pc = trapToSupervisor((<u64>1 << 63) | <u64>irq, 0, pc);
+        refreshPermissions();
+        fetchPage = u64.MAX_VALUE;
+      }
+    }
     if (lookup) {
       lookup = false;
       const slot = <usize>JIT_MAP + ((<usize>(pc >> 1) & (JIT_MAP_ENTRIES - 1)) << 4);
@@ -523,12 +623,20 @@ export function run(budget: u64): u32 {
     if ((pc & ~(<u64>0xfff)) == fetchPage && pageOffset <= 0xffc) {
       inst = load<u32>(fetchBase + pageOffset);
     } else {
+      // A fetch fault goes to S-mode when there is one, else out.
       const a = fetchAddress(pc, 2);
-      if (a == 0) break;
+      if (a == 0) {
+        if (supervisor) { pc = deliverFault(pc); left++; fetchPage = u64.MAX_VALUE; continue; }
+        break;
+      }
       inst = <u32>load<u16>(a);
       if ((inst & 3) == 3) {
         const b = fetchAddress(pc + 2, 2);
-        if (b == 0) break;
+        if (b == 0) {
+          inst = 0;
+          if (supervisor) { pc = deliverFault(pc); left++; fetchPage = u64.MAX_VALUE; continue; }
+          break;
+        }
         inst |= (<u32>load<u16>(b)) << 16;
       }
       if (pageOffset <= 0xffc) {
@@ -551,7 +659,11 @@ export function run(budget: u64): u32 {
         if (op == 0) op = RVC_ILLEGAL;
         store<u32>(slot, op);
       }
-      if (op == RVC_ILLEGAL) { raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst); break; }
+      if (op == RVC_ILLEGAL) {
+        raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst);
+        if (supervisor) { pc = deliverFault(pc); left++; continue; }
+        break;
+      }
     }
 
     let next = pc + len;
@@ -618,23 +730,58 @@ export function run(budget: u64): u32 {
         break;
       case 0x73:                                                          // SYSTEM
         if (funct3(op) == 0) {
+          const user = !supervisor || priv() == PRIV_U;
           if (op == 0x00000073) {                                         // ECALL
-            if (controls & EXIT_ON_ECALL_U) requestExit(EXIT_ECALL_U);
-            else raiseException(CAUSE_ECALL_U, 0);
+            if (user) {
+              if (controls & EXIT_ON_ECALL_U) requestExit(EXIT_ECALL_U);
+              else raiseException(CAUSE_ECALL_U, 0);
+            } else if (controls & EXIT_ON_ECALL_S) requestExit(EXIT_ECALL_S); // an SBI call
+            else raiseException(CAUSE_ECALL_S, 0);
           } else if (op == 0x00100073) {                                  // EBREAK
             if (controls & EXIT_ON_EBREAK) requestExit(EXIT_EBREAK);
             else raiseException(CAUSE_BREAKPOINT, pc);
-          } else {
+          } else if (user) {
             // SRET, WFI, SFENCE.VMA, … are privileged: illegal in U-mode.
+            raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst);
+          } else if (op == 0x10200073) {                                  // SRET
+            next = supervisorReturn();
+            refreshPermissions();
+            irqCheck = true;
+            fetchPage = u64.MAX_VALUE;
+            if (controls & EXIT_ON_SRET) requestExit(EXIT_CSR);
+          } else if (op == 0x10500073) {                                  // WFI
+            requestExit(EXIT_WFI);
+          } else if ((op >> 25) == 0x09 && rd(op) == 0) {                 // SFENCE.VMA
+            // By address: that page's translation; else all of them.
+            if (rs1(op) != 0) flushTlbPage(getX(rs1(op)));
+            else flushTlb();
+            fetchPage = u64.MAX_VALUE;
+            if (controls & EXIT_ON_SFENCE) requestExit(EXIT_CSR);
+          } else {
             raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst);
           }
         } else if (funct3(op) == 4) {
           raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst);
         } else {
-          execCsr(op, instretBase + (budget - left - 1));
+          const effect = execCsr(op, instretBase + (budget - left - 1), supervisor);
+          if (effect == CSR_EFFECT_INTERRUPTS) {
+            irqCheck = true;
+            refreshPermissions(); // sstatus.SUM or MXR may have changed
+          } else if (effect == CSR_EFFECT_SATP) {
+            flushTlb();
+            refreshMmu(supervisor);
+            fetchPage = u64.MAX_VALUE;
+            if (controls & EXIT_ON_SATP) requestExit(EXIT_CSR);
+          }
         }
         break;
       case 0x07: case 0x27: case 0x43: case 0x47: case 0x4b: case 0x4f: case 0x53:
+        if (supervisor) {
+          // sstatus.FS: Off makes every FP instruction illegal; any other
+          // state becomes Dirty (an FP instruction may write FP state).
+          if (fpOff()) { raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst); break; }
+          markFpDirty();
+        }
         execFloat(op);
         break;
       default:
@@ -642,8 +789,16 @@ export function run(budget: u64): u32 {
     }
 
     if (pendingExit != EXIT_NONE) {
-      // An ECALL exit retires the ecall: the hypervisor resumes after it.
-      if (pendingExit == EXIT_ECALL_U) pc = next;
+      const why = pendingExit;
+      if (why == EXIT_FAULT && supervisor) {
+        // Delivered to S-mode: the instruction did not retire, the handler runs next.
+        pc = deliverFault(pc);
+        left++;
+        fetchPage = u64.MAX_VALUE;
+        continue;
+      }
+      // These exits retire their instruction: the guest resumes after it.
+      if (retiresOnExit(why)) { exitPc = pc; pc = next; }
       break;
     }
     pc = next;
@@ -654,9 +809,9 @@ export function run(budget: u64): u32 {
   // instruction that exited (the ecall itself for ECALL_U).
   const reason = pendingExit;
   // Every exit but the budget's and a hot target's counted down its own
-  // instruction; of those, only an ecall retired it.
-  const retired = budget - left - (reason == EXIT_BUDGET || reason == EXIT_ECALL_U || reason == EXIT_HOT ? 0 : 1);
-  store<u64>(EXIT_PC, reason == EXIT_ECALL_U ? pc - len : pc);
+  // instruction; of those, the retiring ones retired it.
+  const retired = budget - left - (reason == EXIT_BUDGET || reason == EXIT_HOT || retiresOnExit(reason) ? 0 : 1);
+  store<u64>(EXIT_PC, retiresOnExit(reason) ? exitPc : pc);
   // A budget exit is about no instruction (the one at pc has not been
   // fetched); its bits and length read 0, whoever ran the last one.
   if (reason == EXIT_BUDGET || reason == EXIT_HOT) { inst = 0; len = 0; }
@@ -664,6 +819,9 @@ export function run(budget: u64): u32 {
   store<u32>(EXIT_INST_LEN, len);
   store<u64>(PC, pc);
   store<u64>(INSTRET, instretBase + retired);
+  // An MMIO exit is completed by the next run, once ring -1 has answered.
+  if (reason == EXIT_MMIO_LOAD) store<u32>(MMIO_PENDING, MMIO_LOAD_PENDING);
+  else if (reason == EXIT_MMIO_STORE) store<u32>(MMIO_PENDING, MMIO_STORE_PENDING);
   store<u64>(BUDGET_LEFT, left);
   if (reason < EXIT_REASON_COUNT) {
     const counter = EXIT_COUNTS + (reason << 3);

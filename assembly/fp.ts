@@ -8,7 +8,9 @@
 // bits raw, and everything else treats an improperly boxed operand as the
 // canonical NaN (softfloat does that on every single-precision input).
 import { raiseException, pendingExit } from './trap';
-import { CAUSE_ILLEGAL_INSTRUCTION, EXIT_NONE } from './layout';
+import {
+  CAUSE_ILLEGAL_INSTRUCTION, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS, EXIT_NONE, EXIT_MMIO_LOAD, EXIT_MMIO_STORE,
+} from './layout';
 import { getX, setX, getF, setF, getFrm, raiseFFlags } from './state';
 import { loadU32, loadU64, storeU32, storeU64 } from './memory';
 import {
@@ -76,10 +78,12 @@ export function execFloat(inst: u32): void {
     const addr = getX(rs1) + <u64>(<i64>(<i32>inst >> 20));
     if (funct3 == 2) { // FLW
       const v = loadU32(addr);
+      if (pendingExit == EXIT_MMIO_LOAD) raiseException(CAUSE_LOAD_ACCESS, addr); // devices take integer accesses only
       if (pendingExit != EXIT_NONE) return;
       setF(rd, box32(<u32>v));
     } else if (funct3 == 3) { // FLD
       const v = loadU64(addr);
+      if (pendingExit == EXIT_MMIO_LOAD) raiseException(CAUSE_LOAD_ACCESS, addr);
       if (pendingExit != EXIT_NONE) return;
       setF(rd, v);
     } else {
@@ -96,6 +100,7 @@ export function execFloat(inst: u32): void {
     if (funct3 == 2) storeU32(addr, getF(rs2) & 0xffff_ffff); // FSW
     else if (funct3 == 3) storeU64(addr, getF(rs2)); // FSD
     else illegal(inst);
+    if (pendingExit == EXIT_MMIO_STORE) raiseException(CAUSE_STORE_ACCESS, addr);
     return;
   }
 

@@ -17,6 +17,36 @@ export const INSTRET: u32 = 0x0210; // u64 instructions retired (also `cycle`)
 export const TIME: u32 = 0x0218; // u64 value of the `time` CSR, kept by the hypervisor
 export const RESERVATION: u32 = 0x0220; // u64 address reserved by LR, or ~0 for none
 export const PRIV: u32 = 0x0228; // u32 privilege mode: 0 = U, 1 = S
+// The supervisor CSRs (system VMs; assembly/supervisor.ts), u64 each.
+export const SSTATUS: u32 = 0x0230;
+export const SIE: u32 = 0x0238;
+export const SIP: u32 = 0x0240;
+export const STVEC: u32 = 0x0248;
+export const SSCRATCH: u32 = 0x0250;
+export const SEPC: u32 = 0x0258;
+export const SCAUSE: u32 = 0x0260;
+export const STVAL: u32 = 0x0268;
+export const SATP: u32 = 0x0270;
+export const SCOUNTEREN: u32 = 0x0278;
+export const SENVCFG: u32 = 0x0280;
+export const STIMECMP: u32 = 0x0288;
+export const TLB_GEN: u32 = 0x0290; // u64 generation of the TLB's tags (assembly/mmu.ts); 0: not yet set up
+
+export const PRIV_U: u32 = 0;
+export const PRIV_S: u32 = 1;
+// sstatus fields (privileged spec, "Supervisor Status Register").
+export const SSTATUS_SIE: u64 = 1 << 1;
+export const SSTATUS_SPIE: u64 = 1 << 5;
+export const SSTATUS_SPP: u64 = 1 << 8;
+export const SSTATUS_FS: u64 = 3 << 13;
+export const SSTATUS_SUM: u64 = 1 << 18;
+export const SSTATUS_MXR: u64 = 1 << 19;
+export const SSTATUS_UXL: u64 = (<u64>2) << 32;
+export const SSTATUS_SD: u64 = (<u64>1) << 63;
+// Interrupt numbers (scause with bit 63 set; bits of sip and sie).
+export const IRQ_SSI: u32 = 1;
+export const IRQ_STI: u32 = 5;
+export const IRQ_SEI: u32 = 9;
 
 // ---- the exit block (VMCS exit fields / struct kvm_run) -------------------
 export const EXIT_BLOCK: u32 = 0x0400;
@@ -28,6 +58,17 @@ export const EXIT_INST_LEN: u32 = 0x0414; // u32 2 or 4, 0 when the fetch itself
 export const EXIT_ADDR: u32 = 0x0418; // u64 faulting address (the RISC-V tval)
 export const EXIT_SIZE: u32 = 0x0420; // u32 access size in bytes
 export const EXIT_DATA: u32 = 0x0428; // u64 data of a store / result of a load
+// MMIO exits: the load's destination register and whether its value is
+// sign-extended; MMIO_PENDING says what the next run completes first
+// (ring -1 writes EXIT_DATA for a load, or MMIO_FAILED for no device).
+export const EXIT_MMIO_RD: u32 = 0x0430; // u32
+export const EXIT_MMIO_SIGNED: u32 = 0x0434; // u32 0 or 1
+export const MMIO_PENDING: u32 = 0x0438; // u32 MMIO_NONE, MMIO_LOAD_PENDING, MMIO_STORE_PENDING, MMIO_FAILED
+export const MMIO_NONE: u32 = 0;
+export const MMIO_LOAD_PENDING: u32 = 1;
+export const MMIO_STORE_PENDING: u32 = 2;
+export const MMIO_FAILED: u32 = 4; // ORed into the pending kind by ring -1: no device answered
+export const EXIT_MMIO_VADDR: u32 = 0x0440; // u64 the virtual address of an MMIO access (its stval if it fails)
 
 // ---- exit controls (VMCS execution controls) -----------------------------
 export const EXIT_CONTROLS: u32 = 0x0480; // u32 mask of EXIT_ON_* bits
@@ -76,6 +117,14 @@ export const JIT_NEVER: u32 = 0xffff_ffff;
 // translate, a fault, or too little budget for the next block).
 export const JIT_BAIL: u64 = 0x8000_0000_0000_0000;
 
+// Virtual memory (assembly/mmu.ts): the permission tables (8 x 128 bytes),
+// a 16-byte buffer for accesses that cross into an unrelated physical page,
+// and the TLB at 11 MiB (4096 entries of 16 bytes).
+export const MMU_PERM_TABLE: u32 = 0x0000_0c00;
+export const SPLIT_BUFFER: u32 = 0x0000_0bf0;
+export const TLB: u32 = 0x00b0_0000;
+export const TLB_ENTRIES: u32 = 4096;
+
 // Linear memory from here up is guest RAM: guest physical address RAM_BASE
 // is byte RAM_OFFSET. The space below holds the state above and the module's
 // static data (asconfig's memoryBase is 64 KiB); the rest is kept for the
@@ -92,13 +141,29 @@ export const EXIT_BUDGET: u32 = 4;
 // there (or marks it JIT_NEVER) and runs the CPU on; callers of Cpu.run never
 // see this exit.
 export const EXIT_HOT: u32 = 5;
+// System VMs (CTRL_SUPERVISOR). ECALL_S: an SBI call (retired: pc after it).
+// WFI: the hart waits for an interrupt (retired). MMIO_LOAD / MMIO_STORE: an
+// access outside RAM (not retired: the next run completes it, see
+// MMIO_PENDING). CSR: a selected satp write, sfence.vma or sret (retired).
+export const EXIT_ECALL_S: u32 = 6;
+export const EXIT_WFI: u32 = 7;
+export const EXIT_MMIO_LOAD: u32 = 8;
+export const EXIT_MMIO_STORE: u32 = 9;
+export const EXIT_CSR: u32 = 10;
 
 // ---- exit controls ----------------------------------------------------------
 // A selected event exits with its own reason. An event that is not selected is
-// delivered as a trap to the guest's supervisor; while the CPU has no
-// supervisor mode, that means a FAULT exit carrying the RISC-V cause.
+// delivered as a trap to the guest's supervisor when the hart has one
+// (CTRL_SUPERVISOR); without one, it is a FAULT exit carrying the RISC-V cause.
 export const EXIT_ON_ECALL_U: u32 = 1 << 0;
 export const EXIT_ON_EBREAK: u32 = 1 << 1;
+export const EXIT_ON_ECALL_S: u32 = 1 << 2;
+// The hart has S-mode (a system VM): traps that do not exit are delivered to
+// it, interrupts are taken, and accesses outside RAM exit as MMIO.
+export const CTRL_SUPERVISOR: u32 = 1 << 3;
+export const EXIT_ON_SATP: u32 = 1 << 4;
+export const EXIT_ON_SFENCE: u32 = 1 << 5;
+export const EXIT_ON_SRET: u32 = 1 << 6;
 
 // ---- RISC-V exception causes (privileged spec, scause) ---------------------
 export const CAUSE_MISALIGNED_FETCH: u32 = 0;

@@ -8,31 +8,56 @@
 // allows them, Linux user mode emulates them), except for atomics (cpu.ts).
 import {
   RAM_BASE, RAM_SIZE, RAM_OFFSET, MEMORY_MODE, MEMORY_PAGE_PERMS, PAGE_PERMS, PAGE_SHIFT,
+  EXIT_CONTROLS, CTRL_SUPERVISOR, EXIT_MMIO_LOAD, EXIT_MMIO_STORE, EXIT_ADDR, EXIT_SIZE, EXIT_DATA, EXIT_NONE,
+  EXIT_MMIO_VADDR, SPLIT_BUFFER,
   PERM_R, PERM_W, PERM_X,
   CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS, CAUSE_FETCH_ACCESS,
   CAUSE_LOAD_PAGE_FAULT, CAUSE_STORE_PAGE_FAULT, CAUSE_FETCH_PAGE_FAULT,
 } from './layout';
-import { raiseException } from './trap';
+import { raiseException, requestExit, pendingExit } from './trap';
+import { mmuOn, translate, splitAddress, finishSplitStore, NO_ADDRESS } from './mmu';
 
 // Cached copies of RAM_BASE/RAM_SIZE/MEMORY_MODE, refreshed by `run` on entry
 // (the hypervisor may have changed them between runs).
 let ramBase: u64 = 0;
 let ramSize: u64 = 0;
 let pagePerms: bool = false;
+// In a system VM, an integer load or store outside RAM exits to ring -1 as
+// MMIO (a device, or an access fault ring -1 hands back); elsewhere it is an
+// access fault at once.
+let mmio: bool = false;
 
 export function refreshMemoryConfig(): void {
   ramBase = load<u64>(RAM_BASE);
   ramSize = load<u64>(RAM_SIZE);
   pagePerms = load<u32>(MEMORY_MODE) == MEMORY_PAGE_PERMS;
+  mmio = (load<u32>(EXIT_CONTROLS) & CTRL_SUPERVISOR) != 0;
 }
 
 // Linear-memory address of guest bytes [addr, addr+size), or 0 after raising
 // `accessCause` (outside RAM) or `pageCause` (a page without all of `need`).
 // 0 can never be a RAM address (RAM_OFFSET > 0).
-@inline export function guestAddress(addr: u64, size: u64, need: u32, accessCause: u32, pageCause: u32): usize {
-  const off = addr - ramBase;
+// `mmioReason` (EXIT_MMIO_LOAD or _STORE, or EXIT_NONE) is the exit an
+// access outside RAM takes in a system VM instead of the access fault.
+// With virtual memory on (a system VM with satp set), `addr` is virtual and
+// goes through the TLB first (assembly/mmu.ts).
+@inline export function guestAddress(addr: u64, size: u64, need: u32, accessCause: u32, pageCause: u32, mmioReason: u32 = EXIT_NONE): usize {
+  let pa = addr;
+  if (mmuOn) {
+    if ((<u32>addr & 0xfff) + <u32>size > 4096) return splitAddress(addr, <u32>size, need, accessCause, pageCause);
+    pa = translate(addr, need, accessCause, pageCause);
+    if (pa == NO_ADDRESS) return 0;
+  }
+  const off = pa - ramBase;
   if (off >= ramSize || ramSize - off < size) {
-    raiseException(accessCause, addr);
+    if (mmioReason != EXIT_NONE && mmio) {
+      requestExit(mmioReason);
+      store<u64>(EXIT_ADDR, pa);
+      store<u32>(EXIT_SIZE, <u32>size);
+      store<u64>(EXIT_MMIO_VADDR, addr);
+    } else {
+      raiseException(accessCause, addr);
+    }
     return 0;
   }
   if (pagePerms) {
@@ -47,11 +72,16 @@ export function refreshMemoryConfig(): void {
 }
 
 @inline function loadAddress(addr: u64, size: u64): usize {
-  return guestAddress(addr, size, PERM_R, CAUSE_LOAD_ACCESS, CAUSE_LOAD_PAGE_FAULT);
+  return guestAddress(addr, size, PERM_R, CAUSE_LOAD_ACCESS, CAUSE_LOAD_PAGE_FAULT, EXIT_MMIO_LOAD);
 }
 
 @inline function storeAddress(addr: u64, size: u64): usize {
-  return guestAddress(addr, size, PERM_W, CAUSE_STORE_ACCESS, CAUSE_STORE_PAGE_FAULT);
+  return guestAddress(addr, size, PERM_W, CAUSE_STORE_ACCESS, CAUSE_STORE_PAGE_FAULT, EXIT_MMIO_STORE);
+}
+
+// A store that exits as MMIO leaves its value for ring -1.
+function mmioStoreData(v: u64): void {
+  if (pendingExit == EXIT_MMIO_STORE) store<u64>(EXIT_DATA, v);
 }
 
 // An atomic memory operation reads and writes: it needs both, and faults as a
@@ -60,9 +90,9 @@ export function refreshMemoryConfig(): void {
   return guestAddress(addr, size, PERM_R | PERM_W, CAUSE_STORE_ACCESS, CAUSE_STORE_PAGE_FAULT);
 }
 
-// LR reads only, and faults as a load.
+// LR reads only, and faults as a load (never MMIO: atomics need RAM).
 @inline export function lrAddress(addr: u64, size: u64): usize {
-  return loadAddress(addr, size);
+  return guestAddress(addr, size, PERM_R, CAUSE_LOAD_ACCESS, CAUSE_LOAD_PAGE_FAULT);
 }
 
 // Loads return 0 after raising; callers check `pendingExit` before writing
@@ -88,18 +118,28 @@ export function refreshMemoryConfig(): void {
 @inline export function storeU8(addr: u64, v: u64): void {
   const a = storeAddress(addr, 1);
   if (a) store<u8>(a, <u8>v);
+  else mmioStoreData(v & 0xff);
 }
 @inline export function storeU16(addr: u64, v: u64): void {
   const a = storeAddress(addr, 2);
-  if (a) store<u16>(a, <u16>v);
+  if (a) {
+    store<u16>(a, <u16>v);
+    if (a == SPLIT_BUFFER) finishSplitStore();
+  } else mmioStoreData(v & 0xffff);
 }
 @inline export function storeU32(addr: u64, v: u64): void {
   const a = storeAddress(addr, 4);
-  if (a) store<u32>(a, <u32>v);
+  if (a) {
+    store<u32>(a, <u32>v);
+    if (a == SPLIT_BUFFER) finishSplitStore();
+  } else mmioStoreData(v & 0xffff_ffff);
 }
 @inline export function storeU64(addr: u64, v: u64): void {
   const a = storeAddress(addr, 8);
-  if (a) store<u64>(a, v);
+  if (a) {
+    store<u64>(a, v);
+    if (a == SPLIT_BUFFER) finishSplitStore();
+  } else mmioStoreData(v);
 }
 
 // Instruction fetch: linear address of the `size` bytes at pc, or 0 after

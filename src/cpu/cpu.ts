@@ -12,6 +12,16 @@ export enum ExitReason {
   Budget = 4,
   /** A jump target became hot (handled inside Cpu.run: callers never see it). */
   Hot = 5,
+  /** An ecall from S-mode: an SBI call (retired; pc is after it). */
+  EcallS = 6,
+  /** wfi in S-mode: the hart waits for an interrupt (retired). */
+  Wfi = 7,
+  /** A load outside RAM (not retired: completeMmioLoad or failMmio, then run). */
+  MmioLoad = 8,
+  /** A store outside RAM (not retired: run completes it, or failMmio). */
+  MmioStore = 9,
+  /** A selected satp write, sfence.vma or sret (retired). */
+  Csr = 10,
 }
 
 export const EXIT_REASON_NAMES: Record<number, string> = {
@@ -21,6 +31,11 @@ export const EXIT_REASON_NAMES: Record<number, string> = {
   [ExitReason.Fault]: 'FAULT',
   [ExitReason.Budget]: 'BUDGET',
   [ExitReason.Hot]: 'HOT',
+  [ExitReason.EcallS]: 'ECALL_S',
+  [ExitReason.Wfi]: 'WFI',
+  [ExitReason.MmioLoad]: 'MMIO_LOAD',
+  [ExitReason.MmioStore]: 'MMIO_STORE',
+  [ExitReason.Csr]: 'CSR',
 };
 
 /** Visits that make a jump target hot enough to translate (Cpu.jitThreshold). */
@@ -30,7 +45,33 @@ export const DEFAULT_JIT_THRESHOLD = 64;
 export const ExitControl = {
   EcallU: 1 << 0,
   Ebreak: 1 << 1,
+  EcallS: 1 << 2,
+  /** The hart has S-mode (a system VM): traps not selected are delivered to
+   *  it, interrupts are taken, accesses outside RAM exit as MMIO. */
+  Supervisor: 1 << 3,
+  Satp: 1 << 4,
+  Sfence: 1 << 5,
+  Sret: 1 << 6,
 } as const;
+
+/** Privilege modes (PRIV). */
+export enum Priv { User = 0, Supervisor = 1 }
+
+/** S-level interrupt numbers: bits of sip/sie, scause codes with bit 63. */
+export const Irq = { SupervisorSoftware: 1, SupervisorTimer: 5, SupervisorExternal: 9 } as const;
+
+/** The supervisor CSRs kept in the CPU's state, by name. */
+export const SUPERVISOR_CSRS = ['sstatus', 'sie', 'sip', 'stvec', 'sscratch', 'sepc', 'scause', 'stval', 'satp', 'scounteren', 'senvcfg', 'stimecmp'] as const;
+export type SupervisorCsr = typeof SUPERVISOR_CSRS[number];
+
+/** What an MMIO exit asks for. */
+export interface MmioAccess {
+  addr: bigint;
+  size: number;
+  /** For a store: its value (the low `size` bytes). */
+  data: bigint;
+  store: boolean;
+}
 
 /** Page permission bits (assembly/layout.ts, PERM_*). */
 export const Perm = { R: 1, W: 2, X: 4 } as const;
@@ -108,7 +149,13 @@ class Layout {
   readonly RAM_OFFSET: number;
   readonly MEMORY_MODE: number; readonly PAGE_PERMS: number;
   readonly JIT_THRESHOLD: number; readonly JIT_MAP: number; readonly JIT_MAP_ENTRIES: number; readonly JIT_NEVER: number;
+  readonly PRIV: number; readonly EXIT_SIZE: number; readonly EXIT_DATA: number; readonly MMIO_PENDING: number;
+  readonly MMIO_FAILED: number; readonly TLB_GEN: number;
+  readonly csr: Record<SupervisorCsr, number>;
   constructor(e: CpuExports) {
+    this.PRIV = offset(e, 'PRIV'); this.TLB_GEN = offset(e, 'TLB_GEN'); this.EXIT_SIZE = offset(e, 'EXIT_SIZE'); this.EXIT_DATA = offset(e, 'EXIT_DATA');
+    this.MMIO_PENDING = offset(e, 'MMIO_PENDING'); this.MMIO_FAILED = offset(e, 'MMIO_FAILED');
+    this.csr = Object.fromEntries(SUPERVISOR_CSRS.map((n) => [n, offset(e, n.toUpperCase())])) as Record<SupervisorCsr, number>;
     this.JIT_THRESHOLD = offset(e, 'JIT_THRESHOLD'); this.JIT_MAP = offset(e, 'JIT_MAP');
     this.JIT_MAP_ENTRIES = offset(e, 'JIT_MAP_ENTRIES'); this.JIT_NEVER = offset(e, 'JIT_NEVER') >>> 0;
     this.MEMORY_MODE = offset(e, 'MEMORY_MODE'); this.PAGE_PERMS = offset(e, 'PAGE_PERMS');
@@ -280,6 +327,49 @@ export class Cpu {
   set memoryMode(v: MemoryMode) {
     this.view.setUint32(this.layout.MEMORY_MODE, v, true);
     this.flushTranslations();
+  }
+
+  // ---- the supervisor side (system VMs) ----
+  get priv(): Priv { return this.view.getUint32(this.layout.PRIV, true); }
+  set priv(p: Priv) { this.view.setUint32(this.layout.PRIV, p, true); }
+  /** A supervisor CSR as the CPU keeps it (sstatus without its derived SD). */
+  csr(name: SupervisorCsr): bigint { return this.view.getBigUint64(this.layout.csr[name], true); }
+  setCsr(name: SupervisorCsr, v: bigint): void {
+    this.view.setBigUint64(this.layout.csr[name], BigInt.asUintN(64, v), true);
+    if (name === 'satp') this.flushTlb();
+  }
+  /** Forgets every cached translation (the next run starts with an empty TLB). */
+  flushTlb(): void { this.view.setBigUint64(this.layout.TLB_GEN, 0n, true); }
+  /** Ring -1 raises or lowers an interrupt line (sip.SSIP for IPIs, sip.SEIP
+   *  for the PLIC); the CPU takes it at its next run when enabled. */
+  setInterruptPending(irq: number, pending: boolean): void {
+    const bit = 1n << BigInt(irq);
+    const sip = this.csr('sip');
+    this.setCsr('sip', pending ? sip | bit : sip & ~bit);
+  }
+
+  /** The access of the last MMIO_LOAD / MMIO_STORE exit. */
+  get mmio(): MmioAccess {
+    const l = this.layout, v = this.view;
+    return {
+      addr: v.getBigUint64(l.EXIT_ADDR, true),
+      size: v.getUint32(l.EXIT_SIZE, true),
+      data: v.getBigUint64(l.EXIT_DATA, true),
+      store: v.getUint32(l.EXIT_REASON, true) === ExitReason.MmioStore,
+    };
+  }
+
+  /** The device's answer to an MMIO_LOAD: the next run writes it (extended
+   *  as the load instruction says) and steps past the load. */
+  completeMmioLoad(value: bigint): void {
+    this.view.setBigUint64(this.layout.EXIT_DATA, BigInt.asUintN(64, value), true);
+  }
+
+  /** No device answered the last MMIO exit: the next run delivers a load or
+   *  store access fault to S-mode instead of completing it. */
+  failMmio(): void {
+    const l = this.layout;
+    this.view.setUint32(l.MMIO_PENDING, this.view.getUint32(l.MMIO_PENDING, true) | l.MMIO_FAILED, true);
   }
 
   /** Sets the permissions (Perm bits) of every page that overlaps [addr, addr+length). */
