@@ -1,0 +1,13 @@
+export * from './bus.js';
+export * from './plic.js';
+export * from './uart16550.js';
+export * from './goldfish-rtc.js';
+export * from './virtqueue.js';
+export {
+  VirtioMmio, VIRTIO_MMIO_MAGIC, VIRTIO_F_INDIRECT_DESC, VIRTIO_F_EVENT_IDX, VIRTIO_F_VERSION_1,
+  STATUS_ACKNOWLEDGE, STATUS_DRIVER, STATUS_DRIVER_OK, STATUS_FEATURES_OK, STATUS_DEVICE_NEEDS_RESET, STATUS_FAILED,
+  INT_USED_BUFFER, INT_CONFIG_CHANGE, configBytesRead,
+} from './virtio-mmio.js';
+export type { VirtioDevice, VirtioMmioOptions } from './virtio-mmio.js';
+export * from './virtio-blk.js';
+export * from './virtio-rng.js';

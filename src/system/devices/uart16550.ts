@@ -1,0 +1,285 @@
+/**
+ * A National Semiconductor 16550A UART (DT compatible "ns16550a"), registers
+ * one byte apart (reg-shift 0) as on QEMU virt. Offsets:
+ *
+ *   0  RBR (read) / THR (write); DLL when LCR.DLAB
+ *   1  IER (ERBFI 0x01, ETBEI 0x02, ELSI 0x04, EDSSI 0x08); DLM when LCR.DLAB
+ *   2  IIR (read) / FCR (write)
+ *   3  LCR (bit 7 DLAB)
+ *   4  MCR (DTR 0x01, RTS 0x02, OUT1 0x04, OUT2 0x08, LOOP 0x10)
+ *   5  LSR (DR 0x01, OE 0x02, PE 0x04, FE 0x08, BI 0x10, THRE 0x20, TEMT 0x40)
+ *   6  MSR (DCTS, DDSR, TERI, DDCD, CTS, DSR, RI, DCD)
+ *   7  SCR
+ *
+ * The transmitter is infinitely fast: a byte written to THR goes straight to
+ * `output` (or, in loopback mode, to the receiver), so THR and the shift
+ * register are always empty (LSR.THRE and LSR.TEMT always read 1).
+ *
+ * THR-empty interrupt: the condition is latched when THR becomes empty (after
+ * every transmitted byte) and when ETBEI goes from 0 to 1 (THR being empty);
+ * it is cleared by a read of IIR that reports it, or by a write to THR (which
+ * empties again at once, so it is re-latched). This is what Linux's 8250
+ * driver probes for at start-up (the UART_BUG_THRE and UART_BUG_TXEN tests).
+ *
+ * Receiver: bytes given to `input()` go to an unbounded host-side queue that
+ * feeds the receive FIFO (16 bytes in FIFO mode, 1 otherwise), so nothing is
+ * ever dropped. "Received data available" (IIR 0x4) is reported when the FIFO
+ * holds at least the trigger level, "character timeout" (IIR 0xc) when it
+ * holds fewer (there is no clock: the timeout is taken to have expired).
+ *
+ * IIR priorities: line status (0x6) > received data (0x4 / 0xc) > THR empty
+ * (0x2) > modem status (0x0); bit 0 set = nothing pending; bits 7:6 = 11 when
+ * the FIFOs are enabled. The IRQ line is high while IIR has something to
+ * report (OUT2 does not gate it, as on QEMU).
+ */
+
+import type { AccessSize, IrqLine, MmioDevice } from './bus.js';
+
+export interface Uart16550Options {
+  base?: bigint;
+  size?: bigint;
+  irq: IrqLine;
+  output: (bytes: Uint8Array) => void;
+  name?: string;
+}
+
+const IER_ERBFI = 0x01, IER_ETBEI = 0x02, IER_ELSI = 0x04, IER_EDSSI = 0x08;
+const LCR_DLAB = 0x80;
+const MCR_DTR = 0x01, MCR_RTS = 0x02, MCR_OUT1 = 0x04, MCR_OUT2 = 0x08, MCR_LOOP = 0x10;
+const LSR_DR = 0x01, LSR_OE = 0x02, LSR_BI = 0x10, LSR_THRE = 0x20, LSR_TEMT = 0x40, LSR_FIFOERR = 0x80;
+const LSR_ERRORS = 0x1e;
+const MSR_CTS = 0x10, MSR_DSR = 0x20, MSR_RI = 0x40, MSR_DCD = 0x80;
+const IIR_NONE = 0x01, IIR_MSI = 0x00, IIR_THRI = 0x02, IIR_RDI = 0x04, IIR_RLSI = 0x06, IIR_TIMEOUT = 0x0c;
+const IIR_FIFO = 0xc0;
+const FCR_ENABLE = 0x01, FCR_CLEAR_RX = 0x02;
+const FIFO_DEPTH = 16;
+const TRIGGER = [1, 4, 8, 14];
+
+export class Uart16550 implements MmioDevice {
+  readonly name: string;
+  readonly base: bigint;
+  readonly size: bigint;
+  private readonly irq: IrqLine;
+  private readonly output: (bytes: Uint8Array) => void;
+
+  private ier = 0;
+  private lcr = 0;
+  private mcr = 0;
+  private lsrErrors = 0;
+  private msrDelta = 0;
+  private msrLines = MSR_CTS | MSR_DSR | MSR_DCD;
+  private scr = 0;
+  private dll = 0;
+  private dlm = 0;
+  private fifoEnabled = false;
+  private trigger = 1;
+  private thrPending = false;
+  private irqLevel = false;
+
+  /** The receive FIFO (or holding register), oldest first. */
+  private rx: number[] = [];
+  /** Host-side input not yet in the FIFO. */
+  private hostQueue: Uint8Array[] = [];
+  private hostHead = 0; // read position in hostQueue[0]
+  private hostBytes = 0;
+
+  constructor(opts: Uart16550Options) {
+    this.name = opts.name ?? 'uart0';
+    this.base = opts.base ?? 0x1000_0000n;
+    this.size = opts.size ?? 0x100n;
+    this.irq = opts.irq;
+    this.output = opts.output;
+    this.irq.set(false);
+  }
+
+  /** Queue bytes for the guest to receive (copied; never dropped). */
+  input(bytes: Uint8Array | string): void {
+    const b = typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes.slice();
+    if (b.length === 0) return;
+    this.hostQueue.push(b);
+    this.hostBytes += b.length;
+    this.refill();
+    this.update();
+  }
+
+  /** Bytes received but not yet read by the guest (FIFO + host queue). */
+  get pendingInput(): number {
+    return this.rx.length + this.hostBytes;
+  }
+
+  /** The divisor latch (DLM:DLL). */
+  get divisor(): number {
+    return (this.dlm << 8) | this.dll;
+  }
+
+  private get depth(): number {
+    return this.fifoEnabled ? FIFO_DEPTH : 1;
+  }
+
+  private refill(): void {
+    const depth = this.depth;
+    while (this.rx.length < depth && this.hostBytes > 0) {
+      const chunk = this.hostQueue[0];
+      this.rx.push(chunk[this.hostHead++]);
+      this.hostBytes--;
+      if (this.hostHead === chunk.length) { this.hostQueue.shift(); this.hostHead = 0; }
+    }
+  }
+
+  private msr(): number {
+    if (this.mcr & MCR_LOOP) {
+      let v = 0;
+      if (this.mcr & MCR_RTS) v |= MSR_CTS;
+      if (this.mcr & MCR_DTR) v |= MSR_DSR;
+      if (this.mcr & MCR_OUT1) v |= MSR_RI;
+      if (this.mcr & MCR_OUT2) v |= MSR_DCD;
+      return v;
+    }
+    return this.msrLines;
+  }
+
+  /** The interrupt IIR would report now (low 4 bits), IIR_NONE if none. */
+  private source(): number {
+    if (this.ier & IER_ELSI && this.lsrErrors & LSR_ERRORS) return IIR_RLSI;
+    if (this.ier & IER_ERBFI && this.rx.length > 0) {
+      return this.fifoEnabled && this.rx.length < this.trigger ? IIR_TIMEOUT : IIR_RDI;
+    }
+    if (this.ier & IER_ETBEI && this.thrPending) return IIR_THRI;
+    if (this.ier & IER_EDSSI && this.msrDelta) return IIR_MSI;
+    return IIR_NONE;
+  }
+
+  private update(): void {
+    const level = this.source() !== IIR_NONE;
+    if (level !== this.irqLevel) {
+      this.irqLevel = level;
+      this.irq.set(level);
+    }
+  }
+
+  private transmit(byte: number): void {
+    this.thrPending = false;
+    if (this.mcr & MCR_LOOP) {
+      if (this.rx.length < this.depth) this.rx.push(byte);
+      else this.lsrErrors |= LSR_OE;
+    } else {
+      this.output(Uint8Array.of(byte));
+    }
+    // The byte left at once: THR is empty again.
+    this.thrPending = true;
+  }
+
+  private setMcr(v: number): void {
+    const before = this.msr();
+    this.mcr = v & 0x1f;
+    const after = this.msr();
+    const changed = before ^ after;
+    if (changed & MSR_CTS) this.msrDelta |= 0x01;
+    if (changed & MSR_DSR) this.msrDelta |= 0x02;
+    if (before & MSR_RI && !(after & MSR_RI)) this.msrDelta |= 0x04; // trailing edge of RI
+    if (changed & MSR_DCD) this.msrDelta |= 0x08;
+  }
+
+  private readReg(reg: number): number {
+    const dlab = (this.lcr & LCR_DLAB) !== 0;
+    switch (reg) {
+      case 0: {
+        if (dlab) return this.dll;
+        const b = this.rx.length > 0 ? (this.rx.shift() as number) : 0;
+        this.refill();
+        this.update();
+        return b;
+      }
+      case 1:
+        return dlab ? this.dlm : this.ier;
+      case 2: {
+        const src = this.source();
+        if (src === IIR_THRI) { this.thrPending = false; this.update(); }
+        return src | (this.fifoEnabled ? IIR_FIFO : 0);
+      }
+      case 3:
+        return this.lcr;
+      case 4:
+        return this.mcr;
+      case 5: {
+        let v = LSR_THRE | LSR_TEMT | this.lsrErrors;
+        if (this.rx.length > 0) v |= LSR_DR;
+        if (this.fifoEnabled && this.lsrErrors & (LSR_ERRORS & ~LSR_OE)) v |= LSR_FIFOERR;
+        if (this.lsrErrors) { this.lsrErrors = 0; this.update(); }
+        return v;
+      }
+      case 6: {
+        const v = this.msr() | this.msrDelta;
+        if (this.msrDelta) { this.msrDelta = 0; this.update(); }
+        return v;
+      }
+      case 7:
+        return this.scr;
+    }
+    return 0;
+  }
+
+  private writeReg(reg: number, v: number): void {
+    const dlab = (this.lcr & LCR_DLAB) !== 0;
+    switch (reg) {
+      case 0:
+        if (dlab) this.dll = v;
+        else this.transmit(v);
+        break;
+      case 1:
+        if (dlab) { this.dlm = v; break; }
+        {
+          const old = this.ier;
+          this.ier = v & 0x0f;
+          // THR is always empty: enabling ETBEI raises the THRE interrupt.
+          if (this.ier & IER_ETBEI && !(old & IER_ETBEI)) this.thrPending = true;
+        }
+        break;
+      case 2: {
+        const enable = (v & FCR_ENABLE) !== 0;
+        if (enable !== this.fifoEnabled) {
+          this.fifoEnabled = enable;
+          this.rx = []; // changing the FIFO mode clears both FIFOs
+        } else if (v & FCR_CLEAR_RX) {
+          this.rx = [];
+        }
+        if (enable) this.trigger = TRIGGER[(v >> 6) & 3];
+        this.refill();
+        break;
+      }
+      case 3:
+        this.lcr = v; // word length, parity, break control: nothing on a virtual wire
+        break;
+      case 4:
+        this.setMcr(v);
+        break;
+      case 5:
+      case 6:
+        break; // LSR and MSR are read-only here (factory test writes ignored)
+      case 7:
+        this.scr = v;
+        break;
+    }
+    this.update();
+  }
+
+  /** Signal a break condition on the receive line (LSR.BI, a line status
+   *  interrupt if enabled) with a zero byte, as a terminal's break does. */
+  sendBreak(): void {
+    this.lsrErrors |= LSR_BI;
+    this.hostQueue.push(Uint8Array.of(0));
+    this.hostBytes++;
+    this.refill();
+    this.update();
+  }
+
+  read(offset: number, _size: AccessSize): bigint {
+    if (offset < 0 || offset > 7) return 0n;
+    return BigInt(this.readReg(offset) & 0xff);
+  }
+
+  write(offset: number, _size: AccessSize, value: bigint): void {
+    if (offset < 0 || offset > 7) return;
+    this.writeReg(offset, Number(value & 0xffn));
+  }
+}

@@ -1,0 +1,307 @@
+/**
+ * A virtio block device (device id 2) over a host file, or an in-memory
+ * image for tests.
+ *
+ * Request: a 16-byte device-readable header (type u32, reserved u32,
+ * sector u64), then the data (device-readable for OUT, device-writable for
+ * IN and GET_ID), then one device-writable status byte: OK 0, IOERR 1,
+ * UNSUPP 2. Types: IN 0, OUT 1, FLUSH 4, GET_ID 8 (a 20-byte id string);
+ * others answer UNSUPP.
+ *
+ * Features: SIZE_MAX (1), SEG_MAX (2), BLK_SIZE (6), FLUSH (9), and RO (5)
+ * for a read-only image. seg_max = queue size - 2 and size_max (128 KiB for the
+ * default queue of 128) keep every request Linux can build under the 16 MiB
+ * chain limit.
+ *
+ * Errors of the request (OUT to a read-only image, sectors beyond the end,
+ * a data length not a multiple of 512, host I/O errors) answer IOERR. Errors
+ * of the chain's shape (no header, no status byte, IN or GET_ID data in
+ * device-readable buffers) are malformed input: the device breaks (see
+ * virtio-mmio.ts).
+ *
+ * I/O is synchronous: an OUT's data is in the file (writeSync) before its
+ * used entry is published, and a FLUSH completes only after fsync.
+ * Before the status byte goes in, any device-writable byte the request did
+ * not fill is zeroed, so the used length is always the chain's whole
+ * device-writable length.
+ *
+ * Capacity is the image size in 512-byte sectors; an image whose size is
+ * not a multiple of 512 is refused (the constructor throws).
+ */
+
+import * as fs from 'node:fs';
+import { hex, type AccessSize } from './bus.js';
+import { configBytesRead, VirtioError, type VirtioDevice } from './virtio-mmio.js';
+import type { DescChain, Virtqueue } from './virtqueue.js';
+
+export const VIRTIO_ID_BLOCK = 2;
+export const VIRTIO_BLK_F_SIZE_MAX = 1n << 1n;
+export const VIRTIO_BLK_F_SEG_MAX = 1n << 2n;
+export const VIRTIO_BLK_F_RO = 1n << 5n;
+export const VIRTIO_BLK_F_BLK_SIZE = 1n << 6n;
+export const VIRTIO_BLK_F_FLUSH = 1n << 9n;
+
+export const VIRTIO_BLK_T_IN = 0;
+export const VIRTIO_BLK_T_OUT = 1;
+export const VIRTIO_BLK_T_FLUSH = 4;
+export const VIRTIO_BLK_T_GET_ID = 8;
+
+export const VIRTIO_BLK_S_OK = 0;
+export const VIRTIO_BLK_S_IOERR = 1;
+export const VIRTIO_BLK_S_UNSUPP = 2;
+
+export const SECTOR = 512;
+const ID_BYTES = 20;
+const SIZE_MAX = 128 * 1024;
+const MAX_REQUEST = 16 << 20;
+
+/** Storage behind a virtio-blk device; positions and lengths in bytes. */
+export interface BlockBackend {
+  readonly byteLength: number;
+  readonly readOnly: boolean;
+  /** Fills `dst` from `position`; throws on failure. */
+  read(position: number, dst: Uint8Array): void;
+  write(position: number, src: Uint8Array): void;
+  /** Returns once everything written is durable. */
+  flush(): void;
+  close?(): void;
+}
+
+function checkSize(size: number, what: string): void {
+  if (size % SECTOR !== 0) {
+    throw new Error(`virtio-blk: ${what}: size ${size} bytes is not a multiple of ${SECTOR}`);
+  }
+}
+
+/** A host file, read and written at positions through node:fs. */
+export class FileBlockBackend implements BlockBackend {
+  readonly byteLength: number;
+  private closed = false;
+
+  constructor(
+    readonly fd: number,
+    readonly readOnly: boolean,
+    private readonly ownsFd = false,
+    what = `fd ${fd}`,
+  ) {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw new Error(`virtio-blk: ${what} is not a regular file`);
+    checkSize(st.size, what);
+    this.byteLength = st.size;
+  }
+
+  static open(path: string, readOnly = false): FileBlockBackend {
+    const fd = fs.openSync(path, readOnly ? 'r' : 'r+');
+    try {
+      return new FileBlockBackend(fd, readOnly, true, path);
+    } catch (e) {
+      fs.closeSync(fd);
+      throw e;
+    }
+  }
+
+  read(position: number, dst: Uint8Array): void {
+    let done = 0;
+    while (done < dst.length) {
+      const n = fs.readSync(this.fd, dst, done, dst.length - done, position + done);
+      if (n <= 0) throw new Error(`short read at ${position + done}`);
+      done += n;
+    }
+  }
+
+  write(position: number, src: Uint8Array): void {
+    if (this.readOnly) throw new Error('read-only');
+    let done = 0;
+    while (done < src.length) {
+      const n = fs.writeSync(this.fd, src, done, src.length - done, position + done);
+      if (n <= 0) throw new Error(`short write at ${position + done}`);
+      done += n;
+    }
+  }
+
+  flush(): void {
+    if (!this.readOnly) fs.fsyncSync(this.fd);
+  }
+
+  close(): void {
+    if (this.ownsFd && !this.closed) { this.closed = true; fs.closeSync(this.fd); }
+  }
+}
+
+/** An image in host memory (for tests). */
+export class MemoryBlockBackend implements BlockBackend {
+  readonly bytes: Uint8Array;
+  flushes = 0;
+  constructor(image: Uint8Array | number, readonly readOnly = false) {
+    this.bytes = typeof image === 'number' ? new Uint8Array(image) : image;
+    checkSize(this.bytes.length, 'memory image');
+  }
+  get byteLength(): number { return this.bytes.length; }
+  read(position: number, dst: Uint8Array): void { dst.set(this.bytes.subarray(position, position + dst.length)); }
+  write(position: number, src: Uint8Array): void {
+    if (this.readOnly) throw new Error('read-only');
+    this.bytes.set(src, position);
+  }
+  flush(): void { this.flushes++; }
+}
+
+export interface VirtioBlkOptions {
+  /** A host file to open (read-write unless readOnly). */
+  path?: string;
+  /** Or an open file descriptor (not closed by close()). */
+  fd?: number;
+  /** Or any backend. */
+  backend?: BlockBackend;
+  readOnly?: boolean;
+  /** The GET_ID string (up to 20 bytes). */
+  id?: string;
+  /** Queue size (power of 2, default 128). */
+  queueSize?: number;
+}
+
+export class VirtioBlk implements VirtioDevice {
+  readonly deviceId = VIRTIO_ID_BLOCK;
+  readonly features: bigint;
+  readonly queueMaxSizes: readonly number[];
+  readonly maxChainBytes: number;
+  readonly backend: BlockBackend;
+  readonly readOnly: boolean;
+  readonly capacity: bigint;
+  private readonly config = new Uint8Array(64);
+  private readonly id: Uint8Array;
+  /** Requests served, by type (for stats). */
+  readonly counts = { in: 0, out: 0, flush: 0, getId: 0, unsupported: 0, ioErrors: 0 };
+
+  constructor(opts: VirtioBlkOptions) {
+    if (opts.backend !== undefined) this.backend = opts.backend;
+    else if (opts.fd !== undefined) this.backend = new FileBlockBackend(opts.fd, opts.readOnly ?? false);
+    else if (opts.path !== undefined) this.backend = FileBlockBackend.open(opts.path, opts.readOnly ?? false);
+    else throw new Error('virtio-blk: needs a path, an fd or a backend');
+    this.readOnly = (opts.readOnly ?? false) || this.backend.readOnly;
+    const qs = opts.queueSize ?? 128;
+    this.queueMaxSizes = [qs];
+    const segMax = Math.max(1, qs - 2);
+    // size_max * seg_max (+ header and status) stays within the chain limit.
+    const sizeMax = Math.max(4096, Math.min(SIZE_MAX, Math.floor((MAX_REQUEST - 4096) / segMax / 4096) * 4096));
+    this.maxChainBytes = Math.max(MAX_REQUEST, segMax * sizeMax + 4096);
+    this.features = VIRTIO_BLK_F_SIZE_MAX | VIRTIO_BLK_F_SEG_MAX | VIRTIO_BLK_F_BLK_SIZE | VIRTIO_BLK_F_FLUSH |
+      (this.readOnly ? VIRTIO_BLK_F_RO : 0n);
+    this.capacity = BigInt(this.backend.byteLength / SECTOR);
+    const v = new DataView(this.config.buffer);
+    v.setBigUint64(0, this.capacity, true); // capacity
+    v.setUint32(8, sizeMax, true); // size_max
+    v.setUint32(12, segMax, true); // seg_max
+    v.setUint32(20, SECTOR, true); // blk_size
+    v.setUint16(34, 1, true); // num_queues (meaningful only with MQ)
+    this.id = new Uint8Array(ID_BYTES);
+    const idText = new TextEncoder().encode(opts.id ?? 'ringvisor-blk');
+    this.id.set(idText.subarray(0, ID_BYTES));
+  }
+
+  configRead(offset: number, size: AccessSize): bigint {
+    return configBytesRead(this.config, offset, size);
+  }
+
+  close(): void {
+    this.backend.close?.();
+  }
+
+  process(queue: Virtqueue): void {
+    for (;;) {
+      const chain = queue.pop();
+      if (chain === undefined) return;
+      this.handle(chain);
+      queue.push(chain, chain.writableBytes);
+    }
+  }
+
+  private malformed(chain: DescChain, what: string): never {
+    throw new VirtioError(`virtio-blk request at descriptor ${chain.head}: ${what}`);
+  }
+
+  /** Data in device-readable buffers where the device has to write. */
+  private noReadableData(chain: DescChain, type: string): void {
+    if (chain.readableBytes > 16) {
+      const l = chain.locate(16, false)!;
+      this.malformed(
+        chain,
+        `${type} data buffer (${l.seg.where}, at ${hex(l.seg.addr + BigInt(l.at))}) is device-readable: the device would have to write into it`,
+      );
+    }
+  }
+
+  private handle(chain: DescChain): void {
+    if (chain.readableBytes < 16) this.malformed(chain, `header is ${chain.readableBytes} device-readable bytes, needs 16`);
+    if (chain.writableBytes < 1) this.malformed(chain, 'no device-writable status byte');
+    const h = chain.read(0, 16);
+    const hv = new DataView(h.buffer);
+    const type = hv.getUint32(0, true);
+    const sector = hv.getBigUint64(8, true);
+    const statusAt = chain.writableBytes - 1;
+    let filled = 0; // device-writable bytes written before the status
+    let status = VIRTIO_BLK_S_OK;
+
+    switch (type) {
+      case VIRTIO_BLK_T_IN: {
+        this.noReadableData(chain, 'IN');
+        this.counts.in++;
+        const len = statusAt;
+        const pos = this.range(sector, len);
+        if (pos === undefined) { status = VIRTIO_BLK_S_IOERR; break; }
+        const buf = new Uint8Array(len);
+        try {
+          this.backend.read(pos, buf);
+        } catch {
+          status = VIRTIO_BLK_S_IOERR;
+          break;
+        }
+        chain.write(0, buf);
+        filled = len;
+        break;
+      }
+      case VIRTIO_BLK_T_OUT: {
+        this.counts.out++;
+        const len = chain.readableBytes - 16;
+        const pos = this.range(sector, len);
+        if (pos === undefined || this.readOnly) { status = VIRTIO_BLK_S_IOERR; break; }
+        try {
+          this.backend.write(pos, chain.read(16, len));
+        } catch {
+          status = VIRTIO_BLK_S_IOERR;
+        }
+        break;
+      }
+      case VIRTIO_BLK_T_FLUSH:
+        this.counts.flush++;
+        try {
+          this.backend.flush();
+        } catch {
+          status = VIRTIO_BLK_S_IOERR;
+        }
+        break;
+      case VIRTIO_BLK_T_GET_ID: {
+        this.noReadableData(chain, 'GET_ID');
+        this.counts.getId++;
+        const n = Math.min(ID_BYTES, statusAt);
+        chain.write(0, this.id.subarray(0, n));
+        filled = n;
+        break;
+      }
+      default:
+        this.counts.unsupported++;
+        status = VIRTIO_BLK_S_UNSUPP;
+    }
+    if (status === VIRTIO_BLK_S_IOERR) this.counts.ioErrors++;
+    if (filled < statusAt) chain.fill(filled, statusAt - filled, (n) => new Uint8Array(n));
+    chain.write(statusAt, Uint8Array.of(status));
+  }
+
+  /** The byte position of [sector, +len), or undefined if it is not a whole
+   *  number of sectors inside the image. */
+  private range(sector: bigint, len: number): number | undefined {
+    if (len % SECTOR !== 0) return undefined;
+    const start = sector * BigInt(SECTOR);
+    if (start + BigInt(len) > BigInt(this.backend.byteLength)) return undefined;
+    return Number(start);
+  }
+}

@@ -1,0 +1,340 @@
+/**
+ * The virtio MMIO transport, version 2 only (Virtual I/O Device (VIRTIO)
+ * 1.1/1.2, "Virtio Over MMIO"; the legacy version 1 layout is not offered).
+ * Registers, 32 bits, at offsets from the device base:
+ *
+ *   0x000 MagicValue 0x74726976 ("virt")   0x004 Version 2
+ *   0x008 DeviceID   0x00c VendorID
+ *   0x010 DeviceFeatures (R)  0x014 DeviceFeaturesSel (W)
+ *   0x020 DriverFeatures (W)  0x024 DriverFeaturesSel (W)
+ *   0x030 QueueSel (W)  0x034 QueueNumMax (R)  0x038 QueueNum (W)
+ *   0x044 QueueReady (RW)  0x050 QueueNotify (W)
+ *   0x060 InterruptStatus (R: bit 0 used buffer, bit 1 config change)
+ *   0x064 InterruptACK (W)  0x070 Status (RW)
+ *   0x080/0x084 QueueDescLow/High   0x090/0x094 QueueDriverLow/High
+ *   0x0a0/0x0a4 QueueDeviceLow/High
+ *   0x0ac SHMSel, 0x0b0.. SHMLen/SHMBase (no shared memory regions: -1)
+ *   0x0fc ConfigGeneration   0x100.. device configuration space
+ *
+ * Control registers take aligned 32-bit accesses only (others read 0 and are
+ * ignored); the configuration space takes any size at any offset.
+ *
+ * Feature negotiation: the device offers its own features plus
+ * VIRTIO_F_VERSION_1 (and VIRTIO_F_INDIRECT_DESC unless disabled). When the
+ * driver sets FEATURES_OK, the features it accepted are checked: if it took
+ * any we did not offer, or not VIRTIO_F_VERSION_1, FEATURES_OK is not set
+ * (the driver sees it clear when it reads Status back).
+ *
+ * Writing 0 to Status resets the device. Queues are processed on
+ * QueueNotify once DRIVER_OK is set (and all at once when it gets set).
+ *
+ * A malformed request (a VirtioError from the virtqueue or the device model,
+ * or any other exception) halts that queue, sets DEVICE_NEEDS_RESET (0x40)
+ * in Status, sends a configuration-change interrupt if DRIVER_OK is set, and
+ * logs one line through `log` naming the device, the queue and the fault.
+ * Nothing ever throws out of `read`/`write`.
+ */
+
+import { hex, SIZE_MASK, type AccessSize, type GuestMemory, type IrqLine, type MmioDevice } from './bus.js';
+import { Virtqueue, VirtioError, VIRTQ_AVAIL_F_NO_INTERRUPT, DEFAULT_MAX_CHAIN_BYTES } from './virtqueue.js';
+
+export { Virtqueue, DescChain, VirtioError } from './virtqueue.js';
+export type { Segment } from './virtqueue.js';
+
+export const VIRTIO_MMIO_MAGIC = 0x74726976;
+export const VIRTIO_F_INDIRECT_DESC = 1n << 28n;
+export const VIRTIO_F_EVENT_IDX = 1n << 29n;
+export const VIRTIO_F_VERSION_1 = 1n << 32n;
+
+export const STATUS_ACKNOWLEDGE = 1;
+export const STATUS_DRIVER = 2;
+export const STATUS_DRIVER_OK = 4;
+export const STATUS_FEATURES_OK = 8;
+export const STATUS_DEVICE_NEEDS_RESET = 0x40;
+export const STATUS_FAILED = 0x80;
+
+export const INT_USED_BUFFER = 1;
+export const INT_CONFIG_CHANGE = 2;
+
+/** A device model behind the transport. */
+export interface VirtioDevice {
+  /** Virtio device id (2 block, 4 entropy, ...). */
+  readonly deviceId: number;
+  /** Device-specific feature bits offered (the transport adds its own). */
+  readonly features: bigint;
+  /** Maximum size of each queue (powers of 2); the count is the number of queues. */
+  readonly queueMaxSizes: readonly number[];
+  /** Upper bound of one chain's total length (default 16 MiB). */
+  readonly maxChainBytes?: number;
+  configRead(offset: number, size: AccessSize): bigint;
+  configWrite?(offset: number, size: AccessSize, value: bigint): void;
+  /** Called on a notification of a ready queue: take chains with
+   *  queue.pop(), return them with queue.push(). May throw VirtioError. */
+  process(queue: Virtqueue): void;
+  /** The features the driver accepted (at FEATURES_OK). */
+  negotiated?(features: bigint): void;
+  /** Device reset (Status written 0). */
+  reset?(): void;
+}
+
+export interface VirtioMmioOptions {
+  base: bigint;
+  size?: bigint;
+  irq: IrqLine;
+  mem: GuestMemory;
+  device: VirtioDevice;
+  /** One line per fault. */
+  log?: (line: string) => void;
+  name?: string;
+  vendorId?: number;
+  /** Offer VIRTIO_F_INDIRECT_DESC (default true). */
+  indirectDesc?: boolean;
+}
+
+const M32 = 0xffff_ffffn;
+
+export class VirtioMmio implements MmioDevice {
+  readonly name: string;
+  readonly base: bigint;
+  readonly size: bigint;
+  readonly device: VirtioDevice;
+  readonly queues: readonly Virtqueue[];
+  readonly offered: bigint;
+  private readonly irq: IrqLine;
+  private readonly log: (line: string) => void;
+  private readonly vendorId: number;
+
+  private status = 0;
+  private deviceFeaturesSel = 0;
+  private driverFeaturesSel = 0;
+  private driverFeatures = 0n;
+  private negotiatedFeatures = 0n;
+  private queueSel = 0;
+  private interruptStatus = 0;
+  private configGeneration = 0;
+  private shmSel = 0;
+  private irqLevel = false;
+  /** Faults logged since the last reset. */
+  faults = 0;
+
+  constructor(opts: VirtioMmioOptions) {
+    this.base = opts.base;
+    this.size = opts.size ?? 0x1000n;
+    this.device = opts.device;
+    this.name = opts.name ?? `virtio${opts.device.deviceId}@${hex(opts.base)}`;
+    this.irq = opts.irq;
+    this.log = opts.log ?? ((line) => process.stderr.write(line + '\n'));
+    this.vendorId = opts.vendorId ?? 0x5256_4953; // "SIVR"
+    this.offered = opts.device.features | VIRTIO_F_VERSION_1 | (opts.indirectDesc === false ? 0n : VIRTIO_F_INDIRECT_DESC);
+    const maxChainBytes = opts.device.maxChainBytes ?? DEFAULT_MAX_CHAIN_BYTES;
+    this.queues = opts.device.queueMaxSizes.map((n, i) => new Virtqueue(opts.mem, i, n, { maxChainBytes }));
+    this.irq.set(false);
+  }
+
+  /** The Status register. */
+  get deviceStatus(): number { return this.status; }
+  /** The features accepted at FEATURES_OK (0 before). */
+  get features(): bigint { return this.negotiatedFeatures; }
+  get broken(): boolean { return (this.status & STATUS_DEVICE_NEEDS_RESET) !== 0; }
+
+  private setInterrupt(bits: number): void {
+    this.interruptStatus |= bits;
+    this.updateIrq();
+  }
+
+  private updateIrq(): void {
+    const level = this.interruptStatus !== 0;
+    if (level !== this.irqLevel) {
+      this.irqLevel = level;
+      this.irq.set(level);
+    }
+  }
+
+  /** The device's configuration changed (a device model calls this). */
+  configChanged(): void {
+    this.configGeneration = (this.configGeneration + 1) >>> 0;
+    if (this.status & STATUS_DRIVER_OK) this.setInterrupt(INT_CONFIG_CHANGE);
+  }
+
+  private fault(queue: number | undefined, e: unknown): void {
+    const what = e instanceof VirtioError ? e.message : `internal error: ${e instanceof Error ? e.message : String(e)}`;
+    if (queue !== undefined) this.queues[queue].halted = true;
+    this.faults++;
+    this.log(`${this.name}: ${queue !== undefined ? `queue ${queue}: ` : ''}${what}; device needs reset`);
+    const was = this.status & STATUS_DEVICE_NEEDS_RESET;
+    this.status |= STATUS_DEVICE_NEEDS_RESET;
+    if (!was && this.status & STATUS_DRIVER_OK) this.setInterrupt(INT_CONFIG_CHANGE);
+  }
+
+  private reset(): void {
+    this.status = 0;
+    this.deviceFeaturesSel = 0;
+    this.driverFeaturesSel = 0;
+    this.driverFeatures = 0n;
+    this.negotiatedFeatures = 0n;
+    this.queueSel = 0;
+    this.interruptStatus = 0;
+    this.shmSel = 0;
+    for (const q of this.queues) q.reset();
+    this.device.reset?.();
+    this.updateIrq();
+  }
+
+  /** Processes a queue now (as a notification would). */
+  kick(index: number): void {
+    const q = this.queues[index];
+    if (q === undefined || !q.ready || q.halted || !(this.status & STATUS_DRIVER_OK)) return;
+    try {
+      this.device.process(q);
+    } catch (e) {
+      this.fault(index, e);
+    }
+    if (q.pushed > 0) {
+      q.pushed = 0;
+      let flags = 0;
+      try { flags = q.availFlags(); } catch { /* validated at QueueReady: cannot happen */ }
+      if (!(flags & VIRTQ_AVAIL_F_NO_INTERRUPT)) this.setInterrupt(INT_USED_BUFFER);
+    }
+  }
+
+  private setStatus(v: number): void {
+    if (v === 0) { this.reset(); return; }
+    const old = this.status;
+    let next = (v & 0xff & ~STATUS_DEVICE_NEEDS_RESET) | (old & STATUS_DEVICE_NEEDS_RESET);
+    if (next & STATUS_FEATURES_OK && !(old & STATUS_FEATURES_OK)) {
+      const f = this.driverFeatures;
+      const extra = f & ~this.offered;
+      if (extra !== 0n || !(f & VIRTIO_F_VERSION_1)) {
+        next &= ~STATUS_FEATURES_OK;
+        this.log(
+          `${this.name}: FEATURES_OK refused: driver features ${hex(f)}` +
+            (extra !== 0n ? ` include ${hex(extra)}, not offered (offered ${hex(this.offered)})` : ' lack VIRTIO_F_VERSION_1'),
+        );
+      } else {
+        this.negotiatedFeatures = f;
+        const indirect = (f & VIRTIO_F_INDIRECT_DESC) !== 0n;
+        for (const q of this.queues) q.indirect = indirect;
+        this.device.negotiated?.(f);
+      }
+    }
+    this.status = next;
+    if (next & STATUS_DRIVER_OK && !(old & STATUS_DRIVER_OK)) {
+      for (let i = 0; i < this.queues.length; i++) this.kick(i);
+    }
+  }
+
+  private get selected(): Virtqueue | undefined {
+    return this.queues[this.queueSel];
+  }
+
+  private read32(offset: number): number {
+    const q = this.selected;
+    switch (offset) {
+      case 0x000: return VIRTIO_MMIO_MAGIC;
+      case 0x004: return 2;
+      case 0x008: return this.device.deviceId;
+      case 0x00c: return this.vendorId;
+      case 0x010:
+        return this.deviceFeaturesSel < 2 ? Number((this.offered >> BigInt(32 * this.deviceFeaturesSel)) & M32) : 0;
+      case 0x034: return q?.maxSize ?? 0;
+      case 0x038: return q?.size ?? 0;
+      case 0x044: return q?.ready ? 1 : 0;
+      case 0x060: return this.interruptStatus;
+      case 0x070: return this.status;
+      case 0x080: return Number((q?.descAddr ?? 0n) & M32);
+      case 0x084: return Number((q?.descAddr ?? 0n) >> 32n);
+      case 0x090: return Number((q?.driverAddr ?? 0n) & M32);
+      case 0x094: return Number((q?.driverAddr ?? 0n) >> 32n);
+      case 0x0a0: return Number((q?.deviceAddr ?? 0n) & M32);
+      case 0x0a4: return Number((q?.deviceAddr ?? 0n) >> 32n);
+      case 0x0ac: return this.shmSel;
+      case 0x0b0: case 0x0b4: case 0x0b8: case 0x0bc:
+        return 0xffff_ffff; // no shared memory region with any id
+      case 0x0fc: return this.configGeneration;
+    }
+    return 0;
+  }
+
+  private setAddr(field: 'descAddr' | 'driverAddr' | 'deviceAddr', high: boolean, v: number): void {
+    const q = this.selected;
+    if (q === undefined || q.ready) return; // the driver must not change a live queue
+    const cur = q[field];
+    q[field] = high ? (cur & M32) | (BigInt(v >>> 0) << 32n) : (cur & ~M32) | BigInt(v >>> 0);
+  }
+
+  private write32(offset: number, v: number): void {
+    v >>>= 0;
+    const q = this.selected;
+    switch (offset) {
+      case 0x014: this.deviceFeaturesSel = v; break;
+      case 0x020:
+        if (this.status & STATUS_FEATURES_OK) break; // features are fixed once accepted
+        if (this.driverFeaturesSel < 2) {
+          const sh = BigInt(32 * this.driverFeaturesSel);
+          this.driverFeatures = (this.driverFeatures & ~(M32 << sh)) | (BigInt(v) << sh);
+        } else if (v !== 0) {
+          this.driverFeatures |= 1n << 64n; // a feature we cannot have offered: FEATURES_OK will be refused
+        }
+        break;
+      case 0x024: this.driverFeaturesSel = v; break;
+      case 0x030: this.queueSel = v; break;
+      case 0x038: if (q !== undefined && !q.ready) q.size = v; break;
+      case 0x044:
+        if (q === undefined) break;
+        if ((v & 1) === 0) { q.ready = false; break; }
+        if (q.ready) break;
+        try {
+          q.validate();
+          q.ready = true;
+        } catch (e) {
+          this.fault(q.index, e);
+        }
+        break;
+      case 0x050: this.kick(v & 0xffff); break;
+      case 0x064:
+        this.interruptStatus &= ~v;
+        this.updateIrq();
+        break;
+      case 0x070: this.setStatus(v); break;
+      case 0x080: this.setAddr('descAddr', false, v); break;
+      case 0x084: this.setAddr('descAddr', true, v); break;
+      case 0x090: this.setAddr('driverAddr', false, v); break;
+      case 0x094: this.setAddr('driverAddr', true, v); break;
+      case 0x0a0: this.setAddr('deviceAddr', false, v); break;
+      case 0x0a4: this.setAddr('deviceAddr', true, v); break;
+      case 0x0ac: this.shmSel = v; break;
+    }
+  }
+
+  read(offset: number, size: AccessSize): bigint {
+    try {
+      if (offset >= 0x100) return this.device.configRead(offset - 0x100, size) & SIZE_MASK[size];
+      if (size !== 4 || offset & 3) return 0n;
+      return BigInt(this.read32(offset) >>> 0);
+    } catch (e) {
+      this.fault(undefined, e);
+      return 0n;
+    }
+  }
+
+  write(offset: number, size: AccessSize, value: bigint): void {
+    try {
+      if (offset >= 0x100) { this.device.configWrite?.(offset - 0x100, size, value & SIZE_MASK[size]); return; }
+      if (size !== 4 || offset & 3) return;
+      this.write32(offset, Number(value & M32));
+    } catch (e) {
+      this.fault(undefined, e);
+    }
+  }
+}
+
+/** Reads `size` bytes little-endian from a configuration-space image
+ *  (0 past its end): a helper for device models. */
+export function configBytesRead(config: Uint8Array, offset: number, size: AccessSize): bigint {
+  let v = 0n;
+  for (let i = size - 1; i >= 0; i--) {
+    const o = offset + i;
+    v = (v << 8n) | BigInt(o >= 0 && o < config.length ? config[o] : 0);
+  }
+  return v;
+}

@@ -1,0 +1,348 @@
+/**
+ * Split virtqueues (Virtual I/O Device (VIRTIO) 1.1/1.2, "Split Virtqueues"),
+ * device side, distrusting the driver.
+ *
+ *   descriptor table (16-byte aligned): Queue Size entries of
+ *       addr u64, len u32, flags u16 (NEXT 1, WRITE 2, INDIRECT 4), next u16
+ *   available ring ("driver area", 2-byte aligned):
+ *       flags u16 (NO_INTERRUPT 1), idx u16, ring[Queue Size] u16, used_event u16
+ *   used ring ("device area", 4-byte aligned):
+ *       flags u16 (NO_NOTIFY 1), idx u16, ring[Queue Size] {id u32, len u32}, avail_event u16
+ *
+ * Every address and length the driver supplies is checked against guest RAM
+ * before use (including the 64-bit overflow of addr+len); a chain may hold at
+ * most Queue Size descriptors (counting those of an indirect table), may not
+ * revisit a descriptor, may not name a descriptor outside its table, may not
+ * put a device-readable descriptor after a device-writable one, and may not
+ * exceed `maxChainBytes` in total. An indirect descriptor (only with
+ * VIRTIO_F_INDIRECT_DESC negotiated; it may end a chain of direct ones) must
+ * not also have NEXT set, must hold a whole number of descriptors
+ * and may not lead to another indirect one.
+ *
+ * Any violation throws a VirtioError whose message says what, which
+ * descriptor and which address; the transport then halts the queue and
+ * marks the device DEVICE_NEEDS_RESET. Nothing is written to guest memory
+ * outside the used ring and the device-writable buffers of a valid chain.
+ */
+
+import { hex, writeGuest, type GuestMemory } from './bus.js';
+
+export const VIRTQ_DESC_F_NEXT = 1;
+export const VIRTQ_DESC_F_WRITE = 2;
+export const VIRTQ_DESC_F_INDIRECT = 4;
+export const VIRTQ_AVAIL_F_NO_INTERRUPT = 1;
+
+/** Malformed driver input: the device cannot go on with this queue. */
+export class VirtioError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'VirtioError';
+  }
+}
+
+/** One descriptor's buffer, checked to lie in RAM. */
+export interface Segment {
+  readonly addr: bigint;
+  readonly len: number;
+  /** Where the descriptor came from, for messages: "descriptor 3" or
+   *  "descriptor 1 of the indirect table of descriptor 3". */
+  readonly where: string;
+}
+
+function le16(b: Uint8Array, o: number): number {
+  return b[o] | (b[o + 1] << 8);
+}
+function le32(b: Uint8Array, o: number): number {
+  return (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
+}
+
+/**
+ * A descriptor chain popped from the available ring: its device-readable
+ * segments, then its device-writable ones. `read` gathers readable bytes,
+ * `write` scatters into the writable ones; `written` is the extent written,
+ * which `Virtqueue.push` reports as the used length by default.
+ */
+export class DescChain {
+  written = 0;
+  readonly readableBytes: number;
+  readonly writableBytes: number;
+
+  constructor(
+    private readonly mem: GuestMemory,
+    readonly queue: number,
+    readonly head: number,
+    readonly readable: readonly Segment[],
+    readonly writable: readonly Segment[],
+  ) {
+    this.readableBytes = readable.reduce((n, s) => n + s.len, 0);
+    this.writableBytes = writable.reduce((n, s) => n + s.len, 0);
+  }
+
+  /** The segment holding byte `offset` of the readable (or writable) part. */
+  locate(offset: number, writable: boolean): { seg: Segment; at: number } | undefined {
+    let pos = 0;
+    for (const seg of writable ? this.writable : this.readable) {
+      if (offset < pos + seg.len) return { seg, at: offset - pos };
+      pos += seg.len;
+    }
+    return undefined;
+  }
+
+  /** Copies `length` device-readable bytes from `offset` out of guest RAM. */
+  read(offset: number, length: number): Uint8Array {
+    if (offset < 0 || length < 0 || offset + length > this.readableBytes) {
+      throw new VirtioError(
+        `chain at descriptor ${this.head}: read of ${length} bytes at offset ${offset} beyond its ${this.readableBytes} device-readable bytes`,
+      );
+    }
+    const out = new Uint8Array(length);
+    let pos = 0, done = 0;
+    for (const seg of this.readable) {
+      if (done === length) break;
+      const end = pos + seg.len;
+      if (offset + done < end) {
+        const from = offset + done - pos;
+        const n = Math.min(seg.len - from, length - done);
+        out.set(this.mem.guestBytes(seg.addr + BigInt(from), n), done);
+        done += n;
+      }
+      pos = end;
+    }
+    return out;
+  }
+
+  /** Copies `data` into the device-writable bytes from `offset`. */
+  write(offset: number, data: Uint8Array): void {
+    if (offset < 0 || offset + data.length > this.writableBytes) {
+      throw new VirtioError(
+        `chain at descriptor ${this.head}: write of ${data.length} bytes at offset ${offset} beyond its ${this.writableBytes} device-writable bytes`,
+      );
+    }
+    let pos = 0, done = 0;
+    for (const seg of this.writable) {
+      if (done === data.length) break;
+      const end = pos + seg.len;
+      if (offset + done < end) {
+        const from = offset + done - pos;
+        const n = Math.min(seg.len - from, data.length - done);
+        writeGuest(this.mem, seg.addr + BigInt(from), data.subarray(done, done + n));
+        done += n;
+      }
+      pos = end;
+    }
+    this.written = Math.max(this.written, offset + data.length);
+  }
+
+  /** Fills the device-writable bytes [offset, offset+length) by chunks from
+   *  `produce(n)` (which returns exactly n bytes), segment by segment. */
+  fill(offset: number, length: number, produce: (n: number) => Uint8Array): void {
+    let at = offset;
+    const end = offset + length;
+    while (at < end) {
+      const n = Math.min(end - at, 65536);
+      this.write(at, produce(n));
+      at += n;
+    }
+  }
+}
+
+export interface VirtqueueOptions {
+  /** Upper bound of a chain's total length. */
+  maxChainBytes?: number;
+}
+
+export const DEFAULT_MAX_CHAIN_BYTES = 16 << 20;
+
+/** One queue's state, as the transport's registers set it up. */
+export class Virtqueue {
+  readonly maxSize: number;
+  size = 0;
+  ready = false;
+  descAddr = 0n;
+  driverAddr = 0n;
+  deviceAddr = 0n;
+  /** Set by the transport from the negotiated features. */
+  indirect = false;
+  /** Once a malformed chain was seen: nothing more is taken from the queue. */
+  halted = false;
+  /** The next available-ring slot to consume (free-running u16). */
+  lastAvail = 0;
+  /** Our used index (free-running u16). */
+  usedIdx = 0;
+  /** Used entries pushed since the transport last looked. */
+  pushed = 0;
+  maxChainBytes: number;
+  private stamp: Uint32Array = new Uint32Array(0);
+  private generation = 0;
+
+  constructor(
+    private readonly mem: GuestMemory,
+    readonly index: number,
+    maxSize: number,
+    opts: VirtqueueOptions = {},
+  ) {
+    if (!Number.isInteger(maxSize) || maxSize < 1 || maxSize > 32768 || (maxSize & (maxSize - 1)) !== 0) {
+      throw new Error(`Virtqueue ${index}: maximum size ${maxSize} is not a power of 2 in 1..32768`);
+    }
+    this.maxSize = maxSize;
+    this.maxChainBytes = opts.maxChainBytes ?? DEFAULT_MAX_CHAIN_BYTES;
+  }
+
+  reset(): void {
+    this.size = 0;
+    this.ready = false;
+    this.descAddr = this.driverAddr = this.deviceAddr = 0n;
+    this.indirect = false;
+    this.halted = false;
+    this.lastAvail = 0;
+    this.usedIdx = 0;
+    this.pushed = 0;
+  }
+
+  private checkArea(what: string, addr: bigint, len: number, align: number): void {
+    if (addr % BigInt(align) !== 0n) throw new VirtioError(`${what} at ${hex(addr)} is not ${align}-byte aligned`);
+    if (addr + BigInt(len) > 1n << 64n) throw new VirtioError(`${what} at ${hex(addr)}, ${len} bytes, wraps around the address space`);
+    if (!this.mem.inRam(addr, len)) throw new VirtioError(`${what} at ${hex(addr)}, ${len} bytes, is outside guest RAM`);
+  }
+
+  /** Validates the queue's configuration (called when the driver sets
+   *  QueueReady); throws a VirtioError if it is unusable. */
+  validate(): void {
+    const n = this.size;
+    if (n === 0 || n > this.maxSize || (n & (n - 1)) !== 0) {
+      throw new VirtioError(`queue size ${n} is not a power of 2 in 1..${this.maxSize}`);
+    }
+    this.checkArea('descriptor table', this.descAddr, 16 * n, 16);
+    this.checkArea('available ring', this.driverAddr, 6 + 2 * n, 2);
+    this.checkArea('used ring', this.deviceAddr, 6 + 8 * n, 4);
+    if (this.stamp.length < n) this.stamp = new Uint32Array(n);
+  }
+
+  private bytes(addr: bigint, len: number, what: string): Uint8Array {
+    if (!this.mem.inRam(addr, len)) throw new VirtioError(`${what} at ${hex(addr)} is outside guest RAM`);
+    return this.mem.guestBytes(addr, len);
+  }
+
+  /** The driver's avail.flags. */
+  availFlags(): number {
+    return le16(this.bytes(this.driverAddr, 2, 'available ring'), 0);
+  }
+
+  /** Number of chains the driver has made available and we have not taken. */
+  availPending(): number {
+    const idx = le16(this.bytes(this.driverAddr + 2n, 2, 'available ring idx'), 0);
+    const n = (idx - this.lastAvail) & 0xffff;
+    if (n > this.size) {
+      throw new VirtioError(
+        `available ring idx jumped from ${this.lastAvail} to ${idx}: ${n} new entries in a queue of ${this.size}`,
+      );
+    }
+    return n;
+  }
+
+  /** Takes the next available chain, or returns undefined if there is none. */
+  pop(): DescChain | undefined {
+    if (this.halted || !this.ready) return undefined;
+    if (this.availPending() === 0) return undefined;
+    const slot = this.lastAvail % this.size;
+    const head = le16(this.bytes(this.driverAddr + 4n + BigInt(2 * slot), 2, 'available ring entry'), 0);
+    if (head >= this.size) {
+      throw new VirtioError(`available ring slot ${slot} names descriptor ${head}, beyond the queue size ${this.size}`);
+    }
+    const chain = this.walk(head);
+    this.lastAvail = (this.lastAvail + 1) & 0xffff;
+    return chain;
+  }
+
+  private walk(head: number): DescChain {
+    const readable: Segment[] = [];
+    const writable: Segment[] = [];
+    const stamp = this.stamp;
+    if (++this.generation === 0xffff_ffff) { stamp.fill(0); this.generation = 1; }
+    const gen = this.generation;
+    let tableAddr = this.descAddr;
+    let tableSize = this.size;
+    let indirectOf = -1; // the direct descriptor whose indirect table we are in
+    let indirectSeen: Set<number> | undefined;
+    let i = head;
+    let count = 0;
+    let total = 0;
+    const where = (j: number): string =>
+      indirectOf < 0 ? `descriptor ${j}` : `descriptor ${j} of the indirect table of descriptor ${indirectOf}`;
+
+    for (;;) {
+      if (indirectOf < 0) {
+        if (stamp[i] === gen) throw new VirtioError(`descriptor loop: chain from descriptor ${head} comes back to descriptor ${i}`);
+        stamp[i] = gen;
+      } else {
+        const seen = indirectSeen as Set<number>;
+        if (seen.has(i)) throw new VirtioError(`descriptor loop: chain from descriptor ${head} comes back to ${where(i)}`);
+        seen.add(i);
+      }
+      const dAddr = tableAddr + BigInt(16 * i);
+      const d = this.bytes(dAddr, 16, where(i));
+      const addr = BigInt(le32(d, 0)) | (BigInt(le32(d, 4)) << 32n);
+      const len = le32(d, 8);
+      const flags = le16(d, 12);
+      const next = le16(d, 14);
+
+      if (flags & VIRTQ_DESC_F_INDIRECT) {
+        if (indirectOf >= 0) throw new VirtioError(`${where(i)} is itself indirect (nested indirect tables are not allowed)`);
+        if (!this.indirect) throw new VirtioError(`${where(i)} is indirect but VIRTIO_F_INDIRECT_DESC was not negotiated`);
+        if (flags & VIRTQ_DESC_F_NEXT) throw new VirtioError(`${where(i)} has both INDIRECT and NEXT set`);
+        if (len === 0 || len % 16 !== 0) throw new VirtioError(`${where(i)}: indirect table length ${len} is not a non-zero multiple of 16`);
+        if (addr + BigInt(len) > 1n << 64n) throw new VirtioError(`${where(i)}: indirect table at ${hex(addr)} + ${len} bytes wraps around the address space`);
+        if (!this.mem.inRam(addr, len)) throw new VirtioError(`${where(i)}: indirect table at ${hex(addr)}, ${len} bytes, is outside guest RAM`);
+        indirectOf = i;
+        tableAddr = addr;
+        tableSize = len / 16;
+        indirectSeen = new Set<number>();
+        i = 0;
+        continue;
+      }
+
+      if (++count > this.size) throw new VirtioError(`chain from descriptor ${head} is longer than the queue size ${this.size}`);
+      if (addr + BigInt(len) > 1n << 64n) {
+        throw new VirtioError(`${where(i)}: buffer at ${hex(addr)} + ${len} bytes wraps around the address space`);
+      }
+      if (!this.mem.inRam(addr, len)) {
+        throw new VirtioError(`${where(i)}: buffer at ${hex(addr)}, ${len} bytes, is outside guest RAM`);
+      }
+      total += len;
+      if (total > this.maxChainBytes) {
+        throw new VirtioError(`chain from descriptor ${head} is ${total}+ bytes long at ${where(i)}, over the limit of ${this.maxChainBytes}`);
+      }
+      const seg: Segment = { addr, len, where: where(i) };
+      if (flags & VIRTQ_DESC_F_WRITE) writable.push(seg);
+      else if (writable.length > 0) throw new VirtioError(`${where(i)} (at ${hex(addr)}) is device-readable but follows a device-writable one`);
+      else readable.push(seg);
+
+      if (!(flags & VIRTQ_DESC_F_NEXT)) break;
+      if (next >= tableSize) {
+        throw new VirtioError(
+          `${where(i)} has next ${next}, beyond the ${indirectOf < 0 ? 'queue size' : 'indirect table size'} ${tableSize}`,
+        );
+      }
+      i = next;
+    }
+    return new DescChain(this.mem, this.index, head, readable, writable);
+  }
+
+  /** Returns a chain to the driver through the used ring, with `len` bytes
+   *  written (default: the chain's extent written). */
+  push(chain: DescChain, len: number = chain.written): void {
+    const slot = this.usedIdx % this.size;
+    const e = new Uint8Array(8);
+    const v = new DataView(e.buffer);
+    v.setUint32(0, chain.head, true);
+    v.setUint32(4, len >>> 0, true);
+    const entry = this.deviceAddr + 4n + BigInt(8 * slot);
+    if (!this.mem.inRam(entry, 8)) throw new VirtioError(`used ring entry at ${hex(entry)} is outside guest RAM`);
+    writeGuest(this.mem, entry, e);
+    this.usedIdx = (this.usedIdx + 1) & 0xffff;
+    const idx = new Uint8Array([this.usedIdx & 0xff, this.usedIdx >> 8]);
+    if (!this.mem.inRam(this.deviceAddr + 2n, 2)) throw new VirtioError(`used ring idx at ${hex(this.deviceAddr + 2n)} is outside guest RAM`);
+    writeGuest(this.mem, this.deviceAddr + 2n, idx);
+    this.pushed++;
+  }
+}
