@@ -9,6 +9,7 @@ import { constants as osConstants } from 'node:os';
 import { sandboxFs, parseMountSpec, hostHandle, type HostMount } from '../node/host-fs.js';
 import { ProcessVM, ElfError, RamAllocationError, EXIT_REASON_NAMES, DEFAULT_MEMORY_BYTES } from '../index.js';
 import type { JitStats } from '../cpu/jit/jit.js';
+import { cmdBoot, BootUsageError, BOOT_USAGE } from './boot.js';
 
 const USAGE = `usage: ringvisor run [options] PROGRAM [ARGS...]
 
@@ -49,7 +50,8 @@ usage: ringvisor bench [options]
 Runs the benchmark: workloads under ringvisor, qemu-riscv64, native and
 JavaScript, then micro-benchmarks (bench/run.mjs; needs a source checkout;
 ringvisor bench --help lists its options).
-`;
+
+${BOOT_USAGE}`;
 
 class UsageError extends Error {}
 
@@ -253,12 +255,17 @@ async function main(argv: string[]): Promise<number> {
   try {
     if (command === 'run') return await cmdRun(rest);
     if (command === 'bench') return cmdBench(rest);
+    if (command === 'boot') return await cmdBoot(rest);
     if (command === undefined || command === '-h' || command === '--help') {
       process.stdout.write(USAGE);
       return command === undefined ? 2 : 0;
     }
     throw new UsageError(`unknown command '${command}'`);
   } catch (e) {
+    if (e instanceof BootUsageError) {
+      process.stderr.write(`ringvisor: boot: ${e.message}\n${BOOT_USAGE}`);
+      return 2;
+    }
     if (e instanceof UsageError) {
       process.stderr.write(`ringvisor: ${e.message}\n${USAGE}`);
       return 2;

@@ -1,0 +1,138 @@
+// `ringvisor boot`: a system VM on the terminal, like qemu-system-riscv64
+// -M virt -nographic. The console is the host's stdin and stdout: raw mode
+// when stdin is a terminal (Ctrl-A x quits, Ctrl-A Ctrl-A sends a Ctrl-A),
+// and piped input is typed at the guest as it arrives.
+import { readFileSync } from 'node:fs';
+import { SystemVM, DEFAULT_SYSTEM_MEMORY, SYSTEM_LIMIT_STATUS } from '../system/system-vm.js';
+import { KernelImageError } from '../system/linux-image.js';
+
+export const BOOT_USAGE = `usage: ringvisor boot --kernel IMAGE [options]
+
+Boots a RISC-V Linux kernel built for qemu-system-riscv64 -M virt (its flat
+Image) with ringvisor as the firmware and the board. Exits 0 when the guest
+powers off, 1 with the reason when it fails, 124 at a limit.
+
+options:
+  --kernel IMAGE        the kernel (arch/riscv/boot/Image)
+  --initrd FILE         an initramfs, placed in RAM and named in /chosen
+  --append CMDLINE      the kernel command line (default: console=ttyS0)
+  --mem SIZE            guest RAM, e.g. 256M (default ${DEFAULT_SYSTEM_MEMORY / 1024 / 1024}M)
+  --max-instructions N  stop after N guest instructions (exit status 124)
+  --dump-dtb FILE       write the device tree the VM was given, then boot
+  --trace-exits         print each VM exit on stderr
+  --stats               print exits per reason and SBI calls per function at the end
+  -h, --help            this text
+
+On a terminal, Ctrl-A x quits.
+`;
+
+export class BootUsageError extends Error {}
+
+function parseSize(s: string): number {
+  const m = /^(\d+)([KMG]?)$/i.exec(s);
+  if (!m) throw new BootUsageError(`bad size '${s}' (expected e.g. 256M or 1G)`);
+  return Number(m[1]) * { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[m[2].toUpperCase()]!;
+}
+
+function readInput(path: string, what: string): Uint8Array {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new BootUsageError(`${what} ${path}: ${err.code === 'ENOENT' ? 'No such file or directory' : err.message}`);
+  }
+}
+
+export async function cmdBoot(args: string[]): Promise<number> {
+  let kernel: string | undefined, initrd: string | undefined, append: string | undefined;
+  let mem: number | undefined, maxInstructions: bigint | undefined, dumpDtb: string | undefined;
+  let traceExits = false, stats = false;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const value = (): string => {
+      if (i + 1 >= args.length) throw new BootUsageError(`${a} needs a value`);
+      return args[++i];
+    };
+    if (a === '--kernel') kernel = value();
+    else if (a === '--initrd') initrd = value();
+    else if (a === '--append') append = value();
+    else if (a === '--mem') mem = parseSize(value());
+    else if (a === '--max-instructions') {
+      const v = value();
+      if (!/^\d+$/.test(v)) throw new BootUsageError(`bad instruction count '${v}'`);
+      maxInstructions = BigInt(v);
+    } else if (a === '--dump-dtb') dumpDtb = value();
+    else if (a === '--trace-exits') traceExits = true;
+    else if (a === '--stats') stats = true;
+    else if (a === '-h' || a === '--help') { process.stdout.write(BOOT_USAGE); return 0; }
+    else throw new BootUsageError(`unknown option ${a}`);
+  }
+  if (kernel === undefined) throw new BootUsageError('no kernel given (--kernel IMAGE)');
+  const stderr = (line: string) => process.stderr.write(line + '\n');
+  let vm: SystemVM;
+  try {
+    vm = SystemVM.create({
+      kernel: readInput(kernel, 'kernel'), kernelName: kernel,
+      initrd: initrd === undefined ? undefined : readInput(initrd, 'initrd'),
+      append, memoryBytes: mem, maxInstructions,
+      console: (b) => process.stdout.write(b),
+      diagnostics: stderr,
+      traceExits: traceExits ? stderr : undefined,
+    });
+  } catch (e) {
+    if (e instanceof KernelImageError || e instanceof RangeError) { stderr(`ringvisor: ${e.message}`); return 1; }
+    throw e;
+  }
+  if (dumpDtb !== undefined) {
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(dumpDtb, vm.dtb);
+  }
+
+  // The console: raw terminal input, Ctrl-A x to quit; or a pipe.
+  const stdin = process.stdin;
+  let quit = false;
+  let escape = false;
+  const onData = (chunk: Buffer) => {
+    if (!stdin.isTTY) { vm.input(chunk); return; }
+    const out: number[] = [];
+    for (const c of chunk) {
+      if (escape) {
+        escape = false;
+        if (c === 0x78 /* x */) { quit = true; return; }
+        if (c === 0x01) out.push(0x01);
+        continue;
+      }
+      if (c === 0x01) { escape = true; continue; }
+      out.push(c);
+    }
+    if (out.length) vm.input(new Uint8Array(out));
+  };
+  if (stdin.isTTY) stdin.setRawMode(true);
+  stdin.on('data', onData);
+  stdin.on('error', () => {});
+  let status: number;
+  try {
+    let lastYield = Date.now();
+    for (;;) {
+      const s = vm.step();
+      if (s !== undefined) { status = s; break; }
+      if (quit) { stderr('\nringvisor: quit (Ctrl-A x)'); status = 0; break; }
+      if (Date.now() - lastYield > 10) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        lastYield = Date.now();
+      }
+    }
+  } finally {
+    stdin.off('data', onData);
+    if (stdin.isTTY) stdin.setRawMode(false);
+    stdin.pause();
+  }
+  if (stats) {
+    stderr(`ringvisor: instructions: ${vm.cpu.instret}`);
+    for (const [r, n] of vm.exitStats) stderr(`ringvisor: exits ${r}: ${n}`);
+    for (const [c, n] of [...vm.sbiStats.calls].sort()) stderr(`ringvisor: sbi ${c}: ${n}`);
+    for (const d of vm.bus.stats()) stderr(`ringvisor: device ${d.name}: ${d.reads} reads, ${d.writes} writes`);
+  }
+  if (status === SYSTEM_LIMIT_STATUS) return status;
+  return status;
+}

@@ -1,0 +1,280 @@
+// The system VM: a whole machine shaped like QEMU's `virt` board, with a
+// guest kernel in S-mode (ring 0) and its programs in U-mode (ring 3). Ring
+// -1 (this file) is the firmware and the board: it loads the kernel, the
+// initrd and the device tree it writes itself, serves the SBI on ECALL_S
+// exits, routes MMIO exits to the device models, keeps the guest's clock and
+// timers, and injects interrupts.
+//
+// Time is virtual: the `time` CSR (10 MHz, as on virt) advances with the
+// instructions retired, as if the hart ran at INSTRUCTIONS_PER_TICK x 10
+// MHz; when every hart waits (wfi) it jumps to the next timer deadline. A
+// boot therefore takes the same number of instructions every time.
+import { Cpu, ExitControl, ExitReason, EXIT_REASON_NAMES, Irq, MemoryMode, Priv } from '../cpu/cpu.js';
+import { defaultCpuModule } from '../cpu/module-registry.js';
+import { virtDeviceTree, qemuVirtioSlots, QEMU_VIRT, plicContext } from './device-tree.js';
+import { parseKernelImage } from './linux-image.js';
+import { handleSbi, HartState, ResetType, SbiStats, type SbiMachine } from './sbi.js';
+import { MmioBus, type AccessSize } from './devices/bus.js';
+import { Plic } from './devices/plic.js';
+import { Uart16550 } from './devices/uart16550.js';
+import { GoldfishRtc } from './devices/goldfish-rtc.js';
+
+export interface SystemVMOptions {
+  /** The kernel: a RISC-V Linux `Image` (arch/riscv/boot/Image). */
+  kernel: Uint8Array;
+  kernelName?: string;
+  initrd?: Uint8Array;
+  /** The kernel command line (/chosen bootargs). */
+  append?: string;
+  /** Guest RAM in bytes (default 256 MiB). */
+  memoryBytes?: number;
+  /** Console output (the UART's and the SBI console's bytes). */
+  console?: (bytes: Uint8Array) => void;
+  /** Ring -1's own messages (errors, panics). */
+  diagnostics?: (line: string) => void;
+  /** One line per VM exit (--trace-exits). */
+  traceExits?: (line: string) => void;
+  /** Stop after this many guest instructions (status 124). */
+  maxInstructions?: bigint;
+  cpuModule?: WebAssembly.Module;
+}
+
+export const DEFAULT_SYSTEM_MEMORY = 256 * 1024 * 1024;
+/** Virtual clock: instructions per tick of the 10 MHz `time`: a 1 GHz hart. */
+export const INSTRUCTIONS_PER_TICK = 100n;
+const SLICE = 1_000_000n;
+const ISA = 'rv64imafdc_zicsr_zifencei_zba_zbb_zbs_sstc';
+/** Exit status when the guest stops at a limit, as the process VM's. */
+export const SYSTEM_LIMIT_STATUS = 124;
+const TIMER_OFF = 0xffff_ffff_ffff_ffffn;
+/** Instructions the UART must have been open before it gets console input. */
+const CONSOLE_SETTLE = 200_000n;
+
+export class SystemVM {
+  readonly cpu: Cpu;
+  readonly bus = new MmioBus();
+  readonly uart: Uart16550;
+  readonly plic: Plic;
+  readonly rtc: GoldfishRtc;
+  readonly dtb: Uint8Array;
+  readonly sbiStats = new SbiStats();
+  readonly exitStats = new Map<string, number>();
+  /** Set when the guest has asked to power off or reset (SBI SRST), or failed. */
+  status: number | undefined;
+  private timeOffset = 0n; // ticks added by idle skips
+  private readonly options: SystemVMOptions;
+  private readonly harts = 1;
+  private hartStates: HartState[] = [HartState.Started];
+  private pendingFlush = false;
+  /** Console input not yet handed to the UART: it goes there once the
+   *  guest listens (the port opened), since the 8250 driver's
+   *  probe and FIFO resets would swallow earlier bytes. */
+  private consoleInput: number[] = [];
+  private consoleOpenSince: bigint | undefined;
+
+  static create(options: SystemVMOptions): SystemVM {
+    return new SystemVM(options);
+  }
+
+  private constructor(options: SystemVMOptions) {
+    this.options = options;
+    const ramBase = QEMU_VIRT.ramBase;
+    const ramSize = BigInt(options.memoryBytes ?? DEFAULT_SYSTEM_MEMORY);
+    const name = options.kernelName ?? 'kernel';
+    const image = parseKernelImage(options.kernel, name);
+    const cpu = this.cpu = new Cpu(options.cpuModule ?? defaultCpuModule());
+    cpu.configureRam(ramBase, ramSize);
+    cpu.memoryMode = MemoryMode.Flat;
+    cpu.exitControls = ExitControl.Supervisor | ExitControl.EcallS;
+
+    // The kernel at RAM + text_offset; the device tree at the top of RAM;
+    // the initrd below it (Linux keeps both out of its allocator).
+    const kernelAt = ramBase + image.textOffset;
+    if (image.textOffset + image.imageSize > ramSize) {
+      throw new RangeError(`${name}: the kernel needs ${image.textOffset + image.imageSize} bytes of RAM; the VM has ${ramSize}`);
+    }
+    cpu.writeBytes(kernelAt, image.bytes);
+
+    const out = options.console ?? (() => {});
+    this.plic = new Plic({
+      base: QEMU_VIRT.plic.base, size: QEMU_VIRT.plic.size, sources: QEMU_VIRT.plic.sources, contexts: 2 * this.harts,
+      onContextChange: (context, pending) => {
+        if (context === plicContext(0, 'S')) cpu.setInterruptPending(Irq.SupervisorExternal, pending);
+      },
+    });
+    this.uart = new Uart16550({ base: QEMU_VIRT.uart.base, irq: this.plic.line(QEMU_VIRT.uart.irq), output: out });
+    this.rtc = new GoldfishRtc({ base: QEMU_VIRT.rtc.base, irq: this.plic.line(QEMU_VIRT.rtc.irq) });
+    this.bus.add(this.plic);
+    this.bus.add(this.uart);
+    this.bus.add(this.rtc);
+
+    const dtbSpace = 0x10_0000n;
+    let initrd: { start: bigint; end: bigint } | undefined;
+    const top = ramBase + ramSize;
+    if (options.initrd) {
+      const start = (top - dtbSpace - BigInt(options.initrd.length)) & ~0xfffn;
+      if (start < kernelAt + image.imageSize) throw new RangeError(`the initrd (${options.initrd.length} bytes) does not fit in RAM beside the kernel`);
+      cpu.writeBytes(start, options.initrd);
+      initrd = { start, end: start + BigInt(options.initrd.length) };
+    }
+    this.dtb = virtDeviceTree({
+      harts: this.harts, ramBase, ramSize, isa: ISA, mmuType: 'riscv,sv48',
+      timebaseFrequency: QEMU_VIRT.timebaseFrequency,
+      bootargs: options.append ?? 'console=ttyS0',
+      initrd,
+      uart: { base: QEMU_VIRT.uart.base, irq: QEMU_VIRT.uart.irq, clockFrequency: QEMU_VIRT.uart.clockFrequency },
+      plic: { base: QEMU_VIRT.plic.base, size: QEMU_VIRT.plic.size, sources: QEMU_VIRT.plic.sources },
+      virtio: qemuVirtioSlots(0),
+      rtc: { base: QEMU_VIRT.rtc.base, irq: QEMU_VIRT.rtc.irq },
+    });
+    const dtbAt = (top - dtbSpace + 0xfffn) & ~0xfffn;
+    cpu.writeBytes(dtbAt, this.dtb);
+
+    // Linux's boot protocol: a0 = hart id, a1 = the device tree, S-mode, no paging.
+    cpu.setX(10, 0n);
+    cpu.setX(11, dtbAt);
+    cpu.pc = kernelAt;
+    cpu.priv = Priv.Supervisor;
+    cpu.setCsr('stimecmp', TIMER_OFF);
+  }
+
+  /** Bytes typed at the console. */
+  input(bytes: Uint8Array | string): void {
+    for (const b of typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes) this.consoleInput.push(b);
+    this.feedConsole();
+  }
+
+  private feedConsole(): void {
+    if (this.consoleInput.length === 0) return;
+    // Open for reading: receive interrupts on (IER.ERBFI) and OUT2 set, which
+    // the 8250 driver does when the port is opened, not while it probes; and
+    // so for a while, since its start-up reads the receive register once
+    // more "for luck" right after enabling them.
+    const lcr = Number(this.uart.read(3, 1));
+    const open = (lcr & 0x80) === 0 && (Number(this.uart.read(1, 1)) & 1) !== 0 && (Number(this.uart.read(4, 1)) & 0x08) !== 0;
+    if (!open) { this.consoleOpenSince = undefined; return; }
+    this.consoleOpenSince ??= this.cpu.instret;
+    if (this.cpu.instret - this.consoleOpenSince < CONSOLE_SETTLE) return;
+    this.uart.input(new Uint8Array(this.consoleInput));
+    this.consoleInput = [];
+  }
+
+  private diagnose(line: string): void {
+    (this.options.diagnostics ?? ((l: string) => process.stderr.write(l + '\n')))(line);
+  }
+
+  /** The `time` CSR now. */
+  get time(): bigint { return this.cpu.instret / INSTRUCTIONS_PER_TICK + this.timeOffset; }
+
+  private machine(): SbiMachine {
+    const vm = this;
+    return {
+      harts: this.harts,
+      current: 0,
+      consoleWrite: (b) => (this.options.console ?? (() => {}))(b),
+      consoleRead: () => this.consoleInput.shift() ?? -1,
+      setSoftwareInterrupt: (_h, p) => this.cpu.setInterruptPending(Irq.SupervisorSoftware, p),
+      setTimer: (_h, when) => this.cpu.setCsr('stimecmp', when),
+      remoteSfence: () => { vm.pendingFlush = true; },
+      hartState: (h) => this.hartStates[h],
+      startHart: () => {},
+      stopHart: () => { this.hartStates[0] = HartState.Stopped; },
+      reset: (type, reason) => {
+        if (type === ResetType.Shutdown) this.status = reason === 0 ? 0 : 1;
+        else this.status = 0;
+        if (reason !== 0) this.diagnose(`ringvisor boot: the guest reset the machine reporting a system failure (SRST reason ${reason})`);
+      },
+      readPhysical: (addr, length) => (this.cpu.inRam(addr, length) ? this.cpu.guestBytes(addr, length) : undefined),
+    };
+  }
+
+  /** Runs one slice; returns the exit status once the machine has stopped. */
+  step(): number | undefined {
+    if (this.status !== undefined) return this.status;
+    const cpu = this.cpu;
+    const limit = this.options.maxInstructions;
+    if (limit !== undefined && cpu.instret >= limit) {
+      this.diagnose(`ringvisor boot: instruction limit reached (${limit} instructions) at pc 0x${cpu.pc.toString(16)}`);
+      return (this.status = SYSTEM_LIMIT_STATUS);
+    }
+    if (this.pendingFlush) { cpu.flushTlb(); this.pendingFlush = false; }
+    this.feedConsole();
+    // Run until the timer deadline at most, so that it fires on time.
+    const now = this.time;
+    cpu.time = now;
+    let budget = SLICE;
+    const deadline = cpu.csr('stimecmp');
+    if (deadline > now) {
+      const until = (deadline - now) * INSTRUCTIONS_PER_TICK;
+      if (until < budget) budget = until;
+    }
+    if (limit !== undefined && limit - cpu.instret < budget) budget = limit - cpu.instret;
+    const reason = cpu.run(budget > 0n ? budget : 1n);
+    const name = EXIT_REASON_NAMES[reason] ?? String(reason);
+    this.exitStats.set(name, (this.exitStats.get(name) ?? 0) + 1);
+    const e = cpu.exit;
+    switch (reason) {
+      case ExitReason.Budget:
+        break;
+      case ExitReason.EcallS: {
+        const call = handleSbi(cpu, this.machine(), this.sbiStats);
+        this.options.traceExits?.(`exit ECALL_S pc 0x${e.pc.toString(16)} sbi ${call.name} -> ${call.error}`);
+        break;
+      }
+      case ExitReason.MmioLoad: {
+        const m = cpu.mmio;
+        const v = this.bus.load(m.addr, m.size as AccessSize);
+        this.options.traceExits?.(`exit MMIO_LOAD pc 0x${e.pc.toString(16)} addr 0x${m.addr.toString(16)} size ${m.size} -> ${v === undefined ? 'no device' : '0x' + v.toString(16)}`);
+        if (v === undefined) cpu.failMmio(); else cpu.completeMmioLoad(v);
+        break;
+      }
+      case ExitReason.MmioStore: {
+        const m = cpu.mmio;
+        const ok = this.bus.store(m.addr, m.size as AccessSize, m.data);
+        this.options.traceExits?.(`exit MMIO_STORE pc 0x${e.pc.toString(16)} addr 0x${m.addr.toString(16)} size ${m.size} data 0x${m.data.toString(16)}${ok ? '' : ' (no device)'}`);
+        if (!ok) cpu.failMmio();
+        break;
+      }
+      case ExitReason.Wfi: {
+        // Idle: time jumps to the next timer deadline, unless something is
+        // already pending (console input raises the UART's interrupt).
+        this.options.traceExits?.(`exit WFI pc 0x${e.pc.toString(16)}`);
+        const pending = (cpu.csr('sip') & cpu.csr('sie')) !== 0n;
+        if (!pending) {
+          const d = cpu.csr('stimecmp');
+          if (d === TIMER_OFF) {
+            this.diagnose(`ringvisor boot: the guest waits for an interrupt that can never come (wfi at pc 0x${e.pc.toString(16)}, no timer set)`);
+            return (this.status = 1);
+          }
+          if (d > this.time) this.timeOffset += d - this.time;
+        }
+        break;
+      }
+      default:
+        this.diagnose(`ringvisor boot: unexpected exit ${name} at pc 0x${e.pc.toString(16)} (cause ${e.cause}, addr 0x${e.addr.toString(16)})`);
+        return (this.status = 1);
+    }
+    return this.status;
+  }
+
+  /** Runs the machine until it stops; resolves to its exit status. Yields to
+   *  the event loop every 20 ms (console input arrives in between). */
+  async run(): Promise<number> {
+    let lastYield = Date.now();
+    for (;;) {
+      const status = this.step();
+      if (status !== undefined) return status;
+      if (Date.now() - lastYield > 20) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        lastYield = Date.now();
+      }
+    }
+  }
+
+  runSync(): number {
+    for (;;) {
+      const status = this.step();
+      if (status !== undefined) return status;
+    }
+  }
+}
