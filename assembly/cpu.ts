@@ -573,6 +573,10 @@ export function run(budget: u64): u32 {
   let irqCheck = supervisor;
   if (supervisor) updateTimerPending();
   let exitPc: u64 = 0; // the instruction an exit that retires it names
+  // Instructions that trapped into S-mode: each used its unit of budget
+  // (so that a handler that traps again and again still ends the run) but
+  // retired nothing.
+  let traps: u64 = 0;
 
   while (true) {
     if (left == 0) { requestExit(EXIT_BUDGET); break; }
@@ -626,7 +630,7 @@ export function run(budget: u64): u32 {
       // A fetch fault goes to S-mode when there is one, else out.
       const a = fetchAddress(pc, 2);
       if (a == 0) {
-        if (supervisor) { pc = deliverFault(pc); left++; fetchPage = u64.MAX_VALUE; continue; }
+        if (supervisor) { pc = deliverFault(pc); traps++; fetchPage = u64.MAX_VALUE; continue; }
         break;
       }
       inst = <u32>load<u16>(a);
@@ -634,7 +638,7 @@ export function run(budget: u64): u32 {
         const b = fetchAddress(pc + 2, 2);
         if (b == 0) {
           inst = 0;
-          if (supervisor) { pc = deliverFault(pc); left++; fetchPage = u64.MAX_VALUE; continue; }
+          if (supervisor) { pc = deliverFault(pc); traps++; fetchPage = u64.MAX_VALUE; continue; }
           break;
         }
         inst |= (<u32>load<u16>(b)) << 16;
@@ -661,7 +665,7 @@ export function run(budget: u64): u32 {
       }
       if (op == RVC_ILLEGAL) {
         raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst);
-        if (supervisor) { pc = deliverFault(pc); left++; continue; }
+        if (supervisor) { pc = deliverFault(pc); traps++; continue; }
         break;
       }
     }
@@ -763,7 +767,7 @@ export function run(budget: u64): u32 {
         } else if (funct3(op) == 4) {
           raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst);
         } else {
-          const effect = execCsr(op, instretBase + (budget - left - 1), supervisor);
+          const effect = execCsr(op, instretBase + (budget - left - traps - 1), supervisor);
           if (effect == CSR_EFFECT_INTERRUPTS) {
             irqCheck = true;
             refreshPermissions(); // sstatus.SUM or MXR may have changed
@@ -793,7 +797,7 @@ export function run(budget: u64): u32 {
       if (why == EXIT_FAULT && supervisor) {
         // Delivered to S-mode: the instruction did not retire, the handler runs next.
         pc = deliverFault(pc);
-        left++;
+        traps++;
         fetchPage = u64.MAX_VALUE;
         continue;
       }
@@ -810,7 +814,7 @@ export function run(budget: u64): u32 {
   const reason = pendingExit;
   // Every exit but the budget's and a hot target's counted down its own
   // instruction; of those, the retiring ones retired it.
-  const retired = budget - left - (reason == EXIT_BUDGET || reason == EXIT_HOT || retiresOnExit(reason) ? 0 : 1);
+  const retired = budget - left - traps - (reason == EXIT_BUDGET || reason == EXIT_HOT || retiresOnExit(reason) ? 0 : 1);
   store<u64>(EXIT_PC, retiresOnExit(reason) ? exitPc : pc);
   // A budget exit is about no instruction (the one at pc has not been
   // fetched); its bits and length read 0, whoever ran the last one.

@@ -369,7 +369,9 @@ export class Cpu {
    *  store access fault to S-mode instead of completing it. */
   failMmio(): void {
     const l = this.layout;
-    this.view.setUint32(l.MMIO_PENDING, this.view.getUint32(l.MMIO_PENDING, true) | l.MMIO_FAILED, true);
+    const pending = this.view.getUint32(l.MMIO_PENDING, true);
+    if (pending === 0) throw new Error('failMmio: the last exit was not an MMIO access');
+    this.view.setUint32(l.MMIO_PENDING, pending | l.MMIO_FAILED, true);
   }
 
   /** Sets the permissions (Perm bits) of every page that overlaps [addr, addr+length). */
