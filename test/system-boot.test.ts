@@ -8,9 +8,11 @@
 // scripts/record-linux-golden.sh after changing the session or the guest.
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SystemVM } from '../src/system/system-vm.js';
+import { SystemVM, type SystemVMOptions } from '../src/system/system-vm.js';
 import { loadCpuModule } from '../src/node/load.js';
 import { parseFdt, findNode } from '../src/system/fdt.js';
 
@@ -36,6 +38,7 @@ function guestLinux(): { image: string; initrd: string } | string {
 
 const linux = guestLinux();
 const qemuSystem = spawnSync('qemu-system-riscv64', ['--version']).status === 0;
+const mkfs = spawnSync('mkfs.ext2', ['-V']).status === 0 && spawnSync('debugfs', ['-V']).status === 0;
 
 /** The console from the first prompt on, line ends as \n. */
 function afterBoot(out: string): string {
@@ -87,6 +90,54 @@ describe.skipIf(typeof linux === 'string')('our guest Linux under ringvisor boot
     expect(b.out).toBe(a.out);
     expect(b.instret).toBe(a.instret);
     expect(a.sbi.get('SRST system_reset')).toBe(1);
+  });
+
+  /** Boots with `options`, types `lines` at successive prompts; the console and status. */
+  function bootSession(lines: string[], options: Partial<SystemVMOptions> = {}): { status: number; out: string; vm: SystemVM } {
+    let out = '', sinceInput = '';
+    const vm = SystemVM.create({
+      kernel: readFileSync(image), initrd: readFileSync(initrd), append: APPEND, cpuModule: loadCpuModule('release'),
+      console: (b) => { const t = Buffer.from(b).toString(); out += t; sinceInput += t; },
+      diagnostics: (l) => { out += `[ring -1] ${l}\n`; },
+      maxInstructions: 2_000_000_000n, random: (b) => b.fill(7), ...options,
+    });
+    let status: number | undefined;
+    while (status === undefined) {
+      status = vm.step();
+      if (sinceInput.endsWith(PROMPT)) { sinceInput = ''; const l = lines.shift(); if (l !== undefined) vm.input(l + '\n'); }
+    }
+    return { status, out: out.replace(/\r\n/g, '\n'), vm };
+  }
+
+  it('a kernel panic stops the machine with status 1 and the panic message', () => {
+    const r = bootSession([], { append: APPEND + ' rdinit=/nope' });
+    expect(r.status).toBe(1);
+    expect(r.vm.panic).toMatch(/^Kernel panic - not syncing: /);
+    expect(r.out).toContain('[ring -1] ringvisor boot: the guest kernel panicked: Kernel panic - not syncing');
+  });
+
+  it.skipIf(!mkfs)('a virtio-blk disk: an ext2 image mounted, read and written; the writes reach the file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ringvisor-disk-'));
+    try {
+      mkdirSync(join(dir, 'root'));
+      writeFileSync(join(dir, 'root', 'hello.txt'), 'a file on the host\n');
+      const img = join(dir, 'disk.img');
+      const made = spawnSync('mkfs.ext2', ['-q', '-F', '-b', '1024', '-d', join(dir, 'root'), img, '2048']);
+      expect(made.status, String(made.stderr)).toBe(0);
+      const r = bootSession(['mount -t devtmpfs devtmpfs /dev', 'mount -t ext2 /dev/vda /mnt', 'cat /mnt/hello.txt', 'write /mnt/new.txt written by the guest', 'umount /mnt', 'poweroff'],
+        { disk: { path: img } });
+      expect(r.status).toBe(0);
+      expect(r.out).toContain('ringvisor-init# cat /mnt/hello.txt\na file on the host\n');
+      const back = spawnSync('debugfs', ['-R', 'cat /new.txt', img], { encoding: 'utf8' });
+      expect(back.stdout).toBe('written by the guest\n');
+      // Read-only: the same image refuses writes (EROFS or an I/O error), and stays as it was.
+      const ro = bootSession(['mount -t devtmpfs devtmpfs /dev', 'mount -t ext2 -o ro /dev/vda /mnt', 'cat /mnt/new.txt', 'write /mnt/other.txt x', 'poweroff'], { disk: { path: img, readOnly: true } });
+      expect(ro.status).toBe(0);
+      expect(ro.out).toContain('written by the guest');
+      expect(spawnSync('debugfs', ['-R', 'ls /', img], { encoding: 'utf8' }).stdout).not.toContain('other.txt');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('describes itself in the device tree it hands the kernel', () => {

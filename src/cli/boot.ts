@@ -17,6 +17,8 @@ options:
   --initrd FILE         an initramfs, placed in RAM and named in /chosen
   --append CMDLINE      the kernel command line (default: console=ttyS0)
   --mem SIZE            guest RAM, e.g. 256M (default ${DEFAULT_SYSTEM_MEMORY / 1024 / 1024}M)
+  --disk FILE[,ro]      a raw disk image as virtio-blk (/dev/vda); writes
+                        reach the file, a flush is an fsync; ,ro: read-only
   --max-instructions N  stop after N guest instructions (exit status 124)
   --dump-dtb FILE       write the device tree the VM was given, then boot
   --trace-exits         print each VM exit on stderr
@@ -47,6 +49,7 @@ export async function cmdBoot(args: string[]): Promise<number> {
   let kernel: string | undefined, initrd: string | undefined, append: string | undefined;
   let mem: number | undefined, maxInstructions: bigint | undefined, dumpDtb: string | undefined;
   let traceExits = false, stats = false;
+  let disk: { path: string; readOnly: boolean } | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const value = (): string => {
@@ -62,6 +65,12 @@ export async function cmdBoot(args: string[]): Promise<number> {
       if (!/^\d+$/.test(v)) throw new BootUsageError(`bad instruction count '${v}'`);
       maxInstructions = BigInt(v);
     } else if (a === '--dump-dtb') dumpDtb = value();
+    else if (a === '--disk') {
+      const v = value();
+      const m = /^(.*?)(,ro)?$/.exec(v)!;
+      if (!m[1]) throw new BootUsageError(`bad --disk '${v}' (FILE or FILE,ro)`);
+      disk = { path: m[1], readOnly: m[2] !== undefined };
+    }
     else if (a === '--trace-exits') traceExits = true;
     else if (a === '--stats') stats = true;
     else if (a === '-h' || a === '--help') { process.stdout.write(BOOT_USAGE); return 0; }
@@ -74,13 +83,14 @@ export async function cmdBoot(args: string[]): Promise<number> {
     vm = SystemVM.create({
       kernel: readInput(kernel, 'kernel'), kernelName: kernel,
       initrd: initrd === undefined ? undefined : readInput(initrd, 'initrd'),
-      append, memoryBytes: mem, maxInstructions,
+      append, memoryBytes: mem, maxInstructions, disk,
       console: (b) => process.stdout.write(b),
       diagnostics: stderr,
       traceExits: traceExits ? stderr : undefined,
     });
   } catch (e) {
     if (e instanceof KernelImageError || e instanceof RangeError) { stderr(`ringvisor: ${e.message}`); return 1; }
+    if (disk !== undefined && e instanceof Error && /virtio-blk|ENOENT|EACCES|EISDIR/.test(e.message)) { stderr(`ringvisor: --disk ${disk.path}: ${e.message}`); return 1; }
     throw e;
   }
   if (dumpDtb !== undefined) {

@@ -28,7 +28,7 @@ export function parseKernelImage(bytes: Uint8Array, file = 'kernel'): KernelImag
   if (bytes.length < HEADER_BYTES) throw new KernelImageError(file, `${bytes.length} bytes: too short for a RISC-V Linux Image (its header is ${HEADER_BYTES})`);
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
   if (v.getUint32(0, true) === 0x464c457f) {
-    throw new KernelImageError(file, 'is an ELF file (vmlinux?): ringvisor boot wants the flat Image (arch/riscv/boot/Image)');
+    throw new KernelImageError(file, 'is an ELF file: load it with loadKernel (a vmlinux is better booted as its flat Image, arch/riscv/boot/Image)');
   }
   const magic = v.getBigUint64(48, true), magic2 = v.getUint32(56, true);
   if (magic !== MAGIC || magic2 !== MAGIC2) {
@@ -43,4 +43,54 @@ export function parseKernelImage(bytes: Uint8Array, file = 'kernel'): KernelImag
     version: v.getUint32(32, true),
     bytes,
   };
+}
+
+/** Where a kernel goes: the pieces to copy into RAM and the entry point. */
+export interface KernelLayout {
+  pieces: { addr: bigint; bytes: Uint8Array; memSize: bigint }[];
+  entry: bigint;
+  /** The lowest and highest physical address the kernel occupies. */
+  start: bigint;
+  end: bigint;
+}
+
+/**
+ * A kernel for a machine whose RAM starts at `ramBase`: a Linux `Image`
+ * (loaded at RAM + text_offset, entered at its first byte), or a static ELF
+ * (a bare-metal program: its segments at their physical addresses, entered
+ * at e_entry), as qemu-system-riscv64 -kernel accepts both.
+ */
+export function loadKernel(bytes: Uint8Array, ramBase: bigint, file = 'kernel'): KernelLayout {
+  if (bytes.length >= 4 && bytes[0] === 0x7f && bytes[1] === 0x45 && bytes[2] === 0x4c && bytes[3] === 0x46) return loadElfKernel(bytes, file);
+  const image = parseKernelImage(bytes, file);
+  const at = ramBase + image.textOffset;
+  return { pieces: [{ addr: at, bytes: image.bytes, memSize: image.imageSize }], entry: at, start: at, end: at + image.imageSize };
+}
+
+function loadElfKernel(bytes: Uint8Array, file: string): KernelLayout {
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  const fail = (why: string): never => { throw new KernelImageError(file, why); };
+  if (bytes.length < 64) fail('truncated ELF header');
+  if (bytes[4] !== 2 || bytes[5] !== 1) fail('not a 64-bit little-endian ELF file');
+  if (v.getUint16(18, true) !== 243) fail(`not a RISC-V ELF file (e_machine ${v.getUint16(18, true)})`);
+  const entry = v.getBigUint64(24, true);
+  const phoff = Number(v.getBigUint64(32, true));
+  const phentsize = v.getUint16(54, true), phnum = v.getUint16(56, true);
+  if (phentsize < 56 || phoff + phnum * phentsize > bytes.length) fail('program headers run past the end of the file');
+  const pieces: KernelLayout['pieces'] = [];
+  for (let i = 0; i < phnum; i++) {
+    const at = phoff + i * phentsize;
+    if (v.getUint32(at, true) !== 1) continue; // PT_LOAD
+    const offset = Number(v.getBigUint64(at + 8, true));
+    const paddr = v.getBigUint64(at + 24, true);
+    const fileSize = Number(v.getBigUint64(at + 32, true));
+    const memSize = v.getBigUint64(at + 40, true);
+    if (offset + fileSize > bytes.length) fail(`segment ${i} runs past the end of the file`);
+    if (BigInt(fileSize) > memSize) fail(`segment ${i} has p_filesz > p_memsz`);
+    pieces.push({ addr: paddr, bytes: bytes.subarray(offset, offset + fileSize), memSize });
+  }
+  if (pieces.length === 0) fail('no loadable segments');
+  const start = pieces.reduce((m, p) => (p.addr < m ? p.addr : m), pieces[0].addr);
+  const end = pieces.reduce((m, p) => (p.addr + p.memSize > m ? p.addr + p.memSize : m), 0n);
+  return { pieces, entry, start, end };
 }

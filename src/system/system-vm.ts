@@ -12,15 +12,19 @@
 import { Cpu, ExitControl, ExitReason, EXIT_REASON_NAMES, Irq, MemoryMode, Priv } from '../cpu/cpu.js';
 import { defaultCpuModule } from '../cpu/module-registry.js';
 import { virtDeviceTree, qemuVirtioSlots, QEMU_VIRT, plicContext } from './device-tree.js';
-import { parseKernelImage } from './linux-image.js';
+import { loadKernel } from './linux-image.js';
 import { handleSbi, HartState, ResetType, SbiStats, type SbiMachine } from './sbi.js';
 import { MmioBus, type AccessSize } from './devices/bus.js';
 import { Plic } from './devices/plic.js';
 import { Uart16550 } from './devices/uart16550.js';
 import { GoldfishRtc } from './devices/goldfish-rtc.js';
+import { VirtioMmio } from './devices/virtio-mmio.js';
+import { VirtioBlk, type BlockBackend } from './devices/virtio-blk.js';
+import { VirtioRng } from './devices/virtio-rng.js';
 
 export interface SystemVMOptions {
-  /** The kernel: a RISC-V Linux `Image` (arch/riscv/boot/Image). */
+  /** The kernel: a RISC-V Linux `Image` (arch/riscv/boot/Image), or a
+   *  static ELF (a bare-metal S-mode program) loaded at its physical addresses. */
   kernel: Uint8Array;
   kernelName?: string;
   initrd?: Uint8Array;
@@ -36,6 +40,11 @@ export interface SystemVMOptions {
   traceExits?: (line: string) => void;
   /** Stop after this many guest instructions (status 124). */
   maxInstructions?: bigint;
+  /** A virtio-blk disk: a raw image file (writes reach it; a flush is an
+   *  fsync), read-only if asked, or any block backend. */
+  disk?: { path: string; readOnly?: boolean } | BlockBackend;
+  /** The entropy virtio-rng hands the guest (default: the host's crypto). */
+  random?: (buf: Uint8Array) => void;
   cpuModule?: WebAssembly.Module;
 }
 
@@ -56,6 +65,10 @@ export class SystemVM {
   readonly uart: Uart16550;
   readonly plic: Plic;
   readonly rtc: GoldfishRtc;
+  readonly rng: VirtioMmio;
+  readonly disk: VirtioMmio | undefined;
+  /** The kernel's panic message, once it has panicked. */
+  panic: string | undefined;
   readonly dtb: Uint8Array;
   readonly sbiStats = new SbiStats();
   readonly exitStats = new Map<string, number>();
@@ -71,6 +84,7 @@ export class SystemVM {
    *  probe and FIFO resets would swallow earlier bytes. */
   private consoleInput: number[] = [];
   private consoleOpenSince: bigint | undefined;
+  private consoleLine = '';
 
   static create(options: SystemVMOptions): SystemVM {
     return new SystemVM(options);
@@ -81,21 +95,24 @@ export class SystemVM {
     const ramBase = QEMU_VIRT.ramBase;
     const ramSize = BigInt(options.memoryBytes ?? DEFAULT_SYSTEM_MEMORY);
     const name = options.kernelName ?? 'kernel';
-    const image = parseKernelImage(options.kernel, name);
+    const kernel = loadKernel(options.kernel, ramBase, name);
     const cpu = this.cpu = new Cpu(options.cpuModule ?? defaultCpuModule());
     cpu.configureRam(ramBase, ramSize);
     cpu.memoryMode = MemoryMode.Flat;
     cpu.exitControls = ExitControl.Supervisor | ExitControl.EcallS;
 
-    // The kernel at RAM + text_offset; the device tree at the top of RAM;
-    // the initrd below it (Linux keeps both out of its allocator).
-    const kernelAt = ramBase + image.textOffset;
-    if (image.textOffset + image.imageSize > ramSize) {
-      throw new RangeError(`${name}: the kernel needs ${image.textOffset + image.imageSize} bytes of RAM; the VM has ${ramSize}`);
+    // The kernel at RAM + text_offset (an ELF's segments where they say);
+    // the device tree at the top of RAM; the initrd below it (Linux keeps
+    // both out of its allocator).
+    for (const p of kernel.pieces) {
+      if (p.addr < ramBase || p.addr + p.memSize > ramBase + ramSize) {
+        throw new RangeError(`${name}: the kernel occupies 0x${p.addr.toString(16)}..0x${(p.addr + p.memSize).toString(16)}, outside the VM's RAM (0x${ramBase.toString(16)}..0x${(ramBase + ramSize).toString(16)})`);
+      }
+      cpu.writeBytes(p.addr, p.bytes);
     }
-    cpu.writeBytes(kernelAt, image.bytes);
 
-    const out = options.console ?? (() => {});
+    const sink = options.console ?? (() => {});
+    const out = (bytes: Uint8Array) => { sink(bytes); this.watchConsole(bytes); };
     this.plic = new Plic({
       base: QEMU_VIRT.plic.base, size: QEMU_VIRT.plic.size, sources: QEMU_VIRT.plic.sources, contexts: 2 * this.harts,
       onContextChange: (context, pending) => {
@@ -107,13 +124,26 @@ export class SystemVM {
     this.bus.add(this.plic);
     this.bus.add(this.uart);
     this.bus.add(this.rtc);
+    // virtio-mmio slot 0: the entropy device; slot 1: the disk, if any.
+    const slots = qemuVirtioSlots(2);
+    const log = (line: string) => this.diagnose(`ringvisor boot: ${line}`);
+    this.rng = new VirtioMmio({ base: slots[0].base, irq: this.plic.line(slots[0].irq), mem: cpu, device: new VirtioRng({ random: options.random }), log, name: 'virtio-rng' });
+    this.bus.add(this.rng);
+    const virtio = [slots[0]];
+    if (options.disk !== undefined) {
+      const d = options.disk;
+      const device = 'path' in d ? new VirtioBlk({ path: d.path, readOnly: d.readOnly }) : new VirtioBlk({ backend: d });
+      this.disk = new VirtioMmio({ base: slots[1].base, irq: this.plic.line(slots[1].irq), mem: cpu, device, log, name: 'virtio-blk' });
+      this.bus.add(this.disk);
+      virtio.push(slots[1]);
+    }
 
     const dtbSpace = 0x10_0000n;
     let initrd: { start: bigint; end: bigint } | undefined;
     const top = ramBase + ramSize;
     if (options.initrd) {
       const start = (top - dtbSpace - BigInt(options.initrd.length)) & ~0xfffn;
-      if (start < kernelAt + image.imageSize) throw new RangeError(`the initrd (${options.initrd.length} bytes) does not fit in RAM beside the kernel`);
+      if (start < kernel.end) throw new RangeError(`the initrd (${options.initrd.length} bytes) does not fit in RAM beside the kernel`);
       cpu.writeBytes(start, options.initrd);
       initrd = { start, end: start + BigInt(options.initrd.length) };
     }
@@ -124,7 +154,7 @@ export class SystemVM {
       initrd,
       uart: { base: QEMU_VIRT.uart.base, irq: QEMU_VIRT.uart.irq, clockFrequency: QEMU_VIRT.uart.clockFrequency },
       plic: { base: QEMU_VIRT.plic.base, size: QEMU_VIRT.plic.size, sources: QEMU_VIRT.plic.sources },
-      virtio: qemuVirtioSlots(0),
+      virtio,
       rtc: { base: QEMU_VIRT.rtc.base, irq: QEMU_VIRT.rtc.irq },
     });
     const dtbAt = (top - dtbSpace + 0xfffn) & ~0xfffn;
@@ -133,9 +163,27 @@ export class SystemVM {
     // Linux's boot protocol: a0 = hart id, a1 = the device tree, S-mode, no paging.
     cpu.setX(10, 0n);
     cpu.setX(11, dtbAt);
-    cpu.pc = kernelAt;
+    cpu.pc = kernel.entry;
     cpu.priv = Priv.Supervisor;
     cpu.setCsr('stimecmp', TIMER_OFF);
+  }
+
+  // A panicking kernel prints "Kernel panic - not syncing: why" and then
+  // spins or reboots: the machine stops there, reporting it.
+  private watchConsole(bytes: Uint8Array): void {
+    for (const b of bytes) {
+      if (b === 0x0a) {
+        const at = this.consoleLine.indexOf('Kernel panic - not syncing');
+        if (at >= 0 && this.panic === undefined) {
+          this.panic = this.consoleLine.slice(at).replace(/\r$/, '');
+          this.diagnose(`ringvisor boot: the guest kernel panicked: ${this.panic}`);
+          this.status = 1;
+        }
+        this.consoleLine = '';
+      } else if (this.consoleLine.length < 512) {
+        this.consoleLine += String.fromCharCode(b);
+      }
+    }
   }
 
   /** Bytes typed at the console. */
