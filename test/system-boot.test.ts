@@ -46,14 +46,17 @@ function afterBoot(out: string): string {
   return (at < 0 ? out : out.slice(at)).replace(/\r\n/g, '\n');
 }
 
-function session(command: string[]): { stdout: string; status: number | null } {
-  const r = spawnSync(process.execPath, [`${linuxDir}/console.mjs`, '--timeout', '120', '--script', sessionScript, '--', ...command], { encoding: 'utf8', timeout: 180_000 });
+function session(command: string[], script = sessionScript): { stdout: string; status: number | null } {
+  const r = spawnSync(process.execPath, [`${linuxDir}/console.mjs`, '--timeout', '120', '--script', script, '--', ...command], { encoding: 'utf8', timeout: 180_000 });
   return { stdout: r.stdout, status: r.status };
 }
 
 describe.skipIf(typeof linux === 'string')('our guest Linux under ringvisor boot', () => {
   const { image, initrd } = linux as { image: string; initrd: string };
-  const ringvisor = () => session([process.execPath, `${root}dist/cli/main.js`, 'boot', '--kernel', image, '--initrd', initrd, '--append', APPEND]);
+  const ringvisor = (script = sessionScript, smp = 1) => session([process.execPath, `${root}dist/cli/main.js`, 'boot', '--smp', String(smp), '--kernel', image, '--initrd', initrd, '--append', APPEND], script);
+  const qemu = (script = sessionScript, smp = 1) => session(['qemu-system-riscv64', '-M', 'virt', '-smp', String(smp), '-m', '256M', '-nographic', '-bios', 'default', '-no-reboot',
+    '-kernel', image, '-initrd', initrd, '-append', APPEND], script);
+  const smpScript = `${linuxDir}/session-smp.txt`;
 
   it('boots to the prompt, runs the session and powers off with status 0; the transcript is QEMU\'s (golden)', () => {
     const r = ringvisor();
@@ -62,11 +65,24 @@ describe.skipIf(typeof linux === 'string')('our guest Linux under ringvisor boot
   });
 
   it.skipIf(!qemuSystem)('the same transcript as live qemu-system-riscv64 -M virt', () => {
-    const q = session(['qemu-system-riscv64', '-M', 'virt', '-smp', '1', '-m', '256M', '-nographic', '-bios', 'default', '-no-reboot',
-      '-kernel', image, '-initrd', initrd, '-append', APPEND]);
+    const q = qemu();
     expect(q.status).toBe(0);
     const r = ringvisor();
     expect(afterBoot(r.stdout)).toBe(afterBoot(q.stdout));
+  });
+
+  it('--smp 4: four harts come up (SBI HSM) and the session reads as QEMU\'s (golden)', () => {
+    const r = ringvisor(smpScript, 4);
+    expect(r.status).toBe(0);
+    expect(afterBoot(r.stdout)).toBe(readFileSync(`${root}guests/golden/linux-session-smp4.qemu`, 'utf8'));
+  });
+
+  it.skipIf(!qemuSystem)('--smp 2 and 4: the same transcripts as live qemu-system-riscv64 -smp 2 and 4', () => {
+    for (const n of [2, 4]) {
+      const q = qemu(smpScript, n);
+      expect(q.status).toBe(0);
+      expect(afterBoot(ringvisor(smpScript, n).stdout), `-smp ${n}`).toBe(afterBoot(q.stdout));
+    }
   });
 
   it('boots in the library too, deterministically: the same console and instruction count twice', () => {

@@ -17,6 +17,7 @@ options:
   --initrd FILE         an initramfs, placed in RAM and named in /chosen
   --append CMDLINE      the kernel command line (default: console=ttyS0)
   --mem SIZE            guest RAM, e.g. 256M (default ${DEFAULT_SYSTEM_MEMORY / 1024 / 1024}M)
+  --smp N               harts (1 to 8, default 1), taking turns on one thread
   --disk FILE[,ro]      a raw disk image as virtio-blk (/dev/vda); writes
                         reach the file, a flush is an fsync; ,ro: read-only
   --max-instructions N  stop after N guest instructions (exit status 124)
@@ -50,6 +51,7 @@ export async function cmdBoot(args: string[]): Promise<number> {
   let mem: number | undefined, maxInstructions: bigint | undefined, dumpDtb: string | undefined;
   let traceExits = false, stats = false;
   let disk: { path: string; readOnly: boolean } | undefined;
+  let harts: number | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const value = (): string => {
@@ -65,7 +67,11 @@ export async function cmdBoot(args: string[]): Promise<number> {
       if (!/^\d+$/.test(v)) throw new BootUsageError(`bad instruction count '${v}'`);
       maxInstructions = BigInt(v);
     } else if (a === '--dump-dtb') dumpDtb = value();
-    else if (a === '--disk') {
+    else if (a === '--smp') {
+      const v = value();
+      if (!/^[1-8]$/.test(v)) throw new BootUsageError(`bad --smp '${v}' (1 to 8 harts)`);
+      harts = Number(v);
+    } else if (a === '--disk') {
       const v = value();
       const m = /^(.*?)(,ro)?$/.exec(v)!;
       if (!m[1]) throw new BootUsageError(`bad --disk '${v}' (FILE or FILE,ro)`);
@@ -83,7 +89,7 @@ export async function cmdBoot(args: string[]): Promise<number> {
     vm = SystemVM.create({
       kernel: readInput(kernel, 'kernel'), kernelName: kernel,
       initrd: initrd === undefined ? undefined : readInput(initrd, 'initrd'),
-      append, memoryBytes: mem, maxInstructions, disk,
+      append, memoryBytes: mem, maxInstructions, disk, harts,
       console: (b) => process.stdout.write(b),
       diagnostics: stderr,
       traceExits: traceExits ? stderr : undefined,

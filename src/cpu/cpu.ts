@@ -428,6 +428,25 @@ export class Cpu {
     this.bytes.set(context, this.layout.X_REGS);
   }
 
+  /** Everything a hart owns of the CPU's state (registers, pc, fcsr,
+   *  instret, privilege, the supervisor CSRs: the layout up to the TLB
+   *  generation), for a system VM that runs several harts on this one. */
+  saveHart(): Uint8Array {
+    return this.bytes.slice(this.layout.X_REGS, this.layout.TLB_GEN);
+  }
+
+  /** Makes `hart` (from saveHart) the one that runs: its state in place,
+   *  its TLB empty, no reservation (another hart may have written since). */
+  loadHart(hart: Uint8Array): void {
+    if (hart.length !== this.layout.TLB_GEN - this.layout.X_REGS) throw new RangeError(`a hart's state is ${this.layout.TLB_GEN - this.layout.X_REGS} bytes, not ${hart.length}`);
+    this.bytes.set(hart, this.layout.X_REGS);
+    this.flushTlb();
+    this.dropReservation();
+  }
+
+  /** Byte offset of a supervisor CSR inside a saveHart() block. */
+  hartCsrOffset(name: SupervisorCsr): number { return this.layout.csr[name] - this.layout.X_REGS; }
+
   /** Forgets an LR reservation: a context switch breaks it, so that an SC in
    *  the next thread cannot succeed on the last one's reservation. */
   dropReservation(): void {

@@ -5,10 +5,14 @@
 // exits, routes MMIO exits to the device models, keeps the guest's clock and
 // timers, and injects interrupts.
 //
-// Time is virtual: the `time` CSR (10 MHz, as on virt) advances with the
-// instructions retired, as if the hart ran at INSTRUCTIONS_PER_TICK x 10
-// MHz; when every hart waits (wfi) it jumps to the next timer deadline. A
-// boot therefore takes the same number of instructions every time.
+// Harts take turns on the one CPU instance (each has its state saved while
+// another runs), in rounds: every hart that can run gets a quantum of
+// QUANTUM instructions, in hart order. Time is virtual: the `time` CSR (10
+// MHz, as on virt) advances by a quantum's worth per round, as if each hart
+// ran at INSTRUCTIONS_PER_TICK x 10 MHz in parallel; a hart in wfi sits its
+// turns out until an interrupt is pending for it, and when every hart waits
+// time jumps to the earliest timer deadline. A boot therefore takes the same
+// instructions every time.
 import { Cpu, ExitControl, ExitReason, EXIT_REASON_NAMES, Irq, MemoryMode, Priv } from '../cpu/cpu.js';
 import { defaultCpuModule } from '../cpu/module-registry.js';
 import { virtDeviceTree, qemuVirtioSlots, QEMU_VIRT, plicContext } from './device-tree.js';
@@ -45,13 +49,16 @@ export interface SystemVMOptions {
   disk?: { path: string; readOnly?: boolean } | BlockBackend;
   /** The entropy virtio-rng hands the guest (default: the host's crypto). */
   random?: (buf: Uint8Array) => void;
+  /** Harts (1..8; default 1). Hart 0 boots; the others wait for SBI HSM hart_start. */
+  harts?: number;
   cpuModule?: WebAssembly.Module;
 }
 
 export const DEFAULT_SYSTEM_MEMORY = 256 * 1024 * 1024;
 /** Virtual clock: instructions per tick of the 10 MHz `time`: a 1 GHz hart. */
 export const INSTRUCTIONS_PER_TICK = 100n;
-const SLICE = 1_000_000n;
+/** Instructions a hart runs per turn. */
+export const QUANTUM = 100_000n;
 const ISA = 'rv64imafdc_zicsr_zifencei_zba_zbb_zbs_sstc';
 /** Exit status when the guest stops at a limit, as the process VM's. */
 export const SYSTEM_LIMIT_STATUS = 124;
@@ -74,11 +81,19 @@ export class SystemVM {
   readonly exitStats = new Map<string, number>();
   /** Set when the guest has asked to power off or reset (SBI SRST), or failed. */
   status: number | undefined;
-  private timeOffset = 0n; // ticks added by idle skips
   private readonly options: SystemVMOptions;
-  private readonly harts = 1;
-  private hartStates: HartState[] = [HartState.Started];
-  private pendingFlush = false;
+  readonly harts: number;
+  private readonly hartStates: HartState[];
+  /** Saved state of each hart (the running one's is live in the CPU). */
+  private readonly saved: (Uint8Array | undefined)[];
+  private readonly waiting: boolean[];
+  private readonly pendingFlush: boolean[];
+  /** The hart whose state is in the CPU. */
+  private running = 0;
+  /** Instructions the running hart has used of its quantum. */
+  private used = 0n;
+  /** `time` at the start of the current round, in ticks. */
+  private roundTime = 0n;
   /** Console input not yet handed to the UART: it goes there once the
    *  guest listens (the port opened), since the 8250 driver's
    *  probe and FIFO resets would swallow earlier bytes. */
@@ -92,6 +107,12 @@ export class SystemVM {
 
   private constructor(options: SystemVMOptions) {
     this.options = options;
+    this.harts = options.harts ?? 1;
+    if (!Number.isInteger(this.harts) || this.harts < 1 || this.harts > 8) throw new RangeError(`a system VM has 1 to 8 harts, not ${options.harts}`);
+    this.hartStates = Array.from({ length: this.harts }, (_, h) => (h === 0 ? HartState.Started : HartState.Stopped));
+    this.saved = Array.from({ length: this.harts }, () => undefined);
+    this.waiting = Array.from({ length: this.harts }, () => false);
+    this.pendingFlush = Array.from({ length: this.harts }, () => false);
     const ramBase = QEMU_VIRT.ramBase;
     const ramSize = BigInt(options.memoryBytes ?? DEFAULT_SYSTEM_MEMORY);
     const name = options.kernelName ?? 'kernel';
@@ -116,7 +137,8 @@ export class SystemVM {
     this.plic = new Plic({
       base: QEMU_VIRT.plic.base, size: QEMU_VIRT.plic.size, sources: QEMU_VIRT.plic.sources, contexts: 2 * this.harts,
       onContextChange: (context, pending) => {
-        if (context === plicContext(0, 'S')) cpu.setInterruptPending(Irq.SupervisorExternal, pending);
+        const hart = context >> 1;
+        if (context === plicContext(hart, 'S')) this.setPending(hart, Irq.SupervisorExternal, pending);
       },
     });
     this.uart = new Uart16550({ base: QEMU_VIRT.uart.base, irq: this.plic.line(QEMU_VIRT.uart.irq), output: out });
@@ -211,22 +233,106 @@ export class SystemVM {
     (this.options.diagnostics ?? ((l: string) => process.stderr.write(l + '\n')))(line);
   }
 
-  /** The `time` CSR now. */
-  get time(): bigint { return this.cpu.instret / INSTRUCTIONS_PER_TICK + this.timeOffset; }
+  /** The `time` CSR now, for the running hart. */
+  get time(): bigint { return this.roundTime + this.used / INSTRUCTIONS_PER_TICK; }
+
+  // ---- the harts' state, live or saved ----
+  private csrOf(hart: number, name: 'sip' | 'sie' | 'stimecmp'): bigint {
+    if (hart === this.running) return this.cpu.csr(name);
+    const b = this.saved[hart]!;
+    return new DataView(b.buffer, b.byteOffset, b.length).getBigUint64(this.cpu.hartCsrOffset(name), true);
+  }
+
+  private setCsrOf(hart: number, name: 'sip' | 'stimecmp', v: bigint): void {
+    if (hart === this.running) { this.cpu.setCsr(name, v); return; }
+    const b = this.saved[hart]!;
+    new DataView(b.buffer, b.byteOffset, b.length).setBigUint64(this.cpu.hartCsrOffset(name), v, true);
+  }
+
+  /** Ring -1 raises or lowers an interrupt line of a hart. */
+  private setPending(hart: number, irq: number, pending: boolean): void {
+    if (this.saved[hart] === undefined && hart !== this.running) return; // never started
+    const bit = 1n << BigInt(irq);
+    const sip = this.csrOf(hart, 'sip');
+    this.setCsrOf(hart, 'sip', pending ? sip | bit : sip & ~bit);
+  }
+
+  /** Whether an interrupt is pending and enabled in sie for `hart` (what
+   *  ends a wfi, whatever sstatus.SIE says), its timer counted at `time`. */
+  private interruptPending(hart: number, time: bigint): boolean {
+    let sip = this.csrOf(hart, 'sip');
+    if (time >= this.csrOf(hart, 'stimecmp')) sip |= 1n << BigInt(Irq.SupervisorTimer);
+    return (sip & this.csrOf(hart, 'sie')) !== 0n;
+  }
+
+  private runnable(hart: number, time: bigint): boolean {
+    if (this.hartStates[hart] !== HartState.Started) return false;
+    if (this.waiting[hart] && this.interruptPending(hart, time)) this.waiting[hart] = false;
+    return !this.waiting[hart];
+  }
+
+  /** Hands the CPU to the next hart that can run, starting new rounds (and
+   *  skipping idle time) as needed. False when the machine has stopped. */
+  private nextHart(): boolean {
+    let h = this.running;
+    for (let scanned = 0; ; scanned++) {
+      h++;
+      if (h === this.harts) { h = 0; this.roundTime += QUANTUM / INSTRUCTIONS_PER_TICK; }
+      if (this.runnable(h, this.roundTime)) break;
+      if (scanned >= this.harts) {
+        // Nobody can run: time jumps to the earliest deadline of a waiting hart.
+        let next: bigint | undefined;
+        for (let w = 0; w < this.harts; w++) {
+          if (this.hartStates[w] !== HartState.Started || !this.waiting[w]) continue;
+          const d = this.csrOf(w, 'stimecmp');
+          if ((this.csrOf(w, 'sie') & (1n << BigInt(Irq.SupervisorTimer))) !== 0n && d !== TIMER_OFF && (next === undefined || d < next)) next = d;
+        }
+        if (next === undefined) {
+          const any = this.hartStates.some((st) => st === HartState.Started);
+          if (any) this.diagnose(`ringvisor boot: every hart waits for an interrupt that can never come (wfi with no timer and no device to wake them; pc 0x${this.cpu.pc.toString(16)})`);
+          else this.diagnose('ringvisor boot: every hart has stopped (SBI HSM hart_stop)');
+          this.status = 1;
+          return false;
+        }
+        if (next > this.roundTime) this.roundTime = next;
+        scanned = 0;
+      }
+    }
+    if (h !== this.running) {
+      this.saved[this.running] = this.cpu.saveHart();
+      this.cpu.loadHart(this.saved[h]!);
+      this.running = h;
+    }
+    this.used = 0n;
+    return true;
+  }
 
   private machine(): SbiMachine {
-    const vm = this;
     return {
       harts: this.harts,
-      current: 0,
+      current: this.running,
       consoleWrite: (b) => (this.options.console ?? (() => {}))(b),
       consoleRead: () => this.consoleInput.shift() ?? -1,
-      setSoftwareInterrupt: (_h, p) => this.cpu.setInterruptPending(Irq.SupervisorSoftware, p),
-      setTimer: (_h, when) => this.cpu.setCsr('stimecmp', when),
-      remoteSfence: () => { vm.pendingFlush = true; },
+      setSoftwareInterrupt: (h, p) => this.setPending(h, Irq.SupervisorSoftware, p),
+      setTimer: (h, when) => this.setCsrOf(h, 'stimecmp', when),
+      remoteSfence: (h) => { if (h === this.running) this.cpu.flushTlb(); else this.pendingFlush[h] = true; },
       hartState: (h) => this.hartStates[h],
-      startHart: () => {},
-      stopHart: () => { this.hartStates[0] = HartState.Stopped; },
+      startHart: (h, addr, opaque) => {
+        // A hart starts as the boot hart did: S-mode, no paging, a0 = its id, a1 = opaque.
+        const live = this.cpu.saveHart();
+        const fresh = new Uint8Array(live.length);
+        const v = new DataView(fresh.buffer);
+        v.setBigUint64(10 * 8, BigInt(h), true);
+        v.setBigUint64(11 * 8, opaque, true);
+        v.setBigUint64(this.cpu.layout.PC - this.cpu.layout.X_REGS, addr, true);
+        v.setUint32(this.cpu.layout.PRIV - this.cpu.layout.X_REGS, Priv.Supervisor, true);
+        v.setBigUint64(this.cpu.hartCsrOffset('stimecmp'), TIMER_OFF, true);
+        v.setBigUint64(this.cpu.layout.RESERVATION - this.cpu.layout.X_REGS, TIMER_OFF, true);
+        this.saved[h] = fresh;
+        this.waiting[h] = false;
+        this.hartStates[h] = HartState.Started;
+      },
+      stopHart: () => { this.hartStates[this.running] = HartState.Stopped; },
       reset: (type, reason) => {
         if (type === ResetType.Shutdown) this.status = reason === 0 ? 0 : 1;
         else this.status = 0;
@@ -245,19 +351,24 @@ export class SystemVM {
       this.diagnose(`ringvisor boot: instruction limit reached (${limit} instructions) at pc 0x${cpu.pc.toString(16)}`);
       return (this.status = SYSTEM_LIMIT_STATUS);
     }
-    if (this.pendingFlush) { cpu.flushTlb(); this.pendingFlush = false; }
+    if (!this.runnable(this.running, this.time) || this.used >= QUANTUM) {
+      if (!this.nextHart()) return this.status;
+    }
+    if (this.pendingFlush[this.running]) { cpu.flushTlb(); this.pendingFlush[this.running] = false; }
     this.feedConsole();
     // Run until the timer deadline at most, so that it fires on time.
     const now = this.time;
     cpu.time = now;
-    let budget = SLICE;
+    let budget = QUANTUM - this.used;
     const deadline = cpu.csr('stimecmp');
     if (deadline > now) {
       const until = (deadline - now) * INSTRUCTIONS_PER_TICK;
       if (until < budget) budget = until;
     }
     if (limit !== undefined && limit - cpu.instret < budget) budget = limit - cpu.instret;
-    const reason = cpu.run(budget > 0n ? budget : 1n);
+    if (budget <= 0n) budget = 1n;
+    const reason = cpu.run(budget);
+    this.used += budget - cpu.budgetLeft;
     const name = EXIT_REASON_NAMES[reason] ?? String(reason);
     this.exitStats.set(name, (this.exitStats.get(name) ?? 0) + 1);
     const e = cpu.exit;
@@ -283,21 +394,12 @@ export class SystemVM {
         if (!ok) cpu.failMmio();
         break;
       }
-      case ExitReason.Wfi: {
-        // Idle: time jumps to the next timer deadline, unless something is
-        // already pending (console input raises the UART's interrupt).
-        this.options.traceExits?.(`exit WFI pc 0x${e.pc.toString(16)}`);
-        const pending = (cpu.csr('sip') & cpu.csr('sie')) !== 0n;
-        if (!pending) {
-          const d = cpu.csr('stimecmp');
-          if (d === TIMER_OFF) {
-            this.diagnose(`ringvisor boot: the guest waits for an interrupt that can never come (wfi at pc 0x${e.pc.toString(16)}, no timer set)`);
-            return (this.status = 1);
-          }
-          if (d > this.time) this.timeOffset += d - this.time;
-        }
+      case ExitReason.Wfi:
+        // The hart sits its turns out until an interrupt is pending for it
+        // (nextHart skips time ahead when every hart waits).
+        this.options.traceExits?.(`exit WFI pc 0x${e.pc.toString(16)} hart ${this.running}`);
+        this.waiting[this.running] = true;
         break;
-      }
       default:
         this.diagnose(`ringvisor boot: unexpected exit ${name} at pc 0x${e.pc.toString(16)} (cause ${e.cause}, addr 0x${e.addr.toString(16)})`);
         return (this.status = 1);
