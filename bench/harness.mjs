@@ -19,7 +19,8 @@ export const USAGE = `usage: node bench/run.mjs [options]      (npm run bench, r
 
 Runs the benchmark workloads (guests/bench, bench/js) under ringvisor,
 qemu-riscv64, natively (gcc -O2) and as JavaScript on Node, interleaved;
-then the micro-benchmarks. Writes a table, bench/results/latest.json and
+then the micro-benchmarks, then the boot time of our guest Linux (ringvisor
+boot against qemu-system-riscv64). Writes a table, bench/results/latest.json and
 bench/results/latest.svg (partial.* for a --quick, --only, --scale or
 --without run).
 
@@ -30,7 +31,8 @@ options:
   --scale F           multiply the work sizes by F
   --without P,Q       leave out these peers (${PEERS.filter((p) => p !== 'ringvisor').join(', ')}): reported as missing
   --no-micro          skip the micro-benchmarks
-  --micro-only        only the micro-benchmarks
+  --micro-only        only the micro-benchmarks (and the boot)
+  --no-boot           skip booting the guest Linux
   --micro-time S      seconds each micro-benchmark may take (default 2; --quick 0.25)
   --out DIR           where results go (default bench/results)
   --js-dir DIR        the JavaScript versions from DIR/NAME.mjs (default bench/js)
@@ -41,7 +43,7 @@ options:
 export class UsageError extends Error {}
 
 export function parseArgs(argv) {
-  const o = { quick: false, reps: undefined, only: undefined, scale: 1, without: [], micro: true, workloads: true, microTime: undefined, out: join(ROOT, 'bench/results'), jsDir: join(ROOT, 'bench/js'), quiet: false, help: false };
+  const o = { quick: false, reps: undefined, only: undefined, scale: 1, without: [], micro: true, workloads: true, boot: true, microTime: undefined, out: join(ROOT, 'bench/results'), jsDir: join(ROOT, 'bench/js'), quiet: false, help: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -65,6 +67,7 @@ export function parseArgs(argv) {
       for (const p of o.without) if (!PEERS.includes(p) || p === 'ringvisor') throw new UsageError(`cannot leave out '${p}'`);
     } else if (a === '--no-micro') o.micro = false;
     else if (a === '--micro-only') o.workloads = false;
+    else if (a === '--no-boot') o.boot = false;
     else if (a === '--micro-time') {
       const v = Number(value());
       if (!(v > 0)) throw new UsageError(`bad --micro-time '${argv[i]}'`);
@@ -359,7 +362,13 @@ export async function runBench(options) {
     micro = await runMicro({ maxTime: options.microTime, progress: (s) => progress.line(s) });
     progress.done();
   }
-  const partial = options.quick || options.only !== undefined || options.scale !== 1 || options.without.length > 0 || !options.workloads || !options.micro
+  let boot;
+  if (options.boot) {
+    const { runBoot } = await import('./boot.mjs');
+    boot = runBoot({ reps: options.reps, progress: (s) => progress.line(s) });
+    progress.done();
+  }
+  const partial = options.quick || options.only !== undefined || options.scale !== 1 || options.without.length > 0 || !options.workloads || !options.micro || !options.boot
     || resolve(options.jsDir) !== join(ROOT, 'bench/js');
   const results = {
     schema: 1,
@@ -378,7 +387,8 @@ export async function runBench(options) {
     startupLimit: STARTUP_LIMIT,
     workloads,
     micro: micro ?? null,
-    headline: headline(workloads, micro),
+    boot: boot ?? null,
+    headline: { ...headline(workloads, micro), ...(boot && !boot.missing ? { boot: { ringvisor: boot.ringvisor.promptSeconds ?? null, qemu: boot.qemu.promptSeconds ?? null, what: 'seconds from start to the guest Linux init\'s first prompt' } } : {}) },
     failures,
   };
 

@@ -58,7 +58,9 @@ export function renderTable(results) {
     const s = h.syscallNs;
     lines.push(['write system call (ns, workload)', round(s.ringvisor), `qemu-riscv64 ${round(s.qemu)}, native ${round(s.native)}, JS ${round(s.js)}`]);
   }
-  if (lines.length) out.push('', 'headline (boot-free)', table(lines.map((l) => [`  ${l[0]}`, l[1], l[2]])));
+  if (h.boot) lines.push(['boot to the init prompt (s)', h.boot.ringvisor?.toFixed(2) ?? '-', `qemu-system-riscv64 ${h.boot.qemu?.toFixed(2) ?? 'missing'}${h.boot.ringvisor && h.boot.qemu ? ` (${(h.boot.ringvisor / h.boot.qemu).toFixed(2)}x)` : ''}`]);
+  if (lines.length) out.push('', 'headline', table(lines.map((l) => [`  ${l[0]}`, l[1], l[2]])));
+  if (results.boot?.missing) out.push(`boot: missing: ${results.boot.missing}`);
   if (results.micro) {
     out.push('', 'micro-benchmarks (benchmark package; median of samples)');
     out.push(table(results.micro.rows.map((r) => [`  ${r.name}`, `${round(r.nsPerOp)} ns/op`, r.rme === undefined ? '(by hand)' : `±${r.rme.toFixed(1)}%`, `${r.samples} samples`])));

@@ -55,6 +55,12 @@ describe('bench/run.mjs', () => {
       expect(j.headline.iterationsPerSecond.ringvisor).toBeGreaterThan(0);
       expect(j.headline.exitRoundTripNs).toBeGreaterThan(0);
       expect(j.headline.syscallNs.ringvisor).toBeGreaterThan(0);
+      // The boot time of the guest Linux: measured, or missing with the reason.
+      if (j.boot.missing) expect(j.boot.missing).toMatch(/guest Linux/);
+      else {
+        expect(j.boot.ringvisor.promptSeconds).toBeGreaterThan(0);
+        expect(j.headline.boot.ringvisor).toBe(j.boot.ringvisor.promptSeconds);
+      }
 
       const svg = r.read('partial.svg');
       expect(svg).toMatch(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
@@ -76,7 +82,7 @@ describe('bench/run.mjs', () => {
   it('fails loudly when a peer computes another answer', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ringvisor-badjs-'));
     writeFileSync(join(dir, 'integer.mjs'), 'export function run(n) { return `iterations ${n} crc 0xdeadbeef\\n`; }\n');
-    const r = bench('--only', 'integer', '--scale', '0.1', '--no-micro', '--without', 'qemu,native', '--js-dir', dir);
+    const r = bench('--only', 'integer', '--scale', '0.1', '--no-micro', '--no-boot', '--without', 'qemu,native', '--js-dir', dir);
     try {
       expect(r.status).toBe(1);
       expect(r.stderr).toMatch(/BENCHMARK FAILED/);
