@@ -55,8 +55,10 @@ export interface SystemVMOptions {
 }
 
 export const DEFAULT_SYSTEM_MEMORY = 256 * 1024 * 1024;
-/** Virtual clock: instructions per tick of the 10 MHz `time`: a 1 GHz hart. */
-export const INSTRUCTIONS_PER_TICK = 100n;
+/** Virtual clock: instructions per tick of the 10 MHz `time`: a 200 MHz
+ *  hart, near what the interpreter runs, so that guest time keeps pace with
+ *  the host's roughly. */
+export const INSTRUCTIONS_PER_TICK = 20n;
 /** Instructions a hart runs per turn. */
 export const QUANTUM = 100_000n;
 const ISA = 'rv64imafdc_zicsr_zifencei_zba_zbb_zbs_sstc';
@@ -65,6 +67,8 @@ export const SYSTEM_LIMIT_STATUS = 124;
 const TIMER_OFF = 0xffff_ffff_ffff_ffffn;
 /** Instructions the UART must have been open before it gets console input. */
 const CONSOLE_SETTLE = 200_000n;
+/** Empty line-status reads in a row that mean a guest waits for input. */
+const POLLS_FOR_INPUT = 64;
 
 export class SystemVM {
   readonly cpu: Cpu;
@@ -99,6 +103,10 @@ export class SystemVM {
    *  probe and FIFO resets would swallow earlier bytes. */
   private consoleInput: number[] = [];
   private consoleOpenSince: bigint | undefined;
+  /** Line-status reads in a row that found no data (a guest polling for input). */
+  private lsrPolls = 0;
+  /** Instructions executed by all harts. */
+  private executed = 0n;
   private consoleLine = '';
 
   static create(options: SystemVMOptions): SystemVM {
@@ -144,7 +152,18 @@ export class SystemVM {
     this.uart = new Uart16550({ base: QEMU_VIRT.uart.base, irq: this.plic.line(QEMU_VIRT.uart.irq), output: out });
     this.rtc = new GoldfishRtc({ base: QEMU_VIRT.rtc.base, irq: this.plic.line(QEMU_VIRT.rtc.irq) });
     this.bus.add(this.plic);
-    this.bus.add(this.uart);
+    // The bus sees the UART through a watcher that notices a guest polling
+    // its line status for input (U-Boot, early consoles: no interrupts).
+    const uart = this.uart;
+    this.bus.add({
+      name: uart.name, base: uart.base, size: uart.size,
+      read: (offset, size) => {
+        const v = uart.read(offset, size);
+        if (offset === 5) this.lsrPolls = (v & 1n) ? 0 : this.lsrPolls + 1; // LSR, DR clear
+        return v;
+      },
+      write: (offset, size, value) => uart.write(offset, size, value),
+    });
     this.bus.add(this.rtc);
     // virtio-mmio slot 0: the entropy device; slot 1: the disk, if any.
     const slots = qemuVirtioSlots(2);
@@ -220,11 +239,13 @@ export class SystemVM {
     // the 8250 driver does when the port is opened, not while it probes; and
     // so for a while, since its start-up reads the receive register once
     // more "for luck" right after enabling them.
+    // Or a guest that polls the line status, again and again, for a byte.
     const lcr = Number(this.uart.read(3, 1));
     const open = (lcr & 0x80) === 0 && (Number(this.uart.read(1, 1)) & 1) !== 0 && (Number(this.uart.read(4, 1)) & 0x08) !== 0;
-    if (!open) { this.consoleOpenSince = undefined; return; }
-    this.consoleOpenSince ??= this.cpu.instret;
-    if (this.cpu.instret - this.consoleOpenSince < CONSOLE_SETTLE) return;
+    if (this.lsrPolls >= POLLS_FOR_INPUT) this.consoleOpenSince ??= this.executed - CONSOLE_SETTLE;
+    else if (!open) { this.consoleOpenSince = undefined; return; }
+    this.consoleOpenSince ??= this.executed;
+    if (this.executed - this.consoleOpenSince < CONSOLE_SETTLE) return;
     this.uart.input(new Uint8Array(this.consoleInput));
     this.consoleInput = [];
   }
@@ -347,7 +368,7 @@ export class SystemVM {
     if (this.status !== undefined) return this.status;
     const cpu = this.cpu;
     const limit = this.options.maxInstructions;
-    if (limit !== undefined && cpu.instret >= limit) {
+    if (limit !== undefined && this.executed >= limit) {
       this.diagnose(`ringvisor boot: instruction limit reached (${limit} instructions) at pc 0x${cpu.pc.toString(16)}`);
       return (this.status = SYSTEM_LIMIT_STATUS);
     }
@@ -365,10 +386,11 @@ export class SystemVM {
       const until = (deadline - now) * INSTRUCTIONS_PER_TICK;
       if (until < budget) budget = until;
     }
-    if (limit !== undefined && limit - cpu.instret < budget) budget = limit - cpu.instret;
+    if (limit !== undefined && limit - this.executed < budget) budget = limit - this.executed;
     if (budget <= 0n) budget = 1n;
     const reason = cpu.run(budget);
     this.used += budget - cpu.budgetLeft;
+    this.executed += budget - cpu.budgetLeft;
     const name = EXIT_REASON_NAMES[reason] ?? String(reason);
     this.exitStats.set(name, (this.exitStats.get(name) ?? 0) + 1);
     const e = cpu.exit;
