@@ -118,12 +118,24 @@ describe.skipIf(typeof linux === 'string')('our guest Linux under ringvisor boot
       maxInstructions: 2_000_000_000n, random: (b) => b.fill(7), ...options,
     });
     let status: number | undefined;
+    const nap = new Int32Array(new SharedArrayBuffer(4));
     while (status === undefined) {
       status = vm.step();
       if (sinceInput.endsWith(PROMPT)) { sinceInput = ''; const l = lines.shift(); if (l !== undefined) vm.input(l + '\n'); }
+      if (vm.idleUntil !== undefined) Atomics.wait(nap, 0, 0, vm.idleMilliseconds());
     }
     return { status, out: out.replace(/\r\n/g, '\n'), vm };
   }
+
+  it('--clock host: an idle guest really waits (sleep 1 takes a second), and console input still wakes it at once', () => {
+    const started = performance.now();
+    const r = bootSession(['sleep 1', 'echo awake', 'poweroff'], { clock: 'host' });
+    const seconds = (performance.now() - started) / 1000;
+    expect(r.status).toBe(0);
+    expect(r.out).toContain('ringvisor-init# echo awake\nawake\n');
+    expect(seconds).toBeGreaterThanOrEqual(1);
+    expect(seconds).toBeLessThan(8);
+  });
 
   it('a kernel panic stops the machine with status 1 and the panic message', () => {
     const r = bootSession([], { append: APPEND + ' rdinit=/nope' });

@@ -17,6 +17,9 @@ options:
   --initrd FILE         an initramfs, placed in RAM and named in /chosen
   --append CMDLINE      the kernel command line (default: console=ttyS0)
   --mem SIZE            guest RAM, e.g. 256M (default ${DEFAULT_SYSTEM_MEMORY / 1024 / 1024}M)
+  --clock host|virtual  guest time from the host's clock (default on a
+                        terminal: an idle guest waits) or derived from the
+                        instructions run (default otherwise: repeatable)
   --smp N               harts (1 to 8, default 1), taking turns on one thread
   --disk FILE[,ro]      a raw disk image as virtio-blk (/dev/vda); writes
                         reach the file, a flush is an fsync; ,ro: read-only
@@ -52,6 +55,7 @@ export async function cmdBoot(args: string[]): Promise<number> {
   let traceExits = false, stats = false;
   let disk: { path: string; readOnly: boolean } | undefined;
   let harts: number | undefined;
+  let clock: 'host' | 'virtual' | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const value = (): string => {
@@ -67,7 +71,11 @@ export async function cmdBoot(args: string[]): Promise<number> {
       if (!/^\d+$/.test(v)) throw new BootUsageError(`bad instruction count '${v}'`);
       maxInstructions = BigInt(v);
     } else if (a === '--dump-dtb') dumpDtb = value();
-    else if (a === '--smp') {
+    else if (a === '--clock') {
+      const v = value();
+      if (v !== 'host' && v !== 'virtual') throw new BootUsageError(`bad --clock '${v}' (host or virtual)`);
+      clock = v;
+    } else if (a === '--smp') {
       const v = value();
       if (!/^[1-8]$/.test(v)) throw new BootUsageError(`bad --smp '${v}' (1 to 8 harts)`);
       harts = Number(v);
@@ -90,6 +98,7 @@ export async function cmdBoot(args: string[]): Promise<number> {
       kernel: readInput(kernel, 'kernel'), kernelName: kernel,
       initrd: initrd === undefined ? undefined : readInput(initrd, 'initrd'),
       append, memoryBytes: mem, maxInstructions, disk, harts,
+      clock: clock ?? (process.stdin.isTTY ? 'host' : 'virtual'),
       console: (b) => process.stdout.write(b),
       diagnostics: stderr,
       traceExits: traceExits ? stderr : undefined,
@@ -133,7 +142,10 @@ export async function cmdBoot(args: string[]): Promise<number> {
       const s = vm.step();
       if (s !== undefined) { status = s; break; }
       if (quit) { stderr('\nringvisor: quit (Ctrl-A x)'); status = 0; break; }
-      if (Date.now() - lastYield > 10) {
+      if (vm.idleUntil !== undefined) {
+        await new Promise<void>((resolve) => setTimeout(resolve, vm.idleMilliseconds()));
+        lastYield = Date.now();
+      } else if (Date.now() - lastYield > 10) {
         await new Promise<void>((resolve) => setImmediate(resolve));
         lastYield = Date.now();
       }

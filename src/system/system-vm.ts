@@ -51,6 +51,10 @@ export interface SystemVMOptions {
   random?: (buf: Uint8Array) => void;
   /** Harts (1..8; default 1). Hart 0 boots; the others wait for SBI HSM hart_start. */
   harts?: number;
+  /** Where guest time comes from: 'virtual' (default), derived from the
+   *  instructions run, repeatable; or 'host', the host's monotonic clock,
+   *  for interactive use (an idle guest then really waits: see idleUntil). */
+  clock?: 'virtual' | 'host';
   cpuModule?: WebAssembly.Module;
 }
 
@@ -65,8 +69,8 @@ const ISA = 'rv64imafdc_zicsr_zifencei_zba_zbb_zbs_sstc';
 /** Exit status when the guest stops at a limit, as the process VM's. */
 export const SYSTEM_LIMIT_STATUS = 124;
 const TIMER_OFF = 0xffff_ffff_ffff_ffffn;
-/** Instructions the UART must have been open before it gets console input. */
-const CONSOLE_SETTLE = 200_000n;
+/** Guest time (ticks: 1 ms) the UART must have been open before it gets console input. */
+const CONSOLE_SETTLE = 10_000n;
 /** Empty line-status reads in a row that mean a guest waits for input. */
 const POLLS_FOR_INPUT = 64;
 
@@ -98,6 +102,13 @@ export class SystemVM {
   private used = 0n;
   /** `time` at the start of the current round, in ticks. */
   private roundTime = 0n;
+  private readonly hostClock: boolean;
+  private readonly hostStart = performance.now();
+  /** With the host clock, when every hart waits: the `time` (ticks) of the
+   *  earliest timer deadline, or null for none (only a device can wake
+   *  them). The caller should sleep until then or until console input; the
+   *  next step() looks again. Undefined while some hart can run. */
+  idleUntil: bigint | null | undefined;
   /** Console input not yet handed to the UART: it goes there once the
    *  guest listens (the port opened), since the 8250 driver's
    *  probe and FIFO resets would swallow earlier bytes. */
@@ -115,6 +126,7 @@ export class SystemVM {
 
   private constructor(options: SystemVMOptions) {
     this.options = options;
+    this.hostClock = options.clock === 'host';
     this.harts = options.harts ?? 1;
     if (!Number.isInteger(this.harts) || this.harts < 1 || this.harts > 8) throw new RangeError(`a system VM has 1 to 8 harts, not ${options.harts}`);
     this.hartStates = Array.from({ length: this.harts }, (_, h) => (h === 0 ? HartState.Started : HartState.Stopped));
@@ -242,10 +254,11 @@ export class SystemVM {
     // Or a guest that polls the line status, again and again, for a byte.
     const lcr = Number(this.uart.read(3, 1));
     const open = (lcr & 0x80) === 0 && (Number(this.uart.read(1, 1)) & 1) !== 0 && (Number(this.uart.read(4, 1)) & 0x08) !== 0;
-    if (this.lsrPolls >= POLLS_FOR_INPUT) this.consoleOpenSince ??= this.executed - CONSOLE_SETTLE;
+    const now = this.time;
+    if (this.lsrPolls >= POLLS_FOR_INPUT) this.consoleOpenSince ??= now - CONSOLE_SETTLE;
     else if (!open) { this.consoleOpenSince = undefined; return; }
-    this.consoleOpenSince ??= this.executed;
-    if (this.executed - this.consoleOpenSince < CONSOLE_SETTLE) return;
+    this.consoleOpenSince ??= now;
+    if (now - this.consoleOpenSince < CONSOLE_SETTLE) return;
     this.uart.input(new Uint8Array(this.consoleInput));
     this.consoleInput = [];
   }
@@ -255,7 +268,10 @@ export class SystemVM {
   }
 
   /** The `time` CSR now, for the running hart. */
-  get time(): bigint { return this.roundTime + this.used / INSTRUCTIONS_PER_TICK; }
+  get time(): bigint {
+    if (this.hostClock) return BigInt(Math.floor((performance.now() - this.hostStart) * (QEMU_VIRT.timebaseFrequency / 1000)));
+    return this.roundTime + this.used / INSTRUCTIONS_PER_TICK;
+  }
 
   // ---- the harts' state, live or saved ----
   private csrOf(hart: number, name: 'sip' | 'sie' | 'stimecmp'): bigint {
@@ -296,10 +312,11 @@ export class SystemVM {
    *  skipping idle time) as needed. False when the machine has stopped. */
   private nextHart(): boolean {
     let h = this.running;
+    this.idleUntil = undefined;
     for (let scanned = 0; ; scanned++) {
       h++;
       if (h === this.harts) { h = 0; this.roundTime += QUANTUM / INSTRUCTIONS_PER_TICK; }
-      if (this.runnable(h, this.roundTime)) break;
+      if (this.runnable(h, this.hostClock ? this.time : this.roundTime)) break;
       if (scanned >= this.harts) {
         // Nobody can run: time jumps to the earliest deadline of a waiting hart.
         let next: bigint | undefined;
@@ -308,8 +325,13 @@ export class SystemVM {
           const d = this.csrOf(w, 'stimecmp');
           if ((this.csrOf(w, 'sie') & (1n << BigInt(Irq.SupervisorTimer))) !== 0n && d !== TIMER_OFF && (next === undefined || d < next)) next = d;
         }
+        const any = this.hartStates.some((st) => st === HartState.Started);
+        if (this.hostClock && any) {
+          // Really idle: the caller waits (for the deadline or for input).
+          this.idleUntil = next ?? null;
+          return false;
+        }
         if (next === undefined) {
-          const any = this.hartStates.some((st) => st === HartState.Started);
           if (any) this.diagnose(`ringvisor boot: every hart waits for an interrupt that can never come (wfi with no timer and no device to wake them; pc 0x${this.cpu.pc.toString(16)})`);
           else this.diagnose('ringvisor boot: every hart has stopped (SBI HSM hart_stop)');
           this.status = 1;
@@ -372,11 +394,11 @@ export class SystemVM {
       this.diagnose(`ringvisor boot: instruction limit reached (${limit} instructions) at pc 0x${cpu.pc.toString(16)}`);
       return (this.status = SYSTEM_LIMIT_STATUS);
     }
+    this.feedConsole();
     if (!this.runnable(this.running, this.time) || this.used >= QUANTUM) {
       if (!this.nextHart()) return this.status;
     }
     if (this.pendingFlush[this.running]) { cpu.flushTlb(); this.pendingFlush[this.running] = false; }
-    this.feedConsole();
     // Run until the timer deadline at most, so that it fires on time.
     const now = this.time;
     cpu.time = now;
@@ -436,7 +458,10 @@ export class SystemVM {
     for (;;) {
       const status = this.step();
       if (status !== undefined) return status;
-      if (Date.now() - lastYield > 20) {
+      if (this.idleUntil !== undefined) {
+        await new Promise<void>((resolve) => setTimeout(resolve, this.idleMilliseconds()));
+        lastYield = Date.now();
+      } else if (Date.now() - lastYield > 20) {
         await new Promise<void>((resolve) => setImmediate(resolve));
         lastYield = Date.now();
       }
@@ -444,9 +469,19 @@ export class SystemVM {
   }
 
   runSync(): number {
+    const nap = new Int32Array(new SharedArrayBuffer(4));
     for (;;) {
       const status = this.step();
       if (status !== undefined) return status;
+      if (this.idleUntil !== undefined) Atomics.wait(nap, 0, 0, this.idleMilliseconds());
     }
+  }
+
+  /** How long an idle machine may sleep before it must look again (ms, at most 20). */
+  idleMilliseconds(): number {
+    if (this.idleUntil === undefined) return 0;
+    if (this.idleUntil === null) return 20;
+    const ms = Number(this.idleUntil - this.time) / (QEMU_VIRT.timebaseFrequency / 1000);
+    return Math.max(0, Math.min(20, ms));
   }
 }
