@@ -33,6 +33,8 @@ On a terminal, Ctrl-A x quits.
 `;
 
 export class BootUsageError extends Error {}
+/** A file that cannot be read: its message alone, status 1. */
+class BootInputError extends Error {}
 
 function parseSize(s: string): number {
   const m = /^(\d+)([KMG]?)$/i.exec(s);
@@ -45,7 +47,7 @@ function readInput(path: string, what: string): Uint8Array {
     return readFileSync(path);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    throw new BootUsageError(`${what} ${path}: ${err.code === 'ENOENT' ? 'No such file or directory' : err.message}`);
+    throw new BootInputError(`${what} ${path}: ${err.code === 'ENOENT' ? 'No such file or directory' : err.code === 'EISDIR' ? 'Is a directory' : err.message}`);
   }
 }
 
@@ -104,8 +106,14 @@ export async function cmdBoot(args: string[]): Promise<number> {
       traceExits: traceExits ? stderr : undefined,
     });
   } catch (e) {
+    if (e instanceof BootInputError) { stderr(`ringvisor: boot: ${e.message}`); return 1; }
     if (e instanceof KernelImageError || e instanceof RangeError) { stderr(`ringvisor: ${e.message}`); return 1; }
-    if (disk !== undefined && e instanceof Error && /virtio-blk|ENOENT|EACCES|EISDIR/.test(e.message)) { stderr(`ringvisor: --disk ${disk.path}: ${e.message}`); return 1; }
+    if (disk !== undefined && e instanceof Error && /virtio-blk|ENOENT|EACCES|EISDIR/.test(e.message)) {
+      const code = (e as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? 'No such file or directory' : code === 'EACCES' ? 'Permission denied' : code === 'EISDIR' ? 'Is a directory' : e.message;
+      stderr(`ringvisor: --disk ${disk.path}: ${why}`);
+      return 1;
+    }
     throw e;
   }
   if (dumpDtb !== undefined) {

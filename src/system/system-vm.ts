@@ -267,6 +267,11 @@ export class SystemVM {
     (this.options.diagnostics ?? ((l: string) => process.stderr.write(l + '\n')))(line);
   }
 
+  /** One --trace-exits line, shaped like KVM's kvm_exit trace event. */
+  private trace(what: string): void {
+    this.options.traceExits?.(`kvm_exit: vcpu ${this.running} ${what}`);
+  }
+
   /** The `time` CSR now, for the running hart. */
   get time(): bigint {
     if (this.hostClock) return BigInt(Math.floor((performance.now() - this.hostStart) * (QEMU_VIRT.timebaseFrequency / 1000)));
@@ -418,30 +423,31 @@ export class SystemVM {
     const e = cpu.exit;
     switch (reason) {
       case ExitReason.Budget:
+        this.trace(`reason BUDGET pc 0x${cpu.pc.toString(16)} after ${budget - cpu.budgetLeft} instructions`);
         break;
       case ExitReason.EcallS: {
         const call = handleSbi(cpu, this.machine(), this.sbiStats);
-        this.options.traceExits?.(`exit ECALL_S pc 0x${e.pc.toString(16)} sbi ${call.name} -> ${call.error}`);
+        this.trace(`reason ECALL_S pc 0x${e.pc.toString(16)} sbi ${call.name} error ${call.error}`);
         break;
       }
       case ExitReason.MmioLoad: {
         const m = cpu.mmio;
         const v = this.bus.load(m.addr, m.size as AccessSize);
-        this.options.traceExits?.(`exit MMIO_LOAD pc 0x${e.pc.toString(16)} addr 0x${m.addr.toString(16)} size ${m.size} -> ${v === undefined ? 'no device' : '0x' + v.toString(16)}`);
+        this.trace(`reason MMIO_LOAD pc 0x${e.pc.toString(16)} gpa 0x${m.addr.toString(16)} len ${m.size} ${v === undefined ? 'no device: access fault' : `val 0x${v.toString(16)} (${this.bus.find(m.addr)?.name})`}`);
         if (v === undefined) cpu.failMmio(); else cpu.completeMmioLoad(v);
         break;
       }
       case ExitReason.MmioStore: {
         const m = cpu.mmio;
         const ok = this.bus.store(m.addr, m.size as AccessSize, m.data);
-        this.options.traceExits?.(`exit MMIO_STORE pc 0x${e.pc.toString(16)} addr 0x${m.addr.toString(16)} size ${m.size} data 0x${m.data.toString(16)}${ok ? '' : ' (no device)'}`);
+        this.trace(`reason MMIO_STORE pc 0x${e.pc.toString(16)} gpa 0x${m.addr.toString(16)} len ${m.size} val 0x${m.data.toString(16)} ${ok ? `(${this.bus.find(m.addr)?.name})` : 'no device: access fault'}`);
         if (!ok) cpu.failMmio();
         break;
       }
       case ExitReason.Wfi:
         // The hart sits its turns out until an interrupt is pending for it
         // (nextHart skips time ahead when every hart waits).
-        this.options.traceExits?.(`exit WFI pc 0x${e.pc.toString(16)} hart ${this.running}`);
+        this.trace(`reason WFI pc 0x${e.pc.toString(16)}`);
         this.waiting[this.running] = true;
         break;
       default:

@@ -1,0 +1,90 @@
+// The `ringvisor boot` command: its errors for bad input (each a message
+// and a non-zero status, never a crash), and --dump-dtb, --trace-exits and
+// --stats on a small bare-metal-free boot: our guest Linux when it is built,
+// else those checks are skipped with the reason.
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseFdt, findNode } from '../src/system/fdt.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const cli = (args: string[], input = '') =>
+  spawnSync(process.execPath, ['dist/cli/main.js', 'boot', ...args], { encoding: 'utf8', cwd: root, input, timeout: 120_000 });
+
+function guestLinux(): { image: string; initrd: string } | undefined {
+  if (spawnSync('bash', [`${root}guests/linux/build.sh`, '--check-deps']).status !== 0) return undefined;
+  const dir = spawnSync('bash', [`${root}guests/linux/build.sh`, '--print-path'], { encoding: 'utf8' }).stdout.trim();
+  return existsSync(`${dir}/Image`) ? { image: `${dir}/Image`, initrd: `${dir}/initramfs.cpio.gz` } : undefined;
+}
+const linux = guestLinux();
+
+describe('ringvisor boot: bad input', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ringvisor-cli-boot-'));
+  const file = (name: string, bytes: Uint8Array | string) => { const p = join(dir, name); writeFileSync(p, bytes); return p; };
+
+  it('no kernel, unknown options and bad values: usage errors, status 2', () => {
+    expect(cli([]).stderr).toMatch(/^ringvisor: boot: no kernel given \(--kernel IMAGE\)/);
+    expect(cli([]).status).toBe(2);
+    expect(cli(['--kernel', 'x', '--bogus']).stderr).toMatch(/unknown option --bogus/);
+    expect(cli(['--kernel', 'x', '--smp', '9']).stderr).toMatch(/bad --smp '9' \(1 to 8 harts\)/);
+    expect(cli(['--kernel', 'x', '--mem', 'lots']).stderr).toMatch(/bad size 'lots'/);
+    expect(cli(['--kernel', 'x', '--clock', 'sundial']).stderr).toMatch(/bad --clock 'sundial'/);
+  });
+
+  it('a missing file, a file that is no kernel, a truncated ELF, a kernel larger than RAM: one line each, status 1 or 2', () => {
+    const missing = cli(['--kernel', join(dir, 'nope')]);
+    expect(missing.stderr).toMatch(/kernel .*nope: No such file or directory/);
+    expect(missing.status).not.toBe(0);
+    const junk = cli(['--kernel', file('junk', 'hello, I am not a kernel '.repeat(10))]);
+    expect(junk.stderr).toMatch(/not a RISC-V Linux Image: no "RISCV"/);
+    expect(junk.status).toBe(1);
+    const elf = new Uint8Array(80);
+    elf.set([0x7f, 0x45, 0x4c, 0x46, 2, 1]);
+    const trunc = cli(['--kernel', file('trunc.elf', elf)]);
+    expect(trunc.stderr).toMatch(/not a RISC-V ELF file|program headers run past/);
+    expect(trunc.status).toBe(1);
+    if (linux) {
+      const big = cli(['--kernel', linux.image, '--mem', '1M']);
+      expect(big.stderr).toMatch(/needs|outside the VM's RAM|does not fit/);
+      expect(big.status).toBe(1);
+    }
+    if (linux) {
+      const disk = cli(['--kernel', linux.image, '--disk', join(dir, 'no-disk.img')]);
+      expect(disk.stderr).toMatch(/^ringvisor: --disk .*no-disk\.img: No such file or directory$/m);
+      expect(disk.status).toBe(1);
+      const odd = cli(['--kernel', linux.image, '--disk', file('odd.img', 'three')]);
+      expect(odd.stderr).toMatch(/size 5 bytes is not a multiple of 512/);
+      expect(odd.status).toBe(1);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe.skipIf(!linux)('ringvisor boot: what it shows of ring -1', () => {
+  const { image, initrd } = linux ?? { image: '', initrd: '' };
+
+  it('--dump-dtb writes the tree the kernel gets; --stats counts exits, SBI calls and devices; --trace-exits prints each exit', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ringvisor-dtb-'));
+    try {
+      const dtb = join(dir, 'virt.dtb');
+      const r = cli(['--kernel', image, '--initrd', initrd, '--append', 'console=ttyS0 quiet', '--smp', '2', '--dump-dtb', dtb, '--stats', '--trace-exits'], 'poweroff\n');
+      expect(r.status).toBe(0);
+      const t = parseFdt(new Uint8Array(readFileSync(dtb)));
+      expect(findNode(t.root, '/cpus/cpu@1')).toBeDefined();
+      expect(Buffer.from(findNode(t.root, '/chosen')!.props.get('bootargs')!).toString()).toBe('console=ttyS0 quiet\0');
+      expect(r.stderr).toMatch(/^ringvisor: exits ECALL_S: \d+$/m);
+      expect(r.stderr).toMatch(/^ringvisor: exits MMIO_STORE: \d+$/m);
+      expect(r.stderr).toMatch(/^ringvisor: sbi HSM hart_start: 1$/m);
+      expect(r.stderr).toMatch(/^ringvisor: sbi SRST system_reset: 1$/m);
+      expect(r.stderr).toMatch(/^ringvisor: device uart0: \d+ reads, \d+ writes$/m);
+      expect(r.stderr).toMatch(/^kvm_exit: vcpu 1 reason /m);
+      expect(r.stderr).toMatch(/^kvm_exit: vcpu 0 reason MMIO_STORE pc 0x[0-9a-f]+ gpa 0x10000000 len 1 val 0x[0-9a-f]+ \(uart0\)$/m);
+      expect(r.stdout).toContain('reboot: Power down');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
