@@ -22,3 +22,8 @@ export { MemFs } from './linux/fs/memfs.js';
 export type { MountSpec, Mount } from './linux/fs/guest-fs.js';
 export { HostFs, parseMountSpec, sandboxFs } from './node/host-fs.js';
 export type { HostMount, SandboxOptions } from './node/host-fs.js';
+export { SystemVM, DEFAULT_SYSTEM_MEMORY, SYSTEM_LIMIT_STATUS, QUANTUM, INSTRUCTIONS_PER_TICK } from './system/system-vm.js';
+export type { SystemVMOptions } from './system/system-vm.js';
+export { KernelImageError, parseKernelImage, loadKernel } from './system/linux-image.js';
+export { virtDeviceTree, qemuVirtConfig, QEMU_VIRT } from './system/device-tree.js';
+export { FdtBuilder, parseFdt, FdtError } from './system/fdt.js';
