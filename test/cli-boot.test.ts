@@ -3,7 +3,7 @@
 // --stats on a small bare-metal-free boot: our guest Linux when it is built,
 // else those checks are skipped with the reason.
 import { describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +20,7 @@ function guestLinux(): { image: string; initrd: string } | undefined {
   return existsSync(`${dir}/Image`) ? { image: `${dir}/Image`, initrd: `${dir}/initramfs.cpio.gz` } : undefined;
 }
 const linux = guestLinux();
+const haveScript = spawnSync('script', ['--version']).status === 0;
 
 describe('ringvisor boot: bad input', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ringvisor-cli-boot-'));
@@ -66,6 +67,29 @@ describe('ringvisor boot: bad input', () => {
 describe.skipIf(!linux)('ringvisor boot: what it shows of ring -1', () => {
   const { image, initrd } = linux ?? { image: '', initrd: '' };
 
+  it.skipIf(!haveScript)('on a terminal: raw mode, what is typed reaches the guest, Ctrl-A x quits with status 0', async () => {
+    // script(1) gives the command a pseudo-terminal as its stdin and stdout.
+    const command = `${process.execPath} ${root}dist/cli/main.js boot --kernel ${image} --initrd ${initrd} --append 'console=ttyS0 quiet'`;
+    const p = spawn('script', ['-qfec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let typed = false;
+    p.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (!typed && out.includes('ringvisor-init# ')) {
+        typed = true;
+        p.stdin.write('echo typed on a tty\r');
+        setTimeout(() => p.stdin.write('\x01x'), 300);
+      }
+    });
+    const status = await new Promise<number | null>((resolve) => {
+      const timer = setTimeout(() => { p.kill(); resolve(null); }, 60_000);
+      p.on('exit', (code) => { clearTimeout(timer); resolve(code); });
+    });
+    expect(status).toBe(0);
+    expect(out).toMatch(/echo typed on a tty\r*\n\r*typed on a tty/);
+    expect(out).toContain('ringvisor: quit (Ctrl-A x)');
+  });
+
   it('--dump-dtb writes the tree the kernel gets; --stats counts exits, SBI calls and devices; --trace-exits prints each exit', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ringvisor-dtb-'));
     try {
@@ -79,6 +103,8 @@ describe.skipIf(!linux)('ringvisor boot: what it shows of ring -1', () => {
       expect(r.stderr).toMatch(/^ringvisor: exits MMIO_STORE: \d+$/m);
       expect(r.stderr).toMatch(/^ringvisor: sbi HSM hart_start: 1$/m);
       expect(r.stderr).toMatch(/^ringvisor: sbi SRST system_reset: 1$/m);
+      expect(r.stderr).toMatch(/^ringvisor: exits SHUTDOWN: 1$/m);
+      expect(r.stderr).toMatch(/^kvm_exit: vcpu \d reason SHUTDOWN shutdown \(SRST reason 0\)$/m);
       expect(r.stderr).toMatch(/^ringvisor: device uart0: \d+ reads, \d+ writes$/m);
       expect(r.stderr).toMatch(/^kvm_exit: vcpu 1 reason /m);
       expect(r.stderr).toMatch(/^kvm_exit: vcpu 0 reason MMIO_STORE pc 0x[0-9a-f]+ gpa 0x10000000 len 1 val 0x[0-9a-f]+ \(uart0\)$/m);

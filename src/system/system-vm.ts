@@ -382,6 +382,9 @@ export class SystemVM {
       },
       stopHart: () => { this.hartStates[this.running] = HartState.Stopped; },
       reset: (type, reason) => {
+        // The machine's own exit (KVM's SYSTEM_EVENT): counted and traced as SHUTDOWN.
+        this.exitStats.set('SHUTDOWN', (this.exitStats.get('SHUTDOWN') ?? 0) + 1);
+        this.trace(`reason SHUTDOWN ${['shutdown', 'cold reboot', 'warm reboot'][type] ?? type} (SRST reason ${reason})`);
         if (type === ResetType.Shutdown) this.status = reason === 0 ? 0 : 1;
         else this.status = 0;
         if (reason !== 0) this.diagnose(`ringvisor boot: the guest reset the machine reporting a system failure (SRST reason ${reason})`);
