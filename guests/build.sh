@@ -103,19 +103,8 @@ bash bench/build.sh "$out"
 for src in bench/*.c; do [ -e "$src" ] && built=$((built + 1)); done
 
 if [ $check = 1 ]; then
-  bad=0
-  for elf in "$out"/*.elf; do
-    name=$(basename "$elf")
-    if ! cmp -s "$elf" "bin/$name"; then
-      echo "guests/build.sh: bin/$name differs from what its source builds to (run bash guests/build.sh)" >&2
-      bad=1
-    fi
-  done
-  for elf in bin/*.elf; do
-    [ -e "$elf" ] || continue
-    [ -e "$out/$(basename "$elf")" ] || { echo "guests/build.sh: $elf has no source in guests/src, guests/libc, guests/go or guests/bench" >&2; bad=1; }
-  done
-  [ $bad = 0 ] && echo "guests/build.sh: all $built programs match their sources"
-  exit $bad
+  . ./check-built.sh
+  check_built guests/build.sh "$out" bin "$built" "guests/src, guests/libc, guests/go or guests/bench"
+  exit $?
 fi
 echo "guests/build.sh: built $built programs into guests/bin"

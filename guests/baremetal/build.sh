@@ -45,19 +45,8 @@ for src in *.c; do
 done
 
 if [ $check = 1 ]; then
-  bad=0
-  for elf in "$out"/*.elf; do
-    name=$(basename "$elf")
-    if ! cmp -s "$elf" "bin/$name"; then
-      echo "guests/baremetal/build.sh: bin/$name differs from what its source builds to (run bash guests/baremetal/build.sh)" >&2
-      bad=1
-    fi
-  done
-  for elf in bin/*.elf; do
-    [ -e "$elf" ] || continue
-    [ -e "$out/$(basename "$elf")" ] || { echo "guests/baremetal/build.sh: $elf has no source in guests/baremetal" >&2; bad=1; }
-  done
-  [ $bad = 0 ] && echo "guests/baremetal/build.sh: all $built programs match their sources"
-  exit $bad
+  . ../check-built.sh
+  check_built guests/baremetal/build.sh "$out" bin "$built" guests/baremetal
+  exit $?
 fi
 echo "guests/baremetal/build.sh: built $built programs into guests/baremetal/bin"
