@@ -556,7 +556,8 @@ export function run(budget: u64): u32 {
   if (supervisor) refreshPermissions(); // (a failed MMIO access may have trapped)
   let left = budget;
   // Instructions retired so far are budget - left, less the one that is
-  // executing (left is counted down before it runs): no second counter.
+  // executing (left is counted down before it runs) and less the traps
+  // delivered to S-mode (below): no counter per instruction.
   const instretBase = load<u64>(INSTRET);
   let inst: u32 = 0;
   let len: u32 = 0;
