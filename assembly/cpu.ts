@@ -512,6 +512,10 @@ function deliverFault(pc: u64): u64 {
   return handler;
 }
 
+// What the run loop does before the next instruction (`events`).
+const EV_LOOKUP: u32 = 1;
+const EV_IRQ: u32 = 2;
+
 // Exits after which the guest resumes past the instruction (it retired).
 @inline function retiresOnExit(reason: u32): bool {
   return reason == EXIT_ECALL_U || reason == EXIT_ECALL_S || reason == EXIT_WFI || reason == EXIT_CSR;
@@ -563,17 +567,15 @@ export function run(budget: u64): u32 {
   let len: u32 = 0;
   let fetchPage: u64 = u64.MAX_VALUE; // guest address of the page last fetched from
   let fetchBase: usize = 0;           // its linear address
-  // Translations (src/cpu/jit/) are entered at jump targets: `lookup` is set
-  // by taken jumps and branches (and on entry), `relook` after a translation
-  // stopped short, so that the instruction it left is interpreted first.
+  // Work before the next instruction, one test per instruction for all of
+  // it: EV_LOOKUP, look for a translation (src/cpu/jit/) at pc, set by taken
+  // jumps and branches, on entry, and one instruction after a translation
+  // stopped short; EV_IRQ, with S-mode, look for an interrupt to take (on
+  // entry, and after whatever may have changed sip, sie or sstatus).
   const threshold = load<u32>(JIT_THRESHOLD);
-  let lookup = threshold != 0;
-  let relook = false;
-  // With S-mode: look for an interrupt to take before the next instruction
-  // (on entry, and after whatever may have changed sip, sie or sstatus).
-  let irqCheck = supervisor;
+  const lookupEvent: u32 = threshold != 0 ? EV_LOOKUP : 0;
+  let events: u32 = lookupEvent | (supervisor ? EV_IRQ : 0);
   if (supervisor) updateTimerPending();
-  let exitPc: u64 = 0; // the instruction an exit that retires it names
   // Instructions that trapped into S-mode: each used its unit of budget
   // (so that a handler that traps again and again still ends the run) but
   // retired nothing.
@@ -581,17 +583,18 @@ export function run(budget: u64): u32 {
 
   while (true) {
     if (left == 0) { requestExit(EXIT_BUDGET); break; }
-    if (irqCheck) {
-      irqCheck = false;
-      const irq = pendingInterrupt();
-      if (irq >= 0) {
-        pc = trapToSupervisor((<u64>1 << 63) | <u64>irq, 0, pc);
-        refreshPermissions();
-        fetchPage = u64.MAX_VALUE;
+    if (events != 0) {
+      const look = events & EV_LOOKUP;
+      if (events & EV_IRQ) {
+        const irq = pendingInterrupt();
+        if (irq >= 0) {
+          pc = trapToSupervisor((<u64>1 << 63) | <u64>irq, 0, pc);
+          refreshPermissions();
+          fetchPage = u64.MAX_VALUE;
+        }
       }
-    }
-    if (lookup) {
-      lookup = false;
+      events = 0;
+      if (look) {
       const slot = <usize>JIT_MAP + ((<usize>(pc >> 1) & (JIT_MAP_ENTRIES - 1)) << 4);
       if (load<u64>(slot) == pc) {
         const fn = load<u32>(slot, 8);
@@ -606,14 +609,17 @@ export function run(budget: u64): u32 {
           const r = call_indirect<u64>(fn, left - over);
           left = (r & ~JIT_BAIL) + over;
           pc = load<u64>(PC);
-          if (r & JIT_BAIL) relook = true;
-          else lookup = true;
-          continue;
+          events = lookupEvent;
+          // Stopped short: the instruction it left is interpreted now, and
+          // the next one looked up again.
+          if ((r & JIT_BAIL) == 0) continue;
+          if (left == 0) { requestExit(EXIT_BUDGET); break; }
         }
       } else {
         store<u64>(slot, pc);
         store<u64>(slot, 1 << 32, 8); // no translation, one visit
         if (threshold == 1) { requestExit(EXIT_HOT); break; }
+      }
       }
     }
     left--;
@@ -631,7 +637,7 @@ export function run(budget: u64): u32 {
       // A fetch fault goes to S-mode when there is one, else out.
       const a = fetchAddress(pc, 2);
       if (a == 0) {
-        if (supervisor) { pc = deliverFault(pc); traps++; fetchPage = u64.MAX_VALUE; continue; }
+        if (controls & CTRL_SUPERVISOR) { pc = deliverFault(pc); traps++; fetchPage = u64.MAX_VALUE; continue; }
         break;
       }
       inst = <u32>load<u16>(a);
@@ -639,7 +645,7 @@ export function run(budget: u64): u32 {
         const b = fetchAddress(pc + 2, 2);
         if (b == 0) {
           inst = 0;
-          if (supervisor) { pc = deliverFault(pc); traps++; fetchPage = u64.MAX_VALUE; continue; }
+          if (controls & CTRL_SUPERVISOR) { pc = deliverFault(pc); traps++; fetchPage = u64.MAX_VALUE; continue; }
           break;
         }
         inst |= (<u32>load<u16>(b)) << 16;
@@ -666,7 +672,7 @@ export function run(budget: u64): u32 {
       }
       if (op == RVC_ILLEGAL) {
         raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst);
-        if (supervisor) { pc = deliverFault(pc); traps++; continue; }
+        if (controls & CTRL_SUPERVISOR) { pc = deliverFault(pc); traps++; continue; }
         break;
       }
     }
@@ -678,14 +684,14 @@ export function run(budget: u64): u32 {
       case 0x6f:                                                          // JAL
         setX(rd(op), next);
         next = pc + immJ(op);
-        lookup = threshold != 0;
+        events |= lookupEvent;
         break;
       case 0x67: {                                                        // JALR
         if (funct3(op) != 0) { raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst); break; }
         const target = (getX(rs1(op)) + immI(op)) & ~(<u64>1);
         setX(rd(op), next);
         next = target;
-        lookup = threshold != 0;
+        events |= lookupEvent;
         break;
       }
       case 0x63: {                                                        // BRANCH
@@ -700,7 +706,7 @@ export function run(budget: u64): u32 {
           case 7: taken = x >= y; break;                                  // BGEU
           default: raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst); taken = false;
         }
-        if (taken) { next = pc + immB(op); lookup = threshold != 0; }
+        if (taken) { next = pc + immB(op); events |= lookupEvent; }
         break;
       }
       case 0x03: execLoad(op); break;
@@ -735,7 +741,7 @@ export function run(budget: u64): u32 {
         break;
       case 0x73:                                                          // SYSTEM
         if (funct3(op) == 0) {
-          const user = !supervisor || priv() == PRIV_U;
+          const user = (controls & CTRL_SUPERVISOR) == 0 || priv() == PRIV_U;
           if (op == 0x00000073) {                                         // ECALL
             if (user) {
               if (controls & EXIT_ON_ECALL_U) requestExit(EXIT_ECALL_U);
@@ -751,7 +757,7 @@ export function run(budget: u64): u32 {
           } else if (op == 0x10200073) {                                  // SRET
             next = supervisorReturn();
             refreshPermissions();
-            irqCheck = true;
+            events |= EV_IRQ;
             fetchPage = u64.MAX_VALUE;
             if (controls & EXIT_ON_SRET) requestExit(EXIT_CSR);
           } else if (op == 0x10500073) {                                  // WFI
@@ -768,20 +774,20 @@ export function run(budget: u64): u32 {
         } else if (funct3(op) == 4) {
           raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst);
         } else {
-          const effect = execCsr(op, instretBase + (budget - left - traps - 1), supervisor);
+          const effect = execCsr(op, instretBase + (budget - left - traps - 1), (controls & CTRL_SUPERVISOR) != 0);
           if (effect == CSR_EFFECT_INTERRUPTS) {
-            irqCheck = true;
+            events |= EV_IRQ;
             refreshPermissions(); // sstatus.SUM or MXR may have changed
           } else if (effect == CSR_EFFECT_SATP) {
             flushTlb();
-            refreshMmu(supervisor);
+            refreshMmu(true);
             fetchPage = u64.MAX_VALUE;
             if (controls & EXIT_ON_SATP) requestExit(EXIT_CSR);
           }
         }
         break;
       case 0x07: case 0x27: case 0x43: case 0x47: case 0x4b: case 0x4f: case 0x53:
-        if (supervisor) {
+        if (controls & CTRL_SUPERVISOR) {
           // sstatus.FS: Off makes every FP instruction illegal; any other
           // state becomes Dirty (an FP instruction may write FP state).
           if (fpOff()) { raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst); break; }
@@ -795,7 +801,7 @@ export function run(budget: u64): u32 {
 
     if (pendingExit != EXIT_NONE) {
       const why = pendingExit;
-      if (why == EXIT_FAULT && supervisor) {
+      if (why == EXIT_FAULT && (controls & CTRL_SUPERVISOR) != 0) {
         // Delivered to S-mode: the instruction did not retire, the handler runs next.
         pc = deliverFault(pc);
         traps++;
@@ -803,11 +809,10 @@ export function run(budget: u64): u32 {
         continue;
       }
       // These exits retire their instruction: the guest resumes after it.
-      if (retiresOnExit(why)) { exitPc = pc; pc = next; }
+      if (retiresOnExit(why)) { store<u64>(EXIT_PC, pc); pc = next; }
       break;
     }
     pc = next;
-    if (relook) { relook = false; lookup = true; }
   }
 
   // Complete the exit block. `pc` is where the guest resumes; EXIT_PC is the
@@ -816,7 +821,7 @@ export function run(budget: u64): u32 {
   // Every exit but the budget's and a hot target's counted down its own
   // instruction; of those, the retiring ones retired it.
   const retired = budget - left - traps - (reason == EXIT_BUDGET || reason == EXIT_HOT || retiresOnExit(reason) ? 0 : 1);
-  store<u64>(EXIT_PC, retiresOnExit(reason) ? exitPc : pc);
+  if (!retiresOnExit(reason)) store<u64>(EXIT_PC, pc); // (a retiring exit stored its instruction's)
   // A budget exit is about no instruction (the one at pc has not been
   // fetched); its bits and length read 0, whoever ran the last one.
   if (reason == EXIT_BUDGET || reason == EXIT_HOT) { inst = 0; len = 0; }
