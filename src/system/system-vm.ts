@@ -7,12 +7,13 @@
 //
 // Harts take turns on the one CPU instance (each has its state saved while
 // another runs), in rounds: every hart that can run gets a quantum of
-// QUANTUM instructions, in hart order. Time is virtual: the `time` CSR (10
-// MHz, as on virt) advances by a quantum's worth per round, as if each hart
-// ran at INSTRUCTIONS_PER_TICK x 10 MHz in parallel; a hart in wfi sits its
-// turns out until an interrupt is pending for it, and when every hart waits
-// time jumps to the earliest timer deadline. A boot therefore takes the same
-// instructions every time.
+// QUANTUM instructions, in hart order. Time is virtual by default: the
+// `time` CSR (10 MHz, as on virt) advances by a quantum's worth per round,
+// as if each hart ran at INSTRUCTIONS_PER_TICK x 10 MHz in parallel; a hart
+// in wfi sits its turns out until an interrupt is pending for it, and when
+// every hart waits time jumps to the earliest timer deadline. A boot
+// therefore takes the same instructions every time. With the host clock,
+// `time` is the host's and an idle machine waits for real (idleUntil).
 import { Cpu, ExitControl, ExitReason, EXIT_REASON_NAMES, Irq, MemoryMode, Priv } from '../cpu/cpu.js';
 import { defaultCpuModule } from '../cpu/module-registry.js';
 import { virtDeviceTree, qemuVirtioSlots, QEMU_VIRT, plicContext } from './device-tree.js';
@@ -264,7 +265,7 @@ export class SystemVM {
   }
 
   private diagnose(line: string): void {
-    (this.options.diagnostics ?? ((l: string) => process.stderr.write(l + '\n')))(line);
+    (this.options.diagnostics ?? ((l: string) => console.error(l)))(line);
   }
 
   /** One --trace-exits line, shaped like KVM's kvm_exit trace event. */
