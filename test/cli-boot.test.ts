@@ -62,6 +62,35 @@ describe('ringvisor boot: bad input', () => {
     }
     rmSync(dir, { recursive: true, force: true });
   });
+
+  it('a guest that loops forever: --timeout and --max-instructions stop it with status 124 and where it was', () => {
+    // A bare-metal "kernel" that is one jump to itself.
+    const dir = mkdtempSync(join(tmpdir(), 'ringvisor-loop-'));
+    try {
+      const elf = new Uint8Array(0x1000 + 4);
+      const v = new DataView(elf.buffer);
+      elf.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]);
+      v.setUint16(16, 2, true); v.setUint16(18, 243, true); v.setUint32(20, 1, true);
+      v.setBigUint64(24, 0x8020_0000n, true); v.setBigUint64(32, 64n, true);
+      v.setUint16(52, 64, true); v.setUint16(54, 56, true); v.setUint16(56, 1, true);
+      v.setUint32(64, 1, true); v.setUint32(68, 5, true); v.setBigUint64(72, 0x1000n, true);
+      v.setBigUint64(80, 0x8020_0000n, true); v.setBigUint64(88, 0x8020_0000n, true);
+      v.setBigUint64(96, 4n, true); v.setBigUint64(104, 4n, true); v.setBigUint64(112, 0x1000n, true);
+      v.setUint32(0x1000, 0x0000006f, true); // jal x0, 0
+      const loop = join(dir, 'loop.elf');
+      writeFileSync(loop, elf);
+      const started = Date.now();
+      const t = cli(['--kernel', loop, '--timeout', '0.5']);
+      expect(t.status).toBe(124);
+      expect(t.stderr).toMatch(/^ringvisor boot: timed out after 0\.5 s at pc 0x80200000 \(hart 0\)$/m);
+      expect(Date.now() - started).toBeLessThan(20_000);
+      const m = cli(['--kernel', loop, '--max-instructions', '1000000']);
+      expect(m.status).toBe(124);
+      expect(m.stderr).toMatch(/instruction limit reached \(1000000 instructions\) at pc 0x80200000/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe.skipIf(!linux)('ringvisor boot: what it shows of ring -1', () => {

@@ -24,6 +24,7 @@ options:
   --disk FILE[,ro]      a raw disk image as virtio-blk (/dev/vda); writes
                         reach the file, a flush is an fsync; ,ro: read-only
   --max-instructions N  stop after N guest instructions (exit status 124)
+  --timeout SECONDS     stop after SECONDS of host time (exit status 124)
   --dump-dtb FILE       write the device tree the VM was given, then boot
   --trace-exits         print each VM exit on stderr
   --stats               print exits per reason and SBI calls per function at the end
@@ -54,6 +55,7 @@ function readInput(path: string, what: string): Uint8Array {
 export async function cmdBoot(args: string[]): Promise<number> {
   let kernel: string | undefined, initrd: string | undefined, append: string | undefined;
   let mem: number | undefined, maxInstructions: bigint | undefined, dumpDtb: string | undefined;
+  let timeoutSeconds: number | undefined;
   let traceExits = false, stats = false;
   let disk: { path: string; readOnly: boolean } | undefined;
   let harts: number | undefined;
@@ -72,6 +74,10 @@ export async function cmdBoot(args: string[]): Promise<number> {
       const v = value();
       if (!/^\d+$/.test(v)) throw new BootUsageError(`bad instruction count '${v}'`);
       maxInstructions = BigInt(v);
+    } else if (a === '--timeout') {
+      const v = value();
+      if (!/^\d+(\.\d+)?$/.test(v)) throw new BootUsageError(`bad timeout '${v}' (seconds)`);
+      timeoutSeconds = Number(v);
     } else if (a === '--dump-dtb') dumpDtb = value();
     else if (a === '--clock') {
       const v = value();
@@ -99,7 +105,7 @@ export async function cmdBoot(args: string[]): Promise<number> {
     vm = SystemVM.create({
       kernel: readInput(kernel, 'kernel'), kernelName: kernel,
       initrd: initrd === undefined ? undefined : readInput(initrd, 'initrd'),
-      append, memoryBytes: mem, maxInstructions, disk, harts,
+      append, memoryBytes: mem, maxInstructions, timeoutSeconds, disk, harts,
       clock: clock ?? (process.stdin.isTTY ? 'host' : 'virtual'),
       console: (b) => process.stdout.write(b),
       diagnostics: stderr,

@@ -45,6 +45,9 @@ export interface SystemVMOptions {
   traceExits?: (line: string) => void;
   /** Stop after this many guest instructions (status 124). */
   maxInstructions?: bigint;
+  /** Stop after this many seconds of host time (status 124): a guest that
+   *  hangs, or loops forever, cannot keep ring -1 busy for ever. */
+  timeoutSeconds?: number;
   /** A virtio-blk disk: a raw image file (writes reach it; a flush is an
    *  fsync), read-only if asked, or any block backend. */
   disk?: { path: string; readOnly?: boolean } | BlockBackend;
@@ -105,6 +108,7 @@ export class SystemVM {
   private roundTime = 0n;
   private readonly hostClock: boolean;
   private readonly hostStart = performance.now();
+  private readonly deadline: number | undefined;
   /** With the host clock, when every hart waits: the `time` (ticks) of the
    *  earliest timer deadline, or null for none (only a device can wake
    *  them). The caller should sleep until then or until console input; the
@@ -128,6 +132,7 @@ export class SystemVM {
   private constructor(options: SystemVMOptions) {
     this.options = options;
     this.hostClock = options.clock === 'host';
+    if (options.timeoutSeconds !== undefined) this.deadline = this.hostStart + options.timeoutSeconds * 1000;
     this.harts = options.harts ?? 1;
     if (!Number.isInteger(this.harts) || this.harts < 1 || this.harts > 8) throw new RangeError(`a system VM has 1 to 8 harts, not ${options.harts}`);
     this.hartStates = Array.from({ length: this.harts }, (_, h) => (h === 0 ? HartState.Started : HartState.Stopped));
@@ -401,6 +406,10 @@ export class SystemVM {
     const limit = this.options.maxInstructions;
     if (limit !== undefined && this.executed >= limit) {
       this.diagnose(`ringvisor boot: instruction limit reached (${limit} instructions) at pc 0x${cpu.pc.toString(16)}`);
+      return (this.status = SYSTEM_LIMIT_STATUS);
+    }
+    if (this.deadline !== undefined && performance.now() >= this.deadline) {
+      this.diagnose(`ringvisor boot: timed out after ${this.options.timeoutSeconds} s at pc 0x${cpu.pc.toString(16)} (hart ${this.running})`);
       return (this.status = SYSTEM_LIMIT_STATUS);
     }
     this.feedConsole();
