@@ -50,19 +50,8 @@ PIE_CFLAGS=(-march=$ARCH -mabi=lp64d -O2 -static-pie -fPIE -nostdlib -ffreestand
 LIBC_FLAGS=(-march=rv64gc -mabi=lp64d -O2 -static -Wall -Wextra -Ilibc
             -Wl,--build-id=none -Wl,--strip-debug)
 
-check=0
-case "${1:-}" in
-  --check) check=1 ;;
-  "") ;;
-  *) echo "usage: guests/build.sh [--check]" >&2; exit 2 ;;
-esac
-if [ $check = 1 ]; then
-  out=$(mktemp -d)
-  trap 'rm -rf "$out"' EXIT
-else
-  out=bin
-  mkdir -p bin
-fi
+. ./check-built.sh
+output_dir guests/build.sh "$@"
 
 built=0
 for src in src/*.c src/*.S; do
@@ -103,7 +92,6 @@ bash bench/build.sh "$out"
 for src in bench/*.c; do [ -e "$src" ] && built=$((built + 1)); done
 
 if [ $check = 1 ]; then
-  . ./check-built.sh
   check_built guests/build.sh "$out" bin "$built" "guests/src, guests/libc, guests/go or guests/bench"
   exit $?
 fi

@@ -1,5 +1,27 @@
-# Sourced by the guest build scripts: compares the ELF files just built into
-# OUT with the committed ones in BIN, byte for byte, both ways.
+# Sourced by the guest build scripts.
+#
+#   output_dir SCRIPT [--check]
+# sets `check` (1 with --check) and `out`: bin (created), or with --check a
+# temporary directory removed when the script exits.
+output_dir() {
+  local script=$1
+  check=0
+  case "${2:-}" in
+    --check) check=1 ;;
+    "") ;;
+    *) echo "usage: $script [--check]" >&2; exit 2 ;;
+  esac
+  if [ $check = 1 ]; then
+    out=$(mktemp -d)
+    trap 'rm -rf "$out"' EXIT
+  else
+    out=bin
+    mkdir -p bin
+  fi
+}
+
+# Compares the ELF files just built into OUT with the committed ones in
+# BIN, byte for byte, both ways.
 #   check_built SCRIPT OUT BIN COUNT WHERE
 # SCRIPT names the build script in messages, COUNT is how many programs were
 # built, WHERE says where sources live. Prints what differs; returns 1 then.

@@ -23,19 +23,8 @@ CFLAGS=(-march=rv64gc -mabi=lp64d -mcmodel=medany -O2 -static -nostdlib -ffreest
         -Wall -Wextra -Werror -Wl,--build-id=none -Wl,--no-warn-rwx-segments -T link.ld)
 RT=(rt/entry.S rt/user.S rt/rt.c)
 
-check=0
-case "${1:-}" in
-  --check) check=1 ;;
-  "") ;;
-  *) echo "usage: guests/baremetal/build.sh [--check]" >&2; exit 2 ;;
-esac
-if [ $check = 1 ]; then
-  out=$(mktemp -d)
-  trap 'rm -rf "$out"' EXIT
-else
-  out=bin
-  mkdir -p bin
-fi
+. ../check-built.sh
+output_dir guests/baremetal/build.sh "$@"
 
 built=0
 for src in *.c; do
@@ -45,7 +34,6 @@ for src in *.c; do
 done
 
 if [ $check = 1 ]; then
-  . ../check-built.sh
   check_built guests/baremetal/build.sh "$out" bin "$built" guests/baremetal
   exit $?
 fi

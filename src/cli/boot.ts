@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { SystemVM, DEFAULT_SYSTEM_MEMORY, SYSTEM_LIMIT_STATUS } from '../system/system-vm.js';
 import { KernelImageError } from '../system/linux-image.js';
+import { parseSize, parseInstructionCount, parseSeconds, type Fail } from './options.js';
 
 export const BOOT_USAGE = `usage: ringvisor boot --kernel IMAGE [options]
 
@@ -37,11 +38,7 @@ export class BootUsageError extends Error {}
 /** A file that cannot be read: its message alone, status 1. */
 class BootInputError extends Error {}
 
-function parseSize(s: string): number {
-  const m = /^(\d+)([KMG]?)$/i.exec(s);
-  if (!m) throw new BootUsageError(`bad size '${s}' (expected e.g. 256M or 1G)`);
-  return Number(m[1]) * { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[m[2].toUpperCase()]!;
-}
+const usageError: Fail = (message) => { throw new BootUsageError(message); };
 
 function readInput(path: string, what: string): Uint8Array {
   try {
@@ -69,16 +66,10 @@ export async function cmdBoot(args: string[]): Promise<number> {
     if (a === '--kernel') kernel = value();
     else if (a === '--initrd') initrd = value();
     else if (a === '--append') append = value();
-    else if (a === '--mem') mem = parseSize(value());
-    else if (a === '--max-instructions') {
-      const v = value();
-      if (!/^\d+$/.test(v)) throw new BootUsageError(`bad instruction count '${v}'`);
-      maxInstructions = BigInt(v);
-    } else if (a === '--timeout') {
-      const v = value();
-      if (!/^\d+(\.\d+)?$/.test(v)) throw new BootUsageError(`bad timeout '${v}' (seconds)`);
-      timeoutSeconds = Number(v);
-    } else if (a === '--dump-dtb') dumpDtb = value();
+    else if (a === '--mem') mem = parseSize(value(), usageError, '256M or 1G');
+    else if (a === '--max-instructions') maxInstructions = parseInstructionCount(value(), usageError);
+    else if (a === '--timeout') timeoutSeconds = parseSeconds(value(), usageError);
+    else if (a === '--dump-dtb') dumpDtb = value();
     else if (a === '--clock') {
       const v = value();
       if (v !== 'host' && v !== 'virtual') throw new BootUsageError(`bad --clock '${v}' (host or virtual)`);

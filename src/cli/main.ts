@@ -10,6 +10,7 @@ import { sandboxFs, parseMountSpec, hostHandle, type HostMount } from '../node/h
 import { ProcessVM, ElfError, RamAllocationError, EXIT_REASON_NAMES, DEFAULT_MEMORY_BYTES } from '../index.js';
 import type { JitStats } from '../cpu/jit/jit.js';
 import { cmdBoot, BootUsageError, BOOT_USAGE } from './boot.js';
+import { parseSize, parseInstructionCount, parseSeconds, type Fail } from './options.js';
 
 const USAGE = `usage: ringvisor run [options] PROGRAM [ARGS...]
 
@@ -60,12 +61,7 @@ function jitLines(s: JitStats | undefined): string[] {
   return [`translation: ${s.translated} regions (${s.instructions} instructions, ${(s.bytes / 1024).toFixed(0)} KiB of wasm) in ${s.ms.toFixed(1)} ms; ${s.refused} refused, ${s.dropped} dropped`];
 }
 
-function parseSize(s: string): number {
-  const m = /^(\d+)([KMG]?)$/i.exec(s);
-  if (!m) throw new UsageError(`bad size '${s}' (expected e.g. 64M or 1G)`);
-  const unit = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[m[2].toUpperCase()]!;
-  return Number(m[1]) * unit;
-}
+const usageError: Fail = (message) => { throw new UsageError(message); };
 
 function out(fd: number): (data: Uint8Array) => void {
   return (data) => {
@@ -137,15 +133,9 @@ async function cmdRun(args: string[]): Promise<number> {
       return args[++i];
     };
     if (a === '--') { i++; break; }
-    else if (a === '--max-instructions') {
-      const v = value();
-      if (!/^\d+$/.test(v)) throw new UsageError(`bad instruction count '${v}'`);
-      maxInstructions = BigInt(v);
-    } else if (a === '--timeout') {
-      const v = value();
-      if (!/^\d+(\.\d+)?$/.test(v)) throw new UsageError(`bad timeout '${v}' (seconds)`);
-      timeoutSeconds = Number(v);
-    } else if (a === '--thread-slice') {
+    else if (a === '--max-instructions') maxInstructions = parseInstructionCount(value(), usageError);
+    else if (a === '--timeout') timeoutSeconds = parseSeconds(value(), usageError);
+    else if (a === '--thread-slice') {
       const v = value();
       if (!/^[1-9]\d*$/.test(v)) throw new UsageError(`bad thread slice '${v}' (instructions, at least 1)`);
       threadSlice = BigInt(v);
@@ -157,7 +147,7 @@ async function cmdRun(args: string[]): Promise<number> {
       const v = value();
       if (v !== 'host' && v !== 'virtual') throw new UsageError(`bad --clock '${v}' (host or virtual)`);
       clock = v;
-    } else if (a === '--mem') memoryBytes = parseSize(value());
+    } else if (a === '--mem') memoryBytes = parseSize(value(), usageError);
     else if (a === '--env') env.push(value());
     else if (a === '--cwd') cwd = value();
     else if (a === '--mount') {
