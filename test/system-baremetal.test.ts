@@ -1,5 +1,5 @@
 // Bare-metal S-mode programs of ours (guests/baremetal: traps, interrupts,
-// paging, FP state, the SBI) run as the kernel of a system VM and of
+// paging, FP state, the SBI, hart suspend) run as the kernel of a system VM and of
 // qemu-system-riscv64 -M virt -bios default, and their consoles compared byte
 // for byte from each program's "== name ==" marker on (under QEMU, OpenSBI's
 // banner comes first): ringvisor's with the golden transcript recorded from
@@ -21,7 +21,7 @@ import { SystemVM } from '../src/system/system-vm.js';
 import { loadCpuModule } from '../src/node/load.js';
 
 const dir = fileURLToPath(new URL('../guests/baremetal/', import.meta.url));
-const PROGRAMS = ['traps', 'interrupts', 'paging', 'fp-state', 'sbi'] as const;
+const PROGRAMS = ['traps', 'interrupts', 'paging', 'fp-state', 'sbi', 'suspend'] as const;
 const MEMORY = 128 * 1024 * 1024;
 const QEMU = 'qemu-system-riscv64';
 const qemuMissing = spawnSync(QEMU, ['--version'], { stdio: 'ignore' }).status === 0

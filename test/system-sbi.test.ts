@@ -26,6 +26,7 @@ function fakeMachine(harts = 4) {
     hartState: (h) => states[h],
     startHart: (h, addr, opaque) => { states[h] = HartState.Started; log.push(`start ${h} 0x${addr.toString(16)} ${opaque}`); },
     stopHart: () => { states[0] = HartState.Stopped; log.push('stop'); },
+    suspendHart: (resume) => log.push(resume ? `suspend non-retentive 0x${resume.addr.toString(16)} ${resume.opaque}` : 'suspend retentive'),
     reset: (type, reason) => log.push(`reset ${type} ${reason}`),
     readPhysical: (addr, length) => (cpuRef!.inRam(addr, length) ? cpuRef!.guestBytes(addr, length) : undefined),
   };
@@ -94,12 +95,19 @@ describe('SBI HSM', () => {
     expect(call(EXT_HSM, 0, [1n, 0x1000n, 0n]).error).toBe(SBI_ERR_INVALID_ADDRESS);
   });
 
-  it('hart_get_status and hart_stop; hart_suspend is not offered', () => {
+  it('hart_get_status and hart_stop', () => {
     expect(call(EXT_HSM, 2, [0n]).value).toBe(BigInt(HartState.Started));
     expect(call(EXT_HSM, 2, [1n]).value).toBe(BigInt(HartState.Stopped));
     expect(call(EXT_HSM, 2, [4n]).error).toBe(SBI_ERR_INVALID_PARAM);
     expect(call(EXT_HSM, 1).log).toEqual(['stop']);
-    expect(call(EXT_HSM, 3, [0n, 0n, 0n]).error).toBe(SBI_ERR_NOT_SUPPORTED);
+  });
+
+  it('hart_suspend: the two default types; reserved types refused, platform-specific ones not offered; a resume address in RAM', () => {
+    expect(call(EXT_HSM, 3, [0n, 0n, 0n])).toMatchObject({ error: 0n, log: ['suspend retentive'] });
+    expect(call(EXT_HSM, 3, [0x8000_0000n, RAM_BASE + 0x40n, 5n])).toMatchObject({ error: 0n, log: [`suspend non-retentive 0x${(RAM_BASE + 0x40n).toString(16)} 5`] });
+    expect(call(EXT_HSM, 3, [0x8000_0000n, 0x1000n, 5n]).error).toBe(SBI_ERR_INVALID_ADDRESS);
+    for (const t of [1n, 0x0fff_ffffn, 0x8000_0001n, 0x8fff_ffffn]) expect(call(EXT_HSM, 3, [t, 0n, 0n]).error, `type 0x${t.toString(16)}`).toBe(SBI_ERR_INVALID_PARAM);
+    for (const t of [0x1000_0000n, 0x7fff_ffffn, 0x9000_0000n]) expect(call(EXT_HSM, 3, [t, 0n, 0n]).error, `type 0x${t.toString(16)}`).toBe(SBI_ERR_NOT_SUPPORTED);
   });
 });
 

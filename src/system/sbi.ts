@@ -76,6 +76,10 @@ export interface SbiMachine {
   startHart(hart: number, addr: bigint, opaque: bigint): void;
   /** HSM hart_stop of the calling hart. */
   stopHart(): void;
+  /** HSM hart_suspend of the calling hart, until an interrupt enabled in its
+   *  sie is pending: then it goes on after the call (retentive), or starts
+   *  afresh at `resume` with a0 = hart id, a1 = opaque (non-retentive). */
+  suspendHart(resume?: { addr: bigint; opaque: bigint }): void;
   /** SRST and the legacy shutdown: the machine stops; `reason` as the spec numbers it. */
   reset(type: ResetType, reason: number): void;
   /** Guest physical memory, for DBCN (its buffers are physical addresses). */
@@ -179,7 +183,17 @@ export function handleSbi(cpu: Cpu, machine: SbiMachine, stats?: SbiStats): SbiC
           else value = BigInt(machine.hartState(Number(h)));
           break;
         }
-        default: error = SBI_ERR_NOT_SUPPORTED; // hart_suspend: not offered
+        case 3: { // hart_suspend(type, resume_addr, opaque)
+          const type = Number(a(0) & 0xffff_ffffn);
+          if (type === 0) machine.suspendHart(); // default retentive
+          else if (type === 0x8000_0000) { // default non-retentive
+            if (machine.readPhysical(a(1), 2) === undefined) { error = SBI_ERR_INVALID_ADDRESS; break; }
+            machine.suspendHart({ addr: a(1), opaque: a(2) });
+          } else if (type < 0x1000_0000 || (type > 0x8000_0000 && type < 0x9000_0000)) error = SBI_ERR_INVALID_PARAM; // reserved
+          else error = SBI_ERR_NOT_SUPPORTED; // platform-specific types: none
+          break;
+        }
+        default: error = SBI_ERR_NOT_SUPPORTED;
       }
       break;
     case EXT_SRST: {

@@ -99,6 +99,8 @@ export class SystemVM {
   /** Saved state of each hart (the running one's is live in the CPU). */
   private readonly saved: (Uint8Array | undefined)[];
   private readonly waiting: boolean[];
+  /** A hart in non-retentive suspend: where it starts again when woken. */
+  private readonly resumeAt: ({ addr: bigint; opaque: bigint } | undefined)[];
   private readonly pendingFlush: boolean[];
   /** The hart whose state is in the CPU. */
   private running = 0;
@@ -138,6 +140,7 @@ export class SystemVM {
     this.hartStates = Array.from({ length: this.harts }, (_, h) => (h === 0 ? HartState.Started : HartState.Stopped));
     this.saved = Array.from({ length: this.harts }, () => undefined);
     this.waiting = Array.from({ length: this.harts }, () => false);
+    this.resumeAt = Array.from({ length: this.harts }, () => undefined);
     this.pendingFlush = Array.from({ length: this.harts }, () => false);
     const ramBase = QEMU_VIRT.ramBase;
     const ramSize = BigInt(options.memoryBytes ?? DEFAULT_SYSTEM_MEMORY);
@@ -314,9 +317,39 @@ export class SystemVM {
   }
 
   private runnable(hart: number, time: bigint): boolean {
-    if (this.hartStates[hart] !== HartState.Started) return false;
-    if (this.waiting[hart] && this.interruptPending(hart, time)) this.waiting[hart] = false;
+    const state = this.hartStates[hart];
+    if (state !== HartState.Started && state !== HartState.Suspended) return false;
+    if (this.waiting[hart] && this.interruptPending(hart, time)) {
+      this.waiting[hart] = false;
+      if (state === HartState.Suspended) this.resume(hart);
+    }
     return !this.waiting[hart];
+  }
+
+  /** The end of an SBI hart_suspend: on after the call, or (non-retentive)
+   *  from its resume address as a started hart, paging and SIE off. */
+  private resume(hart: number): void {
+    this.hartStates[hart] = HartState.Started;
+    const at = this.resumeAt[hart];
+    if (at === undefined) return;
+    this.resumeAt[hart] = undefined;
+    const state = this.freshHart(hart, at.addr, at.opaque);
+    if (hart === this.running) this.cpu.loadHart(state); else this.saved[hart] = state;
+  }
+
+  /** A hart's state as hart_start (and non-retentive resume) leave it:
+   *  S-mode, no paging, a0 = its id, a1 = opaque, pc = addr. */
+  private freshHart(hart: number, addr: bigint, opaque: bigint): Uint8Array {
+    const l = this.cpu.layout;
+    const fresh = new Uint8Array(this.cpu.saveHart().length);
+    const v = new DataView(fresh.buffer);
+    v.setBigUint64(10 * 8, BigInt(hart), true);
+    v.setBigUint64(11 * 8, opaque, true);
+    v.setBigUint64(l.PC - l.X_REGS, addr, true);
+    v.setUint32(l.PRIV - l.X_REGS, Priv.Supervisor, true);
+    v.setBigUint64(this.cpu.hartCsrOffset('stimecmp'), TIMER_OFF, true);
+    v.setBigUint64(l.RESERVATION - l.X_REGS, TIMER_OFF, true);
+    return fresh;
   }
 
   /** Hands the CPU to the next hart that can run, starting new rounds (and
@@ -332,11 +365,11 @@ export class SystemVM {
         // Nobody can run: time jumps to the earliest deadline of a waiting hart.
         let next: bigint | undefined;
         for (let w = 0; w < this.harts; w++) {
-          if (this.hartStates[w] !== HartState.Started || !this.waiting[w]) continue;
+          if ((this.hartStates[w] !== HartState.Started && this.hartStates[w] !== HartState.Suspended) || !this.waiting[w]) continue;
           const d = this.csrOf(w, 'stimecmp');
           if ((this.csrOf(w, 'sie') & (1n << BigInt(Irq.SupervisorTimer))) !== 0n && d !== TIMER_OFF && (next === undefined || d < next)) next = d;
         }
-        const any = this.hartStates.some((st) => st === HartState.Started);
+        const any = this.hartStates.some((st) => st === HartState.Started || st === HartState.Suspended);
         if (this.hostClock && any) {
           // Really idle: the caller waits (for the deadline or for input).
           this.idleUntil = next ?? null;
@@ -372,21 +405,17 @@ export class SystemVM {
       remoteSfence: (h) => { if (h === this.running) this.cpu.flushTlb(); else this.pendingFlush[h] = true; },
       hartState: (h) => this.hartStates[h],
       startHart: (h, addr, opaque) => {
-        // A hart starts as the boot hart did: S-mode, no paging, a0 = its id, a1 = opaque.
-        const live = this.cpu.saveHart();
-        const fresh = new Uint8Array(live.length);
-        const v = new DataView(fresh.buffer);
-        v.setBigUint64(10 * 8, BigInt(h), true);
-        v.setBigUint64(11 * 8, opaque, true);
-        v.setBigUint64(this.cpu.layout.PC - this.cpu.layout.X_REGS, addr, true);
-        v.setUint32(this.cpu.layout.PRIV - this.cpu.layout.X_REGS, Priv.Supervisor, true);
-        v.setBigUint64(this.cpu.hartCsrOffset('stimecmp'), TIMER_OFF, true);
-        v.setBigUint64(this.cpu.layout.RESERVATION - this.cpu.layout.X_REGS, TIMER_OFF, true);
-        this.saved[h] = fresh;
+        // A hart starts as the boot hart did.
+        this.saved[h] = this.freshHart(h, addr, opaque);
         this.waiting[h] = false;
         this.hartStates[h] = HartState.Started;
       },
       stopHart: () => { this.hartStates[this.running] = HartState.Stopped; },
+      suspendHart: (resume) => {
+        this.hartStates[this.running] = HartState.Suspended;
+        this.waiting[this.running] = true;
+        this.resumeAt[this.running] = resume;
+      },
       reset: (type, reason) => {
         // The machine's own exit (KVM's SYSTEM_EVENT): counted and traced as SHUTDOWN.
         this.exitStats.set('SHUTDOWN', (this.exitStats.get('SHUTDOWN') ?? 0) + 1);
