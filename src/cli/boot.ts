@@ -3,7 +3,7 @@
 // when stdin is a terminal (Ctrl-A x quits, Ctrl-A Ctrl-A sends a Ctrl-A),
 // and piped input is typed at the guest as it arrives.
 import { readFileSync } from 'node:fs';
-import { SystemVM, DEFAULT_SYSTEM_MEMORY, SYSTEM_LIMIT_STATUS } from '../system/system-vm.js';
+import { SystemVM, DEFAULT_SYSTEM_MEMORY } from '../system/system-vm.js';
 import { KernelImageError } from '../system/linux-image.js';
 import { parseSize, parseInstructionCount, parseSeconds, type Fail } from './options.js';
 
@@ -120,7 +120,6 @@ export async function cmdBoot(args: string[]): Promise<number> {
 
   // The console: raw terminal input, Ctrl-A x to quit; or a pipe.
   const stdin = process.stdin;
-  let quit = false;
   let escape = false;
   const onData = (chunk: Buffer) => {
     if (!stdin.isTTY) { vm.input(chunk); return; }
@@ -128,7 +127,7 @@ export async function cmdBoot(args: string[]): Promise<number> {
     for (const c of chunk) {
       if (escape) {
         escape = false;
-        if (c === 0x78 /* x */) { quit = true; return; }
+        if (c === 0x78 /* x */) { stderr('\nringvisor: quit (Ctrl-A x)'); vm.halt(0); return; }
         if (c === 0x01) out.push(0x01);
         continue;
       }
@@ -142,19 +141,7 @@ export async function cmdBoot(args: string[]): Promise<number> {
   stdin.on('error', () => {});
   let status: number;
   try {
-    let lastYield = Date.now();
-    for (;;) {
-      const s = vm.step();
-      if (s !== undefined) { status = s; break; }
-      if (quit) { stderr('\nringvisor: quit (Ctrl-A x)'); status = 0; break; }
-      if (vm.idleUntil !== undefined) {
-        await new Promise<void>((resolve) => setTimeout(resolve, vm.idleMilliseconds()));
-        lastYield = Date.now();
-      } else if (Date.now() - lastYield > 10) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        lastYield = Date.now();
-      }
-    }
+    status = await vm.run();
   } finally {
     stdin.off('data', onData);
     if (stdin.isTTY) stdin.setRawMode(false);
@@ -166,6 +153,5 @@ export async function cmdBoot(args: string[]): Promise<number> {
     for (const [c, n] of [...vm.sbiStats.calls].sort()) stderr(`ringvisor: sbi ${c}: ${n}`);
     for (const d of vm.bus.stats()) stderr(`ringvisor: device ${d.name}: ${d.reads} reads, ${d.writes} writes`);
   }
-  if (status === SYSTEM_LIMIT_STATUS) return status;
   return status;
 }

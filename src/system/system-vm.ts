@@ -499,8 +499,15 @@ export class SystemVM {
     return this.status;
   }
 
+  /** Stops the machine from outside (a user quitting): the next step()
+   *  returns `status`. */
+  halt(status: number): void {
+    this.status ??= status;
+  }
+
   /** Runs the machine until it stops; resolves to its exit status. Yields to
-   *  the event loop every 20 ms (console input arrives in between). */
+   *  the event loop every 10 ms (console input arrives in between) and
+   *  sleeps while it is idle on the host clock. */
   async run(): Promise<number> {
     let lastYield = Date.now();
     for (;;) {
@@ -509,7 +516,7 @@ export class SystemVM {
       if (this.idleUntil !== undefined) {
         await new Promise<void>((resolve) => setTimeout(resolve, this.idleMilliseconds()));
         lastYield = Date.now();
-      } else if (Date.now() - lastYield > 20) {
+      } else if (Date.now() - lastYield > 10) {
         await new Promise<void>((resolve) => setImmediate(resolve));
         lastYield = Date.now();
       }
