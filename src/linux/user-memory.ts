@@ -1,0 +1,140 @@
+// Guest memory as a system call may touch it: the one checked accessor of the
+// process VM, the analogue of Linux's copy_from_user / copy_to_user.
+//
+// The rule (docs/SECURITY.md, "Guest memory from ring -1"): ring -1 reads
+// only bytes the guest itself could load (user R) and writes only bytes it
+// could store (user W), on pages that are mapped; anything else is a
+// UserFault, which the system-call dispatch (syscalls.ts) turns into -EFAULT
+// unless the call has its own semantics (a short count, a SIGSEGV). Writes
+// drop the translations made from the pages written, so a translated copy of
+// guest code can never outlive a change ring -1 made to it.
+//
+// The permissions are the ones the CPU enforces (Cpu.accessiblePrefix over
+// its page-permission table), so a page of a file mapping past the end of its
+// file, which the CPU refuses, is refused here too, as Linux refuses it.
+import { type Cpu, GuestMemoryError, PAGE_SIZE, Perm } from '../cpu/cpu.js';
+
+export type Access = 'read' | 'write';
+
+/** A system call named guest memory the guest could not access that way. */
+export class UserFault extends GuestMemoryError {
+  constructor(addr: bigint, length: number, readonly access: Access, readonly firstBad: bigint) {
+    super(addr, length);
+    this.name = 'UserFault';
+    this.message = `guest ${access} of 0x${addr.toString(16)}+${length}: 0x${firstBad.toString(16)} is not ${access === 'read' ? 'readable' : 'writable'} by the guest`;
+  }
+}
+
+const permFor = (access: Access): number => (access === 'read' ? Perm.R : Perm.W);
+
+export class UserMemory {
+  constructor(private readonly cpu: Cpu) {}
+
+  /** How many bytes from `addr` (at most `length`) the guest could read. */
+  readablePrefix(addr: bigint, length: number): number { return this.cpu.accessiblePrefix(addr, length, Perm.R); }
+  /** How many bytes from `addr` (at most `length`) the guest could write. */
+  writablePrefix(addr: bigint, length: number): number { return this.cpu.accessiblePrefix(addr, length, Perm.W); }
+  canRead(addr: bigint, length: number): boolean { return length <= 0 || this.readablePrefix(addr, length) === length; }
+  canWrite(addr: bigint, length: number): boolean { return length <= 0 || this.writablePrefix(addr, length) === length; }
+
+  /** Throws UserFault unless the guest could access all of [addr, addr+length). */
+  check(addr: bigint, length: number, access: Access): void {
+    if (length <= 0) return;
+    const ok = this.cpu.accessiblePrefix(addr, length, permFor(access));
+    if (ok < length) throw new UserFault(addr, length, access, addr + BigInt(ok));
+  }
+
+  // ---- reads (copy_from_user) ----
+
+  /** A copy of guest bytes the guest could read. */
+  read(addr: bigint, length: number): Uint8Array {
+    if (length === 0) return new Uint8Array(0);
+    this.check(addr, length, 'read');
+    return this.cpu.guestBytes(addr, length).slice();
+  }
+
+  /** A view (not a copy) of readable guest bytes, for a call that uses them
+   *  at once and keeps nothing (write(2) hands it to the file). */
+  readView(addr: bigint, length: number): Uint8Array {
+    if (length === 0) return new Uint8Array(0);
+    this.check(addr, length, 'read');
+    return this.cpu.guestBytes(addr, length);
+  }
+
+  /** A copy of readable guest bytes as a DataView (a struct the call decodes). */
+  struct(addr: bigint, length: number): DataView {
+    return new DataView(this.read(addr, length).buffer);
+  }
+
+  read8(addr: bigint): number { return this.read(addr, 1)[0]; }
+  read32(addr: bigint): number { return this.struct(addr, 4).getUint32(0, true); }
+  read64(addr: bigint): bigint { return this.struct(addr, 8).getBigUint64(0, true); }
+
+  /**
+   * A NUL-terminated string (without its NUL) of at most `max` bytes; page
+   * by page, so that a string ending just before an unreadable
+   * page is read, as strncpy_from_user reads it. Throws UserFault at the
+   * first unreadable byte, or `tooLong()` when no NUL comes within `max`.
+   */
+  readCString(addr: bigint, max: number, tooLong: () => Error): Uint8Array {
+    const parts: Uint8Array[] = [];
+    let total = 0;
+    for (let a = addr; ;) {
+      const pageEnd = (a & ~BigInt(PAGE_SIZE - 1)) + BigInt(PAGE_SIZE);
+      const bytes = this.readView(a, Number(pageEnd - a));
+      const nul = bytes.indexOf(0);
+      const part = nul < 0 ? bytes : bytes.subarray(0, nul);
+      parts.push(part.slice());
+      total += part.length;
+      if (total > max) throw tooLong();
+      if (nul >= 0) break;
+      a = pageEnd;
+    }
+    const out = new Uint8Array(total);
+    let off = 0;
+    for (const part of parts) {
+      out.set(part, off);
+      off += part.length;
+    }
+    return out;
+  }
+
+  // ---- writes (copy_to_user) ----
+
+  /** Copies `data` into guest memory the guest could write. */
+  write(addr: bigint, data: Uint8Array): void {
+    if (data.length === 0) return;
+    this.check(addr, data.length, 'write');
+    this.cpu.writeBytes(addr, data);
+  }
+
+  /** A view of writable guest bytes for a call that fills them (read(2)
+   *  reads into it); their translations are dropped now, before the call
+   *  writes, which is the same as after since the guest does not run between. */
+  writeView(addr: bigint, length: number): Uint8Array {
+    if (length === 0) return new Uint8Array(0);
+    this.check(addr, length, 'write');
+    this.cpu.wrote(addr, length);
+    return this.cpu.guestBytes(addr, length);
+  }
+
+  write32(addr: bigint, v: number): void {
+    const b = new Uint8Array(4);
+    new DataView(b.buffer).setUint32(0, v >>> 0, true);
+    this.write(addr, b);
+  }
+
+  write64(addr: bigint, v: bigint): void {
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setBigUint64(0, BigInt.asUintN(64, v), true);
+    this.write(addr, b);
+  }
+
+  /** Writes 64-bit words at addr, addr+8, ... as one access (all or nothing). */
+  writeWords(addr: bigint, words: readonly bigint[]): void {
+    const b = new Uint8Array(words.length * 8);
+    const v = new DataView(b.buffer);
+    words.forEach((w, i) => v.setBigUint64(i * 8, BigInt.asUintN(64, w), true));
+    this.write(addr, b);
+  }
+}
