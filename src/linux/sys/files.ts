@@ -6,6 +6,7 @@ import {
   ENAMETOOLONG, EPIPE,
 } from '../errno.js';
 import { GuestMemoryError } from '../../cpu/cpu.js';
+import { UserFault } from '../user-memory.js';
 import type { SyscallEntry, SyscallFamily, SyscallHandler } from '../syscalls.js';
 import type { ProcessVM } from '../process-vm.js';
 import {
@@ -231,7 +232,20 @@ function sysRead(p: ProcessVM, [fd, buf, count]: bigint[]): bigint {
 function sysWrite(p: ProcessVM, [fd, buf, count]: bigint[]): bigint {
   const d = p.files.get(fdArg(fd));
   const n = Number(count > BigInt(MAX_RW) ? BigInt(MAX_RW) : count);
-  return BigInt(writeTo(d, inputPrefix(p, buf, n)));
+  return BigInt(writeTo(d, pipeChunks(d, buf, inputPrefix(p, buf, n), n)));
+}
+
+/**
+ * What a write to a pipe takes of a buffer that is readable only in part:
+ * pipe_write copies a page's worth at a time and drops a chunk that faults,
+ * so only whole pages of it go in (EFAULT when not even one). Other files
+ * keep every readable byte, as generic_perform_write does.
+ */
+function pipeChunks(d: Description, addr: bigint, data: Uint8Array, wanted: number): Uint8Array {
+  if (!(d instanceof PipeEnd) || data.length === wanted) return data;
+  const whole = data.length - (data.length % 4096);
+  if (whole === 0) throw new UserFault(addr, wanted, 'read', addr + BigInt(data.length));
+  return data.subarray(0, whole);
 }
 
 function sysPread(p: ProcessVM, [fd, buf, count, offset]: bigint[]): bigint {
@@ -309,7 +323,9 @@ function writeVector(p: ProcessVM, d: Description, vec: [bigint, number][], pos?
     all.set(b, off);
     off += b.length;
   }
-  return BigInt(writeTo(d, all, pos));
+  const wanted = vec.reduce((s, [, len]) => s + len, 0);
+  const first = vec.find(([, len]) => len > 0);
+  return BigInt(writeTo(d, first ? pipeChunks(d, first[0], all, wanted) : all, pos));
 }
 
 function sysReadv(p: ProcessVM, [fd, iov, cnt]: bigint[]): bigint {

@@ -215,6 +215,18 @@ const sysGetgroups = (_p: ProcessVM, [size]: bigint[]) => (BigInt.asIntN(32, siz
 // children, and a new process cannot be made: sys/threads.ts).
 const noChildren = () => -BigInt(ECHILD);
 
+// waitid(which, id, infop, options, ru): ECHILD, but Linux's waitid fills in
+// infop's si_signo, si_errno, si_code and the si_pid, si_uid, si_status of
+// its _sigchld whatever the wait found (zeros when it found nothing), so a
+// bad infop is EFAULT even then.
+function sysWaitid(p: ProcessVM, [, , infop]: bigint[]): bigint {
+  if (infop !== 0n) {
+    p.user.write(infop, new Uint8Array(12));
+    p.user.write(infop + 16n, new Uint8Array(12));
+  }
+  return -BigInt(ECHILD);
+}
+
 /** Reads a struct timespec { i64 sec, i64 nsec } as nanoseconds; undefined when invalid. */
 export function readTimespec(p: ProcessVM, ptr: bigint): bigint | undefined {
   const v = p.user.struct(ptr, 16);
@@ -281,7 +293,7 @@ function sysRiscvFlushIcache(_p: ProcessVM, [, , flags]: bigint[]): bigint {
 }
 
 export const PROCESS_SYSCALLS: SyscallFamily = [
-  [95, { name: 'waitid', argc: 5, handler: noChildren }],
+  [95, { name: 'waitid', argc: 5, handler: sysWaitid }],
   [122, { name: 'sched_setaffinity', argc: 3, handler: sysSchedSetaffinity }],
   [123, { name: 'sched_getaffinity', argc: 3, handler: sysSchedGetaffinity }],
   [160, { name: 'uname', argc: 1, handler: sysUname }],

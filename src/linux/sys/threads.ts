@@ -204,15 +204,15 @@ function futexRequeue(p: ProcessVM, uaddr: bigint, nWake: number, nMove: number,
 /**
  * The check get_futex_key makes of a futex address: 4-byte aligned (EINVAL);
  * for a shared futex (no FUTEX_PRIVATE_FLAG) also a page the guest could
- * read, or write where the operation will (EFAULT), since Linux looks the
- * page up. A private futex is only an address until its word is read.
- * Undefined when the address will do.
+ * write (EFAULT), since Linux looks the page up: a read-only anonymous page
+ * is refused even for a wake ("will never change"), and all of a process
+ * VM's read-only pages are anonymous copies here. A private futex is only
+ * an address until its word is read. Undefined when the address will do.
  */
-function futexKey(p: ProcessVM, addr: bigint, op: number, access: 'read' | 'write'): bigint | undefined {
+function futexKey(p: ProcessVM, addr: bigint, op: number): bigint | undefined {
   if ((addr & 3n) !== 0n) return -BigInt(EINVAL);
   if ((op & FUTEX_PRIVATE_FLAG) !== 0) return undefined;
-  const ok = access === 'read' ? p.user.canRead(addr, 4) : p.user.canWrite(addr, 4);
-  return ok ? undefined : -BigInt(EFAULT);
+  return p.user.canWrite(addr, 4) ? undefined : -BigInt(EFAULT);
 }
 
 // futex(uaddr, op, val, timeout, uaddr2, val3). Private and shared futexes
@@ -240,7 +240,7 @@ function sysFutex(p: ProcessVM, [uaddr, opArg, val, timeout, uaddr2, val3]: bigi
       }
       const bitset = cmd === FUTEX_WAIT ? BITSET_ANY : Number(val3 & 0xffffffffn);
       if (bitset === 0) return -BigInt(EINVAL);
-      const bad = futexKey(p, uaddr, op, 'read');
+      const bad = futexKey(p, uaddr, op);
       if (bad !== undefined) return bad;
       // An unreadable word (unmapped, PROT_NONE) is EFAULT, never a wait.
       const now = p.user.read32(uaddr);
@@ -252,17 +252,17 @@ function sysFutex(p: ProcessVM, [uaddr, opArg, val, timeout, uaddr2, val3]: bigi
     case FUTEX_WAKE_BITSET: {
       const bitset = cmd === FUTEX_WAKE ? BITSET_ANY : Number(val3 & 0xffffffffn);
       if (bitset === 0) return -BigInt(EINVAL);
-      const bad = futexKey(p, uaddr, op, 'read');
+      const bad = futexKey(p, uaddr, op);
       if (bad !== undefined) return bad;
       return BigInt(futexWake(p, uaddr, count(val), bitset));
     }
     case FUTEX_REQUEUE: {
-      const bad = futexKey(p, uaddr, op, 'read') ?? futexKey(p, uaddr2, op, 'write');
+      const bad = futexKey(p, uaddr, op) ?? futexKey(p, uaddr2, op);
       if (bad !== undefined) return bad;
       return futexRequeue(p, uaddr, count(val), count(timeout), uaddr2);
     }
     case FUTEX_CMP_REQUEUE: {
-      const bad = futexKey(p, uaddr, op, 'read') ?? futexKey(p, uaddr2, op, 'write');
+      const bad = futexKey(p, uaddr, op) ?? futexKey(p, uaddr2, op);
       if (bad !== undefined) return bad;
       if (BigInt(p.user.read32(uaddr)) !== (val3 & 0xffffffffn)) return -BigInt(EAGAIN);
       return futexRequeue(p, uaddr, count(val), count(timeout), uaddr2);
@@ -279,7 +279,7 @@ function sysFutex(p: ProcessVM, [uaddr, opArg, val, timeout, uaddr2, val3]: bigi
 // bit 31 meaning oparg is a shift count), cmp (24..27), oparg (12..23) and
 // cmparg (0..11), both signed.
 function futexWakeOp(p: ProcessVM, uaddr: bigint, n: number, uaddr2: bigint, n2: number, val3: bigint, flags: number): bigint {
-  const bad = futexKey(p, uaddr, flags, 'read') ?? futexKey(p, uaddr2, flags, 'write');
+  const bad = futexKey(p, uaddr, flags) ?? futexKey(p, uaddr2, flags);
   if (bad !== undefined) return bad;
   const enc = Number(val3 & 0xffffffffn);
   const op = (enc >>> 28) & 7;
