@@ -525,6 +525,13 @@ export class Cpu {
     this.view.setBigUint64(this.index(addr, 8), BigInt.asUintN(64, v), true);
     this.changed(addr, 8);
   }
+  /** Stores 64-bit words at addr, addr+8, ... (one bounds check, one
+   *  translation drop: system calls write small structs often). */
+  writeWords64(addr: bigint, words: readonly bigint[]): void {
+    const i = this.index(addr, words.length * 8);
+    for (let k = 0; k < words.length; k++) this.view.setBigUint64(i + k * 8, BigInt.asUintN(64, words[k]), true);
+    this.changed(addr, words.length * 8);
+  }
   read32(addr: bigint): number { return this.view.getUint32(this.index(addr, 4), true); }
   write32(addr: bigint, v: number): void {
     this.view.setUint32(this.index(addr, 4), v >>> 0, true);
