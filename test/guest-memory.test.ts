@@ -36,11 +36,14 @@ type Kind = typeof KINDS[number];
 /** "-1 EFAULT mem=same": what a line says after "call arg kind ". */
 type Outcome = string;
 
+/** The kinds of the table, and the buffers that run from a good page into a bad one. */
+type Where = Kind | 'straddle-ro' | 'straddle-none' | 'at-none';
+
 interface Departure {
   /** "name arg" as guestmem prints it. */
   call: string;
   /** What Linux prints instead, per kind (kinds not named agree). */
-  linux: Partial<Record<Kind, Outcome>>;
+  linux: Partial<Record<Where, Outcome>>;
   why: string;
 }
 
@@ -65,11 +68,22 @@ export const QEMU_DEPARTURES: readonly Departure[] = [
   { call: 'epoll_pwait2 a1', linux: allFault, why: 'QEMU 7.2 has no epoll_pwait2 (ENOSYS)' },
   { call: 'epoll_pwait2 a3', linux: { ro: '1 mem=same', none: fault(true), unmapped: fault(false), null: '1 mem=-' }, why: 'as above' },
   { call: 'epoll_pwait2 a4', linux: { ro: '1 mem=same', none: fault(true), unmapped: fault(false), null: '1 mem=-' }, why: 'as above' },
+  // A buffer that starts good and runs into a bad page (QEMU checks it whole
+  // first; Linux copies up to the bad byte and counts what it copied).
+  { call: 'read a1', linux: { 'straddle-ro': '8 mem=same' }, why: 'a file read stops at the first bad byte' },
+  { call: 'pread64 a1', linux: { 'straddle-ro': '8 mem=same' }, why: 'as above' },
+  { call: 'getrandom a0', linux: { 'straddle-ro': '8 mem=same' }, why: 'getrandom counts the bytes it could copy' },
+  { call: 'write a1', linux: { 'straddle-none': '8 mem=same' }, why: 'a file write takes the bytes before the bad one' },
+  // Buffers Linux never touches.
+  { call: 'read.eof a1', linux: { 'at-none': '0 mem=same' }, why: 'at end of file Linux returns 0 without touching the buffer' },
+  { call: 'write.devnull a1', linux: { 'at-none': '16 mem=same' }, why: '/dev/null never reads the buffer' },
 ];
 
 /** Where ringvisor departs from Linux on purpose, with QEMU. */
 export const RINGVISOR_DEPARTURES: readonly Departure[] = [
   { call: 'rseq a0', linux: { ro: '-1 ENOSYS mem=same', none: '-1 ENOSYS mem=same', unmapped: '-1 ENOSYS mem=-', null: '-1 ENOSYS mem=-' }, why: 'rseq is not implemented (glibc does without it)' },
+  { call: 'read.eof a1', linux: { 'at-none': '-1 EFAULT mem=same' }, why: 'the buffer is checked before the file is looked at' },
+  { call: 'write.devnull a1', linux: { 'at-none': '-1 EFAULT mem=same' }, why: 'as above' },
 ];
 
 /** Lines of the host's Linux that depend on the host, not on Linux. */

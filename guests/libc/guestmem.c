@@ -402,24 +402,77 @@ static void run_case(const struct pcase *c, int kind) {
   printf(" mem=%s\n", changed(kind));
 }
 
+// ---- buffers that start accessible and run into a bad page ----
+
+// Linux copies up to the first bad byte and counts what it copied (a file,
+// getrandom), or drops the chunk that faulted (a pipe): 16 bytes from 8
+// before the bad page. And two calls that never touch their buffer at all
+// (a read at end of file, a write to /dev/null).
+static int devnull;
+static void rewind_f(void) { lseek(fd_f, 0, SEEK_SET); }
+static void end_of_f(void) { lseek(fd_f, 0, SEEK_END); }
+CALL(s_read, syscall(SYS_read, fd_f, p, 16))
+CALL(s_pread64, syscall(SYS_pread64, fd_f, p, 16, 0))
+static long s_readv(char *p) { struct iovec v[2] = { { p, 8 }, { p + 8, 8 } }; return syscall(SYS_readv, fd_f, v, 2); }
+CALL(s_getrandom, syscall(SYS_getrandom, p, 16, 0))
+CALL(s_getdents64, syscall(SYS_getdents64, dir_fd, p, 4096))
+CALL(s_write_file, syscall(SYS_write, fd_w, p, 16))
+CALL(s_write_pipe, syscall(SYS_write, pipe_w, p, 16))
+CALL(s_write_null, syscall(SYS_write, devnull, p, 16))
+
+struct straddle {
+  const char *name, *arg;
+  long (*call)(char *p);
+  /** K_RO or K_NONE: the page the buffer runs into. */
+  int kind;
+  /** Where the buffer starts: 8 bytes before the bad page, or on it. */
+  int offset;
+  void (*before)(void);
+};
+
+static const struct straddle STRADDLES[] = {
+  { "read", "a1", s_read, K_RO, -8, rewind_f },
+  { "pread64", "a1", s_pread64, K_RO, -8, 0 },
+  { "readv", "a1.base", s_readv, K_RO, -8, rewind_f },
+  { "getrandom", "a0", s_getrandom, K_RO, -8, 0 },
+  { "getdents64", "a1", s_getdents64, K_RO, -8, rewind_files },
+  { "write", "a1", s_write_file, K_NONE, -8, 0 },
+  { "write.pipe", "a1", s_write_pipe, K_NONE, -8, 0 },
+  { "read.eof", "a1", s_read, K_NONE, 0, end_of_f },
+  { "write.devnull", "a1", s_write_null, K_NONE, 0, 0 },
+};
+
+static void run_straddle(const struct straddle *c) {
+  char *bad = prepare(c->kind, NULL);
+  if (c->before) c->before();
+  errno = 0;
+  long r = c->call(bad + c->offset);
+  int err = errno;
+  char what[96];
+  snprintf(what, sizeof what, "%s %s %s-%s", c->name, c->arg, c->offset ? "straddle" : "at", KIND_NAMES[c->kind]);
+  result(what, r, err, 0);
+  printf(" mem=%s\n", changed(c->kind));
+}
+
 // ---- setting up ----
 
 static void die(const char *what) { printf("setup: %s: %s\n", what, strerror(errno)); exit(1); }
 
 static void setup(void) {
   pagesize = sysconf(_SC_PAGESIZE);
-  // Four pages, so that each kind has neighbours of its own: read-only,
-  // a gap, PROT_NONE, and a hole where a page was unmapped.
-  char *base = mmap(NULL, 4 * pagesize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  // Five pages, so that each kind has neighbours of its own: read-write,
+  // read-only, read-write, PROT_NONE, and a hole where a page was unmapped.
+  // The read-write pages let a buffer start writable and run into the next.
+  char *base = mmap(NULL, 5 * pagesize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (base == MAP_FAILED) die("mmap");
   // A first signal now, so that ringvisor maps its signal trampoline page
   // (its vDSO's part) before the hole exists: it goes in the highest free
   // page, which the hole would be.
   signal(SIGUSR1, on_usr1);
   raise(SIGUSR1);
-  ro_page = base;
-  none_page = base + 2 * pagesize;
-  hole_page = base + 3 * pagesize;
+  ro_page = base + pagesize;
+  none_page = base + 3 * pagesize;
+  hole_page = base + 4 * pagesize;
   if (munmap(hole_page, pagesize)) die("munmap");
 
   char dir[] = "/tmp/guestmem-XXXXXX";
@@ -434,6 +487,8 @@ static void setup(void) {
   pipe_r = fds[0];
   pipe_w = fds[1];
   if (write(pipe_w, "pipe", 4) != 4) die("pipe write");
+  devnull = open("/dev/null", O_WRONLY);
+  if (devnull < 0) die("/dev/null");
   // One epoll instance where something is always ready (a pipe's write
   // end), one to add to.
   ep_ready = (int)syscall(SYS_epoll_create1, 0);
@@ -493,6 +548,7 @@ int main(void) {
   for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
     for (int kind = 0; kind < KINDS; kind++) run_case(&CASES[i], kind);
   }
+  for (size_t i = 0; i < sizeof STRADDLES / sizeof STRADDLES[0]; i++) run_straddle(&STRADDLES[i]);
   translated_code();
   cleanup();
   return 0;
