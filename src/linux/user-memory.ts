@@ -12,7 +12,7 @@
 // The permissions are the ones the CPU enforces (Cpu.accessiblePrefix over
 // its page-permission table), so a page of a file mapping past the end of its
 // file, which the CPU refuses, is refused here too, as Linux refuses it.
-import { type Cpu, GuestMemoryError, PAGE_SIZE, Perm } from '../cpu/cpu.js';
+import { type Cpu, GuestMemoryError, Perm } from '../cpu/cpu.js';
 
 export type Access = 'read' | 'write';
 
@@ -71,35 +71,6 @@ export class UserMemory {
   read8(addr: bigint): number { this.check(addr, 1, 'read'); return this.cpu.read8(addr); }
   read32(addr: bigint): number { this.check(addr, 4, 'read'); return this.cpu.read32(addr); }
   read64(addr: bigint): bigint { this.check(addr, 8, 'read'); return this.cpu.read64(addr); }
-
-  /**
-   * A NUL-terminated string (without its NUL) of at most `max` bytes; page
-   * by page, so that a string ending just before an unreadable
-   * page is read, as strncpy_from_user reads it. Throws UserFault at the
-   * first unreadable byte, or `tooLong()` when no NUL comes within `max`.
-   */
-  readCString(addr: bigint, max: number, tooLong: () => Error): Uint8Array {
-    const parts: Uint8Array[] = [];
-    let total = 0;
-    for (let a = addr; ;) {
-      const pageEnd = (a & ~BigInt(PAGE_SIZE - 1)) + BigInt(PAGE_SIZE);
-      const bytes = this.readView(a, Number(pageEnd - a));
-      const nul = bytes.indexOf(0);
-      const part = nul < 0 ? bytes : bytes.subarray(0, nul);
-      parts.push(part.slice());
-      total += part.length;
-      if (total > max) throw tooLong();
-      if (nul >= 0) break;
-      a = pageEnd;
-    }
-    const out = new Uint8Array(total);
-    let off = 0;
-    for (const part of parts) {
-      out.set(part, off);
-      off += part.length;
-    }
-    return out;
-  }
 
   // ---- writes (copy_to_user) ----
 
