@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
-import { ProcessVM } from '../src/index.js';
+import { ProcessVM, UserFault } from '../src/index.js';
 import { SYSCALLS } from '../src/linux/syscalls.js';
 import { SYSCALL_POINTERS } from '../src/linux/syscall-pointers.js';
 import { signalState } from '../src/linux/sys/signals.js';
@@ -220,6 +220,39 @@ function str(p: ProcessVM, at: bigint, s: string): bigint {
   p.cpu.writeBytes(at, new TextEncoder().encode(s + '\0'));
   return at;
 }
+
+describe('UserMemory', () => {
+  it('measures what the guest could access: up to a page it may not, the end of RAM, nothing below it', () => {
+    const { p } = make();
+    const at = twoPages(p, PROT_READ);
+    expect(p.user.writablePrefix(at + PAGE - 8n, 16)).toBe(8);
+    expect(p.user.readablePrefix(at + PAGE - 8n, 16)).toBe(16);
+    expect(p.user.readablePrefix(0n, 16)).toBe(0);
+    expect(p.user.readablePrefix(p.cpu.ramStart - 8n, 16)).toBe(0);
+    const end = p.cpu.ramStart + p.cpu.ramLength;
+    expect(p.user.writablePrefix(end - 8n, 16)).toBe(8); // the top of the stack, then nothing
+    expect(p.user.canWrite(end, 1)).toBe(false);
+    // Nothing to access is always allowed, even at NULL.
+    expect(p.user.canWrite(0n, 0)).toBe(true);
+    expect(p.user.read(0n, 0)).toEqual(new Uint8Array(0));
+  });
+
+  it('refuses with a UserFault that names the access and the first bad byte, changing nothing', () => {
+    const { p } = make();
+    const at = twoPages(p, PROT_READ);
+    p.cpu.writeBytes(at + PAGE, Uint8Array.of(1, 2, 3, 4));
+    let fault: unknown;
+    try {
+      p.user.write(at + PAGE - 4n, new Uint8Array(8).fill(9));
+    } catch (e) {
+      fault = e;
+    }
+    expect(fault).toBeInstanceOf(UserFault);
+    expect(fault).toMatchObject({ access: 'write', addr: at + PAGE - 4n, length: 8, firstBad: at + PAGE });
+    expect(p.cpu.readBytes(at + PAGE - 4n, 8)).toEqual(Uint8Array.of(0, 0, 0, 0, 1, 2, 3, 4));
+    expect(() => p.user.read64(at + 2n * PAGE)).toThrow(UserFault); // past the mapping
+  });
+});
 
 describe('short counts where Linux copies up to the first bad byte', () => {
   it('read and pread of a file into a buffer that runs into a read-only page count the bytes before it', () => {
