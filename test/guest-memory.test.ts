@@ -365,10 +365,19 @@ describe('system calls reach guest memory only through ProcessVM.user', () => {
     for (const file of files) {
       const source = program.getSourceFile(file);
       expect(source, file).toBeDefined();
+      const isCpu = (e: ts.Node): boolean => checker.getTypeAtLocation(e).getSymbol()?.getName() === 'Cpu';
+      const note = (node: ts.Node, method: string): void => {
+        found.push(`${relative(ROOT, file)} ${enclosingName(node)} ${method}`);
+      };
       const visit = (node: ts.Node): void => {
-        if (ts.isPropertyAccessExpression(node) && RAW.has(node.name.text)) {
-          const owner = checker.getTypeAtLocation(node.expression).getSymbol()?.getName();
-          if (owner === 'Cpu') found.push(`${relative(ROOT, file)} ${enclosingName(node)} ${node.name.text}`);
+        // cpu.write64(...), cpu['write64'](...), const { write64 } = cpu
+        if (ts.isPropertyAccessExpression(node) && RAW.has(node.name.text) && isCpu(node.expression)) note(node, node.name.text);
+        if (ts.isElementAccessExpression(node) && ts.isStringLiteralLike(node.argumentExpression)
+          && RAW.has(node.argumentExpression.text) && isCpu(node.expression)) note(node, node.argumentExpression.text);
+        if (ts.isBindingElement(node) && ts.isObjectBindingPattern(node.parent) && ts.isVariableDeclaration(node.parent.parent)
+          && node.parent.parent.initializer && isCpu(node.parent.parent.initializer)) {
+          const method = (node.propertyName ?? node.name).getText();
+          if (RAW.has(method)) note(node, method);
         }
         ts.forEachChild(node, visit);
       };
