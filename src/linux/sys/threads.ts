@@ -151,8 +151,9 @@ function sysGetRobustList(p: ProcessVM, [tid, headPtr, lenPtr]: bigint[]): bigin
   const who = Number(BigInt.asIntN(32, tid));
   const t = who === 0 ? p.threads.current : p.threads.find(who);
   if (!t) return -BigInt(ESRCH);
-  // The length first, then the head, as the kernel puts them.
-  p.user.write64(lenPtr, t.robustListLen);
+  // The length first, then the head, as the kernel puts them; the length is
+  // sizeof(struct robust_list_head) whether or not a list was registered.
+  p.user.write64(lenPtr, 24n);
   p.user.write64(headPtr, t.robustList);
   return 0n;
 }
