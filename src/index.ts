@@ -6,6 +6,7 @@ import { loadCpuModule } from './node/load.js';
 registerDefaultCpuModule(() => loadCpuModule());
 
 export { Cpu, ExitReason, ExitControl, Cause, GuestMemoryError, RamAllocationError, EXIT_REASON_NAMES } from './cpu/cpu.js';
+export { UserMemory, UserFault } from './linux/user-memory.js';
 export type { ExitInfo } from './cpu/cpu.js';
 export { ProcessVM, LIMIT_EXIT_STATUS, DEFAULT_MEMORY_BYTES } from './linux/process-vm.js';
 export type { ProcessVMOptions, Sink } from './linux/process-vm.js';

@@ -454,6 +454,44 @@ export class Cpu {
   }
 
   // ---- guest memory, for ring -1 ----
+  // These accessors are ring -1's own view of guest RAM: they check only that
+  // the bytes are RAM, never the guest's page permissions, so that the ELF
+  // loader, the address space, devices' DMA and ring -1's own pages (the
+  // signal trampoline, vmcall's return page) can use them. A system call
+  // touches guest memory only through src/linux/user-memory.ts (UserMemory,
+  // `ProcessVM.user`), which checks what the guest itself may access;
+  // test/guest-memory.test.ts fails if a system-call module calls these.
+
+  /**
+   * How many bytes from `addr` (at most `length`) the guest could access with
+   * all of `perms` (Perm bits): the run of bytes that are in RAM and on pages
+   * whose permissions include `perms`. In flat mode every byte of RAM counts.
+   */
+  accessiblePrefix(addr: bigint, length: number, perms: number): number {
+    if (length <= 0) return 0;
+    const off = addr - this.ramBase;
+    if (off < 0n || off >= this.ramSize) return 0;
+    const inRam = this.ramSize - off < BigInt(length) ? Number(this.ramSize - off) : length;
+    if (this.memoryMode !== MemoryMode.PagePermissions) return inRam;
+    // Page indices fit in a number: RAM is at most 4 GiB.
+    const start = Number(off);
+    const table = this.layout.PAGE_PERMS;
+    let page = Math.floor(start / PAGE_SIZE);
+    let done = 0;
+    while (done < inRam) {
+      if ((this.bytes[table + page] & perms) !== perms) break;
+      done = (page + 1) * PAGE_SIZE - start;
+      page++;
+    }
+    return Math.min(done, inRam);
+  }
+
+  /** Ring -1 wrote guest bytes through a view (guestBytes): translations
+   *  made from those pages go, as writeBytes would drop them. */
+  wrote(addr: bigint, length: number): void {
+    this.changed(addr, length);
+  }
+
   /** Linear-memory index of guest bytes [addr, addr+length), or throws GuestMemoryError. */
   private index(addr: bigint, length: number): number {
     const off = addr - this.ramBase;
@@ -486,6 +524,13 @@ export class Cpu {
   write64(addr: bigint, v: bigint): void {
     this.view.setBigUint64(this.index(addr, 8), BigInt.asUintN(64, v), true);
     this.changed(addr, 8);
+  }
+  /** Stores 64-bit words at addr, addr+8, ... (one bounds check, one
+   *  translation drop: system calls write small structs often). */
+  writeWords64(addr: bigint, words: readonly bigint[]): void {
+    const i = this.index(addr, words.length * 8);
+    for (let k = 0; k < words.length; k++) this.view.setBigUint64(i + k * 8, BigInt.asUintN(64, words[k]), true);
+    this.changed(addr, words.length * 8);
   }
   read32(addr: bigint): number { return this.view.getUint32(this.index(addr, 4), true); }
   write32(addr: bigint, v: number): void {

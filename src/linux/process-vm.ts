@@ -10,6 +10,7 @@ import {
   AT_UID, AT_EUID, AT_GID, AT_EGID, AT_HWCAP, AT_CLKTCK, AT_SECURE,
 } from './stack.js';
 import { SYSCALLS, unknownSyscall } from './syscalls.js';
+import { UserMemory } from './user-memory.js';
 import { ThreadGroup, DEFAULT_THREAD_SLICE, type Thread } from './threads.js';
 import { PID } from './sys/process.js';
 import { type Clock, hostClock, virtualClock, timeCsr } from '../hypervisor/clock.js';
@@ -92,6 +93,9 @@ export interface ProcessMemory {
 
 export class ProcessVM {
   readonly cpu: Cpu;
+  /** Guest memory as system calls may touch it: what the guest itself could
+   *  read or write, else a UserFault (-EFAULT). See user-memory.ts. */
+  readonly user: UserMemory;
   readonly image: ElfImage;
   readonly memory: ProcessMemory;
   readonly syscallCounts = new Map<string, number>();
@@ -145,6 +149,7 @@ export class ProcessVM {
     this.cpu = spareCpus.get(module)?.pop() ?? new Cpu(module);
     this.cpuModule = module;
     this.cpu.configureRam(lowest, size);
+    this.user = new UserMemory(this.cpu);
     const top = lowest + size;
 
     this.cpu.memoryMode = MemoryMode.PagePermissions;

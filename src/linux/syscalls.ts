@@ -2,7 +2,8 @@
 // table by riscv64 number (include/uapi/asm-generic/unistd.h), gathered from
 // one module per family in sys/. A guest's `ecall` exits to ring -1 with the
 // number in a7 and arguments in a0..a5; the result (or -errno) goes back into a0.
-import { ENOSYS } from './errno.js';
+import { EFAULT, ENOSYS } from './errno.js';
+import { UserFault } from './user-memory.js';
 import type { ProcessVM } from './process-vm.js';
 import { FILE_SYSCALLS } from './sys/files.js';
 import { MEMORY_SYSCALLS } from './sys/memory.js';
@@ -23,12 +24,26 @@ export interface SyscallEntry {
 
 export type SyscallFamily = ReadonlyArray<readonly [number, SyscallEntry]>;
 
+/** A guest pointer the guest could not access that way (UserFault) ends the
+ *  call with -EFAULT, as copy_from_user / copy_to_user failing does in Linux.
+ *  Calls with other semantics (a short count, a signal) catch it themselves. */
+function faultIsEfault(handler: SyscallHandler): SyscallHandler {
+  return (p, args) => {
+    try {
+      return handler(p, args);
+    } catch (e) {
+      if (e instanceof UserFault) return -BigInt(EFAULT);
+      throw e;
+    }
+  };
+}
+
 function gather(...families: SyscallFamily[]): ReadonlyMap<number, SyscallEntry> {
   const table = new Map<number, SyscallEntry>();
   for (const family of families) {
     for (const [nr, entry] of family) {
       if (table.has(nr)) throw new Error(`system call ${nr} (${entry.name}) defined twice`);
-      table.set(nr, entry);
+      table.set(nr, { ...entry, handler: faultIsEfault(entry.handler) });
     }
   }
   return table;

@@ -215,7 +215,7 @@ function begin(vm: ProcessVM, target: string | bigint, args: CallArg[], options:
       if (!writableStack(vm, sp - 16n, saved.sp)) {
         throw new CallArgumentError(name, i, `${bytes.length} bytes do not fit on the guest's stack below sp 0x${saved.sp.toString(16)}`);
       }
-      cpu.writeBytes(sp, bytes);
+      vm.user.write(sp, bytes);
       if (a instanceof Uint8Array) buffers.push({ addr: sp, bytes: a });
       values.push(sp);
     } else {
@@ -255,6 +255,9 @@ function begin(vm: ProcessVM, target: string | bigint, args: CallArg[], options:
         case ExitReason.Ebreak:
           if (cpu.exit.pc === ret) {
             returned = { a0: cpu.x(A0), a1: cpu.x(A1), instructions: cpu.instret - start };
+            // The caller's buffers come back as the guest left them. Ring -1
+            // put them there itself, so it reads them back as its own even
+            // if the function took the guest's permissions away.
             for (const b of buffers) b.bytes.set(cpu.guestBytes(b.addr, b.bytes.length));
             return true;
           }
@@ -287,13 +290,9 @@ function integerArg(name: string, i: number, a: bigint | number): bigint {
   return BigInt.asUintN(64, a);
 }
 
-// Whether [low, high) is mapped writable, as the guest's stack must be.
+// Whether [low, high) is writable by the guest, as its stack must be.
 function writableStack(vm: ProcessVM, low: bigint, high: bigint): boolean {
-  if (!vm.cpu.inRam(low, Number(high - low))) return false;
-  for (let a = pageDown(low); a < high; a += BigInt(PAGE_SIZE)) {
-    if (((vm.memory.space.permissions(a) ?? 0) & Perm.W) === 0) return false;
-  }
-  return true;
+  return high > low && vm.user.canWrite(low, Number(high - low));
 }
 
 // The return page: mapped once per VM, in the mmap area as the signal
@@ -306,6 +305,7 @@ function returnAddress(vm: ProcessVM, state: CallState): bigint {
   const at = m.space.findFree(BigInt(PAGE_SIZE), pageUp(m.brk), m.mmapTop);
   if (at === undefined) throw new GuestMemoryError(m.mmapTop, PAGE_SIZE);
   m.space.map(at, BigInt(PAGE_SIZE), Perm.R | Perm.X);
+  // Ring -1's own page, read-only to the guest: written as the loader writes.
   vm.cpu.writeBytes(at, new Uint8Array(new Uint32Array([EBREAK]).buffer));
   state.returnPage = at;
   return at;

@@ -21,7 +21,7 @@ import {
   Description, DirectoryDescription, FileDescription, PipeEnd, WouldBlock, POLLIN, POLLOUT, POLLPRI, type IoEvents,
 } from '../fs/file-table.js';
 import { FsError, O_CLOEXEC, O_NONBLOCK, O_RDWR, type Stat, type Timespec } from '../fs/types.js';
-import { guarded, input, output, PathDescription } from './files.js';
+import { guarded, PathDescription } from './files.js';
 import { readTimespec } from './process.js';
 
 // include/uapi/linux/eventpoll.h
@@ -227,7 +227,7 @@ function sysEpollCtl(p: ProcessVM, [epfdArg, opArg, fdArg, eventPtr]: bigint[]):
   const op = intArg(opArg);
   let events = 0, data = 0n;
   if (op !== EPOLL_CTL_DEL) {
-    const v = new DataView(input(p, eventPtr, EVENT_BYTES).slice().buffer);
+    const v = p.user.struct(eventPtr, EVENT_BYTES);
     events = v.getUint32(0, true);
     data = v.getBigUint64(8, true);
   }
@@ -269,25 +269,32 @@ function sysEpollCtl(p: ProcessVM, [epfdArg, opArg, fdArg, eventPtr]: bigint[]):
 /**
  * The common part of epoll_pwait and epoll_pwait2: ready events into the
  * guest's array, or a wait for I/O until `timeoutNs` (undefined: forever)
- * passes. The signal mask argument is checked but not applied: a signal
- * interrupts the wait (EINTR) whatever it says.
+ * passes. The signal mask is read (EFAULT) but not applied: a signal
+ * interrupts the wait (EINTR) whatever it says. As in do_epoll_pwait, the
+ * array is only written when something is ready, and events are copied
+ * until one meets a byte the guest cannot write: those before it count,
+ * the rest stay ready, and a first one that cannot be written is EFAULT.
  */
 function epollWait(p: ProcessVM, epfdArg: bigint, eventsPtr: bigint, maxArg: bigint, timeoutNs: bigint | undefined,
   sigmask: bigint, sigsetsize: bigint): bigint {
+  if (sigmask !== 0n) {
+    if (sigsetsize !== 8n) return err(EINVAL);
+    p.user.read(sigmask, 8);
+  }
   const max = intArg(maxArg);
   if (max <= 0 || max > MAX_EVENTS) return err(EINVAL);
-  output(p, eventsPtr, max * EVENT_BYTES);
   const ep = p.files.get(intArg(epfdArg));
   if (!(ep instanceof Epoll)) return err(EINVAL);
-  if (sigmask !== 0n && sigsetsize !== 8n) return err(EINVAL);
-  const ready = ep.collect(max);
-  if (ready.length > 0) {
+  if (ep.anyReady()) {
+    const room = Math.floor(p.user.writablePrefix(eventsPtr, max * EVENT_BYTES) / EVENT_BYTES);
+    if (room === 0) p.user.check(eventsPtr, EVENT_BYTES, 'write');
+    const ready = ep.collect(Math.min(max, room));
     const out = new DataView(new ArrayBuffer(ready.length * EVENT_BYTES));
     ready.forEach(([events, data], k) => {
       out.setUint32(k * EVENT_BYTES, events >>> 0, true);
       out.setBigUint64(k * EVENT_BYTES + 8, data, true);
     });
-    output(p, eventsPtr, out.byteLength).set(new Uint8Array(out.buffer));
+    p.user.write(eventsPtr, new Uint8Array(out.buffer));
     return BigInt(ready.length);
   }
   if (timeoutNs === 0n) return 0n;

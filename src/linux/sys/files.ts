@@ -5,7 +5,8 @@ import {
   EAGAIN, EBADF, EEXIST, EFAULT, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR, ENOTEMPTY, ENOTTY, EOPNOTSUPP, ERANGE, EROFS,
   ENAMETOOLONG, EPIPE,
 } from '../errno.js';
-import { GuestMemoryError, MemoryMode, Perm } from '../../cpu/cpu.js';
+import { GuestMemoryError } from '../../cpu/cpu.js';
+import { UserFault } from '../user-memory.js';
 import type { SyscallEntry, SyscallFamily, SyscallHandler } from '../syscalls.js';
 import type { ProcessVM } from '../process-vm.js';
 import {
@@ -56,31 +57,40 @@ const fdArg = (a: bigint): number => Number(BigInt.asIntN(32, a));
 const intArg = (a: bigint): number => Number(BigInt.asIntN(32, a));
 const err = (errno: number): bigint => -BigInt(errno);
 
-// ---- guest memory: every guest address is checked before use ----
+// ---- guest memory: only through p.user (user-memory.ts), which checks the
+// guest's own permissions and throws UserFault (EFAULT) ----
 
-function pagesAllow(p: ProcessVM, addr: bigint, length: number, perm: number): boolean {
-  if (!p.cpu.inRam(addr, length)) return false;
-  if (length === 0 || p.cpu.memoryMode !== MemoryMode.PagePermissions) return true;
-  for (let a = addr & ~4095n; a < addr + BigInt(length); a += 4096n) {
-    if ((p.cpu.pagePermissions(a) & perm) !== perm) return false;
-  }
-  return true;
-}
-
-/** Guest bytes the call reads (a view). */
+/** Guest bytes the call reads (a view), all readable by the guest. */
 export function input(p: ProcessVM, addr: bigint, length: number): Uint8Array {
-  if (!pagesAllow(p, addr, length, Perm.R)) throw new GuestMemoryError(addr, length);
-  return p.cpu.guestBytes(addr, length);
+  return p.user.readView(addr, length);
 }
 
-/** Guest bytes the call writes into (a view). */
+/** Guest bytes the call writes into (a view), all writable by the guest. */
 export function output(p: ProcessVM, addr: bigint, length: number): Uint8Array {
-  if (!pagesAllow(p, addr, length, Perm.W)) throw new GuestMemoryError(addr, length);
-  return p.cpu.guestBytes(addr, length);
+  return p.user.writeView(addr, length);
 }
 
 function store(p: ProcessVM, addr: bigint, data: Uint8Array): void {
-  output(p, addr, data.length).set(data);
+  p.user.write(addr, data);
+}
+
+// A read(2) or write(2) copies until the first byte the guest could not
+// access and counts what it copied (copy_to_user / copy_from_user stop
+// there): only a buffer whose first byte is bad is EFAULT. These give the
+// accessible start of such a buffer, or throw UserFault when it is empty.
+
+/** The writable start of a buffer a call fills (a view). */
+function outputPrefix(p: ProcessVM, addr: bigint, length: number): Uint8Array {
+  const n = p.user.writablePrefix(addr, length);
+  if (n === 0) p.user.check(addr, length, 'write');
+  return p.user.writeView(addr, n);
+}
+
+/** The readable start of a buffer a call consumes (a view). */
+function inputPrefix(p: ProcessVM, addr: bigint, length: number): Uint8Array {
+  const n = p.user.readablePrefix(addr, length);
+  if (n === 0) p.user.check(addr, length, 'read');
+  return p.user.readView(addr, n);
 }
 
 /** A NUL-terminated path from the guest, as a byte string. */
@@ -216,13 +226,26 @@ function statAt(p: ProcessVM, dirfd: number, pathAddr: bigint, flags: number): S
 function sysRead(p: ProcessVM, [fd, buf, count]: bigint[]): bigint {
   const d = p.files.get(fdArg(fd));
   const n = Number(count > BigInt(MAX_RW) ? BigInt(MAX_RW) : count);
-  return BigInt(d.read(output(p, buf, n)));
+  return BigInt(d.read(outputPrefix(p, buf, n)));
 }
 
 function sysWrite(p: ProcessVM, [fd, buf, count]: bigint[]): bigint {
   const d = p.files.get(fdArg(fd));
   const n = Number(count > BigInt(MAX_RW) ? BigInt(MAX_RW) : count);
-  return BigInt(writeTo(d, input(p, buf, n)));
+  return BigInt(writeTo(d, pipeChunks(d, buf, inputPrefix(p, buf, n), n)));
+}
+
+/**
+ * What a write to a pipe takes of a buffer that is readable only in part:
+ * pipe_write copies a page's worth at a time and drops a chunk that faults,
+ * so only whole pages of it go in (EFAULT when not even one). Other files
+ * keep every readable byte, as generic_perform_write does.
+ */
+function pipeChunks(d: Description, addr: bigint, data: Uint8Array, wanted: number): Uint8Array {
+  if (!(d instanceof PipeEnd) || data.length === wanted) return data;
+  const whole = data.length - (data.length % 4096);
+  if (whole === 0) throw new UserFault(addr, wanted, 'read', addr + BigInt(data.length));
+  return data.subarray(0, whole);
 }
 
 function sysPread(p: ProcessVM, [fd, buf, count, offset]: bigint[]): bigint {
@@ -230,7 +253,7 @@ function sysPread(p: ProcessVM, [fd, buf, count, offset]: bigint[]): bigint {
   const pos = BigInt.asIntN(64, offset);
   if (pos < 0n) return err(EINVAL);
   const n = Number(count > BigInt(MAX_RW) ? BigInt(MAX_RW) : count);
-  return BigInt(d.read(output(p, buf, n), Number(pos)));
+  return BigInt(d.read(outputPrefix(p, buf, n), Number(pos)));
 }
 
 function sysPwrite(p: ProcessVM, [fd, buf, count, offset]: bigint[]): bigint {
@@ -238,7 +261,7 @@ function sysPwrite(p: ProcessVM, [fd, buf, count, offset]: bigint[]): bigint {
   const pos = BigInt.asIntN(64, offset);
   if (pos < 0n) return err(EINVAL);
   const n = Number(count > BigInt(MAX_RW) ? BigInt(MAX_RW) : count);
-  return BigInt(d.write(input(p, buf, n), Number(pos)));
+  return BigInt(d.write(inputPrefix(p, buf, n), Number(pos)));
 }
 
 /** The (base, length) pairs of a struct iovec array. */
@@ -257,13 +280,17 @@ function iovecs(p: ProcessVM, iov: bigint, count: bigint): [bigint, number][] {
   return out;
 }
 
+// Both stop at the first byte the guest could not access, counting what
+// came before it; a bad first segment is EFAULT.
 function readVector(p: ProcessVM, d: Description, vec: [bigint, number][], pos?: number): bigint {
   let total = 0;
   for (const [base, len] of vec) {
     if (len === 0) continue;
     let n: number;
+    const room = p.user.writablePrefix(base, len);
+    if (room === 0 && total > 0) break;
     try {
-      n = d.read(output(p, base, len), pos === undefined ? undefined : pos + total);
+      n = d.read(outputPrefix(p, base, len), pos === undefined ? undefined : pos + total);
     } catch (e) {
       if (total > 0 && e instanceof FsError) break;
       throw e;
@@ -274,9 +301,21 @@ function readVector(p: ProcessVM, d: Description, vec: [bigint, number][], pos?:
   return BigInt(total);
 }
 
+/** The readable bytes of the segments, up to the first byte that is not. */
+function gatherReadable(p: ProcessVM, vec: [bigint, number][]): Uint8Array[] {
+  const parts: Uint8Array[] = [];
+  for (const [base, len] of vec) {
+    if (len === 0) continue;
+    if (parts.length === 0) parts.push(inputPrefix(p, base, len));
+    else parts.push(p.user.readView(base, p.user.readablePrefix(base, len)));
+    if (parts[parts.length - 1].length < len) break;
+  }
+  return parts;
+}
+
 function writeVector(p: ProcessVM, d: Description, vec: [bigint, number][], pos?: number): bigint {
   // One write of the gathered bytes: a stream sees them as one piece, as writev promises.
-  const parts = vec.filter(([, len]) => len > 0).map(([base, len]) => input(p, base, len));
+  const parts = gatherReadable(p, vec);
   const size = parts.reduce((s, b) => s + b.length, 0);
   const all = new Uint8Array(size);
   let off = 0;
@@ -284,7 +323,9 @@ function writeVector(p: ProcessVM, d: Description, vec: [bigint, number][], pos?
     all.set(b, off);
     off += b.length;
   }
-  return BigInt(writeTo(d, all, pos));
+  const wanted = vec.reduce((s, [, len]) => s + len, 0);
+  const first = vec.find(([, len]) => len > 0);
+  return BigInt(writeTo(d, first ? pipeChunks(d, first[0], all, wanted) : all, pos));
 }
 
 function sysReadv(p: ProcessVM, [fd, iov, cnt]: bigint[]): bigint {
@@ -426,14 +467,16 @@ function sysGetdents64(p: ProcessVM, [fd, buf, count]: bigint[]): bigint {
   if (!(d instanceof DirectoryDescription)) return err(ENOTDIR);
   const room = Number(count > BigInt(MAX_RW) ? BigInt(MAX_RW) : count);
   const entries = d.entries();
-  const out = output(p, buf, room);
+  if (d.offset >= entries.length) return 0n; // nothing to copy: the buffer is not touched
+  // Entries are copied until one meets a byte the guest cannot write.
+  const out = outputPrefix(p, buf, room);
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   let used = 0;
   while (d.offset < entries.length) {
     const e = entries[d.offset];
     const reclen = (19 + e.name.length + 1 + 7) & ~7;
-    if (used + reclen > room) {
-      if (used === 0) return err(EINVAL);
+    if (used + reclen > out.length) {
+      if (used === 0) return err(reclen > room ? EINVAL : EFAULT);
       break;
     }
     view.setBigUint64(used, e.ino, true);
@@ -624,7 +667,9 @@ function sysFcntl(p: ProcessVM, [fdArg0, cmdArg, arg]: bigint[]): bigint {
       return 0n;
     case F_GETLK:
     case F_OFD_GETLK: {
-      // One process, so no lock ever conflicts: l_type = F_UNLCK.
+      // One process, so no lock ever conflicts: l_type = F_UNLCK. The
+      // struct flock is read before it is written, as fcntl_getlk does.
+      input(p, arg, 32);
       const b = new Uint8Array(2);
       new DataView(b.buffer).setInt16(0, F_UNLCK, true);
       store(p, arg, b);
@@ -908,9 +953,23 @@ function sysFallocate(p: ProcessVM, [fd, mode, offset, len]: bigint[]): bigint {
 // become ready while the guest waits, so a wait with nothing ready lets the
 // timeout pass (on the guest's clock) and returns 0, and an endless wait
 // returns 0 at once instead of hanging the host.
-function sysPpoll(p: ProcessVM, [fds, nfdsArg, tmo]: bigint[]): bigint {
+function sysPpoll(p: ProcessVM, [fds, nfdsArg, tmo, sigmask, sigsetsize]: bigint[]): bigint {
+  // In sys_ppoll's order: the timeout, then the signal mask (read, though
+  // not applied: a signal interrupts the wait whatever it says), then the
+  // descriptors.
+  let timeoutNs: bigint | undefined;
+  if (tmo !== 0n) {
+    const t = p.user.struct(tmo, 16);
+    timeoutNs = t.getBigInt64(0, true) * 1_000_000_000n + t.getBigInt64(8, true);
+    if (t.getBigInt64(0, true) < 0n || t.getBigInt64(8, true) < 0n || t.getBigInt64(8, true) >= 1_000_000_000n) return err(EINVAL);
+  }
+  if (sigmask !== 0n) {
+    if (sigsetsize !== 8n) return err(EINVAL);
+    p.user.read(sigmask, 8);
+  }
   const nfds = Number(nfdsArg);
   if (nfds > MAX_FDS) return err(EINVAL);
+  // The array is read and its revents written back: it must be writable.
   const raw = output(p, fds, 8 * nfds);
   const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   let ready = 0;
@@ -924,14 +983,8 @@ function sysPpoll(p: ProcessVM, [fds, nfdsArg, tmo]: bigint[]): bigint {
   }
   if (ready > 0) return BigInt(ready);
   // Nothing ready: wait for I/O until the timeout (NULL: forever), then 0.
-  let deadline: bigint | undefined;
-  if (tmo !== 0n) {
-    const t = new DataView(input(p, tmo, 16).slice().buffer);
-    const ns = t.getBigInt64(0, true) * 1_000_000_000n + t.getBigInt64(8, true);
-    if (ns < 0n || t.getBigInt64(8, true) >= 1_000_000_000n) return err(EINVAL);
-    if (ns === 0n) return 0n;
-    deadline = p.threads.deadlineAfter(ns);
-  }
+  if (timeoutNs === 0n) return 0n;
+  const deadline = timeoutNs === undefined ? undefined : p.threads.deadlineAfter(timeoutNs);
   return p.threads.blockForIo(deadline, 0n, 'in ppoll');
 }
 

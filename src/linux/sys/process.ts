@@ -84,12 +84,11 @@ export const UTSNAME = {
 const UTS_FIELD = 65;
 
 function sysUname(p: ProcessVM, [buf]: bigint[]): bigint {
-  if (!p.cpu.inRam(buf, UTS_FIELD * 6)) return -BigInt(EFAULT);
   const out = new Uint8Array(UTS_FIELD * 6);
   const enc = new TextEncoder();
   [UTSNAME.sysname, UTSNAME.nodename, UTSNAME.release, UTSNAME.version, UTSNAME.machine, UTSNAME.domainname]
     .forEach((s, i) => out.set(enc.encode(s).subarray(0, UTS_FIELD - 1), i * UTS_FIELD));
-  p.cpu.writeBytes(buf, out);
+  p.user.write(buf, out);
   return 0n;
 }
 
@@ -98,7 +97,8 @@ const constant = (v: number) => () => BigInt(v);
 // ---- limits ----
 
 function readLimit(p: ProcessVM, ptr: bigint): [bigint, bigint] {
-  return [p.cpu.read64(ptr), p.cpu.read64(ptr + 8n)];
+  const v = p.user.struct(ptr, 16);
+  return [v.getBigUint64(0, true), v.getBigUint64(8, true)];
 }
 
 // prlimit64(pid, resource, new, old): struct rlimit64 { u64 cur, max }.
@@ -110,24 +110,21 @@ function sysPrlimit64(p: ProcessVM, [pid, resource, newPtr, oldPtr]: bigint[]): 
 
 function limit(p: ProcessVM, resource: bigint, newPtr: bigint, oldPtr: bigint): bigint {
   if (resource >= BigInt(RLIMIT_NLIMITS)) return -BigInt(EINVAL);
-  const cpu = p.cpu;
-  if (newPtr !== 0n && !cpu.inRam(newPtr, 16)) return -BigInt(EFAULT);
-  if (oldPtr !== 0n && !cpu.inRam(oldPtr, 16)) return -BigInt(EFAULT);
   const limits = processState(p).limits;
   const r = Number(resource);
   const old = limits[r];
   let next: [bigint, bigint] | undefined;
+  // As sys_prlimit64: the new limit is read first and takes effect before
+  // the old one is written, so a bad old pointer fails the call (EFAULT)
+  // with the new limit already in place.
   if (newPtr !== 0n) {
     next = readLimit(p, newPtr);
     if (next[0] > next[1]) return -BigInt(EINVAL);
     // RLIMIT_NOFILE cannot exceed fs.nr_open (1048576 by default).
     if (r === RLIMIT_NOFILE && next[1] > 1048576n) return -BigInt(EPERM);
   }
-  if (oldPtr !== 0n) {
-    cpu.write64(oldPtr, old[0]);
-    cpu.write64(oldPtr + 8n, old[1]);
-  }
   if (next) limits[r] = next;
+  if (oldPtr !== 0n) p.user.writeWords(oldPtr, old);
   return 0n;
 }
 
@@ -142,7 +139,6 @@ const sysSetrlimit = (p: ProcessVM, [resource, ptr]: bigint[]) => (ptr === 0n ? 
 // (u16 at 80), totalhigh (88), freehigh (96), mem_unit (u32 at 104).
 function sysSysinfo(p: ProcessVM, [ptr]: bigint[]): bigint {
   const cpu = p.cpu;
-  if (!cpu.inRam(ptr, 112)) return -BigInt(EFAULT);
   const v = new DataView(new ArrayBuffer(112));
   const m = p.memory;
   v.setBigUint64(0, p.clock.nowNs() / 1_000_000_000n, true);
@@ -150,7 +146,7 @@ function sysSysinfo(p: ProcessVM, [ptr]: bigint[]): bigint {
   v.setBigUint64(40, m.brkLimit > m.brk ? m.brkLimit - m.brk : 0n, true);
   v.setUint16(80, 1, true);
   v.setUint32(104, 1, true);
-  cpu.writeBytes(ptr, new Uint8Array(v.buffer));
+  p.user.write(ptr, new Uint8Array(v.buffer));
   return 0n;
 }
 
@@ -161,8 +157,7 @@ function sysSchedGetaffinity(p: ProcessVM, [pid, len, mask]: bigint[]): bigint {
   const who = BigInt.asIntN(32, pid);
   if (who !== 0n && !p.threads.find(Number(who))) return -BigInt(ESRCH);
   if (len < 8n || (len & 7n) !== 0n) return -BigInt(EINVAL);
-  if (!p.cpu.inRam(mask, 8)) return -BigInt(EFAULT);
-  p.cpu.write64(mask, 1n);
+  p.user.write64(mask, 1n);
   return 8n;
 }
 
@@ -170,8 +165,7 @@ function sysSchedSetaffinity(p: ProcessVM, [pid, len, mask]: bigint[]): bigint {
   const who = BigInt.asIntN(32, pid);
   if (who !== 0n && !p.threads.find(Number(who))) return -BigInt(ESRCH);
   if (len < 8n) return -BigInt(EINVAL);
-  if (!p.cpu.inRam(mask, 8)) return -BigInt(EFAULT);
-  return (p.cpu.read64(mask) & 1n) !== 0n ? 0n : -BigInt(EINVAL);
+  return (p.user.read64(mask) & 1n) !== 0n ? 0n : -BigInt(EINVAL);
 }
 
 // getrusage(who, usage): struct rusage is two timevals (user, system time)
@@ -180,23 +174,22 @@ const RUSAGE_SELF = 0n, RUSAGE_CHILDREN = BigInt.asUintN(64, -1n), RUSAGE_THREAD
 
 function sysGetrusage(p: ProcessVM, [who, usage]: bigint[]): bigint {
   if (who !== RUSAGE_SELF && who !== RUSAGE_CHILDREN && who !== RUSAGE_THREAD) return -BigInt(EINVAL);
-  if (!p.cpu.inRam(usage, 144)) return -BigInt(EFAULT);
-  p.cpu.fill(usage, 144, 0);
-  if (who === RUSAGE_CHILDREN) return 0n; // no children
-  const cpu = p.clock.cpuNs();
-  p.cpu.write64(usage, cpu / 1_000_000_000n);
-  p.cpu.write64(usage + 8n, (cpu % 1_000_000_000n) / 1000n);
-  p.cpu.write64(usage + 32n, BigInt(p.memory.space.peakBytes) / 1024n);
+  const words = new Array<bigint>(18).fill(0n);
+  if (who !== RUSAGE_CHILDREN) { // no children: all zero
+    const cpu = p.clock.cpuNs();
+    words[0] = cpu / 1_000_000_000n;
+    words[1] = (cpu % 1_000_000_000n) / 1000n;
+    words[4] = BigInt(p.memory.space.peakBytes) / 1024n;
+  }
+  p.user.writeWords(usage, words);
   return 0n;
 }
 
 // getcpu(cpu, node, cache): always CPU 0 on node 0.
+// Each is written in turn, as Linux's put_user calls are.
 function sysGetcpu(p: ProcessVM, [cpu, node]: bigint[]): bigint {
-  if (cpu !== 0n && !p.cpu.inRam(cpu, 4)) return -BigInt(EFAULT);
-  if (node !== 0n && !p.cpu.inRam(node, 4)) return -BigInt(EFAULT);
-  const zero = new Uint8Array(4);
-  if (cpu !== 0n) p.cpu.writeBytes(cpu, zero);
-  if (node !== 0n) p.cpu.writeBytes(node, zero);
+  if (cpu !== 0n) p.user.write32(cpu, 0);
+  if (node !== 0n) p.user.write32(node, 0);
   return 0n;
 }
 
@@ -222,10 +215,23 @@ const sysGetgroups = (_p: ProcessVM, [size]: bigint[]) => (BigInt.asIntN(32, siz
 // children, and a new process cannot be made: sys/threads.ts).
 const noChildren = () => -BigInt(ECHILD);
 
+// waitid(which, id, infop, options, ru): ECHILD, but Linux's waitid fills in
+// infop's si_signo, si_errno, si_code and the si_pid, si_uid, si_status of
+// its _sigchld whatever the wait found (zeros when it found nothing), so a
+// bad infop is EFAULT even then.
+function sysWaitid(p: ProcessVM, [, , infop]: bigint[]): bigint {
+  if (infop !== 0n) {
+    p.user.write(infop, new Uint8Array(12));
+    p.user.write(infop + 16n, new Uint8Array(12));
+  }
+  return -BigInt(ECHILD);
+}
+
 /** Reads a struct timespec { i64 sec, i64 nsec } as nanoseconds; undefined when invalid. */
 export function readTimespec(p: ProcessVM, ptr: bigint): bigint | undefined {
-  const sec = BigInt.asIntN(64, p.cpu.read64(ptr));
-  const nsec = BigInt.asIntN(64, p.cpu.read64(ptr + 8n));
+  const v = p.user.struct(ptr, 16);
+  const sec = v.getBigInt64(0, true);
+  const nsec = v.getBigInt64(8, true);
   if (sec < 0n || nsec < 0n || nsec >= 1_000_000_000n) return undefined;
   return sec * 1_000_000_000n + nsec;
 }
@@ -257,26 +263,24 @@ function hwprobeValue(p: ProcessVM, key: bigint): bigint | undefined {
   }
 }
 
+// The pairs are done one at a time, as hwprobe_get_values does: a fault at
+// pair k is EFAULT with the pairs before it already answered.
 function sysRiscvHwprobe(p: ProcessVM, [pairs, count, cpusetsize, cpus, flags]: bigint[]): bigint {
-  const cpu = p.cpu;
   if (flags !== 0n) return -BigInt(EINVAL);
   if (cpusetsize !== 0n || cpus !== 0n) {
+    // A size with no set is copied from NULL: EFAULT, as copy_from_user gives.
+    if (cpus === 0n) return -BigInt(EFAULT);
     // The only CPU, 0, must be in the set (an empty set means all CPUs).
-    if (cpusetsize === 0n || cpus === 0n) return -BigInt(EINVAL);
-    if (!cpu.inRam(cpus, 1)) return -BigInt(EFAULT);
-    const set = cpu.readBytes(cpus, Number(cpusetsize > 128n ? 128n : cpusetsize));
+    if (cpusetsize === 0n) return -BigInt(EINVAL);
+    const set = p.user.read(cpus, Number(cpusetsize > 128n ? 128n : cpusetsize));
     if (set.some((b) => b !== 0) && (set[0] & 1) === 0) return -BigInt(EINVAL);
   }
-  if (count > 1n << 20n || !cpu.inRam(pairs, Number(count) * 16)) return count === 0n ? 0n : -BigInt(EFAULT);
+  if (count > 1n << 20n) return -BigInt(EFAULT);
   for (let i = 0n; i < count; i++) {
     const at = pairs + i * 16n;
-    const value = hwprobeValue(p, BigInt.asIntN(64, cpu.read64(at)));
-    if (value === undefined) {
-      cpu.write64(at, -1n);
-      cpu.write64(at + 8n, 0n);
-    } else {
-      cpu.write64(at + 8n, value);
-    }
+    const key = BigInt.asIntN(64, p.user.read64(at));
+    const value = hwprobeValue(p, key);
+    p.user.writeWords(at, value === undefined ? [-1n, 0n] : [key, value]);
   }
   return 0n;
 }
@@ -289,7 +293,7 @@ function sysRiscvFlushIcache(_p: ProcessVM, [, , flags]: bigint[]): bigint {
 }
 
 export const PROCESS_SYSCALLS: SyscallFamily = [
-  [95, { name: 'waitid', argc: 5, handler: noChildren }],
+  [95, { name: 'waitid', argc: 5, handler: sysWaitid }],
   [122, { name: 'sched_setaffinity', argc: 3, handler: sysSchedSetaffinity }],
   [123, { name: 'sched_getaffinity', argc: 3, handler: sysSchedGetaffinity }],
   [160, { name: 'uname', argc: 1, handler: sysUname }],

@@ -29,6 +29,7 @@ import { EAGAIN, EFAULT, EINTR, EINVAL, ENOMEM, EPERM, ESRCH } from '../errno.js
 import type { SyscallFamily } from '../syscalls.js';
 import type { ProcessVM } from '../process-vm.js';
 import { GuestMemoryError, Perm } from '../../cpu/cpu.js';
+import { UserFault } from '../user-memory.js';
 import { pageUp } from '../address-space.js';
 import { PID, readTimespec } from './process.js';
 import type { Thread } from '../threads.js';
@@ -230,7 +231,7 @@ function signalsOf(p: ProcessVM, t: Thread): ThreadSignalRecord {
 export function resumeThread(p: ProcessVM, t: Thread): void {
   const entered = deliverUnblocked(p);
   if (t.restoreMask === undefined) return;
-  if (entered) p.cpu.write64(p.cpu.x(2) + SIGINFO_BYTES + UC_SIGMASK, t.restoreMask);
+  if (entered) p.user.write64(p.cpu.x(2) + SIGINFO_BYTES + UC_SIGMASK, t.restoreMask);
   else signalState(p).mask = t.restoreMask;
   t.restoreMask = undefined;
 }
@@ -258,8 +259,16 @@ function sendToOther(p: ProcessVM, t: Thread, sig: number, code: number): void {
   if (!wouldAct(p, sig) && !(t.wait?.kind === 'sigwait' && (t.wait.set & bit(sig)) !== 0n)) return;
   const w = t.wait;
   if (w?.kind === 'sigwait' && (w.set & bit(sig)) !== 0n) {
-    writeSigInfo(p, w.info, sig, code);
-    p.threads.wake(t, BigInt(sig));
+    // The signal is taken either way; a siginfo that cannot be written
+    // fails the waiter's call, as its copy_siginfo_to_user would.
+    let result = BigInt(sig);
+    try {
+      writeSigInfo(p, w.info, sig, code);
+    } catch (e) {
+      if (!(e instanceof UserFault)) throw e;
+      result = -BigInt(EFAULT);
+    }
+    p.threads.wake(t, result);
     return;
   }
   const r = signalsOf(p, t);
@@ -275,7 +284,7 @@ function writeSigInfo(p: ProcessVM, at: bigint, sig: number, code: number): void
   info.setInt32(0, sig, true);
   info.setInt32(8, code, true);
   info.setInt32(16, PID, true);
-  p.cpu.writeBytes(at, new Uint8Array(info.buffer));
+  p.user.write(at, new Uint8Array(info.buffer));
 }
 
 /** Ends the process as the default action of `sig` would: the status a shell
@@ -395,19 +404,11 @@ function trampoline(p: ProcessVM): bigint {
   const at = m.space.findFree(PAGE, pageUp(m.brk), m.mmapTop);
   if (at === undefined) throw new GuestMemoryError(m.mmapTop, Number(PAGE));
   m.space.map(at, PAGE, Perm.R | Perm.X);
+  // Ring -1's own page, read-only to the guest: written before the guest
+  // can see it, so not through p.user (which would refuse it).
   p.cpu.writeBytes(at, TRAMPOLINE_CODE);
   s.trampoline = at;
   return at;
-}
-
-/** Whether the guest itself could write [addr, addr+len): mapped and writable. */
-function writable(p: ProcessVM, addr: bigint, len: bigint): boolean {
-  if (!p.cpu.inRam(addr, Number(len))) return false;
-  const space = p.memory.space;
-  for (let a = addr & ~(PAGE - 1n); a < addr + len; a += PAGE) {
-    if (((space.permissions(a) ?? 0) & Perm.W) === 0) return false;
-  }
-  return true;
 }
 
 function enterHandler(p: ProcessVM, sig: number, a: SigAction, info: SigInfo): void {
@@ -419,7 +420,8 @@ function enterHandler(p: ProcessVM, sig: number, a: SigAction, info: SigInfo): v
   let top = sp;
   if ((a.flags & SA_ONSTACK) !== 0n && !alt.disabled && !onAlt) top = alt.sp + alt.size;
   const frame = (top - FRAME_BYTES) & ~15n;
-  if (!writable(p, frame, FRAME_BYTES)) throw new GuestMemoryError(frame, Number(FRAME_BYTES));
+  // The whole frame must be writable by the guest before anything changes.
+  p.user.check(frame, Number(FRAME_BYTES), 'write');
   const ret = trampoline(p);
 
   // siginfo: si_signo, si_errno, si_code, then the union at offset 16.
@@ -439,7 +441,7 @@ function enterHandler(p: ProcessVM, sig: number, a: SigAction, info: SigInfo): v
   for (let r = 1; r < 32; r++) v.setBigUint64(mc + r * 8, cpu.x(r), true);
   for (let r = 0; r < 32; r++) v.setBigUint64(mc + Number(MC_FPREGS) + r * 8, cpu.f(r), true);
   v.setUint32(mc + Number(MC_FCSR), cpu.fcsr, true);
-  cpu.writeBytes(frame, new Uint8Array(v.buffer));
+  p.user.write(frame, new Uint8Array(v.buffer));
 
   s.mask |= a.mask & ~UNBLOCKABLE;
   if ((a.flags & SA_NODEFER) === 0n) s.mask |= bit(sig);
@@ -466,7 +468,7 @@ function sysRtSigreturn(p: ProcessVM): bigint {
   const frame = cpu.x(2);
   let bytes: Uint8Array;
   try {
-    bytes = cpu.readBytes(frame, Number(SIGINFO_BYTES + UCONTEXT_BYTES));
+    bytes = p.user.read(frame, Number(SIGINFO_BYTES + UCONTEXT_BYTES));
   } catch (e) {
     if (!(e instanceof GuestMemoryError)) throw e;
     terminateBySignal(p, SIGSEGV, `rt_sigreturn with no signal frame at sp 0x${frame.toString(16)}`);
@@ -507,29 +509,26 @@ function validSignal(sig: bigint): boolean {
 // rt_sigaction(sig, act, oldact, sigsetsize): the kernel's struct sigaction
 // on riscv64 is { handler u64, flags u64, mask u64 } (no sa_restorer: riscv
 // does not define SA_RESTORER; include/uapi/asm-generic/signal.h).
+// In sys_rt_sigaction's order: the new action is read (EFAULT) before the
+// signal is looked at, and the old one written (EFAULT) after the new one
+// is in place.
 function sysRtSigaction(p: ProcessVM, [sigArg, actPtr, oldPtr, setsize]: bigint[]): bigint {
   if (setsize !== 8n) return -BigInt(EINVAL);
+  const act = actPtr !== 0n ? p.user.struct(actPtr, 24) : undefined;
   if (!validSignal(sigArg)) return -BigInt(EINVAL);
   const sig = Number(sigArg);
   const s = signalState(p);
-  if (actPtr !== 0n && (sig === SIGKILL || sig === SIGSTOP)) return -BigInt(EINVAL);
-  const cpu = p.cpu;
-  if (actPtr !== 0n && !cpu.inRam(actPtr, 24)) return -BigInt(EFAULT);
-  if (oldPtr !== 0n && !cpu.inRam(oldPtr, 24)) return -BigInt(EFAULT);
+  if (act && (sig === SIGKILL || sig === SIGSTOP)) return -BigInt(EINVAL);
   const old = s.actions[sig];
-  if (actPtr !== 0n) {
-    s.actions[sig] = { handler: cpu.read64(actPtr), flags: cpu.read64(actPtr + 8n), mask: cpu.read64(actPtr + 16n) & ~UNBLOCKABLE };
+  if (act) {
+    s.actions[sig] = { handler: act.getBigUint64(0, true), flags: act.getBigUint64(8, true), mask: act.getBigUint64(16, true) & ~UNBLOCKABLE };
     // Setting SIG_IGN (or SIG_DFL for a signal ignored by default) discards it if pending.
     const now = s.actions[sig];
     if (now.handler === SIG_IGN || (now.handler === SIG_DFL && defaultAction(sig) === 'ignore')) {
       for (const t of p.threads.all()) takePending(signalsOf(p, t), sig);
     }
   }
-  if (oldPtr !== 0n) {
-    cpu.write64(oldPtr, old.handler);
-    cpu.write64(oldPtr + 8n, old.flags);
-    cpu.write64(oldPtr + 16n, old.mask);
-  }
+  if (oldPtr !== 0n) p.user.writeWords(oldPtr, [old.handler, old.flags, old.mask]);
   return 0n;
 }
 
@@ -539,31 +538,41 @@ function sysRtSigprocmask(p: ProcessVM, [how, setPtr, oldPtr, setsize]: bigint[]
   if (setsize !== 8n) return -BigInt(EINVAL);
   const cpu = p.cpu;
   const s = signalState(p);
-  if (setPtr !== 0n && !cpu.inRam(setPtr, 8)) return -BigInt(EFAULT);
-  if (oldPtr !== 0n && !cpu.inRam(oldPtr, 8)) return -BigInt(EFAULT);
   const old = s.mask;
   if (setPtr !== 0n) {
-    const set = cpu.read64(setPtr);
+    const set = p.user.read64(setPtr);
     if (how === SIG_BLOCK) s.mask = old | set;
     else if (how === SIG_UNBLOCK) s.mask = old & ~set;
     else if (how === SIG_SETMASK) s.mask = set;
     else return -BigInt(EINVAL);
     s.mask &= ~UNBLOCKABLE;
   }
-  if (oldPtr !== 0n) cpu.write64(oldPtr, old);
-  cpu.setX(10, 0n);
+  // The new mask is in place before the old one is written: a bad old
+  // pointer is EFAULT with the mask changed, as in sys_rt_sigprocmask.
+  let result = 0n;
+  if (oldPtr !== 0n) {
+    try {
+      p.user.write64(oldPtr, old);
+    } catch (e) {
+      if (!(e instanceof UserFault)) throw e;
+      result = -BigInt(EFAULT);
+    }
+  }
+  cpu.setX(10, result);
   if (setPtr !== 0n && deliverUnblocked(p)) {
-    // A handler was entered: the frame holds a0 = 0, this call's result.
+    // A handler was entered: the frame holds this call's result in a0.
     return cpu.x(10);
   }
-  return 0n;
+  return result;
 }
 
 function sysRtSigpending(p: ProcessVM, [setPtr, setsize]: bigint[]): bigint {
   if (setsize > 8n) return -BigInt(EINVAL);
-  if (!p.cpu.inRam(setPtr, 8)) return -BigInt(EFAULT);
   const s = signalState(p);
-  p.cpu.write64(setPtr, s.pending & s.mask);
+  // sigsetsize bytes of the set are copied out, as do_sigpending's caller does.
+  const set = new Uint8Array(8);
+  new DataView(set.buffer).setBigUint64(0, s.pending & s.mask, true);
+  p.user.write(setPtr, set.subarray(0, Number(setsize)));
   return 0n;
 }
 
@@ -572,13 +581,13 @@ function sysRtSigpending(p: ProcessVM, [setPtr, setsize]: bigint[]): bigint {
 // from before the call back in place (the frame saves that one).
 function sysRtSigsuspend(p: ProcessVM, [maskPtr, setsize]: bigint[]): bigint {
   if (setsize !== 8n) return -BigInt(EINVAL);
-  if (!p.cpu.inRam(maskPtr, 8)) return -BigInt(EFAULT);
+  const mask = p.user.read64(maskPtr);
   const s = signalState(p);
   const old = s.mask;
-  s.mask = p.cpu.read64(maskPtr) & ~UNBLOCKABLE;
+  s.mask = mask & ~UNBLOCKABLE;
   p.cpu.setX(10, -BigInt(EINTR));
   if (deliverUnblocked(p)) {
-    p.cpu.write64(p.cpu.x(2) + SIGINFO_BYTES + UC_SIGMASK, old);
+    p.user.write64(p.cpu.x(2) + SIGINFO_BYTES + UC_SIGMASK, old);
     return p.cpu.x(10);
   }
   if (s.ended) return 0n;
@@ -590,26 +599,25 @@ function sysRtSigsuspend(p: ProcessVM, [maskPtr, setsize]: bigint[]): bigint {
 // rt_sigtimedwait(set, info, timeout, sigsetsize): takes a pending signal of
 // `set` without running its handler and returns its number; otherwise waits
 // out the timeout (EAGAIN), or forever.
+// In the kernel's order: the set and the timeout are read (EFAULT) and the
+// timeout checked (EINVAL) before any signal is taken; the siginfo is
+// written after, so a bad info pointer is EFAULT with the signal consumed.
 function sysRtSigtimedwait(p: ProcessVM, [setPtr, infoPtr, timeout, setsize]: bigint[]): bigint {
   if (setsize !== 8n) return -BigInt(EINVAL);
-  const cpu = p.cpu;
-  if (!cpu.inRam(setPtr, 8)) return -BigInt(EFAULT);
-  if (infoPtr !== 0n && !cpu.inRam(infoPtr, Number(SIGINFO_BYTES))) return -BigInt(EFAULT);
+  const set = p.user.read64(setPtr) & ~UNBLOCKABLE;
+  let wait: bigint | undefined;
+  if (timeout !== 0n) {
+    wait = readTimespec(p, timeout);
+    if (wait === undefined) return -BigInt(EINVAL);
+  }
   const s = signalState(p);
-  const set = cpu.read64(setPtr) & ~UNBLOCKABLE;
   for (let sig = 1; sig <= NSIG; sig++) {
     if ((s.pending & set & bit(sig)) !== 0n) {
       writeSigInfo(p, infoPtr, sig, takePending(s, sig).code);
       return BigInt(sig);
     }
   }
-  let deadline: bigint | undefined;
-  if (timeout !== 0n) {
-    if (!cpu.inRam(timeout, 16)) return -BigInt(EFAULT);
-    const ns = readTimespec(p, timeout);
-    if (ns === undefined) return -BigInt(EINVAL);
-    deadline = p.clock.nowNs() + ns;
-  }
+  const deadline = wait === undefined ? undefined : p.clock.nowNs() + wait;
   return p.threads.block({ kind: 'sigwait', set, info: infoPtr, deadline }, -BigInt(EAGAIN), 'in rt_sigtimedwait');
 }
 
@@ -620,26 +628,21 @@ function sysSigaltstack(p: ProcessVM, [ssPtr, oldPtr]: bigint[]): bigint {
   const alt = s.altStack;
   const sp = cpu.x(2);
   const onAlt = !alt.disabled && sp > alt.sp && sp <= alt.sp + alt.size;
-  if (ssPtr !== 0n && !cpu.inRam(ssPtr, 24)) return -BigInt(EFAULT);
-  if (oldPtr !== 0n && !cpu.inRam(oldPtr, 24)) return -BigInt(EFAULT);
-  let next: AltStack | undefined;
-  if (ssPtr !== 0n) {
+  // As sys_sigaltstack: the new stack is read (EFAULT) first, and the old one
+  // written after the new one is in place.
+  const ss = ssPtr !== 0n ? p.user.struct(ssPtr, 24) : undefined;
+  if (ss) {
     if (onAlt) return -BigInt(EPERM);
-    const flags = cpu.read32(ssPtr + 8n);
+    const flags = ss.getUint32(8, true);
     if (flags & ~(SS_DISABLE | SS_ONSTACK | (1 << 31))) return -BigInt(EINVAL);
-    if (flags & SS_DISABLE) next = { sp: 0n, size: 0n, disabled: true };
+    if (flags & SS_DISABLE) s.altStack = { sp: 0n, size: 0n, disabled: true };
     else {
-      const size = cpu.read64(ssPtr + 16n);
+      const size = ss.getBigUint64(16, true);
       if (size < MINSIGSTKSZ) return -BigInt(ENOMEM);
-      next = { sp: cpu.read64(ssPtr), size, disabled: false };
+      s.altStack = { sp: ss.getBigUint64(0, true), size, disabled: false };
     }
   }
-  if (oldPtr !== 0n) {
-    cpu.write64(oldPtr, alt.sp);
-    cpu.write64(oldPtr + 8n, BigInt(alt.disabled ? SS_DISABLE : onAlt ? SS_ONSTACK : 0));
-    cpu.write64(oldPtr + 16n, alt.size);
-  }
-  if (next) s.altStack = next;
+  if (oldPtr !== 0n) p.user.writeWords(oldPtr, [alt.sp, BigInt(alt.disabled ? SS_DISABLE : onAlt ? SS_ONSTACK : 0), alt.size]);
   return 0n;
 }
 

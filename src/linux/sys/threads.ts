@@ -41,10 +41,12 @@ interface CloneRequest {
   tls: bigint;
 }
 
-/** Puts a u32 into guest memory; false when the address is not writable RAM. */
+/** Puts a u32 where the guest could store it; false (and nothing written)
+ *  otherwise. Linux ignores these failures (the tid words of clone and
+ *  clear_child_tid at exit), so callers only learn of them. */
 function put32(p: ProcessVM, addr: bigint, value: number): boolean {
-  if ((addr & 3n) !== 0n || !p.cpu.inRam(addr, 4)) return false;
-  p.cpu.write32(addr, value);
+  if (!p.user.canWrite(addr, 4)) return false;
+  p.user.write32(addr, value);
   return true;
 }
 
@@ -92,12 +94,12 @@ const CLONE_ARGS_KNOWN = 88n;
 function sysClone3(p: ProcessVM, [args, size]: bigint[]): bigint {
   if (size < CLONE_ARGS_SIZE_VER0) return -BigInt(EINVAL);
   if (size > 4096n) return -BigInt(E2BIG);
-  const cpu = p.cpu;
-  if (!cpu.inRam(args, Number(size))) return -BigInt(EFAULT);
+  const raw = p.user.read(args, Number(size));
   // A larger struct from a newer libc is fine only if the fields we do not
   // know are zero (copy_struct_from_user).
-  for (let off = CLONE_ARGS_KNOWN; off < size; off++) if (cpu.read8(args + off) !== 0) return -BigInt(E2BIG);
-  const field = (i: number) => (BigInt(i * 8) + 8n <= size ? cpu.read64(args + BigInt(i * 8)) : 0n);
+  for (let off = Number(CLONE_ARGS_KNOWN); off < raw.length; off++) if (raw[off] !== 0) return -BigInt(E2BIG);
+  const v = new DataView(raw.buffer);
+  const field = (i: number) => (i * 8 + 8 <= raw.length ? v.getBigUint64(i * 8, true) : 0n);
   const [flags, , childTid, parentTid, exitSignal, stack, stackSize, tls, setTid, setTidSize, cgroup] =
     Array.from({ length: 11 }, (_, i) => field(i));
   if ((exitSignal & ~CSIGNAL) !== 0n || (flags & CSIGNAL) !== 0n) return -BigInt(EINVAL);
@@ -113,7 +115,11 @@ function sysClone3(p: ProcessVM, [args, size]: bigint[]): bigint {
  *  one futex waiter there (that is how pthread_join learns of it). */
 function sysExit(p: ProcessVM, [status]: bigint[]): bigint {
   const t = p.threads.current;
-  if (t.clearChildTid !== 0n && put32(p, t.clearChildTid, 0)) futexWake(p, t.clearChildTid, 1, BITSET_ANY);
+  // mm_release: the word is cleared and a waiter woken, each whatever the other did.
+  if (t.clearChildTid !== 0n) {
+    put32(p, t.clearChildTid, 0);
+    futexWake(p, t.clearChildTid, 1, BITSET_ANY);
+  }
   p.threads.exitCurrent(Number(status & 0xffn));
   return 0n;
 }
@@ -145,9 +151,10 @@ function sysGetRobustList(p: ProcessVM, [tid, headPtr, lenPtr]: bigint[]): bigin
   const who = Number(BigInt.asIntN(32, tid));
   const t = who === 0 ? p.threads.current : p.threads.find(who);
   if (!t) return -BigInt(ESRCH);
-  if (!p.cpu.inRam(headPtr, 8) || !p.cpu.inRam(lenPtr, 8)) return -BigInt(EFAULT);
-  p.cpu.write64(headPtr, t.robustList);
-  p.cpu.write64(lenPtr, t.robustListLen);
+  // The length first, then the head, as the kernel puts them; the length is
+  // sizeof(struct robust_list_head) whether or not a list was registered.
+  p.user.write64(lenPtr, 24n);
+  p.user.write64(headPtr, t.robustList);
   return 0n;
 }
 
@@ -195,34 +202,35 @@ function futexRequeue(p: ProcessVM, uaddr: bigint, nWake: number, nMove: number,
   return BigInt(woken + moved);
 }
 
-/** The word a futex operation names: 4-byte aligned (EINVAL) in guest RAM (EFAULT). */
-function futexWord(p: ProcessVM, addr: bigint): bigint | undefined {
+/**
+ * The check get_futex_key makes of a futex address: 4-byte aligned (EINVAL);
+ * for a shared futex (no FUTEX_PRIVATE_FLAG) also a page the guest could
+ * write (EFAULT), since Linux looks the page up: a read-only anonymous page
+ * is refused even for a wake ("will never change"), and all of a process
+ * VM's read-only pages are anonymous copies here. A private futex is only
+ * an address until its word is read. Undefined when the address will do.
+ */
+function futexKey(p: ProcessVM, addr: bigint, op: number): bigint | undefined {
   if ((addr & 3n) !== 0n) return -BigInt(EINVAL);
-  if (!p.cpu.inRam(addr, 4)) return -BigInt(EFAULT);
-  return undefined;
+  if ((op & FUTEX_PRIVATE_FLAG) !== 0) return undefined;
+  return p.user.canWrite(addr, 4) ? undefined : -BigInt(EFAULT);
 }
 
 // futex(uaddr, op, val, timeout, uaddr2, val3). Private and shared futexes
-// are the same here: there is one process. For the REQUEUE operations the
-// fourth argument is a count (val2), not a timeout.
+// wait in the same queues here (there is one process), but are checked as
+// Linux checks each (futexKey). For the REQUEUE operations the fourth
+// argument is a count (val2), not a timeout.
 function sysFutex(p: ProcessVM, [uaddr, opArg, val, timeout, uaddr2, val3]: bigint[]): bigint {
   const op = Number(opArg & 0xffffffffn);
   const cmd = op & ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
-  const cpu = p.cpu;
   const count = (v: bigint) => Number(BigInt.asIntN(32, v));
   if ((op & FUTEX_CLOCK_REALTIME) && cmd !== FUTEX_WAIT && cmd !== FUTEX_WAIT_BITSET) return -BigInt(ENOSYS);
   switch (cmd) {
     case FUTEX_WAIT:
     case FUTEX_WAIT_BITSET: {
-      const bitset = cmd === FUTEX_WAIT ? BITSET_ANY : Number(val3 & 0xffffffffn);
-      if (bitset === 0) return -BigInt(EINVAL);
-      const bad = futexWord(p, uaddr);
-      if (bad !== undefined) return bad;
-      const now = cpu.read32(uaddr);
-      if (BigInt(now) !== (val & 0xffffffffn)) return -BigInt(EAGAIN);
+      // sys_futex reads the timeout before it looks at anything else.
       let deadline: bigint | undefined;
       if (timeout !== 0n) {
-        if (!cpu.inRam(timeout, 16)) return -BigInt(EFAULT);
         const t = readTimespec(p, timeout);
         if (t === undefined) return -BigInt(EINVAL);
         // FUTEX_WAIT's timeout is relative; FUTEX_WAIT_BITSET's is absolute on
@@ -231,6 +239,13 @@ function sysFutex(p: ProcessVM, [uaddr, opArg, val, timeout, uaddr2, val3]: bigi
         if (cmd === FUTEX_WAIT) deadline = mono + t;
         else deadline = (op & FUTEX_CLOCK_REALTIME) ? mono + (t - p.clock.realtimeNs()) : t;
       }
+      const bitset = cmd === FUTEX_WAIT ? BITSET_ANY : Number(val3 & 0xffffffffn);
+      if (bitset === 0) return -BigInt(EINVAL);
+      const bad = futexKey(p, uaddr, op);
+      if (bad !== undefined) return bad;
+      // An unreadable word (unmapped, PROT_NONE) is EFAULT, never a wait.
+      const now = p.user.read32(uaddr);
+      if (BigInt(now) !== (val & 0xffffffffn)) return -BigInt(EAGAIN);
       return p.threads.block({ kind: 'futex', addr: uaddr, bitset, seq: 0, deadline }, -BigInt(ETIMEDOUT),
         `on futex 0x${uaddr.toString(16)} (value ${now})`);
     }
@@ -238,20 +253,23 @@ function sysFutex(p: ProcessVM, [uaddr, opArg, val, timeout, uaddr2, val3]: bigi
     case FUTEX_WAKE_BITSET: {
       const bitset = cmd === FUTEX_WAKE ? BITSET_ANY : Number(val3 & 0xffffffffn);
       if (bitset === 0) return -BigInt(EINVAL);
-      if ((uaddr & 3n) !== 0n) return -BigInt(EINVAL);
+      const bad = futexKey(p, uaddr, op);
+      if (bad !== undefined) return bad;
       return BigInt(futexWake(p, uaddr, count(val), bitset));
     }
-    case FUTEX_REQUEUE:
-      if ((uaddr & 3n) !== 0n || (uaddr2 & 3n) !== 0n) return -BigInt(EINVAL);
-      return futexRequeue(p, uaddr, count(val), count(timeout), uaddr2);
-    case FUTEX_CMP_REQUEUE: {
-      const bad = futexWord(p, uaddr) ?? ((uaddr2 & 3n) !== 0n ? -BigInt(EINVAL) : undefined);
+    case FUTEX_REQUEUE: {
+      const bad = futexKey(p, uaddr, op) ?? futexKey(p, uaddr2, op);
       if (bad !== undefined) return bad;
-      if (BigInt(cpu.read32(uaddr)) !== (val3 & 0xffffffffn)) return -BigInt(EAGAIN);
+      return futexRequeue(p, uaddr, count(val), count(timeout), uaddr2);
+    }
+    case FUTEX_CMP_REQUEUE: {
+      const bad = futexKey(p, uaddr, op) ?? futexKey(p, uaddr2, op);
+      if (bad !== undefined) return bad;
+      if (BigInt(p.user.read32(uaddr)) !== (val3 & 0xffffffffn)) return -BigInt(EAGAIN);
       return futexRequeue(p, uaddr, count(val), count(timeout), uaddr2);
     }
     case FUTEX_WAKE_OP:
-      return futexWakeOp(p, uaddr, count(val), uaddr2, count(timeout), val3);
+      return futexWakeOp(p, uaddr, count(val), uaddr2, count(timeout), val3, op);
     default:
       return -BigInt(ENOSYS);
   }
@@ -261,9 +279,8 @@ function sysFutex(p: ProcessVM, [uaddr, opArg, val, timeout, uaddr2, val3]: bigi
 // and if cmp(old, cmparg), wake n2 on uaddr2. val3 encodes op (bits 28..31,
 // bit 31 meaning oparg is a shift count), cmp (24..27), oparg (12..23) and
 // cmparg (0..11), both signed.
-function futexWakeOp(p: ProcessVM, uaddr: bigint, n: number, uaddr2: bigint, n2: number, val3: bigint): bigint {
-  const cpu = p.cpu;
-  const bad = ((uaddr & 3n) !== 0n ? -BigInt(EINVAL) : undefined) ?? futexWord(p, uaddr2);
+function futexWakeOp(p: ProcessVM, uaddr: bigint, n: number, uaddr2: bigint, n2: number, val3: bigint, flags: number): bigint {
+  const bad = futexKey(p, uaddr, flags) ?? futexKey(p, uaddr2, flags);
   if (bad !== undefined) return bad;
   const enc = Number(val3 & 0xffffffffn);
   const op = (enc >>> 28) & 7;
@@ -271,7 +288,10 @@ function futexWakeOp(p: ProcessVM, uaddr: bigint, n: number, uaddr2: bigint, n2:
   let oparg = (enc << 8) >> 20;
   const cmparg = (enc << 20) >> 20;
   if ((enc >>> 31) & 1) oparg = 1 << (oparg & 31);
-  const old = cpu.read32(uaddr2) | 0;
+  // The operation is an atomic read-modify-write of the guest's word: it
+  // needs a page the guest could write (futex_atomic_op_inuser faults).
+  if (!p.user.canWrite(uaddr2, 4)) return -BigInt(EFAULT);
+  const old = p.user.read32(uaddr2) | 0;
   let next: number;
   switch (op) {
     case 0: next = oparg; break; // SET

@@ -2,7 +2,7 @@
 // clock (p.clock: the host's, or a virtual one that makes runs
 // deterministic), never from the host directly; sleeping lets that clock's
 // time pass (the host clock waits, the virtual clock jumps).
-import { EFAULT, EINVAL } from '../errno.js';
+import { EINVAL } from '../errno.js';
 import type { SyscallFamily } from '../syscalls.js';
 import type { ProcessVM } from '../process-vm.js';
 import { readTimespec } from './process.js';
@@ -40,16 +40,16 @@ export function clockNs(p: ProcessVM, clock: number): bigint | undefined {
   }
 }
 
+/** Writes a struct timespec (or, with unit 1000, a struct timeval): one
+ *  access, so a bad pointer leaves all of it unwritten. */
 function writeTimespec(p: ProcessVM, ptr: bigint, ns: bigint, unit: bigint = 1n): void {
-  p.cpu.write64(ptr, ns / NS);
-  p.cpu.write64(ptr + 8n, (ns % NS) / unit);
+  p.user.writeWords(ptr, [ns / NS, (ns % NS) / unit]);
 }
 
 // clock_gettime(clockid, tp): struct timespec { i64 tv_sec, i64 tv_nsec }.
 function sysClockGettime(p: ProcessVM, [clockid, tp]: bigint[]): bigint {
   const ns = clockNs(p, Number(BigInt.asIntN(32, clockid)));
   if (ns === undefined) return -BigInt(EINVAL);
-  if (!p.cpu.inRam(tp, 16)) return -BigInt(EFAULT);
   writeTimespec(p, tp, ns);
   return 0n;
 }
@@ -58,7 +58,6 @@ function sysClockGetres(p: ProcessVM, [clockid, res]: bigint[]): bigint {
   const clock = Number(BigInt.asIntN(32, clockid));
   if (clockNs(p, clock) === undefined) return -BigInt(EINVAL);
   if (res === 0n) return 0n;
-  if (!p.cpu.inRam(res, 16)) return -BigInt(EFAULT);
   const coarse = clock === CLOCK_REALTIME_COARSE || clock === CLOCK_MONOTONIC_COARSE;
   writeTimespec(p, res, coarse ? COARSE_RESOLUTION_NS : 1n);
   return 0n;
@@ -66,11 +65,10 @@ function sysClockGetres(p: ProcessVM, [clockid, res]: bigint[]): bigint {
 
 // gettimeofday(tv, tz): struct timeval { i64 sec, i64 usec }; the time zone
 // (struct timezone { i32 minuteswest, i32 dsttime }) is UTC.
+// Each is written in turn, as Linux does: a bad tz leaves tv written.
 function sysGettimeofday(p: ProcessVM, [tv, tz]: bigint[]): bigint {
-  if (tv !== 0n && !p.cpu.inRam(tv, 16)) return -BigInt(EFAULT);
-  if (tz !== 0n && !p.cpu.inRam(tz, 8)) return -BigInt(EFAULT);
   if (tv !== 0n) writeTimespec(p, tv, p.clock.realtimeNs(), 1000n);
-  if (tz !== 0n) p.cpu.write64(tz, 0n);
+  if (tz !== 0n) p.user.write64(tz, 0n);
   return 0n;
 }
 
@@ -78,7 +76,6 @@ function sysGettimeofday(p: ProcessVM, [tv, tz]: bigint[]): bigint {
 // (threads.ts). A signal to another thread can interrupt it (EINTR); rem is
 // then not written.
 function sysNanosleep(p: ProcessVM, [req]: bigint[]): bigint {
-  if (!p.cpu.inRam(req, 16)) return -BigInt(EFAULT);
   const ns = readTimespec(p, req);
   if (ns === undefined) return -BigInt(EINVAL);
   return sleepFor(p, ns);
@@ -97,7 +94,6 @@ function sysClockNanosleep(p: ProcessVM, [clockid, flags, req]: bigint[]): bigin
   if (now === undefined || clock === CLOCK_MONOTONIC_RAW || clock === CLOCK_REALTIME_COARSE || clock === CLOCK_MONOTONIC_COARSE) {
     return -BigInt(EINVAL);
   }
-  if (!p.cpu.inRam(req, 16)) return -BigInt(EFAULT);
   const ns = readTimespec(p, req);
   if (ns === undefined) return -BigInt(EINVAL);
   return sleepFor(p, (flags & TIMER_ABSTIME) !== 0n ? ns - now : ns);
@@ -106,13 +102,7 @@ function sysClockNanosleep(p: ProcessVM, [clockid, flags, req]: bigint[]): bigin
 // times(buf): struct tms { clock_t utime, stime, cutime, cstime } in CLK_TCK
 // ticks; returns the ticks since boot.
 function sysTimes(p: ProcessVM, [buf]: bigint[]): bigint {
-  if (buf !== 0n) {
-    if (!p.cpu.inRam(buf, 32)) return -BigInt(EFAULT);
-    p.cpu.write64(buf, (p.clock.cpuNs() * CLK_TCK) / NS);
-    p.cpu.write64(buf + 8n, 0n);
-    p.cpu.write64(buf + 16n, 0n);
-    p.cpu.write64(buf + 24n, 0n);
-  }
+  if (buf !== 0n) p.user.writeWords(buf, [(p.clock.cpuNs() * CLK_TCK) / NS, 0n, 0n, 0n]);
   return (p.clock.nowNs() * CLK_TCK) / NS;
 }
 
@@ -135,12 +125,14 @@ function sysGetrandom(p: ProcessVM, [buf, len, flags]: bigint[]): bigint {
   const max = 0x7ffff000n; // MAX_RW_COUNT
   const n = Number(len > max ? max : len);
   if (n === 0) return 0n;
-  if (!p.cpu.inRam(buf, n)) return -BigInt(EFAULT);
+  // Linux fills the buffer in chunks and stops at the first that faults:
+  // what it wrote counts, and only a fault before any byte is EFAULT.
+  const room = p.user.writablePrefix(buf, n);
+  if (room === 0) p.user.check(buf, n, 'write');
   const fill = randomSource(p);
-  const bytes = new Uint8Array(n);
-  for (let off = 0; off < n; off += RANDOM_CHUNK) fill(bytes.subarray(off, Math.min(n, off + RANDOM_CHUNK)));
-  p.cpu.writeBytes(buf, bytes);
-  return BigInt(n);
+  const out = p.user.writeView(buf, room);
+  for (let off = 0; off < room; off += RANDOM_CHUNK) fill(out.subarray(off, Math.min(room, off + RANDOM_CHUNK)));
+  return BigInt(room);
 }
 
 export const TIME_SYSCALLS: SyscallFamily = [

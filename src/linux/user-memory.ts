@@ -1,0 +1,110 @@
+// Guest memory as a system call may touch it: the one checked accessor of the
+// process VM, the analogue of Linux's copy_from_user / copy_to_user.
+//
+// The rule (docs/SECURITY.md, "Guest memory from ring -1"): ring -1 reads
+// only bytes the guest itself could load (user R) and writes only bytes it
+// could store (user W), on pages that are mapped; anything else is a
+// UserFault, which the system-call dispatch (syscalls.ts) turns into -EFAULT
+// unless the call has its own semantics (a short count, a SIGSEGV). Writes
+// drop the translations made from the pages written, so a translated copy of
+// guest code can never outlive a change ring -1 made to it.
+//
+// The permissions are the ones the CPU enforces (Cpu.accessiblePrefix over
+// its page-permission table), so a page of a file mapping past the end of its
+// file, which the CPU refuses, is refused here too, as Linux refuses it.
+import { type Cpu, GuestMemoryError, Perm } from '../cpu/cpu.js';
+
+export type Access = 'read' | 'write';
+
+/** A system call named guest memory the guest could not access that way. */
+export class UserFault extends GuestMemoryError {
+  constructor(addr: bigint, length: number, readonly access: Access, readonly firstBad: bigint) {
+    super(addr, length);
+    this.name = 'UserFault';
+    this.message = `guest ${access} of 0x${addr.toString(16)}+${length}: 0x${firstBad.toString(16)} is not ${access === 'read' ? 'readable' : 'writable'} by the guest`;
+  }
+}
+
+const permFor = (access: Access): number => (access === 'read' ? Perm.R : Perm.W);
+
+export class UserMemory {
+  constructor(private readonly cpu: Cpu) {}
+
+  /** How many bytes from `addr` (at most `length`) the guest could read. */
+  readablePrefix(addr: bigint, length: number): number { return this.cpu.accessiblePrefix(addr, length, Perm.R); }
+  /** How many bytes from `addr` (at most `length`) the guest could write. */
+  writablePrefix(addr: bigint, length: number): number { return this.cpu.accessiblePrefix(addr, length, Perm.W); }
+  canRead(addr: bigint, length: number): boolean { return length <= 0 || this.readablePrefix(addr, length) === length; }
+  canWrite(addr: bigint, length: number): boolean { return length <= 0 || this.writablePrefix(addr, length) === length; }
+
+  /** Throws UserFault unless the guest could access all of [addr, addr+length). */
+  check(addr: bigint, length: number, access: Access): void {
+    if (length <= 0) return;
+    const ok = this.cpu.accessiblePrefix(addr, length, permFor(access));
+    if (ok < length) throw new UserFault(addr, length, access, addr + BigInt(ok));
+  }
+
+  // ---- reads (copy_from_user) ----
+
+  /** A copy of guest bytes the guest could read. */
+  read(addr: bigint, length: number): Uint8Array {
+    if (length === 0) return new Uint8Array(0);
+    this.check(addr, length, 'read');
+    return this.cpu.guestBytes(addr, length).slice();
+  }
+
+  /** A view (not a copy) of readable guest bytes, for a call that uses them
+   *  at once and keeps nothing (write(2) hands it to the file). */
+  readView(addr: bigint, length: number): Uint8Array {
+    if (length === 0) return new Uint8Array(0);
+    this.check(addr, length, 'read');
+    return this.cpu.guestBytes(addr, length);
+  }
+
+  /** A copy of readable guest bytes as a DataView (a struct the call decodes). */
+  struct(addr: bigint, length: number): DataView {
+    return new DataView(this.read(addr, length).buffer);
+  }
+
+  // Words straight from the checked bytes, without a copy: clock_gettime,
+  // rt_sigprocmask and futex are among the most frequent calls.
+  read8(addr: bigint): number { this.check(addr, 1, 'read'); return this.cpu.read8(addr); }
+  read32(addr: bigint): number { this.check(addr, 4, 'read'); return this.cpu.read32(addr); }
+  read64(addr: bigint): bigint { this.check(addr, 8, 'read'); return this.cpu.read64(addr); }
+
+  // ---- writes (copy_to_user) ----
+
+  /** Copies `data` into guest memory the guest could write. */
+  write(addr: bigint, data: Uint8Array): void {
+    if (data.length === 0) return;
+    this.check(addr, data.length, 'write');
+    this.cpu.writeBytes(addr, data);
+  }
+
+  /** A view of writable guest bytes for a call that fills them (read(2)
+   *  reads into it); their translations are dropped now, before the call
+   *  writes, which is the same as after since the guest does not run between. */
+  writeView(addr: bigint, length: number): Uint8Array {
+    if (length === 0) return new Uint8Array(0);
+    this.check(addr, length, 'write');
+    this.cpu.wrote(addr, length);
+    return this.cpu.guestBytes(addr, length);
+  }
+
+  write32(addr: bigint, v: number): void {
+    this.check(addr, 4, 'write');
+    this.cpu.write32(addr, v);
+  }
+
+  write64(addr: bigint, v: bigint): void {
+    this.check(addr, 8, 'write');
+    this.cpu.write64(addr, v);
+  }
+
+  /** Writes 64-bit words at addr, addr+8, ... as one access (all or nothing). */
+  writeWords(addr: bigint, words: readonly bigint[]): void {
+    if (words.length === 0) return;
+    this.check(addr, words.length * 8, 'write');
+    this.cpu.writeWords64(addr, words);
+  }
+}
