@@ -1,16 +1,17 @@
 #!/usr/bin/env node
 // The `ringvisor` command.
-import { existsSync, fstatSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { existsSync, fstatSync, readSync, writeSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { constants as osConstants } from 'node:os';
 import { sandboxFs, parseMountSpec, hostHandle, type HostMount } from '../node/host-fs.js';
+import { readProgramFile, ProgramFileError } from '../node/read-program.js';
 import { ProcessVM, ElfError, RamAllocationError, EXIT_REASON_NAMES, DEFAULT_MEMORY_BYTES } from '../index.js';
 import type { JitStats } from '../cpu/jit/jit.js';
 import { cmdBoot, BootUsageError, BOOT_USAGE } from './boot.js';
-import { parseSize, parseInstructionCount, parseSeconds, type Fail } from './options.js';
+import { parseSize, parseInstructionCount, parseSeconds, parseThreadSlice, type Fail } from './options.js';
 
 const USAGE = `usage: ringvisor run [options] PROGRAM [ARGS...]
 
@@ -54,14 +55,18 @@ ringvisor bench --help lists its options).
 
 ${BOOT_USAGE}`;
 
-class UsageError extends Error {}
+/** A command line the command cannot use (status 2). `brief`: a bad value
+ *  of a known option, told in one line without the whole usage text. */
+class UsageError extends Error {
+  constructor(message: string, readonly brief = false) { super(message); }
+}
 
 function jitLines(s: JitStats | undefined): string[] {
   if (s === undefined) return ['translation: off'];
   return [`translation: ${s.translated} regions (${s.instructions} instructions, ${(s.bytes / 1024).toFixed(0)} KiB of wasm) in ${s.ms.toFixed(1)} ms; ${s.refused} refused, ${s.dropped} dropped`];
 }
 
-const usageError: Fail = (message) => { throw new UsageError(message); };
+const usageError: Fail = (message) => { throw new UsageError(message, true); };
 
 function out(fd: number): (data: Uint8Array) => void {
   return (data) => {
@@ -136,16 +141,14 @@ async function cmdRun(args: string[]): Promise<number> {
     else if (a === '--max-instructions') maxInstructions = parseInstructionCount(value(), usageError);
     else if (a === '--timeout') timeoutSeconds = parseSeconds(value(), usageError);
     else if (a === '--thread-slice') {
-      const v = value();
-      if (!/^[1-9]\d*$/.test(v)) throw new UsageError(`bad thread slice '${v}' (instructions, at least 1)`);
-      threadSlice = BigInt(v);
+      threadSlice = parseThreadSlice(value(), usageError);
     } else if (a === '--jit') {
       const v = value();
-      if (v !== 'off' && !/^[1-9]\d{0,8}$/.test(v)) throw new UsageError(`bad --jit '${v}' (visits, at least 1, or off)`);
+      if (v !== 'off' && !/^[1-9]\d{0,8}$/.test(v)) usageError(`bad --jit '${v}' (visits, at least 1, or off)`);
       jitThreshold = v === 'off' ? 0 : Number(v);
     } else if (a === '--clock') {
       const v = value();
-      if (v !== 'host' && v !== 'virtual') throw new UsageError(`bad --clock '${v}' (host or virtual)`);
+      if (v !== 'host' && v !== 'virtual') usageError(`bad --clock '${v}' (host or virtual)`);
       clock = v;
     } else if (a === '--mem') memoryBytes = parseSize(value(), usageError);
     else if (a === '--env') env.push(value());
@@ -159,7 +162,7 @@ async function cmdRun(args: string[]): Promise<number> {
     } else if (a === '--fs=host') hostRoot = true;
     else if (a === '--fs') {
       const v = value();
-      if (v !== 'host' && v !== 'sandbox') throw new UsageError(`bad --fs '${v}' (host or sandbox)`);
+      if (v !== 'host' && v !== 'sandbox') usageError(`bad --fs '${v}' (host or sandbox)`);
       hostRoot = v === 'host';
     } else if (a === '--fs=sandbox') hostRoot = false;
     else if (a === '--strace') strace = true;
@@ -171,12 +174,12 @@ async function cmdRun(args: string[]): Promise<number> {
   if (!program) throw new UsageError('no program given');
   let elf: Uint8Array;
   try {
-    elf = readFileSync(program);
+    // A regular file of at most MAX_PROGRAM_BYTES: never /dev/zero or a FIFO.
+    elf = readProgramFile(program);
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    const why = err.code === 'ENOENT' ? 'No such file or directory' : err.code === 'EISDIR' ? 'Is a directory' : err.message;
-    process.stderr.write(`ringvisor: ${program}: ${why}\n`);
-    return err.code === 'ENOENT' ? 127 : 126;
+    if (!(e instanceof ProgramFileError)) throw e;
+    process.stderr.write(`ringvisor: ${e.message}\n`);
+    return e.exitStatus;
   }
   const stderr = out(2);
   const enc = new TextEncoder();
@@ -253,11 +256,11 @@ async function main(argv: string[]): Promise<number> {
     throw new UsageError(`unknown command '${command}'`);
   } catch (e) {
     if (e instanceof BootUsageError) {
-      process.stderr.write(`ringvisor: boot: ${e.message}\n${BOOT_USAGE}`);
+      process.stderr.write(`ringvisor: boot: ${e.message}\n${e.brief ? '' : BOOT_USAGE}`);
       return 2;
     }
     if (e instanceof UsageError) {
-      process.stderr.write(`ringvisor: ${e.message}\n${USAGE}`);
+      process.stderr.write(`ringvisor: ${e.message}\n${e.brief ? '' : USAGE}`);
       return 2;
     }
     if (e instanceof RamAllocationError) {
