@@ -17,6 +17,7 @@ export {
 } from './linux/vmcall.js';
 export type { CallArg, CallArgs, CallOptions, CallResult } from './linux/vmcall.js';
 export { loadCpuModule } from './node/load.js';
+export { readProgramFile, ProgramFileError, MAX_PROGRAM_BYTES } from './node/read-program.js';
 export { GuestFs, privateMounts } from './linux/fs/guest-fs.js';
 export { MemFs } from './linux/fs/memfs.js';
 export type { MountSpec, Mount } from './linux/fs/guest-fs.js';
