@@ -140,7 +140,15 @@ export class ProcessVM {
     // RAM starts at the first loaded page, so that a null pointer, and every
     // address below the program, faults as it would on Linux.
     const lowest = image.segments.reduce((m, s) => (s.vaddr < m ? s.vaddr : m), image.segments[0].vaddr) & ~(PAGE - 1n);
-    const size = BigInt(options.memoryBytes ?? DEFAULT_MEMORY_BYTES);
+    const bytes = options.memoryBytes ?? DEFAULT_MEMORY_BYTES;
+    // Checked here, so that a bad value is one clear error rather than
+    // BigInt's or the CPU's.
+    if (!Number.isSafeInteger(bytes) || bytes <= 0 || bytes % Number(PAGE) !== 0) {
+      throw new RangeError(`memoryBytes must be a positive whole number of 4 KiB pages, not ${bytes}`);
+    }
+    const t = options.timeoutSeconds;
+    if (t !== undefined && !(t >= 0 && Number.isFinite(t))) throw new RangeError(`timeoutSeconds must be a finite number of seconds, not ${t}`);
+    const size = BigInt(bytes);
     const module = options.cpuModule ?? defaultCpuModule();
     this.cpu = spareCpus.get(module)?.pop() ?? new Cpu(module);
     this.cpuModule = module;
