@@ -78,6 +78,12 @@ const STACK_GUARD_GAP = 256n * PAGE;
 const SLICE = 1n << 22n;
 /** Exit status when --max-instructions or --timeout stops the guest, as timeout(1) reports. */
 export const LIMIT_EXIT_STATUS = 124;
+/** The longest a guest's sleep blocks the host's thread at once (ms). A
+ *  sleep on the host clock (nanosleep, a futex or poll timeout, every
+ *  thread waiting) is waited out in pieces of at most this long, between
+ *  which the run loop checks the time limit; run() and call() wait with a
+ *  timer instead, so the event loop stays free throughout. */
+export const MAX_HOST_BLOCK_MS = 20;
 
 export interface ProcessMemory {
   space: AddressSpace;
@@ -114,6 +120,9 @@ export class ProcessVM {
   private sliceThread: Thread | undefined;
   private readonly cpuModule: WebAssembly.Module;
   private disposed = false;
+  /** While no thread can run before a deadline on the host clock: that
+   *  deadline (clock ns), which the run loop waits for (idleTo). */
+  private idleUntil: bigint | undefined;
 
   static create(elf: Uint8Array, options: ProcessVMOptions = {}): ProcessVM {
     return new ProcessVM(elf, options);
@@ -253,18 +262,78 @@ export class ProcessVM {
     this.options.strace?.(line);
   }
 
-  /** Runs the guest to its end; resolves to its exit status. Yields to the host event loop between slices. */
+  /** Runs the guest to its end; resolves to its exit status. Yields to the
+   *  host event loop between slices, and waits with a timer while the
+   *  guest sleeps on the host clock: the host's thread is never blocked. */
   async run(): Promise<number> {
     this.startClock();
     let lastYield = Date.now();
     for (;;) {
-      const status = this.runSlice();
+      const nap = this.idleMilliseconds();
+      if (nap > 0) {
+        await this.napAsync(nap);
+        lastYield = Date.now();
+      }
+      const status = this.runSlice(false);
       if (status !== undefined) return this.ended(status);
       if (Date.now() - lastYield > 20) {
         await new Promise<void>((resolve) => setImmediate(resolve));
         lastYield = Date.now();
       }
     }
+  }
+
+  /**
+   * Guest time is to run to `deadline` (clock ns) because no thread can run
+   * before it. The virtual clock jumps there at once (true). The host clock
+   * is waited for by the run loop (false): in pieces of at most
+   * MAX_HOST_BLOCK_MS by runSync(), with a timer by run() and call(), with
+   * the time limit checked between them.
+   */
+  idleTo(deadline: bigint): boolean {
+    const left = deadline - this.clock.nowNs();
+    if (this.clock.kind !== 'host') {
+      this.clock.sleep(left);
+      return true;
+    }
+    if (left <= 0n) return true;
+    this.idleUntil = deadline;
+    return false;
+  }
+
+  /** How long the host should wait before the guest can go on (ms, at most
+   *  MAX_HOST_BLOCK_MS); 0 when it can run now. */
+  idleMilliseconds(): number {
+    if (this.idleUntil === undefined) return 0;
+    const ms = Number(this.idleUntil - this.clock.nowNs()) / 1e6;
+    return ms <= 0 ? 0 : Math.min(ms, MAX_HOST_BLOCK_MS);
+  }
+
+  /**
+   * While the guest sleeps on the host clock, waits for at most
+   * MAX_HOST_BLOCK_MS of it (blocking the thread only when `block`) and
+   * returns true: the caller comes back. False once the deadline has come
+   * (or there is none): the guest can run.
+   */
+  waitIdle(block: boolean): boolean {
+    if (this.idleUntil === undefined) return false;
+    const left = this.idleUntil - this.clock.nowNs();
+    if (left <= 0n) {
+      this.idleUntil = undefined;
+      return false;
+    }
+    if (block) {
+      const most = BigInt(MAX_HOST_BLOCK_MS) * 1_000_000n;
+      this.clock.sleep(left < most ? left : most);
+    }
+    return true;
+  }
+
+  /** A timer of `ms` for run() and call(), counted as the guest's sleep. */
+  async napAsync(ms: number): Promise<void> {
+    const before = this.clock.nowNs();
+    await new Promise<void>((resolve) => setTimeout(resolve, ms));
+    this.clock.slept(this.clock.nowNs() - before);
   }
 
   /**
@@ -278,6 +347,7 @@ export class ProcessVM {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.idleUntil = undefined;
     this.files.closeAll();
     const space = this.memory.space;
     space.unmap(space.base, space.end - space.base);
@@ -302,7 +372,7 @@ export class ProcessVM {
   runSync(): number {
     this.startClock();
     for (;;) {
-      const status = this.runSlice();
+      const status = this.runSlice(true);
       if (status !== undefined) return this.ended(status);
     }
   }
@@ -315,10 +385,23 @@ export class ProcessVM {
   // One run() of the CPU for the current thread and the handling of its
   // exit, then, when that thread cannot go on or its time slice is over, the
   // next thread onto the CPU. Returns the exit status once the guest has ended.
-  private runSlice(): number | undefined {
+  // While the guest sleeps on the host clock it runs nothing: it waits for
+  // at most MAX_HOST_BLOCK_MS (only when it may `block`), then returns.
+  private runSlice(block: boolean): number | undefined {
     this.assertLive();
     const cpu = this.cpu;
     const threads = this.threads;
+    if (this.idleUntil !== undefined) {
+      if (this.deadline !== undefined && Date.now() >= this.deadline) {
+        this.diagnose(`ringvisor: ${this.name}: timed out after ${this.options.timeoutSeconds} s at pc 0x${cpu.pc.toString(16)}`);
+        return LIMIT_EXIT_STATUS;
+      }
+      if (this.waitIdle(block)) return undefined;
+      // The deadline has come: a thread whose wait it ends gets the CPU (or
+      // the clock is to run on to a later deadline).
+      if (threads.mustSwitch) threads.schedule();
+      return this.exitStatus;
+    }
     let budget = SLICE;
     if (threads.count > 1) {
       if (this.sliceThread !== threads.current || this.sliceLeft <= 0n) {
