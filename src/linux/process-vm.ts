@@ -338,9 +338,11 @@ export class ProcessVM {
 
   /**
    * Ends the VM for good and hands its CPU to the next ProcessVM.create
-   * from the same compiled module: every page the guest used is unmapped
-   * (which zeroes it) and the CPU reset, so the next VM starts on clean
-   * memory without paying for a new one. Descriptors are closed. Running or
+   * from the same compiled module: the CPU is reset, which scrubs every
+   * page the guest or ring -1 may have written (Cpu.scrub: mapped or not,
+   * whatever wrote it) and drops every page's permissions, so the next VM
+   * starts on memory that is all zero but for what it loads itself,
+   * without paying for a new one. Descriptors are closed. Running or
    * calling into a disposed VM throws. Optional: a VM never disposed is
    * simply collected.
    */
@@ -349,8 +351,6 @@ export class ProcessVM {
     this.disposed = true;
     this.idleUntil = undefined;
     this.files.closeAll();
-    const space = this.memory.space;
-    space.unmap(space.base, space.end - space.base);
     this.cpu.reset();
     let spare = spareCpus.get(this.cpuModule);
     if (spare === undefined) spareCpus.set(this.cpuModule, spare = []);

@@ -1,0 +1,213 @@
+// The host's resources (issue 11, docs/SECURITY.md "The host's resources"):
+// a VM made on a recycled CPU sees nothing of the VMs before it; a guest that
+// sleeps never holds the host's thread for long, so --timeout holds and a
+// library user's event loop goes on; memory that is freed without ever
+// having been touched is never read or committed. The guest side is
+// guests/libc/hostsafety.c.
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { ProcessVM, MAX_HOST_BLOCK_MS } from '../src/linux/process-vm.js';
+import '../src/index.js';
+import { loadCpuModule } from '../src/node/load.js';
+import { ROOT } from './support/guests.js';
+
+const elf = (name: string): Uint8Array => new Uint8Array(readFileSync(new URL(`../guests/bin/${name}`, import.meta.url)));
+const hostsafety = elf('hostsafety.elf');
+const MiB = 1024 * 1024;
+
+interface Ran { status: number; out: string }
+
+function runGuest(module: WebAssembly.Module, program: Uint8Array, argv: string[], memoryBytes: number): { vm: ProcessVM; ran: () => Ran } {
+  const chunks: string[] = [];
+  const sink = (b: Uint8Array): void => { chunks.push(Buffer.from(b).toString()); };
+  const vm = ProcessVM.create(program, { cpuModule: module, argv, memoryBytes, stdout: sink, stderr: sink });
+  return { vm, ran: () => ({ status: vm.runSync(), out: chunks.join('') }) };
+}
+
+/** Where the 8 bytes of `marker` (little-endian) occur in all of the VM's RAM, read by the host. */
+function findInRam(vm: ProcessVM, marker: bigint): bigint[] {
+  const ram = Buffer.from(vm.cpu.readBytes(vm.cpu.ramStart, Number(vm.cpu.ramLength)));
+  const needle = Buffer.alloc(8);
+  needle.writeBigUInt64LE(marker);
+  const found: bigint[] = [];
+  for (let i = ram.indexOf(needle); i >= 0 && found.length < 16; i = ram.indexOf(needle, i + 1)) found.push(vm.cpu.ramStart + BigInt(i));
+  return found;
+}
+
+describe('VMs on a recycled CPU do not see each other', () => {
+  it('a guest finds nothing of the last guest\'s markers anywhere it can read, nor does the host in its RAM', () => {
+    const module = loadCpuModule('release');
+    const MARK = 0x5a17c0de_0b5e55edn;
+    // VM 1 writes its marker into heap, brk, mmap, mremap, stack, a
+    // thread's stack, freed and kept memory, and gets ring -1 to write it
+    // into pages no mapping owns.
+    const first = runGuest(module, hostsafety, ['hostsafety', 'mark', MARK.toString(16)], 64 * MiB);
+    const marked = first.ran();
+    expect(marked.out).toMatch(/^marked/);
+    expect(marked.status).toBe(0);
+    const cpu = first.vm.cpu;
+    first.vm.dispose();
+
+    // VM 2 gets the same CPU instance, and before it runs its RAM holds no marker.
+    const second = runGuest(module, hostsafety, ['hostsafety', 'scan', MARK.toString(16), String(64 * MiB)], 64 * MiB);
+    expect(second.vm.cpu).toBe(cpu);
+    expect(findInRam(second.vm, MARK)).toEqual([]);
+    // It maps all the memory it can get and reads every readable page.
+    const scanned = second.ran();
+    expect(scanned.out).toMatch(/^scanned (\d+) readable pages .*: 0 markers$/m);
+    expect(Number(/^scanned (\d+)/.exec(scanned.out)![1])).toBeGreaterThan((64 * MiB / 4096) * 0.9);
+    expect(scanned.status).toBe(0);
+    second.vm.dispose();
+  });
+
+  it('what a library user writes with vm.cpu, mapped or not, is gone for the next VM', async () => {
+    const module = loadCpuModule('release');
+    const MARK = 0x1ea4ed_c0ffee_42n;
+    const vmcall = elf('vmcall.elf');
+    const first = runGuest(module, vmcall, ['vmcall'], 64 * MiB);
+    expect(first.ran().status).toBe(0);
+    const vm = first.vm;
+    const bytes = new Uint8Array(8);
+    new DataView(bytes.buffer).setBigUint64(0, MARK, true);
+    // Into the guest's heap, into the gap between mappings (no mapping owns
+    // it) and just below the stack.
+    const heap = await vm.call('malloc', 4096);
+    vm.cpu.writeBytes(heap, bytes);
+    const gap = (vm.memory.brk + vm.memory.mmapTop) / 2n & ~4095n;
+    expect(vm.memory.space.permissions(gap)).toBeUndefined();
+    vm.cpu.writeBytes(gap, bytes);
+    vm.cpu.write64(vm.memory.stackTop - 8n * MiBn, MARK);
+    vm.cpu.guestBytes(gap + 8192n, 8).set(bytes);
+    expect(findInRam(vm, MARK).length).toBe(4);
+    vm.dispose();
+
+    // The next VMs: the same program, another one where the RAM starts
+    // elsewhere (a static PIE at ELF_ET_DYN_BASE) and is larger, then the
+    // first again with less RAM.
+    for (const [program, memory] of [[vmcall, 64 * MiB], [elf('static-pie.elf'), 128 * MiB], [vmcall, 32 * MiB]] as const) {
+      const next = runGuest(module, program, ['next'], memory);
+      expect(next.vm.cpu).toBe(vm.cpu);
+      expect(findInRam(next.vm, MARK)).toEqual([]);
+      next.ran();
+      expect(findInRam(next.vm, MARK)).toEqual([]);
+      next.vm.dispose();
+    }
+  });
+});
+
+const MiBn = 1024n * 1024n;
+
+const cli = (...args: string[]) => spawnSync(process.execPath, ['dist/cli/main.js', ...args], { encoding: 'utf8', cwd: ROOT, timeout: 60_000 });
+
+describe('a sleeping guest does not hold the host', () => {
+  // nanosleep, clock_nanosleep, a futex wait and ppoll and epoll_wait with
+  // timeouts, and every thread of a process waiting: 10 s each.
+  for (const how of ['nanosleep', 'clock', 'futex', 'ppoll', 'epoll', 'threads']) {
+    it(`--timeout 1 ends a 10 s sleep (${how}) after about 1 s, status 124`, () => {
+      const started = Date.now();
+      const r = cli('run', '--timeout', '1', 'guests/bin/hostsafety.elf', 'sleep', '10', how);
+      const seconds = (Date.now() - started) / 1000;
+      expect(r.stderr).toMatch(/^ringvisor: guests\/bin\/hostsafety\.elf: timed out after 1 s at pc 0x[0-9a-f]+\n$/);
+      expect(r.status).toBe(124);
+      expect(seconds).toBeGreaterThanOrEqual(1);
+      expect(seconds).toBeLessThan(4);
+    });
+  }
+
+  it('a sleep that ends before the limit still sleeps its whole time, and the virtual clock does not wait', () => {
+    const started = Date.now();
+    const r = cli('run', '--timeout', '10', 'guests/bin/hostsafety.elf', 'sleep', '1', 'nanosleep');
+    expect(r.stdout).toBe('slept (nanosleep) = 0\n');
+    expect(r.status).toBe(0);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    const virtual = Date.now();
+    expect(cli('run', '--clock', 'virtual', 'guests/bin/hostsafety.elf', 'sleep', '1000', 'threads').stdout).toBe('slept (threads) = 0\n');
+    expect(Date.now() - virtual).toBeLessThan(10_000);
+  });
+
+  it('run(): a library user\'s timers fire throughout a guest\'s sleep; the event loop never stalls for long', async () => {
+    for (const how of ['nanosleep', 'threads']) {
+      const { vm } = runGuest(loadCpuModule('release'), hostsafety, ['hostsafety', 'sleep', '1', how], 64 * MiB);
+      let ticks = 0, last = performance.now(), worst = 0;
+      const timer = setInterval(() => {
+        const now = performance.now();
+        worst = Math.max(worst, now - last);
+        last = now;
+        ticks++;
+      }, 5);
+      const started = performance.now();
+      const status = await vm.run();
+      clearInterval(timer);
+      expect(status).toBe(0);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(1000);
+      // 1 s of 5 ms ticks, and no gap much longer than a tick and one
+      // MAX_HOST_BLOCK_MS (a generous margin for a loaded machine).
+      expect(ticks).toBeGreaterThan(50);
+      expect(worst).toBeLessThan(MAX_HOST_BLOCK_MS + 200);
+      vm.dispose();
+    }
+  });
+
+  it('runSync() blocks for at most MAX_HOST_BLOCK_MS at once, so timeoutSeconds holds', () => {
+    const chunks: string[] = [];
+    const vm = ProcessVM.create(hostsafety, {
+      argv: ['hostsafety', 'sleep', '10', 'futex'], memoryBytes: 64 * MiB, timeoutSeconds: 0.5,
+      diagnostics: (line) => chunks.push(line),
+    });
+    const started = Date.now();
+    expect(vm.runSync()).toBe(124);
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(chunks.join('\n')).toMatch(/timed out after 0\.5 s/);
+    vm.dispose();
+  });
+
+  it('call(): a called function that sleeps lets the event loop run too', async () => {
+    const { vm, ran } = runGuest(loadCpuModule('release'), hostsafety, ['hostsafety', 'sleep', '0', 'nanosleep'], 64 * MiB);
+    expect(ran().status).toBe(0);
+    let ticks = 0;
+    const timer = setInterval(() => { ticks++; }, 5);
+    const started = performance.now();
+    expect(await vm.call('sleep_ms', 500)).toBe(0n);
+    clearInterval(timer);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(500);
+    expect(ticks).toBeGreaterThan(25);
+    vm.dispose();
+  });
+});
+
+describe('freeing memory never touched reads none of it', () => {
+  it('munmap of 2000 MiB never touched scans no page and commits no host memory', () => {
+    const { vm, ran } = runGuest(loadCpuModule('release'), hostsafety, ['hostsafety', 'untouched', '2000'], 3 * 1024 * MiB);
+    const rss = process.memoryUsage().rss;
+    const scanned = vm.cpu.pagesScanned;
+    const r = ran();
+    expect(r.out).toBe('mapped and unmapped 2000 MiB untouched\n');
+    expect(r.status).toBe(0);
+    // Not one page of the 512,000 was read (the CPU zeroes only pages a
+    // store or ring -1 touched); before, every one was scanned.
+    expect(vm.cpu.pagesScanned - scanned).toBeLessThan(16);
+    expect(process.memoryUsage().rss - rss).toBeLessThan(200 * MiB);
+    // Scrubbing the VM reads only what it touched: a few pages of its program, stack and heap.
+    const touched = vm.cpu.touchedPages();
+    expect(touched).toBeLessThan(200);
+    const before = vm.cpu.pagesScanned;
+    vm.dispose();
+    expect(vm.cpu.pagesScanned - before).toBe(touched);
+  });
+
+  it('a page is touched by its first store, and made untouched again when it is cleared', () => {
+    const { vm } = runGuest(loadCpuModule('release'), hostsafety, ['hostsafety'], 64 * MiB);
+    const space = vm.memory.space;
+    const at = space.findFree(16n * 4096n, vm.memory.brk, vm.memory.mmapTop)!;
+    space.map(at, 16n * 4096n, 3);
+    expect(vm.cpu.isTouched(at)).toBe(false);
+    expect(vm.cpu.pagePermissions(at)).toBe(3); // writable, on its first store
+    vm.cpu.write64(at + 4096n, 1n);
+    expect(vm.cpu.isTouched(at + 4096n)).toBe(true);
+    expect(vm.cpu.clearTouchedPages(at, 16 * 4096)).toBe(1);
+    expect(vm.cpu.isTouched(at + 4096n)).toBe(false);
+    expect(vm.cpu.read64(at + 4096n)).toBe(0n);
+    vm.dispose();
+  });
+});
