@@ -155,6 +155,7 @@ export async function cmdBoot(args: string[]): Promise<number> {
     for (const [r, n] of vm.exitStats) stderr(`ringvisor: exits ${r}: ${n}`);
     for (const [c, n] of [...vm.sbiStats.calls].sort()) stderr(`ringvisor: sbi ${c}: ${n}`);
     for (const d of vm.bus.stats()) stderr(`ringvisor: device ${d.name}: ${d.reads} reads, ${d.writes} writes`);
+    for (const k of vm.deviceLog.counts()) stderr(`ringvisor: device messages "${k.kind}": ${k.count} (${k.suppressed} suppressed)`);
   }
   return status;
 }
