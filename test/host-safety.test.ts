@@ -11,6 +11,8 @@ import { ProcessVM, MAX_HOST_BLOCK_MS } from '../src/linux/process-vm.js';
 import '../src/index.js';
 import { loadCpuModule } from '../src/node/load.js';
 import { ROOT } from './support/guests.js';
+import { asm } from './support/rvasm.js';
+import { SystemVM } from '../src/system/system-vm.js';
 
 const elf = (name: string): Uint8Array => new Uint8Array(readFileSync(new URL(`../guests/bin/${name}`, import.meta.url)));
 const hostsafety = elf('hostsafety.elf');
@@ -209,5 +211,71 @@ describe('freeing memory never touched reads none of it', () => {
     expect(vm.cpu.isTouched(at + 4096n)).toBe(false);
     expect(vm.cpu.read64(at + 4096n)).toBe(0n);
     vm.dispose();
+  });
+});
+
+describe('the system VM\'s device messages are rate-limited', () => {
+  // A bare-metal "kernel" (a flat RISC-V Linux Image: a jump over the
+  // 64-byte header, then the code) that drives virtio-rng wrongly in a
+  // tight loop: reset, then FEATURES_OK with every feature bit set, which
+  // the device refuses with a message each time.
+  function hostileImage(): Uint8Array {
+    const code = [
+      'lui t0, 0x10001', //          t0 = virtio-mmio slot 0 (virtio-rng)
+      'addi t1, zero, -1',
+      'addi t2, zero, 11', //        ACKNOWLEDGE | DRIVER | FEATURES_OK
+      'sw zero, 0x70(t0)', //        loop: Status = 0 (reset)
+      'sw zero, 0x24(t0)', //        DriverFeaturesSel = 0
+      'sw t1, 0x20(t0)', //          DriverFeatures = all ones: never offered
+      'sw t2, 0x70(t0)', //          Status: FEATURES_OK, refused with a message
+      'jal zero, -16',
+    ].map(asm);
+    const image = new Uint8Array(64 + code.length * 4);
+    const v = new DataView(image.buffer);
+    v.setUint32(0, asm('jal zero, 64'), true);
+    v.setBigUint64(8, 0x20_0000n, true); // text_offset
+    v.setBigUint64(16, BigInt(image.length), true); // image_size
+    v.setBigUint64(48, 0x5643534952n, true); // "RISCV"
+    v.setUint32(56, 0x05435352, true); // "RSC\x05"
+    code.forEach((w, i) => v.setUint32(64 + i * 4, w, true));
+    return image;
+  }
+
+  it('100,000 refusals: the first 10 lines, one a second after, a summary at the end, every one counted', async () => {
+    const lines: string[] = [];
+    let now = 0;
+    const vm = SystemVM.create({
+      kernel: hostileImage(), memoryBytes: 64 * MiB, maxInstructions: 500_000n * 6n,
+      diagnostics: (line) => lines.push(line),
+    });
+    // Host time, made to advance 100 ms per message here: 100,000 messages
+    // in "10,000 s" allow 10 lines, then about one per second.
+    const log = vm.deviceLog as unknown as { now: () => number };
+    log.now = () => (now += 0.01);
+    expect(await vm.run()).toBe(124);
+    const counts = vm.deviceLog.counts();
+    expect(counts).toHaveLength(1);
+    expect(counts[0].kind).toBe('virtio-rng: FEATURES_OK refused: driver features # include #, not offered (offered #)');
+    const total = counts[0].count;
+    expect(total).toBeGreaterThan(100_000);
+    const device = lines.filter((l) => l.includes('virtio-rng'));
+    // 10 in full, then about 1 per simulated second, then the summary.
+    expect(device.length).toBeLessThan(10 + total * 0.01 / 1000 + 3);
+    expect(device[9]).toMatch(/\(10 like this: from now on at most one every 1000 ms\)$/);
+    expect(device[10]).toMatch(/\(\d+ more like this suppressed\)$/);
+    const summary = /^ringvisor boot: suppressed (\d+) more messages like "virtio-rng: FEATURES_OK refused: [^"]*" \((\d+) in all, (\d+) suppressed\)$/.exec(device.at(-1)!);
+    expect(summary).not.toBeNull();
+    expect(Number(summary![2])).toBe(total);
+    expect(Number(summary![3])).toBe(counts[0].suppressed);
+    expect(counts[0].suppressed).toBe(total - (device.length - 1));
+  });
+
+  it('with the host\'s own time: a few lines for a flood, not one per message', async () => {
+    const lines: string[] = [];
+    const vm = SystemVM.create({ kernel: hostileImage(), memoryBytes: 64 * MiB, maxInstructions: 300_000n, diagnostics: (line) => lines.push(line) });
+    expect(await vm.run()).toBe(124);
+    const total = vm.deviceLog.counts()[0].count;
+    expect(total).toBeGreaterThan(40_000);
+    expect(lines.length).toBeLessThan(20);
   });
 });
