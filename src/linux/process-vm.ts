@@ -76,6 +76,12 @@ const PAGE = 4096n;
 const STACK_GUARD_GAP = 256n * PAGE;
 /** Instructions per run() call: large, so exits for scheduling are rare. */
 const SLICE = 1n << 22n;
+/** With the host clock, a run of the CPU is made to take about this long
+ *  (ms) at most, whatever the guest's speed: the interpreter runs tens of
+ *  MIPS (SLICE would hold the thread for 100 ms), translated code
+ *  thousands. The virtual clock keeps SLICE, so that its runs repeat. */
+const SLICE_MS = 5;
+const MIN_SLICE = 1n << 14n;
 /** Exit status when --max-instructions or --timeout stops the guest, as timeout(1) reports. */
 export const LIMIT_EXIT_STATUS = 124;
 /** The longest a guest's sleep blocks the host's thread at once (ms). A
@@ -123,6 +129,9 @@ export class ProcessVM {
   /** While no thread can run before a deadline on the host clock: that
    *  deadline (clock ns), which the run loop waits for (idleTo). */
   private idleUntil: bigint | undefined;
+  /** Instructions per run of the CPU with one thread: SLICE, or with the
+   *  host clock from a small start adapted to SLICE_MS (set in the constructor). */
+  private slice = SLICE;
 
   static create(elf: Uint8Array, options: ProcessVMOptions = {}): ProcessVM {
     return new ProcessVM(elf, options);
@@ -217,6 +226,7 @@ export class ProcessVM {
     this.cpu.exitControls = ExitControl.EcallU | ExitControl.Ebreak;
     this.threads = new ThreadGroup(this, PID);
     this.clock = options.clock === 'virtual' ? virtualClock(() => this.cpu.instret) : hostClock();
+    if (this.clock.kind === 'host') this.slice = MIN_SLICE * 16n;
   }
 
   /**
@@ -402,7 +412,7 @@ export class ProcessVM {
       if (threads.mustSwitch) threads.schedule();
       return this.exitStatus;
     }
-    let budget = SLICE;
+    let budget = this.slice;
     if (threads.count > 1) {
       if (this.sliceThread !== threads.current || this.sliceLeft <= 0n) {
         this.sliceThread = threads.current;
@@ -425,7 +435,9 @@ export class ProcessVM {
     }
     cpu.time = timeCsr(this.clock);
     const started = cpu.instret;
+    const startedMs = performance.now();
     const reason = cpu.run(budget);
+    if (reason === ExitReason.Budget && budget === this.slice && this.clock.kind === 'host') this.adaptSlice(performance.now() - startedMs);
     this.sliceLeft -= cpu.instret - started;
     switch (reason) {
       case ExitReason.EcallU:
@@ -449,6 +461,13 @@ export class ProcessVM {
     }
     if (this.exitStatus === undefined && threads.mustSwitch) threads.schedule();
     return this.exitStatus;
+  }
+
+  // A whole slice took `ms`: halve it when that is too long, double it
+  // (up to SLICE) when it is much shorter.
+  private adaptSlice(ms: number): void {
+    if (ms > SLICE_MS && this.slice > MIN_SLICE) this.slice /= 2n;
+    else if (ms < SLICE_MS / 4 && this.slice < SLICE) this.slice *= 2n;
   }
 
   /** Serves the system call the CPU stopped at (an ECALL_U exit): the
