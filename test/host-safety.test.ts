@@ -279,3 +279,18 @@ describe('the system VM\'s device messages are rate-limited', () => {
     expect(lines.length).toBeLessThan(20);
   });
 });
+
+describe('library options are checked before anything runs', () => {
+  it('a bad memoryBytes, timeoutSeconds or threadSlice is one clear RangeError', () => {
+    const hello = elf('hello.elf');
+    for (const memoryBytes of [12345, 0, -4096, Number.NaN, 2 ** 60 + 0.5]) {
+      expect(() => ProcessVM.create(hello, { memoryBytes })).toThrow(/^memoryBytes must be a positive whole number of 4 KiB pages, not /);
+      expect(() => SystemVM.create({ kernel: new Uint8Array(64), memoryBytes })).toThrow(/^memoryBytes must be a positive whole number of 4 KiB pages/);
+    }
+    for (const timeoutSeconds of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => ProcessVM.create(hello, { timeoutSeconds })).toThrow(/^timeoutSeconds must be a finite number of seconds/);
+      expect(() => SystemVM.create({ kernel: new Uint8Array(64), timeoutSeconds })).toThrow(/^timeoutSeconds must be a finite number of seconds/);
+    }
+    expect(() => ProcessVM.create(hello, { threadSlice: 0n })).toThrow(/^threadSlice must be at least 1 instruction/);
+  });
+});

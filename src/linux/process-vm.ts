@@ -166,6 +166,8 @@ export class ProcessVM {
     }
     const t = options.timeoutSeconds;
     if (t !== undefined && !(t >= 0 && Number.isFinite(t))) throw new RangeError(`timeoutSeconds must be a finite number of seconds, not ${t}`);
+    // A slice of 0 would never let a thread run (run() would spin).
+    if (options.threadSlice !== undefined && options.threadSlice < 1n) throw new RangeError(`threadSlice must be at least 1 instruction, not ${options.threadSlice}`);
     const size = BigInt(bytes);
     const module = options.cpuModule ?? defaultCpuModule();
     this.cpu = spareCpus.get(module)?.pop() ?? new Cpu(module);

@@ -143,7 +143,9 @@ export class SystemVM {
     this.options = options;
     this.deviceLog = new RateLimitedLog((line) => this.diagnose(`ringvisor boot: ${line}`), options.logLimits);
     this.hostClock = options.clock === 'host';
-    if (options.timeoutSeconds !== undefined) this.deadline = this.hostStart + options.timeoutSeconds * 1000;
+    const t = options.timeoutSeconds;
+    if (t !== undefined && !(t >= 0 && Number.isFinite(t))) throw new RangeError(`timeoutSeconds must be a finite number of seconds, not ${t}`);
+    if (t !== undefined) this.deadline = this.hostStart + t * 1000;
     this.harts = options.harts ?? 1;
     if (!Number.isInteger(this.harts) || this.harts < 1 || this.harts > 8) throw new RangeError(`a system VM has 1 to 8 harts, not ${options.harts}`);
     this.hartStates = Array.from({ length: this.harts }, (_, h) => (h === 0 ? HartState.Started : HartState.Stopped));
@@ -152,7 +154,9 @@ export class SystemVM {
     this.resumeAt = Array.from({ length: this.harts }, () => undefined);
     this.pendingFlush = Array.from({ length: this.harts }, () => false);
     const ramBase = QEMU_VIRT.ramBase;
-    const ramSize = BigInt(options.memoryBytes ?? DEFAULT_SYSTEM_MEMORY);
+    const bytes = options.memoryBytes ?? DEFAULT_SYSTEM_MEMORY;
+    if (!Number.isSafeInteger(bytes) || bytes <= 0 || bytes % 4096 !== 0) throw new RangeError(`memoryBytes must be a positive whole number of 4 KiB pages, not ${bytes}`);
+    const ramSize = BigInt(bytes);
     const name = options.kernelName ?? 'kernel';
     const kernel = loadKernel(options.kernel, ramBase, name);
     const cpu = this.cpu = new Cpu(options.cpuModule ?? defaultCpuModule());
