@@ -151,6 +151,21 @@ describe('ringvisor run', () => {
     expect(r.stderr).toMatch(/^exit_group\(0x0\) = \?$/m);
   });
 
+  // Issue 11: a guest reading a terminal or a pipe with nothing to read
+  // held ringvisor for ever, --timeout or not.
+  it('--timeout also ends a guest waiting for input on a stdin that never comes', () => {
+    const started = Date.now();
+    // stdin: a FIFO that stays open (the shell holds a writer on fd 3, which
+    // ringvisor inherits) and empty.
+    const fifo = join(mkdtempSync(join(tmpdir(), 'ringvisor-cli-')), 'stdin');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const script = `exec 3<>"$1"; exec "$2" dist/cli/main.js run --timeout 1 guests/bin/files-stdin.elf <"$1"`;
+    const r = spawnSync('sh', ['-c', script, 'sh', fifo, process.execPath], { cwd: ROOT, encoding: 'utf8', timeout: 20_000 });
+    expect(r.stderr).toBe('ringvisor: guests/bin/files-stdin.elf: timed out after 1 s waiting for input on stdin\n');
+    expect(r.status).toBe(124);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
   it('rejects a malformed --timeout', () => {
     const r = cli('run', '--timeout', 'soon', 'guests/bin/hello.elf');
     expect(r.status).toBe(2);

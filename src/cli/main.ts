@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The `ringvisor` command.
-import { existsSync, fstatSync, readSync, writeSync } from 'node:fs';
+import { constants, existsSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { constants as osConstants } from 'node:os';
 import { sandboxFs, parseMountSpec, hostHandle, type HostMount } from '../node/host-fs.js';
 import { readProgramFile, ProgramFileError } from '../node/read-program.js';
-import { ProcessVM, ElfError, RamAllocationError, EXIT_REASON_NAMES, DEFAULT_MEMORY_BYTES } from '../index.js';
+import { ProcessVM, ElfError, RamAllocationError, EXIT_REASON_NAMES, DEFAULT_MEMORY_BYTES, LIMIT_EXIT_STATUS } from '../index.js';
 import type { JitStats } from '../cpu/jit/jit.js';
 import { cmdBoot, BootUsageError, BOOT_USAGE } from './boot.js';
 import { parseSize, parseInstructionCount, parseSeconds, parseThreadSlice, type Fail } from './options.js';
@@ -81,24 +81,44 @@ function out(fd: number): (data: Uint8Array) => void {
   };
 }
 
-// The guest's stdin: the host's fd 0, read when the guest reads. A
-// non-blocking fd 0 (EAGAIN) is waited on, since the guest asked to block.
-function readStdin(max: number): Uint8Array | null {
-  const buf = new Uint8Array(Math.min(max, 1 << 20));
-  for (;;) {
+/** The guest waited for input on the host's stdin past --timeout. */
+class StdinTimeout extends Error {}
+
+// The guest's stdin: the host's fd 0, read when the guest reads. A read waits
+// for input, as the guest asked, but not past --timeout: where the host can
+// (Linux), fd 0 is opened again as a non-blocking description of its own
+// (/proc/self/fd/0), polled every 10 ms, so that a terminal or a pipe with
+// nothing to read cannot hold ringvisor for ever. Elsewhere (a socket, no
+// /proc) the read blocks as before. A non-blocking fd 0 (EAGAIN) is waited
+// on the same way.
+function stdinReader(deadline: number | undefined): (max: number) => Uint8Array | null {
+  let fd = 0;
+  if (deadline !== undefined) {
     try {
-      const n = readSync(0, buf, 0, buf.length, null);
-      return n === 0 ? null : buf.subarray(0, n);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'EAGAIN') {
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
-        continue;
-      }
-      if (code === 'EOF') return null;
-      throw e;
+      fd = openSync('/proc/self/fd/0', constants.O_RDONLY | constants.O_NONBLOCK);
+    } catch {
+      fd = 0;
     }
   }
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  return (max) => {
+    const buf = new Uint8Array(Math.min(max, 1 << 20));
+    for (;;) {
+      try {
+        const n = readSync(fd, buf, 0, buf.length, null);
+        return n === 0 ? null : buf.subarray(0, n);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EAGAIN') {
+          if (deadline !== undefined && Date.now() >= deadline) throw new StdinTimeout();
+          Atomics.wait(nap, 0, 0, 10);
+          continue;
+        }
+        if (code === 'EOF') return null;
+        throw e;
+      }
+    }
+  };
 }
 
 function stdinIsFile(): boolean {
@@ -192,7 +212,7 @@ async function cmdRun(args: string[]): Promise<number> {
   const vm = ProcessVM.create(elf, {
     fs: guestFs,
     // stdin from a regular file stays one (seekable, with a size), as under qemu-riscv64.
-    stdin: stdinIsFile() ? { ...hostHandle(0, '<stdin>', true), close: () => {} } : readStdin,
+    stdin: stdinIsFile() ? { ...hostHandle(0, '<stdin>', true), close: () => {} } : stdinReader(timeoutSeconds === undefined ? undefined : Date.now() + timeoutSeconds * 1000),
     tty: { stdin: isatty(0), stdout: isatty(1), stderr: isatty(2), windowSize },
     argv: [program, ...args.slice(i + 1)],
     programName: program,
@@ -210,7 +230,14 @@ async function cmdRun(args: string[]): Promise<number> {
   // /proc/self/exe: the program as the host found it, relative to the host's directory.
   vm.fs.setExecutable(resolve(program));
   const started = process.hrtime.bigint();
-  const status = await vm.run();
+  let status: number;
+  try {
+    status = await vm.run();
+  } catch (e) {
+    if (!(e instanceof StdinTimeout)) throw e;
+    stderr(enc.encode(`ringvisor: ${program}: timed out after ${timeoutSeconds} s waiting for input on stdin\n`));
+    status = LIMIT_EXIT_STATUS;
+  }
   if (stats) {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const n = vm.cpu.instret;
