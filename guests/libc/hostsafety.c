@@ -8,7 +8,8 @@
 //   hostsafety scan HEX BYTES    map all free memory, then read every page of
 //                                [program start, + BYTES) and count HEX
 //   hostsafety sleep SECONDS HOW nanosleep, clock, futex, ppoll, epoll, threads
-//   hostsafety untouched MIB     mmap MIB read-write, touch nothing, munmap
+//   hostsafety untouched MIB     mmap MIB read-write, touch nothing, munmap;
+//                                the same with brk
 // and sleep_ms(ms), for ProcessVM.call.
 #define _GNU_SOURCE
 #include <errno.h>
@@ -204,6 +205,10 @@ static int untouched(size_t mib) {
   void *p = mmap(NULL, mib << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) { perror("mmap"); return 1; }
   if (munmap(p, mib << 20) != 0) { perror("munmap"); return 1; }
+  // The same through the break: grown by MIB (ending inside a page), then
+  // shrunk back.
+  if (sbrk((mib << 20) + 100) == (void *)-1) { perror("sbrk"); return 1; }
+  if (sbrk(-(long)(mib << 20) - 50) == (void *)-1) { perror("sbrk"); return 1; }
   printf("mapped and unmapped %zu MiB untouched\n", mib);
   return 0;
 }
