@@ -68,7 +68,11 @@ function jitLines(s: JitStats | undefined): string[] {
 
 const usageError: Fail = (message) => { throw new UsageError(message, true); };
 
-function out(fd: number): (data: Uint8Array) => void {
+// A host stream for the guest's output. A non-blocking one that is full
+// (EAGAIN: its reader is slow) is waited on in naps of 1 ms, not spun on,
+// and not past --timeout (`deadline`).
+function out(fd: number, deadline?: number): (data: Uint8Array) => void {
+  const nap = new Int32Array(new SharedArrayBuffer(4));
   return (data) => {
     let off = 0;
     while (off < data.length) {
@@ -76,13 +80,17 @@ function out(fd: number): (data: Uint8Array) => void {
         off += writeSync(fd, data, off, data.length - off);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+        if (deadline !== undefined && Date.now() >= deadline) throw new HostWaitTimeout(`writing to ${fd === 1 ? 'stdout' : 'stderr'}`);
+        Atomics.wait(nap, 0, 0, 1);
       }
     }
   };
 }
 
-/** The guest waited for input on the host's stdin past --timeout. */
-class StdinTimeout extends Error {}
+/** The guest waited for the host's stdin or stdout past --timeout. */
+class HostWaitTimeout extends Error {
+  constructor(readonly what: string) { super(`timed out ${what}`); }
+}
 
 // The guest's stdin: the host's fd 0, read when the guest reads. A read waits
 // for input, as the guest asked, but not past --timeout: where the host can
@@ -110,7 +118,7 @@ function stdinReader(deadline: number | undefined): (max: number) => Uint8Array 
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === 'EAGAIN') {
-          if (deadline !== undefined && Date.now() >= deadline) throw new StdinTimeout();
+          if (deadline !== undefined && Date.now() >= deadline) throw new HostWaitTimeout('waiting for input on stdin');
           Atomics.wait(nap, 0, 0, 10);
           continue;
         }
@@ -201,7 +209,9 @@ async function cmdRun(args: string[]): Promise<number> {
     process.stderr.write(`ringvisor: ${e.message}\n`);
     return e.exitStatus;
   }
-  const stderr = out(2);
+  // --timeout also bounds the host's waits for the guest's stdin and stdout.
+  const deadline = timeoutSeconds === undefined ? undefined : Date.now() + timeoutSeconds * 1000;
+  const stderr = out(2, deadline);
   const enc = new TextEncoder();
   let guestFs;
   try {
@@ -212,12 +222,12 @@ async function cmdRun(args: string[]): Promise<number> {
   const vm = ProcessVM.create(elf, {
     fs: guestFs,
     // stdin from a regular file stays one (seekable, with a size), as under qemu-riscv64.
-    stdin: stdinIsFile() ? { ...hostHandle(0, '<stdin>', true), close: () => {} } : stdinReader(timeoutSeconds === undefined ? undefined : Date.now() + timeoutSeconds * 1000),
+    stdin: stdinIsFile() ? { ...hostHandle(0, '<stdin>', true), close: () => {} } : stdinReader(deadline),
     tty: { stdin: isatty(0), stdout: isatty(1), stderr: isatty(2), windowSize },
     argv: [program, ...args.slice(i + 1)],
     programName: program,
     env,
-    stdout: out(1),
+    stdout: out(1, deadline),
     stderr,
     memoryBytes,
     maxInstructions,
@@ -234,8 +244,8 @@ async function cmdRun(args: string[]): Promise<number> {
   try {
     status = await vm.run();
   } catch (e) {
-    if (!(e instanceof StdinTimeout)) throw e;
-    stderr(enc.encode(`ringvisor: ${program}: timed out after ${timeoutSeconds} s waiting for input on stdin\n`));
+    if (!(e instanceof HostWaitTimeout)) throw e;
+    process.stderr.write(`ringvisor: ${program}: timed out after ${timeoutSeconds} s ${e.what}\n`);
     status = LIMIT_EXIT_STATUS;
   }
   if (stats) {
