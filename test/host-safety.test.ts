@@ -13,6 +13,7 @@ import { loadCpuModule } from '../src/node/load.js';
 import { ROOT } from './support/guests.js';
 import { asm } from './support/rvasm.js';
 import { SystemVM } from '../src/system/system-vm.js';
+import { RateLimitedLog } from '../src/system/rate-limited-log.js';
 
 const elf = (name: string): Uint8Array => new Uint8Array(readFileSync(new URL(`../guests/bin/${name}`, import.meta.url)));
 const hostsafety = elf('hostsafety.elf');
@@ -292,5 +293,35 @@ describe('library options are checked before anything runs', () => {
       expect(() => SystemVM.create({ kernel: new Uint8Array(64), timeoutSeconds })).toThrow(/^timeoutSeconds must be a finite number of seconds/);
     }
     expect(() => ProcessVM.create(hello, { threadSlice: 0n })).toThrow(/^threadSlice must be at least 1 instruction/);
+  });
+});
+
+describe('RateLimitedLog', () => {
+  it('per kind: a burst in full, then one line per interval with the count, a summary once, at most 64 kinds', () => {
+    const lines: string[] = [];
+    let now = 0;
+    const log = new RateLimitedLog((l) => lines.push(l), { burst: 3, intervalMs: 100 }, () => now);
+    for (let i = 0; i < 10; i++) { log.write(`dev: bad descriptor ${i} at 0x${(4096 * i).toString(16)}`); now += 10; }
+    expect(lines).toEqual([
+      'dev: bad descriptor 0 at 0x0',
+      'dev: bad descriptor 1 at 0x1000',
+      'dev: bad descriptor 2 at 0x2000 (3 like this: from now on at most one every 100 ms)',
+    ]);
+    now += 100;
+    log.write('dev: bad descriptor 10 at 0xa000');
+    expect(lines.at(-1)).toBe('dev: bad descriptor 10 at 0xa000 (7 more like this suppressed)');
+    log.write('dev: bad descriptor 11 at 0xb000');
+    log.write('other: features refused');
+    log.flush();
+    log.flush();
+    expect(lines.slice(-2)).toEqual([
+      'other: features refused',
+      'suppressed 1 more messages like "dev: bad descriptor # at #" (12 in all, 8 suppressed)',
+    ]);
+    for (let i = 0; i < 100; i++) log.write(`kind${String.fromCharCode(65 + (i % 26))}${String.fromCharCode(65 + Math.floor(i / 26))}`);
+    const counts = log.counts();
+    expect(counts).toHaveLength(64);
+    // 2 kinds before, 61 of the new ones, and the 39 others share the last.
+    expect(counts.at(-1)).toEqual({ kind: '(messages of other kinds)', count: 39, suppressed: 39 - 3 });
   });
 });

@@ -57,7 +57,8 @@ export class RateLimitedLog {
 
   write(line: string): void {
     let name = logKind(line);
-    if (!this.kinds.has(name) && this.kinds.size >= MAX_KINDS) name = OTHER_KIND;
+    // The shared kind is one of the MAX_KINDS.
+    if (!this.kinds.has(name) && this.kinds.size >= MAX_KINDS - 1) name = OTHER_KIND;
     let k = this.kinds.get(name);
     if (k === undefined) this.kinds.set(name, k = { count: 0, written: 0, suppressed: 0, pending: 0, lastWrite: 0 });
     k.count++;
