@@ -17,7 +17,7 @@ options:
   --kernel IMAGE        the kernel (arch/riscv/boot/Image)
   --initrd FILE         an initramfs, placed in RAM and named in /chosen
   --append CMDLINE      the kernel command line (default: console=ttyS0)
-  --mem SIZE            guest RAM, e.g. 256M (default ${DEFAULT_SYSTEM_MEMORY / 1024 / 1024}M)
+  --mem SIZE            guest RAM, e.g. 256M (default ${DEFAULT_SYSTEM_MEMORY / 1024 / 1024}M; 1M to 4032M)
   --clock host|virtual  guest time from the host's clock (default on a
                         terminal: an idle guest waits) or derived from the
                         instructions run (default otherwise: repeatable)

@@ -19,8 +19,9 @@ Runs a static riscv64 Linux program in a process VM.
 
 options:
   --max-instructions N  stop the guest after N instructions (exit status 124)
-  --timeout SECONDS     stop the guest after SECONDS of host time (exit status 124)
-  --mem SIZE            guest memory, e.g. 64M, 1G (default ${DEFAULT_MEMORY_BYTES / 1024 ** 3}G)
+  --timeout SECONDS     stop the guest after SECONDS of host time (exit status 124),
+                        sleeping or waiting for stdin included
+  --mem SIZE            guest memory, e.g. 64M, 1G (default ${DEFAULT_MEMORY_BYTES / 1024 ** 3}G; 1M to 4032M)
   --env KEY=VALUE       add an environment variable (repeatable)
   --cwd DIR             start the guest in DIR (default: the current directory)
   --mount HOST:GUEST[:ro]
@@ -46,6 +47,7 @@ random, urandom, stdin, stdout, stderr), /proc/self (exe, fd) and what
 --mount adds.
 '..', absolute symbolic links and chains of them are resolved inside that
 view and cannot leave it. stdin, stdout and stderr are the host's.
+PROGRAM must be a regular file of at most 1 GiB.
 
 usage: ringvisor bench [options]
 
