@@ -91,6 +91,17 @@ export const PAGE_SHIFT: u32 = 12;
 export const PERM_R: u32 = 1;
 export const PERM_W: u32 = 2;
 export const PERM_X: u32 = 4;
+// Writable on the first store: a page mapped writable that no store has
+// reached yet has PERM_WLAZY instead of PERM_W. The first store takes the
+// slow path of guestAddress (memory.ts), which makes it PERM_W and
+// PAGE_TOUCHED and goes on: no exit, no cost on the hot path. Ring -1
+// reports it as writable.
+export const PERM_WLAZY: u32 = 8;
+// The page may hold something other than zeros: a store of the guest or a
+// write of ring -1 has reached it since it was last cleared. Pages without
+// it are known to be zero, and are never read or written when memory is
+// freed or a VM scrubbed (that would make the host commit them).
+export const PAGE_TOUCHED: u32 = 0x10;
 // Memory modes: flat RAM where every byte is readable, writable and
 // executable, or RAM with the per-page permissions above.
 export const MEMORY_FLAT: u32 = 0;

@@ -10,7 +10,7 @@ import {
   RAM_BASE, RAM_SIZE, RAM_OFFSET, MEMORY_MODE, MEMORY_PAGE_PERMS, PAGE_PERMS, PAGE_SHIFT,
   EXIT_CONTROLS, CTRL_SUPERVISOR, EXIT_MMIO_LOAD, EXIT_MMIO_STORE, EXIT_ADDR, EXIT_SIZE, EXIT_DATA, EXIT_NONE,
   EXIT_MMIO_VADDR, SPLIT_BUFFER,
-  PERM_R, PERM_W, PERM_X,
+  PERM_R, PERM_W, PERM_X, PERM_WLAZY, PAGE_TOUCHED,
   CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS, CAUSE_FETCH_ACCESS,
   CAUSE_LOAD_PAGE_FAULT, CAUSE_STORE_PAGE_FAULT, CAUSE_FETCH_PAGE_FAULT,
 } from './layout';
@@ -63,12 +63,30 @@ export function refreshMemoryConfig(): void {
   if (pagePerms) {
     const first = <u32>load<u8>(<usize>PAGE_PERMS + <usize>(off >> PAGE_SHIFT));
     const last = <u32>load<u8>(<usize>PAGE_PERMS + <usize>((off + size - 1) >> PAGE_SHIFT));
-    if ((first & last & need) != need) {
+    if ((first & last & need) != need && !firstStore(off, size, need)) {
       raiseException(pageCause, addr);
       return 0;
     }
   }
   return <usize>(RAM_OFFSET + off);
+}
+
+// The slow path of an access its pages' permissions do not allow: a store
+// to pages that are writable but not yet written (PERM_WLAZY) makes them
+// PERM_W and PAGE_TOUCHED and is allowed; anything else is refused.
+function firstStore(off: u64, size: u64, need: u32): bool {
+  if (!(need & PERM_W)) return false;
+  const first = <usize>PAGE_PERMS + <usize>(off >> PAGE_SHIFT);
+  const last = <usize>PAGE_PERMS + <usize>((off + size - 1) >> PAGE_SHIFT);
+  for (let p = first; p <= last; p++) {
+    const v = <u32>load<u8>(p);
+    const allowed = v & PERM_WLAZY ? v | PERM_W : v;
+    if ((allowed & need) != need) return false;
+  }
+  for (let p = first; p <= last; p++) {
+    store<u8>(p, <u8>((<u32>load<u8>(p) & ~PERM_WLAZY) | PERM_W | PAGE_TOUCHED));
+  }
+  return true;
 }
 
 @inline function loadAddress(addr: u64, size: u64): usize {

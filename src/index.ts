@@ -8,7 +8,7 @@ registerDefaultCpuModule(() => loadCpuModule());
 export { Cpu, ExitReason, ExitControl, Cause, GuestMemoryError, RamAllocationError, EXIT_REASON_NAMES } from './cpu/cpu.js';
 export { UserMemory, UserFault } from './linux/user-memory.js';
 export type { ExitInfo } from './cpu/cpu.js';
-export { ProcessVM, LIMIT_EXIT_STATUS, DEFAULT_MEMORY_BYTES } from './linux/process-vm.js';
+export { ProcessVM, LIMIT_EXIT_STATUS, DEFAULT_MEMORY_BYTES, MAX_HOST_BLOCK_MS } from './linux/process-vm.js';
 export type { ProcessVMOptions, Sink } from './linux/process-vm.js';
 export { parseElf, loadBias, ElfError, ELF_ET_DYN_BASE, MMAP_MIN_ADDR } from './linux/elf.js';
 export type { ElfImage, Segment, ParseOptions } from './linux/elf.js';
@@ -18,6 +18,7 @@ export {
 } from './linux/vmcall.js';
 export type { CallArg, CallArgs, CallOptions, CallResult } from './linux/vmcall.js';
 export { loadCpuModule } from './node/load.js';
+export { readProgramFile, ProgramFileError, MAX_PROGRAM_BYTES } from './node/read-program.js';
 export { GuestFs, privateMounts } from './linux/fs/guest-fs.js';
 export { MemFs } from './linux/fs/memfs.js';
 export type { MountSpec, Mount } from './linux/fs/guest-fs.js';

@@ -3,6 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readProgramFile } from '../src/node/read-program.js';
 import { ROOT, qemuPath } from './support/guests.js';
 
 const cli = (...args: string[]) =>
@@ -61,7 +64,67 @@ describe('ringvisor run', () => {
   it('names a guest memory size WebAssembly cannot provide, with status 2', () => {
     const r = cli('run', '--mem', '8G', 'guests/bin/hello.elf');
     expect(r.status).toBe(2);
-    expect(r.stderr).toBe('ringvisor: cannot allocate 8589934592 bytes of guest RAM (WebAssembly memory is limited to 4 GiB)\n');
+    expect(r.stderr).toBe("ringvisor: bad size '8G' for --mem: at most 4032M (WebAssembly memory is limited to 4 GiB)\n");
+  });
+
+  // Issue 11: `--mem 12345` ended in an uncaught RangeError and its stack.
+  it('every bad numeric value of run and boot is one line and status 2, never a stack trace', () => {
+    const bad: [string[], RegExp][] = [
+      [['--mem', '12345'], /^ringvisor: bad size '12345' for --mem: not a whole number of 4 KiB pages/],
+      [['--mem', '0'], /^ringvisor: bad size '0' for --mem: at least 1M/],
+      [['--mem', '-1M'], /^ringvisor: bad size '-1M' for --mem/],
+      [['--mem', 'NaN'], /^ringvisor: bad size 'NaN' for --mem/],
+      [['--mem', '4095M'], /^ringvisor: bad size '4095M' for --mem: at most 4032M/],
+      [['--mem', '99999999999999999999G'], /^ringvisor: bad size '99999999999999999999G' for --mem/],
+      [['--timeout', '0'], /^ringvisor: bad timeout '0' \(seconds, more than 0/],
+      [['--timeout', '-1'], /^ringvisor: bad timeout '-1'/],
+      [['--timeout', '1e999'], /^ringvisor: bad timeout '1e999'/],
+      [['--timeout', '9'.repeat(400)], /^ringvisor: bad timeout '9+'/],
+      [['--max-instructions', '0'], /^ringvisor: bad instruction count '0' \(1 to 18446744073709551615\)/],
+      [['--max-instructions', '18446744073709551616'], /^ringvisor: bad instruction count/],
+      [['--max-instructions', '-5'], /^ringvisor: bad instruction count '-5'/],
+      [['--thread-slice', '99999999999999999999'], /^ringvisor: bad thread slice '99999999999999999999'/],
+      [['--jit', '-1'], /^ringvisor: bad --jit '-1'/],
+    ];
+    for (const [options, message] of bad) {
+      for (const command of ['run', 'boot'] as const) {
+        if (command === 'boot' && ['--thread-slice', '--jit'].includes(options[0])) continue;
+        const r = command === 'run'
+          ? cli('run', ...options, 'guests/bin/hello.elf')
+          : cli('boot', '--kernel', 'guests/bin/hello.elf', ...options);
+        const expected = command === 'run' ? message : new RegExp(message.source.replace('^ringvisor: ', '^ringvisor: boot: '));
+        expect(r.stderr, `${command} ${options.join(' ')}`).toMatch(expected);
+        expect(r.stderr.split('\n'), `${command} ${options.join(' ')}: one line`).toHaveLength(2);
+        expect(r.status, `${command} ${options.join(' ')}`).toBe(2);
+      }
+    }
+  });
+
+  // Issue 11: `ringvisor run /dev/zero` read until host memory ran out, and
+  // a FIFO blocked the host forever. QEMU refuses both too (status 1, "Error
+  // while loading"); ringvisor keeps its shell-like 126 for any file it
+  // cannot run, as for a file that is not an ELF.
+  it('refuses a program that is not a regular file, or is too large, at once and in one line', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ringvisor-cli-'));
+    const fifo = join(dir, 'fifo');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const cases: [string, string][] = [
+      ['/dev/zero', 'ringvisor: /dev/zero: not a regular file (a character device)\n'],
+      [fifo, `ringvisor: ${fifo}: not a regular file (a FIFO)\n`],
+      [dir, `ringvisor: ${dir}: Is a directory\n`],
+    ];
+    for (const [path, message] of cases) {
+      const started = Date.now();
+      const r = spawnSync(process.execPath, ['dist/cli/main.js', 'run', path], { encoding: 'utf8', cwd: ROOT, timeout: 20_000 });
+      expect(r.stderr).toBe(message);
+      expect(r.status).toBe(126);
+      expect(Date.now() - started).toBeLessThan(10_000);
+    }
+    // The size limit, through the library function the command uses.
+    const big = join(dir, 'big');
+    writeFileSync(big, new Uint8Array(8192));
+    expect(() => readProgramFile(big, 4096)).toThrow(/too large \(8192 bytes; a program may have at most 4096\)/);
+    expect(readProgramFile(big, 8192)).toHaveLength(8192);
   });
 
   it('a guest whose stdout reader goes away gets SIGPIPE (status 141), as under qemu-riscv64', async () => {
@@ -86,6 +149,21 @@ describe('ringvisor run', () => {
     const r = cli('run', '--strace', 'guests/bin/hello.elf');
     expect(r.stderr).toMatch(/^write\(0x1, 0x[0-9a-f]+, 0x[0-9a-f]+\) = \d+$/m);
     expect(r.stderr).toMatch(/^exit_group\(0x0\) = \?$/m);
+  });
+
+  // Issue 11: a guest reading a terminal or a pipe with nothing to read
+  // held ringvisor for ever, --timeout or not.
+  it('--timeout also ends a guest waiting for input on a stdin that never comes', () => {
+    const started = Date.now();
+    // stdin: a FIFO that stays open (the shell holds a writer on fd 3, which
+    // ringvisor inherits) and empty.
+    const fifo = join(mkdtempSync(join(tmpdir(), 'ringvisor-cli-')), 'stdin');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const script = `exec 3<>"$1"; exec "$2" dist/cli/main.js run --timeout 1 guests/bin/files-stdin.elf <"$1"`;
+    const r = spawnSync('sh', ['-c', script, 'sh', fifo, process.execPath], { cwd: ROOT, encoding: 'utf8', timeout: 20_000 });
+    expect(r.stderr).toBe('ringvisor: guests/bin/files-stdin.elf: timed out after 1 s waiting for input on stdin\n');
+    expect(r.status).toBe(124);
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   it('rejects a malformed --timeout', () => {

@@ -17,7 +17,7 @@ options:
   --kernel IMAGE        the kernel (arch/riscv/boot/Image)
   --initrd FILE         an initramfs, placed in RAM and named in /chosen
   --append CMDLINE      the kernel command line (default: console=ttyS0)
-  --mem SIZE            guest RAM, e.g. 256M (default ${DEFAULT_SYSTEM_MEMORY / 1024 / 1024}M)
+  --mem SIZE            guest RAM, e.g. 256M (default ${DEFAULT_SYSTEM_MEMORY / 1024 / 1024}M; 1M to 4032M)
   --clock host|virtual  guest time from the host's clock (default on a
                         terminal: an idle guest waits) or derived from the
                         instructions run (default otherwise: repeatable)
@@ -34,11 +34,14 @@ options:
 On a terminal, Ctrl-A x quits.
 `;
 
-export class BootUsageError extends Error {}
+/** A command line boot cannot use (status 2); `brief` as in main.ts. */
+export class BootUsageError extends Error {
+  constructor(message: string, readonly brief = false) { super(message); }
+}
 /** A file that cannot be read: its message alone, status 1. */
 class BootInputError extends Error {}
 
-const usageError: Fail = (message) => { throw new BootUsageError(message); };
+const usageError: Fail = (message) => { throw new BootUsageError(message, true); };
 
 function readInput(path: string, what: string): Uint8Array {
   try {
@@ -72,16 +75,16 @@ export async function cmdBoot(args: string[]): Promise<number> {
     else if (a === '--dump-dtb') dumpDtb = value();
     else if (a === '--clock') {
       const v = value();
-      if (v !== 'host' && v !== 'virtual') throw new BootUsageError(`bad --clock '${v}' (host or virtual)`);
+      if (v !== 'host' && v !== 'virtual') usageError(`bad --clock '${v}' (host or virtual)`);
       clock = v;
     } else if (a === '--smp') {
       const v = value();
-      if (!/^[1-8]$/.test(v)) throw new BootUsageError(`bad --smp '${v}' (1 to 8 harts)`);
+      if (!/^[1-8]$/.test(v)) usageError(`bad --smp '${v}' (1 to 8 harts)`);
       harts = Number(v);
     } else if (a === '--disk') {
       const v = value();
       const m = /^(.*?)(,ro)?$/.exec(v)!;
-      if (!m[1]) throw new BootUsageError(`bad --disk '${v}' (FILE or FILE,ro)`);
+      if (!m[1]) usageError(`bad --disk '${v}' (FILE or FILE,ro)`);
       disk = { path: m[1], readOnly: m[2] !== undefined };
     }
     else if (a === '--trace-exits') traceExits = true;
@@ -152,6 +155,7 @@ export async function cmdBoot(args: string[]): Promise<number> {
     for (const [r, n] of vm.exitStats) stderr(`ringvisor: exits ${r}: ${n}`);
     for (const [c, n] of [...vm.sbiStats.calls].sort()) stderr(`ringvisor: sbi ${c}: ${n}`);
     for (const d of vm.bus.stats()) stderr(`ringvisor: device ${d.name}: ${d.reads} reads, ${d.writes} writes`);
+    for (const k of vm.deviceLog.counts()) stderr(`ringvisor: device messages "${k.kind}": ${k.count} (${k.suppressed} suppressed)`);
   }
   return status;
 }

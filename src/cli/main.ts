@@ -1,16 +1,17 @@
 #!/usr/bin/env node
 // The `ringvisor` command.
-import { existsSync, fstatSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { constants, existsSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { constants as osConstants } from 'node:os';
 import { sandboxFs, parseMountSpec, hostHandle, type HostMount } from '../node/host-fs.js';
-import { ProcessVM, ElfError, RamAllocationError, EXIT_REASON_NAMES, DEFAULT_MEMORY_BYTES } from '../index.js';
+import { readProgramFile, ProgramFileError } from '../node/read-program.js';
+import { ProcessVM, ElfError, RamAllocationError, EXIT_REASON_NAMES, DEFAULT_MEMORY_BYTES, LIMIT_EXIT_STATUS } from '../index.js';
 import type { JitStats } from '../cpu/jit/jit.js';
 import { cmdBoot, BootUsageError, BOOT_USAGE } from './boot.js';
-import { parseSize, parseInstructionCount, parseSeconds, type Fail } from './options.js';
+import { parseSize, parseInstructionCount, parseSeconds, parseThreadSlice, type Fail } from './options.js';
 
 const USAGE = `usage: ringvisor run [options] PROGRAM [ARGS...]
 
@@ -18,8 +19,9 @@ Runs a static riscv64 Linux program in a process VM.
 
 options:
   --max-instructions N  stop the guest after N instructions (exit status 124)
-  --timeout SECONDS     stop the guest after SECONDS of host time (exit status 124)
-  --mem SIZE            guest memory, e.g. 64M, 1G (default ${DEFAULT_MEMORY_BYTES / 1024 ** 3}G)
+  --timeout SECONDS     stop the guest after SECONDS of host time (exit status 124),
+                        sleeping or waiting for stdin included
+  --mem SIZE            guest memory, e.g. 64M, 1G (default ${DEFAULT_MEMORY_BYTES / 1024 ** 3}G; 1M to 4032M)
   --env KEY=VALUE       add an environment variable (repeatable)
   --cwd DIR             start the guest in DIR (default: the current directory)
   --mount HOST:GUEST[:ro]
@@ -45,6 +47,7 @@ random, urandom, stdin, stdout, stderr), /proc/self (exe, fd) and what
 --mount adds.
 '..', absolute symbolic links and chains of them are resolved inside that
 view and cannot leave it. stdin, stdout and stderr are the host's.
+PROGRAM must be a regular file of at most 1 GiB.
 
 usage: ringvisor bench [options]
 
@@ -54,16 +57,24 @@ ringvisor bench --help lists its options).
 
 ${BOOT_USAGE}`;
 
-class UsageError extends Error {}
+/** A command line the command cannot use (status 2). `brief`: a bad value
+ *  of a known option, told in one line without the whole usage text. */
+class UsageError extends Error {
+  constructor(message: string, readonly brief = false) { super(message); }
+}
 
 function jitLines(s: JitStats | undefined): string[] {
   if (s === undefined) return ['translation: off'];
   return [`translation: ${s.translated} regions (${s.instructions} instructions, ${(s.bytes / 1024).toFixed(0)} KiB of wasm) in ${s.ms.toFixed(1)} ms; ${s.refused} refused, ${s.dropped} dropped`];
 }
 
-const usageError: Fail = (message) => { throw new UsageError(message); };
+const usageError: Fail = (message) => { throw new UsageError(message, true); };
 
-function out(fd: number): (data: Uint8Array) => void {
+// A host stream for the guest's output. A non-blocking one that is full
+// (EAGAIN: its reader is slow) is waited on in naps of 1 ms, not spun on,
+// and not past --timeout (`deadline`).
+function out(fd: number, deadline?: number): (data: Uint8Array) => void {
+  const nap = new Int32Array(new SharedArrayBuffer(4));
   return (data) => {
     let off = 0;
     while (off < data.length) {
@@ -71,29 +82,53 @@ function out(fd: number): (data: Uint8Array) => void {
         off += writeSync(fd, data, off, data.length - off);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+        if (deadline !== undefined && Date.now() >= deadline) throw new HostWaitTimeout(`writing to ${fd === 1 ? 'stdout' : 'stderr'}`);
+        Atomics.wait(nap, 0, 0, 1);
       }
     }
   };
 }
 
-// The guest's stdin: the host's fd 0, read when the guest reads. A
-// non-blocking fd 0 (EAGAIN) is waited on, since the guest asked to block.
-function readStdin(max: number): Uint8Array | null {
-  const buf = new Uint8Array(Math.min(max, 1 << 20));
-  for (;;) {
+/** The guest waited for the host's stdin or stdout past --timeout. */
+class HostWaitTimeout extends Error {
+  constructor(readonly what: string) { super(`timed out ${what}`); }
+}
+
+// The guest's stdin: the host's fd 0, read when the guest reads. A read waits
+// for input, as the guest asked, but not past --timeout: where the host can
+// (Linux), fd 0 is opened again as a non-blocking description of its own
+// (/proc/self/fd/0), polled every 10 ms, so that a terminal or a pipe with
+// nothing to read cannot hold ringvisor for ever. Elsewhere (a socket, no
+// /proc) the read blocks as before. A non-blocking fd 0 (EAGAIN) is waited
+// on the same way.
+function stdinReader(deadline: number | undefined): (max: number) => Uint8Array | null {
+  let fd = 0;
+  if (deadline !== undefined) {
     try {
-      const n = readSync(0, buf, 0, buf.length, null);
-      return n === 0 ? null : buf.subarray(0, n);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'EAGAIN') {
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
-        continue;
-      }
-      if (code === 'EOF') return null;
-      throw e;
+      fd = openSync('/proc/self/fd/0', constants.O_RDONLY | constants.O_NONBLOCK);
+    } catch {
+      fd = 0;
     }
   }
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  return (max) => {
+    const buf = new Uint8Array(Math.min(max, 1 << 20));
+    for (;;) {
+      try {
+        const n = readSync(fd, buf, 0, buf.length, null);
+        return n === 0 ? null : buf.subarray(0, n);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EAGAIN') {
+          if (deadline !== undefined && Date.now() >= deadline) throw new HostWaitTimeout('waiting for input on stdin');
+          Atomics.wait(nap, 0, 0, 10);
+          continue;
+        }
+        if (code === 'EOF') return null;
+        throw e;
+      }
+    }
+  };
 }
 
 function stdinIsFile(): boolean {
@@ -136,16 +171,14 @@ async function cmdRun(args: string[]): Promise<number> {
     else if (a === '--max-instructions') maxInstructions = parseInstructionCount(value(), usageError);
     else if (a === '--timeout') timeoutSeconds = parseSeconds(value(), usageError);
     else if (a === '--thread-slice') {
-      const v = value();
-      if (!/^[1-9]\d*$/.test(v)) throw new UsageError(`bad thread slice '${v}' (instructions, at least 1)`);
-      threadSlice = BigInt(v);
+      threadSlice = parseThreadSlice(value(), usageError);
     } else if (a === '--jit') {
       const v = value();
-      if (v !== 'off' && !/^[1-9]\d{0,8}$/.test(v)) throw new UsageError(`bad --jit '${v}' (visits, at least 1, or off)`);
+      if (v !== 'off' && !/^[1-9]\d{0,8}$/.test(v)) usageError(`bad --jit '${v}' (visits, at least 1, or off)`);
       jitThreshold = v === 'off' ? 0 : Number(v);
     } else if (a === '--clock') {
       const v = value();
-      if (v !== 'host' && v !== 'virtual') throw new UsageError(`bad --clock '${v}' (host or virtual)`);
+      if (v !== 'host' && v !== 'virtual') usageError(`bad --clock '${v}' (host or virtual)`);
       clock = v;
     } else if (a === '--mem') memoryBytes = parseSize(value(), usageError);
     else if (a === '--env') env.push(value());
@@ -159,7 +192,7 @@ async function cmdRun(args: string[]): Promise<number> {
     } else if (a === '--fs=host') hostRoot = true;
     else if (a === '--fs') {
       const v = value();
-      if (v !== 'host' && v !== 'sandbox') throw new UsageError(`bad --fs '${v}' (host or sandbox)`);
+      if (v !== 'host' && v !== 'sandbox') usageError(`bad --fs '${v}' (host or sandbox)`);
       hostRoot = v === 'host';
     } else if (a === '--fs=sandbox') hostRoot = false;
     else if (a === '--strace') strace = true;
@@ -171,14 +204,16 @@ async function cmdRun(args: string[]): Promise<number> {
   if (!program) throw new UsageError('no program given');
   let elf: Uint8Array;
   try {
-    elf = readFileSync(program);
+    // A regular file of at most MAX_PROGRAM_BYTES: never /dev/zero or a FIFO.
+    elf = readProgramFile(program);
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    const why = err.code === 'ENOENT' ? 'No such file or directory' : err.code === 'EISDIR' ? 'Is a directory' : err.message;
-    process.stderr.write(`ringvisor: ${program}: ${why}\n`);
-    return err.code === 'ENOENT' ? 127 : 126;
+    if (!(e instanceof ProgramFileError)) throw e;
+    process.stderr.write(`ringvisor: ${e.message}\n`);
+    return e.exitStatus;
   }
-  const stderr = out(2);
+  // --timeout also bounds the host's waits for the guest's stdin and stdout.
+  const deadline = timeoutSeconds === undefined ? undefined : Date.now() + timeoutSeconds * 1000;
+  const stderr = out(2, deadline);
   const enc = new TextEncoder();
   let guestFs;
   try {
@@ -189,12 +224,12 @@ async function cmdRun(args: string[]): Promise<number> {
   const vm = ProcessVM.create(elf, {
     fs: guestFs,
     // stdin from a regular file stays one (seekable, with a size), as under qemu-riscv64.
-    stdin: stdinIsFile() ? { ...hostHandle(0, '<stdin>', true), close: () => {} } : readStdin,
+    stdin: stdinIsFile() ? { ...hostHandle(0, '<stdin>', true), close: () => {} } : stdinReader(deadline),
     tty: { stdin: isatty(0), stdout: isatty(1), stderr: isatty(2), windowSize },
     argv: [program, ...args.slice(i + 1)],
     programName: program,
     env,
-    stdout: out(1),
+    stdout: out(1, deadline),
     stderr,
     memoryBytes,
     maxInstructions,
@@ -207,7 +242,14 @@ async function cmdRun(args: string[]): Promise<number> {
   // /proc/self/exe: the program as the host found it, relative to the host's directory.
   vm.fs.setExecutable(resolve(program));
   const started = process.hrtime.bigint();
-  const status = await vm.run();
+  let status: number;
+  try {
+    status = await vm.run();
+  } catch (e) {
+    if (!(e instanceof HostWaitTimeout)) throw e;
+    process.stderr.write(`ringvisor: ${program}: timed out after ${timeoutSeconds} s ${e.what}\n`);
+    status = LIMIT_EXIT_STATUS;
+  }
   if (stats) {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const n = vm.cpu.instret;
@@ -253,11 +295,11 @@ async function main(argv: string[]): Promise<number> {
     throw new UsageError(`unknown command '${command}'`);
   } catch (e) {
     if (e instanceof BootUsageError) {
-      process.stderr.write(`ringvisor: boot: ${e.message}\n${BOOT_USAGE}`);
+      process.stderr.write(`ringvisor: boot: ${e.message}\n${e.brief ? '' : BOOT_USAGE}`);
       return 2;
     }
     if (e instanceof UsageError) {
-      process.stderr.write(`ringvisor: ${e.message}\n${USAGE}`);
+      process.stderr.write(`ringvisor: ${e.message}\n${e.brief ? '' : USAGE}`);
       return 2;
     }
     if (e instanceof RamAllocationError) {

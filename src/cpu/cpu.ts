@@ -151,6 +151,7 @@ class Layout {
   readonly JIT_THRESHOLD: number; readonly JIT_MAP: number; readonly JIT_MAP_ENTRIES: number; readonly JIT_NEVER: number;
   readonly PRIV: number; readonly EXIT_SIZE: number; readonly EXIT_DATA: number; readonly MMIO_PENDING: number;
   readonly MMIO_FAILED: number; readonly TLB_GEN: number;
+  readonly PERM_WLAZY: number; readonly PAGE_TOUCHED: number;
   readonly csr: Record<SupervisorCsr, number>;
   constructor(e: CpuExports) {
     this.PRIV = offset(e, 'PRIV'); this.TLB_GEN = offset(e, 'TLB_GEN'); this.EXIT_SIZE = offset(e, 'EXIT_SIZE'); this.EXIT_DATA = offset(e, 'EXIT_DATA');
@@ -159,6 +160,7 @@ class Layout {
     this.JIT_THRESHOLD = offset(e, 'JIT_THRESHOLD'); this.JIT_MAP = offset(e, 'JIT_MAP');
     this.JIT_MAP_ENTRIES = offset(e, 'JIT_MAP_ENTRIES'); this.JIT_NEVER = offset(e, 'JIT_NEVER') >>> 0;
     this.MEMORY_MODE = offset(e, 'MEMORY_MODE'); this.PAGE_PERMS = offset(e, 'PAGE_PERMS');
+    this.PERM_WLAZY = offset(e, 'PERM_WLAZY'); this.PAGE_TOUCHED = offset(e, 'PAGE_TOUCHED');
     this.X_REGS = offset(e, 'X_REGS'); this.F_REGS = offset(e, 'F_REGS'); this.PC = offset(e, 'PC');
     this.FCSR = offset(e, 'FCSR'); this.INSTRET = offset(e, 'INSTRET'); this.TIME = offset(e, 'TIME');
     this.RESERVATION = offset(e, 'RESERVATION');
@@ -203,6 +205,13 @@ export class Cpu {
   /** Whether the CPU has run since translations were last flushed (until
    *  it has, the translation map holds nothing to clear). */
   private ran = false;
+  /** Whether a flat-memory guest has run since the last reset (it can
+   *  store anywhere in its RAM: all of it counts as touched). */
+  private flatTouched = false;
+  /** Pages handed to the module's clearTouchedPages (read, and zeroed when
+   *  not zero) since the instance was made: what freeing memory and
+   *  scrubbing cost, and proof that untouched pages are left alone. */
+  pagesScanned = 0;
 
   constructor(module: WebAssembly.Module) {
     const instance = new WebAssembly.Instance(module, {
@@ -237,16 +246,93 @@ export class Cpu {
     this.flushTranslations();
   }
 
+  // ---- touched pages (assembly/layout.ts, PAGE_TOUCHED) ----
+  // A page holds nothing but zeros until a store of the guest or a write of
+  // ring -1 reaches it; the CPU sets PAGE_TOUCHED on the first store (see
+  // PERM_WLAZY), ring -1's accessors set it here. Freeing memory and
+  // scrubbing a VM read and clear touched pages only: a page never touched
+  // is never read or written by them, so the host never commits it.
+
+  /** Pages [first, last] of RAM (indices from its start) may hold data now. */
+  private touch(first: number, last: number): void {
+    const b = this.bytes, base = this.layout.PAGE_PERMS, t = this.layout.PAGE_TOUCHED;
+    for (let p = first; p <= last; p++) b[base + p] |= t;
+  }
+
+  private touchRange(addr: bigint, length: number): void {
+    if (length === 0) return;
+    const off = addr - this.ramBase;
+    this.touch(Number(off / BigInt(PAGE_SIZE)), Number((off + BigInt(length) - 1n) / BigInt(PAGE_SIZE)));
+  }
+
+  /** Whether the page holding `addr` may hold something other than zeros. */
+  isTouched(addr: bigint): boolean {
+    if (!this.inRam(addr, 1)) return false;
+    return (this.bytes[this.layout.PAGE_PERMS + Number((addr - this.ramBase) / BigInt(PAGE_SIZE))] & this.layout.PAGE_TOUCHED) !== 0;
+  }
+
+  /** How many pages of RAM may hold something other than zeros. */
+  touchedPages(): number {
+    const b = this.bytes, base = this.layout.PAGE_PERMS, t = this.layout.PAGE_TOUCHED;
+    let n = 0;
+    for (let p = 0, pages = Number(this.ramSize / BigInt(PAGE_SIZE)); p < pages; p++) if (b[base + p] & t) n++;
+    return n;
+  }
+
+  // Zeroes the touched pages among RAM pages [first, last) and marks them
+  // untouched again (a writable one becomes writable-on-first-store, so the
+  // next store marks it anew); untouched pages are skipped without being
+  // read. Returns how many pages held something.
+  private clearTouched(first: number, last: number): number {
+    const b = this.bytes, base = this.layout.PAGE_PERMS, t = this.layout.PAGE_TOUCHED;
+    const W = Perm.W, lazy = this.layout.PERM_WLAZY;
+    const clear = this.exports.clearTouchedPages as (offset: bigint, pages: number) => number;
+    // Four permission bytes at a time while none is touched (a large
+    // untouched range is passed over quickly).
+    const words = new Uint32Array(b.buffer, 0, b.length >>> 2);
+    const t4 = t * 0x0101_0101;
+    let cleared = 0;
+    for (let p = first; p < last;) {
+      if ((((base + p) & 3) === 0) && p + 4 <= last && (words[(base + p) >>> 2] & t4) === 0) { p += 4; continue; }
+      if (!(b[base + p] & t)) { p++; continue; }
+      let q = p + 1;
+      while (q < last && b[base + q] & t) q++;
+      cleared += clear(BigInt(p) * BigInt(PAGE_SIZE), q - p);
+      this.pagesScanned += q - p;
+      for (let k = p; k < q; k++) {
+        const v = b[base + k] & ~t;
+        b[base + k] = v & W ? (v & ~W) | lazy : v;
+      }
+      p = q;
+    }
+    return cleared;
+  }
+
+  /**
+   * Zeroes every touched page of RAM (scrubbing it for the next VM on this
+   * instance) and returns how many held something. Untouched pages are not
+   * read. (A flat-memory guest that has run has touched all of its RAM.)
+   */
+  scrub(): number {
+    const pages = Number(this.ramSize / BigInt(PAGE_SIZE));
+    if (this.flatTouched) this.touch(0, pages - 1);
+    this.flatTouched = false;
+    return this.clearTouched(0, pages);
+  }
+
   /**
    * Makes this instance what a new one would be, keeping its linear memory
    * (growing a large memory costs milliseconds; a reset costs microseconds):
    * registers, pc, CSRs, exit block, controls, counters and translations
    * cleared, RAM forgotten (configureRam again before running). Guest RAM
-   * itself must already be all zero: the caller clears what the guest used
-   * (a process VM unmaps every page, which zeroes each page it opened).
+   * is scrubbed first: every page the guest or ring -1 may have touched is
+   * zeroed (scrub), and every page's permissions dropped.
    */
   reset(): void {
     const l = this.layout;
+    this.scrub();
+    const pages = Number(this.ramSize / BigInt(PAGE_SIZE));
+    this.bytes.fill(0, l.PAGE_PERMS, l.PAGE_PERMS + pages);
     this.flushTranslations();
     this.translator?.resetStats();
     this.bytes.fill(0, 0, l.EXIT_COUNTS + l.EXIT_REASON_COUNT * 8);
@@ -262,6 +348,8 @@ export class Cpu {
    *  is translated on the way (HOT exits never reach the caller). */
   run(budget: bigint): ExitReason {
     this.ran = true;
+    // A flat-memory guest can store anywhere in its RAM.
+    if (!this.flatTouched && this.memoryMode === MemoryMode.Flat) this.flatTouched = true;
     let reason = this.exports.run(budget) as ExitReason;
     while (reason === ExitReason.Hot) {
       this.refresh();
@@ -300,8 +388,14 @@ export class Cpu {
   /** What the translation tier has done, or undefined while it is off. */
   get jitStats(): JitStats | undefined { return this.jitThreshold === 0 ? undefined : this.translator?.stats; }
 
-  /** RAM pages overlapping [addr, addr+length) changed: their translations go. */
+  /** RAM pages overlapping [addr, addr+length) changed: they are touched
+   *  now, and their translations go. */
   private changed(addr: bigint, length: number): void {
+    this.touchRange(addr, length);
+    this.dropTranslations(addr, length);
+  }
+
+  private dropTranslations(addr: bigint, length: number): void {
     if (this.translator === undefined || length === 0) return;
     const first = Number((addr - this.ramBase) / BigInt(PAGE_SIZE));
     const last = Number((addr - this.ramBase + BigInt(length) - 1n) / BigInt(PAGE_SIZE));
@@ -380,14 +474,20 @@ export class Cpu {
     this.index(addr, length); // bounds check
     const first = Number((addr - this.ramBase) / BigInt(PAGE_SIZE));
     const last = Number((addr - this.ramBase + BigInt(length) - 1n) / BigInt(PAGE_SIZE));
-    this.bytes.fill(perms, this.layout.PAGE_PERMS + first, this.layout.PAGE_PERMS + last + 1);
+    // Each page keeps PAGE_TOUCHED. A writable page not yet touched is
+    // writable on its first store (PERM_WLAZY), which touches it.
+    const b = this.bytes, base = this.layout.PAGE_PERMS, t = this.layout.PAGE_TOUCHED;
+    const rx = perms & (Perm.R | Perm.X), lazy = perms & Perm.W ? rx | this.layout.PERM_WLAZY : rx, now = perms & Perm.W ? rx | Perm.W | t : rx | t;
+    for (let p = base + first, end = base + last; p <= end; p++) b[p] = b[p] & t ? now : lazy;
     this.translator?.pagesChanged(first, last);
   }
 
-  /** The permissions of the page holding `addr` (0 outside RAM). */
+  /** The permissions of the page holding `addr` (Perm bits; 0 outside
+   *  RAM). A page writable on its first store is writable. */
   pagePermissions(addr: bigint): number {
     if (!this.inRam(addr, 1)) return 0;
-    return this.bytes[this.layout.PAGE_PERMS + Number((addr - this.ramBase) / BigInt(PAGE_SIZE))];
+    const v = this.bytes[this.layout.PAGE_PERMS + Number((addr - this.ramBase) / BigInt(PAGE_SIZE))];
+    return (v & (Perm.R | Perm.W | Perm.X)) | (v & this.layout.PERM_WLAZY ? Perm.W : 0);
   }
 
   /** Instructions left of the last run's budget. */
@@ -476,10 +576,14 @@ export class Cpu {
     // Page indices fit in a number: RAM is at most 4 GiB.
     const start = Number(off);
     const table = this.layout.PAGE_PERMS;
+    // A page writable on its first store (PERM_WLAZY) is writable: the
+    // write that follows through Cpu's accessors touches it.
+    const lazy = this.layout.PERM_WLAZY;
     let page = Math.floor(start / PAGE_SIZE);
     let done = 0;
     while (done < inRam) {
-      if ((this.bytes[table + page] & perms) !== perms) break;
+      const v = this.bytes[table + page];
+      if (((v & lazy ? v | Perm.W : v) & perms) !== perms) break;
       done = (page + 1) * PAGE_SIZE - start;
       page++;
     }
@@ -505,12 +609,17 @@ export class Cpu {
     return off >= 0n && off + BigInt(length) <= this.ramSize;
   }
 
-  /** A view (not a copy) of guest bytes; valid until memory grows. */
+  /** A view (not a copy) of guest bytes; valid until memory grows. The
+   *  caller may write through it: its pages count as touched. */
   guestBytes(addr: bigint, length: number): Uint8Array {
     const i = this.index(addr, length);
+    this.touchRange(addr, length);
     return this.bytes.subarray(i, i + length);
   }
-  readBytes(addr: bigint, length: number): Uint8Array { return this.guestBytes(addr, length).slice(); }
+  readBytes(addr: bigint, length: number): Uint8Array {
+    const i = this.index(addr, length);
+    return this.bytes.slice(i, i + length);
+  }
   writeBytes(addr: bigint, data: Uint8Array): void {
     this.bytes.set(data, this.index(addr, data.length));
     this.changed(addr, data.length);
@@ -538,17 +647,19 @@ export class Cpu {
     this.changed(addr, 4);
   }
   read8(addr: bigint): number { return this.bytes[this.index(addr, 1)]; }
-  /** Zeroes the pages of [addr, addr+length) (page-aligned) that hold
-   *  anything, leaving never-written pages uncommitted on the host; returns
-   *  how many were cleared. */
+  /** Zeroes the touched pages of [addr, addr+length) (page-aligned) and
+   *  marks them untouched; never-touched pages are neither read nor
+   *  written, so the host never commits them. Returns how many pages held
+   *  something. */
   clearTouchedPages(addr: bigint, length: number): number {
     if (length === 0) return 0;
     if ((addr - this.ramBase) % BigInt(PAGE_SIZE) !== 0n || length % PAGE_SIZE !== 0) {
       throw new RangeError(`clearTouchedPages: 0x${addr.toString(16)}+${length} is not whole pages`);
     }
     this.index(addr, length); // bounds check
-    this.changed(addr, length);
-    return (this.exports.clearTouchedPages as (offset: bigint, pages: number) => number)(addr - this.ramBase, length / PAGE_SIZE);
+    this.dropTranslations(addr, length);
+    const first = Number((addr - this.ramBase) / BigInt(PAGE_SIZE));
+    return this.clearTouched(first, first + length / PAGE_SIZE);
   }
 
   /** A NUL-terminated string of at most `max` bytes; throws if unterminated or outside RAM. */

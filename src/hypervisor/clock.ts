@@ -12,8 +12,14 @@ export interface Clock {
   /** Time the guest has spent running, not sleeping (CLOCK_PROCESS_CPUTIME_ID). */
   cpuNs(): bigint;
   /** Lets `ns` of guest time pass: the host clock blocks the calling thread
-   *  that long; the virtual clock jumps forward without waiting. */
+   *  that long; the virtual clock jumps forward without waiting. Callers
+   *  keep `ns` small for the host clock (a process VM waits out a guest's
+   *  sleep in pieces of at most MAX_HOST_BLOCK_MS: process-vm.ts). */
   sleep(ns: bigint): void;
+  /** The host waited `ns` for the guest without sleep() (an asynchronous
+   *  timer): for the host clock, time the guest did not run (cpuNs); the
+   *  virtual clock ignores it (its time never depends on the host's). */
+  slept(ns: bigint): void;
   /** The clock's own state, for a checkpoint (the rest is instret or the host's). */
   save(): ClockState;
   restore(state: ClockState): void;
@@ -55,6 +61,9 @@ export function hostClock(): Clock {
       hostWait(ns);
       slept += monotonic() - before;
     },
+    slept: (ns: bigint) => {
+      if (ns > 0n) slept += ns;
+    },
     save: () => ({ version: 1, kind: 'host', sleptNs: slept }),
     restore: (state: ClockState) => {
       checkState('host', state);
@@ -79,6 +88,7 @@ export function virtualClock(instret: () => bigint, nsPerInstruction = 10n): Clo
     sleep: (ns: bigint) => {
       if (ns > 0n) slept += ns;
     },
+    slept: () => {},
     save: () => ({ version: 1, kind: 'virtual', sleptNs: slept }),
     restore: (state: ClockState) => {
       checkState('virtual', state);

@@ -85,6 +85,9 @@ export class AddressSpace {
     // Indices as numbers, addresses only for mapped pages: programs (Go's
     // runtime) unmap large, mostly unused reservations often.
     const first = this.pageIndex(pageDown(addr)), last = this.pageIndex(end);
+    // Permissions first: pages that can no longer be written and are then
+    // cleared are known to be zero (Cpu.scrub need not read them again).
+    this.cpu.setPagePermissions(pageDown(addr), Number(end - pageDown(addr)), 0);
     this.clearOpened(first, last);
     for (let i = first; i < last; i++) {
       if (!this.pages[i]) continue;
@@ -92,7 +95,6 @@ export class AddressSpace {
       this.pages[i] = 0;
       this.mappedCount--;
     }
-    this.cpu.setPagePermissions(pageDown(addr), Number(end - pageDown(addr)), 0);
   }
 
   /**
@@ -104,9 +106,10 @@ export class AddressSpace {
   move(from: bigint, to: bigint, len: bigint, perms: number): void {
     for (let off = 0n; off < len; off += PAGE) {
       const i = this.pageIndex(from + off), j = this.pageIndex(to + off);
-      if (!this.isZeroPage(from + off)) {
-        this.cpu.writeBytes(to + off, this.cpu.guestBytes(from + off, PAGE_SIZE));
-        this.cpu.fill(from + off, PAGE_SIZE, 0);
+      // A page never touched is zero: not read (reading would commit it).
+      if (this.cpu.isTouched(from + off) && !this.isZeroPage(from + off)) {
+        this.cpu.writeBytes(to + off, this.cpu.readBytes(from + off, PAGE_SIZE));
+        this.cpu.clearTouchedPages(from + off, PAGE_SIZE);
       }
       const kept = this.pages[i] & (PAST_EOF | OPENED);
       if (this.pages[i]) this.mappedCount--;
@@ -147,10 +150,10 @@ export class AddressSpace {
   }
 
   // Zeroes the pages with index in [first, last) that the guest could have
-  // written (OPENED), in runs, and each only when it holds something: a page
-  // the guest never touched is not yet backed by host memory, and filling it
-  // would commit it (hundreds of MiB for a large sparse mapping). The scan is
-  // the CPU module's (Cpu.clearTouchedPages): thread stacks of 8 MiB are
+  // written (OPENED), in runs, and of those only the ones a store or ring -1
+  // has touched (Cpu.clearTouchedPages): a page never touched is not yet
+  // backed by host memory, and reading or filling it could commit it
+  // (hundreds of MiB for a large sparse mapping). Thread stacks of 8 MiB are
   // released with MADV_DONTNEED at every thread exit.
   private clearOpened(first: number, last: number): void {
     for (let i = first; i < last; i++) {

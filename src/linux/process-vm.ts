@@ -77,8 +77,20 @@ const PAGE = 4096n;
 const STACK_GUARD_GAP = 256n * PAGE;
 /** Instructions per run() call: large, so exits for scheduling are rare. */
 const SLICE = 1n << 22n;
+/** With the host clock, a run of the CPU is made to take about this long
+ *  (ms) at most, whatever the guest's speed: the interpreter runs tens of
+ *  MIPS (SLICE would hold the thread for 100 ms), translated code
+ *  thousands. The virtual clock keeps SLICE, so that its runs repeat. */
+const SLICE_MS = 5;
+const MIN_SLICE = 1n << 14n;
 /** Exit status when --max-instructions or --timeout stops the guest, as timeout(1) reports. */
 export const LIMIT_EXIT_STATUS = 124;
+/** The longest a guest's sleep blocks the host's thread at once (ms). A
+ *  sleep on the host clock (nanosleep, a futex or poll timeout, every
+ *  thread waiting) is waited out in pieces of at most this long, between
+ *  which the run loop checks the time limit; run() and call() wait with a
+ *  timer instead, so the event loop stays free throughout. */
+export const MAX_HOST_BLOCK_MS = 20;
 
 export interface ProcessMemory {
   space: AddressSpace;
@@ -118,6 +130,12 @@ export class ProcessVM {
   private sliceThread: Thread | undefined;
   private readonly cpuModule: WebAssembly.Module;
   private disposed = false;
+  /** While no thread can run before a deadline on the host clock: that
+   *  deadline (clock ns), which the run loop waits for (idleTo). */
+  private idleUntil: bigint | undefined;
+  /** Instructions per run of the CPU with one thread: SLICE, or with the
+   *  host clock from a small start adapted to SLICE_MS (set in the constructor). */
+  private slice = SLICE;
 
   static create(elf: Uint8Array, options: ProcessVMOptions = {}): ProcessVM {
     return new ProcessVM(elf, options);
@@ -144,7 +162,17 @@ export class ProcessVM {
     // RAM starts at the first loaded page, so that a null pointer, and every
     // address below the program, faults as it would on Linux.
     const lowest = image.segments.reduce((m, s) => (s.vaddr < m ? s.vaddr : m), image.segments[0].vaddr) & ~(PAGE - 1n);
-    const size = BigInt(options.memoryBytes ?? DEFAULT_MEMORY_BYTES);
+    const bytes = options.memoryBytes ?? DEFAULT_MEMORY_BYTES;
+    // Checked here, so that a bad value is one clear error rather than
+    // BigInt's or the CPU's.
+    if (!Number.isSafeInteger(bytes) || bytes <= 0 || bytes % Number(PAGE) !== 0) {
+      throw new RangeError(`memoryBytes must be a positive whole number of 4 KiB pages, not ${bytes}`);
+    }
+    const t = options.timeoutSeconds;
+    if (t !== undefined && !(t >= 0 && Number.isFinite(t))) throw new RangeError(`timeoutSeconds must be a finite number of seconds, not ${t}`);
+    // A slice of 0 would never let a thread run (run() would spin).
+    if (options.threadSlice !== undefined && options.threadSlice < 1n) throw new RangeError(`threadSlice must be at least 1 instruction, not ${options.threadSlice}`);
+    const size = BigInt(bytes);
     const module = options.cpuModule ?? defaultCpuModule();
     this.cpu = spareCpus.get(module)?.pop() ?? new Cpu(module);
     this.cpuModule = module;
@@ -205,6 +233,7 @@ export class ProcessVM {
     this.cpu.exitControls = ExitControl.EcallU | ExitControl.Ebreak;
     this.threads = new ThreadGroup(this, PID);
     this.clock = options.clock === 'virtual' ? virtualClock(() => this.cpu.instret) : hostClock();
+    if (this.clock.kind === 'host') this.slice = MIN_SLICE * 16n;
   }
 
   /**
@@ -250,12 +279,19 @@ export class ProcessVM {
     this.options.strace?.(line);
   }
 
-  /** Runs the guest to its end; resolves to its exit status. Yields to the host event loop between slices. */
+  /** Runs the guest to its end; resolves to its exit status. Yields to the
+   *  host event loop between slices, and waits with a timer while the
+   *  guest sleeps on the host clock: the host's thread is never blocked. */
   async run(): Promise<number> {
     this.startClock();
     let lastYield = Date.now();
     for (;;) {
-      const status = this.runSlice();
+      const nap = this.idleMilliseconds();
+      if (nap > 0) {
+        await this.napAsync(nap);
+        lastYield = Date.now();
+      }
+      const status = this.runSlice(false);
       if (status !== undefined) return this.ended(status);
       if (Date.now() - lastYield > 20) {
         await new Promise<void>((resolve) => setImmediate(resolve));
@@ -265,19 +301,73 @@ export class ProcessVM {
   }
 
   /**
+   * Guest time is to run to `deadline` (clock ns) because no thread can run
+   * before it. The virtual clock jumps there at once (true). The host clock
+   * is waited for by the run loop (false): in pieces of at most
+   * MAX_HOST_BLOCK_MS by runSync(), with a timer by run() and call(), with
+   * the time limit checked between them.
+   */
+  idleTo(deadline: bigint): boolean {
+    const left = deadline - this.clock.nowNs();
+    if (this.clock.kind !== 'host') {
+      this.clock.sleep(left);
+      return true;
+    }
+    if (left <= 0n) return true;
+    this.idleUntil = deadline;
+    return false;
+  }
+
+  /** How long the host should wait before the guest can go on (ms, at most
+   *  MAX_HOST_BLOCK_MS); 0 when it can run now. */
+  idleMilliseconds(): number {
+    if (this.idleUntil === undefined) return 0;
+    const ms = Number(this.idleUntil - this.clock.nowNs()) / 1e6;
+    return ms <= 0 ? 0 : Math.min(ms, MAX_HOST_BLOCK_MS);
+  }
+
+  /**
+   * While the guest sleeps on the host clock, waits for at most
+   * MAX_HOST_BLOCK_MS of it (blocking the thread only when `block`) and
+   * returns true: the caller comes back. False once the deadline has come
+   * (or there is none): the guest can run.
+   */
+  waitIdle(block: boolean): boolean {
+    if (this.idleUntil === undefined) return false;
+    const left = this.idleUntil - this.clock.nowNs();
+    if (left <= 0n) {
+      this.idleUntil = undefined;
+      return false;
+    }
+    if (block) {
+      const most = BigInt(MAX_HOST_BLOCK_MS) * 1_000_000n;
+      this.clock.sleep(left < most ? left : most);
+    }
+    return true;
+  }
+
+  /** A timer of `ms` for run() and call(), counted as the guest's sleep. */
+  async napAsync(ms: number): Promise<void> {
+    const before = this.clock.nowNs();
+    await new Promise<void>((resolve) => setTimeout(resolve, ms));
+    this.clock.slept(this.clock.nowNs() - before);
+  }
+
+  /**
    * Ends the VM for good and hands its CPU to the next ProcessVM.create
-   * from the same compiled module: every page the guest used is unmapped
-   * (which zeroes it) and the CPU reset, so the next VM starts on clean
-   * memory without paying for a new one. Descriptors are closed. Running or
+   * from the same compiled module: the CPU is reset, which scrubs every
+   * page the guest or ring -1 may have written (Cpu.scrub: mapped or not,
+   * whatever wrote it) and drops every page's permissions, so the next VM
+   * starts on memory that is all zero but for what it loads itself,
+   * without paying for a new one. Descriptors are closed. Running or
    * calling into a disposed VM throws. Optional: a VM never disposed is
    * simply collected.
    */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.idleUntil = undefined;
     this.files.closeAll();
-    const space = this.memory.space;
-    space.unmap(space.base, space.end - space.base);
     this.cpu.reset();
     let spare = spareCpus.get(this.cpuModule);
     if (spare === undefined) spareCpus.set(this.cpuModule, spare = []);
@@ -299,7 +389,7 @@ export class ProcessVM {
   runSync(): number {
     this.startClock();
     for (;;) {
-      const status = this.runSlice();
+      const status = this.runSlice(true);
       if (status !== undefined) return this.ended(status);
     }
   }
@@ -312,11 +402,24 @@ export class ProcessVM {
   // One run() of the CPU for the current thread and the handling of its
   // exit, then, when that thread cannot go on or its time slice is over, the
   // next thread onto the CPU. Returns the exit status once the guest has ended.
-  private runSlice(): number | undefined {
+  // While the guest sleeps on the host clock it runs nothing: it waits for
+  // at most MAX_HOST_BLOCK_MS (only when it may `block`), then returns.
+  private runSlice(block: boolean): number | undefined {
     this.assertLive();
     const cpu = this.cpu;
     const threads = this.threads;
-    let budget = SLICE;
+    if (this.idleUntil !== undefined) {
+      if (this.deadline !== undefined && Date.now() >= this.deadline) {
+        this.diagnose(`ringvisor: ${this.name}: timed out after ${this.options.timeoutSeconds} s at pc 0x${cpu.pc.toString(16)}`);
+        return LIMIT_EXIT_STATUS;
+      }
+      if (this.waitIdle(block)) return undefined;
+      // The deadline has come: a thread whose wait it ends gets the CPU (or
+      // the clock is to run on to a later deadline).
+      if (threads.mustSwitch) threads.schedule();
+      return this.exitStatus;
+    }
+    let budget = this.slice;
     if (threads.count > 1) {
       if (this.sliceThread !== threads.current || this.sliceLeft <= 0n) {
         this.sliceThread = threads.current;
@@ -339,7 +442,9 @@ export class ProcessVM {
     }
     cpu.time = timeCsr(this.clock);
     const started = cpu.instret;
+    const startedMs = performance.now();
     const reason = cpu.run(budget);
+    if (reason === ExitReason.Budget && budget === this.slice && this.clock.kind === 'host') this.adaptSlice(performance.now() - startedMs);
     this.sliceLeft -= cpu.instret - started;
     switch (reason) {
       case ExitReason.EcallU:
@@ -363,6 +468,13 @@ export class ProcessVM {
     }
     if (this.exitStatus === undefined && threads.mustSwitch) threads.schedule();
     return this.exitStatus;
+  }
+
+  // A whole slice took `ms`: halve it when that is too long, double it
+  // (up to SLICE) when it is much shorter.
+  private adaptSlice(ms: number): void {
+    if (ms > SLICE_MS && this.slice > MIN_SLICE) this.slice /= 2n;
+    else if (ms < SLICE_MS / 4 && this.slice < SLICE) this.slice *= 2n;
   }
 
   /** Serves the system call the CPU stopped at (an ECALL_U exit): the

@@ -114,7 +114,9 @@ export class ThreadGroup {
         this.p.exit(DEADLOCK_EXIT_STATUS);
         return 0n;
       }
-      this.p.clock.sleep(deadline - this.p.clock.nowNs());
+      // The result is decided now; with the host clock the run loop waits
+      // until the deadline before the thread runs again (ProcessVM.idleTo).
+      this.p.idleTo(deadline);
       return timeoutResult;
     }
     if (wait.kind === 'futex') wait.seq = this.waitSeq++;
@@ -227,7 +229,9 @@ export class ThreadGroup {
         this.deadlock();
         return;
       }
-      this.p.clock.sleep(earliest - this.p.clock.nowNs());
+      // The virtual clock jumps there at once; the host's is waited for by
+      // the run loop, which calls schedule() again when the time has come.
+      if (!this.p.idleTo(earliest)) return;
     }
   }
 

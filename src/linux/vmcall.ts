@@ -147,7 +147,13 @@ export async function vmcall(vm: ProcessVM, target: string | bigint, args: CallA
   const call = begin(vm, target, args, options);
   try {
     let lastYield = Date.now();
-    while (!call.step(SLICE)) {
+    while (!call.step(SLICE, false)) {
+      // A guest sleeping on the host clock is waited for with a timer.
+      const nap = vm.idleMilliseconds();
+      if (nap > 0) {
+        await vm.napAsync(nap);
+        lastYield = Date.now();
+      }
       if (Date.now() - lastYield > YIELD_MS) {
         await yieldToHost();
         lastYield = Date.now();
@@ -163,7 +169,7 @@ export async function vmcall(vm: ProcessVM, target: string | bigint, args: CallA
 export function vmcallSync(vm: ProcessVM, target: string | bigint, args: CallArg[], options: CallOptions = {}): CallResult {
   const call = begin(vm, target, args, options);
   try {
-    while (!call.step(SLICE)) { /* run on */ }
+    while (!call.step(SLICE, true)) { /* run on */ }
     return call.result();
   } finally {
     call.end();
@@ -176,8 +182,10 @@ function yieldToHost(): Promise<void> {
 }
 
 interface ActiveCall {
-  /** Runs up to `slice` instructions; true once the call has returned. Throws a VmCallError. */
-  step(slice: bigint): boolean;
+  /** Runs up to `slice` instructions; true once the call has returned.
+   *  While the guest sleeps on the host clock it runs none, and waits (at
+   *  most MAX_HOST_BLOCK_MS) only when it may `block`. Throws a VmCallError. */
+  step(slice: bigint, block: boolean): boolean;
   result(): CallResult;
   /** Restores the caller's registers and lets the next call in. */
   end(): void;
@@ -239,8 +247,9 @@ function begin(vm: ProcessVM, target: string | bigint, args: CallArg[], options:
   const start = cpu.instret;
   let returned: CallResult | undefined;
   return {
-    step(slice) {
+    step(slice, block) {
       vm.assertLive();
+      if (vm.waitIdle(block)) return false;
       const used = cpu.instret - start;
       const left = budget - used;
       if (left <= 0n) throw new CallBudgetError(name, budget, cpu.pc);

@@ -26,6 +26,7 @@ import { GoldfishRtc } from './devices/goldfish-rtc.js';
 import { VirtioMmio } from './devices/virtio-mmio.js';
 import { VirtioBlk, type BlockBackend } from './devices/virtio-blk.js';
 import { VirtioRng } from './devices/virtio-rng.js';
+import { RateLimitedLog, type LogLimits } from './rate-limited-log.js';
 
 export interface SystemVMOptions {
   /** The kernel: a RISC-V Linux `Image` (arch/riscv/boot/Image), or a
@@ -60,6 +61,9 @@ export interface SystemVMOptions {
    *  for interactive use (an idle guest then really waits: see idleUntil). */
   clock?: 'virtual' | 'host';
   cpuModule?: WebAssembly.Module;
+  /** How many device messages of one kind are written (default: the first
+   *  10, then at most one a second): see rate-limited-log.ts. */
+  logLimits?: Partial<LogLimits>;
 }
 
 export const DEFAULT_SYSTEM_MEMORY = 256 * 1024 * 1024;
@@ -80,7 +84,11 @@ const POLLS_FOR_INPUT = 64;
 
 export class SystemVM {
   readonly cpu: Cpu;
-  readonly bus = new MmioBus();
+  /** Devices' messages about the guest's misuse, rate-limited (every one
+   *  counted: deviceLog.counts()); what it suppressed is summed up when
+   *  the machine stops. */
+  readonly deviceLog: RateLimitedLog;
+  readonly bus = new MmioBus({ log: (line) => this.deviceLog.write(line) });
   readonly uart: Uart16550;
   readonly plic: Plic;
   readonly rtc: GoldfishRtc;
@@ -133,8 +141,11 @@ export class SystemVM {
 
   private constructor(options: SystemVMOptions) {
     this.options = options;
+    this.deviceLog = new RateLimitedLog((line) => this.diagnose(`ringvisor boot: ${line}`), options.logLimits);
     this.hostClock = options.clock === 'host';
-    if (options.timeoutSeconds !== undefined) this.deadline = this.hostStart + options.timeoutSeconds * 1000;
+    const t = options.timeoutSeconds;
+    if (t !== undefined && !(t >= 0 && Number.isFinite(t))) throw new RangeError(`timeoutSeconds must be a finite number of seconds, not ${t}`);
+    if (t !== undefined) this.deadline = this.hostStart + t * 1000;
     this.harts = options.harts ?? 1;
     if (!Number.isInteger(this.harts) || this.harts < 1 || this.harts > 8) throw new RangeError(`a system VM has 1 to 8 harts, not ${options.harts}`);
     this.hartStates = Array.from({ length: this.harts }, (_, h) => (h === 0 ? HartState.Started : HartState.Stopped));
@@ -143,7 +154,9 @@ export class SystemVM {
     this.resumeAt = Array.from({ length: this.harts }, () => undefined);
     this.pendingFlush = Array.from({ length: this.harts }, () => false);
     const ramBase = QEMU_VIRT.ramBase;
-    const ramSize = BigInt(options.memoryBytes ?? DEFAULT_SYSTEM_MEMORY);
+    const bytes = options.memoryBytes ?? DEFAULT_SYSTEM_MEMORY;
+    if (!Number.isSafeInteger(bytes) || bytes <= 0 || bytes % 4096 !== 0) throw new RangeError(`memoryBytes must be a positive whole number of 4 KiB pages, not ${bytes}`);
+    const ramSize = BigInt(bytes);
     const name = options.kernelName ?? 'kernel';
     const kernel = loadKernel(options.kernel, ramBase, name);
     const cpu = this.cpu = new Cpu(options.cpuModule ?? defaultCpuModule());
@@ -188,7 +201,7 @@ export class SystemVM {
     this.bus.add(this.rtc);
     // virtio-mmio slot 0: the entropy device; slot 1: the disk, if any.
     const slots = qemuVirtioSlots(2);
-    const log = (line: string) => this.diagnose(`ringvisor boot: ${line}`);
+    const log = (line: string) => this.deviceLog.write(line);
     this.rng = new VirtioMmio({ base: slots[0].base, irq: this.plic.line(slots[0].irq), mem: cpu, device: new VirtioRng({ random: options.random }), log, name: 'virtio-rng' });
     this.bus.add(this.rng);
     const virtio = [slots[0]];
@@ -430,7 +443,7 @@ export class SystemVM {
 
   /** Runs one slice; returns the exit status once the machine has stopped. */
   step(): number | undefined {
-    if (this.status !== undefined) return this.status;
+    if (this.status !== undefined) return this.stopped();
     const cpu = this.cpu;
     const limit = this.options.maxInstructions;
     if (limit !== undefined && this.executed >= limit) {
@@ -499,6 +512,12 @@ export class SystemVM {
     return this.status;
   }
 
+  // The machine has stopped: what the device log held back is summed up.
+  private stopped(): number | undefined {
+    this.deviceLog.flush();
+    return this.status;
+  }
+
   /** Stops the machine from outside (a user quitting): the next step()
    *  returns `status`. */
   halt(status: number): void {
@@ -512,7 +531,7 @@ export class SystemVM {
     let lastYield = Date.now();
     for (;;) {
       const status = this.step();
-      if (status !== undefined) return status;
+      if (status !== undefined) return this.stopped() ?? status;
       if (this.idleUntil !== undefined) {
         await new Promise<void>((resolve) => setTimeout(resolve, this.idleMilliseconds()));
         lastYield = Date.now();
@@ -527,7 +546,7 @@ export class SystemVM {
     const nap = new Int32Array(new SharedArrayBuffer(4));
     for (;;) {
       const status = this.step();
-      if (status !== undefined) return status;
+      if (status !== undefined) return this.stopped() ?? status;
       if (this.idleUntil !== undefined) Atomics.wait(nap, 0, 0, this.idleMilliseconds());
     }
   }

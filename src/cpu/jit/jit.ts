@@ -44,7 +44,7 @@ export interface JitStats {
 }
 
 const PAGE_SHIFT = 12n;
-const PERM_W = 2, PERM_X = 4;
+const PERM_W = 2, PERM_X = 4, PERM_WLAZY = 8; // assembly/layout.ts
 /** An empty slot: no pc is odd. */
 const NO_PC = 1n;
 
@@ -120,7 +120,8 @@ export class Jit {
         const o = a - base;
         if (o < 0n || o >= size) return false;
         const perms = bytes[h.layout.PAGE_PERMS + Number(o >> PAGE_SHIFT)];
-        return (perms & PERM_X) !== 0 && (perms & PERM_W) === 0;
+        // (Writable on its first store, PERM_WLAZY, is writable too.)
+        return (perms & PERM_X) !== 0 && (perms & (PERM_W | PERM_WLAZY)) === 0;
       },
       parcel: (a) => {
         const i = h.layout.RAM_OFFSET + Number(a - base);

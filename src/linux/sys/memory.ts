@@ -39,8 +39,9 @@ function sysBrk(p: ProcessVM, [addr]: bigint[]): bigint {
   } else if (newTop < oldTop) {
     space.unmap(newTop, oldTop - newTop);
   }
-  // The part of the last page above the break reads as zero when it comes back.
-  if (addr < m.brk && addr < newTop) p.cpu.fill(addr, Number((m.brk < newTop ? m.brk : newTop) - addr), 0);
+  // The part of the last page above the break reads as zero when it comes
+  // back; a page never touched already does (and is left so, uncommitted).
+  if (addr < m.brk && addr < newTop && p.cpu.isTouched(addr)) p.cpu.fill(addr, Number((m.brk < newTop ? m.brk : newTop) - addr), 0);
   m.brk = addr;
   return addr;
 }
