@@ -766,7 +766,7 @@ describe('budgets stop translated code exactly where the interpreter stops', () 
     for (const budget of [0n, (1n << 63n) - 1n, 1n << 63n, (1n << 63n) + 1000n, (1n << 64n) - 1n]) {
       const interp = codeCpu(0, loop(3)), jit = codeCpu(1, loop(3));
       const ra = interp.run(budget), rb = jit.run(budget);
-      const d = [...exitDiff(ra, rb, interp, jit, false), ...stateDiff(interp, jit, 0n, 0n)];
+      const d = [...exitDiff(ra, rb, interp, jit), ...stateDiff(interp, jit, 0n, 0n)];
       if (d.length) problems.push(`budget ${hex(budget)}: ${d.join(', ')}`);
     }
     expect(problems).toEqual([]);
@@ -782,7 +782,7 @@ describe('budgets stop translated code exactly where the interpreter stops', () 
     for (const k of [7n, 20n, 100n]) {
       reset(interp); reset(jit);
       interp.run(k); jit.run(k);
-      const d = exitDiff(interp.exit.reason, jit.exit.reason, interp, jit, true);
+      const d = exitDiff(interp.exit.reason, jit.exit.reason, interp, jit);
       if (d.length) problems.push(`k=${k}: ${d.join(', ')} (interpreter: ${describeExit(interp)}; translated: ${describeExit(jit)})`);
     }
     expect(problems).toEqual([]);
