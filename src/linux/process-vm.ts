@@ -141,6 +141,12 @@ export class ProcessVM {
     // address below the program, faults as it would on Linux.
     const lowest = image.segments.reduce((m, s) => (s.vaddr < m ? s.vaddr : m), image.segments[0].vaddr) & ~(PAGE - 1n);
     const size = BigInt(options.memoryBytes ?? DEFAULT_MEMORY_BYTES);
+    // Guest memory runs from the lowest segment up, stack at its top: it
+    // must end inside the 64-bit address space, or the CPU (which wraps)
+    // would put the stack at the low addresses below the program.
+    if (lowest + size > 1n << 64n) {
+      throw new ElfError(this.name, `program at 0x${lowest.toString(16)} leaves no room for ${size} bytes of guest memory below the end of the 64-bit address space`);
+    }
     const module = options.cpuModule ?? defaultCpuModule();
     this.cpu = spareCpus.get(module)?.pop() ?? new Cpu(module);
     this.cpuModule = module;

@@ -133,6 +133,15 @@ function runElf(input: Uint8Array): string | undefined {
     return `ProcessVM.create threw ${e instanceof Error ? `${e.name}: ${e.message}\n${e.stack}` : String(e)}`;
   }
   try {
+    // The layout it made stays inside the 64-bit address space: guest RAM
+    // (which starts at the lowest segment) must not wrap past 2^64 into
+    // address 0, and neither may a segment.
+    const top = 1n << 64n;
+    if (vm.memory.stackTop > top) return `guest memory wraps past 2^64: its stack top is 0x${vm.memory.stackTop.toString(16)}`;
+    for (const [i, seg] of vm.image.segments.entries()) {
+      if (seg.vaddr < 0n || seg.vaddr + seg.memSize > top) return `segment ${i} at 0x${seg.vaddr.toString(16)} (+0x${seg.memSize.toString(16)}) leaves the address space`;
+    }
+    if (vm.image.entry < 0n || vm.image.entry >= top) return `entry 0x${vm.image.entry.toString(16)} is not a 64-bit address`;
     void vm.image.symbols; // the lazy symbol table is read from the file too
     const status = vm.runSync();
     if (!Number.isInteger(status) || status < 0 || status > 255) return `exit status ${status}`;
@@ -155,6 +164,34 @@ export const elfTarget: FuzzTarget = {
   mutate: mutateElf,
   run: runElf,
 };
+
+describe('ELF inputs fuzzing found (test/fuzz/corpus/elf/found-*)', () => {
+  const refused = (file: string): string => {
+    try {
+      ProcessVM.create(new Uint8Array(readFileSync(new URL(file, `file://${corpusDir}`))), { cpuModule, memoryBytes: 32 << 20, stdout: () => {}, stderr: () => {} }).dispose();
+      return 'loaded';
+    } catch (e) {
+      return e instanceof ElfError ? `ElfError: ${e.reason}` : `threw ${String(e)}`;
+    }
+  };
+  it('a segment whose guest memory would wrap past 2^64 into address 0 is refused', () => {
+    // 32 MiB of guest RAM from 0xffff_ffff_ffff_f000: the stack's top was
+    // 2^64 + 0x1fff000, in the wrapped-around low addresses.
+    expect(refused('found-ram-wraps-past-2e64.bin')).toMatch(/^ElfError: .*64-bit address space/);
+    expect(refused('segment-wraps-2e64.bin')).toMatch(/^ElfError: .*64-bit address space/);
+    // A segment 16 MiB below the top fits, but 32 MiB of memory from it do not.
+    expect(refused('ram-past-2e64.bin')).toMatch(/^ElfError: .*leaves no room for 33554432 bytes of guest memory below the end of the 64-bit address space/);
+  });
+  it('an entry point past 2^64 after the load bias wraps, as Linux adds it', () => {
+    const vm = ProcessVM.create(new Uint8Array(readFileSync(new URL('found-entry-past-2e64.bin', `file://${corpusDir}`))), { cpuModule, memoryBytes: 32 << 20, stdout: () => {}, stderr: () => {}, diagnostics: () => {} });
+    try {
+      expect(vm.image.entry).toBeLessThan(1n << 64n);
+      expect(vm.image.entry).toBe(BigInt.asUintN(64, 0xffff_ffff_ffff_fff0n + vm.image.loadBias));
+    } finally {
+      vm.dispose();
+    }
+  });
+});
 
 describe('fuzz: the ELF loader and program loading', () => {
   it('gives an ElfError or a VM that runs, for every input', () => {
