@@ -17,7 +17,7 @@ import { ElfError, PT_INTERP, PT_LOAD, PT_PHDR } from '../../src/linux/elf.js';
 import { loadCpuModule } from '../../src/node/load.js';
 import * as A from '../support/rvasm.js';
 import { writeElf } from '../support/elf-writer.js';
-import { fuzz, budget, describeFailures, type FuzzTarget, type NamedInput, type Rng } from './harness.js';
+import { fuzz, budget, fuzzTimeout, describeFailures, type FuzzTarget, type NamedInput, type Rng } from './harness.js';
 
 const cpuModule = loadCpuModule('release');
 const bin = (name: string) => new URL(`../../guests/bin/${name}`, import.meta.url);
@@ -196,11 +196,11 @@ describe('ELF inputs fuzzing found (test/fuzz/corpus/elf/found-*)', () => {
 describe('fuzz: the ELF loader and program loading', () => {
   it('gives an ElfError or a VM that runs, for every input', () => {
     const b = budget(300);
-    const report = fuzz(elfTarget, { ...b, corpusDir, saveDir: process.env.RINGVISOR_FUZZ_SAVE });
+    const report = fuzz(elfTarget, { ...b, corpusDir });
     console.log(`fuzz elf: ${report.corpusRuns} corpus and seed inputs, ${report.iterations} mutated in ${(report.ms / 1000).toFixed(1)} s (${(report.iterations / (report.ms / 1000)).toFixed(0)}/s), seed ${JSON.stringify(report.seed)}`);
     const top = [...outcomes].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, n]) => `${n} ${k}`).join('; ');
     console.log(`fuzz elf outcomes: ${top}`);
     if (report.failures.length) throw new Error(describeFailures(report));
     expect(report.iterations).toBeGreaterThan(0);
-  }, 600_000);
+  }, fuzzTimeout());
 });

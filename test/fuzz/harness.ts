@@ -19,7 +19,7 @@
 // each target in a child process and kills it when its heartbeat stops
 // (scripts/fuzz.mjs), saving the input it was on.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '../support/prng.js';
 
@@ -57,7 +57,8 @@ export interface FuzzOptions {
   corpusDir: string;
   /** Where to save failing inputs (default: not saved). */
   saveDir?: string;
-  /** Written before each input (`npm run fuzz`'s watchdog reads it). */
+  /** Written before each input: its length (u32) and bytes (`npm run
+   *  fuzz`'s watchdog watches it and saves the input of a hang). */
   heartbeatFile?: string;
 }
 
@@ -88,9 +89,20 @@ export function readCorpus(dir: string): NamedInput[] {
     .map((f) => ({ name: f, bytes: new Uint8Array(readFileSync(join(dir, f))) }));
 }
 
+// The heartbeat: the input about to run, as a u32 length and the bytes, at
+// the start of the file (one pwrite per input; its mtime is the beat).
+let heartbeat: { file: string; fd: number } | undefined;
+function beat(file: string, input: Uint8Array): void {
+  if (heartbeat?.file !== file) heartbeat = { file, fd: openSync(file, 'w') };
+  const out = new Uint8Array(4 + input.length);
+  new DataView(out.buffer).setUint32(0, input.length, true);
+  out.set(input, 4);
+  writeSync(heartbeat.fd, out, 0, out.length, 0);
+}
+
 /** Runs one input under the harness's checks. */
 function check(target: FuzzTarget, input: Uint8Array, opts: FuzzOptions): string | undefined {
-  if (opts.heartbeatFile !== undefined) writeFileSync(opts.heartbeatFile, input);
+  if (opts.heartbeatFile !== undefined) beat(opts.heartbeatFile, input);
   const before = process.memoryUsage().arrayBuffers;
   const t0 = performance.now();
   let problem: string | undefined;
@@ -218,11 +230,24 @@ export class ByteReader {
   u64(): bigint { const lo = BigInt(this.u32()); return (BigInt(this.u32()) << 32n) | lo; }
 }
 
-/** Budgets for the vitest runs: RINGVISOR_FUZZ_TIME (seconds) and
- *  RINGVISOR_FUZZ_SEED override them (`npm run fuzz` sets both). */
-export function budget(defaultIterations: number, defaultSeed = 'ci'): { iterations?: number; timeMs?: number; seed: string } {
-  const time = process.env.RINGVISOR_FUZZ_TIME;
-  const seed = process.env.RINGVISOR_FUZZ_SEED ?? defaultSeed;
-  if (time !== undefined) return { timeMs: Number(time) * 1000, seed };
-  return { iterations: defaultIterations, seed };
+/** What a run of a target does, from the environment `npm run fuzz` sets
+ *  (scripts/fuzz.mjs): RINGVISOR_FUZZ_TIME (seconds) or _ITERATIONS, _SEED,
+ *  _SAVE (a directory for failing inputs) and _HEARTBEAT (a file written
+ *  before each input, watched for hangs). Without them: `iterations` with
+ *  the seed "ci", which is what `npm test` runs. */
+export function budget(iterations: number, seed = 'ci'): Omit<FuzzOptions, 'corpusDir'> {
+  const env = process.env;
+  const time = env.RINGVISOR_FUZZ_TIME, n = env.RINGVISOR_FUZZ_ITERATIONS;
+  return {
+    seed: env.RINGVISOR_FUZZ_SEED ?? seed,
+    ...(time !== undefined ? { timeMs: Number(time) * 1000 } : { iterations: n !== undefined ? Number(n) : iterations }),
+    saveDir: env.RINGVISOR_FUZZ_SAVE,
+    heartbeatFile: env.RINGVISOR_FUZZ_HEARTBEAT,
+  };
+}
+
+/** The vitest timeout for a fuzz test: its time budget and a margin. */
+export function fuzzTimeout(): number {
+  const time = Number(process.env.RINGVISOR_FUZZ_TIME ?? 0);
+  return (time + 120) * 1000;
 }

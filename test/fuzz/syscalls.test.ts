@@ -23,7 +23,7 @@ import { SYSCALLS } from '../../src/linux/syscalls.js';
 import { sandboxFs } from '../../src/node/host-fs.js';
 import { loadCpuModule } from '../../src/node/load.js';
 import * as A from '../support/rvasm.js';
-import { fuzz, budget, describeFailures, ByteReader, type FuzzTarget, type NamedInput, type Rng } from './harness.js';
+import { fuzz, budget, fuzzTimeout, describeFailures, ByteReader, type FuzzTarget, type NamedInput, type Rng } from './harness.js';
 
 const cpuModule = loadCpuModule('release');
 const corpusDir = new URL('./corpus/syscalls/', import.meta.url).pathname;
@@ -323,12 +323,12 @@ describe('fuzz: system calls from a hostile guest', () => {
   it('never throws on the host, never hangs, never leaves the sandbox', () => {
     const target = makeTarget();
     const b = budget(150);
-    const report = fuzz(target, { ...b, corpusDir, saveDir: process.env.RINGVISOR_FUZZ_SAVE, slowMs: 8000 });
+    const report = fuzz(target, { ...b, corpusDir, slowMs: 8000 });
     const top = [...target.outcomes].sort((x, y) => y[1] - x[1]).slice(0, 8).map(([k, n]) => `${n} ${k}`).join('; ');
     console.log(`fuzz syscalls: ${report.corpusRuns} corpus and seed inputs, ${report.iterations} mutated in ${(report.ms / 1000).toFixed(1)} s (${(report.iterations / (report.ms / 1000)).toFixed(0)}/s), seed ${JSON.stringify(report.seed)}; ${top}`);
     if (report.failures.length) throw new Error(describeFailures(report));
     expect(report.iterations).toBeGreaterThan(0);
-  }, 900_000);
+  }, fuzzTimeout());
 
   it('its escape checks fire when there is no sandbox (the whole host at /)', () => {
     const target = makeTarget(true);

@@ -23,7 +23,7 @@ import {
   MmioBus, LatchedIrq, Plic, Uart16550, GoldfishRtc, VirtioMmio, VirtioBlk, VirtioRng, MemoryBlockBackend,
   type GuestMemory, type MmioDevice, type AccessSize,
 } from '../../src/system/devices/index.js';
-import { fuzz, budget, describeFailures, ByteReader, type FuzzTarget, type NamedInput, type Rng } from './harness.js';
+import { fuzz, budget, fuzzTimeout, describeFailures, ByteReader, type FuzzTarget, type NamedInput, type Rng } from './harness.js';
 
 const corpusDir = new URL('./corpus/virtio/', import.meta.url).pathname;
 const RAM_BASE = 0x8000_0000n;
@@ -304,9 +304,9 @@ describe('the virtio corpus does what its names say', () => {
 
 describe('fuzz: virtio descriptor chains and MMIO accesses to every device', () => {
   it('no exception escapes, no internal error, no write outside RAM, no hang', () => {
-    const report = fuzz(virtioTarget, { ...budget(2000), corpusDir, saveDir: process.env.RINGVISOR_FUZZ_SAVE });
+    const report = fuzz(virtioTarget, { ...budget(2000), corpusDir });
     console.log(`fuzz virtio: ${report.corpusRuns} corpus and seed inputs, ${report.iterations} mutated in ${(report.ms / 1000).toFixed(1)} s (${(report.iterations / (report.ms / 1000)).toFixed(0)}/s), seed ${JSON.stringify(report.seed)}; ${stats.requests} block requests served, ${stats.faults} malformed-driver faults refused`);
     if (report.failures.length) throw new Error(describeFailures(report));
     expect(report.iterations).toBeGreaterThan(0);
-  }, 900_000);
+  }, fuzzTimeout());
 });
