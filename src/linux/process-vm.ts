@@ -147,24 +147,15 @@ export class ProcessVM {
     if (lowest + size > 1n << 64n) {
       throw new ElfError(this.name, `program at 0x${lowest.toString(16)} leaves no room for ${size} bytes of guest memory below the end of the 64-bit address space`);
     }
-    const module = options.cpuModule ?? defaultCpuModule();
-    this.cpu = spareCpus.get(module)?.pop() ?? new Cpu(module);
-    this.cpuModule = module;
-    this.cpu.configureRam(lowest, size);
     const top = lowest + size;
-
-    this.cpu.memoryMode = MemoryMode.PagePermissions;
-    this.cpu.jitThreshold = options.jitThreshold ?? DEFAULT_JIT_THRESHOLD;
-    const space = new AddressSpace(this.cpu);
+    // Every check of the layout comes before a CPU is taken from the spares
+    // (a refused program must not cost the next VM a new instance).
     let end = 0n;
     for (const [i, s] of image.segments.entries()) {
-      if (!this.cpu.inRam(s.vaddr, Number(s.memSize))) {
+      const segEnd = s.vaddr + s.memSize; // (s.vaddr >= lowest)
+      if (segEnd > top) {
         throw new ElfError(this.name, `segment ${i} (0x${s.vaddr.toString(16)}, ${s.memSize} bytes) does not fit in ${size} bytes of guest memory`);
       }
-      const perms = (s.flags & PF_R ? Perm.R : 0) | (s.flags & PF_W ? Perm.R | Perm.W : 0) | (s.flags & PF_X ? Perm.X : 0);
-      space.mapMerge(s.vaddr, s.memSize, perms);
-      this.cpu.writeBytes(s.vaddr, elf.subarray(s.fileOffset, s.fileOffset + s.fileSize));
-      const segEnd = s.vaddr + s.memSize;
       if (segEnd > end) end = segEnd;
     }
     const brkStart = pageUp(end);
@@ -174,10 +165,23 @@ export class ProcessVM {
     // stack_guard_gap (256 pages), so that a stack overflow with large
     // frames faults instead of writing into the highest mapping.
     const mmapTop = stackBottom - STACK_GUARD_GAP;
-    this.memory = { space, brkStart, brk: brkStart, brkLimit: mmapTop, mmapTop, stackTop };
     if (mmapTop <= brkStart) {
       throw new ElfError(this.name, `program (${end - lowest} bytes) leaves no room for a stack in ${size} bytes of guest memory`);
     }
+
+    const module = options.cpuModule ?? defaultCpuModule();
+    this.cpu = spareCpus.get(module)?.pop() ?? new Cpu(module);
+    this.cpuModule = module;
+    this.cpu.configureRam(lowest, size);
+    this.cpu.memoryMode = MemoryMode.PagePermissions;
+    this.cpu.jitThreshold = options.jitThreshold ?? DEFAULT_JIT_THRESHOLD;
+    const space = new AddressSpace(this.cpu);
+    for (const s of image.segments) {
+      const perms = (s.flags & PF_R ? Perm.R : 0) | (s.flags & PF_W ? Perm.R | Perm.W : 0) | (s.flags & PF_X ? Perm.X : 0);
+      space.mapMerge(s.vaddr, s.memSize, perms);
+      this.cpu.writeBytes(s.vaddr, elf.subarray(s.fileOffset, s.fileOffset + s.fileSize));
+    }
+    this.memory = { space, brkStart, brk: brkStart, brkLimit: mmapTop, mmapTop, stackTop };
     space.map(stackBottom, STACK_BYTES, Perm.R | Perm.W);
 
     const random = new Uint8Array(16);

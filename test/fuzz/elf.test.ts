@@ -193,6 +193,24 @@ describe('ELF inputs fuzzing found (test/fuzz/corpus/elf/found-*)', () => {
   });
 });
 
+describe('a refused program costs nothing', () => {
+  it('the layout is checked before a spare CPU is taken: the next VM still gets it', () => {
+    const opts = { cpuModule, memoryBytes: 32 << 20, stdout: () => {}, stderr: () => {}, diagnostics: () => {} };
+    const first = ProcessVM.create(writeElf(EXIT_CODE), opts);
+    const cpu = first.cpu;
+    first.dispose(); // its CPU goes to the spares
+    // 64 MiB of bss in 32 MiB of memory.
+    expect(() => ProcessVM.create(writeElf(EXIT_CODE, 64 << 20), opts)).toThrow(/does not fit in 33554432 bytes of guest memory/);
+    const next = ProcessVM.create(writeElf(EXIT_CODE), opts);
+    try {
+      // (A boolean: vitest's diff of two CPUs would print their memory.)
+      expect(next.cpu === cpu, 'the next VM got the spare CPU').toBe(true);
+    } finally {
+      next.dispose();
+    }
+  });
+});
+
 describe('fuzz: the ELF loader and program loading', () => {
   it('gives an ElfError or a VM that runs, for every input', () => {
     const b = budget(300);
