@@ -7,15 +7,19 @@
 //
 // One suite per instruction group, each encoding with addresses outside RAM,
 // misaligned, and straddling RAM's end: on the bench CPU (flat memory, the
-// interpreter), then in a process VM with page permissions and the
-// translation tier on (a hot loop runs first, so the region ending at the
-// reserved word is translated), where the signal must be what QEMU reports.
+// interpreter); on a system VM's hart in S-mode, where the trap delivered
+// to stvec must be the illegal instruction even for a device address
+// (which a valid integer access would turn into an MMIO exit); then in a
+// process VM with page permissions and the translation tier on (a hot loop
+// runs first, so the region ending at the reserved word is translated),
+// where the signal must be what QEMU reports.
 import { describe, expect, it } from 'vitest';
 import { ProcessVM } from '../src/linux/process-vm.js';
 import { loadCpuModule } from '../src/node/load.js';
 import * as A from './support/rvasm.js';
 import { writeElf } from './support/elf-writer.js';
-import { execRaw, newCpu, load, RAM_BASE, RAM_SIZE, DATA, CODE, ExitReason } from './support/machine.js';
+import { execRaw, newCpu, load, RAM_BASE, RAM_SIZE, DATA, CODE, ExitReason, ExitControl } from './support/machine.js';
+import { Priv } from '../src/cpu/cpu.js';
 import { translatable } from '../src/cpu/jit/translate.js';
 import { Rng } from './support/prng.js';
 import { qemuAvailable, runQemu } from './support/qemu.js';
@@ -112,6 +116,38 @@ for (const [group, cases] of Object.entries(GROUPS)) {
             .toEqual({ cause: ILLEGAL, tval: BigInt(compressed ? c.word & 0xffff : c.word), pc: CODE });
           expect(cpu.x(11), what).toBe(0x1111n); // nothing retired, nothing written
           expect(cpu.instret, what).toBe(0n);
+        }
+      }
+    });
+  });
+}
+
+// ---- a system VM's hart in S-mode: the trap delivered is the illegal instruction ----------------
+const HANDLER = RAM_BASE + 0x1000n;
+const DEVICE = 0x1000_0000n; // outside RAM: integer accesses there would exit as MMIO
+const FS_INITIAL = 1n << 13n;
+
+for (const [group, cases] of Object.entries(GROUPS)) {
+  describe(`S-mode (system VM): ${group}`, () => {
+    it('traps to stvec with scause 2 and stval the instruction, whatever the address (RAM, misaligned, a device)', () => {
+      const cpu = newCpu(); // one hart, set up again for each case
+      for (const c of cases) {
+        if (c.word === 0x1020_0073) continue; // sret is legal in S-mode
+        const compressed = A.insnLength(c.word) === 2;
+        for (const [where, addr] of [...BAD_ADDRESSES, ['a device', DEVICE] as [string, bigint]]) {
+          cpu.exitControls = ExitControl.Supervisor | ExitControl.Ebreak;
+          cpu.priv = Priv.Supervisor;
+          cpu.setCsr('stvec', HANDLER);
+          cpu.setCsr('stimecmp', 0xffff_ffff_ffff_ffffn);
+          cpu.setCsr('sstatus', FS_INITIAL); // FP on: its encodings are decoded, not refused wholesale
+          cpu.writeBytes(HANDLER, A.assemble([A.ebreak()]));
+          load(cpu, [c.word], { x: { [c.base ?? BASE]: addr, 11: 0x1111n, 12: 0x2222n } });
+          const reason = cpu.run(10n);
+          const what = `${c.name} (${hex(c.word)}), address ${where}`;
+          expect({ reason, pc: cpu.exit.pc }, what).toEqual({ reason: ExitReason.Ebreak, pc: HANDLER });
+          expect({ scause: cpu.csr('scause'), stval: cpu.csr('stval'), sepc: cpu.csr('sepc') }, what)
+            .toEqual({ scause: 2n, stval: BigInt(compressed ? c.word & 0xffff : c.word), sepc: CODE });
+          expect(cpu.x(11), what).toBe(0x1111n);
         }
       }
     });
