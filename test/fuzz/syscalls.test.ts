@@ -224,11 +224,12 @@ function secretInside(dir: string, depth = 0): string | undefined {
 }
 
 /** `hostRoot`: the whole host at / (`--fs=host`), for the self-test of the escape checks. */
-function makeTarget(hostRoot = false): FuzzTarget & { outcomes: Map<string, number> } {
+function makeTarget(hostRoot = false): FuzzTarget & { outcomes: Map<string, number>; results: Map<string, number> } {
   const sandbox = makeSandbox();
   const outsideBefore = snapshot(sandbox.outside);
   const cwdBefore = readdirSync(process.cwd()).sort().join('\n');
   const outcomes = new Map<string, number>();
+  const results = new Map<string, number>();
   const count = (k: string) => outcomes.set(k, (outcomes.get(k) ?? 0) + 1);
 
   const run = (input: Uint8Array): string | undefined => {
@@ -244,6 +245,12 @@ function makeTarget(hostRoot = false): FuzzTarget & { outcomes: Map<string, numb
         cpuModule, memoryBytes: 16 << 20, maxInstructions: 200_000n, timeoutSeconds: 5, clock: 'virtual', jitThreshold: 0,
         programName: 'fuzz', random: (b) => b.fill(7), fs: sandboxFs({ cwd: sandbox.root, hostRoot, random: (b) => b.fill(7) }),
         stdout: sink, stderr: sink, diagnostics: () => {},
+        // Results by kind, for the summary line: how many calls got past
+        // their argument checks, how many were refused and why.
+        strace: (line) => {
+          const m = / = (-1 errno=(\d+)|\S+)/.exec(line);
+          if (m) results.set(m[2] !== undefined ? `errno ${m[2]}` : 'ok', (results.get(m[2] !== undefined ? `errno ${m[2]}` : 'ok') ?? 0) + 1);
+        },
       });
     } catch (e) {
       return `ProcessVM.create threw on the harness's own ELF: ${e instanceof Error ? e.stack : String(e)}`;
@@ -270,6 +277,7 @@ function makeTarget(hostRoot = false): FuzzTarget & { outcomes: Map<string, numb
   return {
     name: 'syscalls',
     outcomes,
+    results,
     seeds: (rng: Rng): NamedInput[] => [0, 1, 2, 3].map((i) => ({ name: `generated-${i}`, bytes: generateCalls(rng) })),
     generate: generateCalls,
     run,
@@ -325,6 +333,8 @@ describe('fuzz: system calls from a hostile guest', () => {
     const b = budget(150);
     const report = fuzz(target, { ...b, corpusDir, slowMs: 8000 });
     const top = [...target.outcomes].sort((x, y) => y[1] - x[1]).slice(0, 8).map(([k, n]) => `${n} ${k}`).join('; ');
+    const calls = [...target.results].sort((x, y) => y[1] - x[1]).slice(0, 8).map(([k, n]) => `${n} ${k}`).join('; ');
+    console.log(`fuzz syscalls results: ${calls} (14 EFAULT, 9 EBADF, 22 EINVAL, 2 ENOENT, 38 ENOSYS)`);
     console.log(`fuzz syscalls: ${report.corpusRuns} corpus and seed inputs, ${report.iterations} mutated in ${(report.ms / 1000).toFixed(1)} s (${(report.iterations / (report.ms / 1000)).toFixed(0)}/s), seed ${JSON.stringify(report.seed)}; ${top}`);
     if (report.failures.length) throw new Error(describeFailures(report));
     expect(report.iterations).toBeGreaterThan(0);
