@@ -16,7 +16,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { inflateRawSync } from 'node:zlib';
-import { loadRawCpu } from './wasm';
+import { loadRawCpu } from './wasm.js';
 import * as A from './support/rvasm.js';
 import { enc, operandsOf, RM } from './support/rvasm.js';
 import { newCpu, load, ExitReason, DATA, CODE, type Cpu } from './support/machine.js';

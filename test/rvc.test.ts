@@ -5,7 +5,7 @@
 // disagree).
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { loadRawCpu } from './wasm';
+import { loadRawCpu } from './wasm.js';
 
 interface Pair { half: number; expected32: number; text: string; expansion: string }
 interface Golden {

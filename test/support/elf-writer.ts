@@ -18,7 +18,7 @@ const EF_RISCV_RVC = 0x1, EF_RISCV_FLOAT_ABI_DOUBLE = 0x4;
 /** Wraps `payload` (code first: the entry point is its first byte) in an ELF.
  *  `bssBytes` of zeroed memory follow it in the segment, whose permissions
  *  are `flags` (PF_X 1, PF_W 2, PF_R 4; read, write and execute by default). */
-export function writeElf(payload: Uint8Array, bssBytes = 0, flags = PF_RWX): Uint8Array {
+export function writeElf(payload: Uint8Array, bssBytes = 0, flags = PF_RWX): Uint8Array<ArrayBuffer> {
   const size = PAYLOAD_OFFSET + payload.length;
   const out = new Uint8Array(size);
   const v = new DataView(out.buffer);
