@@ -4,13 +4,15 @@
 //   npm run fuzz -- elf --time 600             ten minutes of the ELF loader
 //   npm run fuzz -- all --time 60 --seed s1    a minute of each, seed "s1"
 //   npm run fuzz -- virtio --iterations 100000
+//   npm run fuzz -- syscalls --replay test/fuzz/found/   rerun saved inputs
 //
 // Options: --time SECONDS (per target), --iterations N, --seed S (default:
 // one derived from the clock, printed, so that a run can be repeated),
 // --watchdog SECONDS (default 30: a target whose heartbeat stops that long
 // is hung in host code, which no in-process check can catch: it is killed
 // and the input it was on saved), --no-build (use build/ and dist/ as they
-// are; by default `npm run build` runs first).
+// are; by default `npm run build` runs first), --replay FILE|DIR (run those
+// inputs, after the corpus, instead of fuzzing).
 //
 // Each target runs as its vitest file (the same code `npm test` runs with a
 // small fixed budget) in a child process, with the budget, the seed and the
@@ -23,7 +25,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -31,12 +33,12 @@ const TARGETS = ['elf', 'syscalls', 'virtio'];
 
 function usage(message) {
   if (message) console.error(`fuzz: ${message}`);
-  console.error(`usage: npm run fuzz -- <${TARGETS.join('|')}|all> [--time SECONDS] [--iterations N] [--seed S] [--watchdog SECONDS] [--no-build]`);
+  console.error(`usage: npm run fuzz -- <${TARGETS.join('|')}|all> [--time SECONDS] [--iterations N] [--seed S] [--watchdog SECONDS] [--no-build] [--replay FILE|DIR]`);
   process.exit(2);
 }
 
 const args = process.argv.slice(2);
-const opts = { time: undefined, iterations: undefined, seed: undefined, watchdog: 30, build: true };
+const opts = { time: undefined, iterations: undefined, seed: undefined, watchdog: 30, build: true, replay: undefined };
 const targets = [];
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
@@ -46,6 +48,7 @@ for (let i = 0; i < args.length; i++) {
   else if (a === '--seed') opts.seed = value();
   else if (a === '--watchdog') opts.watchdog = Number(value());
   else if (a === '--no-build') opts.build = false;
+  else if (a === '--replay') opts.replay = resolve(value());
   else if (a === '-h' || a === '--help') usage();
   else if (a.startsWith('-')) usage(`unknown option ${a}`);
   else if (a === 'all') targets.push(...TARGETS);
@@ -80,7 +83,9 @@ function runTarget(target) {
     };
     if (opts.time !== undefined) env.RINGVISOR_FUZZ_TIME = String(opts.time);
     if (opts.iterations !== undefined) env.RINGVISOR_FUZZ_ITERATIONS = String(opts.iterations);
-    console.log(`fuzz ${target}: seed ${JSON.stringify(opts.seed)}, ${opts.time !== undefined ? `${opts.time} s` : `${opts.iterations} inputs`}`);
+    if (opts.replay !== undefined) env.RINGVISOR_FUZZ_REPLAY = opts.replay;
+    console.log(opts.replay !== undefined ? `fuzz ${target}: replaying ${opts.replay}`
+      : `fuzz ${target}: seed ${JSON.stringify(opts.seed)}, ${opts.time !== undefined ? `${opts.time} s` : `${opts.iterations} inputs`}`);
     // Only the fuzzing test of the file (its name starts "fuzz:"), not the
     // regression tests beside it.
     const child = spawn(process.execPath, [vitest, 'run', `test/fuzz/${target}.test.ts`, '-t', '^fuzz:'], {

@@ -219,6 +219,6 @@ describe('fuzz: the ELF loader and program loading', () => {
     const top = [...outcomes].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, n]) => `${n} ${k}`).join('; ');
     console.log(`fuzz elf outcomes: ${top}`);
     if (report.failures.length) throw new Error(describeFailures(report));
-    expect(report.iterations).toBeGreaterThan(0);
+    if (process.env.RINGVISOR_FUZZ_REPLAY === undefined) expect(report.iterations).toBeGreaterThan(0);
   }, fuzzTimeout());
 });

@@ -19,7 +19,7 @@
 // each target in a child process and kills it when its heartbeat stops
 // (scripts/fuzz.mjs), saving the input it was on.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '../support/prng.js';
 
@@ -55,6 +55,8 @@ export interface FuzzOptions {
   maxAllocBytes?: number;
   /** The committed corpus, replayed first: every file in it. */
   corpusDir: string;
+  /** A file or directory of inputs to run instead of fuzzing (after the corpus). */
+  replay?: string;
   /** Where to save failing inputs (default: not saved). */
   saveDir?: string;
   /** Written before each input: its length (u32) and bytes (`npm run
@@ -85,7 +87,9 @@ const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('he
 /** The committed corpus of a target: every file in `dir`, sorted. */
 export function readCorpus(dir: string): NamedInput[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((f) => !f.startsWith('.') && !f.endsWith('.md')).sort()
+  if (!statSync(dir).isDirectory()) return [{ name: dir, bytes: new Uint8Array(readFileSync(dir)) }];
+  // (Notes beside the inputs — README.md, a found input's .txt — are not inputs.)
+  return readdirSync(dir).filter((f) => !f.startsWith('.') && !f.endsWith('.md') && !f.endsWith('.txt')).sort()
     .map((f) => ({ name: f, bytes: new Uint8Array(readFileSync(join(dir, f))) }));
 }
 
@@ -182,6 +186,14 @@ export function fuzz(target: FuzzTarget, opts: FuzzOptions): FuzzReport {
       const p = check(target, c.bytes, opts);
       if (p !== undefined) fail(`corpus:${c.name}`, p, c.bytes);
     }
+    // Replaying (RINGVISOR_FUZZ_REPLAY): those inputs alone, then stop.
+    if (opts.replay !== undefined) {
+      for (const c of readCorpus(opts.replay)) {
+        const p = check(target, c.bytes, opts);
+        if (p !== undefined) fail(`replay:${c.name}`, p, c.bytes);
+      }
+      return { target: target.name, seed: opts.seed, corpusRuns: corpus.length, iterations: 0, ms: performance.now() - t0, failures };
+    }
     const seeds = target.seeds(rng.fork('seeds'));
     for (const s of seeds) {
       const p = check(target, s.bytes, opts);
@@ -232,8 +244,8 @@ export class ByteReader {
 
 /** What a run of a target does, from the environment `npm run fuzz` sets
  *  (scripts/fuzz.mjs): RINGVISOR_FUZZ_TIME (seconds) or _ITERATIONS, _SEED,
- *  _SAVE (a directory for failing inputs) and _HEARTBEAT (a file written
- *  before each input, watched for hangs). Without them: `iterations` with
+ *  _SAVE (a directory for failing inputs), _HEARTBEAT (a file written
+ *  before each input, watched for hangs) and _REPLAY (inputs to rerun). Without them: `iterations` with
  *  the seed "ci", which is what `npm test` runs. */
 export function budget(iterations: number, seed = 'ci'): Omit<FuzzOptions, 'corpusDir'> {
   const env = process.env;
@@ -243,6 +255,7 @@ export function budget(iterations: number, seed = 'ci'): Omit<FuzzOptions, 'corp
     ...(time !== undefined ? { timeMs: Number(time) * 1000 } : { iterations: n !== undefined ? Number(n) : iterations }),
     saveDir: env.RINGVISOR_FUZZ_SAVE,
     heartbeatFile: env.RINGVISOR_FUZZ_HEARTBEAT,
+    replay: env.RINGVISOR_FUZZ_REPLAY,
   };
 }
 

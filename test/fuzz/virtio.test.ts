@@ -307,6 +307,6 @@ describe('fuzz: virtio descriptor chains and MMIO accesses to every device', () 
     const report = fuzz(virtioTarget, { ...budget(2000), corpusDir });
     console.log(`fuzz virtio: ${report.corpusRuns} corpus and seed inputs, ${report.iterations} mutated in ${(report.ms / 1000).toFixed(1)} s (${(report.iterations / (report.ms / 1000)).toFixed(0)}/s), seed ${JSON.stringify(report.seed)}; ${stats.requests} block requests served, ${stats.faults} malformed-driver faults refused`);
     if (report.failures.length) throw new Error(describeFailures(report));
-    expect(report.iterations).toBeGreaterThan(0);
+    if (process.env.RINGVISOR_FUZZ_REPLAY === undefined) expect(report.iterations).toBeGreaterThan(0);
   }, fuzzTimeout());
 });
