@@ -337,14 +337,27 @@ function execStore(inst: u32): void {
 // reservation is a single address; SC succeeds only on the reserved address and
 // always clears it. Misaligned atomics raise address-misaligned exceptions (the
 // spec allows this; Linux delivers SIGBUS).
+//
+// The encoding is decoded in full before the address is looked at: a
+// reserved width, funct5 or LR with rs2 != 0 is an illegal instruction
+// whatever rs1 holds, never a misaligned-address or access fault
+// (docs/SECURITY.md, "The CPU's exceptions"; QEMU agrees).
+@inline function amoOpValid(op: u32): bool {
+  // LR, SC, and the nine AMOs: funct5 00000 00001 00010 00011 00100 01000
+  // 01100 10000 10100 11000 11100.
+  return op <= 0x04 || ((op & 3) == 0 && op != 0);
+}
+
 function execAmo(inst: u32): void {
   const f3 = funct3(inst);
-  if (f3 != 2 && f3 != 3) { raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst); return; }
+  const op = inst >> 27;
+  if ((f3 != 2 && f3 != 3) || !amoOpValid(op) || (op == 0x02 && rs2(inst) != 0)) {
+    raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst);
+    return;
+  }
   const size: u64 = f3 == 2 ? 4 : 8;
   const addr = getX(rs1(inst));
-  const op = inst >> 27;
   if (op == 0x02) { // LR
-    if (rs2(inst) != 0) { raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst); return; }
     if (addr & (size - 1)) { raiseException(CAUSE_MISALIGNED_LOAD, addr); return; }
     const a = lrAddress(addr, size);
     if (a == 0) return;
@@ -380,8 +393,7 @@ function execAmo(inst: u32): void {
     case 0x10: v = <i64>x < <i64>y ? x : y; break;             // AMOMIN
     case 0x14: v = <i64>x > <i64>y ? x : y; break;             // AMOMAX
     case 0x18: v = xu < yu ? xu : yu; break;                   // AMOMINU
-    case 0x1c: v = xu > yu ? xu : yu; break;                   // AMOMAXU
-    default: raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst); return;
+    default: v = xu > yu ? xu : yu;                            // AMOMAXU (0x1c; amoOpValid)
   }
   if (size == 4) store<u32>(a, <u32>v); else store<u64>(a, v);
   setX(rd(inst), old);

@@ -1,7 +1,11 @@
 // The randomized differential tester. Each (group, seed) program from
 // test/support/random-programs.ts runs thousands of random instruction
 // sequences, each ending in a dump of x1..x31, f0..f31, fcsr and a scratch
-// buffer to stdout. ringvisor's stdout must equal, byte for byte, what
+// buffer to stdout; in the `trap` group, whose units are reserved encodings
+// and accesses that fault, the dump starts with the block's trap record: the
+// signal, si_code, si_addr and pc of every SIGILL, SIGBUS and SIGSEGV its
+// handler caught, so that the exception the CPU raised is compared as well
+// as the state. ringvisor's stdout must equal, byte for byte, what
 // qemu-riscv64 printed for the same ELF: recorded in test/golden/random/
 // (scripts/gen-random-golden.mjs), and, when qemu-riscv64 is installed,
 // also live for a fresh set of seeds derived from the date (override with

@@ -21,6 +21,8 @@ export const ELF_ET_DYN_BASE = ((1n << 38n) / 3n) * 2n;
  *  below it, in particular at 0, every access faults. */
 export const MMAP_MIN_ADDR = 0x10000n;
 const PAGE_MASK = 0xfffn;
+/** One past the highest 64-bit address. */
+const ADDRESS_SPACE_END = 1n << 64n;
 const SHN_ABS = 0xfff1;
 
 /** A file ringvisor cannot run, and why. `exitStatus` is what a shell would report. */
@@ -129,6 +131,11 @@ export function parseElf(bytes: Uint8Array, file: string, options: ParseOptions 
   }
   for (const [i, s] of segments.entries()) {
     s.vaddr += bias;
+    // A segment must lie inside the 64-bit address space: a bigint has no
+    // wrap-around, and one past 2^64 would alias address 0 in the CPU.
+    if (s.vaddr < 0n || s.vaddr + s.memSize > ADDRESS_SPACE_END) {
+      fail(`segment ${i} at 0x${BigInt.asUintN(64, s.vaddr).toString(16)} (${s.memSize} bytes) does not fit in the 64-bit address space`);
+    }
     // Linux refuses to map below vm.mmap_min_addr; a program there would have
     // a readable null page.
     if (s.vaddr < MMAP_MIN_ADDR) {
@@ -137,7 +144,8 @@ export function parseElf(bytes: Uint8Array, file: string, options: ParseOptions 
   }
   let symbols: Map<string, bigint> | undefined;
   return {
-    type, loadBias: bias, entry: entry + bias, phoff, phentsize, phnum, segments,
+    // Linux adds the bias to e_entry in unsigned arithmetic: it wraps.
+    type, loadBias: bias, entry: BigInt.asUintN(64, entry + bias), phoff, phentsize, phnum, segments,
     // Read when first asked for (vmcall, fault reports): a VM that never
     // needs them should not pay for a large program's symbol table.
     get symbols() { return symbols ??= readSymbols(v, bytes, shoff, shentsize, shnum, bias); },

@@ -173,25 +173,21 @@ export class ProcessVM {
     // A slice of 0 would never let a thread run (run() would spin).
     if (options.threadSlice !== undefined && options.threadSlice < 1n) throw new RangeError(`threadSlice must be at least 1 instruction, not ${options.threadSlice}`);
     const size = BigInt(bytes);
-    const module = options.cpuModule ?? defaultCpuModule();
-    this.cpu = spareCpus.get(module)?.pop() ?? new Cpu(module);
-    this.cpuModule = module;
-    this.cpu.configureRam(lowest, size);
-    this.user = new UserMemory(this.cpu);
+    // Guest memory runs from the lowest segment up, stack at its top: it
+    // must end inside the 64-bit address space, or the CPU (which wraps)
+    // would put the stack at the low addresses below the program.
+    if (lowest + size > 1n << 64n) {
+      throw new ElfError(this.name, `program at 0x${lowest.toString(16)} leaves no room for ${size} bytes of guest memory below the end of the 64-bit address space`);
+    }
     const top = lowest + size;
-
-    this.cpu.memoryMode = MemoryMode.PagePermissions;
-    this.cpu.jitThreshold = options.jitThreshold ?? DEFAULT_JIT_THRESHOLD;
-    const space = new AddressSpace(this.cpu);
+    // Every check of the layout comes before a CPU is taken from the spares
+    // (a refused program must not cost the next VM a new instance).
     let end = 0n;
     for (const [i, s] of image.segments.entries()) {
-      if (!this.cpu.inRam(s.vaddr, Number(s.memSize))) {
+      const segEnd = s.vaddr + s.memSize; // (s.vaddr >= lowest)
+      if (segEnd > top) {
         throw new ElfError(this.name, `segment ${i} (0x${s.vaddr.toString(16)}, ${s.memSize} bytes) does not fit in ${size} bytes of guest memory`);
       }
-      const perms = (s.flags & PF_R ? Perm.R : 0) | (s.flags & PF_W ? Perm.R | Perm.W : 0) | (s.flags & PF_X ? Perm.X : 0);
-      space.mapMerge(s.vaddr, s.memSize, perms);
-      this.cpu.writeBytes(s.vaddr, elf.subarray(s.fileOffset, s.fileOffset + s.fileSize));
-      const segEnd = s.vaddr + s.memSize;
       if (segEnd > end) end = segEnd;
     }
     const brkStart = pageUp(end);
@@ -201,10 +197,24 @@ export class ProcessVM {
     // stack_guard_gap (256 pages), so that a stack overflow with large
     // frames faults instead of writing into the highest mapping.
     const mmapTop = stackBottom - STACK_GUARD_GAP;
-    this.memory = { space, brkStart, brk: brkStart, brkLimit: mmapTop, mmapTop, stackTop };
     if (mmapTop <= brkStart) {
       throw new ElfError(this.name, `program (${end - lowest} bytes) leaves no room for a stack in ${size} bytes of guest memory`);
     }
+
+    const module = options.cpuModule ?? defaultCpuModule();
+    this.cpu = spareCpus.get(module)?.pop() ?? new Cpu(module);
+    this.cpuModule = module;
+    this.cpu.configureRam(lowest, size);
+    this.user = new UserMemory(this.cpu);
+    this.cpu.memoryMode = MemoryMode.PagePermissions;
+    this.cpu.jitThreshold = options.jitThreshold ?? DEFAULT_JIT_THRESHOLD;
+    const space = new AddressSpace(this.cpu);
+    for (const s of image.segments) {
+      const perms = (s.flags & PF_R ? Perm.R : 0) | (s.flags & PF_W ? Perm.R | Perm.W : 0) | (s.flags & PF_X ? Perm.X : 0);
+      space.mapMerge(s.vaddr, s.memSize, perms);
+      this.cpu.writeBytes(s.vaddr, elf.subarray(s.fileOffset, s.fileOffset + s.fileSize));
+    }
+    this.memory = { space, brkStart, brk: brkStart, brkLimit: mmapTop, mmapTop, stackTop };
     space.map(stackBottom, STACK_BYTES, Perm.R | Perm.W);
 
     const random = new Uint8Array(16);

@@ -16,8 +16,9 @@ const ET_EXEC = 2, EM_RISCV = 243, PT_LOAD = 1, PF_RWX = 7;
 const EF_RISCV_RVC = 0x1, EF_RISCV_FLOAT_ABI_DOUBLE = 0x4;
 
 /** Wraps `payload` (code first: the entry point is its first byte) in an ELF.
- *  `bssBytes` of zeroed memory follow it in the segment. */
-export function writeElf(payload: Uint8Array, bssBytes = 0): Uint8Array<ArrayBuffer> {
+ *  `bssBytes` of zeroed memory follow it in the segment, whose permissions
+ *  are `flags` (PF_X 1, PF_W 2, PF_R 4; read, write and execute by default). */
+export function writeElf(payload: Uint8Array, bssBytes = 0, flags = PF_RWX): Uint8Array<ArrayBuffer> {
   const size = PAYLOAD_OFFSET + payload.length;
   const out = new Uint8Array(size);
   const v = new DataView(out.buffer);
@@ -43,7 +44,7 @@ export function writeElf(payload: Uint8Array, bssBytes = 0): Uint8Array<ArrayBuf
   // the one program header
   const p = EHDR_SIZE;
   v.setUint32(p + 0, PT_LOAD, true);
-  v.setUint32(p + 4, PF_RWX, true);
+  v.setUint32(p + 4, flags, true);
   v.setBigUint64(p + 8, 0n, true); // p_offset
   v.setBigUint64(p + 16, ELF_BASE, true); // p_vaddr
   v.setBigUint64(p + 24, ELF_BASE, true); // p_paddr

@@ -144,6 +144,10 @@ const ILLEGAL = [
   0x1050_0073 /* wfi */, 0x1020_0073 /* sret */, 0x0000_7023 /* store funct3 7 */, 0x0000_7003 /* load funct3 7 */,
   0x0000_2063 /* branch funct3 2 */, 0x0000_1067 /* jalr funct3 1 */, 0x0000_200f /* misc-mem funct3 2 */,
   0x0000_4033 | (0x04 << 25) /* OP funct7 4 funct3 4 in RV64 OP */, 0x0000_1007 /* flh: no Zfh */,
+  // Reserved atomics addressing 0 (outside RAM): illegal before any address
+  // check (test/cpu-decode.test.ts).
+  0x2800_202f /* AMO funct5 5 .w */, 0xf800_302f /* AMO funct5 0x1f .d */, 0x0000_002f /* AMO funct3 0 */,
+  0x1010_302f /* lr.d with rs2 = x1 */, 0x0000_4027 /* FP store funct3 4 */, 0x4002 /* c.lwsp x0 */,
 ];
 
 type Unit = Item[] & { skip?: number };

@@ -393,6 +393,81 @@ const RVC: Choice[] = [
   (g) => g.emit([A.c_nop()], []),
 ];
 
+// Traps: reserved encodings and accesses that fault, each with its address
+// register pointing somewhere bad. The program has a handler for SIGILL,
+// SIGBUS and SIGSEGV (on an alternate stack: x2 may hold anything) that
+// records the signal, si_code, si_addr and pc in the block's trap record and
+// steps over the instruction, so the comparison covers which signal the CPU
+// raised as well as the state (docs/SECURITY.md, "The CPU's exceptions").
+const raw = (f7: number, rs2: number, rs1: number, f3: number, rd: number, opcode: number): number =>
+  ((f7 << 25) | (rs2 << 20) | (rs1 << 15) | (f3 << 12) | (rd << 7) | opcode) >>> 0;
+const AMO_FUNCT5 = [0x00, 0x01, 0x02, 0x03, 0x04, 0x08, 0x0c, 0x10, 0x14, 0x18, 0x1c];
+const RESERVED_FUNCT5 = Array.from({ length: 32 }, (_, k) => k).filter((k) => !AMO_FUNCT5.includes(k));
+/** Words that put a bad (or, sometimes, a good) address into `a`: below the
+ *  program (never mapped, under QEMU either), misaligned inside the scratch
+ *  buffer, the top of the address space, or an
+ *  aligned scratch address (then only the encoding can trap). Stack and
+ *  heap addresses are avoided: their layout differs between the machines. */
+function trapAddress(g: Gen, a: number, align: number): number[] {
+  // (Not non-canonical ones: qemu-riscv64 7.2 reports si_addr 0 for those.)
+  switch (g.rng.weighted([[30, 'low'], [25, 'misaligned'], [20, 'top'], [25, 'good']] as const)) {
+    case 'low': return [A.addi(a, 0, g.rng.pick([0, 8, 0x10, 0x7f8, 0x7ff, 1]))];
+    case 'misaligned': return [A.addi(a, 31, 8 * g.rng.range(0, 29) + g.rng.range(1, align - 1))]; // (+8 bytes stays in the buffer)
+    case 'top': return [A.addi(a, 0, g.rng.pick([-8, -1, -4, -2048]))];
+    default: return [A.addi(a, 31, memOffset(g, 8, true))];
+  }
+}
+const trapUnit = (make: (g: Gen, a: number) => number): Choice => (g) => {
+  const a = g.rd() || 7;
+  const word = make(g, a);
+  g.emit([...trapAddress(g, a, 8), word], [x(a), 'trap', 'mem']);
+};
+const TRAPS: Choice[] = [
+  // A: reserved funct5, widths other than .W/.D, LR with rs2 != 0
+  trapUnit((g, a) => raw((g.rng.pick(RESERVED_FUNCT5) << 2) | g.rng.range(0, 3), g.rs(), a, g.rng.range(2, 3), g.rd(), 0x2f)),
+  trapUnit((g, a) => raw((g.rng.pick(AMO_FUNCT5) << 2) | g.rng.range(0, 3), g.rs(), a, g.rng.pick([0, 1, 4, 5, 6, 7]), g.rd(), 0x2f)),
+  trapUnit((g, a) => raw((0x02 << 2) | g.rng.range(0, 3), g.rng.range(1, 31), a, g.rng.range(2, 3), g.rd(), 0x2f)),
+  // A, valid: the address decides (SIGSEGV, or SIGBUS when misaligned). SC
+  // is left out: QEMU's failing SC never touches memory (no fault at all),
+  // where ringvisor checks the address first, as the spec allows.
+  trapUnit((g, a) => (g.rng.chance(0.2) ? (g.rng.chance(0.5) ? A.lr_w : A.lr_d)(g.rd(), a) : g.rng.pick([...AMOS_W, ...AMOS_D])(g.rd(), g.rs(), a))),
+  // loads and stores: reserved funct3, and valid ones at the address
+  trapUnit((g, a) => raw(0, 0, a, 7, g.rd(), 0x03)),
+  trapUnit((g, a) => raw(0, g.rs(), a, g.rng.range(4, 7), 0, 0x23)),
+  trapUnit((g, a) => g.rng.pick(LOADS)[0](g.rd(), a, 0)),
+  trapUnit((g, a) => g.rng.pick(STORES)[0](g.rs(), a, 0)),
+  // FP loads and stores: reserved widths (H and Q absent, V absent), valid ones
+  trapUnit((g, a) => raw(0, 0, a, g.rng.pick([0, 1, 4, 5, 6, 7]), g.fd(), 0x07)),
+  trapUnit((g, a) => raw(0, g.fs(), a, g.rng.pick([0, 1, 4, 5, 6, 7]), 0, 0x27)),
+  trapUnit((g, a) => g.rng.pick([...FLOADS, ...FSTORES])[0](g.fd(), a, 0)),
+  // MISC-MEM funct3 2..7 (no Zicbom/Zicboz in the oracle's CPU)
+  trapUnit((g, a) => raw(0, g.rng.range(0, 4), a, g.rng.range(2, 7), 0, 0x0f)),
+  // CSR and SYSTEM: CSRs that do not exist, writes to read-only ones, funct3 4, ecall/ebreak with fields set
+  trapUnit((g, a) => ((g.rng.pick([0x7c0, 0x800, 0x105, 0x180, 0x3a0, 0xfff]) << 20) | (a << 15) | (g.rng.range(1, 3) << 12) | (g.rd() << 7) | 0x73) >>> 0),
+  // (rs1 holds a non-zero value: QEMU 7.2 lets CSRRS/CSRRC write a read-only
+  // CSR when the value is 0, where the spec says the write is attempted
+  // anyway; and a read that succeeded would differ: the counters are the
+  // hosts'.)
+  (g) => {
+    const a = g.rd() || 7;
+    const word = ((g.rng.pick([0xc00, 0xc01, 0xc02]) << 20) | (a << 15) | (g.rng.pick([1, 2, 3]) << 12) | (g.rd() << 7) | 0x73) >>> 0;
+    g.emit([A.addi(a, 31, g.rng.range(0, 255)), word], [x(a), 'trap']);
+  },
+  trapUnit((g, a) => raw(g.rng.range(0, 127), g.rng.range(0, 31), a, 4, g.rd(), 0x73)),
+  trapUnit((g, a) => raw(0, g.rng.range(0, 1), a, 0, 0, 0x73)),
+  // FP operations with a reserved rounding mode (5, 6) or format (H, Q)
+  trapUnit((g) => raw(g.rng.pick([0x00, 0x01, 0x04, 0x09, 0x0d]), g.fs(), g.fs(), g.rng.range(5, 6), g.fd(), 0x53)),
+  trapUnit((g) => raw(g.rng.pick([0x02, 0x03, 0x06, 0x07]), g.fs(), g.fs(), 0, g.fd(), 0x53)),
+  trapUnit((g) => raw((g.fs() << 2) | g.rng.range(2, 3), g.fs(), g.fs(), 0, g.fd(), g.rng.pick([0x43, 0x47, 0x4b, 0x4f]))),
+  // custom opcodes: nothing there
+  trapUnit((g, a) => raw(g.rng.range(0, 127), g.rs(), a, g.rng.range(0, 7), g.rd(), g.rng.pick([0x0b, 0x2b, 0x5b, 0x7b]))),
+  // compressed: c.lwsp/c.ldsp with rd = 0 are reserved; sp bad around it
+  (g) => {
+    const word = g.rng.pick([0x4002, 0x6002]) | (g.rng.range(0, 31) << 2) | (g.rng.range(0, 1) << 12); // rd (bits 11:7) = 0
+    g.emit([A.addi(2, 0, g.rng.pick([0, 8, -8, 0x7ff])), word, A.addi(2, 31, 0)], ['trap']);
+  },
+];
+
 // ---- groups ------------------------------------------------------------------------------------
 export interface GroupDef {
   /** What the group exercises, for reports. */
@@ -405,6 +480,8 @@ export interface GroupDef {
   memory: boolean;
   /** x2 stays the scratch pointer. */
   keepSp?: boolean;
+  /** Signals are caught and recorded in each block's trap record (TRAPS). */
+  traps?: boolean;
   /** Units per block. */
   units: number;
 }
@@ -420,6 +497,11 @@ export const GROUPS: Record<string, GroupDef> = {
   fcvt: { title: 'F/D conversions, moves, classify', choices: FCVT, usesF: true, floats: 'mixed', memory: false, units: 64 },
   fcsr: { title: 'fcsr/frm/fflags writes with dynamic rounding', choices: FCSR_OPS, usesF: true, floats: 'mixed', memory: false, units: 64 },
   rvc: { title: 'compressed forms', choices: RVC, usesF: true, floats: 'd', memory: true, keepSp: true, units: 64 },
+  trap: {
+    title: 'reserved encodings and faulting accesses: the signal, si_code, si_addr and pc of each',
+    choices: [...TRAPS, ...TRAPS, ...RV64I.slice(0, 8), ...MEM, ...ATOMIC.slice(0, 1)],
+    usesF: true, floats: 'mixed', memory: true, keepSp: true, traps: true, units: 48,
+  },
   mix: {
     title: 'everything together',
     choices: [...RV64I, ...M, ...ZB, ...MEM, ...ATOMIC, ...FSINGLE, ...FDOUBLE, ...FCVT, ...FCSR_OPS, ...RVC],
@@ -452,13 +534,64 @@ export function generateBlock(group: string, seed: string, index: number, units?
 // ---- program layout --------------------------------------------------------------------------
 const F_AREA = 264; // f0..f31, fcsr
 const X_AREA = 248; // x1..x31
+/** Signals recorded per block (more are only counted). */
+export const TRAP_RECORDS = 16;
+/** The trap record: a count (u64), then per signal si_signo (u32), si_code
+ *  (u32), si_addr (u64) and the pc (u64). */
+const TRAP_ENTRY = 24;
+const TRAP_AREA = 8 + TRAP_RECORDS * TRAP_ENTRY;
+const ALT_STACK_BYTES = 16 * 1024;
+// Linux riscv64: struct ucontext's uc_mcontext (pc, then x1..x31) is at 176.
+const UC_PC = 176;
+const SA_SIGINFO = 4, SA_ONSTACK = 0x0800_0000;
+const SYS_SIGALTSTACK = 132, SYS_RT_SIGACTION = 134;
+const CAUGHT_SIGNALS = [4, 7, 11]; // SIGILL, SIGBUS, SIGSEGV
+
+/** rd = v for 0 <= v < 2 GiB: lui and addi, always two words. */
+function li32(rd: number, v: bigint): number[] {
+  const hi = ((v + 0x800n) >> 12n) & 0xfffffn;
+  return [A.lui(rd, Number(hi)), A.addi(rd, rd, Number(v - (((v + 0x800n) >> 12n) << 12n)))];
+}
+
+/** Installs the handler for CAUGHT_SIGNALS on an alternate stack; `ss` and
+ *  `act` are the addresses of the stack_t and struct sigaction. */
+function trapPrologue(ss: bigint, act: bigint): number[] {
+  const words = [...li32(10, ss), A.addi(11, 0, 0), A.addi(17, 0, SYS_SIGALTSTACK), A.ecall()];
+  for (const sig of CAUGHT_SIGNALS) {
+    words.push(A.addi(10, 0, sig), ...li32(11, act), A.addi(12, 0, 0), A.addi(13, 0, 8), A.addi(17, 0, SYS_RT_SIGACTION), A.ecall());
+  }
+  return words;
+}
+
+/** The handler (a0 = signal, a1 = siginfo, a2 = ucontext): appends the
+ *  signal to the trap record of the block running (found from x31 in the
+ *  ucontext: the scratch buffer, which the record precedes) and resumes
+ *  after the instruction (2 or 4 bytes, from its first parcel). */
+function trapHandler(recordOffset: number): number[] {
+  const T0 = 5, T1 = 6, T2 = 7, T3 = 28;
+  return [
+    A.ld(T0, 12, UC_PC + 31 * 8), A.addi(T0, T0, recordOffset), // t0 = the record
+    A.ld(T1, T0, 0), A.addi(T2, T1, 1), A.sd(T2, T0, 0),          // count++
+    A.addi(T3, 0, TRAP_RECORDS), A.bgeu(T1, T3, 4 * 13),          // full: only counted
+    A.slli(T2, T1, 4), A.slli(T3, T1, 3), A.add(T2, T2, T3), A.add(T2, T2, T0), // t2 = t0 + 24 * n
+    A.lw(T3, 11, 0), A.sw(T3, T2, 8),                              // si_signo
+    A.lw(T3, 11, 8), A.sw(T3, T2, 12),                             // si_code
+    A.ld(T3, 11, 16), A.sd(T3, T2, 16),                            // si_addr
+    A.ld(T3, 12, UC_PC), A.sd(T3, T2, 24),                         // pc
+    // (the branch above lands here)
+    A.ld(T3, 12, UC_PC), A.lhu(T1, T3, 0), A.andi(T1, T1, 3), A.addi(T2, 0, 3),
+    A.addi(T3, T3, 2), A.bne(T1, T2, 8), A.addi(T3, T3, 2), A.sd(T3, 12, UC_PC),
+    A.jalr(0, 1, 0),
+  ];
+}
 
 export interface BlockLayout {
   block: Block;
   /** Where this block's dump starts in the program's stdout, and its length. */
   dumpOffset: number;
   dumpLength: number;
-  /** Offsets in the dump of the register areas (-1 when absent) and of the scratch buffer. */
+  /** Offsets in the dump of the trap record and register areas (-1 when absent) and of the scratch buffer. */
+  trapAt: number;
   fAt: number;
   xAt: number;
   scratchAt: number;
@@ -477,52 +610,73 @@ export interface Program {
  *  runs its first `prefix[i]` units (used to find the first differing one). */
 export function buildProgram(blocks: Block[], prefix?: number[]): Program {
   // Pass 1: code sizes, so data addresses are known.
+  const traps = blocks.some((b) => GROUPS[b.group].traps);
+  if (traps && !blocks.every((b) => b.usesF && GROUPS[b.group].traps)) throw new Error('trap blocks need F and cannot mix with others');
+  const trapRecordOffset = -(X_AREA + F_AREA + TRAP_AREA);
+  const prologueBytes = traps ? trapPrologue(0n, 0n).length * 4 : 0;
   const codes = blocks.map((b, i) => blockCode(b, 0n, prefix?.[i]));
   const exitCode = [A.addi(10, 0, 0), A.addi(17, 0, 94), A.ecall()];
-  const codeBytes = codes.reduce((s, c) => s + c.bytes, 0) + exitCode.length * 4;
+  const handler = traps ? trapHandler(trapRecordOffset) : [];
+  const blocksBytes = codes.reduce((s, c) => s + c.bytes, 0);
+  const codeBytes = prologueBytes + blocksBytes + exitCode.length * 4 + handler.length * 4;
+  const handlerAddr = PAYLOAD_ADDRESS + BigInt(prologueBytes + blocksBytes + exitCode.length * 4);
   let dataAt = PAYLOAD_ADDRESS + BigInt(codeBytes);
   dataAt = (dataAt + 15n) & ~15n;
   const dataStart = dataAt;
   const data: number[] = [];
+  // With traps: struct sigaction { handler, flags, mask } and stack_t
+  // { ss_sp, ss_flags, ss_size } first; the alternate stack is the bss.
+  const actAddr = dataStart, ssAddr = dataStart + 24n;
+  if (traps) {
+    const header = new DataView(new ArrayBuffer(48));
+    header.setBigUint64(0, handlerAddr, true);
+    header.setBigUint64(8, BigInt(SA_SIGINFO | SA_ONSTACK), true);
+    header.setBigUint64(40, BigInt(ALT_STACK_BYTES), true); // ss_sp is filled below
+    for (let i = 0; i < 48; i++) data.push(header.getUint8(i));
+  }
   const scratchAddrs: bigint[] = [];
   const layouts: BlockLayout[] = [];
   let out = 0;
   for (const b of blocks) {
-    const area = new Uint8Array((b.usesF ? F_AREA : 0) + X_AREA + b.scratch.length);
-    const v = new DataView(area.buffer);
+    const trapBytes = traps ? TRAP_AREA : 0;
+    const area = new Uint8Array(trapBytes + (b.usesF ? F_AREA : 0) + X_AREA + b.scratch.length);
+    const v = new DataView(area.buffer, trapBytes);
     let p = 0;
     if (b.usesF) {
       for (let r = 0; r < 32; r++) v.setBigUint64(8 * r, b.f[r], true);
       v.setBigUint64(256, BigInt(b.fcsr), true);
       p = F_AREA;
     }
-    const scratchAddr = dataAt + BigInt(data.length + p + X_AREA);
+    const scratchAddr = dataAt + BigInt(data.length + trapBytes + p + X_AREA);
     // where the group keeps sp as a second pointer to the scratch buffer
     if (GROUPS[b.group].keepSp) b.x[2] = scratchAddr;
     for (let r = 1; r <= 30; r++) v.setBigUint64(p + 8 * (r - 1), b.x[r], true);
-    area.set(b.scratch, p + X_AREA);
+    area.set(b.scratch, trapBytes + p + X_AREA);
     scratchAddrs.push(scratchAddr);
     const dumpLength = area.length;
     layouts.push({
       block: b, dumpOffset: out, dumpLength,
-      fAt: b.usesF ? 0 : -1, xAt: p, scratchAt: p + X_AREA, listing: [],
+      trapAt: traps ? 0 : -1, fAt: b.usesF ? trapBytes : -1, xAt: trapBytes + p, scratchAt: trapBytes + p + X_AREA, listing: [],
     });
     out += dumpLength;
     for (const byte of area) data.push(byte);
     while (data.length % 16) data.push(0);
   }
   // Pass 2: the code with the real addresses.
-  const code: number[] = [];
+  const code: number[] = traps ? trapPrologue(ssAddr, actAddr) : [];
+  const altStack = (dataStart + BigInt(data.length) + 15n) & ~15n;
+  for (let i = 0; traps && i < 8; i++) data[24 + i] = Number((altStack >> BigInt(8 * i)) & 0xffn);
   blocks.forEach((b, i) => {
     const c = blockCode(b, scratchAddrs[i], prefix?.[i]);
     layouts[i].listing = c.listing;
     for (const w of c.words) code.push(w);
   });
-  code.push(...exitCode);
+  code.push(...exitCode, ...handler);
   const payload: number[] = [...A.assemble(code)];
   while (PAYLOAD_ADDRESS + BigInt(payload.length) < dataStart) payload.push(0);
   payload.push(...data);
-  return { elf: writeElf(Uint8Array.from(payload)), blocks: layouts, outputBytes: out };
+  const bss = traps ? Number(altStack - (dataStart + BigInt(data.length))) + ALT_STACK_BYTES : 0;
+  return { elf: writeElf(Uint8Array.from(payload), bss), blocks: layouts, outputBytes: out };
 }
 
 function blockCode(b: Block, scratch: bigint, prefix?: number): { words: number[]; bytes: number; listing: BlockLayout['listing'] } {
@@ -559,8 +713,10 @@ function blockCode(b: Block, scratch: bigint, prefix?: number): { words: number[
     words.push(A.csrr(1, A.CSR.fcsr), A.sd(1, 31, fBase + 256));
     for (let r = 0; r < 32; r++) words.push(A.fsd(r, 31, fBase + 8 * r));
   }
-  const len = (b.usesF ? F_AREA : 0) + X_AREA + b.scratch.length;
-  words.push(A.addi(10, 0, 1), A.addi(11, 31, b.usesF ? fBase : xBase), A.addi(12, 0, len), A.addi(17, 0, 64), A.ecall());
+  const traps = GROUPS[b.group].traps === true;
+  const len = (traps ? TRAP_AREA : 0) + (b.usesF ? F_AREA : 0) + X_AREA + b.scratch.length;
+  const dumpFrom = traps ? fBase - TRAP_AREA : b.usesF ? fBase : xBase;
+  words.push(A.addi(10, 0, 1), A.addi(11, 31, dumpFrom), A.addi(12, 0, len), A.addi(17, 0, 64), A.ecall());
   const bytes = words.reduce((s, w) => s + A.insnLength(w), 0);
   return { words, bytes, listing };
 }
@@ -573,6 +729,8 @@ export function generateProgram(group: string, seed: string, count: number): Pro
 }
 
 // ---- comparing dumps ---------------------------------------------------------------------------
+const SIGNAL_NAMES: Record<number, string> = { 4: 'SIGILL', 5: 'SIGTRAP', 7: 'SIGBUS', 11: 'SIGSEGV' };
+
 export interface Difference { where: string; expected: string; actual: string }
 
 /** Names the differing registers / bytes of one block's dump. */
@@ -581,6 +739,20 @@ export function diffBlock(layout: BlockLayout, expected: Uint8Array, actual: Uin
   const ev = new DataView(expected.buffer, expected.byteOffset, expected.byteLength);
   const av = new DataView(actual.buffer, actual.byteOffset, actual.byteLength);
   const q = (v: DataView, at: number) => (at + 8 <= v.byteLength ? '0x' + v.getBigUint64(at, true).toString(16).padStart(16, '0') : '(missing)');
+  if (layout.trapAt >= 0) {
+    const count = (v: DataView) => (layout.trapAt + 8 <= v.byteLength ? Number(v.getBigUint64(layout.trapAt, true)) : -1);
+    const entry = (v: DataView, k: number): string => {
+      const at = layout.trapAt + 8 + k * TRAP_ENTRY;
+      if (k >= count(v)) return '(none)';
+      if (at + TRAP_ENTRY > v.byteLength) return '(missing)';
+      const sig = v.getUint32(at, true);
+      return `${SIGNAL_NAMES[sig] ?? `signal ${sig}`} si_code ${v.getInt32(at + 4, true)} si_addr 0x${v.getBigUint64(at + 8, true).toString(16)} pc 0x${v.getBigUint64(at + 16, true).toString(16)}`;
+    };
+    if (count(ev) !== count(av)) diffs.push({ where: 'trap count', expected: String(count(ev)), actual: String(count(av)) });
+    for (let k = 0; k < Math.min(TRAP_RECORDS, Math.max(count(ev), count(av))); k++) {
+      if (entry(ev, k) !== entry(av, k)) diffs.push({ where: `trap ${k}`, expected: entry(ev, k), actual: entry(av, k) });
+    }
+  }
   if (layout.fAt >= 0) {
     for (let r = 0; r < 32; r++) {
       const at = layout.fAt + 8 * r;
@@ -626,7 +798,7 @@ export function describeMismatch(p: Program, blockIndex: number, expected: Uint8
   for (const d of diffs) {
     lines.push(`  ${d.where}: expected ${d.expected}, got ${d.actual}`);
     const m = /^([xf]\d+)/.exec(d.where);
-    locs.add(m ? m[1] : d.where.startsWith('scratch') ? 'mem' : d.where);
+    locs.add(m ? m[1] : d.where.startsWith('scratch') ? 'mem' : d.where.startsWith('trap') ? 'trap' : d.where);
   }
   const writers = l.listing.flatMap((u, i) => (u.writes.some((w) => locs.has(w)) ? [i] : []));
   if (firstBadUnit !== undefined) lines.push(`  first differing prefix: after unit #${firstBadUnit} (${l.listing[firstBadUnit]?.text ?? '?'})`);
@@ -662,6 +834,7 @@ export const GOLDEN_SEEDS: Record<string, string[]> = {
   fcsr: ['1', '2', '3', '4', '5', '6'],
   rvc: ['1', '2', '3', '4', '5', '6', '7', '8'],
   mix: ['1', '2', '3', '4', '5', '6', '7', '8', '9', '10'],
+  trap: ['1', '2', '3', '4', '5', '6', '7', '8'],
 };
 
 /** The golden file of a (group, seed) program. */
@@ -669,7 +842,7 @@ export const goldenFile = (group: string, seed: string) => `${group}-${seed}.bin
 
 /** Bumped whenever the generator changes what it emits (the golden files
  *  then have to be recorded again). */
-export const GENERATOR_VERSION = 1;
+export const GENERATOR_VERSION = 2;
 
 /** Builds a program whose block k runs only the first k units of `block`
  *  (k = 0 … all): the first k whose dump differs between two machines names
