@@ -229,6 +229,16 @@ interface HostTree {
   quota?: DiskQuota;
 }
 
+/** A held directory nobody can reach any more is closed: trees made and
+ *  dropped (a test's sandbox, a VM's) do not use up the host's descriptors. */
+const unreachable = new FinalizationRegistry<number>((fd) => {
+  try {
+    fs.closeSync(fd);
+  } catch {
+    // closed already
+  }
+});
+
 /** A host directory as a FileSystem, resolved only from descriptors it holds. */
 export class HostFs implements SubtreeFs {
   readonly label: string;
@@ -259,6 +269,7 @@ export class HostFs implements SubtreeFs {
     }
     this.label = this.tree.label;
     this.readOnly = this.tree.readOnly;
+    unreachable.register(this, this.fd, this);
   }
 
   /** Fails closed: /proc/self/fd/N must lead to the very directory fd N holds. */
@@ -594,11 +605,33 @@ export class HostFs implements SubtreeFs {
     return new HostFs({ fd, tree: this.tree });
   }
 
+  lstatHold(path: string[]): { stat: Stat; dir?: HostFs } {
+    if (path.length === 0) return { stat: this.lstat(path) };
+    const show = this.show(path);
+    // One O_PATH open that does not follow the name; fstat says what it is.
+    return this.inParent(path, 'lstat', (d, name) => {
+      const fd = host('lstat', show, () => fs.openSync(viaFd(d, name), O_PATH_HOST | fs.constants.O_NOFOLLOW));
+      let st: Stat;
+      try {
+        st = host('fstat', show, () => toStat(fs.fstatSync(fd, { bigint: true })));
+      } catch (e) {
+        fs.closeSync(fd);
+        throw e;
+      }
+      if ((st.mode & 0o170000) !== 0o040000) {
+        fs.closeSync(fd);
+        return { stat: st };
+      }
+      return { stat: st, dir: new HostFs({ fd, tree: this.tree }) };
+    });
+  }
+
   /** Closes the held directory: a view's when its holder lets it go; a
    *  mount's when the guest is done (later calls fail with EBADF). */
   release(): void {
     if (this.released) return;
     this.released = true;
+    unreachable.unregister(this);
     fs.closeSync(this.fd);
   }
 

@@ -165,6 +165,13 @@ export class GuestFs {
     this.chdir(this.walk(undefined, textToName(cwd), { follow: true }));
   }
 
+  /** Lets go of everything held (the working directory, the mounts' roots):
+   *  for a library user done with this namespace (dropping it does too, later). */
+  close(): void {
+    this.cwdDir.release();
+    for (const m of this.mounts) (m.fs as Partial<SubtreeFs>).release?.();
+  }
+
   /** The guest's working directory: the guest path it was entered by. */
   get cwd(): string[] {
     return this.cwdDir.at;
@@ -221,67 +228,122 @@ export class GuestFs {
     const follow = options.follow || trailingSlash;
     // The held directory the walk is below, while it is (see the header).
     let held: Mount | undefined = path.startsWith('/') ? undefined : base ?? this.cwdDir;
-    let cur = held ? [...held.at] : [];
-    let todo = splitPath(path);
-    let hops = 0;
-    let stat: Stat | undefined;
-    let statKnown = false;
-    while (todo.length) {
-      const name = todo.shift()!;
-      statKnown = false;
-      if (name === '.') continue;
-      if (name === '..') {
-        cur.pop();
-        if (held && cur.length < held.at.length) held = undefined;
-        continue;
-      }
-      if (name.length > NAME_MAX) throw new FsError(ENAMETOOLONG, name, 'walk');
-      const next = [...cur, name];
-      const last = todo.length === 0;
-      let st: Stat;
-      try {
-        st = this.lstatGuest(next, held);
-      } catch (e) {
-        if (e instanceof FsError && e.errno === ENOENT && last && options.allowMissing) {
-          return { guest: next, ...this.locate(next, held), stat: undefined, trailingSlash };
-        }
-        throw e;
-      }
-      if (isLink(st) && (!last || follow)) {
-        if (++hops > MAX_SYMLINKS) throw new FsError(ELOOP, joinPath(next), 'walk');
-        const { mount, rel } = this.locate(next, held);
-        const target = mount.fs.readlink(rel);
-        if (mount.fs instanceof ProcSelf && rel[0] === 'fd') {
-          const fd = Number(rel[1]);
-          // A directory descriptor: the magic link leads to the directory it holds.
-          const dir = this.descriptors.dir?.(fd);
-          if (dir) {
-            held = dir;
-            cur = [...dir.at];
-            continue;
+    // Each directory the walk enters is held in turn (a view of it), so that
+    // every name is looked up in the directory object the walk has reached,
+    // never again from a mount's root by a path; only the one it is in now
+    // is kept, and it stays with the result until settle().
+    let own: SubtreeFs | undefined;
+    const leave = () => {
+      own?.release();
+      own = undefined;
+    };
+    try {
+      let cur = held ? [...held.at] : [];
+      let todo = splitPath(path);
+      let hops = 0;
+      let stat: Stat | undefined;
+      let statKnown = false;
+      while (todo.length) {
+        const name = todo.shift()!;
+        statKnown = false;
+        if (name === '.') continue;
+        if (name === '..') {
+          cur = cur.slice(0, -1);
+          if (held && cur.length < held.at.length) {
+            held = undefined;
+            leave();
           }
-          if (!target.startsWith('/')) {
-            // A pipe or a terminal: no path leads there, the link is the file.
-            if (!last) throw new FsError(ENOTDIR, joinPath(next), 'walk');
-            return { guest: next, mount, rel, stat: this.descriptors.stat(fd) ?? st, trailingSlash, descriptor: fd };
+          continue;
+        }
+        if (name.length > NAME_MAX) throw new FsError(ENAMETOOLONG, name, 'walk');
+        const next = [...cur, name];
+        const last = todo.length === 0;
+        let st: Stat;
+        let entered: SubtreeFs | undefined;
+        try {
+          const { mount, rel } = this.locate(next, held);
+          if (!last && mount.fs.lstatHold) {
+            const step = mount.fs.lstatHold(rel);
+            st = step.stat;
+            entered = step.dir;
+          } else {
+            st = mount.fs.lstat(rel);
+          }
+        } catch (e) {
+          if (e instanceof FsError && e.errno === ENOENT && last && options.allowMissing) {
+            return this.keep({ guest: next, ...this.locate(next, held), stat: undefined, trailingSlash }, own);
+          }
+          throw e;
+        }
+        if (isLink(st) && (!last || follow)) {
+          if (++hops > MAX_SYMLINKS) throw new FsError(ELOOP, joinPath(next), 'walk');
+          const { mount, rel } = this.locate(next, held);
+          const target = mount.fs.readlink(rel);
+          if (mount.fs instanceof ProcSelf && rel[0] === 'fd') {
+            const fd = Number(rel[1]);
+            // A directory descriptor: the magic link leads to the directory it holds.
+            const dir = this.descriptors.dir?.(fd);
+            if (dir) {
+              leave();
+              held = dir;
+              cur = [...dir.at];
+              continue;
+            }
+            if (!target.startsWith('/')) {
+              // A pipe or a terminal: no path leads there, the link is the file.
+              if (!last) throw new FsError(ENOTDIR, joinPath(next), 'walk');
+              return this.keep({ guest: next, mount, rel, stat: this.descriptors.stat(fd) ?? st, trailingSlash, descriptor: fd }, own);
+            }
+          }
+          if (target === '') throw new FsError(ENOENT, joinPath(next), 'walk');
+          if (target.startsWith('/')) {
+            cur = [];
+            held = undefined;
+            leave();
+          }
+          todo = [...splitPath(target), ...todo];
+          continue;
+        }
+        if (isLink(st) || (!last && !isDir(st))) entered?.release();
+        if (!last && !isDir(st)) throw new FsError(ENOTDIR, joinPath(next), 'walk');
+        if (!last) {
+          // Enter it: hold it, and let the one it is in go.
+          const { mount, rel } = this.locate(next, held);
+          if (entered || mount.fs.subtree) {
+            const view = entered ?? mount.fs.subtree!(rel);
+            leave();
+            own = view;
+            held = { at: [...next], fs: view, readOnly: mount.readOnly, origin: originOf(mount), isRoot: (mount.isRoot ?? true) && rel.length === 0 };
           }
         }
-        if (target === '') throw new FsError(ENOENT, joinPath(next), 'walk');
-        if (target.startsWith('/')) {
-          cur = [];
-          held = undefined;
-        }
-        todo = [...splitPath(target), ...todo];
-        continue;
+        cur = next;
+        stat = st;
+        statKnown = true;
       }
-      if (!last && !isDir(st)) throw new FsError(ENOTDIR, joinPath(next), 'walk');
-      cur = next;
-      stat = st;
-      statKnown = true;
+      if (!statKnown) stat = this.lstatGuest(cur, held);
+      if (trailingSlash && stat && !isDir(stat)) throw new FsError(ENOTDIR, joinPath(cur), 'walk');
+      return this.keep({ guest: cur, ...this.locate(cur, held), stat, trailingSlash }, own);
+    } catch (e) {
+      leave();
+      throw e;
     }
-    if (!statKnown) stat = this.lstatGuest(cur, held);
-    if (trailingSlash && stat && !isDir(stat)) throw new FsError(ENOTDIR, joinPath(cur), 'walk');
-    return { guest: cur, ...this.locate(cur, held), stat, trailingSlash };
+  }
+
+  /** Views a walk's result uses, let go by settle(). */
+  private readonly pending: SubtreeFs[] = [];
+
+  private keep<T extends Resolved>(r: T, view: SubtreeFs | undefined): T {
+    if (view) this.pending.push(view);
+    return r;
+  }
+
+  /**
+   * Lets go of the directories the walks since the last call hold: a
+   * Resolved is good until then. The system-call layer calls it after every
+   * call (a view nobody can reach is also closed when it is collected).
+   */
+  settle(): void {
+    for (const v of this.pending.splice(0)) v.release();
   }
 
   /** Like walk, but the path must exist. */

@@ -166,6 +166,9 @@ export interface FileSystem {
    *  (only for trees whose names the guest cannot change, such as
    *  /proc/self), GuestFs keeps the path instead. */
   subtree?(path: string[]): SubtreeFs;
+  /** lstat, and the directory held as subtree() would when it is one: one
+   *  step of a walk, done as one lookup. */
+  lstatHold?(path: string[]): { stat: Stat; dir?: SubtreeFs };
   /** The object at `path` (not following a link in it) held open, for O_PATH. */
   openPath?(path: string[]): PathHandle;
 }

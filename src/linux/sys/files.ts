@@ -143,6 +143,9 @@ export function guarded(handler: SyscallHandler): SyscallHandler {
       if (e instanceof FsError) return err(e.errno);
       if (e instanceof GuestMemoryError) return err(EFAULT);
       throw e;
+    } finally {
+      // The directories the call's walks held are done with.
+      p.fs.settle();
     }
   };
 }
