@@ -15,8 +15,10 @@
 // host process) has meanwhile replaced by a symbolic link therefore fails
 // with ELOOP or ENOTDIR instead of leading anywhere, and a --mount whose host
 // path has changed still shows the directory it was mounted on. There is no
-// cache of intermediate descriptors (each is closed at once), so nothing can
-// go stale under renames; docs/SECURITY.md quotes what the extra opens cost.
+// cache of descriptors by name, so nothing can go stale under renames: the
+// intermediate descriptors of one operation are closed at once, and those
+// GuestFs's walk holds (lstatHold, subtree) after the system call;
+// docs/SECURITY.md quotes what the extra opens cost.
 //
 // A directory descriptor, an O_PATH descriptor and the working directory
 // hold their object the same way (subtree(), openPath()), so getdents64,
