@@ -434,3 +434,45 @@ describe('names changed under the sandbox (issue 11)', () => {
     expect(guest).toBeGreaterThan(0);
   });
 });
+
+// Without /proc/self/fd there is no safe way to resolve host names from held
+// directories: the sandbox refuses to start rather than fall back to paths.
+// (A private mount namespace with an empty /proc needs root and unshare(1).)
+const canHideProc = process.getuid?.() === 0 && spawnSync('unshare', ['-m', '--propagation', 'private', 'true']).status === 0;
+describe('the sandbox fails closed', () => {
+  it.skipIf(!canHideProc)('without /proc/self/fd, ringvisor run says why and runs nothing', () => {
+    const main = join(ROOT, 'dist/cli/main.js');
+    const hello = join(ROOT, 'guests/bin/hello.elf');
+    const r = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', `mount -t tmpfs none /proc && exec '${process.execPath}' '${main}' run '${hello}'`], { cwd: ROOT, timeout: 60_000 });
+    expect(r.stderr.toString()).toMatch(/^ringvisor: cannot mount host directory .*: \/proc\/self\/fd is not available/);
+    expect(r.stdout.toString()).toBe('');
+    expect(r.status).toBe(1);
+  });
+});
+
+describe('held directories keep the rules of the mount they are in', () => {
+  it('a directory held from a :ro mount refuses changes made relative to it; renames and links from it stay inside its mount', () => {
+    const fs = sandboxFs({ cwd: work, mounts: [parseMountSpec(`${shared}:/data:ro`)] });
+    const held = fs.hold(fs.resolve(undefined, '/data'));
+    try {
+      expect(readGuest(fs, '/data/data.txt')).toBe('shared data\n');
+      const r = fs.walk(held, 'new', { follow: false, allowMissing: true });
+      expect(errnoOf(() => fs.mkdir(r, 0o755))).toBe(EROFS);
+      expect(errnoOf(() => fs.open(fs.walk(held, 'new', { follow: false, allowMissing: true }), 0o101, 0o644))).not.toBe(0);
+      expect(errnoOf(() => held.fs.mkdir(['new'], 0o755))).toBe(EROFS);
+      expect(errnoOf(() => held.fs.chmod([], 0o777))).toBe(EROFS);
+      // From the held /data to the working directory: another mount.
+      const into = fs.walk(undefined, 'stolen', { follow: false, allowMissing: true });
+      expect(errnoOf(() => fs.link(fs.resolve(held, 'data.txt'), into))).toBe(EXDEV);
+      expect(errnoOf(() => fs.rename(fs.resolve(held, 'data.txt'), into, false))).toBe(EXDEV);
+      // '..' from it is the guest's '..' (the parent of the mount point), never the host's.
+      expect(fs.resolve(held, '..').guest).toEqual([]);
+      expect(errnoOf(() => fs.resolve(held, '../secretdir/secret.txt'))).toBe(ENOENT);
+    } finally {
+      held.release();
+      fs.settle();
+    }
+    expect(existsSync(join(work, 'stolen'))).toBe(false);
+    expect(existsSync(join(shared, 'new'))).toBe(false);
+  });
+});

@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { constants as osConstants } from 'node:os';
-import { sandboxFs, parseMountSpec, hostHandle, QUOTA_BLOCK, type HostMount } from '../node/host-fs.js';
+import { sandboxFs, parseMountSpec, hostHandle, HostFsUnavailable, QUOTA_BLOCK, type HostMount } from '../node/host-fs.js';
 import { MEMFS_INODE_BYTES, TMP_DEFAULT_BYTES, TMP_DEFAULT_INODES } from '../linux/fs/memfs.js';
 import { ProcessVM, ElfError, RamAllocationError, EXIT_REASON_NAMES, DEFAULT_MEMORY_BYTES } from '../index.js';
 import type { JitStats } from '../cpu/jit/jit.js';
@@ -206,6 +206,11 @@ async function cmdRun(args: string[]): Promise<number> {
   try {
     guestFs = sandboxFs({ cwd, mounts, hostRoot, tmpBytes, tmpInodes, diskQuota });
   } catch (e) {
+    // No safe way to show host directories here: say so, no usage text.
+    if (e instanceof HostFsUnavailable) {
+      process.stderr.write(`ringvisor: ${e.message}\n`);
+      return 1;
+    }
     throw new UsageError((e as Error).message);
   }
   const vm = ProcessVM.create(elf, {
