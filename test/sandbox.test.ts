@@ -54,11 +54,15 @@ function errnoOf(f: () => unknown): number {
 
 function readGuest(fs: GuestFs, path: string): string {
   const r = fs.resolve(undefined, path);
-  const f = fs.open(r, 0, 0);
-  const buf = new Uint8Array(256);
-  const n = f.read(buf, 0);
-  f.close();
-  return new TextDecoder().decode(buf.subarray(0, n));
+  try {
+    const f = fs.open(r, 0, 0);
+    const buf = new Uint8Array(256);
+    const n = f.read(buf, 0);
+    f.close();
+    return new TextDecoder().decode(buf.subarray(0, n));
+  } finally {
+    fs.settle();
+  }
 }
 
 describe('escape attempts by a real program (files-escape.elf)', () => {
@@ -422,6 +426,8 @@ describe('names changed under the sandbox (issue 11)', () => {
             seen.push(...fs.readdir(fs.resolve(undefined, 'r')).map((d) => d.name).filter((n) => n !== 'mine.txt'));
           } catch (e) {
             if (!(e instanceof FsError)) throw e;
+          } finally {
+            fs.settle();
           }
         }
         await new Promise((r) => setImmediate(r));

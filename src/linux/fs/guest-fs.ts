@@ -36,6 +36,9 @@ import {
   type DirEntry, type FileSystem, type FsStats, type OpenFile, type PathHandle, type Stat, type SubtreeFs, type Timespec,
 } from './types.js';
 
+/** Walk results held at once without settle(), at most (see settle). */
+const MAX_PENDING = 1024;
+
 /** Linux's limits: MAXSYMLINKS, PATH_MAX, NAME_MAX. */
 export const MAX_SYMLINKS = 40;
 export const PATH_MAX = 4096;
@@ -329,21 +332,29 @@ export class GuestFs {
     }
   }
 
-  /** Views a walk's result uses, let go by settle(). */
-  private readonly pending: SubtreeFs[] = [];
+  /** Views a walk's result uses, let go by settle(). Weakly: a result
+   *  nobody keeps is closed when collected, even if settle() never comes. */
+  private pending: WeakRef<SubtreeFs>[] = [];
 
   private keep<T extends Resolved>(r: T, view: SubtreeFs | undefined): T {
-    if (view) this.pending.push(view);
+    if (view) {
+      if (this.pending.length >= 256) this.pending = this.pending.filter((w) => w.deref() !== undefined);
+      // A caller that never settles must not run the host out of descriptors:
+      // past MAX_PENDING results, the oldest is let go.
+      if (this.pending.length >= MAX_PENDING) this.pending.shift()!.deref()?.release();
+      this.pending.push(new WeakRef(view));
+    }
     return r;
   }
 
   /**
    * Lets go of the directories the walks since the last call hold: a
-   * Resolved is good until then. The system-call layer calls it after every
-   * call (a view nobody can reach is also closed when it is collected).
+   * Resolved is good until then (or until MAX_PENDING walks later). The
+   * system-call layer calls it after every call; a library user that walks
+   * should too.
    */
   settle(): void {
-    for (const v of this.pending.splice(0)) v.release();
+    for (const w of this.pending.splice(0)) w.deref()?.release();
   }
 
   /** Like walk, but the path must exist. */
