@@ -34,7 +34,7 @@ import {
 } from '../linux/errno.js';
 import { GuestFs, privateMounts, type MountSpec } from '../linux/fs/guest-fs.js';
 import {
-  FsError, O_ACCMODE, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY,
+  FsError, O_ACCMODE, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, S_IFIFO, S_IFMT, S_IFREG,
   type DirEntry, type FileSystem, type FsStats, type OpenFile, type PathHandle, type Stat, type SubtreeFs, type Timespec,
 } from '../linux/fs/types.js';
 
@@ -353,7 +353,7 @@ export class HostFs implements SubtreeFs {
       host('readlink', this.show(path), () => (fs.readlinkSync(viaFd(d, name), { encoding: 'buffer' }) as Buffer).toString('latin1')));
   }
 
-  open(path: string[], flags: number, mode: number): OpenFile {
+  open(path: string[], flags: number, mode: number, known?: Stat): OpenFile {
     const c = fs.constants;
     const acc = flags & O_ACCMODE;
     if (this.readOnly && (acc !== O_RDONLY || flags & (O_CREAT | O_TRUNC))) this.writable(path);
@@ -366,14 +366,18 @@ export class HostFs implements SubtreeFs {
     const quota = this.readOnly ? undefined : this.tree.quota;
     return this.inParent(path, 'open', (d, name) => {
       const p = viaFd(d, name);
-      let before: fs.BigIntStats | undefined;
-      try {
-        before = fs.lstatSync(p, { bigint: true });
-      } catch {
-        before = undefined;
+      // What is there: as the walk saw it in this same call (one lookup
+      // fewer), or looked at now. It only decides how to open; the open
+      // itself follows no link whatever is there by then.
+      let before: { fifo: boolean; file: boolean; size: bigint } | undefined;
+      if (known && !(flags & O_CREAT)) {
+        before = { fifo: (known.mode & S_IFMT) === S_IFIFO, file: (known.mode & S_IFMT) === S_IFREG, size: known.size };
+      } else {
+        const st = fs.lstatSync(p, { bigint: true, throwIfNoEntry: false });
+        before = st && { fifo: st.isFIFO(), file: st.isFile(), size: st.size };
       }
       // Opening a FIFO for reading would block the host until a writer comes.
-      if (before && before.isFIFO()) hostFlags |= c.O_NONBLOCK;
+      if (before?.fifo) hostFlags |= c.O_NONBLOCK;
       // A new file costs a block of the quota: refuse before making it.
       if (!before && flags & O_CREAT && quota && quota.room < QUOTA_BLOCK) throw new FsError(EDQUOT, show, 'open');
       const fd = host('open', show, () => fs.openSync(p, hostFlags, mode));
@@ -382,7 +386,7 @@ export class HostFs implements SubtreeFs {
         if (quota) {
           const key = DiskQuota.key(fs.fstatSync(fd, { bigint: true }));
           if (!before) quota.charge(key, QUOTA_BLOCK, show);
-          else if (truncating && before.isFile()) quota.credit(key, Number(before.size));
+          else if (truncating && before.file) quota.credit(key, Number(before.size));
         }
       } catch (e) {
         fs.closeSync(fd);

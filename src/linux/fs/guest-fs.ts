@@ -372,7 +372,7 @@ export class GuestFs {
   }
 
   open(r: Resolved, flags: number, mode: number): OpenFile {
-    return r.mount.fs.open(r.rel, flags, mode & ~this.umask);
+    return r.mount.fs.open(r.rel, flags, mode & ~this.umask, r.stat);
   }
 
   /** The object `r` names held open (for an O_PATH descriptor of a non-directory). */
@@ -501,7 +501,7 @@ class PrefixFs implements SubtreeFs {
   release(): void {}
   lstat(path: string[]): Stat { return this.fs.lstat(this.p(path)); }
   readlink(path: string[]): string { return this.fs.readlink(this.p(path)); }
-  open(path: string[], flags: number, mode: number): OpenFile { return this.fs.open(this.p(path), flags, mode); }
+  open(path: string[], flags: number, mode: number, known?: Stat): OpenFile { return this.fs.open(this.p(path), flags, mode, known); }
   readdir(path: string[]): DirEntry[] { return this.fs.readdir(this.p(path)); }
   mkdir(path: string[], mode: number): void { this.fs.mkdir(this.p(path), mode); }
   rmdir(path: string[]): void { this.fs.rmdir(this.p(path)); }

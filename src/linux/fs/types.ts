@@ -142,8 +142,10 @@ export interface FileSystem {
   lstat(path: string[]): Stat;
   readlink(path: string[]): string;
   /** Opens (and with O_CREAT creates, mode already masked by the umask) a
-   *  regular file or device; a directory is EISDIR, a symbolic link ELOOP. */
-  open(path: string[], flags: number, mode: number): OpenFile;
+   *  regular file or device; a directory is EISDIR, a symbolic link ELOOP.
+   *  `known`: its status as GuestFs saw it earlier in the same call (a hint
+   *  that saves a lookup, never a reason to follow anything). */
+  open(path: string[], flags: number, mode: number, known?: Stat): OpenFile;
   /** The entries of a directory, without '.' and '..'. */
   readdir(path: string[]): DirEntry[];
   mkdir(path: string[], mode: number): void;
