@@ -15,6 +15,7 @@ import { FsError } from '../src/linux/fs/types.js';
 import type { GuestFs } from '../src/linux/fs/guest-fs.js';
 import { ENOENT, ELOOP, EROFS, EXDEV, ENOTDIR } from '../src/linux/errno.js';
 import type { FileSystem } from '../src/linux/fs/types.js';
+import { DirectoryDescription } from '../src/linux/fs/file-table.js';
 import { ROOT } from './support/guests.js';
 
 let base: string;
@@ -483,5 +484,32 @@ describe('held directories keep the rules of the mount they are in', () => {
     }
     expect(existsSync(join(work, 'stolen'))).toBe(false);
     expect(existsSync(join(shared, 'new'))).toBe(false);
+  });
+});
+
+describe('held directories work as their directory', () => {
+  it('renames and links between a held directory and the working directory, fchmod, futimens and fstatfs of a directory descriptor', () => {
+    const dir = join(work, 'held-ops');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'a'), 'a\n');
+    const fs = sandboxFs({ cwd: work });
+    const d = new DirectoryDescription(fs.hold(fs.resolve(undefined, 'held-ops')), 0);
+    try {
+      renameSync(dir, join(work, 'held-ops.moved'));
+      fs.rename(fs.resolve(d.directory(), 'a'), fs.walk(undefined, 'from-held', { follow: false, allowMissing: true }), false);
+      expect(readFileSync(join(work, 'from-held'), 'utf8')).toBe('a\n');
+      fs.link(fs.resolve(undefined, 'from-held'), fs.walk(d.directory(), 'b', { follow: false, allowMissing: true }));
+      expect(readFileSync(join(work, 'held-ops.moved', 'b'), 'utf8')).toBe('a\n');
+      expect(d.entries().map((e) => e.name).sort()).toEqual(['.', '..', 'b']);
+      d.chmod(0o700);
+      expect(lstatSync(join(work, 'held-ops.moved')).mode & 0o777).toBe(0o700);
+      d.utimes({ sec: 1000n, nsec: 0 }, { sec: 2000n, nsec: 0 });
+      expect(lstatSync(join(work, 'held-ops.moved')).mtimeMs).toBe(2_000_000);
+      expect(d.statfs().bsize).toBeGreaterThan(0n);
+      expect(d.stat().ino).toBe(BigInt(lstatSync(join(work, 'held-ops.moved')).ino));
+    } finally {
+      d.release();
+      fs.settle();
+    }
   });
 });
