@@ -6,12 +6,13 @@ import { resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { constants as osConstants } from 'node:os';
-import { sandboxFs, parseMountSpec, hostHandle, type HostMount } from '../node/host-fs.js';
+import { sandboxFs, parseMountSpec, hostHandle, HostFsUnavailable, QUOTA_BLOCK, type HostMount } from '../node/host-fs.js';
 import { readProgramFile, ProgramFileError } from '../node/read-program.js';
+import { MEMFS_INODE_BYTES, TMP_DEFAULT_BYTES, TMP_DEFAULT_INODES } from '../linux/fs/memfs.js';
 import { ProcessVM, ElfError, RamAllocationError, EXIT_REASON_NAMES, DEFAULT_MEMORY_BYTES, LIMIT_EXIT_STATUS } from '../index.js';
 import type { JitStats } from '../cpu/jit/jit.js';
 import { cmdBoot, BootUsageError, BOOT_USAGE } from './boot.js';
-import { parseSize, parseInstructionCount, parseSeconds, parseThreadSlice, type Fail } from './options.js';
+import { parseSize, parseByteCount, parseInstructionCount, parseSeconds, parseThreadSlice, MAX_TMP_BYTES, MAX_DISK_QUOTA_BYTES, type Fail } from './options.js';
 
 const USAGE = `usage: ringvisor run [options] PROGRAM [ARGS...]
 
@@ -29,6 +30,16 @@ options:
                         with :ro (repeatable)
   --fs=host             show the guest the whole host file system, as
                         qemu-riscv64 does (default: a sandbox, see below)
+  --tmp-size SIZE       host memory the private /tmp may take: file data,
+                        names, link targets and ${MEMFS_INODE_BYTES} bytes per file
+                        (default ${TMP_DEFAULT_BYTES / 1024 ** 3}G); beyond it, ENOSPC
+  --tmp-inodes N        files, directories and links /tmp may hold (default
+                        ${TMP_DEFAULT_INODES}); beyond it, ENOSPC
+  --disk-quota SIZE     bytes the guest may add to host files through the
+                        working directory and read-write mounts (growth of
+                        files, ${QUOTA_BLOCK} per new file, directory or link; what it
+                        removes again is given back); beyond it, EDQUOT
+                        (default: no quota)
   --thread-slice N      instructions a guest thread runs before the next one
                         gets the CPU (default 200000); a run is deterministic
                         for a given slice
@@ -46,7 +57,11 @@ the same path as on the host), a private empty /tmp, /dev (null, zero, full,
 random, urandom, stdin, stdout, stderr), /proc/self (exe, fd) and what
 --mount adds.
 '..', absolute symbolic links and chains of them are resolved inside that
-view and cannot leave it. stdin, stdout and stderr are the host's.
+view and cannot leave it; every host path is walked one name at a time from
+directories ringvisor holds open, so renaming or replacing directories
+(even racing from another guest thread) cannot lead outside it, and an open
+directory keeps naming the directory it was opened on (docs/SECURITY.md).
+stdin, stdout and stderr are the host's.
 PROGRAM must be a regular file of at most 1 GiB.
 
 usage: ringvisor bench [options]
@@ -160,6 +175,7 @@ async function cmdRun(args: string[]): Promise<number> {
   const mounts: HostMount[] = [];
   let cwd: string | undefined;
   let hostRoot = false;
+  let tmpBytes: number | undefined, tmpInodes: number | undefined, diskQuota: number | undefined;
   let i = 0;
   for (; i < args.length && args[i].startsWith('-'); i++) {
     const a = args[i];
@@ -195,6 +211,12 @@ async function cmdRun(args: string[]): Promise<number> {
       if (v !== 'host' && v !== 'sandbox') usageError(`bad --fs '${v}' (host or sandbox)`);
       hostRoot = v === 'host';
     } else if (a === '--fs=sandbox') hostRoot = false;
+    else if (a === '--tmp-size') tmpBytes = parseByteCount(value(), usageError, '--tmp-size', MAX_TMP_BYTES);
+    else if (a === '--tmp-inodes') {
+      const v = value();
+      if (!/^[1-9]\d{0,9}$/.test(v)) usageError(`bad --tmp-inodes '${v}' (a count, at least 1)`);
+      tmpInodes = Number(v);
+    } else if (a === '--disk-quota') diskQuota = parseByteCount(value(), usageError, '--disk-quota', MAX_DISK_QUOTA_BYTES);
     else if (a === '--strace') strace = true;
     else if (a === '--stats') stats = true;
     else if (a === '-h' || a === '--help') { out(1)(new TextEncoder().encode(USAGE)); return 0; }
@@ -217,8 +239,13 @@ async function cmdRun(args: string[]): Promise<number> {
   const enc = new TextEncoder();
   let guestFs;
   try {
-    guestFs = sandboxFs({ cwd, mounts, hostRoot });
+    guestFs = sandboxFs({ cwd, mounts, hostRoot, tmpBytes, tmpInodes, diskQuota });
   } catch (e) {
+    // No safe way to show host directories here: say so, no usage text.
+    if (e instanceof HostFsUnavailable) {
+      process.stderr.write(`ringvisor: ${e.message}\n`);
+      return 1;
+    }
     throw new UsageError((e as Error).message);
   }
   const vm = ProcessVM.create(elf, {

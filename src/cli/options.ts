@@ -35,6 +35,24 @@ export function parseSize(s: string, fail: Fail, example = '64M or 1G', option =
   return bytes;
 }
 
+/** The largest --tmp-size: the private /tmp lives in the host process's
+ *  heap, which V8 limits to a few GiB; more could never be used. */
+export const MAX_TMP_BYTES = 16 * 1024 * MiB;
+/** The largest --disk-quota: a pebibyte (the count stays an exact number). */
+export const MAX_DISK_QUOTA_BYTES = 1024 ** 5;
+
+/** 512K, 10G, 2T: a byte count for a limit other than memory (--tmp-size,
+ *  --disk-quota), at least one byte and at most `max`. */
+export function parseByteCount(s: string, fail: Fail, option: string, max: number): number {
+  const m = /^(\d{1,15})([KMGT]?)$/i.exec(s);
+  if (!m) fail(`bad size '${s}' for ${option} (expected e.g. 512K, 64M or 10G)`);
+  const unit = { '': 1, K: 1024, M: MiB, G: 1024 * MiB, T: 1024 ** 4 }[m![2].toUpperCase()]!;
+  const bytes = Number(m![1]) * unit;
+  if (bytes < 1) fail(`bad size '${s}' for ${option}: at least 1 byte`);
+  if (bytes > max) fail(`bad size '${s}' for ${option}: at most ${max / MiB}M`);
+  return bytes;
+}
+
 /** --max-instructions N: at least 1, at most 2^64 - 1. */
 export function parseInstructionCount(s: string, fail: Fail): bigint {
   if (!/^\d{1,20}$/.test(s)) fail(`bad instruction count '${s}'`);

@@ -31,6 +31,8 @@ export const ENAMETOOLONG = 36;
 export const ENOTEMPTY = 39;
 export const ELOOP = 40;
 export const EOPNOTSUPP = 95;
+/** A disk quota is exhausted (--disk-quota). */
+export const EDQUOT = 122;
 
 // Processes, threads and waiting (sys/process.ts, sys/threads.ts, sys/signals.ts).
 export const ESRCH = 3;

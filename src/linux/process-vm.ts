@@ -157,6 +157,14 @@ export class ProcessVM {
       list: () => this.files.open(),
       link: (fd) => this.files.linkOf(fd),
       stat: (fd) => (this.files.has(fd) ? this.files.get(fd).stat() : undefined),
+      dir: (fd) => {
+        if (!this.files.has(fd)) return undefined;
+        try {
+          return this.files.get(fd).directory();
+        } catch {
+          return undefined;
+        }
+      },
     };
 
     // RAM starts at the first loaded page, so that a null pointer, and every

@@ -2,12 +2,15 @@
 // A description (an open file, a directory, a pipe end, one of the standard
 // streams) holds the offset and status flags and is shared by dup'd
 // descriptors; close-on-exec belongs to each descriptor.
-import { EAGAIN, EBADF, EINVAL, EISDIR, EMFILE, ENOTDIR, EPIPE, ESPIPE } from '../errno.js';
-import type { Resolved } from './guest-fs.js';
+import { EAGAIN, EBADF, EINVAL, EISDIR, EMFILE, ENOTDIR, EPIPE, EROFS, ESPIPE } from '../errno.js';
+import type { HeldDir } from './guest-fs.js';
 import {
   FsError, O_ACCMODE, O_APPEND, O_NONBLOCK, O_RDONLY, O_WRONLY, S_IFCHR, S_IFIFO,
-  type DirEntry, type OpenFile, type Stat, type Timespec,
+  type DirEntry, type FsStats, type OpenFile, type Stat, type Timespec,
 } from './types.js';
+
+/** fstatfs of what has no file system of its own (pipes, streams): PIPEFS_MAGIC. */
+export const PIPEFS_STATS: FsStats = { type: 0x50495045n, bsize: 4096n, blocks: 0n, bfree: 0n, bavail: 0n, files: 0n, ffree: 0n, namelen: 255n };
 
 export type Sink = (data: Uint8Array) => void;
 
@@ -74,8 +77,12 @@ export abstract class Description {
   truncate(_size: number): void { throw new FsError(EINVAL, undefined, 'ftruncate'); }
   sync(): void {}
   utimes(_atime: Timespec | null, _mtime: Timespec | null): void { throw new FsError(EBADF, undefined, 'futimens'); }
-  /** The guest directory this description is, for *at() calls. */
-  directory(): string[] { throw new FsError(ENOTDIR, undefined, 'dirfd'); }
+  /** The directory this description holds, for *at() calls and fchdir. */
+  directory(): HeldDir { throw new FsError(ENOTDIR, undefined, 'dirfd'); }
+  /** fstatfs: of the object itself. */
+  statfs(): FsStats { return PIPEFS_STATS; }
+  /** fchmod: of the object itself (a pipe or stream: nothing to keep). */
+  chmod(_mode: number): void {}
   /** Called when the last descriptor closes. */
   release(): void {}
   /** What /proc/self/fd/N shows for a description with no path and no
@@ -148,27 +155,31 @@ export class FileDescription extends Description {
   }
   override sync(): void { this.file.sync(); }
   override utimes(atime: Timespec | null, mtime: Timespec | null): void { this.file.utimes(atime, mtime); }
+  override statfs(): FsStats { return this.file.statfs?.() ?? PIPEFS_STATS; }
+  override chmod(mode: number): void { this.file.chmod?.(mode); }
   override release(): void { this.file.close(); }
 }
 
-/** An open directory: getdents64 walks a listing taken when it is first read
- *  (and again after a seek to 0, as rewinddir does). */
+/** An open directory: it holds the directory object (HeldDir), so that
+ *  getdents64, fstat, fstatfs, fchmod, futimens, fchdir and *at() act on that
+ *  directory wherever it has gone. getdents64 walks a listing taken when it
+ *  is first read (and again after a seek to 0, as rewinddir does). */
 export class DirectoryDescription extends Description {
   private listing: DirEntry[] | undefined;
 
-  constructor(readonly where: Resolved, private readonly list: () => DirEntry[], private readonly statNow: () => Stat, flags: number) {
+  constructor(readonly dir: HeldDir, flags: number) {
     super(flags);
-    this.path = where.guest;
+    this.path = dir.at;
   }
 
   /** The entries, '.' and '..' first; offset counts entries. */
   entries(): DirEntry[] {
     if (!this.listing) {
-      const self = this.statNow();
+      const self = this.stat();
       this.listing = [
         { name: '.', ino: self.ino, type: 4 },
         { name: '..', ino: self.ino, type: 4 },
-        ...this.list(),
+        ...this.dir.fs.readdir([]),
       ];
     }
     return this.listing;
@@ -188,8 +199,18 @@ export class DirectoryDescription extends Description {
     }
     throw new FsError(EINVAL, undefined, 'lseek');
   }
-  override stat(): Stat { return this.statNow(); }
-  override directory(): string[] { return this.where.guest; }
+  override stat(): Stat { return this.dir.fs.lstat([]); }
+  override statfs(): FsStats { return this.dir.fs.statfs?.([]) ?? PIPEFS_STATS; }
+  override chmod(mode: number): void {
+    if (this.dir.readOnly) throw new FsError(EROFS, undefined, 'fchmod');
+    this.dir.fs.chmod([], mode);
+  }
+  override utimes(atime: Timespec | null, mtime: Timespec | null): void {
+    if (this.dir.readOnly) throw new FsError(EROFS, undefined, 'futimens');
+    this.dir.fs.utimes([], atime, mtime);
+  }
+  override directory(): HeldDir { return this.dir; }
+  override release(): void { this.dir.release(); }
 }
 
 /** A descriptor that is not ready: the call would block. Without O_NONBLOCK

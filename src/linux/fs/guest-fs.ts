@@ -14,12 +14,30 @@
 //
 // Whatever is not under a mount belongs to a read-only in-memory root that
 // holds only the directories leading to the mount points.
+//
+// Objects, not strings (docs/SECURITY.md, "The file sandbox"): a directory
+// descriptor and the working directory hold their directory (a HeldDir: a
+// subtree view of its FileSystem that keeps the directory object itself, a
+// host descriptor or an in-memory inode), and a walk that starts there, for
+// an *at() call or a relative path, starts at that object. The walk treats
+// the held directory as a mount of its own at the guest path it was opened
+// by, for as long as the walk stays below that path; '..' above it, an
+// absolute link and mounts further down are the namespace's as always. So a
+// directory renamed, removed or replaced by a link after it was opened is
+// still the one its descriptor names, and the names below it are looked up
+// in it (each FileSystem then walks them from the object again, refusing any
+// component that is no longer a directory). What a held directory cannot
+// know is its new name: getcwd and /proc/self/fd/N show the path it was
+// opened by, and '..' from it is taken off that path, inside the namespace.
 import { EBUSY, EINVAL, ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR, EROFS, EXDEV } from '../errno.js';
 import { MemFs, addStandardDevices } from './memfs.js';
 import {
   FsError, S_IFDIR, S_IFLNK, isDir, isLink, textToName,
-  type DirEntry, type FileSystem, type FsStats, type OpenFile, type Stat, type Timespec,
+  type DirEntry, type FileSystem, type FsStats, type OpenFile, type PathHandle, type Stat, type SubtreeFs, type Timespec,
 } from './types.js';
+
+/** Walk results held at once without settle(), at most (see settle). */
+const MAX_PENDING = 1024;
 
 /** Linux's limits: MAXSYMLINKS, PATH_MAX, NAME_MAX. */
 export const MAX_SYMLINKS = 40;
@@ -31,6 +49,9 @@ export interface Descriptors {
   list(): number[];
   link(fd: number): string | undefined;
   stat(fd: number): Stat | undefined;
+  /** The directory a directory descriptor holds: /proc/self/fd/N leads to
+   *  it, as Linux's magic links lead to the object, not to a path. */
+  dir?(fd: number): Mount | undefined;
 }
 
 export interface Mount {
@@ -38,7 +59,21 @@ export interface Mount {
   at: string[];
   fs: FileSystem;
   readOnly: boolean;
+  /** The mount of the table this is (itself), or that a held directory is in:
+   *  renames and links stay inside one origin. */
+  origin?: Mount;
+  /** Whether `fs`'s root is a mount point (not just a held directory). */
+  isRoot?: boolean;
 }
+
+/** A directory held open, as a mount of its own at the guest path it was
+ *  opened by (see the header). `release` lets it go. */
+export interface HeldDir extends Mount {
+  origin: Mount;
+  release(): void;
+}
+
+const originOf = (m: Mount): Mount => m.origin ?? m;
 
 export interface MountSpec {
   /** Absolute guest path, e.g. "/tmp". */
@@ -93,8 +128,8 @@ const startsWith = (path: string[], prefix: string[]) => prefix.length <= path.l
 
 export class GuestFs {
   private readonly mounts: Mount[];
-  /** The guest's working directory: a canonical guest path. */
-  cwd: string[] = [];
+  /** The guest's working directory, held. */
+  private cwdDir: HeldDir;
   /** The file-mode creation mask (umask). */
   umask = 0o022;
   /** What /proc/self/exe points to (set by the process VM). */
@@ -122,91 +157,208 @@ export class GuestFs {
       const parent = this.mountOfIn(table.filter((p) => p !== m), m.at);
       if (parent.fs instanceof MemFs) parent.fs.makeDirs(m.at.slice(parent.at.length));
     }
+    for (const m of table) {
+      m.origin = m;
+      m.isRoot = true;
+    }
     this.mounts = table;
-    this.cwd = this.walk(undefined, textToName(cwd), { follow: true }).guest;
+    const rootMount = this.mountOfIn(table, []);
+    // (Held from the namespace's root while the real one is being found.)
+    this.cwdDir = this.hold({ guest: [], mount: rootMount, rel: [], stat: rootMount.fs.lstat([]), trailingSlash: false });
+    this.chdir(this.walk(undefined, textToName(cwd), { follow: true }));
   }
 
-  private mountOfIn(table: Mount[], path: string[]): Mount {
+  /** Lets go of everything held (the working directory, the mounts' roots):
+   *  for a library user done with this namespace (dropping it does too, later). */
+  close(): void {
+    this.cwdDir.release();
+    for (const m of this.mounts) (m.fs as Partial<SubtreeFs>).release?.();
+  }
+
+  /** The guest's working directory: the guest path it was entered by. */
+  get cwd(): string[] {
+    return this.cwdDir.at;
+  }
+
+  /** The working directory's object (for fstatat(AT_FDCWD, "", AT_EMPTY_PATH)). */
+  get cwdHeld(): HeldDir {
+    return this.cwdDir;
+  }
+
+  private mountOfIn(table: Mount[], path: string[], held?: Mount): Mount {
     let best: Mount | undefined;
     for (const m of table) {
       if (startsWith(path, m.at) && (!best || m.at.length >= best.at.length)) best = m;
     }
+    // A held directory wins over the mount it is in (and over one at its own
+    // path: it is that mount's root, held), not over mounts further down.
+    if (held && startsWith(path, held.at) && (!best || held.at.length >= best.at.length)) best = held;
     if (!best) throw new FsError(ENOENT, joinPath(path));
     return best;
   }
 
-  /** The mount a canonical guest path is in, and the path inside it. */
-  locate(path: string[]): { mount: Mount; rel: string[] } {
-    const mount = this.mountOfIn(this.mounts, path);
+  /** The mount a canonical guest path is in, and the path inside it (below
+   *  `held`, a held directory, when the path is). */
+  locate(path: string[], held?: Mount): { mount: Mount; rel: string[] } {
+    const mount = this.mountOfIn(this.mounts, path, held);
     return { mount, rel: path.slice(mount.at.length) };
   }
 
-  lstatGuest(path: string[]): Stat {
-    const { mount, rel } = this.locate(path);
+  lstatGuest(path: string[], held?: Mount): Stat {
+    const { mount, rel } = this.locate(path, held);
     return mount.fs.lstat(rel);
   }
 
+  /** Holds the directory `r` names (for a descriptor or the working directory). */
+  hold(r: Resolved): HeldDir {
+    if (r.stat && !isDir(r.stat)) throw new FsError(ENOTDIR, joinPath(r.guest), 'hold');
+    const fs = r.mount.fs.subtree ? r.mount.fs.subtree(r.rel) : new PrefixFs(r.mount.fs, r.rel);
+    return {
+      at: r.guest, fs, readOnly: r.mount.readOnly, origin: originOf(r.mount),
+      isRoot: (r.mount.isRoot ?? true) && r.rel.length === 0,
+      release: () => fs.release(),
+    };
+  }
+
   /**
-   * Resolves `path` (a byte string) relative to `base` (a canonical guest
-   * directory; the working directory when undefined).
+   * Resolves `path` (a byte string) relative to `base` (a held directory:
+   * a descriptor's; the working directory when undefined).
    */
-  walk(base: string[] | undefined, path: string, options: WalkOptions): Resolved {
+  walk(base: Mount | undefined, path: string, options: WalkOptions): Resolved {
     if (path === '') throw new FsError(ENOENT, path, 'walk');
     if (path.length >= PATH_MAX) throw new FsError(ENAMETOOLONG, undefined, 'walk');
     const trailingSlash = path.endsWith('/');
     const follow = options.follow || trailingSlash;
-    let cur = path.startsWith('/') ? [] : [...(base ?? this.cwd)];
-    let todo = splitPath(path);
-    let hops = 0;
-    let stat: Stat | undefined;
-    let statKnown = false;
-    while (todo.length) {
-      const name = todo.shift()!;
-      statKnown = false;
-      if (name === '.') continue;
-      if (name === '..') {
-        cur.pop();
-        continue;
-      }
-      if (name.length > NAME_MAX) throw new FsError(ENAMETOOLONG, name, 'walk');
-      const next = [...cur, name];
-      const last = todo.length === 0;
-      let st: Stat;
-      try {
-        st = this.lstatGuest(next);
-      } catch (e) {
-        if (e instanceof FsError && e.errno === ENOENT && last && options.allowMissing) {
-          return { guest: next, ...this.locate(next), stat: undefined, trailingSlash };
+    // The held directory the walk is below, while it is (see the header).
+    let held: Mount | undefined = path.startsWith('/') ? undefined : base ?? this.cwdDir;
+    // Each directory the walk enters is held in turn (a view of it), so that
+    // every name is looked up in the directory object the walk has reached,
+    // never again from a mount's root by a path; only the one it is in now
+    // is kept, and it stays with the result until settle().
+    let own: SubtreeFs | undefined;
+    const leave = () => {
+      own?.release();
+      own = undefined;
+    };
+    try {
+      let cur = held ? [...held.at] : [];
+      let todo = splitPath(path);
+      let hops = 0;
+      let stat: Stat | undefined;
+      let statKnown = false;
+      while (todo.length) {
+        const name = todo.shift()!;
+        statKnown = false;
+        if (name === '.') continue;
+        if (name === '..') {
+          cur = cur.slice(0, -1);
+          if (held && cur.length < held.at.length) {
+            held = undefined;
+            leave();
+          }
+          continue;
         }
-        throw e;
-      }
-      if (isLink(st) && (!last || follow)) {
-        if (++hops > MAX_SYMLINKS) throw new FsError(ELOOP, joinPath(next), 'walk');
-        const { mount, rel } = this.locate(next);
-        const target = mount.fs.readlink(rel);
-        if (mount.fs instanceof ProcSelf && rel[0] === 'fd' && !target.startsWith('/')) {
-          // A pipe or a terminal: no path leads there, the link is the file.
-          if (!last) throw new FsError(ENOTDIR, joinPath(next), 'walk');
-          const fd = Number(rel[1]);
-          return { guest: next, mount, rel, stat: this.descriptors.stat(fd) ?? st, trailingSlash, descriptor: fd };
+        if (name.length > NAME_MAX) throw new FsError(ENAMETOOLONG, name, 'walk');
+        const next = [...cur, name];
+        const last = todo.length === 0;
+        let st: Stat;
+        let entered: SubtreeFs | undefined;
+        try {
+          const { mount, rel } = this.locate(next, held);
+          if (!last && mount.fs.lstatHold) {
+            const step = mount.fs.lstatHold(rel);
+            st = step.stat;
+            entered = step.dir;
+          } else {
+            st = mount.fs.lstat(rel);
+          }
+        } catch (e) {
+          if (e instanceof FsError && e.errno === ENOENT && last && options.allowMissing) {
+            return this.keep({ guest: next, ...this.locate(next, held), stat: undefined, trailingSlash }, own);
+          }
+          throw e;
         }
-        if (target === '') throw new FsError(ENOENT, joinPath(next), 'walk');
-        if (target.startsWith('/')) cur = [];
-        todo = [...splitPath(target), ...todo];
-        continue;
+        if (isLink(st) && (!last || follow)) {
+          if (++hops > MAX_SYMLINKS) throw new FsError(ELOOP, joinPath(next), 'walk');
+          const { mount, rel } = this.locate(next, held);
+          const target = mount.fs.readlink(rel);
+          if (mount.fs instanceof ProcSelf && rel[0] === 'fd') {
+            const fd = Number(rel[1]);
+            // A directory descriptor: the magic link leads to the directory it holds.
+            const dir = this.descriptors.dir?.(fd);
+            if (dir) {
+              leave();
+              held = dir;
+              cur = [...dir.at];
+              continue;
+            }
+            if (!target.startsWith('/')) {
+              // A pipe or a terminal: no path leads there, the link is the file.
+              if (!last) throw new FsError(ENOTDIR, joinPath(next), 'walk');
+              return this.keep({ guest: next, mount, rel, stat: this.descriptors.stat(fd) ?? st, trailingSlash, descriptor: fd }, own);
+            }
+          }
+          if (target === '') throw new FsError(ENOENT, joinPath(next), 'walk');
+          if (target.startsWith('/')) {
+            cur = [];
+            held = undefined;
+            leave();
+          }
+          todo = [...splitPath(target), ...todo];
+          continue;
+        }
+        if (isLink(st) || (!last && !isDir(st))) entered?.release();
+        if (!last && !isDir(st)) throw new FsError(ENOTDIR, joinPath(next), 'walk');
+        if (!last) {
+          // Enter it: hold it, and let the one it is in go.
+          const { mount, rel } = this.locate(next, held);
+          if (entered || mount.fs.subtree) {
+            const view = entered ?? mount.fs.subtree!(rel);
+            leave();
+            own = view;
+            held = { at: [...next], fs: view, readOnly: mount.readOnly, origin: originOf(mount), isRoot: (mount.isRoot ?? true) && rel.length === 0 };
+          }
+        }
+        cur = next;
+        stat = st;
+        statKnown = true;
       }
-      if (!last && !isDir(st)) throw new FsError(ENOTDIR, joinPath(next), 'walk');
-      cur = next;
-      stat = st;
-      statKnown = true;
+      if (!statKnown) stat = this.lstatGuest(cur, held);
+      if (trailingSlash && stat && !isDir(stat)) throw new FsError(ENOTDIR, joinPath(cur), 'walk');
+      return this.keep({ guest: cur, ...this.locate(cur, held), stat, trailingSlash }, own);
+    } catch (e) {
+      leave();
+      throw e;
     }
-    if (!statKnown) stat = this.lstatGuest(cur);
-    if (trailingSlash && stat && !isDir(stat)) throw new FsError(ENOTDIR, joinPath(cur), 'walk');
-    return { guest: cur, ...this.locate(cur), stat, trailingSlash };
+  }
+
+  /** Views a walk's result uses, let go by settle(). Weakly: a result
+   *  nobody keeps is closed when collected, even if settle() never comes. */
+  private pending: WeakRef<SubtreeFs>[] = [];
+
+  private keep<T extends Resolved>(r: T, view: SubtreeFs | undefined): T {
+    if (view) {
+      if (this.pending.length >= 256) this.pending = this.pending.filter((w) => w.deref() !== undefined);
+      // A caller that never settles must not run the host out of descriptors:
+      // past MAX_PENDING results, the oldest is let go.
+      if (this.pending.length >= MAX_PENDING) this.pending.shift()!.deref()?.release();
+      this.pending.push(new WeakRef(view));
+    }
+    return r;
+  }
+
+  /**
+   * Lets go of the directories the walks since the last call hold: a
+   * Resolved is good until then (or until MAX_PENDING walks later). The
+   * system-call layer calls it after every call; a library user that walks
+   * should too.
+   */
+  settle(): void {
+    for (const w of this.pending.splice(0)) w.deref()?.release();
   }
 
   /** Like walk, but the path must exist. */
-  resolve(base: string[] | undefined, path: string, follow = true): Resolved & { stat: Stat } {
+  resolve(base: Mount | undefined, path: string, follow = true): Resolved & { stat: Stat } {
     return this.walk(base, path, { follow }) as Resolved & { stat: Stat };
   }
 
@@ -216,11 +368,19 @@ export class GuestFs {
 
   /** A path is a mount point (the root of a mount) other than '/'. */
   private isMountPoint(r: Resolved): boolean {
-    return r.rel.length === 0;
+    return r.rel.length === 0 && (r.mount.isRoot ?? true);
   }
 
   open(r: Resolved, flags: number, mode: number): OpenFile {
-    return r.mount.fs.open(r.rel, flags, mode & ~this.umask);
+    return r.mount.fs.open(r.rel, flags, mode & ~this.umask, r.stat);
+  }
+
+  /** The object `r` names held open (for an O_PATH descriptor of a non-directory). */
+  pathHandle(r: Resolved): PathHandle {
+    if (r.mount.fs.openPath) return r.mount.fs.openPath(r.rel);
+    // A tree whose names the guest cannot change (/proc/self): the path will do.
+    const fs = r.mount.fs, rel = r.rel;
+    return { stat: () => fs.lstat(rel), statfs: () => this.statfs(r), close: () => {} };
   }
 
   readdir(r: Resolved): DirEntry[] {
@@ -252,9 +412,9 @@ export class GuestFs {
 
   rename(from: Resolved, to: Resolved, noReplace: boolean): void {
     if (this.isMountPoint(from) || this.isMountPoint(to)) throw new FsError(EBUSY, joinPath(from.guest), 'rename');
-    if (from.mount !== to.mount) throw new FsError(EXDEV, joinPath(from.guest), 'rename');
+    if (originOf(from.mount) !== originOf(to.mount)) throw new FsError(EXDEV, joinPath(from.guest), 'rename');
     this.writable(from);
-    from.mount.fs.rename(from.rel, to.rel, noReplace);
+    from.mount.fs.rename(from.rel, to.rel, noReplace, to.mount.fs);
   }
 
   symlink(target: string, r: Resolved): void {
@@ -263,9 +423,9 @@ export class GuestFs {
   }
 
   link(from: Resolved, to: Resolved): void {
-    if (from.mount !== to.mount) throw new FsError(EXDEV, joinPath(from.guest), 'link');
+    if (originOf(from.mount) !== originOf(to.mount)) throw new FsError(EXDEV, joinPath(from.guest), 'link');
     this.writable(to);
-    from.mount.fs.link(from.rel, to.rel);
+    from.mount.fs.link(from.rel, to.rel, to.mount.fs);
   }
 
   truncate(r: Resolved, size: number): void {
@@ -299,11 +459,19 @@ export class GuestFs {
     return r.mount.fs.statfs?.(r.rel) ?? { type: 0x9fa0n /* PROC_SUPER_MAGIC */, bsize: 4096n, blocks: 0n, bfree: 0n, bavail: 0n, files: 0n, ffree: 0n, namelen: 255n };
   }
 
-  /** Changes the working directory. */
+  /** Changes the working directory (holding the new one, letting the old go). */
   chdir(r: Resolved): void {
     if (!r.stat || !isDir(r.stat)) throw new FsError(ENOTDIR, joinPath(r.guest), 'chdir');
     r.mount.fs.access(r.rel, 1);
-    this.cwd = r.guest;
+    const old = this.cwdDir;
+    this.cwdDir = this.hold(r);
+    old?.release();
+  }
+
+  /** fchdir: the working directory becomes the directory `dir` holds. */
+  chdirHeld(dir: HeldDir): void {
+    dir.fs.access([], 1);
+    this.chdir({ guest: dir.at, mount: dir, rel: [], stat: dir.fs.lstat([]), trailingSlash: false });
   }
 }
 
@@ -312,13 +480,42 @@ export class GuestFs {
  * memory, and /dev with null, zero, full, random, urandom and the links
  * stdin, stdout, stderr to /proc/self/fd/0..2.
  */
-export function privateMounts(options: { random: (b: Uint8Array) => void; now?: () => Timespec; tmpBytes?: number }): MountSpec[] {
-  const tmp = new MemFs({ label: 'tmp', now: options.now, maxBytes: options.tmpBytes });
+export function privateMounts(options: { random: (b: Uint8Array) => void; now?: () => Timespec; tmpBytes?: number; tmpInodes?: number }): MountSpec[] {
+  const tmp = new MemFs({ label: 'tmp', now: options.now, maxBytes: options.tmpBytes, maxInodes: options.tmpInodes });
   const dev = new MemFs({ label: 'dev', now: options.now });
   addStandardDevices(dev, [], options.random);
   ['stdin', 'stdout', 'stderr'].forEach((name, fd) => dev.addSymlink([name], `/proc/self/fd/${fd}`));
   dev.readOnly = true;
   return [{ guestPath: '/tmp', fs: tmp }, { guestPath: '/dev', fs: dev }];
+}
+
+/** A view of a tree whose names the guest cannot change (/proc/self): the
+ *  path is kept, as nothing can move under it. */
+class PrefixFs implements SubtreeFs {
+  readonly label: string;
+  constructor(private readonly fs: FileSystem, private readonly prefix: string[]) {
+    this.label = fs.label;
+  }
+  private p(path: string[]): string[] { return [...this.prefix, ...path]; }
+  private inner(other: FileSystem): FileSystem { return other instanceof PrefixFs ? other.fs : other; }
+  release(): void {}
+  lstat(path: string[]): Stat { return this.fs.lstat(this.p(path)); }
+  readlink(path: string[]): string { return this.fs.readlink(this.p(path)); }
+  open(path: string[], flags: number, mode: number, known?: Stat): OpenFile { return this.fs.open(this.p(path), flags, mode, known); }
+  readdir(path: string[]): DirEntry[] { return this.fs.readdir(this.p(path)); }
+  mkdir(path: string[], mode: number): void { this.fs.mkdir(this.p(path), mode); }
+  rmdir(path: string[]): void { this.fs.rmdir(this.p(path)); }
+  unlink(path: string[]): void { this.fs.unlink(this.p(path)); }
+  rename(from: string[], to: string[], noReplace: boolean, toFs: FileSystem): void { this.fs.rename(this.p(from), to, noReplace, this.inner(toFs)); }
+  symlink(target: string, path: string[]): void { this.fs.symlink(target, this.p(path)); }
+  link(from: string[], to: string[], toFs: FileSystem): void { this.fs.link(this.p(from), to, this.inner(toFs)); }
+  truncate(path: string[], size: number): void { this.fs.truncate(this.p(path), size); }
+  utimes(path: string[], atime: Timespec | null, mtime: Timespec | null): void { this.fs.utimes(this.p(path), atime, mtime); }
+  chmod(path: string[], mode: number): void { this.fs.chmod(this.p(path), mode); }
+  access(path: string[], mode: number): void { this.fs.access(this.p(path), mode); }
+  statfs(path: string[]): FsStats {
+    return this.fs.statfs?.(this.p(path)) ?? { type: 0x9fa0n /* PROC_SUPER_MAGIC */, bsize: 4096n, blocks: 0n, bfree: 0n, bavail: 0n, files: 0n, ffree: 0n, namelen: 255n };
+  }
 }
 
 /** /proc/self: `exe`, a symbolic link to the program. */

@@ -1,12 +1,19 @@
 // An in-memory file system: the guest's private /tmp, the synthetic tree that
 // leads to the mounts, and the few devices of /dev. Pure TypeScript, so it
 // works wherever the core does (Node or a browser).
+//
+// Everything a guest makes here is host memory, so all of it is counted
+// against two limits (--tmp-size bytes, --tmp-inodes inodes; MemFsOptions)
+// and ENOSPC refuses what would pass them, as tmpfs does: otherwise a guest
+// could exhaust Node's heap with names alone. A directory descriptor or
+// working directory holds its inode through a subtree view (subtree()), so
+// it keeps naming that directory when the guest renames or removes it.
 import {
-  EEXIST, EINVAL, EISDIR, ELOOP, ENOENT, ENOSPC, ENOTDIR, ENOTEMPTY, EPERM, EROFS, EBUSY,
+  EEXIST, EINVAL, EISDIR, ELOOP, ENOENT, ENOSPC, ENOTDIR, ENOTEMPTY, EPERM, EROFS, EBUSY, EXDEV,
 } from '../errno.js';
 import {
   FsError, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, O_TRUNC, O_CREAT, O_EXCL, O_ACCMODE, O_RDONLY,
-  dirType, type DirEntry, type FileSystem, type FsStats, type OpenFile, type Stat, type Timespec,
+  dirType, type DirEntry, type FileSystem, type FsStats, type OpenFile, type PathHandle, type Stat, type SubtreeFs, type Timespec,
 } from './types.js';
 
 /** A character device: what reads and writes do. */
@@ -25,7 +32,7 @@ interface Inode {
   atime: Timespec;
   mtime: Timespec;
   ctime: Timespec;
-  /** Regular file: bytes [0, size) of data. */
+  /** Regular file: bytes [0, size) of data (data.length is what is allocated). */
   data?: Uint8Array;
   size: number;
   /** Directory. */
@@ -33,7 +40,20 @@ interface Inode {
   /** Symbolic link. */
   target?: string;
   device?: Device;
+  /** Open descriptions of this file: its memory stays counted until the last goes. */
+  opens: number;
+  /** Counted as freed already. */
+  freed?: boolean;
 }
+
+/** What one inode costs the byte limit besides its names and data: about
+ *  what its object, times and map entry take of the host's heap. */
+export const MEMFS_INODE_BYTES = 512;
+/** What one directory entry costs besides its name's bytes. */
+export const MEMFS_ENTRY_BYTES = 128;
+/** Defaults of --tmp-size and --tmp-inodes. */
+export const TMP_DEFAULT_BYTES = 1024 * 1024 * 1024;
+export const TMP_DEFAULT_INODES = 65536;
 
 export interface MemFsOptions {
   /** Shown in messages. */
@@ -45,47 +65,136 @@ export interface MemFsOptions {
   gid?: number;
   /** Refuse writes (a read-only mount). */
   readOnly?: boolean;
-  /** Total bytes of file data before ENOSPC (default 1 GiB). */
+  /** Bytes of host memory the tree may take before ENOSPC (default
+   *  TMP_DEFAULT_BYTES): file data as allocated, every name and link target,
+   *  and MEMFS_INODE_BYTES per inode and MEMFS_ENTRY_BYTES per entry. */
   maxBytes?: number;
+  /** Inodes before ENOSPC (default TMP_DEFAULT_INODES); each hard link
+   *  counts as one too, as tmpfs counts them. */
+  maxInodes?: number;
   /** st_dev of every file. */
   dev?: bigint;
 }
 
 let nextDev = 0x100n;
 
-export class MemFs implements FileSystem {
-  readonly label: string;
+/** What a MemFs and its subtree views share: the limits and their counts. */
+interface MemStore {
   readOnly: boolean;
+  used: number;
+  inodes: number;
+  readonly maxBytes: number;
+  readonly maxInodes: number;
+  nextIno: bigint;
+}
+
+/**
+ * An in-memory tree. Every guest-controlled allocation (file data, names,
+ * link targets, inodes, entries) is counted against the byte and inode
+ * limits before it is made, and fails with ENOSPC as tmpfs does; nothing is
+ * given back until the host memory is really let go (an unlinked file that
+ * is still open stays counted until its last descriptor closes).
+ */
+export class MemFs implements SubtreeFs {
+  readonly label: string;
   private readonly root: Inode;
-  private nextIno = 2n;
-  private used = 0;
-  private readonly maxBytes: number;
+  private readonly store: MemStore;
   private readonly dev: bigint;
   private readonly now: () => Timespec;
   private readonly uid: number;
   private readonly gid: number;
 
-  constructor(options: MemFsOptions = {}) {
-    this.label = options.label ?? 'memfs';
-    this.readOnly = options.readOnly ?? false;
-    this.maxBytes = options.maxBytes ?? 1024 * 1024 * 1024;
-    this.dev = options.dev ?? nextDev++;
-    this.now = options.now ?? (() => {
+  constructor(options: MemFsOptions = {}, view?: { of: MemFs; root: Inode }) {
+    this.label = view?.of.label ?? options.label ?? 'memfs';
+    this.dev = view?.of.dev ?? options.dev ?? nextDev++;
+    this.now = view?.of.now ?? options.now ?? (() => {
       const ms = Date.now();
       return { sec: BigInt(Math.floor(ms / 1000)), nsec: (ms % 1000) * 1_000_000 };
     });
-    this.uid = options.uid ?? 0;
-    this.gid = options.gid ?? 0;
-    this.root = this.inode(S_IFDIR | 0o1777);
-    this.root.nlink = 2;
+    this.uid = view?.of.uid ?? options.uid ?? 0;
+    this.gid = view?.of.gid ?? options.gid ?? 0;
+    this.store = view?.of.store ?? {
+      readOnly: options.readOnly ?? false, used: 0, inodes: 0, nextIno: 2n,
+      maxBytes: options.maxBytes ?? TMP_DEFAULT_BYTES, maxInodes: options.maxInodes ?? TMP_DEFAULT_INODES,
+    };
+    if (view) {
+      this.root = view.root;
+    } else {
+      this.root = this.inode(S_IFDIR | 0o1777, 0);
+      this.root.nlink = 2;
+    }
   }
 
-  private inode(mode: number): Inode {
+  get readOnly(): boolean { return this.store.readOnly; }
+  set readOnly(on: boolean) { this.store.readOnly = on; }
+
+  /** Bytes and inodes counted now (for tests and statfs). */
+  get usage(): { bytes: number; inodes: number } {
+    return { bytes: this.store.used, inodes: this.store.inodes };
+  }
+
+  /** Counts `bytes` and `inodes` more, or throws ENOSPC and counts nothing. */
+  private charge(bytes: number, inodes = 0): void {
+    const s = this.store;
+    if (s.used + bytes > s.maxBytes || s.inodes + inodes > s.maxInodes) throw new FsError(ENOSPC, this.label, 'no space');
+    s.used += bytes;
+    s.inodes += inodes;
+  }
+
+  private credit(bytes: number, inodes = 0): void {
+    this.store.used -= bytes;
+    this.store.inodes -= inodes;
+  }
+
+  private static entryBytes(name: string): number {
+    return MEMFS_ENTRY_BYTES + name.length;
+  }
+
+  /** A new inode, counted (with `extra` bytes: its first name, its link target). */
+  private inode(mode: number, extra: number): Inode {
+    this.charge(MEMFS_INODE_BYTES + extra, 1);
     const t = this.now();
-    const node: Inode = { ino: this.nextIno++, mode, nlink: 1, uid: this.uid, gid: this.gid, atime: t, mtime: t, ctime: t, size: 0 };
+    const node: Inode = { ino: this.store.nextIno++, mode, nlink: 1, uid: this.uid, gid: this.gid, atime: t, mtime: t, ctime: t, size: 0, opens: 0 };
     if ((mode & S_IFMT) === S_IFDIR) node.children = new Map();
     if ((mode & S_IFMT) === S_IFREG) node.data = new Uint8Array(0);
     return node;
+  }
+
+  /** Lets an inode's memory go, once nothing names or holds it. */
+  private maybeFree(node: Inode): void {
+    if (node.freed || node.nlink > 0 || node.opens > 0) return;
+    node.freed = true;
+    this.credit(MEMFS_INODE_BYTES + (node.target?.length ?? 0) + (node.data?.length ?? 0), 1);
+    node.data = node.data && new Uint8Array(0);
+    node.size = 0;
+  }
+
+  /** Puts a new inode in `dir` under `name` (its entry counted with it). */
+  private add(dir: Inode, name: string, mode: number, target?: string): Inode {
+    const node = this.inode(mode, MemFs.entryBytes(name) + (target?.length ?? 0));
+    if (target !== undefined) node.target = target;
+    dir.children!.set(name, node);
+    if (node.children) {
+      node.nlink = 2;
+      dir.nlink++;
+    }
+    return node;
+  }
+
+  /** Takes the entry `name` out of `dir`: its name's bytes come back, and the
+   *  inode's when that was its last name and nothing holds it open. */
+  private removeEntry(dir: Inode, name: string, node: Inode): void {
+    dir.children!.delete(name);
+    this.credit(MemFs.entryBytes(name));
+    if (node.children) {
+      dir.nlink--;
+      node.nlink = 0;
+    } else {
+      node.nlink--;
+      // An extra hard link counted one inode; the last name's stays with the inode.
+      if (node.nlink > 0) this.credit(0, 1);
+    }
+    this.maybeFree(node);
   }
 
   // ---- building the tree directly (not through a mount: ignores readOnly) ----
@@ -95,12 +204,7 @@ export class MemFs implements FileSystem {
     let dir = this.root;
     for (const name of path) {
       let child = dir.children!.get(name);
-      if (!child) {
-        child = this.inode(S_IFDIR | mode);
-        child.nlink = 2;
-        dir.children!.set(name, child);
-        dir.nlink++;
-      }
+      if (!child) child = this.add(dir, name, S_IFDIR | mode);
       if (!child.children) throw new FsError(ENOTDIR, path.join('/'), 'makeDirs');
       dir = child;
     }
@@ -109,27 +213,22 @@ export class MemFs implements FileSystem {
   /** Puts a character device at `path` (its directory must exist). */
   addDevice(path: string[], device: Device, mode = 0o666): void {
     const { dir, name } = this.parent(path);
-    const node = this.inode(S_IFCHR | mode);
-    node.device = device;
-    dir.children!.set(name, node);
+    this.add(dir, name, S_IFCHR | mode).device = device;
   }
 
   /** Puts a symbolic link at `path` (its directory must exist). */
   addSymlink(path: string[], target: string): void {
     const { dir, name } = this.parent(path);
-    const node = this.inode(S_IFLNK | 0o777);
-    node.target = target;
-    dir.children!.set(name, node);
+    this.add(dir, name, S_IFLNK | 0o777, target);
   }
 
   /** Puts a file with `data` at `path` (its directory must exist). */
   addFile(path: string[], data: Uint8Array, mode = 0o644): void {
     const { dir, name } = this.parent(path);
-    const node = this.inode(S_IFREG | mode);
+    this.charge(data.length);
+    const node = this.add(dir, name, S_IFREG | mode);
     node.data = data.slice();
     node.size = data.length;
-    this.used += data.length;
-    dir.children!.set(name, node);
   }
 
   // ---- lookup ----
@@ -149,6 +248,8 @@ export class MemFs implements FileSystem {
     if (path.length === 0) throw new FsError(EBUSY, '/', 'parent of the root');
     const dir = this.find(path.slice(0, -1));
     if (!dir.children) throw new FsError(ENOTDIR, path.join('/'));
+    // A removed directory that a descriptor still holds: nothing new goes in.
+    if (dir.nlink === 0) throw new FsError(ENOENT, path.join('/'));
     return { dir, name: path[path.length - 1] };
   }
 
@@ -197,8 +298,7 @@ export class MemFs implements FileSystem {
     if (!node) {
       this.writable(path);
       const { dir, name } = this.parent(path);
-      node = this.inode(S_IFREG | (mode & 0o7777));
-      dir.children!.set(name, node);
+      node = this.add(dir, name, S_IFREG | (mode & 0o7777));
       this.touch(dir, 'mc');
     } else if (writing && !node.device) {
       this.writable(path);
@@ -209,19 +309,27 @@ export class MemFs implements FileSystem {
     return this.handle(node);
   }
 
+  /** Sets a file's size; the buffer grows ahead (doubling, at most 64 MiB
+   *  ahead) only as far as the limit allows, and every byte of it is counted. */
   private resize(node: Inode, size: number): void {
     const data = node.data!;
-    if (size > node.size) {
-      if (this.used + (size - node.size) > this.maxBytes) throw new FsError(ENOSPC, undefined, 'write');
-      if (size > data.length) {
-        const grown = new Uint8Array(Math.max(size, Math.min(data.length * 2, size + (64 << 20))));
-        grown.set(data.subarray(0, node.size));
-        node.data = grown;
+    if (size > data.length) {
+      let want = Math.max(size, Math.min(data.length * 2, size + (64 << 20)));
+      if (this.store.used + (want - data.length) > this.store.maxBytes) want = size;
+      this.charge(want - data.length);
+      const grown = new Uint8Array(want);
+      grown.set(data.subarray(0, node.size));
+      node.data = grown;
+    } else if (size < node.size) {
+      if (size < data.length / 4) {
+        // Give most of the buffer back (truncate to 0 gives all of it).
+        const kept = data.slice(0, size);
+        this.credit(data.length - kept.length);
+        node.data = kept;
+      } else {
+        data.fill(0, size, node.size);
       }
-    } else {
-      data.fill(0, size, node.size);
     }
-    this.used += size - node.size;
     node.size = size;
     this.touch(node, 'mc');
   }
@@ -229,6 +337,8 @@ export class MemFs implements FileSystem {
   private handle(node: Inode): OpenFile {
     const fs = this;
     const dev = node.device;
+    node.opens++;
+    let open = true;
     return {
       seekable: !dev,
       read(buf, pos) {
@@ -259,7 +369,18 @@ export class MemFs implements FileSystem {
         if (fs.readOnly) throw new FsError(EROFS, undefined, 'futimens');
         fs.setTimes(node, atime, mtime);
       },
-      close() {},
+      chmod(mode) {
+        if (fs.readOnly && !dev) throw new FsError(EROFS, undefined, 'fchmod');
+        node.mode = (node.mode & S_IFMT) | (mode & 0o7777);
+        fs.touch(node, 'c');
+      },
+      statfs: () => fs.statfs(),
+      close() {
+        if (!open) return;
+        open = false;
+        node.opens--;
+        fs.maybeFree(node);
+      },
       available: () => (dev ? 0 : node.size),
     };
   }
@@ -280,10 +401,7 @@ export class MemFs implements FileSystem {
     this.writable(path);
     const { dir, name } = this.parent(path);
     if (dir.children!.has(name)) throw new FsError(EEXIST, path.join('/'), 'mkdir');
-    const node = this.inode(S_IFDIR | (mode & 0o7777));
-    node.nlink = 2;
-    dir.children!.set(name, node);
-    dir.nlink++;
+    this.add(dir, name, S_IFDIR | (mode & 0o7777));
     this.touch(dir, 'mc');
   }
 
@@ -294,9 +412,7 @@ export class MemFs implements FileSystem {
     if (!node) throw new FsError(ENOENT, path.join('/'), 'rmdir');
     if (!node.children) throw new FsError(ENOTDIR, path.join('/'), 'rmdir');
     if (node.children.size) throw new FsError(ENOTEMPTY, path.join('/'), 'rmdir');
-    dir.children!.delete(name);
-    dir.nlink--;
-    node.nlink = 0;
+    this.removeEntry(dir, name, node);
     this.touch(dir, 'mc');
   }
 
@@ -306,22 +422,33 @@ export class MemFs implements FileSystem {
     const node = dir.children!.get(name);
     if (!node) throw new FsError(ENOENT, path.join('/'), 'unlink');
     if (node.children) throw new FsError(EISDIR, path.join('/'), 'unlink');
-    dir.children!.delete(name);
-    node.nlink--;
-    // The data stays while a descriptor holds the inode; it is no longer counted.
-    if (node.nlink === 0 && node.data) this.used -= node.size;
+    this.removeEntry(dir, name, node);
     this.touch(dir, 'mc');
   }
 
-  rename(from: string[], to: string[], noReplace: boolean): void {
+  /** The other side of a rename or link: this tree or a view of it. */
+  private sameTree(other: FileSystem, path: string[]): MemFs {
+    if (!(other instanceof MemFs) || other.store !== this.store) throw new FsError(EXDEV, path.join('/'));
+    return other;
+  }
+
+  /** Whether `inner` is `dir` or inside it (a directory moved into itself would be lost). */
+  private static contains(dir: Inode, inner: Inode): boolean {
+    if (dir === inner) return true;
+    for (const child of dir.children?.values() ?? []) {
+      if (child.children && MemFs.contains(child, inner)) return true;
+    }
+    return false;
+  }
+
+  rename(from: string[], to: string[], noReplace: boolean, toFs: FileSystem): void {
     this.writable(from);
+    const target = this.sameTree(toFs, to);
     const src = this.parent(from);
     const node = src.dir.children!.get(src.name);
     if (!node) throw new FsError(ENOENT, from.join('/'), 'rename');
-    if (node.children && to.length > from.length && from.every((c, i) => c === to[i])) {
-      throw new FsError(EINVAL, to.join('/'), 'rename into itself');
-    }
-    const dst = this.parent(to);
+    const dst = target.parent(to);
+    if (node.children && MemFs.contains(node, dst.dir)) throw new FsError(EINVAL, to.join('/'), 'rename into itself');
     const old = dst.dir.children!.get(dst.name);
     if (old === node) return;
     if (old) {
@@ -329,14 +456,15 @@ export class MemFs implements FileSystem {
       if (old.children) {
         if (!node.children) throw new FsError(EISDIR, to.join('/'), 'rename');
         if (old.children.size) throw new FsError(ENOTEMPTY, to.join('/'), 'rename');
-        dst.dir.nlink--;
       } else if (node.children) {
         throw new FsError(ENOTDIR, to.join('/'), 'rename');
       }
-      old.nlink = old.children ? 0 : old.nlink - 1;
-      if (old.nlink === 0 && old.data) this.used -= old.size;
     }
+    // The new name is counted before anything changes (ENOSPC leaves all as it was).
+    this.charge(MemFs.entryBytes(dst.name));
+    if (old) this.removeEntry(dst.dir, dst.name, old);
     src.dir.children!.delete(src.name);
+    this.credit(MemFs.entryBytes(src.name));
     dst.dir.children!.set(dst.name, node);
     if (node.children) { src.dir.nlink--; dst.dir.nlink++; }
     this.touch(src.dir, 'mc');
@@ -348,18 +476,19 @@ export class MemFs implements FileSystem {
     this.writable(path);
     const { dir, name } = this.parent(path);
     if (dir.children!.has(name)) throw new FsError(EEXIST, path.join('/'), 'symlink');
-    const node = this.inode(S_IFLNK | 0o777);
-    node.target = target;
-    dir.children!.set(name, node);
+    this.add(dir, name, S_IFLNK | 0o777, target);
     this.touch(dir, 'mc');
   }
 
-  link(from: string[], to: string[]): void {
+  link(from: string[], to: string[], toFs: FileSystem): void {
     this.writable(to);
+    const target = this.sameTree(toFs, to);
     const node = this.find(from);
     if (node.children) throw new FsError(EPERM, from.join('/'), 'link');
-    const { dir, name } = this.parent(to);
+    const { dir, name } = target.parent(to);
     if (dir.children!.has(name)) throw new FsError(EEXIST, to.join('/'), 'link');
+    if (node.nlink === 0) throw new FsError(ENOENT, from.join('/'), 'link');
+    this.charge(MemFs.entryBytes(name), 1);
     dir.children!.set(name, node);
     node.nlink++;
     this.touch(node, 'c');
@@ -387,15 +516,31 @@ export class MemFs implements FileSystem {
   }
 
   statfs(): FsStats {
-    const blocks = BigInt(Math.floor(this.maxBytes / 4096));
-    const used = BigInt(Math.ceil(this.used / 4096));
+    const s = this.store;
+    const blocks = BigInt(Math.floor(s.maxBytes / 4096));
+    const used = BigInt(Math.min(Math.ceil(s.used / 4096), Number(blocks)));
+    const files = BigInt(s.maxInodes);
     // TMPFS_MAGIC (include/uapi/linux/magic.h)
-    return { type: 0x01021994n, bsize: 4096n, blocks, bfree: blocks - used, bavail: blocks - used, files: 1n << 20n, ffree: (1n << 20n) - this.nextIno, namelen: 255n };
+    return { type: 0x01021994n, bsize: 4096n, blocks, bfree: blocks - used, bavail: blocks - used, files, ffree: files - BigInt(Math.min(s.inodes, s.maxInodes)), namelen: 255n };
   }
 
   access(path: string[], mode: number): void {
     const node = this.find(path);
     if ((mode & 2) && this.readOnly && !node.device) throw new FsError(EROFS, path.join('/'), 'access');
+  }
+
+  subtree(path: string[]): MemFs {
+    const node = this.find(path);
+    if (!node.children) throw new FsError(ENOTDIR, path.join('/'), 'subtree');
+    return new MemFs({}, { of: this, root: node });
+  }
+
+  /** Nothing to close: the view's directory is an object the view refers to. */
+  release(): void {}
+
+  openPath(path: string[]): PathHandle {
+    const node = this.find(path);
+    return { stat: () => this.statOf(node), statfs: () => this.statfs(), close: () => {} };
   }
 }
 

@@ -102,14 +102,39 @@ export interface OpenFile {
   available?(): number;
   /** Whether this is a terminal (isatty). */
   readonly tty?: boolean;
+  /** fchmod of the file itself (not of whatever its name now leads to). */
+  chmod?(mode: number): void;
+  /** fstatfs of the file system the file itself is on. */
+  statfs?(): FsStats;
+}
+
+/** An O_PATH descriptor's object, held open: it keeps naming the file it was
+ *  opened on however the guest renames or replaces names around it. */
+export interface PathHandle {
+  stat(): Stat;
+  statfs(): FsStats;
+  close(): void;
+}
+
+/** A view of a FileSystem rooted at one of its directories, which it holds
+ *  open (a directory descriptor, the working directory): paths given to it
+ *  start at that directory object, wherever it has since been moved. */
+export interface SubtreeFs extends FileSystem {
+  /** Lets the directory go (closes what held it). */
+  release(): void;
 }
 
 /**
  * One mounted tree. Every `path` is a list of components relative to the
- * tree's root, already resolved by GuestFs: no '.', '..' or empty component,
- * and no symbolic link in any of its parents. Operations never follow a
- * symbolic link in the last component (GuestFs follows links itself); they
- * throw FsError.
+ * tree's root (or, for a subtree view, the directory object it holds),
+ * already resolved by GuestFs: no '.', '..' or empty component, and no
+ * symbolic link in any of its parents when GuestFs looked. A tree must not
+ * trust the last part: it walks the components again itself from the
+ * directory it holds and fails (ELOOP, ENOTDIR, ENOENT) where one is no longer
+ * a directory, never following a symbolic link anywhere, so that a name
+ * changed since (by another guest thread, an earlier call, or the host) can
+ * never lead outside it. Operations never follow a symbolic link in the last
+ * component (GuestFs follows links itself); they throw FsError.
  */
 export interface FileSystem {
   /** A short description for messages, e.g. "host:/home/me" or "memfs". */
@@ -117,23 +142,37 @@ export interface FileSystem {
   lstat(path: string[]): Stat;
   readlink(path: string[]): string;
   /** Opens (and with O_CREAT creates, mode already masked by the umask) a
-   *  regular file or device; a directory is EISDIR, a symbolic link ELOOP. */
-  open(path: string[], flags: number, mode: number): OpenFile;
+   *  regular file or device; a directory is EISDIR, a symbolic link ELOOP.
+   *  `known`: its status as GuestFs saw it earlier in the same call (a hint
+   *  that saves a lookup, never a reason to follow anything). */
+  open(path: string[], flags: number, mode: number, known?: Stat): OpenFile;
   /** The entries of a directory, without '.' and '..'. */
   readdir(path: string[]): DirEntry[];
   mkdir(path: string[], mode: number): void;
   rmdir(path: string[]): void;
   unlink(path: string[]): void;
-  rename(from: string[], to: string[], noReplace: boolean): void;
+  /** `toFs` (where `to` is) is this tree or a subtree view of it (GuestFs
+   *  checks that both sides are in one mount; anything else is EXDEV). */
+  rename(from: string[], to: string[], noReplace: boolean, toFs: FileSystem): void;
   symlink(target: string, path: string[]): void;
-  link(from: string[], to: string[]): void;
+  link(from: string[], to: string[], toFs: FileSystem): void;
   truncate(path: string[], size: number): void;
   utimes(path: string[], atime: Timespec | null, mtime: Timespec | null): void;
   chmod(path: string[], mode: number): void;
   /** Checks R_OK/W_OK/X_OK (F_OK: existence, done by lstat already). */
   access(path: string[], mode: number): void;
-  /** The numbers of struct statfs (statfs, fstatfs). */
+  /** The numbers of struct statfs (statfs, fstatfs), never through a
+   *  symbolic link: of a directory itself, else of the one holding it. */
   statfs?(path: string[]): FsStats;
+  /** The directory at `path` held open, as a view rooted there. Without it
+   *  (only for trees whose names the guest cannot change, such as
+   *  /proc/self), GuestFs keeps the path instead. */
+  subtree?(path: string[]): SubtreeFs;
+  /** lstat, and the directory held as subtree() would when it is one: one
+   *  step of a walk, done as one lookup. */
+  lstatHold?(path: string[]): { stat: Stat; dir?: SubtreeFs };
+  /** The object at `path` (not following a link in it) held open, for O_PATH. */
+  openPath?(path: string[]): PathHandle;
 }
 
 export interface FsStats {

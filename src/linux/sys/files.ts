@@ -12,14 +12,14 @@ import type { ProcessVM } from '../process-vm.js';
 import {
   Description, DirectoryDescription, FileDescription, Pipe, PipeEnd, WouldBlock, MAX_FDS, POLLNVAL,
 } from '../fs/file-table.js';
-import { joinPath, PATH_MAX, type Resolved } from '../fs/guest-fs.js';
+import { joinPath, PATH_MAX, type HeldDir } from '../fs/guest-fs.js';
 import { raiseSignal, SIGPIPE } from './signals.js';
 import { PID } from './process.js';
 import {
   FsError, bytesToName, nameToBytes, isDir, isLink, isRegular, nsToTimespec,
   O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOATIME,
   O_NOCTTY, O_NOFOLLOW, O_NONBLOCK, O_PATH, O_RDONLY, O_TMPFILE, O_TRUNC,
-  type FsStats, type Stat, type Timespec,
+  type FsStats, type PathHandle, type Stat, type Timespec,
 } from '../fs/types.js';
 
 // include/uapi/linux/fcntl.h
@@ -109,8 +109,9 @@ function pathArg(p: ProcessVM, addr: bigint): string {
   }
 }
 
-/** The directory a relative path starts from: the working directory or dirfd's. */
-function baseOf(p: ProcessVM, dirfd: number, path: string): string[] | undefined {
+/** The directory a relative path starts from: the working directory or the
+ *  directory dirfd holds (the object, wherever it has gone since). */
+function baseOf(p: ProcessVM, dirfd: number, path: string): HeldDir | undefined {
   if (path === '') throw new FsError(ENOENT, path);
   if (path.startsWith('/') || dirfd === AT_FDCWD) return undefined;
   return p.files.get(dirfd).directory();
@@ -152,6 +153,9 @@ export function guarded(handler: SyscallHandler): SyscallHandler {
       if (e instanceof FsError) return err(e.errno);
       if (e instanceof GuestMemoryError) return err(EFAULT);
       throw e;
+    } finally {
+      // The directories the call's walks held are done with.
+      p.fs.settle();
     }
   };
 }
@@ -215,7 +219,7 @@ function encodeStatx(s: Stat): Uint8Array {
 function statAt(p: ProcessVM, dirfd: number, pathAddr: bigint, flags: number): Stat {
   const path = pathArg(p, pathAddr);
   if (path === '' && flags & AT_EMPTY_PATH) {
-    if (dirfd === AT_FDCWD) return p.fs.lstatGuest(p.fs.cwd);
+    if (dirfd === AT_FDCWD) return p.fs.cwdHeld.fs.lstat([]);
     return p.files.get(dirfd).stat();
   }
   return p.fs.resolve(baseOf(p, dirfd, path), path, !(flags & AT_SYMLINK_NOFOLLOW)).stat;
@@ -359,31 +363,38 @@ function sysLseek(p: ProcessVM, [fd, offset, whence]: bigint[]): bigint {
 
 // ---- opening and closing ----
 
-/** An O_PATH descriptor: only fstat, *at() (of a directory) and descriptor calls use it. */
+/** An O_PATH descriptor: only fstat, fstatfs, *at() (of a directory) and
+ *  descriptor calls use it. It holds its object: a directory as a HeldDir,
+ *  anything else (a symbolic link too) as a PathHandle. */
 export class PathDescription extends Description {
-  constructor(private readonly where: Resolved & { stat: Stat }, private readonly p: ProcessVM, flags: number) {
+  constructor(private readonly dir: HeldDir | undefined, private readonly handle: PathHandle | undefined, flags: number, path: string[]) {
     super(flags);
-    this.path = where.guest;
+    this.path = path;
   }
   override read(): number { throw new FsError(EBADF); }
   override write(): number { throw new FsError(EBADF); }
   override seek(): number { throw new FsError(EBADF); }
-  override stat(): Stat { return this.p.fs.lstatGuest(this.where.guest); }
-  override directory(): string[] {
-    if (!isDir(this.where.stat)) throw new FsError(ENOTDIR, joinPath(this.where.guest), 'dirfd');
-    return this.where.guest;
+  override stat(): Stat { return this.dir ? this.dir.fs.lstat([]) : this.handle!.stat(); }
+  override statfs(): FsStats {
+    if (!this.dir) return this.handle!.statfs();
+    return this.dir.fs.statfs?.([]) ?? { type: 0x9fa0n, bsize: 4096n, blocks: 0n, bfree: 0n, bavail: 0n, files: 0n, ffree: 0n, namelen: 255n };
   }
+  override directory(): HeldDir {
+    if (!this.dir) throw new FsError(ENOTDIR, undefined, 'dirfd');
+    return this.dir;
+  }
+  override chmod(): void { throw new FsError(EBADF); }
+  override utimes(): void { throw new FsError(EBADF); }
   override sync(): void { throw new FsError(EBADF); }
   override truncate(): void { throw new FsError(EBADF); }
-}
-
-function openDirectory(p: ProcessVM, r: Resolved, flags: number): Description {
-  const path = r.guest;
-  return new DirectoryDescription(r, () => p.fs.readdir(r), () => p.fs.lstatGuest(path), flags);
+  override release(): void {
+    this.dir?.release();
+    this.handle?.close();
+  }
 }
 
 /** Opens `path` as open(2) does; the description is not yet installed. */
-export function openPath(p: ProcessVM, base: string[] | undefined, path: string, flags: number, mode: number): Description {
+export function openPath(p: ProcessVM, base: HeldDir | undefined, path: string, flags: number, mode: number): Description {
   if ((flags & O_TMPFILE) === O_TMPFILE) throw new FsError(EOPNOTSUPP, path, 'open O_TMPFILE');
   const creating = (flags & O_CREAT) !== 0 && !(flags & O_PATH);
   const follow = !(flags & O_NOFOLLOW) && !(creating && flags & O_EXCL);
@@ -399,12 +410,13 @@ export function openPath(p: ProcessVM, base: string[] | undefined, path: string,
   if (creating && flags & O_EXCL) throw new FsError(EEXIST, path, 'open');
   if (flags & O_PATH) {
     if (flags & O_DIRECTORY && !isDir(r.stat)) throw new FsError(ENOTDIR, path, 'open');
-    return new PathDescription(r as Resolved & { stat: Stat }, p, status);
+    if (isDir(r.stat)) return new PathDescription(p.fs.hold(r), undefined, status, r.guest);
+    return new PathDescription(undefined, p.fs.pathHandle(r), status, r.guest);
   }
   if (isLink(r.stat)) throw new FsError(ELOOP, path, 'open');
   if (isDir(r.stat)) {
     if (accmode !== O_RDONLY || creating) throw new FsError(EISDIR, path, 'open');
-    return openDirectory(p, r, status);
+    return new DirectoryDescription(p.fs.hold(r), status);
   }
   if (flags & O_DIRECTORY) throw new FsError(ENOTDIR, path, 'open');
   if ((accmode !== O_RDONLY || flags & O_TRUNC) && r.mount.readOnly && isRegular(r.stat)) throw new FsError(EROFS, path, 'open');
@@ -604,8 +616,7 @@ function sysChdir(p: ProcessVM, [pathAddr]: bigint[]): bigint {
 }
 
 function sysFchdir(p: ProcessVM, [fd]: bigint[]): bigint {
-  const dir = p.files.get(fdArg(fd)).directory();
-  p.fs.chdir(p.fs.resolve(undefined, joinPath(dir)));
+  p.fs.chdirHeld(p.files.get(fdArg(fd)).directory());
   return 0n;
 }
 
@@ -616,9 +627,7 @@ function sysFchmodat(p: ProcessVM, [dirfd, pathAddr, mode]: bigint[]): bigint {
 }
 
 function sysFchmod(p: ProcessVM, [fd, mode]: bigint[]): bigint {
-  const d = p.files.get(fdArg(fd));
-  if (!d.path) return 0n;
-  p.fs.chmod(p.fs.resolve(undefined, joinPath(d.path), false), Number(mode & 0o7777n));
+  p.files.get(fdArg(fd)).chmod(Number(mode & 0o7777n));
   return 0n;
 }
 
@@ -830,9 +839,7 @@ function sysUtimensat(p: ProcessVM, [dirfd, pathAddr, timesAddr, flagsArg]: bigi
   if (pathAddr === 0n) {
     // futimens: the descriptor itself.
     if (fd === AT_FDCWD) return err(EFAULT);
-    const d = p.files.get(fd);
-    if (d instanceof DirectoryDescription) p.fs.utimes(d.where, atime, mtime);
-    else d.utimes(atime, mtime);
+    p.files.get(fd).utimes(atime, mtime);
     return 0n;
   }
   const path = pathArg(p, pathAddr);
@@ -879,11 +886,8 @@ function sysStatfs(p: ProcessVM, [pathAddr, buf]: bigint[]): bigint {
 }
 
 function sysFstatfs(p: ProcessVM, [fd, buf]: bigint[]): bigint {
-  const d = p.files.get(fdArg(fd));
-  const stats = d.path
-    ? p.fs.statfs(p.fs.resolve(undefined, joinPath(d.path), false))
-    : { type: 0x50495045n /* PIPEFS_MAGIC */, bsize: 4096n, blocks: 0n, bfree: 0n, bavail: 0n, files: 0n, ffree: 0n, namelen: 255n };
-  store(p, buf, encodeStatfs(stats));
+  // Of the object the descriptor holds, never of what its path leads to now.
+  store(p, buf, encodeStatfs(p.files.get(fdArg(fd)).statfs()));
   return 0n;
 }
 
