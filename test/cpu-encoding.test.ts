@@ -88,6 +88,10 @@ describe.skipIf(!gasAvailable())('live against riscv64-linux-gnu-as', () => {
           for (const w of u.build(0, u.size)) {
             const m = A.mnemonic(w);
             if (m && A.EXACT_CONVERSIONS.has(m) && A.decodeFields(w)!.rm !== 0) continue;
+            // The trap group's reserved rounding modes (5, 6): gas refuses to
+            // write them, and QEMU's golden dumps check what they raise.
+            const rm = m ? A.decodeFields(w)?.rm : undefined;
+            if (rm === 5 || rm === 6) continue;
             words.push(w);
           }
         }

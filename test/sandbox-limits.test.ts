@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { ProcessVM } from '../src/index.js';
 import { sandboxFs, HostFs, DiskQuota, QUOTA_BLOCK } from '../src/node/host-fs.js';
 import { MemFs, MEMFS_INODE_BYTES, MEMFS_ENTRY_BYTES } from '../src/linux/fs/memfs.js';
-import { FsError, O_CREAT, O_WRONLY } from '../src/linux/fs/types.js';
+import { O_CREAT, O_WRONLY } from '../src/linux/fs/types.js';
+import { errnoOf } from './support/fs-errno.js';
 import { EDQUOT, ENOSPC } from '../src/linux/errno.js';
 import { ROOT } from './support/guests.js';
 
@@ -22,15 +23,6 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(base, { recursive: true, force: true }));
 
-function errnoOf(f: () => unknown): number {
-  try {
-    f();
-    return 0;
-  } catch (e) {
-    if (e instanceof FsError) return e.errno;
-    throw e;
-  }
-}
 
 /** Runs files-fill.elf with `args` in a sandbox; its output and status. */
 async function fill(options: Parameters<typeof sandboxFs>[0], args: string[]): Promise<{ text: string; status: number }> {

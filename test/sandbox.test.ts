@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { ProcessVM } from '../src/index.js';
 import { sandboxFs, parseMountSpec, HostFs } from '../src/node/host-fs.js';
 import { FsError } from '../src/linux/fs/types.js';
+import { errnoOf } from './support/fs-errno.js';
 import type { GuestFs } from '../src/linux/fs/guest-fs.js';
 import { ENOENT, ELOOP, EROFS, EXDEV, ENOTDIR } from '../src/linux/errno.js';
 import type { FileSystem } from '../src/linux/fs/types.js';
@@ -42,16 +43,6 @@ beforeAll(() => {
 
 afterAll(() => rmSync(base, { recursive: true, force: true }));
 
-/** errno of a GuestFs operation, or 0 when it succeeds. */
-function errnoOf(f: () => unknown): number {
-  try {
-    f();
-    return 0;
-  } catch (e) {
-    if (e instanceof FsError) return e.errno;
-    throw e;
-  }
-}
 
 function readGuest(fs: GuestFs, path: string): string {
   const r = fs.resolve(undefined, path);
