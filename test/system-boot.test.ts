@@ -54,8 +54,19 @@ function session(command: string[], script = sessionScript): { stdout: string; s
 describe.skipIf(typeof linux === 'string')('our guest Linux under ringvisor boot', () => {
   const { image, initrd } = linux as { image: string; initrd: string };
   const ringvisor = (script = sessionScript, smp = 1) => session([process.execPath, `${root}dist/cli/main.js`, 'boot', '--smp', String(smp), '--kernel', image, '--initrd', initrd, '--append', APPEND], script);
-  const qemu = (script = sessionScript, smp = 1) => session(['qemu-system-riscv64', '-M', 'virt', '-smp', String(smp), '-m', '256M', '-nographic', '-bios', 'default', '-no-reboot',
+  const qemuOnce = (script: string, smp: number) => session(['qemu-system-riscv64', '-M', 'virt', '-smp', String(smp), '-m', '256M', '-nographic', '-bios', 'default', '-no-reboot',
     '-kernel', image, '-initrd', initrd, '-append', APPEND], script);
+  // The oracle itself: QEMU 7.2 with several harts on a host whose two cores
+  // are busy (the suite's other workers) has been seen to stall past the
+  // console's 120 s (status 124) where it otherwise takes about a second. A
+  // stalled reference tells nothing of ringvisor, so it gets one more try;
+  // its console is kept for the failure message.
+  const qemu = (script = sessionScript, smp = 1) => {
+    const first = qemuOnce(script, smp);
+    if (first.status !== 124) return first;
+    const again = qemuOnce(script, smp);
+    return { ...again, stdout: again.status === 0 ? again.stdout : `${again.stdout}\n(first try, also timed out:)\n${first.stdout}` };
+  };
   const smpScript = `${linuxDir}/session-smp.txt`;
 
   it('boots to the prompt, runs the session and powers off with status 0; the transcript is QEMU\'s (golden)', () => {
@@ -80,7 +91,7 @@ describe.skipIf(typeof linux === 'string')('our guest Linux under ringvisor boot
   it.skipIf(!qemuSystem)('--smp 2 and 4: the same transcripts as live qemu-system-riscv64 -smp 2 and 4', () => {
     for (const n of [2, 4]) {
       const q = qemu(smpScript, n);
-      expect(q.status).toBe(0);
+      expect(q.status, `qemu-system-riscv64 -smp ${n}:\n${q.stdout.slice(-2000)}`).toBe(0);
       expect(afterBoot(ringvisor(smpScript, n).stdout), `-smp ${n}`).toBe(afterBoot(q.stdout));
     }
   });
