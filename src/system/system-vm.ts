@@ -134,6 +134,8 @@ export class SystemVM {
   /** Instructions executed by all harts. */
   private executed = 0n;
   private consoleLine = '';
+  /** While run() sleeps on an idle machine: ends the sleep. */
+  private wakeIdle: (() => void) | undefined;
 
   static create(options: SystemVMOptions): SystemVM {
     return new SystemVM(options);
@@ -261,10 +263,12 @@ export class SystemVM {
     }
   }
 
-  /** Bytes typed at the console. */
+  /** Bytes typed at the console. An idle machine waiting in run() wakes at
+   *  once: the UART's interrupt may end a hart's wfi. */
   input(bytes: Uint8Array | string): void {
     for (const b of typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes) this.consoleInput.push(b);
     this.feedConsole();
+    this.wakeIdle?.();
   }
 
   private feedConsole(): void {
@@ -443,6 +447,9 @@ export class SystemVM {
 
   /** Runs one slice; returns the exit status once the machine has stopped. */
   step(): number | undefined {
+    // Idle is what this step finds, not what an earlier one did: a hart
+    // woken by an interrupt runs on at full speed, not a slice per nap.
+    this.idleUntil = undefined;
     if (this.status !== undefined) return this.stopped();
     const cpu = this.cpu;
     const limit = this.options.maxInstructions;
@@ -522,18 +529,25 @@ export class SystemVM {
    *  returns `status`. */
   halt(status: number): void {
     this.status ??= status;
+    this.wakeIdle?.();
   }
 
   /** Runs the machine until it stops; resolves to its exit status. Yields to
    *  the event loop every 10 ms (console input arrives in between) and
-   *  sleeps while it is idle on the host clock. */
+   *  sleeps while it is idle on the host clock: until the earliest timer
+   *  deadline (at most idleMilliseconds), or until input() or halt() wake it,
+   *  whichever comes first, so a guest waiting for a keystroke answers it
+   *  as soon as it arrives. */
   async run(): Promise<number> {
     let lastYield = Date.now();
     for (;;) {
       const status = this.step();
       if (status !== undefined) return this.stopped() ?? status;
       if (this.idleUntil !== undefined) {
-        await new Promise<void>((resolve) => setTimeout(resolve, this.idleMilliseconds()));
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => { this.wakeIdle = undefined; resolve(); }, this.idleMilliseconds());
+          this.wakeIdle = () => { this.wakeIdle = undefined; clearTimeout(timer); resolve(); };
+        });
         lastYield = Date.now();
       } else if (Date.now() - lastYield > 10) {
         await new Promise<void>((resolve) => setImmediate(resolve));
