@@ -29,8 +29,10 @@ import { VirtioRng } from './devices/virtio-rng.js';
 import { RateLimitedLog, type LogLimits } from './rate-limited-log.js';
 
 export interface SystemVMOptions {
-  /** The kernel: a RISC-V Linux `Image` (arch/riscv/boot/Image), or a
-   *  static ELF (a bare-metal S-mode program) loaded at its physical addresses. */
+  /** The kernel, as qemu-system-riscv64 -kernel takes it (linux-image.ts):
+   *  a RISC-V Linux `Image` (arch/riscv/boot/Image) or its vmlinux, an ELF
+   *  (a bare-metal S-mode program, uboot.elf) loaded at its physical
+   *  addresses, or a raw binary (u-boot.bin) at RAM + 2 MiB. */
   kernel: Uint8Array;
   kernelName?: string;
   initrd?: Uint8Array;
@@ -160,7 +162,7 @@ export class SystemVM {
     if (!Number.isSafeInteger(bytes) || bytes <= 0 || bytes % 4096 !== 0) throw new RangeError(`memoryBytes must be a positive whole number of 4 KiB pages, not ${bytes}`);
     const ramSize = BigInt(bytes);
     const name = options.kernelName ?? 'kernel';
-    const kernel = loadKernel(options.kernel, ramBase, name);
+    const kernel = loadKernel(options.kernel, ramBase, name, ramSize);
     const cpu = this.cpu = new Cpu(options.cpuModule ?? defaultCpuModule());
     cpu.configureRam(ramBase, ramSize);
     cpu.memoryMode = MemoryMode.Flat;
