@@ -2,8 +2,9 @@
 // qemu-system-riscv64 -M virt -bios default -kernel takes it: a Linux Image,
 // an ELF (its segments at their physical addresses, entered at the lowest),
 // a Linux vmlinux (booted as its Image; QEMU itself refuses ours: its
-// physical addresses start at 0, over the boot ROM), and a raw binary at
-// 0x80200000 (Debian's u-boot.bin, a bare-metal program flattened). Bad
+// physical addresses start at 0, over the boot ROM), a U-Boot uImage (an
+// uncompressed kernel at its load address), and a raw binary at 0x80200000
+// (Debian's u-boot.bin, a bare-metal program flattened). Bad
 // files are one line on stderr and status 1 or 2, never a stack trace.
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
@@ -49,6 +50,18 @@ function flatten(elf: Uint8Array): { bytes: Uint8Array; base: bigint } {
   const bytes = new Uint8Array(end);
   for (const s of segs) bytes.set(s.bytes, Number(s.paddr - base));
   return { bytes, base };
+}
+
+/** A U-Boot legacy uImage (include/image.h; big-endian) of `payload`:
+ *  type 2 (kernel), compression `comp`, loaded and entered at `load`. The
+ *  CRCs are left 0: QEMU does not check them either. */
+function uImage(payload: Uint8Array, load: number, comp = 0, type = 2): Uint8Array {
+  const u = new Uint8Array(64 + payload.length);
+  const v = new DataView(u.buffer);
+  v.setUint32(0, 0x27051956); v.setUint32(12, payload.length); v.setUint32(16, load); v.setUint32(20, load);
+  u[28] = 5; u[29] = 26; u[30] = type; u[31] = comp;
+  u.set(payload, 64);
+  return u;
 }
 
 /** A minimal RISC-V ELF with one PT_LOAD of `code` at `paddr` and e_entry `entry`. */
@@ -116,13 +129,19 @@ describe('loadKernel: how a file is understood, as qemu-system-riscv64 -kernel d
     const cut = new Uint8Array(60);
     cut.set(new TextEncoder().encode('RISCV\0\0\0RSC\x05'), 48);
     expect(refuse(cut)).toBe('k: truncated RISC-V Linux Image header (60 bytes of 64)');
+    const ui = uImage(new Uint8Array(16), 0x8020_0000);
+    expect(refuse(ui.subarray(0, 40))).toBe('k: truncated uImage header (40 bytes of 64)');
+    expect(refuse(ui.subarray(0, 70))).toBe('k: truncated uImage: its header says 16 bytes of kernel, the file holds 6');
+    expect(refuse(uImage(new Uint8Array(16), 0x8020_0000, 1))).toMatch(/^k: a compressed uImage \(compression 1\): boot the kernel inside it/);
+    expect(refuse(uImage(new Uint8Array(16), 0x8020_0000, 0, 3))).toBe('k: a uImage of type 3, not a kernel (type 2)');
+    expect(refuse(uImage(new Uint8Array(16), 0x1000))).toMatch(/^k: the kernel \(a uImage\) occupies 0x1000\.\.0x1010, outside the VM's RAM/);
     expect(refuse(tinyElf(0x1000n, 0x1000n, new Uint8Array(8)))).toMatch(/^k: the kernel \(an ELF file\) occupies 0x1000\.\.0x1008, outside the VM's RAM \(0x80000000\.\.0x90000000\)$/);
     expect(refuse(new Uint8Array(3 * 1024 * 1024), 4n * 1024n * 1024n)).toMatch(/^k: the kernel \(a raw binary\) needs 3145728 bytes from 0x80200000, more than the VM's RAM holds there \(2097152 of 4194304; raise --mem\)$/);
   });
 });
 
 describe('ringvisor boot --kernel: what qemu-system-riscv64 -kernel accepts', () => {
-  it('a raw binary: a bare-metal program flattened runs from 0x80200000 and prints what its ELF prints', () => {
+  it('a raw binary: a bare-metal program flattened runs from 0x80200000 and prints what its ELF prints; so does a uImage of it', () => {
     const elf = readFileSync(`${root}guests/baremetal/bin/traps.elf`);
     const flat = flatten(elf);
     expect(flat.base).toBe(0x8020_0000n);
@@ -132,13 +151,19 @@ describe('ringvisor boot --kernel: what qemu-system-riscv64 -kernel accepts', ()
     expect(fromRaw.status).toBe(0);
     expect(fromRaw.out).toContain('== traps ==');
     expect(fromRaw.out).toBe(fromElf.out);
+    // The same bytes in a uImage that loads them where they were linked.
+    const fromUImage = runVm({ kernel: uImage(flat.bytes, 0x8020_0000), memoryBytes: 128 << 20, maxInstructions: 200_000_000n });
+    expect(fromUImage.status).toBe(0);
+    expect(fromUImage.out).toBe(fromElf.out);
   });
 
-  it.skipIf(!qemuSystem)('qemu-system-riscv64 too runs that raw binary as it runs the ELF (the ELF against QEMU: system-baremetal)', () => {
+  it.skipIf(!qemuSystem)('qemu-system-riscv64 too runs that raw binary and uImage as it runs the ELF (the ELF against QEMU: system-baremetal)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ringvisor-raw-'));
     try {
-      const elf = `${root}guests/baremetal/bin/traps.elf`, bin = join(dir, 'traps.bin');
-      writeFileSync(bin, flatten(readFileSync(elf)).bytes);
+      const elf = `${root}guests/baremetal/bin/traps.elf`, bin = join(dir, 'traps.bin'), uimg = join(dir, 'traps.uimg');
+      const flat = flatten(readFileSync(elf)).bytes;
+      writeFileSync(bin, flat);
+      writeFileSync(uimg, uImage(flat, 0x8020_0000));
       const qemu = (kernel: string) => {
         const q = spawnSync('qemu-system-riscv64', ['-M', 'virt', '-smp', '1', '-m', '128M', '-nographic', '-bios', 'default', '-kernel', kernel], { input: '', encoding: 'latin1', timeout: 60_000 });
         expect(q.status).toBe(0);
@@ -148,6 +173,7 @@ describe('ringvisor boot --kernel: what qemu-system-riscv64 -kernel accepts', ()
       const raw = qemu(bin);
       expect(raw).toMatch(/^== traps ==\n/);
       expect(raw).toBe(qemu(elf));
+      expect(qemu(uimg)).toBe(raw);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -162,7 +188,7 @@ describe('ringvisor boot --kernel: what qemu-system-riscv64 -kernel accepts', ()
     expect(vmlinux.out).toBe(image.out);
   });
 
-  it.skipIf(!haveUboot)('Debian\'s raw u-boot.bin comes up to its prompt, runs `version` and powers off, as its uboot.elf does', () => {
+  it.skipIf(!haveUboot)('Debian\'s raw u-boot.bin comes up to its prompt, runs `version` and powers off, as under qemu-system-riscv64', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ringvisor-uboot-'));
     try {
       writeFileSync(join(dir, 'script'), 'version\npoweroff\n');

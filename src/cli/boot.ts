@@ -18,8 +18,8 @@ options:
   --kernel FILE         the kernel, as qemu-system-riscv64 -kernel takes it:
                         a Linux Image (arch/riscv/boot/Image) or vmlinux; an
                         ELF, loaded at its physical addresses and entered at
-                        the lowest; else a raw binary (u-boot.bin), loaded and
-                        entered at 0x80200000
+                        the lowest; an uncompressed U-Boot uImage; else a raw
+                        binary (u-boot.bin), loaded and entered at 0x80200000
   --bios default        the firmware: ringvisor itself (SBI from ring -1), the
                         only choice; QEMU's -bios none or a firmware file would
                         need an M-mode, which ringvisor does not have

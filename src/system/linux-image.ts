@@ -1,12 +1,13 @@
 // What `--kernel` may be, as qemu-system-riscv64 -M virt -bios default takes
-// it (hw/riscv/boot.c, riscv_load_kernel): an ELF file, its PT_LOAD segments
-// at their physical addresses; or anything else as a raw binary at the
-// kernel's address, 2 MiB into RAM on RV64 (the first 2 MiB-aligned address
-// after the firmware), entered at its first byte. A Linux `Image` is such a
-// raw binary whose header (Documentation/riscv/boot-image-header.rst, 64
-// bytes) also says where it wants to be (text_offset from the start of RAM,
-// 2 MiB on RV64) and how much memory it spans from there (image_size, bss
-// included), which is checked against RAM.
+// it (hw/riscv/boot.c, riscv_load_kernel), in its order: an ELF file, its
+// PT_LOAD segments at their physical addresses; a U-Boot uImage of an
+// uncompressed kernel, at its load address; anything else as a raw binary
+// at the kernel's address, 2 MiB into RAM on RV64 (the first 2 MiB-aligned
+// address after the firmware), entered at its first byte. A Linux `Image` is
+// such a raw binary whose header (Documentation/riscv/boot-image-header.rst,
+// 64 bytes) also says where it wants to be (text_offset from the start of
+// RAM, 2 MiB on RV64) and how much memory it spans from there (image_size,
+// bss included), which is checked against RAM.
 
 export class KernelImageError extends Error {
   constructor(readonly file: string, message: string) {
@@ -59,6 +60,9 @@ export type KernelFormat =
   /** A Linux vmlinux: an ELF whose segments are numbered from 0 and begin
    *  with the Image header; loaded as the Image it flattens to. */
   | 'vmlinux'
+  /** A U-Boot legacy uImage of an uncompressed kernel: its payload at the
+   *  header's load address, entered at its entry point. */
+  | 'uimage'
   /** Anything else: raw bytes at the kernel address (u-boot.bin). */
   | 'raw';
 
@@ -99,7 +103,9 @@ function hasImageMagic(bytes: Uint8Array): boolean {
  */
 export function loadKernel(bytes: Uint8Array, ramBase: bigint, file = 'kernel', ramSize?: bigint): KernelLayout {
   if (bytes.length === 0) throw new KernelImageError(file, 'is empty (0 bytes): no kernel to load');
-  const layout = isElf(bytes) ? loadElfKernel(bytes, ramBase, ramSize, file) : loadFlatKernel(bytes, ramBase, file);
+  const layout = isElf(bytes) ? loadElfKernel(bytes, ramBase, ramSize, file)
+    : isUImage(bytes) ? loadUImage(bytes, file)
+    : loadFlatKernel(bytes, ramBase, file);
   if (ramSize !== undefined) {
     const top = ramBase + ramSize;
     if (layout.start < ramBase || layout.end > top) {
@@ -107,10 +113,41 @@ export function loadKernel(bytes: Uint8Array, ramBase: bigint, file = 'kernel', 
       const why = layout.start >= ramBase && size > ramSize - (layout.start - ramBase)
         ? `needs ${size} bytes from ${hex(layout.start)}, more than the VM's RAM holds there (${ramSize - (layout.start - ramBase)} of ${ramSize}; raise --mem)`
         : `occupies ${hex(layout.start)}..${hex(layout.end)}, outside the VM's RAM (${hex(ramBase)}..${hex(top)})`;
-      throw new KernelImageError(file, `the kernel (${layout.format === 'raw' ? 'a raw binary' : layout.format === 'image' ? 'a Linux Image' : layout.format === 'vmlinux' ? 'a Linux vmlinux' : 'an ELF file'}) ${why}`);
+      throw new KernelImageError(file, `the kernel (${FORMAT_NAMES[layout.format]}) ${why}`);
     }
   }
   return layout;
+}
+
+const FORMAT_NAMES: Record<KernelFormat, string> = {
+  image: 'a Linux Image', elf: 'an ELF file', vmlinux: 'a Linux vmlinux', uimage: 'a uImage', raw: 'a raw binary',
+};
+
+// U-Boot's legacy image header (include/image.h): 64 bytes, big-endian.
+const UIMAGE_MAGIC = 0x27051956;
+const IH_TYPE_KERNEL = 2;
+const IH_COMP_NONE = 0;
+
+function isUImage(bytes: Uint8Array): boolean {
+  return bytes.length >= 4 && new DataView(bytes.buffer, bytes.byteOffset, bytes.length).getUint32(0, false) === UIMAGE_MAGIC;
+}
+
+/** A uImage as QEMU's load_uimage_as takes it for -kernel: a kernel image
+ *  (not a ramdisk or script), its payload at ih_load, entered at ih_ep. */
+function loadUImage(bytes: Uint8Array, file: string): KernelLayout {
+  const fail = (why: string): never => { throw new KernelImageError(file, why); };
+  if (bytes.length < HEADER_BYTES) fail(`truncated uImage header (${bytes.length} bytes of ${HEADER_BYTES})`);
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  const size = v.getUint32(12, false), load = BigInt(v.getUint32(16, false)), ep = BigInt(v.getUint32(20, false));
+  const type = bytes[30], comp = bytes[31];
+  if (type !== IH_TYPE_KERNEL) fail(`a uImage of type ${type}, not a kernel (type ${IH_TYPE_KERNEL})`);
+  // QEMU would gunzip a compressed one; the core has no decompressor (and no
+  // Node-only dependency), so it says what to do instead.
+  if (comp !== IH_COMP_NONE) fail(`a compressed uImage (compression ${comp}): boot the kernel inside it (mkimage -l shows it; dumpimage extracts it)`);
+  if (size > bytes.length - HEADER_BYTES) fail(`truncated uImage: its header says ${size} bytes of kernel, the file holds ${bytes.length - HEADER_BYTES}`);
+  const payload = bytes.subarray(HEADER_BYTES, HEADER_BYTES + size);
+  const end = load + BigInt(size);
+  return { format: 'uimage', pieces: [{ addr: load, bytes: payload, memSize: BigInt(size) }], entry: ep, start: load, end };
 }
 
 /** A Linux Image at RAM + text_offset, or raw bytes at RAM + 2 MiB. */
