@@ -115,6 +115,11 @@ export function loadKernel(bytes: Uint8Array, ramBase: bigint, file = 'kernel', 
         : `occupies ${hex(layout.start)}..${hex(layout.end)}, outside the VM's RAM (${hex(ramBase)}..${hex(top)})`;
       throw new KernelImageError(file, `the kernel (${FORMAT_NAMES[layout.format]}) ${why}`);
     }
+    // Only a uImage names its entry apart from where it loads: one outside
+    // RAM would fault at the first fetch, with no trap handler yet.
+    if (layout.entry < ramBase || layout.entry >= top) {
+      throw new KernelImageError(file, `the kernel (${FORMAT_NAMES[layout.format]}) is entered at ${hex(layout.entry)}, outside the VM's RAM (${hex(ramBase)}..${hex(top)})`);
+    }
   }
   return layout;
 }
@@ -200,7 +205,9 @@ function loadElfKernel(bytes: Uint8Array, ramBase: bigint, ramSize: bigint | und
   const first = pieces.find((p) => p.addr === start)!;
   if (!inRam && start < ramBase && hasImageMagic(first.bytes)) {
     const span = end - start;
-    if (span > BigInt(0x4000_0000)) fail(`a vmlinux spanning ${span} bytes: more than 1 GiB`);
+    // Checked before the flat copy is made: its size comes from the file.
+    const room = ramSize ?? 0x4000_0000n;
+    if (span > room) fail(`the kernel (a Linux vmlinux) spans ${span} bytes, more than the VM's RAM (${room}; raise --mem)`);
     const flat = new Uint8Array(Number(pieces.reduce((m, p) => { const e = p.addr - start + BigInt(p.bytes.length); return e > m ? e : m; }, 0n)));
     for (const p of pieces) flat.set(p.bytes, Number(p.addr - start));
     const image = parseKernelImage(flat, file);
