@@ -17,7 +17,7 @@
 import { Cpu, ExitControl, ExitReason, EXIT_REASON_NAMES, Irq, MemoryMode, Priv } from '../cpu/cpu.js';
 import { defaultCpuModule } from '../cpu/module-registry.js';
 import { virtDeviceTree, qemuVirtioSlots, QEMU_VIRT, plicContext } from './device-tree.js';
-import { loadKernel } from './linux-image.js';
+import { loadKernel, KernelImageError } from './linux-image.js';
 import { handleSbi, HartState, ResetType, SbiStats, type SbiMachine } from './sbi.js';
 import { MmioBus, type AccessSize } from './devices/bus.js';
 import { Plic } from './devices/plic.js';
@@ -81,6 +81,8 @@ export const SYSTEM_LIMIT_STATUS = 124;
 const TIMER_OFF = 0xffff_ffff_ffff_ffffn;
 /** Guest time (ticks: 1 ms) the UART must have been open before it gets console input. */
 const CONSOLE_SETTLE = 10_000n;
+/** The top of RAM kept for the device tree. */
+const DTB_SPACE = 0x10_0000n;
 /** Empty line-status reads in a row that mean a guest waits for input. */
 const POLLS_FOR_INPUT = 64;
 
@@ -163,6 +165,10 @@ export class SystemVM {
     const ramSize = BigInt(bytes);
     const name = options.kernelName ?? 'kernel';
     const kernel = loadKernel(options.kernel, ramBase, name, ramSize);
+    // It fits in RAM (loadKernel checked), but the device tree must not land on it.
+    if (kernel.end > ramBase + ramSize - DTB_SPACE) {
+      throw new KernelImageError(name, `the kernel ends at 0x${kernel.end.toString(16)}, inside the last MiB of RAM, which holds the device tree (raise --mem)`);
+    }
     const cpu = this.cpu = new Cpu(options.cpuModule ?? defaultCpuModule());
     cpu.configureRam(ramBase, ramSize);
     cpu.memoryMode = MemoryMode.Flat;
@@ -217,7 +223,7 @@ export class SystemVM {
       virtio.push(slots[1]);
     }
 
-    const dtbSpace = 0x10_0000n;
+    const dtbSpace = DTB_SPACE;
     let initrd: { start: bigint; end: bigint } | undefined;
     const top = ramBase + ramSize;
     if (options.initrd) {
