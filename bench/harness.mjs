@@ -19,8 +19,8 @@ export const USAGE = `usage: node bench/run.mjs [options]      (npm run bench, r
 
 Runs the benchmark workloads (guests/bench, bench/js) under ringvisor,
 qemu-riscv64, natively (gcc -O2) and as JavaScript on Node, interleaved;
-then the micro-benchmarks, then the boot time of our guest Linux (ringvisor
-boot against qemu-system-riscv64). Writes a table, bench/results/latest.json and
+then the micro-benchmarks, then the boot time of our guest Linux and its
+console round trip when idle (ringvisor boot against qemu-system-riscv64). Writes a table, bench/results/latest.json and
 bench/results/latest.svg (partial.* for a --quick, --only, --scale or
 --without run).
 
@@ -32,7 +32,7 @@ options:
   --without P,Q       leave out these peers (${PEERS.filter((p) => p !== 'ringvisor').join(', ')}): reported as missing
   --no-micro          skip the micro-benchmarks
   --micro-only        only the micro-benchmarks (and the boot)
-  --no-boot           skip booting the guest Linux
+  --no-boot           skip booting the guest Linux (boot time, console round trip)
   --micro-time S      seconds each micro-benchmark may take (default 2; --quick 0.25)
   --out DIR           where results go (default bench/results)
   --js-dir DIR        the JavaScript versions from DIR/NAME.mjs (default bench/js)
@@ -368,6 +368,14 @@ export async function runBench(options) {
     boot = runBoot({ reps: options.reps, progress: (s) => progress.line(s) });
     progress.done();
   }
+  // The console round trip of the idle booted guest (bench/console.mjs),
+  // with the boot: it needs the same kernel.
+  let consoleTrip;
+  if (options.boot) {
+    const { runConsole } = await import('./console.mjs');
+    consoleTrip = await runConsole({ lines: options.quick ? 5 : 20, progress: (s) => progress.line(s) });
+    progress.done();
+  }
   const partial = options.quick || options.only !== undefined || options.scale !== 1 || options.without.length > 0 || !options.workloads || !options.micro || !options.boot
     || resolve(options.jsDir) !== join(ROOT, 'bench/js');
   const results = {
@@ -388,7 +396,12 @@ export async function runBench(options) {
     workloads,
     micro: micro ?? null,
     boot: boot ?? null,
-    headline: { ...headline(workloads, micro), ...(boot && !boot.missing ? { boot: { ringvisor: boot.ringvisor.promptSeconds ?? null, qemu: boot.qemu.promptSeconds ?? null, what: 'seconds from start to the guest Linux init\'s first prompt' } } : {}) },
+    console: consoleTrip ?? null,
+    headline: {
+      ...headline(workloads, micro),
+      ...(boot && !boot.missing ? { boot: { ringvisor: boot.ringvisor.promptSeconds ?? null, qemu: boot.qemu.promptSeconds ?? null, what: 'seconds from start to the guest Linux init\'s first prompt' } } : {}),
+      ...(consoleTrip && !consoleTrip.missing ? { consoleMs: { ringvisor: consoleTrip.ringvisor.medianMs ?? null, qemu: consoleTrip.qemu.medianMs ?? null, what: 'ms from typing a line at the idle guest Linux (--clock host) to its output, median' } } : {}),
+    },
     failures,
   };
 

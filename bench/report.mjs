@@ -59,8 +59,10 @@ export function renderTable(results) {
     lines.push(['write system call (ns, workload)', round(s.ringvisor), `qemu-riscv64 ${round(s.qemu)}, native ${round(s.native)}, JS ${round(s.js)}`]);
   }
   if (h.boot) lines.push(['boot to the init prompt (s)', h.boot.ringvisor?.toFixed(2) ?? '-', `qemu-system-riscv64 ${h.boot.qemu?.toFixed(2) ?? 'missing'}${h.boot.ringvisor && h.boot.qemu ? ` (${(h.boot.ringvisor / h.boot.qemu).toFixed(2)}x)` : ''}`]);
+  if (h.consoleMs) lines.push(['console round trip, idle guest (ms)', h.consoleMs.ringvisor?.toFixed(1) ?? '-', `qemu-system-riscv64 ${h.consoleMs.qemu?.toFixed(1) ?? 'missing'}${h.consoleMs.ringvisor && h.consoleMs.qemu ? ` (${(h.consoleMs.ringvisor / h.consoleMs.qemu).toFixed(2)}x)` : ''}`]);
   if (lines.length) out.push('', 'headline', table(lines.map((l) => [`  ${l[0]}`, l[1], l[2]])));
   if (results.boot?.missing) out.push(`boot: missing: ${results.boot.missing}`);
+  if (results.console?.missing) out.push(`console round trip: missing: ${results.console.missing}`);
   if (results.micro) {
     out.push('', 'micro-benchmarks (benchmark package; median of samples)');
     out.push(table(results.micro.rows.map((r) => [`  ${r.name}`, `${round(r.nsPerOp)} ns/op`, r.rme === undefined ? '(by hand)' : `±${r.rme.toFixed(1)}%`, `${r.samples} samples`])));

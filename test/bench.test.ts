@@ -61,6 +61,12 @@ describe('bench/run.mjs', () => {
         expect(j.boot.ringvisor.promptSeconds).toBeGreaterThan(0);
         expect(j.headline.boot.ringvisor).toBe(j.boot.ringvisor.promptSeconds);
       }
+      // The idle guest's console round trip (bench/console.mjs): the same.
+      if (j.console.missing) expect(j.console.missing).toMatch(/guest Linux/);
+      else {
+        expect(j.console.ringvisor.times.length).toBeGreaterThan(0);
+        expect(j.headline.consoleMs.ringvisor).toBe(j.console.ringvisor.medianMs);
+      }
 
       const svg = r.read('partial.svg');
       expect(svg).toMatch(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);

@@ -2,19 +2,27 @@
 // -M virt -nographic. The console is the host's stdin and stdout: raw mode
 // when stdin is a terminal (Ctrl-A x quits, Ctrl-A Ctrl-A sends a Ctrl-A),
 // and piped input is typed at the guest as it arrives.
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { SystemVM, DEFAULT_SYSTEM_MEMORY } from '../system/system-vm.js';
 import { KernelImageError } from '../system/linux-image.js';
 import { parseSize, parseInstructionCount, parseSeconds, type Fail } from './options.js';
 
 export const BOOT_USAGE = `usage: ringvisor boot --kernel IMAGE [options]
 
-Boots a RISC-V Linux kernel built for qemu-system-riscv64 -M virt (its flat
-Image) with ringvisor as the firmware and the board. Exits 0 when the guest
-powers off, 1 with the reason when it fails, 124 at a limit.
+Boots a RISC-V Linux kernel built for qemu-system-riscv64 -M virt (or any
+S-mode program: U-Boot, a bare-metal ELF) with ringvisor as the firmware and
+the board. Exits 0 when the guest powers off, 1 with the reason when it
+fails, 124 at a limit.
 
 options:
-  --kernel IMAGE        the kernel (arch/riscv/boot/Image)
+  --kernel FILE         the kernel, as qemu-system-riscv64 -kernel takes it:
+                        a Linux Image (arch/riscv/boot/Image) or vmlinux; an
+                        ELF, loaded at its physical addresses and entered at
+                        the lowest; an uncompressed U-Boot uImage; else a raw
+                        binary (u-boot.bin), loaded and entered at 0x80200000
+  --bios default        the firmware: ringvisor itself (SBI from ring -1), the
+                        only choice; QEMU's -bios none or a firmware file would
+                        need an M-mode, which ringvisor does not have
   --initrd FILE         an initramfs, placed in RAM and named in /chosen
   --append CMDLINE      the kernel command line (default: console=ttyS0)
   --mem SIZE            guest RAM, e.g. 256M (default ${DEFAULT_SYSTEM_MEMORY / 1024 / 1024}M; 1M to 4032M)
@@ -43,12 +51,33 @@ class BootInputError extends Error {}
 
 const usageError: Fail = (message) => { throw new BootUsageError(message, true); };
 
-function readInput(path: string, what: string): Uint8Array {
+/**
+ * Reads a regular file of at most `limit` bytes (the guest's RAM: nothing
+ * larger could be loaded), deciding on its size before reading a byte, so
+ * that /dev/zero, a FIFO or a file of many gigabytes is one clear error.
+ */
+function readInput(path: string, what: string, limit: number): Uint8Array {
+  let fd: number | undefined;
   try {
-    return readFileSync(path);
+    fd = openSync(path, 'r');
+    const st = fstatSync(fd);
+    if (st.isDirectory()) throw new BootInputError(`${what} ${path}: Is a directory`);
+    if (!st.isFile()) throw new BootInputError(`${what} ${path}: not a regular file`);
+    if (st.size > limit) throw new BootInputError(`${what} ${path}: ${st.size} bytes, larger than the VM's RAM (${limit} bytes; raise --mem)`);
+    const bytes = new Uint8Array(st.size);
+    for (let off = 0; off < bytes.length;) {
+      const n = readSync(fd, bytes, off, bytes.length - off, off);
+      if (n === 0) throw new BootInputError(`${what} ${path}: shrank while it was read`);
+      off += n;
+    }
+    return bytes;
   } catch (e) {
+    if (e instanceof BootInputError) throw e;
     const err = e as NodeJS.ErrnoException;
-    throw new BootInputError(`${what} ${path}: ${err.code === 'ENOENT' ? 'No such file or directory' : err.code === 'EISDIR' ? 'Is a directory' : err.message}`);
+    const why = err.code === 'ENOENT' ? 'No such file or directory' : err.code === 'EISDIR' ? 'Is a directory' : err.code === 'EACCES' ? 'Permission denied' : err.message;
+    throw new BootInputError(`${what} ${path}: ${why}`);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
@@ -67,6 +96,14 @@ export async function cmdBoot(args: string[]): Promise<number> {
       return args[++i];
     };
     if (a === '--kernel') kernel = value();
+    else if (a === '--bios') {
+      // QEMU's -bios: `default` is its OpenSBI, here ring -1. `none` runs the
+      // kernel in M-mode from 0x80000000 and a file is an M-mode firmware
+      // (OpenSBI, M-mode U-Boot): the guest has no M-mode to run them in.
+      const v = value();
+      if (v === 'none') usageError(`--bios none is not possible: QEMU then runs the kernel in M-mode from 0x80000000, and ringvisor has no M-mode (ring -1 is the firmware); boot S-mode code with --bios default`);
+      else if (v !== 'default') usageError(`--bios '${v}' is not possible: a firmware file runs in M-mode, and ringvisor has no M-mode (ring -1 is the firmware, serving the SBI); boot its S-mode payload with --kernel (e.g. u-boot.bin or uboot.elf from /usr/lib/u-boot/qemu-riscv64_smode)`);
+    }
     else if (a === '--initrd') initrd = value();
     else if (a === '--append') append = value();
     else if (a === '--mem') mem = parseSize(value(), usageError, '256M or 1G');
@@ -97,8 +134,8 @@ export async function cmdBoot(args: string[]): Promise<number> {
   let vm: SystemVM;
   try {
     vm = SystemVM.create({
-      kernel: readInput(kernel, 'kernel'), kernelName: kernel,
-      initrd: initrd === undefined ? undefined : readInput(initrd, 'initrd'),
+      kernel: readInput(kernel, 'kernel', mem ?? DEFAULT_SYSTEM_MEMORY), kernelName: kernel,
+      initrd: initrd === undefined ? undefined : readInput(initrd, 'initrd', mem ?? DEFAULT_SYSTEM_MEMORY),
       append, memoryBytes: mem, maxInstructions, timeoutSeconds, disk, harts,
       clock: clock ?? (process.stdin.isTTY ? 'host' : 'virtual'),
       console: (b) => process.stdout.write(b),

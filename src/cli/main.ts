@@ -23,7 +23,12 @@ options:
   --timeout SECONDS     stop the guest after SECONDS of host time (exit status 124),
                         sleeping or waiting for stdin included
   --mem SIZE            guest memory, e.g. 64M, 1G (default ${DEFAULT_MEMORY_BYTES / 1024 ** 3}G; 1M to 4032M)
-  --env KEY=VALUE       add an environment variable (repeatable)
+  --env KEY=VALUE       set an environment variable, replacing one of that
+                        name (repeatable); -E KEY=VALUE[,KEY=VALUE...] as
+                        qemu-riscv64's -E (a comma separates variables)
+  --unset-env KEY       remove an environment variable (repeatable); -U
+                        KEY[,KEY...] as qemu-riscv64's -U
+  --env-clear, -i       start from an empty environment, not the host's
   --cwd DIR             start the guest in DIR (default: the current directory)
   --mount HOST:GUEST[:ro]
                         also show host directory HOST at GUEST, read-only
@@ -62,6 +67,10 @@ directories ringvisor holds open, so renaming or replacing directories
 (even racing from another guest thread) cannot lead outside it, and an open
 directory keeps naming the directory it was opened on (docs/SECURITY.md).
 stdin, stdout and stderr are the host's.
+environment: the host's, in its order, as qemu-riscv64 passes it (QEMU
+reverses the order; ringvisor keeps the host's, as a native exec does);
+--env-clear starts from none; then --env/-E and --unset-env/-U apply in
+the order given.
 PROGRAM must be a regular file of at most 1 GiB.
 
 usage: ringvisor bench [options]
@@ -159,6 +168,46 @@ function windowSize(): { rows: number; columns: number } {
   return { rows: stream?.rows ?? 24, columns: stream?.columns ?? 80 };
 }
 
+/** One change to the guest's environment from the command line. */
+type EnvEdit = { set: string; name: string } | { unset: string };
+
+// A name is what comes before the first '='; Linux's execve takes any
+// string, but a variable without a name or '=' could not be looked up, and
+// qemu-riscv64 refuses both too.
+function parseEnvSet(v: string, option: string): EnvEdit {
+  const eq = v.indexOf('=');
+  if (eq <= 0) usageError(`bad ${option} '${v}' (KEY=VALUE)`);
+  return { set: v, name: v.slice(0, eq) };
+}
+
+function parseEnvUnset(v: string, option: string): EnvEdit {
+  if (v === '' || v.includes('=')) usageError(`bad ${option} '${v}' (a variable's name)`);
+  return { unset: v };
+}
+
+/** The host's environment as KEY=VALUE strings, in the host's order. */
+function hostEnvironment(): string[] {
+  return Object.entries(process.env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]));
+}
+
+/** `base` with the edits applied in order: a set replaces the variable in
+ *  its place (as setenv does) or appends it; an unset removes it. */
+function editEnvironment(base: string[], edits: EnvEdit[]): string[] {
+  const env = [...base];
+  const nameOf = (s: string) => { const eq = s.indexOf('='); return eq < 0 ? s : s.slice(0, eq); };
+  for (const e of edits) {
+    if ('set' in e) {
+      const at = env.findIndex((s) => nameOf(s) === e.name);
+      if (at < 0) env.push(e.set); else env[at] = e.set;
+      // Any later duplicate of the name goes, so the guest sees one value.
+      for (let i = env.length - 1; i > at && at >= 0; i--) if (nameOf(env[i]) === e.name) env.splice(i, 1);
+    } else {
+      for (let i = env.length - 1; i >= 0; i--) if (nameOf(env[i]) === e.unset) env.splice(i, 1);
+    }
+  }
+  return env;
+}
+
 function mebibytes(bytes: number): string {
   return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
 }
@@ -171,7 +220,8 @@ async function cmdRun(args: string[]): Promise<number> {
   let threadSlice: bigint | undefined;
   let clock: 'host' | 'virtual' | undefined;
   let jitThreshold: number | undefined;
-  const env: string[] = [];
+  const envEdits: EnvEdit[] = [];
+  let envClear = false;
   const mounts: HostMount[] = [];
   let cwd: string | undefined;
   let hostRoot = false;
@@ -197,7 +247,11 @@ async function cmdRun(args: string[]): Promise<number> {
       if (v !== 'host' && v !== 'virtual') usageError(`bad --clock '${v}' (host or virtual)`);
       clock = v;
     } else if (a === '--mem') memoryBytes = parseSize(value(), usageError);
-    else if (a === '--env') env.push(value());
+    else if (a === '--env') envEdits.push(parseEnvSet(value(), a));
+    else if (a === '-E') for (const v of value().split(',')) envEdits.push(parseEnvSet(v, a));
+    else if (a === '--unset-env') envEdits.push(parseEnvUnset(value(), a));
+    else if (a === '-U') for (const v of value().split(',')) envEdits.push(parseEnvUnset(v, a));
+    else if (a === '--env-clear' || a === '-i') envClear = true;
     else if (a === '--cwd') cwd = value();
     else if (a === '--mount') {
       try {
@@ -255,7 +309,7 @@ async function cmdRun(args: string[]): Promise<number> {
     tty: { stdin: isatty(0), stdout: isatty(1), stderr: isatty(2), windowSize },
     argv: [program, ...args.slice(i + 1)],
     programName: program,
-    env,
+    env: editEnvironment(envClear ? [] : hostEnvironment(), envEdits),
     stdout: out(1, deadline),
     stderr,
     memoryBytes,

@@ -26,7 +26,10 @@ export type { Sink, StdinSource, TtyInfo } from './fs/file-table.js';
 export interface ProcessVMOptions {
   /** argv, including argv[0]; defaults to [programName]. */
   argv?: string[];
-  /** Environment strings "KEY=VALUE". */
+  /** Environment strings "KEY=VALUE", in the order the guest sees them.
+   *  Default: none. The library never reads the host's environment on its
+   *  own (a VM gets only what it is handed); `ringvisor run` hands it the
+   *  host's, as qemu-riscv64 does, unless told otherwise. */
   env?: string[];
   /** Name used in messages and as AT_EXECFN. */
   programName?: string;
@@ -73,6 +76,34 @@ export const DEFAULT_MEMORY_BYTES = 1024 * 1024 * 1024;
 const spareCpus = new WeakMap<WebAssembly.Module, Cpu[]>();
 const MAX_SPARE_CPUS = 4;
 const STACK_BYTES = 8n * 1024n * 1024n;
+/** Linux's limits on what execve copies (fs/exec.c: bprm_stack_limits,
+ *  MAX_ARG_STRLEN): argv and environment strings and their pointers in a
+ *  quarter of the stack, each string at most 32 pages. */
+export const MAX_ARG_BYTES = Number(STACK_BYTES / 4n);
+export const MAX_ARG_STRLEN = 32 * 4096;
+
+/** argv and the environment are more than Linux's execve would take
+ *  (E2BIG): the program cannot be started, as a shell reports it (126). */
+export class ArgumentListTooLongError extends ElfError {
+  constructor(file: string, why: string) {
+    super(file, `Argument list too long (${why})`);
+    this.name = 'ArgumentListTooLongError';
+  }
+}
+
+/** Throws ArgumentListTooLongError where Linux's execve would fail with E2BIG. */
+export function checkArgumentSize(file: string, argv: string[], env: string[]): void {
+  const enc = new TextEncoder();
+  let bytes = (Math.max(argv.length, 1) + env.length) * 8;
+  for (const [what, list] of [['argument', argv], ['environment string', env]] as const) {
+    for (const s of list) {
+      const n = enc.encode(s).length + 1;
+      if (n > MAX_ARG_STRLEN) throw new ArgumentListTooLongError(file, `an ${what} of ${n} bytes, more than ${MAX_ARG_STRLEN}`);
+      bytes += n;
+    }
+  }
+  if (bytes > MAX_ARG_BYTES) throw new ArgumentListTooLongError(file, `${bytes} bytes of arguments and environment, more than ${MAX_ARG_BYTES}`);
+}
 const PAGE = 4096n;
 const STACK_GUARD_GAP = 256n * PAGE;
 /** Instructions per run() call: large, so exits for scheduling are rare. */
@@ -145,6 +176,8 @@ export class ProcessVM {
     this.options = options;
     this.name = options.programName ?? options.argv?.[0] ?? 'guest';
     const image = parseElf(elf, this.name);
+    // Before any memory is taken: what execve would refuse, refused here.
+    checkArgumentSize(this.name, options.argv ?? [this.name], options.env ?? []);
     this.image = image;
     this.files = new FileTable({ stdin: options.stdin, stdout: options.stdout, stderr: options.stderr, tty: options.tty });
     this.fs = options.fs ?? new GuestFs(privateMounts({

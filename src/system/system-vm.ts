@@ -17,7 +17,7 @@
 import { Cpu, ExitControl, ExitReason, EXIT_REASON_NAMES, Irq, MemoryMode, Priv } from '../cpu/cpu.js';
 import { defaultCpuModule } from '../cpu/module-registry.js';
 import { virtDeviceTree, qemuVirtioSlots, QEMU_VIRT, plicContext } from './device-tree.js';
-import { loadKernel } from './linux-image.js';
+import { loadKernel, KernelImageError } from './linux-image.js';
 import { handleSbi, HartState, ResetType, SbiStats, type SbiMachine } from './sbi.js';
 import { MmioBus, type AccessSize } from './devices/bus.js';
 import { Plic } from './devices/plic.js';
@@ -29,8 +29,10 @@ import { VirtioRng } from './devices/virtio-rng.js';
 import { RateLimitedLog, type LogLimits } from './rate-limited-log.js';
 
 export interface SystemVMOptions {
-  /** The kernel: a RISC-V Linux `Image` (arch/riscv/boot/Image), or a
-   *  static ELF (a bare-metal S-mode program) loaded at its physical addresses. */
+  /** The kernel, as qemu-system-riscv64 -kernel takes it (linux-image.ts):
+   *  a RISC-V Linux `Image` (arch/riscv/boot/Image) or its vmlinux, an ELF
+   *  (a bare-metal S-mode program, uboot.elf) loaded at its physical
+   *  addresses, or a raw binary (u-boot.bin) at RAM + 2 MiB. */
   kernel: Uint8Array;
   kernelName?: string;
   initrd?: Uint8Array;
@@ -79,6 +81,8 @@ export const SYSTEM_LIMIT_STATUS = 124;
 const TIMER_OFF = 0xffff_ffff_ffff_ffffn;
 /** Guest time (ticks: 1 ms) the UART must have been open before it gets console input. */
 const CONSOLE_SETTLE = 10_000n;
+/** The top of RAM kept for the device tree. */
+const DTB_SPACE = 0x10_0000n;
 /** Empty line-status reads in a row that mean a guest waits for input. */
 const POLLS_FOR_INPUT = 64;
 
@@ -134,6 +138,8 @@ export class SystemVM {
   /** Instructions executed by all harts. */
   private executed = 0n;
   private consoleLine = '';
+  /** While run() sleeps on an idle machine: ends the sleep. */
+  private wakeIdle: (() => void) | undefined;
 
   static create(options: SystemVMOptions): SystemVM {
     return new SystemVM(options);
@@ -158,7 +164,11 @@ export class SystemVM {
     if (!Number.isSafeInteger(bytes) || bytes <= 0 || bytes % 4096 !== 0) throw new RangeError(`memoryBytes must be a positive whole number of 4 KiB pages, not ${bytes}`);
     const ramSize = BigInt(bytes);
     const name = options.kernelName ?? 'kernel';
-    const kernel = loadKernel(options.kernel, ramBase, name);
+    const kernel = loadKernel(options.kernel, ramBase, name, ramSize);
+    // It fits in RAM (loadKernel checked), but the device tree must not land on it.
+    if (kernel.end > ramBase + ramSize - DTB_SPACE) {
+      throw new KernelImageError(name, `the kernel ends at 0x${kernel.end.toString(16)}, inside the last MiB of RAM, which holds the device tree (raise --mem)`);
+    }
     const cpu = this.cpu = new Cpu(options.cpuModule ?? defaultCpuModule());
     cpu.configureRam(ramBase, ramSize);
     cpu.memoryMode = MemoryMode.Flat;
@@ -213,7 +223,7 @@ export class SystemVM {
       virtio.push(slots[1]);
     }
 
-    const dtbSpace = 0x10_0000n;
+    const dtbSpace = DTB_SPACE;
     let initrd: { start: bigint; end: bigint } | undefined;
     const top = ramBase + ramSize;
     if (options.initrd) {
@@ -261,10 +271,12 @@ export class SystemVM {
     }
   }
 
-  /** Bytes typed at the console. */
+  /** Bytes typed at the console. An idle machine waiting in run() wakes at
+   *  once: the UART's interrupt may end a hart's wfi. */
   input(bytes: Uint8Array | string): void {
     for (const b of typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes) this.consoleInput.push(b);
     this.feedConsole();
+    this.wakeIdle?.();
   }
 
   private feedConsole(): void {
@@ -443,6 +455,9 @@ export class SystemVM {
 
   /** Runs one slice; returns the exit status once the machine has stopped. */
   step(): number | undefined {
+    // Idle is what this step finds, not what an earlier one did: a hart
+    // woken by an interrupt runs on at full speed, not a slice per nap.
+    this.idleUntil = undefined;
     if (this.status !== undefined) return this.stopped();
     const cpu = this.cpu;
     const limit = this.options.maxInstructions;
@@ -522,18 +537,25 @@ export class SystemVM {
    *  returns `status`. */
   halt(status: number): void {
     this.status ??= status;
+    this.wakeIdle?.();
   }
 
   /** Runs the machine until it stops; resolves to its exit status. Yields to
    *  the event loop every 10 ms (console input arrives in between) and
-   *  sleeps while it is idle on the host clock. */
+   *  sleeps while it is idle on the host clock: until the earliest timer
+   *  deadline (at most idleMilliseconds), or until input() or halt() wake it,
+   *  whichever comes first, so a guest waiting for a keystroke answers it
+   *  as soon as it arrives. */
   async run(): Promise<number> {
     let lastYield = Date.now();
     for (;;) {
       const status = this.step();
       if (status !== undefined) return this.stopped() ?? status;
       if (this.idleUntil !== undefined) {
-        await new Promise<void>((resolve) => setTimeout(resolve, this.idleMilliseconds()));
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => { this.wakeIdle = undefined; resolve(); }, this.idleMilliseconds());
+          this.wakeIdle = () => { this.wakeIdle = undefined; clearTimeout(timer); resolve(); };
+        });
         lastYield = Date.now();
       } else if (Date.now() - lastYield > 10) {
         await new Promise<void>((resolve) => setImmediate(resolve));

@@ -1,0 +1,115 @@
+#!/usr/bin/env node
+// Console round trip of an idle booted guest: our guest Linux (guests/linux)
+// booted with `ringvisor boot --clock host` and under qemu-system-riscv64
+// -M virt, its shell at the prompt; a line `echo rtN` is typed and the time
+// from writing it to seeing its output (`rtN` on a line of its own, after the
+// tty's echo of the command) is measured, N lines each, one at a time after
+// the next prompt. Between lines the guest is idle (wfi with no timer soon),
+// so this is how fast an idle machine wakes for input. Medians and the ratio.
+//   node bench/console.mjs [lines=20] [reps=1]
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { guestLinux } from './boot.mjs';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const APPEND = 'console=ttyS0 quiet panic=-1';
+const PROMPT = 'ringvisor-init# ';
+/** Idle time before each line: the guest has settled into wfi by then. */
+const SETTLE_MS = 50;
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length === 0 ? null : s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/**
+ * Boots `command`, waits for the prompt, types `lines` lines and returns the
+ * round trip of each in milliseconds (or { error }). The machine is powered
+ * off at the end (^D at the prompt: our init's poweroff).
+ */
+export function consoleRoundTrips(command, { lines = 20, timeoutSeconds = 180 } = {}) {
+  return new Promise((resolvePromise) => {
+    const child = spawn(command[0], command.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '', stderr = '';
+    let sent = 0, sentAt = 0n, waitingFor = null;
+    const times = [];
+    let finished = false;
+    const finish = (result) => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      resolvePromise(result);
+    };
+    const timer = setTimeout(() => finish({ error: `timed out after ${timeoutSeconds}s (${times.length} of ${lines} lines; output ends ${JSON.stringify(out.slice(-200))})` }), timeoutSeconds * 1000);
+    const next = () => {
+      if (sent === lines) { child.stdin.write('\x04'); return; }
+      // Let the guest go idle first: the measure is an idle machine's wake-up.
+      setTimeout(() => {
+        const token = `rt${sent++}`;
+        waitingFor = `\n${token}\r\n`;
+        out = '';
+        sentAt = process.hrtime.bigint();
+        child.stdin.write(`echo ${token}\n`);
+      }, SETTLE_MS);
+    };
+    child.stdout.on('data', (chunk) => {
+      out += chunk.toString('latin1');
+      if (waitingFor !== null) {
+        if (!out.includes(waitingFor)) return;
+        times.push(Number(process.hrtime.bigint() - sentAt) / 1e6);
+        waitingFor = null;
+      }
+      if (out.endsWith(PROMPT)) { out = ''; next(); }
+    });
+    child.stderr.on('data', (chunk) => { stderr += chunk; });
+    child.stdin.on('error', () => {});
+    child.on('exit', (code, signal) => {
+      if (times.length === lines) finish({ times });
+      else finish({ error: `exited (${signal ?? code}) after ${times.length} of ${lines} lines: ${stderr.trim().split('\n').pop() ?? ''}` });
+    });
+  });
+}
+
+export async function runConsole({ lines = 20, reps = 1, progress = () => {} } = {}) {
+  const linux = guestLinux();
+  if (linux.missing) return { missing: `the guest Linux: ${linux.missing}` };
+  const peers = {
+    ringvisor: [process.execPath, `${ROOT}dist/cli/main.js`, 'boot', '--clock', 'host', '--kernel', linux.image, '--initrd', linux.initrd, '--append', APPEND],
+    qemu: ['qemu-system-riscv64', '-M', 'virt', '-smp', '1', '-m', '256M', '-nographic', '-bios', 'default', '-no-reboot',
+      '-kernel', linux.image, '-initrd', linux.initrd, '-append', APPEND],
+  };
+  const { spawnSync } = await import('node:child_process');
+  const qemuThere = spawnSync('qemu-system-riscv64', ['--version']).status === 0;
+  const out = { lines, reps, ringvisor: { times: [] }, qemu: qemuThere ? { times: [] } : { missing: 'qemu-system-riscv64 is not on the PATH (apt-get install qemu-system-misc)' } };
+  for (let i = 0; i < reps; i++) {
+    for (const p of i % 2 ? ['qemu', 'ringvisor'] : ['ringvisor', 'qemu']) {
+      if (out[p].missing) continue;
+      progress(`console: ${p} ${i + 1}/${reps}`);
+      const r = await consoleRoundTrips(peers[p], { lines });
+      if (r.error) { out[p] = { missing: `failed: ${r.error}` }; continue; }
+      out[p].times.push(...r.times.map((t) => +t.toFixed(2)));
+    }
+  }
+  for (const p of ['ringvisor', 'qemu']) {
+    if (out[p].missing) continue;
+    out[p].medianMs = median(out[p].times);
+    out[p].maxMs = Math.max(...out[p].times);
+  }
+  out.ratio = out.ringvisor.medianMs && out.qemu.medianMs ? out.ringvisor.medianMs / out.qemu.medianMs : null;
+  return out;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const r = await runConsole({ lines: Number(process.argv[2] ?? 20), reps: Number(process.argv[3] ?? 1), progress: (s) => process.stderr.write(s + '\n') });
+  const fmt = (p) => (r[p].missing ? `missing (${r[p].missing})` : `median ${r[p].medianMs.toFixed(1)} ms, max ${r[p].maxMs.toFixed(1)} ms over ${r[p].times.length} lines`);
+  if (r.missing) console.log(`console round trip: ${r.missing}`);
+  else {
+    console.log(`console round trip, idle guest Linux (--clock host), ${r.lines} lines x ${r.reps}:`);
+    console.log(`  ringvisor: ${fmt('ringvisor')}`);
+    console.log(`  qemu:      ${fmt('qemu')}`);
+    if (r.ratio !== null) console.log(`  ratio ringvisor/qemu: ${r.ratio.toFixed(1)}`);
+  }
+  if (process.argv.includes('--json')) console.log(JSON.stringify(r, null, 2));
+}
