@@ -21,7 +21,7 @@ import { SystemVM } from '../src/system/system-vm.js';
 import { loadCpuModule } from '../src/node/load.js';
 
 const dir = fileURLToPath(new URL('../guests/baremetal/', import.meta.url));
-const PROGRAMS = ['traps', 'interrupts', 'paging', 'fp-state', 'sbi', 'suspend', 'entry'] as const;
+const PROGRAMS = ['traps', 'interrupts', 'paging', 'fp-state', 'sbi', 'suspend', 'entry', 'poweroff'] as const;
 /** Harts of the machine each program runs on (default 1; record-golden.sh says the same). */
 const HARTS: Partial<Record<typeof PROGRAMS[number], number>> = { entry: 2 };
 const MEMORY = 128 * 1024 * 1024;
@@ -86,6 +86,13 @@ describe('bare-metal S-mode programs (guests/baremetal) under ringvisor and qemu
         // the buffer, the byte, and the buffer outside RAM that fails.
         expect(r.vm.sbiStats.calls.get('DBCN console_write')).toBe(2);
         expect(r.vm.sbiStats.calls.get('DBCN console_write_byte')).toBe(1);
+      }
+      if (name === 'poweroff') {
+        // Off through the device tree's syscon-poweroff node and the test
+        // finisher it names, not through the SBI.
+        expect(r.vm.sbiStats.calls.has('SRST system_reset')).toBe(false);
+        expect(r.vm.sbiStats.calls.has('legacy shutdown')).toBe(false);
+        expect(r.vm.test.finished).toEqual({ kind: 'pass' });
       }
     });
 

@@ -24,6 +24,7 @@ import { MmioBus, type AccessSize } from './devices/bus.js';
 import { Plic } from './devices/plic.js';
 import { Uart16550 } from './devices/uart16550.js';
 import { GoldfishRtc } from './devices/goldfish-rtc.js';
+import { SifiveTest, type Finish } from './devices/sifive-test.js';
 import { VirtioMmio } from './devices/virtio-mmio.js';
 import { VirtioBlk, type BlockBackend } from './devices/virtio-blk.js';
 import { VirtioRng } from './devices/virtio-rng.js';
@@ -93,6 +94,8 @@ export class SystemVM {
   readonly uart: Uart16550;
   readonly plic: Plic;
   readonly rtc: GoldfishRtc;
+  /** The test finisher the device tree's syscon poweroff and reboot nodes write. */
+  readonly test: SifiveTest;
   readonly rng: VirtioMmio;
   readonly disk: VirtioMmio | undefined;
   /** The kernel's panic message, once it has panicked. */
@@ -200,6 +203,8 @@ export class SystemVM {
       write: (offset, size, value) => uart.write(offset, size, value),
     });
     this.bus.add(this.rtc);
+    this.test = new SifiveTest({ base: QEMU_VIRT.test.base, onFinish: (f) => this.finish(f), log: (line) => this.deviceLog.write(line) });
+    this.bus.add(this.test);
     // virtio-mmio slot 0: the entropy device; slot 1: the disk, if any.
     const slots = qemuVirtioSlots(2);
     const log = (line: string) => this.deviceLog.write(line);
@@ -232,6 +237,7 @@ export class SystemVM {
       plic: { base: QEMU_VIRT.plic.base, size: QEMU_VIRT.plic.size, sources: QEMU_VIRT.plic.sources },
       virtio,
       rtc: { base: QEMU_VIRT.rtc.base, irq: QEMU_VIRT.rtc.irq },
+      test: { base: QEMU_VIRT.test.base },
     });
     const dtbAt = (top - dtbSpace + 0xfffn) & ~0xfffn;
     cpu.writeBytes(dtbAt, this.dtb);
@@ -241,6 +247,20 @@ export class SystemVM {
     const boot = cpu.saveHart();
     writeEntryState(cpu, boot, HartEntry.Boot, 0, kernel.entry, dtbAt);
     cpu.loadHart(boot);
+  }
+
+  /** A write to the test finisher (syscon poweroff or reboot, or a program
+   *  of its own): the machine stops as after SBI SRST, a failure with the
+   *  code the guest gave (QEMU exits with it), a reset as a reboot does. */
+  private finish(f: Finish): void {
+    this.exitStats.set('SHUTDOWN', (this.exitStats.get('SHUTDOWN') ?? 0) + 1);
+    this.trace(`reason SHUTDOWN test finisher ${f.kind}${f.kind === 'fail' ? ` code ${f.code}` : ''}`);
+    if (f.kind === 'fail') {
+      this.status = f.code === 0 ? 1 : f.code;
+      this.diagnose(`ringvisor boot: the guest reported a failure through the test finisher (code ${f.code})`);
+    } else {
+      this.status = 0;
+    }
   }
 
   // A panicking kernel prints "Kernel panic - not syncing: why" and then
