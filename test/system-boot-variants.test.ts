@@ -25,6 +25,7 @@ const qemuSystem = spawnSync('qemu-system-riscv64', ['--version']).status === 0;
 /** Each kernel and the hart counts it boots with (SMP kernels: 1, 2, 4). */
 const CASES: { variant: string; harts: number[] }[] = [
   { variant: 'default', harts: [1] },
+  { variant: 'minimal', harts: [1, 2, 4] },
 ];
 
 /** The variant's cached kernel and initrd, or why they are not there. */
