@@ -2,7 +2,7 @@
  * _start, saved before the runtime changes anything), on a hart started
  * with SBI HSM hart_start, and after a default non-retentive hart_suspend:
  * a0/a1, sstatus's fields, sie, sip, stvec, sscratch, satp, scounteren,
- * senvcfg, stimecmp (against time), fcsr; then whether U-mode may read the
+ * senvcfg, stimecmp (against time), fcsr, scause/sepc/stval; then whether U-mode may read the
  * counters with scounteren as the firmware left it (a Linux without a perf
  * driver never writes scounteren, and its vDSO reads `time` from U-mode).
  * Runs with two harts (QEMU: -smp 2). Under OpenSBI the boot hart is
@@ -50,6 +50,7 @@ static void print_state(const char *who, const struct entry_state *s, const char
   else print("  stvec %x\n", s->stvec);
   print("  sscratch %x, satp %x, scounteren %x, senvcfg %x\n", s->sscratch, s->satp, s->scounteren, s->senvcfg);
   if ((st >> 13) & 3) print("  fcsr %x\n", s->fcsr);
+  print("  scause %x, sepc %x, stval %x\n", s->scause, s->sepc, s->stval);
 }
 
 void secondary_main(ul hartid, ul opaque) {

@@ -64,8 +64,12 @@ save_entry_state:
   beqz t2, 1f
   frcsr t2
   sd t2, 104(t0)
-1:li t2, 1
-  sd t2, 112(t0)          /* valid */
+1:csrr t2, scause
+  sd t2, 112(t0)
+  csrr t2, sepc
+  sd t2, 120(t0)
+  csrr t2, stval
+  sd t2, 128(t0)
   jr t1
 
 /* ---- trap entry: direct mode, and the vectored table ---- */
@@ -250,7 +254,7 @@ user_return:
   .balign 8
   .globl entry_state
 entry_state:
-  .skip 120
+  .skip 136
 
   .section .bss
   .balign 8

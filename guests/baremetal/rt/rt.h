@@ -71,7 +71,7 @@ const char *yesno(int v);
  * save_entry_state (rt/entry.S) fills one: what the firmware handed over at
  * an entry point, before any code of ours changed it. _start fills
  * entry_state for the boot hart. */
-struct entry_state { ul a0, a1, a2, sstatus, sie, sip, stvec, sscratch, satp, scounteren, senvcfg, stimecmp, time, fcsr, valid; };
+struct entry_state { ul a0, a1, a2, sstatus, sie, sip, stvec, sscratch, satp, scounteren, senvcfg, stimecmp, time, fcsr, scause, sepc, stval; };
 extern struct entry_state entry_state;
 
 /* ---- traps ---- */
