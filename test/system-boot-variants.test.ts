@@ -26,6 +26,7 @@ const qemuSystem = spawnSync('qemu-system-riscv64', ['--version']).status === 0;
 const CASES: { variant: string; harts: number[] }[] = [
   { variant: 'default', harts: [1] },
   { variant: 'minimal', harts: [1, 2, 4] },
+  { variant: 'nosmp', harts: [1] },
 ];
 
 /** The variant's cached kernel and initrd, or why they are not there. */
