@@ -4,9 +4,9 @@
 # transcript from the first prompt on (\r\n as \n).
 #   guests/golden/linux-session.qemu        guests/linux/session.txt, -smp 1
 #   guests/golden/linux-session-smp4.qemu   guests/linux/session-smp.txt, -smp 4
-#   guests/golden/linux-clocks-VARIANT-smpN.qemu
-#                                           guests/linux/session-clocks.txt on
-#                                           each kernel variant (build.sh
+#   guests/golden/linux-SESSION-VARIANT-smpN.qemu
+#                                           guests/linux/session-SESSION.txt
+#                                           on a kernel variant (build.sh
 #                                           --variant; "default" is the plain
 #                                           build), -smp N
 # test/system-boot.test.ts and test/system-boot-variants.test.ts compare
@@ -28,11 +28,11 @@ record() { # SESSION SMP OUT [KERNEL INITRD]
 record guests/linux/session.txt 1 guests/golden/linux-session.qemu
 record guests/linux/session-smp.txt 4 guests/golden/linux-session-smp4.qemu
 # The variants (test/system-boot-variants.test.ts: CASES).
-for vs in default:1 minimal:1,2,4 nosmp:1; do
-  v=${vs%%:*}
+for c in clocks:default:1 clocks:minimal:1,2,4 clocks:nosmp:1 syscon:syscon:1; do
+  IFS=: read -r s v ns <<< "$c"
   if [ "$v" = default ]; then vpaths=$paths; else vpaths=$(bash guests/linux/build.sh --variant "$v"); fi
-  for n in ${vs#*:}; do n=${n//,/ }; for m in $n; do
-    record guests/linux/session-clocks.txt "$m" "guests/golden/linux-clocks-$v-smp$m.qemu" \
+  for m in ${ns//,/ }; do
+    record "guests/linux/session-$s.txt" "$m" "guests/golden/linux-$s-$v-smp$m.qemu" \
       "$(sed -n 1p <<< "$vpaths")" "$(sed -n 2p <<< "$vpaths")"
-  done; done
+  done
 done

@@ -2,9 +2,11 @@
 // the default tinyconfig kernel, "minimal" from allnoconfig without perf
 // events, "nosmp" without SMP) booted by ringvisor and by
 // qemu-system-riscv64 -M virt with OpenSBI, each running /bin/clocks
-// (guests/linux/clocks.c), which reads the clocks through the vDSO: rdtime
-// in U-mode, allowed only by the scounteren the firmware sets at entry
-// (docs/FIRMWARE.md). The transcripts from the first prompt on are compared
+// (guests/linux/clocks.c, session-clocks.txt), which reads the clocks
+// through the vDSO: rdtime in U-mode, allowed only by the scounteren the
+// firmware sets at entry (docs/FIRMWARE.md). And "syscon", with the syscon
+// power-off and reboot drivers, showing which device-tree nodes they bound
+// (session-syscon.txt). The transcripts from the first prompt on are compared
 // with the golden ones recorded from QEMU (scripts/record-linux-golden.sh)
 // and with live QEMU where it is installed. A variant that is not built is
 // skipped, saying how to build it.
@@ -17,16 +19,17 @@ import { loadCpuModule } from '../src/node/load.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const linuxDir = `${root}guests/linux`;
-const script = `${linuxDir}/session-clocks.txt`;
 const APPEND = 'console=ttyS0 quiet panic=-1';
 const PROMPT = 'ringvisor-init# ';
 const qemuSystem = spawnSync('qemu-system-riscv64', ['--version']).status === 0;
 
-/** Each kernel and the hart counts it boots with (SMP kernels: 1, 2, 4). */
-const CASES: { variant: string; harts: number[] }[] = [
-  { variant: 'default', harts: [1] },
-  { variant: 'minimal', harts: [1, 2, 4] },
-  { variant: 'nosmp', harts: [1] },
+/** Each kernel, the hart counts it boots with (SMP kernels: 1, 2, 4), and
+ *  the session typed at it (guests/linux/session-NAME.txt). */
+const CASES: { variant: string; harts: number[]; session: 'clocks' | 'syscon' }[] = [
+  { variant: 'default', harts: [1], session: 'clocks' },
+  { variant: 'minimal', harts: [1, 2, 4], session: 'clocks' },
+  { variant: 'nosmp', harts: [1], session: 'clocks' },
+  { variant: 'syscon', harts: [1], session: 'syscon' },
 ];
 
 /** The variant's cached kernel and initrd, or why they are not there. */
@@ -39,7 +42,7 @@ function built(variant: string): { image: string; initrd: string } | string {
   return { image, initrd };
 }
 
-const golden = (variant: string, harts: number) => `${root}guests/golden/linux-clocks-${variant}-smp${harts}.qemu`;
+const golden = (session: string, variant: string, harts: number) => `${root}guests/golden/linux-${session}-${variant}-smp${harts}.qemu`;
 
 /** The console from the first prompt on, line ends as \n. */
 function afterBoot(out: string): string {
@@ -48,7 +51,7 @@ function afterBoot(out: string): string {
 }
 
 /** Boots under ringvisor in this process, typing the session's lines at successive prompts. */
-function ringvisor(k: { image: string; initrd: string }, harts: number): { status: number; out: string; vm: SystemVM } {
+function ringvisor(k: { image: string; initrd: string }, harts: number, script: string): { status: number; out: string; boot: string; vm: SystemVM } {
   const lines = readFileSync(script, 'utf8').split('\n').filter((l) => l !== '');
   let out = '', sinceInput = '';
   const vm = SystemVM.create({
@@ -62,31 +65,39 @@ function ringvisor(k: { image: string; initrd: string }, harts: number): { statu
     status = vm.step();
     if (sinceInput.endsWith(PROMPT)) { sinceInput = ''; const l = lines.shift(); if (l !== undefined) vm.input(l + '\n'); }
   }
-  return { status, out: afterBoot(out), vm };
+  return { status, out: afterBoot(out), boot: out, vm };
 }
 
-function qemu(k: { image: string; initrd: string }, harts: number): { status: number | null; out: string } {
+function qemu(k: { image: string; initrd: string }, harts: number, script: string): { status: number | null; out: string } {
   const r = spawnSync(process.execPath, [`${linuxDir}/console.mjs`, '--timeout', '120', '--script', script, '--',
     'qemu-system-riscv64', '-M', 'virt', '-smp', String(harts), '-m', '256M', '-nographic', '-bios', 'default', '-no-reboot',
     '-kernel', k.image, '-initrd', k.initrd, '-append', APPEND], { encoding: 'latin1', timeout: 180_000 });
   return { status: r.status, out: afterBoot(r.stdout) };
 }
 
-for (const { variant, harts } of CASES) {
+for (const { variant, harts, session } of CASES) {
   const k = built(variant);
-  describe.skipIf(typeof k === 'string')(`guest Linux variant "${variant}": the vDSO clocks from user mode`, () => {
+  const script = `${linuxDir}/session-${session}.txt`;
+  const what = session === 'clocks' ? 'the vDSO clocks from user mode' : 'the syscon poweroff and reboot nodes bound';
+  describe.skipIf(typeof k === 'string')(`guest Linux variant "${variant}": ${what}`, () => {
     const kernel = k as { image: string; initrd: string };
     for (const n of harts) {
-      it(`${n} hart${n > 1 ? 's' : ''}: /bin/clocks runs and exits 0, the transcript QEMU's (golden)`, () => {
-        const r = ringvisor(kernel, n);
+      it(`${n} hart${n > 1 ? 's' : ''}: session-${session}.txt ends with status 0, the transcript QEMU's (golden)`, () => {
+        const r = ringvisor(kernel, n, script);
         expect(r.out).not.toContain('unhandled signal');
         expect(r.status).toBe(0);
-        expect(r.out).toBe(readFileSync(golden(variant, n), 'latin1'));
+        expect(r.out).toBe(readFileSync(golden(session, variant, n), 'latin1'));
+        if (session === 'syscon') {
+          // The driver found /poweroff's regmap (the test finisher) and
+          // stopped only because the SBI claimed power-off first, as under QEMU.
+          expect(r.boot).toContain('syscon-poweroff poweroff: pm_power_off already claimed for sbi_srst_power_off');
+          expect(r.vm.sbiStats.calls.get('SRST system_reset')).toBe(1);
+        }
       });
       it.skipIf(!qemuSystem)(`${n} hart${n > 1 ? 's' : ''}: the same transcript as live qemu-system-riscv64 -smp ${n}`, () => {
-        const q = qemu(kernel, n);
+        const q = qemu(kernel, n, script);
         expect(q.status).toBe(0);
-        expect(ringvisor(kernel, n).out).toBe(q.out);
+        expect(ringvisor(kernel, n, script).out).toBe(q.out);
       });
     }
   });
