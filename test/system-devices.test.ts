@@ -13,6 +13,7 @@ import {
   STATUS_DRIVER_OK, STATUS_DEVICE_NEEDS_RESET, INT_USED_BUFFER, INT_CONFIG_CHANGE,
   type GuestMemory, type MmioDevice, type VirtioDevice,
 } from '../src/system/devices/index.js';
+import { SifiveTest, SifiveTestStateError, FINISHER_PASS, FINISHER_FAIL, FINISHER_RESET, type Finish, type SifiveTestState } from '../src/system/devices/sifive-test.js';
 
 // ---------------------------------------------------------------- fake RAM
 
@@ -1127,5 +1128,53 @@ describe('VirtioRng', () => {
     expect(lines).toEqual([
       'virtio4@0x10001000: queue 0: virtio-rng request at descriptor 1: descriptor 1 (at 0x80012000) is device-readable; entropy buffers must be device-writable; device needs reset',
     ]);
+  });
+});
+
+describe('SifiveTest: the test finisher at 0x100000', () => {
+  function finisher() {
+    const finishes: Finish[] = [];
+    const log: string[] = [];
+    const dev = new SifiveTest({ onFinish: (f) => finishes.push(f), log: (l) => log.push(l) });
+    return { dev, finishes, log };
+  }
+
+  it('sits where QEMU puts it and reads as 0', () => {
+    const { dev } = finisher();
+    expect([dev.base, dev.size]).toEqual([0x10_0000n, 0x1000n]);
+    expect(dev.read(0, 4)).toBe(0n);
+  });
+
+  it('0x5555 passes, 0x3333 fails with the code in the high half, 0x7777 resets', () => {
+    const { dev, finishes, log } = finisher();
+    dev.write(0, 4, BigInt(FINISHER_PASS));
+    dev.write(0, 4, (42n << 16n) | BigInt(FINISHER_FAIL));
+    dev.write(0, 4, BigInt(FINISHER_RESET));
+    expect(finishes).toEqual([{ kind: 'pass' }, { kind: 'fail', code: 42 }, { kind: 'reset' }]);
+    expect([FINISHER_PASS, FINISHER_FAIL, FINISHER_RESET]).toEqual([0x5555, 0x3333, 0x7777]);
+    expect(log).toEqual([]);
+  });
+
+  it('ignores other values and other offsets, and says so for a value', () => {
+    const { dev, finishes, log } = finisher();
+    dev.write(0, 4, 0x1234n);
+    dev.write(4, 4, BigInt(FINISHER_PASS));
+    expect(finishes).toEqual([]);
+    expect(log).toEqual(['test: unknown finisher value 0x1234 ignored']);
+    expect(dev.finished).toBeNull();
+  });
+
+  it('saves and restores what it recorded; a bad record is refused with what was wrong', () => {
+    const { dev } = finisher();
+    expect(dev.save()).toEqual({ version: 1, finished: null });
+    dev.write(0, 4, (7n << 16n) | BigInt(FINISHER_FAIL));
+    const saved = dev.save();
+    expect(saved).toEqual({ version: 1, finished: { kind: 'fail', code: 7 } });
+    const other = finisher().dev;
+    other.restore(saved);
+    expect(other.finished).toEqual({ kind: 'fail', code: 7 });
+    expect(other.save()).toEqual(saved);
+    expect(() => other.restore({ version: 2 } as unknown as SifiveTestState)).toThrow(SifiveTestStateError);
+    expect(() => other.restore({ version: 1, finished: { kind: 'fail', code: 1 << 16 } })).toThrow('sifive,test state: finished');
   });
 });

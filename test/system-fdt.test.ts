@@ -495,7 +495,7 @@ describe('virtDeviceTree', () => {
     expect(u32s(root, '#size-cells')).toEqual([2]);
     expect(str(root, 'compatible')).toBe('riscv-virtio');
     expect(str(root, 'model')).toBe('riscv-virtio,ringvisor');
-    expect(root.children.map((c) => c.name)).toEqual(['chosen', 'memory@80000000', 'cpus', 'soc']);
+    expect(root.children.map((c) => c.name)).toEqual(['chosen', 'poweroff', 'reboot', 'memory@80000000', 'cpus', 'soc']);
 
     const chosen = node(tree, '/chosen');
     expect(str(chosen, 'bootargs')).toBe('console=ttyS0 earlycon=sbi');
@@ -533,9 +533,21 @@ describe('virtDeviceTree', () => {
     expect(u32s(soc, '#address-cells')).toEqual([2]);
     expect(u32s(soc, '#size-cells')).toEqual([2]);
     expect(soc.children.map((c) => c.name)).toEqual([
-      'rtc@101000', 'plic@c000000', 'serial@10000000',
+      'test@100000', 'rtc@101000', 'plic@c000000', 'serial@10000000',
       ...[1, 2, 3, 4, 5, 6, 7, 8].map((i) => `virtio_mmio@1000${i}000`),
     ]);
+
+    // The test finisher, and the syscon poweroff and reboot nodes that write it.
+    const test = node(tree, '/soc/test@100000');
+    expect(fdtStrings(test.props.get('compatible')!)).toEqual(['sifive,test1', 'sifive,test0', 'syscon']);
+    expect(fdtCells(test.props.get('reg')!, 2)).toEqual([0x10_0000n, 0x1000n]);
+    for (const [name, value] of [['poweroff', 0x5555], ['reboot', 0x7777]] as const) {
+      const n = node(tree, `/${name}`);
+      expect(str(n, 'compatible')).toBe(`syscon-${name}`);
+      expect(at(n, 'regmap')).toBe('/soc/test@100000');
+      expect(u32s(n, 'offset')).toEqual([0]);
+      expect(u32s(n, 'value')).toEqual([value]);
+    }
 
     const plic = node(tree, '/soc/plic@c000000');
     expect(fdtStrings(plic.props.get('compatible')!)).toEqual(['sifive,plic-1.0.0', 'riscv,plic0']);
@@ -578,7 +590,7 @@ describe('virtDeviceTree', () => {
 
     // Nothing the VM does not model.
     const names = walkFdt(tree.root).map((n) => n.path);
-    for (const absent of ['clint', 'pci', 'flash', 'fw-cfg', 'test@', 'poweroff', 'reboot', 'platform-bus', 'pmu']) {
+    for (const absent of ['clint', 'pci', 'flash', 'fw-cfg', 'platform-bus', 'pmu']) {
       expect(names.filter((p) => p.includes(absent))).toEqual([]);
     }
     expect(tree.reservations).toEqual([]);
@@ -597,7 +609,7 @@ describe('virtDeviceTree', () => {
     expect([...chosen.props.get('rng-seed')!]).toEqual([...seed]);
     expect(node(tree, '/cpus').children.map((c) => c.name)).toEqual([0, 1, 2, 3, 4, 5, 6, 7].map((h) => `cpu@${h}`));
     expect(str(node(tree, '/cpus/cpu@7'), 'mmu-type')).toBe('riscv,sv48');
-    expect(node(tree, '/soc').children.map((c) => c.name)).toEqual(['plic@c000000', 'serial@10000000', 'virtio_mmio@10003000']);
+    expect(node(tree, '/soc').children.map((c) => c.name)).toEqual(['test@100000', 'plic@c000000', 'serial@10000000', 'virtio_mmio@10003000']);
     expect(u32s(node(tree, '/soc/plic@c000000'), 'interrupts-extended').length).toBe(8 * 4);
     expect(str(tree.root, 'model')).toBe('riscv-virtio,qemu');
     expect(tree.reservations).toEqual([{ address: 0x8000_0000n, size: 0x4_0000n }]);
@@ -667,7 +679,7 @@ describe('virtDeviceTree', () => {
 
 type Summary = Record<string, Record<string, unknown>>;
 const STRING_PROPS = new Set(['compatible', 'device_type', 'status', 'mmu-type', 'stdout-path']);
-const PHANDLE_PROPS = new Set(['interrupt-parent', 'cpu']);
+const PHANDLE_PROPS = new Set(['interrupt-parent', 'cpu', 'regmap']);
 
 function summarize(tree: FdtTree, paths: string[]): Summary {
   const ph = fdtPhandles(tree.root);
@@ -698,7 +710,7 @@ function summarize(tree: FdtTree, paths: string[]): Summary {
 
 function modeledPaths(harts: number): string[] {
   const paths = ['/', '/chosen', '/memory@80000000', '/cpus', '/soc', '/soc/plic@c000000', '/soc/serial@10000000', '/soc/rtc@101000',
-    '/cpus/cpu-map', '/cpus/cpu-map/cluster0'];
+    '/cpus/cpu-map', '/cpus/cpu-map/cluster0', '/poweroff', '/reboot', '/soc/test@100000'];
   for (let h = 0; h < harts; h++) {
     paths.push(`/cpus/cpu@${h}`, `/cpus/cpu@${h}/interrupt-controller`, `/cpus/cpu-map/cluster0/core${h}`);
   }
@@ -726,7 +738,7 @@ function expectLikeQemu(qemu: FdtTree, harts: number, ramSize: bigint): void {
   const ourPaths = new Set(walkFdt(ours.root).map((n) => n.path));
   const extra = walkFdt(qemu.root).map((n) => n.path).filter((p) => !ourPaths.has(p));
   expect(extra.map((p) => p.replace(/@.*/, '')).sort()).toEqual(
-    ['/flash', '/fw-cfg', '/platform-bus', '/pmu', '/poweroff', '/reboot', '/soc/clint', '/soc/pci', '/soc/test'].sort());
+    ['/flash', '/fw-cfg', '/platform-bus', '/pmu', '/soc/clint', '/soc/pci'].sort());
   expect(walkFdt(ours.root).map((n) => n.path).filter((p) => !walkFdt(qemu.root).some((q) => q.path === p))).toEqual([]);
 }
 

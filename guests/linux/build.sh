@@ -2,15 +2,17 @@
 # Builds ringvisor's guest Linux: a small riscv64 kernel Image from Debian's
 # linux-source-6.1 with our config fragment (ringvisor.config over
 # tinyconfig), and an initramfs (newc cpio, gzip) whose /init is our static
-# shell (init.c). The result is cached outside the git tree, keyed by every
-# input, so a machine builds it once (a few minutes on 2 cores):
+# shell (init.c) and /bin/clocks (clocks.c, the vDSO clocks). The result is
+# cached outside the git tree, keyed by every input, so a machine builds it
+# once (a few minutes on 2 cores):
 #
-#   ${RINGVISOR_CACHE:-$HOME/.cache/ringvisor}/linux/<key>/
+#   ${RINGVISOR_CACHE:-$HOME/.cache/ringvisor}/linux/<key>/   (a variant: <variant>-<key>/)
 #     Image              the kernel (arch/riscv/boot/Image)
 #     initramfs.cpio.gz  the initrd
 #     config             the kernel's final .config
 #     System.map vmlinux symbols, for reading backtraces and PCs
 #     init               the static /init binary
+#     clocks             the static /bin/clocks binary
 #     gen_init_cpio      the kernel's cpio tool (host binary), for tests that
 #                        build other initramfs images
 #     build.log          the full build log
@@ -28,6 +30,14 @@
 #   bash guests/linux/build.sh --print-deps  print the Debian packages needed
 #   bash guests/linux/build.sh --check-deps  exit 0 if they are all there,
 #                                            2 if not (quietly)
+#   bash guests/linux/build.sh --variant NAME [...]
+#                                            the same for a differently
+#                                            configured kernel: the fragment
+#                                            variants/NAME.config goes over
+#                                            ringvisor.config (its lines win;
+#                                            a line "# base: allnoconfig"
+#                                            picks the base config)
+#   bash guests/linux/build.sh --list-variants   the variants' names
 # Exit status: 0 built or cached, 1 the build failed, 2 packages missing.
 # Environment: RINGVISOR_CACHE (cache root), JOBS (make -j, default: nproc),
 # KEEP_WORK=1 (keep the extracted, built kernel tree next to the cache dir).
@@ -38,7 +48,7 @@ SRC_PKG=linux-source-6.1
 SRC_TAR=/usr/src/linux-source-6.1.tar.xz
 CROSS=riscv64-linux-gnu-
 # Every file the build reads; a change to any of them changes the key.
-INPUTS=(build.sh ringvisor.config init.c initramfs.list)
+INPUTS=(build.sh ringvisor.config init.c clocks.c initramfs.list)
 # Debian packages needed, each with how to tell it is there.
 DEPS=(
   "linux-source-6.1        f:$SRC_TAR"
@@ -70,10 +80,18 @@ missing_deps() {
   echo "${out[*]-}"
 }
 
-force=0 mode=build
-for arg in "$@"; do
+force=0 mode=build variant=
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+  arg=${args[i]}
   case $arg in
     --force) force=1 ;;
+    --variant) variant=${args[i + 1]-}; i=$((i + 1))
+      if [[ ! $variant =~ ^[a-z0-9-]+$ || ! -f $HERE/variants/$variant.config ]]; then
+        echo "build.sh: no variant \"$variant\" (there are: $(cd "$HERE/variants" && ls *.config | sed 's/\.config$//' | tr '\n' ' '))" >&2
+        exit 1
+      fi ;;
+    --list-variants) (cd "$HERE/variants" && ls *.config | sed 's/\.config$//'); exit 0 ;;
     --print-path) mode=path ;;
     --print-deps) all_deps | sed 's/ $//'; echo; exit 0 ;;
     --check-deps) if [[ -z $(missing_deps) ]]; then exit 0; else exit 2; fi ;;
@@ -99,9 +117,13 @@ key_material() {
   for f in "${INPUTS[@]}"; do
     echo "$f $(sha256sum < "$HERE/$f" | cut -d' ' -f1)"
   done
+  if [[ -n $variant ]]; then
+    echo "variant $variant $(sha256sum < "$HERE/variants/$variant.config" | cut -d' ' -f1)"
+  fi
 }
 MATERIAL=$(key_material)
 KEY=$(printf '%s\n' "$MATERIAL" | sha256sum | cut -c1-16)
+[[ -n $variant ]] && KEY=$variant-$KEY
 ROOT=${RINGVISOR_CACHE:-$HOME/.cache/ringvisor}/linux
 OUT=$ROOT/$KEY
 
@@ -151,11 +173,27 @@ mkdir -p "$KSRC"
 step "extracting $SRC_TAR"
 run tar -xJf "$SRC_TAR" -C "$KSRC" --strip-components=1
 
+# The fragment: ringvisor.config, and over it the variant's lines (a
+# symbol the variant names loses its ringvisor.config line).
+FRAGMENT=$WORK/fragment.config
+BASE=tinyconfig
+cp "$HERE/ringvisor.config" "$FRAGMENT"
+if [[ -n $variant ]]; then
+  vfile=$HERE/variants/$variant.config
+  base=$(sed -n 's/^# base: *\([a-z]*config\) *$/\1/p' "$vfile")
+  [[ -n $base ]] && BASE=$base
+  for sym in $(grep -oE '^(# )?CONFIG_[A-Za-z0-9_]+' "$vfile" | sed 's/^# //'); do
+    grep -vE "^(# )?$sym[= ]" "$FRAGMENT" > "$FRAGMENT.tmp" || true
+    mv "$FRAGMENT.tmp" "$FRAGMENT"
+  done
+  cat "$vfile" >> "$FRAGMENT"
+fi
+
 KMAKE=(make -C "$KSRC" ARCH=riscv CROSS_COMPILE="$CROSS" "${KBUILD_ENV[@]}")
-step "configuring: tinyconfig + ringvisor.config"
-run "${KMAKE[@]}" tinyconfig
+step "configuring: $BASE + ringvisor.config${variant:+ + variants/$variant.config}"
+run "${KMAKE[@]}" "$BASE"
 run env ARCH=riscv CROSS_COMPILE="$CROSS" bash -c \
-  'cd "$1" && scripts/kconfig/merge_config.sh -m .config "$2"' _ "$KSRC" "$HERE/ringvisor.config"
+  'cd "$1" && scripts/kconfig/merge_config.sh -m .config "$2"' _ "$KSRC" "$FRAGMENT"
 run "${KMAKE[@]}" olddefconfig
 
 # Every line of the fragment must have survived olddefconfig as written
@@ -172,9 +210,9 @@ while IFS= read -r line; do
         bad+=("want $sym off, got: $(grep "^$sym=" "$KSRC/.config")")
       fi ;;
   esac
-done < "$HERE/ringvisor.config"
+done < "$FRAGMENT"
 if (( ${#bad[@]} )); then
-  echo "build.sh: FAILED: the final .config does not match ringvisor.config:" >&2
+  echo "build.sh: FAILED: the final .config does not match ringvisor.config${variant:+ + variants/$variant.config}:" >&2
   printf '  %s\n' "${bad[@]}" | tee -a "$LOG" >&2
   exit 1
 fi
@@ -191,12 +229,16 @@ step "compiling /init (init.c, static)"
 run "${CROSS}gcc" -static -O2 -Wall -Wextra -s -o "$WORK/init" "$HERE/init.c"
 run touch -d "@$EPOCH" "$WORK/init"
 cp "$WORK/init" "$OUT/init"
+step "compiling /bin/clocks (clocks.c, static)"
+run "${CROSS}gcc" -static -O2 -Wall -Wextra -s -o "$WORK/clocks" "$HERE/clocks.c"
+run touch -d "@$EPOCH" "$WORK/clocks"
+cp "$WORK/clocks" "$OUT/clocks"
 
 step "packing initramfs.cpio.gz (gen_init_cpio initramfs.list)"
 run gcc -O2 -o "$WORK/gen_init_cpio" "$KSRC/usr/gen_init_cpio.c"
 cp "$WORK/gen_init_cpio" "$OUT/gen_init_cpio"
-printf '+ INIT=%s gen_init_cpio -t %s initramfs.list | gzip -n -9\n' "$WORK/init" "$EPOCH" >> "$LOG"
-if ! INIT=$WORK/init "$WORK/gen_init_cpio" -t "$EPOCH" "$HERE/initramfs.list" > "$WORK/initramfs.cpio" 2>> "$LOG"; then
+printf '+ INIT=%s CLOCKS=%s gen_init_cpio -t %s initramfs.list | gzip -n -9\n' "$WORK/init" "$WORK/clocks" "$EPOCH" >> "$LOG"
+if ! INIT=$WORK/init CLOCKS=$WORK/clocks "$WORK/gen_init_cpio" -t "$EPOCH" "$HERE/initramfs.list" > "$WORK/initramfs.cpio" 2>> "$LOG"; then
   echo "build.sh: FAILED: gen_init_cpio; see $LOG" >&2
   exit 1
 fi
@@ -204,7 +246,7 @@ gzip -n -9 < "$WORK/initramfs.cpio" > "$OUT/initramfs.cpio.gz"
 
 {
   printf '%s\n' "$MATERIAL"
-  echo "key $KEY"
+  echo "key $KEY${variant:+ (variant $variant, base $BASE)}"
   echo "built $(date -u +%Y-%m-%dT%H:%M:%SZ) in $((SECONDS - START))s with make -j$JOBS"
   echo "Image $(stat -c %s "$OUT/Image") bytes"
   echo "initramfs.cpio.gz $(stat -c %s "$OUT/initramfs.cpio.gz") bytes"

@@ -3,10 +3,16 @@
 // addresses, with QEMU's names, compatibles and interrupt wiring, so an
 // unmodified kernel binds the same drivers it binds under QEMU.
 //
-// What it leaves out, on purpose: the CLINT (timers come from Sstc and the SBI
-// timer call, IPIs from SBI IPI), PCI, flash, fw-cfg, platform-bus, the PMU
-// node, and the sifive,test syscon with its poweroff/reboot nodes (poweroff and
-// reboot go through SBI SRST).
+// What it leaves out, on purpose: the CLINT (an M-mode device: timers come
+// from Sstc and the SBI timer call, IPIs from SBI IPI; OpenSBI uses it, an
+// S-mode kernel does not), PCI, flash, fw-cfg, platform-bus (none of them
+// modelled: a kernel with their drivers finds no node and binds nothing),
+// and the PMU node (read by OpenSBI for its SBI PMU extension, which ring -1
+// does not offer). docs/FIRMWARE.md lists every node against QEMU's.
+//
+// The test finisher (sifive,test1 and syscon at 0x100000) is there, with the
+// syscon-poweroff and syscon-reboot nodes that point at it: a kernel with
+// those drivers powers off and reboots by writing it, as under QEMU.
 //
 // PLIC contexts follow QEMU: hart h has context 2h for M-mode (external
 // interrupt 11) and 2h+1 for S-mode (external interrupt 9), which is the order
@@ -53,6 +59,8 @@ export interface VirtMachineConfig {
   virtio: readonly VirtMmioDevice[];
   /** goldfish RTC; left out when absent. */
   rtc?: VirtMmioDevice;
+  /** The test finisher (syscon) and its /poweroff and /reboot nodes; left out when absent. */
+  test?: { base: bigint };
   /** Write /cpus/cpu-map (one cluster, one core per hart) as QEMU does. Default true. */
   cpuMap?: boolean;
   /** /chosen rng-seed bytes (QEMU writes 32 random bytes); left out when absent. */
@@ -80,6 +88,8 @@ export const QEMU_VIRT = {
   plic: { base: 0x0c00_0000n, size: 0x60_0000n, sources: 96 },
   virtio: { base: 0x1000_1000n, stride: 0x1000n, size: 0x1000n, count: 8, firstIrq: 1 },
   rtc: { base: 0x10_1000n, size: 0x1000n, irq: 11 },
+  /** sifive,test1: the values /poweroff and /reboot write (devices/sifive-test.ts). */
+  test: { base: 0x10_0000n, size: 0x1000n, poweroff: 0x5555, reboot: 0x7777 },
 } as const;
 
 export const MAX_HARTS = 8;
@@ -122,6 +132,7 @@ export function qemuVirtConfig(): VirtMachineConfig {
     plic: { base: QEMU_VIRT.plic.base, size: QEMU_VIRT.plic.size, sources: QEMU_VIRT.plic.sources },
     virtio: qemuVirtioSlots(),
     rtc: { base: QEMU_VIRT.rtc.base, irq: QEMU_VIRT.rtc.irq },
+    test: { base: QEMU_VIRT.test.base },
   };
 }
 
@@ -195,6 +206,7 @@ function validate(c: VirtMachineConfig): void {
     checkAligned('rtc', c.rtc.base, QEMU_VIRT.rtc.size);
     checkIrq('rtc', c.rtc.irq);
   }
+  if (c.test) checkAligned('test', c.test.base, QEMU_VIRT.test.size);
 
   const regions: Region[] = [
     { what: 'RAM', base: c.ramBase, size: c.ramSize },
@@ -202,6 +214,7 @@ function validate(c: VirtMachineConfig): void {
     { what: 'uart', base: c.uart.base, size: QEMU_VIRT.uart.size },
     ...c.virtio.map((v, i) => ({ what: `virtio[${i}]`, base: v.base, size: QEMU_VIRT.virtio.size })),
     ...(c.rtc ? [{ what: 'rtc', base: c.rtc.base, size: QEMU_VIRT.rtc.size }] : []),
+    ...(c.test ? [{ what: 'test', base: c.test.base, size: QEMU_VIRT.test.size }] : []),
   ];
   for (const r of regions) {
     if (r.base + r.size > U64_LIMIT) fail(`${r.what} [${hex(r.base)}, +${hex(r.size)}) runs past the 64-bit address space`);
@@ -228,6 +241,7 @@ export function virtDeviceTree(config: VirtMachineConfig): Uint8Array {
     intcPhandles.push(t.allocPhandle());
   }
   const plicPhandle = t.allocPhandle();
+  const testPhandle = c.test ? t.allocPhandle() : 0;
   const plicName = `plic@${unit(c.plic.base)}`;
   const uartPath = `/soc/serial@${unit(c.uart.base)}`;
 
@@ -246,6 +260,20 @@ export function virtDeviceTree(config: VirtMachineConfig): Uint8Array {
   }
   if (c.rngSeed && c.rngSeed.length > 0) t.propBytes('rng-seed', c.rngSeed);
   t.endNode();
+
+  // Power off and reboot through the test finisher, as QEMU describes them
+  // (drivers/power/reset/syscon-poweroff.c and syscon-reboot.c: a 32-bit
+  // write of `value` at `offset` in the syscon `regmap`).
+  if (c.test) {
+    for (const [name, value] of [['poweroff', QEMU_VIRT.test.poweroff], ['reboot', QEMU_VIRT.test.reboot]] as const) {
+      t.beginNode(name);
+      t.propU32('value', value);
+      t.propU32('offset', 0);
+      t.propU32('regmap', testPhandle);
+      t.prop('compatible', `syscon-${name}`);
+      t.endNode();
+    }
+  }
 
   t.beginNode(`memory@${unit(c.ramBase)}`);
   t.prop('device_type', 'memory');
@@ -330,6 +358,19 @@ export function virtDeviceTree(config: VirtMachineConfig): Uint8Array {
     () => t.propU32('clock-frequency', c.uart.clockFrequency)));
   for (const v of c.virtio) socNodes.push(device('virtio_mmio', v.base, QEMU_VIRT.virtio.size, v.irq, 'virtio,mmio'));
   if (c.rtc) socNodes.push(device('rtc', c.rtc.base, QEMU_VIRT.rtc.size, c.rtc.irq, 'google,goldfish-rtc'));
+  const test = c.test;
+  if (test) {
+    socNodes.push({
+      base: test.base,
+      write: () => {
+        t.beginNode(`test@${unit(test.base)}`);
+        t.propPhandle(testPhandle);
+        t.propCells('reg', [test.base, QEMU_VIRT.test.size], 2);
+        t.prop('compatible', ['sifive,test1', 'sifive,test0', 'syscon']);
+        t.endNode();
+      },
+    });
+  }
   socNodes.sort((a, b) => (a.base < b.base ? -1 : a.base > b.base ? 1 : 0));
   for (const n of socNodes) n.write();
   t.endNode(); // soc

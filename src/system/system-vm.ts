@@ -14,15 +14,17 @@
 // every hart waits time jumps to the earliest timer deadline. A boot
 // therefore takes the same instructions every time. With the host clock,
 // `time` is the host's and an idle machine waits for real (idleUntil).
-import { Cpu, ExitControl, ExitReason, EXIT_REASON_NAMES, Irq, MemoryMode, Priv } from '../cpu/cpu.js';
+import { Cpu, ExitControl, ExitReason, EXIT_REASON_NAMES, Irq, MemoryMode } from '../cpu/cpu.js';
 import { defaultCpuModule } from '../cpu/module-registry.js';
 import { virtDeviceTree, qemuVirtioSlots, QEMU_VIRT, plicContext } from './device-tree.js';
 import { loadKernel, KernelImageError } from './linux-image.js';
+import { HartEntry, writeEntryState } from './hart-entry.js';
 import { handleSbi, HartState, ResetType, SbiStats, type SbiMachine } from './sbi.js';
 import { MmioBus, type AccessSize } from './devices/bus.js';
 import { Plic } from './devices/plic.js';
 import { Uart16550 } from './devices/uart16550.js';
 import { GoldfishRtc } from './devices/goldfish-rtc.js';
+import { SifiveTest, type Finish } from './devices/sifive-test.js';
 import { VirtioMmio } from './devices/virtio-mmio.js';
 import { VirtioBlk, type BlockBackend } from './devices/virtio-blk.js';
 import { VirtioRng } from './devices/virtio-rng.js';
@@ -96,6 +98,8 @@ export class SystemVM {
   readonly uart: Uart16550;
   readonly plic: Plic;
   readonly rtc: GoldfishRtc;
+  /** The test finisher the device tree's syscon poweroff and reboot nodes write. */
+  readonly test: SifiveTest;
   readonly rng: VirtioMmio;
   readonly disk: VirtioMmio | undefined;
   /** The kernel's panic message, once it has panicked. */
@@ -209,6 +213,8 @@ export class SystemVM {
       write: (offset, size, value) => uart.write(offset, size, value),
     });
     this.bus.add(this.rtc);
+    this.test = new SifiveTest({ base: QEMU_VIRT.test.base, onFinish: (f) => this.finish(f), log: (line) => this.deviceLog.write(line) });
+    this.bus.add(this.test);
     // virtio-mmio slot 0: the entropy device; slot 1: the disk, if any.
     const slots = qemuVirtioSlots(2);
     const log = (line: string) => this.deviceLog.write(line);
@@ -241,16 +247,30 @@ export class SystemVM {
       plic: { base: QEMU_VIRT.plic.base, size: QEMU_VIRT.plic.size, sources: QEMU_VIRT.plic.sources },
       virtio,
       rtc: { base: QEMU_VIRT.rtc.base, irq: QEMU_VIRT.rtc.irq },
+      test: { base: QEMU_VIRT.test.base },
     });
     const dtbAt = (top - dtbSpace + 0xfffn) & ~0xfffn;
     cpu.writeBytes(dtbAt, this.dtb);
 
-    // Linux's boot protocol: a0 = hart id, a1 = the device tree, S-mode, no paging.
-    cpu.setX(10, 0n);
-    cpu.setX(11, dtbAt);
-    cpu.pc = kernel.entry;
-    cpu.priv = Priv.Supervisor;
-    cpu.setCsr('stimecmp', TIMER_OFF);
+    // Linux's boot protocol: a0 = hart id, a1 = the device tree, S-mode, no
+    // paging; the rest of the hart as the firmware leaves it (hart-entry.ts).
+    const boot = cpu.saveHart();
+    writeEntryState(cpu, boot, HartEntry.Boot, 0, kernel.entry, dtbAt);
+    cpu.loadHart(boot);
+  }
+
+  /** A write to the test finisher (syscon poweroff or reboot, or a program
+   *  of its own): the machine stops as after SBI SRST, a failure with the
+   *  code the guest gave (QEMU exits with it), a reset as a reboot does. */
+  private finish(f: Finish): void {
+    this.exitStats.set('SHUTDOWN', (this.exitStats.get('SHUTDOWN') ?? 0) + 1);
+    this.trace(`reason SHUTDOWN test finisher ${f.kind}${f.kind === 'fail' ? ` code ${f.code}` : ''}`);
+    if (f.kind === 'fail') {
+      this.status = f.code === 0 ? 1 : f.code;
+      this.diagnose(`ringvisor boot: the guest reported a failure through the test finisher (code ${f.code})`);
+    } else {
+      this.status = 0;
+    }
   }
 
   // A panicking kernel prints "Kernel panic - not syncing: why" and then
@@ -352,29 +372,16 @@ export class SystemVM {
   }
 
   /** The end of an SBI hart_suspend: on after the call, or (non-retentive)
-   *  from its resume address as a started hart, paging and SIE off. */
+   *  from its resume address, as the firmware leaves a waking hart
+   *  (hart-entry.ts: paging, SIE and sie off, a0 = its id, a1 = opaque). */
   private resume(hart: number): void {
     this.hartStates[hart] = HartState.Started;
     const at = this.resumeAt[hart];
     if (at === undefined) return;
     this.resumeAt[hart] = undefined;
-    const state = this.freshHart(hart, at.addr, at.opaque);
+    const state = hart === this.running ? this.cpu.saveHart() : this.saved[hart]!;
+    writeEntryState(this.cpu, state, HartEntry.NonRetentiveResume, hart, at.addr, at.opaque);
     if (hart === this.running) this.cpu.loadHart(state); else this.saved[hart] = state;
-  }
-
-  /** A hart's state as hart_start (and non-retentive resume) leave it:
-   *  S-mode, no paging, a0 = its id, a1 = opaque, pc = addr. */
-  private freshHart(hart: number, addr: bigint, opaque: bigint): Uint8Array {
-    const l = this.cpu.layout;
-    const fresh = new Uint8Array(this.cpu.saveHart().length);
-    const v = new DataView(fresh.buffer);
-    v.setBigUint64(10 * 8, BigInt(hart), true);
-    v.setBigUint64(11 * 8, opaque, true);
-    v.setBigUint64(l.PC - l.X_REGS, addr, true);
-    v.setUint32(l.PRIV - l.X_REGS, Priv.Supervisor, true);
-    v.setBigUint64(this.cpu.hartCsrOffset('stimecmp'), TIMER_OFF, true);
-    v.setBigUint64(l.RESERVATION - l.X_REGS, TIMER_OFF, true);
-    return fresh;
   }
 
   /** Hands the CPU to the next hart that can run, starting new rounds (and
@@ -430,8 +437,10 @@ export class SystemVM {
       remoteSfence: (h) => { if (h === this.running) this.cpu.flushTlb(); else this.pendingFlush[h] = true; },
       hartState: (h) => this.hartStates[h],
       startHart: (h, addr, opaque) => {
-        // A hart starts as the boot hart did.
-        this.saved[h] = this.freshHart(h, addr, opaque);
+        // A hart starts as the boot hart did (hart-entry.ts).
+        const state = new Uint8Array(this.cpu.saveHart().length);
+        writeEntryState(this.cpu, state, HartEntry.HartStart, h, addr, opaque);
+        this.saved[h] = state;
         this.waiting[h] = false;
         this.hartStates[h] = HartState.Started;
       },

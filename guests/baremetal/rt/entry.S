@@ -7,6 +7,10 @@
   .section .text.start, "ax"
   .globl _start
 _start:
+  /* What the firmware handed over, before anything here changes it
+   * (entry.c prints it). */
+  la t0, entry_state
+  jal t1, save_entry_state
   la sp, __stack_top
   la t0, __trap_stack_top
   csrw sscratch, t0
@@ -24,6 +28,49 @@ _start:
   csrw stvec, t0
   call main
   call shutdown
+
+/* save_entry_state: a0..a2 and the S-mode CSRs as they are into the
+ * struct entry_state at t0 (rt.h); returns through t1, uses t2 only, no
+ * stack (there is none yet at an entry point). fcsr only when FS is on
+ * (else reading it would trap). */
+  .globl save_entry_state
+save_entry_state:
+  sd a0, 0(t0)
+  sd a1, 8(t0)
+  sd a2, 16(t0)
+  csrr t2, sstatus
+  sd t2, 24(t0)
+  csrr t2, sie
+  sd t2, 32(t0)
+  csrr t2, sip
+  sd t2, 40(t0)
+  csrr t2, stvec
+  sd t2, 48(t0)
+  csrr t2, sscratch
+  sd t2, 56(t0)
+  csrr t2, satp
+  sd t2, 64(t0)
+  csrr t2, scounteren
+  sd t2, 72(t0)
+  csrr t2, 0x10a          /* senvcfg */
+  sd t2, 80(t0)
+  csrr t2, 0x14d          /* stimecmp */
+  sd t2, 88(t0)
+  rdtime t2
+  sd t2, 96(t0)
+  csrr t2, sstatus
+  srli t2, t2, 13
+  andi t2, t2, 3
+  beqz t2, 1f
+  frcsr t2
+  sd t2, 104(t0)
+1:csrr t2, scause
+  sd t2, 112(t0)
+  csrr t2, sepc
+  sd t2, 120(t0)
+  csrr t2, stval
+  sd t2, 128(t0)
+  jr t1
 
 /* ---- trap entry: direct mode, and the vectored table ---- */
 .macro ENTRY n
@@ -200,6 +247,14 @@ user_return:
   ld s11, 96(sp)
   addi sp, sp, 112
   ret
+
+  /* The boot hart's entry state: in .data, since _start clears .bss after
+   * saving it. */
+  .section .data
+  .balign 8
+  .globl entry_state
+entry_state:
+  .skip 136
 
   .section .bss
   .balign 8

@@ -67,6 +67,13 @@ void print(const char *fmt, ...);
 void start(const char *name);
 const char *yesno(int v);
 
+/* ---- the state at entry ----
+ * save_entry_state (rt/entry.S) fills one: what the firmware handed over at
+ * an entry point, before any code of ours changed it. _start fills
+ * entry_state for the boot hart. */
+struct entry_state { ul a0, a1, a2, sstatus, sie, sip, stvec, sscratch, satp, scounteren, senvcfg, stimecmp, time, fcsr, scause, sepc, stval; };
+extern struct entry_state entry_state;
+
 /* ---- traps ---- */
 /* What the trap entry saves: x0's slot holds the vector taken (-1: direct mode). */
 struct frame { long vector; ul ra, sp, gp, tp, t0, t1, t2, s0, s1, a0, a1, a2, a3, a4, a5, a6, a7,

@@ -2,6 +2,7 @@ export * from './bus.js';
 export * from './plic.js';
 export * from './uart16550.js';
 export * from './goldfish-rtc.js';
+export * from './sifive-test.js';
 export * from './virtqueue.js';
 export {
   VirtioMmio, VIRTIO_MMIO_MAGIC, VIRTIO_F_INDIRECT_DESC, VIRTIO_F_EVENT_IDX, VIRTIO_F_VERSION_1,
