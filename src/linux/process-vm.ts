@@ -419,6 +419,10 @@ export class ProcessVM {
     this.disposed = true;
     this.idleUntil = undefined;
     this.files.closeAll();
+    // The namespace is the VM's (options.fs included): its held host
+    // directories go with it, or a host that makes VM after VM runs out of
+    // descriptors (the syscalls fuzz target did, at about 1,000 VMs).
+    this.fs.close();
     this.cpu.reset();
     let spare = spareCpus.get(this.cpuModule);
     if (spare === undefined) spareCpus.set(this.cpuModule, spare = []);

@@ -168,9 +168,11 @@ export class GuestFs {
     this.chdir(this.walk(undefined, textToName(cwd), { follow: true }));
   }
 
-  /** Lets go of everything held (the working directory, the mounts' roots):
-   *  for a library user done with this namespace (dropping it does too, later). */
+  /** Lets go of everything held (walk results, the working directory, the
+   *  mounts' roots): ProcessVM.dispose() calls it for the VM's namespace, and
+   *  dropping it does too, later (when collected). Closing twice is harmless. */
   close(): void {
+    this.settle();
     this.cwdDir.release();
     for (const m of this.mounts) (m.fs as Partial<SubtreeFs>).release?.();
   }
