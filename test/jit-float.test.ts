@@ -1,13 +1,15 @@
-// Floating point in translated code (src/cpu/jit/translate.ts, "floating
-// point"): translations run F and D instructions as WebAssembly's own
-// f32/f64 operations when the result and the flags provably equal what the
-// interpreter's integer software float computes (for arithmetic: fflags.NX
-// already set, round-to-nearest-even, a finite result clear of the
-// underflow range), and call the interpreter otherwise. Each instruction
-// here runs translated (threshold 1) and on a reference interpreter with
-// its own native shortcuts off (fpSetFastPaths(0): the pure integer
-// routines), on operands chosen at the edges of those conditions and at
-// random; value, fflags and integer results must agree bit for bit.
+// Native floating point (the "hardfloat" shortcuts): translations
+// (src/cpu/jit/translate.ts, "floating point") run F and D instructions as
+// WebAssembly's own f32/f64 operations when the result and the flags
+// provably equal what the integer software float computes (for arithmetic:
+// fflags.NX already set, round-to-nearest-even, a finite result clear of
+// the underflow range), and call the interpreter otherwise; the interpreter
+// takes the same shortcut for arithmetic (assembly/fp/softfloat.ts,
+// hardArith). Each instruction here runs translated (threshold 1),
+// interpreted, and on a reference interpreter with every native shortcut
+// off (fpSetFastPaths(0): the pure integer routines), on operands chosen at
+// the edges of those conditions and at random; value, fflags and integer
+// results must agree bit for bit.
 import { describe, expect, it } from 'vitest';
 import { Cpu, MemoryMode, Perm, PAGE_SIZE, ExitReason } from '../src/cpu/cpu.js';
 import { newCpu, RAM_BASE } from './support/machine.js';
@@ -19,15 +21,16 @@ const BOX = 0xffff_ffff_0000_0000n;
 const NX = 0x01;
 const FRM = (rm: number) => rm << 5;
 
-/** A CPU running `word` then `ebreak` from an R|X page; threshold 0 interprets. */
-function cpuFor(word: number, threshold: number): Cpu {
+/** A CPU running `word` then `ebreak` from an R|X page; threshold 0
+ *  interprets; `soft`: without native shortcuts. */
+function cpuFor(word: number, threshold: number, soft = false): Cpu {
   const cpu = newCpu();
   cpu.memoryMode = MemoryMode.PagePermissions;
   const code = A.assemble([word, A.ebreak()]);
   cpu.writeBytes(CODE, code);
   cpu.setPagePermissions(CODE, PAGE_SIZE, Perm.R | Perm.X);
   cpu.jitThreshold = threshold;
-  if (threshold === 0) {
+  if (soft) {
     // The reference: the integer routines alone, without softfloat's own native shortcuts.
     (cpu as unknown as { exports: { fpSetFastPaths(on: number): void } }).exports.fpSetFastPaths(0);
   }
@@ -144,7 +147,7 @@ describe('F and D in translated code agree with the integer software float, bit 
       let translatedRuns = 0;
       for (const rm of rms) {
         const word = encode(name, operands, rm);
-        const ref = cpuFor(word, 0), jit = cpuFor(word, 1);
+        const ref = cpuFor(word, 0, true), interp = cpuFor(word, 0), jit = cpuFor(word, 1);
         // Every pair of edge values with NX set and RNE (the fast path's
         // domain), then random operands and fcsr.
         const edges = prec === 'd' ? D_EDGES : S_EDGES;
@@ -162,10 +165,13 @@ describe('F and D in translated code agree with the integer software float, bit 
           cases.push({ f1, f2, x1: randomInt(rng), fcsr: randomFcsr(rng) });
         }
         for (const c of cases) {
-          const want = runCase(ref, c), got = runCase(jit, c);
-          if (got !== want) {
-            const hex = (v: bigint) => '0x' + v.toString(16);
-            expect(got, `${A.disasm(word)} f1 ${hex(c.f1)} f2 ${hex(c.f2)} x5 ${hex(c.x1)} fcsr 0x${c.fcsr.toString(16)}`).toBe(want);
+          const want = runCase(ref, c);
+          for (const [how, cpu] of [['translated', jit], ['interpreted', interp]] as const) {
+            const got = runCase(cpu, c);
+            if (got !== want) {
+              const hex = (v: bigint) => '0x' + v.toString(16);
+              expect(got, `${how}: ${A.disasm(word)} f1 ${hex(c.f1)} f2 ${hex(c.f2)} x5 ${hex(c.x1)} fcsr 0x${c.fcsr.toString(16)}`).toBe(want);
+            }
           }
         }
         translatedRuns += jit.jitStats?.translated ?? 0;
@@ -183,7 +189,7 @@ describe('FP CSR accesses in translated code', () => {
       for (const src of [0, 5, 17]) {
         // CSRRx rd=x6, csr, rs1/zimm=src
         const word = ((csr << 20) | (src << 15) | (f3 << 12) | (6 << 7) | 0x73) >>> 0;
-        const ref = cpuFor(word, 0), jit = cpuFor(word, 1);
+        const ref = cpuFor(word, 0, true), jit = cpuFor(word, 1);
         for (let i = 0; i < 40; i++) {
           const c: Case = { f1: 0n, f2: 0n, x1: rng.chance(0.5) ? BigInt(rng.int(256)) : rng.u64(), fcsr: rng.int(256) };
           expect(runCase(jit, c), A.disasm(word)).toBe(runCase(ref, c));
