@@ -63,11 +63,14 @@ const D_EDGES: bigint[] = [
   0x7fef_ffff_ffff_ffffn, 0xffef_ffff_ffff_ffffn, 0x7fe0_0000_0000_0000n, d(2 ** 1023 * 1.5),
   0x7ff0_0000_0000_0000n, 0xfff0_0000_0000_0000n, 0x7ff8_0000_0000_0000n, 0xfff8_0000_0000_0000n, 0x7ff4_0000_0000_0000n,
   0x7ff0_0000_0000_0001n, d(2 ** 53), d(2 ** 53 + 2), d(-(2 ** 31)), d(2 ** 31 - 0.5),
+  // Conversions to integers: their range ends and ties.
+  d(2 ** 31 - 1), d(2 ** 31), d(-(2 ** 31) - 0.5), d(-(2 ** 31) - 1), d(2 ** 32 - 1), d(2 ** 32 - 0.5), d(2 ** 32),
+  d(2 ** 63), d(-(2 ** 63)), d(2 ** 64), d(2 ** 64 - 2048), d(-(2 ** 63) - 2048), d(-0.5), d(0.5), d(2.5), d(-2.5), d(3.5), d(-0.25),
 ];
 // Singles likewise, NaN-boxed; and a few that are not boxed.
 const S_EDGES: bigint[] = [
   ...[0, -0, 1, -1, 1.5, 3, 0.1, -2.5e-3, 2 ** -126, -(2 ** -126), 2 ** -125, 2 ** -149, 2 ** -127, 2 ** -63, 2 ** -63 * 1.0000001,
-    2 ** -62.5, 2 ** 63, 2 ** 64, 3.4028234663852886e38, -3.4028234663852886e38, 2 ** 127, Infinity, -Infinity, 2 ** 24, 2 ** 24 + 2].map(s),
+    2 ** -62.5, 2 ** 63, 2 ** 64, 2 ** 31, -(2 ** 31), 2 ** 32, 2 ** 64 - 2 ** 40, -(2 ** 63), -0.5, 2.5, -3.5, 0.75, 3.4028234663852886e38, -3.4028234663852886e38, 2 ** 127, Infinity, -Infinity, 2 ** 24, 2 ** 24 + 2].map(s),
   BOX | 0x7fc0_0000n, BOX | 0xffc0_0000n, BOX | 0x7fa0_0000n, BOX | 0x7f80_0001n, BOX | 0x007f_ffffn,
   0x3f80_0000n, 0x0000_0001_3f80_0000n, 0x7fff_ffff_4040_0000n,
 ];
@@ -116,7 +119,7 @@ function randomFcsr(rng: Rng): number {
 }
 
 type Operands = 'ff' | 'f' | 'x';
-const RM = [0, 7, 1, 3]; // RNE, DYN, and two directed modes (the helper's)
+const RM = [0, 7, 1, 2, 3, 4]; // RNE, DYN, RTZ, RDN, RUP, RMM
 /** [mnemonic, operands, precision, rounding mode operand]. */
 const OPS: Array<[string, Operands, 's' | 'd', boolean]> = [
   ...['fadd', 'fsub', 'fmul', 'fdiv'].flatMap((n) => [[`${n}.d`, 'ff', 'd', true], [`${n}.s`, 'ff', 's', true]] as Array<[string, Operands, 's' | 'd', boolean]>),
@@ -124,6 +127,7 @@ const OPS: Array<[string, Operands, 's' | 'd', boolean]> = [
   ...['fsgnj', 'fsgnjn', 'fsgnjx', 'fmin', 'fmax'].flatMap((n) => [[`${n}.d`, 'ff', 'd', false], [`${n}.s`, 'ff', 's', false]] as Array<[string, Operands, 's' | 'd', boolean]>),
   ...['feq', 'flt', 'fle'].flatMap((n) => [[`${n}.d`, 'ff', 'd', false], [`${n}.s`, 'ff', 's', false]] as Array<[string, Operands, 's' | 'd', boolean]>),
   ['fcvt.s.d', 'f', 'd', true], ['fcvt.d.s', 'f', 's', true],
+  ...['w', 'wu', 'l', 'lu'].flatMap((t) => [[`fcvt.${t}.d`, 'f', 'd', true], [`fcvt.${t}.s`, 'f', 's', true]] as Array<[string, Operands, 's' | 'd', boolean]>),
   ...['w', 'wu', 'l', 'lu'].flatMap((t) => [[`fcvt.d.${t}`, 'x', 'd', true], [`fcvt.s.${t}`, 'x', 's', true]] as Array<[string, Operands, 's' | 'd', boolean]>),
   ['fmv.x.d', 'f', 'd', false], ['fmv.x.w', 'f', 's', false], ['fmv.d.x', 'x', 'd', false], ['fmv.w.x', 'x', 's', false],
   ['fclass.d', 'f', 'd', false], ['fmadd.d', 'ff', 'd', true],
@@ -131,7 +135,7 @@ const OPS: Array<[string, Operands, 's' | 'd', boolean]> = [
 
 /** The instruction word: destination f3 (or x6 for integer results), sources f1, f2 (f2 again as fmadd's addend) or x5. */
 function encode(name: string, operands: Operands, rm: number | undefined): number {
-  const intDest = /^(feq|flt|fle|fmv\.x|fclass)/.test(name);
+  const intDest = /^(feq|flt|fle|fmv\.x|fclass|fcvt\.[wl])/.test(name);
   const dst = intDest ? 6 : 3;
   const srcs = operands === 'ff' ? [1, 2] : operands === 'f' ? [1] : [5];
   if (name.startsWith('fmadd')) srcs.push(2);

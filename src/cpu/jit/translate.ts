@@ -24,7 +24,7 @@
 // Each block checks the budget on entry and counts its instructions down at
 // once, so a translation retires exactly the instructions the interpreter
 // would have: budgets, `instret` and thread slices stay exact.
-import { Code, Op, I32, I64, F32, F64, moduleBytes, type FunctionImport } from './wasm-writer.js';
+import { Code, Op, TruncSat, I32, I64, F32, F64, moduleBytes, type FunctionImport } from './wasm-writer.js';
 
 // Limits of a region. What a call into a translation costs grows with the
 // guest registers it holds in locals (each is loaded on entry and stored on
@@ -568,6 +568,11 @@ class Emitter {
     this.c.i32(0).mem(Op.i32_load, 2, this.env.layout.FCSR).i32(rm === RM_DYN ? 0xe1 : 0x01).op(Op.i32_and).i32(1).op(Op.i32_eq);
   }
 
+  /** i32: 1 when fflags.NX is already set. */
+  private inexactSet(): void {
+    this.c.i32(0).mem(Op.i32_load, 2, this.env.layout.FCSR).i32(1).op(Op.i32_and);
+  }
+
   /** i32: 1 when the rounding mode is a legal one (rm <= 4, or DYN with
    *  frm <= 4); for a static rm 0-4 it pushes nothing (`false` returned). */
   private legalRm(rm: number): boolean {
@@ -624,6 +629,8 @@ class Emitter {
    * Sign injection, moves, comparisons, min/max and the exact conversions
    * need no flag state: they are native whenever the operands are not NaN
    * (and singles are NaN-boxed), when the helper would raise nothing either.
+   * Conversions to integers are native when the rounded value is in range
+   * (no NV) and either exact or NX is already set.
    */
   private nativeFloat(op: number): { when?: () => void; then: () => void } | undefined {
     const c = this.c;
@@ -723,6 +730,33 @@ class Emitter {
             this.nearestEvenAndInexact(f3); c.op(Op.i32_and);
           },
           then: () => this.storeResult(d, true),
+        };
+      }
+      case 0x18: { // FCVT.{W,WU,L,LU}.{S,D}: static rm RNE, RTZ, RDN, RUP (RMM and DYN: the helper)
+        if (b > 3 || f3 > 3) return undefined;
+        // The operand rounded to an integer in binary64 (a single widens
+        // exactly); in range, the conversion is exact, and the only flag is
+        // NX when the rounding changed the value: native when it did not or
+        // NX is already set. NaN fails every comparison, so it goes to the
+        // helper, as infinities and out-of-range values (NV) do.
+        const round = [Op.f64_nearest, Op.f64_trunc, Op.f64_floor, Op.f64_ceil][f3];
+        const [lo, hi] = [[-(2 ** 31), 2 ** 31 - 1], [0, 2 ** 32 - 1], [-(2 ** 63), 2 ** 63], [0, 2 ** 64]][b];
+        const hiOp = b >= 2 ? Op.f64_lt : Op.f64_le; // 2^63 and 2^64 are just out of range
+        const operand = () => { if (single) c.i32(0).mem(Op.f32_load, 2, this.fReg(a)).op(Op.f64_promote_f32); else c.i32(0).mem(Op.f64_load, 3, this.fReg(a)); };
+        return {
+          when: () => {
+            operand(); c.op(round).tee(FRESULT);
+            c.f64(lo).op(Op.f64_ge);
+            c.get(FRESULT).f64(hi).op(hiOp).op(Op.i32_and);
+            operand(); c.get(FRESULT).op(Op.f64_eq);
+            this.inexactSet(); c.op(Op.i32_or).op(Op.i32_and);
+            if (single) { this.boxed(a); c.op(Op.i32_and); }
+          },
+          then: () => {
+            c.get(FRESULT).truncSat((b & 1) === 1 ? TruncSat.i64_f64_u : TruncSat.i64_f64_s);
+            if (b < 2) c.op(Op.i64_extend32_s); // 32-bit results live sign-extended (WU too)
+            this.write(d);
+          },
         };
       }
       case 0x1a: { // FCVT.{S,D}.{W,WU,L,LU}: exact when the integer fits the significand

@@ -31,13 +31,16 @@ export enum Op {
   f32_eq = 0x5b, f32_lt = 0x5d, f32_le = 0x5f, f32_ge = 0x60, f64_eq = 0x61, f64_lt = 0x63, f64_le = 0x65, f64_ge = 0x66,
   f32_abs = 0x8b, f32_sqrt = 0x91, f32_add = 0x92, f32_sub = 0x93, f32_mul = 0x94, f32_div = 0x95,
   f32_min = 0x96, f32_max = 0x97,
-  f64_abs = 0x99, f64_sqrt = 0x9f, f64_add = 0xa0, f64_sub = 0xa1, f64_mul = 0xa2, f64_div = 0xa3,
+  f64_abs = 0x99, f64_ceil = 0x9b, f64_floor = 0x9c, f64_trunc = 0x9d, f64_nearest = 0x9e, f64_sqrt = 0x9f, f64_add = 0xa0, f64_sub = 0xa1, f64_mul = 0xa2, f64_div = 0xa3,
   f64_min = 0xa4, f64_max = 0xa5,
   f32_convert_i32_s = 0xb2, f32_convert_i32_u = 0xb3, f32_convert_i64_s = 0xb4, f32_convert_i64_u = 0xb5,
   f32_demote_f64 = 0xb6,
   f64_convert_i32_s = 0xb7, f64_convert_i32_u = 0xb8, f64_convert_i64_s = 0xb9, f64_convert_i64_u = 0xba,
   f64_promote_f32 = 0xbb,
 }
+
+/** The 0xfc-prefixed saturating truncations used (core spec, "Numeric Instructions"). */
+export enum TruncSat { i64_f64_s = 6, i64_f64_u = 7 }
 
 export const I32 = 0x7f;
 export const I64 = 0x7e;
@@ -150,6 +153,8 @@ export class Code extends Bytes {
     return this.u32(otherwise);
   }
   call(fn: number): this { return this.byte(Op.call).u32(fn); }
+  /** A saturating float-to-integer truncation (the 0xfc prefix; never traps). */
+  truncSat(which: TruncSat): this { return this.byte(0xfc).u32(which); }
 }
 
 export interface FunctionImport { module: string; name: string; params: number[]; results: number[] }
