@@ -174,6 +174,21 @@ function isFpCsrAccess(op: number): boolean {
   return funct3(op) !== 0 && funct3(op) !== 4 && csr >= 1 && csr <= 3;
 }
 
+/** The f registers an F or D instruction (other than a load or store)
+ *  reads and the one it writes, for the helper's flushes; an illegal
+ *  encoding traps in the helper, whatever is listed. */
+function fpFloatRegisters(op: number): { src: number[]; dst?: number } {
+  const a = rs1(op), b = rs2(op), d = rd(op);
+  if ((op & 0x7f) !== 0x53) return { src: [...new Set([a, b, op >>> 27])], dst: d }; // FMADD, FMSUB, FNMSUB, FNMADD
+  switch (funct7(op) >> 2) {
+    case 0x0b: case 0x08: return { src: [a], dst: d };   // FSQRT, FCVT.S.D / FCVT.D.S
+    case 0x14: return { src: [...new Set([a, b])] };      // FEQ, FLT, FLE
+    case 0x18: case 0x1c: return { src: [a] };            // FCVT to integers, FMV.X.*, FCLASS
+    case 0x1a: case 0x1e: return { src: [], dst: d };     // FCVT from integers, FMV.*.X
+  }
+  return { src: [...new Set([a, b])], dst: d };           // FADD.. FDIV, FSGNJ*, FMIN/FMAX (and illegal ones)
+}
+
 /** The integer registers an OP-FP instruction reads (`src`: conversions
  *  from integers, FMV.W.X, FMV.D.X) or writes (`dst`: comparisons,
  *  conversions to integers, FMV.X.W, FMV.X.D, FCLASS). */
@@ -270,6 +285,7 @@ const BLOCK = 35;   // i32: the block the dispatch loop enters next
 const OFFSET = 36;  // i32: ADDR wrapped; also an FP CSR's old value
 const FRESULT = 37; // f64: a native binary64 result
 const SRESULT = 38; // f32: a native binary32 result
+const F_LOCALS = 39; // f64: f0..f31 (their bits, NaN-boxed singles too)
 
 /** Translates the region at `entry`; undefined when its first instruction
  *  is not one this tier translates. */
@@ -285,6 +301,8 @@ class Emitter {
   private readonly index = new Map<bigint, number>();
   private readonly used = new Set<number>();
   private readonly written = new Set<number>();
+  private readonly fUsed = new Set<number>();
+  private readonly fWritten = new Set<number>();
   private readonly helpers: Helper[] = [];
   // Branch depths from the current point to the dispatch loop and the exit block.
   private toLoop = 0;
@@ -319,12 +337,14 @@ class Emitter {
     this.swap(saved);
 
     // Prologue: the registers the region uses, from the CPU's state.
-    const { X_REGS, PC } = this.env.layout;
-    const regs = [...this.used].sort((a, b) => a - b);
-    for (const r of regs) body.i32(0).mem(Op.i64_load, 3, X_REGS + r * 8).set(r);
+    const { X_REGS, F_REGS, PC } = this.env.layout;
+    const sorted = (set: Set<number>) => [...set].sort((a, b) => a - b);
+    for (const r of sorted(this.used)) body.i32(0).mem(Op.i64_load, 3, X_REGS + r * 8).set(r);
+    for (const r of sorted(this.fUsed)) body.i32(0).mem(Op.f64_load, 3, F_REGS + r * 8).set(F_LOCALS + r);
     body.bytes(main.view());
     // Epilogue: registers written, the next pc, the budget left.
-    for (const r of [...this.written].sort((a, b) => a - b)) body.i32(0).get(r).mem(Op.i64_store, 3, X_REGS + r * 8);
+    for (const r of sorted(this.written)) body.i32(0).get(r).mem(Op.i64_store, 3, X_REGS + r * 8);
+    for (const r of sorted(this.fWritten)) body.i32(0).get(F_LOCALS + r).mem(Op.f64_store, 3, F_REGS + r * 8);
     body.i32(0).get(NEXT_PC).mem(Op.i64_store, 3, PC);
     body.get(LEFT).get(BAIL).op(Op.i64_extend_i32_u).i64(63n).op(Op.i64_shl).op(Op.i64_or);
 
@@ -335,7 +355,7 @@ class Emitter {
       memory: { module: 'cpu', name: 'memory' },
       functions: imports,
       params: [I64], results: [I64],
-      locals: [{ count: 33, type: I64 }, { count: 3, type: I32 }, { count: 1, type: F64 }, { count: 1, type: F32 }],
+      locals: [{ count: 33, type: I64 }, { count: 3, type: I32 }, { count: 1, type: F64 }, { count: 1, type: F32 }, { count: 32, type: F64 }],
       body,
     });
     return {
@@ -500,36 +520,52 @@ class Emitter {
     this.c.mem([Op.i64_store8, Op.i64_store16, Op.i64_store32, Op.i64_store][f3], f3, this.env.layout.RAM_OFFSET);
   }
 
-  // ---- floating point: registers stay in the CPU's state in memory ----
+  // ---- f registers: in f64 locals, like the x registers (loaded in the
+  // prologue if used, stored in the epilogue if written). WebAssembly's
+  // locals, loads, stores and reinterpretations keep every bit, NaN
+  // payloads included (core spec, "Numerics": only arithmetic may change a
+  // NaN), so a NaN-boxed single or a signalling NaN passes through intact.
+  private fget(r: number): void { this.fUsed.add(r); this.c.get(F_LOCALS + r); }
+  private fset(r: number): void { this.fUsed.add(r); this.fWritten.add(r); this.c.set(F_LOCALS + r); }
+  /** f[r]'s 64 bits as an i64. */
+  private fbits(r: number): void { this.fget(r); this.c.op(Op.i64_reinterpret_f64); }
+  private setFbits(r: number): void { this.c.op(Op.f64_reinterpret_i64); this.fset(r); }
+  /** f[r]'s low 32 bits, as an i32 and as an f32. */
+  private fword(r: number): void { this.fbits(r); this.c.op(Op.i32_wrap_i64); }
+  private fsingle(r: number): void { this.fword(r); this.c.op(Op.f32_reinterpret_i32); }
+
   private emitLoadFp(inst: Inst, remaining: number): void {
     const c = this.c, double = funct3(inst.op) === 3;
-    c.i32(0);
     this.address(inst, rs1(inst.op), immI(inst.op), double ? 8 : 4, 1, remaining);
     if (double) c.mem(Op.i64_load, 3, this.env.layout.RAM_OFFSET);
     else c.mem(Op.i64_load32_u, 2, this.env.layout.RAM_OFFSET).i64(0xffff_ffff_0000_0000n).op(Op.i64_or); // NaN-boxed
-    c.mem(Op.i64_store, 3, this.env.layout.F_REGS + rd(inst.op) * 8);
+    this.setFbits(rd(inst.op));
   }
 
   private emitStoreFp(inst: Inst, remaining: number): void {
     const c = this.c, double = funct3(inst.op) === 3;
     this.address(inst, rs1(inst.op), immS(inst.op), double ? 8 : 4, 2, remaining);
-    c.i32(0).mem(Op.i64_load, 3, this.env.layout.F_REGS + rs2(inst.op) * 8);
+    this.fbits(rs2(inst.op));
     c.mem(double ? Op.i64_store : Op.i64_store32, double ? 3 : 2, this.env.layout.RAM_OFFSET);
   }
 
-  // ---- floating point (unprivileged spec, "F" and "D") ----
+  // ---- F and D arithmetic (unprivileged spec, "F" and "D") ----
   /** The instruction through the interpreter's own code (jitFloat), on the
-   *  state in memory: its integer source and destination go to memory
-   *  first, the destination comes back after. `nest` as for bailIf. */
+   *  state in memory: its sources (integer and f registers) and its integer
+   *  destination go to memory first, its destination comes back after.
+   *  `nest` as for bailIf. */
   private callFloat(inst: Inst, remaining: number, nest: number): void {
-    const c = this.c, { X_REGS } = this.env.layout;
+    const c = this.c, { X_REGS, F_REGS } = this.env.layout;
     const { src, dst } = fpIntegerRegisters(inst.op);
+    const f = fpFloatRegisters(inst.op);
     for (const r of new Set([src, dst])) {
       if (r !== undefined && r !== 0) { c.i32(0); this.read(r); c.mem(Op.i64_store, 3, X_REGS + r * 8); }
     }
+    for (const r of f.src) { c.i32(0); this.fget(r); c.mem(Op.f64_store, 3, F_REGS + r * 8); }
     c.i32(inst.op).call(this.helper('jitFloat'));
     this.bailIf(inst.pc, remaining, nest);
     if (dst !== undefined && dst !== 0) { c.i32(0).mem(Op.i64_load, 3, X_REGS + dst * 8); this.write(dst); }
+    if (f.dst !== undefined) { c.i32(0).mem(Op.f64_load, 3, F_REGS + f.dst * 8); this.fset(f.dst); }
   }
 
   /** F and D: natively when nativeFloat has a plan for the instruction,
@@ -548,15 +584,13 @@ class Emitter {
     c.end();
   }
 
-  private fReg(r: number): number { return this.env.layout.F_REGS + r * 8; }
-
   /** i32: 1 when f[r] holds a properly NaN-boxed single (its upper half all
    *  ones); any other value reads as the canonical NaN ("NaN Boxing of
    *  Narrower Values"), which the helper handles. */
   private boxed(...regs: number[]): void {
     const c = this.c;
-    regs.forEach((r, i) => { c.i32(0).mem(Op.i32_load, 2, this.fReg(r) + 4); if (i > 0) c.op(Op.i32_and); });
-    c.i32(-1).op(Op.i32_eq);
+    regs.forEach((r, i) => { this.fbits(r); if (i > 0) c.op(Op.i64_and); });
+    c.i64(32n).op(Op.i64_shr_u).i64(0xffff_ffffn).op(Op.i64_eq);
   }
 
   /** i32: 1 when fflags.NX is already set and the rounding mode is
@@ -596,11 +630,15 @@ class Emitter {
     }
   }
 
-  /** Stores the native result into f[r], NaN-boxed for a single. */
+  /** Writes the native result to f[r], NaN-boxed for a single. */
   private storeResult(r: number, single: boolean): void {
     const c = this.c;
-    if (single) c.i32(0).get(SRESULT).mem(Op.f32_store, 2, this.fReg(r)).i32(0).i32(-1).mem(Op.i32_store, 2, this.fReg(r) + 4);
-    else c.i32(0).get(FRESULT).mem(Op.f64_store, 3, this.fReg(r));
+    if (single) {
+      c.get(SRESULT).op(Op.i32_reinterpret_f32).op(Op.i64_extend_i32_u).i64(0xffff_ffff_0000_0000n).op(Op.i64_or);
+      this.setFbits(r);
+    } else {
+      c.get(FRESULT); this.fset(r);
+    }
   }
 
   /**
@@ -637,7 +675,7 @@ class Emitter {
     const f7 = funct7(op), f3 = funct3(op), a = rs1(op), b = rs2(op), d = rd(op);
     const single = (f7 & 3) === 0;
     if ((f7 & 3) > 1) return undefined; // H and Q: illegal
-    const load = (r: number) => single ? c.i32(0).mem(Op.f32_load, 2, this.fReg(r)) : c.i32(0).mem(Op.f64_load, 3, this.fReg(r));
+    const load = (r: number) => single ? this.fsingle(r) : this.fget(r);
     const notNaN = (...regs: number[]) => {
       if (single) this.boxed(...regs);
       regs.forEach((r, i) => {
@@ -669,20 +707,19 @@ class Emitter {
       }
       case 0x04: { // FSGNJ, FSGNJN, FSGNJX: rs1's magnitude, a sign from rs2
         if (f3 > 2) return undefined;
-        const [ld, and, xor, or, mag, sign] = single
-          ? [Op.i32_load, Op.i32_and, Op.i32_xor, Op.i32_or, 0x7fff_ffff, 0x8000_0000]
-          : [Op.i64_load, Op.i64_and, Op.i64_xor, Op.i64_or, 0x7fff_ffff_ffff_ffffn, 0x8000_0000_0000_0000n];
+        const [and, xor, or, mag, sign] = single
+          ? [Op.i32_and, Op.i32_xor, Op.i32_or, 0x7fff_ffff, 0x8000_0000]
+          : [Op.i64_and, Op.i64_xor, Op.i64_or, 0x7fff_ffff_ffff_ffffn, 0x8000_0000_0000_0000n];
         const konst = (v: number | bigint) => typeof v === 'bigint' ? c.i64(v) : c.i32(v);
-        const word = (r: number) => c.i32(0).mem(ld, single ? 2 : 3, this.fReg(r));
+        const word = (r: number) => single ? this.fword(r) : this.fbits(r);
         const then = () => {
-          c.i32(0);
           word(a); konst(mag); c.op(and);
           word(b);
           if (f3 === 1) { konst(single ? -1 : -1n); c.op(xor); }
           if (f3 === 2) { word(a); c.op(xor); }
           konst(sign); c.op(and).op(or);
-          if (single) c.mem(Op.i32_store, 2, this.fReg(d)).i32(0).i32(-1).mem(Op.i32_store, 2, this.fReg(d) + 4);
-          else c.mem(Op.i64_store, 3, this.fReg(d));
+          if (single) c.op(Op.i64_extend_i32_u).i64(0xffff_ffff_0000_0000n).op(Op.i64_or);
+          this.setFbits(d);
         };
         return single ? { when: () => this.boxed(a, b), then } : { then };
       }
@@ -713,7 +750,7 @@ class Emitter {
           // Widening is exact: only a NaN (canonical result, NV if signalling) needs the helper.
           return {
             when: () => {
-              c.i32(0).mem(Op.f32_load, 2, this.fReg(a)).op(Op.f64_promote_f32).tee(FRESULT).get(FRESULT).op(Op.f64_eq);
+              this.fsingle(a); c.op(Op.f64_promote_f32).tee(FRESULT).get(FRESULT).op(Op.f64_eq);
               this.boxed(a); c.op(Op.i32_and);
               if (this.legalRm(f3)) c.op(Op.i32_and);
             },
@@ -725,7 +762,7 @@ class Emitter {
         if (f3 !== RM_RNE && f3 !== RM_DYN) return undefined;
         return {
           when: () => {
-            c.i32(0).mem(Op.f64_load, 3, this.fReg(a)).op(Op.f32_demote_f64).set(SRESULT);
+            this.fget(a); c.op(Op.f32_demote_f64).set(SRESULT);
             this.resultCheck(true, true);
             this.nearestEvenAndInexact(f3); c.op(Op.i32_and);
           },
@@ -742,7 +779,7 @@ class Emitter {
         const round = [Op.f64_nearest, Op.f64_trunc, Op.f64_floor, Op.f64_ceil][f3];
         const [lo, hi] = [[-(2 ** 31), 2 ** 31 - 1], [0, 2 ** 32 - 1], [-(2 ** 63), 2 ** 63], [0, 2 ** 64]][b];
         const hiOp = b >= 2 ? Op.f64_lt : Op.f64_le; // 2^63 and 2^64 are just out of range
-        const operand = () => { if (single) c.i32(0).mem(Op.f32_load, 2, this.fReg(a)).op(Op.f64_promote_f32); else c.i32(0).mem(Op.f64_load, 3, this.fReg(a)); };
+        const operand = () => { if (single) { this.fsingle(a); c.op(Op.f64_promote_f32); } else this.fget(a); };
         return {
           when: () => {
             operand(); c.op(round).tee(FRESULT);
@@ -793,14 +830,14 @@ class Emitter {
       }
       case 0x1c: // FMV.X.W (sign-extended, whatever the boxing), FMV.X.D; FCLASS stays with the helper
         if (b !== 0 || f3 !== 0) return undefined;
-        return { then: () => { c.i32(0).mem(single ? Op.i64_load32_s : Op.i64_load, single ? 2 : 3, this.fReg(a)); this.write(d); } };
+        return { then: () => { this.fbits(a); if (single) c.op(Op.i64_extend32_s); this.write(d); } };
       case 0x1e: // FMV.W.X (boxed), FMV.D.X
         if (b !== 0 || f3 !== 0) return undefined;
         return {
           then: () => {
-            c.i32(0); this.read(a);
+            this.read(a);
             if (single) c.i64(0xffff_ffffn).op(Op.i64_and).i64(0xffff_ffff_0000_0000n).op(Op.i64_or);
-            c.mem(Op.i64_store, 3, this.fReg(d));
+            this.setFbits(d);
           },
         };
     }

@@ -37,6 +37,7 @@ export enum Op {
   f32_demote_f64 = 0xb6,
   f64_convert_i32_s = 0xb7, f64_convert_i32_u = 0xb8, f64_convert_i64_s = 0xb9, f64_convert_i64_u = 0xba,
   f64_promote_f32 = 0xbb,
+  i32_reinterpret_f32 = 0xbc, i64_reinterpret_f64 = 0xbd, f32_reinterpret_i32 = 0xbe, f64_reinterpret_i64 = 0xbf,
 }
 
 /** The 0xfc-prefixed saturating truncations used (core spec, "Numeric Instructions"). */
