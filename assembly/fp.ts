@@ -11,10 +11,10 @@ import { raiseException, pendingExit } from './trap';
 import {
   CAUSE_ILLEGAL_INSTRUCTION, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS, EXIT_NONE, EXIT_MMIO_LOAD, EXIT_MMIO_STORE,
 } from './layout';
-import { getX, setX, getF, setF, getFrm, raiseFFlags } from './state';
+import { getX, setX, getF, setF, getFrm, getFcsr, raiseFFlags } from './state';
 import { loadU32, loadU64, storeU32, storeU64 } from './memory';
 import {
-  fpExceptionFlags, fpClearExceptionFlags, box32,
+  fpExceptionFlags, fpClearExceptionFlags, box32, hardArith, hardResult, RM_RNE, FLAG_NX,
   f32Add, f32Sub, f32Mul, f32Div, f32Sqrt,
   f64Add, f64Sub, f64Mul, f64Div, f64Sqrt,
   f32MulAdd, f32MulSub, f32NegMulSub, f32NegMulAdd,
@@ -147,6 +147,8 @@ function execOpFp(inst: u32, rd: u32, funct3: u32, rs1: u32, rs2: u32): void {
       const rm = roundingMode(inst);
       if (rm > 4) break;
       const b = getF(rs2);
+      // NX already set and RNE: WebAssembly's own arithmetic where it is exact (softfloat.ts, "hardfloat").
+      if (rm == RM_RNE && (getFcsr() & FLAG_NX) != 0 && hardArith(funct7 >> 2, (funct7 & 1) != 0, a, b)) { setF(rd, hardResult); return; }
       fpClearExceptionFlags();
       let r: u64;
       switch (funct7) {
@@ -165,6 +167,7 @@ function execOpFp(inst: u32, rd: u32, funct3: u32, rs1: u32, rs2: u32): void {
     case 0x2c: case 0x2d: { // FSQRT.S, FSQRT.D
       const rm = roundingMode(inst);
       if (rs2 != 0 || rm > 4) break;
+      if (rm == RM_RNE && (getFcsr() & FLAG_NX) != 0 && hardArith(11, funct7 == 0x2d, a, a)) { setF(rd, hardResult); return; }
       fpClearExceptionFlags();
       writeF(rd, funct7 == 0x2c ? f32Sqrt(a, rm) : f64Sqrt(a, rm));
       return;

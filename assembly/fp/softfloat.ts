@@ -821,6 +821,60 @@ let fastResult: u64 = 0;
   return fastNarrow(s, inexact);
 }
 
+// ---- hardfloat: when fflags.NX is already set ------------------------------
+// The fast paths above work out NX themselves (error-free transformations).
+// Most programs set NX with their first inexact operation and never clear
+// it; from then on a caller that sees NX set and RNE only has to know that
+// no other flag can arise, which the native result itself tells. The same
+// rules as the translator's (src/cpu/jit/translate.ts, nativeFloat), where
+// the reasoning is spelled out: add/sub, sqrt: a finite result; mul/div: a
+// finite result of at least 2^(emin+1) (no OF, NV, DZ, and not tiny, so no
+// UF). WebAssembly's arithmetic is IEEE 754 roundTiesToEven (core spec,
+// "Floating-Point Operations").
+
+/** The native result when hardArith returns true. */
+export let hardResult: u64 = 0;
+
+/** FADD, FSUB, FMUL, FDIV, FSQRT (`op` = funct5: 0, 1, 2, 3, 11) in
+ *  binary64 (`d`) or binary32, for a caller that has checked fflags.NX is
+ *  set and the rounding mode is RNE: true, with `hardResult`, when the
+ *  native result is the RISC-V result and raises no flag but NX. */
+export function hardArith(op: u32, d: bool, a: u64, b: u64): bool {
+  if (!fastPaths) return false;
+  if (d) {
+    const x = reinterpret<f64>(a), y = reinterpret<f64>(b);
+    let r: f64;
+    switch (op) {
+      case 0: r = x + y; break;
+      case 1: r = x - y; break;
+      case 2: r = x * y; break;
+      case 3: r = x / y; break;
+      default: r = Math.sqrt(x);
+    }
+    const m = Math.abs(r);
+    if (!(m < Infinity)) return false;
+    if ((op == 2 || op == 3) && !(m >= 4.450147717014403e-308)) return false; // 2^-1021
+    hardResult = reinterpret<u64>(r);
+    return true;
+  }
+  // Singles must be NaN-boxed (else they read as the canonical NaN).
+  if (((op == 11 ? a : a & b) & BOX) != BOX) return false;
+  const x = reinterpret<f32>(<u32>a), y = reinterpret<f32>(<u32>b);
+  let r: f32;
+  switch (op) {
+    case 0: r = x + y; break;
+    case 1: r = x - y; break;
+    case 2: r = x * y; break;
+    case 3: r = x / y; break;
+    default: r = Mathf.sqrt(x);
+  }
+  const m = Mathf.abs(r);
+  if (!(m < Infinity)) return false;
+  if ((op == 2 || op == 3) && !(m >= <f32>2.3509887e-38)) return false; // 2^-125
+  hardResult = box32(reinterpret<u32>(r));
+  return true;
+}
+
 // ---- public entry points ----------------------------------------------------
 // One function per instruction, on f-register bit patterns; `rm` is a
 // resolved rounding mode (0..4). Exported for unit tests against the golden

@@ -20,7 +20,7 @@ export interface JitHost {
   helpers: Record<string, unknown>;
   expand(parcel: number): number;
   layout: {
-    X_REGS: number; F_REGS: number; PC: number; RAM_OFFSET: number; PAGE_PERMS: number;
+    X_REGS: number; F_REGS: number; PC: number; FCSR: number; RAM_OFFSET: number; PAGE_PERMS: number;
     JIT_MAP: number; JIT_MAP_ENTRIES: number; JIT_NEVER: number;
   };
   ramBase(): bigint;

@@ -16,12 +16,15 @@
 // crosses a page) makes it stop *before* that instruction, with the
 // registers as they were, so the interpreter executes it again and the
 // exception is exactly the interpreter's. Instructions it does not translate
-// (system, atomics, floating point, CSRs) end a block the same way.
+// (system, atomics, most CSRs) end a block the same way. Floating point runs
+// as WebAssembly's own f32/f64 arithmetic where that provably gives the
+// RISC-V result and flags ("Floating point", below), else the interpreter's
+// code through a helper.
 //
 // Each block checks the budget on entry and counts its instructions down at
 // once, so a translation retires exactly the instructions the interpreter
 // would have: budgets, `instret` and thread slices stay exact.
-import { Code, Op, I32, I64, moduleBytes, type FunctionImport } from './wasm-writer.js';
+import { Code, Op, TruncSat, I32, I64, F32, F64, moduleBytes, type FunctionImport } from './wasm-writer.js';
 
 // Limits of a region. What a call into a translation costs grows with the
 // guest registers it holds in locals (each is loaded on entry and stored on
@@ -44,7 +47,7 @@ export interface TranslateEnv {
   ramSize: bigint;
   /** Whether accesses must be checked against the page permissions. */
   pagePermissions: boolean;
-  layout: { X_REGS: number; F_REGS: number; PC: number; RAM_OFFSET: number; PAGE_PERMS: number };
+  layout: { X_REGS: number; F_REGS: number; PC: number; FCSR: number; RAM_OFFSET: number; PAGE_PERMS: number };
 }
 
 /** CPU helpers a translation may import (assembly/index.ts exports them),
@@ -95,6 +98,8 @@ const immB = (i: number) => ((i >> 19) & ~0xfff) | ((i << 4) & 0x800) | ((i >>> 
 const immU = (i: number) => i & 0xfffff000 | 0;
 const immJ = (i: number) => ((i >> 11) & ~0xfffff) | (i & 0xff000) | ((i >>> 9) & 0x800) | ((i >>> 20) & 0x7fe);
 const wrap = (v: bigint) => BigInt.asUintN(64, v);
+const RM_RNE = 0; // round to nearest, ties to even
+const RM_DYN = 7; // the rm field's "use frm"
 
 /** Whether `op` (a 32-bit instruction) is one this tier translates: exactly
  *  the encodings the interpreter accepts for these opcodes, nothing more. */
@@ -108,7 +113,8 @@ export function translatable(op: number): boolean {
     case 0x23: return f3 <= 3;
     case 0x0f: return f3 <= 1;
     case 0x07: case 0x27: return f3 === 2 || f3 === 3;                // FLW, FLD, FSW, FSD
-    case 0x43: case 0x47: case 0x4b: case 0x4f: case 0x53: return true; // the rest of F and D: a helper
+    case 0x43: case 0x47: case 0x4b: case 0x4f: case 0x53: return true; // the rest of F and D: native or a helper
+    case 0x73: return isFpCsrAccess(op);                                 // fflags, frm, fcsr
     case 0x13:
       if (f3 === 1) return f6 === 0 || f6 === 0x12 || f6 === 0x1a || f6 === 0x0a || [0x600, 0x601, 0x602, 0x604, 0x605].includes(i12);
       if (f3 === 5) return f6 === 0 || f6 === 0x10 || f6 === 0x18 || f6 === 0x12 || i12 === 0x287 || i12 === 0x6b8;
@@ -151,9 +157,47 @@ function registersOf(op: number, into: Set<number>): void {
     case 0x63: case 0x23: add(rs1(op)); add(rs2(op)); return;
     case 0x33: case 0x3b: add(rd(op)); add(rs1(op)); add(rs2(op)); return;
     case 0x07: case 0x27: add(rs1(op)); return;
-    case 0x0f: return;
-    default: add(rd(op)); add(rs1(op)); // JALR, LOAD, OP-IMM(-32), and the FP helper's flushes
+    case 0x0f: case 0x43: case 0x47: case 0x4b: case 0x4f: return;
+    case 0x53: { const { src, dst } = fpIntegerRegisters(op); if (src !== undefined) add(src); if (dst !== undefined) add(dst); return; }
+    case 0x73: add(rd(op)); if (funct3(op) < 5) add(rs1(op)); return;
+    default: add(rd(op)); add(rs1(op)); // JALR, LOAD, OP-IMM(-32)
   }
+}
+
+/** CSRRW/CSRRS/CSRRC and their immediate forms on fflags, frm or fcsr:
+ *  always legal where translations run (process VMs: no sstatus.FS, as for
+ *  jitFloat), and only fcsr changes. Hot loops have them: gcc brackets a
+ *  signalling flt.d with frflags/fsflags to make it a quiet comparison
+ *  (the domain check before an inline sqrt, for errno). */
+function isFpCsrAccess(op: number): boolean {
+  const csr = op >>> 20;
+  return funct3(op) !== 0 && funct3(op) !== 4 && csr >= 1 && csr <= 3;
+}
+
+/** The f registers an F or D instruction (other than a load or store)
+ *  reads and the one it writes, for the helper's flushes; an illegal
+ *  encoding traps in the helper, whatever is listed. */
+function fpFloatRegisters(op: number): { src: number[]; dst?: number } {
+  const a = rs1(op), b = rs2(op), d = rd(op);
+  if ((op & 0x7f) !== 0x53) return { src: [...new Set([a, b, op >>> 27])], dst: d }; // FMADD, FMSUB, FNMSUB, FNMADD
+  switch (funct7(op) >> 2) {
+    case 0x0b: case 0x08: return { src: [a], dst: d };   // FSQRT, FCVT.S.D / FCVT.D.S
+    case 0x14: return { src: [...new Set([a, b])] };      // FEQ, FLT, FLE
+    case 0x18: case 0x1c: return { src: [a] };            // FCVT to integers, FMV.X.*, FCLASS
+    case 0x1a: case 0x1e: return { src: [], dst: d };     // FCVT from integers, FMV.*.X
+  }
+  return { src: [...new Set([a, b])], dst: d };           // FADD.. FDIV, FSGNJ*, FMIN/FMAX (and illegal ones)
+}
+
+/** The integer registers an OP-FP instruction reads (`src`: conversions
+ *  from integers, FMV.W.X, FMV.D.X) or writes (`dst`: comparisons,
+ *  conversions to integers, FMV.X.W, FMV.X.D, FCLASS). */
+function fpIntegerRegisters(op: number): { src?: number; dst?: number } {
+  switch (funct7(op) >> 2) {
+    case 0x14: case 0x18: case 0x1c: return { dst: rd(op) };
+    case 0x1a: case 0x1e: return { src: rs1(op) };
+  }
+  return {};
 }
 
 /** Reads the instruction at pc, or undefined if it does not lie wholly in its page. */
@@ -238,7 +282,10 @@ const NEXT_PC = 32; // i64: where the guest continues
 const ADDR = 33;    // i64: an address less RAM's base
 const BAIL = 34;    // i32: 1 when stopping before an instruction
 const BLOCK = 35;   // i32: the block the dispatch loop enters next
-const OFFSET = 36;  // i32: ADDR wrapped
+const OFFSET = 36;  // i32: ADDR wrapped; also an FP CSR's old value
+const FRESULT = 37; // f64: a native binary64 result
+const SRESULT = 38; // f32: a native binary32 result
+const F_LOCALS = 39; // f64: f0..f31 (their bits, NaN-boxed singles too)
 
 /** Translates the region at `entry`; undefined when its first instruction
  *  is not one this tier translates. */
@@ -254,6 +301,8 @@ class Emitter {
   private readonly index = new Map<bigint, number>();
   private readonly used = new Set<number>();
   private readonly written = new Set<number>();
+  private readonly fUsed = new Set<number>();
+  private readonly fWritten = new Set<number>();
   private readonly helpers: Helper[] = [];
   // Branch depths from the current point to the dispatch loop and the exit block.
   private toLoop = 0;
@@ -288,12 +337,14 @@ class Emitter {
     this.swap(saved);
 
     // Prologue: the registers the region uses, from the CPU's state.
-    const { X_REGS, PC } = this.env.layout;
-    const regs = [...this.used].sort((a, b) => a - b);
-    for (const r of regs) body.i32(0).mem(Op.i64_load, 3, X_REGS + r * 8).set(r);
+    const { X_REGS, F_REGS, PC } = this.env.layout;
+    const sorted = (set: Set<number>) => [...set].sort((a, b) => a - b);
+    for (const r of sorted(this.used)) body.i32(0).mem(Op.i64_load, 3, X_REGS + r * 8).set(r);
+    for (const r of sorted(this.fUsed)) body.i32(0).mem(Op.f64_load, 3, F_REGS + r * 8).set(F_LOCALS + r);
     body.bytes(main.view());
     // Epilogue: registers written, the next pc, the budget left.
-    for (const r of [...this.written].sort((a, b) => a - b)) body.i32(0).get(r).mem(Op.i64_store, 3, X_REGS + r * 8);
+    for (const r of sorted(this.written)) body.i32(0).get(r).mem(Op.i64_store, 3, X_REGS + r * 8);
+    for (const r of sorted(this.fWritten)) body.i32(0).get(F_LOCALS + r).mem(Op.f64_store, 3, F_REGS + r * 8);
     body.i32(0).get(NEXT_PC).mem(Op.i64_store, 3, PC);
     body.get(LEFT).get(BAIL).op(Op.i64_extend_i32_u).i64(63n).op(Op.i64_shl).op(Op.i64_or);
 
@@ -304,7 +355,7 @@ class Emitter {
       memory: { module: 'cpu', name: 'memory' },
       functions: imports,
       params: [I64], results: [I64],
-      locals: [{ count: 33, type: I64 }, { count: 3, type: I32 }],
+      locals: [{ count: 33, type: I64 }, { count: 3, type: I32 }, { count: 1, type: F64 }, { count: 1, type: F32 }, { count: 32, type: F64 }],
       body,
     });
     return {
@@ -355,11 +406,12 @@ class Emitter {
   }
 
   /** With a condition on the stack: if it holds, stop before the instruction
-   *  at `pc`, giving back the `undone` instructions already counted. */
-  private bailIf(pc: bigint, undone: number): void {
+   *  at `pc`, giving back the `undone` instructions already counted. `nest`
+   *  as for exitTo. */
+  private bailIf(pc: bigint, undone: number, nest = 0): void {
     this.c.if().i64(pc).set(NEXT_PC).i32(1).set(BAIL);
     if (undone > 0) this.c.get(LEFT).i64(BigInt(undone)).op(Op.i64_add).set(LEFT);
-    this.c.br(this.toExit + 1).end();
+    this.c.br(this.toExit + 1 + nest).end();
   }
 
   private emitBlock(b: Block, k: number): void {
@@ -426,6 +478,7 @@ class Emitter {
       case 0x07: this.emitLoadFp(inst, remaining); return;
       case 0x27: this.emitStoreFp(inst, remaining); return;
       case 0x43: case 0x47: case 0x4b: case 0x4f: case 0x53: this.emitFloat(inst, remaining); return;
+      case 0x73: this.emitFpCsr(op); return;
     }
     throw new Error(`translate: no emitter for 0x${op.toString(16)}`);
   }
@@ -467,34 +520,354 @@ class Emitter {
     this.c.mem([Op.i64_store8, Op.i64_store16, Op.i64_store32, Op.i64_store][f3], f3, this.env.layout.RAM_OFFSET);
   }
 
-  // ---- floating point: registers stay in the CPU's state in memory ----
+  // ---- f registers: in f64 locals, like the x registers (loaded in the
+  // prologue if used, stored in the epilogue if written). WebAssembly's
+  // locals, loads, stores and reinterpretations keep every bit, NaN
+  // payloads included (core spec, "Numerics": only arithmetic may change a
+  // NaN), so a NaN-boxed single or a signalling NaN passes through intact.
+  private fget(r: number): void { this.fUsed.add(r); this.c.get(F_LOCALS + r); }
+  private fset(r: number): void { this.fUsed.add(r); this.fWritten.add(r); this.c.set(F_LOCALS + r); }
+  /** f[r]'s 64 bits as an i64. */
+  private fbits(r: number): void { this.fget(r); this.c.op(Op.i64_reinterpret_f64); }
+  private setFbits(r: number): void { this.c.op(Op.f64_reinterpret_i64); this.fset(r); }
+  /** f[r]'s low 32 bits, as an i32 and as an f32. */
+  private fword(r: number): void { this.fbits(r); this.c.op(Op.i32_wrap_i64); }
+  private fsingle(r: number): void { this.fword(r); this.c.op(Op.f32_reinterpret_i32); }
+
   private emitLoadFp(inst: Inst, remaining: number): void {
     const c = this.c, double = funct3(inst.op) === 3;
-    c.i32(0);
     this.address(inst, rs1(inst.op), immI(inst.op), double ? 8 : 4, 1, remaining);
     if (double) c.mem(Op.i64_load, 3, this.env.layout.RAM_OFFSET);
     else c.mem(Op.i64_load32_u, 2, this.env.layout.RAM_OFFSET).i64(0xffff_ffff_0000_0000n).op(Op.i64_or); // NaN-boxed
-    c.mem(Op.i64_store, 3, this.env.layout.F_REGS + rd(inst.op) * 8);
+    this.setFbits(rd(inst.op));
   }
 
   private emitStoreFp(inst: Inst, remaining: number): void {
     const c = this.c, double = funct3(inst.op) === 3;
     this.address(inst, rs1(inst.op), immS(inst.op), double ? 8 : 4, 2, remaining);
-    c.i32(0).mem(Op.i64_load, 3, this.env.layout.F_REGS + rs2(inst.op) * 8);
+    this.fbits(rs2(inst.op));
     c.mem(double ? Op.i64_store : Op.i64_store32, double ? 3 : 2, this.env.layout.RAM_OFFSET);
   }
 
-  /** Arithmetic, conversions, moves and compares through the interpreter's
-   *  own code (jitFloat), on the state in memory: x[rs1] (a source of
-   *  conversions and moves) and x[rd] (a destination) go to memory first,
-   *  x[rd] comes back after. */
-  private emitFloat(inst: Inst, remaining: number): void {
-    const c = this.c, { X_REGS } = this.env.layout;
-    const a = rs1(inst.op), d = rd(inst.op);
-    for (const r of new Set([a, d])) if (r !== 0) { c.i32(0); this.read(r); c.mem(Op.i64_store, 3, X_REGS + r * 8); }
+  // ---- F and D arithmetic (unprivileged spec, "F" and "D") ----
+  /** The instruction through the interpreter's own code (jitFloat), on the
+   *  state in memory: its sources (integer and f registers) and its integer
+   *  destination go to memory first, its destination comes back after.
+   *  `nest` as for bailIf. */
+  private callFloat(inst: Inst, remaining: number, nest: number): void {
+    const c = this.c, { X_REGS, F_REGS } = this.env.layout;
+    const { src, dst } = fpIntegerRegisters(inst.op);
+    const f = fpFloatRegisters(inst.op);
+    for (const r of new Set([src, dst])) {
+      if (r !== undefined && r !== 0) { c.i32(0); this.read(r); c.mem(Op.i64_store, 3, X_REGS + r * 8); }
+    }
+    for (const r of f.src) { c.i32(0); this.fget(r); c.mem(Op.f64_store, 3, F_REGS + r * 8); }
     c.i32(inst.op).call(this.helper('jitFloat'));
-    this.bailIf(inst.pc, remaining);
-    if (d !== 0) { c.i32(0).mem(Op.i64_load, 3, X_REGS + d * 8); this.write(d); }
+    this.bailIf(inst.pc, remaining, nest);
+    if (dst !== undefined && dst !== 0) { c.i32(0).mem(Op.i64_load, 3, X_REGS + dst * 8); this.write(dst); }
+    if (f.dst !== undefined) { c.i32(0).mem(Op.f64_load, 3, F_REGS + f.dst * 8); this.fset(f.dst); }
+  }
+
+  /** F and D: natively when nativeFloat has a plan for the instruction,
+   *  under its condition, else (or when the condition fails at run time)
+   *  through the helper. */
+  private emitFloat(inst: Inst, remaining: number): void {
+    const c = this.c;
+    const plan = (inst.op & 0x7f) === 0x53 ? this.nativeFloat(inst.op) : undefined;
+    if (plan === undefined) { this.callFloat(inst, remaining, 0); return; }
+    if (plan.when === undefined) { plan.then(); return; }
+    plan.when();
+    c.if();
+    plan.then();
+    c.op(Op.else);
+    this.callFloat(inst, remaining, 1);
+    c.end();
+  }
+
+  /** i32: 1 when f[r] holds a properly NaN-boxed single (its upper half all
+   *  ones); any other value reads as the canonical NaN ("NaN Boxing of
+   *  Narrower Values"), which the helper handles. */
+  private boxed(...regs: number[]): void {
+    const c = this.c;
+    regs.forEach((r, i) => { this.fbits(r); if (i > 0) c.op(Op.i64_and); });
+    c.i64(32n).op(Op.i64_shr_u).i64(0xffff_ffffn).op(Op.i64_eq);
+  }
+
+  /** i32: 1 when fflags.NX is already set and the rounding mode is
+   *  round-to-nearest-even (rm 0, or rm DYN with frm 0). Then a native
+   *  WebAssembly result (IEEE 754 roundTiesToEven) is the RISC-V result,
+   *  and the only flags left to decide are OF, UF, NV and DZ, which the
+   *  result checks exclude. */
+  private nearestEvenAndInexact(rm: number): void {
+    this.c.i32(0).mem(Op.i32_load, 2, this.env.layout.FCSR).i32(rm === RM_DYN ? 0xe1 : 0x01).op(Op.i32_and).i32(1).op(Op.i32_eq);
+  }
+
+  /** i32: 1 when fflags.NX is already set. */
+  private inexactSet(): void {
+    this.c.i32(0).mem(Op.i32_load, 2, this.env.layout.FCSR).i32(1).op(Op.i32_and);
+  }
+
+  /** i32: 1 when the rounding mode is a legal one (rm <= 4, or DYN with
+   *  frm <= 4); for a static rm 0-4 it pushes nothing (`false` returned). */
+  private legalRm(rm: number): boolean {
+    if (rm !== RM_DYN) return false;
+    this.c.i32(0).mem(Op.i32_load, 2, this.env.layout.FCSR).i32(0xe0).op(Op.i32_and).i32(0xa0).op(Op.i32_lt_u);
+    return true;
+  }
+
+  /** i32 on the stack: whether the native result in FRESULT (`single`:
+   *  SRESULT) is finite and, with `normal`, at least 2^(emin+1): the
+   *  smallest normal's binade is left out, where a value rounded up to
+   *  2^emin may still be tiny before rounding and raise UF. */
+  private resultCheck(single: boolean, normal: boolean): void {
+    const c = this.c;
+    if (single) {
+      c.get(SRESULT).op(Op.f32_abs).f32(Infinity).op(Op.f32_lt);
+      if (normal) c.get(SRESULT).op(Op.f32_abs).f32(2 ** -125).op(Op.f32_ge).op(Op.i32_and);
+    } else {
+      c.get(FRESULT).op(Op.f64_abs).f64(Infinity).op(Op.f64_lt);
+      if (normal) c.get(FRESULT).op(Op.f64_abs).f64(2 ** -1021).op(Op.f64_ge).op(Op.i32_and);
+    }
+  }
+
+  /** Writes the native result to f[r], NaN-boxed for a single. */
+  private storeResult(r: number, single: boolean): void {
+    const c = this.c;
+    if (single) {
+      c.get(SRESULT).op(Op.i32_reinterpret_f32).op(Op.i64_extend_i32_u).i64(0xffff_ffff_0000_0000n).op(Op.i64_or);
+      this.setFbits(r);
+    } else {
+      c.get(FRESULT); this.fset(r);
+    }
+  }
+
+  /**
+   * How to run an OP-FP instruction natively: `when` pushes an i32
+   * condition (computing the result into FRESULT / SRESULT on the way), and
+   * `then` writes the result; undefined sends it to the helper always.
+   *
+   * Arithmetic (the hardfloat idea): WebAssembly's f32/f64 add, sub, mul,
+   * div and sqrt are IEEE 754 operations rounded to nearest-even (core spec,
+   * "Floating-Point Operations"), so with rm = RNE their finite, non-NaN
+   * results are the RISC-V results, bit for bit, including the sign of an
+   * exact zero (x - x = +0). What they do not give is the flags, so they are
+   * used only when fflags.NX is already set (the common state of a program
+   * after its first inexact operation, which the helper performs) and the
+   * result rules out every other flag:
+   *   - add, sub: a finite result means finite operands (an infinite or NaN
+   *     operand gives inf or NaN), so no NV and no OF (RNE overflows to inf);
+   *     a sum below the smallest normal is exact (both operands are
+   *     multiples of the smallest subnormal), so never UF.
+   *   - mul, div: finite and >= 2^(emin+1) (twice the smallest normal): no
+   *     NV, DZ (x/0 is inf), OF, and not tiny, so no UF. Zero and tiny
+   *     results go to the helper.
+   *   - sqrt: finite means the operand was +0, -0 (exact, sign kept) or
+   *     positive finite (a negative gives NaN); a root of a non-zero is
+   *     never tiny; so no flag but NX.
+   * Sign injection, moves, comparisons, min/max and the exact conversions
+   * need no flag state: they are native whenever the operands are not NaN
+   * (and singles are NaN-boxed), when the helper would raise nothing either.
+   * Conversions to integers are native when the rounded value is in range
+   * (no NV) and either exact or NX is already set.
+   */
+  private nativeFloat(op: number): { when?: () => void; then: () => void } | undefined {
+    const c = this.c;
+    const f7 = funct7(op), f3 = funct3(op), a = rs1(op), b = rs2(op), d = rd(op);
+    const single = (f7 & 3) === 0;
+    if ((f7 & 3) > 1) return undefined; // H and Q: illegal
+    const load = (r: number) => single ? this.fsingle(r) : this.fget(r);
+    const notNaN = (...regs: number[]) => {
+      if (single) this.boxed(...regs);
+      regs.forEach((r, i) => {
+        load(r); load(r); c.op(single ? Op.f32_eq : Op.f64_eq);
+        if (i > 0 || single) c.op(Op.i32_and);
+      });
+    };
+    switch (f7 >> 2) {
+      case 0x00: case 0x01: case 0x02: case 0x03: case 0x0b: { // FADD, FSUB, FMUL, FDIV, FSQRT
+        const sqrt = (f7 >> 2) === 0x0b;
+        if (f3 !== RM_RNE && f3 !== RM_DYN) return undefined;
+        if (sqrt && b !== 0) return undefined; // illegal
+        const arith = single
+          ? [Op.f32_add, Op.f32_sub, Op.f32_mul, Op.f32_div][f7 >> 2] ?? Op.f32_sqrt
+          : [Op.f64_add, Op.f64_sub, Op.f64_mul, Op.f64_div][f7 >> 2] ?? Op.f64_sqrt;
+        const normal = (f7 >> 2) === 0x02 || (f7 >> 2) === 0x03;
+        return {
+          when: () => {
+            load(a);
+            if (!sqrt) load(b);
+            c.op(arith).set(single ? SRESULT : FRESULT);
+            this.resultCheck(single, normal);
+            this.nearestEvenAndInexact(f3);
+            c.op(Op.i32_and);
+            if (single) { if (sqrt) this.boxed(a); else this.boxed(a, b); c.op(Op.i32_and); }
+          },
+          then: () => this.storeResult(d, single),
+        };
+      }
+      case 0x04: { // FSGNJ, FSGNJN, FSGNJX: rs1's magnitude, a sign from rs2
+        if (f3 > 2) return undefined;
+        const [and, xor, or, mag, sign] = single
+          ? [Op.i32_and, Op.i32_xor, Op.i32_or, 0x7fff_ffff, 0x8000_0000]
+          : [Op.i64_and, Op.i64_xor, Op.i64_or, 0x7fff_ffff_ffff_ffffn, 0x8000_0000_0000_0000n];
+        const konst = (v: number | bigint) => typeof v === 'bigint' ? c.i64(v) : c.i32(v);
+        const word = (r: number) => single ? this.fword(r) : this.fbits(r);
+        const then = () => {
+          word(a); konst(mag); c.op(and);
+          word(b);
+          if (f3 === 1) { konst(single ? -1 : -1n); c.op(xor); }
+          if (f3 === 2) { word(a); c.op(xor); }
+          konst(sign); c.op(and).op(or);
+          if (single) c.op(Op.i64_extend_i32_u).i64(0xffff_ffff_0000_0000n).op(Op.i64_or);
+          this.setFbits(d);
+        };
+        return single ? { when: () => this.boxed(a, b), then } : { then };
+      }
+      case 0x05: // FMIN, FMAX: without NaNs, WebAssembly's min and max (-0 below +0) are minimumNumber and maximumNumber
+        if (f3 > 1) return undefined;
+        return {
+          when: () => notNaN(a, b),
+          then: () => {
+            load(a); load(b);
+            c.op(single ? (f3 === 0 ? Op.f32_min : Op.f32_max) : (f3 === 0 ? Op.f64_min : Op.f64_max));
+            c.set(single ? SRESULT : FRESULT);
+            this.storeResult(d, single);
+          },
+        };
+      case 0x14: // FLE, FLT, FEQ: without NaNs, no flags (NV is for NaN operands only)
+        if (f3 > 2) return undefined;
+        return {
+          when: () => notNaN(a, b),
+          then: () => {
+            load(a); load(b);
+            c.op(single ? [Op.f32_le, Op.f32_lt, Op.f32_eq][f3] : [Op.f64_le, Op.f64_lt, Op.f64_eq][f3]).op(Op.i64_extend_i32_u);
+            this.write(d);
+          },
+        };
+      case 0x08: { // FCVT.S.D (rs2 1), FCVT.D.S (rs2 0)
+        if (b !== (single ? 1 : 0) || f3 === 5 || f3 === 6) return undefined;
+        if (!single) {
+          // Widening is exact: only a NaN (canonical result, NV if signalling) needs the helper.
+          return {
+            when: () => {
+              this.fsingle(a); c.op(Op.f64_promote_f32).tee(FRESULT).get(FRESULT).op(Op.f64_eq);
+              this.boxed(a); c.op(Op.i32_and);
+              if (this.legalRm(f3)) c.op(Op.i32_and);
+            },
+            then: () => this.storeResult(d, false),
+          };
+        }
+        // Narrowing rounds: as arithmetic, a normal result not in the
+        // smallest binade, with NX set and RNE.
+        if (f3 !== RM_RNE && f3 !== RM_DYN) return undefined;
+        return {
+          when: () => {
+            this.fget(a); c.op(Op.f32_demote_f64).set(SRESULT);
+            this.resultCheck(true, true);
+            this.nearestEvenAndInexact(f3); c.op(Op.i32_and);
+          },
+          then: () => this.storeResult(d, true),
+        };
+      }
+      case 0x18: { // FCVT.{W,WU,L,LU}.{S,D}: static rm RNE, RTZ, RDN, RUP (RMM and DYN: the helper)
+        if (b > 3 || f3 > 3) return undefined;
+        // The operand rounded to an integer in binary64 (a single widens
+        // exactly); in range, the conversion is exact, and the only flag is
+        // NX when the rounding changed the value: native when it did not or
+        // NX is already set. NaN fails every comparison, so it goes to the
+        // helper, as infinities and out-of-range values (NV) do.
+        const round = [Op.f64_nearest, Op.f64_trunc, Op.f64_floor, Op.f64_ceil][f3];
+        const [lo, hi] = [[-(2 ** 31), 2 ** 31 - 1], [0, 2 ** 32 - 1], [-(2 ** 63), 2 ** 63], [0, 2 ** 64]][b];
+        const hiOp = b >= 2 ? Op.f64_lt : Op.f64_le; // 2^63 and 2^64 are just out of range
+        const operand = () => { if (single) { this.fsingle(a); c.op(Op.f64_promote_f32); } else this.fget(a); };
+        return {
+          when: () => {
+            operand(); c.op(round).tee(FRESULT);
+            c.f64(lo).op(Op.f64_ge);
+            c.get(FRESULT).f64(hi).op(hiOp).op(Op.i32_and);
+            operand(); c.get(FRESULT).op(Op.f64_eq);
+            this.inexactSet(); c.op(Op.i32_or).op(Op.i32_and);
+            if (single) { this.boxed(a); c.op(Op.i32_and); }
+          },
+          then: () => {
+            c.get(FRESULT).truncSat((b & 1) === 1 ? TruncSat.i64_f64_u : TruncSat.i64_f64_s);
+            if (b < 2) c.op(Op.i64_extend32_s); // 32-bit results live sign-extended (WU too)
+            this.write(d);
+          },
+        };
+      }
+      case 0x1a: { // FCVT.{S,D}.{W,WU,L,LU}: exact when the integer fits the significand
+        if (b > 3 || f3 === 5 || f3 === 6) return undefined;
+        const bits = single ? 24 : 53;
+        const wide = b >= 2, unsigned = (b & 1) === 1;
+        // Every 32-bit integer is a binary64: always exact.
+        const alwaysExact = !single && !wide;
+        const value = () => {
+          this.read(a);
+          if (!wide) { c.i64(32n).op(Op.i64_shl).i64(32n).op(unsigned ? Op.i64_shr_u : Op.i64_shr_s); }
+        };
+        const when = alwaysExact ? (f3 === RM_DYN ? () => { this.legalRm(f3); } : undefined) : () => {
+          // |v| <= 2^bits: exact. (Signed: v + 2^bits <= 2^(bits+1) unsigned.)
+          value();
+          if (!unsigned) c.i64(1n << BigInt(bits)).op(Op.i64_add);
+          c.i64(1n << BigInt(unsigned ? bits : bits + 1)).op(Op.i64_le_u);
+          if (this.legalRm(f3)) c.op(Op.i32_and);
+          // Otherwise rounded, and a native conversion rounds to nearest-even.
+          if (f3 === RM_RNE || f3 === RM_DYN) { this.nearestEvenAndInexact(f3); c.op(Op.i32_or); }
+        };
+        const conv = single
+          ? [Op.f32_convert_i32_s, Op.f32_convert_i32_u, Op.f32_convert_i64_s, Op.f32_convert_i64_u][b]
+          : [Op.f64_convert_i32_s, Op.f64_convert_i32_u, Op.f64_convert_i64_s, Op.f64_convert_i64_u][b];
+        return {
+          when,
+          then: () => {
+            this.read(a);
+            if (!wide) c.op(Op.i32_wrap_i64);
+            c.op(conv).set(single ? SRESULT : FRESULT);
+            this.storeResult(d, single);
+          },
+        };
+      }
+      case 0x1c: // FMV.X.W (sign-extended, whatever the boxing), FMV.X.D; FCLASS stays with the helper
+        if (b !== 0 || f3 !== 0) return undefined;
+        return { then: () => { this.fbits(a); if (single) c.op(Op.i64_extend32_s); this.write(d); } };
+      case 0x1e: // FMV.W.X (boxed), FMV.D.X
+        if (b !== 0 || f3 !== 0) return undefined;
+        return {
+          then: () => {
+            this.read(a);
+            if (single) c.i64(0xffff_ffffn).op(Op.i64_and).i64(0xffff_ffff_0000_0000n).op(Op.i64_or);
+            this.setFbits(d);
+          },
+        };
+    }
+    return undefined;
+  }
+
+  /** CSRRW/S/C(I) on fflags, frm, fcsr (isFpCsrAccess), as execCsr does
+   *  them: the old value to x[rd], the new one written unless CSRRS/CSRRC
+   *  has x0 (or zimm 0) as its source (Zicsr, "CSR Instructions"). */
+  private emitFpCsr(op: number): void {
+    const c = this.c, { FCSR } = this.env.layout;
+    const csr = op >>> 20, f3 = funct3(op), a = rs1(op);
+    const fcsr = () => c.i32(0).mem(Op.i32_load, 2, FCSR);
+    fcsr();
+    if (csr === 1) c.i32(0x1f).op(Op.i32_and);                            // fflags
+    else if (csr === 2) c.i32(5).op(Op.i32_shr_u).i32(7).op(Op.i32_and);  // frm
+    c.set(OFFSET);
+    if (f3 === 1 || f3 === 5 || a !== 0) {
+      const src = () => { if (f3 >= 5) c.i32(a); else { this.read(a); c.op(Op.i32_wrap_i64); } };
+      c.i32(0);
+      if ((f3 & 3) === 1) src();                                                      // CSRRW
+      else if ((f3 & 3) === 2) { c.get(OFFSET); src(); c.op(Op.i32_or); }            // CSRRS
+      else { c.get(OFFSET); src(); c.i32(-1).op(Op.i32_xor).op(Op.i32_and); }        // CSRRC
+      if (csr === 1) { c.i32(0x1f).op(Op.i32_and); fcsr(); c.i32(0xe0).op(Op.i32_and).op(Op.i32_or); }
+      else if (csr === 2) { c.i32(7).op(Op.i32_and).i32(5).op(Op.i32_shl); fcsr(); c.i32(0x1f).op(Op.i32_and).op(Op.i32_or); }
+      else c.i32(0xff).op(Op.i32_and);
+      c.mem(Op.i32_store, 2, FCSR);
+    }
+    c.get(OFFSET).op(Op.i64_extend_i32_u);
+    this.write(rd(op));
   }
 
   // ---- arithmetic: each leaves its result on the stack ----

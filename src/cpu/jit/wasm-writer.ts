@@ -26,10 +26,27 @@ export enum Op {
   i64_rotl = 0x89, i64_rotr = 0x8a,
   i32_wrap_i64 = 0xa7, i64_extend_i32_s = 0xac, i64_extend_i32_u = 0xad,
   i64_extend8_s = 0xc2, i64_extend16_s = 0xc3, i64_extend32_s = 0xc4,
+  // Floating point (the translations of F and D, src/cpu/jit/translate.ts).
+  f32_load = 0x2a, f64_load = 0x2b, i32_store = 0x36, f32_store = 0x38, f64_store = 0x39,
+  f32_eq = 0x5b, f32_lt = 0x5d, f32_le = 0x5f, f32_ge = 0x60, f64_eq = 0x61, f64_lt = 0x63, f64_le = 0x65, f64_ge = 0x66,
+  f32_abs = 0x8b, f32_sqrt = 0x91, f32_add = 0x92, f32_sub = 0x93, f32_mul = 0x94, f32_div = 0x95,
+  f32_min = 0x96, f32_max = 0x97,
+  f64_abs = 0x99, f64_ceil = 0x9b, f64_floor = 0x9c, f64_trunc = 0x9d, f64_nearest = 0x9e, f64_sqrt = 0x9f, f64_add = 0xa0, f64_sub = 0xa1, f64_mul = 0xa2, f64_div = 0xa3,
+  f64_min = 0xa4, f64_max = 0xa5,
+  f32_convert_i32_s = 0xb2, f32_convert_i32_u = 0xb3, f32_convert_i64_s = 0xb4, f32_convert_i64_u = 0xb5,
+  f32_demote_f64 = 0xb6,
+  f64_convert_i32_s = 0xb7, f64_convert_i32_u = 0xb8, f64_convert_i64_s = 0xb9, f64_convert_i64_u = 0xba,
+  f64_promote_f32 = 0xbb,
+  i32_reinterpret_f32 = 0xbc, i64_reinterpret_f64 = 0xbd, f32_reinterpret_i32 = 0xbe, f64_reinterpret_i64 = 0xbf,
 }
+
+/** The 0xfc-prefixed saturating truncations used (core spec, "Numeric Instructions"). */
+export enum TruncSat { i64_f64_s = 6, i64_f64_u = 7 }
 
 export const I32 = 0x7f;
 export const I64 = 0x7e;
+export const F32 = 0x7d;
+export const F64 = 0x7c;
 const VOID = 0x40;
 const FUNC = 0x60;
 
@@ -113,6 +130,17 @@ export class Code extends Bytes {
   tee(local: number): this { return this.byte(Op.local_tee).u32(local); }
   i32(v: number): this { return this.byte(Op.i32_const).s32(v | 0); }
   i64(v: bigint): this { return this.byte(Op.i64_const).s64(BigInt.asIntN(64, v)); }
+  /** f32.const / f64.const: the IEEE bits, little-endian. */
+  f32(v: number): this {
+    const b = new Uint8Array(4);
+    new DataView(b.buffer).setFloat32(0, v, true);
+    return this.byte(0x43).bytes(b);
+  }
+  f64(v: number): this {
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setFloat64(0, v, true);
+    return this.byte(0x44).bytes(b);
+  }
   /** A load or store with its alignment hint (log2 bytes) and constant offset. */
   mem(o: Op, alignLog2: number, offset: number): this { return this.byte(o).u32(alignLog2).u32(offset); }
   block(): this { return this.byte(Op.block).byte(VOID); }
@@ -126,6 +154,8 @@ export class Code extends Bytes {
     return this.u32(otherwise);
   }
   call(fn: number): this { return this.byte(Op.call).u32(fn); }
+  /** A saturating float-to-integer truncation (the 0xfc prefix; never traps). */
+  truncSat(which: TruncSat): this { return this.byte(0xfc).u32(which); }
 }
 
 export interface FunctionImport { module: string; name: string; params: number[]; results: number[] }
