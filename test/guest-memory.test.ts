@@ -82,8 +82,7 @@ export const QEMU_DEPARTURES: readonly Departure[] = [
 /** Where ringvisor departs from Linux on purpose, with QEMU. */
 export const RINGVISOR_DEPARTURES: readonly Departure[] = [
   { call: 'rseq a0', linux: { ro: '-1 ENOSYS mem=same', none: '-1 ENOSYS mem=same', unmapped: '-1 ENOSYS mem=-', null: '-1 ENOSYS mem=-' }, why: 'rseq is not implemented (glibc does without it)' },
-  { call: 'read.eof a1', linux: { 'at-none': '-1 EFAULT mem=same' }, why: 'the buffer is checked before the file is looked at' },
-  { call: 'write.devnull a1', linux: { 'at-none': '-1 EFAULT mem=same' }, why: 'as above' },
+  { call: 'write.devnull a1', linux: { 'at-none': '-1 EFAULT mem=same' }, why: 'the buffer is checked before the device is looked at' },
 ];
 
 /** Lines of the host's Linux that depend on the host, not on Linux: its

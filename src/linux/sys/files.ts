@@ -230,7 +230,22 @@ function statAt(p: ProcessVM, dirfd: number, pathAddr: bigint, flags: number): S
 function sysRead(p: ProcessVM, [fd, buf, count]: bigint[]): bigint {
   const d = p.files.get(fdArg(fd));
   const n = Number(count > BigInt(MAX_RW) ? BigInt(MAX_RW) : count);
-  return BigInt(d.read(outputPrefix(p, buf, n)));
+  return BigInt(readInto(p, d, buf, n));
+}
+
+/**
+ * read(2) and pread64(2) into a guest buffer. Linux copies what the file
+ * has, so at the end of a regular file it returns 0 without touching the
+ * buffer: a buffer the guest cannot write is EFAULT only when there is
+ * something to copy. A regular file is probed with a one-byte pread (the
+ * offset does not move); a pipe or device cannot be probed without taking
+ * its data, so there the buffer is checked first.
+ */
+function readInto(p: ProcessVM, d: Description, addr: bigint, n: number, pos?: number): number {
+  if (n > 0 && d instanceof FileDescription && d.file.seekable && p.user.writablePrefix(addr, n) === 0) {
+    if (d.read(new Uint8Array(1), pos ?? d.offset) === 0) return 0;
+  }
+  return d.read(outputPrefix(p, addr, n), pos);
 }
 
 function sysWrite(p: ProcessVM, [fd, buf, count]: bigint[]): bigint {
@@ -257,7 +272,7 @@ function sysPread(p: ProcessVM, [fd, buf, count, offset]: bigint[]): bigint {
   const pos = BigInt.asIntN(64, offset);
   if (pos < 0n) return err(EINVAL);
   const n = Number(count > BigInt(MAX_RW) ? BigInt(MAX_RW) : count);
-  return BigInt(d.read(outputPrefix(p, buf, n), Number(pos)));
+  return BigInt(readInto(p, d, buf, n, Number(pos)));
 }
 
 function sysPwrite(p: ProcessVM, [fd, buf, count, offset]: bigint[]): bigint {
