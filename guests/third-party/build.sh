@@ -52,9 +52,11 @@ need autoreconf "autoconf automake"
 need libtoolize libtool
 
 CODENAME=$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-bookworm}" || echo bookworm)
-DEB_SRC_HELP="add Debian's source index and update it, e.g. as root:
-  printf 'Types: deb-src\\nURIs: http://deb.debian.org/debian\\nSuites: $CODENAME\\nComponents: main\\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\\n' > /etc/apt/sources.list.d/debian-src.sources
-  apt-get update"
+DEB_SRC_HELP="add a deb-src entry for your Debian archive and update the index, as root:
+  copy the stanza of /etc/apt/sources.list.d/*.sources whose Suites name
+  $CODENAME into /etc/apt/sources.list.d/debian-src.sources with
+  'Types: deb-src' and 'Suites: $CODENAME' (.ci/run does exactly this),
+  then apt-get update"
 
 # The version of source package $1 that apt-get source would fetch (from the
 # local index: no download).
