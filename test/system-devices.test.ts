@@ -14,6 +14,10 @@ import {
   type GuestMemory, type MmioDevice, type VirtioDevice,
 } from '../src/system/devices/index.js';
 import { SifiveTest, SifiveTestStateError, FINISHER_PASS, FINISHER_FAIL, FINISHER_RESET, type Finish, type SifiveTestState } from '../src/system/devices/sifive-test.js';
+import { SystemVM } from '../src/system/system-vm.js';
+import '../src/index.js'; // registers the CPU module
+import { QEMU_VIRT } from '../src/system/device-tree.js';
+import { VIRTUAL_EPOCH_NS } from '../src/hypervisor/clock.js';
 
 // ---------------------------------------------------------------- fake RAM
 
@@ -1176,5 +1180,30 @@ describe('SifiveTest: the test finisher at 0x100000', () => {
     expect(other.save()).toEqual(saved);
     expect(() => other.restore({ version: 2 } as unknown as SifiveTestState)).toThrow(SifiveTestStateError);
     expect(() => other.restore({ version: 1, finished: { kind: 'fail', code: 1 << 16 } })).toThrow('sifive,test state: finished');
+  });
+});
+
+describe('the RTC follows the machine\'s clock', () => {
+  // It read the host's Date.now() even on the virtual clock, so a boot's
+  // instruction count depended on the host's date (the kernel turns the
+  // RTC's time into fields at boot): test/system-boot's "deterministically"
+  // test failed now and then.
+  it('on the virtual clock: the virtual epoch at instruction 0, then the machine\'s own time', () => {
+    const make = () => SystemVM.create({ kernel: new Uint8Array(64), memoryBytes: 64 * 1024 * 1024, maxInstructions: 5_000n });
+    const a = make(), b = make();
+    const rtcNow = (vm: SystemVM) => vm.bus.load(QEMU_VIRT.rtc.base, 8);
+    expect(rtcNow(a)).toBe(VIRTUAL_EPOCH_NS);
+    while (a.step() === undefined) { /* runs to the instruction limit */ }
+    while (b.step() === undefined) { /* the same */ }
+    expect(rtcNow(a)).toBeGreaterThan(VIRTUAL_EPOCH_NS);
+    expect(rtcNow(a)).toBe(VIRTUAL_EPOCH_NS + a.time * 100n);
+    expect(rtcNow(b)).toBe(rtcNow(a));
+  });
+
+  it('on the host clock: the host\'s wall time', () => {
+    const vm = SystemVM.create({ kernel: new Uint8Array(64), memoryBytes: 64 * 1024 * 1024, clock: 'host' });
+    const before = BigInt(Date.now()) * 1_000_000n;
+    const t = vm.bus.load(QEMU_VIRT.rtc.base, 8)!;
+    expect(t >= before && t <= BigInt(Date.now()) * 1_000_000n).toBe(true);
   });
 });

@@ -16,6 +16,7 @@
 // `time` is the host's and an idle machine waits for real (idleUntil).
 import { Cpu, ExitControl, ExitReason, EXIT_REASON_NAMES, Irq, MemoryMode } from '../cpu/cpu.js';
 import { defaultCpuModule } from '../cpu/module-registry.js';
+import { VIRTUAL_EPOCH_NS } from '../hypervisor/clock.js';
 import { virtDeviceTree, qemuVirtioSlots, QEMU_VIRT, plicContext } from './device-tree.js';
 import { loadKernel, KernelImageError } from './linux-image.js';
 import { HartEntry, writeEntryState } from './hart-entry.js';
@@ -198,7 +199,7 @@ export class SystemVM {
       },
     });
     this.uart = new Uart16550({ base: QEMU_VIRT.uart.base, irq: this.plic.line(QEMU_VIRT.uart.irq), output: out });
-    this.rtc = new GoldfishRtc({ base: QEMU_VIRT.rtc.base, irq: this.plic.line(QEMU_VIRT.rtc.irq) });
+    this.rtc = new GoldfishRtc({ base: QEMU_VIRT.rtc.base, irq: this.plic.line(QEMU_VIRT.rtc.irq), nowNs: () => this.wallClockNs() });
     this.bus.add(this.plic);
     // The bus sees the UART through a watcher that notices a guest polling
     // its line status for input (U-Boot, early consoles: no interrupts).
@@ -324,6 +325,16 @@ export class SystemVM {
   /** One --trace-exits line, shaped like KVM's kvm_exit trace event. */
   private trace(what: string): void {
     this.options.traceExits?.(`kvm_exit: vcpu ${this.running} ${what}`);
+  }
+
+  /** The wall clock the RTC shows: the host's with the host clock; with the
+   *  virtual clock, the virtual epoch plus the machine's own time, so that a
+   *  boot depends on nothing outside the guest (the kernel reads the RTC at
+   *  boot, and turning a date into fields takes more instructions for some
+   *  dates than for others). */
+  wallClockNs(): bigint {
+    if (this.hostClock) return BigInt(Date.now()) * 1_000_000n;
+    return VIRTUAL_EPOCH_NS + this.time * (1_000_000_000n / BigInt(QEMU_VIRT.timebaseFrequency));
   }
 
   /** The `time` CSR now, for the running hart. */
