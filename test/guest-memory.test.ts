@@ -323,7 +323,7 @@ describe('faults where Linux sends SIGSEGV or refuses to wait', () => {
 // ---- the raw accessors stay out of system calls ----
 
 /** Cpu methods that touch guest RAM without the guest's permissions. */
-const RAW = new Set(['readBytes', 'writeBytes', 'guestBytes', 'read64', 'write64', 'read32', 'write32', 'read8', 'fill', 'readCString', 'inRam', 'clearTouchedPages']);
+const RAW = new Set(['readBytes', 'writeBytes', 'guestBytes', 'peekBytes', 'read64', 'write64', 'read32', 'write32', 'read8', 'fill', 'readCString', 'inRam', 'clearTouchedPages']);
 
 /** The uses allowed, as "file function method": ring -1's own pages. */
 const ALLOWED = [

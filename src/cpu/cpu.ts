@@ -616,6 +616,12 @@ export class Cpu {
     this.touchRange(addr, length);
     return this.bytes.subarray(i, i + length);
   }
+  /** A view of guest bytes for reading only: unlike guestBytes it marks no
+   *  page touched (a system call that reads a buffer, as write(2) does). */
+  peekBytes(addr: bigint, length: number): Uint8Array {
+    const i = this.index(addr, length);
+    return this.bytes.subarray(i, i + length);
+  }
   readBytes(addr: bigint, length: number): Uint8Array {
     const i = this.index(addr, length);
     return this.bytes.slice(i, i + length);

@@ -497,9 +497,12 @@ export class ProcessVM {
     }
     cpu.time = timeCsr(this.clock);
     const started = cpu.instret;
-    const startedMs = performance.now();
+    // Only a whole slice on the host clock is timed (adaptSlice): a run that
+    // a system call ends reads no host clock for it.
+    const timed = budget === this.slice && this.clock.kind === 'host';
+    const startedMs = timed ? performance.now() : 0;
     const reason = cpu.run(budget);
-    if (reason === ExitReason.Budget && budget === this.slice && this.clock.kind === 'host') this.adaptSlice(performance.now() - startedMs);
+    if (timed && reason === ExitReason.Budget) this.adaptSlice(performance.now() - startedMs);
     this.sliceLeft -= cpu.instret - started;
     switch (reason) {
       case ExitReason.EcallU:

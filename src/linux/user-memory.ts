@@ -50,7 +50,7 @@ export class UserMemory {
   read(addr: bigint, length: number): Uint8Array {
     if (length === 0) return new Uint8Array(0);
     this.check(addr, length, 'read');
-    return this.cpu.guestBytes(addr, length).slice();
+    return this.cpu.readBytes(addr, length);
   }
 
   /** A view (not a copy) of readable guest bytes, for a call that uses them
@@ -58,7 +58,7 @@ export class UserMemory {
   readView(addr: bigint, length: number): Uint8Array {
     if (length === 0) return new Uint8Array(0);
     this.check(addr, length, 'read');
-    return this.cpu.guestBytes(addr, length);
+    return this.cpu.peekBytes(addr, length);
   }
 
   /** A copy of readable guest bytes as a DataView (a struct the call decodes). */
