@@ -10,6 +10,7 @@ import {
   AT_UID, AT_EUID, AT_GID, AT_EGID, AT_HWCAP, AT_CLKTCK, AT_SECURE,
 } from './stack.js';
 import { SYSCALLS, unknownSyscall } from './syscalls.js';
+import { checkMemoryBytes, checkTimeoutSeconds } from '../hypervisor/limits.js';
 import { UserMemory } from './user-memory.js';
 import { ThreadGroup, DEFAULT_THREAD_SLICE, type Thread } from './threads.js';
 import { PID } from './sys/process.js';
@@ -203,17 +204,10 @@ export class ProcessVM {
     // RAM starts at the first loaded page, so that a null pointer, and every
     // address below the program, faults as it would on Linux.
     const lowest = image.segments.reduce((m, s) => (s.vaddr < m ? s.vaddr : m), image.segments[0].vaddr) & ~(PAGE - 1n);
-    const bytes = options.memoryBytes ?? DEFAULT_MEMORY_BYTES;
-    // Checked here, so that a bad value is one clear error rather than
-    // BigInt's or the CPU's.
-    if (!Number.isSafeInteger(bytes) || bytes <= 0 || bytes % Number(PAGE) !== 0) {
-      throw new RangeError(`memoryBytes must be a positive whole number of 4 KiB pages, not ${bytes}`);
-    }
-    const t = options.timeoutSeconds;
-    if (t !== undefined && !(t >= 0 && Number.isFinite(t))) throw new RangeError(`timeoutSeconds must be a finite number of seconds, not ${t}`);
+    const size = checkMemoryBytes(options.memoryBytes ?? DEFAULT_MEMORY_BYTES);
+    checkTimeoutSeconds(options.timeoutSeconds);
     // A slice of 0 would never let a thread run (run() would spin).
     if (options.threadSlice !== undefined && options.threadSlice < 1n) throw new RangeError(`threadSlice must be at least 1 instruction, not ${options.threadSlice}`);
-    const size = BigInt(bytes);
     // Guest memory runs from the lowest segment up, stack at its top: it
     // must end inside the 64-bit address space, or the CPU (which wraps)
     // would put the stack at the low addresses below the program.

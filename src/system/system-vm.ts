@@ -17,6 +17,7 @@
 import { Cpu, ExitControl, ExitReason, EXIT_REASON_NAMES, Irq, MemoryMode } from '../cpu/cpu.js';
 import { defaultCpuModule } from '../cpu/module-registry.js';
 import { VIRTUAL_EPOCH_NS } from '../hypervisor/clock.js';
+import { checkMemoryBytes, checkTimeoutSeconds } from '../hypervisor/limits.js';
 import { virtDeviceTree, qemuVirtioSlots, QEMU_VIRT, plicContext } from './device-tree.js';
 import { loadKernel, KernelImageError } from './linux-image.js';
 import { HartEntry, writeEntryState } from './hart-entry.js';
@@ -155,7 +156,7 @@ export class SystemVM {
     this.deviceLog = new RateLimitedLog((line) => this.diagnose(`ringvisor boot: ${line}`), options.logLimits);
     this.hostClock = options.clock === 'host';
     const t = options.timeoutSeconds;
-    if (t !== undefined && !(t >= 0 && Number.isFinite(t))) throw new RangeError(`timeoutSeconds must be a finite number of seconds, not ${t}`);
+    checkTimeoutSeconds(t);
     if (t !== undefined) this.deadline = this.hostStart + t * 1000;
     this.harts = options.harts ?? 1;
     if (!Number.isInteger(this.harts) || this.harts < 1 || this.harts > 8) throw new RangeError(`a system VM has 1 to 8 harts, not ${options.harts}`);
@@ -165,9 +166,7 @@ export class SystemVM {
     this.resumeAt = Array.from({ length: this.harts }, () => undefined);
     this.pendingFlush = Array.from({ length: this.harts }, () => false);
     const ramBase = QEMU_VIRT.ramBase;
-    const bytes = options.memoryBytes ?? DEFAULT_SYSTEM_MEMORY;
-    if (!Number.isSafeInteger(bytes) || bytes <= 0 || bytes % 4096 !== 0) throw new RangeError(`memoryBytes must be a positive whole number of 4 KiB pages, not ${bytes}`);
-    const ramSize = BigInt(bytes);
+    const ramSize = checkMemoryBytes(options.memoryBytes ?? DEFAULT_SYSTEM_MEMORY);
     const name = options.kernelName ?? 'kernel';
     const kernel = loadKernel(options.kernel, ramBase, name, ramSize);
     // It fits in RAM (loadKernel checked), but the device tree must not land on it.
