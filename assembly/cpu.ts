@@ -5,7 +5,7 @@
 // RISC-V unprivileged specification. Floating point lives in fp.ts, the C
 // extension's expansion in rvc.ts, guest memory in memory.ts.
 import {
-  PC, INSTRET, TIME, RESERVATION, RAM_BASE, RAM_SIZE, RAM_OFFSET, RVC_CACHE, RVC_ILLEGAL,
+  PC, INSTRET, TIME, RESERVATION, RAM_BASE, RAM_SIZE, RAM_OFFSET, RAM_MAX, RVC_CACHE, RVC_ILLEGAL,
   EXIT_PC, EXIT_INST, EXIT_INST_LEN,
   EXIT_CONTROLS, EXIT_COUNTS, EXIT_REASON_COUNT, BUDGET_LEFT,
   EXIT_NONE, EXIT_ECALL_U, EXIT_EBREAK, EXIT_BUDGET, EXIT_HOT, EXIT_FAULT,
@@ -505,8 +505,8 @@ store<u64>(RESERVATION, u64.MAX_VALUE);
 // and of the fetch cache). Returns false when the host refuses the memory.
 export function configureRam(base: u64, size: u64): bool {
   if ((base | size) & 0xfff) return false;
+  if (size > <u64>RAM_MAX) return false;
   const end = <u64>RAM_OFFSET + size;
-  if (end > 0xffff_0000) return false; // wasm32: 4 GiB of linear memory at most
   const needPages = <i32>((end + 0xffff) >> 16);
   const havePages = memory.size();
   if (needPages > havePages && memory.grow(needPages - havePages) < 0) return false;

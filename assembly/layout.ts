@@ -77,6 +77,15 @@ export const RAM_SIZE: u32 = 0x0490; // u64 bytes of guest RAM
 export const BUDGET_LEFT: u32 = 0x0498; // u64 instructions left of the last run's budget
 export const MEMORY_MODE: u32 = 0x04a0; // u32 MEMORY_FLAT or MEMORY_PAGE_PERMS
 export const JIT_THRESHOLD: u32 = 0x04a4; // u32 visits that make a jump target hot; 0: no translation
+// Memory a process VM's guest uses, in pages marked PAGE_TOUCHED (below):
+// counted by the CPU's first store to a page and by ring -1's writes,
+// uncounted when ring -1 clears pages. TOUCH_LIMIT (0: none) is its --mem:
+// a first store that would pass it is refused as a store page fault, which
+// ring -1 turns into the out-of-memory kill Linux would make. The count is
+// what Linux calls resident memory; TOUCHED_PEAK is its high-water mark.
+export const TOUCHED_PAGES: u32 = 0x04a8; // u32
+export const TOUCHED_PEAK: u32 = 0x04ac; // u32
+export const TOUCH_LIMIT: u32 = 0x04b0; // u32
 
 // ---- exit counters (kvm_stat) ---------------------------------------------
 export const EXIT_COUNTS: u32 = 0x0500; // u64 per ExitReason, EXIT_REASON_COUNT of them
@@ -136,11 +145,32 @@ export const SPLIT_BUFFER: u32 = 0x0000_0bf0;
 export const TLB: u32 = 0x00b0_0000;
 export const TLB_ENTRIES: u32 = 4096;
 
+// The process VM's address space (MEMORY_PAGE_PERMS): guest addresses below
+// 2^USER_VA_BITS (Linux's Sv39 user range, 256 GiB) in 64 KiB slots. Slot n
+// (addresses n << SLOT_SHIFT and up) is backed by the 64 KiB of guest RAM
+// that start SLOT_TABLE's u32 entry n bytes into RAM, or by nothing: entry
+// SLOT_NONE (0) means the first 64 KiB of RAM, which no slot is ever given
+// and whose pages' permission bytes are never set, so every access to a slot
+// without RAM faults without a test of its own, and the table needs no
+// filling (untouched, it costs the host nothing). Ring -1
+// (src/linux/address-space.ts) backs a slot when the guest first reaches a
+// mapped page in it and frees it when nothing is mapped there any more, so
+// that mappings never used cost nothing.
+export const USER_VA_BITS: u32 = 38;
+export const SLOT_SHIFT: u32 = 16;
+export const SLOT_BYTES: u32 = 1 << 16;
+export const SLOT_COUNT: u32 = 1 << (USER_VA_BITS - SLOT_SHIFT);
+export const SLOT_TABLE: u32 = 0x0100_0000; // SLOT_COUNT u32 entries: 16 MiB
+export const SLOT_NONE: u32 = 0;
+
 // Linear memory from here up is guest RAM: guest physical address RAM_BASE
 // is byte RAM_OFFSET. The space below holds the state above and the module's
 // static data (asconfig's memoryBase is 64 KiB); the rest is kept for the
 // caches later tiers need.
-export const RAM_OFFSET: u32 = 0x0100_0000;
+export const RAM_OFFSET: u32 = 0x0200_0000;
+// The most guest RAM linear memory can hold (wasm32: 4 GiB, less what lies
+// below RAM_OFFSET and the last 64 KiB page), a multiple of 64 KiB.
+export const RAM_MAX: u32 = 0xffff_0000 - RAM_OFFSET;
 
 // ---- exit reasons ---------------------------------------------------------
 export const EXIT_NONE: u32 = 0;

@@ -9,13 +9,13 @@
 import {
   RAM_BASE, RAM_SIZE, RAM_OFFSET, MEMORY_MODE, MEMORY_PAGE_PERMS, PAGE_PERMS, PAGE_SHIFT,
   EXIT_CONTROLS, CTRL_SUPERVISOR, EXIT_MMIO_LOAD, EXIT_MMIO_STORE, EXIT_ADDR, EXIT_SIZE, EXIT_DATA, EXIT_NONE,
-  EXIT_MMIO_VADDR, SPLIT_BUFFER,
-  PERM_R, PERM_W, PERM_X, PERM_WLAZY, PAGE_TOUCHED,
+  EXIT_MMIO_VADDR, SPLIT_BUFFER, SLOT_TABLE, SLOT_SHIFT, SLOT_BYTES, USER_VA_BITS,
+  PERM_R, PERM_W, PERM_X, PERM_WLAZY, PAGE_TOUCHED, TOUCHED_PAGES, TOUCHED_PEAK, TOUCH_LIMIT,
   CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS, CAUSE_FETCH_ACCESS,
   CAUSE_LOAD_PAGE_FAULT, CAUSE_STORE_PAGE_FAULT, CAUSE_FETCH_PAGE_FAULT,
 } from './layout';
 import { raiseException, requestExit, pendingExit } from './trap';
-import { mmuOn, translate, splitAddress, finishSplitStore, NO_ADDRESS } from './mmu';
+import { mmuOn, translate, splitAddress, splitPair, finishSplitStore, NO_ADDRESS } from './mmu';
 
 // Cached copies of RAM_BASE/RAM_SIZE/MEMORY_MODE, refreshed by `run` on entry
 // (the hypervisor may have changed them between runs).
@@ -40,8 +40,10 @@ export function refreshMemoryConfig(): void {
 // `mmioReason` (EXIT_MMIO_LOAD or _STORE, or EXIT_NONE) is the exit an
 // access outside RAM takes in a system VM instead of the access fault.
 // With virtual memory on (a system VM with satp set), `addr` is virtual and
-// goes through the TLB first (assembly/mmu.ts).
+// goes through the TLB first (assembly/mmu.ts). In a process VM (page
+// permissions) it is a user address, which goes through the slot table.
 @inline export function guestAddress(addr: u64, size: u64, need: u32, accessCause: u32, pageCause: u32, mmioReason: u32 = EXIT_NONE): usize {
+  if (pagePerms) return userAddress(addr, size, need, pageCause);
   let pa = addr;
   if (mmuOn) {
     if ((<u32>addr & 0xfff) + <u32>size > 4096) return splitAddress(addr, <u32>size, need, accessCause, pageCause);
@@ -60,28 +62,64 @@ export function refreshMemoryConfig(): void {
     }
     return 0;
   }
-  if (pagePerms) {
-    const first = <u32>load<u8>(<usize>PAGE_PERMS + <usize>(off >> PAGE_SHIFT));
-    const last = <u32>load<u8>(<usize>PAGE_PERMS + <usize>((off + size - 1) >> PAGE_SHIFT));
-    if ((first & last & need) != need && !firstStore(off, size, need)) {
-      raiseException(pageCause, addr);
-      return 0;
-    }
-  }
   return <usize>(RAM_OFFSET + off);
+}
+
+// A process VM's access: the slot's RAM, then the permissions of the first
+// and last page (an access that leaves its slot, or the user range, takes
+// the slow path). A slot without RAM (SLOT_NONE) leads to pages that allow
+// nothing. Linux (Sv39) gives a page fault for an address above the user
+// range, as for one in no mapping.
+@inline function userAddress(addr: u64, size: u64, need: u32, pageCause: u32): usize {
+  const within = <u32>addr & (SLOT_BYTES - 1);
+  if ((addr >> USER_VA_BITS) != 0 || within + <u32>size > SLOT_BYTES) return userAddressSlow(addr, size, need, pageCause);
+  return userPart(addr, within, <u32>size, need, pageCause);
+}
+
+@inline function userPart(addr: u64, within: u32, size: u32, need: u32, pageCause: u32): usize {
+  const off = load<u32>(<usize>SLOT_TABLE + (<usize>(addr >> SLOT_SHIFT) << 2)) + within;
+  const first = <u32>load<u8>(<usize>PAGE_PERMS + <usize>(off >> PAGE_SHIFT));
+  const last = <u32>load<u8>(<usize>PAGE_PERMS + <usize>((off + size - 1) >> PAGE_SHIFT));
+  if ((first & last & need) != need && !firstStore(<u64>off, <u64>size, need)) {
+    raiseException(pageCause, addr);
+    return 0;
+  }
+  return <usize>RAM_OFFSET + <usize>off;
+}
+
+function userAddressSlow(addr: u64, size: u64, need: u32, pageCause: u32): usize {
+  if ((addr >> USER_VA_BITS) != 0) { raiseException(pageCause, addr); return 0; }
+  const firstLength = SLOT_BYTES - (<u32>addr & (SLOT_BYTES - 1));
+  const a1 = userPart(addr, <u32>addr & (SLOT_BYTES - 1), firstLength, need, pageCause);
+  if (!a1) return 0;
+  const second = addr + firstLength;
+  if ((second >> USER_VA_BITS) != 0) { raiseException(pageCause, second); return 0; }
+  const a2 = userPart(second, 0, <u32>size - firstLength, need, pageCause);
+  if (!a2) return 0;
+  return splitPair(a1, a2, firstLength, <u32>size);
 }
 
 // The slow path of an access its pages' permissions do not allow: a store
 // to pages that are writable but not yet written (PERM_WLAZY) makes them
-// PERM_W and PAGE_TOUCHED and is allowed; anything else is refused.
+// PERM_W and PAGE_TOUCHED and is allowed; anything else is refused. So is
+// a store that would take the guest's memory past TOUCH_LIMIT pages.
 function firstStore(off: u64, size: u64, need: u32): bool {
   if (!(need & PERM_W)) return false;
   const first = <usize>PAGE_PERMS + <usize>(off >> PAGE_SHIFT);
   const last = <usize>PAGE_PERMS + <usize>((off + size - 1) >> PAGE_SHIFT);
+  let fresh: u32 = 0;
   for (let p = first; p <= last; p++) {
     const v = <u32>load<u8>(p);
     const allowed = v & PERM_WLAZY ? v | PERM_W : v;
     if ((allowed & need) != need) return false;
+    if (!(v & PAGE_TOUCHED)) fresh++;
+  }
+  if (fresh) {
+    const used = load<u32>(TOUCHED_PAGES) + fresh;
+    const limit = load<u32>(TOUCH_LIMIT);
+    if (limit != 0 && used > limit) return false;
+    store<u32>(TOUCHED_PAGES, used);
+    if (used > load<u32>(TOUCHED_PEAK)) store<u32>(TOUCHED_PEAK, used);
   }
   for (let p = first; p <= last; p++) {
     store<u8>(p, <u8>((<u32>load<u8>(p) & ~PERM_WLAZY) | PERM_W | PAGE_TOUCHED));

@@ -180,7 +180,13 @@ export function splitAddress(va: u64, size: u32, need: u32, accessCause: u32, pa
   // fault, at the part that is not RAM (stval: that part's virtual address).
   if (o1 >= ramSize || ramSize - o1 < <u64>firstLength) { raiseException(accessCause, va); return 0; }
   if (o2 >= ramSize || ramSize - o2 < <u64>(size - firstLength)) { raiseException(accessCause, va + firstLength); return 0; }
-  const a1 = <usize>(RAM_OFFSET + o1), a2 = <usize>(RAM_OFFSET + o2);
+  return splitPair(<usize>(RAM_OFFSET + o1), <usize>(RAM_OFFSET + o2), firstLength, size);
+}
+
+/** The pointer for a `size`-byte access whose first `firstLength` bytes are
+ *  at linear address a1 and the rest at a2 (the process VM's slots use it
+ *  too): a1 when they are contiguous, else SPLIT_BUFFER, as above. */
+export function splitPair(a1: usize, a2: usize, firstLength: u32, size: u32): usize {
   if (a2 == a1 + firstLength) return a1;
   splitFirst = a1; splitSecond = a2; splitFirstLength = firstLength; splitLength = size;
   memory.copy(SPLIT_BUFFER, a1, firstLength);

@@ -115,7 +115,7 @@ describe('static PIE (ET_DYN without PT_INTERP)', () => {
     const vm = ProcessVM.create(pie, { programName: 'pie', memoryBytes: 16 * 1024 * 1024 });
     const bias = vm.image.loadBias;
     expect(vm.cpu.pc).toBe(bias + fileEntry);
-    expect(vm.cpu.ramStart).toBe(bias);
+    expect(vm.memory.space.permissions(bias)).toBeDefined();
     expect(vm.cpu.inRam(0n, 1)).toBe(false);
     expect(vm.memory.brkStart > bias).toBe(true);
     // The auxv, after argc, argv, NULL, envp, NULL.
@@ -131,8 +131,24 @@ describe('static PIE (ET_DYN without PT_INTERP)', () => {
 });
 
 describe('ProcessVM loading', () => {
-  it('refuses a program that does not fit in guest memory', () => {
-    expect(() => ProcessVM.create(hello, { programName: 'hello', memoryBytes: 16 * 1024 })).toThrow(/leaves no room for a stack|does not fit/);
+  it('refuses a program that does not fit in the address space', () => {
+    // A bss of 1 TiB: more than the 256 GiB address space, whatever --mem says.
+    const huge = patched((v) => {
+      const phoff = Number(v.getBigUint64(32, true)), phentsize = v.getUint16(54, true);
+      for (let i = 0; i < v.getUint16(56, true); i++) {
+        const at = phoff + i * phentsize;
+        if (v.getUint32(at, true) === 1) v.setBigUint64(at + 40, 1n << 40n, true); // PT_LOAD: p_memsz
+      }
+    });
+    expect(() => ProcessVM.create(huge, { programName: 'huge' })).toThrow(/lies outside the user address space/);
+  });
+
+  it('a --mem too small for the program ends it with the out-of-memory kill, not a host error', async () => {
+    const lines: string[] = [];
+    // hello (guests/src, no libc) needs 4 pages: its code, its data, its stack.
+    const vm = ProcessVM.create(hello, { programName: 'hello', memoryBytes: 8 * 1024, diagnostics: (l) => lines.push(l), stdout: () => {} });
+    expect(await vm.run()).toBe(137);
+    expect(lines.at(-1)).toMatch(/^ringvisor: out of memory: hello needs more than the 8 KiB --mem allows \(\d+ KiB in use\); killed$/);
   });
 });
 

@@ -230,8 +230,8 @@ describe('UserMemory', () => {
     expect(p.user.writablePrefix(at + PAGE - 8n, 16)).toBe(8);
     expect(p.user.readablePrefix(at + PAGE - 8n, 16)).toBe(16);
     expect(p.user.readablePrefix(0n, 16)).toBe(0);
-    expect(p.user.readablePrefix(p.cpu.ramStart - 8n, 16)).toBe(0);
-    const end = p.cpu.ramStart + p.cpu.ramLength;
+    expect(p.user.readablePrefix(p.image.segments[0].vaddr - 8n, 16)).toBe(0);
+    const end = p.memory.stackTop;
     expect(p.user.writablePrefix(end - 8n, 16)).toBe(8); // the top of the stack, then nothing
     expect(p.user.canWrite(end, 1)).toBe(false);
     // Nothing to access is always allowed, even at NULL.

@@ -32,12 +32,20 @@ function runGuest(module: WebAssembly.Module, program: Uint8Array, argv: string[
 }
 
 /** Where the 8 bytes of `marker` (little-endian) occur in all of the VM's RAM, read by the host. */
-function findInRam(vm: ProcessVM, marker: bigint): bigint[] {
-  const ram = Buffer.from(vm.cpu.readBytes(vm.cpu.ramStart, Number(vm.cpu.ramLength)));
+// Every byte of the RAM, by offset (whatever guest address maps it), through
+// views in 64 MiB pieces (a copy of all 4 GiB would commit it; reading pages
+// never written does not). Markers are 8-byte aligned, so none straddles two
+// pieces.
+function findInRam(vm: ProcessVM, marker: bigint): number[] {
   const needle = Buffer.alloc(8);
   needle.writeBigUInt64LE(marker);
-  const found: bigint[] = [];
-  for (let i = ram.indexOf(needle); i >= 0 && found.length < 16; i = ram.indexOf(needle, i + 1)) found.push(vm.cpu.ramStart + BigInt(i));
+  const found: number[] = [];
+  const PIECE = 64 * MiB, size = Number(vm.cpu.ramLength);
+  for (let at = 0; at < size && found.length < 16; at += PIECE) {
+    const view = vm.cpu.ramView(at, Math.min(PIECE, size - at));
+    const ram = Buffer.from(view.buffer, view.byteOffset, view.length);
+    for (let i = ram.indexOf(needle); i >= 0 && found.length < 16; i = ram.indexOf(needle, i + 1)) found.push(at + i);
+  }
   return found;
 }
 
@@ -76,16 +84,22 @@ describe('VMs on a recycled CPU do not see each other', () => {
     const vm = first.vm;
     const bytes = new Uint8Array(8);
     new DataView(bytes.buffer).setBigUint64(0, MARK, true);
-    // Into the guest's heap, into the gap between mappings (no mapping owns
-    // it) and just below the stack.
+    // Into the guest's heap, into pages no mapping owns (in a slot of the
+    // address space that has RAM: elsewhere there is nothing to write to)
+    // and just below the stack.
     const heap = await vm.call('malloc', 4096);
     vm.cpu.writeBytes(heap, bytes);
-    const gap = (vm.memory.brk + vm.memory.mmapTop) / 2n & ~4095n;
+    const slot = vm.memory.space.findFree(BigInt(vm.cpu.slotBytes) * 2n, vm.memory.brk, vm.memory.mmapTop)! + BigInt(vm.cpu.slotBytes) & ~BigInt(vm.cpu.slotBytes - 1);
+    vm.memory.space.map(slot, 4096n, 3);
+    vm.cpu.write64(slot, 1n); // the slot gets RAM
+    const gap = slot + 4096n;
     expect(vm.memory.space.permissions(gap)).toBeUndefined();
     vm.cpu.writeBytes(gap, bytes);
     vm.cpu.write64(vm.memory.stackTop - 8n * MiBn, MARK);
     vm.cpu.guestBytes(gap + 8192n, 8).set(bytes);
     expect(findInRam(vm, MARK).length).toBe(4);
+    // Where no slot has RAM, nothing can be written.
+    expect(() => vm.cpu.writeBytes(slot + 16n * BigInt(vm.cpu.slotBytes), bytes)).toThrow(/outside guest RAM/);
     vm.dispose();
 
     // The next VMs: the same program, another one where the RAM starts

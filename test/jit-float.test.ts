@@ -12,7 +12,7 @@
 // results must agree bit for bit.
 import { describe, expect, it } from 'vitest';
 import { Cpu, MemoryMode, Perm, PAGE_SIZE, ExitReason } from '../src/cpu/cpu.js';
-import { newCpu, RAM_BASE } from './support/machine.js';
+import { newCpu, userMode, RAM_BASE } from './support/machine.js';
 import { Rng } from './support/prng.js';
 import * as A from './support/rvasm.js';
 
@@ -25,7 +25,7 @@ const FRM = (rm: number) => rm << 5;
  *  interprets; `soft`: without native shortcuts. */
 function cpuFor(word: number, threshold: number, soft = false): Cpu {
   const cpu = newCpu();
-  cpu.memoryMode = MemoryMode.PagePermissions;
+  userMode(cpu);
   const code = A.assemble([word, A.ebreak()]);
   cpu.writeBytes(CODE, code);
   cpu.setPagePermissions(CODE, PAGE_SIZE, Perm.R | Perm.X);

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { Cpu, ExitReason, MemoryMode, Perm, EXIT_REASON_NAMES, PAGE_SIZE } from '../src/cpu/cpu.js';
 import { Bytes, Code, Op, I32, I64, moduleBytes } from '../src/cpu/jit/wasm-writer.js';
 import { ProcessVM } from '../src/index.js';
-import { newCpu, describeExit } from './support/machine.js';
+import { newCpu, describeExit, userMode } from './support/machine.js';
 import * as A from './support/rvasm.js';
 import {
   generateProgram, handProgram, type Program, RAM_BASE, page, MAIN_PAGE, SUB_PAGE, GUARD_PAGE, RO_PAGE, DATA, DATA_END,
@@ -167,7 +167,10 @@ const USED_PAGES = 35;
 function setupMachine(cpu: Cpu, p: Program, threshold: number, flush: boolean, warm = false): void {
   cpu.jitThreshold = 0;
   if (!warm) {
-    if (flush || cpu.memoryMode !== MemoryMode.PagePermissions) cpu.memoryMode = MemoryMode.PagePermissions;
+    if (flush || cpu.memoryMode !== MemoryMode.PagePermissions) {
+      cpu.memoryMode = MemoryMode.Flat;
+      userMode(cpu);
+    }
     cpu.setPagePermissions(RAM_BASE, USED_PAGES * PAGE_SIZE, Perm.R | Perm.W);
     cpu.fill(RAM_BASE, USED_PAGES * PAGE_SIZE, 0);
     cpu.setPagePermissions(RAM_BASE, USED_PAGES * PAGE_SIZE, 0);
@@ -217,7 +220,7 @@ function exitDiff(ra: ExitReason, rb: ExitReason, a: Cpu, b: Cpu): string[] {
 }
 
 function memoryDiff(a: Cpu, b: Cpu, from: bigint, to: bigint): string[] {
-  const ma = a.guestBytes(from, Number(to - from)), mb = b.guestBytes(from, Number(to - from));
+  const ma = a.readBytes(from, Number(to - from)), mb = b.readBytes(from, Number(to - from));
   if (Buffer.compare(ma, mb) === 0) return [];
   for (let i = 0; i < ma.length; i++) {
     if (ma[i] !== mb[i]) return [`memory first differs at ${hex(from + BigInt(i))}: ${hex(ma[i])} vs ${hex(mb[i])}`];
@@ -484,7 +487,7 @@ const CODE = page(1);
 /** A CPU in page-permission mode with `words` at `at` (R|X) and a data page. */
 function codeCpu(threshold: number, words: number[], at = CODE, perms: number = Perm.R | Perm.X): Cpu {
   const cpu = newCpu();
-  cpu.memoryMode = MemoryMode.PagePermissions;
+  userMode(cpu);
   cpu.writeBytes(at, A.assemble(words));
   cpu.setPagePermissions(at, A.assemble(words).length, perms);
   cpu.setPagePermissions(DATA, 2 * PAGE_SIZE, Perm.R | Perm.W);

@@ -9,7 +9,7 @@ import { SYSCALLS } from '../src/linux/syscalls.js';
 const hello = new Uint8Array(readFileSync(new URL('../guests/bin/hello.elf', import.meta.url)));
 const PAGE = 4096n;
 const PROT_R = 1n, PROT_W = 2n, PROT_X = 4n;
-const MAP_PRIVATE = 0x02n, MAP_FIXED = 0x10n, MAP_ANONYMOUS = 0x20n, MAP_FIXED_NOREPLACE = 0x100000n;
+const MAP_PRIVATE = 0x02n, MAP_FIXED = 0x10n, MAP_ANONYMOUS = 0x20n, MAP_NORESERVE = 0x4000n, MAP_FIXED_NOREPLACE = 0x100000n;
 const ENOMEM = -12n, EEXIST = -17n, EINVAL = -22n, EFAULT = -14n;
 
 function vm(memoryBytes = 64 * 1024 * 1024): ProcessVM {
@@ -68,19 +68,25 @@ describe('mmap', () => {
     expect([...p.cpu.readBytes(a, 10_000)].every((x) => x === 0)).toBe(true);
   });
 
-  it('returns ENOMEM, not a crash, when guest memory is exhausted', () => {
-    const p = vm();
-    expect(anon(p, 1n << 40n)).toBe(ENOMEM);
-    expect(anon(p, 60n << 20n)).toBe(ENOMEM); // more than is left of 64 MiB
+  it('maps more than --mem, as Linux overcommits, and returns ENOMEM, not a crash, when the address space is full', () => {
+    const p = vm(); // 64 MiB of memory
+    expect(anon(p, 1n << 40n)).toBe(ENOMEM); // more than the whole address space
+    // Linux's heuristic overcommit refuses one writable private mapping
+    // larger than RAM, and nothing else: not PROT_NONE, not MAP_NORESERVE.
+    expect(anon(p, 65n << 20n)).toBe(ENOMEM);
+    expect(anon(p, 64n << 20n)).toBeGreaterThan(0n);
+    expect(anon(p, 65n << 20n, 0n)).toBeGreaterThan(0n);
+    expect(anon(p, 65n << 20n, PROT_R | PROT_W, MAP_NORESERVE)).toBeGreaterThan(0n);
+    // Reservations fill the address space (about 4 GiB), costing nothing.
     let n = 0;
-    while (anon(p, 1n << 20n) > 0n) n++;
-    expect(n).toBeGreaterThan(40);
-    // What is left is less than 1 MiB; pages fill it, then nothing fits.
+    while (anon(p, 64n << 20n, 0n) > 0n) n++;
+    expect(n).toBeGreaterThan(55);
     let pages = 0;
-    while (anon(p, PAGE) > 0n) pages++;
-    expect(pages).toBeLessThan(256);
+    while (anon(p, PAGE, 0n) > 0n) pages++;
+    expect(pages).toBeLessThan(64 * 256);
     expect(anon(p, PAGE)).toBe(ENOMEM);
     expect(sys(p, 'brk', sys(p, 'brk', 0n) + PAGE)).toBe(sys(p, 'brk', 0n)); // nor the break
+    expect(p.cpu.memoryUsed).toBeLessThan(64);
   });
 
   it('MAP_FIXED_NOREPLACE refuses an occupied range with EEXIST (Linux; QEMU 7.2 differs)', () => {
@@ -152,27 +158,70 @@ describe('mmap', () => {
   });
 });
 
-// mmap-large enomem (guests/libc/mmap-large.c) under ringvisor only: QEMU
-// has no memory limit, so there is no golden file to compare with.
+// mmap-large enomem and use (guests/libc/mmap-large.c) under ringvisor only:
+// QEMU has no memory limit, so there is no golden file to compare with.
 describe('a guest that runs out of memory', () => {
   const elf = new Uint8Array(readFileSync(new URL('../guests/bin/mmap-large.elf', import.meta.url)));
-
-  it('gets ENOMEM from mmap and NULL from malloc at the guest memory size, and the host goes on', async () => {
-    const out: Buffer[] = [];
-    const memoryBytes = 64 * 1024 * 1024;
+  const MiB = 1024 * 1024;
+  async function run(argv: string[], memoryBytes: number) {
+    const out: Buffer[] = [], diagnostics: string[] = [];
     const p = ProcessVM.create(elf, {
-      argv: ['mmap-large', 'enomem'], memoryBytes, stdout: (b) => out.push(Buffer.from(b)), stderr: (b) => out.push(Buffer.from(b)),
+      argv, memoryBytes, stdout: (b) => out.push(Buffer.from(b)), stderr: (b) => out.push(Buffer.from(b)),
+      diagnostics: (line) => diagnostics.push(line),
     });
-    expect(await p.run()).toBe(0);
-    const text = Buffer.concat(out).toString();
-    // 64 MiB less the 8 MiB stack, the program and its heap: three 16 MiB chunks fit.
+    const status = await p.run();
+    return { p, status, text: Buffer.concat(out).toString(), diagnostics };
+  }
+
+  it('gets ENOMEM from mmap and NULL from malloc only where the 256 GiB address space ends, as Linux overcommits', async () => {
+    const { p, status, text } = await run(['mmap-large', 'enomem'], 512 * MiB);
+    // 16 MiB mappings with one page of each written fill the user range
+    // (less the program, the stack and the gap above mmap_base).
     expect(text).toBe(
-      'mmap failed after 48 MiB: Cannot allocate memory\n' +
+      'mmap failed after 262000 MiB: Cannot allocate memory\n' +
       'after munmap of everything, a 16 MiB mmap works again: ok\n' +
-      'malloc(4 MiB) returned NULL after 52 MiB (errno Cannot allocate memory)\n' +
-      'then malloc(64 KiB) also ran out\n');
-    expect(p.memory.space.peakBytes).toBeLessThanOrEqual(memoryBytes);
-    expect(p.memory.space.peakBytes).toBeGreaterThan(memoryBytes - 2 * 1024 * 1024);
+      'malloc(16 MiB) returned NULL after 261936 MiB (errno Cannot allocate memory)\n' +
+      'then malloc(64 KiB) 20000 times: ok\n');
+    expect(status).toBe(0);
+    expect(p.memory.space.peakBytes).toBeGreaterThan(255 * 1024 * MiB);
+    // What it used: a page of each mapping, and of each 64 KiB block.
+    expect(p.cpu.memoryPeak * 4096).toBeLessThan(160 * MiB);
+  });
+
+  it('is killed when it writes more than --mem (the out-of-memory kill), and the host goes on', async () => {
+    const { status, text, diagnostics } = await run(['mmap-large', 'enomem'], 32 * MiB);
+    expect(text).toBe('');
+    expect(status).toBe(128 + 9);
+    expect(diagnostics).toEqual([
+      'ringvisor: uncaught target signal 9 (Killed) - no core',
+      'ringvisor: out of memory: mmap-large needs more than the 32 MiB --mem allows (32 MiB in use); killed',
+    ]);
+  });
+
+  it('reserving and reading cost nothing; writing is what --mem limits', async () => {
+    const small = await run(['mmap-large', 'use', '3000'], 64 * MiB);
+    expect(small.text).toBe('reserved 3000 MiB\nread every page: sum 0\nwrote 16 MiB\nwrote 32 MiB\nwrote 48 MiB\n');
+    expect(small.status).toBe(137);
+    expect(small.diagnostics[1]).toMatch(/^ringvisor: out of memory: mmap-large needs more than the 64 MiB --mem allows \(64 MiB in use\); killed$/);
+    const enough = await run(['mmap-large', 'use', '100'], 128 * MiB);
+    expect(enough.status).toBe(0);
+    expect(enough.text).toMatch(/^reserved 100 MiB\nread every page: sum 0\n(wrote \d+ MiB\n)+wrote all 100 MiB\n$/);
+    // What it used: the 100 MiB and a few pages of program, stack and heap.
+    expect(enough.p.cpu.memoryPeak * 4096).toBeGreaterThan(100 * MiB);
+    expect(enough.p.cpu.memoryPeak * 4096).toBeLessThan(101 * MiB);
+    expect(enough.p.cpu.memoryUsed).toBe(enough.p.cpu.touchedPages());
+  });
+
+  it('the count of used pages follows every write and every clearing', () => {
+    const p = vm();
+    const used = p.cpu.memoryUsed;
+    expect(used).toBe(p.cpu.touchedPages());
+    const at = anon(p, 8n * PAGE);
+    p.cpu.writeBytes(at + PAGE - 2n, new Uint8Array(4)); // two pages
+    expect(p.cpu.memoryUsed).toBe(used + 2);
+    expect(sys(p, 'munmap', at, 8n * PAGE)).toBe(0n);
+    expect(p.cpu.memoryUsed).toBe(used);
+    expect(p.cpu.memoryUsed).toBe(p.cpu.touchedPages());
   });
 });
 

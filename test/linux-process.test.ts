@@ -108,8 +108,10 @@ describe('limits and system information', () => {
   it('sysinfo reports the guest memory and one process', () => {
     const { p } = make();
     const buf = scratch(p);
+    const used = p.cpu.memoryUsed; // (before the call writes its answer into a fresh page)
     expect(sys(p, 'sysinfo', buf)).toBe(0n);
-    expect(u64(p, buf + 32n)).toBe(p.cpu.ramLength);
+    expect(u64(p, buf + 32n)).toBe(BigInt(p.cpu.memoryLimit) * 4096n); // totalram: the memory limit
+    expect(u64(p, buf + 40n)).toBe(BigInt(p.cpu.memoryLimit - used) * 4096n); // freeram
     expect(p.cpu.read32(buf + 104n)).toBe(1); // mem_unit
     expect(p.cpu.read32(buf + 80n) & 0xffff).toBe(1); // procs
   });

@@ -7,7 +7,9 @@
 //   7-Zip      a multi-threaded C++ program: archives of generated files made,
 //              tested, listed, extracted and hashed; and its CPU benchmark
 //              (7zz b), whose ratings are timings, so only its shape is checked;
-//   musl 1.2   our own C programs linked with another C library.
+//   musl 1.2   our own C programs linked with another C library;
+//   Go         the tests of some of Go's standard packages, and esbuild (a
+//              bundler written in Go), at ringvisor's default settings.
 // Both VMs get the same view of the machine: the whole host file system (as
 // qemu-riscv64 gives it; glibc reads /sys for the number of CPUs and
 // /usr/lib/locale for C.UTF-8), an empty environment, umask 022 and the
@@ -64,6 +66,8 @@ interface Run {
   elf: string;
   args: string[];
   cwd: string;
+  /** ringvisor's --jit (undefined: the default). */
+  jit?: number;
 }
 
 /** Runs a program under ringvisor with the host's file system at /. */
@@ -79,6 +83,7 @@ async function runRingvisor(r: Run): Promise<RunResult> {
     stderr: (d) => stderr.push(Buffer.from(d)),
     // Only a guard against a guest that never ends: jq.test whole is 60 billion.
     maxInstructions: 200_000_000_000n,
+    jitThreshold: r.jit,
   });
   vm.fs.setExecutable(r.elf);
   const status = await vm.run();
@@ -340,5 +345,88 @@ describe.skipIf(missing(musl, 'musl') !== undefined)(`musl: our C programs linke
       const got = comparable(r), want = comparable(q);
       expect({ ...got, name: c.name }).toEqual({ ...want, name: c.name });
     }, 120_000);
+  }
+});
+
+// ---- Go ----
+// Static Go programs nobody here wrote, at ringvisor's default settings (no
+// memory size given: Go's runtime reserves hundreds of MiB it never touches,
+// which must cost nothing; before, they needed --mem 2G): the tests of some
+// of Go's own standard packages, run in their source directories, and
+// esbuild, a multi-threaded bundler.
+const go = findBuild('go') as (Build & { bin: string; src: string }) | undefined;
+const esbuild = findBuild('esbuild');
+
+/** What a `-test.v` run says, independent of timing and of the order in
+ *  which parallel tests finish: its sorted "--- PASS/FAIL/SKIP: name" lines
+ *  without durations, and its last line. */
+function goVerdicts(r: RunResult): string {
+  const lines = r.stdout.toString('latin1').split('\n').filter((l) => l !== '');
+  const verdicts = lines.filter((l) => /^\s*--- (PASS|FAIL|SKIP): /.test(l)).map((l) => l.replace(/ \([\d.]+s\)$/, '')).sort();
+  return [...verdicts, `last line: ${lines.at(-1) ?? ''}`, `status ${r.status}`].join('\n');
+}
+
+// Small and quick by default (under a minute together); the full run adds
+// the packages whose tests take 10 to 40 s each under ringvisor.
+const GO_PACKAGES = ['container/list', 'unicode/utf8', 'crypto/sha256', 'sort', 'strings', 'bytes', 'math', 'fmt'];
+const GO_FULL_PACKAGES = ['regexp', 'strconv', 'math/big', 'compress/flate'];
+const GO_INTERPRETED = ['container/list', 'unicode/utf8'];
+
+const goMissing = missing(go, 'go');
+describe.skipIf(goMissing !== undefined)(`Go's standard-library tests (${go?.version ?? 'go'}), default settings, ringvisor against qemu-riscv64${goMissing ? ` (skipped: ${goMissing})` : ''}`, () => {
+  const cases = [
+    ...GO_PACKAGES.map((pkg) => ({ pkg, jit: undefined as number | undefined, full: false })),
+    ...GO_FULL_PACKAGES.map((pkg) => ({ pkg, jit: undefined as number | undefined, full: true })),
+    ...GO_INTERPRETED.map((pkg) => ({ pkg, jit: 0 as number | undefined, full: false })),
+  ];
+  for (const { pkg, jit, full } of cases) {
+    it.skipIf(full && !FULL)(`${pkg}${jit === 0 ? ' (--jit off)' : ''}${full ? ' (RINGVISOR_THIRD_PARTY=full)' : ''}`, async () => {
+      const run: Run = { elf: join(go!.bin, `${pkg.replace(/\//g, '_')}.test`), args: ['-test.short', '-test.v'], cwd: join(go!.src, pkg), jit };
+      const [r, q] = await Promise.all([runRingvisor(run), runQemu(run)]);
+      expect(r.stderr.toString('latin1'), 'ringvisor: stderr').toBe(q.stderr.toString('latin1'));
+      expect(goVerdicts(r)).toBe(goVerdicts(q));
+      expect(goVerdicts(q)).toMatch(/last line: PASS\nstatus 0$/);
+    }, 600_000);
+  }
+});
+
+const esbuildMissing = missing(esbuild, 'esbuild');
+describe.skipIf(esbuildMissing !== undefined)(`esbuild ${esbuild?.version ?? ''} (riscv64), default settings, ringvisor against qemu-riscv64${esbuildMissing ? ` (skipped: ${esbuildMissing})` : ''}`, () => {
+  /** A small project: modules importing each other, JSX, TypeScript, a JSON file. */
+  function writeProject(dir: string): void {
+    mkdirSync(join(dir, 'src', 'lib'), { recursive: true });
+    const files: Array<[string, string]> = [
+      ['src/app.ts', 'import { greet } from "./lib/greet";\nimport data from "./data.json";\nimport { view } from "./view.jsx";\nexport const main = (): string => greet(data.name) + view(data.items);\nconsole.log(main());\n'],
+      ['src/lib/greet.ts', 'export function greet(who: string): string {\n  return `hello, ${who}`;\n}\n'],
+      ['src/view.jsx', 'const h = (tag, props, ...children) => `<${tag}>${children.join("")}</${tag}>`;\nexport const view = (items) => <ul>{items.map((i) => <li>{i}</li>)}</ul>;\n'],
+      ['src/data.json', '{ "name": "ringvisor", "items": ["a", "b", "c"] }\n'],
+    ];
+    for (const [name, content] of files) writeFileSync(join(dir, name), content);
+  }
+  const STEPS: string[][] = [
+    ['--version'],
+    ['src/app.ts', '--bundle', '--outfile=out/app.js', '--jsx-factory=h', '--log-level=warning'],
+    ['src/app.ts', '--bundle', '--minify', '--format=esm', '--outfile=out/app.min.js', '--jsx-factory=h', '--sourcemap', '--metafile=out/meta.json', '--log-level=warning'],
+    ['src/missing.ts', '--bundle', '--log-level=error', '--color=false'],
+  ];
+  for (const jit of [undefined, 0]) {
+    it(`bundles a small project as QEMU does${jit === 0 ? ' (--jit off)' : ''}`, async () => {
+      const rDir = mkdtempSync(join(tmpdir(), 'ringvisor-esbuild-r-'));
+      const qDir = mkdtempSync(join(tmpdir(), 'ringvisor-esbuild-q-'));
+      try {
+        writeProject(rDir);
+        writeProject(qDir);
+        for (const args of STEPS) {
+          const [r, q] = await Promise.all([runRingvisor({ elf: esbuild!.elf, args, cwd: rDir, jit }), runQemu({ elf: esbuild!.elf, args, cwd: qDir })]);
+          // The metafile and source map name the working directory's files
+          // relatively, so both runs write the same bytes.
+          expectSame(`esbuild ${args.join(' ')}`, r, q);
+          expect(listFiles(rDir), `esbuild ${args.join(' ')}: the files written`).toBe(listFiles(qDir));
+        }
+      } finally {
+        rmSync(rDir, { recursive: true, force: true });
+        rmSync(qDir, { recursive: true, force: true });
+      }
+    }, 600_000);
   }
 });

@@ -222,4 +222,50 @@ else
 fi
 index musl "{\"package\": \"musl\", \"version\": \"$MUSL_VERSION\", \"dir\": \"$MUSL_DIR\", \"elf\": \"$MUSL_DIR/bin/demo.elf\", \"bin\": \"$MUSL_DIR/bin\"}"
 
-say "done in $(( $(date +%s) - start )) s; the test reads $CACHE/jq.json, $CACHE/7zip.json and $CACHE/musl.json"
+# ---- Go's standard-library tests ----
+# Each package's tests as one static riscv64 binary, built by Debian's Go
+# from the sources it installs; the test runs them in the package's source
+# directory (their testdata) under ringvisor and qemu-riscv64.
+if command -v go >/dev/null; then
+  GO_VERSION=$(go env GOVERSION)
+  GO_SRC=$(go env GOROOT)/src
+  GO_DIR=$CACHE/go-$GO_VERSION
+  GO_PACKAGES="container/list unicode/utf8 crypto/sha256 sort strings bytes math fmt regexp strconv math/big compress/flate"
+  GO_STAMP="go $GO_VERSION packages $GO_PACKAGES"
+  if [ $force = 0 ] && [ "$(cat "$GO_DIR/stamp" 2>/dev/null)" = "$GO_STAMP" ]; then
+    say "Go $GO_VERSION standard-library tests already built in $GO_DIR"
+  else
+    t0=$(date +%s)
+    rm -rf "$GO_DIR"
+    mkdir -p "$GO_DIR/bin"
+    for p in $GO_PACKAGES; do
+      GOOS=linux GOARCH=riscv64 CGO_ENABLED=0 go test -c -o "$GO_DIR/bin/${p//\//_}.test" "$p" \
+        >> "$GO_DIR/build.log" 2>&1 || die "go test -c $p failed: see $GO_DIR/build.log"
+    done
+    echo "$GO_STAMP" > "$GO_DIR/stamp"
+    say "built the tests of $(echo $GO_PACKAGES | wc -w) Go packages in $(( $(date +%s) - t0 )) s"
+  fi
+  index go "{\"package\": \"go\", \"version\": \"$GO_VERSION\", \"dir\": \"$GO_DIR\", \"elf\": \"$GO_DIR/bin/sort.test\", \"bin\": \"$GO_DIR/bin\", \"src\": \"$GO_SRC\"}"
+else
+  say "go not found (apt-get install golang-go): Go's tests not built"
+fi
+
+# ---- esbuild ----
+# The version is pinned so that every machine runs the same binary.
+ESBUILD_VERSION=0.28.2
+ESB_DIR=$CACHE/esbuild-$ESBUILD_VERSION
+if [ $force = 0 ] && [ -x "$ESB_DIR/esbuild.elf" ]; then
+  say "esbuild $ESBUILD_VERSION already fetched into $ESB_DIR"
+elif command -v npm >/dev/null; then
+  rm -rf "$ESB_DIR"
+  mkdir -p "$ESB_DIR"
+  (cd "$ESB_DIR" && npm pack --silent "@esbuild/linux-riscv64@$ESBUILD_VERSION" > pack.log 2>&1 && tar xzf esbuild-linux-riscv64-"$ESBUILD_VERSION".tgz) \
+    || die "npm pack @esbuild/linux-riscv64@$ESBUILD_VERSION failed: see $ESB_DIR/pack.log"
+  cp "$ESB_DIR/package/bin/esbuild" "$ESB_DIR/esbuild.elf"
+  say "fetched esbuild $ESBUILD_VERSION for riscv64 into $ESB_DIR"
+else
+  say "npm not found: esbuild not fetched"
+fi
+[ -x "$ESB_DIR/esbuild.elf" ] && index esbuild "{\"package\": \"esbuild\", \"version\": \"$ESBUILD_VERSION\", \"dir\": \"$ESB_DIR\", \"elf\": \"$ESB_DIR/esbuild.elf\"}"
+
+say "done in $(( $(date +%s) - start )) s; the test reads $CACHE/{jq,7zip,musl,go,esbuild}.json"

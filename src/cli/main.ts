@@ -338,8 +338,8 @@ async function cmdRun(args: string[]): Promise<number> {
       `instructions: ${n}`,
       `seconds: ${seconds.toFixed(3)}`,
       `MIPS: ${(Number(n) / seconds / 1e6).toFixed(1)}`,
-      // Mapped pages, not host memory: a page counts from mmap, touched or not.
-      `peak memory: ${mebibytes(vm.memory.space.peakBytes)} mapped of ${mebibytes(Number(vm.memory.space.end - vm.memory.space.base))}`,
+      // Used: pages written (what --mem limits); mapped: what mmap reserved.
+      `peak memory: ${mebibytes(vm.cpu.memoryPeak * 4096)} used of ${vm.cpu.memoryLimit ? mebibytes(vm.cpu.memoryLimit * 4096) : 'no limit'}, ${mebibytes(vm.memory.space.peakBytes)} mapped of ${mebibytes(Number(vm.memory.space.end - vm.memory.space.base))}`,
       `threads: ${vm.threads.created} created, at most ${vm.threads.peak} at once, ${vm.threads.switches} context switches`,
       ...jitLines(vm.cpu.jitStats),
       ...[...vm.cpu.exitCounts()].map(([r, c]) => `exits ${EXIT_REASON_NAMES[r] ?? r}: ${c}`),

@@ -148,6 +148,8 @@ class Layout {
   readonly BUDGET_LEFT: number; readonly EXIT_COUNTS: number; readonly EXIT_REASON_COUNT: number;
   readonly RAM_OFFSET: number;
   readonly MEMORY_MODE: number; readonly PAGE_PERMS: number;
+  readonly TOUCHED_PAGES: number; readonly TOUCHED_PEAK: number; readonly TOUCH_LIMIT: number; readonly RAM_MAX: number;
+  readonly SLOT_TABLE: number; readonly SLOT_NONE: number; readonly SLOT_SHIFT: number; readonly SLOT_COUNT: number; readonly USER_VA_BITS: number;
   readonly JIT_THRESHOLD: number; readonly JIT_MAP: number; readonly JIT_MAP_ENTRIES: number; readonly JIT_NEVER: number;
   readonly PRIV: number; readonly EXIT_SIZE: number; readonly EXIT_DATA: number; readonly MMIO_PENDING: number;
   readonly MMIO_FAILED: number; readonly TLB_GEN: number;
@@ -160,6 +162,10 @@ class Layout {
     this.JIT_THRESHOLD = offset(e, 'JIT_THRESHOLD'); this.JIT_MAP = offset(e, 'JIT_MAP');
     this.JIT_MAP_ENTRIES = offset(e, 'JIT_MAP_ENTRIES'); this.JIT_NEVER = offset(e, 'JIT_NEVER') >>> 0;
     this.MEMORY_MODE = offset(e, 'MEMORY_MODE'); this.PAGE_PERMS = offset(e, 'PAGE_PERMS');
+    this.TOUCHED_PAGES = offset(e, 'TOUCHED_PAGES'); this.TOUCHED_PEAK = offset(e, 'TOUCHED_PEAK');
+    this.TOUCH_LIMIT = offset(e, 'TOUCH_LIMIT'); this.RAM_MAX = offset(e, 'RAM_MAX') >>> 0; // a u32 past 2 GiB
+    this.SLOT_TABLE = offset(e, 'SLOT_TABLE'); this.SLOT_NONE = offset(e, 'SLOT_NONE') >>> 0;
+    this.SLOT_SHIFT = offset(e, 'SLOT_SHIFT'); this.SLOT_COUNT = offset(e, 'SLOT_COUNT'); this.USER_VA_BITS = offset(e, 'USER_VA_BITS');
     this.PERM_WLAZY = offset(e, 'PERM_WLAZY'); this.PAGE_TOUCHED = offset(e, 'PAGE_TOUCHED');
     this.X_REGS = offset(e, 'X_REGS'); this.F_REGS = offset(e, 'F_REGS'); this.PC = offset(e, 'PC');
     this.FCSR = offset(e, 'FCSR'); this.INSTRET = offset(e, 'INSTRET'); this.TIME = offset(e, 'TIME');
@@ -194,6 +200,9 @@ export class GuestMemoryError extends Error {
   }
 }
 
+// Cpu.offsetOf's answers for bytes that are not one piece of RAM.
+const NOT_RAM = -1, SPANS_SLOTS = -2;
+
 export class Cpu {
   private readonly exports: CpuExports;
   readonly layout: Layout;
@@ -201,6 +210,18 @@ export class Cpu {
   private bytes: Uint8Array;
   private ramBase = 0n;
   private ramSize = 0n;
+  /** ramSize as a number (RAM is at most 4 GiB). */
+  private ramBytes = 0;
+  /** In page-permission mode guest addresses are user addresses, mapped to
+   *  RAM by 2 MiB slots (assembly/layout.ts SLOT_TABLE): this is that table. */
+  private slots: Uint32Array | undefined;
+  /** Slots whose entry is not SLOT_NONE: the ones a reset clears (the
+   *  table is otherwise all SLOT_NONE, 0, and never written, so it costs
+   *  the host nothing). */
+  private readonly backedSlots = new Set<number>();
+  /** Ring -1's hook for a slot without RAM that an accessor reaches: it may
+   *  back the slot (setSlot) and return true, as a page fault would. */
+  onMissingSlot: ((index: number) => boolean) | undefined;
   private translator: Jit | undefined;
   /** Whether the CPU has run since translations were last flushed (until
    *  it has, the translation map holds nothing to clear). */
@@ -232,6 +253,7 @@ export class Cpu {
     if (this.view.buffer !== this.exports.memory.buffer) {
       this.view = new DataView(this.exports.memory.buffer);
       this.bytes = new Uint8Array(this.exports.memory.buffer);
+      if (this.slots) this.slots = this.slotView();
     }
   }
 
@@ -242,9 +264,110 @@ export class Cpu {
     if (!this.exports.configureRam(base, size)) throw new RamAllocationError(size);
     this.ramBase = base;
     this.ramSize = size;
+    this.ramBytes = Number(size);
     this.refresh();
     this.flushTranslations();
   }
+
+  // ---- the slot table (page-permission mode) ----
+  private slotView(): Uint32Array {
+    return new Uint32Array(this.exports.memory.buffer, this.layout.SLOT_TABLE, this.layout.SLOT_COUNT);
+  }
+
+  private clearSlots(): void {
+    if (this.backedSlots.size === 0) return;
+    const table = this.slots ?? this.slotView();
+    for (const index of this.backedSlots) table[index] = this.layout.SLOT_NONE;
+    this.backedSlots.clear();
+  }
+
+  /** Bytes of guest address space one slot maps (64 KiB). */
+  get slotBytes(): number { return 1 << this.layout.SLOT_SHIFT; }
+
+  /**
+   * Backs slot `index` (user addresses index * slotBytes and up) with the
+   * slotBytes of RAM that start `offset` bytes into it, or with nothing
+   * (undefined): every access there then faults. The first slotBytes of RAM
+   * are never a slot's (they stand for "nothing"). Translations made from
+   * the RAM it had go. Page-permission mode only.
+   */
+  setSlot(index: number, offset: number | undefined): void {
+    const slots = this.slots, size = this.slotBytes;
+    if (!slots) throw new Error('setSlot: the CPU is not in page-permission mode');
+    if (!Number.isInteger(index) || index < 0 || index >= slots.length) throw new RangeError(`no slot ${index}`);
+    if (offset !== undefined && (!Number.isInteger(offset) || offset <= 0 || offset % size !== 0 || offset + size > this.ramBytes)) {
+      throw new RangeError(`slot ${index}: 0x${offset.toString(16)} is not the start of ${size} bytes of RAM after the first`);
+    }
+    const old = slots[index];
+    if (old !== this.layout.SLOT_NONE) this.translator?.pagesChanged(old / PAGE_SIZE, (old + size) / PAGE_SIZE - 1);
+    slots[index] = offset ?? this.layout.SLOT_NONE;
+    if (offset === undefined) this.backedSlots.delete(index); else this.backedSlots.add(index);
+  }
+
+  // The RAM offset of guest bytes [addr, addr+length): NOT_RAM when some of
+  // them are not RAM, SPANS_SLOTS when they are user addresses in more than
+  // one slot (forPieces walks those).
+  private offsetOf(addr: bigint, length: number): number {
+    const slots = this.slots;
+    if (!slots) {
+      const off = addr - this.ramBase;
+      return off < 0n || off + BigInt(length) > this.ramSize ? NOT_RAM : Number(off);
+    }
+    // User addresses are below 2^38: exact as numbers; anything larger is refused.
+    const a = Number(addr), shift = this.layout.SLOT_SHIFT, size = 1 << shift;
+    const index = Math.floor(a / size);
+    if (length < 0 || index >= slots.length) return NOT_RAM;
+    const within = a - index * size;
+    if (within + length > size) return a + length > slots.length * size ? NOT_RAM : SPANS_SLOTS;
+    let base = slots[index];
+    if (base === this.layout.SLOT_NONE) {
+      if (!this.onMissingSlot?.(index)) return NOT_RAM;
+      base = slots[index];
+    }
+    return base + within;
+  }
+
+  // Calls f(offset, n, done) for each run of [addr, addr+length) that is
+  // contiguous in RAM, in order; throws GuestMemoryError before calling it
+  // at all when some byte is not RAM.
+  private forPieces(addr: bigint, length: number, f: (offset: number, n: number, done: number) => void): void {
+    if (length === 0) return;
+    const off = this.offsetOf(addr, length);
+    if (off >= 0) { f(off, length, 0); return; }
+    if (off === NOT_RAM) throw new GuestMemoryError(addr, length);
+    const pieces: number[] = [];
+    const size = this.slotBytes;
+    for (let done = 0; done < length;) {
+      const a = addr + BigInt(done);
+      const n = Math.min(length - done, size - Number(a % BigInt(size)));
+      const o = this.offsetOf(a, n);
+      if (o < 0) throw new GuestMemoryError(addr, length);
+      pieces.push(o, n, done);
+      done += n;
+    }
+    for (let i = 0; i < pieces.length; i += 3) f(pieces[i], pieces[i + 1], pieces[i + 2]);
+  }
+
+  /** The offset in RAM of the byte at guest address `addr`, or undefined
+   *  when it is not RAM. */
+  ramOffsetOf(addr: bigint): number | undefined {
+    const off = this.offsetOf(addr, 1);
+    return off >= 0 ? off : undefined;
+  }
+
+  /** A view of RAM by offset from its start, not by guest address: all of
+   *  it, whatever maps it (for checks of scrubbing, and checkpoints). */
+  ramView(offset: number, length: number): Uint8Array {
+    if (!(Number.isInteger(offset) && Number.isInteger(length) && offset >= 0 && length >= 0 && offset + length <= this.ramBytes)) {
+      throw new RangeError(`ramView: ${offset}+${length} is not inside ${this.ramBytes} bytes of RAM`);
+    }
+    const i = this.layout.RAM_OFFSET + offset;
+    return this.bytes.subarray(i, i + length);
+  }
+
+  /** Whether guest bytes [addr, addr+length) are RAM and lie in one piece
+   *  of it, as views (guestBytes, peekBytes) need. */
+  isContiguous(addr: bigint, length: number): boolean { return this.offsetOf(addr, length) >= 0; }
 
   // ---- touched pages (assembly/layout.ts, PAGE_TOUCHED) ----
   // A page holds nothing but zeros until a store of the guest or a write of
@@ -256,19 +379,45 @@ export class Cpu {
   /** Pages [first, last] of RAM (indices from its start) may hold data now. */
   private touch(first: number, last: number): void {
     const b = this.bytes, base = this.layout.PAGE_PERMS, t = this.layout.PAGE_TOUCHED;
-    for (let p = first; p <= last; p++) b[base + p] |= t;
+    let fresh = 0;
+    for (let p = first; p <= last; p++) {
+      if (b[base + p] & t) continue;
+      b[base + p] |= t;
+      fresh++;
+    }
+    if (fresh === 0) return;
+    // Ring -1's writes count as the guest's memory, but are never refused
+    // here: the system call that made them finishes, and the process VM
+    // checks the limit after it (Linux would kill the task meanwhile).
+    const used = this.memoryUsed + fresh, l = this.layout;
+    this.view.setUint32(l.TOUCHED_PAGES, used, true);
+    if (used > this.view.getUint32(l.TOUCHED_PEAK, true)) this.view.setUint32(l.TOUCHED_PEAK, used, true);
   }
+
+  /** Pages of RAM marked touched (PAGE_TOUCHED), as the CPU and ring -1
+   *  count them: the memory the guest uses (Linux's resident set). */
+  get memoryUsed(): number { return this.view.getUint32(this.layout.TOUCHED_PAGES, true); }
+  /** The most pages memoryUsed has been since the RAM was configured. */
+  get memoryPeak(): number { return this.view.getUint32(this.layout.TOUCHED_PEAK, true); }
+  /** Pages the guest's own first stores may take memoryUsed to (0: no
+   *  limit); a store past it is a store page fault on a writable page. */
+  get memoryLimit(): number { return this.view.getUint32(this.layout.TOUCH_LIMIT, true); }
+  set memoryLimit(pages: number) {
+    if (!Number.isInteger(pages) || pages < 0 || pages > 0xffff_ffff) throw new RangeError(`memory limit must be a whole number of pages, not ${pages}`);
+    this.view.setUint32(this.layout.TOUCH_LIMIT, pages, true);
+  }
+  /** The most bytes of guest RAM configureRam accepts. */
+  get maxRamBytes(): bigint { return BigInt(this.layout.RAM_MAX); }
 
   private touchRange(addr: bigint, length: number): void {
     if (length === 0) return;
-    const off = addr - this.ramBase;
-    this.touch(Number(off / BigInt(PAGE_SIZE)), Number((off + BigInt(length) - 1n) / BigInt(PAGE_SIZE)));
+    this.forPieces(addr, length, (off, n) => this.touch(Math.floor(off / PAGE_SIZE), Math.floor((off + n - 1) / PAGE_SIZE)));
   }
 
   /** Whether the page holding `addr` may hold something other than zeros. */
   isTouched(addr: bigint): boolean {
-    if (!this.inRam(addr, 1)) return false;
-    return (this.bytes[this.layout.PAGE_PERMS + Number((addr - this.ramBase) / BigInt(PAGE_SIZE))] & this.layout.PAGE_TOUCHED) !== 0;
+    const off = this.offsetOf(addr, 1);
+    return off >= 0 && (this.bytes[this.layout.PAGE_PERMS + Math.floor(off / PAGE_SIZE)] & this.layout.PAGE_TOUCHED) !== 0;
   }
 
   /** How many pages of RAM may hold something other than zeros. */
@@ -291,7 +440,7 @@ export class Cpu {
     // untouched range is passed over quickly).
     const words = new Uint32Array(b.buffer, 0, b.length >>> 2);
     const t4 = t * 0x0101_0101;
-    let cleared = 0;
+    let cleared = 0, untouched = 0;
     for (let p = first; p < last;) {
       if ((((base + p) & 3) === 0) && p + 4 <= last && (words[(base + p) >>> 2] & t4) === 0) { p += 4; continue; }
       if (!(b[base + p] & t)) { p++; continue; }
@@ -299,12 +448,14 @@ export class Cpu {
       while (q < last && b[base + q] & t) q++;
       cleared += clear(BigInt(p) * BigInt(PAGE_SIZE), q - p);
       this.pagesScanned += q - p;
+      untouched += q - p;
       for (let k = p; k < q; k++) {
         const v = b[base + k] & ~t;
         b[base + k] = v & W ? (v & ~W) | lazy : v;
       }
       p = q;
     }
+    if (untouched) this.view.setUint32(this.layout.TOUCHED_PAGES, this.memoryUsed - untouched, true);
     return cleared;
   }
 
@@ -337,8 +488,12 @@ export class Cpu {
     this.translator?.resetStats();
     this.bytes.fill(0, 0, l.EXIT_COUNTS + l.EXIT_REASON_COUNT * 8);
     this.dropReservation();
+    this.clearSlots();
+    this.slots = undefined;
+    this.onMissingSlot = undefined;
     this.ramBase = 0n;
     this.ramSize = 0n;
+    this.ramBytes = 0;
   }
 
   get ramStart(): bigint { return this.ramBase; }
@@ -372,7 +527,7 @@ export class Cpu {
       this.translator = new Jit({
         memory: e.memory, table: e.table, helpers: e, layout: l,
         expand: (p) => e.expandCompressed(p),
-        ramBase: () => this.ramBase, ramSize: () => this.ramSize,
+        ramOffset: (pc: bigint) => { const o = this.offsetOf(pc, 2); return o >= 0 ? o : undefined; },
         pagePermissions: () => this.memoryMode === MemoryMode.PagePermissions,
       });
     }
@@ -396,10 +551,9 @@ export class Cpu {
   }
 
   private dropTranslations(addr: bigint, length: number): void {
-    if (this.translator === undefined || length === 0) return;
-    const first = Number((addr - this.ramBase) / BigInt(PAGE_SIZE));
-    const last = Number((addr - this.ramBase + BigInt(length) - 1n) / BigInt(PAGE_SIZE));
-    this.translator.pagesChanged(first, last);
+    const t = this.translator;
+    if (t === undefined || length === 0) return;
+    this.forPieces(addr, length, (off, n) => t.pagesChanged(Math.floor(off / PAGE_SIZE), Math.floor((off + n - 1) / PAGE_SIZE)));
   }
 
   // ---- registers ----
@@ -420,6 +574,15 @@ export class Cpu {
   get memoryMode(): MemoryMode { return this.view.getUint32(this.layout.MEMORY_MODE, true); }
   set memoryMode(v: MemoryMode) {
     this.view.setUint32(this.layout.MEMORY_MODE, v, true);
+    // Page-permission mode maps user addresses by slots, none backed yet.
+    if (v === MemoryMode.PagePermissions && !this.slots) {
+      if (this.ramBytes === 0) throw new Error('page-permission mode needs RAM: configureRam first');
+      this.clearSlots();
+      this.slots = this.slotView();
+    } else if (v !== MemoryMode.PagePermissions) {
+      this.clearSlots();
+      this.slots = undefined;
+    }
     this.flushTranslations();
   }
 
@@ -471,22 +634,23 @@ export class Cpu {
   /** Sets the permissions (Perm bits) of every page that overlaps [addr, addr+length). */
   setPagePermissions(addr: bigint, length: number, perms: number): void {
     if (length === 0) return;
-    this.index(addr, length); // bounds check
-    const first = Number((addr - this.ramBase) / BigInt(PAGE_SIZE));
-    const last = Number((addr - this.ramBase + BigInt(length) - 1n) / BigInt(PAGE_SIZE));
     // Each page keeps PAGE_TOUCHED. A writable page not yet touched is
     // writable on its first store (PERM_WLAZY), which touches it.
     const b = this.bytes, base = this.layout.PAGE_PERMS, t = this.layout.PAGE_TOUCHED;
     const rx = perms & (Perm.R | Perm.X), lazy = perms & Perm.W ? rx | this.layout.PERM_WLAZY : rx, now = perms & Perm.W ? rx | Perm.W | t : rx | t;
-    for (let p = base + first, end = base + last; p <= end; p++) b[p] = b[p] & t ? now : lazy;
-    this.translator?.pagesChanged(first, last);
+    this.forPieces(addr, length, (off, n) => {
+      const first = Math.floor(off / PAGE_SIZE), last = Math.floor((off + n - 1) / PAGE_SIZE);
+      for (let p = base + first, end = base + last; p <= end; p++) b[p] = b[p] & t ? now : lazy;
+      this.translator?.pagesChanged(first, last);
+    });
   }
 
   /** The permissions of the page holding `addr` (Perm bits; 0 outside
    *  RAM). A page writable on its first store is writable. */
   pagePermissions(addr: bigint): number {
-    if (!this.inRam(addr, 1)) return 0;
-    const v = this.bytes[this.layout.PAGE_PERMS + Number((addr - this.ramBase) / BigInt(PAGE_SIZE))];
+    const off = this.offsetOf(addr, 1);
+    if (off < 0) return 0;
+    const v = this.bytes[this.layout.PAGE_PERMS + Math.floor(off / PAGE_SIZE)];
     return (v & (Perm.R | Perm.W | Perm.X)) | (v & this.layout.PERM_WLAZY ? Perm.W : 0);
   }
 
@@ -569,25 +733,27 @@ export class Cpu {
    */
   accessiblePrefix(addr: bigint, length: number, perms: number): number {
     if (length <= 0) return 0;
-    const off = addr - this.ramBase;
-    if (off < 0n || off >= this.ramSize) return 0;
-    const inRam = this.ramSize - off < BigInt(length) ? Number(this.ramSize - off) : length;
-    if (this.memoryMode !== MemoryMode.PagePermissions) return inRam;
-    // Page indices fit in a number: RAM is at most 4 GiB.
-    const start = Number(off);
+    if (!this.slots) {
+      const off = addr - this.ramBase;
+      if (off < 0n || off >= this.ramSize) return 0;
+      return this.ramSize - off < BigInt(length) ? Number(this.ramSize - off) : length;
+    }
     const table = this.layout.PAGE_PERMS;
     // A page writable on its first store (PERM_WLAZY) is writable: the
     // write that follows through Cpu's accessors touches it.
     const lazy = this.layout.PERM_WLAZY;
-    let page = Math.floor(start / PAGE_SIZE);
+    // Page by page: each page of RAM it reaches through its slot.
     let done = 0;
-    while (done < inRam) {
-      const v = this.bytes[table + page];
+    while (done < length) {
+      const a = addr + BigInt(done);
+      const inPage = PAGE_SIZE - Number(a & BigInt(PAGE_SIZE - 1));
+      const off = this.offsetOf(a, 1);
+      if (off < 0) break;
+      const v = this.bytes[table + Math.floor(off / PAGE_SIZE)];
       if (((v & lazy ? v | Perm.W : v) & perms) !== perms) break;
-      done = (page + 1) * PAGE_SIZE - start;
-      page++;
+      done += inPage;
     }
-    return Math.min(done, inRam);
+    return Math.min(done, length);
   }
 
   /** Ring -1 wrote guest bytes through a view (guestBytes): translations
@@ -596,17 +762,25 @@ export class Cpu {
     this.changed(addr, length);
   }
 
-  /** Linear-memory index of guest bytes [addr, addr+length), or throws GuestMemoryError. */
+  /** Linear-memory index of guest bytes [addr, addr+length) in one piece
+   *  of RAM, or throws GuestMemoryError. */
   private index(addr: bigint, length: number): number {
-    const off = addr - this.ramBase;
-    if (off < 0n || off + BigInt(length) > this.ramSize) throw new GuestMemoryError(addr, length);
-    return this.layout.RAM_OFFSET + Number(off);
+    const off = this.offsetOf(addr, length);
+    if (off < 0) throw new GuestMemoryError(addr, length);
+    return this.layout.RAM_OFFSET + off;
   }
 
   /** Whether [addr, addr+length) lies inside guest RAM. */
   inRam(addr: bigint, length: number): boolean {
-    const off = addr - this.ramBase;
-    return off >= 0n && off + BigInt(length) <= this.ramSize;
+    const off = this.offsetOf(addr, length);
+    if (off !== SPANS_SLOTS) return off >= 0;
+    try {
+      this.forPieces(addr, length, () => {});
+      return true;
+    } catch (e) {
+      if (e instanceof GuestMemoryError) return false;
+      throw e;
+    }
   }
 
   /** A view (not a copy) of guest bytes; valid until memory grows. The
@@ -623,33 +797,61 @@ export class Cpu {
     return this.bytes.subarray(i, i + length);
   }
   readBytes(addr: bigint, length: number): Uint8Array {
-    const i = this.index(addr, length);
-    return this.bytes.slice(i, i + length);
+    const off = this.offsetOf(addr, length);
+    if (off >= 0) {
+      const i = this.layout.RAM_OFFSET + off;
+      return this.bytes.slice(i, i + length);
+    }
+    const out = new Uint8Array(length), base = this.layout.RAM_OFFSET;
+    this.forPieces(addr, length, (o, n, done) => out.set(this.bytes.subarray(base + o, base + o + n), done));
+    return out;
   }
   writeBytes(addr: bigint, data: Uint8Array): void {
-    this.bytes.set(data, this.index(addr, data.length));
+    const base = this.layout.RAM_OFFSET;
+    this.forPieces(addr, data.length, (o, n, done) => this.bytes.set(data.subarray(done, done + n), base + o));
     this.changed(addr, data.length);
   }
   fill(addr: bigint, length: number, value: number): void {
-    const i = this.index(addr, length);
-    this.bytes.fill(value, i, i + length);
+    const base = this.layout.RAM_OFFSET;
+    this.forPieces(addr, length, (o, n) => this.bytes.fill(value, base + o, base + o + n));
     this.changed(addr, length);
   }
-  read64(addr: bigint): bigint { return this.view.getBigUint64(this.index(addr, 8), true); }
-  write64(addr: bigint, v: bigint): void {
-    this.view.setBigUint64(this.index(addr, 8), BigInt.asUintN(64, v), true);
-    this.changed(addr, 8);
+  // Words are read and written in place when they lie in one piece of RAM,
+  // else (a word across two slots) through readBytes and writeBytes.
+  read64(addr: bigint): bigint {
+    const off = this.offsetOf(addr, 8);
+    if (off >= 0) return this.view.getBigUint64(this.layout.RAM_OFFSET + off, true);
+    return new DataView(this.readBytes(addr, 8).buffer).getBigUint64(0, true);
   }
+  write64(addr: bigint, v: bigint): void { this.writeWords64(addr, [v]); }
   /** Stores 64-bit words at addr, addr+8, ... (one bounds check, one
    *  translation drop: system calls write small structs often). */
   writeWords64(addr: bigint, words: readonly bigint[]): void {
-    const i = this.index(addr, words.length * 8);
+    const off = this.offsetOf(addr, words.length * 8);
+    if (off < 0) {
+      const v = new DataView(new ArrayBuffer(words.length * 8));
+      for (let k = 0; k < words.length; k++) v.setBigUint64(k * 8, BigInt.asUintN(64, words[k]), true);
+      this.writeBytes(addr, new Uint8Array(v.buffer));
+      return;
+    }
+    const i = this.layout.RAM_OFFSET + off;
     for (let k = 0; k < words.length; k++) this.view.setBigUint64(i + k * 8, BigInt.asUintN(64, words[k]), true);
     this.changed(addr, words.length * 8);
   }
-  read32(addr: bigint): number { return this.view.getUint32(this.index(addr, 4), true); }
+  read32(addr: bigint): number {
+    const off = this.offsetOf(addr, 4);
+    if (off >= 0) return this.view.getUint32(this.layout.RAM_OFFSET + off, true);
+    return new DataView(this.readBytes(addr, 4).buffer).getUint32(0, true);
+  }
   write32(addr: bigint, v: number): void {
-    this.view.setUint32(this.index(addr, 4), v >>> 0, true);
+    const off = this.offsetOf(addr, 4);
+    if (off < 0) {
+      const b = new Uint8Array(4);
+      new DataView(b.buffer).setUint32(0, v >>> 0, true);
+      this.writeBytes(addr, b);
+      return;
+    }
+    this.view.setUint32(this.layout.RAM_OFFSET + off, v >>> 0, true);
     this.changed(addr, 4);
   }
   read8(addr: bigint): number { return this.bytes[this.index(addr, 1)]; }
@@ -662,10 +864,13 @@ export class Cpu {
     if ((addr - this.ramBase) % BigInt(PAGE_SIZE) !== 0n || length % PAGE_SIZE !== 0) {
       throw new RangeError(`clearTouchedPages: 0x${addr.toString(16)}+${length} is not whole pages`);
     }
-    this.index(addr, length); // bounds check
     this.dropTranslations(addr, length);
-    const first = Number((addr - this.ramBase) / BigInt(PAGE_SIZE));
-    return this.clearTouched(first, first + length / PAGE_SIZE);
+    let cleared = 0;
+    this.forPieces(addr, length, (off, n) => {
+      const first = off / PAGE_SIZE;
+      cleared += this.clearTouched(first, first + n / PAGE_SIZE);
+    });
+    return cleared;
   }
 
   /** A NUL-terminated string of at most `max` bytes; throws if unterminated or outside RAM. */

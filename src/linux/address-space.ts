@@ -1,20 +1,33 @@
-// The process VM's address space: which 4 KiB pages of guest RAM are mapped
-// and with what permissions. The CPU enforces the permissions (its page
-// permission table, MEMORY_PAGE_PERMS); this side decides them, finds room for
-// new mappings and keeps the rule that every unmapped page reads as zero, so
-// a new anonymous mapping needs no clearing.
+// The process VM's address space: which 4 KiB pages of the guest's user range
+// are mapped and with what permissions, and which chunks of guest RAM back
+// them. Like Linux on Sv39, the user range is 256 GiB (USER_END); the CPU maps
+// it to RAM through its slot table (assembly/layout.ts SLOT_TABLE), one entry
+// per 64 KiB slot. A slot gets a chunk of RAM when the guest (or ring -1 for
+// it) first reaches a mapped page in it, as a page fault would give Linux a
+// page, and gives it back when nothing is mapped in it any more: mappings and
+// reservations never used cost no RAM at all, and RAM (4 GiB of linear memory
+// at most) bounds only the slots in use at once.
+//
+// The CPU enforces the permissions (its page permission table, indexed by
+// RAM page); this side decides them, finds room for new mappings and keeps
+// the rule that every unmapped page reads as zero, so a new anonymous
+// mapping needs no clearing.
 import { type Cpu, PAGE_SIZE, Perm } from '../cpu/cpu.js';
+import { MMAP_MIN_ADDR } from './elf.js';
 
 const PAGE = BigInt(PAGE_SIZE);
-const MAPPED = 0x80; // in `pages` only: the page is mapped (possibly PROT_NONE)
-// In `pages` only: a page of a file mapping wholly past the end of the file.
-// Linux (and QEMU) send SIGBUS for any access to it, so the CPU sees no
-// permission there whatever mprotect says; the fault is told apart here.
+/** The end of the user range: Sv39's lower half, Linux's TASK_SIZE. */
+export const USER_END = 1n << 38n;
+// Page states are kept per 2 MiB (a leaf); RAM is handed out per slot.
+const LEAF_PAGES = 512;
+const MAPPED = 0x80; // in a slot's pages only: the page is mapped (possibly PROT_NONE)
+// A page of a file mapping wholly past the end of the file. Linux (and QEMU)
+// send SIGBUS for any access to it, so the CPU sees no permission there
+// whatever mprotect says; the fault is told apart here.
 const PAST_EOF = 0x40;
-// In `pages` only: the page has had some permission since it was mapped, so
-// it may hold something. A page mapped PROT_NONE and never opened (Go's
-// runtime reserves hundreds of MiB so) still reads as zero: unmapping it
-// need not look at its bytes.
+// The page has had some permission since it was mapped, so it may hold
+// something. A page mapped PROT_NONE and never opened (Go's runtime reserves
+// hundreds of MiB so) reads as zero and needs no RAM.
 const OPENED = 0x20;
 
 export function pageDown(a: bigint): bigint { return a & ~(PAGE - 1n); }
@@ -27,41 +40,157 @@ export function permsForProt(prot: number): number {
   return p;
 }
 
+interface Leaf {
+  /** Per page: 0 when free, else MAPPED | flags | permissions. */
+  pages: Uint8Array;
+  /** Pages with MAPPED set. */
+  mapped: number;
+  /** Per slot in it: the offset of its RAM, 0 while it has none. */
+  chunks: Uint32Array;
+}
+
+/**
+ * The mapped pages as ranges [start, end) of page numbers, sorted, apart
+ * (touching ranges are one): what finding room needs, in steps per range
+ * rather than per page (Linux keeps its VMAs in a tree for the same reason).
+ */
+class Ranges {
+  private readonly starts: number[] = [];
+  private readonly ends: number[] = [];
+
+  // The number of ranges that start before `page`.
+  private before(page: number): number {
+    let lo = 0, hi = this.starts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.starts[mid] < page) lo = mid + 1; else hi = mid;
+    }
+    return lo;
+  }
+
+  add(start: number, end: number): void {
+    if (start >= end) return;
+    // Every range that overlaps or touches [start, end) merges into it.
+    let i = this.before(start);
+    if (i > 0 && this.ends[i - 1] >= start) i--;
+    let j = i;
+    while (j < this.starts.length && this.starts[j] <= end) {
+      start = Math.min(start, this.starts[j]);
+      end = Math.max(end, this.ends[j]);
+      j++;
+    }
+    this.starts.splice(i, j - i, start);
+    this.ends.splice(i, j - i, end);
+  }
+
+  remove(start: number, end: number): void {
+    if (start >= end) return;
+    let i = this.before(start);
+    if (i > 0 && this.ends[i - 1] > start) i--;
+    const starts: number[] = [], ends: number[] = [];
+    let j = i;
+    for (; j < this.starts.length && this.starts[j] < end; j++) {
+      if (this.starts[j] < start) { starts.push(this.starts[j]); ends.push(start); }
+      if (this.ends[j] > end) { starts.push(end); ends.push(this.ends[j]); }
+    }
+    this.starts.splice(i, j - i, ...starts);
+    this.ends.splice(i, j - i, ...ends);
+  }
+
+  /** Whether no page of [start, end) is in a range. */
+  isFree(start: number, end: number): boolean {
+    const i = this.before(end) - 1;
+    return i < 0 || this.ends[i] <= start;
+  }
+
+  /** The highest start of `need` free pages in [low, high), or -1. */
+  findFree(need: number, low: number, high: number): number {
+    let top = high;
+    for (let i = this.before(high) - 1; ; i--) {
+      if (i >= 0 && this.ends[i] >= top) { top = Math.min(top, this.starts[i]); continue; }
+      const bottom = i >= 0 ? Math.max(this.ends[i], low) : low;
+      if (top - bottom >= need) return top - need;
+      if (i < 0 || this.ends[i] <= low) return -1;
+      top = this.starts[i];
+    }
+  }
+}
+
 export class AddressSpace {
-  /** Per page: 0 when free, else MAPPED | permissions. */
-  private readonly pages: Uint8Array;
+  private readonly leaves = new Map<number, Leaf>();
+  private readonly ranges = new Ranges();
   private mappedCount = 0;
   private peakCount = 0;
   private words: Int32Array | undefined;
   /** How many PAST_EOF pages exist (none in most programs: no per-page work then). */
   private pastEofCount = 0;
+  /** Pages per slot of the CPU's slot table (16). */
+  private readonly slotPages: number;
+  /** Chunks of RAM handed back, for reuse; the next one never used (the
+   *  first slot's worth of RAM stands for "none" and is never handed out). */
+  private readonly freeChunks: number[] = [];
+  private nextChunk: number;
+  private chunkCount = 0;
 
   constructor(private readonly cpu: Cpu) {
-    this.pages = new Uint8Array(Number(cpu.ramLength / PAGE));
+    this.slotPages = cpu.slotBytes / PAGE_SIZE;
+    this.nextChunk = cpu.slotBytes;
+    // A slot the guest or ring -1 reaches without RAM: RAM now, if a page
+    // in it is mapped (demand paging, per slot).
+    cpu.onMissingSlot = (index) => this.back(index);
   }
 
-  get base(): bigint { return this.cpu.ramStart; }
-  get end(): bigint { return this.cpu.ramStart + this.cpu.ramLength; }
+  /** The lowest address a mapping may start at (Linux's mmap_min_addr). */
+  get base(): bigint { return MMAP_MIN_ADDR; }
+  /** The end of the user range. */
+  get end(): bigint { return USER_END; }
   /** Largest number of bytes mapped at once. */
   get peakBytes(): number { return this.peakCount * PAGE_SIZE; }
+  /** Slots that have RAM now. */
+  get slotsInUse(): number { return this.chunkCount; }
 
-  private pageIndex(addr: bigint): number { return Number((addr - this.base) / PAGE); }
-
-  /** Whether [addr, addr+len) is page-aligned and lies inside guest RAM. */
+  /** Whether [addr, addr+len) is page-aligned and lies inside the user range. */
   inRange(addr: bigint, len: bigint): boolean {
     return addr % PAGE === 0n && addr >= this.base && len >= 0n && addr + len <= this.end;
   }
 
+  // Calls visit(leaf index, first page, end page) for each leaf (2 MiB) that
+  // [addr, addr+len) overlaps, with page indices inside the leaf.
+  private eachLeaf(addr: bigint, len: bigint, visit: (index: number, from: number, to: number) => void): void {
+    const first = Number(pageDown(addr) / PAGE), end = Number(pageUp(addr + len) / PAGE);
+    for (let p = first; p < end;) {
+      const index = Math.floor(p / LEAF_PAGES), from = p - index * LEAF_PAGES;
+      const to = Math.min(LEAF_PAGES, end - index * LEAF_PAGES);
+      visit(index, from, to);
+      p += to - from;
+    }
+  }
+
+  // Calls run(address, pages) for each run of pages [from, to) of a leaf
+  // that has RAM: what the CPU's page permissions and touched bits cover.
+  private eachBacked(index: number, leaf: Leaf, from: number, to: number, run: (addr: bigint, pages: number) => void): void {
+    const n = this.slotPages;
+    for (let p = from; p < to;) {
+      const slotEnd = Math.min(to, (Math.floor(p / n) + 1) * n);
+      if (leaf.chunks[Math.floor(p / n)] !== 0) run(this.address(index, p), slotEnd - p);
+      p = slotEnd;
+    }
+  }
+
   isFree(addr: bigint, len: bigint): boolean {
     if (!this.inRange(addr, pageUp(len))) return false;
-    for (let i = this.pageIndex(addr), n = this.pageIndex(addr + pageUp(len)); i < n; i++) if (this.pages[i]) return false;
-    return true;
+    return this.ranges.isFree(Number(addr / PAGE), Number(pageUp(addr + len) / PAGE));
   }
 
   isMapped(addr: bigint, len: bigint): boolean {
     if (!this.inRange(addr, pageUp(len))) return false;
-    for (let i = this.pageIndex(addr), n = this.pageIndex(addr + pageUp(len)); i < n; i++) if (!this.pages[i]) return false;
-    return true;
+    let mapped = true;
+    this.eachLeaf(addr, len, (index, from, to) => {
+      const leaf = this.leaves.get(index);
+      if (!leaf) { mapped = false; return; }
+      for (let i = from; i < to && mapped; i++) if (!leaf.pages[i]) mapped = false;
+    });
+    return mapped;
   }
 
   /** Maps the pages of [addr, addr+len) with `perms`, replacing (and clearing) what was there. */
@@ -72,29 +201,30 @@ export class AddressSpace {
 
   /** Adds `perms` to pages that may already be mapped (ELF segments sharing a page). */
   mapMerge(addr: bigint, len: bigint, perms: number): void {
-    const start = pageDown(addr), end = pageUp(addr + len);
-    for (let a = start; a < end; a += PAGE) {
-      const i = this.pageIndex(a);
-      this.setPages(a, PAGE, (this.pages[i] & 7) | perms, true);
+    for (let a = pageDown(addr), end = pageUp(addr + len); a < end; a += PAGE) {
+      this.setPages(a, PAGE, ((this.state(a) ?? 0) & 7) | perms, true);
     }
   }
 
   /** Unmaps [addr, addr+len); the pages read as zero from now on. */
   unmap(addr: bigint, len: bigint): void {
-    const end = pageUp(addr + len);
-    // Indices as numbers, addresses only for mapped pages: programs (Go's
-    // runtime) unmap large, mostly unused reservations often.
-    const first = this.pageIndex(pageDown(addr)), last = this.pageIndex(end);
-    // Permissions first: pages that can no longer be written and are then
-    // cleared are known to be zero (Cpu.scrub need not read them again).
-    this.cpu.setPagePermissions(pageDown(addr), Number(end - pageDown(addr)), 0);
-    this.clearOpened(first, last);
-    for (let i = first; i < last; i++) {
-      if (!this.pages[i]) continue;
-      if (this.pages[i] & PAST_EOF) this.pastEofCount--;
-      this.pages[i] = 0;
-      this.mappedCount--;
-    }
+    this.eachLeaf(addr, len, (index, from, to) => {
+      const leaf = this.leaves.get(index);
+      if (!leaf) return;
+      // Permissions first: pages that can no longer be written and are then
+      // cleared are known to be zero (Cpu.scrub need not read them again).
+      this.eachBacked(index, leaf, from, to, (a, pages) => this.cpu.setPagePermissions(a, pages * PAGE_SIZE, 0));
+      this.clearOpened(index, leaf, from, to);
+      for (let i = from; i < to; i++) {
+        if (!leaf.pages[i]) continue;
+        if (leaf.pages[i] & PAST_EOF) this.pastEofCount--;
+        leaf.pages[i] = 0;
+        leaf.mapped--;
+        this.mappedCount--;
+      }
+      this.releaseEmpty(index, leaf, from, to);
+    });
+    this.ranges.remove(Number(pageDown(addr) / PAGE), Number(pageUp(addr + len) / PAGE));
   }
 
   /**
@@ -105,68 +235,71 @@ export class AddressSpace {
    */
   move(from: bigint, to: bigint, len: bigint, perms: number): void {
     for (let off = 0n; off < len; off += PAGE) {
-      const i = this.pageIndex(from + off), j = this.pageIndex(to + off);
-      // A page never touched is zero: not read (reading would commit it).
-      if (this.cpu.isTouched(from + off) && !this.isZeroPage(from + off)) {
-        this.cpu.writeBytes(to + off, this.cpu.readBytes(from + off, PAGE_SIZE));
-        this.cpu.clearTouchedPages(from + off, PAGE_SIZE);
+      const src = from + off, dst = to + off;
+      const state = this.state(src) ?? 0;
+      if (!state) continue;
+      this.setPages(dst, PAGE, perms, true);
+      // A page without RAM, or never touched, is zero: not read (reading
+      // would commit it).
+      if (this.hasRam(src) && this.cpu.isTouched(src) && !this.isZeroPage(src)) {
+        this.cpu.writeBytes(dst, this.cpu.readBytes(src, PAGE_SIZE));
       }
-      const kept = this.pages[i] & (PAST_EOF | OPENED);
-      if (this.pages[i]) this.mappedCount--;
-      this.pages[i] = 0;
-      if (!this.pages[j]) this.mappedCount++;
-      this.pages[j] = MAPPED | kept | (perms ? OPENED : 0) | perms;
+      if (state & PAST_EOF) this.markPastEof(dst, PAGE);
+      this.unmap(src, PAGE);
     }
-    if (this.mappedCount > this.peakCount) this.peakCount = this.mappedCount;
-    this.cpu.setPagePermissions(from, Number(len), 0);
-    this.cpu.setPagePermissions(to, Number(len), perms);
-    this.hidePastEof(to, len);
   }
 
   /** Marks the mapped pages of [addr, addr+len) as lying past the end of their file. */
   markPastEof(addr: bigint, len: bigint): void {
-    const first = this.pageIndex(pageDown(addr)), last = this.pageIndex(pageUp(addr + len));
-    for (let i = first; i < last; i++) {
-      if (!this.pages[i] || this.pages[i] & PAST_EOF) continue;
-      this.pages[i] |= PAST_EOF;
-      this.pastEofCount++;
-    }
+    this.eachLeaf(addr, len, (index, from, to) => {
+      const leaf = this.leaves.get(index);
+      if (!leaf) return;
+      for (let i = from; i < to; i++) {
+        if (!leaf.pages[i] || leaf.pages[i] & PAST_EOF) continue;
+        leaf.pages[i] |= PAST_EOF;
+        this.pastEofCount++;
+      }
+    });
     this.hidePastEof(addr, len);
   }
 
   /** Whether addr is in a page of a file mapping past the end of the file (SIGBUS). */
   isPastEof(addr: bigint): boolean {
-    if (addr < this.base || addr >= this.end) return false;
-    return (this.pages[this.pageIndex(addr)] & PAST_EOF) !== 0;
+    return ((this.state(addr) ?? 0) & PAST_EOF) !== 0;
   }
 
   // The CPU must fault on every access to a PAST_EOF page.
   private hidePastEof(addr: bigint, len: bigint): void {
     if (this.pastEofCount === 0) return;
-    const first = this.pageIndex(pageDown(addr)), last = this.pageIndex(pageUp(addr + len));
-    for (let i = first; i < last; i++) {
-      if (this.pages[i] & PAST_EOF) this.cpu.setPagePermissions(this.base + BigInt(i) * PAGE, PAGE_SIZE, 0);
-    }
+    this.eachLeaf(addr, len, (index, from, to) => {
+      const leaf = this.leaves.get(index);
+      if (!leaf) return;
+      this.eachBacked(index, leaf, from, to, (a, pages) => {
+        const first = Number(a / PAGE) - index * LEAF_PAGES;
+        for (let i = first; i < first + pages; i++) if (leaf.pages[i] & PAST_EOF) this.cpu.setPagePermissions(this.address(index, i), PAGE_SIZE, 0);
+      });
+    });
   }
 
-  // Zeroes the pages with index in [first, last) that the guest could have
-  // written (OPENED), in runs, and of those only the ones a store or ring -1
-  // has touched (Cpu.clearTouchedPages): a page never touched is not yet
-  // backed by host memory, and reading or filling it could commit it
-  // (hundreds of MiB for a large sparse mapping). Thread stacks of 8 MiB are
-  // released with MADV_DONTNEED at every thread exit.
-  private clearOpened(first: number, last: number): void {
-    for (let i = first; i < last; i++) {
-      if (!(this.pages[i] & OPENED)) continue;
-      let j = i + 1;
-      while (j < last && this.pages[j] & OPENED) j++;
-      this.cpu.clearTouchedPages(this.base + BigInt(i) * PAGE, (j - i) * PAGE_SIZE);
-      i = j;
-    }
+  // Zeroes the pages [from, to) of a leaf that the guest could have written
+  // (OPENED) and that have RAM, in runs, and of those only the ones a store
+  // or ring -1 has touched (Cpu.clearTouchedPages): a page never touched is
+  // not yet backed by host memory, and reading or filling it could commit it.
+  private clearOpened(index: number, leaf: Leaf, from: number, to: number): void {
+    this.eachBacked(index, leaf, from, to, (a, pages) => {
+      const first = Number(a / PAGE) - index * LEAF_PAGES, end = first + pages;
+      for (let i = first; i < end; i++) {
+        if (!(leaf.pages[i] & OPENED)) continue;
+        let j = i + 1;
+        while (j < end && leaf.pages[j] & OPENED) j++;
+        this.cpu.clearTouchedPages(this.address(index, i), (j - i) * PAGE_SIZE);
+        i = j;
+      }
+    });
   }
 
   private isZeroPage(a: bigint): boolean {
-    const bytes = this.cpu.guestBytes(a, PAGE_SIZE);
+    const bytes = this.cpu.peekBytes(a, PAGE_SIZE);
     // One word view of all linear memory (made again if memory grew):
     // guest pages are 4-byte aligned in it.
     if (this.words?.buffer !== bytes.buffer) this.words = new Int32Array(bytes.buffer);
@@ -184,36 +317,124 @@ export class AddressSpace {
 
   /** Clears mapped pages to zero (MADV_DONTNEED on private anonymous memory). */
   zero(addr: bigint, len: bigint): void {
-    this.clearOpened(this.pageIndex(pageDown(addr)), this.pageIndex(pageUp(addr + len)));
+    this.eachLeaf(addr, len, (index, from, to) => {
+      const leaf = this.leaves.get(index);
+      if (leaf) this.clearOpened(index, leaf, from, to);
+    });
   }
 
   /** Permissions of the page at addr, or undefined when unmapped. */
   permissions(addr: bigint): number | undefined {
-    if (addr < this.base || addr >= this.end) return undefined;
-    const p = this.pages[this.pageIndex(addr)];
+    const p = this.state(addr);
     return p ? p & 7 : undefined;
   }
 
   /** The highest free range of `len` bytes inside [low, high), or undefined. */
   findFree(len: bigint, low: bigint, high: bigint): bigint | undefined {
     const need = Number(pageUp(len) / PAGE);
-    let run = 0;
-    for (let i = this.pageIndex(pageDown(high)) - 1, stop = this.pageIndex(pageUp(low)); i >= stop; i--) {
-      run = this.pages[i] ? 0 : run + 1;
-      if (run === need) return this.base + BigInt(i) * PAGE;
-    }
-    return undefined;
+    const bottom = Number(pageUp(low < this.base ? this.base : low) / PAGE);
+    const top = Number(pageDown(high > this.end ? this.end : high) / PAGE);
+    if (need === 0 || top - bottom < need) return undefined;
+    const at = this.ranges.findFree(need, bottom, top);
+    return at < 0 ? undefined : BigInt(at) * PAGE;
   }
 
+  /**
+   * A page fault at `addr` that demand paging serves: the slot holding it
+   * has no RAM yet and a page in it is mapped. Gives the slot its RAM and
+   * returns true (the guest runs the access again); false for a fault the
+   * guest must be told of. Throws OutOfChunks when RAM is all in use.
+   */
+  faultIn(addr: bigint): boolean {
+    if (addr < 0n || addr >= this.end) return false;
+    const index = Number(addr / BigInt(this.cpu.slotBytes));
+    const leaf = this.leaves.get(Math.floor(index * this.slotPages / LEAF_PAGES));
+    if (!leaf || leaf.chunks[index % leaf.chunks.length] !== 0) return false;
+    return this.back(index);
+  }
+
+  // The state of the page at addr (0: free), or undefined outside any leaf in use.
+  private state(addr: bigint): number | undefined {
+    if (addr < 0n || addr >= this.end) return undefined;
+    const page = Number(addr / PAGE), leaf = this.leaves.get(Math.floor(page / LEAF_PAGES));
+    return leaf ? leaf.pages[page % LEAF_PAGES] : undefined;
+  }
+
+  private hasRam(addr: bigint): boolean {
+    const page = Number(addr / PAGE), leaf = this.leaves.get(Math.floor(page / LEAF_PAGES));
+    return leaf !== undefined && leaf.chunks[Math.floor((page % LEAF_PAGES) / this.slotPages)] !== 0;
+  }
+
+  private address(index: number, page: number): bigint { return BigInt(index * LEAF_PAGES + page) * PAGE; }
+
   private setPages(addr: bigint, len: bigint, perms: number, mapping: boolean): void {
-    const first = this.pageIndex(pageDown(addr)), last = this.pageIndex(pageUp(addr + len));
-    for (let i = first; i < last; i++) {
-      if (mapping && !this.pages[i]) this.mappedCount++;
-      // mprotect keeps a page past the end of its file so (map has unmapped first).
-      this.pages[i] = MAPPED | (this.pages[i] & (PAST_EOF | OPENED)) | (perms ? OPENED : 0) | perms;
-    }
+    this.eachLeaf(addr, len, (index, from, to) => {
+      let leaf = this.leaves.get(index);
+      if (!leaf) {
+        leaf = { pages: new Uint8Array(LEAF_PAGES), mapped: 0, chunks: new Uint32Array(LEAF_PAGES / this.slotPages) };
+        this.leaves.set(index, leaf);
+      }
+      for (let i = from; i < to; i++) {
+        if (mapping && !leaf.pages[i]) { this.mappedCount++; leaf.mapped++; }
+        // mprotect keeps a page past the end of its file so (map has unmapped first).
+        leaf.pages[i] = MAPPED | (leaf.pages[i] & (PAST_EOF | OPENED)) | (perms ? OPENED : 0) | perms;
+      }
+      // Slots without RAM get their permissions when they get RAM.
+      this.eachBacked(index, leaf, from, to, (a, pages) => this.cpu.setPagePermissions(a, pages * PAGE_SIZE, perms));
+    });
     if (this.mappedCount > this.peakCount) this.peakCount = this.mappedCount;
-    this.cpu.setPagePermissions(this.base + BigInt(first) * PAGE, (last - first) * PAGE_SIZE, perms);
+    if (mapping) this.ranges.add(Number(pageDown(addr) / PAGE), Number(pageUp(addr + len) / PAGE));
     this.hidePastEof(addr, len);
+  }
+
+  // Gives slot `index` RAM (all zero, untouched) and its pages their
+  // permissions, if a page in it is mapped; false if none is.
+  private back(index: number): boolean {
+    const n = this.slotPages, firstPage = index * n;
+    const leafIndex = Math.floor(firstPage / LEAF_PAGES), leaf = this.leaves.get(leafIndex);
+    const from = firstPage - leafIndex * LEAF_PAGES;
+    if (!leaf || leaf.pages.subarray(from, from + n).every((p) => p === 0)) return false;
+    let chunk = this.freeChunks.pop();
+    if (chunk === undefined) {
+      if (BigInt(this.nextChunk + this.cpu.slotBytes) > this.cpu.ramLength) throw new OutOfChunks();
+      chunk = this.nextChunk;
+      this.nextChunk += this.cpu.slotBytes;
+    }
+    leaf.chunks[from / n] = chunk;
+    this.chunkCount++;
+    this.cpu.setSlot(index, chunk);
+    for (let i = from; i < from + n; i++) {
+      const p = leaf.pages[i];
+      if (p & 7 && !(p & PAST_EOF)) this.cpu.setPagePermissions(this.address(leafIndex, i), PAGE_SIZE, p & 7);
+    }
+    return true;
+  }
+
+  // The slots of pages [from, to) of a leaf with nothing mapped give their
+  // RAM back, scrubbed (ring -1 may have written into pages no mapping
+  // owned); a leaf with nothing mapped goes.
+  private releaseEmpty(index: number, leaf: Leaf, from: number, to: number): void {
+    const n = this.slotPages;
+    if (leaf.mapped === 0) [from, to] = [0, LEAF_PAGES];
+    for (let s = Math.floor(from / n); s * n < to; s++) {
+      const chunk = leaf.chunks[s];
+      if (chunk === 0 || leaf.pages.subarray(s * n, s * n + n).some((p) => p !== 0)) continue;
+      const a = this.address(index, s * n);
+      this.cpu.clearTouchedPages(a, n * PAGE_SIZE);
+      this.cpu.setPagePermissions(a, n * PAGE_SIZE, 0);
+      this.cpu.setSlot(index * (LEAF_PAGES / n) + s, undefined);
+      leaf.chunks[s] = 0;
+      this.freeChunks.push(chunk);
+      this.chunkCount--;
+    }
+    if (leaf.mapped === 0) this.leaves.delete(index);
+  }
+}
+
+/** RAM is all in use by slots of the address space: the guest cannot have more (ENOMEM, or the out-of-memory kill). */
+export class OutOfChunks extends Error {
+  constructor() {
+    super('guest RAM is all in use: no 64 KiB chunk for another slot of the address space');
+    this.name = 'OutOfChunks';
   }
 }

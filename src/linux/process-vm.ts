@@ -1,7 +1,7 @@
 // The process VM: a static riscv64 Linux program in U-mode whose system calls
 // exit to ring -1 and are served here. The analogue of qemu-riscv64.
-import { Cpu, ExitReason, ExitControl, MemoryMode, Perm, EXIT_REASON_NAMES, DEFAULT_JIT_THRESHOLD } from '../cpu/cpu.js';
-import { AddressSpace, pageUp } from './address-space.js';
+import { Cpu, Cause, ExitReason, ExitControl, MemoryMode, Perm, PAGE_SIZE, EXIT_REASON_NAMES, DEFAULT_JIT_THRESHOLD } from '../cpu/cpu.js';
+import { AddressSpace, OutOfChunks, USER_END, pageUp } from './address-space.js';
 import { defaultCpuModule } from '../cpu/module-registry.js';
 import { parseElf, ElfError, PF_R, PF_W, PF_X, type ElfImage } from './elf.js';
 import {
@@ -16,7 +16,7 @@ import { ThreadGroup, DEFAULT_THREAD_SLICE, type Thread } from './threads.js';
 import { PID } from './sys/process.js';
 import { type Clock, hostClock, virtualClock, timeCsr } from '../hypervisor/clock.js';
 import { signalForCause, faultCode, isPastEndOfFile, PAST_EOF_WHAT, SIGNAL_NAMES, CAUSE_NAMES, SIGTRAP, SIGILL, SIGBUS } from './signals.js';
-import { deliverFault } from './sys/signals.js';
+import { deliverFault, terminateBySignal, SIGKILL } from './sys/signals.js';
 import { vmcall, vmcallSync, splitCallArgs, type CallArgs } from './vmcall.js';
 
 import { FileTable, type Sink, type StdinSource, type TtyInfo } from './fs/file-table.js';
@@ -47,9 +47,11 @@ export interface ProcessVMOptions {
   diagnostics?: (line: string) => void;
   /** One line per system call, strace-style. */
   strace?: (line: string) => void;
-  /** Guest memory in bytes (default 1 GiB): the whole address space the
-   *  program, its heap, its mappings and its stack share. Host memory is only
-   *  used as the guest touches pages. */
+  /** The memory the guest may use, in bytes (default 1 GiB): the pages it
+   *  has written (Linux's resident set), not what it has mapped. Mappings,
+   *  reservations and pages only read cost nothing. A guest that writes
+   *  more is killed with SIGKILL, as Linux's out-of-memory killer would.
+   *  The address space is Linux's Sv39 user range whatever this is. */
   memoryBytes?: number;
   /** Stop the guest after this many instructions (exit status 124). */
   maxInstructions?: bigint;
@@ -106,7 +108,9 @@ export function checkArgumentSize(file: string, argv: string[], env: string[]): 
   if (bytes > MAX_ARG_BYTES) throw new ArgumentListTooLongError(file, `${bytes} bytes of arguments and environment, more than ${MAX_ARG_BYTES}`);
 }
 const PAGE = 4096n;
-const STACK_GUARD_GAP = 256n * PAGE;
+/** Linux's mmap_base(): the stack's rlimit and guard gap, at least MIN_GAP
+ *  (128 MiB), between the stack's top and the highest mapping. */
+const MMAP_GAP = 128n * 1024n * 1024n;
 /** Instructions per run() call: large, so exits for scheduling are rare. */
 const SLICE = 1n << 22n;
 /** With the host clock, a run of the CPU is made to take about this long
@@ -201,47 +205,41 @@ export class ProcessVM {
       },
     };
 
-    // RAM starts at the first loaded page, so that a null pointer, and every
-    // address below the program, faults as it would on Linux.
-    const lowest = image.segments.reduce((m, s) => (s.vaddr < m ? s.vaddr : m), image.segments[0].vaddr) & ~(PAGE - 1n);
-    const size = checkMemoryBytes(options.memoryBytes ?? DEFAULT_MEMORY_BYTES);
+    const memoryBytes = checkMemoryBytes(options.memoryBytes ?? DEFAULT_MEMORY_BYTES);
     checkTimeoutSeconds(options.timeoutSeconds);
     // A slice of 0 would never let a thread run (run() would spin).
     if (options.threadSlice !== undefined && options.threadSlice < 1n) throw new RangeError(`threadSlice must be at least 1 instruction, not ${options.threadSlice}`);
-    // Guest memory runs from the lowest segment up, stack at its top: it
-    // must end inside the 64-bit address space, or the CPU (which wraps)
-    // would put the stack at the low addresses below the program.
-    if (lowest + size > 1n << 64n) {
-      throw new ElfError(this.name, `program at 0x${lowest.toString(16)} leaves no room for ${size} bytes of guest memory below the end of the 64-bit address space`);
-    }
-    const top = lowest + size;
-    // Every check of the layout comes before a CPU is taken from the spares
-    // (a refused program must not cost the next VM a new instance).
+    // Linux's layout on Sv39 without randomisation: the stack's top at the
+    // end of the user range, mappings from mmap_base (MMAP_GAP below it)
+    // down, the break after the program. Every check of the layout comes
+    // before a CPU is taken from the spares (a refused program must not
+    // cost the next VM a new instance).
+    const stackTop = USER_END;
+    const stackBottom = stackTop - STACK_BYTES;
+    const mmapTop = stackTop - MMAP_GAP;
     let end = 0n;
     for (const [i, s] of image.segments.entries()) {
-      const segEnd = s.vaddr + s.memSize; // (s.vaddr >= lowest)
-      if (segEnd > top) {
-        throw new ElfError(this.name, `segment ${i} (0x${s.vaddr.toString(16)}, ${s.memSize} bytes) does not fit in ${size} bytes of guest memory`);
+      const segEnd = s.vaddr + s.memSize;
+      if (segEnd > mmapTop) {
+        throw new ElfError(this.name, `segment ${i} (0x${s.vaddr.toString(16)}, ${s.memSize} bytes) lies outside the user address space (below 0x${mmapTop.toString(16)}, Sv39)`);
       }
       if (segEnd > end) end = segEnd;
     }
     const brkStart = pageUp(end);
-    const stackTop = top;
-    const stackBottom = stackTop - STACK_BYTES;
-    // An unmapped gap between the mappings and the stack, as wide as Linux's
-    // stack_guard_gap (256 pages), so that a stack overflow with large
-    // frames faults instead of writing into the highest mapping.
-    const mmapTop = stackBottom - STACK_GUARD_GAP;
-    if (mmapTop <= brkStart) {
-      throw new ElfError(this.name, `program (${end - lowest} bytes) leaves no room for a stack in ${size} bytes of guest memory`);
-    }
 
     const module = options.cpuModule ?? defaultCpuModule();
     this.cpu = spareCpus.get(module)?.pop() ?? new Cpu(module);
     this.cpuModule = module;
-    this.cpu.configureRam(lowest, size);
-    this.user = new UserMemory(this.cpu);
+    // All the RAM the CPU can hold, from offset 0: the address space hands
+    // it out to slots 2 MiB at a time. Host memory is only committed as the
+    // guest writes pages, and --mem counts those.
+    this.cpu.configureRam(0n, this.cpu.maxRamBytes);
     this.cpu.memoryMode = MemoryMode.PagePermissions;
+    // Pages, rounded up: --mem 1M allows 256 pages. (RAM holds fewer than
+    // 2^20 pages, so any larger limit is no limit.)
+    const pages = (memoryBytes + PAGE - 1n) / PAGE;
+    this.cpu.memoryLimit = pages >= 1n << 20n ? 0 : Number(pages);
+    this.user = new UserMemory(this.cpu);
     this.cpu.jitThreshold = options.jitThreshold ?? DEFAULT_JIT_THRESHOLD;
     const space = new AddressSpace(this.cpu);
     for (const s of image.segments) {
@@ -506,6 +504,7 @@ export class ProcessVM {
         if (threads.count > 1) threads.preempt();
         break;
       case ExitReason.Fault: {
+        if (this.handleMemoryFault()) break;
         const status = this.fault(signalForCause(cpu.exit.cause), CAUSE_NAMES[cpu.exit.cause] ?? `exception ${cpu.exit.cause}`);
         if (status !== undefined) return status;
         break;
@@ -552,6 +551,60 @@ export class ProcessVM {
     if (threads.restarting) return;
     threads.callDone();
     cpu.setX(10, result);
+    // Ring -1's writes for the call (a read() into fresh pages) count too;
+    // they are never refused midway, so the limit is checked after it.
+    if (this.memoryExceeded() && this.exitStatus === undefined) this.outOfMemory();
+  }
+
+  /**
+   * Whether the last FAULT exit was memory management's rather than the
+   * guest's, and was handled: the first access to a mapped slot of the
+   * address space without RAM (given RAM now: the access runs again), or a
+   * first store the memory limit refused (the out-of-memory kill, which ends
+   * the guest). ProcessVM.run's loop and vmcall's both ask.
+   */
+  handleMemoryFault(): boolean {
+    if (this.pagedIn()) return true;
+    if (!this.refusedForMemory()) return false;
+    this.outOfMemory();
+    return true;
+  }
+
+  // Whether the fault was the first access to a mapped slot of the address
+  // space without RAM, now given RAM (the CPU runs the access again). RAM
+  // all in use ends the guest as the out-of-memory killer would.
+  private pagedIn(): boolean {
+    const e = this.cpu.exit;
+    if (e.cause !== Cause.LoadPageFault && e.cause !== Cause.StorePageFault && e.cause !== Cause.FetchPageFault) return false;
+    try {
+      return this.memory.space.faultIn(e.addr);
+    } catch (err) {
+      if (!(err instanceof OutOfChunks)) throw err;
+      terminateBySignal(this, SIGKILL, `out of memory: ${this.name} uses more of its address space at once than the 4 GiB of RAM a WebAssembly memory can hold; killed`);
+      return true;
+    }
+  }
+
+  private memoryExceeded(): boolean {
+    const limit = this.cpu.memoryLimit;
+    return limit !== 0 && this.cpu.memoryUsed > limit;
+  }
+
+  // Whether the CPU refused the store it faulted on for the memory limit
+  // (assembly/memory.ts firstStore): a store fault on a page mapped
+  // writable, with the guest's memory within two pages of the limit (a
+  // store that crosses pages may need two).
+  private refusedForMemory(): boolean {
+    const cpu = this.cpu, e = cpu.exit, limit = cpu.memoryLimit;
+    if (limit === 0 || e.cause !== Cause.StorePageFault || cpu.memoryUsed + 2 <= limit) return false;
+    return ((this.memory.space.permissions(e.addr) ?? 0) & Perm.W) !== 0;
+  }
+
+  // Linux's out-of-memory killer: the process ends by SIGKILL, and the
+  // kernel's log line (here ringvisor's diagnostic) says why.
+  private outOfMemory(): void {
+    const mib = (pages: number) => (pages % 256 === 0 ? `${pages / 256} MiB` : `${pages * (PAGE_SIZE / 1024)} KiB`);
+    terminateBySignal(this, SIGKILL, `out of memory: ${this.name} needs more than the ${mib(this.cpu.memoryLimit)} --mem allows (${mib(this.cpu.memoryUsed)} in use); killed`);
   }
 
   // A synchronous fault goes to the guest's handler for its signal when there

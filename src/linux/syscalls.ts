@@ -2,8 +2,9 @@
 // table by riscv64 number (include/uapi/asm-generic/unistd.h), gathered from
 // one module per family in sys/. A guest's `ecall` exits to ring -1 with the
 // number in a7 and arguments in a0..a5; the result (or -errno) goes back into a0.
-import { EFAULT, ENOSYS } from './errno.js';
+import { EFAULT, ENOMEM, ENOSYS } from './errno.js';
 import { UserFault } from './user-memory.js';
+import { OutOfChunks } from './address-space.js';
 import type { ProcessVM } from './process-vm.js';
 import { FILE_SYSCALLS } from './sys/files.js';
 import { MEMORY_SYSCALLS } from './sys/memory.js';
@@ -33,7 +34,11 @@ function faultIsEfault(handler: SyscallHandler): SyscallHandler {
       return handler(p, args);
     } catch (e) {
       if (e instanceof UserFault) return -BigInt(EFAULT);
+      // Every chunk of RAM backs a slot of the address space already.
+      if (e instanceof OutOfChunks) return -BigInt(ENOMEM);
       throw e;
+    } finally {
+      p.user.flush();
     }
   };
 }

@@ -28,6 +28,10 @@ export class UserFault extends GuestMemoryError {
 const permFor = (access: Access): number => (access === 'read' ? Perm.R : Perm.W);
 
 export class UserMemory {
+  /** Copies handed out by writeView for buffers that are not one piece of
+   *  RAM (they span two 2 MiB slots), written back by flush(). */
+  private readonly pending: { addr: bigint; data: Uint8Array }[] = [];
+
   constructor(private readonly cpu: Cpu) {}
 
   /** How many bytes from `addr` (at most `length`) the guest could read. */
@@ -58,7 +62,8 @@ export class UserMemory {
   readView(addr: bigint, length: number): Uint8Array {
     if (length === 0) return new Uint8Array(0);
     this.check(addr, length, 'read');
-    return this.cpu.peekBytes(addr, length);
+    // A buffer across two slots is not one piece of RAM: a copy then.
+    return this.cpu.isContiguous(addr, length) ? this.cpu.peekBytes(addr, length) : this.cpu.readBytes(addr, length);
   }
 
   /** A copy of readable guest bytes as a DataView (a struct the call decodes). */
@@ -87,8 +92,23 @@ export class UserMemory {
   writeView(addr: bigint, length: number): Uint8Array {
     if (length === 0) return new Uint8Array(0);
     this.check(addr, length, 'write');
+    if (!this.cpu.isContiguous(addr, length)) {
+      // Across two slots: a copy of the bytes there now (a call may fill
+      // only part of it), written back when the call ends (flush).
+      const data = this.cpu.readBytes(addr, length);
+      this.pending.push({ addr, data });
+      return data;
+    }
     this.cpu.wrote(addr, length);
     return this.cpu.guestBytes(addr, length);
+  }
+
+  /** Writes back the copies writeView handed out (the system-call
+   *  dispatch calls it when each call ends). */
+  flush(): void {
+    if (this.pending.length === 0) return;
+    for (const { addr, data } of this.pending) this.cpu.writeBytes(addr, data);
+    this.pending.length = 0;
   }
 
   write32(addr: bigint, v: number): void {

@@ -267,12 +267,13 @@ function begin(vm: ProcessVM, target: string | bigint, args: CallArg[], options:
             // The caller's buffers come back as the guest left them. Ring -1
             // put them there itself, so it reads them back as its own even
             // if the function took the guest's permissions away.
-            for (const b of buffers) b.bytes.set(cpu.guestBytes(b.addr, b.bytes.length));
+            for (const b of buffers) b.bytes.set(cpu.readBytes(b.addr, b.bytes.length));
             return true;
           }
           fault(vm, name, SIGTRAP, 'ebreak');
           return false;
         case ExitReason.Fault:
+          if (memoryFault(vm, name)) return false;
           fault(vm, name, signalForCause(cpu.exit.cause), CAUSE_NAMES[cpu.exit.cause] ?? `exception ${cpu.exit.cause}`);
           return false;
         default:
@@ -345,6 +346,21 @@ function syscall(vm: ProcessVM, name: string): void {
 
 // A fault or ebreak: to the guest's handler for the signal when it has one
 // (as in the run loop), else the call fails with the facts of the fault.
+// Demand paging and the memory limit, as in ProcessVM.run: true when the
+// fault was theirs and the function runs on; the out-of-memory kill ends
+// the call as an exit inside it does.
+function memoryFault(vm: ProcessVM, name: string): boolean {
+  const before = vm.exitStatus;
+  vm.exitStatus = undefined;
+  try {
+    if (!vm.handleMemoryFault()) return false;
+    if (vm.exitStatus !== undefined) throw new CallExitError(name, vm.exitStatus, vm.cpu.exit.pc);
+    return true;
+  } finally {
+    vm.exitStatus = before;
+  }
+}
+
 function fault(vm: ProcessVM, name: string, sig: number, what: string): void {
   const e = vm.cpu.exit;
   const code = faultCode(vm, sig, e.cause, e.addr);

@@ -2,7 +2,7 @@
 // WebAssembly CPU with 1 MiB of RAM at 0x8000_0000, a helper that writes
 // encoded instructions there, sets registers and runs to an `ebreak`, and
 // small helpers that run one ALU instruction on given operands.
-import { Cpu, ExitReason, ExitControl, EXIT_REASON_NAMES, type ExitInfo } from '../../src/cpu/cpu.js';
+import { Cpu, ExitReason, ExitControl, MemoryMode, EXIT_REASON_NAMES, type ExitInfo } from '../../src/cpu/cpu.js';
 import { loadCpuModule } from '../../src/node/load.js';
 import { assemble, disasm, ebreak } from './rvasm.js';
 
@@ -26,6 +26,15 @@ export function newCpu(ramBase = RAM_BASE, ramSize = RAM_SIZE): Cpu {
   cpu.configureRam(ramBase, ramSize);
   cpu.exitControls = ExitControl.EcallU | ExitControl.Ebreak;
   return cpu;
+}
+
+/** Page-permission mode (a process VM's), with the bench's RAM seen at its
+ *  own addresses: the user addresses from RAM_BASE up, slot by slot, backed
+ *  by the RAM after its first slot (which stands for "no RAM"). */
+export function userMode(cpu: Cpu): void {
+  cpu.memoryMode = MemoryMode.PagePermissions;
+  const size = cpu.slotBytes, first = Number(RAM_BASE / BigInt(size));
+  for (let i = 0; (i + 2) * size <= Number(cpu.ramLength); i++) cpu.setSlot(first + i, (i + 1) * size);
 }
 
 export interface Setup {

@@ -21,10 +21,10 @@ export interface JitHost {
   expand(parcel: number): number;
   layout: {
     X_REGS: number; F_REGS: number; PC: number; FCSR: number; RAM_OFFSET: number; PAGE_PERMS: number;
-    JIT_MAP: number; JIT_MAP_ENTRIES: number; JIT_NEVER: number;
+    JIT_MAP: number; JIT_MAP_ENTRIES: number; JIT_NEVER: number; SLOT_TABLE: number; SLOT_SHIFT: number; USER_VA_BITS: number;
   };
-  ramBase(): bigint;
-  ramSize(): bigint;
+  /** The offset in RAM of the parcel at user address `pc`, if it is RAM. */
+  ramOffset(pc: bigint): number | undefined;
   pagePermissions(): boolean;
 }
 
@@ -43,7 +43,7 @@ export interface JitStats {
   ms: number;
 }
 
-const PAGE_SHIFT = 12n;
+const PAGE_BYTES = 4096;
 const PERM_W = 2, PERM_X = 4, PERM_WLAZY = 8; // assembly/layout.ts
 /** An empty slot: no pc is odd. */
 const NO_PC = 1n;
@@ -94,9 +94,9 @@ export class Jit {
     const fn = this.make(pc);
     this.setSlot(pc, fn ?? this.host.layout.JIT_NEVER);
     if (fn === undefined) {
-      const off = pc - this.host.ramBase();
-      if (off >= 0n && off < this.host.ramSize()) {
-        const page = Number(off >> PAGE_SHIFT);
+      const off = this.host.ramOffset(pc);
+      if (off !== undefined) {
+        const page = Math.floor(off / PAGE_BYTES);
         const list = this.refusedByPage.get(page);
         if (list) list.push(pc); else this.refusedByPage.set(page, [pc]);
       }
@@ -110,25 +110,23 @@ export class Jit {
   private make(pc: bigint): number | undefined {
     const h = this.host;
     if (!h.pagePermissions()) { this.stats.refused++; return undefined; }
-    const base = h.ramBase(), size = h.ramSize();
-    const off = pc - base;
-    if (off < 0n || off >= size) { this.stats.refused++; return undefined; }
+    if (h.ramOffset(pc) === undefined) { this.stats.refused++; return undefined; }
     const bytes = new Uint8Array(h.memory.buffer);
     const started = performance.now();
     const env: TranslateEnv = {
       isCode: (a) => {
-        const o = a - base;
-        if (o < 0n || o >= size) return false;
-        const perms = bytes[h.layout.PAGE_PERMS + Number(o >> PAGE_SHIFT)];
+        const o = h.ramOffset(a);
+        if (o === undefined) return false;
+        const perms = bytes[h.layout.PAGE_PERMS + Math.floor(o / PAGE_BYTES)];
         // (Writable on its first store, PERM_WLAZY, is writable too.)
         return (perms & PERM_X) !== 0 && (perms & (PERM_W | PERM_WLAZY)) === 0;
       },
       parcel: (a) => {
-        const i = h.layout.RAM_OFFSET + Number(a - base);
+        const i = h.layout.RAM_OFFSET + h.ramOffset(a)!;
         return bytes[i] | (bytes[i + 1] << 8);
       },
       expand: h.expand,
-      ramBase: base, ramSize: size, pagePermissions: true,
+      userEnd: 1n << BigInt(h.layout.USER_VA_BITS),
       layout: h.layout,
     };
     const t = translate(env, pc);
@@ -138,7 +136,7 @@ export class Jit {
     h.table.set(index, instance.exports.f as WebAssembly.ExportValue);
     this.byPc.set(pc, index);
     for (const p of t.pages) {
-      const page = Number((p - base) >> PAGE_SHIFT);
+      const page = Math.floor(h.ramOffset(p)! / PAGE_BYTES);
       const list = this.byPage.get(page);
       if (list) list.push(pc); else this.byPage.set(page, [pc]);
     }

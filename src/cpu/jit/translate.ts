@@ -43,11 +43,12 @@ export interface TranslateEnv {
   parcel(pc: bigint): number;
   /** The 32-bit form of a compressed parcel, or 0 if it is illegal. */
   expand(parcel: number): number;
-  ramBase: bigint;
-  ramSize: bigint;
-  /** Whether accesses must be checked against the page permissions. */
-  pagePermissions: boolean;
-  layout: { X_REGS: number; F_REGS: number; PC: number; FCSR: number; RAM_OFFSET: number; PAGE_PERMS: number };
+  /** The end of the user range (assembly/layout.ts USER_VA_BITS). */
+  userEnd: bigint;
+  layout: {
+    X_REGS: number; F_REGS: number; PC: number; FCSR: number; RAM_OFFSET: number; PAGE_PERMS: number;
+    SLOT_TABLE: number; SLOT_SHIFT: number;
+  };
 }
 
 /** CPU helpers a translation may import (assembly/index.ts exports them),
@@ -279,10 +280,10 @@ function discover(env: TranslateEnv, entry: bigint): Region {
 // 0 is the parameter (budget left); 1..31 hold x1..x31.
 const LEFT = 0;
 const NEXT_PC = 32; // i64: where the guest continues
-const ADDR = 33;    // i64: an address less RAM's base
+const ADDR = 33;    // i64: a guest (user) address
 const BAIL = 34;    // i32: 1 when stopping before an instruction
 const BLOCK = 35;   // i32: the block the dispatch loop enters next
-const OFFSET = 36;  // i32: ADDR wrapped; also an FP CSR's old value
+const OFFSET = 36;  // i32: ADDR's offset in RAM; also an FP CSR's old value
 const FRESULT = 37; // f64: a native binary64 result
 const SRESULT = 38; // f32: a native binary32 result
 const F_LOCALS = 39; // f64: f0..f31 (their bits, NaN-boxed singles too)
@@ -484,20 +485,23 @@ class Emitter {
   }
 
   // ---- memory ----
-  /** Leaves the wasm address of the access on the stack, after stopping
-   *  before the instruction if the access leaves RAM or its page's
-   *  permissions (or crosses a page, which the interpreter checks). */
+  /** Leaves the access's offset in RAM on the stack, after stopping before
+   *  the instruction if the access leaves the user range, crosses a page
+   *  (the interpreter handles both) or its page's permissions lack `perm`.
+   *  A user address reaches RAM through its 2 MiB slot (assembly/memory.ts
+   *  userAddress, the same steps): a slot without RAM leads to pages with no
+   *  permissions, so that needs no test of its own. */
   private address(inst: Inst, base: number, imm: number, size: number, perm: number, remaining: number): void {
-    const { ramBase, ramSize, pagePermissions, layout } = this.env;
+    const { userEnd, layout } = this.env;
     const c = this.c;
     this.read(base);
     if (imm !== 0) c.i64(BigInt(imm)).op(Op.i64_add);
-    if (ramBase !== 0n) c.i64(ramBase).op(Op.i64_sub);
     c.set(ADDR);
-    c.get(ADDR).i64(ramSize - BigInt(size)).op(Op.i64_gt_u);
+    c.get(ADDR).i64(userEnd - BigInt(size)).op(Op.i64_gt_u);
     this.bailIf(inst.pc, remaining);
-    c.get(ADDR).op(Op.i32_wrap_i64);
-    if (!pagePermissions) return;
+    // The slot's RAM, plus the address's place in its slot.
+    c.get(ADDR).i64(BigInt(layout.SLOT_SHIFT)).op(Op.i64_shr_u).op(Op.i32_wrap_i64).i32(2).op(Op.i32_shl).mem(Op.i32_load, 2, layout.SLOT_TABLE);
+    c.get(ADDR).op(Op.i32_wrap_i64).i32((1 << layout.SLOT_SHIFT) - 1).op(Op.i32_and).op(Op.i32_add);
     c.tee(OFFSET).i32(12).op(Op.i32_shr_u).mem(Op.i32_load8_u, 0, layout.PAGE_PERMS).i32(perm).op(Op.i32_and).op(Op.i32_eqz);
     if (size > 1) c.get(OFFSET).i32(0xfff).op(Op.i32_and).i32(0x1000 - size).op(Op.i32_gt_u).op(Op.i32_or);
     this.bailIf(inst.pc, remaining);

@@ -14,6 +14,7 @@ const MAP_TYPE = 0x0f;
 const MAP_FIXED = 0x10;
 const MAP_ANONYMOUS = 0x20;
 const MAP_FIXED_NOREPLACE = 0x100000;
+const MAP_NORESERVE = 0x4000;
 const MREMAP_MAYMOVE = 1;
 const MREMAP_FIXED = 2;
 const MADV_DONTNEED = 4;
@@ -55,6 +56,11 @@ function sysMmap(p: ProcessVM, [addr, length, protArg, flagsArg, fdArg, offset]:
   if (offset % PAGE !== 0n) return err(EINVAL);
   const len = pageUp(length);
   if (len === 0n || len > space.end - space.base) return err(ENOMEM);
+  // Linux's default overcommit (heuristic, mode 0) maps far more than RAM,
+  // but refuses one private writable mapping larger than all of it (and of
+  // swap: none here). --mem is this VM's RAM.
+  const ram = BigInt(p.cpu.memoryLimit) * PAGE;
+  if (ram !== 0n && type === MAP_PRIVATE && prot & 2 && !(flags & MAP_NORESERVE) && len > ram) return err(ENOMEM);
   const fixed = (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) !== 0;
   if (fixed && addr % PAGE !== 0n) return err(EINVAL);
 

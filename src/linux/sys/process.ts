@@ -140,10 +140,12 @@ const sysSetrlimit = (p: ProcessVM, [resource, ptr]: bigint[]) => (ptr === 0n ? 
 function sysSysinfo(p: ProcessVM, [ptr]: bigint[]): bigint {
   const cpu = p.cpu;
   const v = new DataView(new ArrayBuffer(112));
-  const m = p.memory;
   v.setBigUint64(0, p.clock.nowNs() / 1_000_000_000n, true);
-  v.setBigUint64(32, cpu.ramLength, true);
-  v.setBigUint64(40, m.brkLimit > m.brk ? m.brkLimit - m.brk : 0n, true);
+  // RAM is what --mem allows; free is what the guest has not yet used.
+  const total = cpu.memoryLimit === 0 ? cpu.ramLength / 4096n : BigInt(cpu.memoryLimit);
+  const used = BigInt(cpu.memoryUsed);
+  v.setBigUint64(32, total * 4096n, true);
+  v.setBigUint64(40, used < total ? (total - used) * 4096n : 0n, true);
   v.setUint16(80, 1, true);
   v.setUint32(104, 1, true);
   p.user.write(ptr, new Uint8Array(v.buffer));
@@ -179,7 +181,7 @@ function sysGetrusage(p: ProcessVM, [who, usage]: bigint[]): bigint {
     const cpu = p.clock.cpuNs();
     words[0] = cpu / 1_000_000_000n;
     words[1] = (cpu % 1_000_000_000n) / 1000n;
-    words[4] = BigInt(p.memory.space.peakBytes) / 1024n;
+    words[4] = BigInt(p.cpu.memoryPeak) * 4n; // KiB of the most pages in use
   }
   p.user.writeWords(usage, words);
   return 0n;
