@@ -709,6 +709,32 @@ export interface SandboxOptions {
   diskQuota?: number;
 }
 
+/** A sysroot that cannot be shown: not there, or not a directory. */
+export class SysrootError extends Error {
+  constructor(readonly root: string, why: string) {
+    super(`sysroot ${root}: ${why}`);
+    this.name = 'SysrootError';
+  }
+}
+
+/**
+ * A host directory as a read-only sysroot for ProcessVMOptions.sysroot
+ * (`ringvisor run -L`): a HostFs like any mount, so the directory is opened
+ * once and held, and every name below it is walked from held descriptors
+ * without following a link (GuestFs resolves the sysroot's links inside it).
+ */
+export function hostSysroot(root: string): HostFs {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(root);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new SysrootError(root, code === 'ENOENT' ? 'no such directory' : code === 'EACCES' ? 'permission denied' : String(code ?? e));
+  }
+  if (!st.isDirectory()) throw new SysrootError(root, 'not a directory');
+  return new HostFs(root, { readOnly: true });
+}
+
 /** The guest's file system the `ringvisor` command gives by default. */
 export function sandboxFs(options: SandboxOptions = {}): GuestFs {
   const cwd = fs.realpathSync(options.cwd ?? process.cwd());
