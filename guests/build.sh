@@ -5,7 +5,13 @@
 #                          the runtime in guests/lib (lib/start.S calls main;
 #                          lib/rt.c prints and exits);
 #   guests/libc/*.{c,cc}   real Linux programs, statically linked with glibc
-#                          (and libstdc++), that test the Linux layer.
+#                          (and libstdc++), that test the Linux layer; those
+#                          in DYNAMIC also dynamically linked, as NAME-dyn.elf
+#                          (a PIE, the compiler's default) and, for one,
+#                          NAME-dyn-nopie.elf (ET_EXEC): they run with a
+#                          sysroot (ringvisor run -L /usr/riscv64-linux-gnu,
+#                          Debian's libc6-riscv64-cross) as under
+#                          qemu-riscv64 -L (guests/manifest-dynamic.json).
 #   guests/src/static-pie*.c  freestanding static position-independent
 #                          executables (ET_DYN, linked at 0): they bring their
 #                          own _start, which relocates the program, so not
@@ -49,6 +55,13 @@ PIE_CFLAGS=(-march=$ARCH -mabi=lp64d -O2 -static-pie -fPIE -nostdlib -ffreestand
 # small; the symbol table stays (ProcessVM.call finds functions by name).
 LIBC_FLAGS=(-march=rv64gc -mabi=lp64d -O2 -static -Wall -Wextra -Ilibc
             -Wl,--build-id=none -Wl,--strip-debug)
+# The same programs linked against the sysroot's shared glibc (and
+# libstdc++): the interpreter /lib/ld-linux-riscv64-lp64d.so.1 loads them.
+DYN_FLAGS=(-march=rv64gc -mabi=lp64d -O2 -Wall -Wextra -Ilibc
+           -Wl,--build-id=none -Wl,--strip-debug)
+DYNAMIC=(libc-printf libc-alloc libc-math libc-misc cxx-basics cxx-threads threads
+         files-io files-pipe signals-fault)
+NOPIE=(libc-printf)
 
 . ./check-built.sh
 output_dir guests/build.sh "$@"
@@ -71,6 +84,17 @@ for src in libc/*.c libc/*.cc; do
     *.cc) command -v "$CXX" >/dev/null || { echo "guests/build.sh: $CXX not found (apt-get install g++-riscv64-linux-gnu)" >&2; exit 1; }
           "$CXX" "${LIBC_FLAGS[@]}" -o "$out/$name.elf" "$src" ;;
   esac
+  built=$((built + 1))
+done
+for name in "${DYNAMIC[@]}"; do
+  case "$name" in
+    cxx-*) "$CXX" "${DYN_FLAGS[@]}" -o "$out/$name-dyn.elf" "libc/$name.cc" ;;
+    *) "$CC" "${DYN_FLAGS[@]}" -o "$out/$name-dyn.elf" "libc/$name.c" -lm ;;
+  esac
+  built=$((built + 1))
+done
+for name in "${NOPIE[@]}"; do
+  "$CC" "${DYN_FLAGS[@]}" -no-pie -o "$out/$name-dyn-nopie.elf" "libc/$name.c" -lm
   built=$((built + 1))
 done
 
