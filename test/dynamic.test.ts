@@ -111,6 +111,20 @@ describe.skipIf(!haveSysroot)('the library: ProcessVMOptions.sysroot', () => {
     expect((err as ElfError).exitStatus).toBe(127);
   });
 
+  it('runs the dynamic linker itself as the program (ld.so PROGRAM ARGS), which then maps the program with mmap', async () => {
+    const c = cases.find((k) => k.name === 'libc-misc-dyn')!;
+    const out: Buffer[] = [];
+    const ldso = new Uint8Array(readFileSync(join(SYSROOT, INTERP)));
+    const vm = ProcessVM.create(ldso, {
+      argv: [INTERP, c.elf, ...(c.args ?? [])], env: c.env, sysroot: hostSysroot(SYSROOT), fs: sandboxFs({ cwd: ROOT }),
+      stdout: (d) => out.push(Buffer.from(d)), stderr: (d) => out.push(Buffer.from(d)),
+    });
+    expect(await vm.run()).toBe(0);
+    vm.dispose();
+    const golden = readGolden(c.name);
+    expect(Buffer.concat(out).toString('latin1')).toBe(golden.stdout.toString('latin1') + golden.stderr.toString('latin1'));
+  });
+
   it("finds the interpreter in the guest's own files when they hold it (a mount at /lib), without a sysroot", async () => {
     const out: Buffer[] = [];
     const fs = sandboxFs({ cwd: ROOT, mounts: [{ host: join(SYSROOT, 'lib'), guest: '/lib', readOnly: true }] });
