@@ -59,6 +59,25 @@ int main(int argc, char **argv) {
   printf("dlsym no_such_symbol: %s\n", dlsym(m, "no_such_symbol") ? "found" : "missing");
   printf("dlclose: %d\n", dlclose(m));
 
+  // Another library where libm was (mmap reuses the room dlclose freed):
+  // its code must run, not what was translated from libm's pages.
+  void *g = dlopen("libgcc_s.so.1", RTLD_NOW);
+  if (!g) {
+    printf("dlopen libgcc_s.so.1: %s\n", dlerror());
+    return 1;
+  }
+  int (*popcount)(unsigned long) = (int (*)(unsigned long))dlsym(g, "__popcountdi2");
+  long bits = 0;
+  for (unsigned long i = 0; i < 5000; i++) bits += popcount(i * 0x9e3779b97f4a7c15ul);
+  printf("libgcc_s __popcountdi2 over 5000 values: %ld bits\n", bits);
+  m = dlopen("libm.so.6", RTLD_NOW);
+  cosine = (double (*)(double))dlsym(m, "cos");
+  double sum = 0;
+  for (int i = 0; i < 2000; i++) sum += cosine(i * 0.001);
+  printf("libm again: sum of cos %.17g\n", sum);
+  dlclose(m);
+  dlclose(g);
+
   void *none = dlopen("libdoes-not-exist.so.1", RTLD_LAZY);
   printf("dlopen libdoes-not-exist.so.1: %s\n", none ? "opened?" : dlerror());
 
