@@ -11,7 +11,8 @@
 #                          NAME-dyn-nopie.elf (ET_EXEC): they run with a
 #                          sysroot (ringvisor run -L /usr/riscv64-linux-gnu,
 #                          Debian's libc6-riscv64-cross) as under
-#                          qemu-riscv64 -L (guests/manifest-dynamic.json).
+#                          qemu-riscv64 -L (guests/manifest-dynamic.json);
+#                          libc/dyn*.c only so (dynlib.c is libdyntest.so).
 #   guests/src/static-pie*.c  freestanding static position-independent
 #                          executables (ET_DYN, linked at 0): they bring their
 #                          own _start, which relocates the program, so not
@@ -79,8 +80,8 @@ done
 for src in libc/*.c libc/*.cc; do
   [ -e "$src" ] || continue
   name=$(basename "${src%.*}")
-  # (dynload.c is about the dynamic linker: built dynamically only.)
-  [ "$name" = dynload ] && continue
+  # (dyn*.c are about the dynamic linker: built dynamically only, below.)
+  case "$name" in dyn*) continue ;; esac
   case "$src" in
     *.c) "$CC" "${LIBC_FLAGS[@]}" -o "$out/$name.elf" "$src" -lm ;;
     *.cc) command -v "$CXX" >/dev/null || { echo "guests/build.sh: $CXX not found (apt-get install g++-riscv64-linux-gnu)" >&2; exit 1; }
@@ -99,6 +100,11 @@ for name in "${NOPIE[@]}"; do
   "$CC" "${DYN_FLAGS[@]}" -no-pie -o "$out/$name-dyn-nopie.elf" "libc/$name.c" -lm
   built=$((built + 1))
 done
+# A shared library of ours, and a program that finds it through RUNPATH
+# $ORIGIN (the directory of /proc/self/exe), not in the sysroot.
+"$CC" "${DYN_FLAGS[@]}" -shared -fPIC -o "$out/libdyntest.so" libc/dynlib.c
+"$CC" "${DYN_FLAGS[@]}" -o "$out/dynmain-dyn.elf" libc/dynmain.c -L"$out" -ldyntest -Wl,-rpath,'$ORIGIN'
+built=$((built + 2))
 
 # ---- Go programs: a separate toolchain, so a separate step ----
 # Without go, a build leaves guests/bin/go-*.elf as they are; a check cannot
