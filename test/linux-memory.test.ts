@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { ProcessVM, Cause } from '../src/index.js';
 import { SYSCALLS } from '../src/linux/syscalls.js';
+import { GuestScratch } from './support/process.js';
 
 const hello = new Uint8Array(readFileSync(new URL('../guests/bin/hello.elf', import.meta.url)));
 const PAGE = 4096n;
@@ -154,6 +155,28 @@ describe('mmap', () => {
 
 // mmap-large enomem (guests/libc/mmap-large.c) under ringvisor only: QEMU
 // has no memory limit, so there is no golden file to compare with.
+describe('file mappings', () => {
+  it('show the file in all of the last page, past the length asked for; zero past its end; SIGBUS pages after', () => {
+    const p = vm();
+    const s = new GuestScratch(p);
+    const fd = sys(p, 'openat', -100n, s.str('/tmp/mapped'), 0o102n /* O_RDWR | O_CREAT */, 0o644n);
+    expect(fd).toBeGreaterThanOrEqual(0n);
+    const data = new Uint8Array(6000).map((_, i) => 97 + (i % 26));
+    const buf = s.alloc(data.length);
+    p.cpu.writeBytes(buf, data);
+    expect(sys(p, 'write', fd, buf, BigInt(data.length))).toBe(6000n);
+    // 100 bytes asked for: the whole page holds the file (qemu-riscv64 and Linux agree).
+    const a = sys(p, 'mmap', 0n, 100n, PROT_R, MAP_PRIVATE, fd, 0n);
+    expect([...p.cpu.readBytes(a, 4096)]).toEqual([...data.subarray(0, 4096)]);
+    // From offset 4096: 1904 bytes of file, the rest of that page zero, the next page past the end.
+    const b = sys(p, 'mmap', 0n, 5000n, PROT_R, MAP_PRIVATE, fd, 4096n);
+    expect([...p.cpu.readBytes(b, 1904)]).toEqual([...data.subarray(4096)]);
+    expect(p.cpu.readBytes(b + 1904n, 4096 - 1904).every((x) => x === 0)).toBe(true);
+    expect(p.memory.space.isPastEof(b + PAGE)).toBe(true);
+    expect(p.memory.space.isPastEof(b)).toBe(false);
+  });
+});
+
 describe('a guest that runs out of memory', () => {
   const elf = new Uint8Array(readFileSync(new URL('../guests/bin/mmap-large.elf', import.meta.url)));
 

@@ -85,7 +85,9 @@ function sysMmap(p: ProcessVM, [addr, length, protArg, flagsArg, fdArg, offset]:
   if (type !== MAP_PRIVATE && prot & 2 && !p.files.get(fd).writable) return err(EACCES);
   if (type !== MAP_PRIVATE) return err(ENODEV);
   space.map(at, len, permsForProt(prot | 2));
-  const bytes = read(offset, Number(length));
+  // Whole pages, as Linux maps them: the rest of the last page past
+  // `length` shows the file too (zero only past its end).
+  const bytes = read(offset, Number(len));
   if (typeof bytes === 'number') {
     space.unmap(at, len);
     return err(bytes);
