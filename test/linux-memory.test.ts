@@ -175,6 +175,23 @@ describe('file mappings', () => {
     expect(p.memory.space.isPastEof(b + PAGE)).toBe(true);
     expect(p.memory.space.isPastEof(b)).toBe(false);
   });
+
+  it("refuse what Linux's do_mmap refuses, in its order: O_PATH EBADF, not readable EACCES, not mappable ENODEV", () => {
+    const p = vm();
+    const s = new GuestScratch(p);
+    const EBADF = -9n, EACCES = -13n, ENODEV = -19n, MAP_SHARED = 0x01n;
+    const open = (path: string, flags: bigint) => sys(p, 'openat', -100n, s.str(path), flags, 0o644n);
+    const map = (fd: bigint, flags = MAP_PRIVATE, prot = PROT_R) => BigInt.asIntN(64, sys(p, 'mmap', 0n, PAGE, prot, flags, fd, 0n));
+    const pathFd = open('/tmp', 0o10000000n /* O_PATH */);
+    const writeOnly = open('/dev/null', 1n /* O_WRONLY */);
+    const dir = open('/tmp', 0o200000n /* O_DIRECTORY */);
+    expect(map(pathFd)).toBe(EBADF);
+    expect(map(writeOnly)).toBe(EACCES);
+    expect(map(writeOnly, MAP_SHARED)).toBe(EACCES);
+    expect(map(writeOnly, MAP_SHARED, PROT_R | PROT_W)).toBe(EACCES);
+    expect(map(dir)).toBe(ENODEV);
+    expect(map(open('/dev/null', 0n), MAP_SHARED)).toBe(ENODEV);
+  });
 });
 
 describe('a guest that runs out of memory', () => {

@@ -83,7 +83,7 @@ function sysMmap(p: ProcessVM, [addr, length, protArg, flagsArg, fdArg, offset]:
   // do_mmap's order: a shared writable mapping needs a descriptor open for
   // writing, before anything else is looked at.
   if (type !== MAP_PRIVATE && prot & 2 && !p.files.get(fd).writable) return err(EACCES);
-  if (type !== MAP_PRIVATE) return err(ENODEV);
+  if (type !== MAP_PRIVATE) return err(p.files.get(fd).readable ? ENODEV : EACCES);
   space.map(at, len, permsForProt(prot | 2));
   // Whole pages, as Linux maps them: the rest of the last page past
   // `length` shows the file too (zero only past its end).
