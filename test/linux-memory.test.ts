@@ -192,6 +192,21 @@ describe('file mappings', () => {
     expect(map(dir)).toBe(ENODEV);
     expect(map(open('/dev/null', 0n), MAP_SHARED)).toBe(ENODEV);
   });
+
+  it('/dev/zero maps anonymous memory, private or shared, as its driver does (qemu-riscv64 too)', () => {
+    const p = vm();
+    const s = new GuestScratch(p);
+    const zero = sys(p, 'openat', -100n, s.str('/dev/zero'), 2n /* O_RDWR */, 0n);
+    for (const flags of [MAP_PRIVATE, 0x01n /* MAP_SHARED */]) {
+      const a = sys(p, 'mmap', 0n, 3n * PAGE, PROT_R | PROT_W, flags, zero, 0n);
+      expect(a % PAGE).toBe(0n);
+      expect(p.cpu.readBytes(a, 3 * 4096).every((x) => x === 0)).toBe(true);
+      expect(p.memory.space.permissions(a)).toBe(3);
+      expect(p.memory.space.isPastEof(a + 2n * PAGE)).toBe(false);
+    }
+    const writeOnly = sys(p, 'openat', -100n, s.str('/dev/zero'), 1n /* O_WRONLY */, 0n);
+    expect(BigInt.asIntN(64, sys(p, 'mmap', 0n, PAGE, PROT_R, MAP_PRIVATE, writeOnly, 0n))).toBe(-13n);
+  });
 });
 
 describe('a guest that runs out of memory', () => {
