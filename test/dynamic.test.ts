@@ -6,7 +6,7 @@
 // command's -L and its environment variables, and every way the interpreter
 // or the sysroot can be wrong: one line, a shell's status, no stack trace.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -123,6 +123,24 @@ describe.skipIf(!haveSysroot)('the library: ProcessVMOptions.sysroot', () => {
     vm.dispose();
     const golden = readGolden(c.name);
     expect(Buffer.concat(out).toString('latin1')).toBe(golden.stdout.toString('latin1') + golden.stderr.toString('latin1'));
+  });
+
+  it("takes a sysroot laid out like a riscv64 system's root (merged /usr, absolute links), whose links resolve inside it (QEMU's -L follows them on the host and fails)", async () => {
+    const root = mkdtempSync(join(tmpdir(), 'ringvisor-debroot-'));
+    try {
+      const multiarch = join(root, 'usr/lib/riscv64-linux-gnu');
+      mkdirSync(multiarch, { recursive: true });
+      for (const f of ['ld-linux-riscv64-lp64d.so.1', 'libc.so.6']) copyFileSync(join(SYSROOT, 'lib', f), join(multiarch, f));
+      symlinkSync('usr/lib', join(root, 'lib'));
+      symlinkSync('/usr/lib/riscv64-linux-gnu/ld-linux-riscv64-lp64d.so.1', join(root, 'usr/lib/ld-linux-riscv64-lp64d.so.1'));
+      const out: Buffer[] = [];
+      const vm = ProcessVM.create(elf, { sysroot: hostSysroot(root), stdout: (d) => out.push(Buffer.from(d)), stderr: () => {} });
+      expect(await vm.run()).toBe(0);
+      vm.dispose();
+      expect(Buffer.concat(out).toString('latin1')).toBe(readGolden('libc-printf-dyn').stdout.toString('latin1'));
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it("finds the interpreter in the guest's own files when they hold it (a mount at /lib), without a sysroot", async () => {
