@@ -14,15 +14,12 @@
 //   AT_PHDR and AT_PHNUM the program's, from which it finds and relocates
 //   the program and opens the shared libraries through ordinary system calls.
 import { type Cpu, Perm } from '../cpu/cpu.js';
-import type { AddressSpace } from './address-space.js';
+import type { ProcessMemory } from './process-vm.js';
+import { pageDown, pageUp } from './address-space.js';
 import { ElfError, ET_DYN, MAX_PROGRAM_BYTES, PF_R, PF_W, PF_X, parseElf, type ElfImage } from './elf.js';
 import type { GuestFs } from './fs/guest-fs.js';
 import { FsError, O_RDONLY, isRegular } from './fs/types.js';
 import { ENOENT, ENOTDIR, ELOOP, EACCES } from './errno.js';
-
-const PAGE = 4096n;
-const pageDown = (a: bigint): bigint => a & ~(PAGE - 1n);
-const pageUp = (a: bigint): bigint => (a + PAGE - 1n) & ~(PAGE - 1n);
 
 /** A shell's statuses for a program that cannot be started: 127 when a file
  *  it needs is not there (execve's ENOENT), 126 when it cannot be used. */
@@ -113,8 +110,9 @@ export function readInterpreter(fs: GuestFs, image: ElfImage, programName: strin
   return { path, bytes: bytes!, image: interp!, span: pageUp(end) - pageDown(lowest) };
 }
 
-/** Fails (before any memory is taken) when the interpreter cannot fit
- *  between the end of the program's break start and the mappings' top. */
+/** Fails (before a CPU is taken: a refused program costs the next VM
+ *  nothing) when the interpreter cannot fit between the program's break
+ *  and the mappings' top, [low, high). */
 export function checkInterpreterRoom(interp: Interpreter, low: bigint, high: bigint, programName: string): void {
   if (interp.image.type === ET_DYN ? interp.span > high - low : !fitsFixed(interp.image, low, high)) {
     throw new ElfError(programName, `interpreter ${interp.path} (${interp.span} bytes) does not fit in guest memory beside the program and its stack`);
@@ -126,12 +124,14 @@ function fitsFixed(image: ElfImage, low: bigint, high: bigint): boolean {
 }
 
 /**
- * Maps the interpreter into `space` inside [low, high): an ET_DYN one at the
- * highest free room of its size (an mmap's choice), an ET_EXEC one at its
- * own addresses. Each segment gets its flags' permissions and its file bytes;
+ * Maps the interpreter into the process's address space: an ET_DYN one where
+ * an mmap of its size would go (the highest free room between the break and
+ * the mappings' top, as sys/memory.ts chooses), an ET_EXEC one at its own
+ * addresses. Each segment gets its flags' permissions and its file bytes;
  * the rest reads as zero (.bss). Returns AT_BASE and the entry.
  */
-export function mapInterpreter(space: AddressSpace, cpu: Cpu, interp: Interpreter, low: bigint, high: bigint, programName: string): ProgramStart {
+export function mapInterpreter(memory: ProcessMemory, cpu: Cpu, interp: Interpreter, programName: string): ProgramStart {
+  const space = memory.space, low = pageUp(memory.brk), high = memory.mmapTop;
   let image = interp.image;
   if (image.type === ET_DYN) {
     const at = space.findFree(interp.span, low, high);

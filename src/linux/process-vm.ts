@@ -264,7 +264,7 @@ export class ProcessVM {
     }
     this.memory = { space, brkStart, brk: brkStart, brkLimit: mmapTop, mmapTop, stackTop };
     space.map(stackBottom, STACK_BYTES, Perm.R | Perm.W);
-    const start = interp ? mapInterpreter(space, this.cpu, interp, brkStart, mmapTop, this.name) : { base: 0n, entry: image.entry };
+    const start = interp ? mapInterpreter(this.memory, this.cpu, interp, this.name) : { base: 0n, entry: image.entry };
 
     const random = new Uint8Array(16);
     (options.random ?? ((b: Uint8Array) => crypto.getRandomValues(b)))(random);
