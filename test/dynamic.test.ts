@@ -143,6 +143,19 @@ describe.skipIf(!haveSysroot)('the library: ProcessVMOptions.sysroot', () => {
     }
   });
 
+  it('an interpreter that does not fit in guest memory is refused before a CPU is taken from the spares', () => {
+    const hello = new Uint8Array(readFileSync(join(ROOT, 'guests/bin/hello.elf')));
+    const first = ProcessVM.create(hello, { memoryBytes: 16 << 20 });
+    const cpu = first.cpu;
+    first.dispose();
+    // Room for the program and the stack with its guard gap, not for ld.so.
+    expect(() => ProcessVM.create(elf, { sysroot: hostSysroot(SYSROOT), programName: 'prog', memoryBytes: (9 << 20) + 16 * 4096 }))
+      .toThrow(/^prog: interpreter \/lib\/ld-linux-riscv64-lp64d\.so\.1 \(\d+ bytes\) does not fit in guest memory/);
+    const next = ProcessVM.create(hello, { memoryBytes: 16 << 20 });
+    expect(next.cpu === cpu, 'the next VM got the spare CPU').toBe(true);
+    next.dispose();
+  });
+
   it("finds the interpreter in the guest's own files when they hold it (a mount at /lib), without a sysroot", async () => {
     const out: Buffer[] = [];
     const fs = sandboxFs({ cwd: ROOT, mounts: [{ host: join(SYSROOT, 'lib'), guest: '/lib', readOnly: true }] });
