@@ -10,7 +10,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpat
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ProcessVM, ElfError, hostSysroot, ELF_ET_DYN_BASE } from '../src/index.js';
+import { ProcessVM, ElfError, hostSysroot, ELF_ET_DYN_BASE, UnknownSymbolError } from '../src/index.js';
 import { Perm } from '../src/cpu/cpu.js';
 import { sandboxFs } from '../src/node/host-fs.js';
 import {
@@ -154,6 +154,26 @@ describe.skipIf(!haveSysroot)('the library: ProcessVMOptions.sysroot', () => {
     const next = ProcessVM.create(hello, { memoryBytes: 16 << 20 });
     expect(next.cpu === cpu, 'the next VM got the spare CPU').toBe(true);
     next.dispose();
+  });
+
+  it("calls a dynamically linked program's functions by symbol after run (libc through the PLT, malloc, a fault)", async () => {
+    const out: Buffer[] = [];
+    const vm = ProcessVM.create(new Uint8Array(readFileSync(join(ROOT, 'guests/bin/vmcall-dyn.elf'))), {
+      sysroot: hostSysroot(SYSROOT), stdout: (d) => out.push(Buffer.from(d)), diagnostics: () => {},
+    });
+    try {
+      expect(await vm.run()).toBe(0);
+      expect(await vm.call('add', 2, 40)).toBe(42n);
+      expect(await vm.call('greet', 'world')).toBe(13n);
+      const p = await vm.call('make_greeting', 'dyn');
+      expect(Buffer.from(vm.cpu.readBytes(p, 8)).toString('latin1')).toBe('hi, dyn!');
+      // Symbols are the program's own (.symtab): libc's free is not among them.
+      await expect(vm.call('free', p)).rejects.toThrow(UnknownSymbolError);
+      await expect(vm.call('fault')).rejects.toThrow(/SIGSEGV|signal 11/);
+      expect(Buffer.concat(out).toString('latin1')).toBe('vmcall guest: main ran\nhello, world\n');
+    } finally {
+      vm.dispose();
+    }
   });
 
   it("finds the interpreter in the guest's own files when they hold it (a mount at /lib), without a sysroot", async () => {
