@@ -14,7 +14,7 @@ import { sandboxFs, parseMountSpec, HostFs, hostSysroot } from '../src/node/host
 import { FsError } from '../src/linux/fs/types.js';
 import { errnoOf } from './support/fs-errno.js';
 import type { GuestFs } from '../src/linux/fs/guest-fs.js';
-import { ENOENT, ELOOP, EROFS, EXDEV, ENOTDIR } from '../src/linux/errno.js';
+import { ENOENT, ELOOP, EROFS, EXDEV, ENOTDIR, EACCES } from '../src/linux/errno.js';
 import type { FileSystem } from '../src/linux/fs/types.js';
 import { DirectoryDescription } from '../src/linux/fs/file-table.js';
 import { ROOT } from './support/guests.js';
@@ -599,6 +599,33 @@ describe('the sysroot (-L): looked in first, read-only, nothing in it leads out'
       return Buffer.concat(out).toString();
     };
     expect(await run(true)).toBe(await run(false));
+  });
+
+  it("never shadows the process's /dev and /proc, and opens nothing but regular files from the sysroot", () => {
+    mkdirSync(join(sysroot, 'dev'), { recursive: true });
+    mkdirSync(join(sysroot, 'proc', 'self'), { recursive: true });
+    writeFileSync(join(sysroot, 'dev', 'null'), 'FAKE DEVICE\n');
+    writeFileSync(join(sysroot, 'proc', 'self', 'exe'), 'FAKE EXE\n');
+    const fifo = join(sysroot, 'lib', 'fifo');
+    const made = spawnSync('mkfifo', [fifo]).status === 0;
+    try {
+      const fs = withSysroot();
+      expect(readGuest(fs, '/dev/null')).toBe('');
+      expect(fs.resolve(undefined, '/proc/self/exe', false).stat.mode & 0o170000).toBe(0o120000);
+      if (made) {
+        // By absolute path a FIFO in the sysroot is as if absent...
+        expect(errnoOf(() => fs.resolve(undefined, '/lib/fifo'))).toBe(ENOENT);
+        // ...and through a directory of the sysroot it cannot be opened (nor block the host).
+        const lib = fs.hold(fs.resolve(undefined, '/lib'));
+        expect(errnoOf(() => fs.open(fs.resolve(lib, 'fifo'), 0, 0))).toBe(EACCES);
+        lib.release();
+      }
+      fs.close();
+    } finally {
+      rmSync(join(sysroot, 'dev'), { recursive: true, force: true });
+      rmSync(join(sysroot, 'proc'), { recursive: true, force: true });
+      rmSync(fifo, { force: true });
+    }
   });
 
   it('hostSysroot refuses what is not a directory, in one line', () => {
