@@ -46,7 +46,7 @@ export interface ProcessVMOptions {
    *  /dev, working directory /). Node: sandboxFs() in node/host-fs.ts. */
   fs?: GuestFs;
   /** A riscv64 sysroot (QEMU's -L): a tree in which every absolute guest
-   *  path is looked up first, read-only, before the guest's own view (a
+   *  path (but /dev and /proc) is looked up first, read-only, before the guest's own view (a
    *  guest path /lib/x is the sysroot's lib/x when that exists). A
    *  dynamically linked program's interpreter and libraries come from it.
    *  Node: hostSysroot('/usr/riscv64-linux-gnu') (node/host-fs.ts).
