@@ -46,10 +46,10 @@ export interface ProcessVMOptions {
    *  /dev, working directory /). Node: sandboxFs() in node/host-fs.ts. */
   fs?: GuestFs;
   /** A riscv64 sysroot (QEMU's -L): a tree in which every absolute guest
-   *  path (but /dev and /proc) is looked up first, read-only, before the guest's own view (a
-   *  guest path /lib/x is the sysroot's lib/x when that exists). A
-   *  dynamically linked program's interpreter and libraries come from it.
-   *  Node: hostSysroot('/usr/riscv64-linux-gnu') (node/host-fs.ts).
+   *  path but /dev and /proc is looked up first, read-only, before the
+   *  guest's own view (a guest path /lib/x is the sysroot's lib/x when that
+   *  exists). A dynamically linked program's interpreter and libraries come
+   *  from it. Node: hostSysroot('/usr/riscv64-linux-gnu') (node/host-fs.ts).
    *  GuestFs.mountSysroot says how links inside it resolve. */
   sysroot?: FileSystem;
   /** ringvisor's own messages (faults, limits); defaults to stderr. */
