@@ -5,7 +5,14 @@
 #                          the runtime in guests/lib (lib/start.S calls main;
 #                          lib/rt.c prints and exits);
 #   guests/libc/*.{c,cc}   real Linux programs, statically linked with glibc
-#                          (and libstdc++), that test the Linux layer.
+#                          (and libstdc++), that test the Linux layer; those
+#                          in DYNAMIC also dynamically linked, as NAME-dyn.elf
+#                          (a PIE, the compiler's default) and, for one,
+#                          NAME-dyn-nopie.elf (ET_EXEC): they run with a
+#                          sysroot (ringvisor run -L /usr/riscv64-linux-gnu,
+#                          Debian's libc6-riscv64-cross) as under
+#                          qemu-riscv64 -L (guests/manifest-dynamic.json);
+#                          libc/dyn*.c only so (dynlib.c is libdyntest.so).
 #   guests/src/static-pie*.c  freestanding static position-independent
 #                          executables (ET_DYN, linked at 0): they bring their
 #                          own _start, which relocates the program, so not
@@ -49,6 +56,13 @@ PIE_CFLAGS=(-march=$ARCH -mabi=lp64d -O2 -static-pie -fPIE -nostdlib -ffreestand
 # small; the symbol table stays (ProcessVM.call finds functions by name).
 LIBC_FLAGS=(-march=rv64gc -mabi=lp64d -O2 -static -Wall -Wextra -Ilibc
             -Wl,--build-id=none -Wl,--strip-debug)
+# The same programs linked against the sysroot's shared glibc (and
+# libstdc++): the interpreter /lib/ld-linux-riscv64-lp64d.so.1 loads them.
+DYN_FLAGS=(-march=rv64gc -mabi=lp64d -O2 -Wall -Wextra -Ilibc
+           -Wl,--build-id=none -Wl,--strip-debug)
+DYNAMIC=(libc-printf libc-alloc libc-math libc-misc cxx-basics cxx-threads threads
+         files-io files-pipe signals-fault dynload vmcall)
+NOPIE=(libc-printf)
 
 . ./check-built.sh
 output_dir guests/build.sh "$@"
@@ -66,6 +80,8 @@ done
 for src in libc/*.c libc/*.cc; do
   [ -e "$src" ] || continue
   name=$(basename "${src%.*}")
+  # (dyn*.c are about the dynamic linker: built dynamically only, below.)
+  case "$name" in dyn*) continue ;; esac
   case "$src" in
     *.c) "$CC" "${LIBC_FLAGS[@]}" -o "$out/$name.elf" "$src" -lm ;;
     *.cc) command -v "$CXX" >/dev/null || { echo "guests/build.sh: $CXX not found (apt-get install g++-riscv64-linux-gnu)" >&2; exit 1; }
@@ -73,6 +89,22 @@ for src in libc/*.c libc/*.cc; do
   esac
   built=$((built + 1))
 done
+for name in "${DYNAMIC[@]}"; do
+  case "$name" in
+    cxx-*) "$CXX" "${DYN_FLAGS[@]}" -o "$out/$name-dyn.elf" "libc/$name.cc" ;;
+    *) "$CC" "${DYN_FLAGS[@]}" -o "$out/$name-dyn.elf" "libc/$name.c" -lm ;;
+  esac
+  built=$((built + 1))
+done
+for name in "${NOPIE[@]}"; do
+  "$CC" "${DYN_FLAGS[@]}" -no-pie -o "$out/$name-dyn-nopie.elf" "libc/$name.c" -lm
+  built=$((built + 1))
+done
+# A shared library of ours, and a program that finds it through RUNPATH
+# $ORIGIN (the directory of /proc/self/exe), not in the sysroot.
+"$CC" "${DYN_FLAGS[@]}" -shared -fPIC -o "$out/libdyntest.so" libc/dynlib.c
+"$CC" "${DYN_FLAGS[@]}" -o "$out/dynmain-dyn.elf" libc/dynmain.c -L"$out" -ldyntest -Wl,-rpath,'$ORIGIN'
+built=$((built + 2))
 
 # ---- Go programs: a separate toolchain, so a separate step ----
 # Without go, a build leaves guests/bin/go-*.elf as they are; a check cannot

@@ -22,6 +22,9 @@
 //     (argv[0] is then the absolute path of the ELF), and what it leaves
 //     there is recorded as <case>.files (see listFiles);
 //   - a case with `stdin` gets that text on its stdin (else an empty stdin);
+//   - a case with `sysroot` (a dynamically linked program) runs with
+//     qemu-riscv64 -L SYSROOT; a case whose sysroot is not installed
+//     cannot be recorded (or compared) here, and is skipped;
 //   - the status recorded is what a shell reports: the exit code, or 128 +
 //     the signal number when QEMU was killed by a signal (it re-raises the
 //     guest's fatal signal on itself).
@@ -43,7 +46,7 @@ export const GOLDEN_DIR = join(ROOT, 'guests', 'golden');
  * @typedef {{ status: number, stdoutPattern?: string, stdout?: string, stderrPattern?: string }} Expectation
  * @typedef {{ name: string, elf: string, args?: string[], env?: string[],
  *             maxInstructions?: number, ringvisorOnly?: Expectation,
- *             stdin?: string, workdir?: boolean }} GuestCase
+ *             stdin?: string, workdir?: boolean, sysroot?: string }} GuestCase
  * @typedef {{ stdout: Buffer, stderr: Buffer, status: number, files?: string }} RunResult
  */
 
@@ -119,7 +122,8 @@ export function runQemu(c, qemu = qemuPath()) {
   const elf = workdir ? join(ROOT, c.elf) : c.elf;
   let r;
   try {
-    r = spawnSync('sh', ['-c', 'ulimit -c 0 && exec env -i "$@"', 'sh', ...env, qemu, elf, ...(c.args ?? [])], {
+    const prefix = c.sysroot ? ['-L', c.sysroot] : [];
+    r = spawnSync('sh', ['-c', 'ulimit -c 0 && exec env -i "$@"', 'sh', ...env, qemu, ...prefix, elf, ...(c.args ?? [])], {
       cwd: workdir ?? ROOT,
       input: c.stdin ?? '',
       timeout: 120_000,
@@ -137,6 +141,12 @@ export function runQemu(c, qemu = qemuPath()) {
     status = 128 + signo;
   }
   return { stdout: r.stdout, stderr: r.stderr, status, ...(r.files !== undefined ? { files: r.files } : {}) };
+}
+
+/** Whether a case can run here: its sysroot, if it names one, is installed.
+ * @param {GuestCase} c */
+export function sysrootPresent(c) {
+  return !c.sysroot || existsSync(c.sysroot);
 }
 
 /** The golden files of a case. @param {string} name @returns {RunResult} */
@@ -176,6 +186,10 @@ function main(argv) {
   for (const c of chosen) {
     if (c.ringvisorOnly) {
       console.log(`${c.name}: ringvisor only, not recorded`);
+      continue;
+    }
+    if (!sysrootPresent(c)) {
+      console.log(`${c.name}: sysroot ${c.sysroot} not installed (apt-get install libc6-riscv64-cross), not recorded`);
       continue;
     }
     const r = record(c, qemu);

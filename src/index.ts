@@ -22,7 +22,8 @@ export { readProgramFile, ProgramFileError, MAX_PROGRAM_BYTES } from './node/rea
 export { GuestFs, privateMounts } from './linux/fs/guest-fs.js';
 export { MemFs } from './linux/fs/memfs.js';
 export type { MountSpec, Mount } from './linux/fs/guest-fs.js';
-export { HostFs, parseMountSpec, sandboxFs } from './node/host-fs.js';
+export type { FileSystem } from './linux/fs/types.js';
+export { HostFs, parseMountSpec, sandboxFs, hostSysroot, SysrootError } from './node/host-fs.js';
 export type { HostMount, SandboxOptions } from './node/host-fs.js';
 export { SystemVM, DEFAULT_SYSTEM_MEMORY, SYSTEM_LIMIT_STATUS, QUANTUM, INSTRUCTIONS_PER_TICK } from './system/system-vm.js';
 export type { SystemVMOptions } from './system/system-vm.js';

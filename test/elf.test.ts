@@ -49,13 +49,19 @@ describe('parseElf', () => {
     expect(elfError(patched((v) => v.setUint16(16, 1, true)))).toBe('prog: not an executable (e_type 1)');
   });
 
-  it('rejects a dynamically linked program', () => {
-    const PT_INTERP = 3;
-    const bad = patched((v) => {
+  it("reads a dynamically linked program's PT_INTERP, and refuses a malformed one as Linux does", () => {
+    const dyn = new Uint8Array(readFileSync(new URL('../guests/bin/libc-printf-dyn.elf', import.meta.url)));
+    expect(parseElf(dyn, 'prog').interpreter).toBe('/lib/ld-linux-riscv64-lp64d.so.1');
+    expect(parseElf(hello, 'hello').interpreter).toBeUndefined();
+    // The PT_INTERP header's own fields: p_offset at 8, p_filesz at 32.
+    const interpAt = (v: DataView): number => {
       const phoff = Number(v.getBigUint64(32, true));
-      v.setUint32(phoff, PT_INTERP, true);
-    });
-    expect(elfError(bad)).toMatch(/dynamically linked/);
+      for (let i = 0; ; i++) if (v.getUint32(phoff + i * 56, true) === 3) return phoff + i * 56;
+    };
+    expect(elfError(patched((v) => v.setBigUint64(interpAt(v) + 32, 1n, true), dyn))).toMatch(/PT_INTERP .* is 1 bytes long \(2 to 4096\)/);
+    expect(elfError(patched((v) => v.setBigUint64(interpAt(v) + 32, 5000n, true), dyn))).toMatch(/is 5000 bytes long/);
+    expect(elfError(patched((v) => v.setBigUint64(interpAt(v) + 8, BigInt(dyn.length - 4), true), dyn))).toMatch(/PT_INTERP .* runs past the end of the file/);
+    expect(elfError(patched((v, b) => { b[Number(v.getBigUint64(interpAt(v) + 8, true)) + 32] = 0x41; }, dyn))).toMatch(/PT_INTERP .* is not NUL-terminated/);
   });
 
   it('rejects a truncated file, naming the segment', () => {

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { ProcessVM, Cause } from '../src/index.js';
 import { SYSCALLS } from '../src/linux/syscalls.js';
+import { GuestScratch } from './support/process.js';
 
 const hello = new Uint8Array(readFileSync(new URL('../guests/bin/hello.elf', import.meta.url)));
 const PAGE = 4096n;
@@ -155,6 +156,60 @@ describe('mmap', () => {
     expect(p.memory.space.permissions(a)).toBeUndefined();
     expect(p.cpu.read64(a + 8n)).toBe(0n);
     expect(p.memory.space.peakBytes - before).toBeLessThanOrEqual(4 * 4096);
+  });
+});
+
+describe('file mappings', () => {
+  it('show the file in all of the last page, past the length asked for; zero past its end; SIGBUS pages after', () => {
+    const p = vm();
+    const s = new GuestScratch(p);
+    const fd = sys(p, 'openat', -100n, s.str('/tmp/mapped'), 0o102n /* O_RDWR | O_CREAT */, 0o644n);
+    expect(fd).toBeGreaterThanOrEqual(0n);
+    const data = new Uint8Array(6000).map((_, i) => 97 + (i % 26));
+    const buf = s.alloc(data.length);
+    p.cpu.writeBytes(buf, data);
+    expect(sys(p, 'write', fd, buf, BigInt(data.length))).toBe(6000n);
+    // 100 bytes asked for: the whole page holds the file (qemu-riscv64 and Linux agree).
+    const a = sys(p, 'mmap', 0n, 100n, PROT_R, MAP_PRIVATE, fd, 0n);
+    expect([...p.cpu.readBytes(a, 4096)]).toEqual([...data.subarray(0, 4096)]);
+    // From offset 4096: 1904 bytes of file, the rest of that page zero, the next page past the end.
+    const b = sys(p, 'mmap', 0n, 5000n, PROT_R, MAP_PRIVATE, fd, 4096n);
+    expect([...p.cpu.readBytes(b, 1904)]).toEqual([...data.subarray(4096)]);
+    expect(p.cpu.readBytes(b + 1904n, 4096 - 1904).every((x) => x === 0)).toBe(true);
+    expect(p.memory.space.isPastEof(b + PAGE)).toBe(true);
+    expect(p.memory.space.isPastEof(b)).toBe(false);
+  });
+
+  it("refuse what Linux's do_mmap refuses, in its order: O_PATH EBADF, not readable EACCES, not mappable ENODEV", () => {
+    const p = vm();
+    const s = new GuestScratch(p);
+    const EBADF = -9n, EACCES = -13n, ENODEV = -19n, MAP_SHARED = 0x01n;
+    const open = (path: string, flags: bigint) => sys(p, 'openat', -100n, s.str(path), flags, 0o644n);
+    const map = (fd: bigint, flags = MAP_PRIVATE, prot = PROT_R) => BigInt.asIntN(64, sys(p, 'mmap', 0n, PAGE, prot, flags, fd, 0n));
+    const pathFd = open('/tmp', 0o10000000n /* O_PATH */);
+    const writeOnly = open('/dev/null', 1n /* O_WRONLY */);
+    const dir = open('/tmp', 0o200000n /* O_DIRECTORY */);
+    expect(map(pathFd)).toBe(EBADF);
+    expect(map(writeOnly)).toBe(EACCES);
+    expect(map(writeOnly, MAP_SHARED)).toBe(EACCES);
+    expect(map(writeOnly, MAP_SHARED, PROT_R | PROT_W)).toBe(EACCES);
+    expect(map(dir)).toBe(ENODEV);
+    expect(map(open('/dev/null', 0n), MAP_SHARED)).toBe(ENODEV);
+  });
+
+  it('/dev/zero maps anonymous memory, private or shared, as its driver does (qemu-riscv64 too)', () => {
+    const p = vm();
+    const s = new GuestScratch(p);
+    const zero = sys(p, 'openat', -100n, s.str('/dev/zero'), 2n /* O_RDWR */, 0n);
+    for (const flags of [MAP_PRIVATE, 0x01n /* MAP_SHARED */]) {
+      const a = sys(p, 'mmap', 0n, 3n * PAGE, PROT_R | PROT_W, flags, zero, 0n);
+      expect(a % PAGE).toBe(0n);
+      expect(p.cpu.readBytes(a, 3 * 4096).every((x) => x === 0)).toBe(true);
+      expect(p.memory.space.permissions(a)).toBe(3);
+      expect(p.memory.space.isPastEof(a + 2n * PAGE)).toBe(false);
+    }
+    const writeOnly = sys(p, 'openat', -100n, s.str('/dev/zero'), 1n /* O_WRONLY */, 0n);
+    expect(BigInt.asIntN(64, sys(p, 'mmap', 0n, PAGE, PROT_R, MAP_PRIVATE, writeOnly, 0n))).toBe(-13n);
   });
 });
 

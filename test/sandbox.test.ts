@@ -10,11 +10,11 @@ import { accessSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProcessVM } from '../src/index.js';
-import { sandboxFs, parseMountSpec, HostFs } from '../src/node/host-fs.js';
+import { sandboxFs, parseMountSpec, HostFs, hostSysroot } from '../src/node/host-fs.js';
 import { FsError } from '../src/linux/fs/types.js';
 import { errnoOf } from './support/fs-errno.js';
 import type { GuestFs } from '../src/linux/fs/guest-fs.js';
-import { ENOENT, ELOOP, EROFS, EXDEV, ENOTDIR } from '../src/linux/errno.js';
+import { ENOENT, ELOOP, EROFS, EXDEV, ENOTDIR, EACCES } from '../src/linux/errno.js';
 import type { FileSystem } from '../src/linux/fs/types.js';
 import { DirectoryDescription } from '../src/linux/fs/file-table.js';
 import { ROOT } from './support/guests.js';
@@ -502,5 +502,134 @@ describe('held directories work as their directory', () => {
       d.release();
       fs.settle();
     }
+  });
+});
+
+describe('the sysroot (-L): looked in first, read-only, nothing in it leads out', () => {
+  let sysroot: string;
+  beforeAll(() => {
+    sysroot = join(base, 'sysroot');
+    mkdirSync(join(sysroot, 'lib'), { recursive: true });
+    mkdirSync(join(sysroot, 'usr'), { recursive: true });
+    writeFileSync(join(sysroot, 'lib', 'libfake.so.1'), 'SYSROOT LIB\n');
+    // Links as a sysroot has them, and links that try to leave it.
+    symlinkSync('/lib/libfake.so.1', join(sysroot, 'lib', 'abs-in'));
+    symlinkSync('libfake.so.1', join(sysroot, 'lib', 'rel-in'));
+    symlinkSync(secret, join(sysroot, 'lib', 'abs-out'));
+    symlinkSync('../../secretdir/secret.txt', join(sysroot, 'lib', 'rel-out'));
+    symlinkSync('../'.repeat(20) + 'etc/passwd', join(sysroot, 'lib', 'deep-out'));
+    symlinkSync('/', join(sysroot, 'usr', 'root'));
+    symlinkSync('/etc', join(sysroot, 'etc'));
+    // A name also in the working directory: the sysroot's wins, as under QEMU.
+    writeFileSync(join(work, 'both.txt'), 'WORK\n');
+    mkdirSync(join(sysroot, work), { recursive: true });
+    writeFileSync(join(sysroot, work, 'both.txt'), 'SYSROOT\n');
+  });
+
+  const withSysroot = (): GuestFs => {
+    const fs = sandboxFs({ cwd: work });
+    fs.mountSysroot(hostSysroot(sysroot));
+    return fs;
+  };
+
+  it("an absolute path is the sysroot's file when it has one, else the guest's as given; a relative path never", () => {
+    const fs = withSysroot();
+    expect(readGuest(fs, '/lib/libfake.so.1')).toBe('SYSROOT LIB\n');
+    expect(readGuest(fs, join(work, 'both.txt'))).toBe('SYSROOT\n');
+    expect(readGuest(fs, 'both.txt')).toBe('WORK\n');
+    expect(readGuest(fs, '/dev/null')).toBe('');
+    fs.close();
+  });
+
+  it("links in the sysroot resolve inside it ('..' stops at its root, '/' is its root); what they miss is not the host's", () => {
+    const fs = withSysroot();
+    expect(readGuest(fs, '/lib/abs-in')).toBe('SYSROOT LIB\n');
+    expect(readGuest(fs, '/lib/rel-in')).toBe('SYSROOT LIB\n');
+    for (const p of ['/lib/abs-out', '/lib/rel-out', '/lib/deep-out', '/etc/passwd', '/usr/root/etc/passwd', secret]) {
+      expect(errnoOf(() => fs.resolve(undefined, p)), p).toBe(ENOENT);
+    }
+    // '/usr/root' is the sysroot's own root, not the host's.
+    expect(fs.readdir(fs.resolve(undefined, '/usr/root')).map((e) => e.name).sort()).toEqual(['etc', 'lib', 'usr', work.split('/')[1]].sort());
+    fs.close();
+  });
+
+  it('is read-only: writes, creations, removals and renames into it fail; nothing on the host changes', () => {
+    const fs = withSysroot();
+    const lib = fs.resolve(undefined, '/lib/libfake.so.1');
+    expect(errnoOf(() => fs.open(lib, 1 /* O_WRONLY */, 0))).toBe(EROFS);
+    expect(errnoOf(() => fs.unlink(fs.resolve(undefined, '/lib/libfake.so.1', false)))).toBe(EROFS);
+    expect(errnoOf(() => fs.truncate(lib, 0))).toBe(EROFS);
+    expect(errnoOf(() => fs.chmod(lib, 0o777))).toBe(EROFS);
+    // A new name under the sysroot's /lib is not there: the guest's own /lib is looked at (none).
+    expect(errnoOf(() => fs.mkdir(fs.walk(undefined, '/lib/new', { follow: false, allowMissing: true }), 0o755))).toBe(ENOENT);
+    const from = fs.resolve(undefined, 'both.txt', false);
+    expect([EXDEV, EROFS]).toContain(errnoOf(() => fs.rename(from, fs.walk(undefined, '/lib/libfake.so.1', { follow: false, allowMissing: true }), false)));
+    expect(readFileSync(join(sysroot, 'lib', 'libfake.so.1'), 'utf8')).toBe('SYSROOT LIB\n');
+    expect(readFileSync(join(work, 'both.txt'), 'utf8')).toBe('WORK\n');
+    fs.close();
+  });
+
+  it('keeps the directory it was given when the host replaces the sysroot path by a link to /', () => {
+    const fs = withSysroot();
+    const moved = sysroot + '-moved';
+    renameSync(sysroot, moved);
+    symlinkSync('/', sysroot);
+    try {
+      expect(readGuest(fs, '/lib/libfake.so.1')).toBe('SYSROOT LIB\n');
+      expect(errnoOf(() => fs.resolve(undefined, '/etc/passwd'))).toBe(ENOENT);
+    } finally {
+      rmSync(sysroot);
+      renameSync(moved, sysroot);
+      fs.close();
+    }
+  });
+
+  it('a real program (files-escape.elf) escapes no more with a sysroot of escaping links than without', async () => {
+    const run = async (withRoot: boolean): Promise<string> => {
+      const out: Buffer[] = [];
+      const vm = ProcessVM.create(new Uint8Array(readFileSync(join(ROOT, 'guests/bin/files-escape.elf'))), {
+        argv: [join(ROOT, 'guests/bin/files-escape.elf'), secret],
+        fs: sandboxFs({ cwd: work }),
+        sysroot: withRoot ? hostSysroot(sysroot) : undefined,
+        stdout: (d) => out.push(Buffer.from(d)),
+        stderr: (d) => out.push(Buffer.from(d)),
+      });
+      expect(await vm.run()).toBe(0);
+      vm.dispose();
+      return Buffer.concat(out).toString();
+    };
+    expect(await run(true)).toBe(await run(false));
+  });
+
+  it("never shadows the process's /dev and /proc, and opens nothing but regular files from the sysroot", () => {
+    mkdirSync(join(sysroot, 'dev'), { recursive: true });
+    mkdirSync(join(sysroot, 'proc', 'self'), { recursive: true });
+    writeFileSync(join(sysroot, 'dev', 'null'), 'FAKE DEVICE\n');
+    writeFileSync(join(sysroot, 'proc', 'self', 'exe'), 'FAKE EXE\n');
+    const fifo = join(sysroot, 'lib', 'fifo');
+    const made = spawnSync('mkfifo', [fifo]).status === 0;
+    try {
+      const fs = withSysroot();
+      expect(readGuest(fs, '/dev/null')).toBe('');
+      expect(fs.resolve(undefined, '/proc/self/exe', false).stat.mode & 0o170000).toBe(0o120000);
+      if (made) {
+        // By absolute path a FIFO in the sysroot is as if absent...
+        expect(errnoOf(() => fs.resolve(undefined, '/lib/fifo'))).toBe(ENOENT);
+        // ...and through a directory of the sysroot it cannot be opened (nor block the host).
+        const lib = fs.hold(fs.resolve(undefined, '/lib'));
+        expect(errnoOf(() => fs.open(fs.resolve(lib, 'fifo'), 0, 0))).toBe(EACCES);
+        lib.release();
+      }
+      fs.close();
+    } finally {
+      rmSync(join(sysroot, 'dev'), { recursive: true, force: true });
+      rmSync(join(sysroot, 'proc'), { recursive: true, force: true });
+      rmSync(fifo, { force: true });
+    }
+  });
+
+  it('hostSysroot refuses what is not a directory, in one line', () => {
+    expect(() => hostSysroot(secret)).toThrow(/^sysroot .*secret\.txt: not a directory$/);
+    expect(() => hostSysroot(join(base, 'nowhere'))).toThrow(/^sysroot .*nowhere: no such directory$/);
   });
 });

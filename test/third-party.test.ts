@@ -3,7 +3,9 @@
 // ringvisor (in process, through the library) and under live qemu-riscv64,
 // and compared byte for byte: stdout, stderr, exit status and the files they
 // write.
-//   jq 1.6     an interpreter, with its own test suite (jq --run-tests);
+//   jq 1.6     an interpreter, with its own test suite (jq --run-tests); also
+//              dynamically linked (jq-dyn.elf), with Debian's riscv64 sysroot
+//              (ringvisor's sysroot option, qemu-riscv64 -L);
 //   7-Zip      a multi-threaded C++ program: archives of generated files made,
 //              tested, listed, extracted and hashed; and its CPU benchmark
 //              (7zz b), whose ratings are timings, so only its shape is checked;
@@ -28,7 +30,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, ut
 import { homedir, tmpdir, constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { ProcessVM } from '../src/index.js';
-import { sandboxFs } from '../src/node/host-fs.js';
+import { sandboxFs, hostSysroot } from '../src/node/host-fs.js';
 import {
   qemuPath, listFiles, readManifest, comparable, runRingvisor as runGuest, runQemu as runGuestQemu, type RunResult, type GuestCase,
 } from './support/guests.js';
@@ -42,6 +44,8 @@ interface Build {
   version: string;
   elf: string;
   tests?: string;
+  /** jq: the same program dynamically linked. */
+  dynElf?: string;
 }
 
 /** What build.sh recorded in <cache>/<pkg>.json, if its programs are there. */
@@ -68,6 +72,8 @@ interface Run {
   cwd: string;
   /** ringvisor's --jit (undefined: the default). */
   jit?: number;
+  /** A dynamically linked program's sysroot (-L). */
+  sysroot?: string;
 }
 
 /** Runs a program under ringvisor with the host's file system at /. */
@@ -78,6 +84,7 @@ async function runRingvisor(r: Run): Promise<RunResult> {
     argv: [r.elf, ...r.args],
     programName: r.elf,
     fs: sandboxFs({ cwd: r.cwd, hostRoot: true }),
+    sysroot: r.sysroot !== undefined ? hostSysroot(r.sysroot) : undefined,
     env: [],
     stdout: (d) => stdout.push(Buffer.from(d)),
     stderr: (d) => stderr.push(Buffer.from(d)),
@@ -93,7 +100,7 @@ async function runRingvisor(r: Run): Promise<RunResult> {
 /** Runs a program under qemu-riscv64, concurrently with whatever else runs. */
 function runQemu(r: Run): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn('sh', ['-c', 'ulimit -c 0 && ulimit -Sn 1024 && umask 022 && exec env -i "$@"', 'sh', qemu!, r.elf, ...r.args],
+    const child = spawn('sh', ['-c', 'ulimit -c 0 && ulimit -Sn 1024 && umask 022 && exec env -i "$@"', 'sh', qemu!, ...(r.sysroot ? ['-L', r.sysroot] : []), r.elf, ...r.args],
       { cwd: r.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
@@ -202,6 +209,33 @@ if (jqMissing) {
       expectSame(file, r, q);
       expect(r.stdout.toString('latin1')).toMatch(/(\d+) of \1 tests passed/);
     }, 3_600_000);
+  }
+});
+
+// The same, dynamically linked: glibc's dynamic linker and shared libraries
+// from the sysroot, under both VMs. A smaller sample: what differs from
+// jq.elf is the start-up, which every test repeats.
+const SYSROOT = '/usr/riscv64-linux-gnu';
+const jqDynMissing = jqMissing ?? (jq!.dynElf === undefined || !existsSync(jq!.dynElf) ? `jq-dyn.elf is not built (${BUILD})`
+  : !existsSync(join(SYSROOT, 'lib/ld-linux-riscv64-lp64d.so.1')) ? `no riscv64 sysroot at ${SYSROOT} (apt-get install libc6-riscv64-cross)` : undefined);
+if (jqDynMissing) {
+  describe.skip(`jq dynamically linked: skipped, ${jqDynMissing}`, () => {
+    it('jq-dyn.elf --run-tests with -L, ringvisor against qemu-riscv64', () => {});
+  });
+} else describe(`jq dynamically linked (Debian jq ${jq!.version}, -L ${SYSROOT}), ringvisor against qemu-riscv64`, () => {
+  const b = jq!;
+  const sampleDir = mkdtempSync(join(tmpdir(), 'ringvisor-jq-dyn-'));
+  afterAll(() => rmSync(sampleDir, { recursive: true, force: true }));
+  for (const { file, stride } of [{ file: 'jq.test', stride: 68 }, { file: 'onig.test', stride: 11 }]) {
+    const sample = sampleOf(readFileSync(join(b.tests!, file), 'utf8'), stride);
+    it(`${file}: every ${ordinal(stride)} test (${sample.count} of ${sample.total})`, async () => {
+      const path = join(sampleDir, file);
+      writeFileSync(path, sample.text);
+      const run: Run = { elf: b.dynElf!, args: ['-L', join(b.tests!, 'modules'), '--run-tests', path], cwd: b.tests!, sysroot: SYSROOT };
+      const [r, q] = await Promise.all([runRingvisor(run), runQemu(run)]);
+      expectSame(file, r, q);
+      expect(q.stdout.toString('latin1')).toContain(`${sample.count} of ${sample.count} tests passed`);
+    }, 300_000);
   }
 });
 

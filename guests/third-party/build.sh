@@ -4,7 +4,11 @@
 # qemu-riscv64 and compares):
 #   jq     (Debian source jq, with oniguruma from Debian source libonig):
 #          static riscv64 jq.elf, plus its own test suite (tests/*.test and
-#          tests/modules), which the test runs with `jq --run-tests`;
+#          tests/modules), which the test runs with `jq --run-tests`; and
+#          jq-dyn.elf, the same objects linked against the sysroot's shared
+#          glibc (a dynamically linked program nobody here wrote, run with
+#          -L /usr/riscv64-linux-gnu: Debian has no riscv64 binary packages
+#          for bookworm to take one from);
 #   7zip   (Debian source 7zip, the Alone2 bundle): static riscv64 7zz.elf,
 #          and 7zz-x86_64, the same code built for this machine, for the
 #          benchmark comparison (`7zz b`);
@@ -150,7 +154,14 @@ else
   echo "$JQ_STAMP" > "$JQ_DIR/stamp"
   say "built $JQ_DIR/jq.elf in $(( $(date +%s) - t0 )) s"
 fi
-index jq "{\"package\": \"jq\", \"version\": \"$JQ_VERSION\", \"onig\": \"$ONIG_VERSION\", \"dir\": \"$JQ_DIR\", \"elf\": \"$JQ_DIR/jq.elf\", \"tests\": \"$JQ_DIR/tests\"}"
+# The dynamically linked jq: jq's own main.o and libjq, oniguruma linked in
+# statically as in jq.elf, glibc and libm from the sysroot at run time.
+if [ ! -f "$JQ_DIR/jq-dyn.elf" ] || [ "$JQ_DIR/jq.elf" -nt "$JQ_DIR/jq-dyn.elf" ]; then
+  $CROSS-gcc -O2 -o "$JQ_DIR/jq-dyn.elf" "$JQ_DIR/src/src/main.o" "$JQ_DIR/src/.libs/libjq.a" "$JQ_DIR/onig/lib/libonig.a" -lm \
+    || die "linking $JQ_DIR/jq-dyn.elf failed"
+  say "linked $JQ_DIR/jq-dyn.elf (dynamically)"
+fi
+index jq "{\"package\": \"jq\", \"version\": \"$JQ_VERSION\", \"onig\": \"$ONIG_VERSION\", \"dir\": \"$JQ_DIR\", \"elf\": \"$JQ_DIR/jq.elf\", \"dynElf\": \"$JQ_DIR/jq-dyn.elf\", \"tests\": \"$JQ_DIR/tests\"}"
 
 # ---- 7-Zip ----
 # As debian/rules builds it (CPP/7zip/Bundles/Alone2 with cmpl_gcc.mak,

@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { constants as osConstants } from 'node:os';
-import { sandboxFs, parseMountSpec, hostHandle, HostFsUnavailable, QUOTA_BLOCK, type HostMount } from '../node/host-fs.js';
+import { sandboxFs, parseMountSpec, hostHandle, hostSysroot, HostFsUnavailable, SysrootError, QUOTA_BLOCK, type HostMount } from '../node/host-fs.js';
 import { readProgramFile, ProgramFileError } from '../node/read-program.js';
 import { MEMFS_INODE_BYTES, TMP_DEFAULT_BYTES, TMP_DEFAULT_INODES } from '../linux/fs/memfs.js';
 import { ProcessVM, ElfError, RamAllocationError, EXIT_REASON_NAMES, DEFAULT_MEMORY_BYTES, LIMIT_EXIT_STATUS } from '../index.js';
@@ -16,9 +16,17 @@ import { parseSize, parseByteCount, parseInstructionCount, parseSeconds, parseTh
 
 const USAGE = `usage: ringvisor run [options] PROGRAM [ARGS...]
 
-Runs a static riscv64 Linux program in a process VM.
+Runs a riscv64 Linux program in a process VM: a static one, or a dynamically
+linked one with its interpreter and libraries from a sysroot (-L).
 
 options:
+  -L SYSROOT, --sysroot SYSROOT
+                        look every absolute path the guest uses up in the
+                        riscv64 sysroot SYSROOT first, read-only, as
+                        qemu-riscv64 -L does: a dynamically linked program's
+                        interpreter and libraries come from there (Debian:
+                        -L /usr/riscv64-linux-gnu). Default: the environment
+                        variable RINGVISOR_LD_PREFIX, else QEMU_LD_PREFIX
   --max-instructions N  stop the guest after N instructions (exit status 124)
   --timeout SECONDS     stop the guest after SECONDS of host time (exit status 124),
                         sleeping or waiting for stdin included
@@ -60,7 +68,8 @@ options:
 files: by default the guest sees only its working directory (read-write, at
 the same path as on the host), a private empty /tmp, /dev (null, zero, full,
 random, urandom, stdin, stdout, stderr), /proc/self (exe, fd) and what
---mount adds.
+--mount adds; with a sysroot, a path found in it first. Links in the sysroot
+resolve inside it.
 '..', absolute symbolic links and chains of them are resolved inside that
 view and cannot leave it; every host path is walked one name at a time from
 directories ringvisor holds open, so renaming or replacing directories
@@ -226,6 +235,7 @@ async function cmdRun(args: string[]): Promise<number> {
   let cwd: string | undefined;
   let hostRoot = false;
   let tmpBytes: number | undefined, tmpInodes: number | undefined, diskQuota: number | undefined;
+  let sysroot: string | undefined;
   let i = 0;
   for (; i < args.length && args[i].startsWith('-'); i++) {
     const a = args[i];
@@ -253,6 +263,7 @@ async function cmdRun(args: string[]): Promise<number> {
     else if (a === '-U') for (const v of value().split(',')) envEdits.push(parseEnvUnset(v, a));
     else if (a === '--env-clear' || a === '-i') envClear = true;
     else if (a === '--cwd') cwd = value();
+    else if (a === '-L' || a === '--sysroot') sysroot = value();
     else if (a === '--mount') {
       try {
         mounts.push(parseMountSpec(value()));
@@ -302,8 +313,22 @@ async function cmdRun(args: string[]): Promise<number> {
     }
     throw new UsageError((e as Error).message);
   }
+  // -L, else the environment, as qemu-riscv64 takes QEMU_LD_PREFIX (ours
+  // first: a QEMU_LD_PREFIX set for another target must not win over it).
+  const sysrootFrom = sysroot !== undefined ? '-L' : process.env.RINGVISOR_LD_PREFIX ? 'RINGVISOR_LD_PREFIX' : process.env.QEMU_LD_PREFIX ? 'QEMU_LD_PREFIX' : undefined;
+  sysroot ??= process.env.RINGVISOR_LD_PREFIX || process.env.QEMU_LD_PREFIX || undefined;
+  let sysrootFs;
+  try {
+    sysrootFs = sysroot === undefined ? undefined : hostSysroot(sysroot);
+  } catch (e) {
+    guestFs.close();
+    if (!(e instanceof SysrootError || e instanceof HostFsUnavailable)) throw e;
+    process.stderr.write(`ringvisor: ${e.message}${sysrootFrom === '-L' ? '' : ` (from ${sysrootFrom})`}\n`);
+    return 2;
+  }
   const vm = ProcessVM.create(elf, {
     fs: guestFs,
+    sysroot: sysrootFs,
     // stdin from a regular file stays one (seekable, with a size), as under qemu-riscv64.
     stdin: stdinIsFile() ? { ...hostHandle(0, '<stdin>', true), close: () => {} } : stdinReader(deadline),
     tty: { stdin: isatty(0), stdout: isatty(1), stderr: isatty(2), windowSize },

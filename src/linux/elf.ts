@@ -20,6 +20,11 @@ export const ELF_ET_DYN_BASE = ((1n << 38n) / 3n) * 2n;
 /** The lowest address a program may map (Linux's default vm.mmap_min_addr):
  *  below it, in particular at 0, every access faults. */
 export const MMAP_MIN_ADDR = 0x10000n;
+/** The largest program file ringvisor reads (a program, or the interpreter
+ *  of a dynamically linked one): 1 GiB. A program's loaded segments must fit
+ *  in its guest memory (at most 4032 MiB) anyway; a file bigger than this is
+ *  debug information or not a program at all. */
+export const MAX_PROGRAM_BYTES = 1024 * 1024 * 1024;
 const PAGE_MASK = 0xfffn;
 /** One past the highest 64-bit address. */
 const ADDRESS_SPACE_END = 1n << 64n;
@@ -57,7 +62,15 @@ export interface ElfImage {
   segments: Segment[];
   /** Symbol table (name -> value), when the file has one. */
   symbols: Map<string, bigint>;
+  /** PT_INTERP: the path of the program interpreter (the dynamic linker,
+   *  e.g. /lib/ld-linux-riscv64-lp64d.so.1) of a dynamically linked
+   *  program; loader.ts loads it. Undefined for a static program. */
+  interpreter?: string;
 }
+
+/** The longest PT_INTERP path Linux accepts (fs/binfmt_elf.c: p_filesz
+ *  between 2 and PATH_MAX, NUL included). */
+const PATH_MAX = 4096;
 
 export interface ParseOptions {
   /** Place an ET_DYN program here instead of where Linux would (page-aligned;
@@ -102,12 +115,12 @@ export function parseElf(bytes: Uint8Array, file: string, options: ParseOptions 
     fail(`program headers at offset ${phoff} run past the end of the file (${bytes.length} bytes)`);
   }
   const segments: Segment[] = [];
+  let interpreter: string | undefined;
   for (let i = 0; i < phnum; i++) {
     const at = Number(phoff) + i * phentsize;
     const pType = v.getUint32(at, true);
-    if (pType === PT_INTERP) {
-      throw new ElfError(file, 'dynamically linked (has PT_INTERP); ringvisor runs static executables only', 126);
-    }
+    // The first PT_INTERP counts, as in load_elf_binary.
+    if (pType === PT_INTERP && interpreter === undefined) interpreter = readInterp(bytes, v, at, i, fail);
     if (pType !== PT_LOAD) continue;
     const seg: Segment = {
       flags: v.getUint32(at + 4, true),
@@ -145,11 +158,28 @@ export function parseElf(bytes: Uint8Array, file: string, options: ParseOptions 
   let symbols: Map<string, bigint> | undefined;
   return {
     // Linux adds the bias to e_entry in unsigned arithmetic: it wraps.
-    type, loadBias: bias, entry: BigInt.asUintN(64, entry + bias), phoff, phentsize, phnum, segments,
+    type, loadBias: bias, entry: BigInt.asUintN(64, entry + bias), phoff, phentsize, phnum, segments, interpreter,
     // Read when first asked for (vmcall, fault reports): a VM that never
     // needs them should not pay for a large program's symbol table.
     get symbols() { return symbols ??= readSymbols(v, bytes, shoff, shentsize, shnum, bias); },
   };
+}
+
+// The interpreter's path from a PT_INTERP header: a NUL-terminated string of
+// 2 to PATH_MAX bytes inside the file, as load_elf_binary requires (ENOEXEC
+// otherwise). Kept as a byte string (one char per byte), as guest paths are.
+function readInterp(bytes: Uint8Array, v: DataView, at: number, i: number, fail: (reason: string) => never): string {
+  const off = v.getBigUint64(at + 8, true);
+  const size = v.getBigUint64(at + 32, true);
+  if (size < 2n || size > BigInt(PATH_MAX)) fail(`PT_INTERP (program header ${i}) is ${size} bytes long (2 to ${PATH_MAX})`);
+  if (off + size > BigInt(bytes.length)) fail(`PT_INTERP (program header ${i}, file offset ${off}, ${size} bytes) runs past the end of the file (${bytes.length} bytes): truncated?`);
+  const path = bytes.subarray(Number(off), Number(off + size));
+  if (path[path.length - 1] !== 0) fail(`PT_INTERP (program header ${i}) is not NUL-terminated`);
+  // (Linux then uses it as a C string: a NUL inside ends it early.)
+  const end = path.indexOf(0);
+  let s = '';
+  for (let k = 0; k < end; k++) s += String.fromCharCode(path[k]);
+  return s;
 }
 
 // The static symbol table (.symtab), used by `call(symbol)` and fault messages.

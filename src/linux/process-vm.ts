@@ -18,6 +18,8 @@ import { type Clock, hostClock, virtualClock, timeCsr } from '../hypervisor/cloc
 import { signalForCause, faultCode, isPastEndOfFile, PAST_EOF_WHAT, SIGNAL_NAMES, CAUSE_NAMES, SIGTRAP, SIGILL, SIGBUS } from './signals.js';
 import { deliverFault, terminateBySignal, SIGKILL } from './sys/signals.js';
 import { vmcall, vmcallSync, splitCallArgs, type CallArgs } from './vmcall.js';
+import { readInterpreter, checkInterpreterRoom, mapInterpreter } from './loader.js';
+import type { FileSystem } from './fs/types.js';
 
 import { FileTable, type Sink, type StdinSource, type TtyInfo } from './fs/file-table.js';
 import { GuestFs, privateMounts } from './fs/guest-fs.js';
@@ -43,6 +45,13 @@ export interface ProcessVMOptions {
   /** The guest's file system, one per VM (default: only a private /tmp and
    *  /dev, working directory /). Node: sandboxFs() in node/host-fs.ts. */
   fs?: GuestFs;
+  /** A riscv64 sysroot (QEMU's -L): a tree in which every absolute guest
+   *  path but /dev and /proc is looked up first, read-only, before the
+   *  guest's own view (a guest path /lib/x is the sysroot's lib/x when that
+   *  exists). A dynamically linked program's interpreter and libraries come
+   *  from it. Node: hostSysroot('/usr/riscv64-linux-gnu') (node/host-fs.ts).
+   *  GuestFs.mountSysroot says how links inside it resolve. */
+  sysroot?: FileSystem;
   /** ringvisor's own messages (faults, limits); defaults to stderr. */
   diagnostics?: (line: string) => void;
   /** One line per system call, strace-style. */
@@ -191,6 +200,9 @@ export class ProcessVM {
       now: () => nsToTimespec(this.clock ? this.clock.realtimeNs() : BigInt(Date.now()) * 1_000_000n),
     }));
     this.fs.setExecutable(this.name);
+    if (options.sysroot) this.fs.mountSysroot(options.sysroot);
+    // A dynamically linked program's interpreter, found as execve finds it.
+    const interp = readInterpreter(this.fs, image, this.name);
     this.fs.descriptors = {
       list: () => this.files.open(),
       link: (fd) => this.files.linkOf(fd),
@@ -226,6 +238,7 @@ export class ProcessVM {
       if (segEnd > end) end = segEnd;
     }
     const brkStart = pageUp(end);
+    if (interp) checkInterpreterRoom(interp, brkStart, mmapTop, this.name);
 
     const module = options.cpuModule ?? defaultCpuModule();
     this.cpu = spareCpus.get(module)?.pop() ?? new Cpu(module);
@@ -249,6 +262,7 @@ export class ProcessVM {
     }
     this.memory = { space, brkStart, brk: brkStart, brkLimit: mmapTop, mmapTop, stackTop };
     space.map(stackBottom, STACK_BYTES, Perm.R | Perm.W);
+    const start = interp ? mapInterpreter(this.memory, this.cpu, interp, this.name) : { base: 0n, entry: image.entry };
 
     const random = new Uint8Array(16);
     (options.random ?? ((b: Uint8Array) => crypto.getRandomValues(b)))(random);
@@ -262,7 +276,7 @@ export class ProcessVM {
         [AT_PHENT, BigInt(image.phentsize)],
         [AT_PHNUM, BigInt(image.phnum)],
         [AT_PAGESZ, PAGE],
-        [AT_BASE, 0n],
+        [AT_BASE, start.base],
         [AT_FLAGS, 0n],
         [AT_ENTRY, image.entry],
         [AT_UID, 0n], [AT_EUID, 0n], [AT_GID, 0n], [AT_EGID, 0n],
@@ -272,7 +286,7 @@ export class ProcessVM {
       ],
     });
     this.cpu.setX(2, sp);
-    this.cpu.pc = image.entry;
+    this.cpu.pc = start.entry;
     this.cpu.exitControls = ExitControl.EcallU | ExitControl.Ebreak;
     this.threads = new ThreadGroup(this, PID);
     this.clock = options.clock === 'virtual' ? virtualClock(() => this.cpu.instret) : hostClock();

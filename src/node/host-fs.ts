@@ -222,6 +222,9 @@ export interface HostFsOptions {
   readOnly?: boolean;
   /** Count what the guest adds (--disk-quota); shared between mounts. */
   quota?: DiskQuota;
+  /** Open regular files only: a device node, FIFO or socket in the tree is
+   *  EACCES (a sysroot: what it holds is libraries, never devices). */
+  filesOnly?: boolean;
 }
 
 /** What a HostFs and its subtree views share. */
@@ -229,6 +232,7 @@ interface HostTree {
   label: string;
   readOnly: boolean;
   quota?: DiskQuota;
+  filesOnly?: boolean;
 }
 
 /** A held directory nobody can reach any more is closed: trees made and
@@ -267,7 +271,7 @@ export class HostFs implements SubtreeFs {
       }
       HostFs.checkProc(fd, real);
       this.fd = fd;
-      this.tree = { label: `host:${real}`, readOnly: o.readOnly ?? false, quota: o.quota };
+      this.tree = { label: `host:${real}`, readOnly: o.readOnly ?? false, quota: o.quota, filesOnly: o.filesOnly };
     }
     this.label = this.tree.label;
     this.readOnly = this.tree.readOnly;
@@ -376,12 +380,15 @@ export class HostFs implements SubtreeFs {
         const st = fs.lstatSync(p, { bigint: true, throwIfNoEntry: false });
         before = st && { fifo: st.isFIFO(), file: st.isFile(), size: st.size };
       }
+      if (this.tree.filesOnly && !before?.file) throw new FsError(EACCES, show, 'open');
       // Opening a FIFO for reading would block the host until a writer comes.
       if (before?.fifo) hostFlags |= c.O_NONBLOCK;
       // A new file costs a block of the quota: refuse before making it.
       if (!before && flags & O_CREAT && quota && quota.room < QUOTA_BLOCK) throw new FsError(EDQUOT, show, 'open');
       const fd = host('open', show, () => fs.openSync(p, hostFlags, mode));
       try {
+        // (What was opened, not what was looked at: a name swapped meanwhile.)
+        if (this.tree.filesOnly && !fs.fstatSync(fd).isFile()) throw new FsError(EACCES, show, 'open');
         if (!before) host('fchmod', show, () => fs.fchmodSync(fd, mode));
         if (quota) {
           const key = DiskQuota.key(fs.fstatSync(fd, { bigint: true }));
@@ -707,6 +714,34 @@ export interface SandboxOptions {
   /** --disk-quota: bytes the guest may add to host files through writable
    *  mounts (DiskQuota says what counts); EDQUOT beyond. Default: no quota. */
   diskQuota?: number;
+}
+
+/** A sysroot that cannot be shown: not there, or not a directory. */
+export class SysrootError extends Error {
+  constructor(readonly root: string, why: string) {
+    super(`sysroot ${root}: ${why}`);
+    this.name = 'SysrootError';
+  }
+}
+
+/**
+ * A host directory as a read-only sysroot for ProcessVMOptions.sysroot
+ * (`ringvisor run -L`): a HostFs like any mount, so the directory is opened
+ * once and held, and every name below it is walked from held descriptors
+ * without following a link (GuestFs resolves the sysroot's links inside it);
+ * read-only, and only its regular files can be opened (a device node in it
+ * would otherwise be the host's device).
+ */
+export function hostSysroot(root: string): HostFs {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(root);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new SysrootError(root, code === 'ENOENT' ? 'no such directory' : code === 'EACCES' ? 'permission denied' : String(code ?? e));
+  }
+  if (!st.isDirectory()) throw new SysrootError(root, 'not a directory');
+  return new HostFs(root, { readOnly: true, filesOnly: true });
 }
 
 /** The guest's file system the `ringvisor` command gives by default. */

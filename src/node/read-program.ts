@@ -4,10 +4,10 @@
 // dies), and a FIFO would block the host thread until some writer appeared.
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 
-/** The largest program file ringvisor reads: 1 GiB. A program's loaded
- *  segments must fit in its guest memory (at most 4032 MiB) anyway; a file
- *  bigger than this is debug information or not a program at all. */
-export const MAX_PROGRAM_BYTES = 1024 * 1024 * 1024;
+import { MAX_PROGRAM_BYTES } from '../linux/elf.js';
+
+// (In the core, which checks a program's interpreter against it too.)
+export { MAX_PROGRAM_BYTES };
 
 /** Why a program file cannot be read; `exitStatus` is what a shell reports
  *  (127: there is no such file; 126: there is one, but it cannot be run). */

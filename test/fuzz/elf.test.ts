@@ -4,6 +4,9 @@
 // guests/bin and synthetic ELFs whose headers are bent on purpose: program
 // header counts, offsets and sizes that overflow, overlapping segments,
 // huge p_memsz, bad alignment, PT_INTERP, zero-length and truncated files.
+// A second target bends the interpreter of a dynamically linked program
+// instead (src/linux/loader.ts): the same mutations applied to the dynamic
+// linker, served from an in-memory sysroot.
 //
 // The contract: ProcessVM.create either throws an ElfError (typed, with the
 // reason) or makes a VM, which then runs (bounded by instructions) and ends
@@ -15,6 +18,8 @@ import { readFileSync } from 'node:fs';
 import { ProcessVM } from '../../src/linux/process-vm.js';
 import { ElfError, PT_INTERP, PT_LOAD, PT_PHDR } from '../../src/linux/elf.js';
 import { loadCpuModule } from '../../src/node/load.js';
+import { MemFs } from '../../src/linux/fs/memfs.js';
+import { existsSync } from 'node:fs';
 import * as A from '../support/rvasm.js';
 import { writeElf } from '../support/elf-writer.js';
 import { fuzz, budget, fuzzTimeout, describeFailures, type FuzzTarget, type NamedInput, type Rng } from './harness.js';
@@ -220,5 +225,62 @@ describe('fuzz: the ELF loader and program loading', () => {
     console.log(`fuzz elf outcomes: ${top}`);
     if (report.failures.length) throw new Error(describeFailures(report));
     if (process.env.RINGVISOR_FUZZ_REPLAY === undefined) expect(report.iterations).toBeGreaterThan(0);
+  }, fuzzTimeout());
+});
+
+// ---- the interpreter of a dynamically linked program ----
+
+const SYSROOT_INTERP = '/usr/riscv64-linux-gnu/lib/ld-linux-riscv64-lp64d.so.1';
+const dynamicProgram = new Uint8Array(readFileSync(bin('libc-printf-dyn.elf')));
+
+/** A verdict on one interpreter: libc-printf-dyn.elf is made with it as
+ *  /lib/ld-linux-riscv64-lp64d.so.1 of an in-memory sysroot. */
+function runInterpreter(input: Uint8Array): string | undefined {
+  const sysroot = new MemFs({ label: 'fuzz-sysroot' });
+  sysroot.makeDirs(['lib']);
+  sysroot.addFile(['lib', 'ld-linux-riscv64-lp64d.so.1'], input, 0o755);
+  let vm: ProcessVM;
+  try {
+    vm = ProcessVM.create(dynamicProgram, {
+      cpuModule, memoryBytes: 32 << 20, maxInstructions: 20_000n, clock: 'virtual', jitThreshold: 16, sysroot,
+      programName: 'fuzz', random: (b) => b.fill(7), stdout: () => {}, stderr: () => {}, diagnostics: () => {},
+    });
+  } catch (e) {
+    if (e instanceof ElfError) { count(`interp refused: ${e.reason.replace(/\b(0x[0-9a-f]+|\d+)\b/g, 'N').slice(0, 60)}`); return undefined; }
+    return `ProcessVM.create threw ${e instanceof Error ? `${e.name}: ${e.message}\n${e.stack}` : String(e)}`;
+  }
+  try {
+    // (Its entry may lie anywhere, as under Linux: a wild one faults at once.)
+    if (vm.cpu.pc >= 1n << 64n) return `entry 0x${vm.cpu.pc.toString(16)} is not a 64-bit address`;
+    const status = vm.runSync();
+    if (!Number.isInteger(status) || status < 0 || status > 255) return `exit status ${status}`;
+    count(`interp ran: status ${status}`);
+    return undefined;
+  } catch (e) {
+    return `a loaded interpreter's run threw ${e instanceof Error ? `${e.name}: ${e.message}\n${e.stack}` : String(e)}`;
+  } finally {
+    vm.dispose();
+  }
+}
+
+export const interpreterTarget: FuzzTarget = {
+  name: 'elf-interp',
+  seeds(rng: Rng): NamedInput[] {
+    const real = existsSync(SYSROOT_INTERP) ? [{ name: 'ld-linux-riscv64-lp64d.so.1', bytes: new Uint8Array(readFileSync(SYSROOT_INTERP)) }] : [];
+    return [...real, { name: 'static-pie', bytes: new Uint8Array(readFileSync(bin('static-pie.elf'))) },
+      { name: 'hello', bytes: new Uint8Array(readFileSync(bin('hello.elf'))) }, { name: 'generated', bytes: generateElf(rng) }];
+  },
+  generate: generateElf,
+  mutate: mutateElf,
+  run: runInterpreter,
+};
+
+describe("fuzz: a dynamically linked program's interpreter", () => {
+  it('gives an ElfError or a VM that runs, for every interpreter', () => {
+    const report = fuzz(interpreterTarget, { ...budget(150), corpusDir: new URL('./corpus/elf-interp/', import.meta.url).pathname });
+    console.log(`fuzz elf-interp: ${report.corpusRuns} corpus and seed inputs, ${report.iterations} mutated in ${(report.ms / 1000).toFixed(1)} s`);
+    const top = [...outcomes].filter(([k]) => k.startsWith('interp')).sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, n]) => `${n} ${k}`).join('; ');
+    console.log(`fuzz elf-interp outcomes: ${top}`);
+    if (report.failures.length) throw new Error(describeFailures(report));
   }, fuzzTimeout());
 });

@@ -5,7 +5,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ProcessVM } from '../../src/index.js';
-import { sandboxFs } from '../../src/node/host-fs.js';
+import { sandboxFs, hostSysroot } from '../../src/node/host-fs.js';
 // @ts-expect-error: a plain Node ESM script without type declarations
 import * as recorder from '../../scripts/record-golden.mjs';
 
@@ -28,6 +28,8 @@ export interface GuestCase {
   stdin?: string;
   /** Run in a fresh empty directory and record what it leaves there (RunResult.files). */
   workdir?: boolean;
+  /** A dynamically linked program's sysroot (qemu-riscv64 -L, ProcessVMOptions.sysroot). */
+  sysroot?: string;
 }
 
 export interface RunResult {
@@ -45,13 +47,16 @@ export const runQemu: (c: GuestCase, qemu?: string) => RunResult = recorder.runQ
 export const readGolden: (name: string) => RunResult = recorder.readGolden;
 export const listFiles: (dir: string) => string = recorder.listFiles;
 export const makeWorkdir: (name: string) => string = recorder.makeWorkdir;
+/** Whether the case's sysroot (if any) is installed here. */
+export const sysrootPresent: (c: GuestCase) => boolean = recorder.sysrootPresent;
 
 /** A guest that should end but loops stops here instead of hanging the test
  *  (it then ends with status 124 and a message, which fails the comparison). */
 const DEFAULT_MAX_INSTRUCTIONS = 500_000_000n;
 
-/** Runs a case under ringvisor in this process. */
-export async function runRingvisor(c: GuestCase): Promise<RunResult> {
+/** Runs a case under ringvisor in this process (with the default
+ *  translation threshold unless `jitThreshold` is given; 0: interpreter only). */
+export async function runRingvisor(c: GuestCase, jitThreshold?: number): Promise<RunResult> {
   const elf = new Uint8Array(readFileSync(resolve(ROOT, c.elf)));
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
@@ -66,6 +71,8 @@ export async function runRingvisor(c: GuestCase): Promise<RunResult> {
     stdout: (data) => stdout.push(Buffer.from(data)),
     stderr: (data) => stderr.push(Buffer.from(data)),
     maxInstructions: c.maxInstructions !== undefined ? BigInt(c.maxInstructions) : DEFAULT_MAX_INSTRUCTIONS,
+    sysroot: c.sysroot !== undefined ? hostSysroot(c.sysroot) : undefined,
+    jitThreshold,
   });
   let status: number;
   let files: string | undefined;

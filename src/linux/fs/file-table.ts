@@ -5,7 +5,7 @@
 import { EAGAIN, EBADF, EINVAL, EISDIR, EMFILE, ENOTDIR, EPIPE, EROFS, ESPIPE } from '../errno.js';
 import type { HeldDir } from './guest-fs.js';
 import {
-  FsError, O_ACCMODE, O_APPEND, O_NONBLOCK, O_RDONLY, O_WRONLY, S_IFCHR, S_IFIFO,
+  FsError, O_ACCMODE, O_APPEND, O_NONBLOCK, O_PATH, O_RDONLY, O_WRONLY, S_IFCHR, S_IFIFO,
   type DirEntry, type FsStats, type OpenFile, type Stat, type Timespec,
 } from './types.js';
 
@@ -477,9 +477,13 @@ export class FileTable {
   mapSource(fd: number): ((offset: bigint, length: number) => Uint8Array | number) | undefined {
     if (!this.has(fd)) return undefined;
     const d = this.get(fd);
+    // An O_PATH descriptor names no open file: mmap sees none (EBADF).
+    if (d.flags & O_PATH) return undefined;
     return (offset, length) => {
-      if (!(d instanceof FileDescription) || !d.file.seekable) return 19; // ENODEV
+      // do_mmap's order: not open for reading is EACCES before a file that
+      // cannot be mapped is ENODEV.
       if (!d.readable) return 13; // EACCES
+      if (!(d instanceof FileDescription) || !d.file.seekable) return 19; // ENODEV
       const buf = new Uint8Array(length);
       let n = 0;
       try {

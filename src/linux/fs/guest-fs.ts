@@ -32,7 +32,7 @@
 import { EBUSY, EINVAL, ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR, EROFS, EXDEV } from '../errno.js';
 import { MemFs, addStandardDevices } from './memfs.js';
 import {
-  FsError, S_IFDIR, S_IFLNK, isDir, isLink, textToName,
+  FsError, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, isDir, isLink, textToName,
   type DirEntry, type FileSystem, type FsStats, type OpenFile, type PathHandle, type Stat, type SubtreeFs, type Timespec,
 } from './types.js';
 
@@ -124,6 +124,11 @@ export function normalisePath(path: string): string[] {
   return out;
 }
 
+/** Top-level names a sysroot never shadows (see mountSysroot). */
+const SYSROOT_EXCLUDED = new Set(['dev', 'proc']);
+/** What a sysroot may show: directories, regular files, symbolic links. */
+const SYSROOT_KINDS = new Set([S_IFDIR, S_IFREG, S_IFLNK]);
+
 const startsWith = (path: string[], prefix: string[]) => prefix.length <= path.length && prefix.every((c, i) => path[i] === c);
 
 export class GuestFs {
@@ -137,6 +142,9 @@ export class GuestFs {
   /** The process's descriptors, for /proc/self/fd (set by the process VM):
    *  the open ones, and what each one's link names. */
   descriptors: Descriptors = { list: () => [], link: () => undefined, stat: () => undefined };
+  /** QEMU's -L: a namespace of its own over the sysroot, where an absolute
+   *  path is looked up first (see mountSysroot). */
+  private sysroot: GuestFs | undefined;
 
   /**
    * `mounts` in any order; a later mount at the same place hides an earlier
@@ -144,13 +152,14 @@ export class GuestFs {
    * the directories that lead to the mount points. /proc/self is always the
    * process's own (only `exe` for now), as under qemu-riscv64.
    */
-  constructor(mounts: MountSpec[], cwd = '/') {
+  constructor(mounts: MountSpec[], cwd = '/', options: { procSelf?: boolean } = {}) {
     const table: Mount[] = mounts.map((m) => ({ at: normalisePath(textToName(m.guestPath)), fs: m.fs, readOnly: m.readOnly ?? false }));
     if (!table.some((m) => m.at.length === 0)) {
       const root = new MemFs({ label: 'root', readOnly: true });
       table.unshift({ at: [], fs: root, readOnly: true });
     }
-    table.push({ at: ['proc', 'self'], fs: new ProcSelf(() => this.exePath, () => this.descriptors), readOnly: true });
+    // (A sysroot's own namespace has none: its /proc is not the process's.)
+    if (options.procSelf !== false) table.push({ at: ['proc', 'self'], fs: new ProcSelf(() => this.exePath, () => this.descriptors), readOnly: true });
     // Mount points inside an in-memory parent appear in its listing.
     for (const m of table) {
       if (m.at.length === 0) continue;
@@ -175,6 +184,40 @@ export class GuestFs {
     this.settle();
     this.cwdDir.release();
     for (const m of this.mounts) (m.fs as Partial<SubtreeFs>).release?.();
+    this.sysroot?.close();
+    this.sysroot = undefined;
+  }
+
+  /**
+   * Shows `tree` as the sysroot, QEMU's -L: an absolute guest path is looked
+   * up first inside it (a guest path /lib/x as the sysroot's lib/x), and as
+   * given when it is not there. The sysroot is a read-only namespace of its
+   * own whose root is the tree's root: '..' stops there and an absolute
+   * symbolic link inside it starts again at its root, so nothing in it leads
+   * outside it (QEMU's -L, which lets the host follow such links, would);
+   * what it does not hold falls back to the guest's own view, never to the
+   * host's. Two departures from QEMU keep the sandbox's promises: /dev and
+   * /proc stay the process's own (a root copied into a sysroot has an empty
+   * /proc and may have device nodes), and only directories, regular files
+   * and symbolic links are taken from the sysroot (a device node, FIFO or
+   * socket in it is as if absent). The namespace holds a view of its own of
+   * `tree` when the tree can make one (subtree), so the caller's tree stays
+   * usable after close().
+   */
+  mountSysroot(tree: FileSystem): void {
+    const view = tree.subtree ? tree.subtree([]) : tree;
+    this.sysroot?.close();
+    this.sysroot = new GuestFs([{ guestPath: '/', fs: view, readOnly: true }], '/', { procSelf: false });
+  }
+
+  /** Whether a sysroot is shown (mountSysroot). */
+  get hasSysroot(): boolean {
+    return this.sysroot !== undefined;
+  }
+
+  /** The sysroot's tree's label (e.g. host:/usr/riscv64-linux-gnu), for messages. */
+  get sysrootLabel(): string | undefined {
+    return this.sysroot?.mounts[0].fs.label;
   }
 
   /** The guest's working directory: the guest path it was entered by. */
@@ -227,6 +270,20 @@ export class GuestFs {
    * a descriptor's; the working directory when undefined).
    */
   walk(base: Mount | undefined, path: string, options: WalkOptions): Resolved {
+    if (this.sysroot && path.startsWith('/') && !SYSROOT_EXCLUDED.has(splitPath(path)[0])) {
+      // QEMU's -L (path() in util/path.c): the sysroot's file when it has
+      // one; anything else, an error included, leaves the path as given.
+      try {
+        const r = this.sysroot.walk(undefined, path, options);
+        if (r.stat && SYSROOT_KINDS.has(r.stat.mode & S_IFMT)) return r;
+      } catch (e) {
+        if (!(e instanceof FsError)) throw e;
+      }
+    }
+    return this.walkHere(base, path, options);
+  }
+
+  private walkHere(base: Mount | undefined, path: string, options: WalkOptions): Resolved {
     if (path === '') throw new FsError(ENOENT, path, 'walk');
     if (path.length >= PATH_MAX) throw new FsError(ENAMETOOLONG, undefined, 'walk');
     const trailingSlash = path.endsWith('/');
@@ -357,6 +414,7 @@ export class GuestFs {
    */
   settle(): void {
     for (const w of this.pending.splice(0)) w.deref()?.release();
+    this.sysroot?.settle();
   }
 
   /** Like walk, but the path must exist. */

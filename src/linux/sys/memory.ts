@@ -4,6 +4,7 @@ import { EACCES, EINVAL, ENOMEM, EEXIST, ENODEV, EBADF, EFAULT } from '../errno.
 import type { SyscallFamily } from '../syscalls.js';
 import type { ProcessVM } from '../process-vm.js';
 import { pageUp, permsForProt } from '../address-space.js';
+import { S_IFCHR, S_IFMT } from '../fs/types.js';
 
 const PAGE = 4096n;
 // include/uapi/asm-generic/mman-common.h and mman.h
@@ -20,6 +21,8 @@ const MREMAP_FIXED = 2;
 const MADV_DONTNEED = 4;
 const MADV_FREE = 8;
 const PROT_ALL = 7;
+/** /dev/zero's device number (major 1, minor 5; Linux's new_encode_dev). */
+const DEV_ZERO = (1n << 8n) | 5n;
 
 /** Reads `length` bytes of a file at `offset` for a private mapping, or gives -errno's errno. */
 type MapSource = (fd: number) => ((offset: bigint, length: number) => Uint8Array | number) | undefined;
@@ -88,10 +91,19 @@ function sysMmap(p: ProcessVM, [addr, length, protArg, flagsArg, fdArg, offset]:
   if (!read) return err(EBADF);
   // do_mmap's order: a shared writable mapping needs a descriptor open for
   // writing, before anything else is looked at.
-  if (type !== MAP_PRIVATE && prot & 2 && !p.files.get(fd).writable) return err(EACCES);
-  if (type !== MAP_PRIVATE) return err(ENODEV);
+  const d = p.files.get(fd);
+  if (type !== MAP_PRIVATE && prot & 2 && !d.writable) return err(EACCES);
+  // /dev/zero maps anonymous memory, private or shared (drivers/char/mem.c,
+  // mmap_zero); a process without children cannot tell the two apart.
+  if (d.readable && isDevZero(d)) {
+    space.map(at, len, permsForProt(prot));
+    return at;
+  }
+  if (type !== MAP_PRIVATE) return err(d.readable ? ENODEV : EACCES);
   space.map(at, len, permsForProt(prot | 2));
-  const bytes = read(offset, Number(length));
+  // Whole pages, as Linux maps them: the rest of the last page past
+  // `length` shows the file too (zero only past its end).
+  const bytes = read(offset, Number(len));
   if (typeof bytes === 'number') {
     space.unmap(at, len);
     return err(bytes);
@@ -102,6 +114,17 @@ function sysMmap(p: ProcessVM, [addr, length, protArg, flagsArg, fdArg, offset]:
   const filePages = pageUp(BigInt(bytes.length));
   if (filePages < len) space.markPastEof(at + filePages, len - filePages);
   return at;
+}
+
+/** Whether a descriptor is open on /dev/zero (character device 1:5), ours
+ *  or the host's. */
+function isDevZero(d: { stat(): { mode: number; rdev: bigint } }): boolean {
+  try {
+    const st = d.stat();
+    return (st.mode & S_IFMT) === S_IFCHR && st.rdev === DEV_ZERO;
+  } catch {
+    return false;
+  }
 }
 
 function sysMunmap(p: ProcessVM, [addr, length]: bigint[]): bigint {
