@@ -32,6 +32,7 @@ const CASES: { variant: string; harts: number[]; session: 'clocks' | 'syscon'; t
   { variant: 'minimal', harts: [1, 2, 4], session: 'clocks' },
   { variant: 'nosmp', harts: [1], session: 'clocks' },
   { variant: 'syscon', harts: [1], session: 'syscon' },
+  { variant: 'defconfig', harts: [1, 2, 4], session: 'clocks', timeout: 180_000 },
 ];
 
 /** The variant's cached kernel and initrd, or why they are not there. */
