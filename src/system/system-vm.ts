@@ -30,7 +30,7 @@ import { GoldfishRtc } from './devices/goldfish-rtc.js';
 import { SifiveTest, type Finish } from './devices/sifive-test.js';
 import { VirtioMmio } from './devices/virtio-mmio.js';
 import { VirtioBlk, type BlockBackend } from './devices/virtio-blk.js';
-import { VirtioRng } from './devices/virtio-rng.js';
+import { VirtioRng, hostRandom } from './devices/virtio-rng.js';
 import { RateLimitedLog, type LogLimits } from './rate-limited-log.js';
 
 export interface SystemVMOptions {
@@ -59,7 +59,8 @@ export interface SystemVMOptions {
   /** A virtio-blk disk: a raw image file (writes reach it; a flush is an
    *  fsync), read-only if asked, or any block backend. */
   disk?: { path: string; readOnly?: boolean } | BlockBackend;
-  /** The entropy virtio-rng hands the guest (default: the host's crypto). */
+  /** The entropy virtio-rng hands the guest, and the 32 bytes of /chosen's
+   *  rng-seed (default: the host's crypto). */
   random?: (buf: Uint8Array) => void;
   /** Harts (1..8; default 1). Hart 0 boots; the others wait for SBI HSM hart_start. */
   harts?: number;
@@ -229,6 +230,11 @@ export class SystemVM {
     // the base of RAM: that memory is the kernel's here, but it is kept out
     // of its allocator as under QEMU. (Linux 6.1 ignores RAM below its own
     // load address anyway: "OF: fdt: Ignoring memory range".)
+    // QEMU puts 32 random bytes in /chosen/rng-seed; Linux mixes them in (and,
+    // with RANDOM_TRUST_BOOTLOADER, as defconfig has, credits them), so its
+    // RNG is ready at once instead of when a device has fed it enough.
+    const rngSeed = new Uint8Array(32);
+    (options.random ?? hostRandom)(rngSeed);
     const tree = (initrd?: { start: bigint; end: bigint }): VirtMachineConfig => withOpenSbiEdits({
       harts: this.harts, ramBase, ramSize, isa: ISA, mmuType: 'riscv,sv48',
       timebaseFrequency: QEMU_VIRT.timebaseFrequency,
@@ -239,6 +245,7 @@ export class SystemVM {
       virtio,
       rtc: { base: QEMU_VIRT.rtc.base, irq: QEMU_VIRT.rtc.irq },
       test: { base: QEMU_VIRT.test.base },
+      rngSeed,
     });
     // The tree's size does not depend on where the initrd is (its two
     // properties are fixed-width), so a first tree sizes the layout.
