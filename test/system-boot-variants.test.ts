@@ -110,6 +110,17 @@ for (const { variant, harts, session, timeout } of CASES) {
   const what = session === 'clocks' ? 'the vDSO clocks from user mode' : 'the syscon poweroff and reboot nodes bound';
   describe.skipIf(typeof k === 'string')(`guest Linux variant "${variant}": ${what}`, () => {
     const kernel = k as { image: string; initrd: string };
+    if (variant === 'defconfig') {
+      it('is the riscv defconfig with every module built in (build.sh: "# modules: builtin")', () => {
+        const config = readFileSync(kernel.image.replace(/Image$/, 'config'), 'utf8');
+        expect(config.match(/^CONFIG_\w+=m$/gm)).toBeNull();
+        expect(config).toContain('# CONFIG_MODULES is not set');
+        // defconfig's own options, and ones it builds as modules, now in the Image.
+        for (const on of ['NET', 'PCI', 'USB', 'KVM', 'DRM_VIRTIO_GPU', 'BTRFS_FS', 'RISCV_PMU_SBI', 'PRINTK_TIME', 'RTC_DRV_GOLDFISH']) {
+          expect(config, on).toMatch(new RegExp(`^CONFIG_${on}=y$`, 'm'));
+        }
+      });
+    }
     for (const n of harts) {
       it(`${n} hart${n > 1 ? 's' : ''}: session-${session}.txt ends with status 0, the transcript QEMU's (golden)`, () => {
         const r = ringvisorOnce(kernel, n, script);
