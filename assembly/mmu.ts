@@ -1,5 +1,5 @@
 // Virtual memory of a system VM (privileged spec, "Supervisor-Level ISA":
-// "Sv39" and "Sv48"): page-table walks, permission checks with SUM and MXR,
+// "Sv39", "Sv48" and "Sv57"): page-table walks, permission checks with SUM and MXR,
 // the A and D bits, and a TLB.
 //
 // A and D: this hart sets them itself during the walk (the behaviour of the
@@ -43,13 +43,13 @@ let permissions: usize = <usize>MMU_PERM_TABLE; // the table for the current pri
 // must then flush them all.
 let superpages: bool = false;
 
-/** Refreshes what translation depends on: satp (on or off, Sv39 or Sv48),
+/** Refreshes what translation depends on: satp (on or off, Sv39, Sv48 or Sv57),
  *  and the permission table for the current privilege, SUM and MXR. Called
  *  on entry to a run and whenever satp, sstatus or the privilege change. */
 export function refreshMmu(supervisor: bool): void {
   const mode = load<u64>(SATP) >> 60;
   mmuOn = supervisor && mode != 0;
-  levels = mode == 9 ? 4 : 3;
+  levels = mode == 10 ? 5 : mode == 9 ? 4 : 3;
   tlbGen = load<u64>(TLB_GEN);
   if (tlbGen == 0) flushTlb(); // a fresh (or reset) hart: the table may hold anything
   refreshPermissions();

@@ -40,10 +40,13 @@ const SIE_WRITABLE: u64 = (<u64>1 << IRQ_SSI) | (<u64>1 << IRQ_STI) | (<u64>1 <<
 const SIP_WRITABLE: u64 = <u64>1 << IRQ_SSI;
 // senvcfg: FIOM only (no Zicbom, Zicboz, pointer masking).
 const SENVCFG_WRITABLE: u64 = 1;
-// satp modes this hart translates with: Bare, Sv39, Sv48.
+// satp modes this hart translates with: Bare, Sv39, Sv48, Sv57 (QEMU's
+// rv64 harts have all three, and Linux 6.1 picks the largest that a satp
+// write keeps: its whole memory layout depends on it).
 const SATP_BARE: u64 = 0;
 const SATP_SV39: u64 = 8;
 const SATP_SV48: u64 = 9;
+const SATP_SV57: u64 = 10;
 
 export let csrValid: bool = true;
 
@@ -113,7 +116,7 @@ export function writeSupervisorCsr(csr: u32, v: u64): bool {
       const mode = v >> 60;
       // (All 16 ASID bits are kept.)
       if (mode == SATP_BARE) store<u64>(SATP, 0);
-      else if (mode == SATP_SV39 || mode == SATP_SV48) store<u64>(SATP, v);
+      else if (mode == SATP_SV39 || mode == SATP_SV48 || mode == SATP_SV57) store<u64>(SATP, v);
       return false;
     }
   }

@@ -1,4 +1,4 @@
-// Virtual memory of a system VM (assembly/mmu.ts): Sv39 and Sv48 page-table
+// Virtual memory of a system VM (assembly/mmu.ts): Sv39, Sv48 and Sv57 page-table
 // walks, superpages, the page faults of the privileged spec ("Virtual
 // Address Translation Process", "Addressing and Memory Protection") with
 // their causes and stval, SUM and MXR, the A and D bits the hart sets
@@ -50,7 +50,7 @@ const VA2 = 0x1_2345_7000n;
 /** An MMIO physical address (outside RAM). */
 const DEVICE = 0x1000_0000n;
 
-type Mode = 'sv39' | 'sv48';
+type Mode = 'sv39' | 'sv48' | 'sv57';
 
 interface VmOptions {
   mode?: Mode;
@@ -77,7 +77,7 @@ class Vm {
     this.cpu = newCpu(RAM, opts.ramSize ?? 4n * MIB);
     this.cpu.exitControls = ExitControl.Supervisor | ExitControl.Ebreak;
     this.cpu.priv = Priv.Supervisor;
-    this.levels = (opts.mode ?? 'sv39') === 'sv48' ? 4 : 3;
+    this.levels = { sv39: 3, sv48: 4, sv57: 5 }[opts.mode ?? 'sv39'];
     this.root = this.newRoot();
     if (opts.linear ?? true) {
       this.map(RAM, RAM, RWX, 2);
@@ -99,7 +99,7 @@ class Vm {
   }
 
   satp(root = this.root): bigint {
-    return ((this.levels === 4 ? 9n : 8n) << 60n) | (root >> 12n);
+    return (BigInt(5 + this.levels) << 60n) | (root >> 12n); // 8 Sv39, 9 Sv48, 10 Sv57
   }
 
   /** Address of the PTE that translates `va` at `level` (0: 4 KiB), making
@@ -121,7 +121,7 @@ class Vm {
   }
 
   /** Maps `va` to `pa` with a leaf at `level` (0: 4 KiB, 1: 2 MiB, 2: 1 GiB,
-   *  3: 512 GiB in Sv48); V is added. Returns the PTE's address. */
+   *  3: 512 GiB in Sv48 and Sv57, 4: 256 TiB in Sv57); V is added. Returns the PTE's address. */
   map(va: bigint, pa: bigint, flags: bigint, level = 0, root = this.root): bigint {
     const at = this.pteAddr(va, level, root);
     this.cpu.write64(at, leaf(pa, flags));
@@ -261,13 +261,24 @@ describe('Bare mode and turning translation on', () => {
     vm.runTo(end);
   });
 
-  it('a satp write with an unsupported mode (Sv57) has no effect', () => {
-    const vm = new Vm();
-    const before = vm.cpu.csr('satp');
-    const end = vm.x({ 5: (10n << 60n) | 0x12345n }).program([A.csrrw(0, CSR.satp, 5), A.csrrs(6, CSR.satp, 0)]);
+  it('a satp write with an unsupported mode (Sv64, or a reserved one) has no effect', () => {
+    for (const mode of [11n, 1n, 15n]) {
+      const vm = new Vm();
+      const before = vm.cpu.csr('satp');
+      const end = vm.x({ 5: (mode << 60n) | 0x12345n }).program([A.csrrw(0, CSR.satp, 5), A.csrrs(6, CSR.satp, 0)]);
+      vm.runTo(end);
+      expect(vm.cpu.csr('satp')).toBe(before);
+      expect(vm.cpu.x(6)).toBe(before);
+    }
+  });
+
+  it('satp takes Sv57 (mode 10), as QEMU\'s harts do: Linux 6.1 probes it first', () => {
+    const vm = new Vm({ mode: 'sv57', bare: true });
+    const sv57 = vm.satp();
+    expect(sv57 >> 60n).toBe(10n);
+    const end = vm.x({ 5: sv57 }).program([A.csrrw(0, CSR.satp, 5), A.csrrs(6, CSR.satp, 0)]);
     vm.runTo(end);
-    expect(vm.cpu.csr('satp')).toBe(before);
-    expect(vm.cpu.x(6)).toBe(before);
+    expect(vm.cpu.x(6)).toBe(sv57);
   });
 
   it('satp back to Bare turns translation off', () => {
@@ -387,6 +398,32 @@ describe('loads, stores and fetches through mappings', () => {
     expect(vm.cpu.x(11)).toBe(0x4747n);
   });
 
+  it('Sv57: a five-level walk for a 4 KiB page above the Sv48 range', () => {
+    const vm = new Vm({ mode: 'sv57' });
+    const va = 0x12_3456_789a_b000n; // vpn[4] = 0x24: not canonical in Sv48
+    vm.map(va, PA1, RW);
+    vm.cpu.write64(PA1 + 0x18n, 0x5757n);
+    const end = vm.x({ 10: va + 0x18n }).program([A.ld(11, 10, 0)]);
+    vm.runTo(end);
+    expect(vm.cpu.x(11)).toBe(0x5757n);
+    // the tables: root (level 4) -> 3 -> 2 -> 1 -> 0
+    const l4 = vm.cpu.read64(vm.root + vpn(va, 4) * 8n);
+    expect(l4 & (R | W | X | V)).toBe(V);
+  });
+
+  it('Sv57: a 256 TiB petapage and a negative canonical address (bit 56 set, 63:57 ones)', () => {
+    const vm = new Vm({ mode: 'sv57' });
+    const PETA = 0x1_0000_0000_0000n; // vpn[4] = 1 -> PA 0
+    vm.map(PETA, 0n, RW, 4);
+    const neg = 0xff00_0000_0000_0000n;
+    vm.map(neg, PA3, RW);
+    vm.cpu.write64(PA1, 1n);
+    vm.cpu.write64(PA3 + 8n, 2n);
+    const end = vm.x({ 10: PETA + PA1, 12: neg + 8n }).program([A.ld(11, 10, 0), A.ld(13, 12, 0)]);
+    vm.runTo(end);
+    expect([vm.cpu.x(11), vm.cpu.x(13)]).toEqual([1n, 2n]);
+  });
+
   it('atomics and LR/SC through a mapping', () => {
     const vm = new Vm();
     vm.map(VA1, PA1, RW);
@@ -489,6 +526,15 @@ const SCENARIOS: Scenario[] = [
   {
     name: 'Sv48: bit 48 set over a mapped page (non-canonical)', kinds: ['load', 'store', 'fetch'], mode: 'sv48',
     setup: (vm) => { vm.map(VA1, PA1, RWX); return VA1 | (1n << 48n); },
+  },
+  { name: 'Sv57: bit 56 set, 63:57 clear (non-canonical)', kinds: ['load', 'store', 'fetch'], mode: 'sv57', setup: () => 0x100_0000_0000_0000n },
+  {
+    name: 'Sv57: bit 57 set over a mapped page (non-canonical)', kinds: ['load', 'store', 'fetch'], mode: 'sv57',
+    setup: (vm) => { vm.map(VA1, PA1, RWX); return VA1 | (1n << 57n); },
+  },
+  {
+    name: 'Sv57: a misaligned 256 TiB page', kinds: ['load', 'store', 'fetch'], mode: 'sv57',
+    setup: (vm) => { vm.map(0x1_0000_0000_0000n, RAM, RWX, 4); return 0x1_0000_0000_0000n + RAM; },
   },
   { name: 'store to a read-only page', kinds: ['store', 'amo'], setup: (vm) => { vm.map(VA1, PA1, R); return VA1; } },
   { name: 'store to a read-execute page', kinds: ['store'], setup: (vm) => { vm.map(VA1, PA1, RX); return VA1; } },

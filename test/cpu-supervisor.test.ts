@@ -450,19 +450,22 @@ describe('satp', () => {
   // (one S gigapage, RWX, A and D set), so the code runs on unchanged.
   const ROOT39 = RAM_BASE + 0x4_0000n;
   const ROOT48 = RAM_BASE + 0x4_1000n;
+  const ROOT57 = RAM_BASE + 0x4_2000n;
   const GIGAPAGE = ((RAM_BASE >> 12n) << 10n) | 0xcfn; // V R W X A D
   const SV39 = (8n << 60n) | (0x1234n << 44n) | (ROOT39 >> 12n);
   const SV48 = (9n << 60n) | (0xffffn << 44n) | (ROOT48 >> 12n);
+  const SV57 = (10n << 60n) | (0x5757n << 44n) | (ROOT57 >> 12n);
 
   const writeSatp = (v: bigint, controls = 0, satp = SV39) => {
     const cpu = sys([A.csrw(CSR.satp, A0), A.csrr(A1, CSR.satp), A.ebreak()], { x: { [A0]: v }, csr: { satp }, controls });
     cpu.write64(ROOT39 + 8n * (RAM_BASE >> 30n), GIGAPAGE);
     cpu.write64(ROOT48, ((ROOT39 >> 12n) << 10n) | 1n); // level 3, entry 0 -> the Sv39 root as level 2
+    cpu.write64(ROOT57, ((ROOT48 >> 12n) << 10n) | 1n); // level 4, entry 0 -> the Sv48 root as level 3
     return cpu;
   };
 
-  it('Sv39 and Sv48 are kept whole (all 16 ASID bits); Bare reads as all zero', () => {
-    for (const [v, want] of [[SV48, SV48], [SV39 ^ (0xffffn << 44n), SV39 ^ (0xffffn << 44n)], [0x0000_ffff_ffff_ffffn, 0n]]) {
+  it('Sv39, Sv48 and Sv57 are kept whole (all 16 ASID bits); Bare reads as all zero', () => {
+    for (const [v, want] of [[SV48, SV48], [SV57, SV57], [SV39 ^ (0xffffn << 44n), SV39 ^ (0xffffn << 44n)], [0x0000_ffff_ffff_ffffn, 0n]]) {
       const cpu = writeSatp(v, 0, 0n);
       runTo(cpu, CODE + 8n);
       expect(cpu.x(A1)).toBe(want);
@@ -470,7 +473,7 @@ describe('satp', () => {
   });
 
   it('any other MODE leaves satp unchanged', () => {
-    for (const mode of [1n, 2n, 7n, 10n, 11n, 15n]) {
+    for (const mode of [1n, 2n, 7n, 11n, 15n]) {
       const cpu = writeSatp((mode << 60n) | 5n);
       runTo(cpu, CODE + 8n);
       expect(cpu.x(A1), `mode ${mode}`).toBe(SV39);

@@ -186,6 +186,9 @@ describe.skipIf(typeof linux === 'string')('our guest Linux under ringvisor boot
     expect(Buffer.from(chosen.props.get('bootargs')!).toString()).toBe(APPEND + '\0');
     expect(chosen.props.has('linux,initrd-start')).toBe(true);
     expect(findNode(t.root, '/cpus/cpu@0')).toBeDefined();
+    // 32 bytes of rng-seed, as QEMU writes, from the VM's entropy source.
+    const seeded = SystemVM.create({ kernel: readFileSync(image), append: APPEND, cpuModule: loadCpuModule('release'), random: (b) => b.fill(0x5a) });
+    expect([...findNode(parseFdt(seeded.dtb).root, '/chosen')!.props.get('rng-seed')!]).toEqual(new Array(32).fill(0x5a));
   });
 });
 

@@ -36,7 +36,11 @@
 #                                            variants/NAME.config goes over
 #                                            ringvisor.config (its lines win;
 #                                            a line "# base: allnoconfig"
-#                                            picks the base config)
+#                                            picks the base config; a line
+#                                            "# ringvisor.config: no" leaves
+#                                            ringvisor.config out; a line
+#                                            "# modules: builtin" builds in
+#                                            what the base makes modules)
 #   bash guests/linux/build.sh --list-variants   the variants' names
 # Exit status: 0 built or cached, 1 the build failed, 2 packages missing.
 # Environment: RINGVISOR_CACHE (cache root), JOBS (make -j, default: nproc),
@@ -174,14 +178,19 @@ step "extracting $SRC_TAR"
 run tar -xJf "$SRC_TAR" -C "$KSRC" --strip-components=1
 
 # The fragment: ringvisor.config, and over it the variant's lines (a
-# symbol the variant names loses its ringvisor.config line).
+# symbol the variant names loses its ringvisor.config line), or the
+# variant's lines alone ("# ringvisor.config: no").
 FRAGMENT=$WORK/fragment.config
-BASE=tinyconfig
+BASE=tinyconfig BUILTIN=0 COMMON=ringvisor.config
 cp "$HERE/ringvisor.config" "$FRAGMENT"
 if [[ -n $variant ]]; then
   vfile=$HERE/variants/$variant.config
-  base=$(sed -n 's/^# base: *\([a-z]*config\) *$/\1/p' "$vfile")
+  base=$(sed -n 's/^# base: *\([a-z0-9_]*config\) *$/\1/p' "$vfile")
   [[ -n $base ]] && BASE=$base
+  # A stock configuration (the arch's defconfig) is the point of such a
+  # variant; ringvisor.config would turn its networking, PCI, USB... off.
+  if grep -qxE '# ringvisor\.config: *no *' "$vfile"; then : > "$FRAGMENT"; COMMON=; fi
+  if grep -qxE '# modules: *builtin *' "$vfile"; then BUILTIN=1; fi
   for sym in $(grep -oE '^(# )?CONFIG_[A-Za-z0-9_]+' "$vfile" | sed 's/^# //'); do
     grep -vE "^(# )?$sym[= ]" "$FRAGMENT" > "$FRAGMENT.tmp" || true
     mv "$FRAGMENT.tmp" "$FRAGMENT"
@@ -190,8 +199,11 @@ if [[ -n $variant ]]; then
 fi
 
 KMAKE=(make -C "$KSRC" ARCH=riscv CROSS_COMPILE="$CROSS" "${KBUILD_ENV[@]}")
-step "configuring: $BASE + ringvisor.config${variant:+ + variants/$variant.config}"
+step "configuring: $BASE$( (( BUILTIN )) && echo ' (modules built in)')${COMMON:+ + $COMMON}${variant:+ + variants/$variant.config}"
 run "${KMAKE[@]}" "$BASE"
+# Our kernels load no modules (the initramfs has no modprobe, and nothing to
+# load): what the base would build as a module is built into the Image.
+if (( BUILTIN )); then run "${KMAKE[@]}" mod2yesconfig; fi
 run env ARCH=riscv CROSS_COMPILE="$CROSS" bash -c \
   'cd "$1" && scripts/kconfig/merge_config.sh -m .config "$2"' _ "$KSRC" "$FRAGMENT"
 run "${KMAKE[@]}" olddefconfig
@@ -211,8 +223,11 @@ while IFS= read -r line; do
       fi ;;
   esac
 done < "$FRAGMENT"
+if (( BUILTIN )) && grep -q '=m$' "$KSRC/.config"; then
+  bad+=("want no modules (# modules: builtin), got: $(grep '=m$' "$KSRC/.config" | head -n 5 | tr '\n' ' ')")
+fi
 if (( ${#bad[@]} )); then
-  echo "build.sh: FAILED: the final .config does not match ringvisor.config${variant:+ + variants/$variant.config}:" >&2
+  echo "build.sh: FAILED: the final .config does not match ${COMMON:-$BASE}${variant:+ + variants/$variant.config}:" >&2
   printf '  %s\n' "${bad[@]}" | tee -a "$LOG" >&2
   exit 1
 fi

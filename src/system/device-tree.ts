@@ -17,6 +17,13 @@
 // PLIC contexts follow QEMU: hart h has context 2h for M-mode (external
 // interrupt 11) and 2h+1 for S-mode (external interrupt 9), which is the order
 // of the PLIC's interrupts-extended pairs. Linux uses only the S-mode ones.
+//
+// A kernel under QEMU does not see QEMU's tree as QEMU wrote it: OpenSBI
+// edits it first. withOpenSbiEdits() asks for the edits of OpenSBI 1.1 that
+// concern what we model (read back from QEMU's RAM at the kernel's entry,
+// test/fixtures/fdt/qemu-7.2-opensbi-1.1-virt-smp2.dtb): a /reserved-memory
+// node for the firmware's own memory, the PLIC's M-mode contexts marked
+// unusable, and the /pmu node stripped to its compatible.
 
 import { FdtBuilder, FdtError, type FdtReservation } from './fdt.js';
 
@@ -71,6 +78,18 @@ export interface VirtMachineConfig {
   reservations?: readonly FdtReservation[];
   /** boot_cpuid_phys in the header. Default 0. */
   bootHart?: number;
+  /** /reserved-memory children, named as OpenSBI names the memory it keeps
+   *  for M-mode (mmode_resv<i>@<base>), without no-map (OpenSBI 1.1 leaves
+   *  no-map out when PMP protects the region). Left out when absent. */
+  reservedMemory?: readonly { base: bigint; size: bigint }[];
+  /** The PLIC's M-mode contexts as OpenSBI hands them on: their
+   *  interrupts-extended entries name interrupt 0xffffffff (none) instead
+   *  of 11, so only the S-mode contexts look usable. Default false (QEMU's
+   *  own tree). */
+  plicHideMModeContexts?: boolean;
+  /** A /pmu node with only compatible "riscv,pmu": QEMU's node after
+   *  OpenSBI has read and removed its event map. Default false. */
+  pmu?: boolean;
 }
 
 export class DeviceTreeConfigError extends Error {
@@ -136,6 +155,28 @@ export function qemuVirtConfig(): VirtMachineConfig {
   };
 }
 
+/** What OpenSBI 1.1 (QEMU 7.2's -bios default) keeps for itself: its
+ *  firmware (288 KiB on QEMU) in a 512 KiB PMP region at the base of RAM,
+ *  which it hands on as /reserved-memory/mmode_resv0@80000000. */
+export const OPENSBI_1_1 = {
+  reservedMemory: [{ base: 0x8000_0000n, size: 0x8_0000n }],
+} as const;
+
+/** `config` with the edits OpenSBI 1.1 makes to QEMU's tree before a
+ *  kernel sees it (for the nodes we model): the tree a kernel reads under
+ *  `qemu-system-riscv64 -M virt -bios default`. */
+export function withOpenSbiEdits(config: VirtMachineConfig): VirtMachineConfig {
+  return {
+    ...config,
+    reservedMemory: OPENSBI_1_1.reservedMemory.filter((r) => r.base >= config.ramBase && r.base + r.size <= config.ramBase + config.ramSize),
+    plicHideMModeContexts: true,
+    pmu: true,
+  };
+}
+
+/** The interrupt number OpenSBI writes for a PLIC context it keeps (none). */
+export const IRQ_NONE = 0xffff_ffff;
+
 const hex = (v: bigint | number): string => `0x${v.toString(16)}`;
 /** A unit address as the devicetree spec and dtc want it: lowercase hex, no leading zeros. */
 const unit = (v: bigint): string => v.toString(16);
@@ -169,6 +210,15 @@ function validate(c: VirtMachineConfig): void {
     if (end <= start) fail(`initrd [${hex(start)}, ${hex(end)}) is empty or reversed`);
     if (start < c.ramBase || end > c.ramBase + c.ramSize) {
       fail(`initrd [${hex(start)}, ${hex(end)}) is not inside RAM [${hex(c.ramBase)}, ${hex(c.ramBase + c.ramSize)})`);
+    }
+  }
+
+  for (const [i, r] of (c.reservedMemory ?? []).entries()) {
+    if (r.size <= 0n || r.base % PAGE !== 0n || r.size % PAGE !== 0n) {
+      fail(`reservedMemory[${i}] [${hex(r.base)}, +${hex(r.size)}) is not a non-empty, 4 KiB aligned range`);
+    }
+    if (r.base < c.ramBase || r.base + r.size > c.ramBase + c.ramSize) {
+      fail(`reservedMemory[${i}] [${hex(r.base)}, ${hex(r.base + r.size)}) is not inside RAM [${hex(c.ramBase)}, ${hex(c.ramBase + c.ramSize)})`);
     }
   }
 
@@ -250,6 +300,26 @@ export function virtDeviceTree(config: VirtMachineConfig): Uint8Array {
   t.propU32('#size-cells', 2);
   t.prop('compatible', 'riscv-virtio');
   t.prop('model', c.model ?? 'riscv-virtio,ringvisor');
+
+  // OpenSBI adds /reserved-memory in front of the root's other children.
+  const reserved = c.reservedMemory ?? [];
+  if (reserved.length > 0) {
+    t.beginNode('reserved-memory');
+    t.propU32('#address-cells', 2);
+    t.propU32('#size-cells', 2);
+    t.propEmpty('ranges');
+    reserved.forEach((r, i) => {
+      t.beginNode(`mmode_resv${i}@${unit(r.base)}`);
+      t.propCells('reg', [r.base, r.size], 2);
+      t.endNode();
+    });
+    t.endNode();
+  }
+  if (c.pmu) {
+    t.beginNode('pmu');
+    t.prop('compatible', 'riscv,pmu');
+    t.endNode();
+  }
 
   t.beginNode('chosen');
   if (c.bootargs.length > 0) t.prop('bootargs', c.bootargs);
@@ -345,7 +415,8 @@ export function virtDeviceTree(config: VirtMachineConfig): Uint8Array {
       t.propU32('riscv,ndev', c.plic.sources);
       t.propCells('reg', [c.plic.base, c.plic.size], 2);
       const ext: number[] = [];
-      for (let h = 0; h < c.harts; h++) ext.push(intcPhandles[h]!, IRQ_M_EXT, intcPhandles[h]!, IRQ_S_EXT);
+      const mExt = c.plicHideMModeContexts ? IRQ_NONE : IRQ_M_EXT;
+      for (let h = 0; h < c.harts; h++) ext.push(intcPhandles[h]!, mExt, intcPhandles[h]!, IRQ_S_EXT);
       t.propU32s('interrupts-extended', ext);
       t.propEmpty('interrupt-controller');
       t.prop('compatible', ['sifive,plic-1.0.0', 'riscv,plic0']);

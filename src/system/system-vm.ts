@@ -18,7 +18,8 @@ import { Cpu, ExitControl, ExitReason, EXIT_REASON_NAMES, Irq, MemoryMode } from
 import { defaultCpuModule } from '../cpu/module-registry.js';
 import { VIRTUAL_EPOCH_NS } from '../hypervisor/clock.js';
 import { checkMemoryBytes, checkTimeoutSeconds } from '../hypervisor/limits.js';
-import { virtDeviceTree, qemuVirtioSlots, QEMU_VIRT, plicContext } from './device-tree.js';
+import { virtDeviceTree, withOpenSbiEdits, qemuVirtioSlots, QEMU_VIRT, plicContext, type VirtMachineConfig } from './device-tree.js';
+import { bootLayout, BootLayoutError } from './boot-layout.js';
 import { loadKernel, KernelImageError } from './linux-image.js';
 import { HartEntry, writeEntryState } from './hart-entry.js';
 import { handleSbi, HartState, ResetType, SbiStats, type SbiMachine } from './sbi.js';
@@ -29,7 +30,7 @@ import { GoldfishRtc } from './devices/goldfish-rtc.js';
 import { SifiveTest, type Finish } from './devices/sifive-test.js';
 import { VirtioMmio } from './devices/virtio-mmio.js';
 import { VirtioBlk, type BlockBackend } from './devices/virtio-blk.js';
-import { VirtioRng } from './devices/virtio-rng.js';
+import { VirtioRng, hostRandom } from './devices/virtio-rng.js';
 import { RateLimitedLog, type LogLimits } from './rate-limited-log.js';
 
 export interface SystemVMOptions {
@@ -58,7 +59,8 @@ export interface SystemVMOptions {
   /** A virtio-blk disk: a raw image file (writes reach it; a flush is an
    *  fsync), read-only if asked, or any block backend. */
   disk?: { path: string; readOnly?: boolean } | BlockBackend;
-  /** The entropy virtio-rng hands the guest (default: the host's crypto). */
+  /** The entropy virtio-rng hands the guest, and the 32 bytes of /chosen's
+   *  rng-seed (default: the host's crypto). */
   random?: (buf: Uint8Array) => void;
   /** Harts (1..8; default 1). Hart 0 boots; the others wait for SBI HSM hart_start. */
   harts?: number;
@@ -85,8 +87,6 @@ export const SYSTEM_LIMIT_STATUS = 124;
 const TIMER_OFF = 0xffff_ffff_ffff_ffffn;
 /** Guest time (ticks: 1 ms) the UART must have been open before it gets console input. */
 const CONSOLE_SETTLE = 10_000n;
-/** The top of RAM kept for the device tree. */
-const DTB_SPACE = 0x10_0000n;
 /** Empty line-status reads in a row that mean a guest waits for input. */
 const POLLS_FOR_INPUT = 64;
 
@@ -169,18 +169,14 @@ export class SystemVM {
     const ramSize = checkMemoryBytes(options.memoryBytes ?? DEFAULT_SYSTEM_MEMORY);
     const name = options.kernelName ?? 'kernel';
     const kernel = loadKernel(options.kernel, ramBase, name, ramSize);
-    // It fits in RAM (loadKernel checked), but the device tree must not land on it.
-    if (kernel.end > ramBase + ramSize - DTB_SPACE) {
-      throw new KernelImageError(name, `the kernel ends at 0x${kernel.end.toString(16)}, inside the last MiB of RAM, which holds the device tree (raise --mem)`);
-    }
     const cpu = this.cpu = new Cpu(options.cpuModule ?? defaultCpuModule());
     cpu.configureRam(ramBase, ramSize);
     cpu.memoryMode = MemoryMode.Flat;
     cpu.exitControls = ExitControl.Supervisor | ExitControl.EcallS;
 
     // The kernel at RAM + text_offset (an ELF's segments where they say);
-    // the device tree at the top of RAM; the initrd below it (Linux keeps
-    // both out of its allocator).
+    // the device tree and the initrd where QEMU puts them (boot-layout.ts;
+    // Linux keeps both out of its allocator).
     for (const p of kernel.pieces) {
       if (p.addr < ramBase || p.addr + p.memSize > ramBase + ramSize) {
         throw new RangeError(`${name}: the kernel occupies 0x${p.addr.toString(16)}..0x${(p.addr + p.memSize).toString(16)}, outside the VM's RAM (0x${ramBase.toString(16)}..0x${(ramBase + ramSize).toString(16)})`);
@@ -229,16 +225,17 @@ export class SystemVM {
       virtio.push(slots[1]);
     }
 
-    const dtbSpace = DTB_SPACE;
-    let initrd: { start: bigint; end: bigint } | undefined;
-    const top = ramBase + ramSize;
-    if (options.initrd) {
-      const start = (top - dtbSpace - BigInt(options.initrd.length)) & ~0xfffn;
-      if (start < kernel.end) throw new RangeError(`the initrd (${options.initrd.length} bytes) does not fit in RAM beside the kernel`);
-      cpu.writeBytes(start, options.initrd);
-      initrd = { start, end: start + BigInt(options.initrd.length) };
-    }
-    this.dtb = virtDeviceTree({
+    // The tree as a kernel finds it under QEMU with OpenSBI 1.1, whose edits
+    // (device-tree.ts) include /reserved-memory for the firmware's 512 KiB at
+    // the base of RAM: that memory is the kernel's here, but it is kept out
+    // of its allocator as under QEMU. (Linux 6.1 ignores RAM below its own
+    // load address anyway: "OF: fdt: Ignoring memory range".)
+    // QEMU puts 32 random bytes in /chosen/rng-seed; Linux mixes them in (and,
+    // with RANDOM_TRUST_BOOTLOADER, as defconfig has, credits them), so its
+    // RNG is ready at once instead of when a device has fed it enough.
+    const rngSeed = new Uint8Array(32);
+    (options.random ?? hostRandom)(rngSeed);
+    const tree = (initrd?: { start: bigint; end: bigint }): VirtMachineConfig => withOpenSbiEdits({
       harts: this.harts, ramBase, ramSize, isa: ISA, mmuType: 'riscv,sv48',
       timebaseFrequency: QEMU_VIRT.timebaseFrequency,
       bootargs: options.append ?? 'console=ttyS0',
@@ -248,8 +245,22 @@ export class SystemVM {
       virtio,
       rtc: { base: QEMU_VIRT.rtc.base, irq: QEMU_VIRT.rtc.irq },
       test: { base: QEMU_VIRT.test.base },
+      rngSeed,
     });
-    const dtbAt = (top - dtbSpace + 0xfffn) & ~0xfffn;
+    // The tree's size does not depend on where the initrd is (its two
+    // properties are fixed-width), so a first tree sizes the layout.
+    const initrdSize = options.initrd?.length;
+    const sizing = virtDeviceTree(tree(initrdSize === undefined ? undefined : { start: ramBase, end: ramBase + 1n }));
+    let layout;
+    try {
+      layout = bootLayout({ ramBase, ramSize, kernelEntry: kernel.entry, kernelEnd: kernel.end, dtbSize: sizing.length, initrdSize });
+    } catch (e) {
+      if (e instanceof BootLayoutError) throw new KernelImageError(name, e.message);
+      throw e;
+    }
+    if (options.initrd && layout.initrd) cpu.writeBytes(layout.initrd.start, options.initrd);
+    this.dtb = virtDeviceTree(tree(layout.initrd));
+    const dtbAt = layout.dtb;
     cpu.writeBytes(dtbAt, this.dtb);
 
     // Linux's boot protocol: a0 = hart id, a1 = the device tree, S-mode, no

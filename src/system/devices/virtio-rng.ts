@@ -12,6 +12,11 @@ import type { Virtqueue } from './virtqueue.js';
 
 export const VIRTIO_ID_ENTROPY = 4;
 
+/** The host's entropy: what the device hands out unless told otherwise. */
+export function hostRandom(buf: Uint8Array): void {
+  webcrypto.getRandomValues(buf);
+}
+
 export interface VirtioRngOptions {
   /** Fills `buf` with random bytes (buf.length <= 65536). */
   random?: (buf: Uint8Array) => void;
@@ -30,7 +35,7 @@ export class VirtioRng implements VirtioDevice {
   bytesServed = 0;
 
   constructor(opts: VirtioRngOptions = {}) {
-    this.random = opts.random ?? ((buf) => { webcrypto.getRandomValues(buf); });
+    this.random = opts.random ?? hostRandom;
     this.queueMaxSizes = [opts.queueSize ?? 64];
     this.maxChainBytes = opts.maxRequestBytes ?? 1 << 20;
   }
