@@ -333,7 +333,7 @@ const ALLOWED = [
   'src/linux/vmcall.ts returnAddress read32',
   'src/linux/vmcall.ts returnAddress writeBytes',
   // vmcall copies the embedder's buffers back from where it put them.
-  'src/linux/vmcall.ts step guestBytes',
+  'src/linux/vmcall.ts step readBytes',
   // brk zeroes the tail of the break's page, mmap loads a file into the
   // fresh mapping it made: kernel-side writes to pages the call itself maps.
   'src/linux/sys/memory.ts sysBrk fill',

@@ -308,13 +308,18 @@ export class Cpu {
   // them are not RAM, SPANS_SLOTS when they are user addresses in more than
   // one slot (forPieces walks those).
   private offsetOf(addr: bigint, length: number): number {
-    const slots = this.slots;
-    if (!slots) {
+    if (!this.slots) {
       const off = addr - this.ramBase;
       return off < 0n || off + BigInt(length) > this.ramSize ? NOT_RAM : Number(off);
     }
     // User addresses are below 2^38: exact as numbers; anything larger is refused.
-    const a = Number(addr), shift = this.layout.SLOT_SHIFT, size = 1 << shift;
+    return this.userOffset(Number(addr), length);
+  }
+
+  // offsetOf for a user address as a number (page-permission mode): the
+  // system-call path asks often, so no BigInt here.
+  private userOffset(a: number, length: number): number {
+    const slots = this.slots!, size = 1 << this.layout.SLOT_SHIFT;
     const index = Math.floor(a / size);
     if (length < 0 || index >= slots.length) return NOT_RAM;
     const within = a - index * size;
@@ -742,12 +747,14 @@ export class Cpu {
     // A page writable on its first store (PERM_WLAZY) is writable: the
     // write that follows through Cpu's accessors touches it.
     const lazy = this.layout.PERM_WLAZY;
-    // Page by page: each page of RAM it reaches through its slot.
+    // Page by page: each page of RAM it reaches through its slot. (As a
+    // number: exact below 2^53, and anything at 2^38 or above is refused.)
+    const start = Number(addr);
     let done = 0;
     while (done < length) {
-      const a = addr + BigInt(done);
-      const inPage = PAGE_SIZE - Number(a & BigInt(PAGE_SIZE - 1));
-      const off = this.offsetOf(a, 1);
+      const a = start + done;
+      const inPage = PAGE_SIZE - (a % PAGE_SIZE);
+      const off = this.userOffset(a, 1);
       if (off < 0) break;
       const v = this.bytes[table + Math.floor(off / PAGE_SIZE)];
       if (((v & lazy ? v | Perm.W : v) & perms) !== perms) break;
