@@ -130,7 +130,6 @@ export class AddressSpace {
    *  first slot's worth of RAM stands for "none" and is never handed out). */
   private readonly freeChunks: number[] = [];
   private nextChunk: number;
-  private chunkCount = 0;
 
   constructor(private readonly cpu: Cpu) {
     this.slotPages = cpu.slotBytes / PAGE_SIZE;
@@ -146,8 +145,6 @@ export class AddressSpace {
   get end(): bigint { return USER_END; }
   /** Largest number of bytes mapped at once. */
   get peakBytes(): number { return this.peakCount * PAGE_SIZE; }
-  /** Slots that have RAM now. */
-  get slotsInUse(): number { return this.chunkCount; }
 
   /** Whether [addr, addr+len) is page-aligned and lies inside the user range. */
   inRange(addr: bigint, len: bigint): boolean {
@@ -201,9 +198,8 @@ export class AddressSpace {
 
   /** Adds `perms` to pages that may already be mapped (ELF segments sharing a page). */
   mapMerge(addr: bigint, len: bigint, perms: number): void {
-    for (let a = pageDown(addr), end = pageUp(addr + len); a < end; a += PAGE) {
-      this.setPages(a, PAGE, ((this.state(a) ?? 0) & 7) | perms, true);
-    }
+    const start = pageDown(addr);
+    this.setPages(start, pageUp(addr + len) - start, (old) => old | perms, true);
   }
 
   /** Unmaps [addr, addr+len); the pages read as zero from now on. */
@@ -367,20 +363,35 @@ export class AddressSpace {
 
   private address(index: number, page: number): bigint { return BigInt(index * LEAF_PAGES + page) * PAGE; }
 
-  private setPages(addr: bigint, len: bigint, perms: number, mapping: boolean): void {
+  // Maps (or with `mapping` false, changes) the pages of [addr, addr+len),
+  // giving each `perms`, or what `perms` makes of its old permissions.
+  private setPages(addr: bigint, len: bigint, perms: number | ((old: number) => number), mapping: boolean): void {
+    const permsOf = typeof perms === 'number' ? () => perms : perms;
     this.eachLeaf(addr, len, (index, from, to) => {
       let leaf = this.leaves.get(index);
       if (!leaf) {
         leaf = { pages: new Uint8Array(LEAF_PAGES), mapped: 0, chunks: new Uint32Array(LEAF_PAGES / this.slotPages) };
         this.leaves.set(index, leaf);
       }
+      const pages = leaf.pages;
       for (let i = from; i < to; i++) {
-        if (mapping && !leaf.pages[i]) { this.mappedCount++; leaf.mapped++; }
+        const old = pages[i], p = permsOf(old & 7);
+        if (mapping && !old) { this.mappedCount++; leaf.mapped++; }
         // mprotect keeps a page past the end of its file so (map has unmapped first).
-        leaf.pages[i] = MAPPED | (leaf.pages[i] & (PAST_EOF | OPENED)) | (perms ? OPENED : 0) | perms;
+        pages[i] = MAPPED | (old & (PAST_EOF | OPENED)) | (p ? OPENED : 0) | p;
       }
-      // Slots without RAM get their permissions when they get RAM.
-      this.eachBacked(index, leaf, from, to, (a, pages) => this.cpu.setPagePermissions(a, pages * PAGE_SIZE, perms));
+      // Slots without RAM get their permissions when they get RAM; the
+      // others now, in runs of pages with the same permissions.
+      this.eachBacked(index, leaf, from, to, (a, n) => {
+        const first = Number(a / PAGE) - index * LEAF_PAGES, end = first + n;
+        for (let i = first; i < end;) {
+          const p = pages[i] & 7;
+          let j = i + 1;
+          while (j < end && (pages[j] & 7) === p) j++;
+          this.cpu.setPagePermissions(this.address(index, i), (j - i) * PAGE_SIZE, p);
+          i = j;
+        }
+      });
     });
     if (this.mappedCount > this.peakCount) this.peakCount = this.mappedCount;
     if (mapping) this.ranges.add(Number(pageDown(addr) / PAGE), Number(pageUp(addr + len) / PAGE));
@@ -401,7 +412,6 @@ export class AddressSpace {
       this.nextChunk += this.cpu.slotBytes;
     }
     leaf.chunks[from / n] = chunk;
-    this.chunkCount++;
     this.cpu.setSlot(index, chunk);
     for (let i = from; i < from + n; i++) {
       const p = leaf.pages[i];
@@ -425,7 +435,6 @@ export class AddressSpace {
       this.cpu.setSlot(index * (LEAF_PAGES / n) + s, undefined);
       leaf.chunks[s] = 0;
       this.freeChunks.push(chunk);
-      this.chunkCount--;
     }
     if (leaf.mapped === 0) this.leaves.delete(index);
   }
