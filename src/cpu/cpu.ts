@@ -213,7 +213,7 @@ export class Cpu {
   /** ramSize as a number (RAM is at most 4 GiB). */
   private ramBytes = 0;
   /** In page-permission mode guest addresses are user addresses, mapped to
-   *  RAM by 2 MiB slots (assembly/layout.ts SLOT_TABLE): this is that table. */
+   *  RAM by 64 KiB slots (assembly/layout.ts SLOT_TABLE): this is that table. */
   private slots: Uint32Array | undefined;
   /** Slots whose entry is not SLOT_NONE: the ones a reset clears (the
    *  table is otherwise all SLOT_NONE, 0, and never written, so it costs
@@ -532,7 +532,8 @@ export class Cpu {
       this.translator = new Jit({
         memory: e.memory, table: e.table, helpers: e, layout: l,
         expand: (p) => e.expandCompressed(p),
-        ramOffset: (pc: bigint) => { const o = this.offsetOf(pc, 2); return o >= 0 ? o : undefined; },
+        // (A parcel is 2-aligned: never across two slots.)
+        ramOffset: (pc: bigint) => this.ramOffsetOf(pc),
         pagePermissions: () => this.memoryMode === MemoryMode.PagePermissions,
       });
     }

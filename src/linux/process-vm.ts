@@ -244,7 +244,7 @@ export class ProcessVM {
     this.cpu = spareCpus.get(module)?.pop() ?? new Cpu(module);
     this.cpuModule = module;
     // All the RAM the CPU can hold, from offset 0: the address space hands
-    // it out to slots 2 MiB at a time. Host memory is only committed as the
+    // it out to slots 64 KiB at a time. Host memory is only committed as the
     // guest writes pages, and --mem counts those.
     this.cpu.configureRam(0n, this.cpu.maxRamBytes);
     this.cpu.memoryMode = MemoryMode.PagePermissions;

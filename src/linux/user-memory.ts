@@ -29,7 +29,7 @@ const permFor = (access: Access): number => (access === 'read' ? Perm.R : Perm.W
 
 export class UserMemory {
   /** Copies handed out by writeView for buffers that are not one piece of
-   *  RAM (they span two 2 MiB slots), written back by flush(). */
+   *  RAM (they span two slots of the address space), written back by flush(). */
   private readonly pending: { addr: bigint; data: Uint8Array }[] = [];
 
   constructor(private readonly cpu: Cpu) {}

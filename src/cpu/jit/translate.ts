@@ -488,7 +488,7 @@ class Emitter {
   /** Leaves the access's offset in RAM on the stack, after stopping before
    *  the instruction if the access leaves the user range, crosses a page
    *  (the interpreter handles both) or its page's permissions lack `perm`.
-   *  A user address reaches RAM through its 2 MiB slot (assembly/memory.ts
+   *  A user address reaches RAM through its 64 KiB slot (assembly/memory.ts
    *  userAddress, the same steps): a slot without RAM leads to pages with no
    *  permissions, so that needs no test of its own. */
   private address(inst: Inst, base: number, imm: number, size: number, perm: number, remaining: number): void {
