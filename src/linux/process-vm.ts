@@ -719,6 +719,12 @@ export class ProcessVM {
       if (threads.mustSwitch) threads.schedule();
       return this.exitStatus;
     }
+    // The thread on the CPU may wait (other processes were to end its wait,
+    // and this process is alone now): the thread scheduler decides.
+    if (threads.waiting) {
+      threads.schedule();
+      if (this.exitStatus !== undefined || threads.waiting || this.idleUntil !== undefined) return this.exitStatus;
+    }
     // Signals other processes sent while this one was off the CPU.
     if (this.signalsArrived) {
       this.signalsArrived = false;
@@ -782,6 +788,12 @@ export class ProcessVM {
     }
     if (this.exitStatus === undefined && threads.mustSwitch) threads.schedule();
     return this.exitStatus;
+  }
+
+  /** For the VM's scheduler: ends the VM if --timeout has passed (and
+   *  returns its status). */
+  checkDeadline(): number | undefined {
+    return this.deadline !== undefined && Date.now() >= this.deadline ? this.timedOut() : undefined;
   }
 
   // --timeout has passed: the VM ends (timeout(1)'s status).

@@ -73,6 +73,8 @@ export class Processes {
   get count(): number { return this.byPid.size; }
   all(): readonly ProcessVM[] { return this.list; }
   find(pid: number): ProcessVM | undefined { return this.byPid.get(pid); }
+  /** Every process that exists: live ones and zombies. */
+  everyone(): ProcessVM[] { return [...this.byPid.values()]; }
 
   /** A new pid or tid: Linux numbers both from one space. */
   allocateId(): number {
@@ -143,13 +145,15 @@ export class Processes {
    * may wait for the guest's sleeps (runSync) rather than return.
    */
   step(block: boolean, clock: Clock): number | undefined {
-    if (this.list.length === 1 && this.idleUntil === undefined && !this.root.threads.waiting) {
+    if (this.list.length === 1 && this.idleUntil === undefined) {
       // One process: its own loop, shortcuts and all.
       const status = this.root.runSlice(block);
       if (status === undefined) return undefined;
       this.root.exitStatus ??= status;
       return this.endAll();
     }
+    const timedOut = this.root.checkDeadline();
+    if (timedOut !== undefined) return this.endAll();
     if (this.idleUntil !== undefined) {
       const left = this.idleUntil - clock.nowNs();
       if (left > 0n) {

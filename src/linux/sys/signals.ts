@@ -683,7 +683,7 @@ function sysRtSigsuspend(p: ProcessVM, [maskPtr, setsize]: bigint[]): bigint {
   }
   if (s.ended) return 0n;
   // Another thread may send the signal; with none, block() ends the process.
-  if (p.threads.count === 1) s.mask = old;
+  if (p.threads.count === 1 && p.processes.alone) s.mask = old;
   return p.threads.block({ kind: 'sigsuspend', oldMask: old }, -BigInt(EINTR), 'in rt_sigsuspend');
 }
 
@@ -758,8 +758,9 @@ function sysKill(p: ProcessVM, [pid, sig]: bigint[]): bigint {
   if (!validSignal(sig) && sig !== 0n) return -BigInt(EINVAL);
   // pid > 0: that process; 0: the caller's process group; -1: every
   // process but init and the caller; below -1: the group -pid.
+  // (Zombies count as targets, as on Linux, and take nothing.)
   let targets: ProcessVM[];
-  const all = p.processes.all().filter((q) => q.exitStatus === undefined);
+  const all = p.processes.everyone();
   if (target > 0) targets = all.filter((q) => q.pid === target);
   else if (target === -1) targets = all.filter((q) => q !== p);
   else {
