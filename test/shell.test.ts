@@ -37,6 +37,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ProcessVM } from '../src/index.js';
 import { sandboxFs } from '../src/node/host-fs.js';
+import { qemuPath } from './support/guests.js';
 
 const CACHE = join(process.env.RINGVISOR_CACHE ?? join(homedir(), '.cache', 'ringvisor'), 'third-party');
 const BUILD = 'bash guests/third-party/build.sh';
@@ -99,6 +100,23 @@ function environment(side: Side): string[] {
   return [`PATH=${side.bin}`, `SH=${join(side.tools, 'dash')}`];
 }
 
+/** Runs a riscv64 program (path and argv[0]) under qemu-riscv64, as runNative runs a native one. */
+function runQemu(qemu: string, path: string, args: string[], cwd: string, env: string[]): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('/bin/sh', ['-c', 'ulimit -c 0 && umask 022 && exec env -i "$@"', 'sh', ...env, qemu, path, ...args],
+      { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => stdout.push(d));
+    child.stderr.on('data', (d: Buffer) => stderr.push(d));
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      const status = code ?? 128 + (signal ? osConstants.signals[signal] : 0);
+      resolve({ stdout: Buffer.concat(stdout).toString('latin1'), stderr: Buffer.concat(stderr).toString('latin1'), status });
+    });
+  });
+}
+
 /** Runs tools/<program> natively: a session of its own (no controlling
  *  terminal, as under ringvisor, so dash's `set -m` finds no tty), umask 022,
  *  only the environment given. */
@@ -121,15 +139,19 @@ function runNative(side: Side, program: string, args: string[], cwd: string): Pr
 }
 
 /** Runs tools/<program> under ringvisor, with the host's file system at /. */
-async function runRingvisor(side: Side, program: string, args: string[], cwd: string): Promise<Result> {
-  const path = join(side.tools, program);
+function runRingvisor(side: Side, program: string, args: string[], cwd: string): Promise<Result> {
+  return runElf(join(side.tools, program), args, cwd, environment(side));
+}
+
+/** Runs a riscv64 program (path and argv[0]) under ringvisor, with the host's file system at /. */
+async function runElf(path: string, args: string[], cwd: string, env: string[]): Promise<Result> {
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
   const vm = ProcessVM.create(new Uint8Array(readFileSync(path)), {
     argv: [path, ...args],
     programName: path,
     fs: sandboxFs({ cwd, hostRoot: true }),
-    env: environment(side),
+    env,
     stdout: (d) => stdout.push(Buffer.from(d)),
     stderr: (d) => stderr.push(Buffer.from(d)),
     // Guards against a guest that never ends; a script is some millions.
@@ -283,4 +305,57 @@ if (MISSING) {
     expectGolden('make.txt', n);
     expect(difference(g, n, 'ringvisor', 'native'), 'make: ringvisor against native').toBe('');
   }, 300_000);
+});
+
+// The riscv64 builds on their own, one process each, which ringvisor runs
+// today: busybox's applets through the links of bin-riscv64 (argv[0] names
+// the applet), make's dry run, question mode and functions, dash with
+// builtins only;
+// against qemu-riscv64, which can run a program that does not exec.
+const qemu = qemuPath();
+const oneMissing = MISSING ?? (qemu ? undefined : 'qemu-riscv64 is not on the PATH (apt-get install qemu-user)');
+describe.skipIf(oneMissing !== undefined)(`dash, make and busybox alone (one process each), ringvisor against qemu-riscv64${oneMissing ? ` (skipped: ${oneMissing})` : ''}`, () => {
+  const steps: Array<{ program: 'busybox' | 'make' | 'dash'; args: string[] }> = [
+    { program: 'busybox', args: ['sort', '-k2,2n', '-k1,1', 'data.txt'] },
+    { program: 'busybox', args: ['uniq', '-c', 'sorted.txt'] },
+    { program: 'busybox', args: ['sed', '-n', 's/^\\(w[0-9]*\\) \\([0-3]\\)$/\\2:\\1/p', 'data.txt'] },
+    { program: 'busybox', args: ['awk', '{ n[$2]++ } END { for (k = 0; k < 7; k++) print k, n[k] }', 'data.txt'] },
+    { program: 'busybox', args: ['grep', '-c', '^w1', 'data.txt'] },
+    { program: 'busybox', args: ['wc', 'data.txt', 'sorted.txt'] },
+    { program: 'busybox', args: ['md5sum', 'data.txt'] },
+    { program: 'busybox', args: ['cut', '-d', ' ', '-f', '2', 'sorted.txt'] },
+    { program: 'busybox', args: ['tr', '-d', '\\n', 'sorted.txt'] },
+    { program: 'busybox', args: ['head', '-n', '3', 'data.txt'] },
+    { program: 'busybox', args: ['ls', '-1a', '.'] },
+    { program: 'busybox', args: ['cat', 'missing.txt'] },
+    { program: 'make', args: ['--version'] },
+    { program: 'make', args: ['-n', '-C', 'project', 'build/prog'] },
+    { program: 'make', args: ['-q', '-C', 'project', 'all'] },
+    { program: 'make', args: ['-f', '/dev/null', '--eval', '$(info $(sort c b a) $(words x y) $(patsubst %.c,%.o,a.c b.c) $(sort $(wildcard project/src/*.c)))', 'nothing'] },
+    { program: 'make', args: ['-C', 'project', 'no-such-target'] },
+    { program: 'dash', args: ['-c', 'x=$((6 * 7)); for i in 1 2 3; do x=$((x + i)); done; printf "%s %x\\n" $x $x; echo "${0##*/} $# $*" >&2; exit 3', 'dash', 'a', 'b'] },
+  ];
+  for (const step of steps) {
+    // A busybox step names its applet first: the link of that name is run.
+    const isApplet = step.program === 'busybox';
+    const name = isApplet ? step.args[0] : step.program;
+    const rest = isApplet ? step.args.slice(1) : step.args;
+    it(`${name} ${rest.join(' ')}`, async () => {
+      const cwd = realpathSync(mkdtempSync(join(tmpdir(), 'ringvisor-shell-one-')));
+      try {
+        const lines: string[] = [];
+        for (let i = 1; i <= 300; i++) lines.push(`w${(i * 37) % 53} ${i % 7}\n`);
+        writeFileSync(join(cwd, 'data.txt'), lines.join(''));
+        writeFileSync(join(cwd, 'sorted.txt'), [...lines].sort().join(''));
+        cpSync(PROJECT, join(cwd, 'project'), { recursive: true });
+        const p = isApplet ? join(busybox!.bin!, name) : step.program === 'make' ? make!.elf : dash!.elf;
+        const [r, q] = await Promise.all([runElf(p, rest, cwd, []), runQemu(qemu!, p, rest, cwd, [])]);
+        expect(r.stdout).toBe(q.stdout);
+        expect(r.stderr).toBe(q.stderr);
+        expect(r.status).toBe(q.status);
+      } finally {
+        rmSync(cwd, { recursive: true, force: true });
+      }
+    }, 120_000);
+  }
 });
