@@ -223,6 +223,10 @@ export class ProcessVM {
   exitSignal = 17;
   /** User and group ids (sys/ids.ts): root's at first, a parent's copy after fork. */
   ids: Ids = { ...ROOT_IDS };
+  /** Stopped by a stop signal, until SIGCONT (or SIGKILL). */
+  stopped = false;
+  /** A stop or continue the parent's wait has not reported yet (WUNTRACED, WCONTINUED). */
+  stateReport: { kind: 'stopped' | 'continued'; sig: number } | undefined;
   /** prctl(PR_SET_CHILD_SUBREAPER): orphaned descendants come to it. */
   childSubreaper = false;
   /** Whether it has called execve (setpgid on it then fails: EACCES). */
@@ -497,11 +501,12 @@ export class ProcessVM {
     parent.cpu.loadContext(saved);
     parent.cpu.dropReservation();
     parent.threads.wake(parent.threads.current, BigInt(this.pid));
+    this.processes.runNext(parent);
   }
 
   /** Whether the process has a thread that can run now (switching to it). */
   canRun(): boolean {
-    if (this.exitStatus !== undefined || this.vforkChild !== undefined) return false;
+    if (this.exitStatus !== undefined || this.vforkChild !== undefined || this.stopped) return false;
     return this.threads.poll();
   }
 

@@ -127,6 +127,14 @@ export class Processes {
     return n;
   }
 
+  /** `p` gets the CPU next, for a whole slice (a vfork parent released:
+   *  it resumes as soon as its child has called execve, as on Linux, where
+   *  it runs on while the new program starts). */
+  runNext(p: ProcessVM): void {
+    this.current = p;
+    this.sliceLeft = PROCESS_SLICE;
+  }
+
   /** A child that never ran goes (fork undone). */
   drop(p: ProcessVM): void {
     this.list.splice(this.list.indexOf(p), 1);
@@ -204,7 +212,7 @@ export class Processes {
       if (d !== undefined && (earliest === undefined || d < earliest)) earliest = d;
     }
     if (earliest === undefined) {
-      const waits = this.list.map((p) => `pid ${p.pid} (${p.programName}) ${p.threads.all().map((t) => `thread ${t.tid} in ${describeWait(t.wait)}`).join(', ')}`);
+      const waits = this.list.map((p) => `pid ${p.pid} (${p.programName}) ${p.stopped ? 'stopped' : p.threads.all().map((t) => `thread ${t.tid} in ${describeWait(t.wait)}`).join(', ')}`);
       this.root.diagnose(`ringvisor: deadlock: all ${this.list.length} processes wait forever: ${waits.join('; ')}`);
       this.root.exit(DEADLOCK_EXIT_STATUS);
       return this.endAll();

@@ -335,7 +335,57 @@ export function signalProcess(from: ProcessVM, target: ProcessVM, sig: number, c
     target.exit(128 + SIGKILL);
     return;
   }
+  const s = signalState(target);
+  if (sig === SIGCONT) {
+    // SIGCONT continues a stopped process whatever its action, and drops
+    // the stop signals pending (prepare_signal).
+    for (const t of [SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU]) dropPending(target, t);
+    if (target.stopped) continueProcess(target);
+  } else if (defaultAction(sig) === 'stop') {
+    dropPending(target, SIGCONT);
+    // A stop signal whose action is the default stops the process now,
+    // wherever its threads are (their waits go on once it continues).
+    if (sig === SIGSTOP || (s.actions[sig].handler === SIG_DFL && (s.mask & bit(sig)) === 0n)) {
+      if (!target.stopped) stopProcess(target, sig);
+      return;
+    }
+  }
   sendToProcess(target, sig, info);
+}
+
+// A pending signal of every thread of `p` is dropped.
+function dropPending(p: ProcessVM, sig: number): void {
+  for (const t of p.threads.all()) {
+    const r = signalsOf(p, t);
+    if (r.pending & bit(sig)) takePending(p, r, sig);
+  }
+}
+
+/** CLD_STOPPED, CLD_CONTINUED: si_code of SIGCHLD when a child stops or continues. */
+const CLD_STOPPED = 5, CLD_CONTINUED = 6;
+/** sa_flags of SIGCHLD: no SIGCHLD when children stop or continue. */
+const SA_NOCLDSTOP = 0x1n;
+
+/** `p` stops (the default action of `sig`): it runs no more until SIGCONT;
+ *  its parent may learn of it (wait4 WUNTRACED, SIGCHLD CLD_STOPPED). */
+export function stopProcess(p: ProcessVM, sig: number): void {
+  p.stopped = true;
+  p.stateReport = { kind: 'stopped', sig };
+  notifyStateChange(p, CLD_STOPPED, sig);
+}
+
+function continueProcess(p: ProcessVM): void {
+  p.stopped = false;
+  p.stateReport = { kind: 'continued', sig: SIGCONT };
+  notifyStateChange(p, CLD_CONTINUED, SIGCONT);
+}
+
+function notifyStateChange(p: ProcessVM, code: number, status: number): void {
+  p.processes.events.epoch++;
+  const parent = p.parent;
+  if (!parent || parent.exitStatus !== undefined) return;
+  if ((signalState(parent).actions[SIGCHLD].flags & SA_NOCLDSTOP) !== 0n) return;
+  sendToProcess(parent, SIGCHLD, { code, pid: p.pid, status });
 }
 
 // The common part of kill from another process and SIGCHLD.
@@ -488,8 +538,13 @@ function act(p: ProcessVM, sig: number, info: SigInfo): boolean {
     const what = defaultAction(sig);
     if (what === 'ignore') return false;
     if (what === 'stop') {
-      // Nothing here can continue a stopped process: Linux would leave it
-      // stopped forever. Say so rather than hang.
+      // With other processes one of them may continue it (SIGCONT).
+      if (!p.processes.alone) {
+        stopProcess(p, sig);
+        return false;
+      }
+      // Alone, nothing could continue it: Linux would leave it stopped
+      // forever. Say so rather than hang.
       diagnose(p, `ringvisor: signal ${sig} (${signalName(sig)}) would stop the process, which nothing could continue; ignored`);
       return false;
     }

@@ -17,7 +17,7 @@ const __WNOTHREAD = 0x2000_0000, __WALL = 0x4000_0000, __WCLONE = 0x8000_0000;
 const P_ALL = 0, P_PID = 1, P_PGID = 2, P_PIDFD = 3;
 const SIGCHLD = 17;
 /** si_code of SIGCHLD (include/uapi/asm-generic/siginfo.h). */
-const CLD_EXITED = 1, CLD_KILLED = 2;
+const CLD_EXITED = 1, CLD_KILLED = 2, CLD_STOPPED = 5, CLD_CONTINUED = 6;
 
 /** `child` has ended: its parent gets its exit signal, and reaps it later
  *  (wait4), or at once when the parent ignores SIGCHLD. */
@@ -38,26 +38,41 @@ export function notifyParent(parent: ProcessVM, child: ProcessVM): void {
 // Which children a wait is for: by pid, process group or any.
 type Selector = (c: ProcessVM) => boolean;
 
+/** What a wait reports of a child. */
+type Event = 'exited' | 'stopped' | 'continued';
+
 /**
- * The common part of wait4 and waitid: the first matching child that has
- * ended (reaped unless `keep`), 0 with WNOHANG when children match but none
- * has ended, ECHILD when none matches; otherwise a wait (blockForIo) after
- * which the call runs again. `found` gets the reaped child.
+ * The common part of wait4 and waitid: the first matching child with
+ * something to report that `options` asks for (an end, and with WUNTRACED
+ * or WCONTINUED a stop or a continue), reaped (an end) or marked reported
+ * unless `keep`; 0 with WNOHANG when children match but none has anything;
+ * ECHILD when none matches; otherwise a wait (blockForIo) after which the
+ * call runs again. `found` gets the child and what happened to it.
  */
-function waitFor(p: ProcessVM, match: Selector, options: number, keep: boolean, what: string, found: (c: ProcessVM) => void): bigint {
+function waitFor(p: ProcessVM, match: Selector, options: number, exited: boolean, keep: boolean, what: string,
+  found: (c: ProcessVM, event: Event) => void): bigint {
   // A child whose exit signal is not SIGCHLD (a "clone" child) is waited
   // for only with __WCLONE or __WALL; __WCLONE waits for those only.
   const kind = (c: ProcessVM) => (options & __WALL) !== 0 || ((c.exitSignal !== SIGCHLD) === ((options & __WCLONE) !== 0));
   const mine = [...p.children].filter((c) => kind(c) && match(c));
   if (mine.length === 0) return -BigInt(ECHILD);
-  const done = mine.find((c) => c.exitStatus !== undefined && !p.processes.all().includes(c));
-  if (done) {
-    found(done);
+  const live = p.processes.all();
+  for (const c of mine) {
+    let event: Event | undefined;
+    if (c.exitStatus !== undefined && !live.includes(c)) event = exited ? 'exited' : undefined;
+    else if (c.stateReport?.kind === 'stopped' && (options & WUNTRACED)) event = 'stopped';
+    else if (c.stateReport?.kind === 'continued' && (options & WCONTINUED)) event = 'continued';
+    if (!event) continue;
+    found(c, event);
     if (!keep) {
-      p.children.delete(done);
-      p.processes.forget(done);
+      if (event === 'exited') {
+        p.children.delete(c);
+        p.processes.forget(c);
+      } else {
+        c.stateReport = undefined;
+      }
     }
-    return BigInt(done.pid);
+    return BigInt(c.pid);
   }
   if (options & WNOHANG) return 0n;
   return p.threads.blockForIo(undefined, 0n, what);
@@ -70,17 +85,17 @@ function selector(p: ProcessVM, pid: number): Selector {
   return (c) => c.pid === pid;
 }
 
-// wait4(pid, wstatus, options, rusage). Stopped and continued children are
-// never reported (nothing here stops a process), so WUNTRACED and
-// WCONTINUED are accepted and change nothing.
+// wait4(pid, wstatus, options, rusage).
 function sysWait4(p: ProcessVM, [pidArg, wstatus, optionsArg, rusage]: bigint[]): bigint {
   const options = Number(optionsArg & 0xffffffffn);
   if (options & ~(WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | __WALL | __WCLONE)) return -BigInt(EINVAL);
   const pid = Number(BigInt.asIntN(32, pidArg));
   // INT_MIN cannot be negated into a process group (kernel_wait4: ESRCH).
   if (pid === -0x8000_0000) return -BigInt(ECHILD);
-  return waitFor(p, selector(p, pid), options, false, 'in wait4', (c) => {
-    if (wstatus !== 0n) p.user.write32(wstatus, c.waitStatus);
+  return waitFor(p, selector(p, pid), options, true, false, 'in wait4', (c, event) => {
+    // A stop: 0x7f with the signal above it; a continue: 0xffff.
+    const status = event === 'exited' ? c.waitStatus : event === 'stopped' ? (c.stateReport!.sig << 8) | 0x7f : 0xffff;
+    if (wstatus !== 0n) p.user.write32(wstatus, status);
     if (rusage !== 0n) p.user.write(rusage, new Uint8Array(144));
   });
 }
@@ -102,14 +117,14 @@ function sysWaitid(p: ProcessVM, [which, idArg, infop, optionsArg, rusage]: bigi
     case P_PIDFD: return -BigInt(EINVAL);
     default: return -BigInt(EINVAL);
   }
-  // Stopped or continued children only: none is ever reported.
-  if ((options & WEXITED) === 0) match = () => false;
   const info = new DataView(new ArrayBuffer(32));
-  const r = waitFor(p, match, options, (options & WNOWAIT) !== 0, 'in waitid', (c) => {
+  // (waitid's WSTOPPED is wait4's WUNTRACED.)
+  const r = waitFor(p, match, options, (options & WEXITED) !== 0, (options & WNOWAIT) !== 0, 'in waitid', (c, event) => {
     info.setInt32(0, SIGCHLD, true);
-    info.setInt32(8, c.termSignal !== undefined ? CLD_KILLED : CLD_EXITED, true);
+    const code = event === 'stopped' ? CLD_STOPPED : event === 'continued' ? CLD_CONTINUED : c.termSignal !== undefined ? CLD_KILLED : CLD_EXITED;
+    info.setInt32(8, code, true);
     info.setInt32(16, c.pid, true);
-    info.setInt32(24, c.termSignal ?? ((c.exitStatus ?? 0) & 0xff), true);
+    info.setInt32(24, event !== 'exited' ? c.stateReport!.sig : c.termSignal ?? ((c.exitStatus ?? 0) & 0xff), true);
   });
   if (p.threads.restarting) return r;
   // Linux's waitid writes these fields whatever the wait found (zeros when
