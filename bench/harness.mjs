@@ -33,6 +33,7 @@ options:
   --no-micro          skip the micro-benchmarks
   --micro-only        only the micro-benchmarks (and the boot)
   --no-boot           skip booting the guest Linux (boot time, console round trip)
+  --no-shell          skip the shell script (bench/shell.mjs: Debian's dash, needs guests/third-party/build.sh)
   --micro-time S      seconds each micro-benchmark may take (default 2; --quick 0.25)
   --out DIR           where results go (default bench/results)
   --js-dir DIR        the JavaScript versions from DIR/NAME.mjs (default bench/js)
@@ -43,7 +44,7 @@ options:
 export class UsageError extends Error {}
 
 export function parseArgs(argv) {
-  const o = { quick: false, reps: undefined, only: undefined, scale: 1, without: [], micro: true, workloads: true, boot: true, microTime: undefined, out: join(ROOT, 'bench/results'), jsDir: join(ROOT, 'bench/js'), quiet: false, help: false };
+  const o = { quick: false, reps: undefined, only: undefined, scale: 1, without: [], micro: true, workloads: true, boot: true, shell: true, microTime: undefined, out: join(ROOT, 'bench/results'), jsDir: join(ROOT, 'bench/js'), quiet: false, help: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -68,6 +69,7 @@ export function parseArgs(argv) {
     } else if (a === '--no-micro') o.micro = false;
     else if (a === '--micro-only') o.workloads = false;
     else if (a === '--no-boot') o.boot = false;
+    else if (a === '--no-shell') o.shell = false;
     else if (a === '--micro-time') {
       const v = Number(value());
       if (!(v > 0)) throw new UsageError(`bad --micro-time '${argv[i]}'`);
@@ -378,7 +380,15 @@ export async function runBench(options) {
     consoleTrip = await runConsole({ lines: options.quick ? 5 : 20, progress: (s) => progress.line(s) });
     progress.done();
   }
-  const partial = options.quick || options.only !== undefined || options.scale !== 1 || options.without.length > 0 || !options.workloads || !options.micro || !options.boot
+  // A shell script's whole time (bench/shell.mjs), against qemu-riscv64 and
+  // native, when the workloads run.
+  let shell;
+  if (options.shell && options.workloads && options.only === undefined) {
+    const { runShell } = await import('./shell.mjs');
+    shell = runShell({ reps: options.reps, iterations: options.quick ? 20 : 200, progress: (s) => progress.line(s) });
+    progress.done();
+  }
+  const partial = options.quick || options.only !== undefined || options.scale !== 1 || options.without.length > 0 || !options.workloads || !options.micro || !options.boot || !options.shell
     || resolve(options.jsDir) !== join(ROOT, 'bench/js');
   const results = {
     schema: 1,
@@ -399,9 +409,11 @@ export async function runBench(options) {
     micro: micro ?? null,
     boot: boot ?? null,
     console: consoleTrip ?? null,
+    shell: shell ?? null,
     headline: {
       ...headline(workloads, micro),
       ...(boot && !boot.missing ? { boot: { ringvisor: boot.ringvisor.promptSeconds ?? null, qemu: boot.qemu.promptSeconds ?? null, what: 'seconds from start to the guest Linux init\'s first prompt' } } : {}),
+      ...(shell && !shell.missing ? { shellSeconds: { ringvisor: shell.ringvisor.medianSeconds ?? null, qemu: shell.qemu.medianSeconds ?? null, native: shell.native.medianSeconds ?? null, what: `seconds for dash to run bench/shell/work.sh (${shell.forks} forks), whole process` } } : {}),
       ...(consoleTrip && !consoleTrip.missing ? { consoleMs: { ringvisor: consoleTrip.ringvisor.medianMs ?? null, qemu: consoleTrip.qemu.medianMs ?? null, what: 'ms from typing a line at the idle guest Linux (--clock host) to its output, median' } } : {}),
     },
     failures,

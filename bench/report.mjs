@@ -64,9 +64,14 @@ export function renderTable(results) {
   }
   if (h.boot) lines.push(['boot to the init prompt (s)', h.boot.ringvisor?.toFixed(2) ?? '-', `qemu-system-riscv64 ${h.boot.qemu?.toFixed(2) ?? 'missing'}${h.boot.ringvisor && h.boot.qemu ? ` (${(h.boot.ringvisor / h.boot.qemu).toFixed(2)}x)` : ''}`]);
   if (h.consoleMs) lines.push(['console round trip, idle guest (ms)', h.consoleMs.ringvisor?.toFixed(1) ?? '-', `qemu-system-riscv64 ${h.consoleMs.qemu?.toFixed(1) ?? 'missing'}${h.consoleMs.ringvisor && h.consoleMs.qemu ? ` (${(h.consoleMs.ringvisor / h.consoleMs.qemu).toFixed(2)}x)` : ''}`]);
+  if (h.shellSeconds) {
+    const sh = h.shellSeconds;
+    lines.push(['shell script, dash (s)', sh.ringvisor?.toFixed(2) ?? '-', `qemu-riscv64 ${sh.qemu?.toFixed(2) ?? 'missing'}${sh.ringvisor && sh.qemu ? ` (${(sh.ringvisor / sh.qemu).toFixed(2)}x)` : ''}, native ${sh.native?.toFixed(2) ?? 'missing'}${sh.ringvisor && sh.native ? ` (${(sh.ringvisor / sh.native).toFixed(1)}x)` : ''}`]);
+  }
   if (lines.length) out.push('', 'headline', table(lines.map((l) => [`  ${l[0]}`, l[1], l[2]])));
   if (results.boot?.missing) out.push(`boot: missing: ${results.boot.missing}`);
   if (results.console?.missing) out.push(`console round trip: missing: ${results.console.missing}`);
+  if (results.shell?.missing) out.push(`shell script: missing: ${results.shell.missing}`);
   if (results.micro) {
     out.push('', 'micro-benchmarks (benchmark package; median of samples)');
     out.push(table(results.micro.rows.map((r) => [`  ${r.name}`, `${round(r.nsPerOp)} ns/op`, r.rme === undefined ? '(by hand)' : `±${r.rme.toFixed(1)}%`, `${r.samples} samples`])));
