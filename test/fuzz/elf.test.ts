@@ -6,7 +6,8 @@
 // huge p_memsz, bad alignment, PT_INTERP, zero-length and truncated files.
 // A second target bends the interpreter of a dynamically linked program
 // instead (src/linux/loader.ts): the same mutations applied to the dynamic
-// linker, served from an in-memory sysroot.
+// linker, served from an in-memory sysroot. A third bends the program a
+// guest runs with execve (an ELF or a `#!` script), inside the VM.
 //
 // The contract: ProcessVM.create either throws an ElfError (typed, with the
 // reason) or makes a VM, which then runs (bounded by instructions) and ends
@@ -19,6 +20,7 @@ import { ProcessVM } from '../../src/linux/process-vm.js';
 import { ElfError, PT_INTERP, PT_LOAD, PT_PHDR } from '../../src/linux/elf.js';
 import { loadCpuModule } from '../../src/node/load.js';
 import { MemFs } from '../../src/linux/fs/memfs.js';
+import { GuestFs } from '../../src/linux/fs/guest-fs.js';
 import { existsSync } from 'node:fs';
 import * as A from '../support/rvasm.js';
 import { writeElf } from '../support/elf-writer.js';
@@ -281,6 +283,73 @@ describe("fuzz: a dynamically linked program's interpreter", () => {
     console.log(`fuzz elf-interp: ${report.corpusRuns} corpus and seed inputs, ${report.iterations} mutated in ${(report.ms / 1000).toFixed(1)} s`);
     const top = [...outcomes].filter(([k]) => k.startsWith('interp')).sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, n]) => `${n} ${k}`).join('; ');
     console.log(`fuzz elf-interp outcomes: ${top}`);
+    if (report.failures.length) throw new Error(describeFailures(report));
+  }, fuzzTimeout());
+});
+
+// ---- a program a guest executes (execve inside the VM) ----
+//
+// guests/libc/exec-file.c calls execv("/x/prog") on the input, served from
+// an in-memory file system beside a real program (/x/hello) and a script
+// that runs the input (/x/run-prog): ELF mutations as above, and `#!` lines
+// bent on purpose (long, empty, a loop through themselves, arguments,
+// interpreters that are the input, a real program, nothing). The contract:
+// the guest's execve fails with an errno (and the caller exits 1) or the new
+// program runs, bounded by instructions, to a status; nothing is thrown, no
+// input takes seconds.
+const execCaller = new Uint8Array(readFileSync(bin('exec-file.elf')));
+const hello = new Uint8Array(readFileSync(bin('hello.elf')));
+const enc = (s: string) => new TextEncoder().encode(s);
+
+function runExecInput(input: Uint8Array): string | undefined {
+  const files = new MemFs({ label: 'fuzz-exec' });
+  files.addFile(['prog'], input, 0o755);
+  files.addFile(['hello'], hello, 0o755);
+  files.addFile(['run-prog'], enc('#!/x/prog -a\n'), 0o755);
+  let vm: ProcessVM | undefined;
+  try {
+    vm = ProcessVM.create(execCaller, {
+      cpuModule, memoryBytes: 32 << 20, maxInstructions: 2_000_000n, clock: 'virtual', jitThreshold: 16,
+      fs: new GuestFs([{ guestPath: '/x', fs: files }]), argv: ['exec-file', '/x/prog', 'an argument'],
+      programName: 'fuzz', random: (b) => b.fill(7), stdout: () => {}, stderr: () => {}, diagnostics: () => {},
+    });
+    const status = vm.runSync();
+    if (!Number.isInteger(status) || status < 0 || status > 255) return `exit status ${status}`;
+    count(`exec: status ${status}`);
+    return undefined;
+  } catch (e) {
+    return `a guest's execve threw ${e instanceof Error ? `${e.name}: ${e.message}\n${e.stack}` : String(e)}`;
+  } finally {
+    vm?.dispose();
+  }
+}
+
+const SHEBANGS = ['#!/x/hello', '#!/x/prog', '#!/x/run-prog', '#!', '#! ', '#!/x/hello arg', '#!/x/hello  a  b  ', '#!\t/x/hello\t',
+  '#!/nonexistent', '#!/x', '#!/x/hello\r', '#!' + '/'.repeat(300), '#!/x/hello ' + 'a'.repeat(300)];
+
+function generateExecInput(rng: Rng): Uint8Array {
+  if (rng.chance(0.5)) return generateElf(rng);
+  const line = rng.pick(SHEBANGS) + (rng.chance(0.8) ? '\n' : '');
+  return enc(line + (rng.chance(0.5) ? 'echo hi\n' : ''));
+}
+
+export const execTarget: FuzzTarget = {
+  name: 'exec',
+  seeds(rng: Rng): NamedInput[] {
+    return [{ name: 'hello', bytes: hello }, ...SHEBANGS.map((s, i) => ({ name: `shebang-${i}`, bytes: enc(s + '\n') })),
+      { name: 'generated', bytes: generateElf(rng) }, { name: 'empty', bytes: new Uint8Array(0) }];
+  },
+  generate: generateExecInput,
+  mutate: (input, rng) => (input[0] === 0x7f ? mutateElf(input, rng) : generateExecInput(rng)),
+  run: runExecInput,
+};
+
+describe('fuzz: a program a guest executes (execve, #! scripts)', () => {
+  it('gives an errno or a program that runs, for every file', () => {
+    const report = fuzz(execTarget, { ...budget(100), corpusDir: new URL('./corpus/exec/', import.meta.url).pathname });
+    console.log(`fuzz exec: ${report.corpusRuns} corpus and seed inputs, ${report.iterations} mutated in ${(report.ms / 1000).toFixed(1)} s`);
+    const top = [...outcomes].filter(([k]) => k.startsWith('exec')).sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, n]) => `${n} ${k}`).join('; ');
+    console.log(`fuzz exec outcomes: ${top}`);
     if (report.failures.length) throw new Error(describeFailures(report));
   }, fuzzTimeout());
 });
