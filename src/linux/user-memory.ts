@@ -32,19 +32,32 @@ export class UserMemory {
    *  RAM (they span two slots of the address space), written back by flush(). */
   private readonly pending: { addr: bigint; data: Uint8Array }[] = [];
 
+  /** A page the CPU refuses may be one of a shared file mapping whose
+   *  permissions are withheld until the guest's first access
+   *  (shared-maps.ts): this serves it as the guest's fault would, true when
+   *  it changed something (the page is asked about again). */
+  onInaccessible: ((addr: bigint) => boolean) | undefined;
+
   constructor(private readonly cpu: Cpu) {}
 
+  // Cpu.accessiblePrefix, with the pages onInaccessible serves served.
+  private prefix(addr: bigint, length: number, perms: number): number {
+    let ok = this.cpu.accessiblePrefix(addr, length, perms);
+    while (ok < length && this.onInaccessible?.(addr + BigInt(ok))) ok = this.cpu.accessiblePrefix(addr, length, perms);
+    return ok;
+  }
+
   /** How many bytes from `addr` (at most `length`) the guest could read. */
-  readablePrefix(addr: bigint, length: number): number { return this.cpu.accessiblePrefix(addr, length, Perm.R); }
+  readablePrefix(addr: bigint, length: number): number { return this.prefix(addr, length, Perm.R); }
   /** How many bytes from `addr` (at most `length`) the guest could write. */
-  writablePrefix(addr: bigint, length: number): number { return this.cpu.accessiblePrefix(addr, length, Perm.W); }
+  writablePrefix(addr: bigint, length: number): number { return this.prefix(addr, length, Perm.W); }
   canRead(addr: bigint, length: number): boolean { return length <= 0 || this.readablePrefix(addr, length) === length; }
   canWrite(addr: bigint, length: number): boolean { return length <= 0 || this.writablePrefix(addr, length) === length; }
 
   /** Throws UserFault unless the guest could access all of [addr, addr+length). */
   check(addr: bigint, length: number, access: Access): void {
     if (length <= 0) return;
-    const ok = this.cpu.accessiblePrefix(addr, length, permFor(access));
+    const ok = this.prefix(addr, length, permFor(access));
     if (ok < length) throw new UserFault(addr, length, access, addr + BigInt(ok));
   }
 
