@@ -139,6 +139,18 @@ int main(void) {
   check("the file grew back: zeros", !bus_at(m + 2 * PAGE) && m[2 * PAGE] == 0 && m[PAGE + 8] == 0);
   check("MADV_DONTNEED keeps a shared mapping", madvise(m, PAGE, MADV_DONTNEED) == 0 && m[5] == 'F' && m[10] == 'X');
 
+  // mremap: moved (and grown), the pages still show the file and reach it.
+  void *block = mmap(NULL, PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  unsigned char *s1 = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, PAGE);
+  unsigned char *s2 = mremap(s1, PAGE, 2 * PAGE, MREMAP_MAYMOVE);
+  check("mremap of a shared mapping", s2 != MAP_FAILED && s2[PAGE] == 0 && !bus_at(s2 + PAGE));
+  s2[PAGE + 3] = 'M';
+  check("the moved mapping's store reaches the file", pread(fd, &c, 1, 2 * PAGE + 3) == 1 && c == 'M');
+  check("and the other mapping", m[2 * PAGE + 3] == 'M');
+  check("pwrite reaches the moved mapping", pwrite(fd, "N", 1, PAGE + 2) == 1 && s2[2] == 'N');
+  munmap(s2, 2 * PAGE);
+  munmap(block, PAGE);
+
   // Errors.
   int ro = open("shared.bin", O_RDONLY);
   printf("MAP_SHARED PROT_WRITE of a read-only descriptor: %s\n", err((long)mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, ro, 0)));

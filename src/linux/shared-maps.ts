@@ -114,6 +114,29 @@ export class SharedMaps implements MappedFileWatcher {
     this.maps.push(m);
   }
 
+  /**
+   * mremap of a shared mapping, first half: the file and offset that `addr`
+   * shows, held (so that the move's unmapping does not close it) until
+   * remapped() takes them; undefined when addr is not in a shared mapping.
+   */
+  hold(addr: bigint): { d: FileDescription; offset: bigint } | undefined {
+    const m = this.maps.find((o) => o.addr <= addr && addr < end(o));
+    if (!m) return undefined;
+    m.description.refs++;
+    return { d: m.description, offset: BigInt(m.filePage) * PAGE + (addr - m.addr) };
+  }
+
+  /** mremap, second half: [addr, addr+pages*4096), moved or grown, shows
+   *  the held file from `offset` on again, shared. */
+  remapped(addr: bigint, pages: number, held: { d: FileDescription; offset: bigint }): void {
+    this.unmapping(addr, BigInt(pages) * PAGE); // what the move left of the old mapping there
+    const size = sizeOf(held.d.file);
+    const m: SharedMapping = { addr, pages, filePage: Number(held.offset / PAGE), description: held.d, key: '', state: new Uint8Array(pages), dirty: 0 };
+    for (let i = 0; i < pages; i++) this.reload(m, i, size);
+    this.add(addr, pages, held.offset, held.d);
+    if (--held.d.refs === 0) held.d.release();
+  }
+
   /** Whether PROT_WRITE may be given to [addr, addr+len): not on a shared
    *  mapping of a file not open for writing (mprotect's EACCES). */
   mayWrite(addr: bigint, len: bigint): boolean {

@@ -157,7 +157,19 @@ function sysMprotect(p: ProcessVM, [addr, length, prot]: bigint[]): bigint {
   return p.memory.space.protect(addr, pageUp(length), permsForProt(Number(prot))) ? 0n : err(ENOMEM);
 }
 
-function sysMremap(p: ProcessVM, [oldAddr, oldLength, newLength, flagsArg, newAddr]: bigint[]): bigint {
+// mremap of a shared file mapping is mremap of its pages, which then show
+// the file again from the same offset (shared-maps.ts: remapped).
+function sysMremap(p: ProcessVM, args: bigint[]): bigint {
+  const shared = sharedMaps(p);
+  const held = shared?.overlaps(args[0], pageUp(args[1]) || PAGE) ? shared.hold(args[0]) : undefined;
+  if (!held) return mremapPages(p, args);
+  const at = mremapPages(p, args);
+  if (at >= 0n) shared!.remapped(at, Number(pageUp(args[2]) / PAGE), held);
+  else if (--held.d.refs === 0) held.d.release();
+  return at;
+}
+
+function mremapPages(p: ProcessVM, [oldAddr, oldLength, newLength, flagsArg, newAddr]: bigint[]): bigint {
   const space = p.memory.space;
   const flags = Number(flagsArg);
   if (oldAddr % PAGE !== 0n || newLength === 0n || flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED)) return err(EINVAL);
