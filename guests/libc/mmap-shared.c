@@ -121,6 +121,10 @@ int main(void) {
   lseek(other, 0, SEEK_SET);
   check("read(2) into a mapping", read(other, m + PAGE + 1000, 300) == 300 && memcmp(m2 + 1000, m2, 300) == 0);
   close(other);
+  // read(2) from the file into a mapping of the same file.
+  unsigned char back[10];
+  check("pread from the file into its own mapping", pread(fd, m + 2 * PAGE + 51, 10, 0) == 10 && memcmp(m + 2 * PAGE + 51, m, 10) == 0);
+  check("and the file has what was read", pread(fd, back, 10, 2 * PAGE + 51) == 10 && memcmp(back, m, 10) == 0);
   check("munmap the second", munmap(m2, 2 * PAGE) == 0);
   check("the first keeps the stores", m[PAGE + 8] == 'B' && m[PAGE + 1000] == m[PAGE]);
 

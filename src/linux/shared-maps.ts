@@ -84,7 +84,8 @@ export class SharedMaps implements MappedFileWatcher {
     space.onUnmap = (addr, len) => this.unmapping(addr, len);
     space.onSharedFault = (addr) => this.fault(addr);
     p.user.onInaccessible = (addr) => (space.sharedState(addr) !== 'open' && !space.isPastEof(addr) ? this.fault(addr) : false);
-    p.files.beforeCloseAll.add(() => this.releaseAll());
+    p.user.onCallWrote = (addr, length) => this.callWrote(addr, BigInt(length));
+    p.files.beforeCloseAll.add(() => this.release());
   }
 
   /** Whether any shared mapping is in [addr, addr+len). */
@@ -155,6 +156,7 @@ export class SharedMaps implements MappedFileWatcher {
   // ---- the file's side (fs/mapped-files.ts) ----
 
   use(file: OpenFile): void {
+    if (this.stale()) return;
     const key = fileKey(file);
     if (key === undefined) return;
     let size: number | undefined;
@@ -166,6 +168,7 @@ export class SharedMaps implements MappedFileWatcher {
   }
 
   written(file: OpenFile, offset: number, length: number | undefined): void {
+    if (this.stale()) return;
     const key = fileKey(file);
     if (key === undefined || !this.maps.some((m) => m.key === key)) return;
     const size = sizeOf(file);
@@ -202,6 +205,21 @@ export class SharedMaps implements MappedFileWatcher {
     m.dirty++;
     this.space.setShared(pageAt(m, i), PAGE, 'open');
     return true;
+  }
+
+  // A system call wrote [addr, addr+len): the shared pages there are dirty
+  // (they may have been written back between its check and its write).
+  private callWrote(addr: bigint, len: bigint): void {
+    for (const m of this.maps) {
+      if (!(m.addr < addr + len && addr < end(m))) continue;
+      const [from, to] = pagesIn(m, addr, len);
+      for (let i = from; i < to; i++) {
+        if (m.state[i] & (DIRTY | HIDDEN) || !((this.space.permissions(pageAt(m, i)) ?? 0) & Perm.W)) continue;
+        m.state[i] |= DIRTY;
+        m.dirty++;
+        this.space.setShared(pageAt(m, i), PAGE, 'open');
+      }
+    }
   }
 
   // Page i of m becomes the one that holds its file page's bytes: they are
@@ -334,10 +352,25 @@ export class SharedMaps implements MappedFileWatcher {
     return undefined;
   }
 
-  // At exit, before the descriptors close: everything is written back and
-  // the files let go; the pages stay as private memory (a call into the
-  // program afterwards, vmcall.ts, still finds them).
-  private releaseAll(): void {
+  // Whether the process's address space is no longer this one (an exec
+  // that did not call release() first): its pages cannot be written back,
+  // so the mappings are only forgotten.
+  private stale(): boolean {
+    if (this.p.memory.space === this.space) return false;
+    const maps = this.maps;
+    this.maps = [];
+    unwatchMappedFiles(this);
+    for (const m of maps) if (--m.description.refs === 0) m.description.release();
+    return true;
+  }
+
+  /**
+   * Writes everything back and lets the files go; the pages stay, as
+   * private memory. At exit, before the descriptors close (a call into the
+   * program afterwards, vmcall.ts, still finds them); an exec calls it
+   * before the address space goes.
+   */
+  release(): void {
     if (this.maps.length === 0) return;
     for (const m of this.maps) this.writeBack(m, 0, m.pages, sizeOf(m.description.file));
     for (const m of this.maps) {
