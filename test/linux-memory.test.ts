@@ -251,6 +251,28 @@ describe('file mappings', () => {
     expect(p.cpu.read64(buf)).toBe(0x77n);
   });
 
+  it('MADV_DONTNEED on a private file mapping shows the file again (Linux drops the private copy), even after close', () => {
+    const p = vm();
+    const s = new GuestScratch(p);
+    const fd = sys(p, 'openat', -100n, s.str('/tmp/private'), 0o102n /* O_RDWR | O_CREAT */, 0o644n);
+    const data = new Uint8Array(5000).map((_, i) => 1 + (i % 250));
+    const buf = s.alloc(data.length);
+    p.cpu.writeBytes(buf, data);
+    expect(sys(p, 'write', fd, buf, 5000n)).toBe(5000n);
+    const a = sys(p, 'mmap', 0n, 3n * PAGE, PROT_R | PROT_W, MAP_PRIVATE, fd, 0n);
+    const anonymous = anon(p, PAGE);
+    expect(sys(p, 'close', fd)).toBe(0n);
+    p.cpu.writeBytes(a, new Uint8Array(8192).fill(0xee));
+    p.cpu.writeBytes(anonymous, new Uint8Array(16).fill(0xee));
+    expect(sys(p, 'madvise', a, 2n * PAGE, 4n /* MADV_DONTNEED */)).toBe(0n);
+    expect([...p.cpu.readBytes(a, 5000)]).toEqual([...data]);
+    expect(p.cpu.readBytes(a + 5000n, 8192 - 5000).every((x) => x === 0)).toBe(true);
+    expect(sys(p, 'madvise', anonymous, PAGE, 4n)).toBe(0n);
+    expect(p.cpu.readBytes(anonymous, 16).every((x) => x === 0)).toBe(true);
+    // Unmapped, the mapping lets its file go.
+    expect(sys(p, 'munmap', a, 3n * PAGE)).toBe(0n);
+  });
+
   it('/dev/zero maps anonymous memory, private or shared, as its driver does (qemu-riscv64 too)', () => {
     const p = vm();
     const s = new GuestScratch(p);

@@ -39,7 +39,7 @@ import type { AddressSpace } from './address-space.js';
 import { PAGE_SIZE, Perm } from '../cpu/cpu.js';
 import type { FileDescription } from './fs/file-table.js';
 import { FsError, type OpenFile } from './fs/types.js';
-import { fileKey, unwatchMappedFiles, watchMappedFiles, type MappedFileWatcher } from './fs/mapped-files.js';
+import { fileKey, fileUse, unwatchMappedFiles, watchMappedFiles, type MappedFileWatcher } from './fs/mapped-files.js';
 
 const PAGE = BigInt(PAGE_SIZE);
 // Per page of a mapping.
@@ -61,6 +61,15 @@ interface SharedMapping {
   dirty: number;
 }
 
+/** A MAP_PRIVATE mapping of a file, remembered for MADV_DONTNEED (which
+ *  shows the file's bytes again) and holding its file as Linux's does. */
+interface PrivateMapping {
+  addr: bigint;
+  pages: number;
+  filePage: number;
+  description: FileDescription;
+}
+
 const registry = new WeakMap<AddressSpace, SharedMaps>();
 
 /** The process's shared file mappings; made at the first one when `create`. */
@@ -73,6 +82,7 @@ export function sharedMaps(p: ProcessVM, create = false): SharedMaps | undefined
 
 export class SharedMaps implements MappedFileWatcher {
   private maps: SharedMapping[] = [];
+  private privates: PrivateMapping[] = [];
   private readonly space: AddressSpace;
   /** Page faults and system-call accesses served (for tests and --stats). */
   faults = 0;
@@ -84,7 +94,6 @@ export class SharedMaps implements MappedFileWatcher {
     space.onUnmap = (addr, len) => this.unmapping(addr, len);
     space.onSharedFault = (addr) => this.fault(addr);
     p.user.onInaccessible = (addr) => (space.sharedState(addr) !== 'open' && !space.isPastEof(addr) ? this.fault(addr) : false);
-    p.user.onCallWrote = (addr, length) => this.callWrote(addr, BigInt(length));
     p.files.beforeCloseAll.add(() => this.release());
   }
 
@@ -111,8 +120,53 @@ export class SharedMaps implements MappedFileWatcher {
       m.state.fill(HIDDEN, from - m.filePage, to - m.filePage);
       this.space.setShared(pageAt(m, from - m.filePage), BigInt(to - from) * PAGE, 'hidden');
     }
-    if (this.maps.length === 0) watchMappedFiles(this);
+    if (this.maps.length === 0) {
+      watchMappedFiles(this);
+      this.p.user.onCallWrote = (at, length) => this.callWrote(at, BigInt(length));
+    }
     this.maps.push(m);
+  }
+
+  // No shared mapping is left: nothing to watch.
+  private none(): void {
+    unwatchMappedFiles(this);
+    this.p.user.onCallWrote = undefined;
+  }
+
+  /** Remembers [addr, addr+pages*4096) as a private mapping of d's file from `offset`. */
+  addPrivate(addr: bigint, pages: number, offset: bigint, d: FileDescription): void {
+    d.refs++;
+    this.privates.push({ addr, pages, filePage: Number(offset / PAGE), description: d });
+  }
+
+  /**
+   * MADV_DONTNEED of [addr, addr+len), already cleared to zero: the pages
+   * of private file mappings there show their file's bytes again, as
+   * Linux's do when their private copies are dropped.
+   */
+  refill(addr: bigint, len: bigint): void {
+    for (const m of this.privates) {
+      if (!(m.addr < addr + len && addr < end(m))) continue;
+      const file = m.description.file;
+      fileUse(file);
+      const size = sizeOf(file), [from, to] = pagesIn(m, addr, len);
+      for (let i = from; i < to; i++) {
+        const pos = (m.filePage + i) * PAGE_SIZE;
+        if (pos >= size) break;
+        const buf = new Uint8Array(Math.min(PAGE_SIZE, size - pos));
+        let n = 0;
+        try {
+          while (n < buf.length) {
+            const k = file.read(buf.subarray(n), pos + n);
+            if (k <= 0) break;
+            n += k;
+          }
+        } catch (e) {
+          if (!(e instanceof FsError)) throw e;
+        }
+        if (n > 0) this.p.cpu.writeBytes(pageAt(m, i), buf.subarray(0, n));
+      }
+    }
   }
 
   /**
@@ -312,8 +366,31 @@ export class SharedMaps implements MappedFileWatcher {
   // written back, the file pages they held pass to another mapping that
   // shows them, and the mappings shrink (or split, or go).
   private unmapping(addr: bigint, len: bigint): void {
-    if (!this.overlaps(addr, len)) return;
-    const kept: SharedMapping[] = [], released: FileDescription[] = [];
+    const released: FileDescription[] = [];
+    if (this.privates.some((m) => m.addr < addr + len && addr < end(m))) this.unmapPrivate(addr, len, released);
+    if (this.overlaps(addr, len)) this.unmapShared(addr, len, released);
+    for (const d of released) d.release();
+  }
+
+  // Private file mappings in [addr, addr+len) shrink, split or go.
+  private unmapPrivate(addr: bigint, len: bigint, released: FileDescription[]): void {
+    const kept: PrivateMapping[] = [];
+    for (const m of this.privates) {
+      if (!(m.addr < addr + len && addr < end(m))) {
+        kept.push(m);
+        continue;
+      }
+      const [from, to] = pagesIn(m, addr, len);
+      if (from > 0) kept.push({ ...m, pages: from });
+      if (to < m.pages) kept.push({ ...m, addr: pageAt(m, to), pages: m.pages - to, filePage: m.filePage + to });
+      m.description.refs += (from > 0 ? 1 : 0) + (to < m.pages ? 1 : 0) - 1;
+      if (m.description.refs === 0) released.push(m.description);
+    }
+    this.privates = kept;
+  }
+
+  private unmapShared(addr: bigint, len: bigint, released: FileDescription[]): void {
+    const kept: SharedMapping[] = [];
     for (const m of this.maps) {
       if (!(m.addr < addr + len && addr < end(m))) {
         kept.push(m);
@@ -339,8 +416,7 @@ export class SharedMaps implements MappedFileWatcher {
       if (m.description.refs === 0) released.push(m.description);
     }
     this.maps = kept;
-    if (kept.length === 0) unwatchMappedFiles(this);
-    for (const d of released) d.release();
+    if (kept.length === 0) this.none();
   }
 
   // A mapping other than m that shows file page `filePage` of m's file.
@@ -357,9 +433,10 @@ export class SharedMaps implements MappedFileWatcher {
   // so the mappings are only forgotten.
   private stale(): boolean {
     if (this.p.memory.space === this.space) return false;
-    const maps = this.maps;
+    const maps = [...this.maps, ...this.privates];
     this.maps = [];
-    unwatchMappedFiles(this);
+    this.privates = [];
+    this.none();
     for (const m of maps) if (--m.description.refs === 0) m.description.release();
     return true;
   }
@@ -371,6 +448,9 @@ export class SharedMaps implements MappedFileWatcher {
    * before the address space goes.
    */
   release(): void {
+    const privates = this.privates;
+    this.privates = [];
+    for (const m of privates) if (--m.description.refs === 0) m.description.release();
     if (this.maps.length === 0) return;
     for (const m of this.maps) this.writeBack(m, 0, m.pages, sizeOf(m.description.file));
     for (const m of this.maps) {
@@ -383,7 +463,7 @@ export class SharedMaps implements MappedFileWatcher {
     }
     const maps = this.maps;
     this.maps = [];
-    unwatchMappedFiles(this);
+    this.none();
     for (const m of maps) {
       this.space.setShared(m.addr, BigInt(m.pages) * PAGE, 'open');
       if (--m.description.refs === 0) m.description.release();
@@ -400,11 +480,12 @@ function piece(m: SharedMapping, from: number, to: number): SharedMapping {
   };
 }
 
-function end(m: SharedMapping): bigint { return m.addr + BigInt(m.pages) * PAGE; }
-function pageAt(m: SharedMapping, i: number): bigint { return m.addr + BigInt(i) * PAGE; }
+type Pages = { addr: bigint; pages: number };
+function end(m: Pages): bigint { return m.addr + BigInt(m.pages) * PAGE; }
+function pageAt(m: Pages, i: number): bigint { return m.addr + BigInt(i) * PAGE; }
 
 // The pages of m inside [addr, addr+len), as [from, to).
-function pagesIn(m: SharedMapping, addr: bigint, len: bigint): [number, number] {
+function pagesIn(m: Pages, addr: bigint, len: bigint): [number, number] {
   const lo = addr > m.addr ? addr : m.addr, hi = addr + len < end(m) ? addr + len : end(m);
   return [Number((lo - m.addr) / PAGE), Number((hi - m.addr + PAGE - 1n) / PAGE)];
 }

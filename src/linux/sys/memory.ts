@@ -127,6 +127,7 @@ function sysMmap(p: ProcessVM, [addr, length, protArg, flagsArg, fdArg, offset]:
   const filePages = pageUp(BigInt(bytes.length));
   if (filePages < len) space.markPastEof(at + filePages, len - filePages);
   if (shared) sharedMaps(p, true)!.add(at, Number(len / PAGE), offset, d as FileDescription);
+  else if (d instanceof FileDescription) sharedMaps(p, true)!.addPrivate(at, Number(len / PAGE), offset, d);
   return at;
 }
 
@@ -214,11 +215,13 @@ function sysMadvise(p: ProcessVM, [addr, length, advice]: bigint[]): bigint {
   if (len === 0n) return 0n;
   if (!p.memory.space.isMapped(addr, len)) return err(ENOMEM);
   // Private anonymous memory reads as zero after DONTNEED; FREE may do the
-  // same. A shared mapping shows its file's bytes again, which it already
-  // does (its stores are the file's).
+  // same. A private file mapping shows its file's bytes again; a shared one
+  // already does (its stores are the file's).
   if (Number(advice) === MADV_DONTNEED || Number(advice) === MADV_FREE) {
-    if (sharedMaps(p)?.overlaps(addr, len)) return 0n;
+    const files = sharedMaps(p);
+    if (files?.overlaps(addr, len)) return 0n;
     p.memory.space.zero(addr, len);
+    files?.refill(addr, len);
   }
   return 0n;
 }
