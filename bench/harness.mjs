@@ -163,7 +163,7 @@ function runOnce(peer, peers, workload, size, options) {
   const elf = join(ROOT, `guests/bin/bench-${workload.name}.elf`);
   let cmd, args;
   switch (peer) {
-    case 'ringvisor': cmd = process.execPath; args = [join(ROOT, 'bench/ringvisor-child.mjs'), elf, String(size)]; break;
+    case 'ringvisor': cmd = process.execPath; args = [join(ROOT, 'bench/ringvisor-child.mjs'), ...(workload.programFiles ? ['--program-dir'] : []), elf, String(size)]; break;
     case 'js': cmd = process.execPath; args = [join(ROOT, 'bench/js/main.mjs'), resolve(options.jsDir, `${workload.name}.mjs`), String(size)]; break;
     case 'qemu': cmd = peers.qemu.path; args = [elf, String(size)]; break;
     case 'native': cmd = join(peers.native.dir, workload.name); args = [String(size)]; break;
@@ -227,7 +227,7 @@ function runWorkloads(options, peers, progress, failures) {
   const times = new Map(), startups = new Map(), outputs = new Map(), instructions = new Map();
   const key = (w, p) => `${w.name}/${p}`;
   const push = (map, k, v) => (map.get(k) ?? map.set(k, []).get(k)).push(v);
-  const total = options.reps * selected.length * available.length * 2;
+  const total = options.reps * selected.reduce((n, w) => n + available.filter((p) => !w.notFor?.[p]).length, 0) * 2;
   let done = 0;
   const started = Date.now();
 
@@ -235,7 +235,8 @@ function runWorkloads(options, peers, progress, failures) {
     for (const [wi, w] of selected.entries()) {
       // A different peer goes first in each repetition and workload, so that
       // a burst of load from elsewhere does not always land on the same one.
-      const order = available.map((_, i) => available[(i + rep + wi) % available.length]);
+      const runs = available.filter((p) => !w.notFor?.[p]);
+      const order = runs.map((_, i) => runs[(i + rep + wi) % runs.length]);
       for (const peer of order) {
         for (const kind of ['startup', 'work']) {
           const n = kind === 'startup' ? 0 : size(w);
@@ -285,6 +286,7 @@ function runWorkloads(options, peers, progress, failures) {
     const insn = instructions.get(w.name);
     for (const p of PEERS) {
       if (!peers[p].available) { result.peers[p] = { missing: peers[p].reason }; continue; }
+      if (w.notFor?.[p]) { result.peers[p] = { notApplicable: w.notFor[p] }; continue; }
       const ts = times.get(key(w, p));
       if (!ts?.length) { result.peers[p] = { failed: true }; continue; }
       const s = summary(ts);

@@ -13,6 +13,7 @@ function table(rows) {
 function peerCell(e) {
   if (!e) return '-';
   if (e.missing) return 'missing';
+  if (e.notApplicable) return 'n/a';
   if (e.failed) return 'FAILED';
   const warn = e.startupShare > 0.05 ? '!' : '';
   return `${seconds(e.seconds)} ±${(e.spread * 100).toFixed(0)}%${warn}`;
@@ -43,6 +44,9 @@ export function renderTable(results) {
     out.push(`start-up (size 0, worst workload): ${startups.join(', ')}`);
     const over = results.workloads.flatMap((w) => PEERS.filter((p) => w.peers[p]?.startupShare > 0.05).map((p) => `${w.name}/${p} ${(w.peers[p].startupShare * 100).toFixed(0)}%`));
     if (over.length) out.push(`start-up over 5% of the time: ${over.join(', ')}`);
+    for (const w of results.workloads) {
+      for (const p of PEERS) if (w.peers[p]?.notApplicable) out.push(`${w.name}: ${PEER_LABELS[p]} n/a: ${w.peers[p].notApplicable}`);
+    }
   }
   const h = results.headline;
   const lines = [];
@@ -123,7 +127,7 @@ export function renderSvg(results) {
         return;
       }
       if (!(r > 0)) {
-        const why = peer?.missing ? 'missing' : 'failed';
+        const why = peer?.missing ? 'missing' : peer?.notApplicable ? 'n/a' : 'failed';
         parts.push(`<text x="${(x + barW / 2).toFixed(1)}" y="${(y(1) - 6).toFixed(1)}" text-anchor="middle" fill="#888" font-size="10">${why}</text>`);
         return;
       }

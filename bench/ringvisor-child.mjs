@@ -6,19 +6,26 @@
 // its status. Node's start-up and the compilation of the CPU module happen
 // before the clock starts: they are the host's start-up, not the guest's,
 // and a library user pays them once per process (see the micro-benchmarks).
-//   node bench/ringvisor-child.mjs PROGRAM.elf [ARGS...]
+// With --program-dir the guest's files are a sandbox of the program's
+// directory, its working directory, so that it can execute its own file
+// (/proc/self/exe); else the private /tmp, /dev and /proc/self alone.
+//   node bench/ringvisor-child.mjs [--program-dir] PROGRAM.elf [ARGS...]
 import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { ProcessVM, loadCpuModule } from '../dist/index.js';
+import { sandboxFs } from '../dist/node/host-fs.js';
 
-const [program, ...args] = process.argv.slice(2);
+const programDir = process.argv[2] === '--program-dir';
+const [program, ...args] = process.argv.slice(programDir ? 3 : 2);
 const elf = new Uint8Array(readFileSync(program));
 const cpuModule = loadCpuModule();
+const fs = programDir ? sandboxFs({ cwd: dirname(program) }) : undefined;
 const stdout = [];
 const started = process.hrtime.bigint();
 const vm = ProcessVM.create(elf, {
   argv: [basename(program), ...args],
   cpuModule,
+  fs,
   stdout: (bytes) => stdout.push(Buffer.from(bytes)),
   stderr: (bytes) => process.stderr.write(Buffer.from(bytes)),
 });

@@ -61,7 +61,7 @@ LIBC_FLAGS=(-march=rv64gc -mabi=lp64d -O2 -static -Wall -Wextra -Ilibc
 DYN_FLAGS=(-march=rv64gc -mabi=lp64d -O2 -Wall -Wextra -Ilibc
            -Wl,--build-id=none -Wl,--strip-debug)
 DYNAMIC=(libc-printf libc-alloc libc-math libc-misc cxx-basics cxx-threads threads
-         files-io files-pipe signals-fault dynload vmcall)
+         files-io files-pipe signals-fault dynload vmcall proc-fork)
 NOPIE=(libc-printf)
 
 . ./check-built.sh

@@ -73,8 +73,9 @@ describe('clone', () => {
   it('refuses what Linux refuses and what this VM cannot do', () => {
     const { p } = make();
     const sp = scratch(p, 0x8000n);
-    expect(sys(p, 'clone', 17n /* fork: SIGCHLD */, 0n)).toBe(ENOSYS);
-    expect(sys(p, 'clone', 0x100n | 0x4000n | 17n /* posix_spawn: VM|VFORK */, sp)).toBe(ENOSYS);
+    // (fork and vfork make processes: test/processes.test.ts.)
+    expect(sys(p, 'clone', 0x100n | 17n /* a process sharing memory without VFORK */, sp)).toBe(ENOSYS);
+    expect(sys(p, 'clone', 0x400n | 17n /* a process sharing descriptors */, sp)).toBe(ENOSYS);
     expect(sys(p, 'clone', 0x100n | 0x10000n /* THREAD without SIGHAND */, sp)).toBe(EINVAL);
     expect(sys(p, 'clone', 0x800n /* SIGHAND without VM */, sp)).toBe(EINVAL);
     expect(sys(p, 'clone', GO_FLAGS | 0x20000000n /* CLONE_NEWUSER */, sp)).toBe(EPERM);

@@ -140,6 +140,15 @@ CALL(c_wait4_status, syscall(SYS_wait4, -1, p, 0, NULL))
 CALL(c_wait4_rusage, syscall(SYS_wait4, -1, NULL, 0, p))
 CALL(c_waitid_info, syscall(SYS_waitid, P_ALL, 0, p, WEXITED, NULL))
 CALL(c_waitid_rusage, syscall(SYS_waitid, P_ALL, 0, NULL, WEXITED, p))
+// execve of a path that does not exist: each pointer is read (EFAULT)
+// before the file is looked for (ENOENT), so nothing is ever run.
+static char *const no_args[] = { "missing", NULL };
+CALL(c_execve_path, syscall(SYS_execve, p, no_args, no_args))
+CALL(c_execve_argv, syscall(SYS_execve, "/nonexistent/missing", p, no_args))
+CALL(c_execve_envp, syscall(SYS_execve, "/nonexistent/missing", no_args, p))
+CALL(c_execveat_path, syscall(SYS_execveat, AT_FDCWD, p, no_args, no_args, 0))
+CALL(c_execveat_argv, syscall(SYS_execveat, AT_FDCWD, "/nonexistent/missing", p, no_args, 0))
+CALL(c_execveat_envp, syscall(SYS_execveat, AT_FDCWD, "/nonexistent/missing", no_args, p, 0))
 CALL(c_rseq, syscall(SYS_rseq, p, 32, 0, 0x53053053))
 #ifdef __riscv
 #ifndef SYS_riscv_hwprobe
@@ -310,6 +319,12 @@ static const struct pcase CASES[] = {
   { "wait4", "a3", c_wait4_rusage, 0, 0, 0, 0 },
   { "waitid", "a2", c_waitid_info, 0, 0, 0, 0 },
   { "waitid", "a4", c_waitid_rusage, 0, 0, 0, 0 },
+  { "execve", "a0", c_execve_path, 0, 0, 0, 0 },
+  { "execve", "a1", c_execve_argv, 0, 0, 0, 0 },
+  { "execve", "a2", c_execve_envp, 0, 0, 0, 0 },
+  { "execveat", "a1", c_execveat_path, 0, 0, 0, 0 },
+  { "execveat", "a2", c_execveat_argv, 0, 0, 0, 0 },
+  { "execveat", "a3", c_execveat_envp, 0, 0, 0, 0 },
   { "rseq", "a0", c_rseq, 0, 0, 0, 0 },
 #ifdef __riscv
   { "riscv_hwprobe", "a0", c_hwprobe_pairs, 0, 0, 0, 0 },

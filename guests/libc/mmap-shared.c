@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define PAGE 4096
@@ -170,6 +171,22 @@ int main(void) {
   printf("mprotect PROT_WRITE of a writable one: %s\n", err(mprotect(m, PAGE, PROT_READ | PROT_WRITE)));
   munmap(r, PAGE);
   close(ro);
+
+  // fork: the child's mapping shows the same file, with the parent's
+  // stores; the child's stores reach the file and the parent's mapping.
+  m[300] = 'P';
+  pid_t pid = fork();
+  if (pid == 0) {
+    int ok = m[300] == 'P' && m[5] == 'F';
+    m[301] = 'C';
+    msync(m, PAGE, MS_SYNC);
+    _exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  check("fork: the child sees the parent's stores", WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  check("fork: the child's store reached the file", pread(fd, &c, 1, 301) == 1 && c == 'C');
+  check("fork: and the parent's mapping", m[301] == 'C' && m[300] == 'P');
 
   // Stores left in the mapping at exit, the descriptor closed first.
   close(fd);

@@ -13,7 +13,18 @@
 #          and 7zz-x86_64, the same code built for this machine, for the
 #          benchmark comparison (`7zz b`);
 #   musl   (Debian source musl): the static C library for riscv64, and our own
-#          guests/libc programs linked with it, a second libc under test.
+#          guests/libc programs linked with it, a second libc under test;
+#   dash, make, busybox (Debian sources dash, make-dfsg, busybox): a shell,
+#          GNU make and the external commands scripts use, each built twice
+#          from the same source, static: dash.elf, make.elf and busybox.elf
+#          for riscv64, and dash-x86_64, make-x86_64 and busybox-x86_64 (for
+#          this machine's architecture) beside them, with a directory of
+#          applet links (cat -> busybox) per architecture to put on PATH. They
+#          are for test/shell.test.ts: shell scripts and a make -j2 build are
+#          processes that fork, exec, wait, pipe and signal one another, which
+#          qemu-riscv64 cannot run here (a riscv64 child it execs is not
+#          recognised without binfmt_misc), so the oracle is the same source
+#          built for this machine, running the same scripts natively.
 # Nothing of theirs enters our repository: sources, builds and results live in
 #   ${RINGVISOR_CACHE:-$HOME/.cache/ringvisor}/third-party/<pkg>-<version>/
 # and <pkg>.json next to those directories says where the test finds them.
@@ -22,7 +33,7 @@
 #
 # Needs: riscv64-linux-gnu-gcc/g++, gcc/g++, make, apt-get with a deb-src
 # line, dpkg-source (dpkg-dev), autoreconf and libtoolize (autoconf, automake,
-# libtool). .ci/run installs them.
+# libtool), autopoint (make's gettext macros). .ci/run installs them.
 #
 #   bash guests/third-party/build.sh          build what is missing
 #   bash guests/third-party/build.sh --force  rebuild everything
@@ -54,6 +65,7 @@ need apt-get apt
 need dpkg-source dpkg-dev
 need autoreconf "autoconf automake"
 need libtoolize libtool
+need autopoint autopoint
 
 CODENAME=$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-bookworm}" || echo bookworm)
 DEB_SRC_HELP="add a deb-src entry for your Debian archive and update the index, as root:
@@ -94,7 +106,11 @@ unpack() {
   fi
   if [ $complete = 0 ]; then
     say "downloading Debian source $pkg $version"
-    (cd "$dl" && apt-get source --download-only -qq "$pkg=$version" 2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
+    # apt-get wants the version with its epoch (busybox's is 1:), which the
+    # name of the .dsc, and so source_version, leaves out.
+    local full
+    full=$(apt-cache showsrc "$pkg" 2>/dev/null | awk -v v="$version" '$1 == "Version:" { f = $2; sub(/^[0-9]+:/, "", $2); if ($2 == v) { print f; exit } }')
+    (cd "$dl" && apt-get source --download-only -qq "$pkg=${full:-$version}" 2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
     [ -f "$dsc" ] || die "apt-get source $pkg=$version did not leave $dsc"
   fi
   rm -rf "$dest"
@@ -233,6 +249,116 @@ else
 fi
 index musl "{\"package\": \"musl\", \"version\": \"$MUSL_VERSION\", \"dir\": \"$MUSL_DIR\", \"elf\": \"$MUSL_DIR/bin/demo.elf\", \"bin\": \"$MUSL_DIR/bin\"}"
 
+# ---- dash, GNU make and busybox: a shell, a build tool, the commands ----
+# Each built twice from the same Debian source, static (so that both run the
+# same C library code and need nothing from the host's /lib): for riscv64,
+# and for this machine, which is test/shell.test.ts's oracle, since a
+# multi-process riscv64 run cannot be checked against qemu-riscv64 here.
+# Each architecture is configured and built in its own copy of the source.
+NATIVE=$(uname -m)
+
+# dash, configured as debian/rules configures it.
+DASH_VERSION=$(source_version dash)
+DASH_DIR=$CACHE/dash-$DASH_VERSION
+DASH_CONFIGURE="--disable-fnmatch --disable-lineno --disable-glob"
+DASH_STAMP="dash $DASH_VERSION $DASH_CONFIGURE cflags -O2 static"
+if [ $force = 0 ] && [ -f "$DASH_DIR/dash.elf" ] && [ -f "$DASH_DIR/dash-$NATIVE" ] && [ "$(cat "$DASH_DIR/stamp" 2>/dev/null)" = "$DASH_STAMP" ]; then
+  say "dash $DASH_VERSION already built in $DASH_DIR"
+else
+  t0=$(date +%s)
+  rm -rf "$DASH_DIR"
+  mkdir -p "$DASH_DIR"
+  unpack dash "$DASH_VERSION" "$DASH_DIR/src"
+  for arch in riscv64 "$NATIVE"; do
+    host=; [ "$arch" = riscv64 ] && host=--host=$CROSS
+    say "building dash $DASH_VERSION for $arch (log: $DASH_DIR/$arch.log)"
+    cp -r "$DASH_DIR/src" "$DASH_DIR/build-$arch"
+    (
+      cd "$DASH_DIR/build-$arch"
+      # (Not --enable-static: it links with --fatal-warnings, and static
+      # glibc warns about getpwnam, which dash uses for ~user.)
+      ./configure $host $DASH_CONFIGURE CFLAGS=-O2 LDFLAGS=-static
+      make -j"$JOBS"
+    ) > "$DASH_DIR/$arch.log" 2>&1 || die "dash build for $arch failed: see $DASH_DIR/$arch.log"
+  done
+  cp "$DASH_DIR/build-riscv64/src/dash" "$DASH_DIR/dash.elf"
+  cp "$DASH_DIR/build-$NATIVE/src/dash" "$DASH_DIR/dash-$NATIVE"
+  echo "$DASH_STAMP" > "$DASH_DIR/stamp"
+  say "built $DASH_DIR/dash.elf and dash-$NATIVE in $(( $(date +%s) - t0 )) s"
+fi
+index dash "{\"package\": \"dash\", \"version\": \"$DASH_VERSION\", \"dir\": \"$DASH_DIR\", \"elf\": \"$DASH_DIR/dash.elf\", \"native\": \"$DASH_DIR/dash-$NATIVE\"}"
+
+# GNU make, without Guile and without translations (debian/rules builds a
+# make without Guile too). The Debian source has no configure script:
+# autoreconf makes it, with autopoint for the gettext macros.
+MAKE_VERSION=$(source_version make-dfsg)
+MAKE_DIR=$CACHE/make-dfsg-$MAKE_VERSION
+MAKE_STAMP="make-dfsg $MAKE_VERSION --without-guile --disable-nls cflags -O2 static"
+if [ $force = 0 ] && [ -f "$MAKE_DIR/make.elf" ] && [ -f "$MAKE_DIR/make-$NATIVE" ] && [ "$(cat "$MAKE_DIR/stamp" 2>/dev/null)" = "$MAKE_STAMP" ]; then
+  say "make $MAKE_VERSION already built in $MAKE_DIR"
+else
+  t0=$(date +%s)
+  rm -rf "$MAKE_DIR"
+  mkdir -p "$MAKE_DIR"
+  unpack make-dfsg "$MAKE_VERSION" "$MAKE_DIR/src"
+  (cd "$MAKE_DIR/src" && autoreconf -fi) > "$MAKE_DIR/autoreconf.log" 2>&1 || die "autoreconf for make failed: see $MAKE_DIR/autoreconf.log"
+  for arch in riscv64 "$NATIVE"; do
+    host=; [ "$arch" = riscv64 ] && host=--host=$CROSS
+    say "building make $MAKE_VERSION for $arch (log: $MAKE_DIR/$arch.log)"
+    cp -r "$MAKE_DIR/src" "$MAKE_DIR/build-$arch"
+    (
+      cd "$MAKE_DIR/build-$arch"
+      ./configure $host --without-guile --disable-nls CFLAGS=-O2 LDFLAGS=-static
+      make -j"$JOBS"
+    ) > "$MAKE_DIR/$arch.log" 2>&1 || die "make build for $arch failed: see $MAKE_DIR/$arch.log"
+  done
+  cp "$MAKE_DIR/build-riscv64/make" "$MAKE_DIR/make.elf"
+  cp "$MAKE_DIR/build-$NATIVE/make" "$MAKE_DIR/make-$NATIVE"
+  echo "$MAKE_STAMP" > "$MAKE_DIR/stamp"
+  say "built $MAKE_DIR/make.elf and make-$NATIVE in $(( $(date +%s) - t0 )) s"
+fi
+index make "{\"package\": \"make-dfsg\", \"version\": \"$MAKE_VERSION\", \"dir\": \"$MAKE_DIR\", \"elf\": \"$MAKE_DIR/make.elf\", \"native\": \"$MAKE_DIR/make-$NATIVE\"}"
+
+# busybox with the configuration of Debian's busybox-static package
+# (debian/config/pkg/static, already static). bin-riscv64/ and bin-$NATIVE/
+# hold a link per applet (the list `make busybox.links` writes), except the
+# shells (sh, ash, hush): a script that runs `sh` should not get busybox's.
+BB_VERSION=$(source_version busybox)
+BB_DIR=$CACHE/busybox-$BB_VERSION
+BB_STAMP="busybox $BB_VERSION debian/config/pkg/static links without sh ash hush"
+if [ $force = 0 ] && [ -f "$BB_DIR/busybox.elf" ] && [ -f "$BB_DIR/busybox-$NATIVE" ] && [ "$(cat "$BB_DIR/stamp" 2>/dev/null)" = "$BB_STAMP" ]; then
+  say "busybox $BB_VERSION already built in $BB_DIR"
+else
+  t0=$(date +%s)
+  rm -rf "$BB_DIR"
+  mkdir -p "$BB_DIR"
+  unpack busybox "$BB_VERSION" "$BB_DIR/src"
+  for arch in riscv64 "$NATIVE"; do
+    cross=; [ "$arch" = riscv64 ] && cross=$CROSS-
+    say "building busybox $BB_VERSION for $arch (log: $BB_DIR/$arch.log)"
+    cp -r "$BB_DIR/src" "$BB_DIR/build-$arch"
+    (
+      cd "$BB_DIR/build-$arch"
+      cp debian/config/pkg/static .config
+      yes "" | make CROSS_COMPILE=$cross oldconfig
+      make -j"$JOBS" CROSS_COMPILE=$cross busybox busybox.links
+    ) > "$BB_DIR/$arch.log" 2>&1 || die "busybox build for $arch failed: see $BB_DIR/$arch.log"
+  done
+  cp "$BB_DIR/build-riscv64/busybox" "$BB_DIR/busybox.elf"
+  cp "$BB_DIR/build-$NATIVE/busybox" "$BB_DIR/busybox-$NATIVE"
+  for arch in riscv64 "$NATIVE"; do
+    target=busybox-$arch; [ "$arch" = riscv64 ] && target=busybox.elf
+    mkdir -p "$BB_DIR/bin-$arch"
+    for applet in $(sed 's|.*/||' "$BB_DIR/build-$arch/busybox.links"); do
+      case $applet in sh|ash|hush) continue ;; esac
+      ln -sf "../$target" "$BB_DIR/bin-$arch/$applet"
+    done
+  done
+  echo "$BB_STAMP" > "$BB_DIR/stamp"
+  say "built $BB_DIR/busybox.elf and busybox-$NATIVE ($(ls "$BB_DIR/bin-riscv64" | wc -l) applets) in $(( $(date +%s) - t0 )) s"
+fi
+index busybox "{\"package\": \"busybox\", \"version\": \"$BB_VERSION\", \"dir\": \"$BB_DIR\", \"elf\": \"$BB_DIR/busybox.elf\", \"native\": \"$BB_DIR/busybox-$NATIVE\", \"bin\": \"$BB_DIR/bin-riscv64\", \"nativeBin\": \"$BB_DIR/bin-$NATIVE\"}"
+
 # ---- Go's standard-library tests ----
 # Each package's tests as one static riscv64 binary, built by Debian's Go
 # from the sources it installs; the test runs them in the package's source
@@ -279,4 +405,4 @@ else
 fi
 [ -x "$ESB_DIR/esbuild.elf" ] && index esbuild "{\"package\": \"esbuild\", \"version\": \"$ESBUILD_VERSION\", \"dir\": \"$ESB_DIR\", \"elf\": \"$ESB_DIR/esbuild.elf\"}"
 
-say "done in $(( $(date +%s) - start )) s; the test reads $CACHE/{jq,7zip,musl,go,esbuild}.json"
+say "done in $(( $(date +%s) - start )) s; the tests read $CACHE/{jq,7zip,musl,dash,make,busybox,go,esbuild}.json"

@@ -113,6 +113,14 @@ class Ranges {
     this.ends.splice(i, j - i, ...ends);
   }
 
+  /** A copy (fork). */
+  clone(): Ranges {
+    const r = new Ranges();
+    r.starts.push(...this.starts);
+    r.ends.push(...this.ends);
+    return r;
+  }
+
   /** Whether no page of [start, end) is in a range. */
   isFree(start: number, end: number): boolean {
     const i = this.before(end) - 1;
@@ -134,7 +142,7 @@ class Ranges {
 
 export class AddressSpace {
   private readonly leaves = new Map<number, Leaf>();
-  private readonly ranges = new Ranges();
+  private ranges = new Ranges();
   private mappedCount = 0;
   private peakCount = 0;
   private words: Int32Array | undefined;
@@ -266,6 +274,41 @@ export class AddressSpace {
       }
       if (state & PAST_EOF) this.markPastEof(dst, PAGE);
       this.unmap(src, PAGE);
+    }
+  }
+
+  /**
+   * Makes `child`, a new and empty address space on a CPU of its own, a
+   * copy of this one (fork): the same mappings and permissions, and RAM for
+   * the same slots holding the same bytes. Only pages that may hold
+   * something (touched) are copied, so the child's memory counts what the
+   * parent's does and no untouched page is committed on either side.
+   * Throws OutOfChunks when the child's RAM cannot hold it.
+   */
+  copyInto(child: AddressSpace): void {
+    child.ranges = this.ranges.clone();
+    child.mappedCount = this.mappedCount;
+    child.peakCount = this.mappedCount;
+    child.pastEofCount = this.pastEofCount;
+    const n = this.slotPages;
+    for (const [index, leaf] of this.leaves) {
+      const copy: Leaf = { pages: leaf.pages.slice(), mapped: leaf.mapped, chunks: new Uint32Array(leaf.chunks.length) };
+      child.leaves.set(index, copy);
+      for (let s = 0; s < leaf.chunks.length; s++) {
+        if (leaf.chunks[s] === 0) continue;
+        const slotIndex = index * (LEAF_PAGES / n) + s;
+        if (!child.back(slotIndex)) continue;
+        for (let i = s * n; i < s * n + n; i++) {
+          const a = this.address(index, i);
+          if (leaf.pages[i] && this.cpu.isTouched(a)) child.cpu.writeBytes(a, this.cpu.peekBytes(a, PAGE_SIZE));
+        }
+        // Permissions again, now that the pages are touched (a writable
+        // page then needs no first-store fault).
+        for (let i = s * n; i < s * n + n; i++) {
+          const p = copy.pages[i];
+          if (p & 7 && !(p & PAST_EOF)) child.cpu.setPagePermissions(this.address(index, i), PAGE_SIZE, p & 7);
+        }
+      }
     }
   }
 

@@ -39,3 +39,8 @@ export const ESRCH = 3;
 export const EINTR = 4;
 export const ECHILD = 10;
 export const ETIMEDOUT = 110;
+
+// New programs (sys/exec.ts).
+export const E2BIG = 7;
+export const ENOEXEC = 8;
+export const ELIBBAD = 80;

@@ -2,10 +2,11 @@
 // exit to ring -1 and are served here. The analogue of qemu-riscv64.
 import { Cpu, Cause, ExitReason, ExitControl, MemoryMode, Perm, PAGE_SIZE, EXIT_REASON_NAMES, DEFAULT_JIT_THRESHOLD } from '../cpu/cpu.js';
 import { AddressSpace, OutOfChunks, USER_END, pageUp } from './address-space.js';
+import { forkSharedMaps, sharedMaps } from './shared-maps.js';
 import { defaultCpuModule } from '../cpu/module-registry.js';
 import { parseElf, ElfError, PF_R, PF_W, PF_X, type ElfImage } from './elf.js';
 import {
-  buildInitialStack, HWCAP_RV64GC,
+  buildInitialStack, HWCAP_RV64GC, type StackString,
   AT_PHDR, AT_PHENT, AT_PHNUM, AT_PAGESZ, AT_BASE, AT_FLAGS, AT_ENTRY,
   AT_UID, AT_EUID, AT_GID, AT_EGID, AT_HWCAP, AT_CLKTCK, AT_SECURE,
 } from './stack.js';
@@ -13,17 +14,21 @@ import { SYSCALLS, unknownSyscall } from './syscalls.js';
 import { checkMemoryBytes, checkTimeoutSeconds } from '../hypervisor/limits.js';
 import { UserMemory } from './user-memory.js';
 import { ThreadGroup, DEFAULT_THREAD_SLICE, type Thread } from './threads.js';
-import { PID } from './sys/process.js';
+import { PID, PPID } from './sys/process.js';
 import { type Clock, hostClock, virtualClock, timeCsr } from '../hypervisor/clock.js';
 import { signalForCause, faultCode, isPastEndOfFile, PAST_EOF_WHAT, SIGNAL_NAMES, CAUSE_NAMES, SIGTRAP, SIGILL, SIGBUS } from './signals.js';
 import { deliverFault, terminateBySignal, SIGKILL } from './sys/signals.js';
 import { vmcall, vmcallSync, splitCallArgs, type CallArgs } from './vmcall.js';
-import { readInterpreter, checkInterpreterRoom, mapInterpreter } from './loader.js';
+import { readInterpreter, checkInterpreterRoom, mapInterpreter, type Interpreter } from './loader.js';
+import { Processes, INIT_PID } from './processes.js';
+import { forkSignals, execSignals, deliverPendingSignals } from './sys/signals.js';
+import { notifyParent } from './sys/wait.js';
+import { forkProcessState } from './sys/process.js';
 import type { FileSystem } from './fs/types.js';
 
 import { FileTable, type Sink, type StdinSource, type TtyInfo } from './fs/file-table.js';
 import { GuestFs, privateMounts } from './fs/guest-fs.js';
-import { nsToTimespec } from './fs/types.js';
+import { nsToTimespec, nameToBytes, nameToText } from './fs/types.js';
 export type { Sink, StdinSource, TtyInfo } from './fs/file-table.js';
 
 export interface ProcessVMOptions {
@@ -81,6 +86,10 @@ export interface ProcessVMOptions {
    *  WebAssembly (src/cpu/jit/); 0 runs the interpreter alone. Default
    *  DEFAULT_JIT_THRESHOLD (64). */
   jitThreshold?: number;
+  /** Processes the VM may hold at once, zombies included (default 256,
+   *  DEFAULT_MAX_PROCESSES): each has a CPU instance of its own. A fork
+   *  past it fails with EAGAIN, and ringvisor says so once. */
+  maxProcesses?: number;
 }
 
 export const DEFAULT_MEMORY_BYTES = 1024 * 1024 * 1024;
@@ -104,12 +113,12 @@ export class ArgumentListTooLongError extends ElfError {
 }
 
 /** Throws ArgumentListTooLongError where Linux's execve would fail with E2BIG. */
-export function checkArgumentSize(file: string, argv: string[], env: string[]): void {
+export function checkArgumentSize(file: string, argv: StackString[], env: StackString[]): void {
   const enc = new TextEncoder();
   let bytes = (Math.max(argv.length, 1) + env.length) * 8;
   for (const [what, list] of [['argument', argv], ['environment string', env]] as const) {
     for (const s of list) {
-      const n = enc.encode(s).length + 1;
+      const n = (typeof s === 'string' ? enc.encode(s) : s).length + 1;
       if (n > MAX_ARG_STRLEN) throw new ArgumentListTooLongError(file, `an ${what} of ${n} bytes, more than ${MAX_ARG_STRLEN}`);
       bytes += n;
     }
@@ -137,6 +146,33 @@ export const LIMIT_EXIT_STATUS = 124;
  *  timer instead, so the event loop stays free throughout. */
 export const MAX_HOST_BLOCK_MS = 20;
 
+// What execve refuses about a program's layout, before anything is changed:
+// every segment below the mappings' top, and room for the interpreter.
+function checkLayout(image: ElfImage, interp: Interpreter | undefined, name: string): void {
+  const mmapTop = USER_END - MMAP_GAP;
+  for (const [i, s] of image.segments.entries()) {
+    const segEnd = s.vaddr + s.memSize;
+    if (segEnd > mmapTop) {
+      throw new ElfError(name, `segment ${i} (0x${s.vaddr.toString(16)}, ${s.memSize} bytes) lies outside the user address space (below 0x${mmapTop.toString(16)}, Sv39)`);
+    }
+  }
+  if (interp) checkInterpreterRoom(interp, programBreak(image), mmapTop, name);
+}
+
+// The break starts at the page after the program's highest segment.
+function programBreak(image: ElfImage): bigint {
+  let end = 0n;
+  for (const s of image.segments) if (s.vaddr + s.memSize > end) end = s.vaddr + s.memSize;
+  return pageUp(end);
+}
+
+/** Checks a program for execve in a process of this VM: its layout, as
+ *  ProcessVM.create checks it. Throws ElfError. */
+export function checkProgram(image: ElfImage, interp: Interpreter | undefined, name: string, argv: StackString[], env: StackString[]): void {
+  checkArgumentSize(name, argv, env);
+  checkLayout(image, interp, name);
+}
+
 export interface ProcessMemory {
   space: AddressSpace;
   brkStart: bigint;
@@ -149,24 +185,56 @@ export interface ProcessMemory {
 }
 
 export class ProcessVM {
-  readonly cpu: Cpu;
+  /** The process's CPU instance: its registers and address space. execve
+   *  gives it a new one; a vfork child borrows its parent's until then. */
+  cpu!: Cpu;
   /** Guest memory as system calls may touch it: what the guest itself could
    *  read or write, else a UserFault (-EFAULT). See user-memory.ts. */
-  readonly user: UserMemory;
-  readonly image: ElfImage;
-  readonly memory: ProcessMemory;
-  readonly syscallCounts = new Map<string, number>();
+  user!: UserMemory;
+  /** The program the process runs (execve replaces it). */
+  image!: ElfImage;
+  memory!: ProcessMemory;
+  readonly syscallCounts: Map<string, number>;
   readonly options: Readonly<ProcessVMOptions>;
-  private readonly name: string;
+  /** The program's name in ringvisor's messages (execve's path). */
+  programName: string;
   readonly files: FileTable;
   readonly fs: GuestFs;
   /** The process's exit status once it has ended (exit_group, a fatal
    *  signal, the last thread's exit, a deadlock); undefined while it lives. */
   exitStatus: number | undefined;
-  private deadline: number | undefined;
+  /** The signal that ended it, when one did (wait4's WTERMSIG). */
+  termSignal: number | undefined;
   readonly clock: Clock;
   /** The guest's threads and their scheduler. */
   readonly threads: ThreadGroup;
+  /** Every process of this VM (processes.ts); the root made it. */
+  readonly processes: Processes;
+  readonly pid: number;
+  /** The parent while it lives; undefined once it has ended (the virtual
+   *  init, INIT_PID, is the parent then) and for the root. */
+  parent: ProcessVM | undefined;
+  /** Children not yet reaped, zombies included. */
+  readonly children = new Set<ProcessVM>();
+  pgid: number;
+  sid: number;
+  /** The signal the parent gets when this process ends (clone's CSIGNAL:
+   *  SIGCHLD for fork); 0 for none. */
+  exitSignal = 17;
+  /** Whether it has called execve (setpgid on it then fails: EACCES). */
+  execed = false;
+  /** A vfork child that runs on this process's CPU: until it calls execve
+   *  or ends, this process does not run. */
+  vforkChild: ProcessVM | undefined;
+  /** For a vfork child: the parent's registers while the child borrows its CPU. */
+  private vforkSaved: Uint8Array | undefined;
+  /** While a library call (call(), vmcall.ts) runs: new processes and
+   *  programs cannot be started from it. */
+  inCall = false;
+  /** Signals another process sent: taken before this one runs again. */
+  signalsArrived = false;
+  /** The memory limit in pages over the whole VM (0: none). */
+  private readonly limitPages: number;
   /** What is left of the time slice of `sliceThread`. A system call does
    *  not renew it: a thread that spins on a cheap call (Go's runtime polls
    *  clock_gettime while it waits for other threads) must still give up the
@@ -175,6 +243,7 @@ export class ProcessVM {
   private sliceThread: Thread | undefined;
   private readonly cpuModule: WebAssembly.Module;
   private disposed = false;
+  private deadline: number | undefined;
   /** While no thread can run before a deadline on the host clock: that
    *  deadline (clock ns), which the run loop waits for (idleTo). */
   private idleUntil: bigint | undefined;
@@ -186,24 +255,114 @@ export class ProcessVM {
     return new ProcessVM(elf, options);
   }
 
-  private constructor(elf: Uint8Array, options: ProcessVMOptions) {
+  private constructor(elf: Uint8Array | undefined, options: ProcessVMOptions, parent?: ProcessVM, shareMemory = false) {
     this.options = options;
-    this.name = options.programName ?? options.argv?.[0] ?? 'guest';
-    const image = parseElf(elf, this.name);
+    if (parent) {
+      // fork, vfork, clone without CLONE_VM... (forkOf below does the rest).
+      this.processes = parent.processes;
+      this.pid = this.processes.allocateId();
+      this.parent = parent;
+      this.pgid = parent.pgid;
+      this.sid = parent.sid;
+      this.programName = parent.programName;
+      this.syscallCounts = parent.syscallCounts;
+      this.files = parent.files.fork();
+      this.fs = parent.fs.fork();
+      this.clock = parent.clock;
+      this.limitPages = parent.limitPages;
+      this.cpuModule = parent.cpuModule;
+      this.slice = parent.slice;
+      this.image = parent.image;
+      if (shareMemory) {
+        this.cpu = parent.cpu;
+        this.user = parent.user;
+        this.memory = parent.memory;
+      } else {
+        this.cpu = this.takeCpu();
+        this.user = new UserMemory(this.cpu);
+        const space = new AddressSpace(this.cpu);
+        parent.memory.space.copyInto(space);
+        this.memory = { ...parent.memory, space };
+        forkSharedMaps(parent, this);
+        this.cpu.loadContext(parent.cpu.saveContext());
+      }
+      this.fs.descriptors = this.descriptorView();
+      this.threads = new ThreadGroup(this, this.pid);
+      forkSignals(parent, this);
+      forkProcessState(parent, this);
+      return;
+    }
+    this.syscallCounts = new Map();
+    // A job of the shell that started ringvisor: its own group, in a session
+    // it does not lead (as under qemu-riscv64 run from a shell).
+    this.pid = PID;
+    this.pgid = PID;
+    this.sid = PPID;
+    this.programName = options.programName ?? options.argv?.[0] ?? 'guest';
+    const name = this.programName;
+    const image = parseElf(elf!, name);
     // Before any memory is taken: what execve would refuse, refused here.
-    checkArgumentSize(this.name, options.argv ?? [this.name], options.env ?? []);
-    this.image = image;
+    checkArgumentSize(name, options.argv ?? [name], options.env ?? []);
     this.files = new FileTable({ stdin: options.stdin, stdout: options.stdout, stderr: options.stderr, tty: options.tty });
     this.fs = options.fs ?? new GuestFs(privateMounts({
       random: options.random ?? ((b: Uint8Array) => crypto.getRandomValues(b)),
       // (The clock is made below; until then, the host's.)
       now: () => nsToTimespec(this.clock ? this.clock.realtimeNs() : BigInt(Date.now()) * 1_000_000n),
     }));
-    this.fs.setExecutable(this.name);
+    this.fs.setExecutable(name);
     if (options.sysroot) this.fs.mountSysroot(options.sysroot);
     // A dynamically linked program's interpreter, found as execve finds it.
-    const interp = readInterpreter(this.fs, image, this.name);
-    this.fs.descriptors = {
+    const interp = readInterpreter(this.fs, image, name);
+    this.fs.descriptors = this.descriptorView();
+
+    const memoryBytes = checkMemoryBytes(options.memoryBytes ?? DEFAULT_MEMORY_BYTES);
+    checkTimeoutSeconds(options.timeoutSeconds);
+    // A slice of 0 would never let a thread run (run() would spin).
+    if (options.threadSlice !== undefined && options.threadSlice < 1n) throw new RangeError(`threadSlice must be at least 1 instruction, not ${options.threadSlice}`);
+    if (options.maxProcesses !== undefined && !(Number.isInteger(options.maxProcesses) && options.maxProcesses >= 1)) {
+      throw new RangeError(`maxProcesses must be a whole number of at least 1, not ${options.maxProcesses}`);
+    }
+    // Every check of the layout comes before a CPU is taken from the spares
+    // (a refused program must not cost the next VM a new instance).
+    checkLayout(image, interp, name);
+    // Pages, rounded up: --mem 1M allows 256 pages. (RAM holds fewer than
+    // 2^20 pages, so any larger limit is no limit.)
+    const pages = (memoryBytes + PAGE - 1n) / PAGE;
+    this.limitPages = pages >= 1n << 20n ? 0 : Number(pages);
+    this.cpuModule = options.cpuModule ?? defaultCpuModule();
+    this.cpu = this.takeCpu();
+    this.load(elf!, image, interp, options.argv ?? [name], options.env ?? [], name);
+    this.processes = new Processes(this, options.maxProcesses);
+    this.threads = new ThreadGroup(this, PID);
+    this.clock = options.clock === 'virtual' ? virtualClock(() => this.processes.instret()) : hostClock();
+    if (this.clock.kind === 'host') this.slice = MIN_SLICE * 16n;
+  }
+
+  // A CPU instance for a process: a spare one from a disposed VM or a new
+  // one, with all the RAM it can hold, from offset 0 (the address space
+  // hands it out to slots 64 KiB at a time; host memory is only committed
+  // as the guest writes pages, and --mem counts those).
+  private takeCpu(): Cpu {
+    const cpu = spareCpus.get(this.cpuModule)?.pop() ?? new Cpu(this.cpuModule);
+    cpu.configureRam(0n, cpu.maxRamBytes);
+    cpu.memoryMode = MemoryMode.PagePermissions;
+    cpu.memoryLimit = this.limitPages;
+    cpu.jitThreshold = this.options.jitThreshold ?? DEFAULT_JIT_THRESHOLD;
+    cpu.exitControls = ExitControl.EcallU | ExitControl.Ebreak;
+    return cpu;
+  }
+
+  // Gives a CPU instance back, scrubbed, for the next process or VM.
+  private giveBackCpu(cpu: Cpu): void {
+    cpu.reset();
+    let spare = spareCpus.get(this.cpuModule);
+    if (spare === undefined) spareCpus.set(this.cpuModule, spare = []);
+    if (spare.length < MAX_SPARE_CPUS) spare.push(cpu);
+  }
+
+  // What /proc/self/fd shows: this process's descriptors.
+  private descriptorView(): GuestFs['descriptors'] {
+    return {
       list: () => this.files.open(),
       link: (fd) => this.files.linkOf(fd),
       stat: (fd) => (this.files.has(fd) ? this.files.get(fd).stat() : undefined),
@@ -216,60 +375,37 @@ export class ProcessVM {
         }
       },
     };
+  }
 
-    const memoryBytes = checkMemoryBytes(options.memoryBytes ?? DEFAULT_MEMORY_BYTES);
-    checkTimeoutSeconds(options.timeoutSeconds);
-    // A slice of 0 would never let a thread run (run() would spin).
-    if (options.threadSlice !== undefined && options.threadSlice < 1n) throw new RangeError(`threadSlice must be at least 1 instruction, not ${options.threadSlice}`);
-    // Linux's layout on Sv39 without randomisation: the stack's top at the
-    // end of the user range, mappings from mmap_base (MMAP_GAP below it)
-    // down, the break after the program. Every check of the layout comes
-    // before a CPU is taken from the spares (a refused program must not
-    // cost the next VM a new instance).
+  // Loads a program into this.cpu (fresh, or reset by execve) as Linux's
+  // execve lays it out on Sv39 without randomisation: the stack's top at the
+  // end of the user range, mappings from mmap_base (MMAP_GAP below it) down,
+  // the break after the program; argv, the environment and the auxiliary
+  // vector on the stack; pc at the entry (the interpreter's, if any).
+  private load(elf: Uint8Array, image: ElfImage, interp: Interpreter | undefined, argv: StackString[], env: StackString[], execfn: StackString): void {
+    const cpu = this.cpu;
+    this.image = image;
+    this.user = new UserMemory(cpu);
     const stackTop = USER_END;
     const stackBottom = stackTop - STACK_BYTES;
     const mmapTop = stackTop - MMAP_GAP;
-    let end = 0n;
-    for (const [i, s] of image.segments.entries()) {
-      const segEnd = s.vaddr + s.memSize;
-      if (segEnd > mmapTop) {
-        throw new ElfError(this.name, `segment ${i} (0x${s.vaddr.toString(16)}, ${s.memSize} bytes) lies outside the user address space (below 0x${mmapTop.toString(16)}, Sv39)`);
-      }
-      if (segEnd > end) end = segEnd;
-    }
-    const brkStart = pageUp(end);
-    if (interp) checkInterpreterRoom(interp, brkStart, mmapTop, this.name);
-
-    const module = options.cpuModule ?? defaultCpuModule();
-    this.cpu = spareCpus.get(module)?.pop() ?? new Cpu(module);
-    this.cpuModule = module;
-    // All the RAM the CPU can hold, from offset 0: the address space hands
-    // it out to slots 64 KiB at a time. Host memory is only committed as the
-    // guest writes pages, and --mem counts those.
-    this.cpu.configureRam(0n, this.cpu.maxRamBytes);
-    this.cpu.memoryMode = MemoryMode.PagePermissions;
-    // Pages, rounded up: --mem 1M allows 256 pages. (RAM holds fewer than
-    // 2^20 pages, so any larger limit is no limit.)
-    const pages = (memoryBytes + PAGE - 1n) / PAGE;
-    this.cpu.memoryLimit = pages >= 1n << 20n ? 0 : Number(pages);
-    this.user = new UserMemory(this.cpu);
-    this.cpu.jitThreshold = options.jitThreshold ?? DEFAULT_JIT_THRESHOLD;
-    const space = new AddressSpace(this.cpu);
+    const space = new AddressSpace(cpu);
     for (const s of image.segments) {
       const perms = (s.flags & PF_R ? Perm.R : 0) | (s.flags & PF_W ? Perm.R | Perm.W : 0) | (s.flags & PF_X ? Perm.X : 0);
       space.mapMerge(s.vaddr, s.memSize, perms);
-      this.cpu.writeBytes(s.vaddr, elf.subarray(s.fileOffset, s.fileOffset + s.fileSize));
+      cpu.writeBytes(s.vaddr, elf.subarray(s.fileOffset, s.fileOffset + s.fileSize));
     }
+    const brkStart = programBreak(image);
     this.memory = { space, brkStart, brk: brkStart, brkLimit: mmapTop, mmapTop, stackTop };
     space.map(stackBottom, STACK_BYTES, Perm.R | Perm.W);
-    const start = interp ? mapInterpreter(this.memory, this.cpu, interp, this.name) : { base: 0n, entry: image.entry };
+    const start = interp ? mapInterpreter(this.memory, cpu, interp, this.programName) : { base: 0n, entry: image.entry };
 
     const random = new Uint8Array(16);
-    (options.random ?? ((b: Uint8Array) => crypto.getRandomValues(b)))(random);
-    const sp = buildInitialStack(this.cpu, stackTop, {
-      argv: options.argv ?? [this.name],
-      envp: options.env ?? [],
-      execfn: this.name,
+    (this.options.random ?? ((b: Uint8Array) => crypto.getRandomValues(b)))(random);
+    const sp = buildInitialStack(cpu, stackTop, {
+      argv,
+      envp: env,
+      execfn,
       random,
       auxv: [
         [AT_PHDR, this.phdrAddress()],
@@ -285,13 +421,121 @@ export class ProcessVM {
         [AT_SECURE, 0n],
       ],
     });
-    this.cpu.setX(2, sp);
-    this.cpu.pc = start.entry;
-    this.cpu.exitControls = ExitControl.EcallU | ExitControl.Ebreak;
-    this.threads = new ThreadGroup(this, PID);
-    this.clock = options.clock === 'virtual' ? virtualClock(() => this.cpu.instret) : hostClock();
-    if (this.clock.kind === 'host') this.slice = MIN_SLICE * 16n;
+    cpu.setX(2, sp);
+    cpu.pc = start.entry;
   }
+
+  /**
+   * A new process from this one (fork, vfork, clone without CLONE_VM): the
+   * calling thread's copy, with a copy of the address space, or with
+   * `shareMemory` this process's own CPU and memory (vfork: this process
+   * then waits until the child calls execve or ends). The caller sets the
+   * child's registers (its a0 is the caller's until then) and adds it to
+   * the schedule. Throws OutOfChunks when the copy does not fit.
+   */
+  forkChild(shareMemory: boolean): ProcessVM {
+    const child = new ProcessVM(undefined, this.options, this, shareMemory);
+    if (shareMemory) {
+      child.vforkSaved = this.cpu.saveContext();
+      this.vforkChild = child;
+    }
+    this.children.add(child);
+    this.processes.add(child);
+    return child;
+  }
+
+  /** The process's parent's pid: the virtual init's once the parent has ended. */
+  get ppid(): number {
+    if (this === this.processes.root) return PPID;
+    return this.parent?.pid ?? INIT_PID;
+  }
+
+  /**
+   * execve, past its point of no return: the other threads end, the
+   * address space is replaced by the new program's (on a CPU of its own: a
+   * vfork child gives its parent's back), descriptors marked close-on-exec
+   * close, handled signals return to their default actions. The program
+   * was read and checked by the caller (sys/exec.ts).
+   */
+  replaceImage(elf: Uint8Array, image: ElfImage, interp: Interpreter | undefined, argv: StackString[], env: StackString[], path: string): void {
+    if (!this.vforkSaved) sharedMaps(this)?.release(); // stores written back before the memory goes
+    if (this.vforkSaved) {
+      this.releaseVforkParent();
+      this.cpu = this.takeCpu();
+      this.processes.cpuAdded(this.cpu);
+    } else {
+      // The same instance, scrubbed: its instructions so far still count.
+      this.processes.cpuRemoved(this.cpu);
+      this.cpu.reset();
+      const cpu = this.cpu;
+      cpu.configureRam(0n, cpu.maxRamBytes);
+      cpu.memoryMode = MemoryMode.PagePermissions;
+      cpu.memoryLimit = this.limitPages;
+      cpu.jitThreshold = this.options.jitThreshold ?? DEFAULT_JIT_THRESHOLD;
+      cpu.exitControls = ExitControl.EcallU | ExitControl.Ebreak;
+      this.processes.cpuAdded(cpu);
+    }
+    this.threads.becomeSingle();
+    this.programName = nameToText(path);
+    this.execed = true;
+    this.fs.setExecutable(this.programName);
+    this.files.closeOnExec();
+    execSignals(this);
+    this.load(elf, image, interp, argv, env, nameToBytes(path));
+  }
+
+  // The vfork child leaves its parent's CPU (execve or its end): the parent's
+  // registers come back and its vfork returns the child's pid.
+  private releaseVforkParent(): void {
+    const parent = this.parent, saved = this.vforkSaved;
+    this.vforkSaved = undefined;
+    if (!saved || !parent || parent.vforkChild !== this) return;
+    parent.vforkChild = undefined;
+    parent.cpu.loadContext(saved);
+    parent.cpu.dropReservation();
+    parent.threads.wake(parent.threads.current, BigInt(this.pid));
+  }
+
+  /** Whether the process has a thread that can run now (switching to it). */
+  canRun(): boolean {
+    if (this.exitStatus !== undefined || this.vforkChild !== undefined) return false;
+    return this.threads.poll();
+  }
+
+  /**
+   * The process has ended and leaves the schedule (processes.ts): its
+   * descriptors close (pipes see their end), its CPU goes back, its children
+   * go to the virtual init, and its parent learns of it (SIGCHLD, wait4), or
+   * nobody does when the parent has gone or ignores SIGCHLD.
+   */
+  ended(): void {
+    this.files.closeAll();
+    this.fs.close();
+    if (this.vforkSaved) this.releaseVforkParent();
+    else if (this.cpu !== this.parent?.cpu) {
+      this.processes.cpuRemoved(this.cpu);
+      this.giveBackCpu(this.cpu);
+    }
+    for (const c of this.children) {
+      c.parent = undefined;
+      if (c.exitStatus !== undefined && !this.processes.all().includes(c)) this.processes.forget(c);
+    }
+    this.children.clear();
+    const parent = this.parent;
+    if (parent === undefined || parent.exitStatus !== undefined) {
+      this.processes.forget(this);
+      return;
+    }
+    notifyParent(parent, this);
+  }
+
+  /** wait4's status word for an ended process. */
+  get waitStatus(): number {
+    // (No core is dumped: RLIMIT_CORE is 0, so WCOREDUMP is never set.)
+    if (this.termSignal !== undefined) return this.termSignal;
+    return ((this.exitStatus ?? 0) & 0xff) << 8;
+  }
+
 
   /**
    * Calls the guest function `target` (a symbol, or an address) with up to 8
@@ -348,8 +592,8 @@ export class ProcessVM {
         await this.napAsync(nap);
         lastYield = Date.now();
       }
-      const status = this.runSlice(false);
-      if (status !== undefined) return this.ended(status);
+      const status = this.processes.step(false, this.clock);
+      if (status !== undefined) return this.finished(status);
       if (Date.now() - lastYield > 20) {
         await new Promise<void>((resolve) => setImmediate(resolve));
         lastYield = Date.now();
@@ -378,7 +622,7 @@ export class ProcessVM {
   /** How long the host should wait before the guest can go on (ms, at most
    *  MAX_HOST_BLOCK_MS); 0 when it can run now. */
   idleMilliseconds(): number {
-    if (this.idleUntil === undefined) return 0;
+    if (this.idleUntil === undefined) return this.processes.idleMilliseconds(this.clock);
     const ms = Number(this.idleUntil - this.clock.nowNs()) / 1e6;
     return ms <= 0 ? 0 : Math.min(ms, MAX_HOST_BLOCK_MS);
   }
@@ -424,24 +668,24 @@ export class ProcessVM {
     if (this.disposed) return;
     this.disposed = true;
     this.idleUntil = undefined;
+    // Other processes still alive end with it (their CPUs go back too).
+    if (this.exitStatus === undefined) this.exitStatus = 128 + SIGKILL;
+    this.processes.endAll();
     this.files.closeAll();
     // The namespace is the VM's (options.fs included): its held host
     // directories go with it, or a host that makes VM after VM runs out of
     // descriptors (the syscalls fuzz target did, at about 1,000 VMs).
     this.fs.close();
-    this.cpu.reset();
-    let spare = spareCpus.get(this.cpuModule);
-    if (spare === undefined) spareCpus.set(this.cpuModule, spare = []);
-    if (spare.length < MAX_SPARE_CPUS) spare.push(this.cpu);
+    this.giveBackCpu(this.cpu);
   }
 
   /** Throws if dispose() has been called. */
   assertLive(): void {
-    if (this.disposed) throw new Error(`ringvisor: ${this.name}: the VM has been disposed`);
+    if (this.disposed) throw new Error(`ringvisor: ${this.programName}: the VM has been disposed`);
   }
 
   // The process is gone: its descriptors close (host files among them).
-  private ended(status: number): number {
+  private finished(status: number): number {
     this.files.closeAll();
     return status;
   }
@@ -450,8 +694,8 @@ export class ProcessVM {
   runSync(): number {
     this.startClock();
     for (;;) {
-      const status = this.runSlice(true);
-      if (status !== undefined) return this.ended(status);
+      const status = this.processes.step(true, this.clock);
+      if (status !== undefined) return this.finished(status);
     }
   }
 
@@ -465,20 +709,30 @@ export class ProcessVM {
   // next thread onto the CPU. Returns the exit status once the guest has ended.
   // While the guest sleeps on the host clock it runs nothing: it waits for
   // at most MAX_HOST_BLOCK_MS (only when it may `block`), then returns.
-  private runSlice(block: boolean): number | undefined {
+  runSlice(block: boolean, cap?: bigint): number | undefined {
     this.assertLive();
     const cpu = this.cpu;
     const threads = this.threads;
+    const root = this.processes.root;
     if (this.idleUntil !== undefined) {
-      if (this.deadline !== undefined && Date.now() >= this.deadline) {
-        this.diagnose(`ringvisor: ${this.name}: timed out after ${this.options.timeoutSeconds} s at pc 0x${cpu.pc.toString(16)}`);
-        return LIMIT_EXIT_STATUS;
-      }
+      if (root.deadline !== undefined && Date.now() >= root.deadline) return this.timedOut();
       if (this.waitIdle(block)) return undefined;
       // The deadline has come: a thread whose wait it ends gets the CPU (or
       // the clock is to run on to a later deadline).
       if (threads.mustSwitch) threads.schedule();
       return this.exitStatus;
+    }
+    // The thread on the CPU may wait (other processes were to end its wait,
+    // and this process is alone now): the thread scheduler decides.
+    if (threads.waiting) {
+      threads.schedule();
+      if (this.exitStatus !== undefined || threads.waiting || this.idleUntil !== undefined) return this.exitStatus;
+    }
+    // Signals other processes sent while this one was off the CPU.
+    if (this.signalsArrived) {
+      this.signalsArrived = false;
+      deliverPendingSignals(this);
+      if (this.exitStatus !== undefined) return this.exitStatus;
     }
     let budget = this.slice;
     if (threads.count > 1) {
@@ -488,18 +742,22 @@ export class ProcessVM {
       }
       budget = this.sliceLeft;
     }
+    if (cap !== undefined && cap > 0n && cap < budget) budget = cap;
     const limit = this.options.maxInstructions;
     if (limit !== undefined) {
-      const left = limit - cpu.instret;
+      const left = limit - this.processes.instret();
       if (left <= 0n) {
-        this.diagnose(`ringvisor: ${this.name}: instruction limit reached (${limit} instructions) at pc 0x${cpu.pc.toString(16)}`);
-        return LIMIT_EXIT_STATUS;
+        this.diagnose(`ringvisor: ${this.programName}: instruction limit reached (${limit} instructions) at pc 0x${cpu.pc.toString(16)}`);
+        return this.endVm(LIMIT_EXIT_STATUS);
       }
       if (left < budget) budget = left;
     }
-    if (this.deadline !== undefined && Date.now() >= this.deadline) {
-      this.diagnose(`ringvisor: ${this.name}: timed out after ${this.options.timeoutSeconds} s at pc 0x${cpu.pc.toString(16)}`);
-      return LIMIT_EXIT_STATUS;
+    if (root.deadline !== undefined && Date.now() >= root.deadline) return this.timedOut();
+    // The memory limit is the whole VM's: this process may write what the
+    // others leave.
+    if (this.limitPages !== 0) {
+      const others = this.processes.alone ? 0 : this.processes.memoryUsed() - cpu.memoryUsed;
+      cpu.memoryLimit = Math.max(1, this.limitPages - others);
     }
     cpu.time = timeCsr(this.clock);
     const started = cpu.instret;
@@ -535,6 +793,24 @@ export class ProcessVM {
     return this.exitStatus;
   }
 
+  /** For the VM's scheduler: ends the VM if --timeout has passed (and
+   *  returns its status). */
+  checkDeadline(): number | undefined {
+    return this.deadline !== undefined && Date.now() >= this.deadline ? this.timedOut() : undefined;
+  }
+
+  // --timeout has passed: the VM ends (timeout(1)'s status).
+  private timedOut(): number {
+    this.diagnose(`ringvisor: ${this.programName}: timed out after ${this.options.timeoutSeconds} s at pc 0x${this.cpu.pc.toString(16)}`);
+    return this.endVm(LIMIT_EXIT_STATUS);
+  }
+
+  // A limit of the whole VM is reached: the root ends with `status`.
+  private endVm(status: number): number {
+    this.processes.root.exit(status);
+    return status;
+  }
+
   // A whole slice took `ms`: halve it when that is too long, double it
   // (up to SLICE) when it is much shorter.
   private adaptSlice(ms: number): void {
@@ -557,14 +833,15 @@ export class ProcessVM {
       const shown = args.slice(0, entry?.argc ?? 6).map((a) => '0x' + a.toString(16)).join(', ');
       const res = result < 0n ? `-1 errno=${-result}${entry ? '' : ' (ENOSYS: not implemented)'}` : result.toString();
       // With several threads, each line names its thread, as strace -f does.
-      const who = threads.count > 1 || threads.current.tid !== PID ? `[tid ${threads.current.tid}] ` : '';
+      const who = threads.count > 1 || threads.current.tid !== PID || !this.processes.alone ? `[pid ${threads.current.tid}] ` : '';
       const shownResult = this.exitStatus !== undefined ? '?' : threads.current.wait ? '? <unfinished: waits>' : res;
       this.options.strace(`${who}${name}(${shown}) = ${shownResult}`);
     }
     // A call waiting for I/O runs again from its ecall with its arguments.
     if (threads.restarting) return;
     threads.callDone();
-    cpu.setX(10, result);
+    // (execve may have given the process another CPU.)
+    this.cpu.setX(10, result);
     // Ring -1's writes for the call (a read() into fresh pages) count too;
     // they are never refused midway, so the limit is checked after it.
     if (this.memoryExceeded() && this.exitStatus === undefined) this.outOfMemory();
@@ -594,9 +871,14 @@ export class ProcessVM {
       return this.memory.space.faultIn(e.addr);
     } catch (err) {
       if (!(err instanceof OutOfChunks)) throw err;
-      terminateBySignal(this, SIGKILL, `out of memory: ${this.name} uses more of its address space at once than the 4 GiB of RAM a WebAssembly memory can hold; killed`);
+      terminateBySignal(this, SIGKILL, `out of memory: ${this.programName} uses more of its address space at once than the 4 GiB of RAM a WebAssembly memory can hold; killed`);
       return true;
     }
+  }
+
+  /** Whether the VM's processes have written more than --mem allows. */
+  memoryLimitExceeded(): boolean {
+    return this.limitPages !== 0 && this.processes.memoryUsed() > this.limitPages;
   }
 
   private memoryExceeded(): boolean {
@@ -618,7 +900,7 @@ export class ProcessVM {
   // kernel's log line (here ringvisor's diagnostic) says why.
   private outOfMemory(): void {
     const mib = (pages: number) => (pages % 256 === 0 ? `${pages / 256} MiB` : `${pages * (PAGE_SIZE / 1024)} KiB`);
-    terminateBySignal(this, SIGKILL, `out of memory: ${this.name} needs more than the ${mib(this.cpu.memoryLimit)} --mem allows (${mib(this.cpu.memoryUsed)} in use); killed`);
+    terminateBySignal(this, SIGKILL, `out of memory: ${this.programName} needs more than the ${mib(this.limitPages)} --mem allows (${mib(this.processes.memoryUsed())} in use); killed`);
   }
 
   // A synchronous fault goes to the guest's handler for its signal when there
@@ -639,6 +921,8 @@ export class ProcessVM {
     this.diagnose(`ringvisor: uncaught target signal ${sig} (${SIGNAL_NAMES[sig]}) - core dumped`);
     const inst = e.instLength === 2 ? e.inst.toString(16).padStart(4, '0') : e.inst.toString(16).padStart(8, '0');
     this.diagnose(`ringvisor: fault at pc 0x${e.pc.toString(16)} (instruction ${e.instLength ? '0x' + inst : 'unreadable'}): ${what}, address 0x${e.addr.toString(16)}`);
+    this.termSignal = sig;
+    this.exit(128 + sig);
     return 128 + sig;
   }
 }

@@ -39,7 +39,7 @@ import type { AddressSpace } from './address-space.js';
 import { PAGE_SIZE, Perm } from '../cpu/cpu.js';
 import type { FileDescription } from './fs/file-table.js';
 import { FsError, type OpenFile } from './fs/types.js';
-import { fileKey, fileUse, unwatchMappedFiles, watchMappedFiles, type MappedFileWatcher } from './fs/mapped-files.js';
+import { fileKey, fileUse, fileWritten, unwatchMappedFiles, watchMappedFiles, type MappedFileWatcher } from './fs/mapped-files.js';
 
 const PAGE = BigInt(PAGE_SIZE);
 // Per page of a mapping.
@@ -71,6 +71,17 @@ interface PrivateMapping {
 }
 
 const registry = new WeakMap<AddressSpace, SharedMaps>();
+
+/**
+ * fork: the child's copy of the address space gets mappings of its own of
+ * the same files, after the parent's stores are written back, so both start
+ * from what the file holds. The two processes then meet through the file
+ * (every registry watches every file access: a read in one writes back the
+ * other's stores), not at each store as Linux's shared page cache makes it.
+ */
+export function forkSharedMaps(parent: ProcessVM, child: ProcessVM): void {
+  sharedMaps(parent)?.forkInto(child);
+}
 
 /** The process's shared file mappings; made at the first one when `create`. */
 export function sharedMaps(p: ProcessVM, create = false): SharedMaps | undefined {
@@ -120,11 +131,35 @@ export class SharedMaps implements MappedFileWatcher {
       m.state.fill(HIDDEN, from - m.filePage, to - m.filePage);
       this.space.setShared(pageAt(m, from - m.filePage), BigInt(to - from) * PAGE, 'hidden');
     }
-    if (this.maps.length === 0) {
-      watchMappedFiles(this);
-      this.p.user.onCallWrote = (at, length) => this.callWrote(at, BigInt(length));
-    }
+    if (this.maps.length === 0) this.watch();
     this.maps.push(m);
+  }
+
+  // The first shared mapping: file accesses and system calls' writes matter.
+  private watch(): void {
+    watchMappedFiles(this);
+    this.p.user.onCallWrote = (at, length) => this.callWrote(at, BigInt(length));
+  }
+
+  /** fork (forkSharedMaps): the child's registry, a copy of this one. */
+  forkInto(child: ProcessVM): void {
+    if (this.stale() || (this.maps.length === 0 && this.privates.length === 0)) return;
+    for (const m of this.maps) if (m.dirty) this.writeBack(m, 0, m.pages, sizeOf(m.description.file));
+    const c = sharedMaps(child, true)!;
+    for (const m of this.privates) {
+      m.description.refs++;
+      c.privates.push({ ...m });
+    }
+    if (this.maps.length === 0) return;
+    c.watch();
+    for (const m of this.maps) {
+      m.description.refs++;
+      const copy = { ...m, state: m.state.slice(), dirty: 0 };
+      c.maps.push(copy);
+      // The copy of the pages has the mapping's permissions: withheld again.
+      c.space.setShared(m.addr, BigInt(m.pages) * PAGE, 'clean');
+      for (let i = 0; i < m.pages; i++) if (m.state[i] & HIDDEN) c.space.setShared(pageAt(m, i), PAGE, 'hidden');
+    }
   }
 
   // No shared mapping is left: nothing to watch.
@@ -332,6 +367,8 @@ export class SharedMaps implements MappedFileWatcher {
           if (!(e instanceof FsError)) throw e;
         }
         this.pagesWritten++;
+        // Another process's mappings of the file (after fork) see it.
+        fileWritten(file, pos, n, this);
       }
       m.state[i] &= ~DIRTY;
       m.dirty--;
@@ -348,7 +385,9 @@ export class SharedMaps implements MappedFileWatcher {
       return;
     }
     if (this.space.isPastEof(at)) this.space.clearPastEof(at, PAGE);
-    if (m.state[i] & HIDDEN) return;
+    // A page stored to since its write-back keeps its bytes (only another
+    // process's write-back finds one: a write here writes back first).
+    if (m.state[i] & (HIDDEN | DIRTY)) return;
     const buf = new Uint8Array(PAGE_SIZE), file = m.description.file;
     try {
       for (let n = 0; n < PAGE_SIZE;) {

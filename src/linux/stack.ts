@@ -24,10 +24,14 @@ export const AT_EXECFN = 31n;
 /** AT_HWCAP for RV64GC: one bit per single-letter extension, 'a' = bit 0 (I, M, A, F, D, C). */
 export const HWCAP_RV64GC = [...'imafdc'].reduce((m, c) => m | (1n << BigInt(c.charCodeAt(0) - 97)), 0n);
 
+/** A string for the new program: text (written as UTF-8), or the bytes a
+ *  guest's execve passed (without their NUL). */
+export type StackString = string | Uint8Array;
+
 export interface StackImage {
-  argv: string[];
-  envp: string[];
-  execfn: string;
+  argv: StackString[];
+  envp: StackString[];
+  execfn: StackString;
   auxv: Array<[bigint, bigint]>;
   random: Uint8Array; // 16 bytes for AT_RANDOM
 }
@@ -41,7 +45,12 @@ export function buildInitialStack(cpu: Cpu, top: bigint, img: StackImage): bigin
     cpu.writeBytes(p, b);
     return p;
   };
-  const pushString = (s: string): bigint => pushBytes(enc.encode(s + '\0'));
+  const pushString = (s: StackString): bigint => {
+    const b = typeof s === 'string' ? enc.encode(s) : s;
+    const z = new Uint8Array(b.length + 1);
+    z.set(b);
+    return pushBytes(z);
+  };
   p -= 8n; // a NULL word at the very top, as Linux leaves
   const execfnAddr = pushString(img.execfn);
   const envAddrs = img.envp.map(pushString);

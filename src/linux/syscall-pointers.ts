@@ -89,6 +89,9 @@ export const SYSCALL_POINTERS: Readonly<Record<string, readonly PointerArg[]>> =
   sysinfo: [p(0, 'write', 'struct sysinfo')],
   wait4: [p(1, 'write', 'int wstatus (no child: untouched)', { optional: true }), p(3, 'write', 'struct rusage (no child: untouched)', { optional: true })],
   waitid: [p(2, 'write', 'siginfo_t (written even with no child)', { optional: true }), p(4, 'write', 'struct rusage (no child: untouched)', { optional: true })],
+  // (A path that does not exist: what was read decides EFAULT before ENOENT.)
+  execve: [p(0, 'string', 'const char *filename'), p(1, 'read', 'const char *argv[]', { optional: true }), p(2, 'read', 'const char *envp[]', { optional: true })],
+  execveat: [p(1, 'string', 'const char *filename'), p(2, 'read', 'const char *argv[]', { optional: true }), p(3, 'read', 'const char *envp[]', { optional: true })],
   riscv_hwprobe: [p(0, 'read-write', 'struct riscv_hwprobe[]'), p(3, 'read', 'cpu_set_t', { optional: true })],
   // Not implemented (ENOSYS, as under QEMU): the pointer is never looked at.
   rseq: [p(0, 'kept', 'struct rseq')],

@@ -13,6 +13,8 @@ import { TIME_SYSCALLS } from './sys/time.js';
 import { SIGNAL_SYSCALLS } from './sys/signals.js';
 import { THREAD_SYSCALLS } from './sys/threads.js';
 import { EVENT_SYSCALLS } from './sys/events.js';
+import { WAIT_SYSCALLS } from './sys/wait.js';
+import { EXEC_SYSCALLS } from './sys/exec.js';
 
 export type SyscallHandler = (p: ProcessVM, args: bigint[]) => bigint;
 
@@ -55,7 +57,7 @@ function gather(...families: SyscallFamily[]): ReadonlyMap<number, SyscallEntry>
 }
 
 export const SYSCALLS = gather(FILE_SYSCALLS, MEMORY_SYSCALLS, PROCESS_SYSCALLS, TIME_SYSCALLS, SIGNAL_SYSCALLS, THREAD_SYSCALLS,
-  EVENT_SYSCALLS);
+  EVENT_SYSCALLS, WAIT_SYSCALLS, EXEC_SYSCALLS);
 
 export function unknownSyscall(): bigint {
   return -BigInt(ENOSYS);

@@ -28,7 +28,9 @@ export type Wait =
   | { kind: 'sleep'; deadline: bigint }
   | { kind: 'sigsuspend'; oldMask: bigint }
   | { kind: 'sigwait'; set: bigint; info: bigint; deadline?: bigint }
-  | { kind: 'io'; epoch: number; deadline?: bigint };
+  | { kind: 'io'; epoch: number; deadline?: bigint }
+  /** vfork: until the child calls execve or ends (ProcessVM.releaseVforkParent). */
+  | { kind: 'vfork'; child: number };
 
 /** Deadlines are on the clock's monotonic time (Clock.nowNs), in ns. */
 export interface Thread {
@@ -63,7 +65,6 @@ export const DEFAULT_THREAD_SLICE = 200_000n;
 export class ThreadGroup {
   /** Live threads in creation order: the round-robin order. */
   private readonly list: Thread[] = [];
-  private nextTid: number;
   private waitSeq = 0;
   current: Thread;
   /** The thread group leader's exit status, once it has exited alone. */
@@ -79,8 +80,14 @@ export class ThreadGroup {
   constructor(private readonly p: ProcessVM, readonly pid: number) {
     this.current = { tid: pid, clearChildTid: 0n, robustList: 0n, robustListLen: 0n, exited: false };
     this.list.push(this.current);
-    this.nextTid = pid + 1;
   }
+
+  // Whether this is the VM's only thread: then nothing but a deadline can
+  // end a wait, and waits are resolved at once (block).
+  private get alone(): boolean { return this.list.length === 1 && this.p.processes.alone; }
+
+  /** Whether the thread on the CPU waits (it cannot run on as it is). */
+  get waiting(): boolean { return this.current.wait !== undefined || this.current.exited; }
 
   get count(): number { return this.list.length; }
   all(): readonly Thread[] { return this.list; }
@@ -91,7 +98,7 @@ export class ThreadGroup {
   spawn(signals: ThreadSignalRecord, init: (context: DataView) => void): Thread {
     const context = this.p.cpu.saveContext();
     init(new DataView(context.buffer));
-    const t: Thread = { tid: this.nextTid++, context, signals, clearChildTid: 0n, robustList: 0n, robustListLen: 0n, exited: false };
+    const t: Thread = { tid: this.p.processes.allocateId(), context, signals, clearChildTid: 0n, robustList: 0n, robustListLen: 0n, exited: false };
     this.list.push(t);
     this.created++;
     if (this.list.length > this.peak) this.peak = this.list.length;
@@ -107,7 +114,7 @@ export class ThreadGroup {
    * is a placeholder: the waker writes the real result into its saved a0.
    */
   block(wait: Wait, timeoutResult: bigint, what: string): bigint {
-    if (this.list.length === 1) {
+    if (this.alone) {
       const deadline = 'deadline' in wait ? wait.deadline : undefined;
       if (deadline === undefined) {
         this.p.diagnose(`ringvisor: deadlock: the only thread waits forever ${what} at pc 0x${this.p.cpu.exit.pc.toString(16)}`);
@@ -132,7 +139,7 @@ export class ThreadGroup {
    * Alone in its process, the thread would wait for nothing: as block().
    */
   blockForIo(deadline: bigint | undefined, timeoutResult: bigint, what: string): bigint {
-    if (this.list.length === 1) return this.block({ kind: 'io', epoch: 0, deadline }, timeoutResult, what);
+    if (this.alone) return this.block({ kind: 'io', epoch: 0, deadline }, timeoutResult, what);
     const t = this.current;
     t.wait = { kind: 'io', epoch: this.p.files.ioEvents.epoch, deadline };
     t.timeoutResult = timeoutResult;
@@ -200,6 +207,8 @@ export class ThreadGroup {
 
   /** At the end of a time slice: the next runnable thread gets the CPU. */
   preempt(): void {
+    // A vfork child has this process's CPU: no thread of it can have it.
+    if (this.p.vforkChild) return;
     this.wakeExpired();
     const next = this.nextRunnable();
     if (next) this.switchTo(next);
@@ -213,6 +222,7 @@ export class ThreadGroup {
    */
   schedule(): void {
     this.yielded = false;
+    if (this.p.vforkChild) return;
     for (;;) {
       this.wakeExpired();
       const next = this.nextRunnable() ?? (this.runnable(this.current) ? this.current : undefined);
@@ -220,11 +230,10 @@ export class ThreadGroup {
         this.switchTo(next);
         return;
       }
-      let earliest: bigint | undefined;
-      for (const t of this.list) {
-        const d = t.wait && 'deadline' in t.wait ? t.wait.deadline : undefined;
-        if (d !== undefined && (earliest === undefined || d < earliest)) earliest = d;
-      }
+      // Other processes may end the waits: the VM's scheduler decides
+      // (processes.ts), this process stays off the CPU meanwhile.
+      if (!this.p.processes.alone) return;
+      const earliest = this.earliestDeadline();
       if (earliest === undefined) {
         this.deadlock();
         return;
@@ -236,6 +245,41 @@ export class ThreadGroup {
   }
 
   private runnable(t: Thread): boolean { return !t.exited && t.wait === undefined; }
+
+  /** The earliest deadline among the threads' waits, if any has one. */
+  earliestDeadline(): bigint | undefined {
+    let earliest: bigint | undefined;
+    for (const t of this.list) {
+      const d = t.wait && 'deadline' in t.wait ? t.wait.deadline : undefined;
+      if (d !== undefined && (earliest === undefined || d < earliest)) earliest = d;
+    }
+    return earliest;
+  }
+
+  /**
+   * For the VM's scheduler: whether a thread can run now, after expired
+   * deadlines and I/O have ended waits; the first runnable one is put on
+   * the CPU if the current one cannot run.
+   */
+  poll(): boolean {
+    this.wakeExpired();
+    this.yielded = false;
+    if (this.runnable(this.current)) return true;
+    const next = this.nextRunnable();
+    if (!next) return false;
+    this.switchTo(next);
+    return true;
+  }
+
+  /** execve: every thread but the current one ends, and the current one
+   *  becomes the leader (its tid the pid), as de_thread makes it. */
+  becomeSingle(): void {
+    this.list.length = 0;
+    this.current = { tid: this.pid, clearChildTid: 0n, robustList: 0n, robustListLen: 0n, exited: false };
+    this.list.push(this.current);
+    this.leaderStatus = undefined;
+    this.yielded = false;
+  }
 
   // The first runnable thread after the current one, wrapping around, not
   // the current one itself.
@@ -317,7 +361,7 @@ export class ThreadGroup {
       });
     }
     this.current = this.list.find((t) => t.tid === r.current)!;
-    this.nextTid = r.nextTid;
+    this.p.processes.skipIdsTo(r.nextTid);
     this.waitSeq = r.waitSeq;
     this.leaderStatus = r.leaderStatus;
     this.yielded = false;
@@ -328,7 +372,7 @@ export class ThreadGroup {
     return {
       version: 1,
       current: this.current.tid,
-      nextTid: this.nextTid,
+      nextTid: this.p.processes.nextId,
       waitSeq: this.waitSeq,
       leaderStatus: this.leaderStatus,
       threads: this.list.map((t) => ({
@@ -360,6 +404,7 @@ export function describeWait(w: Wait | undefined): string {
     case 'sigsuspend': return 'rt_sigsuspend';
     case 'sigwait': return 'rt_sigtimedwait';
     case 'io': return 'I/O';
+    case 'vfork': return `vfork (child ${w.child})`;
     default: return 'nothing';
   }
 }

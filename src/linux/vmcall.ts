@@ -232,6 +232,7 @@ function begin(vm: ProcessVM, target: string | bigint, args: CallArg[], options:
   }
 
   state.busy = true;
+  vm.inCall = true;
   values.forEach((v, i) => cpu.setX(A0 + i, v));
   cpu.setX(SP, sp);
   cpu.setX(RA, ret);
@@ -287,6 +288,7 @@ function begin(vm: ProcessVM, target: string | bigint, args: CallArg[], options:
     end() {
       restoreRegisters(vm, saved);
       state.busy = false;
+      vm.inCall = false;
     },
   };
 }

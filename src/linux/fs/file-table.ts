@@ -414,10 +414,22 @@ export class FileTable {
   private readonly slots: (Slot | undefined)[] = [];
   private readonly hostSinks: Map<number, Sink>;
   readonly tty: TtyInfo;
-  /** Changes to pipes and eventfds, for threads waiting for I/O. */
-  readonly ioEvents: IoEvents = { epoch: 0 };
+  /** Changes to pipes and eventfds, for threads waiting for I/O (shared by
+   *  every process of a VM: a pipe's ends may be in several). */
+  readonly ioEvents: IoEvents;
 
-  constructor(options: FileTableOptions) {
+  constructor(options: FileTableOptions, from?: FileTable) {
+    if (from) {
+      // fork: the same open file descriptions behind the same numbers.
+      this.hostSinks = from.hostSinks;
+      this.tty = from.tty;
+      this.ioEvents = from.ioEvents;
+      from.slots.forEach((slot, fd) => {
+        if (slot) this.install(slot.description, fd, slot.cloexec);
+      });
+      return;
+    }
+    this.ioEvents = { epoch: 0 };
     const stdout = options.stdout ?? (() => {});
     const stderr = options.stderr ?? (() => {});
     this.hostSinks = new Map([[1, stdout], [2, stderr]]);
@@ -529,6 +541,20 @@ export class FileTable {
   /** The descriptors in use (for tests and /proc-like views). */
   open(): number[] {
     return this.slots.flatMap((s, fd) => (s ? [fd] : []));
+  }
+
+  /** A copy for a new process (fork): every descriptor refers to the same
+   *  open file description (offsets and status flags shared), close-on-exec
+   *  flags copied. */
+  fork(): FileTable {
+    return new FileTable({}, this);
+  }
+
+  /** execve: the descriptors marked close-on-exec close. */
+  closeOnExec(): void {
+    this.slots.forEach((slot, fd) => {
+      if (slot?.cloexec) this.close(fd);
+    });
   }
 
   /** Called by closeAll before the descriptors close (shared file

@@ -145,6 +145,9 @@ export class GuestFs {
   /** QEMU's -L: a namespace of its own over the sysroot, where an absolute
    *  path is looked up first (see mountSysroot). */
   private sysroot: GuestFs | undefined;
+  /** Whether this namespace owns its mounts and sysroot (false for a
+   *  forked process's, which shares them with the namespace it came from). */
+  private readonly owner: boolean;
 
   /**
    * `mounts` in any order; a later mount at the same place hides an earlier
@@ -152,7 +155,26 @@ export class GuestFs {
    * the directories that lead to the mount points. /proc/self is always the
    * process's own (only `exe` for now), as under qemu-riscv64.
    */
-  constructor(mounts: MountSpec[], cwd = '/', options: { procSelf?: boolean } = {}) {
+  constructor(mounts: MountSpec[], cwd = '/', options: { procSelf?: boolean; forkOf?: GuestFs } = {}) {
+    const from = options.forkOf;
+    if (from) {
+      // A new process's view: the same mounts (its own /proc/self), the
+      // same working directory held again, the same umask.
+      this.owner = false;
+      this.mounts = from.mounts.map((m) => {
+        if (!(m.fs instanceof ProcSelf)) return m;
+        const own: Mount = { ...m, fs: new ProcSelf(() => this.exePath, () => this.descriptors) };
+        own.origin = own;
+        return own;
+      });
+      this.sysroot = from.sysroot;
+      this.umask = from.umask;
+      this.exePath = from.exePath;
+      const held = from.cwdDir;
+      this.cwdDir = this.hold({ guest: held.at, mount: held, rel: [], stat: held.fs.lstat([]), trailingSlash: false });
+      return;
+    }
+    this.owner = true;
     const table: Mount[] = mounts.map((m) => ({ at: normalisePath(textToName(m.guestPath)), fs: m.fs, readOnly: m.readOnly ?? false }));
     if (!table.some((m) => m.at.length === 0)) {
       const root = new MemFs({ label: 'root', readOnly: true });
@@ -183,6 +205,7 @@ export class GuestFs {
   close(): void {
     this.settle();
     this.cwdDir.release();
+    if (!this.owner) return;
     for (const m of this.mounts) (m.fs as Partial<SubtreeFs>).release?.();
     this.sysroot?.close();
     this.sysroot = undefined;
@@ -208,6 +231,12 @@ export class GuestFs {
     const view = tree.subtree ? tree.subtree([]) : tree;
     this.sysroot?.close();
     this.sysroot = new GuestFs([{ guestPath: '/', fs: view, readOnly: true }], '/', { procSelf: false });
+  }
+
+  /** The namespace of a new process (fork): see the constructor. Closing
+   *  it lets go of its working directory only. */
+  fork(): GuestFs {
+    return new GuestFs([], '/', { forkOf: this });
   }
 
   /** Whether a sysroot is shown (mountSysroot). */

@@ -30,10 +30,11 @@ export function fileUse(file: OpenFile): void {
   for (const w of watchers) w.use(file);
 }
 
-/** The file's bytes [offset, offset+length) changed (length undefined: its size). */
-export function fileWritten(file: OpenFile, offset: number, length?: number): void {
+/** The file's bytes [offset, offset+length) changed (length undefined: its
+ *  size); `by`, a watcher that wrote them itself, is not told. */
+export function fileWritten(file: OpenFile, offset: number, length?: number, by?: MappedFileWatcher): void {
   if (watchers.size === 0) return;
-  for (const w of watchers) w.written(file, offset, length);
+  for (const w of watchers) if (w !== by) w.written(file, offset, length);
 }
 
 const keys = new WeakMap<OpenFile, string>();

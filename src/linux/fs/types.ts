@@ -200,6 +200,11 @@ export function nameToBytes(s: string): Uint8Array {
   return b;
 }
 
+/** A byte string as text, its bytes read as UTF-8 (for messages). */
+export function nameToText(s: string): string {
+  return new TextDecoder().decode(nameToBytes(s));
+}
+
 /** UTF-16 text (e.g. a host path from the command line) as a byte string of its UTF-8. */
 export function textToName(s: string): string {
   return bytesToName(new TextEncoder().encode(s));

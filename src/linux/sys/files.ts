@@ -14,7 +14,6 @@ import {
 } from '../fs/file-table.js';
 import { joinPath, PATH_MAX, type HeldDir } from '../fs/guest-fs.js';
 import { raiseSignal, SIGPIPE } from './signals.js';
-import { PID } from './process.js';
 import {
   FsError, bytesToName, nameToBytes, isDir, isLink, isRegular, nsToTimespec,
   O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOATIME,
@@ -94,7 +93,7 @@ function inputPrefix(p: ProcessVM, addr: bigint, length: number): Uint8Array {
 }
 
 /** A NUL-terminated path from the guest, as a byte string. */
-function pathArg(p: ProcessVM, addr: bigint): string {
+export function pathArg(p: ProcessVM, addr: bigint): string {
   let name = '';
   // Page by page: each page's permission is checked once, before it is read.
   for (let a = addr; ;) {
@@ -111,7 +110,7 @@ function pathArg(p: ProcessVM, addr: bigint): string {
 
 /** The directory a relative path starts from: the working directory or the
  *  directory dirfd holds (the object, wherever it has gone since). */
-function baseOf(p: ProcessVM, dirfd: number, path: string): HeldDir | undefined {
+export function baseOf(p: ProcessVM, dirfd: number, path: string): HeldDir | undefined {
   if (path === '') throw new FsError(ENOENT, path);
   if (path.startsWith('/') || dirfd === AT_FDCWD) return undefined;
   return p.files.get(dirfd).directory();
@@ -130,7 +129,7 @@ function sigpipeOnEpipe(handler: SyscallHandler): SyscallHandler {
     const r = handler(p, args);
     if (r !== err(EPIPE)) return r;
     p.cpu.setX(10, r);
-    return raiseSignal(p, SIGPIPE, { code: SI_USER, pid: PID }) ? p.cpu.x(10) : r;
+    return raiseSignal(p, SIGPIPE, { code: SI_USER, pid: p.pid }) ? p.cpu.x(10) : r;
   };
 }
 

@@ -1,8 +1,9 @@
 // Process system calls: identity, limits, scheduling, system information,
 // and the RISC-V specific calls (threads, futex and exit: sys/threads.ts).
-// The process is alone in its world: pid PID (also its first thread's tid),
-// parent PPID, user and group 0 (as the auxv says), one CPU.
-import { ECHILD, EFAULT, EINVAL, EPERM, ENOSYS, ESRCH } from '../errno.js';
+// The VM's first process has pid PID (also its first thread's tid) and
+// parent PPID; processes it starts are numbered after it (processes.ts).
+// Every process runs as user and group 0 (as the auxv says), on one CPU.
+import { EACCES, EFAULT, EINVAL, EPERM, ENOSYS, ESRCH } from '../errno.js';
 import type { SyscallFamily } from '../syscalls.js';
 import type { ProcessVM } from '../process-vm.js';
 import { TIMEBASE_HZ } from '../../hypervisor/clock.js';
@@ -62,6 +63,11 @@ export function saveProcess(p: ProcessVM): ProcessRecord {
   return { version: 2, limits: s.limits.map(([a, b]) => [a, b]) };
 }
 
+/** A new process's limits: its parent's (fork). */
+export function forkProcessState(parent: ProcessVM, child: ProcessVM): void {
+  states.set(child, { limits: processState(parent).limits.map(([a, b]) => [a, b]) });
+}
+
 export function restoreProcess(p: ProcessVM, r: ProcessRecord): void {
   if (r.version !== 2) throw new Error(`process state version ${r.version} is not 2 (threads are saved with the thread group since 2)`);
   if (r.limits.length !== RLIMIT_NLIMITS) throw new Error(`process state has ${r.limits.length} limits, not ${RLIMIT_NLIMITS}`);
@@ -104,11 +110,17 @@ function readLimit(p: ProcessVM, ptr: bigint): [bigint, bigint] {
 // prlimit64(pid, resource, new, old): struct rlimit64 { u64 cur, max }.
 function sysPrlimit64(p: ProcessVM, [pid, resource, newPtr, oldPtr]: bigint[]): bigint {
   const who = BigInt.asIntN(32, pid);
-  if (who !== 0n && who !== BigInt(PID)) return -BigInt(ESRCH);
+  if (who !== 0n && who !== BigInt(p.pid)) {
+    const q = p.processes.find(Number(who));
+    if (!q || q.exitStatus !== undefined) return -BigInt(ESRCH);
+    return limit(q, resource, newPtr, oldPtr, p);
+  }
   return limit(p, resource, newPtr, oldPtr);
 }
 
-function limit(p: ProcessVM, resource: bigint, newPtr: bigint, oldPtr: bigint): bigint {
+// The limits of `p`, read from and written to the memory of `caller` (the
+// process that asked, prlimit64 on another process).
+function limit(p: ProcessVM, resource: bigint, newPtr: bigint, oldPtr: bigint, caller = p): bigint {
   if (resource >= BigInt(RLIMIT_NLIMITS)) return -BigInt(EINVAL);
   const limits = processState(p).limits;
   const r = Number(resource);
@@ -118,13 +130,13 @@ function limit(p: ProcessVM, resource: bigint, newPtr: bigint, oldPtr: bigint): 
   // the old one is written, so a bad old pointer fails the call (EFAULT)
   // with the new limit already in place.
   if (newPtr !== 0n) {
-    next = readLimit(p, newPtr);
+    next = readLimit(caller, newPtr);
     if (next[0] > next[1]) return -BigInt(EINVAL);
     // RLIMIT_NOFILE cannot exceed fs.nr_open (1048576 by default).
     if (r === RLIMIT_NOFILE && next[1] > 1048576n) return -BigInt(EPERM);
   }
   if (next) limits[r] = next;
-  if (oldPtr !== 0n) p.user.writeWords(oldPtr, old);
+  if (oldPtr !== 0n) caller.user.writeWords(oldPtr, old);
   return 0n;
 }
 
@@ -195,39 +207,52 @@ function sysGetcpu(p: ProcessVM, [cpu, node]: bigint[]): bigint {
   return 0n;
 }
 
-// getpgid(pid) and getsid(pid): the process leads its own group and session.
-function sysGetpgid(_p: ProcessVM, [pid]: bigint[]): bigint {
-  const who = BigInt.asIntN(32, pid);
-  return who === 0n || who === BigInt(PID) ? BigInt(PID) : -BigInt(ESRCH);
+// The process `pid` names for getpgid, getsid and setpgid: 0 is the caller.
+function processOf(p: ProcessVM, pid: bigint): ProcessVM | undefined {
+  const who = Number(BigInt.asIntN(32, pid));
+  if (who === 0) return p;
+  const q = p.processes.find(who);
+  return q && q.exitStatus === undefined ? q : undefined;
 }
 
-// setpgid(pid, pgid): the process already leads its own group; it may only
-// stay there. setsid(): a group leader cannot start a session (EPERM).
-function sysSetpgid(_p: ProcessVM, [pid, pgid]: bigint[]): bigint {
-  const who = BigInt.asIntN(32, pid), group = BigInt.asIntN(32, pgid);
-  if (group < 0n) return -BigInt(EINVAL);
-  if (who !== 0n && who !== BigInt(PID)) return -BigInt(ESRCH);
-  return group === 0n || group === BigInt(PID) ? 0n : -BigInt(EPERM);
+function sysGetpgid(p: ProcessVM, [pid]: bigint[]): bigint {
+  const q = processOf(p, pid);
+  return q ? BigInt(q.pgid) : -BigInt(ESRCH);
+}
+
+function sysGetsid(p: ProcessVM, [pid]: bigint[]): bigint {
+  const q = processOf(p, pid);
+  return q ? BigInt(q.sid) : -BigInt(ESRCH);
+}
+
+// setpgid(pid, pgid), as kernel/sys.c checks it: the caller or a child of
+// it (ESRCH) that has not called execve (EACCES), in the caller's session
+// and not its leader (EPERM); the group must exist in that session unless
+// it is the process's own pid (EPERM).
+function sysSetpgid(p: ProcessVM, [pid, pgid]: bigint[]): bigint {
+  const group = Number(BigInt.asIntN(32, pgid));
+  if (group < 0) return -BigInt(EINVAL);
+  const q = processOf(p, pid);
+  if (!q || (q !== p && q.parent !== p)) return -BigInt(ESRCH);
+  if (q !== p && q.execed) return -BigInt(EACCES);
+  if (q.sid === q.pid || q.sid !== p.sid) return -BigInt(EPERM);
+  const to = group === 0 ? q.pid : group;
+  if (to !== q.pid && !p.processes.all().some((r) => r.pgid === to && r.sid === p.sid && r.exitStatus === undefined)) return -BigInt(EPERM);
+  q.pgid = to;
+  return 0n;
+}
+
+// setsid(): a new session and group led by the caller, unless it already
+// leads a group (EPERM).
+function sysSetsid(p: ProcessVM): bigint {
+  if (p.processes.all().some((r) => r.pgid === p.pid && r.exitStatus === undefined)) return -BigInt(EPERM);
+  p.sid = p.pid;
+  p.pgid = p.pid;
+  return BigInt(p.sid);
 }
 
 // getgroups(size, list): no supplementary groups.
 const sysGetgroups = (_p: ProcessVM, [size]: bigint[]) => (BigInt.asIntN(32, size) < 0n ? -BigInt(EINVAL) : 0n);
-
-// wait4 and waitid: there are no children to wait for (threads are not
-// children, and a new process cannot be made: sys/threads.ts).
-const noChildren = () => -BigInt(ECHILD);
-
-// waitid(which, id, infop, options, ru): ECHILD, but Linux's waitid fills in
-// infop's si_signo, si_errno, si_code and the si_pid, si_uid, si_status of
-// its _sigchld whatever the wait found (zeros when it found nothing), so a
-// bad infop is EFAULT even then.
-function sysWaitid(p: ProcessVM, [, , infop]: bigint[]): bigint {
-  if (infop !== 0n) {
-    p.user.write(infop, new Uint8Array(12));
-    p.user.write(infop + 16n, new Uint8Array(12));
-  }
-  return -BigInt(ECHILD);
-}
 
 /** Reads a struct timespec { i64 sec, i64 nsec } as nanoseconds; undefined when invalid. */
 export function readTimespec(p: ProcessVM, ptr: bigint): bigint | undefined {
@@ -295,7 +320,6 @@ function sysRiscvFlushIcache(_p: ProcessVM, [, , flags]: bigint[]): bigint {
 }
 
 export const PROCESS_SYSCALLS: SyscallFamily = [
-  [95, { name: 'waitid', argc: 5, handler: sysWaitid }],
   [122, { name: 'sched_setaffinity', argc: 3, handler: sysSchedSetaffinity }],
   [123, { name: 'sched_getaffinity', argc: 3, handler: sysSchedGetaffinity }],
   [160, { name: 'uname', argc: 1, handler: sysUname }],
@@ -303,13 +327,13 @@ export const PROCESS_SYSCALLS: SyscallFamily = [
   [164, { name: 'setrlimit', argc: 2, handler: sysSetrlimit }],
   [154, { name: 'setpgid', argc: 2, handler: sysSetpgid }],
   [155, { name: 'getpgid', argc: 1, handler: sysGetpgid }],
-  [156, { name: 'getsid', argc: 1, handler: sysGetpgid }],
-  [157, { name: 'setsid', argc: 0, handler: () => -BigInt(EPERM) }],
+  [156, { name: 'getsid', argc: 1, handler: sysGetsid }],
+  [157, { name: 'setsid', argc: 0, handler: sysSetsid }],
   [158, { name: 'getgroups', argc: 2, handler: sysGetgroups }],
   [165, { name: 'getrusage', argc: 2, handler: sysGetrusage }],
   [168, { name: 'getcpu', argc: 3, handler: sysGetcpu }],
-  [172, { name: 'getpid', argc: 0, handler: constant(PID) }],
-  [173, { name: 'getppid', argc: 0, handler: constant(PPID) }],
+  [172, { name: 'getpid', argc: 0, handler: (p) => BigInt(p.pid) }],
+  [173, { name: 'getppid', argc: 0, handler: (p) => BigInt(p.ppid) }],
   [174, { name: 'getuid', argc: 0, handler: constant(UID) }],
   [175, { name: 'geteuid', argc: 0, handler: constant(UID) }],
   [176, { name: 'getgid', argc: 0, handler: constant(GID) }],
@@ -317,7 +341,6 @@ export const PROCESS_SYSCALLS: SyscallFamily = [
   [179, { name: 'sysinfo', argc: 1, handler: sysSysinfo }],
   [258, { name: 'riscv_hwprobe', argc: 5, handler: sysRiscvHwprobe }],
   [259, { name: 'riscv_flush_icache', argc: 3, handler: sysRiscvFlushIcache }],
-  [260, { name: 'wait4', argc: 4, handler: noChildren }],
   [261, { name: 'prlimit64', argc: 4, handler: sysPrlimit64 }],
   // rseq(2): glibc registers one when the kernel offers it and does without otherwise.
   [293, { name: 'rseq', argc: 4, handler: enosys }],

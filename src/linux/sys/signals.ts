@@ -31,7 +31,7 @@ import type { ProcessVM } from '../process-vm.js';
 import { GuestMemoryError, Perm } from '../../cpu/cpu.js';
 import { UserFault } from '../user-memory.js';
 import { pageUp } from '../address-space.js';
-import { PID, readTimespec } from './process.js';
+import { readTimespec } from './process.js';
 import type { Thread } from '../threads.js';
 
 
@@ -47,6 +47,7 @@ export const SIG_IGN = 1n;
 export const SA_SIGINFO = 0x4n;
 export const SA_ONSTACK = 0x08000000n;
 export const SA_RESTART = 0x10000000n;
+export const SA_NOCLDWAIT = 0x2n;
 export const SA_NODEFER = 0x40000000n;
 export const SA_RESETHAND = 0x80000000n;
 const SS_ONSTACK = 1;
@@ -137,7 +138,7 @@ export function signalState(p: ProcessVM): SignalState {
 }
 
 /** si_code and si_pid of pending signals, by signal number. */
-export type PendingInfo = Record<number, { code: number; pid?: number }>;
+export type PendingInfo = Record<number, { code: number; pid?: number; status?: number }>;
 
 /** The signal state as a plain, versioned record, for checkpoints. */
 export interface SignalRecord {
@@ -251,7 +252,7 @@ function wouldAct(p: ProcessVM, sig: number): boolean {
  * system call interrupted (EINTR); a `t` waiting for it in sigtimedwait takes
  * it there.
  */
-function sendToOther(p: ProcessVM, t: Thread, sig: number, code: number): void {
+function sendToOther(p: ProcessVM, t: Thread, sig: number, code: number, info: SigInfo = { code, pid: p.pid }): void {
   if (sig === SIGKILL) {
     terminateBySignal(p, sig);
     return;
@@ -263,7 +264,7 @@ function sendToOther(p: ProcessVM, t: Thread, sig: number, code: number): void {
     // fails the waiter's call, as its copy_siginfo_to_user would.
     let result = BigInt(sig);
     try {
-      writeSigInfo(p, w.info, sig, code);
+      writeSigInfo(p, w.info, sig, code, info.pid ?? p.pid);
     } catch (e) {
       if (!(e instanceof UserFault)) throw e;
       result = -BigInt(EFAULT);
@@ -272,18 +273,20 @@ function sendToOther(p: ProcessVM, t: Thread, sig: number, code: number): void {
     return;
   }
   const r = signalsOf(p, t);
-  markPending(r, sig, { code, pid: PID });
-  if (w === undefined || (r.mask & bit(sig)) !== 0n) return;
+  markPending(r, sig, info);
+  // A vfork parent's wait is not interrupted (its CPU is the child's): the
+  // signal waits until the child has let go of it.
+  if (w === undefined || w.kind === 'vfork' || (r.mask & bit(sig)) !== 0n) return;
   if (w.kind === 'sigsuspend') t.restoreMask = w.oldMask;
   p.threads.wake(t, -BigInt(EINTR));
 }
 
-function writeSigInfo(p: ProcessVM, at: bigint, sig: number, code: number): void {
+function writeSigInfo(p: ProcessVM, at: bigint, sig: number, code: number, pid: number): void {
   if (at === 0n) return;
   const info = new DataView(new ArrayBuffer(Number(SIGINFO_BYTES)));
   info.setInt32(0, sig, true);
   info.setInt32(8, code, true);
-  info.setInt32(16, PID, true);
+  info.setInt32(16, pid, true);
   p.user.write(at, new Uint8Array(info.buffer));
 }
 
@@ -291,10 +294,94 @@ function writeSigInfo(p: ProcessVM, at: bigint, sig: number, code: number): void
  *  reports (128 + sig), after QEMU's wording of the event. */
 export function terminateBySignal(p: ProcessVM, sig: number, detail?: string): void {
   const core = defaultAction(sig) === 'core';
-  diagnose(p, `ringvisor: uncaught target signal ${sig} (${signalName(sig)}) - ${core ? 'core dumped' : 'no core'}`);
+  // The VM's first process is reported as qemu-riscv64 reports its guest;
+  // a process it started dies as quietly as on Linux (its parent's wait
+  // tells of it), unless ringvisor itself had a reason to kill it.
+  if (p === p.processes.root || detail) {
+    diagnose(p, `ringvisor: uncaught target signal ${sig} (${signalName(sig)}) - ${core ? 'core dumped' : 'no core'}`);
+  }
   if (detail) diagnose(p, `ringvisor: ${detail}`);
   signalState(p).ended = true;
+  p.termSignal = sig;
   p.exit(128 + sig);
+}
+
+// ---- signals between processes ----
+
+/**
+ * Sends `sig` from `from` to another process of the VM, `target` (kill).
+ * It goes to the thread on the target's CPU unless that one blocks it and
+ * another does not (complete_signal's choice); a thread it wakes has its
+ * system call interrupted (EINTR). Handlers run, and default actions end the
+ * target, when the target next gets the CPU (ProcessVM.runSlice).
+ */
+export function signalProcess(from: ProcessVM, target: ProcessVM, sig: number, code = SI_USER): void {
+  if (target.exitStatus !== undefined || sig === 0) return;
+  const info: SigInfo = { code, pid: from.pid };
+  if (sig === SIGKILL) {
+    // Nothing can catch it: the process ends now, silently (its killer knows).
+    signalState(target).ended = true;
+    target.termSignal = SIGKILL;
+    target.exit(128 + SIGKILL);
+    return;
+  }
+  sendToProcess(target, sig, info);
+}
+
+// The common part of kill from another process and SIGCHLD.
+function sendToProcess(target: ProcessVM, sig: number, info: SigInfo): void {
+  const threads = target.threads, here = threads.current, s = signalState(target);
+  if ((s.mask & bit(sig)) !== 0n) {
+    const others = threads.all().filter((t) => t !== here);
+    const taker = others.find((t) => t.wait?.kind === 'sigwait' && (t.wait.set & bit(sig)) !== 0n)
+      ?? others.find((t) => (signalsOf(target, t).mask & bit(sig)) === 0n);
+    if (taker) {
+      sendToOther(target, taker, sig, info.code, info);
+      return;
+    }
+  }
+  sendToOther(target, here, sig, info.code, info);
+  target.signalsArrived = true;
+}
+
+/** A child has ended: its parent gets `sig` (SIGCHLD) with si_code `code`
+ *  (CLD_EXITED, CLD_KILLED), the child's pid and status. */
+export function sendChildSignal(parent: ProcessVM, child: ProcessVM, sig: number, code: number, status: number): void {
+  if (parent.exitStatus !== undefined || sig === 0) return;
+  sendToProcess(parent, sig, { code, pid: child.pid, status });
+}
+
+/** Whether `p` has SIGCHLD ignored (SIG_IGN, or SA_NOCLDWAIT): its children
+ *  are reaped as they end, never left as zombies. */
+export function reapsChildrenAutomatically(p: ProcessVM): boolean {
+  const a = signalState(p).actions[SIGCHLD];
+  return a.handler === SIG_IGN || (a.flags & SA_NOCLDWAIT) !== 0n;
+}
+
+/** Takes the signals other processes sent while `p` was off the CPU. */
+export function deliverPendingSignals(p: ProcessVM): void {
+  if (p.threads.current.wait === undefined) deliverUnblocked(p);
+}
+
+/** The signal state of a new process (fork): the parent's actions, mask and
+ *  alternate stack; nothing pending. */
+export function forkSignals(parent: ProcessVM, child: ProcessVM): void {
+  const from = signalState(parent), to = signalState(child);
+  to.actions = from.actions.map((a) => ({ ...a }));
+  to.mask = from.mask;
+  to.altStack = { ...from.altStack };
+  to.depth = from.depth;
+  to.trampoline = from.trampoline;
+}
+
+/** execve: handled signals return to their default actions (ignored ones
+ *  stay ignored), the alternate stack goes, the mask and pending signals stay. */
+export function execSignals(p: ProcessVM): void {
+  const s = signalState(p);
+  s.actions = s.actions.map((a) => (a.handler === SIG_IGN ? { handler: SIG_IGN, flags: 0n, mask: 0n } : { handler: SIG_DFL, flags: 0n, mask: 0n }));
+  s.altStack = { sp: 0n, size: 0n, disabled: true };
+  s.depth = 0;
+  s.trampoline = undefined;
 }
 
 export interface SigInfo {
@@ -302,6 +389,8 @@ export interface SigInfo {
   /** si_pid and si_uid for signals sent by a process; si_addr for faults. */
   pid?: number;
   addr?: bigint;
+  /** SIGCHLD: the child's exit code or signal (si_status). */
+  status?: number;
 }
 
 /**
@@ -320,14 +409,14 @@ export function raiseSignal(p: ProcessVM, sig: number, info: SigInfo): boolean {
 }
 
 function markPending(r: ThreadSignalRecord, sig: number, info: SigInfo): void {
-  if ((r.pending & bit(sig)) === 0n) r.pendingInfo[sig] = { code: info.code, pid: info.pid };
+  if ((r.pending & bit(sig)) === 0n) r.pendingInfo[sig] = info.status === undefined ? { code: info.code, pid: info.pid } : { code: info.code, pid: info.pid, status: info.status };
   r.pending |= bit(sig);
 }
 
 /** Takes `sig` off the pending set; what its sender put in the siginfo. */
-function takePending(r: ThreadSignalRecord, sig: number): SigInfo {
+function takePending(p: ProcessVM, r: ThreadSignalRecord, sig: number): SigInfo {
   r.pending &= ~bit(sig);
-  const info = r.pendingInfo[sig] ?? { code: SI_TKILL, pid: PID };
+  const info = r.pendingInfo[sig] ?? { code: SI_TKILL, pid: p.pid };
   delete r.pendingInfo[sig];
   return info;
 }
@@ -430,6 +519,8 @@ function enterHandler(p: ProcessVM, sig: number, a: SigAction, info: SigInfo): v
   v.setInt32(8, info.code, true);
   if (info.addr !== undefined) v.setBigUint64(16, info.addr, true);
   else if (info.pid !== undefined) { v.setInt32(16, info.pid, true); v.setInt32(20, 0, true); }
+  // SIGCHLD's _sigchld: si_status after si_pid and si_uid.
+  if (info.status !== undefined) v.setInt32(24, info.status, true);
 
   const uc = Number(SIGINFO_BYTES);
   v.setBigUint64(uc + Number(UC_STACK), alt.sp, true);
@@ -492,7 +583,7 @@ function deliverUnblocked(p: ProcessVM): boolean {
   const s = signalState(p);
   for (let sig = 1; sig <= NSIG; sig++) {
     if ((s.pending & bit(sig)) !== 0n && (s.mask & bit(sig)) === 0n) {
-      const entered = act(p, sig, takePending(s, sig));
+      const entered = act(p, sig, takePending(p, s, sig));
       // One handler at a time: the rest stay pending behind its mask.
       if (entered) return true;
     }
@@ -525,7 +616,7 @@ function sysRtSigaction(p: ProcessVM, [sigArg, actPtr, oldPtr, setsize]: bigint[
     // Setting SIG_IGN (or SIG_DFL for a signal ignored by default) discards it if pending.
     const now = s.actions[sig];
     if (now.handler === SIG_IGN || (now.handler === SIG_DFL && defaultAction(sig) === 'ignore')) {
-      for (const t of p.threads.all()) takePending(signalsOf(p, t), sig);
+      for (const t of p.threads.all()) takePending(p, signalsOf(p, t), sig);
     }
   }
   if (oldPtr !== 0n) p.user.writeWords(oldPtr, [old.handler, old.flags, old.mask]);
@@ -592,7 +683,7 @@ function sysRtSigsuspend(p: ProcessVM, [maskPtr, setsize]: bigint[]): bigint {
   }
   if (s.ended) return 0n;
   // Another thread may send the signal; with none, block() ends the process.
-  if (p.threads.count === 1) s.mask = old;
+  if (p.threads.count === 1 && p.processes.alone) s.mask = old;
   return p.threads.block({ kind: 'sigsuspend', oldMask: old }, -BigInt(EINTR), 'in rt_sigsuspend');
 }
 
@@ -613,7 +704,8 @@ function sysRtSigtimedwait(p: ProcessVM, [setPtr, infoPtr, timeout, setsize]: bi
   const s = signalState(p);
   for (let sig = 1; sig <= NSIG; sig++) {
     if ((s.pending & set & bit(sig)) !== 0n) {
-      writeSigInfo(p, infoPtr, sig, takePending(s, sig).code);
+      const taken = takePending(p, s, sig);
+      writeSigInfo(p, infoPtr, sig, taken.code, taken.pid ?? p.pid);
       return BigInt(sig);
     }
   }
@@ -653,7 +745,7 @@ function sendToSelf(p: ProcessVM, sig: bigint, code: number): bigint {
   if (sig === 0n) return 0n;
   if (!validSignal(sig)) return -BigInt(EINVAL);
   p.cpu.setX(10, 0n);
-  const entered = raiseSignal(p, Number(sig), { code, pid: PID });
+  const entered = raiseSignal(p, Number(sig), { code, pid: p.pid });
   return entered ? p.cpu.x(10) : 0n;
 }
 
@@ -662,13 +754,31 @@ function sendToSelf(p: ProcessVM, sig: bigint, code: number): bigint {
 // for it in sigtimedwait, else to one that does not block it; blocked
 // everywhere, it stays pending on the caller.
 function sysKill(p: ProcessVM, [pid, sig]: bigint[]): bigint {
-  const target = BigInt.asIntN(32, pid);
-  // 0 and -PID: our process group, which is just us. -1 means every process
-  // but init and the caller: there is none.
-  if (target !== BigInt(PID) && target !== 0n && target !== -BigInt(PID)) return -BigInt(ESRCH);
+  const target = Number(BigInt.asIntN(32, pid));
+  if (!validSignal(sig) && sig !== 0n) return -BigInt(EINVAL);
+  // pid > 0: that process; 0: the caller's process group; -1: every
+  // process but init and the caller; below -1: the group -pid.
+  // (Zombies count as targets, as on Linux, and take nothing.)
+  let targets: ProcessVM[];
+  const all = p.processes.everyone();
+  if (target > 0) targets = all.filter((q) => q.pid === target);
+  else if (target === -1) targets = all.filter((q) => q !== p);
+  else {
+    const group = target === 0 ? p.pgid : -target;
+    targets = all.filter((q) => q.pgid === group);
+  }
+  if (targets.length === 0) return -BigInt(ESRCH);
   if (sig === 0n) return 0n;
-  if (!validSignal(sig)) return -BigInt(EINVAL);
   const n = Number(sig);
+  for (const q of targets) if (q !== p) signalProcess(p, q, n);
+  return targets.includes(p) ? killSelf(p, n) : 0n;
+}
+
+// A signal to the whole calling process goes, as Linux's complete_signal
+// picks, to the calling thread unless it blocks the signal, else to a thread
+// waiting for it in sigtimedwait, else to one that does not block it;
+// blocked everywhere, it stays pending on the caller.
+function killSelf(p: ProcessVM, n: number): bigint {
   const here = p.threads.current;
   if ((signalState(p).mask & bit(n)) !== 0n) {
     const others = p.threads.all().filter((t) => t !== here);
@@ -679,7 +789,7 @@ function sysKill(p: ProcessVM, [pid, sig]: bigint[]): bigint {
       return 0n;
     }
   }
-  return sendToSelf(p, sig, SI_USER);
+  return sendToSelf(p, BigInt(n), SI_USER);
 }
 
 /** tkill and tgkill: to one thread of this process. */
@@ -703,7 +813,15 @@ function sysTgkill(p: ProcessVM, [tgid, tid, sig]: bigint[]): bigint {
   const g = BigInt.asIntN(32, tgid);
   const t = BigInt.asIntN(32, tid);
   if (g <= 0n || t <= 0n) return -BigInt(EINVAL);
-  if (g !== BigInt(PID)) return -BigInt(ESRCH);
+  if (g !== BigInt(p.pid)) {
+    // A thread of another process: its process gets it (our processes'
+    // other threads are not told apart from the process here).
+    const q = p.processes.find(Number(g));
+    if (!q || q.exitStatus !== undefined || !q.threads.find(Number(t))) return -BigInt(ESRCH);
+    if (sig !== 0n && !validSignal(sig)) return -BigInt(EINVAL);
+    if (sig !== 0n) signalProcess(p, q, Number(sig), SI_TKILL);
+    return 0n;
+  }
   return sendToThread(p, t, sig);
 }
 

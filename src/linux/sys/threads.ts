@@ -3,9 +3,8 @@
 // exit against exit_group, set_tid_address, the robust-list registration,
 // gettid and sched_yield. The scheduler and the waits are in ../threads.ts.
 //
-// A new process (fork, vfork, posix_spawn: clone without CLONE_VM or without
-// CLONE_THREAD) is not supported: -ENOSYS, which glibc reports from fork()
-// and posix_spawn() as an error the program can handle.
+// A new process (fork, vfork, posix_spawn: clone without CLONE_THREAD) is
+// made by sys/exec.ts.
 import { EAGAIN, EFAULT, EINVAL, ENOSYS, EPERM, ESRCH, ETIMEDOUT } from '../errno.js';
 import type { SyscallFamily } from '../syscalls.js';
 import type { ProcessVM } from '../process-vm.js';
@@ -13,6 +12,7 @@ import { CONTEXT_X } from '../../cpu/cpu.js';
 import type { Thread } from '../threads.js';
 import { newThreadSignals } from './signals.js';
 import { readTimespec, processState, RLIMIT_NPROC } from './process.js';
+import { cloneProcess } from './exec.js';
 import { exitRobustList } from './robust-futex.js';
 
 const E2BIG = 7;
@@ -40,6 +40,8 @@ interface CloneRequest {
   parentTid: bigint;
   childTid: bigint;
   tls: bigint;
+  /** clone3's exit_signal (clone's is in the flags' low byte). */
+  exitSignal?: number;
 }
 
 /** Puts a u32 where the guest could store it; false (and nothing written)
@@ -58,7 +60,12 @@ function cloneThread(p: ProcessVM, r: CloneRequest): bigint {
   if ((f & CLONE_SIGHAND) !== 0n && (f & CLONE_VM) === 0n) return -BigInt(EINVAL);
   if ((f & CLONE_NAMESPACES) !== 0n) return -BigInt(EPERM);
   if ((f & CLONE_PIDFD) !== 0n && (f & CLONE_THREAD) !== 0n) return -BigInt(EINVAL);
-  // A new process, or a thread that does not share everything: not here.
+  // A new process (sys/exec.ts); a thread that does not share everything
+  // cannot be made here.
+  if ((f & CLONE_THREAD) === 0n) {
+    if ((f & ~(THREAD_FLAGS | HARMLESS | TID_FLAGS | CSIGNAL | CLONE_VFORK | CLONE_PARENT | CLONE_PTRACE | CLONE_PIDFD)) !== 0n) return -BigInt(EINVAL);
+    return cloneProcess(p, { flags: f & ~CSIGNAL, exitSignal: r.exitSignal ?? Number(f & CSIGNAL), stack: r.stack, parentTid: r.parentTid, childTid: r.childTid, tls: r.tls });
+  }
   if ((f & THREAD_FLAGS) !== THREAD_FLAGS || (f & (CLONE_VFORK | CLONE_PARENT | CLONE_PTRACE | CLONE_PIDFD)) !== 0n) {
     return -BigInt(ENOSYS);
   }
@@ -107,7 +114,7 @@ function sysClone3(p: ProcessVM, [args, size]: bigint[]): bigint {
   if ((stack === 0n) !== (stackSize === 0n)) return -BigInt(EINVAL);
   if (setTid !== 0n || setTidSize !== 0n) return -BigInt(EPERM);
   if (cgroup !== 0n) return -BigInt(EPERM);
-  return cloneThread(p, { flags, stack: stack === 0n ? 0n : stack + stackSize, parentTid, childTid, tls });
+  return cloneThread(p, { flags, stack: stack === 0n ? 0n : stack + stackSize, parentTid, childTid, tls, exitSignal: Number(exitSignal) });
 }
 
 // ---- exit ----
