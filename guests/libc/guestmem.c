@@ -27,6 +27,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/select.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -140,6 +141,22 @@ CALL(c_wait4_status, syscall(SYS_wait4, -1, p, 0, NULL))
 CALL(c_wait4_rusage, syscall(SYS_wait4, -1, NULL, 0, p))
 CALL(c_waitid_info, syscall(SYS_waitid, P_ALL, 0, p, WEXITED, NULL))
 CALL(c_waitid_rusage, syscall(SYS_waitid, P_ALL, 0, NULL, WEXITED, p))
+// pselect6 with a zero timeout (or a descriptor that is ready): it never waits.
+static fd_set wset;
+static long ready_wset(void) { FD_ZERO(&wset); FD_SET(pipe_w, &wset); return pipe_w + 1; }
+CALL(c_pselect6_read, syscall(SYS_pselect6, pipe_w + 1, p, NULL, NULL, &ts0, NULL))
+CALL(c_pselect6_write, syscall(SYS_pselect6, pipe_w + 1, NULL, p, NULL, &ts0, NULL))
+CALL(c_pselect6_except, syscall(SYS_pselect6, pipe_w + 1, NULL, NULL, p, &ts0, NULL))
+CALL(c_pselect6_tmo, syscall(SYS_pselect6, ready_wset(), NULL, &wset, NULL, p, NULL))
+CALL(c_pselect6_sig, syscall(SYS_pselect6, ready_wset(), NULL, &wset, NULL, &ts0, p))
+static unsigned ids3[3];
+CALL(c_getresuid_r, syscall(SYS_getresuid, p, &ids3[1], &ids3[2]))
+CALL(c_getresuid_e, syscall(SYS_getresuid, &ids3[0], p, &ids3[2]))
+CALL(c_getresuid_s, syscall(SYS_getresuid, &ids3[0], &ids3[1], p))
+CALL(c_getresgid_r, syscall(SYS_getresgid, p, &ids3[1], &ids3[2]))
+CALL(c_getresgid_e, syscall(SYS_getresgid, &ids3[0], p, &ids3[2]))
+CALL(c_getresgid_s, syscall(SYS_getresgid, &ids3[0], &ids3[1], p))
+CALL(c_prctl_get_subreaper, syscall(SYS_prctl, 37 /* PR_GET_CHILD_SUBREAPER */, p, 0, 0, 0))
 // execve of a path that does not exist: each pointer is read (EFAULT)
 // before the file is looked for (ENOENT), so nothing is ever run.
 static char *const no_args[] = { "missing", NULL };
@@ -319,6 +336,18 @@ static const struct pcase CASES[] = {
   { "wait4", "a3", c_wait4_rusage, 0, 0, 0, 0 },
   { "waitid", "a2", c_waitid_info, 0, 0, 0, 0 },
   { "waitid", "a4", c_waitid_rusage, 0, 0, 0, 0 },
+  { "pselect6", "a1", c_pselect6_read, 0, 0, 0, 0 },
+  { "pselect6", "a2", c_pselect6_write, 0, 0, 0, 0 },
+  { "pselect6", "a3", c_pselect6_except, 0, 0, 0, 0 },
+  { "pselect6", "a4", c_pselect6_tmo, 0, 0, 0, 0 },
+  { "pselect6", "a5", c_pselect6_sig, 0, 0, 0, 0 },
+  { "getresuid", "a0", c_getresuid_r, 0, 0, 0, 0 },
+  { "getresuid", "a1", c_getresuid_e, 0, 0, 0, 0 },
+  { "getresuid", "a2", c_getresuid_s, 0, 0, 0, 0 },
+  { "getresgid", "a0", c_getresgid_r, 0, 0, 0, 0 },
+  { "getresgid", "a1", c_getresgid_e, 0, 0, 0, 0 },
+  { "getresgid", "a2", c_getresgid_s, 0, 0, 0, 0 },
+  { "prctl.PR_GET_CHILD_SUBREAPER", "a1", c_prctl_get_subreaper, 0, 0, 0, 0 },
   { "execve", "a0", c_execve_path, 0, 0, 0, 0 },
   { "execve", "a1", c_execve_argv, 0, 0, 0, 0 },
   { "execve", "a2", c_execve_envp, 0, 0, 0, 0 },

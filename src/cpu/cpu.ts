@@ -219,6 +219,11 @@ export class Cpu {
    *  table is otherwise all SLOT_NONE, 0, and never written, so it costs
    *  the host nothing). */
   private readonly backedSlots = new Set<number>();
+  /** The end of the highest RAM any slot has had since the last reset (in
+   *  page-permission mode nothing else is ever touched): scrubbing a
+   *  process's CPU reads that much, not all 4 GiB (a fork's child that
+   *  exits at once costs microseconds, not milliseconds). */
+  private slotHighWater = 0;
   /** Ring -1's hook for a slot without RAM that an accessor reaches: it may
    *  back the slot (setSlot) and return true, as a page fault would. */
   onMissingSlot: ((index: number) => boolean) | undefined;
@@ -302,6 +307,7 @@ export class Cpu {
     if (old !== this.layout.SLOT_NONE) this.translator?.pagesChanged(old / PAGE_SIZE, (old + size) / PAGE_SIZE - 1);
     slots[index] = offset ?? this.layout.SLOT_NONE;
     if (offset === undefined) this.backedSlots.delete(index); else this.backedSlots.add(index);
+    if (offset !== undefined && offset + size > this.slotHighWater) this.slotHighWater = offset + size;
   }
 
   // The RAM offset of guest bytes [addr, addr+length): NOT_RAM when some of
@@ -470,10 +476,17 @@ export class Cpu {
    * read. (A flat-memory guest that has run has touched all of its RAM.)
    */
   scrub(): number {
-    const pages = Number(this.ramSize / BigInt(PAGE_SIZE));
+    const pages = this.pagesInUse();
     if (this.flatTouched) this.touch(0, pages - 1);
     this.flatTouched = false;
     return this.clearTouched(0, pages);
+  }
+
+  // Pages of RAM that may hold something or have permissions: all of it in
+  // flat mode, up to the slots' high-water mark in page-permission mode.
+  private pagesInUse(): number {
+    const pages = Number(this.ramSize / BigInt(PAGE_SIZE));
+    return this.slots ? Math.min(pages, Math.ceil(this.slotHighWater / PAGE_SIZE)) : pages;
   }
 
   /**
@@ -487,8 +500,9 @@ export class Cpu {
   reset(): void {
     const l = this.layout;
     this.scrub();
-    const pages = Number(this.ramSize / BigInt(PAGE_SIZE));
+    const pages = this.pagesInUse();
     this.bytes.fill(0, l.PAGE_PERMS, l.PAGE_PERMS + pages);
+    this.slotHighWater = 0;
     this.flushTranslations();
     this.translator?.resetStats();
     this.bytes.fill(0, 0, l.EXIT_COUNTS + l.EXIT_REASON_COUNT * 8);

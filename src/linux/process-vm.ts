@@ -21,8 +21,9 @@ import { deliverFault, terminateBySignal, SIGKILL } from './sys/signals.js';
 import { vmcall, vmcallSync, splitCallArgs, type CallArgs } from './vmcall.js';
 import { readInterpreter, checkInterpreterRoom, mapInterpreter, type Interpreter } from './loader.js';
 import { Processes, INIT_PID } from './processes.js';
-import { forkSignals, execSignals, deliverPendingSignals } from './sys/signals.js';
+import { forkSignals, execSignals, deliverPendingSignals, callEnded } from './sys/signals.js';
 import { notifyParent } from './sys/wait.js';
+import { ROOT_IDS, type Ids } from './sys/ids.js';
 import { forkProcessState } from './sys/process.js';
 import type { FileSystem } from './fs/types.js';
 
@@ -221,6 +222,10 @@ export class ProcessVM {
   /** The signal the parent gets when this process ends (clone's CSIGNAL:
    *  SIGCHLD for fork); 0 for none. */
   exitSignal = 17;
+  /** User and group ids (sys/ids.ts): root's at first, a parent's copy after fork. */
+  ids: Ids = { ...ROOT_IDS };
+  /** prctl(PR_SET_CHILD_SUBREAPER): orphaned descendants come to it. */
+  childSubreaper = false;
   /** Whether it has called execve (setpgid on it then fails: EACCES). */
   execed = false;
   /** A vfork child that runs on this process's CPU: until it calls execve
@@ -264,6 +269,7 @@ export class ProcessVM {
       this.parent = parent;
       this.pgid = parent.pgid;
       this.sid = parent.sid;
+      this.ids = { ...parent.ids };
       this.programName = parent.programName;
       this.syscallCounts = parent.syscallCounts;
       this.files = parent.files.fork();
@@ -457,7 +463,7 @@ export class ProcessVM {
    * close, handled signals return to their default actions. The program
    * was read and checked by the caller (sys/exec.ts).
    */
-  replaceImage(elf: Uint8Array, image: ElfImage, interp: Interpreter | undefined, argv: StackString[], env: StackString[], path: string): void {
+  replaceImage(elf: Uint8Array, image: ElfImage, interp: Interpreter | undefined, argv: StackString[], env: StackString[], path: string, found = path): void {
     if (!this.vforkSaved) sharedMaps(this)?.release(); // stores written back before the memory goes
     if (this.vforkSaved) {
       this.releaseVforkParent();
@@ -478,7 +484,7 @@ export class ProcessVM {
     this.threads.becomeSingle();
     this.programName = nameToText(path);
     this.execed = true;
-    this.fs.setExecutable(this.programName);
+    this.fs.setExecutable(nameToText(found));
     this.files.closeOnExec();
     execSignals(this);
     this.load(elf, image, interp, argv, env, nameToBytes(path));
@@ -516,9 +522,19 @@ export class ProcessVM {
       this.processes.cpuRemoved(this.cpu);
       this.giveBackCpu(this.cpu);
     }
+    // Orphans go to the nearest living ancestor that is a child subreaper
+    // (prctl PR_SET_CHILD_SUBREAPER), else to the virtual init, which reaps.
+    let heir = this.parent;
+    while (heir && (!heir.childSubreaper || heir.exitStatus !== undefined)) heir = heir.parent;
     for (const c of this.children) {
-      c.parent = undefined;
-      if (c.exitStatus !== undefined && !this.processes.all().includes(c)) this.processes.forget(c);
+      c.parent = heir;
+      const zombie = c.exitStatus !== undefined && !this.processes.all().includes(c);
+      if (heir) {
+        heir.children.add(c);
+        if (zombie) notifyParent(heir, c);
+      } else if (zombie) {
+        this.processes.forget(c);
+      }
     }
     this.children.clear();
     const parent = this.parent;
@@ -842,6 +858,7 @@ export class ProcessVM {
     threads.callDone();
     // (execve may have given the process another CPU.)
     this.cpu.setX(10, result);
+    callEnded(this);
     // Ring -1's writes for the call (a read() into fresh pages) count too;
     // they are never refused midway, so the limit is checked after it.
     if (this.memoryExceeded() && this.exitStatus === undefined) this.outOfMemory();
@@ -918,9 +935,17 @@ export class ProcessVM {
   // 128 + the signal number, after QEMU's message.
   private killBySignal(sig: number, what: string): number {
     const e = this.cpu.exit;
-    this.diagnose(`ringvisor: uncaught target signal ${sig} (${SIGNAL_NAMES[sig]}) - core dumped`);
+    // Only the VM's first process is reported, as qemu-riscv64 reports its
+    // guest; a process it started dies as quietly as on Linux (as a forked
+    // qemu-riscv64 does): its parent's wait tells of it. --strace shows it.
     const inst = e.instLength === 2 ? e.inst.toString(16).padStart(4, '0') : e.inst.toString(16).padStart(8, '0');
-    this.diagnose(`ringvisor: fault at pc 0x${e.pc.toString(16)} (instruction ${e.instLength ? '0x' + inst : 'unreadable'}): ${what}, address 0x${e.addr.toString(16)}`);
+    const where = `fault at pc 0x${e.pc.toString(16)} (instruction ${e.instLength ? '0x' + inst : 'unreadable'}): ${what}, address 0x${e.addr.toString(16)}`;
+    if (this === this.processes.root) {
+      this.diagnose(`ringvisor: uncaught target signal ${sig} (${SIGNAL_NAMES[sig]}) - core dumped`);
+      this.diagnose(`ringvisor: ${where}`);
+    } else {
+      this.trace(`--- pid ${this.pid} killed by signal ${sig} (${SIGNAL_NAMES[sig]}): ${where} ---`);
+    }
     this.termSignal = sig;
     this.exit(128 + sig);
     return 128 + sig;

@@ -89,6 +89,12 @@ export const SYSCALL_POINTERS: Readonly<Record<string, readonly PointerArg[]>> =
   sysinfo: [p(0, 'write', 'struct sysinfo')],
   wait4: [p(1, 'write', 'int wstatus (no child: untouched)', { optional: true }), p(3, 'write', 'struct rusage (no child: untouched)', { optional: true })],
   waitid: [p(2, 'write', 'siginfo_t (written even with no child)', { optional: true }), p(4, 'write', 'struct rusage (no child: untouched)', { optional: true })],
+  pselect6: [p(1, 'read-write', 'fd_set readfds', { optional: true }), p(2, 'read-write', 'fd_set writefds', { optional: true }), p(3, 'read-write', 'fd_set exceptfds', { optional: true }),
+    p(4, 'read', 'struct timespec timeout', { optional: true }), p(5, 'read', '{ sigset_t *, size_t } sigmask', { optional: true })],
+  getresuid: [p(0, 'write', 'uid_t *ruid'), p(1, 'write', 'uid_t *euid'), p(2, 'write', 'uid_t *suid')],
+  getresgid: [p(0, 'write', 'gid_t *rgid'), p(1, 'write', 'gid_t *egid'), p(2, 'write', 'gid_t *sgid')],
+  setresuid: [], setresgid: [], setreuid: [], setregid: [], setuid: [], setgid: [],
+  prctl: [p(1, 'write', 'int *(PR_GET_CHILD_SUBREAPER)', { variants: ['PR_GET_CHILD_SUBREAPER'] })],
   // (A path that does not exist: what was read decides EFAULT before ENOENT.)
   execve: [p(0, 'string', 'const char *filename'), p(1, 'read', 'const char *argv[]', { optional: true }), p(2, 'read', 'const char *envp[]', { optional: true })],
   execveat: [p(1, 'string', 'const char *filename'), p(2, 'read', 'const char *argv[]', { optional: true }), p(3, 'read', 'const char *envp[]', { optional: true })],

@@ -51,6 +51,12 @@ export interface Thread {
   restoreMask?: bigint;
   /** A call restarted after an I/O wait keeps the deadline it first had. */
   restartDeadline?: bigint;
+  /** A signal came while it waited for I/O: its call runs again first (and
+   *  fails with EINTR if it would wait again), then the signal is taken, as
+   *  Linux returns from the call before it runs the handler. */
+  signalled?: boolean;
+  /** ppoll/pselect6 with a signal mask: the thread's own mask meanwhile. */
+  ioMask?: bigint;
   exited: boolean;
 }
 
@@ -141,6 +147,8 @@ export class ThreadGroup {
   blockForIo(deadline: bigint | undefined, timeoutResult: bigint, what: string): bigint {
     if (this.alone) return this.block({ kind: 'io', epoch: 0, deadline }, timeoutResult, what);
     const t = this.current;
+    // Run again because of a signal, and still not ready: interrupted.
+    if (t.signalled) return -4n; // -EINTR
     t.wait = { kind: 'io', epoch: this.p.files.ioEvents.epoch, deadline };
     t.timeoutResult = timeoutResult;
     t.restartDeadline = deadline;

@@ -9,7 +9,7 @@
 // working directory holds its inode through a subtree view (subtree()), so
 // it keeps naming that directory when the guest renames or removes it.
 import {
-  EEXIST, EINVAL, EISDIR, ELOOP, ENOENT, ENOSPC, ENOTDIR, ENOTEMPTY, EPERM, EROFS, EBUSY, EXDEV,
+  EACCES, EEXIST, EINVAL, EISDIR, ELOOP, ENOENT, ENOSPC, ENOTDIR, ENOTEMPTY, EPERM, EROFS, EBUSY, EXDEV,
 } from '../errno.js';
 import {
   FsError, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, O_TRUNC, O_CREAT, O_EXCL, O_ACCMODE, O_RDONLY,
@@ -527,6 +527,9 @@ export class MemFs implements SubtreeFs {
   access(path: string[], mode: number): void {
     const node = this.find(path);
     if ((mode & 2) && this.readOnly && !node.device) throw new FsError(EROFS, path.join('/'), 'access');
+    // The guest is root: everything is readable and writable, but only what
+    // has an execute bit (or is a directory) is executable.
+    if ((mode & 1) && (node.mode & S_IFMT) !== S_IFDIR && (node.mode & 0o111) === 0) throw new FsError(EACCES, path.join('/'), 'access');
   }
 
   subtree(path: string[]): MemFs {

@@ -21,6 +21,7 @@ import { parseElf, ElfError, MAX_PROGRAM_BYTES, type ElfImage } from '../elf.js'
 import { readInterpreter, type Interpreter } from '../loader.js';
 import { FsError, O_RDONLY, isRegular, bytesToName } from '../fs/types.js';
 import { pathArg, baseOf } from './files.js';
+import { processState, RLIMIT_NPROC } from './process.js';
 import type { SyscallFamily } from '../syscalls.js';
 
 import {
@@ -53,6 +54,9 @@ export function cloneProcess(p: ProcessVM, r: ProcessCloneRequest): bigint {
   }
   if (p.inCall) return -BigInt(ENOSYS);
   if (!p.processes.mayCreate()) return -BigInt(EAGAIN);
+  // RLIMIT_NPROC: the processes of the caller's real uid, unless root's.
+  const uid = p.ids.ruid;
+  if (uid !== 0 && BigInt(p.processes.all().filter((q) => q.ids.ruid === uid).length) >= processState(p).limits[RLIMIT_NPROC][0]) return -BigInt(EAGAIN);
   let child: ProcessVM;
   try {
     child = p.forkChild(lend);
@@ -140,9 +144,9 @@ function readCString(p: ProcessVM, addr: bigint): Uint8Array {
   return out;
 }
 
-// The bytes of the file `path` names for execve: a regular file the guest
-// may execute.
-function readProgram(p: ProcessVM, dirfd: number, path: string, follow: boolean): Uint8Array {
+// The bytes of the file `path` names for execve (a regular file the guest
+// may execute), and the guest path it was found at (/proc/self/exe then).
+function readProgram(p: ProcessVM, dirfd: number, path: string, follow: boolean): { bytes: Uint8Array; at: string } {
   const r = p.fs.resolve(baseOf(p, dirfd, path), path, follow);
   if (!isRegular(r.stat)) throw new ExecError(EACCES);
   p.fs.access(r, 1);
@@ -156,7 +160,7 @@ function readProgram(p: ProcessVM, dirfd: number, path: string, follow: boolean)
       if (k === 0) break;
       n += k;
     }
-    return buf.subarray(0, n);
+    return { bytes: buf.subarray(0, n), at: '/' + r.guest.join('/') };
   } finally {
     file.close();
   }
@@ -176,6 +180,8 @@ function parseShebang(bytes: Uint8Array): { interp: string; arg?: string } | und
 }
 
 interface Program {
+  /** The guest path the program was found at. */
+  at: string;
   bytes: Uint8Array;
   image: ElfImage;
   interp: Interpreter | undefined;
@@ -184,9 +190,9 @@ interface Program {
 }
 
 // Finds the program execve runs: scripts lead to their interpreters.
-function findProgram(p: ProcessVM, first: Uint8Array, path: string, argv: Uint8Array[]): Program {
+function findProgram(p: ProcessVM, first: { bytes: Uint8Array; at: string }, path: string, argv: Uint8Array[]): Program {
   for (let depth = 0; ; depth++) {
-    const bytes = depth === 0 ? first : readProgram(p, AT_FDCWD, path, true);
+    const { bytes, at } = depth === 0 ? first : readProgram(p, AT_FDCWD, path, true);
     const script = parseShebang(bytes);
     if (!script) {
       let image: ElfImage;
@@ -203,7 +209,7 @@ function findProgram(p: ProcessVM, first: Uint8Array, path: string, argv: Uint8A
         if (e instanceof ElfError) throw new ExecError(e.exitStatus === 127 ? ENOENT : ELIBBAD);
         throw e;
       }
-      return { bytes, image, interp, argv, path };
+      return { at, bytes, image, interp, argv, path };
     }
     if (depth >= MAX_SCRIPT_DEPTH) throw new ExecError(ELOOP);
     // argv[0] gives way to the interpreter, its argument and the script's path.
@@ -241,7 +247,7 @@ function execveat(p: ProcessVM, dirfd: number, pathPtr: bigint, argvPtr: bigint,
     p.fs.settle();
   }
   // The point of no return.
-  p.replaceImage(program.bytes, program.image, program.interp, program.argv, env, program.path);
+  p.replaceImage(program.bytes, program.image, program.interp, program.argv, env, program.path, program.at);
   return 0n;
 }
 

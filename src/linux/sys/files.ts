@@ -10,10 +10,10 @@ import { UserFault } from '../user-memory.js';
 import type { SyscallEntry, SyscallFamily, SyscallHandler } from '../syscalls.js';
 import type { ProcessVM } from '../process-vm.js';
 import {
-  Description, DirectoryDescription, FileDescription, Pipe, PipeEnd, WouldBlock, MAX_FDS, POLLNVAL,
+  Description, DirectoryDescription, FileDescription, Pipe, PipeEnd, WouldBlock, MAX_FDS, POLLNVAL, POLLIN, POLLOUT, POLLPRI, POLLHUP, POLLERR,
 } from '../fs/file-table.js';
 import { joinPath, PATH_MAX, type HeldDir } from '../fs/guest-fs.js';
-import { raiseSignal, SIGPIPE } from './signals.js';
+import { raiseSignal, SIGPIPE, waitWithMask } from './signals.js';
 import {
   FsError, bytesToName, nameToBytes, isDir, isLink, isRegular, nsToTimespec,
   O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOATIME,
@@ -981,9 +981,10 @@ function sysPpoll(p: ProcessVM, [fds, nfdsArg, tmo, sigmask, sigsetsize]: bigint
     timeoutNs = t.getBigInt64(0, true) * 1_000_000_000n + t.getBigInt64(8, true);
     if (t.getBigInt64(0, true) < 0n || t.getBigInt64(8, true) < 0n || t.getBigInt64(8, true) >= 1_000_000_000n) return err(EINVAL);
   }
+  let mask: bigint | undefined;
   if (sigmask !== 0n) {
     if (sigsetsize !== 8n) return err(EINVAL);
-    p.user.read(sigmask, 8);
+    mask = p.user.read64(sigmask);
   }
   const nfds = Number(nfdsArg);
   if (nfds > MAX_FDS) return err(EINVAL);
@@ -1003,7 +1004,61 @@ function sysPpoll(p: ProcessVM, [fds, nfdsArg, tmo, sigmask, sigsetsize]: bigint
   // Nothing ready: wait for I/O until the timeout (NULL: forever), then 0.
   if (timeoutNs === 0n) return 0n;
   const deadline = timeoutNs === undefined ? undefined : p.threads.deadlineAfter(timeoutNs);
+  if (mask !== undefined && !p.processes.alone) waitWithMask(p, mask);
   return p.threads.blockForIo(deadline, 0n, 'in ppoll');
+}
+
+// pselect6(nfds, readfds*, writefds*, exceptfds*, timeout*, {sigmask*, size}*):
+// fd_set bit arrays, rewritten with the descriptors that are ready; the
+// count of bits set; 0 when the timeout passes. As ppoll otherwise.
+function sysPselect6(p: ProcessVM, [nfdsArg, rd, wr, ex, tmo, sig]: bigint[]): bigint {
+  const nfds = Number(BigInt.asIntN(32, nfdsArg));
+  if (nfds < 0 || nfds > MAX_FDS) return err(EINVAL);
+  let timeoutNs: bigint | undefined;
+  if (tmo !== 0n) {
+    const t = p.user.struct(tmo, 16);
+    const sec = t.getBigInt64(0, true), nsec = t.getBigInt64(8, true);
+    if (sec < 0n || nsec < 0n || nsec >= 1_000_000_000n) return err(EINVAL);
+    timeoutNs = sec * 1_000_000_000n + nsec;
+  }
+  let mask: bigint | undefined;
+  if (sig !== 0n) {
+    const v = p.user.struct(sig, 16);
+    const at = v.getBigUint64(0, true), size = v.getBigUint64(8, true);
+    if (at !== 0n) {
+      if (size !== 8n) return err(EINVAL);
+      mask = p.user.read64(at);
+    }
+  }
+  const bytes = Math.ceil(nfds / 64) * 8;
+  const sets = [rd, wr, ex].map((ptr) => (ptr === 0n || bytes === 0 ? undefined : { ptr, bits: p.user.read(ptr, bytes) }));
+  const out = sets.map((set) => (set ? new Uint8Array(set.bits.length) : undefined));
+  const wanted = [POLLIN, POLLOUT, POLLPRI];
+  let ready = 0;
+  for (let fd = 0; fd < nfds; fd++) {
+    const asked = sets.map((set) => set !== undefined && (set.bits[fd >> 3] & (1 << (fd & 7))) !== 0);
+    if (!asked.some((a) => a)) continue;
+    if (!p.files.has(fd)) return err(EBADF);
+    const revents = p.files.get(fd).poll(POLLIN | POLLOUT | POLLPRI);
+    for (let k = 0; k < 3; k++) {
+      // A hang-up or an error counts as readable and writable, as select reports them.
+      const hit = (revents & wanted[k]) !== 0 || (k < 2 && (revents & (POLLHUP | POLLERR)) !== 0);
+      if (asked[k] && hit) {
+        out[k]![fd >> 3] |= 1 << (fd & 7);
+        ready++;
+      }
+    }
+  }
+  if (ready > 0 || timeoutNs === 0n) {
+    sets.forEach((set, k) => { if (set) p.user.write(set.ptr, out[k]!); });
+    return BigInt(ready);
+  }
+  const deadline = timeoutNs === undefined ? undefined : p.threads.deadlineAfter(timeoutNs);
+  if (mask !== undefined && !p.processes.alone) waitWithMask(p, mask);
+  // At the timeout the sets come back empty.
+  const r = p.threads.blockForIo(deadline, 0n, 'in pselect6');
+  if (!p.threads.restarting) sets.forEach((set) => { if (set) p.user.write(set.ptr, new Uint8Array(set.bits.length)); });
+  return r;
 }
 
 const entry = (name: string, argc: number, handler: SyscallHandler): SyscallEntry => ({ name, argc, handler: guarded(handler) });
@@ -1018,6 +1073,7 @@ export const FILE_SYSCALLS: SyscallFamily = [
   [24, entry('dup3', 3, sysDup3)],
   [25, entry('fcntl', 3, sysFcntl)],
   [29, entry('ioctl', 3, sysIoctl)],
+  [72, entry('pselect6', 6, sysPselect6)],
   [34, entry('mkdirat', 3, sysMkdirat)],
   [35, entry('unlinkat', 3, sysUnlinkat)],
   [32, entry('flock', 2, sysFlock)],

@@ -11,8 +11,6 @@ import { TIMEBASE_HZ } from '../../hypervisor/clock.js';
 /** Deterministic identities (QEMU shows the host's; tests do not print them). */
 export const PID = 1000;
 export const PPID = 999;
-export const UID = 0;
-export const GID = 0;
 
 export interface ProcessState {
   /** Resource limits by RLIMIT_* number: [soft, hard]. */
@@ -98,7 +96,6 @@ function sysUname(p: ProcessVM, [buf]: bigint[]): bigint {
   return 0n;
 }
 
-const constant = (v: number) => () => BigInt(v);
 
 // ---- limits ----
 
@@ -254,6 +251,23 @@ function sysSetsid(p: ProcessVM): bigint {
 // getgroups(size, list): no supplementary groups.
 const sysGetgroups = (_p: ProcessVM, [size]: bigint[]) => (BigInt.asIntN(32, size) < 0n ? -BigInt(EINVAL) : 0n);
 
+// prctl(option, arg2, ...): the child subreaper flag (which a service
+// manager or a test runner sets to collect orphaned descendants). Other
+// options are EINVAL, as for an option the kernel does not know.
+const PR_SET_CHILD_SUBREAPER = 36n, PR_GET_CHILD_SUBREAPER = 37n;
+function sysPrctl(p: ProcessVM, [option, arg2]: bigint[]): bigint {
+  switch (option & 0xffffffffn) {
+    case PR_SET_CHILD_SUBREAPER:
+      p.childSubreaper = arg2 !== 0n;
+      return 0n;
+    case PR_GET_CHILD_SUBREAPER:
+      p.user.write32(arg2, p.childSubreaper ? 1 : 0);
+      return 0n;
+    default:
+      return -BigInt(EINVAL);
+  }
+}
+
 /** Reads a struct timespec { i64 sec, i64 nsec } as nanoseconds; undefined when invalid. */
 export function readTimespec(p: ProcessVM, ptr: bigint): bigint | undefined {
   const v = p.user.struct(ptr, 16);
@@ -334,10 +348,7 @@ export const PROCESS_SYSCALLS: SyscallFamily = [
   [168, { name: 'getcpu', argc: 3, handler: sysGetcpu }],
   [172, { name: 'getpid', argc: 0, handler: (p) => BigInt(p.pid) }],
   [173, { name: 'getppid', argc: 0, handler: (p) => BigInt(p.ppid) }],
-  [174, { name: 'getuid', argc: 0, handler: constant(UID) }],
-  [175, { name: 'geteuid', argc: 0, handler: constant(UID) }],
-  [176, { name: 'getgid', argc: 0, handler: constant(GID) }],
-  [177, { name: 'getegid', argc: 0, handler: constant(GID) }],
+  [167, { name: 'prctl', argc: 5, handler: sysPrctl }],
   [179, { name: 'sysinfo', argc: 1, handler: sysSysinfo }],
   [258, { name: 'riscv_hwprobe', argc: 5, handler: sysRiscvHwprobe }],
   [259, { name: 'riscv_flush_icache', argc: 3, handler: sysRiscvFlushIcache }],

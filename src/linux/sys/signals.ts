@@ -230,6 +230,8 @@ function signalsOf(p: ProcessVM, t: Thread): ThreadSignalRecord {
  *  while it was away; after a sigsuspend, its own mask comes back (saved in
  *  the frame when a handler runs, as sysRtSigsuspend does). */
 export function resumeThread(p: ProcessVM, t: Thread): void {
+  // (A call interrupted while waiting for I/O runs again first: callEnded.)
+  if (t.signalled) return;
   const entered = deliverUnblocked(p);
   if (t.restoreMask === undefined) return;
   if (entered) p.user.write64(p.cpu.x(2) + SIGINFO_BYTES + UC_SIGMASK, t.restoreMask);
@@ -277,6 +279,14 @@ function sendToOther(p: ProcessVM, t: Thread, sig: number, code: number, info: S
   // A vfork parent's wait is not interrupted (its CPU is the child's): the
   // signal waits until the child has let go of it.
   if (w === undefined || w.kind === 'vfork' || (r.mask & bit(sig)) !== 0n) return;
+  if (w.kind === 'io') {
+    // The call stands on its ecall: it runs again before the signal is
+    // taken (and fails with EINTR if it would wait again).
+    t.wait = undefined;
+    t.timeoutResult = undefined;
+    t.signalled = true;
+    return;
+  }
   if (w.kind === 'sigsuspend') t.restoreMask = w.oldMask;
   p.threads.wake(t, -BigInt(EINTR));
 }
@@ -351,16 +361,44 @@ export function sendChildSignal(parent: ProcessVM, child: ProcessVM, sig: number
   sendToProcess(parent, sig, { code, pid: child.pid, status });
 }
 
-/** Whether `p` has SIGCHLD ignored (SIG_IGN, or SA_NOCLDWAIT): its children
- *  are reaped as they end, never left as zombies. */
-export function reapsChildrenAutomatically(p: ProcessVM): boolean {
+/** What `p` does with its children's ends: 'ignore' (SIGCHLD set to
+ *  SIG_IGN: reaped at once, no signal), 'reap' (SA_NOCLDWAIT with a
+ *  handler: reaped at once, the signal still sent), or 'keep' (zombies
+ *  until a wait). */
+export function childEndPolicy(p: ProcessVM): 'ignore' | 'reap' | 'keep' {
   const a = signalState(p).actions[SIGCHLD];
-  return a.handler === SIG_IGN || (a.flags & SA_NOCLDWAIT) !== 0n;
+  if (a.handler === SIG_IGN) return 'ignore';
+  return (a.flags & SA_NOCLDWAIT) !== 0n ? 'reap' : 'keep';
+}
+
+/** A call that ran again because a signal came while it waited has
+ *  finished (its result is in a0): the signal is taken now. */
+export function callEnded(p: ProcessVM): void {
+  const t = p.threads.current;
+  if (!t.signalled && t.ioMask === undefined) return;
+  const entered = t.signalled ? deliverUnblocked(p) : false;
+  t.signalled = false;
+  // ppoll and pselect6 waited with the mask they were given: the thread's
+  // own comes back (into the frame, when a handler was entered).
+  if (t.ioMask !== undefined) {
+    if (entered) p.user.write64(p.cpu.x(2) + SIGINFO_BYTES + UC_SIGMASK, t.ioMask);
+    else signalState(p).mask = t.ioMask;
+    t.ioMask = undefined;
+  }
+}
+
+/** ppoll and pselect6 about to wait: `mask` applies while they wait (the
+ *  thread's own is kept, once, across the call's runs: callEnded). */
+export function waitWithMask(p: ProcessVM, mask: bigint): void {
+  const t = p.threads.current, s = signalState(p);
+  if (t.ioMask === undefined) t.ioMask = s.mask;
+  s.mask = mask & ~UNBLOCKABLE;
 }
 
 /** Takes the signals other processes sent while `p` was off the CPU. */
 export function deliverPendingSignals(p: ProcessVM): void {
-  if (p.threads.current.wait === undefined) deliverUnblocked(p);
+  // As when a thread gets the CPU back: a sigsuspend's mask comes back too.
+  if (p.threads.current.wait === undefined) resumeThread(p, p.threads.current);
 }
 
 /** The signal state of a new process (fork): the parent's actions, mask and
@@ -755,7 +793,8 @@ function sendToSelf(p: ProcessVM, sig: bigint, code: number): bigint {
 // everywhere, it stays pending on the caller.
 function sysKill(p: ProcessVM, [pid, sig]: bigint[]): bigint {
   const target = Number(BigInt.asIntN(32, pid));
-  if (!validSignal(sig) && sig !== 0n) return -BigInt(EINVAL);
+  // -INT_MIN names no group (kill_something_info).
+  if (target === -0x8000_0000) return -BigInt(ESRCH);
   // pid > 0: that process; 0: the caller's process group; -1: every
   // process but init and the caller; below -1: the group -pid.
   // (Zombies count as targets, as on Linux, and take nothing.)
@@ -767,7 +806,9 @@ function sysKill(p: ProcessVM, [pid, sig]: bigint[]): bigint {
     const group = target === 0 ? p.pgid : -target;
     targets = all.filter((q) => q.pgid === group);
   }
+  // Linux finds the targets (ESRCH) before it checks the signal (EINVAL).
   if (targets.length === 0) return -BigInt(ESRCH);
+  if (!validSignal(sig) && sig !== 0n) return -BigInt(EINVAL);
   if (sig === 0n) return 0n;
   const n = Number(sig);
   for (const q of targets) if (q !== p) signalProcess(p, q, n);

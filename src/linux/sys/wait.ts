@@ -10,7 +10,7 @@
 import { ECHILD, EINVAL } from '../errno.js';
 import type { SyscallFamily } from '../syscalls.js';
 import type { ProcessVM } from '../process-vm.js';
-import { sendChildSignal, reapsChildrenAutomatically } from './signals.js';
+import { sendChildSignal, childEndPolicy } from './signals.js';
 
 const WNOHANG = 1, WUNTRACED = 2, WEXITED = 4, WCONTINUED = 8, WNOWAIT = 0x0100_0000;
 const __WNOTHREAD = 0x2000_0000, __WALL = 0x4000_0000, __WCLONE = 0x8000_0000;
@@ -25,10 +25,12 @@ export function notifyParent(parent: ProcessVM, child: ProcessVM): void {
   const killed = child.termSignal !== undefined;
   const code = killed ? CLD_KILLED : CLD_EXITED;
   const status = killed ? child.termSignal! : (child.exitStatus ?? 0) & 0xff;
-  if (child.exitSignal === SIGCHLD && reapsChildrenAutomatically(parent)) {
+  // (do_notify_parent: only a child that sends SIGCHLD is reaped so.)
+  const policy = child.exitSignal === SIGCHLD ? childEndPolicy(parent) : 'keep';
+  if (policy !== 'keep') {
     parent.children.delete(child);
     parent.processes.forget(child);
-    return;
+    if (policy === 'ignore') return;
   }
   sendChildSignal(parent, child, child.exitSignal, code, status);
 }
@@ -43,7 +45,10 @@ type Selector = (c: ProcessVM) => boolean;
  * which the call runs again. `found` gets the reaped child.
  */
 function waitFor(p: ProcessVM, match: Selector, options: number, keep: boolean, what: string, found: (c: ProcessVM) => void): bigint {
-  const mine = [...p.children].filter(match);
+  // A child whose exit signal is not SIGCHLD (a "clone" child) is waited
+  // for only with __WCLONE or __WALL; __WCLONE waits for those only.
+  const kind = (c: ProcessVM) => (options & __WALL) !== 0 || ((c.exitSignal !== SIGCHLD) === ((options & __WCLONE) !== 0));
+  const mine = [...p.children].filter((c) => kind(c) && match(c));
   if (mine.length === 0) return -BigInt(ECHILD);
   const done = mine.find((c) => c.exitStatus !== undefined && !p.processes.all().includes(c));
   if (done) {
