@@ -3,7 +3,7 @@
 // the host's memory is the limit), and page permissions as the CPU sees them.
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { ProcessVM, Cause } from '../src/index.js';
+import { ProcessVM, Cause, ExitReason } from '../src/index.js';
 import { SYSCALLS } from '../src/linux/syscalls.js';
 import { GuestScratch } from './support/process.js';
 
@@ -195,6 +195,82 @@ describe('file mappings', () => {
     expect(map(writeOnly, MAP_SHARED, PROT_R | PROT_W)).toBe(EACCES);
     expect(map(dir)).toBe(ENODEV);
     expect(map(open('/dev/null', 0n), MAP_SHARED)).toBe(ENODEV);
+  });
+
+  it('MAP_SHARED_VALIDATE refuses flags it does not know, EOPNOTSUPP (Linux; QEMU 7.2 says EINVAL); MAP_SHARED ignores them', () => {
+    const p = vm();
+    const s = new GuestScratch(p);
+    const fd = sys(p, 'openat', -100n, s.str('/tmp/shared'), 0o102n /* O_RDWR | O_CREAT */, 0o644n);
+    sys(p, 'ftruncate', fd, PAGE);
+    const EOPNOTSUPP = -95n, MAP_SHARED = 0x01n, MAP_SHARED_VALIDATE = 0x03n, MAP_SYNC = 0x80000n;
+    const map = (flags: bigint) => BigInt.asIntN(64, sys(p, 'mmap', 0n, PAGE, PROT_R | PROT_W, flags, fd, 0n));
+    expect(map(MAP_SHARED_VALIDATE | 0x200000n)).toBe(EOPNOTSUPP);
+    expect(map(MAP_SHARED_VALIDATE | MAP_SYNC)).toBe(EOPNOTSUPP);
+    expect(map(MAP_SHARED | 0x200000n) % PAGE).toBe(0n);
+    expect(map(MAP_SHARED_VALIDATE | MAP_NORESERVE) % PAGE).toBe(0n);
+  });
+
+  it('MAP_SHARED: the first store to a page after each write-back faults once to mark it dirty; pread writes it back', () => {
+    const p = vm();
+    const s = new GuestScratch(p);
+    const fd = sys(p, 'openat', -100n, s.str('/tmp/shared'), 0o102n /* O_RDWR | O_CREAT */, 0o644n);
+    sys(p, 'ftruncate', fd, 2n * PAGE);
+    const a = sys(p, 'mmap', 0n, 2n * PAGE, PROT_R | PROT_W, 0x01n /* MAP_SHARED */, fd, 0n);
+    const SD_A1_0_A0 = 0x00b53023; // sd a1, 0(a0)
+    const store = (addr: bigint, v: bigint) => {
+      p.cpu.setX(10, addr);
+      p.cpu.setX(11, v);
+      const e = runAt(p, [SD_A1_0_A0]);
+      return e.reason === ExitReason.Fault ? e.cause : 'stored';
+    };
+    expect(store(a + 8n, 0x1122n)).toBe(Cause.StorePageFault);
+    expect(p.handleMemoryFault()).toBe(true);
+    expect(store(a + 8n, 0x1122n)).toBe('stored');
+    expect(store(a + 16n, 0x3344n)).toBe('stored'); // dirty already
+    const buf = s.alloc(16);
+    expect(sys(p, 'pread64', fd, buf, 16n, 8n)).toBe(16n);
+    expect(p.cpu.read64(buf)).toBe(0x1122n);
+    expect(p.cpu.read64(buf + 8n)).toBe(0x3344n);
+    expect(store(a + 8n, 0x5566n)).toBe(Cause.StorePageFault); // clean again
+    // A read-only mapping of the same file's second page: hidden while `a`
+    // holds that page's bytes; the first access takes them over, and a
+    // store is then a fault the guest is told of.
+    const r = sys(p, 'mmap', 0n, PAGE, PROT_R, 0x01n, fd, PAGE);
+    expect(store(a + PAGE, 0x77n)).toBe(Cause.StorePageFault);
+    expect(p.handleMemoryFault()).toBe(true);
+    expect(store(a + PAGE, 0x77n)).toBe('stored');
+    expect(p.memory.space.sharedState(r)).toBe('hidden');
+    expect(store(r, 1n)).toBe(Cause.StorePageFault);
+    expect(p.handleMemoryFault()).toBe(true); // r takes the page over, with a's store
+    expect(p.memory.space.sharedState(a + PAGE)).toBe('hidden');
+    expect(p.cpu.read64(r)).toBe(0x77n);
+    expect(store(r, 1n)).toBe(Cause.StorePageFault);
+    expect(p.handleMemoryFault()).toBe(false);
+    // r could not write a's dirty page back, so it was written back first.
+    expect(sys(p, 'pread64', fd, buf, 8n, PAGE)).toBe(8n);
+    expect(p.cpu.read64(buf)).toBe(0x77n);
+  });
+
+  it('MADV_DONTNEED on a private file mapping shows the file again (Linux drops the private copy), even after close', () => {
+    const p = vm();
+    const s = new GuestScratch(p);
+    const fd = sys(p, 'openat', -100n, s.str('/tmp/private'), 0o102n /* O_RDWR | O_CREAT */, 0o644n);
+    const data = new Uint8Array(5000).map((_, i) => 1 + (i % 250));
+    const buf = s.alloc(data.length);
+    p.cpu.writeBytes(buf, data);
+    expect(sys(p, 'write', fd, buf, 5000n)).toBe(5000n);
+    const a = sys(p, 'mmap', 0n, 3n * PAGE, PROT_R | PROT_W, MAP_PRIVATE, fd, 0n);
+    const anonymous = anon(p, PAGE);
+    expect(sys(p, 'close', fd)).toBe(0n);
+    p.cpu.writeBytes(a, new Uint8Array(8192).fill(0xee));
+    p.cpu.writeBytes(anonymous, new Uint8Array(16).fill(0xee));
+    expect(sys(p, 'madvise', a, 2n * PAGE, 4n /* MADV_DONTNEED */)).toBe(0n);
+    expect([...p.cpu.readBytes(a, 5000)]).toEqual([...data]);
+    expect(p.cpu.readBytes(a + 5000n, 8192 - 5000).every((x) => x === 0)).toBe(true);
+    expect(sys(p, 'madvise', anonymous, PAGE, 4n)).toBe(0n);
+    expect(p.cpu.readBytes(anonymous, 16).every((x) => x === 0)).toBe(true);
+    // Unmapped, the mapping lets its file go.
+    expect(sys(p, 'munmap', a, 3n * PAGE)).toBe(0n);
   });
 
   it('/dev/zero maps anonymous memory, private or shared, as its driver does (qemu-riscv64 too)', () => {

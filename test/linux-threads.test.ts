@@ -399,3 +399,58 @@ describe('the scheduler', () => {
     expect(() => q.threads.restore({ ...r, version: 2 as 1 })).toThrow(/version 2/);
   });
 });
+
+describe('robust futex list at thread exit', () => {
+  const WAITERS = 0x8000_0000, OWNER_DIED = 0x4000_0000;
+  // A thread with a robust list at `head` whose entries are at `entries`
+  // (each entry's next pointer first), futex words 8 bytes after each entry.
+  function dying(p: ProcessVM, entries: bigint[], pending = 0n): { t: Thread; head: bigint } {
+    const tid = spawn(p);
+    const t = p.threads.find(tid)!;
+    switchTo(p, t);
+    const head = scratch(p, 0x2000n);
+    const list = [...entries, head];
+    p.cpu.write64(head, list[0]);
+    p.cpu.write64(head + 8n, 8n); // futex_offset
+    p.cpu.write64(head + 16n, pending);
+    for (let i = 0; i < entries.length; i++) p.cpu.write64(entries[i], list[i + 1]);
+    expect(sys(p, 'set_robust_list', head, 24n)).toBe(0n);
+    return { t, head };
+  }
+
+  it('marks the words the thread owns OWNER_DIED, keeps WAITERS, wakes one waiter; others\' words stay', () => {
+    const { p } = make();
+    const [e1, e2, e3] = [scratch(p, 0x3000n), scratch(p, 0x3100n), scratch(p, 0x3200n)];
+    const { t } = dying(p, [e1, e2], e3);
+    p.cpu.write32(e1 + 8n, t.tid);
+    p.cpu.write32(e2 + 8n, 4242); // another thread's
+    p.cpu.write32(e3 + 8n, (t.tid | WAITERS) >>> 0); // pending, with a waiter
+    const main = p.threads.find(1000)!;
+    switchTo(p, main);
+    sys(p, 'futex', e3 + 8n, 128n, BigInt((t.tid | WAITERS) >>> 0), 0n);
+    expect(main.wait?.kind).toBe('futex');
+    switchTo(p, t);
+    sys(p, 'exit', 0n);
+    expect(p.cpu.read32(e1 + 8n) >>> 0).toBe(OWNER_DIED);
+    expect(p.cpu.read32(e2 + 8n)).toBe(4242);
+    expect(p.cpu.read32(e3 + 8n) >>> 0).toBe((WAITERS | OWNER_DIED) >>> 0);
+    expect(main.wait).toBeUndefined();
+  });
+
+  it('a circular list is walked at most ROBUST_LIST_LIMIT times, and a bad pointer ends the walk', () => {
+    const { p } = make();
+    const [e1, e2] = [scratch(p, 0x3000n), scratch(p, 0x3100n)];
+    const { t } = dying(p, [e1, e2]);
+    p.cpu.write64(e2, e1); // e2 -> e1: never back at the head
+    p.cpu.write32(e1 + 8n, t.tid);
+    sys(p, 'exit', 0n);
+    expect(p.cpu.read32(e1 + 8n) >>> 0).toBe(OWNER_DIED);
+    expect(p.threads.count).toBe(1);
+
+    const { t: u } = dying(p, [e1]);
+    p.cpu.write64(e1, 0x10n); // unmapped
+    p.cpu.write32(e1 + 8n, u.tid);
+    sys(p, 'exit', 0n);
+    expect(p.cpu.read32(e1 + 8n) >>> 0).toBe(OWNER_DIED);
+  });
+});

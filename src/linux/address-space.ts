@@ -29,6 +29,22 @@ const PAST_EOF = 0x40;
 // something. A page mapped PROT_NONE and never opened (Go's runtime reserves
 // hundreds of MiB so) reads as zero and needs no RAM.
 const OPENED = 0x20;
+// Pages of a MAP_SHARED file mapping (shared-maps.ts) whose CPU permissions
+// are less than the mapping's, so that the access faults to ring -1 first:
+// WITHHOLD_W, a page not stored to since it was last written back (its
+// first store marks it dirty); HIDDEN, a page whose file page another
+// mapping holds the current bytes of (any access fetches them).
+const WITHHOLD_W = 0x08;
+const HIDDEN = 0x10;
+/** What a shared file mapping's page lets the CPU do (setShared). */
+export type SharedPageState = 'open' | 'clean' | 'hidden';
+
+// The permissions the CPU enforces for a page state: none past the end of
+// its file or while hidden, no W while written back and not yet stored to.
+function cpuPerms(state: number): number {
+  if (state & (PAST_EOF | HIDDEN)) return 0;
+  return state & WITHHOLD_W ? state & 7 & ~Perm.W : state & 7;
+}
 
 export function pageDown(a: bigint): bigint { return a & ~(PAGE - 1n); }
 export function pageUp(a: bigint): bigint { return (a + PAGE - 1n) & ~(PAGE - 1n); }
@@ -139,6 +155,13 @@ export class AddressSpace {
   private readonly freeChunks: number[] = [];
   private nextChunk: number;
 
+  /** Called before pages are unmapped (map over them included): shared
+   *  file mappings write their pages back first (shared-maps.ts). */
+  onUnmap: ((addr: bigint, len: bigint) => void) | undefined;
+  /** A fault on a page of a shared file mapping whose CPU permissions are
+   *  withheld (setShared): true when served (the access runs again). */
+  onSharedFault: ((addr: bigint) => boolean) | undefined;
+
   constructor(private readonly cpu: Cpu) {
     this.slotPages = cpu.slotBytes / PAGE_SIZE;
     this.nextChunk = cpu.slotBytes;
@@ -212,6 +235,7 @@ export class AddressSpace {
 
   /** Unmaps [addr, addr+len); the pages read as zero from now on. */
   unmap(addr: bigint, len: bigint): void {
+    this.onUnmap?.(addr, len);
     this.eachLeaf(addr, len, (index, from, to) => {
       const leaf = this.leaves.get(index);
       if (!leaf) return;
@@ -388,8 +412,11 @@ export class AddressSpace {
     if (addr < 0n || addr >= this.end) return false;
     const index = Number(addr / BigInt(this.cpu.slotBytes));
     const leaf = this.leaves.get(Math.floor(index * this.slotPages / LEAF_PAGES));
-    if (!leaf || leaf.chunks[index % leaf.chunks.length] !== 0) return false;
-    return this.back(index);
+    if (!leaf) return false;
+    if (leaf.chunks[index % leaf.chunks.length] === 0) return this.back(index);
+    const state = this.state(addr) ?? 0;
+    if (state & (WITHHOLD_W | HIDDEN) && !(state & PAST_EOF)) return this.onSharedFault?.(addr) ?? false;
+    return false;
   }
 
   // The state of the page at addr (0: free), or undefined outside any leaf in use.
@@ -421,24 +448,68 @@ export class AddressSpace {
         const old = pages[i], p = permsOf(old & 7);
         if (mapping && !old) { this.mappedCount++; leaf.mapped++; }
         // mprotect keeps a page past the end of its file so (map has unmapped first).
-        pages[i] = MAPPED | (old & (PAST_EOF | OPENED)) | (p ? OPENED : 0) | p;
+        pages[i] = MAPPED | (old & (PAST_EOF | OPENED | WITHHOLD_W | HIDDEN)) | (p ? OPENED : 0) | p;
       }
-      // Slots without RAM get their permissions when they get RAM; the
-      // others now, in runs of pages with the same permissions.
-      this.eachBacked(index, leaf, from, to, (a, n) => {
-        const first = Number(a / PAGE) - index * LEAF_PAGES, end = first + n;
-        for (let i = first; i < end;) {
-          const p = pages[i] & 7;
-          let j = i + 1;
-          while (j < end && (pages[j] & 7) === p) j++;
-          this.cpu.setPagePermissions(this.address(index, i), (j - i) * PAGE_SIZE, p);
-          i = j;
-        }
-      });
+      this.pushPermissions(index, leaf, from, to);
     });
     if (this.mappedCount > this.peakCount) this.peakCount = this.mappedCount;
     if (mapping) this.ranges.add(Number(pageDown(addr) / PAGE), Number(pageUp(addr + len) / PAGE));
     this.hidePastEof(addr, len);
+  }
+
+  // Gives the CPU the permissions of pages [from, to) of a leaf. Slots
+  // without RAM get theirs when they get RAM; the others now, in runs of
+  // pages with the same permissions.
+  private pushPermissions(index: number, leaf: Leaf, from: number, to: number): void {
+    const pages = leaf.pages;
+    this.eachBacked(index, leaf, from, to, (a, n) => {
+      const first = Number(a / PAGE) - index * LEAF_PAGES, end = first + n;
+      for (let i = first; i < end;) {
+        const p = cpuPerms(pages[i]);
+        let j = i + 1;
+        while (j < end && cpuPerms(pages[j]) === p) j++;
+        this.cpu.setPagePermissions(this.address(index, i), (j - i) * PAGE_SIZE, p);
+        i = j;
+      }
+    });
+  }
+
+  /**
+   * Sets what the CPU lets the guest do on the mapped pages of [addr,
+   * addr+len) of a shared file mapping: 'open', the mapping's permissions;
+   * 'clean', those without W (the first store faults: onSharedFault);
+   * 'hidden', none (any access faults).
+   */
+  setShared(addr: bigint, len: bigint, state: SharedPageState): void {
+    const bits = state === 'hidden' ? HIDDEN : state === 'clean' ? WITHHOLD_W : 0;
+    this.eachLeaf(addr, len, (index, from, to) => {
+      const leaf = this.leaves.get(index);
+      if (!leaf) return;
+      for (let i = from; i < to; i++) if (leaf.pages[i]) leaf.pages[i] = (leaf.pages[i] & ~(WITHHOLD_W | HIDDEN)) | bits;
+      this.pushPermissions(index, leaf, from, to);
+    });
+  }
+
+  /** The shared-mapping state of the page at addr ('open' for any other page). */
+  sharedState(addr: bigint): SharedPageState {
+    const s = this.state(addr) ?? 0;
+    return s & HIDDEN ? 'hidden' : s & WITHHOLD_W ? 'clean' : 'open';
+  }
+
+  /** Marks the mapped pages of [addr, addr+len) as inside their file again
+   *  (it grew: a write or ftruncate), with their permissions back. */
+  clearPastEof(addr: bigint, len: bigint): void {
+    if (this.pastEofCount === 0) return;
+    this.eachLeaf(addr, len, (index, from, to) => {
+      const leaf = this.leaves.get(index);
+      if (!leaf) return;
+      for (let i = from; i < to; i++) {
+        if (!(leaf.pages[i] & PAST_EOF)) continue;
+        leaf.pages[i] &= ~PAST_EOF;
+        this.pastEofCount--;
+      }
+      this.pushPermissions(index, leaf, from, to);
+    });
   }
 
   // Gives slot `index` RAM (all zero, untouched) and its pages their
@@ -457,8 +528,8 @@ export class AddressSpace {
     leaf.chunks[from / n] = chunk;
     this.cpu.setSlot(index, chunk);
     for (let i = from; i < from + n; i++) {
-      const p = leaf.pages[i];
-      if (p & 7 && !(p & PAST_EOF)) this.cpu.setPagePermissions(this.address(leafIndex, i), PAGE_SIZE, p & 7);
+      const p = cpuPerms(leaf.pages[i]);
+      if (p) this.cpu.setPagePermissions(this.address(leafIndex, i), PAGE_SIZE, p);
     }
     return true;
   }

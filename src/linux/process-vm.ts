@@ -2,6 +2,7 @@
 // exit to ring -1 and are served here. The analogue of qemu-riscv64.
 import { Cpu, Cause, ExitReason, ExitControl, MemoryMode, Perm, PAGE_SIZE, EXIT_REASON_NAMES, DEFAULT_JIT_THRESHOLD } from '../cpu/cpu.js';
 import { AddressSpace, OutOfChunks, USER_END, pageUp } from './address-space.js';
+import { forkSharedMaps, sharedMaps } from './shared-maps.js';
 import { defaultCpuModule } from '../cpu/module-registry.js';
 import { parseElf, ElfError, PF_R, PF_W, PF_X, type ElfImage } from './elf.js';
 import {
@@ -292,6 +293,7 @@ export class ProcessVM {
         const space = new AddressSpace(this.cpu);
         parent.memory.space.copyInto(space);
         this.memory = { ...parent.memory, space };
+        forkSharedMaps(parent, this);
         this.cpu.loadContext(parent.cpu.saveContext());
       }
       this.fs.descriptors = this.descriptorView();
@@ -466,6 +468,7 @@ export class ProcessVM {
    * was read and checked by the caller (sys/exec.ts).
    */
   replaceImage(elf: Uint8Array, image: ElfImage, interp: Interpreter | undefined, argv: StackString[], env: StackString[], path: string, found = path): void {
+    if (!this.vforkSaved) sharedMaps(this)?.release(); // stores written back before the memory goes
     if (this.vforkSaved) {
       this.releaseVforkParent();
       this.cpu = this.takeCpu();

@@ -73,7 +73,7 @@ export const SYSCALL_POINTERS: Readonly<Record<string, readonly PointerArg[]>> =
   sync: [], syncfs: [], fadvise64: [], flock: [], fchdir: [], fchmod: [], fchown: [], umask: [],
 
   // ---- memory (sys/memory.ts): addresses of mappings, never dereferenced ----
-  brk: [], mmap: [], munmap: [], mremap: [], mprotect: [], madvise: [],
+  brk: [], mmap: [], munmap: [], mremap: [], mprotect: [], madvise: [], msync: [],
 
   // ---- process (sys/process.ts) ----
   sched_setaffinity: [p(2, 'read', 'cpu_set_t')],

@@ -32,19 +32,45 @@ export class UserMemory {
    *  RAM (they span two slots of the address space), written back by flush(). */
   private readonly pending: { addr: bigint; data: Uint8Array }[] = [];
 
+  /** A page the CPU refuses may be one of a shared file mapping whose
+   *  permissions are withheld until the guest's first access
+   *  (shared-maps.ts): this serves it as the guest's fault would, true when
+   *  it changed something (the page is asked about again). */
+  onInaccessible: ((addr: bigint) => boolean) | undefined;
+  /** Told, when each system call ends (flush), of the guest bytes it wrote:
+   *  a shared file mapping's pages written by ring -1 are dirty even if a
+   *  write-back came between the check and the write (read(2) from a file
+   *  into a mapping of the same file writes it back first). */
+  onCallWrote: ((addr: bigint, length: number) => void) | undefined;
+  // [addr, length] pairs for onCallWrote.
+  private readonly wrote: [bigint, number][] = [];
+
   constructor(private readonly cpu: Cpu) {}
 
+  // Cpu.accessiblePrefix, with the pages onInaccessible serves served.
+  private prefix(addr: bigint, length: number, perms: number): number {
+    let ok = this.cpu.accessiblePrefix(addr, length, perms);
+    while (ok < length && this.onInaccessible?.(addr + BigInt(ok))) ok = this.cpu.accessiblePrefix(addr, length, perms);
+    return ok;
+  }
+
+  // check(), and for a write the bytes noted for onCallWrote.
+  private checkWrite(addr: bigint, length: number): void {
+    this.check(addr, length, 'write');
+    if (this.onCallWrote) this.wrote.push([addr, length]);
+  }
+
   /** How many bytes from `addr` (at most `length`) the guest could read. */
-  readablePrefix(addr: bigint, length: number): number { return this.cpu.accessiblePrefix(addr, length, Perm.R); }
+  readablePrefix(addr: bigint, length: number): number { return this.prefix(addr, length, Perm.R); }
   /** How many bytes from `addr` (at most `length`) the guest could write. */
-  writablePrefix(addr: bigint, length: number): number { return this.cpu.accessiblePrefix(addr, length, Perm.W); }
+  writablePrefix(addr: bigint, length: number): number { return this.prefix(addr, length, Perm.W); }
   canRead(addr: bigint, length: number): boolean { return length <= 0 || this.readablePrefix(addr, length) === length; }
   canWrite(addr: bigint, length: number): boolean { return length <= 0 || this.writablePrefix(addr, length) === length; }
 
   /** Throws UserFault unless the guest could access all of [addr, addr+length). */
   check(addr: bigint, length: number, access: Access): void {
     if (length <= 0) return;
-    const ok = this.cpu.accessiblePrefix(addr, length, permFor(access));
+    const ok = this.prefix(addr, length, permFor(access));
     if (ok < length) throw new UserFault(addr, length, access, addr + BigInt(ok));
   }
 
@@ -82,7 +108,7 @@ export class UserMemory {
   /** Copies `data` into guest memory the guest could write. */
   write(addr: bigint, data: Uint8Array): void {
     if (data.length === 0) return;
-    this.check(addr, data.length, 'write');
+    this.checkWrite(addr, data.length);
     this.cpu.writeBytes(addr, data);
   }
 
@@ -91,7 +117,7 @@ export class UserMemory {
    *  writes, which is the same as after since the guest does not run between. */
   writeView(addr: bigint, length: number): Uint8Array {
     if (length === 0) return new Uint8Array(0);
-    this.check(addr, length, 'write');
+    this.checkWrite(addr, length);
     if (!this.cpu.isContiguous(addr, length)) {
       // Across two slots: a copy of the bytes there now (a call may fill
       // only part of it), written back when the call ends (flush).
@@ -106,25 +132,30 @@ export class UserMemory {
   /** Writes back the copies writeView handed out (the system-call
    *  dispatch calls it when each call ends). */
   flush(): void {
-    if (this.pending.length === 0) return;
-    for (const { addr, data } of this.pending) this.cpu.writeBytes(addr, data);
-    this.pending.length = 0;
+    if (this.pending.length !== 0) {
+      for (const { addr, data } of this.pending) this.cpu.writeBytes(addr, data);
+      this.pending.length = 0;
+    }
+    if (this.wrote.length !== 0) {
+      for (const [addr, length] of this.wrote) this.onCallWrote?.(addr, length);
+      this.wrote.length = 0;
+    }
   }
 
   write32(addr: bigint, v: number): void {
-    this.check(addr, 4, 'write');
+    this.checkWrite(addr, 4);
     this.cpu.write32(addr, v);
   }
 
   write64(addr: bigint, v: bigint): void {
-    this.check(addr, 8, 'write');
+    this.checkWrite(addr, 8);
     this.cpu.write64(addr, v);
   }
 
   /** Writes 64-bit words at addr, addr+8, ... as one access (all or nothing). */
   writeWords(addr: bigint, words: readonly bigint[]): void {
     if (words.length === 0) return;
-    this.check(addr, words.length * 8, 'write');
+    this.checkWrite(addr, words.length * 8);
     this.cpu.writeWords64(addr, words);
   }
 }

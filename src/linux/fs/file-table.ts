@@ -4,6 +4,7 @@
 // descriptors; close-on-exec belongs to each descriptor.
 import { EAGAIN, EBADF, EINVAL, EISDIR, EMFILE, ENOTDIR, EPIPE, EROFS, ESPIPE } from '../errno.js';
 import type { HeldDir } from './guest-fs.js';
+import { fileUse, fileWritten } from './mapped-files.js';
 import {
   FsError, O_ACCMODE, O_APPEND, O_NONBLOCK, O_PATH, O_RDONLY, O_WRONLY, S_IFCHR, S_IFIFO,
   type DirEntry, type FsStats, type OpenFile, type Stat, type Timespec,
@@ -109,6 +110,7 @@ export class FileDescription extends Description {
   override read(buf: Uint8Array, pos?: number): number {
     if (!this.readable) throw new FsError(EBADF, undefined, 'read');
     if (!this.file.seekable) return this.file.read(buf, null);
+    fileUse(this.file);
     const n = this.file.read(buf, pos ?? this.offset);
     if (pos === undefined) this.offset += n;
     return n;
@@ -117,9 +119,11 @@ export class FileDescription extends Description {
   override write(data: Uint8Array, pos?: number): number {
     if (!this.writable) throw new FsError(EBADF, undefined, 'write');
     if (!this.file.seekable) return this.file.write(data, null);
+    fileUse(this.file);
     // O_APPEND: every write (but pwrite, which Linux appends too) goes to the end.
     const at = this.flags & O_APPEND ? Number(this.file.stat().size) : pos ?? this.offset;
     const n = this.file.write(data, at);
+    if (n > 0) fileWritten(this.file, at, n);
     if (pos === undefined) this.offset = at + n;
     return n;
   }
@@ -129,6 +133,7 @@ export class FileDescription extends Description {
       // Character devices such as /dev/null accept any seek and stay at 0.
       return 0;
     }
+    fileUse(this.file);
     const size = Number(this.file.stat().size);
     let at: number;
     switch (whence) {
@@ -144,20 +149,31 @@ export class FileDescription extends Description {
     return at;
   }
 
-  override stat(): Stat { return this.file.stat(); }
+  override stat(): Stat {
+    fileUse(this.file);
+    return this.file.stat();
+  }
   override isTty(): boolean { return this.file.tty === true; }
   override available(): number {
     return this.file.seekable ? Math.max(0, Number(this.file.stat().size) - this.offset) : this.file.available?.() ?? 0;
   }
   override truncate(size: number): void {
     if (!this.writable) throw new FsError(EINVAL, undefined, 'ftruncate');
+    fileUse(this.file);
     this.file.truncate(size);
+    fileWritten(this.file, size);
   }
-  override sync(): void { this.file.sync(); }
+  override sync(): void {
+    fileUse(this.file);
+    this.file.sync();
+  }
   override utimes(atime: Timespec | null, mtime: Timespec | null): void { this.file.utimes(atime, mtime); }
   override statfs(): FsStats { return this.file.statfs?.() ?? PIPEFS_STATS; }
   override chmod(mode: number): void { this.file.chmod?.(mode); }
-  override release(): void { this.file.close(); }
+  override release(): void {
+    fileUse(this.file);
+    this.file.close();
+  }
 }
 
 /** An open directory: it holds the directory object (HeldDir), so that
@@ -496,6 +512,7 @@ export class FileTable {
       // cannot be mapped is ENODEV.
       if (!d.readable) return 13; // EACCES
       if (!(d instanceof FileDescription) || !d.file.seekable) return 19; // ENODEV
+      fileUse(d.file);
       const buf = new Uint8Array(length);
       let n = 0;
       try {
@@ -540,8 +557,13 @@ export class FileTable {
     });
   }
 
+  /** Called by closeAll before the descriptors close (shared file
+   *  mappings write back and let go of their files: shared-maps.ts). */
+  readonly beforeCloseAll = new Set<() => void>();
+
   /** Closes every descriptor (at exit). */
   closeAll(): void {
+    for (const f of this.beforeCloseAll) f();
     for (const fd of this.open()) this.close(fd);
   }
 }

@@ -1,10 +1,12 @@
 // Memory system calls: the program break and mmap and its family, on the
 // process's AddressSpace (page permissions are enforced by the CPU).
-import { EACCES, EINVAL, ENOMEM, EEXIST, ENODEV, EBADF, EFAULT } from '../errno.js';
+import { EACCES, EINVAL, ENOMEM, EEXIST, ENODEV, EBADF, EFAULT, EOPNOTSUPP } from '../errno.js';
 import type { SyscallFamily } from '../syscalls.js';
 import type { ProcessVM } from '../process-vm.js';
 import { pageUp, permsForProt } from '../address-space.js';
 import { S_IFCHR, S_IFMT } from '../fs/types.js';
+import { FileDescription } from '../fs/file-table.js';
+import { sharedMaps } from '../shared-maps.js';
 
 const PAGE = 4096n;
 // include/uapi/asm-generic/mman-common.h and mman.h
@@ -16,6 +18,13 @@ const MAP_FIXED = 0x10;
 const MAP_ANONYMOUS = 0x20;
 const MAP_FIXED_NOREPLACE = 0x100000;
 const MAP_NORESERVE = 0x4000;
+// The flags MAP_SHARED_VALIDATE knows (LEGACY_MAP_MASK: MAP_SHARED,
+// MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS, MAP_DENYWRITE, MAP_EXECUTABLE,
+// MAP_UNINITIALIZED, MAP_GROWSDOWN, MAP_LOCKED, MAP_NORESERVE,
+// MAP_POPULATE, MAP_NONBLOCK, MAP_STACK, MAP_HUGETLB); any other is
+// EOPNOTSUPP for a file (MAP_SYNC included: no file here is DAX).
+const LEGACY_MAP_MASK = 0x01 | 0x02 | 0x10 | 0x20 | 0x0800 | 0x1000 | 0x4000000 | 0x0100 | 0x2000 | 0x4000 | 0x8000 | 0x10000 | 0x20000 | 0x40000;
+const MS_ASYNC = 1, MS_INVALIDATE = 2, MS_SYNC = 4;
 const MREMAP_MAYMOVE = 1;
 const MREMAP_FIXED = 2;
 const MADV_DONTNEED = 4;
@@ -92,6 +101,7 @@ function sysMmap(p: ProcessVM, [addr, length, protArg, flagsArg, fdArg, offset]:
   // do_mmap's order: a shared writable mapping needs a descriptor open for
   // writing, before anything else is looked at.
   const d = p.files.get(fd);
+  if (type === MAP_SHARED_VALIDATE && flags & ~LEGACY_MAP_MASK) return err(EOPNOTSUPP);
   if (type !== MAP_PRIVATE && prot & 2 && !d.writable) return err(EACCES);
   // /dev/zero maps anonymous memory, private or shared (drivers/char/mem.c,
   // mmap_zero); a process without children cannot tell the two apart.
@@ -99,7 +109,10 @@ function sysMmap(p: ProcessVM, [addr, length, protArg, flagsArg, fdArg, offset]:
     space.map(at, len, permsForProt(prot));
     return at;
   }
-  if (type !== MAP_PRIVATE) return err(d.readable ? ENODEV : EACCES);
+  const shared = type !== MAP_PRIVATE;
+  // Only a regular file is shared (shared-maps.ts); a device other than
+  // /dev/zero cannot be mapped at all.
+  if (shared && !(d instanceof FileDescription && d.file.seekable)) return err(d.readable ? ENODEV : EACCES);
   space.map(at, len, permsForProt(prot | 2));
   // Whole pages, as Linux maps them: the rest of the last page past
   // `length` shows the file too (zero only past its end).
@@ -113,6 +126,8 @@ function sysMmap(p: ProcessVM, [addr, length, protArg, flagsArg, fdArg, offset]:
   // Whole pages past the end of the file: an access there is SIGBUS.
   const filePages = pageUp(BigInt(bytes.length));
   if (filePages < len) space.markPastEof(at + filePages, len - filePages);
+  if (shared) sharedMaps(p, true)!.add(at, Number(len / PAGE), offset, d as FileDescription);
+  else if (d instanceof FileDescription) sharedMaps(p, true)!.addPrivate(at, Number(len / PAGE), offset, d);
   return at;
 }
 
@@ -138,10 +153,24 @@ function sysMunmap(p: ProcessVM, [addr, length]: bigint[]): bigint {
 function sysMprotect(p: ProcessVM, [addr, length, prot]: bigint[]): bigint {
   if (addr % PAGE !== 0n || Number(prot) & ~PROT_ALL) return err(EINVAL);
   if (length === 0n) return 0n;
+  // A shared mapping of a file not open for writing never may be written.
+  if (Number(prot) & 2 && !(sharedMaps(p)?.mayWrite(addr, pageUp(length)) ?? true)) return err(EACCES);
   return p.memory.space.protect(addr, pageUp(length), permsForProt(Number(prot))) ? 0n : err(ENOMEM);
 }
 
-function sysMremap(p: ProcessVM, [oldAddr, oldLength, newLength, flagsArg, newAddr]: bigint[]): bigint {
+// mremap of a shared file mapping is mremap of its pages, which then show
+// the file again from the same offset (shared-maps.ts: remapped).
+function sysMremap(p: ProcessVM, args: bigint[]): bigint {
+  const shared = sharedMaps(p);
+  const held = shared?.overlaps(args[0], pageUp(args[1]) || PAGE) ? shared.hold(args[0]) : undefined;
+  if (!held) return mremapPages(p, args);
+  const at = mremapPages(p, args);
+  if (at >= 0n) shared!.remapped(at, Number(pageUp(args[2]) / PAGE), held);
+  else if (--held.d.refs === 0) held.d.release();
+  return at;
+}
+
+function mremapPages(p: ProcessVM, [oldAddr, oldLength, newLength, flagsArg, newAddr]: bigint[]): bigint {
   const space = p.memory.space;
   const flags = Number(flagsArg);
   if (oldAddr % PAGE !== 0n || newLength === 0n || flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED)) return err(EINVAL);
@@ -185,9 +214,30 @@ function sysMadvise(p: ProcessVM, [addr, length, advice]: bigint[]): bigint {
   const len = pageUp(length);
   if (len === 0n) return 0n;
   if (!p.memory.space.isMapped(addr, len)) return err(ENOMEM);
-  // Private anonymous memory reads as zero after DONTNEED; FREE may do the same.
-  if (Number(advice) === MADV_DONTNEED || Number(advice) === MADV_FREE) p.memory.space.zero(addr, len);
+  // Private anonymous memory reads as zero after DONTNEED; FREE may do the
+  // same. A private file mapping shows its file's bytes again; a shared one
+  // already does (its stores are the file's).
+  if (Number(advice) === MADV_DONTNEED || Number(advice) === MADV_FREE) {
+    const files = sharedMaps(p);
+    if (files?.overlaps(addr, len)) return 0n;
+    p.memory.space.zero(addr, len);
+    files?.refill(addr, len);
+  }
   return 0n;
+}
+
+// msync(addr, length, flags): writes back the shared file mappings' stores
+// in the range (MS_ASYNC as MS_SYNC: it costs no more here). The whole
+// range must be mapped (ENOMEM, after the mapped part is synced, as Linux).
+function sysMsync(p: ProcessVM, [addr, length, flagsArg]: bigint[]): bigint {
+  const flags = Number(flagsArg & 0xffffffffn);
+  if (flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC)) return err(EINVAL);
+  if (addr % PAGE !== 0n) return err(EINVAL);
+  if (flags & MS_ASYNC && flags & MS_SYNC) return err(EINVAL);
+  const len = pageUp(length);
+  if (len === 0n) return 0n;
+  sharedMaps(p)?.sync(addr, len);
+  return p.memory.space.isMapped(addr, len) ? 0n : err(ENOMEM);
 }
 
 export const MEMORY_SYSCALLS: SyscallFamily = [
@@ -196,5 +246,6 @@ export const MEMORY_SYSCALLS: SyscallFamily = [
   [216, { name: 'mremap', argc: 5, handler: sysMremap }],
   [222, { name: 'mmap', argc: 6, handler: sysMmap }],
   [226, { name: 'mprotect', argc: 3, handler: sysMprotect }],
+  [227, { name: 'msync', argc: 3, handler: sysMsync }],
   [233, { name: 'madvise', argc: 3, handler: sysMadvise }],
 ];

@@ -13,6 +13,7 @@ import type { Thread } from '../threads.js';
 import { newThreadSignals } from './signals.js';
 import { readTimespec, processState, RLIMIT_NPROC } from './process.js';
 import { cloneProcess } from './exec.js';
+import { exitRobustList } from './robust-futex.js';
 
 const E2BIG = 7;
 
@@ -122,6 +123,7 @@ function sysClone3(p: ProcessVM, [args, size]: bigint[]): bigint {
  *  one futex waiter there (that is how pthread_join learns of it). */
 function sysExit(p: ProcessVM, [status]: bigint[]): bigint {
   const t = p.threads.current;
+  exitRobustList(p, t, (q, addr, n) => futexWake(q, addr, n, BITSET_ANY));
   // mm_release: the word is cleared and a waiter woken, each whatever the other did.
   if (t.clearChildTid !== 0n) {
     put32(p, t.clearChildTid, 0);
@@ -143,8 +145,8 @@ function sysSetTidAddress(p: ProcessVM, [tidptr]: bigint[]): bigint {
 }
 
 // set_robust_list(head, len): len must be sizeof(struct robust_list_head), 24.
-// The list is remembered (get_robust_list shows it) but not walked at thread
-// exit: a robust mutex held by a thread that dies is not marked OWNER_DIED.
+// The list is walked when the thread exits (robust-futex.ts): a robust mutex
+// held by a thread that ends is marked OWNER_DIED and a waiter woken.
 function sysSetRobustList(p: ProcessVM, [head, len]: bigint[]): bigint {
   if (len !== 24n) return -BigInt(EINVAL);
   const t = p.threads.current;
