@@ -21,6 +21,7 @@ import type { ProcessVM } from './process-vm.js';
 import type { IoEvents } from './fs/file-table.js';
 import type { Clock } from '../hypervisor/clock.js';
 import { DEADLOCK_EXIT_STATUS, describeWait } from './threads.js';
+import { sharedMaps } from './shared-maps.js';
 
 /** The pid of the virtual init, every orphan's parent. */
 export const INIT_PID = 1;
@@ -49,6 +50,9 @@ export class Processes {
   private retired = 0n;
   /** While no process can run before a deadline on the host clock: that deadline. */
   idleUntil: bigint | undefined;
+  /** The process that ran last (its shared-memory stores are written
+   *  back when another is to run). */
+  private lastRun: ProcessVM | undefined;
   /** Instructions left of the current process's slice. */
   private sliceLeft = PROCESS_SLICE;
   private limitReported = false;
@@ -172,6 +176,12 @@ export class Processes {
     }
     const p = this.pick();
     if (p === undefined) return this.idle(clock);
+    // What the last process stored to shared memory reaches the others'
+    // mappings before another runs: one process runs at a time, so memory
+    // shared this way is as coherent as Linux's.
+    const last = this.lastRun;
+    if (last !== undefined && last !== p && last.exitStatus === undefined) sharedMaps(last)?.syncAll();
+    this.lastRun = p;
     const cpu = p.cpu, before = cpu.instret;
     p.runSlice(block, this.sliceLeft);
     if (p.cpu === cpu) this.sliceLeft -= cpu.instret - before;

@@ -108,6 +108,13 @@ export class SharedMaps implements MappedFileWatcher {
     p.files.beforeCloseAll.add(() => this.release());
   }
 
+  /** Writes back every mapping's stores: when another process of the VM
+   *  is to run (processes.ts), so that it sees them, as one page cache
+   *  would show them. (Only dirty pages cost anything.) */
+  syncAll(): void {
+    for (const m of this.maps) if (m.dirty !== 0) this.writeBack(m, 0, m.pages, sizeOf(m.description.file));
+  }
+
   /** Whether any shared mapping is in [addr, addr+len). */
   overlaps(addr: bigint, len: bigint): boolean {
     return this.maps.some((m) => m.addr < addr + len && addr < end(m));

@@ -4,7 +4,8 @@ import { EACCES, EINVAL, ENOMEM, EEXIST, ENODEV, EBADF, EFAULT, EOPNOTSUPP } fro
 import type { SyscallFamily } from '../syscalls.js';
 import type { ProcessVM } from '../process-vm.js';
 import { pageUp, permsForProt } from '../address-space.js';
-import { S_IFCHR, S_IFMT } from '../fs/types.js';
+import { S_IFCHR, S_IFMT, O_RDWR, O_CREAT } from '../fs/types.js';
+import { MemFs } from '../fs/memfs.js';
 import { FileDescription } from '../fs/file-table.js';
 import { sharedMaps } from '../shared-maps.js';
 
@@ -90,6 +91,10 @@ function sysMmap(p: ProcessVM, [addr, length, protArg, flagsArg, fdArg, offset]:
 
   if (flags & MAP_ANONYMOUS) {
     space.map(at, len, permsForProt(prot));
+    if (type !== MAP_PRIVATE && !shareAnonymous(p, at, len)) {
+      space.unmap(at, len);
+      return err(ENOMEM);
+    }
     return at;
   }
   // A file mapping is a private copy of the file's bytes (MAP_SHARED of a
@@ -107,6 +112,10 @@ function sysMmap(p: ProcessVM, [addr, length, protArg, flagsArg, fdArg, offset]:
   // mmap_zero); a process without children cannot tell the two apart.
   if (d.readable && isDevZero(d)) {
     space.map(at, len, permsForProt(prot));
+    if (type !== MAP_PRIVATE && !shareAnonymous(p, at, len)) {
+      space.unmap(at, len);
+      return err(ENOMEM);
+    }
     return at;
   }
   const shared = type !== MAP_PRIVATE;
@@ -129,6 +138,23 @@ function sysMmap(p: ProcessVM, [addr, length, protArg, flagsArg, fdArg, offset]:
   if (shared) sharedMaps(p, true)!.add(at, Number(len / PAGE), offset, d as FileDescription);
   else if (d instanceof FileDescription) sharedMaps(p, true)!.addPrivate(at, Number(len / PAGE), offset, d);
   return at;
+}
+
+// MAP_SHARED anonymous memory (and of /dev/zero) is, as in Linux (shmem),
+// a shared mapping of a file nobody can name: an in-memory one as large as
+// the mapping, so that after fork every process's mapping of it is one
+// memory (shared-maps.ts). The file's bytes are allocated when written
+// back, not before.
+// (At most MAX_SHMEM_BYTES: a larger one is ENOMEM, as a shmem mapping
+// larger than RAM and swap would be.)
+const MAX_SHMEM_BYTES = 1n << 30n;
+function shareAnonymous(p: ProcessVM, at: bigint, len: bigint): boolean {
+  if (len > MAX_SHMEM_BYTES) return false;
+  const shm = new MemFs({ label: 'shmem', maxBytes: Number(len) + 4096 }); // (and its name's bytes)
+  const file = shm.open(['anon'], O_RDWR | O_CREAT, 0o600);
+  file.truncate(Number(len));
+  sharedMaps(p, true)!.add(at, Number(len / PAGE), 0n, new FileDescription(file, O_RDWR));
+  return true;
 }
 
 /** Whether a descriptor is open on /dev/zero (character device 1:5), ours
