@@ -344,6 +344,15 @@ export const execTarget: FuzzTarget = {
   run: runExecInput,
 };
 
+describe('execve inputs fuzzing found (test/fuzz/corpus/exec/found-*)', () => {
+  it('a #! line whose argument holds a carriage return (or any byte but NUL) is read as Linux reads it, not thrown on', () => {
+    // "#!/x/he\t|...\r\n": the interpreter /x/he (missing: ENOENT, the caller exits 1).
+    expect(runExecInput(enc('#!/x/he\t|\xfac\x89*\x7fllo\r\n'))).toBeUndefined();
+    expect(runExecInput(enc('#!/x/hello a\rb\n'))).toBeUndefined();
+    expect(outcomes.get('exec: status 1')).toBeGreaterThan(0);
+  });
+});
+
 describe('fuzz: a program a guest executes (execve, #! scripts)', () => {
   it('gives an errno or a program that runs, for every file', () => {
     const report = fuzz(execTarget, { ...budget(100), corpusDir: new URL('./corpus/exec/', import.meta.url).pathname });

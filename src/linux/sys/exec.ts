@@ -175,8 +175,15 @@ function parseShebang(bytes: Uint8Array): { interp: string; arg?: string } | und
   // A line cut by the buffer whose interpreter name does not fit in it.
   if (nl < 0 && !/[ \t]/.test(line) && bytes.length > BINPRM_BUF_SIZE) throw new ExecError(ENOEXEC);
   if (line === '') throw new ExecError(ENOEXEC);
-  const m = /^([^ \t]+)(?:[ \t]+(.*))?$/.exec(line)!;
-  return { interp: m[1], arg: m[2] };
+  // The name ends at a space, a tab or a NUL; the argument is the rest
+  // (any byte but NUL, a carriage return included), spaces and tabs first
+  // skipped, as binfmt_script reads it.
+  const nameEnd = line.search(/[ \t\0]/);
+  const interp = nameEnd < 0 ? line : line.slice(0, nameEnd);
+  if (interp === '') throw new ExecError(ENOEXEC);
+  const rest = nameEnd < 0 ? '' : line.slice(nameEnd).replace(/^[ \t]+/, '');
+  const arg = rest.split('\0')[0];
+  return { interp, arg: arg === '' ? undefined : arg };
 }
 
 interface Program {
