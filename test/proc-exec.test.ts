@@ -14,6 +14,11 @@
 //                            (guests/manifest-proc.json carries their native
 //                            output as ringvisorOnly expectations; here they
 //                            are compared with a live native run).
+//   guests/libc/proc-ltp.c   what the Linux Test Project's process tests
+//                            found (SA_RESTART, waits a child's signal
+//                            interrupts, a call's signal mask, shared futexes
+//                            across processes, kill's permission, execve's
+//                            empty argv, execveat's errors).
 // Without gcc the whole file is skipped, with the reason.
 //
 // Both sides get the same environment (PATH=/usr/bin:/bin) and run from the
@@ -39,7 +44,7 @@ const ENV = ['PATH=/usr/bin:/bin'];
 const MAX_INSTRUCTIONS = 2_000_000_000n;
 
 interface Mode {
-  program: 'proc-exec' | 'proc-fork';
+  program: 'proc-exec' | 'proc-fork' | 'proc-ltp';
   mode: string;
   /** Compare stderr too (not where the host's shell and ours word an error differently). */
   stderr: boolean;
@@ -49,9 +54,12 @@ const EXEC_MODES = ['self', 'path', 'script', 'errors', 'cloexec', 'signals', 'i
 // (system's missing command: dash says "sh: 1: NAME: not found", ours "sh: NAME: not found".)
 const NO_STDERR = new Set(['system']);
 const FORK_MODES = ['vfork', 'clone-flags', 'nocldstop', 'nocldwait', 'threads', 'subreaper', 'bomb'];
+// What the Linux Test Project's process tests found (guests/libc/proc-ltp.c).
+const LTP_MODES = ['restart', 'interrupt', 'pending', 'futex', 'intmin', 'killperm', 'emptyargv', 'execveat'];
 const MODES: Mode[] = [
   ...EXEC_MODES.map((mode) => ({ program: 'proc-exec' as const, mode, stderr: !NO_STDERR.has(mode) })),
   ...FORK_MODES.map((mode) => ({ program: 'proc-fork' as const, mode, stderr: true })),
+  ...LTP_MODES.map((mode) => ({ program: 'proc-ltp' as const, mode, stderr: true })),
 ];
 
 let work = '';
@@ -61,7 +69,7 @@ let shDir = '';
 beforeAll(() => {
   if (!gccPresent) return;
   work = mkdtempSync(join(tmpdir(), 'ringvisor-proc-exec-'));
-  for (const program of ['proc-exec', 'proc-fork']) {
+  for (const program of ['proc-exec', 'proc-fork', 'proc-ltp']) {
     const out = join(work, program);
     const r = spawnSync(GCC, ['-O2', '-Wall', '-Wextra', '-o', out, join(ROOT, `guests/libc/${program}.c`), '-lpthread'], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`${GCC} ${program}.c failed:\n${r.stderr}`);

@@ -858,8 +858,15 @@ export class ProcessVM {
       const shownResult = this.exitStatus !== undefined ? '?' : threads.current.wait ? '? <unfinished: waits>' : res;
       this.options.strace(`${who}${name}(${shown}) = ${shownResult}`);
     }
-    // A call waiting for I/O runs again from its ecall with its arguments.
-    if (threads.restarting) return;
+    // A call waiting for I/O runs again from its ecall with its arguments
+    // (after the handler of the signal that interrupted it, for SA_RESTART).
+    if (threads.restarting) {
+      if (threads.current.restartAfterSignal) {
+        threads.current.restartAfterSignal = false;
+        callEnded(this);
+      }
+      return;
+    }
     threads.callDone();
     // (execve may have given the process another CPU.)
     this.cpu.setX(10, result);

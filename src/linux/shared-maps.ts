@@ -223,6 +223,14 @@ export class SharedMaps implements MappedFileWatcher {
     return { d: m.description, offset: BigInt(m.filePage) * PAGE + (addr - m.addr) };
   }
 
+  /** What a futex at `addr` is keyed by when memory there is shared with
+   *  other processes: the file and the byte in it (get_futex_key's
+   *  inode and offset); undefined outside shared mappings. */
+  futexKey(addr: bigint): string | undefined {
+    const m = this.maps.find((o) => o.addr <= addr && addr < end(o));
+    return m && `${m.key}@${BigInt(m.filePage) * PAGE + (addr - m.addr)}`;
+  }
+
   /** mremap, second half: [addr, addr+pages*4096), moved or grown, shows
    *  the held file from `offset` on again, shared. */
   remapped(addr: bigint, pages: number, held: { d: FileDescription; offset: bigint }): void {

@@ -20,11 +20,11 @@
 // the process with a message rather than hanging the host.
 import { CONTEXT_X, CONTEXT_PC } from '../cpu/cpu.js';
 import type { ProcessVM } from './process-vm.js';
-import { type ThreadSignalRecord, takeThreadSignals, putThreadSignals, resumeThread } from './sys/signals.js';
+import { type ThreadSignalRecord, takeThreadSignals, putThreadSignals, resumeThread, restartsAfterSignal } from './sys/signals.js';
 
 /** Why a thread is off the CPU, as plain data (a checkpoint can hold it). */
 export type Wait =
-  | { kind: 'futex'; addr: bigint; bitset: number; seq: number; deadline?: bigint }
+  | { kind: 'futex'; addr: bigint; bitset: number; seq: number; deadline?: bigint; shared?: string }
   | { kind: 'sleep'; deadline: bigint }
   | { kind: 'sigsuspend'; oldMask: bigint }
   | { kind: 'sigwait'; set: bigint; info: bigint; deadline?: bigint }
@@ -55,6 +55,8 @@ export interface Thread {
    *  fails with EINTR if it would wait again), then the signal is taken, as
    *  Linux returns from the call before it runs the handler. */
   signalled?: boolean;
+  /** Its call is to run again after the signal's handler (SA_RESTART). */
+  restartAfterSignal?: boolean;
   /** ppoll/pselect6 with a signal mask: the thread's own mask meanwhile. */
   ioMask?: bigint;
   exited: boolean;
@@ -144,11 +146,20 @@ export class ThreadGroup {
    * runs again from its `ecall` (or returns `timeoutResult` at the deadline).
    * Alone in its process, the thread would wait for nothing: as block().
    */
-  blockForIo(deadline: bigint | undefined, timeoutResult: bigint, what: string): bigint {
-    if (this.alone) return this.block({ kind: 'io', epoch: 0, deadline }, timeoutResult, what);
+  blockForIo(deadline: bigint | undefined, timeoutResult: bigint, what: string, neverAfterHandler = false): bigint {
     const t = this.current;
-    // Run again because of a signal, and still not ready: interrupted.
-    if (t.signalled) return -4n; // -EINTR
+    // Run again because of a signal, and still not ready: interrupted. The
+    // call starts again once the handler returns when its SA_RESTART asks
+    // for that (or no handler runs), as Linux's -ERESTARTSYS does; else EINTR.
+    // poll, select and epoll (`neverAfterHandler`, -ERESTARTNOHAND) start
+    // again only when no handler runs.
+    if (t.signalled) {
+      if (!restartsAfterSignal(this.p, neverAfterHandler)) return -4n; // -EINTR
+      t.restartAfterSignal = true;
+      this.p.cpu.pc = this.p.cpu.pc - 4n; // back onto the ecall, a0 as it was
+      return 0n;
+    }
+    if (this.alone) return this.block({ kind: 'io', epoch: 0, deadline }, timeoutResult, what);
     t.wait = { kind: 'io', epoch: this.p.files.ioEvents.epoch, deadline };
     t.timeoutResult = timeoutResult;
     t.restartDeadline = deadline;
@@ -164,7 +175,7 @@ export class ThreadGroup {
 
   /** Whether the current thread's call is to run again (its a0 still holds
    *  the call's first argument, which the result must not overwrite). */
-  get restarting(): boolean { return this.current.wait?.kind === 'io'; }
+  get restarting(): boolean { return this.current.wait?.kind === 'io' || this.current.restartAfterSignal === true; }
 
   /** The call has finished: a later one starts with no remembered deadline. */
   callDone(): void { this.current.restartDeadline = undefined; }

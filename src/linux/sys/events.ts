@@ -299,7 +299,7 @@ function epollWait(p: ProcessVM, epfdArg: bigint, eventsPtr: bigint, maxArg: big
   }
   if (timeoutNs === 0n) return 0n;
   const deadline = timeoutNs === undefined ? undefined : p.threads.deadlineAfter(timeoutNs);
-  return p.threads.blockForIo(deadline, 0n, 'in epoll_pwait');
+  return p.threads.blockForIo(deadline, 0n, 'in epoll_pwait', true);
 }
 
 // epoll_pwait(epfd, events*, maxevents, timeout ms (negative: forever), sigmask*, sigsetsize)

@@ -13,13 +13,13 @@
 // a sysroot first for absolute paths), follows `#!` lines as binfmt_script
 // does, checks everything a failure could be reported for, and only then
 // replaces the process's image (ProcessVM.replaceImage).
-import { EACCES, EAGAIN, E2BIG, EFAULT, EINVAL, ELIBBAD, ELOOP, ENOEXEC, ENOENT, ENOMEM, ENOSYS } from '../errno.js';
+import { EACCES, EAGAIN, E2BIG, EBADF, EFAULT, EINVAL, ELIBBAD, ELOOP, ENOEXEC, ENOENT, ENOMEM, ENOSYS } from '../errno.js';
 import type { ProcessVM } from '../process-vm.js';
 import { checkProgram, ArgumentListTooLongError } from '../process-vm.js';
 import { OutOfChunks } from '../address-space.js';
 import { parseElf, ElfError, MAX_PROGRAM_BYTES, type ElfImage } from '../elf.js';
 import { readInterpreter, type Interpreter } from '../loader.js';
-import { FsError, O_RDONLY, isRegular, bytesToName } from '../fs/types.js';
+import { FsError, O_RDONLY, S_IFLNK, S_IFMT, isRegular, bytesToName } from '../fs/types.js';
 import { pathArg, baseOf } from './files.js';
 import { processState, RLIMIT_NPROC } from './process.js';
 import type { SyscallFamily } from '../syscalls.js';
@@ -148,6 +148,8 @@ function readCString(p: ProcessVM, addr: bigint): Uint8Array {
 // may execute), and the guest path it was found at (/proc/self/exe then).
 function readProgram(p: ProcessVM, dirfd: number, path: string, follow: boolean): { bytes: Uint8Array; at: string } {
   const r = p.fs.resolve(baseOf(p, dirfd, path), path, follow);
+  // AT_SYMLINK_NOFOLLOW on a link: ELOOP, as open(O_NOFOLLOW) gives.
+  if (!follow && (r.stat.mode & S_IFMT) === S_IFLNK) throw new ExecError(ELOOP);
   if (!isRegular(r.stat)) throw new ExecError(EACCES);
   p.fs.access(r, 1);
   if (r.stat.size > BigInt(MAX_PROGRAM_BYTES)) throw new ExecError(ENOMEM);
@@ -238,9 +240,14 @@ function execveat(p: ProcessVM, dirfd: number, pathPtr: bigint, argvPtr: bigint,
     // and the environment.
     const path = pathArg(p, pathPtr);
     if (path === '' && !(flags & AT_EMPTY_PATH)) return -BigInt(ENOENT);
+    // AT_EMPTY_PATH: the file dirfd is open on (EBADF when none).
+    if (path === '' && !p.files.has(dirfd)) return -BigInt(EBADF);
     const target = path === '' ? `/proc/self/fd/${dirfd}` : path;
-    const first = readProgram(p, path === '' ? AT_FDCWD : dirfd, target, !(flags & AT_SYMLINK_NOFOLLOW));
+    const first = readProgram(p, path === '' ? AT_FDCWD : dirfd, target, path === '' || !(flags & AT_SYMLINK_NOFOLLOW));
     const argv = stringArray(p, argvPtr);
+    // An empty argv gets an empty argv[0] (Linux 5.18 and later), so that
+    // no program sees argc 0 (CVE-2021-4034).
+    if (argv.length === 0) argv.push(new Uint8Array(0));
     env = stringArray(p, envpPtr);
     program = findProgram(p, first, target, argv);
     checkProgram(program.image, program.interp, program.path, program.argv, env);

@@ -1004,8 +1004,8 @@ function sysPpoll(p: ProcessVM, [fds, nfdsArg, tmo, sigmask, sigsetsize]: bigint
   // Nothing ready: wait for I/O until the timeout (NULL: forever), then 0.
   if (timeoutNs === 0n) return 0n;
   const deadline = timeoutNs === undefined ? undefined : p.threads.deadlineAfter(timeoutNs);
-  if (mask !== undefined && !p.processes.alone) waitWithMask(p, mask);
-  return p.threads.blockForIo(deadline, 0n, 'in ppoll');
+  if (mask !== undefined) waitWithMask(p, mask);
+  return p.threads.blockForIo(deadline, 0n, 'in ppoll', true);
 }
 
 // pselect6(nfds, readfds*, writefds*, exceptfds*, timeout*, {sigmask*, size}*):
@@ -1054,9 +1054,9 @@ function sysPselect6(p: ProcessVM, [nfdsArg, rd, wr, ex, tmo, sig]: bigint[]): b
     return BigInt(ready);
   }
   const deadline = timeoutNs === undefined ? undefined : p.threads.deadlineAfter(timeoutNs);
-  if (mask !== undefined && !p.processes.alone) waitWithMask(p, mask);
+  if (mask !== undefined) waitWithMask(p, mask);
   // At the timeout the sets come back empty.
-  const r = p.threads.blockForIo(deadline, 0n, 'in pselect6');
+  const r = p.threads.blockForIo(deadline, 0n, 'in pselect6', true);
   if (!p.threads.restarting) sets.forEach((set) => { if (set) p.user.write(set.ptr, new Uint8Array(set.bits.length)); });
   return r;
 }

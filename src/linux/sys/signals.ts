@@ -421,6 +421,20 @@ export function childEndPolicy(p: ProcessVM): 'ignore' | 'reap' | 'keep' {
   return (a.flags & SA_NOCLDWAIT) !== 0n ? 'reap' : 'keep';
 }
 
+/** Whether a call a signal interrupted starts again after it (Linux's
+ *  -ERESTARTSYS): when the first signal to be taken has a handler with
+ *  SA_RESTART, or no handler at all (ignored, or a stop). */
+export function restartsAfterSignal(p: ProcessVM, neverAfterHandler = false): boolean {
+  const s = signalState(p);
+  for (let sig = 1; sig <= NSIG; sig++) {
+    if ((s.pending & bit(sig)) === 0n || (s.mask & bit(sig)) !== 0n) continue;
+    const a = s.actions[sig];
+    if (a.handler === SIG_DFL || a.handler === SIG_IGN) return true;
+    return !neverAfterHandler && (a.flags & SA_RESTART) !== 0n;
+  }
+  return true;
+}
+
 /** A call that ran again because a signal came while it waited has
  *  finished (its result is in a0): the signal is taken now. */
 export function callEnded(p: ProcessVM): void {
@@ -443,6 +457,9 @@ export function waitWithMask(p: ProcessVM, mask: bigint): void {
   const t = p.threads.current, s = signalState(p);
   if (t.ioMask === undefined) t.ioMask = s.mask;
   s.mask = mask & ~UNBLOCKABLE;
+  // A signal already pending that the mask lets through interrupts the
+  // wait before it begins.
+  if ((s.pending & ~s.mask) !== 0n) t.signalled = true;
 }
 
 /** Takes the signals other processes sent while `p` was off the CPU. */
@@ -861,13 +878,25 @@ function sysKill(p: ProcessVM, [pid, sig]: bigint[]): bigint {
     const group = target === 0 ? p.pgid : -target;
     targets = all.filter((q) => q.pgid === group);
   }
-  // Linux finds the targets (ESRCH) before it checks the signal (EINVAL).
+  // Linux finds the targets (ESRCH) before it checks the signal (EINVAL),
+  // then the permission (EPERM): kill -1 and a group skip those it may not
+  // signal, and fail only if it may signal none.
   if (targets.length === 0) return -BigInt(ESRCH);
   if (!validSignal(sig) && sig !== 0n) return -BigInt(EINVAL);
+  const allowed = targets.filter((q) => maySignal(p, q));
+  if (allowed.length === 0) return -BigInt(EPERM);
   if (sig === 0n) return 0n;
   const n = Number(sig);
-  for (const q of targets) if (q !== p) signalProcess(p, q, n);
-  return targets.includes(p) ? killSelf(p, n) : 0n;
+  for (const q of allowed) if (q !== p) signalProcess(p, q, n);
+  return allowed.includes(p) ? killSelf(p, n) : 0n;
+}
+
+// check_kill_permission: root (effective uid 0) signals anyone; otherwise the
+// sender's real or effective uid must be the target's real or saved one.
+function maySignal(from: ProcessVM, to: ProcessVM): boolean {
+  const a = from.ids, b = to.ids;
+  if (a.euid === 0 || from === to) return true;
+  return a.euid === b.suid || a.euid === b.ruid || a.ruid === b.suid || a.ruid === b.ruid;
 }
 
 // A signal to the whole calling process goes, as Linux's complete_signal

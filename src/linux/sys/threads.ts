@@ -13,6 +13,7 @@ import type { Thread } from '../threads.js';
 import { newThreadSignals } from './signals.js';
 import { readTimespec, processState, RLIMIT_NPROC } from './process.js';
 import { cloneProcess } from './exec.js';
+import { sharedMaps } from '../shared-maps.js';
 import { exitRobustList } from './robust-futex.js';
 
 const E2BIG = 7;
@@ -178,17 +179,29 @@ const BITSET_ANY = 0xffffffff;
 /** The threads waiting on `addr`, first come first. */
 function waiters(p: ProcessVM, addr: bigint): Thread[] {
   return p.threads.all()
-    .filter((t) => t.wait?.kind === 'futex' && t.wait.addr === addr)
+    .filter((t) => t.wait?.kind === 'futex' && t.wait.addr === addr && t.wait.shared === undefined)
     .sort((a, b) => (a.wait as { seq: number }).seq - (b.wait as { seq: number }).seq);
 }
 
+/** A shared futex (no FUTEX_PRIVATE_FLAG) in memory shared with other
+ *  processes (MAP_SHARED): its key across them (shared-maps.ts). */
+function sharedKey(p: ProcessVM, addr: bigint, op: number): string | undefined {
+  if ((op & FUTEX_PRIVATE_FLAG) !== 0) return undefined;
+  return sharedMaps(p)?.futexKey(addr);
+}
+
 /** Wakes up to `n` waiters on `addr` whose bitset meets `bitset` (Linux
- *  wakes at least one when n is 0); returns how many. */
-function futexWake(p: ProcessVM, addr: bigint, n: number, bitset: number): number {
+ *  wakes at least one when n is 0); returns how many. A shared futex in
+ *  shared memory wakes waiters of every process that maps it. */
+function futexWake(p: ProcessVM, addr: bigint, n: number, bitset: number, shared?: string): number {
   let woken = 0;
-  for (const t of waiters(p, addr)) {
+  const found: Array<[ProcessVM, Thread]> = shared === undefined
+    ? waiters(p, addr).map((t) => [p, t])
+    : p.processes.all().flatMap((q) => q.threads.all().filter((t) => t.wait?.kind === 'futex' && t.wait.shared === shared).map((t): [ProcessVM, Thread] => [q, t]));
+  if (shared !== undefined) found.sort((a, b) => (a[1].wait as { seq: number }).seq - (b[1].wait as { seq: number }).seq);
+  for (const [q, t] of found) {
     if (((t.wait as { bitset: number }).bitset & bitset) === 0) continue;
-    p.threads.wake(t, 0n);
+    q.threads.wake(t, 0n);
     if (++woken >= n) break;
   }
   return woken;
@@ -225,9 +238,11 @@ function futexKey(p: ProcessVM, addr: bigint, op: number): bigint | undefined {
   return p.user.canWrite(addr, 4) ? undefined : -BigInt(EFAULT);
 }
 
-// futex(uaddr, op, val, timeout, uaddr2, val3). Private and shared futexes
-// wait in the same queues here (there is one process), but are checked as
-// Linux checks each (futexKey). For the REQUEUE operations the fourth
+// futex(uaddr, op, val, timeout, uaddr2, val3). Private futexes and shared
+// ones in memory no other process maps wait by address in the process; a
+// shared one in MAP_SHARED memory waits by file and offset, so that every
+// process mapping it can wake it (sharedKey). Each is checked as Linux
+// checks it (futexKey). For the REQUEUE operations the fourth
 // argument is a count (val2), not a timeout.
 function sysFutex(p: ProcessVM, [uaddr, opArg, val, timeout, uaddr2, val3]: bigint[]): bigint {
   const op = Number(opArg & 0xffffffffn);
@@ -255,7 +270,7 @@ function sysFutex(p: ProcessVM, [uaddr, opArg, val, timeout, uaddr2, val3]: bigi
       // An unreadable word (unmapped, PROT_NONE) is EFAULT, never a wait.
       const now = p.user.read32(uaddr);
       if (BigInt(now) !== (val & 0xffffffffn)) return -BigInt(EAGAIN);
-      return p.threads.block({ kind: 'futex', addr: uaddr, bitset, seq: 0, deadline }, -BigInt(ETIMEDOUT),
+      return p.threads.block({ kind: 'futex', addr: uaddr, bitset, seq: 0, deadline, shared: sharedKey(p, uaddr, op) }, -BigInt(ETIMEDOUT),
         `on futex 0x${uaddr.toString(16)} (value ${now})`);
     }
     case FUTEX_WAKE:
@@ -264,7 +279,7 @@ function sysFutex(p: ProcessVM, [uaddr, opArg, val, timeout, uaddr2, val3]: bigi
       if (bitset === 0) return -BigInt(EINVAL);
       const bad = futexKey(p, uaddr, op);
       if (bad !== undefined) return bad;
-      return BigInt(futexWake(p, uaddr, count(val), bitset));
+      return BigInt(futexWake(p, uaddr, count(val), bitset, sharedKey(p, uaddr, op)));
     }
     case FUTEX_REQUEUE: {
       const bad = futexKey(p, uaddr, op) ?? futexKey(p, uaddr2, op);

@@ -7,7 +7,7 @@
 // I/O does (threads.ts blockForIo): it runs again whenever the VM's I/O
 // events move, which every child's end does (processes.ts), and a signal
 // interrupts it (EINTR).
-import { ECHILD, EINVAL } from '../errno.js';
+import { ECHILD, EINVAL, ESRCH } from '../errno.js';
 import type { SyscallFamily } from '../syscalls.js';
 import type { ProcessVM } from '../process-vm.js';
 import { sendChildSignal, childEndPolicy } from './signals.js';
@@ -91,7 +91,7 @@ function sysWait4(p: ProcessVM, [pidArg, wstatus, optionsArg, rusage]: bigint[])
   if (options & ~(WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | __WALL | __WCLONE)) return -BigInt(EINVAL);
   const pid = Number(BigInt.asIntN(32, pidArg));
   // INT_MIN cannot be negated into a process group (kernel_wait4: ESRCH).
-  if (pid === -0x8000_0000) return -BigInt(ECHILD);
+  if (pid === -0x8000_0000) return -BigInt(ESRCH);
   return waitFor(p, selector(p, pid), options, true, false, 'in wait4', (c, event) => {
     // A stop: 0x7f with the signal above it; a continue: 0xffff.
     const status = event === 'exited' ? c.waitStatus : event === 'stopped' ? (c.stateReport!.sig << 8) | 0x7f : 0xffff;
