@@ -65,6 +65,7 @@ export const QEMU_DEPARTURES: readonly Departure[] = [
   { call: 'get_robust_list a2', linux: allFault, why: 'as above' },
   { call: 'set_robust_list a0', linux: { ro: '0 mem=same', none: '0 mem=same', unmapped: '0 mem=-', null: '0 mem=-' }, why: 'as above; Linux only keeps the address' },
   { call: 'clone3 a0', linux: { ro: '-1 EINVAL mem=same', none: fault(true), unmapped: fault(false), null: fault(false) }, why: 'QEMU 7.2 has no clone3 (ENOSYS)' },
+  { call: 'getitimer a1', linux: { null: fault(false) }, why: 'QEMU skips a NULL buffer and returns 0; Linux copies to it (EFAULT)' },
   { call: 'pselect6 a4', linux: { ro: '1 mem=same' }, why: 'QEMU locks the timeout for writing (to copy the time left back); Linux writes nothing back for a zero timeout (poll_select_finish)' },
   { call: 'prctl.PR_GET_CHILD_SUBREAPER a1', linux: allFault, why: 'QEMU 7.2 refuses the child subreaper options (EINVAL); Linux writes the flag' },
   { call: 'execve a1', linux: { none: '-1 ENOENT mem=same', unmapped: '-1 ENOENT mem=-' }, why: 'Linux looks the file up (alloc_bprm) before it reads argv and envp; QEMU reads them first' },

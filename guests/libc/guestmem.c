@@ -29,6 +29,7 @@
 #include <sys/stat.h>
 #include <sys/select.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -149,6 +150,11 @@ CALL(c_pselect6_write, syscall(SYS_pselect6, pipe_w + 1, NULL, p, NULL, &ts0, NU
 CALL(c_pselect6_except, syscall(SYS_pselect6, pipe_w + 1, NULL, NULL, p, &ts0, NULL))
 CALL(c_pselect6_tmo, syscall(SYS_pselect6, ready_wset(), NULL, &wset, NULL, p, NULL))
 CALL(c_pselect6_sig, syscall(SYS_pselect6, ready_wset(), NULL, &wset, NULL, &ts0, p))
+// The real-time timer, left off: a zero new value reads as "off".
+static struct itimerval itv;
+CALL(c_getitimer, syscall(SYS_getitimer, ITIMER_REAL, p))
+CALL(c_setitimer_new, syscall(SYS_setitimer, ITIMER_REAL, p, NULL))
+CALL(c_setitimer_old, syscall(SYS_setitimer, ITIMER_REAL, &itv, p))
 static unsigned ids3[3];
 CALL(c_getresuid_r, syscall(SYS_getresuid, p, &ids3[1], &ids3[2]))
 CALL(c_getresuid_e, syscall(SYS_getresuid, &ids3[0], p, &ids3[2]))
@@ -336,6 +342,9 @@ static const struct pcase CASES[] = {
   { "wait4", "a3", c_wait4_rusage, 0, 0, 0, 0 },
   { "waitid", "a2", c_waitid_info, 0, 0, 0, 0 },
   { "waitid", "a4", c_waitid_rusage, 0, 0, 0, 0 },
+  { "getitimer", "a1", c_getitimer, 0, 0, 0, 0 },
+  { "setitimer", "a1", c_setitimer_new, 0, 0, 0, 0 },
+  { "setitimer", "a2", c_setitimer_old, 0, 0, 0, 0 },
   { "pselect6", "a1", c_pselect6_read, 0, 0, 0, 0 },
   { "pselect6", "a2", c_pselect6_write, 0, 0, 0, 0 },
   { "pselect6", "a3", c_pselect6_except, 0, 0, 0, 0 },

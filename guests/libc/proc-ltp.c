@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <sys/select.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -234,6 +235,45 @@ static int mode_execveat(void) {
   return 0;
 }
 
+// alarm and setitimer (LTP's harness bounds every test with alarm()): a
+// handled SIGALRM ends pause() and a read with EINTR, an interval timer
+// fires again, getitimer shows the time left, alarm(0) cancels and says
+// what was left; an unhandled one ends the process (status 142).
+static int mode_alarm(void) {
+  struct sigaction sa = {0};
+  sa.sa_handler = on_signal;
+  sigaction(SIGALRM, &sa, 0);
+  alarm(1);
+  long r = pause();
+  printf("pause after alarm(1): %s, handler ran: %d\n", result(r, errno), (int)got);
+  int p[2];
+  if (pipe(p) < 0) return 1;
+  got = 0;
+  struct itimerval it = {{0, 100000}, {0, 100000}}, left;
+  setitimer(ITIMER_REAL, &it, 0);
+  char c;
+  r = read(p[0], &c, 1);
+  printf("read of an empty pipe, interval timer: %s, handler ran: %d\n", result(r, errno), (int)got);
+  r = read(p[0], &c, 1);
+  printf("again, the timer fires again: %s, handler ran: %d\n", result(r, errno), (int)got);
+  getitimer(ITIMER_REAL, &left);
+  printf("getitimer: interval 0.1 s: %s, time left at most 0.1 s: %s\n",
+    left.it_interval.tv_sec == 0 && left.it_interval.tv_usec == 100000 ? "yes" : "no",
+    left.it_value.tv_sec == 0 && left.it_value.tv_usec <= 100000 ? "yes" : "no");
+  struct itimerval off = {{0, 0}, {0, 0}};
+  setitimer(ITIMER_REAL, &off, 0);
+  alarm(100);
+  printf("alarm(0) after alarm(100) says: %s\n", alarm(0) >= 99 ? "99 or 100" : "less");
+  r = setitimer(5, &off, 0);
+  printf("setitimer(5): %s\n", result(r, errno));
+  fflush(stdout);
+  signal(SIGALRM, SIG_DFL);
+  alarm(1);
+  pause();
+  printf("not reached\n");
+  return 0;
+}
+
 int main(int argc, char **argv) {
   const char *mode = argc > 1 ? argv[1] : "";
   if (!strcmp(mode, "restart")) return mode_restart();
@@ -244,6 +284,7 @@ int main(int argc, char **argv) {
   if (!strcmp(mode, "killperm")) return mode_killperm();
   if (argc <= 1 || !strcmp(mode, "emptyargv")) return mode_emptyargv(argc, argv);
   if (!strcmp(mode, "execveat")) return mode_execveat();
-  fprintf(stderr, "usage: proc-ltp restart|interrupt|pending|futex|intmin|killperm|emptyargv|execveat\n");
+  if (!strcmp(mode, "alarm")) return mode_alarm();
+  fprintf(stderr, "usage: proc-ltp restart|interrupt|pending|futex|intmin|killperm|emptyargv|execveat|alarm\n");
   return 2;
 }

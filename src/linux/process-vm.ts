@@ -24,6 +24,7 @@ import { Processes, INIT_PID } from './processes.js';
 import { forkSignals, execSignals, deliverPendingSignals, callEnded } from './sys/signals.js';
 import { notifyParent } from './sys/wait.js';
 import { ROOT_IDS, type Ids } from './sys/ids.js';
+import type { RealTimer } from './sys/itimer.js';
 import { forkProcessState } from './sys/process.js';
 import type { FileSystem } from './fs/types.js';
 
@@ -224,6 +225,13 @@ export class ProcessVM {
   exitSignal = 17;
   /** User and group ids (sys/ids.ts): root's at first, a parent's copy after fork. */
   ids: Ids = { ...ROOT_IDS };
+  /** setitimer(ITIMER_REAL) (sys/itimer.ts); kept across execve, not fork. */
+  get realTimer(): RealTimer | undefined { return this.timer; }
+  private timer: RealTimer | undefined;
+  setRealTimer(t: RealTimer | undefined): void {
+    this.timer = t;
+    this.processes.timerChanged(this);
+  }
   /** Stopped by a stop signal, until SIGCONT (or SIGKILL). */
   stopped = false;
   /** A stop or continue the parent's wait has not reported yet (WUNTRACED, WCONTINUED). */
@@ -520,6 +528,7 @@ export class ProcessVM {
    * nobody does when the parent has gone or ignores SIGCHLD.
    */
   ended(): void {
+    this.setRealTimer(undefined);
     this.files.closeAll();
     this.fs.close();
     if (this.vforkSaved) this.releaseVforkParent();

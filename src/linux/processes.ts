@@ -22,6 +22,7 @@ import type { IoEvents } from './fs/file-table.js';
 import type { Clock } from '../hypervisor/clock.js';
 import { DEADLOCK_EXIT_STATUS, describeWait } from './threads.js';
 import { sharedMaps } from './shared-maps.js';
+import { fireRealTimer } from './sys/itimer.js';
 
 /** The pid of the virtual init, every orphan's parent. */
 export const INIT_PID = 1;
@@ -139,6 +140,20 @@ export class Processes {
     this.sliceLeft = PROCESS_SLICE;
   }
 
+  /** Processes with a real-time timer set (sys/itimer.ts). */
+  private readonly timers = new Set<ProcessVM>();
+
+  /** `p`'s timer was set or cleared. */
+  timerChanged(p: ProcessVM): void {
+    if (p.realTimer && p.exitStatus === undefined) this.timers.add(p);
+    else this.timers.delete(p);
+  }
+
+  /** Whether the VM's scheduler decides when waits end (other processes
+   *  or a timer may end them), rather than a lone thread's wait being
+   *  resolved at once. */
+  get schedules(): boolean { return this.list.length > 1 || this.timers.size > 0; }
+
   /** A child that never ran goes (fork undone). */
   drop(p: ProcessVM): void {
     this.list.splice(this.list.indexOf(p), 1);
@@ -157,7 +172,11 @@ export class Processes {
    * may wait for the guest's sleeps (runSync) rather than return.
    */
   step(block: boolean, clock: Clock): number | undefined {
-    if (this.list.length === 1 && this.idleUntil === undefined) {
+    if (this.timers.size > 0) {
+      const now = clock.nowNs();
+      for (const p of [...this.timers]) fireRealTimer(p, now);
+    }
+    if (this.list.length === 1 && this.idleUntil === undefined && this.timers.size === 0) {
       // One process: its own loop, shortcuts and all.
       const status = this.root.runSlice(block);
       if (status === undefined) return undefined;
@@ -220,6 +239,10 @@ export class Processes {
     for (const p of this.list) {
       const d = p.threads.earliestDeadline();
       if (d !== undefined && (earliest === undefined || d < earliest)) earliest = d;
+    }
+    for (const p of this.timers) {
+      const d = p.realTimer!.deadline;
+      if (earliest === undefined || d < earliest) earliest = d;
     }
     if (earliest === undefined) {
       const waits = this.list.map((p) => `pid ${p.pid} (${p.programName}) ${p.stopped ? 'stopped' : p.threads.all().map((t) => `thread ${t.tid} in ${describeWait(t.wait)}`).join(', ')}`);

@@ -89,6 +89,8 @@ export const SYSCALL_POINTERS: Readonly<Record<string, readonly PointerArg[]>> =
   sysinfo: [p(0, 'write', 'struct sysinfo')],
   wait4: [p(1, 'write', 'int wstatus (no child: untouched)', { optional: true }), p(3, 'write', 'struct rusage (no child: untouched)', { optional: true })],
   waitid: [p(2, 'write', 'siginfo_t (written even with no child)', { optional: true }), p(4, 'write', 'struct rusage (no child: untouched)', { optional: true })],
+  getitimer: [p(1, 'write', 'struct itimerval curr_value')],
+  setitimer: [p(1, 'read', 'struct itimerval new_value', { optional: true }), p(2, 'write', 'struct itimerval old_value', { optional: true })],
   pselect6: [p(1, 'read-write', 'fd_set readfds', { optional: true }), p(2, 'read-write', 'fd_set writefds', { optional: true }), p(3, 'read-write', 'fd_set exceptfds', { optional: true }),
     p(4, 'read', 'struct timespec timeout', { optional: true }), p(5, 'read', '{ sigset_t *, size_t } sigmask', { optional: true })],
   getresuid: [p(0, 'write', 'uid_t *ruid'), p(1, 'write', 'uid_t *euid'), p(2, 'write', 'uid_t *suid')],

@@ -16,6 +16,7 @@ import { EVENT_SYSCALLS } from './sys/events.js';
 import { WAIT_SYSCALLS } from './sys/wait.js';
 import { EXEC_SYSCALLS } from './sys/exec.js';
 import { ID_SYSCALLS } from './sys/ids.js';
+import { ITIMER_SYSCALLS } from './sys/itimer.js';
 
 export type SyscallHandler = (p: ProcessVM, args: bigint[]) => bigint;
 
@@ -58,7 +59,7 @@ function gather(...families: SyscallFamily[]): ReadonlyMap<number, SyscallEntry>
 }
 
 export const SYSCALLS = gather(FILE_SYSCALLS, MEMORY_SYSCALLS, PROCESS_SYSCALLS, TIME_SYSCALLS, SIGNAL_SYSCALLS, THREAD_SYSCALLS,
-  EVENT_SYSCALLS, WAIT_SYSCALLS, EXEC_SYSCALLS, ID_SYSCALLS);
+  EVENT_SYSCALLS, WAIT_SYSCALLS, EXEC_SYSCALLS, ID_SYSCALLS, ITIMER_SYSCALLS);
 
 export function unknownSyscall(): bigint {
   return -BigInt(ENOSYS);

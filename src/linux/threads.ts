@@ -92,7 +92,7 @@ export class ThreadGroup {
 
   // Whether this is the VM's only thread: then nothing but a deadline can
   // end a wait, and waits are resolved at once (block).
-  private get alone(): boolean { return this.list.length === 1 && this.p.processes.alone; }
+  private get alone(): boolean { return this.list.length === 1 && !this.p.processes.schedules; }
 
   /** Whether the thread on the CPU waits (it cannot run on as it is). */
   get waiting(): boolean { return this.current.wait !== undefined || this.current.exited; }
@@ -249,9 +249,9 @@ export class ThreadGroup {
         this.switchTo(next);
         return;
       }
-      // Other processes may end the waits: the VM's scheduler decides
-      // (processes.ts), this process stays off the CPU meanwhile.
-      if (!this.p.processes.alone) return;
+      // Other processes or a timer may end the waits: the VM's scheduler
+      // decides (processes.ts), this process stays off the CPU meanwhile.
+      if (this.p.processes.schedules) return;
       const earliest = this.earliestDeadline();
       if (earliest === undefined) {
         this.deadlock();

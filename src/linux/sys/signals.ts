@@ -327,7 +327,8 @@ export function terminateBySignal(p: ProcessVM, sig: number, detail?: string): v
  */
 export function signalProcess(from: ProcessVM, target: ProcessVM, sig: number, code = SI_USER): void {
   if (target.exitStatus !== undefined || sig === 0) return;
-  const info: SigInfo = { code, pid: from.pid };
+  // (The kernel's own signals, SI_KERNEL, carry no sender.)
+  const info: SigInfo = { code, pid: code === 0x80 ? 0 : from.pid };
   if (sig === SIGKILL) {
     // Nothing can catch it: the process ends now, silently (its killer knows).
     signalState(target).ended = true;
@@ -793,7 +794,7 @@ function sysRtSigsuspend(p: ProcessVM, [maskPtr, setsize]: bigint[]): bigint {
   }
   if (s.ended) return 0n;
   // Another thread may send the signal; with none, block() ends the process.
-  if (p.threads.count === 1 && p.processes.alone) s.mask = old;
+  if (p.threads.count === 1 && !p.processes.schedules) s.mask = old;
   return p.threads.block({ kind: 'sigsuspend', oldMask: old }, -BigInt(EINTR), 'in rt_sigsuspend');
 }
 
