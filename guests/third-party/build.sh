@@ -362,12 +362,14 @@ index busybox "{\"package\": \"busybox\", \"version\": \"$BB_VERSION\", \"dir\":
 # ---- Go's standard-library tests ----
 # Each package's tests as one static riscv64 binary, built by Debian's Go
 # from the sources it installs; the test runs them in the package's source
-# directory (their testdata) under ringvisor and qemu-riscv64.
+# directory (their testdata) under ringvisor and qemu-riscv64 (sync and
+# os/exec, whose tests run their own binary as a child process, under
+# ringvisor alone: qemu-riscv64 cannot execute a riscv64 program here).
 if command -v go >/dev/null; then
   GO_VERSION=$(go env GOVERSION)
   GO_SRC=$(go env GOROOT)/src
   GO_DIR=$CACHE/go-$GO_VERSION
-  GO_PACKAGES="container/list unicode/utf8 crypto/sha256 sort strings bytes math fmt regexp strconv math/big compress/flate"
+  GO_PACKAGES="container/list unicode/utf8 crypto/sha256 sort strings bytes math fmt regexp strconv math/big compress/flate sync os/exec"
   GO_STAMP="go $GO_VERSION packages $GO_PACKAGES"
   if [ $force = 0 ] && [ "$(cat "$GO_DIR/stamp" 2>/dev/null)" = "$GO_STAMP" ]; then
     say "Go $GO_VERSION standard-library tests already built in $GO_DIR"
