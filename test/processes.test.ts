@@ -3,7 +3,7 @@
 // reported once; --mem covers every process together (the one that writes
 // past it is killed, the others go on); two processes that wait for each
 // other forever end the VM as a deadlock, with a message naming both; an
-// orphan goes to the virtual init. Both tiers. (fork, exec and wait against
+// orphan goes to the virtual init; descriptors are bounded over the VM. Both tiers. (fork, exec and wait against
 // qemu-riscv64 and native: guests/manifest-proc.json, test/proc-exec.test.ts,
 // test/shell.test.ts.)
 import { describe, expect, it } from 'vitest';
@@ -55,6 +55,18 @@ for (const [tier, jitThreshold] of [['translated (--jit 1)', 1], ['interpreted (
       expect(r.diagnostics).toEqual([
         'ringvisor: deadlock: all 2 processes wait forever: pid 1000 (procs) thread 1000 in I/O; pid 1001 (procs) thread 1001 in I/O',
       ]);
+    });
+
+    it('descriptors are bounded over the whole VM: past MAX_VM_FDS a new one is ENFILE', async () => {
+      const r = await run(['files'], { jitThreshold });
+      // 1024 per process (EMFILE) for the first seven (8 * 1024 = MAX_VM_FDS
+      // with the parent's and each child's inherited ones), then ENFILE.
+      const lines = r.out.trim().split('\n');
+      expect(lines).toHaveLength(10);
+      expect(lines[0]).toBe('child 0: EMFILE');
+      expect(lines.at(-1)).toBe('child 9: ENFILE');
+      expect(lines.every((l) => /: E[MN]FILE$/.test(l))).toBe(true);
+      expect(r.status).toBe(128 + 15);
     });
 
     it('an orphan goes to the virtual init', async () => {

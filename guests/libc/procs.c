@@ -3,6 +3,7 @@
 // processes, a deadlock between two processes, orphans.
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,12 +78,36 @@ static int orphan(void) {
   return 0;
 }
 
+// Children each open /dev/null until refused: each gets EMFILE at its own
+// 1024, until the VM's descriptors run out (ENFILE), which the others then meet.
+static int files(void) {
+  int fd[2];
+  pipe(fd);
+  for (int i = 0; i < 10; i++) {
+    if (fork() == 0) {
+      int n = 0;
+      while (open("/dev/null", O_RDONLY) >= 0) n++;
+      char c = errno == ENFILE ? 'N' : errno == EMFILE ? 'M' : '?';
+      write(fd[1], &c, 1);
+      pause();
+      _exit(0);
+    }
+    char c;
+    read(fd[0], &c, 1);
+    printf("child %d: %s\n", i, c == 'N' ? "ENFILE" : c == 'M' ? "EMFILE" : "other");
+  }
+  fflush(stdout);
+  kill(0, SIGTERM);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   const char *mode = argc > 1 ? argv[1] : "";
   if (!strcmp(mode, "bomb")) return bomb();
   if (!strcmp(mode, "memory")) return memory(argc > 2 ? atol(argv[2]) : 8);
   if (!strcmp(mode, "deadlock")) return deadlock();
   if (!strcmp(mode, "orphan")) return orphan();
-  fprintf(stderr, "usage: procs bomb|memory MIB|deadlock|orphan\n");
+  if (!strcmp(mode, "files")) return files();
+  fprintf(stderr, "usage: procs bomb|memory MIB|deadlock|orphan|files\n");
   return 2;
 }

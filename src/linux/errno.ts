@@ -18,6 +18,7 @@ export const EBUSY = 16;
 export const EXDEV = 18;
 export const ENOTDIR = 20;
 export const EISDIR = 21;
+export const ENFILE = 23;
 export const EMFILE = 24;
 export const ENOTTY = 25;
 export const EFBIG = 27;

@@ -2,7 +2,7 @@
 // A description (an open file, a directory, a pipe end, one of the standard
 // streams) holds the offset and status flags and is shared by dup'd
 // descriptors; close-on-exec belongs to each descriptor.
-import { EAGAIN, EBADF, EINVAL, EISDIR, EMFILE, ENOTDIR, EPIPE, EROFS, ESPIPE } from '../errno.js';
+import { EAGAIN, EBADF, EINVAL, EISDIR, EMFILE, ENFILE, ENOTDIR, EPIPE, EROFS, ESPIPE } from '../errno.js';
 import type { HeldDir } from './guest-fs.js';
 import { fileUse, fileWritten } from './mapped-files.js';
 import {
@@ -40,6 +40,12 @@ export interface TtyInfo {
 
 /** RLIMIT_NOFILE's usual soft limit. */
 export const MAX_FDS = 1024;
+/** Descriptors all the processes of one VM may hold at once (the VM's
+ *  fs.file-max): a host file stays open while one refers to it, and a fork
+ *  bomb of processes that each open 1024 must not run the host out of its
+ *  own. Past it, a new one (open, dup, pipe...) is ENFILE; fork's copies
+ *  share their files and are never refused. */
+export const MAX_VM_FDS = 8192;
 
 const EPOCH: Timespec = { sec: 0n, nsec: 0 };
 
@@ -417,6 +423,10 @@ export class FileTable {
   /** Changes to pipes and eventfds, for threads waiting for I/O (shared by
    *  every process of a VM: a pipe's ends may be in several). */
   readonly ioEvents: IoEvents;
+  /** Descriptors held by every process of the VM (MAX_VM_FDS). */
+  private readonly vm: { open: number };
+  /** While fork copies the table (its descriptors are never refused). */
+  private forking = false;
 
   constructor(options: FileTableOptions, from?: FileTable) {
     if (from) {
@@ -424,12 +434,16 @@ export class FileTable {
       this.hostSinks = from.hostSinks;
       this.tty = from.tty;
       this.ioEvents = from.ioEvents;
+      this.vm = from.vm;
+      this.forking = true;
       from.slots.forEach((slot, fd) => {
         if (slot) this.install(slot.description, fd, slot.cloexec);
       });
+      this.forking = false;
       return;
     }
     this.ioEvents = { epoch: 0 };
+    this.vm = { open: 0 };
     const stdout = options.stdout ?? (() => {});
     const stderr = options.stderr ?? (() => {});
     this.hostSinks = new Map([[1, stdout], [2, stderr]]);
@@ -475,8 +489,10 @@ export class FileTable {
     }
     if (fd >= MAX_FDS) throw new FsError(EMFILE);
     if (this.slots[fd]) this.close(fd);
+    else if (this.vm.open >= MAX_VM_FDS && !this.forking) throw new FsError(ENFILE);
     description.refs++;
     this.slots[fd] = { description, cloexec };
+    this.vm.open++;
     return fd;
   }
 
@@ -484,6 +500,7 @@ export class FileTable {
     const slot = fd >= 0 ? this.slots[fd] : undefined;
     if (!slot) throw new FsError(EBADF, undefined, `close ${fd}`);
     this.slots[fd] = undefined;
+    this.vm.open--;
     if (--slot.description.refs === 0) slot.description.release();
   }
 
