@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -274,6 +275,34 @@ static int mode_alarm(void) {
   return 0;
 }
 
+// With RLIMIT_CORE above 0 a child killed by a core-dumping signal is
+// reported dumped (WCOREDUMP, CLD_DUMPED); with 0 (the default) it is not.
+// (Natively a core file may be written: in a directory of our own, removed.)
+static int mode_coredump(void) {
+  char d[] = "/tmp/proc-ltp-XXXXXX";
+  if (!mkdtemp(d) || chdir(d) < 0) return 1;
+  for (int k = 0; k < 2; k++) {
+    struct rlimit r = {k ? 1 << 20 : 0, RLIM_INFINITY};
+    setrlimit(RLIMIT_CORE, &r);
+    pid_t c = fork();
+    if (c == 0) { pause(); _exit(0); }
+    kill(c, SIGQUIT);
+    int st;
+    waitpid(c, &st, 0);
+    printf("RLIMIT_CORE %s: SIGQUIT: signalled %d, signal %d, core dumped %s\n", k ? "1 MiB" : "0", WIFSIGNALED(st), WTERMSIG(st), WCOREDUMP(st) ? "yes" : "no");
+    c = fork();
+    if (c == 0) { raise(SIGFPE); _exit(0); }
+    siginfo_t si;
+    waitid(P_PID, c, &si, WEXITED);
+    printf("RLIMIT_CORE %s: SIGFPE: waitid si_code %s, si_status %d\n", k ? "1 MiB" : "0",
+      si.si_code == CLD_DUMPED ? "CLD_DUMPED" : si.si_code == CLD_KILLED ? "CLD_KILLED" : "other", si.si_status);
+  }
+  unlink("core");
+  if (chdir("/") < 0) return 1;
+  rmdir(d);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   const char *mode = argc > 1 ? argv[1] : "";
   if (!strcmp(mode, "restart")) return mode_restart();
@@ -285,6 +314,7 @@ int main(int argc, char **argv) {
   if (argc <= 1 || !strcmp(mode, "emptyargv")) return mode_emptyargv(argc, argv);
   if (!strcmp(mode, "execveat")) return mode_execveat();
   if (!strcmp(mode, "alarm")) return mode_alarm();
-  fprintf(stderr, "usage: proc-ltp restart|interrupt|pending|futex|intmin|killperm|emptyargv|execveat|alarm\n");
+  if (!strcmp(mode, "coredump")) return mode_coredump();
+  fprintf(stderr, "usage: proc-ltp restart|interrupt|pending|futex|intmin|killperm|emptyargv|execveat|alarm|coredump\n");
   return 2;
 }

@@ -17,7 +17,7 @@ import { ThreadGroup, DEFAULT_THREAD_SLICE, type Thread } from './threads.js';
 import { PID, PPID } from './sys/process.js';
 import { type Clock, hostClock, virtualClock, timeCsr } from '../hypervisor/clock.js';
 import { signalForCause, faultCode, isPastEndOfFile, PAST_EOF_WHAT, SIGNAL_NAMES, CAUSE_NAMES, SIGTRAP, SIGILL, SIGBUS } from './signals.js';
-import { deliverFault, terminateBySignal, SIGKILL } from './sys/signals.js';
+import { deliverFault, terminateBySignal, defaultAction, SIGKILL } from './sys/signals.js';
 import { vmcall, vmcallSync, splitCallArgs, type CallArgs } from './vmcall.js';
 import { readInterpreter, checkInterpreterRoom, mapInterpreter, type Interpreter } from './loader.js';
 import { Processes, INIT_PID } from './processes.js';
@@ -25,7 +25,7 @@ import { forkSignals, execSignals, deliverPendingSignals, callEnded } from './sy
 import { notifyParent } from './sys/wait.js';
 import { ROOT_IDS, type Ids } from './sys/ids.js';
 import type { RealTimer } from './sys/itimer.js';
-import { forkProcessState } from './sys/process.js';
+import { forkProcessState, processState, RLIMIT_CORE } from './sys/process.js';
 import type { FileSystem } from './fs/types.js';
 
 import { FileTable, type Sink, type StdinSource, type TtyInfo } from './fs/file-table.js';
@@ -561,9 +561,16 @@ export class ProcessVM {
 
   /** wait4's status word for an ended process. */
   get waitStatus(): number {
-    // (No core is dumped: RLIMIT_CORE is 0, so WCOREDUMP is never set.)
-    if (this.termSignal !== undefined) return this.termSignal;
+    if (this.termSignal !== undefined) return this.termSignal | (this.coreDumped ? 0x80 : 0);
     return ((this.exitStatus ?? 0) & 0xff) << 8;
+  }
+
+  /** Whether its end would have dumped core (WCOREDUMP, CLD_DUMPED): a
+   *  signal whose default action dumps core, with RLIMIT_CORE above 0
+   *  (Linux's default, and a login's, is 0). No file is written. */
+  get coreDumped(): boolean {
+    const sig = this.termSignal;
+    return sig !== undefined && defaultAction(sig) === 'core' && processState(this).limits[RLIMIT_CORE][0] > 0n;
   }
 
 

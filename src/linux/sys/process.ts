@@ -19,6 +19,7 @@ export interface ProcessState {
 
 const RLIM_INFINITY = (1n << 64n) - 1n;
 export const RLIMIT_STACK = 3;
+export const RLIMIT_CORE = 4;
 export const RLIMIT_NPROC = 6;
 export const RLIMIT_NOFILE = 7;
 export const RLIMIT_NLIMITS = 16;
@@ -28,7 +29,7 @@ function defaultLimits(): Array<[bigint, bigint]> {
   const inf: [bigint, bigint] = [RLIM_INFINITY, RLIM_INFINITY];
   const l: Array<[bigint, bigint]> = Array.from({ length: RLIMIT_NLIMITS }, () => [...inf] as [bigint, bigint]);
   l[RLIMIT_STACK] = [8n * 1024n * 1024n, RLIM_INFINITY];
-  l[4] = [0n, RLIM_INFINITY]; // RLIMIT_CORE
+  l[RLIMIT_CORE] = [0n, RLIM_INFINITY];
   l[RLIMIT_NPROC] = [4096n, 4096n];
   l[RLIMIT_NOFILE] = [1024n, 1048576n];
   l[8] = [8n * 1024n * 1024n, 8n * 1024n * 1024n]; // RLIMIT_MEMLOCK

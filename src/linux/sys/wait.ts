@@ -17,13 +17,13 @@ const __WNOTHREAD = 0x2000_0000, __WALL = 0x4000_0000, __WCLONE = 0x8000_0000;
 const P_ALL = 0, P_PID = 1, P_PGID = 2, P_PIDFD = 3;
 const SIGCHLD = 17;
 /** si_code of SIGCHLD (include/uapi/asm-generic/siginfo.h). */
-const CLD_EXITED = 1, CLD_KILLED = 2, CLD_STOPPED = 5, CLD_CONTINUED = 6;
+const CLD_EXITED = 1, CLD_KILLED = 2, CLD_DUMPED = 3, CLD_STOPPED = 5, CLD_CONTINUED = 6;
 
 /** `child` has ended: its parent gets its exit signal, and reaps it later
  *  (wait4), or at once when the parent ignores SIGCHLD. */
 export function notifyParent(parent: ProcessVM, child: ProcessVM): void {
   const killed = child.termSignal !== undefined;
-  const code = killed ? CLD_KILLED : CLD_EXITED;
+  const code = killed ? (child.coreDumped ? CLD_DUMPED : CLD_KILLED) : CLD_EXITED;
   const status = killed ? child.termSignal! : (child.exitStatus ?? 0) & 0xff;
   // (do_notify_parent: only a child that sends SIGCHLD is reaped so.)
   const policy = child.exitSignal === SIGCHLD ? childEndPolicy(parent) : 'keep';
@@ -121,7 +121,7 @@ function sysWaitid(p: ProcessVM, [which, idArg, infop, optionsArg, rusage]: bigi
   // (waitid's WSTOPPED is wait4's WUNTRACED.)
   const r = waitFor(p, match, options, (options & WEXITED) !== 0, (options & WNOWAIT) !== 0, 'in waitid', (c, event) => {
     info.setInt32(0, SIGCHLD, true);
-    const code = event === 'stopped' ? CLD_STOPPED : event === 'continued' ? CLD_CONTINUED : c.termSignal !== undefined ? CLD_KILLED : CLD_EXITED;
+    const code = event === 'stopped' ? CLD_STOPPED : event === 'continued' ? CLD_CONTINUED : c.termSignal !== undefined ? (c.coreDumped ? CLD_DUMPED : CLD_KILLED) : CLD_EXITED;
     info.setInt32(8, code, true);
     info.setInt32(16, c.pid, true);
     info.setInt32(24, event !== 'exited' ? c.stateReport!.sig : c.termSignal ?? ((c.exitStatus ?? 0) & 0xff), true);
