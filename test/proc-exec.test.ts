@@ -19,7 +19,9 @@
 //                            interrupts, a call's signal mask, shared futexes
 //                            across processes, kill's permission, execve's
 //                            empty argv, execveat's errors, alarm and
-//                            setitimer, the core-dumped bit).
+//                            setitimer, the core-dumped bit), and a
+//                            process-shared robust mutex whose holder's
+//                            process ends.
 // Without gcc the whole file is skipped, with the reason.
 //
 // Both sides get the same environment (PATH=/usr/bin:/bin) and run from the
@@ -56,7 +58,7 @@ const EXEC_MODES = ['self', 'path', 'script', 'errors', 'cloexec', 'signals', 'i
 const NO_STDERR = new Set(['system']);
 const FORK_MODES = ['vfork', 'clone-flags', 'nocldstop', 'nocldwait', 'threads', 'subreaper', 'bomb'];
 // What the Linux Test Project's process tests found (guests/libc/proc-ltp.c).
-const LTP_MODES = ['restart', 'interrupt', 'pending', 'futex', 'intmin', 'killperm', 'emptyargv', 'execveat', 'alarm', 'coredump'];
+const LTP_MODES = ['restart', 'interrupt', 'pending', 'futex', 'intmin', 'killperm', 'emptyargv', 'execveat', 'alarm', 'coredump', 'robust'];
 const MODES: Mode[] = [
   ...EXEC_MODES.map((mode) => ({ program: 'proc-exec' as const, mode, stderr: !NO_STDERR.has(mode) })),
   ...FORK_MODES.map((mode) => ({ program: 'proc-fork' as const, mode, stderr: true })),

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -303,6 +304,37 @@ static int mode_coredump(void) {
   return 0;
 }
 
+// A process-shared robust mutex in MAP_SHARED memory, held by a child that
+// ends (exit_group) while a waiter in the parent is blocked on it: the
+// waiter gets EOWNERDEAD, makes the mutex consistent and goes on.
+static int mode_robust(void) {
+  pthread_mutex_t *m = mmap(NULL, sizeof *m, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  pthread_mutexattr_t a;
+  pthread_mutexattr_init(&a);
+  pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+  pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+  pthread_mutex_init(m, &a);
+  int go[2];
+  if (pipe(go) < 0) return 1;
+  pid_t c = fork();
+  if (c == 0) {
+    pthread_mutex_lock(m);
+    char x = 1;
+    if (write(go[1], &x, 1) != 1) _exit(2);
+    usleep(200000);
+    _exit(0); // still holding it
+  }
+  char x;
+  if (read(go[0], &x, 1) != 1) return 1;
+  int r = pthread_mutex_lock(m);
+  printf("lock after the holder's process ended: %s\n", r == EOWNERDEAD ? "EOWNERDEAD" : r == 0 ? "0" : strerrorname_np(r));
+  if (r == EOWNERDEAD) printf("consistent: %d\n", pthread_mutex_consistent(m));
+  printf("unlock: %d\n", pthread_mutex_unlock(m));
+  printf("lock again: %d\n", pthread_mutex_lock(m));
+  waitpid(c, 0, 0);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   const char *mode = argc > 1 ? argv[1] : "";
   if (!strcmp(mode, "restart")) return mode_restart();
@@ -315,6 +347,7 @@ int main(int argc, char **argv) {
   if (!strcmp(mode, "execveat")) return mode_execveat();
   if (!strcmp(mode, "alarm")) return mode_alarm();
   if (!strcmp(mode, "coredump")) return mode_coredump();
-  fprintf(stderr, "usage: proc-ltp restart|interrupt|pending|futex|intmin|killperm|emptyargv|execveat|alarm|coredump\n");
+  if (!strcmp(mode, "robust")) return mode_robust();
+  fprintf(stderr, "usage: proc-ltp restart|interrupt|pending|futex|intmin|killperm|emptyargv|execveat|alarm|coredump|robust\n");
   return 2;
 }

@@ -24,6 +24,7 @@ import { Processes, INIT_PID } from './processes.js';
 import { forkSignals, execSignals, deliverPendingSignals, callEnded } from './sys/signals.js';
 import { notifyParent } from './sys/wait.js';
 import { ROOT_IDS, type Ids } from './sys/ids.js';
+import { processRobustLists } from './sys/threads.js';
 import type { RealTimer } from './sys/itimer.js';
 import { forkProcessState, processState, RLIMIT_CORE } from './sys/process.js';
 import type { FileSystem } from './fs/types.js';
@@ -529,6 +530,8 @@ export class ProcessVM {
    */
   ended(): void {
     this.setRealTimer(undefined);
+    // (Before its memory goes: robust mutexes it shares with others.)
+    if (this.vforkSaved === undefined) processRobustLists(this);
     this.files.closeAll();
     this.fs.close();
     if (this.vforkSaved) this.releaseVforkParent();

@@ -120,11 +120,33 @@ function sysClone3(p: ProcessVM, [args, size]: bigint[]): bigint {
 
 // ---- exit ----
 
+// A robust futex whose owner died: its waiters, those of every process that
+// maps it (a process-shared mutex), then those of this one that wait on it
+// privately.
+function robustWake(p: ProcessVM, addr: bigint, n: number): number {
+  const key = sharedKey(p, addr, 0);
+  let woken = key === undefined ? 0 : futexWake(p, addr, n, BITSET_ANY, key);
+  if (woken < n) woken += futexWake(p, addr, n - woken, BITSET_ANY);
+  return woken;
+}
+
+/**
+ * A process ends (exit_group, a fatal signal) while its threads may hold
+ * robust mutexes in memory it shares with other processes: each thread's
+ * list is walked, as Linux walks every exiting task's, so that a waiter in
+ * another process gets EOWNERDEAD. (Without shared memory nobody else
+ * could see the words: nothing to do.)
+ */
+export function processRobustLists(p: ProcessVM): void {
+  if (!sharedMaps(p)) return;
+  for (const t of p.threads.all()) exitRobustList(p, t, robustWake);
+}
+
 /** The end of one thread: Linux zeroes its clear_child_tid word and wakes
  *  one futex waiter there (that is how pthread_join learns of it). */
 function sysExit(p: ProcessVM, [status]: bigint[]): bigint {
   const t = p.threads.current;
-  exitRobustList(p, t, (q, addr, n) => futexWake(q, addr, n, BITSET_ANY));
+  exitRobustList(p, t, robustWake);
   // mm_release: the word is cleared and a waiter woken, each whatever the other did.
   if (t.clearChildTid !== 0n) {
     put32(p, t.clearChildTid, 0);
