@@ -35,15 +35,15 @@ import {
   chmodSync, copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, realpathSync, rmSync, symlinkSync, utimesSync,
   writeFileSync,
 } from 'node:fs';
-import { homedir, tmpdir, constants as osConstants } from 'node:os';
+import { tmpdir, constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ProcessVM } from '../src/index.js';
 import { sandboxFs } from '../src/node/host-fs.js';
 import { qemuPath } from './support/guests.js';
+import { findThirdParty, THIRD_PARTY_BUILD } from './support/third-party.js';
 
-const CACHE = join(process.env.RINGVISOR_CACHE ?? join(homedir(), '.cache', 'ringvisor'), 'third-party');
-const BUILD = 'bash guests/third-party/build.sh';
+const BUILD = THIRD_PARTY_BUILD;
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SCRIPTS = join(ROOT, 'test', 'fixtures', 'shell');
 const PROJECT = join(ROOT, 'test', 'fixtures', 'make-project');
@@ -61,13 +61,8 @@ interface Build {
   nativeBin?: string;
 }
 
-/** What build.sh recorded in <cache>/<pkg>.json, if both builds are there. */
-function findBuild(pkg: string): Build | undefined {
-  const index = join(CACHE, `${pkg}.json`);
-  if (!existsSync(index)) return undefined;
-  const b = JSON.parse(readFileSync(index, 'utf8')) as Build;
-  return existsSync(b.elf) && existsSync(b.native) ? b : undefined;
-}
+/** What build.sh recorded, if both builds are there. */
+const findBuild = (pkg: string): Build | undefined => findThirdParty<Build>(pkg, ['elf', 'native']);
 
 const dash = findBuild('dash');
 const make = findBuild('make');

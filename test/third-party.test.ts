@@ -29,16 +29,16 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir, constants as osConstants } from 'node:os';
+import { tmpdir, constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { ProcessVM } from '../src/index.js';
 import { sandboxFs, hostSysroot } from '../src/node/host-fs.js';
+import { findThirdParty, THIRD_PARTY_BUILD } from './support/third-party.js';
 import {
   qemuPath, listFiles, readManifest, comparable, runRingvisor as runGuest, runQemu as runGuestQemu, type RunResult, type GuestCase,
 } from './support/guests.js';
 
-const CACHE = join(process.env.RINGVISOR_CACHE ?? join(homedir(), '.cache', 'ringvisor'), 'third-party');
-const BUILD = 'bash guests/third-party/build.sh';
+const BUILD = THIRD_PARTY_BUILD;
 const FULL = process.env.RINGVISOR_THIRD_PARTY === 'full';
 const qemu = qemuPath();
 
@@ -50,13 +50,8 @@ interface Build {
   dynElf?: string;
 }
 
-/** What build.sh recorded in <cache>/<pkg>.json, if its programs are there. */
-function findBuild(pkg: string): Build | undefined {
-  const index = join(CACHE, `${pkg}.json`);
-  if (!existsSync(index)) return undefined;
-  const b = JSON.parse(readFileSync(index, 'utf8')) as Build;
-  return existsSync(b.elf) ? b : undefined;
-}
+/** What build.sh recorded, if its program is there. */
+const findBuild = (pkg: string): Build | undefined => findThirdParty<Build>(pkg, ['elf']);
 
 const jq = findBuild('jq');
 const sevenZip = findBuild('7zip');
