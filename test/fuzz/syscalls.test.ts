@@ -212,13 +212,15 @@ function snapshot(dir: string): string {
   return out.join('\n');
 }
 
-/** Whether the secret is in any file the guest left in its sandbox. */
-function secretInside(dir: string, depth = 0): string | undefined {
-  for (const f of readdirSync(dir)) {
-    const p = join(dir, f);
+/** Whether the secret is in any file the guest left in its sandbox. Names
+ *  are bytes (a guest may make any name; one that is not UTF-8 would not
+ *  survive a round trip through a string). */
+function secretInside(dir: Buffer, depth = 0): string | undefined {
+  for (const f of readdirSync(dir, { encoding: 'buffer' })) {
+    const p = Buffer.concat([dir, Buffer.from('/'), f]);
     const st = lstatSync(p);
     if (st.isDirectory() && depth < 8) { const r = secretInside(p, depth + 1); if (r) return r; }
-    else if (st.isFile() && st.size < 1 << 20 && readFileSync(p, 'latin1').includes(SECRET)) return p;
+    else if (st.isFile() && st.size < 1 << 20 && readFileSync(p, 'latin1').includes(SECRET)) return p.toString('latin1');
   }
   return undefined;
 }
@@ -272,7 +274,7 @@ function makeTarget(hostRoot = false): FuzzTarget & { outcomes: Map<string, numb
       vm.dispose();
     }
     if (written.includes(SECRET)) return 'escape: the secret outside the sandbox reached the guest\'s output';
-    const leaked = secretInside(sandbox.root);
+    const leaked = secretInside(Buffer.from(sandbox.root));
     if (leaked !== undefined) return `escape: the secret outside the sandbox was copied into ${leaked}`;
     if (snapshot(sandbox.outside) !== outsideBefore) return `escape: the directory next to the sandbox changed:\n${snapshot(sandbox.outside)}`;
     const top = readdirSync(sandbox.top).sort().join(',');
