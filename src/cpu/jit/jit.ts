@@ -136,6 +136,19 @@ const PERM_W = 2, PERM_X = 4, PERM_WLAZY = 8; // assembly/layout.ts
 /** An empty slot: no pc is odd. */
 const NO_PC = 1n;
 
+function listAdd(map: Map<number, number[]>, key: number, pc: number): void {
+  const list = map.get(key);
+  if (list) list.push(pc); else map.set(key, [pc]);
+}
+
+function listRemove(map: Map<number, number[]>, key: number, pc: number): void {
+  const list = map.get(key);
+  if (list === undefined) return;
+  const i = list.indexOf(pc);
+  if (i >= 0) list.splice(i, 1);
+  if (list.length === 0) map.delete(key);
+}
+
 const emptyStats = (): JitStats => ({ translated: 0, refused: 0, dropped: 0, instructions: 0, bytes: 0, modules: 0, ms: 0, compileMs: 0 });
 
 export class Jit {
@@ -150,6 +163,8 @@ export class Jit {
   /** Entries queued or out at the service: pc -> its batch, and the RAM
    *  pages (by guest base) its snapshot was taken from. */
   private readonly pending = new Map<number, { batch: number; pages: Map<number, number> }>();
+  /** RAM page index -> pending entry pcs whose copies came from it. */
+  private readonly pendingByPage = new Map<number, number[]>();
   /** The batch being gathered. */
   private queue: TranslationRequest['entries'] = [];
   private batches = 0;
@@ -241,6 +256,7 @@ export class Jit {
       const ram = this.mem(), at0 = this.host.layout.RAM_OFFSET;
       this.queue.push({ pc, pages: [...pages].map(([b, p]) => ({ base: b, bytes: ram.slice(at0 + p * PAGE_BYTES, at0 + (p + 1) * PAGE_BYTES) })) });
       this.pending.set(pc, { batch: this.batches, pages });
+      for (const p of pages.values()) listAdd(this.pendingByPage, p, pc);
       if (this.queue.length >= this.service.batchSize) this.send();
     }
     this.stats.ms += performance.now() - started;
@@ -251,9 +267,15 @@ export class Jit {
     this.stats.refused++;
     const off = this.host.codeOffset(pc);
     if (off === undefined) return;
-    const page = Math.floor(off / PAGE_BYTES);
-    const list = this.refusedByPage.get(page);
-    if (list) list.push(pc); else this.refusedByPage.set(page, [pc]);
+    listAdd(this.refusedByPage, Math.floor(off / PAGE_BYTES), pc);
+  }
+
+  /** `pc` is no longer pending. */
+  private unpend(pc: number): void {
+    const p = this.pending.get(pc);
+    if (p === undefined) return;
+    this.pending.delete(pc);
+    for (const page of p.pages.values()) listRemove(this.pendingByPage, page, pc);
   }
 
   /** The CPU stopped (its run ended): what is queued goes out, and what is
@@ -286,7 +308,7 @@ export class Jit {
     const wanted = pcs.map((pc) => {
       const p = this.pending.get(pc);
       if (p?.batch !== batch) return undefined;
-      this.pending.delete(pc);
+      this.unpend(pc);
       return p;
     });
     const s = this.stats;
@@ -308,11 +330,7 @@ export class Jit {
       table.set(index, exports[String(e.function)] as WebAssembly.ExportValue);
       this.byPc.set(pc, index);
       this.setSlot(pc, index);
-      for (const base of e.pages) {
-        const page = w.pages.get(base)!;
-        const list = this.byPage.get(page);
-        if (list) list.push(pc); else this.byPage.set(page, [pc]);
-      }
+      for (const base of e.pages) listAdd(this.byPage, w.pages.get(base)!, pc);
       s.translated++; s.instructions += e.instructions;
     });
   }
@@ -323,6 +341,7 @@ export class Jit {
     if (service === this.service) return;
     for (const pc of [...this.pending.keys()]) this.clearSlot(pc, this.host.layout.JIT_NEVER);
     this.pending.clear();
+    this.pendingByPage.clear();
     this.queue = [];
     this.service = service;
   }
@@ -335,24 +354,35 @@ export class Jit {
    *  permissions or bytes: drop the translations made from them, and
    *  forget entries still out whose copies were taken from them. */
   pagesChanged(first: number, last: number): void {
-    for (const [map, drop] of [[this.byPage, this.dropPage], [this.refusedByPage, this.forgetRefused]] as const) {
-      if (map.size === 0) continue;
-      if (last - first + 1 > map.size) {
-        for (const page of [...map.keys()]) if (page >= first && page <= last) drop.call(this, page);
-      } else {
-        for (let p = first; p <= last; p++) if (map.has(p)) drop.call(this, p);
-      }
+    // Called for every write ring -1 makes into guest memory (a read(2)'s
+    // data, a futex word), mostly to pages that hold no code: the test per
+    // map is by page when the range is short, by entry when it is long.
+    this.forPagesIn(this.byPage, first, last, this.dropPage);
+    this.forPagesIn(this.refusedByPage, first, last, this.forgetRefused);
+    if (this.forPagesIn(this.pendingByPage, first, last, this.forgetPending)) {
+      this.queue = this.queue.filter((e) => this.pending.has(e.pc));
     }
-    if (this.pending.size === 0) return;
-    for (const [pc, p] of this.pending) {
-      let hit = false;
-      for (const page of p.pages.values()) if (page >= first && page <= last) hit = true;
-      if (!hit) continue;
-      this.pending.delete(pc);
+  }
+
+  /** Calls `drop` for each page of `map` in [first, last]; whether any was. */
+  private forPagesIn(map: Map<number, number[]>, first: number, last: number, drop: (this: Jit, page: number) => void): boolean {
+    if (map.size === 0) return false;
+    let any = false;
+    if (last - first + 1 > map.size) {
+      for (const page of [...map.keys()]) if (page >= first && page <= last) { drop.call(this, page); any = true; }
+    } else {
+      for (let p = first; p <= last; p++) if (map.has(p)) { drop.call(this, p); any = true; }
+    }
+    return any;
+  }
+
+  private forgetPending(page: number): void {
+    for (const pc of [...this.pendingByPage.get(page)!]) {
+      this.unpend(pc);
       this.clearSlot(pc, this.host.layout.JIT_NEVER);
       this.stats.dropped++;
     }
-    this.queue = this.queue.filter((e) => this.pending.has(e.pc));
+    this.pendingByPage.delete(page);
   }
 
   private forgetRefused(page: number): void {
@@ -380,6 +410,7 @@ export class Jit {
     for (const page of [...this.byPage.keys()]) this.dropPage(page);
     this.refusedByPage.clear();
     this.pending.clear();
+    this.pendingByPage.clear();
     this.queue = [];
     const l = this.host.layout;
     new Uint8Array(this.host.memory.buffer, l.JIT_MAP, l.JIT_MAP_ENTRIES * 16).fill(0);
