@@ -153,7 +153,7 @@ class Layout {
   readonly JIT_THRESHOLD: number; readonly JIT_MAP: number; readonly JIT_MAP_ENTRIES: number; readonly JIT_NEVER: number;
   readonly PRIV: number; readonly EXIT_SIZE: number; readonly EXIT_DATA: number; readonly MMIO_PENDING: number;
   readonly MMIO_FAILED: number; readonly TLB_GEN: number;
-  readonly PERM_WLAZY: number; readonly PAGE_TOUCHED: number;
+  readonly PERM_WLAZY: number; readonly PAGE_TOUCHED: number; readonly PERM_CODE_W: number; readonly PERM_CODE_WLAZY: number;
   readonly csr: Record<SupervisorCsr, number>;
   constructor(e: CpuExports) {
     this.PRIV = offset(e, 'PRIV'); this.TLB_GEN = offset(e, 'TLB_GEN'); this.EXIT_SIZE = offset(e, 'EXIT_SIZE'); this.EXIT_DATA = offset(e, 'EXIT_DATA');
@@ -167,6 +167,7 @@ class Layout {
     this.SLOT_TABLE = offset(e, 'SLOT_TABLE'); this.SLOT_NONE = offset(e, 'SLOT_NONE') >>> 0;
     this.SLOT_SHIFT = offset(e, 'SLOT_SHIFT'); this.SLOT_COUNT = offset(e, 'SLOT_COUNT'); this.USER_VA_BITS = offset(e, 'USER_VA_BITS');
     this.PERM_WLAZY = offset(e, 'PERM_WLAZY'); this.PAGE_TOUCHED = offset(e, 'PAGE_TOUCHED');
+    this.PERM_CODE_W = offset(e, 'PERM_CODE_W'); this.PERM_CODE_WLAZY = offset(e, 'PERM_CODE_WLAZY');
     this.X_REGS = offset(e, 'X_REGS'); this.F_REGS = offset(e, 'F_REGS'); this.PC = offset(e, 'PC');
     this.FCSR = offset(e, 'FCSR'); this.INSTRET = offset(e, 'INSTRET'); this.TIME = offset(e, 'TIME');
     this.RESERVATION = offset(e, 'RESERVATION');
@@ -202,6 +203,13 @@ export class GuestMemoryError extends Error {
 
 // Cpu.offsetOf's answers for bytes that are not one piece of RAM.
 const NOT_RAM = -1, SPANS_SLOTS = -2;
+
+/** A page's permission byte with the W or PERM_WLAZY the translator
+ *  withheld given back (layout.ts, PERM_CODE_W). */
+function unprotectCode(v: number, l: { PERM_CODE_W: number; PERM_CODE_WLAZY: number; PERM_WLAZY: number }): number {
+  if (!(v & (l.PERM_CODE_W | l.PERM_CODE_WLAZY))) return v;
+  return (v & ~(l.PERM_CODE_W | l.PERM_CODE_WLAZY)) | (v & l.PERM_CODE_W ? Perm.W : 0) | (v & l.PERM_CODE_WLAZY ? l.PERM_WLAZY : 0);
+}
 
 export class Cpu {
   private readonly exports: CpuExports;
@@ -473,7 +481,7 @@ export class Cpu {
       this.pagesScanned += q - p;
       untouched += q - p;
       for (let k = p; k < q; k++) {
-        const v = b[base + k] & ~t;
+        const v = unprotectCode(b[base + k], this.layout) & ~t;
         b[base + k] = v & W ? (v & ~W) | lazy : v;
       }
       p = q;
@@ -536,15 +544,55 @@ export class Cpu {
     this.ran = true;
     // A flat-memory guest can store anywhere in its RAM.
     if (!this.flatTouched && this.memoryMode === MemoryMode.Flat) this.flatTouched = true;
+    // A store into translated code in a writable page exits (codeWritten),
+    // and the exit block must read afterwards as if it had not: what a
+    // fault writes and later exits do not is its cause and address.
+    const l = this.layout, cause = this.view.getUint32(l.EXIT_CAUSE, true), addr = this.view.getBigUint64(l.EXIT_ADDR, true);
     let reason = this.exports.run(budget) as ExitReason;
-    while (reason === ExitReason.Hot) {
+    while (reason === ExitReason.Hot || (reason === ExitReason.Fault && this.codeWritten(cause, addr))) {
       this.refresh();
-      this.translator!.hot(this.pc);
-      reason = this.exports.run(this.budgetLeft) as ExitReason;
+      // (The faulting store used a unit of budget and retired nothing.)
+      const left = reason === ExitReason.Hot ? this.budgetLeft : this.budgetLeft + 1n;
+      if (reason === ExitReason.Hot) this.translator!.hot(this.pc);
+      reason = this.exports.run(left) as ExitReason;
     }
     this.refresh();
     this.translator?.stopped();
     return reason;
+  }
+
+  /**
+   * The last exit was a store fault: if it hit a page whose W the
+   * translator withheld (PERM_CODE_W, PERM_CODE_WLAZY: code in a writable
+   * page, translated), the page's translations go, its bit comes back, and
+   * true says the store may run again (it retired nothing). The exit is
+   * then not counted, as the guest never sees it: a run with translations
+   * takes exactly the exits of one without.
+   */
+  private codeWritten(oldCause: number, oldAddr: bigint): boolean {
+    const l = this.layout, v = this.view;
+    const cause = v.getUint32(l.EXIT_CAUSE, true);
+    if (this.translator === undefined || (cause !== Cause.StorePageFault && cause !== Cause.StoreAccess)) return false;
+    const addr = v.getBigUint64(l.EXIT_ADDR, true);
+    // (A store that crosses a page may have faulted on either. The
+    // fault may also be the first store to a slot not yet given RAM, which
+    // ring -1 gives it: codeOffset does not, as offsetOf would.)
+    let unprotected = false;
+    for (const a of [addr, addr + 7n]) {
+      const off = a < 1n << 53n ? this.codeOffset(Number(a)) : undefined;
+      if (off === undefined) continue;
+      const page = Math.floor(off / PAGE_SIZE), i = l.PAGE_PERMS + page, perms = this.bytes[i];
+      if (!(perms & (l.PERM_CODE_W | l.PERM_CODE_WLAZY))) continue;
+      this.bytes[i] = unprotectCode(perms, l);
+      this.translator.codeWritten(page);
+      unprotected = true;
+    }
+    if (!unprotected) return false;
+    const counter = l.EXIT_COUNTS + ExitReason.Fault * 8;
+    v.setBigUint64(counter, v.getBigUint64(counter, true) - 1n, true);
+    v.setUint32(l.EXIT_CAUSE, oldCause, true);
+    v.setBigUint64(l.EXIT_ADDR, oldAddr, true);
+    return true;
   }
 
   // ---- the translation tier (src/cpu/jit/) ----
@@ -561,6 +609,11 @@ export class Cpu {
         expand: (p) => e.expandCompressed(p),
         // (A parcel is 2-aligned: never across two slots.)
         codeOffset: (pc: number) => this.codeOffset(pc),
+        protectCode: (page: number) => {
+          const i = l.PAGE_PERMS + page, perms = this.bytes[i];
+          this.bytes[i] = (perms & ~(Perm.W | l.PERM_WLAZY))
+            | (perms & Perm.W ? l.PERM_CODE_W : 0) | (perms & l.PERM_WLAZY ? l.PERM_CODE_WLAZY : 0);
+        },
         pagePermissions: () => this.memoryMode === MemoryMode.PagePermissions,
       }, this.service);
     }
@@ -692,7 +745,7 @@ export class Cpu {
   pagePermissions(addr: bigint): number {
     const off = this.offsetOf(addr, 1);
     if (off < 0) return 0;
-    const v = this.bytes[this.layout.PAGE_PERMS + Math.floor(off / PAGE_SIZE)];
+    const v = unprotectCode(this.bytes[this.layout.PAGE_PERMS + Math.floor(off / PAGE_SIZE)], this.layout);
     return (v & (Perm.R | Perm.W | Perm.X)) | (v & this.layout.PERM_WLAZY ? Perm.W : 0);
   }
 
@@ -793,7 +846,7 @@ export class Cpu {
       const inPage = PAGE_SIZE - (a % PAGE_SIZE);
       const off = this.userOffset(a, 1);
       if (off < 0) break;
-      const v = this.bytes[table + Math.floor(off / PAGE_SIZE)];
+      const v = unprotectCode(this.bytes[table + Math.floor(off / PAGE_SIZE)], this.layout);
       if (((v & lazy ? v | Perm.W : v) & perms) !== perms) break;
       done += inPage;
     }
