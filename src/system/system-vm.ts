@@ -30,7 +30,9 @@ import { GoldfishRtc } from './devices/goldfish-rtc.js';
 import { SifiveTest, type Finish } from './devices/sifive-test.js';
 import { VirtioMmio } from './devices/virtio-mmio.js';
 import { VirtioBlk, type BlockBackend } from './devices/virtio-blk.js';
-import { VirtioRng, hostRandom } from './devices/virtio-rng.js';
+import { VirtioRng } from './devices/virtio-rng.js';
+import { platformRandom } from '../hypervisor/random.js';
+import { openDiskByPath } from './disk-opener.js';
 import { RateLimitedLog, type LogLimits } from './rate-limited-log.js';
 
 export interface SystemVMOptions {
@@ -56,11 +58,14 @@ export interface SystemVMOptions {
   /** Stop after this many seconds of host time (status 124): a guest that
    *  hangs, or loops forever, cannot keep ring -1 busy for ever. */
   timeoutSeconds?: number;
-  /** A virtio-blk disk: a raw image file (writes reach it; a flush is an
-   *  fsync), read-only if asked, or any block backend. */
+  /** A virtio-blk disk: any block backend (openDiskImage in
+   *  src/node/block-file.ts opens a raw image file: writes reach it, a flush
+   *  is an fsync), or a raw image file by name, opened by the disk opener
+   *  the host edge registered (disk-opener.ts; the package entry for Node
+   *  registers openDiskImage). */
   disk?: { path: string; readOnly?: boolean } | BlockBackend;
   /** The entropy virtio-rng hands the guest, and the 32 bytes of /chosen's
-   *  rng-seed (default: the host's crypto). */
+   *  rng-seed (default: the web platform's crypto.getRandomValues). */
   random?: (buf: Uint8Array) => void;
   /** Harts (1..8; default 1). Hart 0 boots; the others wait for SBI HSM hart_start. */
   harts?: number;
@@ -219,7 +224,7 @@ export class SystemVM {
     const virtio = [slots[0]];
     if (options.disk !== undefined) {
       const d = options.disk;
-      const device = 'path' in d ? new VirtioBlk({ path: d.path, readOnly: d.readOnly }) : new VirtioBlk({ backend: d });
+      const device = 'path' in d ? new VirtioBlk({ backend: openDiskByPath(d.path, d.readOnly ?? false), readOnly: d.readOnly }) : new VirtioBlk({ backend: d });
       this.disk = new VirtioMmio({ base: slots[1].base, irq: this.plic.line(slots[1].irq), mem: cpu, device, log, name: 'virtio-blk' });
       this.bus.add(this.disk);
       virtio.push(slots[1]);
@@ -234,7 +239,7 @@ export class SystemVM {
     // with RANDOM_TRUST_BOOTLOADER, as defconfig has, credits them), so its
     // RNG is ready at once instead of when a device has fed it enough.
     const rngSeed = new Uint8Array(32);
-    (options.random ?? hostRandom)(rngSeed);
+    (options.random ?? platformRandom)(rngSeed);
     const tree = (initrd?: { start: bigint; end: bigint }): VirtMachineConfig => withOpenSbiEdits({
       harts: this.harts, ramBase, ramSize, isa: ISA, mmuType: 'riscv,sv48',
       timebaseFrequency: QEMU_VIRT.timebaseFrequency,

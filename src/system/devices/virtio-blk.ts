@@ -1,6 +1,7 @@
 /**
- * A virtio block device (device id 2) over a host file, or an in-memory
- * image for tests.
+ * A virtio block device (device id 2) over a block backend: an in-memory
+ * image, or a host file that the host edge opens (src/node/block-file.ts),
+ * so that the device itself never touches the host's files.
  *
  * Request: a 16-byte device-readable header (type u32, reserved u32,
  * sector u64), then the data (device-readable for OUT, device-writable for
@@ -19,8 +20,9 @@
  * device-readable buffers) are malformed input: the device breaks (see
  * virtio-mmio.ts).
  *
- * I/O is synchronous: an OUT's data is in the file (writeSync) before its
- * used entry is published, and a FLUSH completes only after fsync.
+ * I/O is synchronous: an OUT's data is in the backend (for a file, written
+ * with writeSync) before its used entry is published, and a FLUSH completes
+ * only after the backend's flush (fsync).
  * Before the status byte goes in, any device-writable byte the request did
  * not fill is zeroed, so the used length is always the chain's whole
  * device-writable length.
@@ -29,7 +31,6 @@
  * not a multiple of 512 is refused (the constructor throws).
  */
 
-import * as fs from 'node:fs';
 import { hex, type AccessSize } from './bus.js';
 import { configBytesRead, VirtioError, type VirtioDevice } from './virtio-mmio.js';
 import type { DescChain, Virtqueue } from './virtqueue.js';
@@ -67,64 +68,10 @@ export interface BlockBackend {
   close?(): void;
 }
 
-function checkSize(size: number, what: string): void {
+/** Throws unless `size` is a whole number of sectors (an image's size is its capacity). */
+export function checkImageSize(size: number, what: string): void {
   if (size % SECTOR !== 0) {
     throw new Error(`virtio-blk: ${what}: size ${size} bytes is not a multiple of ${SECTOR}`);
-  }
-}
-
-/** A host file, read and written at positions through node:fs. */
-export class FileBlockBackend implements BlockBackend {
-  readonly byteLength: number;
-  private closed = false;
-
-  constructor(
-    readonly fd: number,
-    readonly readOnly: boolean,
-    private readonly ownsFd = false,
-    what = `fd ${fd}`,
-  ) {
-    const st = fs.fstatSync(fd);
-    if (!st.isFile()) throw new Error(`virtio-blk: ${what} is not a regular file`);
-    checkSize(st.size, what);
-    this.byteLength = st.size;
-  }
-
-  static open(path: string, readOnly = false): FileBlockBackend {
-    const fd = fs.openSync(path, readOnly ? 'r' : 'r+');
-    try {
-      return new FileBlockBackend(fd, readOnly, true, path);
-    } catch (e) {
-      fs.closeSync(fd);
-      throw e;
-    }
-  }
-
-  read(position: number, dst: Uint8Array): void {
-    let done = 0;
-    while (done < dst.length) {
-      const n = fs.readSync(this.fd, dst, done, dst.length - done, position + done);
-      if (n <= 0) throw new Error(`short read at ${position + done}`);
-      done += n;
-    }
-  }
-
-  write(position: number, src: Uint8Array): void {
-    if (this.readOnly) throw new Error('read-only');
-    let done = 0;
-    while (done < src.length) {
-      const n = fs.writeSync(this.fd, src, done, src.length - done, position + done);
-      if (n <= 0) throw new Error(`short write at ${position + done}`);
-      done += n;
-    }
-  }
-
-  flush(): void {
-    if (!this.readOnly) fs.fsyncSync(this.fd);
-  }
-
-  close(): void {
-    if (this.ownsFd && !this.closed) { this.closed = true; fs.closeSync(this.fd); }
   }
 }
 
@@ -134,7 +81,7 @@ export class MemoryBlockBackend implements BlockBackend {
   flushes = 0;
   constructor(image: Uint8Array | number, readonly readOnly = false) {
     this.bytes = typeof image === 'number' ? new Uint8Array(image) : image;
-    checkSize(this.bytes.length, 'memory image');
+    checkImageSize(this.bytes.length, 'memory image');
   }
   get byteLength(): number { return this.bytes.length; }
   read(position: number, dst: Uint8Array): void { dst.set(this.bytes.subarray(position, position + dst.length)); }
@@ -146,12 +93,10 @@ export class MemoryBlockBackend implements BlockBackend {
 }
 
 export interface VirtioBlkOptions {
-  /** A host file to open (read-write unless readOnly). */
-  path?: string;
-  /** Or an open file descriptor (not closed by close()). */
-  fd?: number;
-  /** Or any backend. */
-  backend?: BlockBackend;
+  /** The storage: an in-memory image, or a host file (src/node/block-file.ts
+   *  opens one), or anything else that implements BlockBackend. */
+  backend: BlockBackend;
+  /** Read-only even if the backend is writable. */
   readOnly?: boolean;
   /** The GET_ID string (up to 20 bytes). */
   id?: string;
@@ -173,10 +118,8 @@ export class VirtioBlk implements VirtioDevice {
   readonly counts = { in: 0, out: 0, flush: 0, getId: 0, unsupported: 0, ioErrors: 0 };
 
   constructor(opts: VirtioBlkOptions) {
-    if (opts.backend !== undefined) this.backend = opts.backend;
-    else if (opts.fd !== undefined) this.backend = new FileBlockBackend(opts.fd, opts.readOnly ?? false);
-    else if (opts.path !== undefined) this.backend = FileBlockBackend.open(opts.path, opts.readOnly ?? false);
-    else throw new Error('virtio-blk: needs a path, an fd or a backend');
+    if (opts.backend === undefined) throw new Error('virtio-blk: needs a backend');
+    this.backend = opts.backend;
     this.readOnly = (opts.readOnly ?? false) || this.backend.readOnly;
     const qs = opts.queueSize ?? 128;
     this.queueMaxSizes = [qs];

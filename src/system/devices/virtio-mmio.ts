@@ -123,7 +123,7 @@ export class VirtioMmio implements MmioDevice {
     this.device = opts.device;
     this.name = opts.name ?? `virtio${opts.device.deviceId}@${hex(opts.base)}`;
     this.irq = opts.irq;
-    this.log = opts.log ?? ((line) => process.stderr.write(line + '\n'));
+    this.log = opts.log ?? ((line) => console.error(line));
     this.vendorId = opts.vendorId ?? 0x5256_4953; // "SIVR"
     this.offered = opts.device.features | VIRTIO_F_VERSION_1 | (opts.indirectDesc === false ? 0n : VIRTIO_F_INDIRECT_DESC);
     const maxChainBytes = opts.device.maxChainBytes ?? DEFAULT_MAX_CHAIN_BYTES;
