@@ -6,7 +6,7 @@
 // UART's registers and output, kept apart from the device model, which
 // stays a plain 16550A.
 import type { AccessSize, MmioDevice } from './devices/bus.js';
-import type { Uart16550 } from './devices/uart16550.js';
+import { IER_ERBFI, LCR_DLAB, LSR_DR, MCR_OUT2, UartReg, type Uart16550 } from './devices/uart16550.js';
 
 /** Guest time (ticks: 1 ms) the UART must have been open before it gets console input. */
 export const CONSOLE_SETTLE = 10_000n;
@@ -43,7 +43,7 @@ export class SystemConsole {
       name: uart.name, base: uart.base, size: uart.size,
       read: (offset: number, size: AccessSize) => {
         const v = uart.read(offset, size);
-        if (offset === 5) this.lsrPolls = (v & 1n) ? 0 : this.lsrPolls + 1; // LSR, DR clear
+        if (offset === UartReg.Lsr) this.lsrPolls = (v & BigInt(LSR_DR)) ? 0 : this.lsrPolls + 1;
         return v;
       },
       write: (offset: number, size: AccessSize, value: bigint) => uart.write(offset, size, value),
@@ -85,8 +85,8 @@ export class SystemConsole {
     // so for a while, since its start-up reads the receive register once
     // more "for luck" right after enabling them.
     // Or a guest that polls the line status, again and again, for a byte.
-    const lcr = Number(uart.read(3, 1));
-    const open = (lcr & 0x80) === 0 && (Number(uart.read(1, 1)) & 1) !== 0 && (Number(uart.read(4, 1)) & 0x08) !== 0;
+    const lcr = Number(uart.read(UartReg.Lcr, 1));
+    const open = (lcr & LCR_DLAB) === 0 && (Number(uart.read(UartReg.Ier, 1)) & IER_ERBFI) !== 0 && (Number(uart.read(UartReg.Mcr, 1)) & MCR_OUT2) !== 0;
     if (this.lsrPolls >= POLLS_FOR_INPUT) this.openSince ??= now - CONSOLE_SETTLE;
     else if (!open) { this.openSince = undefined; return; }
     this.openSince ??= now;

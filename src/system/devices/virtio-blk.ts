@@ -51,6 +51,20 @@ export const VIRTIO_BLK_S_OK = 0;
 export const VIRTIO_BLK_S_IOERR = 1;
 export const VIRTIO_BLK_S_UNSUPP = 2;
 
+/** Fields of struct virtio_blk_config (virtio 1.2, 5.2.4) that the device fills. */
+export enum VirtioBlkConfig {
+  Capacity = 0, // le64, in 512-byte sectors
+  SizeMax = 8, // le32
+  SegMax = 12, // le32
+  BlkSize = 20, // le32
+  NumQueues = 34, // le16
+}
+
+/** struct virtio_blk_req's header (5.2.6): type le32, reserved le32, sector le64. */
+const REQ_TYPE = 0;
+const REQ_SECTOR = 8;
+const REQ_HEADER_BYTES = 16;
+
 export const SECTOR = 512;
 const ID_BYTES = 20;
 const SIZE_MAX = 128 * 1024;
@@ -131,11 +145,11 @@ export class VirtioBlk implements VirtioDevice {
       (this.readOnly ? VIRTIO_BLK_F_RO : 0n);
     this.capacity = BigInt(this.backend.byteLength / SECTOR);
     const v = new DataView(this.config.buffer);
-    v.setBigUint64(0, this.capacity, true); // capacity
-    v.setUint32(8, sizeMax, true); // size_max
-    v.setUint32(12, segMax, true); // seg_max
-    v.setUint32(20, SECTOR, true); // blk_size
-    v.setUint16(34, 1, true); // num_queues (meaningful only with MQ)
+    v.setBigUint64(VirtioBlkConfig.Capacity, this.capacity, true);
+    v.setUint32(VirtioBlkConfig.SizeMax, sizeMax, true);
+    v.setUint32(VirtioBlkConfig.SegMax, segMax, true);
+    v.setUint32(VirtioBlkConfig.BlkSize, SECTOR, true);
+    v.setUint16(VirtioBlkConfig.NumQueues, 1, true); // meaningful only with MQ
     this.id = new Uint8Array(ID_BYTES);
     const idText = new TextEncoder().encode(opts.id ?? 'ringvisor-blk');
     this.id.set(idText.subarray(0, ID_BYTES));
@@ -164,8 +178,8 @@ export class VirtioBlk implements VirtioDevice {
 
   /** Data in device-readable buffers where the device has to write. */
   private noReadableData(chain: DescChain, type: string): void {
-    if (chain.readableBytes > 16) {
-      const l = chain.locate(16, false)!;
+    if (chain.readableBytes > REQ_HEADER_BYTES) {
+      const l = chain.locate(REQ_HEADER_BYTES, false)!;
       this.malformed(
         chain,
         `${type} data buffer (${l.seg.where}, at ${hex(l.seg.addr + BigInt(l.at))}) is device-readable: the device would have to write into it`,
@@ -174,12 +188,12 @@ export class VirtioBlk implements VirtioDevice {
   }
 
   private handle(chain: DescChain): void {
-    if (chain.readableBytes < 16) this.malformed(chain, `header is ${chain.readableBytes} device-readable bytes, needs 16`);
+    if (chain.readableBytes < REQ_HEADER_BYTES) this.malformed(chain, `header is ${chain.readableBytes} device-readable bytes, needs ${REQ_HEADER_BYTES}`);
     if (chain.writableBytes < 1) this.malformed(chain, 'no device-writable status byte');
-    const h = chain.read(0, 16);
+    const h = chain.read(0, REQ_HEADER_BYTES);
     const hv = new DataView(h.buffer);
-    const type = hv.getUint32(0, true);
-    const sector = hv.getBigUint64(8, true);
+    const type = hv.getUint32(REQ_TYPE, true);
+    const sector = hv.getBigUint64(REQ_SECTOR, true);
     const statusAt = chain.writableBytes - 1;
     let filled = 0; // device-writable bytes written before the status
     let status = VIRTIO_BLK_S_OK;
@@ -204,11 +218,11 @@ export class VirtioBlk implements VirtioDevice {
       }
       case VIRTIO_BLK_T_OUT: {
         this.counts.out++;
-        const len = chain.readableBytes - 16;
+        const len = chain.readableBytes - REQ_HEADER_BYTES;
         const pos = this.range(sector, len);
         if (pos === undefined || this.readOnly) { status = VIRTIO_BLK_S_IOERR; break; }
         try {
-          this.backend.write(pos, chain.read(16, len));
+          this.backend.write(pos, chain.read(REQ_HEADER_BYTES, len));
         } catch {
           status = VIRTIO_BLK_S_IOERR;
         }
