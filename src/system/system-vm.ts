@@ -1,14 +1,16 @@
 // The system VM: a whole machine shaped like QEMU's `virt` board, with a
 // guest kernel in S-mode (ring 0) and its programs in U-mode (ring 3). Ring
 // -1 is the firmware and the board. This file puts the machine together and
-// runs it: it loads the kernel, the initrd and the device tree, and routes
-// each exit of the CPU (an SBI call, an MMIO access, a wfi) to the part that
-// serves it. The parts are each in a file of their own: the board's devices
+// runs it: it loads the kernel, the initrd and the device tree, runs the
+// harts in slices and hands each exit of the CPU to the exit table
+// (exits.ts), which routes it to the part that serves it (an SBI call, an
+// MMIO access, a wfi). The parts are each in a file of their own: the board's devices
 // and its tree (board.ts), the harts taking turns on the CPU
 // (hart-scheduler.ts), the guest's time (guest-clock.ts), the SBI
 // (sbi.ts, sbi-adapter.ts), the console's input and panic watch
 // (console.ts), and the run's limits (hypervisor/limits.ts).
 import { Cpu, ExitControl, ExitReason, EXIT_REASON_NAMES, MemoryMode } from '../cpu/cpu.js';
+import { handleSystemExit, type ExitMachine } from './exits.js';
 import { defaultCpuModule } from '../cpu/module-registry.js';
 import { checkMemoryBytes, RunLimits } from '../hypervisor/limits.js';
 import { platformRandom } from '../hypervisor/random.js';
@@ -23,7 +25,7 @@ import { SystemConsole } from './console.js';
 import { GuestClock } from './guest-clock.js';
 import { HartScheduler } from './hart-scheduler.js';
 import { openDiskByPath } from './disk-opener.js';
-import type { AccessSize, MmioBus } from './devices/bus.js';
+import type { MmioBus } from './devices/bus.js';
 import type { Plic } from './devices/plic.js';
 import type { Uart16550 } from './devices/uart16550.js';
 import type { GoldfishRtc } from './devices/goldfish-rtc.js';
@@ -100,7 +102,11 @@ export class SystemVM {
   readonly disk: VirtioMmio | undefined;
   readonly dtb: Uint8Array;
   readonly sbiStats = new SbiStats();
+  /** Exits per reason by name (--stats; SHUTDOWN too: the finisher's and
+   *  SRST's stops); exitCount() reads one by ExitReason. */
   readonly exitStats = new Map<string, number>();
+  /** What exits.ts's handlers see of this machine; `ran` is set per exit. */
+  private readonly exits: ExitMachine & { ran: bigint };
   /** Set when the guest has asked to power off or reset (SBI SRST), or failed. */
   status: number | undefined;
   private readonly options: SystemVMOptions;
@@ -194,6 +200,18 @@ export class SystemVM {
     const boot = cpu.saveHart();
     writeEntryState(cpu, boot, HartEntry.Boot, 0, kernel.entry, dtbAt);
     cpu.loadHart(boot);
+
+    this.exits = {
+      cpu, bus: this.bus, ran: 0n,
+      sbiCall: () => handleSbi(cpu, this.sbiMachine(), this.sbiStats),
+      waitForInterrupt: () => scheduler.waitForInterrupt(),
+      trace: (what) => this.trace(what),
+    };
+  }
+
+  /** Exits of one reason so far (kvm_stat's per-reason counts). */
+  exitCount(reason: ExitReason): number {
+    return this.exitStats.get(EXIT_REASON_NAMES[reason] ?? String(reason)) ?? 0;
   }
 
   /** The kernel's panic message, once it has panicked. */
@@ -280,41 +298,14 @@ export class SystemVM {
     let budget = this.limits.clamp(scheduler.beginSlice(), this.executed);
     if (budget <= 0n) budget = 1n;
     const reason = cpu.run(budget);
-    scheduler.ran(budget - cpu.budgetLeft);
-    this.executed += budget - cpu.budgetLeft;
-    const name = EXIT_REASON_NAMES[reason] ?? String(reason);
-    this.exitStats.set(name, (this.exitStats.get(name) ?? 0) + 1);
-    const e = cpu.exit;
-    switch (reason) {
-      case ExitReason.Budget:
-        this.trace(`reason BUDGET pc 0x${cpu.pc.toString(16)} after ${budget - cpu.budgetLeft} instructions`);
-        break;
-      case ExitReason.EcallS: {
-        const call = handleSbi(cpu, this.sbiMachine(), this.sbiStats);
-        this.trace(`reason ECALL_S pc 0x${e.pc.toString(16)} sbi ${call.name} error ${call.error}`);
-        break;
-      }
-      case ExitReason.MmioLoad: {
-        const m = cpu.mmio;
-        const v = this.bus.load(m.addr, m.size as AccessSize);
-        this.trace(`reason MMIO_LOAD pc 0x${e.pc.toString(16)} gpa 0x${m.addr.toString(16)} len ${m.size} ${v === undefined ? 'no device: access fault' : `val 0x${v.toString(16)} (${this.bus.find(m.addr)?.name})`}`);
-        if (v === undefined) cpu.failMmio(); else cpu.completeMmioLoad(v);
-        break;
-      }
-      case ExitReason.MmioStore: {
-        const m = cpu.mmio;
-        const ok = this.bus.store(m.addr, m.size as AccessSize, m.data);
-        this.trace(`reason MMIO_STORE pc 0x${e.pc.toString(16)} gpa 0x${m.addr.toString(16)} len ${m.size} val 0x${m.data.toString(16)} ${ok ? `(${this.bus.find(m.addr)?.name})` : 'no device: access fault'}`);
-        if (!ok) cpu.failMmio();
-        break;
-      }
-      case ExitReason.Wfi:
-        this.trace(`reason WFI pc 0x${e.pc.toString(16)}`);
-        scheduler.waitForInterrupt();
-        break;
-      default:
-        this.diagnose(`ringvisor boot: unexpected exit ${name} at pc 0x${e.pc.toString(16)} (cause ${e.cause}, addr 0x${e.addr.toString(16)})`);
-        return (this.status = 1);
+    const ran = budget - cpu.budgetLeft;
+    scheduler.ran(ran);
+    this.executed += ran;
+    this.exits.ran = ran;
+    const action = handleSystemExit(reason, this.exits, this.exitStats);
+    if (action.kind === 'stop') {
+      this.diagnose(action.diagnostic);
+      return (this.status = action.status);
     }
     return this.status;
   }
