@@ -819,7 +819,7 @@ interface GuestOptions { maxInstructions?: bigint; env?: string[]; memoryBytes?:
 async function runGuest(elf: Uint8Array, argv: string[], jitThreshold: number, o: GuestOptions = {}) {
   const out: Buffer[] = [], err: Buffer[] = [];
   const vm = ProcessVM.create(elf, {
-    argv, programName: argv[0], memoryBytes: o.memoryBytes ?? 64 * 1024 * 1024, jitThreshold, clock: 'virtual',
+    argv, programName: argv[0], memoryBytes: o.memoryBytes ?? 64 * 1024 * 1024, jitThreshold, jitWarmup: 0n, clock: 'virtual',
     maxInstructions: o.maxInstructions, env: o.env,
     random: (b) => b.fill(7),
     stdout: (d) => out.push(Buffer.from(d)), stderr: (d) => err.push(Buffer.from(d)), diagnostics: (l) => err.push(Buffer.from(l + '\n')),
@@ -842,7 +842,7 @@ describe('guest programs run the same translated', () => {
       const run = async (jitThreshold: number) => {
         const out: Buffer[] = [];
         const vm = ProcessVM.create(elf, {
-          argv, memoryBytes: 64 * 1024 * 1024, jitThreshold, clock: 'virtual', random: (b) => b.fill(7),
+          argv, memoryBytes: 64 * 1024 * 1024, jitThreshold, jitWarmup: 0n, clock: 'virtual', random: (b) => b.fill(7),
           stdout: (d) => out.push(Buffer.from(d)), diagnostics: () => {},
         });
         made.push(vm);
@@ -871,7 +871,7 @@ describe('guest programs run the same translated', () => {
       // the CPU by elapsed time, so where budget exits fall (and with them
       // which regions get translated) depends on the host's speed.
       const elf = GUEST('workload.elf'), argv = ['workload', '2'];
-      const vm1 = ProcessVM.create(elf, { argv, clock: 'virtual', memoryBytes: 64 * 1024 * 1024, jitThreshold: 1, stdout: () => {}, diagnostics: () => {} });
+      const vm1 = ProcessVM.create(elf, { argv, clock: 'virtual', memoryBytes: 64 * 1024 * 1024, jitThreshold: 1, jitWarmup: 0n, stdout: () => {}, diagnostics: () => {} });
       await vm1.run();
       const own = vm1.cpu.jitStats!.translated;
       expect(own).toBeGreaterThan(0);
@@ -881,7 +881,7 @@ describe('guest programs run the same translated', () => {
       // Cpu.jitStats: "what the translation tier has done, or undefined while it is off".
       expect(vm2.cpu.jitStats).toBeUndefined();
       (vm2 as unknown as { dispose(): void }).dispose();
-      const vm3 = ProcessVM.create(elf, { argv, clock: 'virtual', memoryBytes: 64 * 1024 * 1024, jitThreshold: 1, stdout: () => {}, diagnostics: () => {} });
+      const vm3 = ProcessVM.create(elf, { argv, clock: 'virtual', memoryBytes: 64 * 1024 * 1024, jitThreshold: 1, jitWarmup: 0n, stdout: () => {}, diagnostics: () => {} });
       await vm3.run();
       expect(vm3.cpu.jitStats!.translated).toBe(own);
     });
@@ -938,7 +938,7 @@ describe('translation in a worker thread (WorkerTranslationService)', () => {
   async function run(elf: Uint8Array, argv: string[], service: TranslationService | undefined, jitThreshold = 16) {
     const out: Buffer[] = [];
     const vm = ProcessVM.create(elf, {
-      argv, memoryBytes: 64 * 1024 * 1024, jitThreshold, clock: 'virtual', random: (b) => b.fill(7), translationService: service,
+      argv, memoryBytes: 64 * 1024 * 1024, jitThreshold, jitWarmup: 0n, clock: 'virtual', random: (b) => b.fill(7), translationService: service,
       stdout: (d) => out.push(Buffer.from(d)), stderr: (d) => out.push(Buffer.from(d)), diagnostics: () => {},
     });
     const status = await vm.run();
@@ -948,7 +948,8 @@ describe('translation in a worker thread (WorkerTranslationService)', () => {
   it('gives the interpreter\'s results while it compiles beside the guest, and its modules are installed', async () => {
     const service = new WorkerTranslationService(loadCpuModule(), script);
     try {
-      for (const [name, argv] of [['bench-sha256.elf', ['sha256', '40']], ['signals-fault.elf', ['signals-fault', 'mprotect']], ['libc-math.elf', ['libc-math']], ['go-goroutines.elf', ['go', 'args']]] as const) {
+      // (sha256 runs long enough for the worker to start and answer.)
+      for (const [name, argv] of [['bench-sha256.elf', ['sha256', '400']], ['signals-fault.elf', ['signals-fault', 'mprotect']], ['libc-math.elf', ['libc-math']], ['go-goroutines.elf', ['go', 'args']]] as const) {
         const elf = GUEST(name);
         const reference = await run(elf, [...argv], undefined, 0);
         const r = await run(elf, [...argv], service);
@@ -974,8 +975,12 @@ describe('translation in a worker thread (WorkerTranslationService)', () => {
     try {
       const elf = GUEST('bench-sha256.elf');
       const reference = await run(elf, ['sha256', '40'], undefined, 0);
-      // Let the worker fail first, as it does on its own time.
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // The first run starts the worker, which fails on its own time ...
+      const first = await run(elf, ['sha256', '40'], service);
+      expect(first.stdout).toBe(reference.stdout);
+      for (let i = 0; i < 100 && !service.failed; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(service.failed?.message).toMatch(/no translator here/);
+      // ... and a run after that has every request refused at once.
       const r = await run(elf, ['sha256', '40'], service);
       expect(r.stdout).toBe(reference.stdout);
       expect(r.instret).toBe(reference.instret);
@@ -995,7 +1000,7 @@ describe('code in writable pages', () => {
     const interpreted = await runGuest(elf, ['jit-selfmod'], 0);
     const out: Buffer[] = [];
     const vm = ProcessVM.create(elf, {
-      argv: ['jit-selfmod'], memoryBytes: 64 * 1024 * 1024, jitThreshold: 16, clock: 'virtual', random: (b) => b.fill(7),
+      argv: ['jit-selfmod'], memoryBytes: 64 * 1024 * 1024, jitThreshold: 16, jitWarmup: 0n, clock: 'virtual', random: (b) => b.fill(7),
       stdout: (d) => out.push(Buffer.from(d)), diagnostics: () => {},
     });
     expect(await vm.run()).toBe(0);

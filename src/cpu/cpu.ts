@@ -40,6 +40,12 @@ export const EXIT_REASON_NAMES: Record<number, string> = {
 
 /** Visits that make a jump target hot enough to translate (Cpu.jitThreshold). */
 export const DEFAULT_JIT_THRESHOLD = 64;
+/** Instructions a program runs before any of its code is translated
+ *  (Cpu.jitWarmup, as a process VM sets it): some 50-80 ms of interpreting.
+ *  A program that ends sooner would not win back what translating costs
+ *  (a worker thread to start, regions to make), so it is never slower
+ *  than with translation off. */
+export const DEFAULT_JIT_WARMUP = 4_000_000n;
 
 /** Exit controls: which events exit to the hypervisor (assembly/layout.ts, EXIT_ON_*). */
 export const ExitControl = {
@@ -237,6 +243,11 @@ export class Cpu {
   onMissingSlot: ((index: number) => boolean) | undefined;
   private translator: Jit | undefined;
   private service: TranslationService | undefined;
+  private threshold = 0;
+  private warmup = 0n;
+  private warmUntil = 0n;
+  /** Translation is on and waiting for the warm-up to end. */
+  private warming = false;
   /** Whether the CPU has run since translations were last flushed (until
    *  it has, the translation map holds nothing to clear). */
   private ran = false;
@@ -525,6 +536,9 @@ export class Cpu {
     this.slotHighWater = 0;
     this.flushTranslations();
     this.translator?.resetStats();
+    this.threshold = 0;
+    this.warmup = this.warmUntil = 0n;
+    this.warming = false;
     this.bytes.fill(0, 0, l.EXIT_COUNTS + l.EXIT_REASON_COUNT * 8);
     this.dropReservation();
     this.clearSlots();
@@ -542,6 +556,7 @@ export class Cpu {
    *  is translated on the way (HOT exits never reach the caller). */
   run(budget: bigint): ExitReason {
     this.ran = true;
+    if (this.warming && this.instret >= this.warmUntil) this.applyThreshold();
     // A flat-memory guest can store anywhere in its RAM.
     if (!this.flatTouched && this.memoryMode === MemoryMode.Flat) this.flatTouched = true;
     // A store into translated code in a writable page exits (codeWritten),
@@ -599,9 +614,10 @@ export class Cpu {
   /** Visits after which a jump target is translated into WebAssembly; 0
    *  turns translation off (the interpreter alone runs the guest). Only
    *  page-permission mode translates. */
-  get jitThreshold(): number { return this.view.getUint32(this.layout.JIT_THRESHOLD, true); }
+  get jitThreshold(): number { return this.threshold; }
   set jitThreshold(n: number) {
     if (!Number.isInteger(n) || n < 0 || n > 0xffff_ffff) throw new RangeError(`JIT threshold must be a whole number of visits, not ${n}`);
+    this.threshold = n;
     if (n !== 0 && this.translator === undefined) {
       const e = this.exports, l = this.layout;
       this.translator = new Jit({
@@ -617,7 +633,24 @@ export class Cpu {
         pagePermissions: () => this.memoryMode === MemoryMode.PagePermissions,
       }, this.service);
     }
-    this.view.setUint32(this.layout.JIT_THRESHOLD, n, true);
+    this.applyThreshold();
+  }
+
+  /** Instructions the guest retires, from now, before the interpreter
+   *  starts counting visits (translation's warm-up; 0: at once). Until
+   *  then it runs as with translation off, without even the lookups. */
+  get jitWarmup(): bigint { return this.warmup; }
+  set jitWarmup(n: bigint) {
+    if (n < 0n) throw new RangeError(`JIT warm-up must be a whole number of instructions, not ${n}`);
+    this.warmup = n;
+    this.warmUntil = this.instret + n;
+    this.applyThreshold();
+  }
+
+  /** Writes the threshold the interpreter uses: 0 while warming up. */
+  private applyThreshold(): void {
+    this.warming = this.threshold !== 0 && this.instret < this.warmUntil;
+    this.view.setUint32(this.layout.JIT_THRESHOLD, this.warming ? 0 : this.threshold, true);
   }
 
   /** Where translations are emitted and compiled: by default in this
