@@ -54,8 +54,8 @@ export const sysrootPresent: (c: GuestCase) => boolean = recorder.sysrootPresent
  *  (it then ends with status 124 and a message, which fails the comparison). */
 const DEFAULT_MAX_INSTRUCTIONS = 500_000_000n;
 
-/** Runs a case under ringvisor in this process (with the default
- *  translation threshold unless `jitThreshold` is given; 0: interpreter only). */
+/** Runs a case under ringvisor in this process, translated after 64 visits
+ *  unless `jitThreshold` says otherwise (0: interpreter only). */
 export async function runRingvisor(c: GuestCase, jitThreshold?: number): Promise<RunResult> {
   const elf = new Uint8Array(readFileSync(resolve(ROOT, c.elf)));
   const stdout: Buffer[] = [];
@@ -72,9 +72,9 @@ export async function runRingvisor(c: GuestCase, jitThreshold?: number): Promise
     stderr: (data) => stderr.push(Buffer.from(data)),
     maxInstructions: c.maxInstructions !== undefined ? BigInt(c.maxInstructions) : DEFAULT_MAX_INSTRUCTIONS,
     sysroot: c.sysroot !== undefined ? hostSysroot(c.sysroot) : undefined,
-    // The tier under test from the first instruction (no warm-up), so that
-    // short guests are translated too.
-    jitThreshold, jitWarmup: 0n,
+    // Translation from the first instruction and after 64 visits (the
+    // defaults wait far longer), so that short guests are translated too.
+    jitThreshold: jitThreshold ?? 64, jitWarmup: 0n,
   });
   let status: number;
   let files: string | undefined;
