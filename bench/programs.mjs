@@ -111,13 +111,13 @@ export function programWorkloads({ quick = false } = {}) {
   const sevenZip = findThirdParty('7zip', ['elf']);
   const busybox = findThirdParty('busybox', ['elf']);
   const esbuild = findThirdParty('esbuild', ['elf']);
-  const nativeOf = (b, pkg) => (b.native && existsSync(b.native) ? { native: b.native } : { nativeMissing: `${BUILD} builds no x86-64 ${pkg}` });
+  const nativeOf = (b, pkg) => (b.native && existsSync(b.native) ? { native: b.native } : { nativeMissing: `no x86-64 build of ${pkg} (${BUILD})` });
 
   if (!jq) missing.push(`jq (${BUILD})`);
   else {
-    // jq 1.6 has no x86-64 build in the cache; the host's /usr/bin/jq is
-    // another Debian revision (1.6-2.1+deb12u1 aborts on jq.test), so it is
-    // no stand-in.
+    // The native jq is build.sh's x86-64 build of the same sources (the
+    // host's /usr/bin/jq, if any, is another Debian revision: 1.6-2.1+deb12u1
+    // aborts on jq.test).
     const native = nativeOf(jq, 'jq');
     const files = quick ? ['base64.test'] : ['jq.test', 'onig.test'];
     ws.push({
