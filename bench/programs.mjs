@@ -301,7 +301,7 @@ export function runPrograms({ reps = 3, quick = false, only, without = [], progr
   }
 
   const workloads = selected.map((w) => {
-    const entry = { name: w.name, title: w.title, package: w.package, what: w.what, command: [w.sysroot ? `-L ${w.sysroot}` : '', w.elf.split('/').pop(), ...w.steps.map((s) => s.args.join(' '))].filter(Boolean).join(' '), samplesPerRep: w.samples, output: undefined, agreed: true, peers: {}, ratios: {} };
+    const entry = { name: w.name, title: w.title, package: w.package, what: w.what, command: w.steps.map((s) => [...(w.sysroot ? ['-L', w.sysroot] : []), w.elf.split('/').pop(), ...s.args].join(' ')).join('; '), samplesPerRep: w.samples, output: undefined, agreed: true, peers: {}, ratios: {} };
     // The answers: every run of every peer must give the same.
     const seen = new Map();
     for (const p of PROGRAM_PEERS) for (const out of outputs.get(key(w, p)) ?? []) (seen.get(out) ?? seen.set(out, new Set()).get(out)).add(p);
