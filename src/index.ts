@@ -18,6 +18,9 @@ export {
 } from './linux/vmcall.js';
 export type { CallArg, CallArgs, CallOptions, CallResult } from './linux/vmcall.js';
 export { loadCpuModule } from './node/load.js';
+export { compileHere } from './cpu/jit/jit.js';
+export type { TranslationService, TranslationRequest, TranslationResult, JitStats } from './cpu/jit/jit.js';
+export { WorkerTranslationService } from './node/translation-worker.js';
 export { readProgramFile, ProgramFileError, MAX_PROGRAM_BYTES } from './node/read-program.js';
 export { GuestFs, privateMounts } from './linux/fs/guest-fs.js';
 export { MemFs } from './linux/fs/memfs.js';

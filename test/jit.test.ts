@@ -4,10 +4,13 @@
 // at every budget, with translations dropped whenever ring -1 changes the
 // bytes or permissions of the code they came from.
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Cpu, ExitReason, MemoryMode, Perm, EXIT_REASON_NAMES, PAGE_SIZE } from '../src/cpu/cpu.js';
-import { Bytes, Code, Op, I32, I64, moduleBytes } from '../src/cpu/jit/wasm-writer.js';
-import { ProcessVM } from '../src/index.js';
+import { Bytes, Code, Op, I32, I64, functionBody, moduleBytes } from '../src/cpu/jit/wasm-writer.js';
+import { ProcessVM, WorkerTranslationService, loadCpuModule, type TranslationService } from '../src/index.js';
 import { newCpu, describeExit, userMode } from './support/machine.js';
 import * as A from './support/rvasm.js';
 import {
@@ -36,7 +39,7 @@ function refSigned(v: bigint): number[] {
     out.push(b | 0x80);
   }
 }
-const bytesOf = (f: (b: Bytes) => Bytes): number[] => [...f(new Bytes()).view()];
+const bytesOf = (f: (b: Bytes) => Bytes): number[] => [...f(new Code()).view()];
 
 describe('wasm-writer', () => {
   it('writes unsigned LEB128', () => {
@@ -104,10 +107,10 @@ describe('wasm-writer', () => {
   /** A module exporting f(): i64 = i64.const v, run. */
   function constant(v: bigint): bigint {
     const body = new Code().i64(v);
-    const bytes = moduleBytes({ memory: { module: 'm', name: 'mem' }, functions: [], params: [], results: [I64], locals: [], body });
+    const bytes = moduleBytes({ memory: { module: 'm', name: 'mem' }, functions: [], params: [], results: [I64], bodies: [functionBody([], body)] });
     expect(WebAssembly.validate(bytes)).toBe(true);
     const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), { m: { mem: new WebAssembly.Memory({ initial: 1 }) } });
-    return (inst.exports.f as () => bigint)();
+    return (inst.exports['0'] as () => bigint)();
   }
 
   it('i64 constants survive the trip through a real module at every edge', () => {
@@ -115,6 +118,28 @@ describe('wasm-writer', () => {
       0xffff_ffffn, 0x1_0000_0000n, (1n << 63n) - 1n, 1n << 63n, (1n << 64n) - 1n, 0x8000_0000_0000_0001n, 0x0123_4567_89ab_cdefn];
     for (let k = 0n; k < 64n; k += 5n) edges.push(1n << k, -(1n << k), (1n << k) - 1n);
     for (const v of edges) expect(constant(v), `i64.const ${v}`).toBe(BigInt.asIntN(64, v));
+  });
+
+  it('i64 constants given as numbers (the translator\'s addresses) encode as their BigInt would, up to 2^53', () => {
+    const edges = [0, 1, -1, 63, 64, -64, -65, 0x7fff_ffff, 0x8000_0000, -0x8000_0000, -0x8000_0001, 0xffff_ffff, 2 ** 32,
+      2 ** 38, 2 ** 38 - 1, -(2 ** 38), 2 ** 39 + 0x7ff, 2 ** 52, -(2 ** 52), Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER];
+    for (let k = 0; k < 53; k += 3) edges.push(2 ** k, -(2 ** k), 2 ** k - 1, 1 - 2 ** k);
+    for (const v of edges) {
+      expect(bytesOf((b) => (b as Code).i64(v)), `i64.const ${v}`).toEqual(bytesOf((b) => (b as Code).i64(BigInt(v))));
+      expect(constant(BigInt(v))).toBe(BigInt(v));
+    }
+    expect(() => new Code().i64(2 ** 53)).toThrow(RangeError);
+    expect(() => new Code().i64(0.5)).toThrow(RangeError);
+  });
+
+  it('puts many functions in one module, each exported by its index', () => {
+    const bodies = [5n, -7n, 1n << 40n].map((v) => functionBody([{ count: 1, type: I64 }], new Code().get(0).i64(v).op(Op.i64_add)));
+    const bytes = moduleBytes({ memory: { module: 'm', name: 'mem' }, functions: [{ module: 'm', name: 'h', params: [I64], results: [I64] }], params: [I64], results: [I64], bodies });
+    expect(WebAssembly.validate(bytes)).toBe(true);
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), { m: { mem: new WebAssembly.Memory({ initial: 1 }), h: (x: bigint) => x } });
+    const call = (i: number, x: bigint) => (inst.exports[String(i)] as (x: bigint) => bigint)(x);
+    expect([call(0, 10n), call(1, 10n), call(2, 0n)]).toEqual([15n, 3n, 1n << 40n]);
+    expect(Object.keys(inst.exports)).toEqual(['0', '1', '2']);
   });
 
   it('makes a module with imports, locals, memory and control flow that validates and runs', () => {
@@ -137,14 +162,13 @@ describe('wasm-writer', () => {
       memory: { module: 'cpu', name: 'memory' },
       functions: [{ module: 'cpu', name: 'twice', params: [I64], results: [I64] }],
       params: [I64], results: [I64],
-      locals: [{ count: 1, type: I64 }, { count: 2, type: I32 }],
-      body,
+      bodies: [functionBody([{ count: 1, type: I64 }, { count: 2, type: I32 }], body)],
     });
     expect(WebAssembly.validate(bytes)).toBe(true);
     const memory = new WebAssembly.Memory({ initial: 1 });
     new DataView(memory.buffer).setBigUint64(8, 1000n, true);
     const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), { cpu: { memory, twice: (k: bigint) => 2n * k } });
-    const f = inst.exports.f as (n: bigint) => bigint;
+    const f = inst.exports['0'] as (n: bigint) => bigint;
     expect(f(0n)).toBe(1001n);
     expect(f(10n)).toBe(1111n);
     expect(f(3n)).toBe(1013n);
@@ -907,4 +931,63 @@ describe('guest programs run the same translated', () => {
       }
     });
   }
+});
+
+// ---- 5. translation in a worker thread ----------------------------------------------------------
+
+describe('translation in a worker thread (WorkerTranslationService)', () => {
+  // The worker runs the built code (npm test builds dist/ first).
+  const script = new URL('../dist/node/translation-thread.js', import.meta.url);
+
+  async function run(elf: Uint8Array, argv: string[], service: TranslationService | undefined, jitThreshold = 16) {
+    const out: Buffer[] = [];
+    const vm = ProcessVM.create(elf, {
+      argv, memoryBytes: 64 * 1024 * 1024, jitThreshold, clock: 'virtual', random: (b) => b.fill(7), translationService: service,
+      stdout: (d) => out.push(Buffer.from(d)), stderr: (d) => out.push(Buffer.from(d)), diagnostics: () => {},
+    });
+    const status = await vm.run();
+    return { status, stdout: Buffer.concat(out).toString('latin1'), instret: vm.cpu.instret, stats: vm.cpu.jitStats! };
+  }
+
+  it('gives the interpreter\'s results while it compiles beside the guest, and its modules are installed', async () => {
+    const service = new WorkerTranslationService(loadCpuModule(), script);
+    try {
+      for (const [name, argv] of [['bench-sha256.elf', ['sha256', '40']], ['signals-fault.elf', ['signals-fault', 'mprotect']], ['libc-math.elf', ['libc-math']], ['go-goroutines.elf', ['go', 'args']]] as const) {
+        const elf = GUEST(name);
+        const reference = await run(elf, [...argv], undefined, 0);
+        const r = await run(elf, [...argv], service);
+        expect(r.stdout, name).toBe(reference.stdout);
+        expect(r.status, name).toBe(reference.status);
+        expect(r.instret, name).toBe(reference.instret);
+        if (name === 'bench-sha256.elf') {
+          expect(r.stats.translated).toBeGreaterThan(0);
+          expect(r.stats.modules).toBeGreaterThan(0);
+          expect(r.stats.compileMs).toBeGreaterThan(0);
+        }
+      }
+    } finally {
+      await service.close();
+    }
+  });
+
+  it('a worker that fails leaves the guest to the interpreter: the same results, its entries refused', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ringvisor-worker-'));
+    const broken = pathToFileURL(join(dir, 'broken.mjs'));
+    writeFileSync(broken, 'throw new Error("no translator here");\n');
+    const service = new WorkerTranslationService(loadCpuModule(), broken);
+    try {
+      const elf = GUEST('bench-sha256.elf');
+      const reference = await run(elf, ['sha256', '40'], undefined, 0);
+      // Let the worker fail first, as it does on its own time.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const r = await run(elf, ['sha256', '40'], service);
+      expect(r.stdout).toBe(reference.stdout);
+      expect(r.instret).toBe(reference.instret);
+      expect(r.stats.translated).toBe(0);
+      expect(r.stats.refused).toBeGreaterThan(0);
+    } finally {
+      await service.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

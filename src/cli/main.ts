@@ -9,8 +9,9 @@ import { constants as osConstants } from 'node:os';
 import { sandboxFs, parseMountSpec, hostHandle, hostSysroot, HostFsUnavailable, SysrootError, QUOTA_BLOCK, type HostMount } from '../node/host-fs.js';
 import { readProgramFile, ProgramFileError } from '../node/read-program.js';
 import { MEMFS_INODE_BYTES, TMP_DEFAULT_BYTES, TMP_DEFAULT_INODES } from '../linux/fs/memfs.js';
-import { ProcessVM, ElfError, RamAllocationError, EXIT_REASON_NAMES, DEFAULT_MEMORY_BYTES, LIMIT_EXIT_STATUS } from '../index.js';
+import { ProcessVM, ElfError, RamAllocationError, EXIT_REASON_NAMES, DEFAULT_MEMORY_BYTES, LIMIT_EXIT_STATUS, loadCpuModule } from '../index.js';
 import type { JitStats } from '../cpu/jit/jit.js';
+import { WorkerTranslationService } from '../node/translation-worker.js';
 import { cmdBoot, BootUsageError, BOOT_USAGE } from './boot.js';
 import { parseSize, parseByteCount, parseInstructionCount, parseSeconds, parseThreadSlice, MAX_TMP_BYTES, MAX_DISK_QUOTA_BYTES, type Fail } from './options.js';
 
@@ -58,6 +59,9 @@ options:
                         for a given slice
   --jit N|off           translate a jump target's code into WebAssembly after
                         N visits (default 64); off: interpret only
+  --jit-worker on|off   compile translations in a worker thread while the
+                        guest runs on (default on), or in the guest's own
+                        thread while it waits (off)
   --clock host|virtual  guest time from the host's clocks (default), or from
                         instructions retired: deterministic runs
   --strace              print each system call on stderr
@@ -98,7 +102,10 @@ class UsageError extends Error {
 
 function jitLines(s: JitStats | undefined): string[] {
   if (s === undefined) return ['translation: off'];
-  return [`translation: ${s.translated} regions (${s.instructions} instructions, ${(s.bytes / 1024).toFixed(0)} KiB of wasm) in ${s.ms.toFixed(1)} ms; ${s.refused} refused, ${s.dropped} dropped`];
+  return [
+    `translation: ${s.translated} regions (${s.instructions} instructions) in ${s.modules} modules (${(s.bytes / 1024).toFixed(0)} KiB of wasm); ${s.refused} refused, ${s.dropped} dropped`,
+    `translation time: ${s.ms.toFixed(1)} ms in the guest's thread, ${s.compileMs.toFixed(1)} ms emitting and compiling`,
+  ];
 }
 
 const usageError: Fail = (message) => { throw new UsageError(message, true); };
@@ -229,6 +236,7 @@ async function cmdRun(args: string[]): Promise<number> {
   let threadSlice: bigint | undefined;
   let clock: 'host' | 'virtual' | undefined;
   let jitThreshold: number | undefined;
+  let jitWorker = true;
   const envEdits: EnvEdit[] = [];
   let envClear = false;
   const mounts: HostMount[] = [];
@@ -252,6 +260,10 @@ async function cmdRun(args: string[]): Promise<number> {
       const v = value();
       if (v !== 'off' && !/^[1-9]\d{0,8}$/.test(v)) usageError(`bad --jit '${v}' (visits, at least 1, or off)`);
       jitThreshold = v === 'off' ? 0 : Number(v);
+    } else if (a === '--jit-worker') {
+      const v = value();
+      if (v !== 'on' && v !== 'off') usageError(`bad --jit-worker '${v}' (on or off)`);
+      jitWorker = v === 'on';
     } else if (a === '--clock') {
       const v = value();
       if (v !== 'host' && v !== 'virtual') usageError(`bad --clock '${v}' (host or virtual)`);
@@ -326,7 +338,9 @@ async function cmdRun(args: string[]): Promise<number> {
     process.stderr.write(`ringvisor: ${e.message}${sysrootFrom === '-L' ? '' : ` (from ${sysrootFrom})`}\n`);
     return 2;
   }
+  const translationService = jitWorker && jitThreshold !== 0 ? new WorkerTranslationService(loadCpuModule()) : undefined;
   const vm = ProcessVM.create(elf, {
+    translationService,
     fs: guestFs,
     sysroot: sysrootFs,
     // stdin from a regular file stays one (seekable, with a size), as under qemu-riscv64.
@@ -355,6 +369,8 @@ async function cmdRun(args: string[]): Promise<number> {
     if (!(e instanceof HostWaitTimeout)) throw e;
     process.stderr.write(`ringvisor: ${program}: timed out after ${timeoutSeconds} s ${e.what}\n`);
     status = LIMIT_EXIT_STATUS;
+  } finally {
+    void translationService?.close();
   }
   if (stats) {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;

@@ -1,7 +1,7 @@
 // A typed view of one WebAssembly CPU instance: registers, pc, CSRs, the exit
 // block and the exit counters, read at the offsets the module itself exports
 // (assembly/layout.ts is the single source of truth for them).
-import { Jit, type JitStats } from './jit/jit.js';
+import { Jit, compileHere, type JitStats, type TranslationService } from './jit/jit.js';
 
 /** Why `run` returned (assembly/layout.ts, EXIT_*). */
 export enum ExitReason {
@@ -228,6 +228,7 @@ export class Cpu {
    *  back the slot (setSlot) and return true, as a page fault would. */
   onMissingSlot: ((index: number) => boolean) | undefined;
   private translator: Jit | undefined;
+  private service: TranslationService | undefined;
   /** Whether the CPU has run since translations were last flushed (until
    *  it has, the translation map holds nothing to clear). */
   private ran = false;
@@ -361,6 +362,17 @@ export class Cpu {
 
   /** The offset in RAM of the byte at guest address `addr`, or undefined
    *  when it is not RAM. */
+  /** The offset in RAM of user address `a` (page-permission mode) if a
+   *  slot of RAM backs it already: the translator's reads of code, which
+   *  must not give a slot to an address by asking. */
+  private codeOffset(a: number): number | undefined {
+    const slots = this.slots, size = 1 << this.layout.SLOT_SHIFT;
+    if (!slots) return undefined;
+    const index = Math.floor(a / size);
+    if (!(index >= 0 && index < slots.length) || slots[index] === this.layout.SLOT_NONE) return undefined;
+    return slots[index] + (a - index * size);
+  }
+
   ramOffsetOf(addr: bigint): number | undefined {
     const off = this.offsetOf(addr, 1);
     return off >= 0 ? off : undefined;
@@ -527,10 +539,11 @@ export class Cpu {
     let reason = this.exports.run(budget) as ExitReason;
     while (reason === ExitReason.Hot) {
       this.refresh();
-      this.translator!.translate(this.pc);
+      this.translator!.hot(this.pc);
       reason = this.exports.run(this.budgetLeft) as ExitReason;
     }
     this.refresh();
+    this.translator?.stopped();
     return reason;
   }
 
@@ -547,11 +560,20 @@ export class Cpu {
         memory: e.memory, table: e.table, helpers: e, layout: l,
         expand: (p) => e.expandCompressed(p),
         // (A parcel is 2-aligned: never across two slots.)
-        ramOffset: (pc: bigint) => this.ramOffsetOf(pc),
+        codeOffset: (pc: number) => this.codeOffset(pc),
         pagePermissions: () => this.memoryMode === MemoryMode.PagePermissions,
-      });
+      }, this.service);
     }
     this.view.setUint32(this.layout.JIT_THRESHOLD, n, true);
+  }
+
+  /** Where translations are emitted and compiled: by default in this
+   *  thread, as the guest waits (compileHere); a worker thread's service
+   *  (src/node/translation-worker.ts) lets the guest run on meanwhile. */
+  get translationService(): TranslationService | undefined { return this.service; }
+  set translationService(s: TranslationService | undefined) {
+    this.service = s;
+    this.translator?.setService(s ?? compileHere((p) => this.exports.expandCompressed(p)));
   }
 
   private flushTranslations(): void {

@@ -1,6 +1,7 @@
 // The process VM: a static riscv64 Linux program in U-mode whose system calls
 // exit to ring -1 and are served here. The analogue of qemu-riscv64.
 import { Cpu, Cause, ExitReason, ExitControl, MemoryMode, Perm, PAGE_SIZE, EXIT_REASON_NAMES, DEFAULT_JIT_THRESHOLD } from '../cpu/cpu.js';
+import type { TranslationService } from '../cpu/jit/jit.js';
 import { AddressSpace, OutOfChunks, USER_END, pageUp } from './address-space.js';
 import { forkSharedMaps, sharedMaps } from './shared-maps.js';
 import { defaultCpuModule } from '../cpu/module-registry.js';
@@ -89,6 +90,11 @@ export interface ProcessVMOptions {
    *  WebAssembly (src/cpu/jit/); 0 runs the interpreter alone. Default
    *  DEFAULT_JIT_THRESHOLD (64). */
   jitThreshold?: number;
+  /** Where translations are emitted and compiled, for every process of the
+   *  VM: by default in this thread, while the guest waits; in Node,
+   *  WorkerTranslationService (src/node/translation-worker.ts) does it in a
+   *  worker thread while the guest runs on. */
+  translationService?: TranslationService;
   /** Processes the VM may hold at once, zombies included (default 256,
    *  DEFAULT_MAX_PROCESSES): each has a CPU instance of its own. A fork
    *  past it fails with EAGAIN, and ringvisor says so once. */
@@ -366,6 +372,7 @@ export class ProcessVM {
     cpu.configureRam(0n, cpu.maxRamBytes);
     cpu.memoryMode = MemoryMode.PagePermissions;
     cpu.memoryLimit = this.limitPages;
+    cpu.translationService = this.options.translationService;
     cpu.jitThreshold = this.options.jitThreshold ?? DEFAULT_JIT_THRESHOLD;
     cpu.exitControls = ExitControl.EcallU | ExitControl.Ebreak;
     return cpu;

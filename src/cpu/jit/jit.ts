@@ -4,28 +4,110 @@
 // (assembly/layout.ts, JIT_MAP), and drops them when the code they were made
 // from may have changed.
 //
+// Translation is off the interpreter's way as far as it can be. At a hot
+// entry this thread only copies the entry's code page and the next one and
+// queues them; the entry's slot says "pending" (JIT_NEVER) meanwhile, so the
+// interpreter runs that code on without exiting again. Queued entries go
+// out in batches to a TranslationService, which finds each region in its
+// copies (translate.ts, discover), emits the batch as one module and
+// compiles it: in this thread as the batch is sent (compileHere, the
+// default, and what a page without workers has), or in a worker thread
+// while the guest runs on (src/node/translation-worker.ts). Finished
+// modules are installed when the CPU next stops (a hot exit, or the end of
+// a run). A batch goes when it has the service's batchSize entries or the
+// run ends: a module of many functions costs far less than as many modules.
+// (Hot exits and run ends come at the same instructions every time on the
+// virtual clock, so with compileHere the same regions are made every time.)
+//
 // Code is translated only from pages the guest can execute and cannot write
 // (page-permission mode: a process VM's text). A guest store can therefore
 // never change translated code; what can is ring -1 itself: new permissions
 // on a page (mprotect, munmap, mmap over it) or a write by the hypervisor
 // into guest memory (the ELF loader, signal trampolines, vmcall). Cpu calls
-// `pagesChanged` for both, and the translations made from those pages go.
+// `pagesChanged` for both, and the translations made from those pages go,
+// pending ones included (a module that comes back for them is not used).
 // That is also why FENCE.I needs no work: a guest that writes code writes it
 // into a writable page, whose code is interpreted.
-import { translate, HELPERS, type TranslateEnv } from './translate.js';
+import { discover, emitRegion, moduleOf, snapshotEnv, HELPERS, type CodeSnapshot, type EmitConfig, type RegionCode } from './translate.js';
 
 export interface JitHost {
   memory: WebAssembly.Memory;
   table: WebAssembly.Table;
   helpers: Record<string, unknown>;
   expand(parcel: number): number;
-  layout: {
-    X_REGS: number; F_REGS: number; PC: number; FCSR: number; RAM_OFFSET: number; PAGE_PERMS: number;
-    JIT_MAP: number; JIT_MAP_ENTRIES: number; JIT_NEVER: number; SLOT_TABLE: number; SLOT_SHIFT: number; USER_VA_BITS: number;
-  };
-  /** The offset in RAM of the parcel at user address `pc`, if it is RAM. */
-  ramOffset(pc: bigint): number | undefined;
+  layout: EmitConfig['layout'] & { JIT_MAP: number; JIT_MAP_ENTRIES: number; JIT_NEVER: number; USER_VA_BITS: number };
+  /** The offset in RAM of user address `pc` if RAM backs it now (no RAM is
+   *  given to it for asking); a number, as user addresses are below 2^38. */
+  codeOffset(pc: number): number | undefined;
   pagePermissions(): boolean;
+}
+
+/** A batch of hot entries to translate into one module, each with copies
+ *  of the code pages its region may take (its own page and the next). */
+export interface TranslationRequest {
+  config: EmitConfig;
+  entries: ({ pc: number } & CodeSnapshot)[];
+}
+
+/** What came of a request: per entry, in order, its function (exported
+ *  from `module` as `${function}`) or undefined when its first instruction
+ *  is not one the translator takes. */
+export interface TranslationResult {
+  module?: WebAssembly.Module;
+  entries: ({ function: number; instructions: number; blocks: number; pages: number[] } | undefined)[];
+  bytes: number;
+  /** Milliseconds spent finding, emitting and compiling, wherever that ran. */
+  ms: number;
+}
+
+/**
+ * Where batches are translated. `submit` hands one over; `pump` calls the
+ * `done` of every batch finished since (never blocking for one that is
+ * not). A service may serve many CPUs (the processes of a VM).
+ */
+export interface TranslationService {
+  /** Entries to gather into one request before sending it. */
+  readonly batchSize: number;
+  submit(request: TranslationRequest, done: (result: TranslationResult | Error) => void): void;
+  pump(): void;
+  /** Batches submitted and not yet passed to their `done`. */
+  readonly outstanding: number;
+}
+
+/** Finds, emits and compiles a batch, in the calling thread. `expand`: the
+ *  CPU's own expansion of compressed instructions. */
+export function translateBatch(request: TranslationRequest, expand: (parcel: number) => number): TranslationResult {
+  const started = performance.now();
+  const functions: RegionCode[] = [];
+  const entries = request.entries.map((e) => {
+    const region = discover(snapshotEnv(request.config, e, expand), e.pc);
+    if (region === undefined) return undefined;
+    const f = emitRegion(request.config, region);
+    functions.push(f);
+    return { function: functions.length - 1, instructions: f.instructions, blocks: f.blocks, pages: region.pages };
+  });
+  if (functions.length === 0) return { entries, bytes: 0, ms: performance.now() - started };
+  const bytes = moduleOf(functions);
+  const module = new WebAssembly.Module(bytes);
+  return { module, entries, bytes: bytes.length, ms: performance.now() - started };
+}
+
+/** The service that translates in this thread, as a batch is sent: the
+ *  default, and what a page without workers has. */
+export function compileHere(expand: (parcel: number) => number): TranslationService {
+  const finished: (() => void)[] = [];
+  return {
+    batchSize: 4,
+    submit(request, done) {
+      let result: TranslationResult | Error;
+      try { result = translateBatch(request, expand); } catch (e) { result = e instanceof Error ? e : new Error(String(e)); }
+      finished.push(() => done(result));
+    },
+    pump() {
+      while (finished.length > 0) finished.shift()!();
+    },
+    get outstanding() { return finished.length; },
+  };
 }
 
 export interface JitStats {
@@ -33,14 +115,20 @@ export interface JitStats {
   translated: number;
   /** Hot entries that could not be translated (their first instruction is not translatable). */
   refused: number;
-  /** Translations dropped because their page changed. */
+  /** Translations dropped because their page changed (pending ones included). */
   dropped: number;
   /** Guest instructions in the translations made (a region's blocks summed). */
   instructions: number;
   /** Bytes of WebAssembly made. */
   bytes: number;
-  /** Milliseconds spent translating and compiling. */
+  /** Modules made (each holds a batch of regions). */
+  modules: number;
+  /** Milliseconds this thread spent on translation: finding regions, and
+   *  emitting and compiling them when the service is compileHere. */
   ms: number;
+  /** Milliseconds the service spent emitting and compiling (in a worker,
+   *  beside the guest rather than in its way). */
+  compileMs: number;
 }
 
 const PAGE_BYTES = 4096;
@@ -48,24 +136,63 @@ const PERM_W = 2, PERM_X = 4, PERM_WLAZY = 8; // assembly/layout.ts
 /** An empty slot: no pc is odd. */
 const NO_PC = 1n;
 
+function listAdd(map: Map<number, number[]>, key: number, pc: number): void {
+  const list = map.get(key);
+  if (list) list.push(pc); else map.set(key, [pc]);
+}
+
+function listRemove(map: Map<number, number[]>, key: number, pc: number): void {
+  const list = map.get(key);
+  if (list === undefined) return;
+  const i = list.indexOf(pc);
+  if (i >= 0) list.splice(i, 1);
+  if (list.length === 0) map.delete(key);
+}
+
+const emptyStats = (): JitStats => ({ translated: 0, refused: 0, dropped: 0, instructions: 0, bytes: 0, modules: 0, ms: 0, compileMs: 0 });
+
 export class Jit {
-  stats: JitStats = { translated: 0, refused: 0, dropped: 0, instructions: 0, bytes: 0, ms: 0 };
+  stats: JitStats = emptyStats();
   /** Live translations: entry pc -> function-table index. */
-  private readonly byPc = new Map<bigint, number>();
+  private readonly byPc = new Map<number, number>();
   /** RAM page index -> entry pcs translated from that page. */
-  private readonly byPage = new Map<number, bigint[]>();
+  private readonly byPage = new Map<number, number[]>();
   /** RAM page index -> entry pcs there marked JIT_NEVER: when the page
    *  changes (it may have become code) they are counted afresh. */
-  private readonly refusedByPage = new Map<number, bigint[]>();
+  private readonly refusedByPage = new Map<number, number[]>();
+  /** Entries queued or out at the service: pc -> its batch, and the RAM
+   *  pages (by guest base) its snapshot was taken from. */
+  private readonly pending = new Map<number, { batch: number; pages: Map<number, number> }>();
+  /** RAM page index -> pending entry pcs whose copies came from it. */
+  private readonly pendingByPage = new Map<number, number[]>();
+  /** The batch being gathered. */
+  private queue: TranslationRequest['entries'] = [];
+  private batches = 0;
   private readonly freeIndices: number[] = [];
   private readonly imports: { cpu: Record<string, unknown> };
+  private readonly config: EmitConfig;
   private view: DataView;
+  private bytes: Uint8Array;
 
-  constructor(private readonly host: JitHost) {
+  constructor(private readonly host: JitHost, private service: TranslationService = compileHere(host.expand)) {
     const cpu: Record<string, unknown> = { memory: host.memory };
     for (const h of HELPERS) cpu[h] = host.helpers[h];
     this.imports = { cpu };
     this.view = new DataView(host.memory.buffer);
+    this.bytes = new Uint8Array(host.memory.buffer);
+    const l = host.layout;
+    this.config = {
+      layout: {
+        X_REGS: l.X_REGS, F_REGS: l.F_REGS, PC: l.PC, FCSR: l.FCSR, RAM_OFFSET: l.RAM_OFFSET,
+        PAGE_PERMS: l.PAGE_PERMS, SLOT_TABLE: l.SLOT_TABLE, SLOT_SHIFT: l.SLOT_SHIFT,
+      },
+      userEnd: 2 ** l.USER_VA_BITS,
+    };
+  }
+
+  private mem(): Uint8Array {
+    if (this.bytes.buffer !== this.host.memory.buffer) this.bytes = new Uint8Array(this.host.memory.buffer);
+    return this.bytes;
   }
 
   private dv(): DataView {
@@ -73,112 +200,202 @@ export class Jit {
     return this.view;
   }
 
-  private slot(pc: bigint): number {
+  private slot(pc: number): number {
     const l = this.host.layout;
-    return l.JIT_MAP + Number((pc >> 1n) & BigInt(l.JIT_MAP_ENTRIES - 1)) * 16;
+    return l.JIT_MAP + ((pc / 2) % l.JIT_MAP_ENTRIES) * 16;
   }
 
-  private setSlot(pc: bigint, fn: number): void {
+  private setSlot(pc: number, fn: number): void {
     const v = this.dv(), s = this.slot(pc);
-    v.setBigUint64(s, pc, true);
+    v.setBigUint64(s, BigInt(pc), true);
     v.setUint32(s + 8, fn, true);
     v.setUint32(s + 12, 0, true);
   }
 
-  /** The interpreter found `pc` hot: translate it (or reinstall the
-   *  translation a colliding entry pushed out), or mark it untranslatable.
-   *  Always leaves the slot of `pc` non-zero, so the CPU can run on. */
-  translate(pc: bigint): void {
+  /** Clears the slot of `pc` if it still says `fn` for it. */
+  private clearSlot(pc: number, fn: number): void {
+    const v = this.dv(), s = this.slot(pc);
+    if (v.getBigUint64(s, true) === BigInt(pc) && v.getUint32(s + 8, true) === fn) {
+      v.setBigUint64(s, NO_PC, true);
+      v.setBigUint64(s + 8, 0n, true);
+    }
+  }
+
+  /** The RAM page index of the code page at guest `base`, if it is one:
+   *  executable and not writable (PERM_WLAZY, writable on its first store,
+   *  is writable too). */
+  private codePage(base: number): number | undefined {
+    if (!(base >= 0 && base < this.config.userEnd)) return undefined;
+    const off = this.host.codeOffset(base);
+    if (off === undefined) return undefined;
+    const page = off / PAGE_BYTES;
+    const perms = this.mem()[this.host.layout.PAGE_PERMS + page];
+    return (perms & PERM_X) !== 0 && (perms & (PERM_W | PERM_WLAZY)) === 0 ? page : undefined;
+  }
+
+  /** The interpreter found `pc` hot: reinstall its translation (a colliding
+   *  entry pushed it out), or queue it, or mark it untranslatable. Always
+   *  leaves the slot of `pc` non-zero, so the CPU can run on. */
+  hot(at: bigint): void {
+    const pc = Number(at);
     const known = this.byPc.get(pc);
     if (known !== undefined) { this.setSlot(pc, known); return; }
-    const fn = this.make(pc);
-    this.setSlot(pc, fn ?? this.host.layout.JIT_NEVER);
-    if (fn === undefined) {
-      const off = this.host.ramOffset(pc);
-      if (off !== undefined) {
-        const page = Math.floor(off / PAGE_BYTES);
-        const list = this.refusedByPage.get(page);
-        if (list) list.push(pc); else this.refusedByPage.set(page, [pc]);
-      }
+    this.setSlot(pc, this.host.layout.JIT_NEVER);
+    if (this.pending.has(pc)) return;
+    const started = performance.now();
+    const base = pc - (pc % PAGE_BYTES);
+    const page = this.host.pagePermissions() ? this.codePage(base) : undefined;
+    if (page === undefined) {
+      this.refuse(pc);
+    } else {
+      // Its page and the next, copied: code pages cannot change without
+      // pagesChanged, which drops the entry if it is still out.
+      const pages = new Map([[base, page]]);
+      const next = this.codePage(base + PAGE_BYTES);
+      if (next !== undefined) pages.set(base + PAGE_BYTES, next);
+      const ram = this.mem(), at0 = this.host.layout.RAM_OFFSET;
+      this.queue.push({ pc, pages: [...pages].map(([b, p]) => ({ base: b, bytes: ram.slice(at0 + p * PAGE_BYTES, at0 + (p + 1) * PAGE_BYTES) })) });
+      this.pending.set(pc, { batch: this.batches, pages });
+      for (const p of pages.values()) listAdd(this.pendingByPage, p, pc);
+      if (this.queue.length >= this.service.batchSize) this.send();
     }
+    this.stats.ms += performance.now() - started;
+    this.install();
+  }
+
+  private refuse(pc: number): void {
+    this.stats.refused++;
+    const off = this.host.codeOffset(pc);
+    if (off === undefined) return;
+    listAdd(this.refusedByPage, Math.floor(off / PAGE_BYTES), pc);
+  }
+
+  /** `pc` is no longer pending. */
+  private unpend(pc: number): void {
+    const p = this.pending.get(pc);
+    if (p === undefined) return;
+    this.pending.delete(pc);
+    for (const page of p.pages.values()) listRemove(this.pendingByPage, page, pc);
+  }
+
+  /** The CPU stopped (its run ended): what is queued goes out, and what is
+   *  finished goes in. */
+  stopped(): void {
+    if (this.queue.length > 0) {
+      const started = performance.now();
+      this.send();
+      this.stats.ms += performance.now() - started;
+    }
+    this.install();
+  }
+
+  private send(): void {
+    const entries = this.queue, batch = this.batches++;
+    this.queue = [];
+    this.service.submit({ config: this.config, entries }, (r) => this.finish(batch, entries.map((e) => e.pc), r));
+  }
+
+  private install(): void {
+    if (this.service.outstanding === 0) return;
+    const started = performance.now();
+    this.service.pump();
+    this.stats.ms += performance.now() - started;
+  }
+
+  /** A batch came back: its entries still wanted are installed. */
+  private finish(batch: number, pcs: number[], result: TranslationResult | Error): void {
+    const never = this.host.layout.JIT_NEVER;
+    const wanted = pcs.map((pc) => {
+      const p = this.pending.get(pc);
+      if (p?.batch !== batch) return undefined;
+      this.unpend(pc);
+      return p;
+    });
+    const s = this.stats;
+    if (result instanceof Error) {
+      // A translator bug must not stop the guest: the interpreter runs these.
+      pcs.forEach((pc, i) => { if (wanted[i]) { this.clearSlot(pc, never); s.refused++; } });
+      return;
+    }
+    s.bytes += result.bytes; s.compileMs += result.ms;
+    if (result.module) s.modules++;
+    if (!wanted.some((w) => w !== undefined)) return;
+    const exports = result.module && new WebAssembly.Instance(result.module, this.imports as WebAssembly.Imports).exports;
+    const table = this.host.table;
+    pcs.forEach((pc, i) => {
+      const w = wanted[i], e = result.entries[i];
+      if (w === undefined) return;
+      if (e === undefined || exports === undefined) { this.refuse(pc); return; }
+      const index = this.freeIndices.pop() ?? table.grow(1);
+      table.set(index, exports[String(e.function)] as WebAssembly.ExportValue);
+      this.byPc.set(pc, index);
+      this.setSlot(pc, index);
+      for (const base of e.pages) listAdd(this.byPage, w.pages.get(base)!, pc);
+      s.translated++; s.instructions += e.instructions;
+    });
+  }
+
+  /** Translations are made by `service` from now on; what the old one
+   *  still has out will not be used. */
+  setService(service: TranslationService): void {
+    if (service === this.service) return;
+    for (const pc of [...this.pending.keys()]) this.clearSlot(pc, this.host.layout.JIT_NEVER);
+    this.pending.clear();
+    this.pendingByPage.clear();
+    this.queue = [];
+    this.service = service;
   }
 
   resetStats(): void {
-    this.stats = { translated: 0, refused: 0, dropped: 0, instructions: 0, bytes: 0, ms: 0 };
-  }
-
-  private make(pc: bigint): number | undefined {
-    const h = this.host;
-    if (!h.pagePermissions()) { this.stats.refused++; return undefined; }
-    if (h.ramOffset(pc) === undefined) { this.stats.refused++; return undefined; }
-    const bytes = new Uint8Array(h.memory.buffer);
-    const started = performance.now();
-    const env: TranslateEnv = {
-      isCode: (a) => {
-        const o = h.ramOffset(a);
-        if (o === undefined) return false;
-        const perms = bytes[h.layout.PAGE_PERMS + Math.floor(o / PAGE_BYTES)];
-        // (Writable on its first store, PERM_WLAZY, is writable too.)
-        return (perms & PERM_X) !== 0 && (perms & (PERM_W | PERM_WLAZY)) === 0;
-      },
-      parcel: (a) => {
-        const i = h.layout.RAM_OFFSET + h.ramOffset(a)!;
-        return bytes[i] | (bytes[i + 1] << 8);
-      },
-      expand: h.expand,
-      userEnd: 1n << BigInt(h.layout.USER_VA_BITS),
-      layout: h.layout,
-    };
-    const t = translate(env, pc);
-    if (t === undefined) { this.stats.refused++; return undefined; }
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(t.bytes), this.imports as WebAssembly.Imports);
-    const index = this.freeIndices.pop() ?? h.table.grow(1);
-    h.table.set(index, instance.exports.f as WebAssembly.ExportValue);
-    this.byPc.set(pc, index);
-    for (const p of t.pages) {
-      const page = Math.floor(h.ramOffset(p)! / PAGE_BYTES);
-      const list = this.byPage.get(page);
-      if (list) list.push(pc); else this.byPage.set(page, [pc]);
-    }
-    const s = this.stats;
-    s.translated++; s.instructions += t.instructions; s.bytes += t.bytes.length;
-    s.ms += performance.now() - started;
-    return index;
+    this.stats = emptyStats();
   }
 
   /** Guest RAM pages [first, last] (indices from RAM's start) changed
-   *  permissions or bytes: drop the translations made from them. */
+   *  permissions or bytes: drop the translations made from them, and
+   *  forget entries still out whose copies were taken from them. */
   pagesChanged(first: number, last: number): void {
-    for (const [map, drop] of [[this.byPage, this.dropPage], [this.refusedByPage, this.forgetRefused]] as const) {
-      if (map.size === 0) continue;
-      if (last - first + 1 > map.size) {
-        for (const page of [...map.keys()]) if (page >= first && page <= last) drop.call(this, page);
-      } else {
-        for (let p = first; p <= last; p++) if (map.has(p)) drop.call(this, p);
-      }
+    // Called for every write ring -1 makes into guest memory (a read(2)'s
+    // data, a futex word), mostly to pages that hold no code: the test per
+    // map is by page when the range is short, by entry when it is long.
+    this.forPagesIn(this.byPage, first, last, this.dropPage);
+    this.forPagesIn(this.refusedByPage, first, last, this.forgetRefused);
+    if (this.forPagesIn(this.pendingByPage, first, last, this.forgetPending)) {
+      this.queue = this.queue.filter((e) => this.pending.has(e.pc));
     }
   }
 
-  private forgetRefused(page: number): void {
-    const v = this.dv();
-    for (const pc of this.refusedByPage.get(page)!) {
-      const s = this.slot(pc);
-      if (v.getBigUint64(s, true) === pc && v.getUint32(s + 8, true) === this.host.layout.JIT_NEVER) {
-        v.setBigUint64(s, NO_PC, true);
-        v.setBigUint64(s + 8, 0n, true);
-      }
+  /** Calls `drop` for each page of `map` in [first, last]; whether any was. */
+  private forPagesIn(map: Map<number, number[]>, first: number, last: number, drop: (this: Jit, page: number) => void): boolean {
+    if (map.size === 0) return false;
+    let any = false;
+    if (last - first + 1 > map.size) {
+      for (const page of [...map.keys()]) if (page >= first && page <= last) { drop.call(this, page); any = true; }
+    } else {
+      for (let p = first; p <= last; p++) if (map.has(p)) { drop.call(this, p); any = true; }
     }
+    return any;
+  }
+
+  private forgetPending(page: number): void {
+    for (const pc of [...this.pendingByPage.get(page)!]) {
+      this.unpend(pc);
+      this.clearSlot(pc, this.host.layout.JIT_NEVER);
+      this.stats.dropped++;
+    }
+    this.pendingByPage.delete(page);
+  }
+
+  private forgetRefused(page: number): void {
+    for (const pc of this.refusedByPage.get(page)!) this.clearSlot(pc, this.host.layout.JIT_NEVER);
     this.refusedByPage.delete(page);
   }
 
   private dropPage(page: number): void {
-    const v = this.dv();
     for (const pc of this.byPage.get(page)!) {
       // A region spanning several pages is listed under each: the first drop takes it.
       const index = this.byPc.get(pc);
       if (index === undefined) continue;
-      const s = this.slot(pc);
-      if (v.getBigUint64(s, true) === pc) { v.setBigUint64(s, NO_PC, true); v.setBigUint64(s + 8, 0n, true); }
+      this.clearSlot(pc, index);
       this.host.table.set(index, null);
       this.freeIndices.push(index);
       this.byPc.delete(pc);
@@ -187,10 +404,14 @@ export class Jit {
     this.byPage.delete(page);
   }
 
-  /** Drops every translation (RAM moved or the memory mode changed). */
+  /** Drops every translation, pending ones too (RAM moved or the memory
+   *  mode changed). */
   flush(): void {
     for (const page of [...this.byPage.keys()]) this.dropPage(page);
     this.refusedByPage.clear();
+    this.pending.clear();
+    this.pendingByPage.clear();
+    this.queue = [];
     const l = this.host.layout;
     new Uint8Array(this.host.memory.buffer, l.JIT_MAP, l.JIT_MAP_ENTRIES * 16).fill(0);
   }

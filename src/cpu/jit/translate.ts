@@ -24,7 +24,7 @@
 // Each block checks the budget on entry and counts its instructions down at
 // once, so a translation retires exactly the instructions the interpreter
 // would have: budgets, `instret` and thread slices stay exact.
-import { Code, Op, TruncSat, I32, I64, F32, F64, moduleBytes, type FunctionImport } from './wasm-writer.js';
+import { Code, Op, TruncSat, I32, I64, F32, F64, functionBody, moduleBytes, type FunctionImport } from './wasm-writer.js';
 
 // Limits of a region. What a call into a translation costs grows with the
 // guest registers it holds in locals (each is loaded on entry and stored on
@@ -33,22 +33,33 @@ import { Code, Op, TruncSat, I32, I64, F32, F64, moduleBytes, type FunctionImpor
 export const MAX_INSTRUCTIONS = 256;
 const MAX_BLOCKS = 10;
 const MAX_REGISTERS = 16;
-const PAGE = 0x1000n;
+const PAGE = 0x1000;
 
-/** What a translation needs to know of the machine it is made for. */
-export interface TranslateEnv {
-  /** Whether the page of `pc` holds code that may be translated. */
-  isCode(pc: bigint): boolean;
-  /** The 16-bit parcel at guest address `pc` (in a page isCode accepts). */
-  parcel(pc: bigint): number;
-  /** The 32-bit form of a compressed parcel, or 0 if it is illegal. */
-  expand(parcel: number): number;
+// Guest addresses are numbers here, not BigInts: translation runs while the
+// guest waits (or beside it), and user addresses (below 2^38) are exact as
+// doubles. A target computed from one (pc + offset) may fall outside the
+// user range, even below 0; it is then no code, and as an i64 constant
+// (two's complement) it is the 64-bit address the guest would jump to.
+
+/** The machine a translation is emitted for (plain data: a worker thread
+ *  can be given it). */
+export interface EmitConfig {
   /** The end of the user range (assembly/layout.ts USER_VA_BITS). */
-  userEnd: bigint;
+  userEnd: number;
   layout: {
     X_REGS: number; F_REGS: number; PC: number; FCSR: number; RAM_OFFSET: number; PAGE_PERMS: number;
     SLOT_TABLE: number; SLOT_SHIFT: number;
   };
+}
+
+/** What finding a region needs: the guest's code. */
+export interface TranslateEnv extends EmitConfig {
+  /** Whether the page of `pc` holds code that may be translated. */
+  isCode(pc: number): boolean;
+  /** The 16-bit parcel at guest address `pc` (in a page isCode accepts). */
+  parcel(pc: number): number;
+  /** The 32-bit form of a compressed parcel, or 0 if it is illegal. */
+  expand(parcel: number): number;
 }
 
 /** CPU helpers a translation may import (assembly/index.ts exports them),
@@ -64,28 +75,34 @@ const SIGNATURES = {
 export type Helper = keyof typeof SIGNATURES;
 export const HELPERS = Object.keys(SIGNATURES) as Helper[];
 
-export interface Translation {
-  bytes: Uint8Array<ArrayBuffer>;
-  /** Helpers imported, in import order. */
-  helpers: Helper[];
+/** One region's function, ready to go into a module with others (moduleOf). */
+export interface RegionCode {
+  /** The function's entry in a code section: its locals and its code. */
+  body: Uint8Array;
   /** Guest instructions translated (across all blocks). */
   instructions: number;
   blocks: number;
-  /** Base addresses of the pages the region's code was read from. */
-  pages: bigint[];
 }
 
-interface Inst { pc: bigint; len: number; op: number }
+interface Inst { pc: number; len: number; op: number }
 
 type Terminator =
-  | { kind: 'fall'; next: bigint }              // falls into `next` (page end, size limit, or another block)
-  | { kind: 'stop'; at: bigint }                // an instruction the interpreter must execute
+  | { kind: 'fall'; next: number }              // falls into `next` (page end, size limit, or another block)
+  | { kind: 'stop'; at: number }                // an instruction the interpreter must execute
   | { kind: 'branch'; inst: Inst }
   | { kind: 'jal'; inst: Inst }
   | { kind: 'jalr'; inst: Inst };
 
-interface Block { pc: bigint; body: Inst[]; end: Terminator; count: number }
-interface Region { blocks: Block[]; returns: bigint[]; pages: bigint[] }
+interface Block { pc: number; body: Inst[]; end: Terminator; count: number }
+/** The code reachable from a hot entry: plain data, so that it can be
+ *  emitted elsewhere (a worker thread) than where it was found. */
+export interface Region {
+  entry: number;
+  blocks: Block[];
+  returns: number[];
+  /** Base addresses of the pages the region's code was read from. */
+  pages: number[];
+}
 
 // ---- decoding (unprivileged spec, "Base Instruction Formats") ----------------
 const rd = (i: number) => (i >>> 7) & 31;
@@ -98,7 +115,6 @@ const immS = (i: number) => ((i >> 20) & ~31) | ((i >>> 7) & 31);
 const immB = (i: number) => ((i >> 19) & ~0xfff) | ((i << 4) & 0x800) | ((i >>> 20) & 0x7e0) | ((i >>> 7) & 0x1e);
 const immU = (i: number) => i & 0xfffff000 | 0;
 const immJ = (i: number) => ((i >> 11) & ~0xfffff) | (i & 0xff000) | ((i >>> 9) & 0x800) | ((i >>> 20) & 0x7fe);
-const wrap = (v: bigint) => BigInt.asUintN(64, v);
 const RM_RNE = 0; // round to nearest, ties to even
 const RM_DYN = 7; // the rm field's "use frm"
 
@@ -202,8 +218,8 @@ function fpIntegerRegisters(op: number): { src?: number; dst?: number } {
 }
 
 /** Reads the instruction at pc, or undefined if it does not lie wholly in its page. */
-function fetch(env: TranslateEnv, pc: bigint): Inst | undefined {
-  const offset = Number(pc & (PAGE - 1n));
+function fetch(env: TranslateEnv, pc: number): Inst | undefined {
+  const offset = pc % PAGE;
   if (offset > 0xffe) return undefined;
   const low = env.parcel(pc);
   if ((low & 3) !== 3) {
@@ -211,24 +227,25 @@ function fetch(env: TranslateEnv, pc: bigint): Inst | undefined {
     return { pc, len: 2, op: op >>> 0 };
   }
   if (offset > 0xffc) return undefined;
-  return { pc, len: 4, op: (low | (env.parcel(pc + 2n) << 16)) >>> 0 };
+  return { pc, len: 4, op: (low | (env.parcel(pc + 2) << 16)) >>> 0 };
 }
 
 /** The blocks of the region at `entry` (in address order) and the return
- *  points of its calls that are blocks too. */
-function discover(env: TranslateEnv, entry: bigint): Region {
-  const blocks = new Map<bigint, Block>();
-  const pages = new Set<bigint>();
-  const returnPoints = new Set<bigint>();
+ *  points of its calls that are blocks too; undefined when its first
+ *  instruction is not one this tier translates. */
+export function discover(env: TranslateEnv, entry: number): Region | undefined {
+  const blocks = new Map<number, Block>();
+  const pages = new Set<number>();
+  const returnPoints = new Set<number>();
   const work = [entry];
   const registers = new Set<number>();
   let total = 0;
   while (work.length > 0 && blocks.size < MAX_BLOCKS && total < MAX_INSTRUCTIONS) {
     const start = work.pop()!;
     if (blocks.has(start) || !env.isCode(start)) continue;
-    const blockPages = [start & ~(PAGE - 1n)];
-    const successors: bigint[] = [];
-    const calls: bigint[] = [];
+    const blockPages = [start - (start % PAGE)];
+    const successors: number[] = [];
+    const calls: number[] = [];
     const body: Inst[] = [];
     const regs = new Set(registers);
     let n = 0;
@@ -237,7 +254,7 @@ function discover(env: TranslateEnv, entry: bigint): Region {
     while (end === undefined) {
       if (pc !== start && blocks.has(pc)) { end = { kind: 'fall', next: pc }; break; }
       if (total + n >= MAX_INSTRUCTIONS) { end = { kind: 'fall', next: pc }; break; }
-      if ((pc & (PAGE - 1n)) === 0n && pc !== start) {
+      if (pc % PAGE === 0 && pc !== start) {
         if (!env.isCode(pc)) { end = { kind: 'fall', next: pc }; break; }
         blockPages.push(pc);
       }
@@ -248,15 +265,15 @@ function discover(env: TranslateEnv, entry: bigint): Region {
       const major = inst.op & 0x7f;
       if (major === 0x63) {
         end = { kind: 'branch', inst };
-        successors.push(wrap(pc + BigInt(inst.len)), wrap(pc + BigInt(immB(inst.op))));
+        successors.push(pc + inst.len, pc + immB(inst.op));
       } else if (major === 0x6f || major === 0x67) {
         end = major === 0x6f ? { kind: 'jal', inst } : { kind: 'jalr', inst };
         // A call's return point comes after its callee, searched first.
-        if (rd(inst.op) !== 0) calls.push(wrap(pc + BigInt(inst.len)));
-        if (major === 0x6f) successors.push(wrap(pc + BigInt(immJ(inst.op))));
+        if (rd(inst.op) !== 0) calls.push(pc + inst.len);
+        if (major === 0x6f) successors.push(pc + immJ(inst.op));
       } else {
         body.push(inst);
-        pc = wrap(pc + BigInt(inst.len));
+        pc += inst.len;
       }
     }
     // A block that needs too many registers stays outside (but never the entry's).
@@ -269,8 +286,11 @@ function discover(env: TranslateEnv, entry: bigint): Region {
     const count = body.length + (end.kind === 'branch' || end.kind === 'jal' || end.kind === 'jalr' ? 1 : 0);
     blocks.set(start, { pc: start, body, end, count });
   }
+  const first = blocks.get(entry);
+  if (first === undefined || first.count === 0) return undefined;
   return {
-    blocks: [...blocks.values()].sort((a, b) => (a.pc < b.pc ? -1 : a.pc > b.pc ? 1 : 0)),
+    entry,
+    blocks: [...blocks.values()].sort((a, b) => a.pc - b.pc),
     returns: [...returnPoints].filter((pc) => blocks.has(pc)),
     pages: [...pages],
   };
@@ -287,53 +307,100 @@ const OFFSET = 36;  // i32: ADDR's offset in RAM; also an FP CSR's old value
 const FRESULT = 37; // f64: a native binary64 result
 const SRESULT = 38; // f32: a native binary32 result
 const F_LOCALS = 39; // f64: f0..f31 (their bits, NaN-boxed singles too)
+const BAIL_CODE = 71; // i32: where a shared bail stops, (pc - base) << 9 | instructions undone
+const LOCALS = [{ count: 33, type: I64 }, { count: 3, type: I32 }, { count: 1, type: F64 }, { count: 1, type: F32 }, { count: 32, type: F64 }, { count: 1, type: I32 }];
 
-/** Translates the region at `entry`; undefined when its first instruction
- *  is not one this tier translates. */
-export function translate(env: TranslateEnv, entry: bigint): Translation | undefined {
-  const region = discover(env, entry);
-  const first = region.blocks.find((b) => b.pc === entry);
-  if (first === undefined || first.count === 0) return undefined;
-  return new Emitter(env, region).module(region.blocks.indexOf(first));
+// A bail site sets BAIL_CODE and branches to one handler per function,
+// which turns it into NEXT_PC and the budget given back: 11 bytes a site
+// instead of some 20 (loads and stores have one each). Its fields bound it.
+const UNDONE_BITS = 9;          // instructions given back: at most MAX_INSTRUCTIONS
+const BAIL_SPAN = 1 << 22;      // pc - base, so that the code stays a positive i32
+
+/** The function (its body for a code section) for a region found by discover. */
+export function emitRegion(config: EmitConfig, region: Region): RegionCode {
+  return new Emitter(config, region).function();
+}
+
+/** Copies of the code pages a region may be found in (the guest's memory
+ *  stays where it is): each 4 KiB page at `base` is code. */
+export interface CodeSnapshot {
+  pages: { base: number; bytes: Uint8Array }[];
+}
+
+/** A TranslateEnv reading a snapshot instead of guest memory. */
+export function snapshotEnv(config: EmitConfig, snapshot: CodeSnapshot, expand: (parcel: number) => number): TranslateEnv {
+  const page = (pc: number) => snapshot.pages.find((p) => pc >= p.base && pc < p.base + PAGE);
+  return {
+    ...config, expand,
+    isCode: (pc) => page(pc) !== undefined,
+    parcel: (pc) => {
+      const p = page(pc)!, i = pc - p.base;
+      return p.bytes[i] | (p.bytes[i + 1] << 8);
+    },
+  };
+}
+
+/** A module of translations: it imports the CPU's memory and every helper
+ *  (HELPERS order) and exports function i, of type (i64) -> i64, as `${i}`. */
+export function moduleOf(functions: readonly RegionCode[]): Uint8Array<ArrayBuffer> {
+  const imports: FunctionImport[] = HELPERS.map((h) => ({
+    module: 'cpu', name: h, params: [...SIGNATURES[h].params], results: [...SIGNATURES[h].results],
+  }));
+  return moduleBytes({
+    memory: { module: 'cpu', name: 'memory' }, functions: imports,
+    params: [I64], results: [I64], bodies: functions.map((f) => f.body),
+  });
 }
 
 class Emitter {
   private c = new Code();
-  private readonly index = new Map<bigint, number>();
+  private readonly index = new Map<number, number>();
   private readonly used = new Set<number>();
   private readonly written = new Set<number>();
   private readonly fUsed = new Set<number>();
   private readonly fWritten = new Set<number>();
-  private readonly helpers: Helper[] = [];
-  // Branch depths from the current point to the dispatch loop and the exit block.
+  // Branch depths from the current point to the dispatch loop and the
+  // bail handler's block; the exit block is one further out.
   private toLoop = 0;
-  private toExit = 0;
+  private toBail = 0;
 
   private readonly blocks: Block[];
+  /** The lowest pc of the region: bail codes count from it. */
+  private readonly base: number;
+  private readonly sharedBail: boolean;
 
-  constructor(private readonly env: TranslateEnv, private readonly region: Region) {
+  constructor(private readonly env: EmitConfig, private readonly region: Region) {
     this.blocks = region.blocks;
     this.blocks.forEach((b, i) => this.index.set(b.pc, i));
+    this.base = this.blocks[0].pc;
+    this.sharedBail = this.blocks[this.blocks.length - 1].pc + 4 * MAX_INSTRUCTIONS - this.base < BAIL_SPAN;
   }
 
-  module(entryIndex: number): Translation {
+  function(): RegionCode {
     const body = this.c;
     const n = this.blocks.length;
+    const entryIndex = this.index.get(this.region.entry)!;
     // The code, first into a buffer of its own: the prologue needs to know
     // which registers it uses.
     const main = new Code();
     const saved = this.swap(main);
     if (entryIndex !== 0) this.c.i32(entryIndex).set(BLOCK);
-    this.c.block().loop();
+    this.c.block().block().loop(); // exit, bail handler, dispatch
     for (let i = n - 1; i >= 0; i--) this.c.block();
     this.c.get(BLOCK).brTable(this.blocks.map((_, i) => i), 0).end();
     this.blocks.forEach((b, k) => {
       this.toLoop = n - 1 - k;
-      this.toExit = n - k;
+      this.toBail = n - k;
       this.emitBlock(b, k);
       if (k < n - 1) this.c.end();
     });
-    this.c.end(); // loop
+    this.c.end(); // loop (never falls out: every block ends in a branch)
+    this.c.end(); // the bail handler's block
+    if (this.sharedBail) {
+      this.c.i32(1).set(BAIL);
+      this.c.get(BAIL_CODE).i32(UNDONE_BITS).op(Op.i32_shr_u).op(Op.i64_extend_i32_u).i64(this.base).op(Op.i64_add).set(NEXT_PC);
+      this.c.get(LEFT).get(BAIL_CODE).i32((1 << UNDONE_BITS) - 1).op(Op.i32_and).op(Op.i64_extend_i32_u).op(Op.i64_add).set(LEFT);
+    }
     this.c.end(); // exit block
     this.swap(saved);
 
@@ -349,21 +416,7 @@ class Emitter {
     body.i32(0).get(NEXT_PC).mem(Op.i64_store, 3, PC);
     body.get(LEFT).get(BAIL).op(Op.i64_extend_i32_u).i64(63n).op(Op.i64_shl).op(Op.i64_or);
 
-    const imports: FunctionImport[] = this.helpers.map((h) => ({
-      module: 'cpu', name: h, params: [...SIGNATURES[h].params], results: [...SIGNATURES[h].results],
-    }));
-    const bytes = moduleBytes({
-      memory: { module: 'cpu', name: 'memory' },
-      functions: imports,
-      params: [I64], results: [I64],
-      locals: [{ count: 33, type: I64 }, { count: 3, type: I32 }, { count: 1, type: F64 }, { count: 1, type: F32 }, { count: 32, type: F64 }],
-      body,
-    });
-    return {
-      bytes, helpers: this.helpers,
-      instructions: this.blocks.reduce((s, b) => s + b.count, 0), blocks: n,
-      pages: this.region.pages,
-    };
+    return { body: functionBody(LOCALS, body), instructions: this.blocks.reduce((s, b) => s + b.count, 0), blocks: n };
   }
 
   private swap(c: Code): Code {
@@ -372,10 +425,9 @@ class Emitter {
     return old;
   }
 
+  /** A helper's function index: modules import them all, in HELPERS order. */
   private helper(h: Helper): number {
-    let i = this.helpers.indexOf(h);
-    if (i < 0) { i = this.helpers.length; this.helpers.push(h); }
-    return i;
+    return HELPERS.indexOf(h);
   }
 
   // ---- registers ----
@@ -393,13 +445,13 @@ class Emitter {
   // ---- control ----
   /** Leaves the region for `pc` (the interpreter looks it up). `nest` is how
    *  many structures deeper than the block's top level the code is. */
-  private exitTo(pc: bigint, nest: number): void {
-    this.c.i64(pc).set(NEXT_PC).br(this.toExit + nest);
+  private exitTo(pc: number, nest: number): void {
+    this.c.i64(pc).set(NEXT_PC).br(this.toBail + 1 + nest);
   }
 
   /** Continues at `pc`: inside the region through the dispatch loop (or by
    *  falling into the next block), else by leaving it. */
-  private goto(pc: bigint, k: number, nest: number, atEnd: boolean): void {
+  private goto(pc: number, k: number, nest: number, atEnd: boolean): void {
     const j = this.index.get(pc);
     if (j === undefined) { this.exitTo(pc, nest); return; }
     if (atEnd && nest === 0 && j === k + 1) return;
@@ -409,43 +461,48 @@ class Emitter {
   /** With a condition on the stack: if it holds, stop before the instruction
    *  at `pc`, giving back the `undone` instructions already counted. `nest`
    *  as for exitTo. */
-  private bailIf(pc: bigint, undone: number, nest = 0): void {
-    this.c.if().i64(pc).set(NEXT_PC).i32(1).set(BAIL);
-    if (undone > 0) this.c.get(LEFT).i64(BigInt(undone)).op(Op.i64_add).set(LEFT);
-    this.c.br(this.toExit + 1 + nest).end();
+  private bailIf(pc: number, undone: number, nest = 0): void {
+    const c = this.c.if();
+    if (this.sharedBail) {
+      c.i32((pc - this.base) * (1 << UNDONE_BITS) + undone).set(BAIL_CODE).br(this.toBail + 1 + nest).end();
+      return;
+    }
+    c.i64(pc).set(NEXT_PC).i32(1).set(BAIL);
+    if (undone > 0) c.get(LEFT).i64(undone).op(Op.i64_add).set(LEFT);
+    c.br(this.toBail + 2 + nest).end();
   }
 
   private emitBlock(b: Block, k: number): void {
     const c = this.c;
     if (b.count > 0) {
       // Enough budget for the whole block, or the interpreter goes on alone.
-      c.get(LEFT).i64(BigInt(b.count)).op(Op.i64_lt_u);
+      c.get(LEFT).i64(b.count).op(Op.i64_lt_u);
       this.bailIf(b.pc, 0);
-      c.get(LEFT).i64(BigInt(b.count)).op(Op.i64_sub).set(LEFT);
+      c.get(LEFT).i64(b.count).op(Op.i64_sub).set(LEFT);
     }
     b.body.forEach((inst, i) => this.emitInst(inst, b.count - i));
     const end = b.end;
     switch (end.kind) {
       case 'fall': this.goto(end.next, k, 0, true); break;
-      case 'stop': c.i64(end.at).set(NEXT_PC).i32(1).set(BAIL).br(this.toExit); break;
+      case 'stop': c.i64(end.at).set(NEXT_PC).i32(1).set(BAIL).br(this.toBail + 1); break;
       case 'jal': {
         const { pc, len, op } = end.inst;
-        if (rd(op) !== 0) { c.i64(wrap(pc + BigInt(len))); this.write(rd(op)); }
-        this.goto(wrap(pc + BigInt(immJ(op))), k, 0, true);
+        if (rd(op) !== 0) { c.i64(pc + len); this.write(rd(op)); }
+        this.goto(pc + immJ(op), k, 0, true);
         break;
       }
       case 'jalr': {
         const { pc, len, op } = end.inst;
         this.read(rs1(op));
-        c.i64(BigInt(immI(op))).op(Op.i64_add).i64(-2n).op(Op.i64_and).set(NEXT_PC);
-        if (rd(op) !== 0) { c.i64(wrap(pc + BigInt(len))); this.write(rd(op)); }
+        c.i64(immI(op)).op(Op.i64_add).i64(-2).op(Op.i64_and).set(NEXT_PC);
+        if (rd(op) !== 0) { c.i64(pc + len); this.write(rd(op)); }
         // Returns to a call made inside the region stay inside it.
         for (const back of this.region.returns) {
           c.get(NEXT_PC).i64(back).op(Op.i64_eq).if();
           this.goto(back, k, 1, false);
           c.end();
         }
-        c.br(this.toExit);
+        c.br(this.toBail + 1);
         break;
       }
       case 'branch': {
@@ -454,9 +511,9 @@ class Emitter {
         this.read(rs2(op));
         c.op([Op.i64_eq, Op.i64_ne, 0, 0, Op.i64_lt_s, Op.i64_ge_s, Op.i64_lt_u, Op.i64_ge_u][funct3(op)]);
         c.if();
-        this.goto(wrap(pc + BigInt(immB(op))), k, 1, false);
+        this.goto(pc + immB(op), k, 1, false);
         c.end();
-        this.goto(wrap(pc + BigInt(len)), k, 0, true);
+        this.goto(pc + len, k, 0, true);
         break;
       }
     }
@@ -467,8 +524,8 @@ class Emitter {
     const { op, pc } = inst;
     const c = this.c;
     switch (op & 0x7f) {
-      case 0x37: c.i64(BigInt(immU(op))); this.write(rd(op)); return;            // LUI
-      case 0x17: c.i64(wrap(pc + BigInt(immU(op)))); this.write(rd(op)); return; // AUIPC
+      case 0x37: c.i64(immU(op)); this.write(rd(op)); return;                    // LUI
+      case 0x17: c.i64(pc + immU(op)); this.write(rd(op)); return;               // AUIPC
       case 0x0f: return;                                                         // FENCE, FENCE.I
       case 0x03: this.emitLoad(inst, remaining); return;
       case 0x23: this.emitStore(inst, remaining); return;
@@ -495,14 +552,15 @@ class Emitter {
     const { userEnd, layout } = this.env;
     const c = this.c;
     this.read(base);
-    if (imm !== 0) c.i64(BigInt(imm)).op(Op.i64_add);
-    c.set(ADDR);
-    c.get(ADDR).i64(userEnd - BigInt(size)).op(Op.i64_gt_u);
-    this.bailIf(inst.pc, remaining);
-    // The slot's RAM, plus the address's place in its slot.
-    c.get(ADDR).i64(BigInt(layout.SLOT_SHIFT)).op(Op.i64_shr_u).op(Op.i32_wrap_i64).i32(2).op(Op.i32_shl).mem(Op.i32_load, 2, layout.SLOT_TABLE);
+    if (imm !== 0) c.i64(imm).op(Op.i64_add);
+    c.tee(ADDR).i64(userEnd - size).op(Op.i64_gt_u);
+    // The slot's RAM, plus the address's place in its slot. An address out
+    // of range is masked into the slot table (its result is thrown away:
+    // the instruction stops anyway), so that one test covers all three.
+    const slots = Math.floor(userEnd / 2 ** layout.SLOT_SHIFT);
+    c.get(ADDR).i64(layout.SLOT_SHIFT).op(Op.i64_shr_u).op(Op.i32_wrap_i64).i32(slots - 1).op(Op.i32_and).i32(2).op(Op.i32_shl).mem(Op.i32_load, 2, layout.SLOT_TABLE);
     c.get(ADDR).op(Op.i32_wrap_i64).i32((1 << layout.SLOT_SHIFT) - 1).op(Op.i32_and).op(Op.i32_add);
-    c.tee(OFFSET).i32(12).op(Op.i32_shr_u).mem(Op.i32_load8_u, 0, layout.PAGE_PERMS).i32(perm).op(Op.i32_and).op(Op.i32_eqz);
+    c.tee(OFFSET).i32(12).op(Op.i32_shr_u).mem(Op.i32_load8_u, 0, layout.PAGE_PERMS).i32(perm).op(Op.i32_and).op(Op.i32_eqz).op(Op.i32_or);
     if (size > 1) c.get(OFFSET).i32(0xfff).op(Op.i32_and).i32(0x1000 - size).op(Op.i32_gt_u).op(Op.i32_or);
     this.bailIf(inst.pc, remaining);
     c.get(OFFSET);
@@ -886,10 +944,10 @@ class Emitter {
 
   private emitOpImm(op: number): void {
     const c = this.c;
-    const a = rs1(op), imm = BigInt(immI(op)), sh = BigInt(immI(op) & 63), f6 = op >>> 26, i12 = op >>> 20;
+    const a = rs1(op), imm = immI(op), sh = immI(op) & 63, f6 = op >>> 26, i12 = op >>> 20;
     this.read(a);
     switch (funct3(op)) {
-      case 0: if (imm !== 0n) c.i64(imm).op(Op.i64_add); return;                 // ADDI
+      case 0: if (imm !== 0) c.i64(imm).op(Op.i64_add); return;                  // ADDI
       case 2: c.i64(imm).op(Op.i64_lt_s); this.bool(); return;                   // SLTI
       case 3: c.i64(imm).op(Op.i64_lt_u); this.bool(); return;                   // SLTIU
       case 4: c.i64(imm).op(Op.i64_xor); return;                                 // XORI
@@ -897,9 +955,9 @@ class Emitter {
       case 7: c.i64(imm).op(Op.i64_and); return;                                 // ANDI
       case 1:
         if (f6 === 0x00) { c.i64(sh).op(Op.i64_shl); return; }                   // SLLI
-        if (f6 === 0x12) { c.i64(~(1n << sh)).op(Op.i64_and); return; }          // BCLRI
-        if (f6 === 0x1a) { c.i64(1n << sh).op(Op.i64_xor); return; }             // BINVI
-        if (f6 === 0x0a) { c.i64(1n << sh).op(Op.i64_or); return; }              // BSETI
+        if (f6 === 0x12) { c.i64(~(1n << BigInt(sh))).op(Op.i64_and); return; }  // BCLRI
+        if (f6 === 0x1a) { c.i64(1n << BigInt(sh)).op(Op.i64_xor); return; }     // BINVI
+        if (f6 === 0x0a) { c.i64(1n << BigInt(sh)).op(Op.i64_or); return; }      // BSETI
         if (i12 === 0x600) { c.op(Op.i64_clz); return; }                         // CLZ
         if (i12 === 0x601) { c.op(Op.i64_ctz); return; }                         // CTZ
         if (i12 === 0x602) { c.op(Op.i64_popcnt); return; }                      // CPOP
@@ -920,13 +978,13 @@ class Emitter {
 
   private emitOpImm32(op: number): void {
     const c = this.c;
-    const imm = BigInt(immI(op)), sh = immI(op) & 31, f7 = funct7(op), i12 = op >>> 20;
+    const imm = immI(op), sh = immI(op) & 31, f7 = funct7(op), i12 = op >>> 20;
     this.read(rs1(op));
     switch (funct3(op)) {
       case 0: c.i64(imm).op(Op.i64_add).op(Op.i64_extend32_s); return;            // ADDIW
       case 1:
-        if (f7 === 0x00) { c.i64(BigInt(sh)).op(Op.i64_shl).op(Op.i64_extend32_s); return; } // SLLIW
-        if ((op >>> 26) === 0x02) { c.i64(0xffffffffn).op(Op.i64_and).i64(imm & 63n).op(Op.i64_shl); return; } // SLLI.UW
+        if (f7 === 0x00) { c.i64(sh).op(Op.i64_shl).op(Op.i64_extend32_s); return; } // SLLIW
+        if ((op >>> 26) === 0x02) { c.i64(0xffffffff).op(Op.i64_and).i64(imm & 63).op(Op.i64_shl); return; } // SLLI.UW
         c.op(Op.i32_wrap_i64);
         if (i12 === 0x600) c.op(Op.i32_clz);                                       // CLZW
         else if (i12 === 0x601) c.op(Op.i32_ctz);                                  // CTZW
@@ -987,7 +1045,7 @@ class Emitter {
         return;
       }
       case 0x10:                                                                   // SH1ADD, SH2ADD, SH3ADD
-        this.read(a); c.i64(BigInt(f3 >> 1)).op(Op.i64_shl); this.read(b); c.op(Op.i64_add);
+        this.read(a); c.i64(f3 >> 1).op(Op.i64_shl); this.read(b); c.op(Op.i64_add);
         return;
       case 0x30: ab(); c.op(f3 === 1 ? Op.i64_rotl : Op.i64_rotr); return;         // ROL, ROR
       case 0x24:
@@ -1027,7 +1085,7 @@ class Emitter {
         if (f3 === 4) { c.i64(0xffffn).op(Op.i64_and); return; }                                     // ZEXT.H
         c.i64(0xffffffffn).op(Op.i64_and); this.read(b); c.op(Op.i64_add); return;                   // ADD.UW
       case 0x10:                                                                                     // SHnADD.UW
-        this.read(a); c.i64(0xffffffffn).op(Op.i64_and).i64(BigInt(f3 >> 1)).op(Op.i64_shl);
+        this.read(a); c.i64(0xffffffff).op(Op.i64_and).i64(f3 >> 1).op(Op.i64_shl);
         this.read(b); c.op(Op.i64_add);
         return;
       case 0x30: ab32(); c.op(f3 === 1 ? Op.i32_rotl : Op.i32_rotr).op(Op.i64_extend_i32_s); return; // ROLW, RORW

@@ -1,7 +1,7 @@
 // Just enough of the WebAssembly binary format (core spec, "Binary Format")
-// to write the translations of src/cpu/jit/translate.ts: one module, one
-// function, imports of the CPU's memory and helpers. Bytes go into a growing
-// buffer; opcodes are named as in the spec's text format.
+// to write the translations of src/cpu/jit/translate.ts: modules of
+// functions of one type, importing the CPU's memory and helpers. Bytes go
+// into a growing buffer; opcodes are named as in the spec's text format.
 
 export enum Op {
   block = 0x02, loop = 0x03, if = 0x04, else = 0x05, end = 0x0b,
@@ -54,8 +54,13 @@ const utf8 = new TextEncoder();
 
 /** A growing byte buffer with LEB128 writers. */
 export class Bytes {
-  private buf = new Uint8Array(1024);
+  private buf: Uint8Array;
   length = 0;
+
+  /** `capacity`: the bytes expected (it grows past them). */
+  constructor(capacity = 256) {
+    this.buf = new Uint8Array(capacity);
+  }
 
   byte(b: number): this {
     if (this.length === this.buf.length) {
@@ -97,6 +102,18 @@ export class Bytes {
     }
   }
 
+  /** A signed LEB128 of a whole number within +-2^53 (exact as a double):
+   *  the translator's addresses and constants, with no BigInt. */
+  sInt(v: number): this {
+    if (v >= -0x8000_0000 && v < 0x8000_0000) return this.s32(v);
+    for (;;) {
+      const b = v - Math.floor(v / 128) * 128; // v mod 128, in 0..127
+      v = (v - b) / 128;
+      if ((v === 0 && (b & 0x40) === 0) || (v === -1 && (b & 0x40) !== 0)) return this.byte(b);
+      this.byte(b | 0x80);
+    }
+  }
+
   s64(v: bigint): this {
     // Most constants (immediates, addresses of a process's code) fit in 32
     // bits, whose LEB128 is the same at either width and needs no BigInt.
@@ -129,7 +146,15 @@ export class Code extends Bytes {
   set(local: number): this { return this.byte(Op.local_set).u32(local); }
   tee(local: number): this { return this.byte(Op.local_tee).u32(local); }
   i32(v: number): this { return this.byte(Op.i32_const).s32(v | 0); }
-  i64(v: bigint): this { return this.byte(Op.i64_const).s64(BigInt.asIntN(64, v)); }
+  /** i64.const: a BigInt (read as 64 bits, two's complement), or a whole
+   *  number within +-2^53. */
+  i64(v: bigint | number): this {
+    if (typeof v === 'number') {
+      if (!Number.isSafeInteger(v)) throw new RangeError(`i64.const of ${v}: not a whole number within 2^53`);
+      return this.byte(Op.i64_const).sInt(v);
+    }
+    return this.byte(Op.i64_const).s64(BigInt.asIntN(64, v));
+  }
   /** f32.const / f64.const: the IEEE bits, little-endian. */
   f32(v: number): this {
     const b = new Uint8Array(4);
@@ -160,23 +185,32 @@ export class Code extends Bytes {
 
 export interface FunctionImport { module: string; name: string; params: number[]; results: number[] }
 
+/** A function's entry in the code section (without its size): its locals,
+ *  then `code` and the final `end`. */
+export function functionBody(locals: readonly { count: number; type: number }[], code: Code): Uint8Array {
+  const fn = new Bytes(code.length + 2 * locals.length + 2);
+  fn.u32(locals.length);
+  for (const l of locals) fn.u32(l.count).byte(l.type);
+  return fn.bytes(code.view()).byte(Op.end).view();
+}
+
 /**
- * A module that imports `memory` and `functions` and exports one function
- * `f` of type (params) -> (results) with the given locals and body (the
- * body without its final `end`).
+ * A module that imports `memory` and `functions` and exports functions of
+ * type (params) -> (results), one per entry of `bodies` (functionBody), the
+ * i-th as `${i}`.
  */
 export function moduleBytes(spec: {
   memory: { module: string; name: string };
   functions: readonly FunctionImport[];
   params: number[]; results: number[];
-  locals: { count: number; type: number }[];
-  body: Code;
+  bodies: readonly Uint8Array[];
 }): Uint8Array<ArrayBuffer> {
-  const out = new Bytes();
+  const n = spec.bodies.length;
+  const out = new Bytes(spec.bodies.reduce((s, b) => s + b.length + 5, 64 + 32 * spec.functions.length + 8 * n));
   out.bytes([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
 
   // Types: one per imported function, then the exported function's.
-  const types = new Bytes();
+  const types = new Bytes(16 * spec.functions.length + 16);
   const sigs = [...spec.functions.map((f) => [f.params, f.results]), [spec.params, spec.results]];
   types.u32(sigs.length);
   for (const [params, results] of sigs) {
@@ -184,26 +218,26 @@ export function moduleBytes(spec: {
   }
   out.byte(1).sized(types);
 
-  const imports = new Bytes();
+  const imports = new Bytes(24 * spec.functions.length + 24);
   imports.u32(spec.functions.length + 1);
   spec.functions.forEach((f, i) => { imports.name(f.module).name(f.name).byte(0x00).u32(i); });
   imports.name(spec.memory.module).name(spec.memory.name).byte(0x02).byte(0x00).u32(0);
   out.byte(2).sized(imports);
 
-  const funcs = new Bytes();
-  funcs.u32(1).u32(spec.functions.length);
+  const type = spec.functions.length;
+  const funcs = new Bytes(8 + 2 * n);
+  funcs.u32(n);
+  for (let i = 0; i < n; i++) funcs.u32(type);
   out.byte(3).sized(funcs);
 
-  const exports = new Bytes();
-  exports.u32(1).name('f').byte(0x00).u32(spec.functions.length);
+  const exports = new Bytes(8 + 8 * n);
+  exports.u32(n);
+  for (let i = 0; i < n; i++) exports.name(String(i)).byte(0x00).u32(spec.functions.length + i);
   out.byte(7).sized(exports);
 
-  const body = new Bytes();
-  body.u32(spec.locals.length);
-  for (const l of spec.locals) body.u32(l.count).byte(l.type);
-  body.bytes(spec.body.view()).byte(Op.end);
-  const code = new Bytes();
-  code.u32(1).sized(body);
+  const code = new Bytes(spec.bodies.reduce((s, b) => s + b.length + 5, 8));
+  code.u32(n);
+  for (const body of spec.bodies) code.u32(body.length).bytes(body);
   out.byte(10).sized(code);
   const result = new Uint8Array(out.length);
   result.set(out.view());
