@@ -111,6 +111,13 @@ export const PERM_WLAZY: u32 = 8;
 // it are known to be zero, and are never read or written when memory is
 // freed or a VM scrubbed (that would make the host commit them).
 export const PAGE_TOUCHED: u32 = 0x10;
+// Translated code lives in the page and its W (PERM_CODE_W) or PERM_WLAZY
+// (PERM_CODE_WLAZY) is withheld: the guest's next store faults to ring -1,
+// which drops the page's translations and gives the bit back before the
+// store runs again (src/cpu/cpu.ts, codeWritten). Ring -1 reports the page
+// as writable. The interpreter never tests these bits.
+export const PERM_CODE_W: u32 = 0x20;
+export const PERM_CODE_WLAZY: u32 = 0x40;
 // Memory modes: flat RAM where every byte is readable, writable and
 // executable, or RAM with the per-page permissions above.
 export const MEMORY_FLAT: u32 = 0;

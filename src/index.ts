@@ -2,8 +2,11 @@
 // from the package's build/ folder by default.
 import { registerDefaultCpuModule } from './cpu/module-registry.js';
 import { loadCpuModule } from './node/load.js';
+import { registerDiskImageOpener } from './system/disk-opener.js';
+import { FileBlockBackend } from './node/block-file.js';
 
 registerDefaultCpuModule(() => loadCpuModule());
+registerDiskImageOpener((path, readOnly) => FileBlockBackend.open(path, readOnly));
 
 export { Cpu, ExitReason, ExitControl, Cause, GuestMemoryError, RamAllocationError, EXIT_REASON_NAMES } from './cpu/cpu.js';
 export { UserMemory, UserFault } from './linux/user-memory.js';
@@ -33,3 +36,7 @@ export type { SystemVMOptions } from './system/system-vm.js';
 export { KernelImageError, parseKernelImage, loadKernel } from './system/linux-image.js';
 export { virtDeviceTree, qemuVirtConfig, QEMU_VIRT } from './system/device-tree.js';
 export { FdtBuilder, parseFdt, FdtError } from './system/fdt.js';
+export { MemoryBlockBackend } from './system/devices/virtio-blk.js';
+export type { BlockBackend } from './system/devices/virtio-blk.js';
+export { FileBlockBackend, openDiskImage } from './node/block-file.js';
+export { hostRandom } from './node/random.js';

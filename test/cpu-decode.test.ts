@@ -187,7 +187,7 @@ function loadConstant(rd: number, v: bigint): number[] {
 
 function runRingvisor(elf: Uint8Array): number {
   const vm = ProcessVM.create(elf, {
-    cpuModule, memoryBytes: 16 * 1024 * 1024, jitThreshold: 1, maxInstructions: 100_000n,
+    cpuModule, memoryBytes: 16 * 1024 * 1024, jitThreshold: 1, jitWarmup: 0n, maxInstructions: 100_000n,
     stdout: () => {}, stderr: () => {}, diagnostics: () => {},
   });
   try {

@@ -126,7 +126,7 @@ async function runRingvisor(jitThreshold: number): Promise<{ out: string; status
   const chunks: Buffer[] = [];
   const vm = ProcessVM.create(ELF, {
     programName: 'guestmem',
-    jitThreshold,
+    jitThreshold, jitWarmup: 0n,
     stdout: (d) => chunks.push(Buffer.from(d)),
     stderr: (d) => chunks.push(Buffer.from(d)),
     maxInstructions: 2_000_000_000n,

@@ -17,7 +17,7 @@ async function run(args: string[], options: { memoryBytes?: number; maxProcesses
   let out = '';
   const diagnostics: string[] = [];
   const vm = ProcessVM.create(ELF, {
-    argv: ['procs', ...args], ...options,
+    argv: ['procs', ...args], ...options, jitWarmup: 0n,
     stdout: (b) => { out += new TextDecoder().decode(b); },
     diagnostics: (line) => diagnostics.push(line),
     timeoutSeconds: 120,

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SystemVM, type SystemVMOptions } from '../src/system/system-vm.js';
 import { loadCpuModule } from '../src/node/load.js';
+import '../src/index.js'; // registers the disk opener for disks given by path
 import { parseFdt, findNode } from '../src/system/fdt.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));

@@ -16,6 +16,7 @@ import {
 import { SifiveTest, SifiveTestStateError, FINISHER_PASS, FINISHER_FAIL, FINISHER_RESET, type Finish, type SifiveTestState } from '../src/system/devices/sifive-test.js';
 import { SystemVM } from '../src/system/system-vm.js';
 import '../src/index.js'; // registers the CPU module
+import { FileBlockBackend, openDiskImage } from '../src/node/block-file.js';
 import { QEMU_VIRT } from '../src/system/device-tree.js';
 import { VIRTUAL_EPOCH_NS } from '../src/hypervisor/clock.js';
 
@@ -668,7 +669,7 @@ describe('VirtioMmio transport', () => {
 describe('VirtioBlk', () => {
   it('a Linux-like driver reads, writes and flushes a temp file', () => {
     const file = image('disk.img', 64);
-    const blk = new VirtioBlk({ path: file, id: 'disk-serial-0001' });
+    const blk = new VirtioBlk({ backend: openDiskImage(file), id: 'disk-serial-0001' });
     const { ram, irq, dev, drv } = setup(blk);
     const features = drv.handshake();
     expect(features & VIRTIO_F_VERSION_1).toBe(VIRTIO_F_VERSION_1);
@@ -764,7 +765,7 @@ describe('VirtioBlk', () => {
   it('a read-only image offers RO and answers OUT with IOERR, leaving the file alone', () => {
     const file = image('ro.img', 8);
     const before = fs.readFileSync(file);
-    const blk = new VirtioBlk({ path: file, readOnly: true });
+    const blk = new VirtioBlk({ backend: openDiskImage(file, { readOnly: true }), readOnly: true });
     const { ram, drv } = setup(blk);
     expect(drv.handshake() & VIRTIO_BLK_F_RO).toBe(VIRTIO_BLK_F_RO);
     const status = BUF + 0x8000n;
@@ -781,9 +782,9 @@ describe('VirtioBlk', () => {
   it('refuses an image whose size is not a multiple of 512; works from an fd', () => {
     const p = path.join(tmp, 'odd.img');
     fs.writeFileSync(p, Buffer.alloc(1000));
-    expect(() => new VirtioBlk({ path: p })).toThrow(/size 1000 bytes is not a multiple of 512/);
+    expect(() => new VirtioBlk({ backend: openDiskImage(p) })).toThrow(/size 1000 bytes is not a multiple of 512/);
     const fd = fs.openSync(image('fd.img', 2), 'r+');
-    const blk = new VirtioBlk({ fd });
+    const blk = new VirtioBlk({ backend: new FileBlockBackend(fd, false) });
     expect(blk.capacity).toBe(2n);
     blk.close(); // not ours to close
     fs.fstatSync(fd);

@@ -4,6 +4,8 @@
 // and piped input is typed at the guest as it arrives.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { SystemVM, DEFAULT_SYSTEM_MEMORY } from '../system/system-vm.js';
+import { openDiskImage } from '../node/block-file.js';
+import { hostRandom } from '../node/random.js';
 import { KernelImageError } from '../system/linux-image.js';
 import { parseSize, parseInstructionCount, parseSeconds, type Fail } from './options.js';
 
@@ -136,7 +138,9 @@ export async function cmdBoot(args: string[]): Promise<number> {
     vm = SystemVM.create({
       kernel: readInput(kernel, 'kernel', mem ?? DEFAULT_SYSTEM_MEMORY), kernelName: kernel,
       initrd: initrd === undefined ? undefined : readInput(initrd, 'initrd', mem ?? DEFAULT_SYSTEM_MEMORY),
-      append, memoryBytes: mem, maxInstructions, timeoutSeconds, disk, harts,
+      append, memoryBytes: mem, maxInstructions, timeoutSeconds, harts,
+      disk: disk === undefined ? undefined : openDiskImage(disk.path, { readOnly: disk.readOnly }),
+      random: hostRandom,
       clock: clock ?? (process.stdin.isTTY ? 'host' : 'virtual'),
       console: (b) => process.stdout.write(b),
       diagnostics: stderr,

@@ -59,6 +59,8 @@ options:
                         for a given slice
   --jit N|off           translate a jump target's code into WebAssembly after
                         N visits (default 64); off: interpret only
+  --jit-warmup N        instructions a program runs before its code is first
+                        translated (default 4000000); 0: from the start
   --jit-worker on|off   compile translations in a worker thread while the
                         guest runs on (default on), or in the guest's own
                         thread while it waits (off)
@@ -237,6 +239,7 @@ async function cmdRun(args: string[]): Promise<number> {
   let clock: 'host' | 'virtual' | undefined;
   let jitThreshold: number | undefined;
   let jitWorker = true;
+  let jitWarmup: bigint | undefined;
   const envEdits: EnvEdit[] = [];
   let envClear = false;
   const mounts: HostMount[] = [];
@@ -260,6 +263,8 @@ async function cmdRun(args: string[]): Promise<number> {
       const v = value();
       if (v !== 'off' && !/^[1-9]\d{0,8}$/.test(v)) usageError(`bad --jit '${v}' (visits, at least 1, or off)`);
       jitThreshold = v === 'off' ? 0 : Number(v);
+    } else if (a === '--jit-warmup') {
+      jitWarmup = parseInstructionCount(value(), usageError, true);
     } else if (a === '--jit-worker') {
       const v = value();
       if (v !== 'on' && v !== 'off') usageError(`bad --jit-worker '${v}' (on or off)`);
@@ -356,6 +361,7 @@ async function cmdRun(args: string[]): Promise<number> {
     timeoutSeconds,
     threadSlice,
     jitThreshold,
+    jitWarmup,
     clock,
     strace: strace ? (line) => stderr(enc.encode(line + '\n')) : undefined,
   });

@@ -54,10 +54,11 @@ export function parseByteCount(s: string, fail: Fail, option: string, max: numbe
 }
 
 /** --max-instructions N: at least 1, at most 2^64 - 1. */
-export function parseInstructionCount(s: string, fail: Fail): bigint {
+export function parseInstructionCount(s: string, fail: Fail, zero = false): bigint {
   if (!/^\d{1,20}$/.test(s)) fail(`bad instruction count '${s}'`);
   const n = BigInt(s);
-  if (n < 1n || n > MAX_INSTRUCTIONS) fail(`bad instruction count '${s}' (1 to ${MAX_INSTRUCTIONS})`);
+  const least = zero ? 0n : 1n;
+  if (n < least || n > MAX_INSTRUCTIONS) fail(`bad instruction count '${s}' (${least} to ${MAX_INSTRUCTIONS})`);
   return n;
 }
 

@@ -40,6 +40,12 @@ export const EXIT_REASON_NAMES: Record<number, string> = {
 
 /** Visits that make a jump target hot enough to translate (Cpu.jitThreshold). */
 export const DEFAULT_JIT_THRESHOLD = 64;
+/** Instructions a program runs before any of its code is translated
+ *  (Cpu.jitWarmup, as a process VM sets it): some 50-80 ms of interpreting.
+ *  A program that ends sooner would not win back what translating costs
+ *  (a worker thread to start, regions to make), so it is never slower
+ *  than with translation off. */
+export const DEFAULT_JIT_WARMUP = 4_000_000n;
 
 /** Exit controls: which events exit to the hypervisor (assembly/layout.ts, EXIT_ON_*). */
 export const ExitControl = {
@@ -153,7 +159,7 @@ class Layout {
   readonly JIT_THRESHOLD: number; readonly JIT_MAP: number; readonly JIT_MAP_ENTRIES: number; readonly JIT_NEVER: number;
   readonly PRIV: number; readonly EXIT_SIZE: number; readonly EXIT_DATA: number; readonly MMIO_PENDING: number;
   readonly MMIO_FAILED: number; readonly TLB_GEN: number;
-  readonly PERM_WLAZY: number; readonly PAGE_TOUCHED: number;
+  readonly PERM_WLAZY: number; readonly PAGE_TOUCHED: number; readonly PERM_CODE_W: number; readonly PERM_CODE_WLAZY: number;
   readonly csr: Record<SupervisorCsr, number>;
   constructor(e: CpuExports) {
     this.PRIV = offset(e, 'PRIV'); this.TLB_GEN = offset(e, 'TLB_GEN'); this.EXIT_SIZE = offset(e, 'EXIT_SIZE'); this.EXIT_DATA = offset(e, 'EXIT_DATA');
@@ -167,6 +173,7 @@ class Layout {
     this.SLOT_TABLE = offset(e, 'SLOT_TABLE'); this.SLOT_NONE = offset(e, 'SLOT_NONE') >>> 0;
     this.SLOT_SHIFT = offset(e, 'SLOT_SHIFT'); this.SLOT_COUNT = offset(e, 'SLOT_COUNT'); this.USER_VA_BITS = offset(e, 'USER_VA_BITS');
     this.PERM_WLAZY = offset(e, 'PERM_WLAZY'); this.PAGE_TOUCHED = offset(e, 'PAGE_TOUCHED');
+    this.PERM_CODE_W = offset(e, 'PERM_CODE_W'); this.PERM_CODE_WLAZY = offset(e, 'PERM_CODE_WLAZY');
     this.X_REGS = offset(e, 'X_REGS'); this.F_REGS = offset(e, 'F_REGS'); this.PC = offset(e, 'PC');
     this.FCSR = offset(e, 'FCSR'); this.INSTRET = offset(e, 'INSTRET'); this.TIME = offset(e, 'TIME');
     this.RESERVATION = offset(e, 'RESERVATION');
@@ -203,6 +210,13 @@ export class GuestMemoryError extends Error {
 // Cpu.offsetOf's answers for bytes that are not one piece of RAM.
 const NOT_RAM = -1, SPANS_SLOTS = -2;
 
+/** A page's permission byte with the W or PERM_WLAZY the translator
+ *  withheld given back (layout.ts, PERM_CODE_W). */
+function unprotectCode(v: number, l: { PERM_CODE_W: number; PERM_CODE_WLAZY: number; PERM_WLAZY: number }): number {
+  if (!(v & (l.PERM_CODE_W | l.PERM_CODE_WLAZY))) return v;
+  return (v & ~(l.PERM_CODE_W | l.PERM_CODE_WLAZY)) | (v & l.PERM_CODE_W ? Perm.W : 0) | (v & l.PERM_CODE_WLAZY ? l.PERM_WLAZY : 0);
+}
+
 export class Cpu {
   private readonly exports: CpuExports;
   readonly layout: Layout;
@@ -229,6 +243,11 @@ export class Cpu {
   onMissingSlot: ((index: number) => boolean) | undefined;
   private translator: Jit | undefined;
   private service: TranslationService | undefined;
+  private threshold = 0;
+  private warmup = 0n;
+  private warmUntil = 0n;
+  /** Translation is on and waiting for the warm-up to end. */
+  private warming = false;
   /** Whether the CPU has run since translations were last flushed (until
    *  it has, the translation map holds nothing to clear). */
   private ran = false;
@@ -473,7 +492,7 @@ export class Cpu {
       this.pagesScanned += q - p;
       untouched += q - p;
       for (let k = p; k < q; k++) {
-        const v = b[base + k] & ~t;
+        const v = unprotectCode(b[base + k], this.layout) & ~t;
         b[base + k] = v & W ? (v & ~W) | lazy : v;
       }
       p = q;
@@ -517,6 +536,9 @@ export class Cpu {
     this.slotHighWater = 0;
     this.flushTranslations();
     this.translator?.resetStats();
+    this.threshold = 0;
+    this.warmup = this.warmUntil = 0n;
+    this.warming = false;
     this.bytes.fill(0, 0, l.EXIT_COUNTS + l.EXIT_REASON_COUNT * 8);
     this.dropReservation();
     this.clearSlots();
@@ -534,26 +556,68 @@ export class Cpu {
    *  is translated on the way (HOT exits never reach the caller). */
   run(budget: bigint): ExitReason {
     this.ran = true;
+    if (this.warming && this.instret >= this.warmUntil) this.applyThreshold();
     // A flat-memory guest can store anywhere in its RAM.
     if (!this.flatTouched && this.memoryMode === MemoryMode.Flat) this.flatTouched = true;
+    // A store into translated code in a writable page exits (codeWritten),
+    // and the exit block must read afterwards as if it had not: what a
+    // fault writes and later exits do not is its cause and address.
+    const l = this.layout, cause = this.view.getUint32(l.EXIT_CAUSE, true), addr = this.view.getBigUint64(l.EXIT_ADDR, true);
     let reason = this.exports.run(budget) as ExitReason;
-    while (reason === ExitReason.Hot) {
+    while (reason === ExitReason.Hot || (reason === ExitReason.Fault && this.codeWritten(cause, addr))) {
       this.refresh();
-      this.translator!.hot(this.pc);
-      reason = this.exports.run(this.budgetLeft) as ExitReason;
+      // (The faulting store used a unit of budget and retired nothing.)
+      const left = reason === ExitReason.Hot ? this.budgetLeft : this.budgetLeft + 1n;
+      if (reason === ExitReason.Hot) this.translator!.hot(this.pc);
+      reason = this.exports.run(left) as ExitReason;
     }
     this.refresh();
     this.translator?.stopped();
     return reason;
   }
 
+  /**
+   * The last exit was a store fault: if it hit a page whose W the
+   * translator withheld (PERM_CODE_W, PERM_CODE_WLAZY: code in a writable
+   * page, translated), the page's translations go, its bit comes back, and
+   * true says the store may run again (it retired nothing). The exit is
+   * then not counted, as the guest never sees it: a run with translations
+   * takes exactly the exits of one without.
+   */
+  private codeWritten(oldCause: number, oldAddr: bigint): boolean {
+    const l = this.layout, v = this.view;
+    const cause = v.getUint32(l.EXIT_CAUSE, true);
+    if (this.translator === undefined || (cause !== Cause.StorePageFault && cause !== Cause.StoreAccess)) return false;
+    const addr = v.getBigUint64(l.EXIT_ADDR, true);
+    // (A store that crosses a page may have faulted on either. The
+    // fault may also be the first store to a slot not yet given RAM, which
+    // ring -1 gives it: codeOffset does not, as offsetOf would.)
+    let unprotected = false;
+    for (const a of [addr, addr + 7n]) {
+      const off = a < 1n << 53n ? this.codeOffset(Number(a)) : undefined;
+      if (off === undefined) continue;
+      const page = Math.floor(off / PAGE_SIZE), i = l.PAGE_PERMS + page, perms = this.bytes[i];
+      if (!(perms & (l.PERM_CODE_W | l.PERM_CODE_WLAZY))) continue;
+      this.bytes[i] = unprotectCode(perms, l);
+      this.translator.codeWritten(page);
+      unprotected = true;
+    }
+    if (!unprotected) return false;
+    const counter = l.EXIT_COUNTS + ExitReason.Fault * 8;
+    v.setBigUint64(counter, v.getBigUint64(counter, true) - 1n, true);
+    v.setUint32(l.EXIT_CAUSE, oldCause, true);
+    v.setBigUint64(l.EXIT_ADDR, oldAddr, true);
+    return true;
+  }
+
   // ---- the translation tier (src/cpu/jit/) ----
   /** Visits after which a jump target is translated into WebAssembly; 0
    *  turns translation off (the interpreter alone runs the guest). Only
    *  page-permission mode translates. */
-  get jitThreshold(): number { return this.view.getUint32(this.layout.JIT_THRESHOLD, true); }
+  get jitThreshold(): number { return this.threshold; }
   set jitThreshold(n: number) {
     if (!Number.isInteger(n) || n < 0 || n > 0xffff_ffff) throw new RangeError(`JIT threshold must be a whole number of visits, not ${n}`);
+    this.threshold = n;
     if (n !== 0 && this.translator === undefined) {
       const e = this.exports, l = this.layout;
       this.translator = new Jit({
@@ -561,10 +625,32 @@ export class Cpu {
         expand: (p) => e.expandCompressed(p),
         // (A parcel is 2-aligned: never across two slots.)
         codeOffset: (pc: number) => this.codeOffset(pc),
+        protectCode: (page: number) => {
+          const i = l.PAGE_PERMS + page, perms = this.bytes[i];
+          this.bytes[i] = (perms & ~(Perm.W | l.PERM_WLAZY))
+            | (perms & Perm.W ? l.PERM_CODE_W : 0) | (perms & l.PERM_WLAZY ? l.PERM_CODE_WLAZY : 0);
+        },
         pagePermissions: () => this.memoryMode === MemoryMode.PagePermissions,
       }, this.service);
     }
-    this.view.setUint32(this.layout.JIT_THRESHOLD, n, true);
+    this.applyThreshold();
+  }
+
+  /** Instructions the guest retires, from now, before the interpreter
+   *  starts counting visits (translation's warm-up; 0: at once). Until
+   *  then it runs as with translation off, without even the lookups. */
+  get jitWarmup(): bigint { return this.warmup; }
+  set jitWarmup(n: bigint) {
+    if (n < 0n) throw new RangeError(`JIT warm-up must be a whole number of instructions, not ${n}`);
+    this.warmup = n;
+    this.warmUntil = this.instret + n;
+    this.applyThreshold();
+  }
+
+  /** Writes the threshold the interpreter uses: 0 while warming up. */
+  private applyThreshold(): void {
+    this.warming = this.threshold !== 0 && this.instret < this.warmUntil;
+    this.view.setUint32(this.layout.JIT_THRESHOLD, this.warming ? 0 : this.threshold, true);
   }
 
   /** Where translations are emitted and compiled: by default in this
@@ -692,7 +778,7 @@ export class Cpu {
   pagePermissions(addr: bigint): number {
     const off = this.offsetOf(addr, 1);
     if (off < 0) return 0;
-    const v = this.bytes[this.layout.PAGE_PERMS + Math.floor(off / PAGE_SIZE)];
+    const v = unprotectCode(this.bytes[this.layout.PAGE_PERMS + Math.floor(off / PAGE_SIZE)], this.layout);
     return (v & (Perm.R | Perm.W | Perm.X)) | (v & this.layout.PERM_WLAZY ? Perm.W : 0);
   }
 
@@ -793,7 +879,7 @@ export class Cpu {
       const inPage = PAGE_SIZE - (a % PAGE_SIZE);
       const off = this.userOffset(a, 1);
       if (off < 0) break;
-      const v = this.bytes[table + Math.floor(off / PAGE_SIZE)];
+      const v = unprotectCode(this.bytes[table + Math.floor(off / PAGE_SIZE)], this.layout);
       if (((v & lazy ? v | Perm.W : v) & perms) !== perms) break;
       done += inPage;
     }

@@ -16,3 +16,29 @@ export function checkMemoryBytes(bytes: number): bigint {
 export function checkTimeoutSeconds(t: number | undefined): void {
   if (t !== undefined && !(t >= 0 && Number.isFinite(t))) throw new RangeError(`timeoutSeconds must be a finite number of seconds, not ${t}`);
 }
+
+/** What stops a run from outside the guest: an instruction count and a
+ *  host-time deadline (`maxInstructions`, `timeoutSeconds`), looked at
+ *  between slices, so that a guest that loops forever cannot keep ring -1
+ *  busy for ever. */
+export class RunLimits {
+  private readonly deadline: number | undefined;
+
+  constructor(readonly maxInstructions: bigint | undefined, readonly timeoutSeconds: number | undefined) {
+    checkTimeoutSeconds(timeoutSeconds);
+    if (timeoutSeconds !== undefined) this.deadline = performance.now() + timeoutSeconds * 1000;
+  }
+
+  /** The limit reached after `executed` instructions, if any. */
+  reached(executed: bigint): 'instructions' | 'timeout' | undefined {
+    if (this.maxInstructions !== undefined && executed >= this.maxInstructions) return 'instructions';
+    if (this.deadline !== undefined && performance.now() >= this.deadline) return 'timeout';
+    return undefined;
+  }
+
+  /** `budget`, cut so that the instruction limit is not overrun. */
+  clamp(budget: bigint, executed: bigint): bigint {
+    const limit = this.maxInstructions;
+    return limit !== undefined && limit - executed < budget ? limit - executed : budget;
+  }
+}

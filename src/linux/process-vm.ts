@@ -1,6 +1,6 @@
 // The process VM: a static riscv64 Linux program in U-mode whose system calls
 // exit to ring -1 and are served here. The analogue of qemu-riscv64.
-import { Cpu, Cause, ExitReason, ExitControl, MemoryMode, Perm, PAGE_SIZE, EXIT_REASON_NAMES, DEFAULT_JIT_THRESHOLD } from '../cpu/cpu.js';
+import { Cpu, Cause, ExitReason, ExitControl, MemoryMode, Perm, PAGE_SIZE, EXIT_REASON_NAMES, DEFAULT_JIT_THRESHOLD, DEFAULT_JIT_WARMUP } from '../cpu/cpu.js';
 import type { TranslationService } from '../cpu/jit/jit.js';
 import { AddressSpace, OutOfChunks, USER_END, pageUp } from './address-space.js';
 import { forkSharedMaps, sharedMaps } from './shared-maps.js';
@@ -90,6 +90,11 @@ export interface ProcessVMOptions {
    *  WebAssembly (src/cpu/jit/); 0 runs the interpreter alone. Default
    *  DEFAULT_JIT_THRESHOLD (64). */
   jitThreshold?: number;
+  /** Instructions each program runs before its code is first translated
+   *  (DEFAULT_JIT_WARMUP, 4 million: some 50-80 ms of interpreting; a
+   *  shorter program never pays for translation); 0n translates from the
+   *  first instruction. */
+  jitWarmup?: bigint;
   /** Where translations are emitted and compiled, for every process of the
    *  VM: by default in this thread, while the guest waits; in Node,
    *  WorkerTranslationService (src/node/translation-worker.ts) does it in a
@@ -374,6 +379,7 @@ export class ProcessVM {
     cpu.memoryLimit = this.limitPages;
     cpu.translationService = this.options.translationService;
     cpu.jitThreshold = this.options.jitThreshold ?? DEFAULT_JIT_THRESHOLD;
+    cpu.jitWarmup = this.options.jitWarmup ?? DEFAULT_JIT_WARMUP;
     cpu.exitControls = ExitControl.EcallU | ExitControl.Ebreak;
     return cpu;
   }
@@ -498,6 +504,8 @@ export class ProcessVM {
       cpu.memoryMode = MemoryMode.PagePermissions;
       cpu.memoryLimit = this.limitPages;
       cpu.jitThreshold = this.options.jitThreshold ?? DEFAULT_JIT_THRESHOLD;
+      // A new program warms up anew.
+      cpu.jitWarmup = this.options.jitWarmup ?? DEFAULT_JIT_WARMUP;
       cpu.exitControls = ExitControl.EcallU | ExitControl.Ebreak;
       this.processes.cpuAdded(cpu);
     }

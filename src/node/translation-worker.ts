@@ -16,8 +16,8 @@ type Done = (result: TranslationResult | Error) => void;
 export class WorkerTranslationService implements TranslationService {
   /** Regions per request: the worker compiles one module per request. */
   readonly batchSize = 8;
-  private readonly worker: Worker;
-  private readonly results: MessagePort;
+  private worker: Worker | undefined;
+  private results: MessagePort | undefined;
   private readonly waiting = new Map<number, Done>();
   private next = 0;
   private failure: Error | undefined;
@@ -25,28 +25,37 @@ export class WorkerTranslationService implements TranslationService {
   /** `cpuModule`: the compiled CPU (the worker expands compressed
    *  instructions with it); `script`: the worker's code
    *  (translation-thread.js beside this file). */
-  constructor(cpuModule: WebAssembly.Module, script: URL = new URL('./translation-thread.js', import.meta.url)) {
+  constructor(private readonly cpuModule: WebAssembly.Module, private readonly script: URL = new URL('./translation-thread.js', import.meta.url)) {}
+
+  /** The thread starts with the first request: a program that ends before
+   *  its warm-up (Cpu.jitWarmup) never pays for one. */
+  private start(): Worker {
     const { port1, port2 } = new MessageChannel();
     this.results = port1;
-    this.worker = new Worker(script, { workerData: { results: port2, cpuModule }, transferList: [port2] });
+    const worker = new Worker(this.script, { workerData: { results: port2, cpuModule: this.cpuModule }, transferList: [port2] });
     // Neither keeps the host process alive: a finished guest ends it.
-    this.worker.unref();
-    this.results.unref();
-    this.worker.on('error', (e) => { this.failure = e; });
-    this.worker.on('exit', (code) => { this.failure ??= new Error(`translation worker exited (${code})`); });
+    worker.unref();
+    port1.unref();
+    worker.on('error', (e) => { this.failure = e; });
+    worker.on('exit', (code) => { this.failure ??= new Error(`translation worker exited (${code})`); });
+    return (this.worker = worker);
   }
 
   get outstanding(): number { return this.waiting.size; }
+
+  /** Why the worker stopped, if it has (its requests are then refused). */
+  get failed(): Error | undefined { return this.failure; }
 
   submit(request: TranslationRequest, done: Done): void {
     if (this.failure) { done(this.failure); return; }
     const id = this.next++;
     this.waiting.set(id, done);
-    this.worker.postMessage({ id, request });
+    (this.worker ?? this.start()).postMessage({ id, request });
   }
 
   pump(): void {
     for (;;) {
+      if (this.results === undefined) break;
       const m = receiveMessageOnPort(this.results)?.message as { id: number; result?: TranslationResult; error?: string } | undefined;
       if (m === undefined) break;
       const done = this.waiting.get(m.id);
@@ -64,7 +73,7 @@ export class WorkerTranslationService implements TranslationService {
   /** Stops the worker (what it still has out is not used). */
   async close(): Promise<void> {
     this.waiting.clear();
-    this.results.close();
-    await this.worker.terminate();
+    this.results?.close();
+    await this.worker?.terminate();
   }
 }

@@ -2,8 +2,10 @@
 // specification v2.0): what OpenSBI is to a kernel under qemu-system-riscv64,
 // the hypervisor is here. A guest kernel's `ecall` from S-mode exits
 // ECALL_S; `handleSbi` reads the call from a7 (extension), a6 (function) and
-// a0..a5, does it, and writes the result back (a0 error, a1 value; a0 alone
-// for the legacy v0.1 calls Linux 6.1 still has as fallbacks).
+// a0..a5, finds the extension in SBI_EXTENSIONS (a table by extension id, as
+// system calls are by number in linux/syscalls.ts), runs its handler, and
+// writes the result back (a0 error, a1 value; a0 alone for the legacy v0.1
+// calls Linux 6.1 still has as fallbacks).
 import type { Cpu } from '../cpu/cpu.js';
 
 export const SBI_SUCCESS = 0n;
@@ -39,16 +41,6 @@ const SPEC_VERSION = 2n << 24n;
 /** Implementation id: none of the registered ones (0 BBL ... 10); ours. */
 export const IMPL_ID = 0x7276n; // "rv"
 const IMPL_VERSION = 1n;
-
-export const SBI_EXTENSION_NAMES: Record<number, string> = {
-  [EXT_BASE]: 'BASE', [EXT_TIME]: 'TIME', [EXT_IPI]: 'IPI', [EXT_RFENCE]: 'RFENCE', [EXT_HSM]: 'HSM',
-  [EXT_SRST]: 'SRST', [EXT_DBCN]: 'DBCN',
-  [LEGACY_SET_TIMER]: 'legacy set_timer', [LEGACY_CONSOLE_PUTCHAR]: 'legacy console_putchar',
-  [LEGACY_CONSOLE_GETCHAR]: 'legacy console_getchar', [LEGACY_CLEAR_IPI]: 'legacy clear_ipi',
-  [LEGACY_SEND_IPI]: 'legacy send_ipi', [LEGACY_REMOTE_FENCE_I]: 'legacy remote_fence_i',
-  [LEGACY_REMOTE_SFENCE_VMA]: 'legacy remote_sfence_vma', [LEGACY_REMOTE_SFENCE_VMA_ASID]: 'legacy remote_sfence_vma_asid',
-  [LEGACY_SHUTDOWN]: 'legacy shutdown',
-};
 
 /** HSM hart states. */
 export enum HartState { Started = 0, Stopped = 1, StartPending = 2, StopPending = 3, Suspended = 4 }
@@ -96,6 +88,30 @@ export class SbiStats {
 
 const A0 = 10, A1 = 11, A6 = 16, A7 = 17;
 
+/** One call as its extension's handler sees it. */
+export interface SbiContext {
+  readonly cpu: Cpu;
+  readonly machine: SbiMachine;
+  readonly ext: number;
+  readonly fid: number;
+  /** Argument register a0..a5. */
+  a(i: number): bigint;
+}
+
+/** An extension's answer: a0 (the error; a legacy call's result) and a1. */
+export interface SbiResult { error: bigint; value?: bigint }
+
+export interface SbiExtension {
+  readonly name: string;
+  /** Function names by fid (for --stats and --trace-exits); a legacy
+   *  extension is one function, named as the extension. */
+  readonly functions?: readonly string[];
+  readonly handler: (c: SbiContext) => SbiResult;
+}
+
+const OK: SbiResult = { error: SBI_SUCCESS };
+const NOT_SUPPORTED: SbiResult = { error: SBI_ERR_NOT_SUPPORTED };
+
 function hartMask(machine: SbiMachine, mask: bigint, base: bigint): number[] | undefined {
   // hart_mask_base of -1 (all ones) means every hart.
   if (base === 0xffff_ffff_ffff_ffffn) return Array.from({ length: machine.harts }, (_, i) => i);
@@ -109,176 +125,204 @@ function hartMask(machine: SbiMachine, mask: bigint, base: bigint): number[] | u
   return harts;
 }
 
-function functionName(ext: number, fid: number): string {
-  const e = SBI_EXTENSION_NAMES[ext];
-  if (e === undefined) return `0x${ext.toString(16)}/${fid}`;
-  if (ext < 0x10) return e;
-  const names: Record<number, string[]> = {
-    [EXT_BASE]: ['get_spec_version', 'get_impl_id', 'get_impl_version', 'probe_extension', 'get_mvendorid', 'get_marchid', 'get_mimpid'],
-    [EXT_TIME]: ['set_timer'],
-    [EXT_IPI]: ['send_ipi'],
-    [EXT_RFENCE]: ['remote_fence_i', 'remote_sfence_vma', 'remote_sfence_vma_asid', 'remote_hfence_gvma_vmid', 'remote_hfence_gvma', 'remote_hfence_vvma_asid', 'remote_hfence_vvma'],
-    [EXT_HSM]: ['hart_start', 'hart_stop', 'hart_get_status', 'hart_suspend'],
-    [EXT_SRST]: ['system_reset'],
-    [EXT_DBCN]: ['console_write', 'console_read', 'console_write_byte'],
+// ---- BASE ----
+function sbiBase({ fid, a }: SbiContext): SbiResult {
+  switch (fid) {
+    case 0: return { error: SBI_SUCCESS, value: SPEC_VERSION };
+    case 1: return { error: SBI_SUCCESS, value: IMPL_ID };
+    case 2: return { error: SBI_SUCCESS, value: IMPL_VERSION };
+    case 3: return { error: SBI_SUCCESS, value: SBI_EXTENSIONS.has(Number(a(0) & 0xffff_ffffn)) ? 1n : 0n };
+    case 4: case 5: case 6: return OK; // mvendorid, marchid, mimpid: 0
+    default: return NOT_SUPPORTED;
+  }
+}
+
+// ---- TIME ----
+function sbiTime({ fid, a, machine }: SbiContext): SbiResult {
+  if (fid !== 0) return NOT_SUPPORTED;
+  machine.setTimer(machine.current, a(0));
+  return OK;
+}
+
+// ---- IPI ----
+function sbiIpi({ fid, a, machine }: SbiContext): SbiResult {
+  if (fid !== 0) return NOT_SUPPORTED;
+  const harts = hartMask(machine, a(0), a(1));
+  if (harts === undefined) return { error: SBI_ERR_INVALID_PARAM };
+  for (const h of harts) machine.setSoftwareInterrupt(h, true);
+  return OK;
+}
+
+// ---- RFENCE ----
+function sbiRfence({ fid, a, machine }: SbiContext): SbiResult {
+  if (fid > 2) return NOT_SUPPORTED; // the hypervisor-extension fences: no H extension
+  const harts = hartMask(machine, a(0), a(1));
+  if (harts === undefined) return { error: SBI_ERR_INVALID_PARAM };
+  // remote_fence_i: instruction caches are always coherent here.
+  if (fid !== 0) for (const h of harts) machine.remoteSfence(h);
+  return OK;
+}
+
+// ---- HSM ----
+function sbiHsm({ fid, a, machine }: SbiContext): SbiResult {
+  switch (fid) {
+    case 0: { // hart_start
+      const h = a(0);
+      if (h >= BigInt(machine.harts)) return { error: SBI_ERR_INVALID_PARAM };
+      if (machine.hartState(Number(h)) !== HartState.Stopped) return { error: SBI_ERR_ALREADY_AVAILABLE };
+      if (machine.readPhysical(a(1), 2) === undefined) return { error: SBI_ERR_INVALID_ADDRESS };
+      machine.startHart(Number(h), a(1), a(2));
+      return OK;
+    }
+    case 1: machine.stopHart(); return OK;
+    case 2: { // hart_get_status
+      const h = a(0);
+      if (h >= BigInt(machine.harts)) return { error: SBI_ERR_INVALID_PARAM };
+      return { error: SBI_SUCCESS, value: BigInt(machine.hartState(Number(h))) };
+    }
+    case 3: { // hart_suspend(type, resume_addr, opaque)
+      const type = Number(a(0) & 0xffff_ffffn);
+      if (type === 0) { machine.suspendHart(); return OK; } // default retentive
+      if (type === 0x8000_0000) { // default non-retentive
+        if (machine.readPhysical(a(1), 2) === undefined) return { error: SBI_ERR_INVALID_ADDRESS };
+        machine.suspendHart({ addr: a(1), opaque: a(2) });
+        return OK;
+      }
+      if (type < 0x1000_0000 || (type > 0x8000_0000 && type < 0x9000_0000)) return { error: SBI_ERR_INVALID_PARAM }; // reserved
+      return NOT_SUPPORTED; // platform-specific types: none
+    }
+    default: return NOT_SUPPORTED;
+  }
+}
+
+// ---- SRST ----
+function sbiSrst({ fid, a, machine }: SbiContext): SbiResult {
+  if (fid !== 0) return NOT_SUPPORTED;
+  const type = Number(a(0) & 0xffff_ffffn), reason = Number(a(1) & 0xffff_ffffn);
+  if (type > 2 || (reason > 1 && reason < 0xe000_0000)) return { error: SBI_ERR_INVALID_PARAM };
+  machine.reset(type, reason);
+  return OK;
+}
+
+// ---- DBCN ----
+function sbiDbcn({ fid, a, machine }: SbiContext): SbiResult {
+  switch (fid) {
+    case 0: { // console_write(num_bytes, base_lo, base_hi)
+      const n = Number(a(0) > 0x10_0000n ? 0x10_0000n : a(0));
+      const bytes = machine.readPhysical(a(1) | (a(2) << 32n), n);
+      if (bytes === undefined) return { error: SBI_ERR_INVALID_PARAM };
+      machine.consoleWrite(bytes);
+      return { error: SBI_SUCCESS, value: BigInt(n) };
+    }
+    case 1: { // console_read: into a buffer, as many as there are
+      const n = Number(a(0) > 0x1000n ? 0x1000n : a(0));
+      const buf = machine.readPhysical(a(1) | (a(2) << 32n), n);
+      if (buf === undefined) return { error: SBI_ERR_INVALID_PARAM };
+      let got = 0;
+      while (got < n) {
+        const c = machine.consoleRead();
+        if (c < 0) break;
+        buf[got++] = c;
+      }
+      return { error: SBI_SUCCESS, value: BigInt(got) };
+    }
+    case 2: machine.consoleWrite(new Uint8Array([Number(a(0) & 0xffn)])); return OK;
+    default: return NOT_SUPPORTED;
+  }
+}
+
+// ---- legacy (v0.1): one function each; a0 is the result ----
+function legacySetTimer({ a, machine }: SbiContext): SbiResult {
+  machine.setTimer(machine.current, a(0));
+  return OK;
+}
+
+function legacyConsolePutchar({ a, machine }: SbiContext): SbiResult {
+  machine.consoleWrite(new Uint8Array([Number(a(0) & 0xffn)]));
+  return OK;
+}
+
+function legacyConsoleGetchar({ machine }: SbiContext): SbiResult {
+  return { error: BigInt(machine.consoleRead()) };
+}
+
+function legacyClearIpi({ machine }: SbiContext): SbiResult {
+  machine.setSoftwareInterrupt(machine.current, false);
+  return OK;
+}
+
+// send_ipi and the remote fences: a0 points at an unsigned long hart mask in
+// guest (virtual) memory; Linux passes 0 for "all harts" in practice only
+// through the v0.2 calls.
+function legacyHartsCall(what: (machine: SbiMachine, hart: number) => void): (c: SbiContext) => SbiResult {
+  return ({ a, machine }) => {
+    const harts = legacyHarts(machine, a(0));
+    if (harts === undefined) return { error: SBI_ERR_INVALID_ADDRESS };
+    for (const h of harts) what(machine, h);
+    return OK;
   };
-  return `${e} ${names[ext]?.[fid] ?? fid}`;
+}
+
+function legacyShutdown({ machine }: SbiContext): SbiResult {
+  machine.reset(ResetType.Shutdown, 0);
+  return OK;
+}
+
+/** The extensions ring -1 implements, by extension id (a7). */
+export const SBI_EXTENSIONS: ReadonlyMap<number, SbiExtension> = new Map<number, SbiExtension>([
+  [EXT_BASE, { name: 'BASE', handler: sbiBase, functions: ['get_spec_version', 'get_impl_id', 'get_impl_version', 'probe_extension', 'get_mvendorid', 'get_marchid', 'get_mimpid'] }],
+  [EXT_TIME, { name: 'TIME', handler: sbiTime, functions: ['set_timer'] }],
+  [EXT_IPI, { name: 'IPI', handler: sbiIpi, functions: ['send_ipi'] }],
+  [EXT_RFENCE, { name: 'RFENCE', handler: sbiRfence, functions: ['remote_fence_i', 'remote_sfence_vma', 'remote_sfence_vma_asid', 'remote_hfence_gvma_vmid', 'remote_hfence_gvma', 'remote_hfence_vvma_asid', 'remote_hfence_vvma'] }],
+  [EXT_HSM, { name: 'HSM', handler: sbiHsm, functions: ['hart_start', 'hart_stop', 'hart_get_status', 'hart_suspend'] }],
+  [EXT_SRST, { name: 'SRST', handler: sbiSrst, functions: ['system_reset'] }],
+  [EXT_DBCN, { name: 'DBCN', handler: sbiDbcn, functions: ['console_write', 'console_read', 'console_write_byte'] }],
+  [LEGACY_SET_TIMER, { name: 'legacy set_timer', handler: legacySetTimer }],
+  [LEGACY_CONSOLE_PUTCHAR, { name: 'legacy console_putchar', handler: legacyConsolePutchar }],
+  [LEGACY_CONSOLE_GETCHAR, { name: 'legacy console_getchar', handler: legacyConsoleGetchar }],
+  [LEGACY_CLEAR_IPI, { name: 'legacy clear_ipi', handler: legacyClearIpi }],
+  [LEGACY_SEND_IPI, { name: 'legacy send_ipi', handler: legacyHartsCall((m, h) => m.setSoftwareInterrupt(h, true)) }],
+  // remote_fence_i: instruction caches are always coherent here.
+  [LEGACY_REMOTE_FENCE_I, { name: 'legacy remote_fence_i', handler: legacyHartsCall(() => {}) }],
+  [LEGACY_REMOTE_SFENCE_VMA, { name: 'legacy remote_sfence_vma', handler: legacyHartsCall((m, h) => m.remoteSfence(h)) }],
+  [LEGACY_REMOTE_SFENCE_VMA_ASID, { name: 'legacy remote_sfence_vma_asid', handler: legacyHartsCall((m, h) => m.remoteSfence(h)) }],
+  [LEGACY_SHUTDOWN, { name: 'legacy shutdown', handler: legacyShutdown }],
+]);
+
+/** Extension names by id. */
+export const SBI_EXTENSION_NAMES: Record<number, string> = Object.fromEntries([...SBI_EXTENSIONS].map(([id, e]) => [id, e.name]));
+
+function functionName(ext: number, fid: number): string {
+  const e = SBI_EXTENSIONS.get(ext);
+  if (e === undefined) return `0x${ext.toString(16)}/${fid}`;
+  if (ext < 0x10) return e.name;
+  return `${e.name} ${e.functions?.[fid] ?? fid}`;
 }
 
 /** Serves the SBI call the CPU exited on (ECALL_S). */
 export function handleSbi(cpu: Cpu, machine: SbiMachine, stats?: SbiStats): SbiCall {
   const ext = Number(cpu.x(A7) & 0xffff_ffffn);
   const fid = Number(cpu.x(A6) & 0xffff_ffffn);
-  const a = (i: number) => cpu.x(A0 + i);
   const name = functionName(ext, fid);
   stats?.count(name);
-  let error = SBI_SUCCESS, value = 0n;
-  const legacy = ext < 0x10;
-  const me = machine.current;
-
-  switch (ext) {
-    case EXT_BASE:
-      switch (fid) {
-        case 0: value = SPEC_VERSION; break;
-        case 1: value = IMPL_ID; break;
-        case 2: value = IMPL_VERSION; break;
-        case 3: value = probe(Number(a(0) & 0xffff_ffffn)) ? 1n : 0n; break;
-        case 4: case 5: case 6: value = 0n; break; // mvendorid, marchid, mimpid
-        default: error = SBI_ERR_NOT_SUPPORTED;
-      }
-      break;
-    case EXT_TIME:
-      if (fid === 0) machine.setTimer(me, a(0));
-      else error = SBI_ERR_NOT_SUPPORTED;
-      break;
-    case EXT_IPI: {
-      if (fid !== 0) { error = SBI_ERR_NOT_SUPPORTED; break; }
-      const harts = hartMask(machine, a(0), a(1));
-      if (harts === undefined) error = SBI_ERR_INVALID_PARAM;
-      else for (const h of harts) machine.setSoftwareInterrupt(h, true);
-      break;
-    }
-    case EXT_RFENCE: {
-      if (fid > 2) { error = SBI_ERR_NOT_SUPPORTED; break; } // the hypervisor-extension fences: no H extension
-      const harts = hartMask(machine, a(0), a(1));
-      if (harts === undefined) { error = SBI_ERR_INVALID_PARAM; break; }
-      // remote_fence_i: instruction caches are always coherent here.
-      if (fid !== 0) for (const h of harts) machine.remoteSfence(h);
-      break;
-    }
-    case EXT_HSM:
-      switch (fid) {
-        case 0: { // hart_start
-          const h = a(0);
-          if (h >= BigInt(machine.harts)) { error = SBI_ERR_INVALID_PARAM; break; }
-          if (machine.hartState(Number(h)) !== HartState.Stopped) { error = SBI_ERR_ALREADY_AVAILABLE; break; }
-          if (machine.readPhysical(a(1), 2) === undefined) { error = SBI_ERR_INVALID_ADDRESS; break; }
-          machine.startHart(Number(h), a(1), a(2));
-          break;
-        }
-        case 1: machine.stopHart(); break;
-        case 2: {
-          const h = a(0);
-          if (h >= BigInt(machine.harts)) error = SBI_ERR_INVALID_PARAM;
-          else value = BigInt(machine.hartState(Number(h)));
-          break;
-        }
-        case 3: { // hart_suspend(type, resume_addr, opaque)
-          const type = Number(a(0) & 0xffff_ffffn);
-          if (type === 0) machine.suspendHart(); // default retentive
-          else if (type === 0x8000_0000) { // default non-retentive
-            if (machine.readPhysical(a(1), 2) === undefined) { error = SBI_ERR_INVALID_ADDRESS; break; }
-            machine.suspendHart({ addr: a(1), opaque: a(2) });
-          } else if (type < 0x1000_0000 || (type > 0x8000_0000 && type < 0x9000_0000)) error = SBI_ERR_INVALID_PARAM; // reserved
-          else error = SBI_ERR_NOT_SUPPORTED; // platform-specific types: none
-          break;
-        }
-        default: error = SBI_ERR_NOT_SUPPORTED;
-      }
-      break;
-    case EXT_SRST: {
-      if (fid !== 0) { error = SBI_ERR_NOT_SUPPORTED; break; }
-      const type = Number(a(0) & 0xffff_ffffn), reason = Number(a(1) & 0xffff_ffffn);
-      if (type > 2 || (reason > 1 && reason < 0xe000_0000)) { error = SBI_ERR_INVALID_PARAM; break; }
-      machine.reset(type, reason);
-      break;
-    }
-    case EXT_DBCN:
-      switch (fid) {
-        case 0: { // console_write(num_bytes, base_lo, base_hi)
-          const n = Number(a(0) > 0x10_0000n ? 0x10_0000n : a(0));
-          const bytes = machine.readPhysical(a(1) | (a(2) << 32n), n);
-          if (bytes === undefined) { error = SBI_ERR_INVALID_PARAM; break; }
-          machine.consoleWrite(bytes);
-          value = BigInt(n);
-          break;
-        }
-        case 1: { // console_read: into a buffer, as many as there are
-          const n = Number(a(0) > 0x1000n ? 0x1000n : a(0));
-          const buf = machine.readPhysical(a(1) | (a(2) << 32n), n);
-          if (buf === undefined) { error = SBI_ERR_INVALID_PARAM; break; }
-          let got = 0;
-          while (got < n) {
-            const c = machine.consoleRead();
-            if (c < 0) break;
-            buf[got++] = c;
-          }
-          value = BigInt(got);
-          break;
-        }
-        case 2: machine.consoleWrite(new Uint8Array([Number(a(0) & 0xffn)])); break;
-        default: error = SBI_ERR_NOT_SUPPORTED;
-      }
-      break;
-    // ---- legacy (v0.1): a0 is the result ----
-    case LEGACY_SET_TIMER:
-      machine.setTimer(me, a(0));
-      break;
-    case LEGACY_CONSOLE_PUTCHAR:
-      machine.consoleWrite(new Uint8Array([Number(a(0) & 0xffn)]));
-      break;
-    case LEGACY_CONSOLE_GETCHAR:
-      error = BigInt(machine.consoleRead());
-      break;
-    case LEGACY_CLEAR_IPI:
-      machine.setSoftwareInterrupt(me, false);
-      break;
-    case LEGACY_SEND_IPI: case LEGACY_REMOTE_FENCE_I: case LEGACY_REMOTE_SFENCE_VMA: case LEGACY_REMOTE_SFENCE_VMA_ASID: {
-      // a0 points at an unsigned long hart mask in guest (virtual) memory;
-      // Linux passes 0 for "all harts" in practice only through the v0.2 calls.
-      const harts = legacyHarts(cpu, machine, a(0));
-      if (harts === undefined) { error = SBI_ERR_INVALID_ADDRESS; break; }
-      for (const h of harts) {
-        if (ext === LEGACY_SEND_IPI) machine.setSoftwareInterrupt(h, true);
-        else if (ext !== LEGACY_REMOTE_FENCE_I) machine.remoteSfence(h);
-      }
-      break;
-    }
-    case LEGACY_SHUTDOWN:
-      machine.reset(ResetType.Shutdown, 0);
-      break;
-    default:
-      error = SBI_ERR_NOT_SUPPORTED;
-  }
+  const extension = SBI_EXTENSIONS.get(ext);
+  const { error, value = 0n } = extension === undefined
+    ? NOT_SUPPORTED
+    : extension.handler({ cpu, machine, ext, fid, a: (i) => cpu.x(A0 + i) });
   cpu.setX(A0, error);
-  if (!legacy) cpu.setX(A1, value);
+  // Legacy calls return a0 alone (ids below 0x10 are the v0.1 range).
+  if (ext >= 0x10) cpu.setX(A1, value);
   return { ext, fid, name, error };
-}
-
-function probe(ext: number): boolean {
-  return [EXT_BASE, EXT_TIME, EXT_IPI, EXT_RFENCE, EXT_HSM, EXT_SRST, EXT_DBCN].includes(ext)
-    || (ext >= 0 && ext <= LEGACY_SHUTDOWN);
 }
 
 // The legacy calls' hart mask: a pointer to it, or 0 for all harts. Read
 // physically when it lies in RAM (the kernel's own data is identity-offset
 // from its physical address only through its page tables, so this is a best
 // effort; Linux 6.1 uses the v0.2 extensions whenever they are offered).
-function legacyHarts(_cpu: Cpu, machine: SbiMachine, ptr: bigint): number[] | undefined {
+function legacyHarts(machine: SbiMachine, ptr: bigint): number[] | undefined {
   if (ptr === 0n) return Array.from({ length: machine.harts }, (_, i) => i);
   const bytes = machine.readPhysical(ptr, 8);
   if (bytes === undefined) return undefined;
   const mask = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
   return hartMask(machine, mask, 0n);
 }
-

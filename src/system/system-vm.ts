@@ -1,37 +1,41 @@
 // The system VM: a whole machine shaped like QEMU's `virt` board, with a
 // guest kernel in S-mode (ring 0) and its programs in U-mode (ring 3). Ring
-// -1 (this file) is the firmware and the board: it loads the kernel, the
-// initrd and the device tree it writes itself, serves the SBI on ECALL_S
-// exits, routes MMIO exits to the device models, keeps the guest's clock and
-// timers, and injects interrupts.
-//
-// Harts take turns on the one CPU instance (each has its state saved while
-// another runs), in rounds: every hart that can run gets a quantum of
-// QUANTUM instructions, in hart order. Time is virtual by default: the
-// `time` CSR (10 MHz, as on virt) advances by a quantum's worth per round,
-// as if each hart ran at INSTRUCTIONS_PER_TICK x 10 MHz in parallel; a hart
-// in wfi sits its turns out until an interrupt is pending for it, and when
-// every hart waits time jumps to the earliest timer deadline. A boot
-// therefore takes the same instructions every time. With the host clock,
-// `time` is the host's and an idle machine waits for real (idleUntil).
-import { Cpu, ExitControl, ExitReason, EXIT_REASON_NAMES, Irq, MemoryMode } from '../cpu/cpu.js';
+// -1 is the firmware and the board. This file puts the machine together and
+// runs it: it loads the kernel, the initrd and the device tree, runs the
+// harts in slices and hands each exit of the CPU to the exit table
+// (exits.ts), which routes it to the part that serves it (an SBI call, an
+// MMIO access, a wfi). The parts are each in a file of their own: the board's devices
+// and its tree (board.ts), the harts taking turns on the CPU
+// (hart-scheduler.ts), the guest's time (guest-clock.ts), the SBI
+// (sbi.ts, sbi-adapter.ts), the console's input and panic watch
+// (console.ts), and the run's limits (hypervisor/limits.ts).
+import { Cpu, ExitControl, ExitReason, EXIT_REASON_NAMES, MemoryMode } from '../cpu/cpu.js';
+import { handleSystemExit, type ExitMachine } from './exits.js';
 import { defaultCpuModule } from '../cpu/module-registry.js';
-import { VIRTUAL_EPOCH_NS } from '../hypervisor/clock.js';
-import { checkMemoryBytes, checkTimeoutSeconds } from '../hypervisor/limits.js';
-import { virtDeviceTree, withOpenSbiEdits, qemuVirtioSlots, QEMU_VIRT, plicContext, type VirtMachineConfig } from './device-tree.js';
+import { checkMemoryBytes, RunLimits } from '../hypervisor/limits.js';
+import { platformRandom } from '../hypervisor/random.js';
+import { QEMU_VIRT } from './device-tree.js';
 import { bootLayout, BootLayoutError } from './boot-layout.js';
 import { loadKernel, KernelImageError } from './linux-image.js';
 import { HartEntry, writeEntryState } from './hart-entry.js';
-import { handleSbi, HartState, ResetType, SbiStats, type SbiMachine } from './sbi.js';
-import { MmioBus, type AccessSize } from './devices/bus.js';
-import { Plic } from './devices/plic.js';
-import { Uart16550 } from './devices/uart16550.js';
-import { GoldfishRtc } from './devices/goldfish-rtc.js';
-import { SifiveTest, type Finish } from './devices/sifive-test.js';
-import { VirtioMmio } from './devices/virtio-mmio.js';
-import { VirtioBlk, type BlockBackend } from './devices/virtio-blk.js';
-import { VirtioRng, hostRandom } from './devices/virtio-rng.js';
+import { handleSbi, ResetType, SbiStats } from './sbi.js';
+import { sbiMachine } from './sbi-adapter.js';
+import { VirtBoard } from './board.js';
+import { SystemConsole } from './console.js';
+import { GuestClock } from './guest-clock.js';
+import { HartScheduler } from './hart-scheduler.js';
+import { openDiskByPath } from './disk-opener.js';
+import type { MmioBus } from './devices/bus.js';
+import type { Plic } from './devices/plic.js';
+import type { Uart16550 } from './devices/uart16550.js';
+import type { GoldfishRtc } from './devices/goldfish-rtc.js';
+import type { SifiveTest, Finish } from './devices/sifive-test.js';
+import type { VirtioMmio } from './devices/virtio-mmio.js';
+import type { BlockBackend } from './devices/virtio-blk.js';
 import { RateLimitedLog, type LogLimits } from './rate-limited-log.js';
+
+export { INSTRUCTIONS_PER_TICK } from './guest-clock.js';
+export { QUANTUM } from './hart-scheduler.js';
 
 export interface SystemVMOptions {
   /** The kernel, as qemu-system-riscv64 -kernel takes it (linux-image.ts):
@@ -56,11 +60,14 @@ export interface SystemVMOptions {
   /** Stop after this many seconds of host time (status 124): a guest that
    *  hangs, or loops forever, cannot keep ring -1 busy for ever. */
   timeoutSeconds?: number;
-  /** A virtio-blk disk: a raw image file (writes reach it; a flush is an
-   *  fsync), read-only if asked, or any block backend. */
+  /** A virtio-blk disk: any block backend (openDiskImage in
+   *  src/node/block-file.ts opens a raw image file: writes reach it, a flush
+   *  is an fsync), or a raw image file by name, opened by the disk opener
+   *  the host edge registered (disk-opener.ts; the package entry for Node
+   *  registers openDiskImage). */
   disk?: { path: string; readOnly?: boolean } | BlockBackend;
   /** The entropy virtio-rng hands the guest, and the 32 bytes of /chosen's
-   *  rng-seed (default: the host's crypto). */
+   *  rng-seed (default: the web platform's crypto.getRandomValues). */
   random?: (buf: Uint8Array) => void;
   /** Harts (1..8; default 1). Hart 0 boots; the others wait for SBI HSM hart_start. */
   harts?: number;
@@ -75,20 +82,8 @@ export interface SystemVMOptions {
 }
 
 export const DEFAULT_SYSTEM_MEMORY = 256 * 1024 * 1024;
-/** Virtual clock: instructions per tick of the 10 MHz `time`: a 200 MHz
- *  hart, near what the interpreter runs, so that guest time keeps pace with
- *  the host's roughly. */
-export const INSTRUCTIONS_PER_TICK = 20n;
-/** Instructions a hart runs per turn. */
-export const QUANTUM = 100_000n;
-const ISA = 'rv64imafdc_zicsr_zifencei_zba_zbb_zbs_sstc';
 /** Exit status when the guest stops at a limit, as the process VM's. */
 export const SYSTEM_LIMIT_STATUS = 124;
-const TIMER_OFF = 0xffff_ffff_ffff_ffffn;
-/** Guest time (ticks: 1 ms) the UART must have been open before it gets console input. */
-const CONSOLE_SETTLE = 10_000n;
-/** Empty line-status reads in a row that mean a guest waits for input. */
-const POLLS_FOR_INPUT = 64;
 
 export class SystemVM {
   readonly cpu: Cpu;
@@ -96,7 +91,8 @@ export class SystemVM {
    *  counted: deviceLog.counts()); what it suppressed is summed up when
    *  the machine stops. */
   readonly deviceLog: RateLimitedLog;
-  readonly bus = new MmioBus({ log: (line) => this.deviceLog.write(line) });
+  readonly board: VirtBoard;
+  readonly bus: MmioBus;
   readonly uart: Uart16550;
   readonly plic: Plic;
   readonly rtc: GoldfishRtc;
@@ -104,46 +100,28 @@ export class SystemVM {
   readonly test: SifiveTest;
   readonly rng: VirtioMmio;
   readonly disk: VirtioMmio | undefined;
-  /** The kernel's panic message, once it has panicked. */
-  panic: string | undefined;
   readonly dtb: Uint8Array;
   readonly sbiStats = new SbiStats();
+  /** Exits per reason by name (--stats; SHUTDOWN too: the finisher's and
+   *  SRST's stops); exitCount() reads one by ExitReason. */
   readonly exitStats = new Map<string, number>();
+  /** What exits.ts's handlers see of this machine; `ran` is set per exit. */
+  private readonly exits: ExitMachine & { ran: bigint };
   /** Set when the guest has asked to power off or reset (SBI SRST), or failed. */
   status: number | undefined;
   private readonly options: SystemVMOptions;
   readonly harts: number;
-  private readonly hartStates: HartState[];
-  /** Saved state of each hart (the running one's is live in the CPU). */
-  private readonly saved: (Uint8Array | undefined)[];
-  private readonly waiting: boolean[];
-  /** A hart in non-retentive suspend: where it starts again when woken. */
-  private readonly resumeAt: ({ addr: bigint; opaque: bigint } | undefined)[];
-  private readonly pendingFlush: boolean[];
-  /** The hart whose state is in the CPU. */
-  private running = 0;
-  /** Instructions the running hart has used of its quantum. */
-  private used = 0n;
-  /** `time` at the start of the current round, in ticks. */
-  private roundTime = 0n;
-  private readonly hostClock: boolean;
-  private readonly hostStart = performance.now();
-  private readonly deadline: number | undefined;
+  readonly clock: GuestClock;
+  readonly scheduler: HartScheduler;
+  readonly console: SystemConsole;
+  private readonly limits: RunLimits;
   /** With the host clock, when every hart waits: the `time` (ticks) of the
    *  earliest timer deadline, or null for none (only a device can wake
    *  them). The caller should sleep until then or until console input; the
    *  next step() looks again. Undefined while some hart can run. */
   idleUntil: bigint | null | undefined;
-  /** Console input not yet handed to the UART: it goes there once the
-   *  guest listens (the port opened), since the 8250 driver's
-   *  probe and FIFO resets would swallow earlier bytes. */
-  private consoleInput: number[] = [];
-  private consoleOpenSince: bigint | undefined;
-  /** Line-status reads in a row that found no data (a guest polling for input). */
-  private lsrPolls = 0;
   /** Instructions executed by all harts. */
   private executed = 0n;
-  private consoleLine = '';
   /** While run() sleeps on an idle machine: ends the sleep. */
   private wakeIdle: (() => void) | undefined;
 
@@ -154,17 +132,10 @@ export class SystemVM {
   private constructor(options: SystemVMOptions) {
     this.options = options;
     this.deviceLog = new RateLimitedLog((line) => this.diagnose(`ringvisor boot: ${line}`), options.logLimits);
-    this.hostClock = options.clock === 'host';
-    const t = options.timeoutSeconds;
-    checkTimeoutSeconds(t);
-    if (t !== undefined) this.deadline = this.hostStart + t * 1000;
+    this.limits = new RunLimits(options.maxInstructions, options.timeoutSeconds);
+    this.clock = new GuestClock(options.clock);
     this.harts = options.harts ?? 1;
     if (!Number.isInteger(this.harts) || this.harts < 1 || this.harts > 8) throw new RangeError(`a system VM has 1 to 8 harts, not ${options.harts}`);
-    this.hartStates = Array.from({ length: this.harts }, (_, h) => (h === 0 ? HartState.Started : HartState.Stopped));
-    this.saved = Array.from({ length: this.harts }, () => undefined);
-    this.waiting = Array.from({ length: this.harts }, () => false);
-    this.resumeAt = Array.from({ length: this.harts }, () => undefined);
-    this.pendingFlush = Array.from({ length: this.harts }, () => false);
     const ramBase = QEMU_VIRT.ramBase;
     const ramSize = checkMemoryBytes(options.memoryBytes ?? DEFAULT_SYSTEM_MEMORY);
     const name = options.kernelName ?? 'kernel';
@@ -173,6 +144,7 @@ export class SystemVM {
     cpu.configureRam(ramBase, ramSize);
     cpu.memoryMode = MemoryMode.Flat;
     cpu.exitControls = ExitControl.Supervisor | ExitControl.EcallS;
+    const scheduler = this.scheduler = new HartScheduler(cpu, this.clock, this.harts);
 
     // The kernel at RAM + text_offset (an ELF's segments where they say);
     // the device tree and the initrd where QEMU puts them (boot-layout.ts;
@@ -185,72 +157,32 @@ export class SystemVM {
     }
 
     const sink = options.console ?? (() => {});
-    const out = (bytes: Uint8Array) => { sink(bytes); this.watchConsole(bytes); };
-    this.plic = new Plic({
-      base: QEMU_VIRT.plic.base, size: QEMU_VIRT.plic.size, sources: QEMU_VIRT.plic.sources, contexts: 2 * this.harts,
-      onContextChange: (context, pending) => {
-        const hart = context >> 1;
-        if (context === plicContext(hart, 'S')) this.setPending(hart, Irq.SupervisorExternal, pending);
-      },
+    this.console = new SystemConsole((panic) => {
+      this.diagnose(`ringvisor boot: the guest kernel panicked: ${panic}`);
+      this.status = 1;
     });
-    this.uart = new Uart16550({ base: QEMU_VIRT.uart.base, irq: this.plic.line(QEMU_VIRT.uart.irq), output: out });
-    this.rtc = new GoldfishRtc({ base: QEMU_VIRT.rtc.base, irq: this.plic.line(QEMU_VIRT.rtc.irq), nowNs: () => this.wallClockNs() });
-    this.bus.add(this.plic);
-    // The bus sees the UART through a watcher that notices a guest polling
-    // its line status for input (U-Boot, early consoles: no interrupts).
-    const uart = this.uart;
-    this.bus.add({
-      name: uart.name, base: uart.base, size: uart.size,
-      read: (offset, size) => {
-        const v = uart.read(offset, size);
-        if (offset === 5) this.lsrPolls = (v & 1n) ? 0 : this.lsrPolls + 1; // LSR, DR clear
-        return v;
-      },
-      write: (offset, size, value) => uart.write(offset, size, value),
-    });
-    this.bus.add(this.rtc);
-    this.test = new SifiveTest({ base: QEMU_VIRT.test.base, onFinish: (f) => this.finish(f), log: (line) => this.deviceLog.write(line) });
-    this.bus.add(this.test);
-    // virtio-mmio slot 0: the entropy device; slot 1: the disk, if any.
-    const slots = qemuVirtioSlots(2);
-    const log = (line: string) => this.deviceLog.write(line);
-    this.rng = new VirtioMmio({ base: slots[0].base, irq: this.plic.line(slots[0].irq), mem: cpu, device: new VirtioRng({ random: options.random }), log, name: 'virtio-rng' });
-    this.bus.add(this.rng);
-    const virtio = [slots[0]];
-    if (options.disk !== undefined) {
-      const d = options.disk;
-      const device = 'path' in d ? new VirtioBlk({ path: d.path, readOnly: d.readOnly }) : new VirtioBlk({ backend: d });
-      this.disk = new VirtioMmio({ base: slots[1].base, irq: this.plic.line(slots[1].irq), mem: cpu, device, log, name: 'virtio-blk' });
-      this.bus.add(this.disk);
-      virtio.push(slots[1]);
-    }
-
-    // The tree as a kernel finds it under QEMU with OpenSBI 1.1, whose edits
-    // (device-tree.ts) include /reserved-memory for the firmware's 512 KiB at
-    // the base of RAM: that memory is the kernel's here, but it is kept out
-    // of its allocator as under QEMU. (Linux 6.1 ignores RAM below its own
-    // load address anyway: "OF: fdt: Ignoring memory range".)
-    // QEMU puts 32 random bytes in /chosen/rng-seed; Linux mixes them in (and,
-    // with RANDOM_TRUST_BOOTLOADER, as defconfig has, credits them), so its
-    // RNG is ready at once instead of when a device has fed it enough.
-    const rngSeed = new Uint8Array(32);
-    (options.random ?? hostRandom)(rngSeed);
-    const tree = (initrd?: { start: bigint; end: bigint }): VirtMachineConfig => withOpenSbiEdits({
-      harts: this.harts, ramBase, ramSize, isa: ISA, mmuType: 'riscv,sv48',
-      timebaseFrequency: QEMU_VIRT.timebaseFrequency,
+    const d = options.disk;
+    const board = this.board = new VirtBoard({
+      harts: this.harts, ramBase, ramSize, mem: cpu,
       bootargs: options.append ?? 'console=ttyS0',
-      initrd,
-      uart: { base: QEMU_VIRT.uart.base, irq: QEMU_VIRT.uart.irq, clockFrequency: QEMU_VIRT.uart.clockFrequency },
-      plic: { base: QEMU_VIRT.plic.base, size: QEMU_VIRT.plic.size, sources: QEMU_VIRT.plic.sources },
-      virtio,
-      rtc: { base: QEMU_VIRT.rtc.base, irq: QEMU_VIRT.rtc.irq },
-      test: { base: QEMU_VIRT.test.base },
-      rngSeed,
+      random: options.random ?? platformRandom,
+      disk: d === undefined ? undefined
+        : 'path' in d ? { backend: openDiskByPath(d.path, d.readOnly ?? false), readOnly: d.readOnly }
+        : { backend: d },
+      console: (bytes) => { sink(bytes); this.console.output(bytes); },
+      uartOnBus: (uart) => this.console.watched(uart),
+      setExternalInterrupt: (hart, irq, pending) => scheduler.setPending(hart, irq, pending),
+      wallClockNs: () => this.wallClockNs(),
+      onFinish: (f) => this.finish(f),
+      log: (line) => this.deviceLog.write(line),
     });
-    // The tree's size does not depend on where the initrd is (its two
-    // properties are fixed-width), so a first tree sizes the layout.
+    this.console.attach(board.uart);
+    ({ bus: this.bus, uart: this.uart, plic: this.plic, rtc: this.rtc, test: this.test, rng: this.rng, disk: this.disk } = board);
+
+    // The tree's size does not depend on where the initrd is, so a first
+    // tree sizes the layout.
     const initrdSize = options.initrd?.length;
-    const sizing = virtDeviceTree(tree(initrdSize === undefined ? undefined : { start: ramBase, end: ramBase + 1n }));
+    const sizing = board.deviceTree(initrdSize === undefined ? undefined : { start: ramBase, end: ramBase + 1n });
     let layout;
     try {
       layout = bootLayout({ ramBase, ramSize, kernelEntry: kernel.entry, kernelEnd: kernel.end, dtbSize: sizing.length, initrdSize });
@@ -259,7 +191,7 @@ export class SystemVM {
       throw e;
     }
     if (options.initrd && layout.initrd) cpu.writeBytes(layout.initrd.start, options.initrd);
-    this.dtb = virtDeviceTree(tree(layout.initrd));
+    this.dtb = board.deviceTree(layout.initrd);
     const dtbAt = layout.dtb;
     cpu.writeBytes(dtbAt, this.dtb);
 
@@ -268,6 +200,23 @@ export class SystemVM {
     const boot = cpu.saveHart();
     writeEntryState(cpu, boot, HartEntry.Boot, 0, kernel.entry, dtbAt);
     cpu.loadHart(boot);
+
+    this.exits = {
+      cpu, bus: this.bus, ran: 0n,
+      sbiCall: () => handleSbi(cpu, this.sbiMachine(), this.sbiStats),
+      waitForInterrupt: () => scheduler.waitForInterrupt(),
+      trace: (what) => this.trace(what),
+    };
+  }
+
+  /** Exits of one reason so far (kvm_stat's per-reason counts). */
+  exitCount(reason: ExitReason): number {
+    return this.exitStats.get(EXIT_REASON_NAMES[reason] ?? String(reason)) ?? 0;
+  }
+
+  /** The kernel's panic message, once it has panicked. */
+  get panic(): string | undefined {
+    return this.console.panic;
   }
 
   /** A write to the test finisher (syscon poweroff or reboot, or a program
@@ -284,48 +233,22 @@ export class SystemVM {
     }
   }
 
-  // A panicking kernel prints "Kernel panic - not syncing: why" and then
-  // spins or reboots: the machine stops there, reporting it.
-  private watchConsole(bytes: Uint8Array): void {
-    for (const b of bytes) {
-      if (b === 0x0a) {
-        const at = this.consoleLine.indexOf('Kernel panic - not syncing');
-        if (at >= 0 && this.panic === undefined) {
-          this.panic = this.consoleLine.slice(at).replace(/\r$/, '');
-          this.diagnose(`ringvisor boot: the guest kernel panicked: ${this.panic}`);
-          this.status = 1;
-        }
-        this.consoleLine = '';
-      } else if (this.consoleLine.length < 512) {
-        this.consoleLine += String.fromCharCode(b);
-      }
-    }
+  /** SBI SRST or the legacy shutdown: the machine's own exit (KVM's
+   *  SYSTEM_EVENT), counted and traced as SHUTDOWN. */
+  private reset(type: ResetType, reason: number): void {
+    this.exitStats.set('SHUTDOWN', (this.exitStats.get('SHUTDOWN') ?? 0) + 1);
+    this.trace(`reason SHUTDOWN ${['shutdown', 'cold reboot', 'warm reboot'][type] ?? type} (SRST reason ${reason})`);
+    if (type === ResetType.Shutdown) this.status = reason === 0 ? 0 : 1;
+    else this.status = 0;
+    if (reason !== 0) this.diagnose(`ringvisor boot: the guest reset the machine reporting a system failure (SRST reason ${reason})`);
   }
 
   /** Bytes typed at the console. An idle machine waiting in run() wakes at
    *  once: the UART's interrupt may end a hart's wfi. */
   input(bytes: Uint8Array | string): void {
-    for (const b of typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes) this.consoleInput.push(b);
-    this.feedConsole();
+    this.console.input(bytes);
+    this.console.feed(this.time);
     this.wakeIdle?.();
-  }
-
-  private feedConsole(): void {
-    if (this.consoleInput.length === 0) return;
-    // Open for reading: receive interrupts on (IER.ERBFI) and OUT2 set, which
-    // the 8250 driver does when the port is opened, not while it probes; and
-    // so for a while, since its start-up reads the receive register once
-    // more "for luck" right after enabling them.
-    // Or a guest that polls the line status, again and again, for a byte.
-    const lcr = Number(this.uart.read(3, 1));
-    const open = (lcr & 0x80) === 0 && (Number(this.uart.read(1, 1)) & 1) !== 0 && (Number(this.uart.read(4, 1)) & 0x08) !== 0;
-    const now = this.time;
-    if (this.lsrPolls >= POLLS_FOR_INPUT) this.consoleOpenSince ??= now - CONSOLE_SETTLE;
-    else if (!open) { this.consoleOpenSince = undefined; return; }
-    this.consoleOpenSince ??= now;
-    if (now - this.consoleOpenSince < CONSOLE_SETTLE) return;
-    this.uart.input(new Uint8Array(this.consoleInput));
-    this.consoleInput = [];
   }
 
   private diagnose(line: string): void {
@@ -334,153 +257,17 @@ export class SystemVM {
 
   /** One --trace-exits line, shaped like KVM's kvm_exit trace event. */
   private trace(what: string): void {
-    this.options.traceExits?.(`kvm_exit: vcpu ${this.running} ${what}`);
+    this.options.traceExits?.(`kvm_exit: vcpu ${this.scheduler.running} ${what}`);
   }
 
-  /** The wall clock the RTC shows: the host's with the host clock; with the
-   *  virtual clock, the virtual epoch plus the machine's own time, so that a
-   *  boot depends on nothing outside the guest (the kernel reads the RTC at
-   *  boot, and turning a date into fields takes more instructions for some
-   *  dates than for others). */
+  /** The wall clock the RTC shows (guest-clock.ts). */
   wallClockNs(): bigint {
-    if (this.hostClock) return BigInt(Date.now()) * 1_000_000n;
-    return VIRTUAL_EPOCH_NS + this.time * (1_000_000_000n / BigInt(QEMU_VIRT.timebaseFrequency));
+    return this.clock.wallClockNs(this.scheduler.used);
   }
 
   /** The `time` CSR now, for the running hart. */
   get time(): bigint {
-    if (this.hostClock) return BigInt(Math.floor((performance.now() - this.hostStart) * (QEMU_VIRT.timebaseFrequency / 1000)));
-    return this.roundTime + this.used / INSTRUCTIONS_PER_TICK;
-  }
-
-  // ---- the harts' state, live or saved ----
-  private csrOf(hart: number, name: 'sip' | 'sie' | 'stimecmp'): bigint {
-    if (hart === this.running) return this.cpu.csr(name);
-    const b = this.saved[hart]!;
-    return new DataView(b.buffer, b.byteOffset, b.length).getBigUint64(this.cpu.hartCsrOffset(name), true);
-  }
-
-  private setCsrOf(hart: number, name: 'sip' | 'stimecmp', v: bigint): void {
-    if (hart === this.running) { this.cpu.setCsr(name, v); return; }
-    const b = this.saved[hart]!;
-    new DataView(b.buffer, b.byteOffset, b.length).setBigUint64(this.cpu.hartCsrOffset(name), v, true);
-  }
-
-  /** Ring -1 raises or lowers an interrupt line of a hart. */
-  private setPending(hart: number, irq: number, pending: boolean): void {
-    if (this.saved[hart] === undefined && hart !== this.running) return; // never started
-    const bit = 1n << BigInt(irq);
-    const sip = this.csrOf(hart, 'sip');
-    this.setCsrOf(hart, 'sip', pending ? sip | bit : sip & ~bit);
-  }
-
-  /** Whether an interrupt is pending and enabled in sie for `hart` (what
-   *  ends a wfi, whatever sstatus.SIE says), its timer counted at `time`. */
-  private interruptPending(hart: number, time: bigint): boolean {
-    let sip = this.csrOf(hart, 'sip');
-    if (time >= this.csrOf(hart, 'stimecmp')) sip |= 1n << BigInt(Irq.SupervisorTimer);
-    return (sip & this.csrOf(hart, 'sie')) !== 0n;
-  }
-
-  private runnable(hart: number, time: bigint): boolean {
-    const state = this.hartStates[hart];
-    if (state !== HartState.Started && state !== HartState.Suspended) return false;
-    if (this.waiting[hart] && this.interruptPending(hart, time)) {
-      this.waiting[hart] = false;
-      if (state === HartState.Suspended) this.resume(hart);
-    }
-    return !this.waiting[hart];
-  }
-
-  /** The end of an SBI hart_suspend: on after the call, or (non-retentive)
-   *  from its resume address, as the firmware leaves a waking hart
-   *  (hart-entry.ts: paging, SIE and sie off, a0 = its id, a1 = opaque). */
-  private resume(hart: number): void {
-    this.hartStates[hart] = HartState.Started;
-    const at = this.resumeAt[hart];
-    if (at === undefined) return;
-    this.resumeAt[hart] = undefined;
-    const state = hart === this.running ? this.cpu.saveHart() : this.saved[hart]!;
-    writeEntryState(this.cpu, state, HartEntry.NonRetentiveResume, hart, at.addr, at.opaque);
-    if (hart === this.running) this.cpu.loadHart(state); else this.saved[hart] = state;
-  }
-
-  /** Hands the CPU to the next hart that can run, starting new rounds (and
-   *  skipping idle time) as needed. False when the machine has stopped. */
-  private nextHart(): boolean {
-    let h = this.running;
-    this.idleUntil = undefined;
-    for (let scanned = 0; ; scanned++) {
-      h++;
-      if (h === this.harts) { h = 0; this.roundTime += QUANTUM / INSTRUCTIONS_PER_TICK; }
-      if (this.runnable(h, this.hostClock ? this.time : this.roundTime)) break;
-      if (scanned >= this.harts) {
-        // Nobody can run: time jumps to the earliest deadline of a waiting hart.
-        let next: bigint | undefined;
-        for (let w = 0; w < this.harts; w++) {
-          if ((this.hartStates[w] !== HartState.Started && this.hartStates[w] !== HartState.Suspended) || !this.waiting[w]) continue;
-          const d = this.csrOf(w, 'stimecmp');
-          if ((this.csrOf(w, 'sie') & (1n << BigInt(Irq.SupervisorTimer))) !== 0n && d !== TIMER_OFF && (next === undefined || d < next)) next = d;
-        }
-        const any = this.hartStates.some((st) => st === HartState.Started || st === HartState.Suspended);
-        if (this.hostClock && any) {
-          // Really idle: the caller waits (for the deadline or for input).
-          this.idleUntil = next ?? null;
-          return false;
-        }
-        if (next === undefined) {
-          if (any) this.diagnose(`ringvisor boot: every hart waits for an interrupt that can never come (wfi with no timer and no device to wake them; pc 0x${this.cpu.pc.toString(16)})`);
-          else this.diagnose('ringvisor boot: every hart has stopped (SBI HSM hart_stop)');
-          this.status = 1;
-          return false;
-        }
-        if (next > this.roundTime) this.roundTime = next;
-        scanned = 0;
-      }
-    }
-    if (h !== this.running) {
-      this.saved[this.running] = this.cpu.saveHart();
-      this.cpu.loadHart(this.saved[h]!);
-      this.running = h;
-    }
-    this.used = 0n;
-    return true;
-  }
-
-  private machine(): SbiMachine {
-    return {
-      harts: this.harts,
-      current: this.running,
-      consoleWrite: (b) => (this.options.console ?? (() => {}))(b),
-      consoleRead: () => this.consoleInput.shift() ?? -1,
-      setSoftwareInterrupt: (h, p) => this.setPending(h, Irq.SupervisorSoftware, p),
-      setTimer: (h, when) => this.setCsrOf(h, 'stimecmp', when),
-      remoteSfence: (h) => { if (h === this.running) this.cpu.flushTlb(); else this.pendingFlush[h] = true; },
-      hartState: (h) => this.hartStates[h],
-      startHart: (h, addr, opaque) => {
-        // A hart starts as the boot hart did (hart-entry.ts).
-        const state = new Uint8Array(this.cpu.saveHart().length);
-        writeEntryState(this.cpu, state, HartEntry.HartStart, h, addr, opaque);
-        this.saved[h] = state;
-        this.waiting[h] = false;
-        this.hartStates[h] = HartState.Started;
-      },
-      stopHart: () => { this.hartStates[this.running] = HartState.Stopped; },
-      suspendHart: (resume) => {
-        this.hartStates[this.running] = HartState.Suspended;
-        this.waiting[this.running] = true;
-        this.resumeAt[this.running] = resume;
-      },
-      reset: (type, reason) => {
-        // The machine's own exit (KVM's SYSTEM_EVENT): counted and traced as SHUTDOWN.
-        this.exitStats.set('SHUTDOWN', (this.exitStats.get('SHUTDOWN') ?? 0) + 1);
-        this.trace(`reason SHUTDOWN ${['shutdown', 'cold reboot', 'warm reboot'][type] ?? type} (SRST reason ${reason})`);
-        if (type === ResetType.Shutdown) this.status = reason === 0 ? 0 : 1;
-        else this.status = 0;
-        if (reason !== 0) this.diagnose(`ringvisor boot: the guest reset the machine reporting a system failure (SRST reason ${reason})`);
-      },
-      readPhysical: (addr, length) => (this.cpu.inRam(addr, length) ? this.cpu.guestBytes(addr, length) : undefined),
-    };
+    return this.scheduler.time;
   }
 
   /** Runs one slice; returns the exit status once the machine has stopped. */
@@ -490,71 +277,45 @@ export class SystemVM {
     this.idleUntil = undefined;
     if (this.status !== undefined) return this.stopped();
     const cpu = this.cpu;
-    const limit = this.options.maxInstructions;
-    if (limit !== undefined && this.executed >= limit) {
-      this.diagnose(`ringvisor boot: instruction limit reached (${limit} instructions) at pc 0x${cpu.pc.toString(16)}`);
-      return (this.status = SYSTEM_LIMIT_STATUS);
+    const scheduler = this.scheduler;
+    switch (this.limits.reached(this.executed)) {
+      case 'instructions':
+        this.diagnose(`ringvisor boot: instruction limit reached (${this.limits.maxInstructions} instructions) at pc 0x${cpu.pc.toString(16)}`);
+        return (this.status = SYSTEM_LIMIT_STATUS);
+      case 'timeout':
+        this.diagnose(`ringvisor boot: timed out after ${this.limits.timeoutSeconds} s at pc 0x${cpu.pc.toString(16)} (hart ${scheduler.running})`);
+        return (this.status = SYSTEM_LIMIT_STATUS);
     }
-    if (this.deadline !== undefined && performance.now() >= this.deadline) {
-      this.diagnose(`ringvisor boot: timed out after ${this.options.timeoutSeconds} s at pc 0x${cpu.pc.toString(16)} (hart ${this.running})`);
-      return (this.status = SYSTEM_LIMIT_STATUS);
+    this.console.feed(this.time);
+    if (scheduler.turnOver()) {
+      const next = scheduler.next();
+      if (next.kind === 'idle') { this.idleUntil = next.until; return this.status; }
+      if (next.kind === 'stuck') {
+        this.diagnose(`ringvisor boot: ${next.why}`);
+        return (this.status = 1);
+      }
     }
-    this.feedConsole();
-    if (!this.runnable(this.running, this.time) || this.used >= QUANTUM) {
-      if (!this.nextHart()) return this.status;
-    }
-    if (this.pendingFlush[this.running]) { cpu.flushTlb(); this.pendingFlush[this.running] = false; }
-    // Run until the timer deadline at most, so that it fires on time.
-    const now = this.time;
-    cpu.time = now;
-    let budget = QUANTUM - this.used;
-    const deadline = cpu.csr('stimecmp');
-    if (deadline > now) {
-      const until = (deadline - now) * INSTRUCTIONS_PER_TICK;
-      if (until < budget) budget = until;
-    }
-    if (limit !== undefined && limit - this.executed < budget) budget = limit - this.executed;
+    let budget = this.limits.clamp(scheduler.beginSlice(), this.executed);
     if (budget <= 0n) budget = 1n;
     const reason = cpu.run(budget);
-    this.used += budget - cpu.budgetLeft;
-    this.executed += budget - cpu.budgetLeft;
-    const name = EXIT_REASON_NAMES[reason] ?? String(reason);
-    this.exitStats.set(name, (this.exitStats.get(name) ?? 0) + 1);
-    const e = cpu.exit;
-    switch (reason) {
-      case ExitReason.Budget:
-        this.trace(`reason BUDGET pc 0x${cpu.pc.toString(16)} after ${budget - cpu.budgetLeft} instructions`);
-        break;
-      case ExitReason.EcallS: {
-        const call = handleSbi(cpu, this.machine(), this.sbiStats);
-        this.trace(`reason ECALL_S pc 0x${e.pc.toString(16)} sbi ${call.name} error ${call.error}`);
-        break;
-      }
-      case ExitReason.MmioLoad: {
-        const m = cpu.mmio;
-        const v = this.bus.load(m.addr, m.size as AccessSize);
-        this.trace(`reason MMIO_LOAD pc 0x${e.pc.toString(16)} gpa 0x${m.addr.toString(16)} len ${m.size} ${v === undefined ? 'no device: access fault' : `val 0x${v.toString(16)} (${this.bus.find(m.addr)?.name})`}`);
-        if (v === undefined) cpu.failMmio(); else cpu.completeMmioLoad(v);
-        break;
-      }
-      case ExitReason.MmioStore: {
-        const m = cpu.mmio;
-        const ok = this.bus.store(m.addr, m.size as AccessSize, m.data);
-        this.trace(`reason MMIO_STORE pc 0x${e.pc.toString(16)} gpa 0x${m.addr.toString(16)} len ${m.size} val 0x${m.data.toString(16)} ${ok ? `(${this.bus.find(m.addr)?.name})` : 'no device: access fault'}`);
-        if (!ok) cpu.failMmio();
-        break;
-      }
-      case ExitReason.Wfi:
-        // The hart sits its turns out until an interrupt is pending for it
-        // (nextHart skips time ahead when every hart waits).
-        this.trace(`reason WFI pc 0x${e.pc.toString(16)}`);
-        this.waiting[this.running] = true;
-        break;
-      default:
-        this.diagnose(`ringvisor boot: unexpected exit ${name} at pc 0x${e.pc.toString(16)} (cause ${e.cause}, addr 0x${e.addr.toString(16)})`);
-        return (this.status = 1);
+    const ran = budget - cpu.budgetLeft;
+    scheduler.ran(ran);
+    this.executed += ran;
+    this.exits.ran = ran;
+    const action = handleSystemExit(reason, this.exits, this.exitStats);
+    if (action.kind === 'stop') {
+      this.diagnose(action.diagnostic);
+      return (this.status = action.status);
     }
     return this.status;
+  }
+
+  private sbiMachine() {
+    return sbiMachine({
+      cpu: this.cpu, scheduler: this.scheduler, console: this.console,
+      consoleWrite: (b) => (this.options.console ?? (() => {}))(b),
+      reset: (type, reason) => this.reset(type, reason),
+    });
   }
 
   // The machine has stopped: what the device log held back is summed up.
@@ -607,7 +368,7 @@ export class SystemVM {
   idleMilliseconds(): number {
     if (this.idleUntil === undefined) return 0;
     if (this.idleUntil === null) return 20;
-    const ms = Number(this.idleUntil - this.time) / (QEMU_VIRT.timebaseFrequency / 1000);
+    const ms = GuestClock.msBetween(this.time, this.idleUntil);
     return Math.max(0, Math.min(20, ms));
   }
 }

@@ -131,7 +131,7 @@ function runElf(input: Uint8Array): string | undefined {
   let vm: ProcessVM;
   try {
     vm = ProcessVM.create(input, {
-      cpuModule, memoryBytes: 32 << 20, maxInstructions: 20_000n, clock: 'virtual', jitThreshold: 16,
+      cpuModule, memoryBytes: 32 << 20, maxInstructions: 20_000n, clock: 'virtual', jitThreshold: 16, jitWarmup: 0n,
       programName: 'fuzz', random: (b) => b.fill(7),
       stdout: () => {}, stderr: () => {}, diagnostics: () => {},
     });
@@ -244,7 +244,7 @@ function runInterpreter(input: Uint8Array): string | undefined {
   let vm: ProcessVM;
   try {
     vm = ProcessVM.create(dynamicProgram, {
-      cpuModule, memoryBytes: 32 << 20, maxInstructions: 20_000n, clock: 'virtual', jitThreshold: 16, sysroot,
+      cpuModule, memoryBytes: 32 << 20, maxInstructions: 20_000n, clock: 'virtual', jitThreshold: 16, jitWarmup: 0n, sysroot,
       programName: 'fuzz', random: (b) => b.fill(7), stdout: () => {}, stderr: () => {}, diagnostics: () => {},
     });
   } catch (e) {
@@ -309,7 +309,7 @@ function runExecInput(input: Uint8Array): string | undefined {
   let vm: ProcessVM | undefined;
   try {
     vm = ProcessVM.create(execCaller, {
-      cpuModule, memoryBytes: 32 << 20, maxInstructions: 2_000_000n, clock: 'virtual', jitThreshold: 16,
+      cpuModule, memoryBytes: 32 << 20, maxInstructions: 2_000_000n, clock: 'virtual', jitThreshold: 16, jitWarmup: 0n,
       fs: new GuestFs([{ guestPath: '/x', fs: files }]), argv: ['exec-file', '/x/prog', 'an argument'],
       programName: 'fuzz', random: (b) => b.fill(7), stdout: () => {}, stderr: () => {}, diagnostics: () => {},
     });

@@ -72,7 +72,9 @@ export async function runRingvisor(c: GuestCase, jitThreshold?: number): Promise
     stderr: (data) => stderr.push(Buffer.from(data)),
     maxInstructions: c.maxInstructions !== undefined ? BigInt(c.maxInstructions) : DEFAULT_MAX_INSTRUCTIONS,
     sysroot: c.sysroot !== undefined ? hostSysroot(c.sysroot) : undefined,
-    jitThreshold,
+    // The tier under test from the first instruction (no warm-up), so that
+    // short guests are translated too.
+    jitThreshold, jitWarmup: 0n,
   });
   let status: number;
   let files: string | undefined;

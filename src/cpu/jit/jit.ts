@@ -19,15 +19,18 @@
 // (Hot exits and run ends come at the same instructions every time on the
 // virtual clock, so with compileHere the same regions are made every time.)
 //
-// Code is translated only from pages the guest can execute and cannot write
-// (page-permission mode: a process VM's text). A guest store can therefore
-// never change translated code; what can is ring -1 itself: new permissions
-// on a page (mprotect, munmap, mmap over it) or a write by the hypervisor
-// into guest memory (the ELF loader, signal trampolines, vmcall). Cpu calls
-// `pagesChanged` for both, and the translations made from those pages go,
-// pending ones included (a module that comes back for them is not used).
-// That is also why FENCE.I needs no work: a guest that writes code writes it
-// into a writable page, whose code is interpreted.
+// Code is translated only from pages the guest can execute (page-permission
+// mode: a process VM). Most cannot be written (a program's text); what can
+// change their code is ring -1 itself: new permissions on a page (mprotect,
+// munmap, mmap over it) or a write by the hypervisor into guest memory (the
+// ELF loader, signal trampolines, vmcall). Cpu calls `pagesChanged` for
+// both, and the translations made from those pages go, pending ones
+// included (a module that comes back for them is not used). Code in a
+// writable page (a JIT inside the guest, a trampoline on a stack) is
+// translated too, and its page loses W meanwhile (protectCode): the
+// guest's next store there faults to Cpu, which gives W back and calls
+// `codeWritten` before the store runs. Either way no translation ever runs
+// code that has changed, which is why FENCE.I needs no work.
 import { discover, emitRegion, moduleOf, snapshotEnv, HELPERS, type CodeSnapshot, type EmitConfig, type RegionCode } from './translate.js';
 
 export interface JitHost {
@@ -40,6 +43,10 @@ export interface JitHost {
    *  given to it for asking); a number, as user addresses are below 2^38. */
   codeOffset(pc: number): number | undefined;
   pagePermissions(): boolean;
+  /** Withholds W from RAM page `page` (a writable page with translated
+   *  code): the guest's next store to it faults to Cpu, which gives W back
+   *  and calls codeWritten. */
+  protectCode(page: number): void;
 }
 
 /** A batch of hot entries to translate into one module, each with copies
@@ -133,6 +140,10 @@ export interface JitStats {
 
 const PAGE_BYTES = 4096;
 const PERM_W = 2, PERM_X = 4, PERM_WLAZY = 8; // assembly/layout.ts
+/** Stores into a writable page's translated code after which its code is
+ *  left to the interpreter: data written beside code (or code rewritten
+ *  all the time) would otherwise be translated over and over. */
+const MAX_CODE_WRITES = 8;
 /** An empty slot: no pc is odd. */
 const NO_PC = 1n;
 
@@ -168,6 +179,8 @@ export class Jit {
   /** The batch being gathered. */
   private queue: TranslationRequest['entries'] = [];
   private batches = 0;
+  /** RAM page index -> stores into its translated code so far (writable pages). */
+  private readonly codeWrites = new Map<number, number>();
   private readonly freeIndices: number[] = [];
   private readonly imports: { cpu: Record<string, unknown> };
   private readonly config: EmitConfig;
@@ -221,16 +234,28 @@ export class Jit {
     }
   }
 
-  /** The RAM page index of the code page at guest `base`, if it is one:
-   *  executable and not writable (PERM_WLAZY, writable on its first store,
-   *  is writable too). */
+  /** The RAM page index of the page at guest `base` if its code may be
+   *  translated: executable, and if writable (PERM_WLAZY, writable on its
+   *  first store, is writable too), not rewritten MAX_CODE_WRITES times
+   *  already. A writable one is write-protected (protectCode) when an
+   *  entry is taken from it, so that no store can change code unseen. */
   private codePage(base: number): number | undefined {
     if (!(base >= 0 && base < this.config.userEnd)) return undefined;
     const off = this.host.codeOffset(base);
     if (off === undefined) return undefined;
     const page = off / PAGE_BYTES;
     const perms = this.mem()[this.host.layout.PAGE_PERMS + page];
-    return (perms & PERM_X) !== 0 && (perms & (PERM_W | PERM_WLAZY)) === 0 ? page : undefined;
+    if ((perms & PERM_X) === 0) return undefined;
+    if ((perms & (PERM_W | PERM_WLAZY)) !== 0 && (this.codeWrites.get(page) ?? 0) >= MAX_CODE_WRITES) return undefined;
+    return page;
+  }
+
+  /** The guest stored into RAM page `page`, a writable one whose W was
+   *  withheld for its translated code (Cpu has given W back): the code
+   *  there may have changed, so its translations go. */
+  codeWritten(page: number): void {
+    this.codeWrites.set(page, (this.codeWrites.get(page) ?? 0) + 1);
+    this.pagesChanged(page, page);
   }
 
   /** The interpreter found `pc` hot: reinstall its translation (a colliding
@@ -254,6 +279,9 @@ export class Jit {
       const next = this.codePage(base + PAGE_BYTES);
       if (next !== undefined) pages.set(base + PAGE_BYTES, next);
       const ram = this.mem(), at0 = this.host.layout.RAM_OFFSET;
+      for (const p of pages.values()) {
+        if (ram[this.host.layout.PAGE_PERMS + p] & (PERM_W | PERM_WLAZY)) this.host.protectCode(p);
+      }
       this.queue.push({ pc, pages: [...pages].map(([b, p]) => ({ base: b, bytes: ram.slice(at0 + p * PAGE_BYTES, at0 + (p + 1) * PAGE_BYTES) })) });
       this.pending.set(pc, { batch: this.batches, pages });
       for (const p of pages.values()) listAdd(this.pendingByPage, p, pc);
@@ -408,6 +436,7 @@ export class Jit {
    *  mode changed). */
   flush(): void {
     for (const page of [...this.byPage.keys()]) this.dropPage(page);
+    this.codeWrites.clear();
     this.refusedByPage.clear();
     this.pending.clear();
     this.pendingByPage.clear();

@@ -103,7 +103,7 @@ export class MmioBus {
   private readonly log: (line: string) => void;
 
   constructor(opts: MmioBusOptions = {}) {
-    this.log = opts.log ?? ((line) => process.stderr.write(line + '\n'));
+    this.log = opts.log ?? ((line) => console.error(line));
   }
 
   add(d: MmioDevice): void {

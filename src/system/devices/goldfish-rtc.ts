@@ -34,6 +34,18 @@ export interface GoldfishRtcOptions {
 
 const M32 = 0xffff_ffffn;
 
+/** Register offsets, as Linux's rtc-goldfish.c and QEMU's goldfish_rtc.c name them. */
+export enum GoldfishRtcReg {
+  TimeLow = 0x00,
+  TimeHigh = 0x04,
+  AlarmLow = 0x08,
+  AlarmHigh = 0x0c,
+  IrqEnabled = 0x10,
+  ClearAlarm = 0x14,
+  AlarmStatus = 0x18,
+  ClearInterrupt = 0x1c,
+}
+
 export class GoldfishRtc implements MmioDevice {
   readonly name: string;
   readonly base: bigint;
@@ -98,33 +110,33 @@ export class GoldfishRtc implements MmioDevice {
 
   private read32(offset: number): number {
     switch (offset) {
-      case 0x00: {
+      case GoldfishRtcReg.TimeLow: {
         const now = this.guestNowNs();
         this.timeHighLatch = Number(now >> 32n);
         return Number(now & M32);
       }
-      case 0x04: return this.timeHighLatch;
-      case 0x08: return this.alarmLow;
-      case 0x0c: return this.alarmHigh;
-      case 0x10: return this.irqEnabled ? 1 : 0;
-      case 0x18: return this.alarmArmed ? 1 : 0;
+      case GoldfishRtcReg.TimeHigh: return this.timeHighLatch;
+      case GoldfishRtcReg.AlarmLow: return this.alarmLow;
+      case GoldfishRtcReg.AlarmHigh: return this.alarmHigh;
+      case GoldfishRtcReg.IrqEnabled: return this.irqEnabled ? 1 : 0;
+      case GoldfishRtcReg.AlarmStatus: return this.alarmArmed ? 1 : 0;
     }
     return 0;
   }
 
   private write32(offset: number, v: number): void {
     switch (offset) {
-      case 0x00: {
+      case GoldfishRtcReg.TimeLow: {
         const t = (BigInt(this.timeHighWrite) << 32n) | BigInt(v >>> 0);
         this.offsetNs = t - this.nowNs();
         break;
       }
-      case 0x04: this.timeHighWrite = v >>> 0; break;
-      case 0x08: this.alarmLow = v >>> 0; this.alarmArmed = true; break;
-      case 0x0c: this.alarmHigh = v >>> 0; break;
-      case 0x10: this.irqEnabled = (v & 1) === 1; this.update(); break;
-      case 0x14: this.alarmArmed = false; break;
-      case 0x1c: this.irqPending = false; this.update(); break;
+      case GoldfishRtcReg.TimeHigh: this.timeHighWrite = v >>> 0; break;
+      case GoldfishRtcReg.AlarmLow: this.alarmLow = v >>> 0; this.alarmArmed = true; break;
+      case GoldfishRtcReg.AlarmHigh: this.alarmHigh = v >>> 0; break;
+      case GoldfishRtcReg.IrqEnabled: this.irqEnabled = (v & 1) === 1; this.update(); break;
+      case GoldfishRtcReg.ClearAlarm: this.alarmArmed = false; break;
+      case GoldfishRtcReg.ClearInterrupt: this.irqPending = false; this.update(); break;
     }
   }
 

@@ -5,7 +5,7 @@ export * from './goldfish-rtc.js';
 export * from './sifive-test.js';
 export * from './virtqueue.js';
 export {
-  VirtioMmio, VIRTIO_MMIO_MAGIC, VIRTIO_F_INDIRECT_DESC, VIRTIO_F_EVENT_IDX, VIRTIO_F_VERSION_1,
+  VirtioMmio, VirtioMmioReg, VIRTIO_MMIO_MAGIC, VIRTIO_MMIO_VERSION, VIRTIO_F_INDIRECT_DESC, VIRTIO_F_EVENT_IDX, VIRTIO_F_VERSION_1,
   STATUS_ACKNOWLEDGE, STATUS_DRIVER, STATUS_DRIVER_OK, STATUS_FEATURES_OK, STATUS_DEVICE_NEEDS_RESET, STATUS_FAILED,
   INT_USED_BUFFER, INT_CONFIG_CHANGE, configBytesRead,
 } from './virtio-mmio.js';

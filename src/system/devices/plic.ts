@@ -43,11 +43,17 @@ export interface PlicOptions {
   name?: string;
 }
 
-const PENDING_BASE = 0x1000;
-const ENABLE_BASE = 0x2000;
+// The register map of the RISC-V PLIC specification (riscv-plic.adoc,
+// "Memory Map"), as the header above lists it.
+const PRIORITY_BASE = 0x000000;
+const PENDING_BASE = 0x001000;
+const ENABLE_BASE = 0x002000;
 const ENABLE_STRIDE = 0x80;
 const CONTEXT_BASE = 0x200000;
 const CONTEXT_STRIDE = 0x1000;
+/** Within a context's block: its priority threshold and claim/complete. */
+const CONTEXT_THRESHOLD = 0x0;
+const CONTEXT_CLAIM = 0x4;
 
 export class Plic implements MmioDevice {
   readonly name: string;
@@ -187,7 +193,7 @@ export class Plic implements MmioDevice {
 
   private read32(offset: number): number {
     if (offset < PENDING_BASE) {
-      const s = offset >>> 2;
+      const s = (offset - PRIORITY_BASE) >>> 2;
       return s < this.sources ? this.priority[s] : 0;
     }
     if (offset < ENABLE_BASE) {
@@ -202,15 +208,15 @@ export class Plic implements MmioDevice {
     const c = Math.floor((offset - CONTEXT_BASE) / CONTEXT_STRIDE);
     if (c >= this.contexts) return 0;
     const r = (offset - CONTEXT_BASE) % CONTEXT_STRIDE;
-    if (r === 0) return this.threshold[c];
-    if (r === 4) return this.claim(c);
+    if (r === CONTEXT_THRESHOLD) return this.threshold[c];
+    if (r === CONTEXT_CLAIM) return this.claim(c);
     return 0;
   }
 
   private write32(offset: number, v: number): void {
     v >>>= 0;
     if (offset < PENDING_BASE) {
-      const s = offset >>> 2;
+      const s = (offset - PRIORITY_BASE) >>> 2;
       if (s >= 1 && s < this.sources) { this.priority[s] = v & this.priorityMask; this.update(); }
       return;
     }
@@ -230,8 +236,8 @@ export class Plic implements MmioDevice {
     const c = Math.floor((offset - CONTEXT_BASE) / CONTEXT_STRIDE);
     if (c >= this.contexts) return;
     const r = (offset - CONTEXT_BASE) % CONTEXT_STRIDE;
-    if (r === 0) { this.threshold[c] = v & this.priorityMask; this.update(); }
-    else if (r === 4) this.complete(c, v);
+    if (r === CONTEXT_THRESHOLD) { this.threshold[c] = v & this.priorityMask; this.update(); }
+    else if (r === CONTEXT_CLAIM) this.complete(c, v);
   }
 
   read(offset: number, size: AccessSize): bigint {

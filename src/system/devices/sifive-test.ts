@@ -16,6 +16,12 @@
 
 import { type AccessSize, type MmioDevice } from './bus.js';
 
+/** The one register (QEMU's hw/misc/sifive_test.c). */
+export const FINISHER_REG = 0x0;
+/** The register's fields: how the machine ends (low 16 bits), the exit code (high 16). */
+const FINISHER_STATUS_MASK = 0xffff;
+const FINISHER_CODE_SHIFT = 16;
+
 export const FINISHER_FAIL = 0x3333;
 export const FINISHER_PASS = 0x5555;
 export const FINISHER_RESET = 0x7777;
@@ -66,12 +72,12 @@ export class SifiveTest implements MmioDevice {
   }
 
   write(offset: number, _size: AccessSize, value: bigint): void {
-    if (offset !== 0) return;
+    if (offset !== FINISHER_REG) return;
     const v = Number(value & 0xffff_ffffn);
     let finish: Finish;
-    switch (v & 0xffff) {
+    switch (v & FINISHER_STATUS_MASK) {
       case FINISHER_PASS: finish = { kind: 'pass' }; break;
-      case FINISHER_FAIL: finish = { kind: 'fail', code: v >>> 16 }; break;
+      case FINISHER_FAIL: finish = { kind: 'fail', code: v >>> FINISHER_CODE_SHIFT }; break;
       case FINISHER_RESET: finish = { kind: 'reset' }; break;
       default:
         this.log(`${this.name}: unknown finisher value 0x${v.toString(16)} ignored`);

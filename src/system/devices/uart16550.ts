@@ -43,15 +43,38 @@ export interface Uart16550Options {
   name?: string;
 }
 
-const IER_ERBFI = 0x01, IER_ETBEI = 0x02, IER_ELSI = 0x04, IER_EDSSI = 0x08;
-const LCR_DLAB = 0x80;
-const MCR_DTR = 0x01, MCR_RTS = 0x02, MCR_OUT1 = 0x04, MCR_OUT2 = 0x08, MCR_LOOP = 0x10;
-const LSR_DR = 0x01, LSR_OE = 0x02, LSR_BI = 0x10, LSR_THRE = 0x20, LSR_TEMT = 0x40, LSR_FIFOERR = 0x80;
+/** Register offsets (reg-shift 0), as the 16550A data sheet names them; the
+ *  same offset is another register for reads and writes, or with LCR.DLAB. */
+export enum UartReg {
+  /** RBR (read), THR (write); DLL when LCR.DLAB. */
+  RbrThr = 0,
+  /** IER; DLM when LCR.DLAB. */
+  Ier = 1,
+  /** IIR (read), FCR (write). */
+  IirFcr = 2,
+  Lcr = 3,
+  Mcr = 4,
+  Lsr = 5,
+  Msr = 6,
+  Scr = 7,
+}
+
+export const IER_ERBFI = 0x01, IER_ETBEI = 0x02, IER_ELSI = 0x04, IER_EDSSI = 0x08;
+/** The IER bits that exist (the rest read 0). */
+const IER_MASK = IER_ERBFI | IER_ETBEI | IER_ELSI | IER_EDSSI;
+export const LCR_DLAB = 0x80;
+export const MCR_DTR = 0x01, MCR_RTS = 0x02, MCR_OUT1 = 0x04, MCR_OUT2 = 0x08, MCR_LOOP = 0x10;
+/** The MCR bits that exist (the rest read 0). */
+const MCR_MASK = MCR_DTR | MCR_RTS | MCR_OUT1 | MCR_OUT2 | MCR_LOOP;
+export const LSR_DR = 0x01, LSR_OE = 0x02, LSR_BI = 0x10, LSR_THRE = 0x20, LSR_TEMT = 0x40, LSR_FIFOERR = 0x80;
 const LSR_ERRORS = 0x1e;
+const MSR_DCTS = 0x01, MSR_DDSR = 0x02, MSR_TERI = 0x04, MSR_DDCD = 0x08;
 const MSR_CTS = 0x10, MSR_DSR = 0x20, MSR_RI = 0x40, MSR_DCD = 0x80;
 const IIR_NONE = 0x01, IIR_MSI = 0x00, IIR_THRI = 0x02, IIR_RDI = 0x04, IIR_RLSI = 0x06, IIR_TIMEOUT = 0x0c;
 const IIR_FIFO = 0xc0;
 const FCR_ENABLE = 0x01, FCR_CLEAR_RX = 0x02;
+/** FCR bits 7:6: the receive FIFO's trigger level, an index into TRIGGER. */
+const FCR_TRIGGER_SHIFT = 6;
 const FIFO_DEPTH = 16;
 const TRIGGER = [1, 4, 8, 14];
 
@@ -171,49 +194,49 @@ export class Uart16550 implements MmioDevice {
 
   private setMcr(v: number): void {
     const before = this.msr();
-    this.mcr = v & 0x1f;
+    this.mcr = v & MCR_MASK;
     const after = this.msr();
     const changed = before ^ after;
-    if (changed & MSR_CTS) this.msrDelta |= 0x01;
-    if (changed & MSR_DSR) this.msrDelta |= 0x02;
-    if (before & MSR_RI && !(after & MSR_RI)) this.msrDelta |= 0x04; // trailing edge of RI
-    if (changed & MSR_DCD) this.msrDelta |= 0x08;
+    if (changed & MSR_CTS) this.msrDelta |= MSR_DCTS;
+    if (changed & MSR_DSR) this.msrDelta |= MSR_DDSR;
+    if (before & MSR_RI && !(after & MSR_RI)) this.msrDelta |= MSR_TERI; // trailing edge of RI
+    if (changed & MSR_DCD) this.msrDelta |= MSR_DDCD;
   }
 
   private readReg(reg: number): number {
     const dlab = (this.lcr & LCR_DLAB) !== 0;
     switch (reg) {
-      case 0: {
+      case UartReg.RbrThr: {
         if (dlab) return this.dll;
         const b = this.rx.length > 0 ? (this.rx.shift() as number) : 0;
         this.refill();
         this.update();
         return b;
       }
-      case 1:
+      case UartReg.Ier:
         return dlab ? this.dlm : this.ier;
-      case 2: {
+      case UartReg.IirFcr: {
         const src = this.source();
         if (src === IIR_THRI) { this.thrPending = false; this.update(); }
         return src | (this.fifoEnabled ? IIR_FIFO : 0);
       }
-      case 3:
+      case UartReg.Lcr:
         return this.lcr;
-      case 4:
+      case UartReg.Mcr:
         return this.mcr;
-      case 5: {
+      case UartReg.Lsr: {
         let v = LSR_THRE | LSR_TEMT | this.lsrErrors;
         if (this.rx.length > 0) v |= LSR_DR;
         if (this.fifoEnabled && this.lsrErrors & (LSR_ERRORS & ~LSR_OE)) v |= LSR_FIFOERR;
         if (this.lsrErrors) { this.lsrErrors = 0; this.update(); }
         return v;
       }
-      case 6: {
+      case UartReg.Msr: {
         const v = this.msr() | this.msrDelta;
         if (this.msrDelta) { this.msrDelta = 0; this.update(); }
         return v;
       }
-      case 7:
+      case UartReg.Scr:
         return this.scr;
     }
     return 0;
@@ -222,20 +245,20 @@ export class Uart16550 implements MmioDevice {
   private writeReg(reg: number, v: number): void {
     const dlab = (this.lcr & LCR_DLAB) !== 0;
     switch (reg) {
-      case 0:
+      case UartReg.RbrThr:
         if (dlab) this.dll = v;
         else this.transmit(v);
         break;
-      case 1:
+      case UartReg.Ier:
         if (dlab) { this.dlm = v; break; }
         {
           const old = this.ier;
-          this.ier = v & 0x0f;
+          this.ier = v & IER_MASK;
           // THR is always empty: enabling ETBEI raises the THRE interrupt.
           if (this.ier & IER_ETBEI && !(old & IER_ETBEI)) this.thrPending = true;
         }
         break;
-      case 2: {
+      case UartReg.IirFcr: {
         const enable = (v & FCR_ENABLE) !== 0;
         if (enable !== this.fifoEnabled) {
           this.fifoEnabled = enable;
@@ -243,20 +266,20 @@ export class Uart16550 implements MmioDevice {
         } else if (v & FCR_CLEAR_RX) {
           this.rx = [];
         }
-        if (enable) this.trigger = TRIGGER[(v >> 6) & 3];
+        if (enable) this.trigger = TRIGGER[(v >> FCR_TRIGGER_SHIFT) & 3];
         this.refill();
         break;
       }
-      case 3:
+      case UartReg.Lcr:
         this.lcr = v; // word length, parity, break control: nothing on a virtual wire
         break;
-      case 4:
+      case UartReg.Mcr:
         this.setMcr(v);
         break;
-      case 5:
-      case 6:
+      case UartReg.Lsr:
+      case UartReg.Msr:
         break; // LSR and MSR are read-only here (factory test writes ignored)
-      case 7:
+      case UartReg.Scr:
         this.scr = v;
         break;
     }
@@ -274,12 +297,12 @@ export class Uart16550 implements MmioDevice {
   }
 
   read(offset: number, _size: AccessSize): bigint {
-    if (offset < 0 || offset > 7) return 0n;
+    if (offset < UartReg.RbrThr || offset > UartReg.Scr) return 0n;
     return BigInt(this.readReg(offset) & 0xff);
   }
 
   write(offset: number, _size: AccessSize, value: bigint): void {
-    if (offset < 0 || offset > 7) return;
+    if (offset < UartReg.RbrThr || offset > UartReg.Scr) return;
     this.writeReg(offset, Number(value & 0xffn));
   }
 }

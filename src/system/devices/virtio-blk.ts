@@ -1,6 +1,7 @@
 /**
- * A virtio block device (device id 2) over a host file, or an in-memory
- * image for tests.
+ * A virtio block device (device id 2) over a block backend: an in-memory
+ * image, or a host file that the host edge opens (src/node/block-file.ts),
+ * so that the device itself never touches the host's files.
  *
  * Request: a 16-byte device-readable header (type u32, reserved u32,
  * sector u64), then the data (device-readable for OUT, device-writable for
@@ -19,8 +20,9 @@
  * device-readable buffers) are malformed input: the device breaks (see
  * virtio-mmio.ts).
  *
- * I/O is synchronous: an OUT's data is in the file (writeSync) before its
- * used entry is published, and a FLUSH completes only after fsync.
+ * I/O is synchronous: an OUT's data is in the backend (for a file, written
+ * with writeSync) before its used entry is published, and a FLUSH completes
+ * only after the backend's flush (fsync).
  * Before the status byte goes in, any device-writable byte the request did
  * not fill is zeroed, so the used length is always the chain's whole
  * device-writable length.
@@ -29,7 +31,6 @@
  * not a multiple of 512 is refused (the constructor throws).
  */
 
-import * as fs from 'node:fs';
 import { hex, type AccessSize } from './bus.js';
 import { configBytesRead, VirtioError, type VirtioDevice } from './virtio-mmio.js';
 import type { DescChain, Virtqueue } from './virtqueue.js';
@@ -50,6 +51,20 @@ export const VIRTIO_BLK_S_OK = 0;
 export const VIRTIO_BLK_S_IOERR = 1;
 export const VIRTIO_BLK_S_UNSUPP = 2;
 
+/** Fields of struct virtio_blk_config (virtio 1.2, 5.2.4) that the device fills. */
+export enum VirtioBlkConfig {
+  Capacity = 0, // le64, in 512-byte sectors
+  SizeMax = 8, // le32
+  SegMax = 12, // le32
+  BlkSize = 20, // le32
+  NumQueues = 34, // le16
+}
+
+/** struct virtio_blk_req's header (5.2.6): type le32, reserved le32, sector le64. */
+const REQ_TYPE = 0;
+const REQ_SECTOR = 8;
+const REQ_HEADER_BYTES = 16;
+
 export const SECTOR = 512;
 const ID_BYTES = 20;
 const SIZE_MAX = 128 * 1024;
@@ -67,64 +82,10 @@ export interface BlockBackend {
   close?(): void;
 }
 
-function checkSize(size: number, what: string): void {
+/** Throws unless `size` is a whole number of sectors (an image's size is its capacity). */
+export function checkImageSize(size: number, what: string): void {
   if (size % SECTOR !== 0) {
     throw new Error(`virtio-blk: ${what}: size ${size} bytes is not a multiple of ${SECTOR}`);
-  }
-}
-
-/** A host file, read and written at positions through node:fs. */
-export class FileBlockBackend implements BlockBackend {
-  readonly byteLength: number;
-  private closed = false;
-
-  constructor(
-    readonly fd: number,
-    readonly readOnly: boolean,
-    private readonly ownsFd = false,
-    what = `fd ${fd}`,
-  ) {
-    const st = fs.fstatSync(fd);
-    if (!st.isFile()) throw new Error(`virtio-blk: ${what} is not a regular file`);
-    checkSize(st.size, what);
-    this.byteLength = st.size;
-  }
-
-  static open(path: string, readOnly = false): FileBlockBackend {
-    const fd = fs.openSync(path, readOnly ? 'r' : 'r+');
-    try {
-      return new FileBlockBackend(fd, readOnly, true, path);
-    } catch (e) {
-      fs.closeSync(fd);
-      throw e;
-    }
-  }
-
-  read(position: number, dst: Uint8Array): void {
-    let done = 0;
-    while (done < dst.length) {
-      const n = fs.readSync(this.fd, dst, done, dst.length - done, position + done);
-      if (n <= 0) throw new Error(`short read at ${position + done}`);
-      done += n;
-    }
-  }
-
-  write(position: number, src: Uint8Array): void {
-    if (this.readOnly) throw new Error('read-only');
-    let done = 0;
-    while (done < src.length) {
-      const n = fs.writeSync(this.fd, src, done, src.length - done, position + done);
-      if (n <= 0) throw new Error(`short write at ${position + done}`);
-      done += n;
-    }
-  }
-
-  flush(): void {
-    if (!this.readOnly) fs.fsyncSync(this.fd);
-  }
-
-  close(): void {
-    if (this.ownsFd && !this.closed) { this.closed = true; fs.closeSync(this.fd); }
   }
 }
 
@@ -134,7 +95,7 @@ export class MemoryBlockBackend implements BlockBackend {
   flushes = 0;
   constructor(image: Uint8Array | number, readonly readOnly = false) {
     this.bytes = typeof image === 'number' ? new Uint8Array(image) : image;
-    checkSize(this.bytes.length, 'memory image');
+    checkImageSize(this.bytes.length, 'memory image');
   }
   get byteLength(): number { return this.bytes.length; }
   read(position: number, dst: Uint8Array): void { dst.set(this.bytes.subarray(position, position + dst.length)); }
@@ -146,12 +107,10 @@ export class MemoryBlockBackend implements BlockBackend {
 }
 
 export interface VirtioBlkOptions {
-  /** A host file to open (read-write unless readOnly). */
-  path?: string;
-  /** Or an open file descriptor (not closed by close()). */
-  fd?: number;
-  /** Or any backend. */
-  backend?: BlockBackend;
+  /** The storage: an in-memory image, or a host file (src/node/block-file.ts
+   *  opens one), or anything else that implements BlockBackend. */
+  backend: BlockBackend;
+  /** Read-only even if the backend is writable. */
   readOnly?: boolean;
   /** The GET_ID string (up to 20 bytes). */
   id?: string;
@@ -173,10 +132,8 @@ export class VirtioBlk implements VirtioDevice {
   readonly counts = { in: 0, out: 0, flush: 0, getId: 0, unsupported: 0, ioErrors: 0 };
 
   constructor(opts: VirtioBlkOptions) {
-    if (opts.backend !== undefined) this.backend = opts.backend;
-    else if (opts.fd !== undefined) this.backend = new FileBlockBackend(opts.fd, opts.readOnly ?? false);
-    else if (opts.path !== undefined) this.backend = FileBlockBackend.open(opts.path, opts.readOnly ?? false);
-    else throw new Error('virtio-blk: needs a path, an fd or a backend');
+    if (opts.backend === undefined) throw new Error('virtio-blk: needs a backend');
+    this.backend = opts.backend;
     this.readOnly = (opts.readOnly ?? false) || this.backend.readOnly;
     const qs = opts.queueSize ?? 128;
     this.queueMaxSizes = [qs];
@@ -188,11 +145,11 @@ export class VirtioBlk implements VirtioDevice {
       (this.readOnly ? VIRTIO_BLK_F_RO : 0n);
     this.capacity = BigInt(this.backend.byteLength / SECTOR);
     const v = new DataView(this.config.buffer);
-    v.setBigUint64(0, this.capacity, true); // capacity
-    v.setUint32(8, sizeMax, true); // size_max
-    v.setUint32(12, segMax, true); // seg_max
-    v.setUint32(20, SECTOR, true); // blk_size
-    v.setUint16(34, 1, true); // num_queues (meaningful only with MQ)
+    v.setBigUint64(VirtioBlkConfig.Capacity, this.capacity, true);
+    v.setUint32(VirtioBlkConfig.SizeMax, sizeMax, true);
+    v.setUint32(VirtioBlkConfig.SegMax, segMax, true);
+    v.setUint32(VirtioBlkConfig.BlkSize, SECTOR, true);
+    v.setUint16(VirtioBlkConfig.NumQueues, 1, true); // meaningful only with MQ
     this.id = new Uint8Array(ID_BYTES);
     const idText = new TextEncoder().encode(opts.id ?? 'ringvisor-blk');
     this.id.set(idText.subarray(0, ID_BYTES));
@@ -221,8 +178,8 @@ export class VirtioBlk implements VirtioDevice {
 
   /** Data in device-readable buffers where the device has to write. */
   private noReadableData(chain: DescChain, type: string): void {
-    if (chain.readableBytes > 16) {
-      const l = chain.locate(16, false)!;
+    if (chain.readableBytes > REQ_HEADER_BYTES) {
+      const l = chain.locate(REQ_HEADER_BYTES, false)!;
       this.malformed(
         chain,
         `${type} data buffer (${l.seg.where}, at ${hex(l.seg.addr + BigInt(l.at))}) is device-readable: the device would have to write into it`,
@@ -231,12 +188,12 @@ export class VirtioBlk implements VirtioDevice {
   }
 
   private handle(chain: DescChain): void {
-    if (chain.readableBytes < 16) this.malformed(chain, `header is ${chain.readableBytes} device-readable bytes, needs 16`);
+    if (chain.readableBytes < REQ_HEADER_BYTES) this.malformed(chain, `header is ${chain.readableBytes} device-readable bytes, needs ${REQ_HEADER_BYTES}`);
     if (chain.writableBytes < 1) this.malformed(chain, 'no device-writable status byte');
-    const h = chain.read(0, 16);
+    const h = chain.read(0, REQ_HEADER_BYTES);
     const hv = new DataView(h.buffer);
-    const type = hv.getUint32(0, true);
-    const sector = hv.getBigUint64(8, true);
+    const type = hv.getUint32(REQ_TYPE, true);
+    const sector = hv.getBigUint64(REQ_SECTOR, true);
     const statusAt = chain.writableBytes - 1;
     let filled = 0; // device-writable bytes written before the status
     let status = VIRTIO_BLK_S_OK;
@@ -261,11 +218,11 @@ export class VirtioBlk implements VirtioDevice {
       }
       case VIRTIO_BLK_T_OUT: {
         this.counts.out++;
-        const len = chain.readableBytes - 16;
+        const len = chain.readableBytes - REQ_HEADER_BYTES;
         const pos = this.range(sector, len);
         if (pos === undefined || this.readOnly) { status = VIRTIO_BLK_S_IOERR; break; }
         try {
-          this.backend.write(pos, chain.read(16, len));
+          this.backend.write(pos, chain.read(REQ_HEADER_BYTES, len));
         } catch {
           status = VIRTIO_BLK_S_IOERR;
         }

@@ -42,6 +42,43 @@ export { Virtqueue, DescChain, VirtioError } from './virtqueue.js';
 export type { Segment } from './virtqueue.js';
 
 export const VIRTIO_MMIO_MAGIC = 0x74726976;
+/** The register layout's version: 2, the virtio 1.x ("modern") one. */
+export const VIRTIO_MMIO_VERSION = 2;
+
+/** Register offsets of the virtio-mmio transport (virtio 1.2, section
+ *  4.2.2 "MMIO Device Register Layout"), named as the specification names them. */
+export enum VirtioMmioReg {
+  MagicValue = 0x000,
+  Version = 0x004,
+  DeviceID = 0x008,
+  VendorID = 0x00c,
+  DeviceFeatures = 0x010,
+  DeviceFeaturesSel = 0x014,
+  DriverFeatures = 0x020,
+  DriverFeaturesSel = 0x024,
+  QueueSel = 0x030,
+  QueueNumMax = 0x034,
+  QueueNum = 0x038,
+  QueueReady = 0x044,
+  QueueNotify = 0x050,
+  InterruptStatus = 0x060,
+  InterruptACK = 0x064,
+  Status = 0x070,
+  QueueDescLow = 0x080,
+  QueueDescHigh = 0x084,
+  QueueDriverLow = 0x090,
+  QueueDriverHigh = 0x094,
+  QueueDeviceLow = 0x0a0,
+  QueueDeviceHigh = 0x0a4,
+  SHMSel = 0x0ac,
+  SHMLenLow = 0x0b0,
+  SHMLenHigh = 0x0b4,
+  SHMBaseLow = 0x0b8,
+  SHMBaseHigh = 0x0bc,
+  ConfigGeneration = 0x0fc,
+  /** The device-specific configuration space starts here. */
+  Config = 0x100,
+}
 export const VIRTIO_F_INDIRECT_DESC = 1n << 28n;
 export const VIRTIO_F_EVENT_IDX = 1n << 29n;
 export const VIRTIO_F_VERSION_1 = 1n << 32n;
@@ -123,7 +160,7 @@ export class VirtioMmio implements MmioDevice {
     this.device = opts.device;
     this.name = opts.name ?? `virtio${opts.device.deviceId}@${hex(opts.base)}`;
     this.irq = opts.irq;
-    this.log = opts.log ?? ((line) => process.stderr.write(line + '\n'));
+    this.log = opts.log ?? ((line) => console.error(line));
     this.vendorId = opts.vendorId ?? 0x5256_4953; // "SIVR"
     this.offered = opts.device.features | VIRTIO_F_VERSION_1 | (opts.indirectDesc === false ? 0n : VIRTIO_F_INDIRECT_DESC);
     const maxChainBytes = opts.device.maxChainBytes ?? DEFAULT_MAX_CHAIN_BYTES;
@@ -230,27 +267,27 @@ export class VirtioMmio implements MmioDevice {
   private read32(offset: number): number {
     const q = this.selected;
     switch (offset) {
-      case 0x000: return VIRTIO_MMIO_MAGIC;
-      case 0x004: return 2;
-      case 0x008: return this.device.deviceId;
-      case 0x00c: return this.vendorId;
-      case 0x010:
+      case VirtioMmioReg.MagicValue: return VIRTIO_MMIO_MAGIC;
+      case VirtioMmioReg.Version: return VIRTIO_MMIO_VERSION;
+      case VirtioMmioReg.DeviceID: return this.device.deviceId;
+      case VirtioMmioReg.VendorID: return this.vendorId;
+      case VirtioMmioReg.DeviceFeatures:
         return this.deviceFeaturesSel < 2 ? Number((this.offered >> BigInt(32 * this.deviceFeaturesSel)) & M32) : 0;
-      case 0x034: return q?.maxSize ?? 0;
-      case 0x038: return q?.size ?? 0;
-      case 0x044: return q?.ready ? 1 : 0;
-      case 0x060: return this.interruptStatus;
-      case 0x070: return this.status;
-      case 0x080: return Number((q?.descAddr ?? 0n) & M32);
-      case 0x084: return Number((q?.descAddr ?? 0n) >> 32n);
-      case 0x090: return Number((q?.driverAddr ?? 0n) & M32);
-      case 0x094: return Number((q?.driverAddr ?? 0n) >> 32n);
-      case 0x0a0: return Number((q?.deviceAddr ?? 0n) & M32);
-      case 0x0a4: return Number((q?.deviceAddr ?? 0n) >> 32n);
-      case 0x0ac: return this.shmSel;
-      case 0x0b0: case 0x0b4: case 0x0b8: case 0x0bc:
+      case VirtioMmioReg.QueueNumMax: return q?.maxSize ?? 0;
+      case VirtioMmioReg.QueueNum: return q?.size ?? 0;
+      case VirtioMmioReg.QueueReady: return q?.ready ? 1 : 0;
+      case VirtioMmioReg.InterruptStatus: return this.interruptStatus;
+      case VirtioMmioReg.Status: return this.status;
+      case VirtioMmioReg.QueueDescLow: return Number((q?.descAddr ?? 0n) & M32);
+      case VirtioMmioReg.QueueDescHigh: return Number((q?.descAddr ?? 0n) >> 32n);
+      case VirtioMmioReg.QueueDriverLow: return Number((q?.driverAddr ?? 0n) & M32);
+      case VirtioMmioReg.QueueDriverHigh: return Number((q?.driverAddr ?? 0n) >> 32n);
+      case VirtioMmioReg.QueueDeviceLow: return Number((q?.deviceAddr ?? 0n) & M32);
+      case VirtioMmioReg.QueueDeviceHigh: return Number((q?.deviceAddr ?? 0n) >> 32n);
+      case VirtioMmioReg.SHMSel: return this.shmSel;
+      case VirtioMmioReg.SHMLenLow: case VirtioMmioReg.SHMLenHigh: case VirtioMmioReg.SHMBaseLow: case VirtioMmioReg.SHMBaseHigh:
         return 0xffff_ffff; // no shared memory region with any id
-      case 0x0fc: return this.configGeneration;
+      case VirtioMmioReg.ConfigGeneration: return this.configGeneration;
     }
     return 0;
   }
@@ -266,8 +303,8 @@ export class VirtioMmio implements MmioDevice {
     v >>>= 0;
     const q = this.selected;
     switch (offset) {
-      case 0x014: this.deviceFeaturesSel = v; break;
-      case 0x020:
+      case VirtioMmioReg.DeviceFeaturesSel: this.deviceFeaturesSel = v; break;
+      case VirtioMmioReg.DriverFeatures:
         if (this.status & STATUS_FEATURES_OK) break; // features are fixed once accepted
         if (this.driverFeaturesSel < 2) {
           const sh = BigInt(32 * this.driverFeaturesSel);
@@ -276,10 +313,10 @@ export class VirtioMmio implements MmioDevice {
           this.driverFeatures |= 1n << 64n; // a feature we cannot have offered: FEATURES_OK will be refused
         }
         break;
-      case 0x024: this.driverFeaturesSel = v; break;
-      case 0x030: this.queueSel = v; break;
-      case 0x038: if (q !== undefined && !q.ready) q.size = v; break;
-      case 0x044:
+      case VirtioMmioReg.DriverFeaturesSel: this.driverFeaturesSel = v; break;
+      case VirtioMmioReg.QueueSel: this.queueSel = v; break;
+      case VirtioMmioReg.QueueNum: if (q !== undefined && !q.ready) q.size = v; break;
+      case VirtioMmioReg.QueueReady:
         if (q === undefined) break;
         if ((v & 1) === 0) { q.ready = false; break; }
         if (q.ready) break;
@@ -290,25 +327,25 @@ export class VirtioMmio implements MmioDevice {
           this.fault(q.index, e);
         }
         break;
-      case 0x050: this.kick(v & 0xffff); break;
-      case 0x064:
+      case VirtioMmioReg.QueueNotify: this.kick(v & 0xffff); break;
+      case VirtioMmioReg.InterruptACK:
         this.interruptStatus &= ~v;
         this.updateIrq();
         break;
-      case 0x070: this.setStatus(v); break;
-      case 0x080: this.setAddr('descAddr', false, v); break;
-      case 0x084: this.setAddr('descAddr', true, v); break;
-      case 0x090: this.setAddr('driverAddr', false, v); break;
-      case 0x094: this.setAddr('driverAddr', true, v); break;
-      case 0x0a0: this.setAddr('deviceAddr', false, v); break;
-      case 0x0a4: this.setAddr('deviceAddr', true, v); break;
-      case 0x0ac: this.shmSel = v; break;
+      case VirtioMmioReg.Status: this.setStatus(v); break;
+      case VirtioMmioReg.QueueDescLow: this.setAddr('descAddr', false, v); break;
+      case VirtioMmioReg.QueueDescHigh: this.setAddr('descAddr', true, v); break;
+      case VirtioMmioReg.QueueDriverLow: this.setAddr('driverAddr', false, v); break;
+      case VirtioMmioReg.QueueDriverHigh: this.setAddr('driverAddr', true, v); break;
+      case VirtioMmioReg.QueueDeviceLow: this.setAddr('deviceAddr', false, v); break;
+      case VirtioMmioReg.QueueDeviceHigh: this.setAddr('deviceAddr', true, v); break;
+      case VirtioMmioReg.SHMSel: this.shmSel = v; break;
     }
   }
 
   read(offset: number, size: AccessSize): bigint {
     try {
-      if (offset >= 0x100) return this.device.configRead(offset - 0x100, size) & SIZE_MASK[size];
+      if (offset >= VirtioMmioReg.Config) return this.device.configRead(offset - VirtioMmioReg.Config, size) & SIZE_MASK[size];
       if (size !== 4 || offset & 3) return 0n;
       return BigInt(this.read32(offset) >>> 0);
     } catch (e) {
@@ -319,7 +356,7 @@ export class VirtioMmio implements MmioDevice {
 
   write(offset: number, size: AccessSize, value: bigint): void {
     try {
-      if (offset >= 0x100) { this.device.configWrite?.(offset - 0x100, size, value & SIZE_MASK[size]); return; }
+      if (offset >= VirtioMmioReg.Config) { this.device.configWrite?.(offset - VirtioMmioReg.Config, size, value & SIZE_MASK[size]); return; }
       if (size !== 4 || offset & 3) return;
       this.write32(offset, Number(value & M32));
     } catch (e) {

@@ -1,21 +1,16 @@
 /**
  * A virtio entropy device (device id 4): one queue of device-writable
- * buffers, each filled with random bytes from `random` (by default
- * crypto.getRandomValues, at most 64 KiB a call). A chain with a
+ * buffers, each filled with random bytes from `random` (by default the web
+ * platform's crypto.getRandomValues: src/hypervisor/random.ts). A chain with a
  * device-readable descriptor is malformed input (the device breaks).
  */
 
-import { webcrypto } from 'node:crypto';
+import { platformRandom } from '../../hypervisor/random.js';
 import type { AccessSize } from './bus.js';
 import { VirtioError, type VirtioDevice } from './virtio-mmio.js';
 import type { Virtqueue } from './virtqueue.js';
 
 export const VIRTIO_ID_ENTROPY = 4;
-
-/** The host's entropy: what the device hands out unless told otherwise. */
-export function hostRandom(buf: Uint8Array): void {
-  webcrypto.getRandomValues(buf);
-}
 
 export interface VirtioRngOptions {
   /** Fills `buf` with random bytes (buf.length <= 65536). */
@@ -35,7 +30,7 @@ export class VirtioRng implements VirtioDevice {
   bytesServed = 0;
 
   constructor(opts: VirtioRngOptions = {}) {
-    this.random = opts.random ?? hostRandom;
+    this.random = opts.random ?? platformRandom;
     this.queueMaxSizes = [opts.queueSize ?? 64];
     this.maxChainBytes = opts.maxRequestBytes ?? 1 << 20;
   }

@@ -49,6 +49,21 @@ export interface Segment {
   readonly where: string;
 }
 
+// The split virtqueue's layout in guest memory (virtio 1.2, 2.7).
+/** struct virtq_desc (2.7.5): addr le64, len le32, flags le16, next le16. */
+const DESC_ADDR = 0, DESC_LEN = 8, DESC_FLAGS = 12, DESC_NEXT = 14;
+const DESC_BYTES = 16;
+/** struct virtq_avail (2.7.6): flags le16, idx le16, ring[size] le16 (then used_event). */
+const AVAIL_FLAGS = 0, AVAIL_IDX = 2, AVAIL_RING = 4;
+const AVAIL_ENTRY_BYTES = 2;
+/** struct virtq_used (2.7.8): flags le16, idx le16, ring[size] of
+ *  { id le32, len le32 } (then avail_event). */
+const USED_IDX = 2, USED_RING = 4;
+const USED_ELEM_ID = 0, USED_ELEM_LEN = 4;
+const USED_ELEM_BYTES = 8;
+/** The rings' flags and idx fields, and the event word after the ring. */
+const RING_HEADER_BYTES = 4, RING_EVENT_BYTES = 2;
+
 function le16(b: Uint8Array, o: number): number {
   return b[o] | (b[o + 1] << 8);
 }
@@ -212,9 +227,10 @@ export class Virtqueue {
     if (n === 0 || n > this.maxSize || (n & (n - 1)) !== 0) {
       throw new VirtioError(`queue size ${n} is not a power of 2 in 1..${this.maxSize}`);
     }
-    this.checkArea('descriptor table', this.descAddr, 16 * n, 16);
-    this.checkArea('available ring', this.driverAddr, 6 + 2 * n, 2);
-    this.checkArea('used ring', this.deviceAddr, 6 + 8 * n, 4);
+    // Alignments from 2.7: 16 for the table, 2 for the available ring, 4 for the used ring.
+    this.checkArea('descriptor table', this.descAddr, DESC_BYTES * n, 16);
+    this.checkArea('available ring', this.driverAddr, RING_HEADER_BYTES + AVAIL_ENTRY_BYTES * n + RING_EVENT_BYTES, 2);
+    this.checkArea('used ring', this.deviceAddr, RING_HEADER_BYTES + USED_ELEM_BYTES * n + RING_EVENT_BYTES, 4);
     if (this.stamp.length < n) this.stamp = new Uint32Array(n);
   }
 
@@ -225,12 +241,12 @@ export class Virtqueue {
 
   /** The driver's avail.flags. */
   availFlags(): number {
-    return le16(this.bytes(this.driverAddr, 2, 'available ring'), 0);
+    return le16(this.bytes(this.driverAddr + BigInt(AVAIL_FLAGS), 2, 'available ring'), 0);
   }
 
   /** Number of chains the driver has made available and we have not taken. */
   availPending(): number {
-    const idx = le16(this.bytes(this.driverAddr + 2n, 2, 'available ring idx'), 0);
+    const idx = le16(this.bytes(this.driverAddr + BigInt(AVAIL_IDX), 2, 'available ring idx'), 0);
     const n = (idx - this.lastAvail) & 0xffff;
     if (n > this.size) {
       throw new VirtioError(
@@ -245,7 +261,7 @@ export class Virtqueue {
     if (this.halted || !this.ready) return undefined;
     if (this.availPending() === 0) return undefined;
     const slot = this.lastAvail % this.size;
-    const head = le16(this.bytes(this.driverAddr + 4n + BigInt(2 * slot), 2, 'available ring entry'), 0);
+    const head = le16(this.bytes(this.driverAddr + BigInt(AVAIL_RING + AVAIL_ENTRY_BYTES * slot), AVAIL_ENTRY_BYTES, 'available ring entry'), 0);
     if (head >= this.size) {
       throw new VirtioError(`available ring slot ${slot} names descriptor ${head}, beyond the queue size ${this.size}`);
     }
@@ -279,23 +295,23 @@ export class Virtqueue {
         if (seen.has(i)) throw new VirtioError(`descriptor loop: chain from descriptor ${head} comes back to ${where(i)}`);
         seen.add(i);
       }
-      const dAddr = tableAddr + BigInt(16 * i);
-      const d = this.bytes(dAddr, 16, where(i));
-      const addr = BigInt(le32(d, 0)) | (BigInt(le32(d, 4)) << 32n);
-      const len = le32(d, 8);
-      const flags = le16(d, 12);
-      const next = le16(d, 14);
+      const dAddr = tableAddr + BigInt(DESC_BYTES * i);
+      const d = this.bytes(dAddr, DESC_BYTES, where(i));
+      const addr = BigInt(le32(d, DESC_ADDR)) | (BigInt(le32(d, DESC_ADDR + 4)) << 32n);
+      const len = le32(d, DESC_LEN);
+      const flags = le16(d, DESC_FLAGS);
+      const next = le16(d, DESC_NEXT);
 
       if (flags & VIRTQ_DESC_F_INDIRECT) {
         if (indirectOf >= 0) throw new VirtioError(`${where(i)} is itself indirect (nested indirect tables are not allowed)`);
         if (!this.indirect) throw new VirtioError(`${where(i)} is indirect but VIRTIO_F_INDIRECT_DESC was not negotiated`);
         if (flags & VIRTQ_DESC_F_NEXT) throw new VirtioError(`${where(i)} has both INDIRECT and NEXT set`);
-        if (len === 0 || len % 16 !== 0) throw new VirtioError(`${where(i)}: indirect table length ${len} is not a non-zero multiple of 16`);
+        if (len === 0 || len % DESC_BYTES !== 0) throw new VirtioError(`${where(i)}: indirect table length ${len} is not a non-zero multiple of ${DESC_BYTES}`);
         if (addr + BigInt(len) > 1n << 64n) throw new VirtioError(`${where(i)}: indirect table at ${hex(addr)} + ${len} bytes wraps around the address space`);
         if (!this.mem.inRam(addr, len)) throw new VirtioError(`${where(i)}: indirect table at ${hex(addr)}, ${len} bytes, is outside guest RAM`);
         indirectOf = i;
         tableAddr = addr;
-        tableSize = len / 16;
+        tableSize = len / DESC_BYTES;
         indirectSeen = new Set<number>();
         i = 0;
         continue;
@@ -332,17 +348,18 @@ export class Virtqueue {
    *  written (default: the chain's extent written). */
   push(chain: DescChain, len: number = chain.written): void {
     const slot = this.usedIdx % this.size;
-    const e = new Uint8Array(8);
+    const e = new Uint8Array(USED_ELEM_BYTES);
     const v = new DataView(e.buffer);
-    v.setUint32(0, chain.head, true);
-    v.setUint32(4, len >>> 0, true);
-    const entry = this.deviceAddr + 4n + BigInt(8 * slot);
-    if (!this.mem.inRam(entry, 8)) throw new VirtioError(`used ring entry at ${hex(entry)} is outside guest RAM`);
+    v.setUint32(USED_ELEM_ID, chain.head, true);
+    v.setUint32(USED_ELEM_LEN, len >>> 0, true);
+    const entry = this.deviceAddr + BigInt(USED_RING + USED_ELEM_BYTES * slot);
+    if (!this.mem.inRam(entry, USED_ELEM_BYTES)) throw new VirtioError(`used ring entry at ${hex(entry)} is outside guest RAM`);
     writeGuest(this.mem, entry, e);
     this.usedIdx = (this.usedIdx + 1) & 0xffff;
     const idx = new Uint8Array([this.usedIdx & 0xff, this.usedIdx >> 8]);
-    if (!this.mem.inRam(this.deviceAddr + 2n, 2)) throw new VirtioError(`used ring idx at ${hex(this.deviceAddr + 2n)} is outside guest RAM`);
-    writeGuest(this.mem, this.deviceAddr + 2n, idx);
+    const idxAt = this.deviceAddr + BigInt(USED_IDX);
+    if (!this.mem.inRam(idxAt, 2)) throw new VirtioError(`used ring idx at ${hex(idxAt)} is outside guest RAM`);
+    writeGuest(this.mem, idxAt, idx);
     this.pushed++;
   }
 }
