@@ -9,6 +9,7 @@ import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WORKLOADS, PEERS, PEER_LABELS } from './workloads.mjs';
 import { renderTable, renderSvg } from './report.mjs';
+import { PROGRAM_NAMES, PROGRAM_PEER_LABELS } from './programs.mjs';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RUN_TIMEOUT_MS = 20 * 60 * 1000;
@@ -20,7 +21,9 @@ export const USAGE = `usage: node bench/run.mjs [options]      (npm run bench, r
 Runs the benchmark workloads (guests/bench, bench/js) under ringvisor,
 qemu-riscv64, natively (gcc -O2) and as JavaScript on Node, interleaved;
 then the micro-benchmarks, then the boot time of our guest Linux and its
-console round trip when idle (ringvisor boot against qemu-system-riscv64). Writes a table, bench/results/latest.json and
+console round trip when idle (ringvisor boot against qemu-system-riscv64), then
+real programs nobody here wrote (jq, 7-Zip, busybox, esbuild: whole processes;
+with --quick, their small settings and one repetition). Writes a table, bench/results/latest.json and
 bench/results/latest.svg (partial.* for a --quick, --only, --scale or
 --without run).
 
@@ -34,6 +37,9 @@ options:
   --micro-only        only the micro-benchmarks (and the boot)
   --no-boot           skip booting the guest Linux (boot time, console round trip)
   --no-shell          skip the shell script (bench/shell.mjs: Debian's dash, needs guests/third-party/build.sh)
+  --no-programs       skip the real programs (bench/programs.mjs: jq, 7-Zip, busybox, esbuild, needs
+                      guests/third-party/build.sh), whole processes under ringvisor, --jit off, qemu, native
+  --programs A,B      only these real programs (${PROGRAM_NAMES.join(', ')}); with --only too
   --micro-time S      seconds each micro-benchmark may take (default 2; --quick 0.25)
   --out DIR           where results go (default bench/results)
   --js-dir DIR        the JavaScript versions from DIR/NAME.mjs (default bench/js)
@@ -44,7 +50,7 @@ options:
 export class UsageError extends Error {}
 
 export function parseArgs(argv) {
-  const o = { quick: false, reps: undefined, only: undefined, scale: 1, without: [], micro: true, workloads: true, boot: true, shell: true, microTime: undefined, out: join(ROOT, 'bench/results'), jsDir: join(ROOT, 'bench/js'), quiet: false, help: false };
+  const o = { quick: false, reps: undefined, only: undefined, scale: 1, without: [], micro: true, workloads: true, boot: true, shell: true, programs: true, programNames: undefined, microTime: undefined, out: join(ROOT, 'bench/results'), jsDir: join(ROOT, 'bench/js'), quiet: false, help: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -70,6 +76,11 @@ export function parseArgs(argv) {
     else if (a === '--micro-only') o.workloads = false;
     else if (a === '--no-boot') o.boot = false;
     else if (a === '--no-shell') o.shell = false;
+    else if (a === '--no-programs') o.programs = false;
+    else if (a === '--programs') {
+      o.programNames = value().split(',').filter(Boolean);
+      for (const n of o.programNames) if (!PROGRAM_NAMES.includes(n)) throw new UsageError(`unknown program '${n}'`);
+    }
     else if (a === '--micro-time') {
       const v = Number(value());
       if (!(v > 0)) throw new UsageError(`bad --micro-time '${argv[i]}'`);
@@ -388,7 +399,15 @@ export async function runBench(options) {
     shell = runShell({ reps: options.reps, iterations: options.quick ? 20 : 200, progress: (s) => progress.line(s) });
     progress.done();
   }
-  const partial = options.quick || options.only !== undefined || options.scale !== 1 || options.without.length > 0 || !options.workloads || !options.micro || !options.boot || !options.shell
+  // Real programs nobody here wrote (bench/programs.mjs), whole processes,
+  // when the workloads run (--only leaves them out unless --programs names some).
+  let programs;
+  if (options.programs && options.workloads && (options.only === undefined || options.programNames !== undefined)) {
+    const { runPrograms } = await import('./programs.mjs');
+    programs = runPrograms({ reps: options.quick ? 1 : options.reps, quick: options.quick, only: options.programNames, without: options.without.filter((p) => p === 'qemu' || p === 'native'), failures, progress: (s) => progress.line(s) });
+    progress.done();
+  }
+  const partial = options.quick || options.only !== undefined || options.programNames !== undefined || !options.programs || options.scale !== 1 || options.without.length > 0 || !options.workloads || !options.micro || !options.boot || !options.shell
     || resolve(options.jsDir) !== join(ROOT, 'bench/js');
   const results = {
     schema: 1,
@@ -410,6 +429,7 @@ export async function runBench(options) {
     boot: boot ?? null,
     console: consoleTrip ?? null,
     shell: shell ?? null,
+    programs: programs ?? null,
     headline: {
       ...headline(workloads, micro),
       ...(boot && !boot.missing ? { boot: { ringvisor: boot.ringvisor.promptSeconds ?? null, qemu: boot.qemu.promptSeconds ?? null, what: 'seconds from start to the guest Linux init\'s first prompt' } } : {}),
@@ -428,7 +448,7 @@ export async function runBench(options) {
   if (failures.length) {
     const bar = '!'.repeat(72);
     process.stderr.write(`\n${bar}\nBENCHMARK FAILED: ${failures.length} problem(s); the figures above are not to be trusted\n`);
-    for (const f of failures) process.stderr.write(`  ${f.workload}${f.peer ? ` (${PEER_LABELS[f.peer]}${f.rep ? `, rep ${f.rep}` : ''})` : ''}: ${f.message}\n`);
+    for (const f of failures) process.stderr.write(`  ${f.workload}${f.peer ? ` (${PEER_LABELS[f.peer] ?? PROGRAM_PEER_LABELS[f.peer]}${f.rep ? `, rep ${f.rep}` : ''})` : ''}: ${f.message}\n`);
     process.stderr.write(`${bar}\n`);
   }
   return { results, exitCode: failures.length ? 1 : 0, files: { json: `${base}.json`, svg: `${base}.svg` } };

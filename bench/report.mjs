@@ -1,5 +1,6 @@
 // The benchmark's results as a terminal table and as an SVG bar chart.
 import { PEERS, PEER_LABELS } from './workloads.mjs';
+import { renderProgramsTable } from './programs.mjs';
 
 const seconds = (s) => (s >= 10 ? s.toFixed(2) : s >= 1 ? s.toFixed(3) : s >= 0.001 ? `${(s * 1000).toFixed(1)} m` : `${(s * 1e6).toFixed(0)} µ`) + 's';
 const ratio = (r) => (r === null || r === undefined ? '-' : r >= 100 ? r.toFixed(0) : r >= 10 ? r.toFixed(1) : r.toFixed(2)) + (r == null ? '' : '×');
@@ -72,6 +73,7 @@ export function renderTable(results) {
   if (results.boot?.missing) out.push(`boot: missing: ${results.boot.missing}`);
   if (results.console?.missing) out.push(`console round trip: missing: ${results.console.missing}`);
   if (results.shell?.missing) out.push(`shell script: missing: ${results.shell.missing}`);
+  if (results.programs) out.push('', renderProgramsTable(results.programs));
   if (results.micro) {
     out.push('', 'micro-benchmarks (benchmark package; median of samples)');
     out.push(table(results.micro.rows.map((r) => [`  ${r.name}`, `${round(r.nsPerOp)} ns/op`, r.rme === undefined ? '(by hand)' : `±${r.rme.toFixed(1)}%`, `${r.samples} samples`])));

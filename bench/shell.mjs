@@ -8,10 +8,9 @@
 // a riscv64 program here; fork + exec is the `spawn` workload.
 //   node bench/shell.mjs [reps=3] [iterations=200]
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findThirdParty } from './programs.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SCRIPT = join(ROOT, 'bench/shell/work.sh');
@@ -23,10 +22,8 @@ function median(xs) {
 
 /** Where the third-party dash is, or the reason it is not there. */
 export function thirdPartyDash() {
-  const index = join(process.env.RINGVISOR_CACHE ?? join(homedir(), '.cache', 'ringvisor'), 'third-party', 'dash.json');
-  if (!existsSync(index)) return { missing: 'dash is not built (bash guests/third-party/build.sh)' };
-  const b = JSON.parse(readFileSync(index, 'utf8'));
-  if (!existsSync(b.elf) || !existsSync(b.native)) return { missing: 'dash is not built (bash guests/third-party/build.sh)' };
+  const b = findThirdParty('dash', ['elf', 'native']);
+  if (!b) return { missing: 'dash is not built (bash guests/third-party/build.sh)' };
   return { elf: b.elf, native: b.native, version: b.version };
 }
 

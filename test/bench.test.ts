@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { findThirdParty } from './support/third-party.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 
@@ -102,6 +103,39 @@ describe('bench/run.mjs', () => {
     } finally {
       r.cleanup();
       rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+
+  // The real programs (bench/programs.mjs, test/bench-programs.test.ts):
+  // hooked in, peers left out passed on, and missing builds one line.
+  it('runs the real programs it is asked for (--programs), or says in one line that they are not built', () => {
+    const busybox = findThirdParty('busybox', ['elf', 'native']);
+    const r = bench('--only', 'integer', '--scale', '0.1', '--no-micro', '--no-boot', '--without', 'qemu,native,js', '--programs', 'busybox-echo');
+    try {
+      expect(r.stderr).not.toMatch(/FAILED/);
+      expect(r.status).toBe(0);
+      const j = JSON.parse(r.read('partial.json'));
+      if (!busybox) expect(j.programs.missing).toMatch(/busybox/);
+      else {
+        expect(j.programs.workloads.map((w: { name: string }) => w.name)).toEqual(['busybox-echo']);
+        const w = j.programs.workloads[0];
+        expect(w.agreed).toBe(true);
+        expect(w.peers.ringvisor.seconds).toBeGreaterThan(0);
+        expect(w.peers.jitOff.seconds).toBeGreaterThan(0);
+        expect(w.peers.qemu.missing).toBe('left out (--without qemu)');
+        expect(r.stdout).toMatch(/^busybox echo\s/m);
+      }
+    } finally {
+      r.cleanup();
+    }
+    const empty = mkdtempSync(join(tmpdir(), 'ringvisor-bench-nocache-'));
+    try {
+      const m = spawnSync(process.execPath, ['bench/run.mjs', '--quick', '--reps', '1', '--quiet', '--only', 'integer', '--scale', '0.1', '--no-micro', '--no-boot', '--without', 'qemu,native,js', '--programs', 'busybox-echo', '--out', empty],
+        { cwd: ROOT, encoding: 'utf8', env: { ...process.env, RINGVISOR_CACHE: empty } });
+      expect(m.status).toBe(0);
+      expect(m.stdout).toMatch(/^programs: missing: not built: jq \(bash guests\/third-party\/build\.sh\), busybox .*$/m);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
     }
   }, 30_000);
 

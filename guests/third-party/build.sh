@@ -8,7 +8,8 @@
 #          jq-dyn.elf, the same objects linked against the sysroot's shared
 #          glibc (a dynamically linked program nobody here wrote, run with
 #          -L /usr/riscv64-linux-gnu: Debian has no riscv64 binary packages
-#          for bookworm to take one from);
+#          for bookworm to take one from); and jq-x86_64, the same sources
+#          built for this machine, the benchmark's native peer;
 #   7zip   (Debian source 7zip, the Alone2 bundle): static riscv64 7zz.elf,
 #          and 7zz-x86_64, the same code built for this machine, for the
 #          benchmark comparison (`7zz b`);
@@ -177,7 +178,32 @@ if [ ! -f "$JQ_DIR/jq-dyn.elf" ] || [ "$JQ_DIR/jq.elf" -nt "$JQ_DIR/jq-dyn.elf" 
     || die "linking $JQ_DIR/jq-dyn.elf failed"
   say "linked $JQ_DIR/jq-dyn.elf (dynamically)"
 fi
-index jq "{\"package\": \"jq\", \"version\": \"$JQ_VERSION\", \"onig\": \"$ONIG_VERSION\", \"dir\": \"$JQ_DIR\", \"elf\": \"$JQ_DIR/jq.elf\", \"dynElf\": \"$JQ_DIR/jq-dyn.elf\", \"tests\": \"$JQ_DIR/tests\"}"
+# jq for this machine, from the same sources and oniguruma, static: the
+# benchmark's native peer (bench/programs.mjs; the host's own jq, if any, is
+# another Debian revision). Built in a directory of its own, after the
+# riscv64 build, so that an existing riscv64 build is not redone.
+JQ_HOST=$(uname -m)
+if [ ! -f "$JQ_DIR/jq-$JQ_HOST" ] || [ "$JQ_DIR/jq.elf" -nt "$JQ_DIR/jq-$JQ_HOST" ]; then
+  mkdir -p "$JQ_DIR/$JQ_HOST"
+  unpack libonig "$ONIG_VERSION" "$JQ_DIR/$JQ_HOST/onig-src"
+  unpack jq "$JQ_VERSION" "$JQ_DIR/$JQ_HOST/src"
+  say "building libonig $ONIG_VERSION and jq $JQ_VERSION for $JQ_HOST (log: $JQ_DIR/$JQ_HOST.log)"
+  (
+    cd "$JQ_DIR/$JQ_HOST/onig-src"
+    autoreconf -fi
+    ./configure --disable-shared --enable-static --prefix="$JQ_DIR/$JQ_HOST/onig" CFLAGS=-O2
+    make -j"$JOBS"
+    make install
+    cd "$JQ_DIR/$JQ_HOST/src"
+    autoreconf -fi
+    ./configure --disable-docs --disable-maintainer-mode --disable-valgrind \
+      --disable-shared --enable-all-static --with-oniguruma="$JQ_DIR/$JQ_HOST/onig" CFLAGS=-O2
+    make -j"$JOBS"
+  ) > "$JQ_DIR/$JQ_HOST.log" 2>&1 || die "jq build for $JQ_HOST failed: see $JQ_DIR/$JQ_HOST.log"
+  cp "$JQ_DIR/$JQ_HOST/src/jq" "$JQ_DIR/jq-$JQ_HOST"
+  say "built $JQ_DIR/jq-$JQ_HOST"
+fi
+index jq "{\"package\": \"jq\", \"version\": \"$JQ_VERSION\", \"onig\": \"$ONIG_VERSION\", \"dir\": \"$JQ_DIR\", \"elf\": \"$JQ_DIR/jq.elf\", \"dynElf\": \"$JQ_DIR/jq-dyn.elf\", \"native\": \"$JQ_DIR/jq-$JQ_HOST\", \"tests\": \"$JQ_DIR/tests\"}"
 
 # ---- 7-Zip ----
 # As debian/rules builds it (CPP/7zip/Bundles/Alone2 with cmpl_gcc.mak,
