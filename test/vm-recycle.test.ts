@@ -17,6 +17,8 @@ function make(module: WebAssembly.Module, program: string, argv: string[]): Proc
   const out: string[] = [];
   const vm = ProcessVM.create(elf(program), {
     cpuModule: module, memoryBytes: MEMORY, argv, stdout: (b) => { out.push(Buffer.from(b).toString()); },
+    // Translating early and often, so that a recycled CPU's translations are tested.
+    jitThreshold: 64, jitWarmup: 0n,
   });
   output.set(vm, out);
   return vm;

@@ -14,8 +14,9 @@ import type { TranslationRequest, TranslationResult, TranslationService } from '
 type Done = (result: TranslationResult | Error) => void;
 
 export class WorkerTranslationService implements TranslationService {
-  /** Regions per request: the worker compiles one module per request. */
-  readonly batchSize = 8;
+  /** Entries per request (one module each): each goes at once, as an
+   *  entry left waiting for others would run interpreted meanwhile. */
+  readonly batchSize = 1;
   private worker: Worker | undefined;
   private results: MessagePort | undefined;
   private readonly waiting = new Map<number, Done>();

@@ -104,7 +104,9 @@ export function translateBatch(request: TranslationRequest, expand: (parcel: num
 export function compileHere(expand: (parcel: number) => number): TranslationService {
   const finished: (() => void)[] = [];
   return {
-    batchSize: 4,
+    // Each entry at once: an entry left waiting for others, or for the run
+    // to end (runs can be long), runs interpreted meanwhile.
+    batchSize: 1,
     submit(request, done) {
       let result: TranslationResult | Error;
       try { result = translateBatch(request, expand); } catch (e) { result = e instanceof Error ? e : new Error(String(e)); }
