@@ -1,14 +1,18 @@
 // Save and restore of the system VM's devices (src/system/devices/): each
-// device is driven into a non-trivial state through its registers, saved, and restored into a fresh
+// device is driven into a non-trivial state through its registers (the
+// virtio ones through a virtqueue in guest memory, with requests still
+// waiting in the available ring), saved, and restored into a fresh
 // instance; then both are driven by the same long random sequence of
-// register reads and writes (and inputs, interrupt lines, clock steps)
-// and must answer it identically, byte for byte, down to their interrupt
-// lines. A truncated or corrupted
+// register reads and writes (and inputs, interrupt lines, clock steps,
+// notifications) and must answer it identically, byte for byte, down to
+// their interrupt lines, guest memory and disks. A truncated or corrupted
 // record is refused with a CheckpointError and leaves the fresh device as
 // it was.
 import { describe, expect, it } from 'vitest';
 import {
-  LatchedIrq, Plic, Uart16550, GoldfishRtc, SifiveTest, FINISHER_FAIL, FINISHER_PASS, type Finish,
+  LatchedIrq, Plic, Uart16550, GoldfishRtc, SifiveTest, VirtioMmio, VirtioBlk, VirtioRng, MemoryBlockBackend, Virtqueue,
+  STATUS_ACKNOWLEDGE, STATUS_DRIVER, STATUS_FEATURES_OK, STATUS_DRIVER_OK, FINISHER_FAIL, FINISHER_PASS,
+  type AccessSize, type GuestMemory, type Finish,
 } from '../src/system/devices/index.js';
 import { CheckpointError } from '../src/hypervisor/checkpoint-file.js';
 import { Rng } from './support/prng.js';
@@ -248,3 +252,198 @@ describe('SifiveTest save/restore', () => {
     expect(() => finisher().dev.restore(bad)).toThrow(/sifive-test record: finish 9 is not one the device records/);
   });
 });
+
+// ---------------------------------------------------------------- virtio
+
+const RAM_BASE = 0x8000_0000n;
+const RAM_SIZE = 256 * 1024;
+const DESC = RAM_BASE + 0x1000n, AVAIL = RAM_BASE + 0x2000n, USED = RAM_BASE + 0x3000n, BUF = RAM_BASE + 0x10000n;
+const QSIZE = 16;
+
+class Ram implements GuestMemory {
+  readonly view: DataView;
+  constructor(readonly bytes = new Uint8Array(RAM_SIZE)) { this.view = new DataView(bytes.buffer); }
+  inRam(addr: bigint, length: number): boolean {
+    const off = addr - RAM_BASE;
+    return length >= 0 && off >= 0n && off + BigInt(length) <= BigInt(RAM_SIZE);
+  }
+  guestBytes(addr: bigint, length: number): Uint8Array {
+    if (!this.inRam(addr, length)) throw new Error('outside RAM');
+    const o = Number(addr - RAM_BASE);
+    return this.bytes.subarray(o, o + length);
+  }
+  o(a: bigint): number { return Number(a - RAM_BASE); }
+}
+
+/** A driver with its own bookkeeping, in the guest (so it is copied with RAM). */
+class Driver {
+  avail = 0;
+  next = 0;
+  constructor(readonly dev: VirtioMmio, readonly ram: Ram) {}
+  w(o: number, v: number | bigint): void { this.dev.write(o, 4, BigInt(v) & 0xffff_ffffn); }
+  r(o: number): number { return Number(this.dev.read(o, 4)); }
+  handshake(): void {
+    this.w(0x070, 0);
+    this.w(0x070, STATUS_ACKNOWLEDGE | STATUS_DRIVER);
+    this.w(0x024, 1); this.w(0x020, 1); // VIRTIO_F_VERSION_1
+    this.w(0x024, 0); this.w(0x020, 1 << 28); // INDIRECT_DESC
+    this.w(0x070, STATUS_ACKNOWLEDGE | STATUS_DRIVER | STATUS_FEATURES_OK);
+    this.w(0x030, 0); this.w(0x038, QSIZE);
+    this.w(0x080, DESC); this.w(0x084, DESC >> 32n);
+    this.w(0x090, AVAIL); this.w(0x094, AVAIL >> 32n);
+    this.w(0x0a0, USED); this.w(0x0a4, USED >> 32n);
+    this.w(0x044, 1);
+    this.w(0x070, STATUS_ACKNOWLEDGE | STATUS_DRIVER | STATUS_FEATURES_OK | STATUS_DRIVER_OK);
+  }
+  /** Writes a chain of (addr, len, writable) into free descriptors and makes it available. */
+  offer(segs: [bigint, number, boolean][]): void {
+    const v = this.ram.view;
+    const head = this.next;
+    segs.forEach(([addr, len, wr], k) => {
+      const i = (head + k) % QSIZE, last = k === segs.length - 1;
+      const d = this.ram.o(DESC) + 16 * i;
+      v.setBigUint64(d, addr, true); v.setUint32(d + 8, len, true);
+      v.setUint16(d + 12, (wr ? 2 : 0) | (last ? 0 : 1), true); v.setUint16(d + 14, last ? 0 : (i + 1) % QSIZE, true);
+    });
+    this.next = (head + segs.length) % QSIZE;
+    v.setUint16(this.ram.o(AVAIL) + 4 + 2 * (this.avail % QSIZE), head, true);
+    this.avail = (this.avail + 1) & 0xffff;
+    v.setUint16(this.ram.o(AVAIL) + 2, this.avail, true);
+  }
+  usedIdx(): number { return this.ram.view.getUint16(this.ram.o(USED) + 2, true); }
+}
+
+function blkRequest(drv: Driver, slot: number, type: number, sector: bigint, sectors: number): void {
+  const v = drv.ram.view;
+  const h = BUF + BigInt(slot * 0x2000);
+  v.setUint32(drv.ram.o(h), type, true); v.setUint32(drv.ram.o(h) + 4, 0, true); v.setBigUint64(drv.ram.o(h) + 8, sector, true);
+  const data = h + 0x100n, status = h + 0x1f00n;
+  if (type === 1) for (let i = 0; i < 512 * sectors; i++) v.setUint8(drv.ram.o(data) + i, (i * 31 + slot) & 0xff);
+  drv.offer([[h, 16, false], [data, 512 * sectors, type !== 1], [status, 1, true]]);
+}
+
+describe('VirtioMmio with virtio-blk save/restore', () => {
+  const SECTORS = 64;
+  function machine(ram = new Ram(), disk = new MemoryBlockBackend(SECTORS * 512)) {
+    const irq = new LatchedIrq();
+    const lines: string[] = [];
+    const blk = new VirtioBlk({ backend: disk, queueSize: QSIZE });
+    const dev = new VirtioMmio({ base: 0x1000_1000n, irq, mem: ram, device: blk, log: (l) => lines.push(l) });
+    return { ram, disk, irq, dev, blk, lines, drv: new Driver(dev, ram) };
+  }
+
+  /** Requests served, one more made available but not yet notified: a
+   *  queue saved mid-flight. */
+  function busy() {
+    const m = machine();
+    for (let i = 0; i < m.disk.bytes.length; i++) m.disk.bytes[i] = (i * 7) & 0xff;
+    m.drv.handshake();
+    blkRequest(m.drv, 0, 1, 3n, 2); // OUT
+    blkRequest(m.drv, 1, 0, 0n, 4); // IN
+    blkRequest(m.drv, 2, 8, 0n, 1); // GET_ID
+    m.drv.w(0x050, 0);
+    expect(m.drv.usedIdx()).toBe(3);
+    blkRequest(m.drv, 3, 0, 3n, 2); // waiting in the available ring
+    return m;
+  }
+
+  function restoredCopy(a: ReturnType<typeof busy>) {
+    const b = machine(new Ram(a.ram.bytes.slice()), new MemoryBlockBackend(a.disk.bytes.slice()));
+    b.drv.avail = a.drv.avail; b.drv.next = a.drv.next;
+    b.dev.restore(a.dev.save());
+    return b;
+  }
+
+  it('a queue saved mid-flight goes on where it was, and both answer the same from then on', () => {
+    const a = busy();
+    const b = restoredCopy(a);
+    expect(b.dev.save()).toEqual(a.dev.save());
+    expect(b.irq.level).toBe(a.irq.level);
+    expect(b.dev.queues[0].lastAvail).toBe(3);
+    const rng = new Rng('virtio-blk');
+    const sides = [a, b];
+    const ops: Op[] = [];
+    let slot = 0;
+    ops.push((x) => { sides[x].drv.w(0x050, 0); return sides[x].drv.usedIdx(); }); // the waiting request
+    for (let i = 0; i < 400; i++) {
+      const k = rng.int(10);
+      if (k < 4) {
+        const type = rng.pick([0, 1, 4, 8, 99]), sector = BigInt(rng.int(SECTORS + 2)), n = rng.range(1, 3), s = slot++ % 6;
+        ops.push((x) => { blkRequest(sides[x].drv, s, type, sector, n); sides[x].drv.w(0x050, 0); return sides[x].drv.usedIdx(); });
+      } else if (k < 6) ops.push((x) => { sides[x].drv.w(0x050, 0); return sides[x].drv.usedIdx(); });
+      else if (k < 7) ops.push((x) => { const s = sides[x].drv.r(0x060); sides[x].drv.w(0x064, s); return s; });
+      else {
+        const o = rng.pick([0x000, 0x008, 0x010, 0x034, 0x038, 0x044, 0x060, 0x070, 0x0fc, 0x100, 0x108, 0x114]);
+        ops.push((x) => sides[x].drv.r(o));
+      }
+    }
+    expectSameAnswers(ops, (x) => ({
+      save: sides[x].dev.save(), irq: sides[x].irq.level, ram: sides[x].ram.bytes, disk: sides[x].disk.bytes, lines: sides[x].lines,
+      counts: sides[x].blk.counts,
+    }));
+    expect(a.lines).toEqual([]);
+    expect(a.blk.counts.out).toBeGreaterThan(10);
+    expect(a.blk.counts.ioErrors).toBeGreaterThan(0);
+    expect(a.drv.usedIdx()).toBeGreaterThan(100);
+  });
+
+  it('a truncated or corrupted record is refused and changes nothing (the device model\'s part included)', () => {
+    const rec = busy().dev.save();
+    expectBadRecordsRefused(rec, () => { const m = machine(); return Object.assign(m.dev, { irqLevel: () => m.irq.level }); });
+  });
+
+  it('a record of another disk, device or queue layout is refused by name', () => {
+    const rec = busy().dev.save();
+    const other = machine(new Ram(), new MemoryBlockBackend(SECTORS * 1024));
+    expect(() => other.dev.restore(rec)).toThrow(/virtio-blk record: the record is of a writable disk of 64 sectors with a queue of 16, this one is writable with 128 sectors/);
+    const rng = new VirtioMmio({ base: 0x1000_2000n, irq: new LatchedIrq(), mem: new Ram(), device: new VirtioRng({ queueSize: QSIZE }) });
+    expect(() => rng.restore(rec)).toThrow(/virtio-mmio record: the record is of device 2 with 1 queues, this is device 4 with 1/);
+    // A ready queue whose rings are outside this guest's RAM.
+    const q = new Virtqueue(new Ram(), 0, QSIZE);
+    const small = new Virtqueue({ inRam: () => false, guestBytes: () => new Uint8Array(0) }, 0, QSIZE);
+    q.size = QSIZE; q.descAddr = DESC; q.driverAddr = AVAIL; q.deviceAddr = USED; q.validate(); q.ready = true;
+    expect(() => small.restore(q.save())).toThrow(/virtqueue record: queue 0 is ready with a configuration QueueReady refuses: descriptor table .* is outside guest RAM/);
+  });
+});
+
+describe('VirtioMmio with virtio-rng save/restore', () => {
+  function machine(ram = new Ram(), start = 0) {
+    let counter = start;
+    const irq = new LatchedIrq();
+    const rng = new VirtioRng({ queueSize: QSIZE, random: (b) => { for (let i = 0; i < b.length; i++) b[i] = (counter++ * 13) & 0xff; } });
+    const dev = new VirtioMmio({ base: 0x1000_2000n, irq, mem: ram, device: rng, log: () => {} });
+    return { ram, irq, dev, rng, drv: new Driver(dev, ram), counter: () => counter };
+  }
+
+  it('a restored entropy device answers the same (the random source injected, not saved)', () => {
+    const a = machine();
+    a.drv.handshake();
+    a.drv.offer([[BUF, 100, true]]);
+    a.drv.w(0x050, 0);
+    a.drv.offer([[BUF + 0x100n, 50, true], [BUF + 0x200n, 20, true]]);
+    const b = machine(new Ram(a.ram.bytes.slice()), a.counter());
+    b.drv.avail = a.drv.avail; b.drv.next = a.drv.next;
+    b.dev.restore(a.dev.save());
+    expect(b.rng.bytesServed).toBe(100);
+    const sides = [a, b];
+    const ops: Op[] = [];
+    for (let i = 0; i < 60; i++) {
+      ops.push((x) => { sides[x].drv.w(0x050, 0); return sides[x].drv.usedIdx(); });
+      ops.push((x) => { const s = sides[x].drv.r(0x060); sides[x].drv.w(0x064, s); return s; });
+      ops.push((x) => { sides[x].drv.offer([[BUF + BigInt(0x400 + 0x100 * (i % 8)), 1 + i, true]]); return 0; });
+    }
+    expectSameAnswers(ops, (x) => ({ save: sides[x].dev.save(), ram: sides[x].ram.bytes, served: sides[x].rng.bytesServed }));
+    expect(a.rng.bytesServed).toBeGreaterThan(1000);
+  });
+
+  it('a truncated or corrupted record is refused and changes nothing', () => {
+    const a = machine();
+    a.drv.handshake();
+    a.drv.offer([[BUF, 100, true]]);
+    a.drv.w(0x050, 0);
+    expectBadRecordsRefused(a.dev.save(), () => { const m = machine(); return Object.assign(m.dev, { irqLevel: () => m.irq.level }); });
+  });
+});
+
+// Unused-import guard for AccessSize (the type documents the ops' sizes).
+export type { AccessSize };
