@@ -15,6 +15,13 @@ import {
   type AccessSize, type GuestMemory, type Finish,
 } from '../src/system/devices/index.js';
 import { CheckpointError } from '../src/hypervisor/checkpoint-file.js';
+import { RecordWriter } from '../src/hypervisor/persist.js';
+import { GuestClock } from '../src/system/guest-clock.js';
+import { HartScheduler, QUANTUM } from '../src/system/hart-scheduler.js';
+import { HartState } from '../src/system/sbi.js';
+import { Cpu, ExitControl, MemoryMode } from '../src/cpu/cpu.js';
+import { defaultCpuModule } from '../src/cpu/module-registry.js';
+import '../src/index.js'; // registers the CPU module
 import { Rng } from './support/prng.js';
 
 // ---------------------------------------------------------------- helpers
@@ -447,3 +454,112 @@ describe('VirtioMmio with virtio-rng save/restore', () => {
 
 // Unused-import guard for AccessSize (the type documents the ops' sizes).
 export type { AccessSize };
+
+// ---------------------------------------------------------------- the guest clock and the hart scheduler
+
+describe('GuestClock save/restore', () => {
+  it('a restored virtual clock answers as the saved one does', () => {
+    const a = new GuestClock('virtual');
+    a.nextRound(QUANTUM); a.skipTo(123_456n); a.nextRound(QUANTUM);
+    const b = new GuestClock('virtual');
+    b.restore(a.save());
+    const rng = new Rng('clock');
+    const sides = [a, b];
+    const ops: Op[] = [];
+    for (let i = 0; i < 500; i++) {
+      const used = BigInt(rng.int(100_000)), to = BigInt(rng.int(1 << 30));
+      switch (rng.int(4)) {
+        case 0: ops.push((x) => sides[x].time(used)); break;
+        case 1: ops.push((x) => sides[x].wallClockNs(used)); break;
+        case 2: ops.push((x) => { sides[x].nextRound(QUANTUM); return sides[x].roundTime; }); break;
+        default: ops.push((x) => { sides[x].skipTo(to); return sides[x].roundTime; });
+      }
+    }
+    expectSameAnswers(ops, (x) => sides[x].save());
+  });
+
+  it('a restored host clock goes on from where the saved one was', () => {
+    const a = new GuestClock('host');
+    const b = new GuestClock('host');
+    const rec = new RecordWriter('guest-clock', 1).bool(true).u64(0n).u64(50_000_000n).finish(); // 5000 s in
+    b.restore(rec);
+    expect(b.time(0n)).toBeGreaterThanOrEqual(50_000_000n);
+    expect(b.time(0n)).toBeLessThan(50_000_000n + 10_000_000n);
+    expect(a.time(0n)).toBeLessThan(50_000_000n);
+  });
+
+  it('a record of the other kind, truncated or corrupted, is refused and changes nothing', () => {
+    const a = new GuestClock('virtual');
+    a.skipTo(77n);
+    expectBadRecordsRefused(a.save(), () => new GuestClock('virtual'));
+    expect(() => new GuestClock('host').restore(a.save())).toThrow(/guest-clock record: the record is of a virtual clock, this one is host/);
+  });
+});
+
+describe('HartScheduler save/restore', () => {
+  const SIE_ALL = (1n << 1n) | (1n << 5n) | (1n << 9n);
+  function machine(harts = 3) {
+    const cpu = new Cpu(defaultCpuModule());
+    cpu.configureRam(RAM_BASE, 1n << 20n);
+    cpu.memoryMode = MemoryMode.Flat;
+    cpu.exitControls = ExitControl.Supervisor | ExitControl.EcallS;
+    const clock = new GuestClock('virtual');
+    return { cpu, clock, sched: new HartScheduler(cpu, clock, harts) };
+  }
+
+  function busy() {
+    const m = machine();
+    m.cpu.setCsr('sie', SIE_ALL);
+    m.sched.startHart(1, RAM_BASE + 0x1000n, 11n);
+    m.sched.startHart(2, RAM_BASE + 0x2000n, 22n);
+    m.sched.setTimer(0, 5_000n);
+    m.sched.beginSlice(); m.sched.ran(30_000n);
+    m.sched.waitForInterrupt();
+    m.sched.next(); // hart 1
+    m.cpu.setCsr('sie', SIE_ALL);
+    m.sched.setTimer(1, 1_000_000n);
+    m.sched.suspendHart({ addr: RAM_BASE + 0x3000n, opaque: 33n });
+    m.sched.remoteSfence(2);
+    m.sched.next(); // hart 2
+    m.sched.beginSlice(); m.sched.ran(1234n);
+    m.sched.remoteSfence(0); // a fence waiting for a parked hart
+    return m;
+  }
+
+  it('a restored scheduler (its CPU given the running hart) answers as the saved one does', () => {
+    const a = busy();
+    const b = machine();
+    b.clock.restore(a.clock.save());
+    b.cpu.loadHart(a.cpu.saveHart()); // the CPU's own record, in a whole checkpoint
+    b.sched.restore(a.sched.save());
+    expect(b.sched.save()).toEqual(a.sched.save());
+    expect(b.sched.running).toBe(2);
+    const rng = new Rng('harts');
+    const sides = [a, b];
+    const ops: Op[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const h = rng.int(3), irq = rng.pick([1, 5, 9]), on = rng.int(2) === 0, when = BigInt(rng.int(2_000_000)), n = BigInt(rng.int(120_000));
+      switch (rng.int(12)) {
+        case 0: ops.push((x) => { sides[x].sched.setPending(h, irq, on); return 0; }); break;
+        case 1: ops.push((x) => { sides[x].sched.setTimer(h, when); return 0; }); break;
+        case 2: ops.push((x) => { sides[x].sched.remoteSfence(h); return 0; }); break;
+        case 3: case 4: ops.push((x) => JSON.stringify(sides[x].sched.next())); break;
+        case 5: ops.push((x) => sides[x].sched.beginSlice()); break;
+        case 6: ops.push((x) => { sides[x].sched.ran(n); return sides[x].sched.turnOver(); }); break;
+        case 7: ops.push((x) => { sides[x].sched.waitForInterrupt(); return sides[x].sched.time; }); break;
+        case 8: ops.push((x) => { sides[x].cpu.setCsr('sie', on ? SIE_ALL : 0n); return sides[x].cpu.csr('sip'); }); break;
+        case 9: ops.push((x) => { if (sides[x].sched.states[h] === HartState.Stopped) sides[x].sched.startHart(h, RAM_BASE + when, n); return sides[x].sched.states.join(); }); break;
+        case 10: ops.push((x) => { sides[x].sched.suspendHart(on ? { addr: RAM_BASE + when, opaque: n } : undefined); return 0; }); break;
+        default: ops.push((x) => { if (on) sides[x].sched.stopHart(); return sides[x].sched.running; });
+      }
+    }
+    expectSameAnswers(ops, (x) => ({ sched: sides[x].sched.save(), clock: sides[x].clock.save(), cpu: sides[x].cpu.saveHart() }));
+    expect(a.clock.roundTime).toBeGreaterThan(0n);
+  });
+
+  it('a truncated or corrupted record is refused and changes nothing; another machine\'s by name', () => {
+    const rec = busy().sched.save();
+    expectBadRecordsRefused(rec, () => machine().sched);
+    expect(() => machine(2).sched.restore(rec)).toThrow(/hart-scheduler record: the record is of 3 harts, this machine has 2/);
+  });
+});
