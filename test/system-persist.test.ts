@@ -559,7 +559,8 @@ describe('HartScheduler save/restore', () => {
 
   it('a truncated or corrupted record is refused and changes nothing; another machine\'s by name', () => {
     const rec = busy().sched.save();
-    expectBadRecordsRefused(rec, () => machine().sched);
+    const { cpu, clock } = machine(); // restore reads no CPU state: one CPU serves every fresh scheduler
+    expectBadRecordsRefused(rec, () => new HartScheduler(cpu, clock, 3));
     expect(() => machine(2).sched.restore(rec)).toThrow(/hart-scheduler record: the record is of 3 harts, this machine has 2/);
   });
 });
