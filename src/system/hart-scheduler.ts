@@ -10,6 +10,12 @@ import { Irq, type Cpu } from '../cpu/cpu.js';
 import { HartEntry, writeEntryState } from './hart-entry.js';
 import { HartState } from './sbi.js';
 import { INSTRUCTIONS_PER_TICK, type GuestClock } from './guest-clock.js';
+import { RecordReader, RecordWriter } from '../hypervisor/persist.js';
+
+/** The tag and version of the scheduler's saved record (docs/CHECKPOINTS.md). */
+export const HART_SCHEDULER_RECORD = 'hart-scheduler';
+export const HART_SCHEDULER_RECORD_VERSION = 1;
+const HART_STATES = new Set<number>([HartState.Started, HartState.Stopped, HartState.StartPending, HartState.StopPending, HartState.Suspended]);
 
 /** Instructions a hart runs per turn. */
 export const QUANTUM = 100_000n;
@@ -200,6 +206,59 @@ export class HartScheduler {
       if (until < budget) budget = until;
     }
     return budget;
+  }
+
+  /** The scheduler's state as a record: which hart runs and how much of its
+   *  turn it used, and per hart its HSM state, whether it waits, a pending
+   *  remote fence, its resume point and its parked state. The running
+   *  hart's registers are live in the CPU: they are the CPU's record, not
+   *  this one (what `saved` holds for it is kept as it is). */
+  save(): Uint8Array {
+    const w = new RecordWriter(HART_SCHEDULER_RECORD, HART_SCHEDULER_RECORD_VERSION)
+      .u32(this.harts).u32(this.running).u64(this.used);
+    for (let h = 0; h < this.harts; h++) {
+      const at = this.resumeAt[h], saved = this.saved[h];
+      w.u8(this.states[h]).bool(this.waiting[h]).bool(this.pendingFlush[h])
+        .bool(at !== undefined).u64(at?.addr ?? 0n).u64(at?.opaque ?? 0n)
+        .bool(saved !== undefined).bytes(saved ?? new Uint8Array(0));
+    }
+    return w.finish();
+  }
+
+  /** Takes a record `save` wrote for as many harts on this CPU module
+   *  (the CPU's own record restores the running hart's registers). Throws
+   *  CheckpointError and changes nothing if it cannot. */
+  restore(record: Uint8Array): void {
+    const r = new RecordReader(record, HART_SCHEDULER_RECORD, [HART_SCHEDULER_RECORD_VERSION]);
+    const harts = r.u32('the hart count');
+    if (harts !== this.harts) r.invalid(`the record is of ${harts} harts, this machine has ${this.harts}`);
+    const running = r.u32('the running hart'), used = r.u64('the instructions used');
+    const hartBytes = this.cpu.saveHart().length;
+    const per = Array.from({ length: harts }, (_, h) => {
+      const state = r.u8(`hart ${h}'s state`), waiting = r.bool(`hart ${h} waiting`), flush = r.bool(`hart ${h}'s pending fence`);
+      const hasResume = r.bool(`hart ${h} resuming`), addr = r.u64(`hart ${h}'s resume address`), opaque = r.u64(`hart ${h}'s resume opaque`);
+      const hasSaved = r.bool(`hart ${h} saved`), saved = r.bytes(`hart ${h}'s state`);
+      return { state, waiting, flush, resume: hasResume ? { addr, opaque } : undefined, hasResume, hasSaved, saved };
+    });
+    r.end();
+    if (running >= harts) r.invalid(`running hart ${running} of ${harts}`);
+    per.forEach((p, h) => {
+      if (!HART_STATES.has(p.state)) r.invalid(`hart ${h}'s state ${p.state} is not an HSM state`);
+      if (p.hasSaved ? p.saved.length !== hartBytes : p.saved.length !== 0) {
+        r.invalid(`hart ${h}'s saved state is ${p.saved.length} bytes, a hart's state is ${hartBytes} on this CPU module`);
+      }
+      const live = p.state === HartState.Started || p.state === HartState.Suspended;
+      if (live && h !== running && !p.hasSaved) r.invalid(`hart ${h} is started but has no saved state`);
+    });
+    this.running = running;
+    this.used = used;
+    per.forEach((p, h) => {
+      this.states[h] = p.state;
+      this.waiting[h] = p.waiting;
+      this.pendingFlush[h] = p.flush;
+      this.resumeAt[h] = p.resume;
+      this.saved[h] = p.hasSaved ? p.saved : undefined;
+    });
   }
 
   /** The running hart ran `n` instructions of its turn. */

@@ -14,8 +14,9 @@
 // log one), a device model never fails with anything but its typed
 // VirtioError (the transport logs "internal error" for anything else),
 // nothing is written outside guest RAM (guard bytes on both sides stay
-// intact), no input takes seconds (descriptor-loop and chain limits), and
-// no allocation follows a length the driver wrote.
+// intact), no input takes seconds (descriptor-loop and chain limits), no
+// allocation follows a length the driver wrote, and whatever state a script
+// leaves each device in, its record restores into a fresh one unchanged.
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -104,6 +105,8 @@ const lastLog: string[] = [];
 
 /** How deep the inputs reach, for the summary line. */
 const stats = { requests: 0, faults: 0 };
+
+interface Persisting { save(): Uint8Array; restore(record: Uint8Array): void }
 
 interface QueueLayout { desc: bigint; avail: bigint; used: bigint; size: number; /** the driver's avail idx */ next: number }
 
@@ -246,6 +249,23 @@ function runScript(input: Uint8Array): string | undefined {
     if (b.problems.length) return `op ${ops} (kind ${op}): ${b.problems.join('\n')}`;
   }
   if (!b.ram.guardsIntact()) return 'a device wrote outside guest RAM';
+  // Whatever state the script left, each device saves it and the same
+  // device of a fresh board takes it back unchanged (a checkpoint can be
+  // taken at any moment).
+  const log = [...lastLog];
+  const fresh = makeBoard();
+  lastLog.length = 0;
+  lastLog.push(...log);
+  for (let i = 0; i < b.devices.length; i++) {
+    const saved = (b.devices[i] as unknown as Persisting).save();
+    try {
+      (fresh.devices[i] as unknown as Persisting).restore(saved);
+    } catch (e) {
+      return `${b.devices[i].name}: its own record is refused: ${e instanceof Error ? e.message : String(e)}`;
+    }
+    const again = (fresh.devices[i] as unknown as Persisting).save();
+    if (!Buffer.from(again).equals(Buffer.from(saved))) return `${b.devices[i].name}: a restored device saves another record`;
+  }
   for (const d of b.virtio) {
     stats.faults += d.faults;
     const blk = d.device instanceof VirtioBlk ? d.device.counts : undefined;

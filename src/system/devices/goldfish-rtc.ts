@@ -22,6 +22,11 @@
  */
 
 import { read32Wide, type AccessSize, type IrqLine, type MmioDevice } from './bus.js';
+import { RecordReader, RecordWriter } from '../../hypervisor/persist.js';
+
+/** The tag and version of the RTC's saved record (docs/CHECKPOINTS.md). */
+export const GOLDFISH_RTC_RECORD = 'goldfish-rtc';
+export const GOLDFISH_RTC_RECORD_VERSION = 1;
 
 export interface GoldfishRtcOptions {
   base?: bigint;
@@ -138,6 +143,38 @@ export class GoldfishRtc implements MmioDevice {
       case GoldfishRtcReg.ClearAlarm: this.alarmArmed = false; break;
       case GoldfishRtcReg.ClearInterrupt: this.irqPending = false; this.update(); break;
     }
+  }
+
+  /** The device's state as a record: the guest's offset from the wall
+   *  clock, the latches, the alarm and the interrupt. The wall clock itself
+   *  is not in it: it stays the source the machine injects. */
+  save(): Uint8Array {
+    return new RecordWriter(GOLDFISH_RTC_RECORD, GOLDFISH_RTC_RECORD_VERSION)
+      .u64(BigInt.asUintN(64, this.offsetNs)).u32(this.timeHighLatch).u32(this.timeHighWrite)
+      .u32(this.alarmLow).u32(this.alarmHigh).bool(this.alarmArmed).bool(this.irqPending).bool(this.irqEnabled)
+      .finish();
+  }
+
+  /** Takes the state of a record `save` wrote; the IRQ line is driven to
+   *  match it. Throws CheckpointError (and changes nothing) if the record
+   *  is not one. */
+  restore(record: Uint8Array): void {
+    const r = new RecordReader(record, GOLDFISH_RTC_RECORD, [GOLDFISH_RTC_RECORD_VERSION]);
+    const offsetNs = BigInt.asIntN(64, r.u64('the clock offset'));
+    const timeHighLatch = r.u32('TIME_HIGH latched'), timeHighWrite = r.u32('TIME_HIGH written');
+    const alarmLow = r.u32('ALARM_LOW'), alarmHigh = r.u32('ALARM_HIGH');
+    const alarmArmed = r.bool('alarm armed'), irqPending = r.bool('interrupt pending'), irqEnabled = r.bool('interrupt enabled');
+    r.end();
+    this.offsetNs = offsetNs;
+    this.timeHighLatch = timeHighLatch;
+    this.timeHighWrite = timeHighWrite;
+    this.alarmLow = alarmLow;
+    this.alarmHigh = alarmHigh;
+    this.alarmArmed = alarmArmed;
+    this.irqPending = irqPending;
+    this.irqEnabled = irqEnabled;
+    this.irqLevel = irqPending && irqEnabled;
+    this.irq.set(this.irqLevel);
   }
 
   read(offset: number, size: AccessSize): bigint {

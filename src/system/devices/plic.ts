@@ -30,6 +30,11 @@
  */
 
 import type { AccessSize, IrqLine, MmioDevice } from './bus.js';
+import { RecordReader, RecordWriter } from '../../hypervisor/persist.js';
+
+/** The tag and version of the PLIC's saved record (docs/CHECKPOINTS.md). */
+export const PLIC_RECORD = 'plic';
+export const PLIC_RECORD_VERSION = 1;
 
 export interface PlicOptions {
   base?: bigint;
@@ -113,6 +118,63 @@ export class Plic implements MmioDevice {
       this.lines[source] = l;
     }
     return l;
+  }
+
+  /** The bits of word `w` that name a source (not 0, not past the last). */
+  private wordMask(w: number): number {
+    let mask = 0xffff_ffff;
+    if (w === 0) mask &= ~1;
+    const top = this.sources - (w << 5);
+    if (top < 32) mask &= (1 << top) - 1;
+    return mask >>> 0;
+  }
+
+  /** The controller's state as a record: priorities, pending, claimed and
+   *  line-level bits, enables, thresholds. */
+  save(): Uint8Array {
+    return new RecordWriter(PLIC_RECORD, PLIC_RECORD_VERSION)
+      .u32(this.sources).u32(this.contexts)
+      .u32s(this.priority).u32s(this.pendingBits).u32s(this.claimedBits).u32s(this.levelBits)
+      .u32s(this.enable).u32s(this.threshold)
+      .finish();
+  }
+
+  /** Takes the state of a record `save` wrote (of a PLIC of the same
+   *  shape), then reports every context's output through onContextChange.
+   *  Throws CheckpointError (and changes nothing) if the record is not one. */
+  restore(record: Uint8Array): void {
+    const r = new RecordReader(record, PLIC_RECORD, [PLIC_RECORD_VERSION]);
+    const sources = r.u32('the source count'), contexts = r.u32('the context count');
+    if (sources !== this.sources || contexts !== this.contexts) {
+      r.invalid(`the record is of a PLIC with ${sources} sources and ${contexts} contexts, this one has ${this.sources} and ${this.contexts}`);
+    }
+    const priority = r.u32s('the priorities'), pending = r.u32s('the pending bits'), claimed = r.u32s('the claimed bits');
+    const level = r.u32s('the line levels'), enable = r.u32s('the enables'), threshold = r.u32s('the thresholds');
+    r.end();
+    const lengths: [Uint32Array, number, string][] = [
+      [priority, this.sources, 'priorities'], [pending, this.words, 'pending words'], [claimed, this.words, 'claimed words'],
+      [level, this.words, 'line-level words'], [enable, this.contexts * this.words, 'enable words'], [threshold, this.contexts, 'thresholds'],
+    ];
+    for (const [a, n, what] of lengths) if (a.length !== n) r.invalid(`${a.length} ${what}, the PLIC has ${n}`);
+    if (priority[0] !== 0) r.invalid('source 0 has a priority');
+    for (let s = 0; s < this.sources; s++) if (priority[s] & ~this.priorityMask) r.invalid(`source ${s}'s priority ${priority[s]} is over the maximum ${this.priorityMask}`);
+    for (let c = 0; c < this.contexts; c++) if (threshold[c] & ~this.priorityMask) r.invalid(`context ${c}'s threshold ${threshold[c]} is over the maximum ${this.priorityMask}`);
+    for (let w = 0; w < this.words; w++) {
+      const mask = this.wordMask(w);
+      if ((pending[w] | claimed[w] | level[w]) & ~mask) r.invalid(`bits of sources that do not exist are set in word ${w}`);
+      if (pending[w] & claimed[w]) r.invalid(`sources both pending and claimed in word ${w}`);
+      for (let c = 0; c < this.contexts; c++) if (enable[c * this.words + w] & ~mask) r.invalid(`context ${c} enables sources that do not exist`);
+    }
+    this.priority.set(priority);
+    this.pendingBits.set(pending);
+    this.claimedBits.set(claimed);
+    this.levelBits.set(level);
+    this.enable.set(enable);
+    this.threshold.set(threshold);
+    for (let c = 0; c < this.contexts; c++) {
+      this.output[c] = this.best(c) !== 0 ? 1 : 0;
+      this.onContextChange(c, this.output[c] === 1);
+    }
   }
 
   /** The current level of a context's interrupt output. */
@@ -225,11 +287,7 @@ export class Plic implements MmioDevice {
       const c = Math.floor((offset - ENABLE_BASE) / ENABLE_STRIDE);
       const w = ((offset - ENABLE_BASE) % ENABLE_STRIDE) >>> 2;
       if (c >= this.contexts || w >= this.words) return;
-      let mask = 0xffff_ffff;
-      if (w === 0) mask &= ~1; // source 0 does not exist
-      const top = this.sources - (w << 5); // valid bits in this word
-      if (top < 32) mask &= (1 << top) - 1;
-      this.enable[c * this.words + w] = v & mask;
+      this.enable[c * this.words + w] = (v & this.wordMask(w)) >>> 0;
       this.update();
       return;
     }

@@ -15,6 +15,7 @@
  */
 
 import { type AccessSize, type MmioDevice } from './bus.js';
+import { RecordReader, RecordWriter } from '../../hypervisor/persist.js';
 
 /** The one register (QEMU's hw/misc/sifive_test.c). */
 export const FINISHER_REG = 0x0;
@@ -29,19 +30,11 @@ export const FINISHER_RESET = 0x7777;
 /** How the guest asked the machine to end. */
 export type Finish = { kind: 'pass' } | { kind: 'fail'; code: number } | { kind: 'reset' };
 
-/** The device's saved state (versioned, plain data). */
-export interface SifiveTestState {
-  version: 1;
-  /** What the guest wrote last that ends the machine, if anything. */
-  finished: Finish | null;
-}
-
-export class SifiveTestStateError extends Error {
-  constructor(message: string) {
-    super(`sifive,test state: ${message}`);
-    this.name = 'SifiveTestStateError';
-  }
-}
+/** The tag and version of the finisher's saved record (docs/CHECKPOINTS.md). */
+export const SIFIVE_TEST_RECORD = 'sifive-test';
+export const SIFIVE_TEST_RECORD_VERSION = 1;
+/** How the record says which finish was recorded. */
+const FINISH_NONE = 0, FINISH_PASS = 1, FINISH_FAIL = 2, FINISH_RESET = 3;
 
 export interface SifiveTestOptions {
   base?: bigint;
@@ -87,16 +80,31 @@ export class SifiveTest implements MmioDevice {
     this.onFinish(finish);
   }
 
-  save(): SifiveTestState {
-    return { version: 1, finished: this.finished === null ? null : { ...this.finished } };
+  /** What the guest wrote last that ends the machine, as a record. */
+  save(): Uint8Array {
+    const w = new RecordWriter(SIFIVE_TEST_RECORD, SIFIVE_TEST_RECORD_VERSION);
+    const f = this.finished;
+    if (f === null) w.u8(FINISH_NONE);
+    else if (f.kind === 'pass') w.u8(FINISH_PASS);
+    else if (f.kind === 'fail') w.u8(FINISH_FAIL).u16(f.code);
+    else w.u8(FINISH_RESET);
+    return w.finish();
   }
 
-  restore(state: SifiveTestState): void {
-    if (state.version !== 1) throw new SifiveTestStateError(`version ${String(state.version)} is not 1`);
-    const f = state.finished;
-    if (f !== null && f.kind !== 'pass' && f.kind !== 'reset' && !(f.kind === 'fail' && Number.isInteger(f.code) && f.code >= 0 && f.code <= 0xffff)) {
-      throw new SifiveTestStateError(`finished ${JSON.stringify(f)} is not a finish the device can record`);
+  /** Takes what a record `save` wrote. Throws CheckpointError (and changes
+   *  nothing) if the record is not one. */
+  restore(record: Uint8Array): void {
+    const r = new RecordReader(record, SIFIVE_TEST_RECORD, [SIFIVE_TEST_RECORD_VERSION]);
+    const kind = r.u8('the finish');
+    let finished: Finish | null = null;
+    switch (kind) {
+      case FINISH_NONE: finished = null; break;
+      case FINISH_PASS: finished = { kind: 'pass' }; break;
+      case FINISH_FAIL: finished = { kind: 'fail', code: r.u16('the exit code') }; break;
+      case FINISH_RESET: finished = { kind: 'reset' }; break;
+      default: r.invalid(`finish ${kind} is not one the device records`);
     }
-    this.finished = f === null ? null : { ...f };
+    r.end();
+    this.finished = finished;
   }
 }

@@ -34,6 +34,11 @@
  */
 
 import type { AccessSize, IrqLine, MmioDevice } from './bus.js';
+import { RecordReader, RecordWriter } from '../../hypervisor/persist.js';
+
+/** The tag and version of the UART's saved record (docs/CHECKPOINTS.md). */
+export const UART16550_RECORD = 'uart16550';
+export const UART16550_RECORD_VERSION = 1;
 
 export interface Uart16550Options {
   base?: bigint;
@@ -294,6 +299,54 @@ export class Uart16550 implements MmioDevice {
     this.hostBytes++;
     this.refill();
     this.update();
+  }
+
+  /** The device's state as a record: registers, the receive FIFO, and the
+   *  host's input not yet in it. */
+  save(): Uint8Array {
+    const host = new Uint8Array(this.hostBytes);
+    let at = 0;
+    this.hostQueue.forEach((chunk, i) => {
+      const part = i === 0 ? chunk.subarray(this.hostHead) : chunk;
+      host.set(part, at);
+      at += part.length;
+    });
+    return new RecordWriter(UART16550_RECORD, UART16550_RECORD_VERSION)
+      .u8(this.ier).u8(this.lcr).u8(this.mcr).u8(this.lsrErrors).u8(this.msrDelta).u8(this.msrLines)
+      .u8(this.scr).u8(this.dll).u8(this.dlm).bool(this.fifoEnabled).u8(this.trigger).bool(this.thrPending)
+      .bytes(Uint8Array.from(this.rx)).bytes(host)
+      .finish();
+  }
+
+  /** Takes the state of a record `save` wrote; the IRQ line is driven to
+   *  match it. Throws CheckpointError (and changes nothing) if the record
+   *  is not one, or holds what the device could not have been in. */
+  restore(record: Uint8Array): void {
+    const r = new RecordReader(record, UART16550_RECORD, [UART16550_RECORD_VERSION]);
+    const ier = r.u8('IER'), lcr = r.u8('LCR'), mcr = r.u8('MCR'), lsrErrors = r.u8('the line-status errors');
+    const msrDelta = r.u8('the modem-status deltas'), msrLines = r.u8('the modem lines');
+    const scr = r.u8('SCR'), dll = r.u8('DLL'), dlm = r.u8('DLM');
+    const fifoEnabled = r.bool('FIFO enabled'), trigger = r.u8('the trigger level'), thrPending = r.bool('THR-empty latched');
+    const rx = r.bytes('the receive FIFO'), host = r.bytes('the pending input');
+    r.end();
+    if (ier & ~IER_MASK) r.invalid(`IER 0x${ier.toString(16)} has bits that do not exist`);
+    if (mcr & ~MCR_MASK) r.invalid(`MCR 0x${mcr.toString(16)} has bits that do not exist`);
+    if (lsrErrors & ~LSR_ERRORS) r.invalid(`line-status errors 0x${lsrErrors.toString(16)} are not error bits`);
+    if (msrDelta & ~(MSR_DCTS | MSR_DDSR | MSR_TERI | MSR_DDCD)) r.invalid(`modem-status deltas 0x${msrDelta.toString(16)} are not delta bits`);
+    if (msrLines & ~(MSR_CTS | MSR_DSR | MSR_RI | MSR_DCD)) r.invalid(`modem lines 0x${msrLines.toString(16)} are not line bits`);
+    if (!TRIGGER.includes(trigger)) r.invalid(`trigger level ${trigger} is not one of ${TRIGGER.join(', ')}`);
+    const depth = fifoEnabled ? FIFO_DEPTH : 1;
+    if (rx.length > depth) r.invalid(`${rx.length} bytes in a receive FIFO of ${depth}`);
+    if (host.length > 0 && rx.length < depth) r.invalid(`pending input waits while the receive FIFO has room`);
+    this.ier = ier; this.lcr = lcr; this.mcr = mcr; this.lsrErrors = lsrErrors; this.msrDelta = msrDelta;
+    this.msrLines = msrLines; this.scr = scr; this.dll = dll; this.dlm = dlm;
+    this.fifoEnabled = fifoEnabled; this.trigger = trigger; this.thrPending = thrPending;
+    this.rx = Array.from(rx);
+    this.hostQueue = host.length > 0 ? [host] : [];
+    this.hostHead = 0;
+    this.hostBytes = host.length;
+    this.irqLevel = this.source() !== IIR_NONE;
+    this.irq.set(this.irqLevel);
   }
 
   read(offset: number, _size: AccessSize): bigint {

@@ -36,7 +36,12 @@
  */
 
 import { hex, SIZE_MASK, type AccessSize, type GuestMemory, type IrqLine, type MmioDevice } from './bus.js';
-import { Virtqueue, VirtioError, VIRTQ_AVAIL_F_NO_INTERRUPT, DEFAULT_MAX_CHAIN_BYTES } from './virtqueue.js';
+import { Virtqueue, VirtioError, VIRTQ_AVAIL_F_NO_INTERRUPT, DEFAULT_MAX_CHAIN_BYTES, type VirtqueueState } from './virtqueue.js';
+import { RecordReader, RecordWriter } from '../../hypervisor/persist.js';
+
+/** The tag and version of the transport's saved record (docs/CHECKPOINTS.md). */
+export const VIRTIO_MMIO_RECORD = 'virtio-mmio';
+export const VIRTIO_MMIO_RECORD_VERSION = 1;
 
 export { Virtqueue, DescChain, VirtioError } from './virtqueue.js';
 export type { Segment } from './virtqueue.js';
@@ -110,6 +115,11 @@ export interface VirtioDevice {
   process(queue: Virtqueue): void;
   /** The features the driver accepted (at FEATURES_OK). */
   negotiated?(features: bigint): void;
+  /** The model's own state as a record (the transport's record holds it). */
+  save?(): Uint8Array;
+  /** Takes a record `save` wrote; throws CheckpointError and changes
+   *  nothing if it cannot. */
+  restore?(record: Uint8Array): void;
   /** Device reset (Status written 0). */
   reset?(): void;
 }
@@ -341,6 +351,57 @@ export class VirtioMmio implements MmioDevice {
       case VirtioMmioReg.QueueDeviceHigh: this.setAddr('deviceAddr', true, v); break;
       case VirtioMmioReg.SHMSel: this.shmSel = v; break;
     }
+  }
+
+  /** The transport's state as a record: its registers, each queue's record,
+   *  and the device model's record. */
+  save(): Uint8Array {
+    const w = new RecordWriter(VIRTIO_MMIO_RECORD, VIRTIO_MMIO_RECORD_VERSION)
+      .u32(this.device.deviceId).u32(this.queues.length)
+      .u8(this.status).u32(this.deviceFeaturesSel).u32(this.driverFeaturesSel)
+      .u64(this.driverFeatures & 0xffff_ffff_ffff_ffffn).bool(this.driverFeatures >> 64n !== 0n)
+      .u64(this.negotiatedFeatures).u32(this.queueSel).u32(this.interruptStatus).u32(this.configGeneration)
+      .u32(this.shmSel).u32(this.faults);
+    for (const q of this.queues) w.bytes(q.save());
+    return w.bytes(this.device.save?.() ?? new Uint8Array(0)).finish();
+  }
+
+  /** Takes the state of a record `save` wrote (of the same device, with the
+   *  same queues), the device model's included; the IRQ line is driven to
+   *  match it. Throws CheckpointError, and changes nothing, if it cannot. */
+  restore(record: Uint8Array): void {
+    const r = new RecordReader(record, VIRTIO_MMIO_RECORD, [VIRTIO_MMIO_RECORD_VERSION]);
+    const deviceId = r.u32('the device id'), queueCount = r.u32('the queue count');
+    if (deviceId !== this.device.deviceId || queueCount !== this.queues.length) {
+      r.invalid(`the record is of device ${deviceId} with ${queueCount} queues, this is device ${this.device.deviceId} with ${this.queues.length}`);
+    }
+    const status = r.u8('Status'), deviceFeaturesSel = r.u32('DeviceFeaturesSel'), driverFeaturesSel = r.u32('DriverFeaturesSel');
+    const driverLow = r.u64('DriverFeatures'), driverBeyond = r.bool('a DriverFeatures bit beyond 63');
+    const negotiated = r.u64('the negotiated features'), queueSel = r.u32('QueueSel');
+    const interruptStatus = r.u32('InterruptStatus'), configGeneration = r.u32('ConfigGeneration');
+    const shmSel = r.u32('SHMSel'), faults = r.u32('the faults');
+    const queueRecords = this.queues.map((_, i) => r.bytes(`queue ${i}'s record`));
+    const deviceRecord = r.bytes("the device model's record");
+    r.end();
+    if (interruptStatus & ~(INT_USED_BUFFER | INT_CONFIG_CHANGE)) r.invalid(`InterruptStatus 0x${interruptStatus.toString(16)} has bits that do not exist`);
+    if (negotiated & ~this.offered) r.invalid(`negotiated features ${hex(negotiated)} include some not offered (${hex(this.offered)})`);
+    const states: VirtqueueState[] = this.queues.map((q, i) => q.check(queueRecords[i]));
+    if (this.device.restore !== undefined) this.device.restore(deviceRecord);
+    else if (deviceRecord.length !== 0) r.invalid(`the device model has no state, the record holds ${deviceRecord.length} bytes of it`);
+    // Nothing can fail from here on.
+    this.status = status;
+    this.deviceFeaturesSel = deviceFeaturesSel;
+    this.driverFeaturesSel = driverFeaturesSel;
+    this.driverFeatures = driverLow | (driverBeyond ? 1n << 64n : 0n);
+    this.negotiatedFeatures = negotiated;
+    this.queueSel = queueSel;
+    this.interruptStatus = interruptStatus;
+    this.configGeneration = configGeneration;
+    this.shmSel = shmSel;
+    this.faults = faults;
+    this.queues.forEach((q, i) => q.apply(states[i]));
+    this.irqLevel = this.interruptStatus !== 0;
+    this.irq.set(this.irqLevel);
   }
 
   read(offset: number, size: AccessSize): bigint {

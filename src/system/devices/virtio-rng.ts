@@ -9,6 +9,11 @@ import { platformRandom } from '../../hypervisor/random.js';
 import type { AccessSize } from './bus.js';
 import { VirtioError, type VirtioDevice } from './virtio-mmio.js';
 import type { Virtqueue } from './virtqueue.js';
+import { RecordReader, RecordWriter } from '../../hypervisor/persist.js';
+
+/** The tag and version of the entropy device's saved record (docs/CHECKPOINTS.md). */
+export const VIRTIO_RNG_RECORD = 'virtio-rng';
+export const VIRTIO_RNG_RECORD_VERSION = 1;
 
 export const VIRTIO_ID_ENTROPY = 4;
 
@@ -37,6 +42,20 @@ export class VirtioRng implements VirtioDevice {
 
   configRead(_offset: number, _size: AccessSize): bigint {
     return 0n; // no configuration space
+  }
+
+  /** The bytes served so far, as a record (the randomness is the
+   *  injected source's, not the device's). */
+  save(): Uint8Array {
+    return new RecordWriter(VIRTIO_RNG_RECORD, VIRTIO_RNG_RECORD_VERSION).u64(BigInt(this.bytesServed)).finish();
+  }
+
+  restore(record: Uint8Array): void {
+    const r = new RecordReader(record, VIRTIO_RNG_RECORD, [VIRTIO_RNG_RECORD_VERSION]);
+    const served = r.u64('the bytes served');
+    r.end();
+    if (served > BigInt(Number.MAX_SAFE_INTEGER)) r.invalid(`${served} bytes served is more than can be counted`);
+    this.bytesServed = Number(served);
   }
 
   process(queue: Virtqueue): void {

@@ -26,6 +26,25 @@
  */
 
 import { hex, writeGuest, type GuestMemory } from './bus.js';
+import { RecordReader, RecordWriter } from '../../hypervisor/persist.js';
+
+/** The tag and version of a queue's saved record (docs/CHECKPOINTS.md). */
+export const VIRTQUEUE_RECORD = 'virtqueue';
+export const VIRTQUEUE_RECORD_VERSION = 1;
+
+/** A queue's state as its record holds it, checked (see Virtqueue.check). */
+export interface VirtqueueState {
+  size: number;
+  ready: boolean;
+  descAddr: bigint;
+  driverAddr: bigint;
+  deviceAddr: bigint;
+  indirect: boolean;
+  halted: boolean;
+  lastAvail: number;
+  usedIdx: number;
+  pushed: number;
+}
 
 export const VIRTQ_DESC_F_NEXT = 1;
 export const VIRTQ_DESC_F_WRITE = 2;
@@ -223,15 +242,75 @@ export class Virtqueue {
   /** Validates the queue's configuration (called when the driver sets
    *  QueueReady); throws a VirtioError if it is unusable. */
   validate(): void {
-    const n = this.size;
+    this.checkConfig(this.size, this.descAddr, this.driverAddr, this.deviceAddr);
+    if (this.stamp.length < this.size) this.stamp = new Uint32Array(this.size);
+  }
+
+  private checkConfig(n: number, descAddr: bigint, driverAddr: bigint, deviceAddr: bigint): void {
     if (n === 0 || n > this.maxSize || (n & (n - 1)) !== 0) {
       throw new VirtioError(`queue size ${n} is not a power of 2 in 1..${this.maxSize}`);
     }
     // Alignments from 2.7: 16 for the table, 2 for the available ring, 4 for the used ring.
-    this.checkArea('descriptor table', this.descAddr, DESC_BYTES * n, 16);
-    this.checkArea('available ring', this.driverAddr, RING_HEADER_BYTES + AVAIL_ENTRY_BYTES * n + RING_EVENT_BYTES, 2);
-    this.checkArea('used ring', this.deviceAddr, RING_HEADER_BYTES + USED_ELEM_BYTES * n + RING_EVENT_BYTES, 4);
-    if (this.stamp.length < n) this.stamp = new Uint32Array(n);
+    this.checkArea('descriptor table', descAddr, DESC_BYTES * n, 16);
+    this.checkArea('available ring', driverAddr, RING_HEADER_BYTES + AVAIL_ENTRY_BYTES * n + RING_EVENT_BYTES, 2);
+    this.checkArea('used ring', deviceAddr, RING_HEADER_BYTES + USED_ELEM_BYTES * n + RING_EVENT_BYTES, 4);
+  }
+
+  /** The queue's state as a record: its registers and the device's place
+   *  in the rings (last_avail_idx, the used idx), so that a queue saved
+   *  mid-flight goes on where it was. */
+  save(): Uint8Array {
+    return new RecordWriter(VIRTQUEUE_RECORD, VIRTQUEUE_RECORD_VERSION)
+      .u32(this.maxSize).u32(this.size).bool(this.ready)
+      .u64(this.descAddr).u64(this.driverAddr).u64(this.deviceAddr)
+      .bool(this.indirect).bool(this.halted).u16(this.lastAvail).u16(this.usedIdx).u32(this.pushed)
+      .finish();
+  }
+
+  /** Reads and checks a record `save` wrote, without changing the queue:
+   *  the same maximum size, and for a ready queue a configuration that
+   *  QueueReady would have accepted (its rings in this guest's RAM).
+   *  Throws CheckpointError otherwise. */
+  check(record: Uint8Array): VirtqueueState {
+    const r = new RecordReader(record, VIRTQUEUE_RECORD, [VIRTQUEUE_RECORD_VERSION]);
+    const maxSize = r.u32('the maximum size');
+    if (maxSize !== this.maxSize) r.invalid(`the record is of a queue of at most ${maxSize}, queue ${this.index} takes at most ${this.maxSize}`);
+    const st: VirtqueueState = {
+      size: r.u32('QueueNum'), ready: r.bool('QueueReady'),
+      descAddr: r.u64('the descriptor area'), driverAddr: r.u64('the driver area'), deviceAddr: r.u64('the device area'),
+      indirect: r.bool('indirect descriptors'), halted: r.bool('halted'),
+      lastAvail: r.u16('last_avail_idx'), usedIdx: r.u16('the used idx'), pushed: r.u32('the used entries not signalled'),
+    };
+    r.end();
+    if (st.ready) {
+      try {
+        this.checkConfig(st.size, st.descAddr, st.driverAddr, st.deviceAddr);
+      } catch (e) {
+        r.invalid(`queue ${this.index} is ready with a configuration QueueReady refuses: ${(e as Error).message}`);
+      }
+    }
+    return st;
+  }
+
+  /** Takes a state `check` returned. */
+  apply(st: VirtqueueState): void {
+    this.size = st.size;
+    this.ready = st.ready;
+    this.descAddr = st.descAddr;
+    this.driverAddr = st.driverAddr;
+    this.deviceAddr = st.deviceAddr;
+    this.indirect = st.indirect;
+    this.halted = st.halted;
+    this.lastAvail = st.lastAvail;
+    this.usedIdx = st.usedIdx;
+    this.pushed = st.pushed;
+    if (st.ready && this.stamp.length < st.size) this.stamp = new Uint32Array(st.size);
+  }
+
+  /** Takes the state of a record `save` wrote; throws CheckpointError (and
+   *  changes nothing) if it is not one this queue can take. */
+  restore(record: Uint8Array): void {
+    this.apply(this.check(record));
   }
 
   private bytes(addr: bigint, len: number, what: string): Uint8Array {
