@@ -1,12 +1,14 @@
-// The worker thread of translation-worker.ts: translates each batch of hot
-// entries it is sent (finding each region in the code copies that came
-// with it, emitting, compiling), and has V8 compile every function before
-// sending the module back, so that the guest's thread finds the code ready.
-import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+// The worker thread of translation-worker.ts: translates the hot entries it
+// is sent (finding each region in the code copies that came with it,
+// emitting, compiling), every request waiting at that moment in one module,
+// and has V8 compile every function before sending the module back, so
+// that the guest's thread finds the code ready.
+import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { translateBatch, type TranslationRequest } from '../cpu/jit/jit.js';
 import { HELPERS } from '../cpu/jit/translate.js';
+import type { BatchReply } from './translation-worker.js';
 
-const { results, cpuModule } = workerData as { results: MessagePort; cpuModule: WebAssembly.Module };
+const { results, requests, cpuModule } = workerData as { results: MessagePort; requests: MessagePort; cpuModule: WebAssembly.Module };
 
 // Compressed instructions are expanded by the CPU's own code: an instance of
 // the same module, whose memory (two pages to start) nothing else uses.
@@ -21,17 +23,38 @@ const expand = cpu.exports.expandCompressed as (parcel: number) => number;
 const scratch: WebAssembly.Imports = { cpu: { memory: new WebAssembly.Memory({ initial: 1 }) } };
 for (const h of HELPERS) (scratch.cpu as Record<string, unknown>)[h] = () => { throw new Error(`translation-thread: ${h} called with no budget`); };
 
-parentPort!.on('message', (m: { id: number; request: TranslationRequest }) => {
+type Message = { id: number; request: TranslationRequest };
+
+/** The requests are for the same machine (their config): one batch. */
+function sameConfig(a: TranslationRequest, b: TranslationRequest): boolean {
+  return JSON.stringify(a.config) === JSON.stringify(b.config);
+}
+
+function answer(batch: Message[]): void {
+  const reply: BatchReply = { ids: batch.map((m) => m.id), counts: batch.map((m) => m.request.entries.length) };
   try {
-    const result = translateBatch(m.request, expand);
+    const request = { config: batch[0].request.config, entries: batch.flatMap((m) => m.request.entries) };
+    const result = translateBatch(request, expand);
     if (result.module) {
       const started = performance.now();
       const exports = new WebAssembly.Instance(result.module, scratch).exports;
       for (const e of result.entries) if (e) (exports[String(e.function)] as (left: bigint) => bigint)(0n);
       result.ms += performance.now() - started;
     }
-    results.postMessage({ id: m.id, result });
+    reply.result = result;
   } catch (e) {
-    results.postMessage({ id: m.id, error: e instanceof Error ? e.message : String(e) });
+    reply.error = e instanceof Error ? e.message : String(e);
+  }
+  results.postMessage(reply);
+}
+
+requests.on('message', (first: Message) => {
+  // Every request that came while the last batch was made goes in this one.
+  const waiting: Message[] = [first];
+  for (let m; (m = receiveMessageOnPort(requests)); ) waiting.push(m.message as Message);
+  while (waiting.length > 0) {
+    const batch = waiting.filter((m) => sameConfig(m.request, waiting[0].request));
+    answer(batch);
+    for (const m of batch) waiting.splice(waiting.indexOf(m), 1);
   }
 });

@@ -3,21 +3,32 @@
 // finished modules: translation stops costing the guest its time, on any
 // machine with a second core.
 //
-// Requests go to the worker as messages; results come back on a channel
-// of their own, which the guest's thread reads with receiveMessageOnPort
-// whenever the CPU stops, without waiting for the event loop (a guest that
-// computes for seconds never yields to it). A compiled WebAssembly.Module
-// passes between threads with its code.
+// Requests go to the worker one entry each, as they come; the worker takes
+// every request waiting when it gets to them and makes them one module (so
+// a burst of hot entries costs one module, not one each). Results come back
+// on a channel of their own, which the guest's thread reads with
+// receiveMessageOnPort whenever the CPU stops, without waiting for the event
+// loop (a guest that computes for seconds never yields to it). A compiled
+// WebAssembly.Module passes between threads with its code.
 import { Worker, MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { TranslationRequest, TranslationResult, TranslationService } from '../cpu/jit/jit.js';
 
 type Done = (result: TranslationResult | Error) => void;
 
+/** The worker's answer to the requests `ids`, which had `counts` entries. */
+export interface BatchReply {
+  ids: number[];
+  counts: number[];
+  result?: TranslationResult;
+  error?: string;
+}
+
 export class WorkerTranslationService implements TranslationService {
-  /** Entries per request (one module each): each goes at once, as an
-   *  entry left waiting for others would run interpreted meanwhile. */
+  /** Entries per request: each goes at once, as an entry left waiting for
+   *  others would run interpreted meanwhile (the worker batches). */
   readonly batchSize = 1;
   private worker: Worker | undefined;
+  private requests: MessagePort | undefined;
   private results: MessagePort | undefined;
   private readonly waiting = new Map<number, Done>();
   private next = 0;
@@ -31,12 +42,17 @@ export class WorkerTranslationService implements TranslationService {
   /** The thread starts with the first request: a program that ends before
    *  its warm-up (Cpu.jitWarmup) never pays for one. */
   private start(): Worker {
-    const { port1, port2 } = new MessageChannel();
-    this.results = port1;
-    const worker = new Worker(this.script, { workerData: { results: port2, cpuModule: this.cpuModule }, transferList: [port2] });
-    // Neither keeps the host process alive: a finished guest ends it.
+    const results = new MessageChannel(), requests = new MessageChannel();
+    this.results = results.port1;
+    this.requests = requests.port1;
+    const worker = new Worker(this.script, {
+      workerData: { results: results.port2, requests: requests.port2, cpuModule: this.cpuModule },
+      transferList: [results.port2, requests.port2],
+    });
+    // None keeps the host process alive: a finished guest ends it.
     worker.unref();
-    port1.unref();
+    results.port1.unref();
+    requests.port1.unref();
     worker.on('error', (e) => { this.failure = e; });
     worker.on('exit', (code) => { this.failure ??= new Error(`translation worker exited (${code})`); });
     return (this.worker = worker);
@@ -51,17 +67,25 @@ export class WorkerTranslationService implements TranslationService {
     if (this.failure) { done(this.failure); return; }
     const id = this.next++;
     this.waiting.set(id, done);
-    (this.worker ?? this.start()).postMessage({ id, request });
+    if (this.worker === undefined) this.start();
+    this.requests!.postMessage({ id, request });
   }
 
   pump(): void {
     for (;;) {
       if (this.results === undefined) break;
-      const m = receiveMessageOnPort(this.results)?.message as { id: number; result?: TranslationResult; error?: string } | undefined;
+      const m = receiveMessageOnPort(this.results)?.message as BatchReply | undefined;
       if (m === undefined) break;
-      const done = this.waiting.get(m.id);
-      this.waiting.delete(m.id);
-      done?.(m.result ?? new Error(`translation worker: ${m.error}`));
+      // One module for several requests: each gets its own entries.
+      let from = 0;
+      m.ids.forEach((id, i) => {
+        const done = this.waiting.get(id);
+        this.waiting.delete(id);
+        const n = m.counts[i];
+        const r = m.result && { ...m.result, entries: m.result.entries.slice(from, from + n), bytes: i === 0 ? m.result.bytes : 0, ms: i === 0 ? m.result.ms : 0 };
+        from += n;
+        done?.(r ?? new Error(`translation worker: ${m.error}`));
+      });
     }
     // A worker that died leaves nothing to wait for: the interpreter runs on.
     if (this.failure && this.waiting.size > 0) {
@@ -75,6 +99,7 @@ export class WorkerTranslationService implements TranslationService {
   async close(): Promise<void> {
     this.waiting.clear();
     this.results?.close();
+    this.requests?.close();
     await this.worker?.terminate();
   }
 }

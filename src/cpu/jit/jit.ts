@@ -184,6 +184,7 @@ export class Jit {
   /** RAM page index -> stores into its translated code so far (writable pages). */
   private readonly codeWrites = new Map<number, number>();
   private readonly freeIndices: number[] = [];
+  private readonly instances = new WeakMap<WebAssembly.Module, WebAssembly.Exports>();
   private readonly imports: { cpu: Record<string, unknown> };
   private readonly config: EmitConfig;
   private view: DataView;
@@ -348,9 +349,9 @@ export class Jit {
       return;
     }
     s.bytes += result.bytes; s.compileMs += result.ms;
-    if (result.module) s.modules++;
+    if (result.module && !this.instances.has(result.module)) s.modules++;
     if (!wanted.some((w) => w !== undefined)) return;
-    const exports = result.module && new WebAssembly.Instance(result.module, this.imports as WebAssembly.Imports).exports;
+    const exports = result.module && this.instantiate(result.module);
     const table = this.host.table;
     pcs.forEach((pc, i) => {
       const w = wanted[i], e = result.entries[i];
@@ -363,6 +364,17 @@ export class Jit {
       for (const base of e.pages) listAdd(this.byPage, w.pages.get(base)!, pc);
       s.translated++; s.instructions += e.instructions;
     });
+  }
+
+  /** The exports of `module` for this CPU: one instance per module, which
+   *  a service may hand back for several requests. */
+  private instantiate(module: WebAssembly.Module): WebAssembly.Exports {
+    let exports = this.instances.get(module);
+    if (exports === undefined) {
+      exports = new WebAssembly.Instance(module, this.imports as WebAssembly.Imports).exports;
+      this.instances.set(module, exports);
+    }
+    return exports;
   }
 
   /** Translations are made by `service` from now on; what the old one
