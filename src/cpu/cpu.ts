@@ -39,13 +39,11 @@ export const EXIT_REASON_NAMES: Record<number, string> = {
 };
 
 /** Visits that make a jump target hot enough to translate (Cpu.jitThreshold).
- *  Measured (docs/PERFORMANCE.md, "What to translate"): at 16384, hot loops
- *  run as fast as at 64 (their heads pass 16384 visits in well under a
- *  millisecond), and code that is only warm, which a translation never
- *  wins back (a Go program's many short regions), stays interpreted:
- *  esbuild bundling takes 0.27 s against 0.87 s at 64 and 0.24 s with
- *  translation off. */
-export const DEFAULT_JIT_THRESHOLD = 16384;
+ *  Measured (docs/PERFORMANCE.md, "What to translate"): at 1024 every
+ *  workload and real program measured takes at most --jit off's time
+ *  (esbuild's bundle, much warm code, was 2.6 times slower at 64), and
+ *  7-Zip's benchmark keeps 97% of its rating at 64 (at 16384: 68%). */
+export const DEFAULT_JIT_THRESHOLD = 1024;
 /** Instructions a program runs before any of its code is translated
  *  (Cpu.jitWarmup, as a process VM sets it): some 50-80 ms of interpreting.
  *  A program that ends sooner would not win back what translating costs
