@@ -58,7 +58,7 @@ options:
                         gets the CPU (default 200000); a run is deterministic
                         for a given slice
   --jit N|off           translate a jump target's code into WebAssembly after
-                        N visits (default 1024); off: interpret only
+                        N visits (default 16384); off: interpret only
   --jit-warmup N        instructions a program runs before its code is first
                         translated (default 4000000); 0: from the start
   --jit-worker on|off   compile translations in a worker thread while the

@@ -39,11 +39,12 @@ export const EXIT_REASON_NAMES: Record<number, string> = {
 };
 
 /** Visits that make a jump target hot enough to translate (Cpu.jitThreshold).
- *  Measured (docs/PERFORMANCE.md, "What to translate"): at 1024 every
- *  workload and real program measured takes at most --jit off's time
- *  (esbuild's bundle, much warm code, was 2.6 times slower at 64), and
- *  7-Zip's benchmark keeps 97% of its rating at 64 (at 16384: 68%). */
-export const DEFAULT_JIT_THRESHOLD = 1024;
+ *  Measured (docs/PERFORMANCE.md, "What to translate"): at 16384 every
+ *  workload and real program measured takes at most --jit off's time;
+ *  esbuild's bundle (much warm code) is 1.3 times slower at 1024 and 1.06
+ *  times at 4096 on a quiet machine. The price: 7-Zip's benchmark rates
+ *  389 here against 571 at 1024. */
+export const DEFAULT_JIT_THRESHOLD = 16384;
 /** Instructions a program runs before any of its code is translated
  *  (Cpu.jitWarmup, as a process VM sets it): some 50-80 ms of interpreting.
  *  A program that ends sooner would not win back what translating costs

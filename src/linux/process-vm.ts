@@ -88,7 +88,7 @@ export interface ProcessVMOptions {
   threadSlice?: bigint;
   /** Visits after which a jump target's code is translated into
    *  WebAssembly (src/cpu/jit/); 0 runs the interpreter alone. Default
-   *  DEFAULT_JIT_THRESHOLD (1024). */
+   *  DEFAULT_JIT_THRESHOLD (16384). */
   jitThreshold?: number;
   /** Instructions each program runs before its code is first translated
    *  (DEFAULT_JIT_WARMUP, 4 million: some 50-80 ms of interpreting; a
