@@ -384,8 +384,6 @@ export class Cpu {
     for (let i = 0; i < pieces.length; i += 3) f(pieces[i], pieces[i + 1], pieces[i + 2]);
   }
 
-  /** The offset in RAM of the byte at guest address `addr`, or undefined
-   *  when it is not RAM. */
   /** The offset in RAM of user address `a` (page-permission mode) if a
    *  slot of RAM backs it already: the translator's reads of code, which
    *  must not give a slot to an address by asking. */
@@ -397,6 +395,8 @@ export class Cpu {
     return slots[index] + (a - index * size);
   }
 
+  /** The offset in RAM of the byte at guest address `addr`, or undefined
+   *  when it is not RAM. */
   ramOffsetOf(addr: bigint): number | undefined {
     const off = this.offsetOf(addr, 1);
     return off >= 0 ? off : undefined;
