@@ -1,6 +1,7 @@
 // A typed view of one WebAssembly CPU instance: registers, pc, CSRs, the exit
 // block and the exit counters, read at the offsets the module itself exports
 // (assembly/layout.ts is the single source of truth for them).
+import { RecordReader, RecordWriter } from '../hypervisor/persist.js';
 import { Jit, compileHere, type JitStats, type TranslationService } from './jit/jit.js';
 
 /** Why `run` returned (assembly/layout.ts, EXIT_*). */
@@ -44,6 +45,10 @@ export const EXIT_REASON_NAMES: Record<number, string> = {
  *  esbuild's bundle (much warm code) is 1.3 times slower at 1024 and 1.06
  *  times at 4096 on a quiet machine. The price: 7-Zip's benchmark rates
  *  389 here against 571 at 1024. */
+/** The tag and version of the CPU's saved record (docs/CHECKPOINTS.md). */
+export const CPU_RECORD_TAG = 'cpu';
+export const CPU_RECORD_VERSION = 1;
+
 export const DEFAULT_JIT_THRESHOLD = 16384;
 /** Instructions a program runs before any of its code is translated
  *  (Cpu.jitWarmup, as a process VM sets it): some 50-80 ms of interpreting.
@@ -1015,4 +1020,105 @@ export class Cpu {
     }
     throw new GuestMemoryError(addr, max);
   }
+
+  // ---- checkpoints (docs/CHECKPOINTS.md, "The CPU and its RAM") ----
+  // The CPU's record holds what the layout keeps below RAM that is the
+  // guest's or the hypervisor's state; RAM itself goes in sections of its
+  // own (src/hypervisor/ram-record.ts), read by offset with ramView. What
+  // the record leaves out is cache, rebuilt on demand: the TLB, the
+  // translations and the translation map, the RVC expansions.
+
+  /** The CPU's state as a record: the live hart (registers, pc, fcsr,
+   *  instret, time, the LR reservation, privilege, supervisor CSRs), the
+   *  exit block (an MMIO access the next run completes is in it), the
+   *  exit controls, the memory counters and limit, the exit counters, the
+   *  pages' permission bytes (W given back where translations withheld
+   *  it: none are saved) and the slot table's backed entries. */
+  saveState(): Uint8Array {
+    const l = this.layout, b = this.bytes;
+    const pages = this.pagesInUse();
+    const perms = b.slice(l.PAGE_PERMS, l.PAGE_PERMS + pages);
+    for (let i = 0; i < perms.length; i++) perms[i] = unprotectCode(perms[i], l);
+    const slots: number[] = [];
+    if (this.slots) for (const index of [...this.backedSlots].sort((x, y) => x - y)) slots.push(index, this.slots[index]);
+    return new RecordWriter(CPU_RECORD_TAG, CPU_RECORD_VERSION)
+      .u64(this.ramBase).u64(this.ramSize).u32(this.memoryMode)
+      .bytes(b.slice(l.X_REGS, l.TLB_GEN))
+      .bytes(b.slice(l.EXIT_REASON, l.EXIT_CONTROLS))
+      .u32(this.exitControls).u32(this.memoryUsed).u32(this.memoryPeak).u32(this.memoryLimit)
+      .bytes(b.slice(l.EXIT_COUNTS, l.EXIT_COUNTS + l.EXIT_REASON_COUNT * 8))
+      .bool(this.flatTouched)
+      .bytes(perms)
+      .u32s(slots).u32(this.slotHighWater)
+      .finish();
+  }
+
+  /**
+   * Takes the state of a record saveState wrote, onto a CPU whose RAM is
+   * configured as it was (same base, size and memory mode) and holds the
+   * saved RAM already (ram-record.ts restores it first). Everything is
+   * read and checked before anything changes: a record that does not fit
+   * this CPU throws CheckpointError and leaves it as it was. Translations
+   * and the TLB are dropped.
+   */
+  restoreState(record: Uint8Array): void {
+    const l = this.layout;
+    const r = new RecordReader(record, CPU_RECORD_TAG, [CPU_RECORD_VERSION]);
+    const ramBase = r.u64('the RAM base'), ramSize = r.u64('the RAM size'), mode = r.u32('the memory mode');
+    const hart = r.bytes('the hart'), exitBlock = r.bytes('the exit block');
+    const controls = r.u32('the exit controls'), used = r.u32('the pages used'), peak = r.u32('the peak'), limit = r.u32('the limit');
+    const counts = r.bytes('the exit counts');
+    const flatTouched = r.bool('flat RAM touched');
+    const perms = r.bytes('the page permissions');
+    const slots = r.u32s('the slots'), highWater = r.u32('the slots\' high-water mark');
+    r.end();
+    if (ramBase !== this.ramBase || ramSize !== this.ramSize) {
+      r.invalid(`the CPU had ${ramSize} bytes of RAM at 0x${ramBase.toString(16)}; this one has ${this.ramSize} at 0x${this.ramBase.toString(16)}`);
+    }
+    if (mode !== this.memoryMode) r.invalid(`memory mode ${mode}, this CPU is in mode ${this.memoryMode}`);
+    if (hart.length !== l.TLB_GEN - l.X_REGS) r.invalid(`a hart of ${hart.length} bytes; this CPU's are ${l.TLB_GEN - l.X_REGS}`);
+    if (exitBlock.length !== l.EXIT_CONTROLS - l.EXIT_REASON) r.invalid(`an exit block of ${exitBlock.length} bytes; this CPU's is ${l.EXIT_CONTROLS - l.EXIT_REASON}`);
+    if (counts.length !== l.EXIT_REASON_COUNT * 8) r.invalid(`${counts.length / 8} exit counters; this CPU has ${l.EXIT_REASON_COUNT}`);
+    const pages = this.ramBytes / PAGE_SIZE;
+    if (perms.length > pages) r.invalid(`permissions for ${perms.length} pages; RAM has ${pages}`);
+    const known = Perm.R | Perm.W | Perm.X | l.PERM_WLAZY | l.PAGE_TOUCHED;
+    for (let i = 0; i < perms.length; i++) if (perms[i] & ~known) r.invalid(`page ${i}'s permissions 0x${perms[i].toString(16)} have unknown bits`);
+    const size = this.slotBytes;
+    if (slots.length % 2 !== 0) r.invalid('the slots are not (index, offset) pairs');
+    if (slots.length > 0 && !this.slots) r.invalid('slots in a CPU without page-permission mode');
+    let top = 0;
+    for (let i = 0; i < slots.length; i += 2) {
+      const index = slots[i], off = slots[i + 1];
+      if (index >= l.SLOT_COUNT || (i > 0 && index <= slots[i - 2])) r.invalid(`slot ${index} is out of range or out of order`);
+      if (off === 0 || off % size !== 0 || off + size > this.ramBytes) r.invalid(`slot ${index} at RAM offset 0x${off.toString(16)} is not a slot of RAM`);
+      top = Math.max(top, off + size);
+    }
+    if (highWater < top || highWater > this.ramBytes) r.invalid(`the slots' high-water mark 0x${highWater.toString(16)} does not cover them`);
+
+    const b = this.bytes;
+    b.set(hart, l.X_REGS);
+    b.set(exitBlock, l.EXIT_REASON);
+    this.exitControls = controls;
+    b.set(counts, l.EXIT_COUNTS);
+    const old = this.pagesInUse();
+    b.set(perms, l.PAGE_PERMS);
+    if (old > perms.length) b.fill(0, l.PAGE_PERMS + perms.length, l.PAGE_PERMS + old);
+    this.clearSlots();
+    for (let i = 0; i < slots.length; i += 2) { this.slots![slots[i]] = slots[i + 1]; this.backedSlots.add(slots[i]); }
+    this.slotHighWater = highWater;
+    this.flatTouched = flatTouched;
+    this.view.setUint32(l.TOUCHED_PAGES, used, true);
+    this.view.setUint32(l.TOUCHED_PEAK, peak, true);
+    this.memoryLimit = limit;
+    this.flushTlb();
+    this.flushTranslations();
+  }
+
+  /** Whether page `index` of RAM (from its start) may hold something other
+   *  than zeros: what a checkpoint saves of RAM. */
+  pageMayHoldData(index: number): boolean {
+    if (this.flatTouched && !this.slots) return true;
+    return (this.bytes[this.layout.PAGE_PERMS + index] & this.layout.PAGE_TOUCHED) !== 0;
+  }
+
 }

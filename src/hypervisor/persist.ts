@@ -15,7 +15,7 @@
  * No Node import: this runs wherever the machine does.
  */
 
-import { CheckpointError } from './checkpoint-file.js';
+import { CheckpointError } from './checkpoint-error.js';
 
 const MAX_TAG_BYTES = 32;
 const TAG_RE = /^[A-Za-z0-9._\-/]+$/;

@@ -53,6 +53,8 @@ export class VirtBoard {
   readonly test: SifiveTest;
   readonly rng: VirtioMmio;
   readonly disk: VirtioMmio | undefined;
+  /** What the disk reads and writes (a checkpoint records its size). */
+  readonly diskBackend: BlockBackend | undefined;
   /** The virtio-mmio slots the tree lists. */
   private readonly virtio: VirtMmioDevice[];
   private readonly rngSeed = new Uint8Array(32);
@@ -79,6 +81,7 @@ export class VirtBoard {
     this.rng = new VirtioMmio({ base: slots[0].base, irq: this.plic.line(slots[0].irq), mem, device: new VirtioRng({ random: options.random }), log, name: 'virtio-rng' });
     this.bus.add(this.rng);
     this.virtio = [slots[0]];
+    this.diskBackend = options.disk?.backend;
     if (options.disk !== undefined) {
       const device = new VirtioBlk({ backend: options.disk.backend, readOnly: options.disk.readOnly });
       this.disk = new VirtioMmio({ base: slots[1].base, irq: this.plic.line(slots[1].irq), mem, device, log, name: 'virtio-blk' });

@@ -7,6 +7,11 @@
 // stays a plain 16550A.
 import type { AccessSize, MmioDevice } from './devices/bus.js';
 import { IER_ERBFI, LCR_DLAB, LSR_DR, MCR_OUT2, UartReg, type Uart16550 } from './devices/uart16550.js';
+import { RecordReader, RecordWriter } from '../hypervisor/persist.js';
+
+/** The tag and version of the console's saved record (docs/CHECKPOINTS.md). */
+export const CONSOLE_RECORD = 'system-console';
+export const CONSOLE_RECORD_VERSION = 1;
 
 /** Guest time (ticks: 1 ms) the UART must have been open before it gets console input. */
 export const CONSOLE_SETTLE = 10_000n;
@@ -93,5 +98,35 @@ export class SystemConsole {
     if (now - this.openSince < CONSOLE_SETTLE) return;
     uart.input(new Uint8Array(this.pending));
     this.pending = [];
+  }
+
+  /** The console's state as a record: input held for the guest, since
+   *  when the UART has been open, the polls counted, the line so far, and
+   *  the panic seen. */
+  save(): Uint8Array {
+    return new RecordWriter(CONSOLE_RECORD, CONSOLE_RECORD_VERSION)
+      .bytes(Uint8Array.from(this.pending))
+      .bool(this.openSince !== undefined).u64(BigInt.asUintN(64, this.openSince ?? 0n))
+      .u32(Math.min(this.lsrPolls, 0xffff_ffff))
+      .string(this.line)
+      .bool(this.panic !== undefined).string(this.panic ?? '')
+      .finish();
+  }
+
+  /** Takes a record `save` wrote; throws CheckpointError and changes
+   *  nothing if it cannot. A panic in the record is not reported again. */
+  restore(record: Uint8Array): void {
+    const r = new RecordReader(record, CONSOLE_RECORD, [CONSOLE_RECORD_VERSION]);
+    const pending = r.bytes('the held input');
+    const open = r.bool('open'), since = BigInt.asIntN(64, r.u64('open since'));
+    const polls = r.u32('the polls'), line = r.string('the line');
+    const panicked = r.bool('panicked'), panic = r.string('the panic');
+    r.end();
+    if (line.length > MAX_LINE) r.invalid(`a line of ${line.length} characters; at most ${MAX_LINE} are kept`);
+    this.pending = Array.from(pending);
+    this.openSince = open ? since : undefined;
+    this.lsrPolls = polls;
+    this.line = line;
+    this.panic = panicked ? panic : undefined;
   }
 }

@@ -33,6 +33,13 @@ import type { SifiveTest, Finish } from './devices/sifive-test.js';
 import type { VirtioMmio } from './devices/virtio-mmio.js';
 import type { BlockBackend } from './devices/virtio-blk.js';
 import { RateLimitedLog, type LogLimits } from './rate-limited-log.js';
+import { CheckpointError } from '../hypervisor/checkpoint-error.js';
+import type { Section } from '../hypervisor/checkpoint-file.js';
+import { readRam, saveRam, writeRam } from '../hypervisor/ram-record.js';
+import {
+  readSystemCheckpoint, saveSystemRecord, systemMachineId, writeSystemCheckpoint,
+  type SavedDisk, type SystemRecord,
+} from './system-checkpoint.js';
 
 export { INSTRUCTIONS_PER_TICK } from './guest-clock.js';
 export { QUANTUM } from './hart-scheduler.js';
@@ -81,6 +88,20 @@ export interface SystemVMOptions {
   logLimits?: Partial<LogLimits>;
 }
 
+/** What a restored machine takes from its embedder; the rest (RAM, harts,
+ *  clock, command line, device tree) is the checkpoint's. */
+export interface SystemVMRestoreOptions extends Omit<SystemVMOptions, 'kernel' | 'kernelName' | 'initrd' | 'append' | 'memoryBytes' | 'harts' | 'clock' | 'disk'> {
+  /** The disk, when the saved machine had one: by default the image the
+   *  checkpoint names is opened again; a path or a backend given here is
+   *  used instead (a backend is required when the saved machine's was one).
+   *  Its size must be the saved disk's. */
+  disk?: { path: string; readOnly?: boolean } | BlockBackend;
+}
+
+/** Where a machine is in its life, in Firecracker's words: running (or
+ *  ready to), paused by its host, or stopped for good. */
+export type SystemVMState = 'Running' | 'Paused' | 'Stopped';
+
 export const DEFAULT_SYSTEM_MEMORY = 256 * 1024 * 1024;
 /** Exit status when the guest stops at a limit, as the process VM's. */
 export const SYSTEM_LIMIT_STATUS = 124;
@@ -124,12 +145,41 @@ export class SystemVM {
   private executed = 0n;
   /** While run() sleeps on an idle machine: ends the sleep. */
   private wakeIdle: (() => void) | undefined;
+  /** Paused by its host (pause()): run() waits, step() runs nothing. */
+  private paused = false;
+  /** While run() waits on a paused machine: ends the wait. */
+  private wakePaused: (() => void) | undefined;
+  /** The configuration a checkpoint records (system-checkpoint.ts). */
+  private readonly saved: { memoryBytes: number; append: string; kernelName: string; disk: SavedDisk };
 
   static create(options: SystemVMOptions): SystemVM {
     return new SystemVM(options);
   }
 
-  private constructor(options: SystemVMOptions) {
+  /**
+   * A machine from a checkpoint `checkpoint()` wrote (in this process or
+   * another, by this release or an earlier one), ready to run on from where
+   * it was saved. Everything is checked first: a truncated, corrupted,
+   * wrong-version or wrong-machine file, or one whose disk does not fit,
+   * throws a CheckpointError (or the disk opener's error) and nothing runs.
+   */
+  static restore(checkpoint: Uint8Array, options: SystemVMRestoreOptions = {}): SystemVM {
+    const probe = new Cpu(options.cpuModule ?? defaultCpuModule());
+    const machine = systemMachineId(probe.saveHart().length, probe.layout.EXIT_CONTROLS - probe.layout.EXIT_REASON);
+    const { parts, system } = readSystemCheckpoint(checkpoint, machine);
+    const d = options.disk ?? (system.disk.kind === 'path' ? { path: system.disk.path, readOnly: system.disk.readOnly } : undefined);
+    if (system.disk.kind === 'backend' && options.disk === undefined) {
+      throw new CheckpointError('bad-argument', 'the saved machine\'s disk was a backend its embedder passed: pass one again (SystemVMRestoreOptions.disk)');
+    }
+    const vm = new SystemVM({
+      ...options, kernel: new Uint8Array(0), kernelName: system.kernelName, append: system.append,
+      memoryBytes: system.memoryBytes, harts: system.harts, clock: system.hostClock ? 'host' : 'virtual',
+      disk: system.disk.kind === 'none' ? undefined : d,
+    }, { system, parts, cpu: probe });
+    return vm;
+  }
+
+  private constructor(options: SystemVMOptions, from?: { system: SystemRecord; parts: Map<string, Uint8Array>; cpu: Cpu }) {
     this.options = options;
     this.deviceLog = new RateLimitedLog((line) => this.diagnose(`ringvisor boot: ${line}`), options.logLimits);
     this.limits = new RunLimits(options.maxInstructions, options.timeoutSeconds);
@@ -139,8 +189,8 @@ export class SystemVM {
     const ramBase = QEMU_VIRT.ramBase;
     const ramSize = checkMemoryBytes(options.memoryBytes ?? DEFAULT_SYSTEM_MEMORY);
     const name = options.kernelName ?? 'kernel';
-    const kernel = loadKernel(options.kernel, ramBase, name, ramSize);
-    const cpu = this.cpu = new Cpu(options.cpuModule ?? defaultCpuModule());
+    const kernel = from ? undefined : loadKernel(options.kernel, ramBase, name, ramSize);
+    const cpu = this.cpu = from?.cpu ?? new Cpu(options.cpuModule ?? defaultCpuModule());
     cpu.configureRam(ramBase, ramSize);
     cpu.memoryMode = MemoryMode.Flat;
     cpu.exitControls = ExitControl.Supervisor | ExitControl.EcallS;
@@ -149,7 +199,7 @@ export class SystemVM {
     // The kernel at RAM + text_offset (an ELF's segments where they say);
     // the device tree and the initrd where QEMU puts them (boot-layout.ts;
     // Linux keeps both out of its allocator).
-    for (const p of kernel.pieces) {
+    for (const p of kernel?.pieces ?? []) {
       if (p.addr < ramBase || p.addr + p.memSize > ramBase + ramSize) {
         throw new RangeError(`${name}: the kernel occupies 0x${p.addr.toString(16)}..0x${(p.addr + p.memSize).toString(16)}, outside the VM's RAM (0x${ramBase.toString(16)}..0x${(ramBase + ramSize).toString(16)})`);
       }
@@ -178,6 +228,24 @@ export class SystemVM {
     });
     this.console.attach(board.uart);
     ({ bus: this.bus, uart: this.uart, plic: this.plic, rtc: this.rtc, test: this.test, rng: this.rng, disk: this.disk } = board);
+    const backend = board.diskBackend;
+    this.saved = {
+      memoryBytes: Number(ramSize), append: options.append ?? 'console=ttyS0', kernelName: name,
+      disk: d === undefined || backend === undefined ? { kind: 'none' }
+        : 'path' in d ? { kind: 'path', path: d.path, readOnly: d.readOnly ?? false, bytes: backend.byteLength }
+        : { kind: 'backend', readOnly: d.readOnly, bytes: d.byteLength },
+    };
+    this.exits = {
+      cpu, bus: this.bus, ran: 0n,
+      sbiCall: () => handleSbi(cpu, this.sbiMachine(), this.sbiStats),
+      waitForInterrupt: () => scheduler.waitForInterrupt(),
+      trace: (what) => this.trace(what),
+    };
+    if (kernel === undefined) { // (made by restore())
+      this.dtb = from!.system.dtb;
+      this.restoreParts(from!.system, from!.parts);
+      return;
+    }
 
     // The tree's size does not depend on where the initrd is, so a first
     // tree sizes the layout.
@@ -200,13 +268,80 @@ export class SystemVM {
     const boot = cpu.saveHart();
     writeEntryState(cpu, boot, HartEntry.Boot, 0, kernel.entry, dtbAt);
     cpu.loadHart(boot);
+  }
 
-    this.exits = {
-      cpu, bus: this.bus, ran: 0n,
-      sbiCall: () => handleSbi(cpu, this.sbiMachine(), this.sbiStats),
-      waitForInterrupt: () => scheduler.waitForInterrupt(),
-      trace: (what) => this.trace(what),
+  // ---- checkpoints ----
+
+  /** The parts of this machine with a record, by section name. */
+  private parts(): [string, { save(): Uint8Array; restore(record: Uint8Array): void }][] {
+    const parts: [string, { save(): Uint8Array; restore(record: Uint8Array): void }][] = [
+      ['cpu', { save: () => this.cpu.saveState(), restore: (r) => this.cpu.restoreState(r) }],
+      ['scheduler', this.scheduler], ['clock', this.clock], ['console', this.console],
+      ['plic', this.plic], ['uart', this.uart], ['rtc', this.rtc], ['test', this.test], ['rng', this.rng],
+    ];
+    if (this.disk) parts.push(['disk', this.disk]);
+    return parts;
+  }
+
+  /**
+   * The whole machine as a checkpoint file (docs/CHECKPOINTS.md): its
+   * configuration, every hart, the RAM that holds anything (compressed),
+   * every device with its queues, the clock and the console. Taken between
+   * two slices, so nothing is half-done: an MMIO access the next slice
+   * completes is in the CPU's record. The disk's bytes are not: they are
+   * the backend's (a checkpoint tree freezes them in a layer). With the
+   * virtual clock, a machine restored from it runs on exactly as this one
+   * does from here.
+   */
+  checkpoint(): Uint8Array {
+    const cpu = this.cpu;
+    const sections: Section[] = [{ name: 'system', version: 1, payload: saveSystemRecord(this.systemRecord()) }];
+    for (const [name, part] of this.parts()) sections.push({ name, version: 1, payload: part.save(), compress: name === 'cpu' });
+    sections.push(...saveRam(cpu));
+    return writeSystemCheckpoint(systemMachineId(cpu.saveHart().length, cpu.layout.EXIT_CONTROLS - cpu.layout.EXIT_REASON), sections);
+  }
+
+  private systemRecord(): SystemRecord {
+    return {
+      ...this.saved, harts: this.harts, hostClock: this.options.clock === 'host', dtb: this.dtb,
+      executed: this.executed, status: this.status, exitStats: this.exitStats, sbiCalls: this.sbiStats.calls,
     };
+  }
+
+  // Takes every part's record, RAM first (the CPU's record then says which
+  // pages hold data). Called on a machine made for it, so a record refused
+  // half-way leaves only a machine nobody will run.
+  private restoreParts(system: SystemRecord, parts: Map<string, Uint8Array>): void {
+    const saved = this.saved.disk;
+    if (system.disk.kind !== 'none' && saved.kind !== 'none' && saved.bytes !== system.disk.bytes) {
+      throw new CheckpointError('bad-argument', `the disk is ${saved.bytes} bytes; the saved machine's was ${system.disk.bytes}`);
+    }
+    const ram: Section[] = [];
+    for (const [name, payload] of parts) if (name.startsWith('ram.')) ram.push({ name, version: 1, payload });
+    writeRam(this.cpu, readRam(ram, this.cpu.ramLength));
+    for (const [name, part] of this.parts()) part.restore(parts.get(name)!);
+    this.executed = system.executed;
+    this.status = system.status;
+    for (const [k, v] of system.exitStats) this.exitStats.set(k, v);
+    for (const [k, v] of system.sbiCalls) this.sbiStats.calls.set(k, v);
+  }
+
+  /** Where the machine is: running (or ready to run), paused, stopped. */
+  get state(): SystemVMState {
+    return this.status !== undefined ? 'Stopped' : this.paused ? 'Paused' : 'Running';
+  }
+
+  /** Pauses the machine at the end of the slice it is in (at once when
+   *  called between slices, as a handler on the event loop always is):
+   *  run() waits and step() runs nothing until resume(). */
+  pause(): void {
+    this.paused = true;
+    this.wakeIdle?.();
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.wakePaused?.();
   }
 
   /** Exits of one reason so far (kvm_stat's per-reason counts). */
@@ -276,6 +411,7 @@ export class SystemVM {
     // woken by an interrupt runs on at full speed, not a slice per nap.
     this.idleUntil = undefined;
     if (this.status !== undefined) return this.stopped();
+    if (this.paused) return undefined;
     const cpu = this.cpu;
     const scheduler = this.scheduler;
     switch (this.limits.reached(this.executed)) {
@@ -329,6 +465,7 @@ export class SystemVM {
   halt(status: number): void {
     this.status ??= status;
     this.wakeIdle?.();
+    this.wakePaused?.();
   }
 
   /** Runs the machine until it stops; resolves to its exit status. Yields to
@@ -340,6 +477,11 @@ export class SystemVM {
   async run(): Promise<number> {
     let lastYield = Date.now();
     for (;;) {
+      if (this.paused && this.status === undefined) {
+        await new Promise<void>((resolve) => { this.wakePaused = () => { this.wakePaused = undefined; resolve(); }; });
+        lastYield = Date.now();
+        continue;
+      }
       const status = this.step();
       if (status !== undefined) return this.stopped() ?? status;
       if (this.idleUntil !== undefined) {
