@@ -8,7 +8,7 @@
 // guest Linux is checkpointed in the middle of a command typed at its
 // shell. Bad files restore nothing and say why.
 import { describe, expect, it } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { SystemVM, type SystemVMOptions } from '../src/system/system-vm.js';
@@ -178,4 +178,36 @@ describe.skipIf(linuxBuilt === undefined)('our guest Linux checkpointed while a 
     // A 128 MiB guest's checkpoint holds its touched RAM only, compressed.
     expect(file.length).toBeLessThan(32 * 1024 * 1024);
   }, 300_000);
+});
+
+// ---- a checkpoint this release wrote restores in every later one ----
+// test/golden/system-checkpoint-v1.bin is `entry` (two harts, one parked)
+// saved half-way through its run by this release; the .json beside it is
+// what the machine did from there. Made once with RINGVISOR_UPDATE_GOLDEN=1
+// (which writes them only where there are none) and never rewritten: a
+// new format or record version adds a -v<N> fixture beside it.
+
+const fixture = fileURLToPath(new URL('./golden/system-checkpoint-v1.bin', import.meta.url));
+const fixtureRun = fixture.replace(/\.bin$/, '.json');
+
+describe('the system VM checkpoint of release 1 (test/golden/system-checkpoint-v1.bin)', () => {
+  if (process.env.RINGVISOR_UPDATE_GOLDEN === '1' && !existsSync(fixture)) {
+    const a = boot({ kernel: readFileSync(`${dir}bin/entry.elf`), kernelName: 'entry.elf', harts: 2 });
+    const all = finish(boot({ kernel: readFileSync(`${dir}bin/entry.elf`), harts: 2 }).vm).steps;
+    for (let i = 0; i < all >> 1; i++) a.vm.step();
+    const before = a.out().length;
+    writeFileSync(fixture, a.vm.checkpoint());
+    const { status } = finish(a.vm);
+    writeFileSync(fixtureRun, `${JSON.stringify({ status, instret: String(a.vm.cpu.instret), console: a.out().slice(before) }, null, 2)}\n`);
+  }
+
+  it('restores, and runs on to the same console, status and instruction count', () => {
+    const expected = JSON.parse(readFileSync(fixtureRun, 'utf8')) as { status: number; instret: string; console: string };
+    const b = restore(readFileSync(fixture));
+    expect(b.vm.state).toBe('Running');
+    expect(finish(b.vm).status).toBe(expected.status);
+    expect(b.out()).toBe(expected.console);
+    expect(String(b.vm.cpu.instret)).toBe(expected.instret);
+    expect(b.vm.state).toBe('Stopped');
+  });
 });

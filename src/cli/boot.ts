@@ -4,7 +4,10 @@
 // and piped input is typed at the guest as it arrives.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { SystemVM, DEFAULT_SYSTEM_MEMORY } from '../system/system-vm.js';
-import { openDiskImage } from '../node/block-file.js';
+import { resolve } from 'node:path';
+import { FileBlockBackend } from '../node/block-file.js';
+import { registerDiskImageOpener } from '../system/disk-opener.js';
+import { CheckpointError } from '../hypervisor/checkpoint-error.js';
 import { hostRandom } from '../node/random.js';
 import { KernelImageError } from '../system/linux-image.js';
 import { parseSize, parseInstructionCount, parseSeconds, type Fail } from './options.js';
@@ -37,6 +40,12 @@ options:
   --max-instructions N  stop after N guest instructions (exit status 124)
   --timeout SECONDS     stop after SECONDS of host time (exit status 124)
   --dump-dtb FILE       write the device tree the VM was given, then boot
+  --restore FILE        resume a machine saved in a checkpoint file (the
+                        control API's PUT /snapshot/create) where it was:
+                        RAM, harts, clock, command line and devices are the
+                        file's; its disk is reopened from the path it
+                        records, or from --disk; --kernel, --initrd,
+                        --append, --mem, --smp and --clock cannot be given
   --trace-exits         print each VM exit on stderr
   --stats               print exits per reason and SBI calls per function at the end
   -h, --help            this text
@@ -91,6 +100,7 @@ export async function cmdBoot(args: string[]): Promise<number> {
   let disk: { path: string; readOnly: boolean } | undefined;
   let harts: number | undefined;
   let clock: 'host' | 'virtual' | undefined;
+  let restore: string | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const value = (): string => {
@@ -126,28 +136,41 @@ export async function cmdBoot(args: string[]): Promise<number> {
       if (!m[1]) usageError(`bad --disk '${v}' (FILE or FILE,ro)`);
       disk = { path: m[1], readOnly: m[2] !== undefined };
     }
+    else if (a === '--restore') restore = value();
     else if (a === '--trace-exits') traceExits = true;
     else if (a === '--stats') stats = true;
     else if (a === '-h' || a === '--help') { process.stdout.write(BOOT_USAGE); return 0; }
     else throw new BootUsageError(`unknown option ${a}`);
   }
-  if (kernel === undefined) throw new BootUsageError('no kernel given (--kernel IMAGE)');
+  if (restore !== undefined) {
+    const given = [['--kernel', kernel], ['--initrd', initrd], ['--append', append], ['--mem', mem], ['--smp', harts], ['--clock', clock]].filter(([, v]) => v !== undefined);
+    if (given.length > 0) usageError(`--restore takes the machine from the checkpoint: ${given.map(([o]) => o).join(', ')} cannot be given with it`);
+  } else if (kernel === undefined) throw new BootUsageError('no kernel given (--kernel IMAGE)');
   const stderr = (line: string) => process.stderr.write(line + '\n');
+  // Disks are given by absolute path, so that a checkpoint records where to
+  // reopen them from whatever directory it is restored in.
+  registerDiskImageOpener((path, readOnly) => FileBlockBackend.open(path, readOnly));
+  const common = {
+    maxInstructions, timeoutSeconds, random: hostRandom,
+    disk: disk === undefined ? undefined : { path: resolve(disk.path), readOnly: disk.readOnly },
+    console: (b: Uint8Array) => process.stdout.write(b),
+    diagnostics: stderr,
+    traceExits: traceExits ? stderr : undefined,
+  };
   let vm: SystemVM;
   try {
-    vm = SystemVM.create({
-      kernel: readInput(kernel, 'kernel', mem ?? DEFAULT_SYSTEM_MEMORY), kernelName: kernel,
-      initrd: initrd === undefined ? undefined : readInput(initrd, 'initrd', mem ?? DEFAULT_SYSTEM_MEMORY),
-      append, memoryBytes: mem, maxInstructions, timeoutSeconds, harts,
-      disk: disk === undefined ? undefined : openDiskImage(disk.path, { readOnly: disk.readOnly }),
-      random: hostRandom,
-      clock: clock ?? (process.stdin.isTTY ? 'host' : 'virtual'),
-      console: (b) => process.stdout.write(b),
-      diagnostics: stderr,
-      traceExits: traceExits ? stderr : undefined,
-    });
+    vm = restore !== undefined
+      ? SystemVM.restore(readInput(restore, 'checkpoint', 0x1_0000_0000), common)
+      : SystemVM.create({
+        ...common,
+        kernel: readInput(kernel!, 'kernel', mem ?? DEFAULT_SYSTEM_MEMORY), kernelName: kernel,
+        initrd: initrd === undefined ? undefined : readInput(initrd, 'initrd', mem ?? DEFAULT_SYSTEM_MEMORY),
+        append, memoryBytes: mem, harts,
+        clock: clock ?? (process.stdin.isTTY ? 'host' : 'virtual'),
+      });
   } catch (e) {
     if (e instanceof BootInputError) { stderr(`ringvisor: boot: ${e.message}`); return 1; }
+    if (e instanceof CheckpointError) { stderr(`ringvisor: boot: --restore ${restore}: ${e.message}`); return 1; }
     if (e instanceof KernelImageError || e instanceof RangeError) { stderr(`ringvisor: ${e.message}`); return 1; }
     if (disk !== undefined && e instanceof Error && /virtio-blk|ENOENT|EACCES|EISDIR/.test(e.message)) {
       const code = (e as NodeJS.ErrnoException).code;
