@@ -8,7 +8,9 @@
 // guest Linux is checkpointed in the middle of a command typed at its
 // shell. Bad files restore nothing and say why.
 import { describe, expect, it } from 'vitest';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { SystemVM, type SystemVMOptions } from '../src/system/system-vm.js';
@@ -209,5 +211,34 @@ describe('the system VM checkpoint of release 1 (test/golden/system-checkpoint-v
     expect(b.out()).toBe(expected.console);
     expect(String(b.vm.cpu.instret)).toBe(expected.instret);
     expect(b.vm.state).toBe('Stopped');
+  });
+});
+
+describe('ringvisor boot --restore', () => {
+  const main = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+  const cli = (args: string[]) => spawnSync(process.execPath, [main, 'boot', ...args], { encoding: 'latin1', input: '', timeout: 60_000 });
+
+  it('resumes a saved machine in a new process, where it was', () => {
+    const kernel = readFileSync(`${dir}bin/interrupts.elf`);
+    const a = boot({ kernel });
+    for (let i = 0; i < 20; i++) a.vm.step();
+    const before = a.out().length;
+    const tmp = mkdtempSync(join(tmpdir(), 'ringvisor-restore-'));
+    try {
+      writeFileSync(join(tmp, 'vm.ckpt'), a.vm.checkpoint());
+      const status = finish(a.vm).status;
+      const r = cli(['--restore', join(tmp, 'vm.ckpt')]);
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(status);
+      expect(r.stdout).toBe(a.out().slice(before));
+
+      expect(cli(['--restore', join(tmp, 'vm.ckpt'), '--smp', '2']).stderr).toMatch(/--smp cannot be given with it/);
+      writeFileSync(join(tmp, 'short.ckpt'), readFileSync(join(tmp, 'vm.ckpt')).subarray(0, 1000));
+      const bad = cli(['--restore', join(tmp, 'short.ckpt')]);
+      expect(bad.status).toBe(1);
+      expect(bad.stderr).toMatch(/^ringvisor: boot: --restore .*short\.ckpt: checkpoint: truncated at byte 1000/);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });
