@@ -507,6 +507,32 @@ describe('hostile and slow clients', () => {
     expect(target.calls).toEqual(['pause']);
   });
 
+  it('the request timeout does not cut a slow answer: it bounds receiving, not the VM', async () => {
+    await start({ headersTimeoutMs: 200, requestTimeoutMs: 300 });
+    let release!: () => void;
+    target.gate = new Promise<void>((r) => { release = r; });
+    const a = call('PUT', '/snapshot/create', { body: { snapshot_path: '/slow' } });
+    const b = call('GET', '/vm');
+    setTimeout(release, 900);
+    expect((await a).status).toBe(200);
+    expect((await b).status).toBe(200);
+    expect(target.calls).toEqual(['snapshot /slow Full', 'info']);
+  });
+
+  it('connections past maxConnections are dropped, and others served', async () => {
+    await start({ maxConnections: 2 });
+    const held = [await rawConnect(server!.socketPath), await rawConnect(server!.socketPath)];
+    const third = await rawConnect(server!.socketPath);
+    third.socket.write('GET /vm HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect(await third.closed).toBe('');
+    held[0].socket.destroy();
+    await held[0].closed;
+    await sleep(50);
+    expect((await call('GET', '/vm')).status).toBe(200);
+    held[1].socket.destroy();
+    expect(target.calls).toEqual(['info']);
+  });
+
   it('an idle connection is closed', async () => {
     await start({ headersTimeoutMs: 200, requestTimeoutMs: 400, keepAliveTimeoutMs: 200 });
     const idle = await rawConnect(server!.socketPath);
