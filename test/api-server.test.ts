@@ -610,6 +610,45 @@ describe('serialisation', () => {
   });
 });
 
+describe('closing', () => {
+  it('close() does not wait for a client still sending its request', async () => {
+    const s = await start();
+    const slow = await rawConnect(s.socketPath);
+    slow.socket.write('POST /checkpoints HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{"na');
+    const half = await rawConnect(s.socketPath);
+    half.socket.write('GET /vm HTTP/1.1\r\n');
+    await sleep(50);
+    const t0 = Date.now();
+    await s.close();
+    server = undefined;
+    expect(Date.now() - t0).toBeLessThan(500);
+    await slow.closed;
+    await half.closed;
+    expect(target.calls).toEqual([]);
+  });
+
+  it('a request that arrives on an open connection while closing is a 503', async () => {
+    const s = await start();
+    let release!: () => void;
+    target.gate = new Promise<void>((r) => { release = r; });
+    const a = call('PUT', '/snapshot/create', { body: { snapshot_path: '/a' } });
+    await until(() => target.calls.length === 1, 'the snapshot to start');
+    const c = await rawConnect(s.socketPath);
+    c.socket.write('GET /vm HTTP/1.1\r\nHost: x\r\n');
+    await sleep(20);
+    const closed = s.close();
+    c.socket.write('\r\n');
+    await until(() => c.received().length > 0, 'the 503');
+    expect(rawStatus(c.received())).toBe(503);
+    expect(c.received()).toMatch(/shutting down/);
+    release();
+    expect((await a).status).toBe(200);
+    await closed;
+    server = undefined;
+    expect(target.calls).toEqual(['snapshot /a Full']);
+  });
+});
+
 describe('checkpoint names', () => {
   it('isCheckpointName', () => {
     for (const ok of ['a', 'base', 'before upgrade', '2026-12-05T03:30:00Z', 'v1.2+build@host', 'x'.repeat(64), 'a.', 'A_b-c']) {

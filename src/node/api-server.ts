@@ -62,7 +62,10 @@ export interface ControlApiServer {
   pendingRequests(): number;
   /** Stops accepting connections and removes the socket file at once (if it
    *  is still ours); lets the requests already queued finish and their
-   *  responses go out; then closes every connection. Idempotent. */
+   *  answers go out (waiting at most a second for a client that does not
+   *  read its answer); answers requests that arrive meanwhile with a 503;
+   *  then closes every connection, cutting requests still being received.
+   *  Idempotent. */
   close(): Promise<void>;
 }
 
@@ -121,6 +124,9 @@ export async function serveControlApi(socketPath: string, target: ControlTarget,
   server.on('clientError', onClientError);
 
   const identity = await listenPrivately(server, path, log);
+  // Errors of the listening socket from now on (accept failing with EMFILE,
+  // say): without a listener Node would end the whole process, VM included.
+  server.on('error', (e: Error) => log(`ringvisor: control API socket ${path}: ${e.message}`));
   let closing: Promise<void> | undefined;
   return {
     socketPath: path,
@@ -187,7 +193,8 @@ async function listenPrivately(server: Server, path: string, log: (m: string) =>
     return { dev: st.dev, ino: st.ino };
   } catch (e) {
     if (server.listening) await new Promise<void>((r) => server.close(() => r()));
-    throw e;
+    if (e instanceof ControlApiSocketError) throw e;
+    throw new ControlApiSocketError(path, 'listen', `cannot create the API socket ${path}: ${(e as Error).message}`);
   } finally {
     try { unlinkSync(privateName); } catch { /* not bound, or already gone */ }
     try { rmdirSync(dir); } catch { /* nothing we can do; it is empty and private */ }
@@ -212,9 +219,13 @@ async function refuseUnlessFreeOrStale(path: string, log: (m: string) => void): 
   if (answer === 'listening') throw new ControlApiSocketError(path, 'in-use', `API socket ${path} is in use: something listens on it`);
   if (answer !== 'ECONNREFUSED') throw new ControlApiSocketError(path, 'exists', `API socket path ${path} exists and cannot be probed (${answer}); refusing to replace it`);
   // Remove it only if it is still the socket that refused us.
-  const again = lstatSync(path);
-  if (again.ino !== st.ino || again.dev !== st.dev) throw new ControlApiSocketError(path, 'exists', `API socket path ${path} changed while it was being probed`);
-  unlinkSync(path);
+  try {
+    const again = lstatSync(path);
+    if (again.ino !== st.ino || again.dev !== st.dev) throw new Error('it changed while it was being probed');
+    unlinkSync(path);
+  } catch (e) {
+    throw new ControlApiSocketError(path, 'exists', `cannot remove the stale API socket ${path}: ${(e as Error).message}`);
+  }
   log(`ringvisor: removed the stale API socket ${path} (nothing listened on it)`);
 }
 
@@ -374,7 +385,8 @@ class ApiHandler {
   pending = 0;
   closing = false;
   private tail: Promise<void> = Promise.resolve();
-  private readonly responses = new Set<Promise<void>>();
+  /** Responses not yet closed, each with a promise of its 'close'. */
+  private readonly responses = new Map<ServerResponse, Promise<void>>();
   /** Per connection, resolved once its latest request has joined the queue (or been refused). */
   private readonly lastOnConnection = new WeakMap<Socket, Promise<void>>();
 
@@ -385,16 +397,21 @@ class ApiHandler {
     private readonly log: (m: string) => void,
   ) {}
 
-  /** Resolves when every queued call is done and every response has gone out. */
-  async drained(): Promise<void> {
+  /** Resolves when every queued call is done and the answers written have
+   *  gone out, or `graceMs` later for a client that does not read its answer.
+   *  A request whose body is still being read is not waited for. */
+  async drained(graceMs = 1000): Promise<void> {
     await this.tail;
-    await Promise.all([...this.responses]);
+    const written = [...this.responses].filter(([res]) => res.writableEnded).map(([, done]) => done);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([Promise.all(written), new Promise<void>((r) => { timer = setTimeout(r, graceMs); })]);
+    clearTimeout(timer);
   }
 
   handle(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
     const done = new Promise<void>((r) => res.once('close', r));
-    this.responses.add(done);
-    void done.then(() => this.responses.delete(done));
+    this.responses.set(res, done);
+    void done.then(() => this.responses.delete(res));
     res.on('error', () => { /* the client went away; nothing to tell it */ });
     this.serve(req, res, expectsContinue).catch((e: unknown) => {
       // Only a bug in this file gets here; the target's errors are caught in call().
