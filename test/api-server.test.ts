@@ -399,6 +399,15 @@ describe('refusals never reach the target', () => {
     expect(target.calls).toEqual([]);
   });
 
+  it('413 instead of 100 Continue for an oversized body announced with Expect', async () => {
+    const c = await rawConnect(server!.socketPath);
+    c.socket.write('POST /checkpoints HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5000\r\nExpect: 100-continue\r\n\r\n');
+    const text = await c.closed;
+    expect(text).not.toMatch(/100 Continue/);
+    expect(rawStatus(text)).toBe(413);
+    expect(target.calls).toEqual([]);
+  });
+
   it('413 for a chunked body that grows past the limit, without reading the rest', async () => {
     const status = await new Promise<number>((resolve, reject) => {
       const req = request({ socketPath: server!.socketPath, method: 'POST', path: '/checkpoints', agent: false, headers: { 'Content-Type': 'application/json' } }, (res) => {
