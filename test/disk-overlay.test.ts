@@ -239,6 +239,7 @@ describe('a bad layer is refused with DiskLayerError and nothing changes', () =>
     ['cluster size too large', setBoth(g, (v, at) => v.setUint32(at + 24, 1 << 21, true)), 'bad-header', /cluster size/],
     ['unknown flags', setBoth(g, (v, at) => v.setUint32(at + 28, 1, true)), 'bad-header', /flags/],
     ['reserved bytes', setBoth(g, (v, at) => v.setUint8(at + 120, 1)), 'bad-header', /reserved/],
+    ['reserved bytes after the entry count', setBoth(g, (v, at) => v.setUint8(at + 53, 1)), 'bad-header', /reserved/],
     ['virtual size not in sectors', setBoth(g, (v, at) => v.setBigUint64(at + 32, BigInt(size - 1), true)), 'bad-header', /virtual size/],
     ['table entries wrong', setBoth(g, (v, at) => v.setUint32(at + 48, 9, true)), 'bad-header', /table entries/],
     ['huge disk', setBoth(g, (v, at) => { v.setBigUint64(at + 32, 1n << 40n, true); v.setUint32(at + 48, 2 ** 28, true); v.setBigUint64(at + 88, 1n << 40n, true); }), 'bad-header', /at most/],

@@ -59,6 +59,7 @@ const H_FLAGS = 28;
 const H_VIRTUAL_SIZE = 32;
 const H_TABLE_OFFSET = 40;
 const H_TABLE_ENTRIES = 48;
+const H_RESERVED_0 = 52; // ..55, zero
 const H_LAYER_ID = 56;
 const H_PARENT_ID = 72;
 const H_PARENT_SIZE = 88;
@@ -220,6 +221,7 @@ export function readLayerHeader(file: LayerFile): LayerHeader {
   }
   if (new DataView(raw.buffer).getUint32(H_FLAGS, true) !== 0) bad(H_FLAGS, 'unknown flags');
   if (raw.subarray(H_RESERVED).some((x) => x !== 0)) bad(H_RESERVED, 'reserved bytes are not zero');
+  if (raw.subarray(H_RESERVED_0, H_LAYER_ID).some((x) => x !== 0)) bad(H_RESERVED_0, 'reserved bytes are not zero');
   if (h.virtualSize === 0 || h.virtualSize % 512 !== 0 || !Number.isSafeInteger(h.virtualSize)) {
     bad(H_VIRTUAL_SIZE, `virtual size ${h.virtualSize} is not a positive multiple of 512`);
   }
