@@ -78,6 +78,8 @@ for (const kind of kinds) {
       const atB = readAll(disk);
       const b = tree.take('B', enc('state B'));
       expect(b.checkpoint).toMatchObject({ id: 'c2', name: 'B', parent: 'c1', layer: 'layer-1.rvdl' });
+      expect(a.disk!.readOnly).toBe(true); // A's new layer is B's now: frozen
+      expect(() => a.disk!.write(0, new Uint8Array(512))).toThrow(/read-only/);
       write(disk, 5 * CS, 512, 3);
       expect(tree.now).toEqual({ parent: 'c2', layer: 'layer-2.rvdl' });
       expect(tree.list().map((c) => [c.name, c.parent, c.created])).toEqual([['A', null, 2000], ['B', 'c1', 3000]]);
@@ -132,6 +134,39 @@ for (const kind of kinds) {
       expect(tree.now).toEqual(now);
       expectBytes(readAll(tree.disk!), atNow);
       expectBytes(readAll(tree.apply('B').disk!), atB);
+      tree.close();
+    });
+
+    it('deleting a checkpoint with two children (branches) merges into both; after a reopen too', () => {
+      const { store } = kind.make();
+      const base = new MemoryBlockBackend(patterned(SIZE, 3));
+      let tree = CheckpointTree.open({ store: store(), base, clusterSize: CS });
+      const disk = tree.disk!;
+      tree.take('A', enc('A'));
+      write(disk, 0, 2 * CS, 1);
+      tree.take('B', enc('B'));
+      write(disk, CS, 512, 2);
+      const atC = readAll(disk);
+      tree.take('C', enc('C'));
+      tree.apply('B');
+      write(disk, 3 * CS, 512, 3);
+      const atD = readAll(disk);
+      tree.take('D', enc('D'));
+      tree.apply('B');
+      write(disk, 6 * CS, 512, 4);
+      const atNow = readAll(disk);
+      tree.close();
+      // Reopened, only Now's chain is open: the delete opens the branches itself.
+      tree = CheckpointTree.open({ store: store(), base, clusterSize: CS });
+      tree.delete('B');
+      expect(tree.list().map((c) => [c.name, c.parent])).toEqual([['A', null], ['C', 'c1'], ['D', 'c1']]);
+      expect(tree.now.parent).toBe('c1');
+      expectBytes(readAll(tree.disk!), atNow);
+      expectBytes(readAll(tree.apply('C').disk!), atC);
+      expectBytes(readAll(tree.apply('D').disk!), atD);
+      tree.close();
+      tree = CheckpointTree.open({ store: store(), base, clusterSize: CS });
+      expectBytes(readAll(tree.apply('C').disk!), atC);
       tree.close();
     });
 
