@@ -74,7 +74,9 @@ describe('a layer over a raw image', () => {
     };
     w(100, 512, 0xaa); // inside cluster 0
     w(CS - 512, 1024, 0xbb); // across clusters 0 and 1
+    const reads = d.stats.parentReads;
     w(3 * CS, CS, 0xcc); // a whole cluster: no parent read needed
+    expect(d.stats.parentReads).toBe(reads);
     w(10 * CS, 1024, 0xdd); // the partial last cluster
     expectBytes(readAll(d), model);
     expectBytes(base.bytes, baseBytes);
