@@ -8,6 +8,12 @@ import { resolve } from 'node:path';
 import { FileBlockBackend } from '../node/block-file.js';
 import { registerDiskImageOpener } from '../system/disk-opener.js';
 import { CheckpointError } from '../hypervisor/checkpoint-error.js';
+import { CheckpointTree, CheckpointTreeError } from '../hypervisor/checkpoint-tree.js';
+import { DiskLayerError } from '../system/disk-overlay.js';
+import { DirectoryCheckpointStore, CheckpointStoreError } from '../node/checkpoint-store.js';
+import { serveControlApi, ControlApiSocketError, type ControlApiServer } from '../node/api-server.js';
+import { VmControl, REPLACED } from './vm-control.js';
+import type { BlockBackend } from '../system/devices/virtio-blk.js';
 import { hostRandom } from '../node/random.js';
 import { KernelImageError } from '../system/linux-image.js';
 import { parseSize, parseInstructionCount, parseSeconds, type Fail } from './options.js';
@@ -46,6 +52,15 @@ options:
                         file's; its disk is reopened from the path it
                         records, or from --disk; --kernel, --initrd,
                         --append, --mem, --smp and --clock cannot be given
+  --api PATH            serve the VM's control API on a Unix socket at PATH
+                        (mode 0600; docs/API.md): state, pause and resume,
+                        snapshots, checkpoints, metrics
+  --checkpoint-dir DIR  keep the VM's checkpoint tree in DIR (made if
+                        missing, mode 0700): a checkpoint holds the VM's
+                        state and its disk as it was (the image becomes a
+                        read-only base under differencing layers in DIR);
+                        the VM's disk is DIR's current state from then on,
+                        across runs
   --trace-exits         print each VM exit on stderr
   --stats               print exits per reason and SBI calls per function at the end
   -h, --help            this text
@@ -101,6 +116,7 @@ export async function cmdBoot(args: string[]): Promise<number> {
   let harts: number | undefined;
   let clock: 'host' | 'virtual' | undefined;
   let restore: string | undefined;
+  let api: string | undefined, checkpointDir: string | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const value = (): string => {
@@ -137,6 +153,8 @@ export async function cmdBoot(args: string[]): Promise<number> {
       disk = { path: m[1], readOnly: m[2] !== undefined };
     }
     else if (a === '--restore') restore = value();
+    else if (a === '--api') api = value();
+    else if (a === '--checkpoint-dir') checkpointDir = value();
     else if (a === '--trace-exits') traceExits = true;
     else if (a === '--stats') stats = true;
     else if (a === '-h' || a === '--help') { process.stdout.write(BOOT_USAGE); return 0; }
@@ -150,9 +168,26 @@ export async function cmdBoot(args: string[]): Promise<number> {
   // Disks are given by absolute path, so that a checkpoint records where to
   // reopen them from whatever directory it is restored in.
   registerDiskImageOpener((path, readOnly) => FileBlockBackend.open(path, readOnly));
+  // With a checkpoint tree the disk is the tree's (the image as its base,
+  // under the layers of DIR), given to the VM as a backend.
+  let tree: { tree: CheckpointTree; store: DirectoryCheckpointStore } | undefined;
+  let base: BlockBackend | undefined;
+  const closeTree = () => { tree?.tree.close(); base?.close?.(); };
+  if (checkpointDir !== undefined) {
+    try {
+      if (disk !== undefined) base = FileBlockBackend.open(resolve(disk.path), false);
+      const store = new DirectoryCheckpointStore(checkpointDir);
+      tree = { tree: CheckpointTree.open({ store, base }), store };
+    } catch (e) {
+      closeTree();
+      if (e instanceof CheckpointTreeError || e instanceof DiskLayerError || e instanceof CheckpointStoreError) { stderr(`ringvisor: boot: --checkpoint-dir ${checkpointDir}: ${e.message}`); return 1; }
+      if (disk !== undefined && e instanceof Error && 'code' in e) { stderr(`ringvisor: --disk ${disk.path}: ${e.message}`); return 1; }
+      throw e;
+    }
+  }
   const common = {
     maxInstructions, timeoutSeconds, random: hostRandom,
-    disk: disk === undefined ? undefined : { path: resolve(disk.path), readOnly: disk.readOnly },
+    disk: tree?.tree.disk ?? (disk === undefined ? undefined : { path: resolve(disk.path), readOnly: disk.readOnly }),
     console: (b: Uint8Array) => process.stdout.write(b),
     diagnostics: stderr,
     traceExits: traceExits ? stderr : undefined,
@@ -169,6 +204,7 @@ export async function cmdBoot(args: string[]): Promise<number> {
         clock: clock ?? (process.stdin.isTTY ? 'host' : 'virtual'),
       });
   } catch (e) {
+    closeTree();
     if (e instanceof BootInputError) { stderr(`ringvisor: boot: ${e.message}`); return 1; }
     if (e instanceof CheckpointError) { stderr(`ringvisor: boot: --restore ${restore}: ${e.message}`); return 1; }
     if (e instanceof KernelImageError || e instanceof RangeError) { stderr(`ringvisor: ${e.message}`); return 1; }
@@ -185,10 +221,26 @@ export async function cmdBoot(args: string[]): Promise<number> {
     writeFileSync(dumpDtb, vm.dtb);
   }
 
+  const control = new VmControl<SystemVM>({
+    id: kernel ?? restore ?? 'vm', kind: 'system', vm, tree,
+    restore: (state) => SystemVM.restore(state, common),
+  });
+  let server: ControlApiServer | undefined;
+  if (api !== undefined) {
+    try {
+      server = await serveControlApi(api, control, { log: (line) => stderr(`ringvisor: api: ${line}`) });
+    } catch (e) {
+      closeTree();
+      if (e instanceof ControlApiSocketError) { stderr(`ringvisor: boot: --api ${api}: ${e.message}`); return 1; }
+      throw e;
+    }
+  }
+
   // The console: raw terminal input, Ctrl-A x to quit; or a pipe.
   const stdin = process.stdin;
   let escape = false;
   const onData = (chunk: Buffer) => {
+    const vm = control.current;
     if (!stdin.isTTY) { vm.input(chunk); return; }
     const out: number[] = [];
     for (const c of chunk) {
@@ -208,11 +260,16 @@ export async function cmdBoot(args: string[]): Promise<number> {
   stdin.on('error', () => {});
   let status: number;
   try {
-    status = await vm.run();
+    // A checkpoint applied through the API replaces the VM: run that one.
+    do status = await control.current.run();
+    while (status === REPLACED && control.current.state !== 'Stopped');
+    vm = control.current;
   } finally {
     stdin.off('data', onData);
     if (stdin.isTTY) stdin.setRawMode(false);
     stdin.pause();
+    await server?.close();
+    closeTree();
   }
   if (stats) {
     stderr(`ringvisor: instructions: ${vm.cpu.instret}`);

@@ -145,6 +145,9 @@ export class SystemVM {
   private executed = 0n;
   /** While run() sleeps on an idle machine: ends the sleep. */
   private wakeIdle: (() => void) | undefined;
+  /** Bytes the guest wrote to its console and bytes typed at it. */
+  private consoleBytesOut = 0;
+  private consoleBytesIn = 0;
   /** Paused by its host (pause()): run() waits, step() runs nothing. */
   private paused = false;
   /** While run() waits on a paused machine: ends the wait. */
@@ -219,7 +222,7 @@ export class SystemVM {
       disk: d === undefined ? undefined
         : 'path' in d ? { backend: openDiskByPath(d.path, d.readOnly ?? false), readOnly: d.readOnly }
         : { backend: d },
-      console: (bytes) => { sink(bytes); this.console.output(bytes); },
+      console: (bytes) => { this.consoleBytesOut += bytes.length; sink(bytes); this.console.output(bytes); },
       uartOnBus: (uart) => this.console.watched(uart),
       setExternalInterrupt: (hart, irq, pending) => scheduler.setPending(hart, irq, pending),
       wallClockNs: () => this.wallClockNs(),
@@ -326,6 +329,33 @@ export class SystemVM {
     for (const [k, v] of system.sbiCalls) this.sbiStats.calls.set(k, v);
   }
 
+  /** What the machine has used and done so far, for a host's metering:
+   *  instructions, exits by reason, SBI calls, device accesses, console
+   *  bytes, guest time, and the state. */
+  metrics(): Record<string, unknown> {
+    return {
+      state: this.state,
+      instructions: this.executed,
+      guestTimeTicks: this.time,
+      exits: Object.fromEntries(this.exitStats),
+      sbiCalls: Object.fromEntries(this.sbiStats.calls),
+      devices: Object.fromEntries(this.bus.stats().map((d) => [d.name, { reads: d.reads, writes: d.writes }])),
+      console: { bytesOut: this.consoleBytesOut, bytesIn: this.consoleBytesIn },
+      memoryBytes: this.saved.memoryBytes,
+      harts: this.harts,
+    };
+  }
+
+  /** What it was made with, as plain values (GET /vm's config). */
+  configuration(): Record<string, unknown> {
+    const d = this.saved.disk;
+    return {
+      kernel: this.saved.kernelName, append: this.saved.append, memoryBytes: this.saved.memoryBytes, harts: this.harts,
+      clock: this.options.clock ?? 'virtual',
+      disk: d.kind === 'none' ? null : { path: d.kind === 'path' ? d.path : null, readOnly: d.readOnly, bytes: d.bytes },
+    };
+  }
+
   /** Where the machine is: running (or ready to run), paused, stopped. */
   get state(): SystemVMState {
     return this.status !== undefined ? 'Stopped' : this.paused ? 'Paused' : 'Running';
@@ -381,6 +411,7 @@ export class SystemVM {
   /** Bytes typed at the console. An idle machine waiting in run() wakes at
    *  once: the UART's interrupt may end a hart's wfi. */
   input(bytes: Uint8Array | string): void {
+    this.consoleBytesIn += typeof bytes === 'string' ? new TextEncoder().encode(bytes).length : bytes.length;
     this.console.input(bytes);
     this.console.feed(this.time);
     this.wakeIdle?.();
