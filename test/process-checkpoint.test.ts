@@ -16,6 +16,9 @@ import { CheckpointUnsupportedError } from '../src/linux/process-vm.js';
 import { CheckpointError, readCheckpoint, writeCheckpoint } from '../src/hypervisor/checkpoint-file.js';
 import { processMachineId } from '../src/linux/process-checkpoint.js';
 import { sandboxFs } from '../src/node/host-fs.js';
+import { hostClock } from '../src/hypervisor/clock.js';
+import { DirectoryDescription } from '../src/linux/fs/file-table.js';
+import { sharedMaps } from '../src/linux/shared-maps.js';
 
 const GUEST = (name: string) => new Uint8Array(readFileSync(new URL(`../guests/bin/${name}`, import.meta.url)));
 
@@ -211,6 +214,34 @@ describe('a process VM with files open', () => {
   });
 });
 
+describe('the host clock', () => {
+  it('hostClock(from) goes on from at least `from`, never back', () => {
+    const from = 10n ** 15n;
+    const c = hostClock(from);
+    const a = c.nowNs();
+    expect(a).toBeGreaterThanOrEqual(from);
+    expect(a - from).toBeLessThan(10n ** 9n);
+    expect(c.nowNs()).toBeGreaterThanOrEqual(a);
+    // A start in the past changes nothing.
+    expect(hostClock(1n).nowNs()).toBeLessThan(from);
+  });
+
+  it('a VM on the host clock restores onto the host clock, its time going on from the saved one', () => {
+    const elf = GUEST('threads.elf');
+    const run = start(elf, ['threads', 'sum'], { clock: 'host', jitThreshold: 0 });
+    expect(steps(run.vm, 60)).toBeUndefined();
+    const file = run.vm.checkpoint(), outAt = run.out().length;
+    const saved = run.vm.clock.nowNs();
+    const status = run.vm.runSync();
+    const r = restore(file, { jitThreshold: 0 });
+    expect(r.vm.clock.kind).toBe('host');
+    expect(r.vm.clock.nowNs()).toBeGreaterThanOrEqual(saved);
+    expect(r.vm.runSync()).toBe(status);
+    // (What threads sum prints does not depend on the interleaving.)
+    expect(r.out().toString('latin1')).toBe(run.out().subarray(outAt).toString('latin1'));
+  });
+});
+
 describe('pause, resume and state', () => {
   it('run() waits while paused, runs nothing, and goes on after resume()', async () => {
     const elf = GUEST('threads.elf');
@@ -267,6 +298,42 @@ describe('checkpoints refused', () => {
     vm.runSync();
     expect(seen).toBeInstanceOf(CheckpointUnsupportedError);
     expect((seen as CheckpointUnsupportedError).feature).toBe('mid-slice');
+  });
+
+  // Runs `elf` in a fresh directory until `when` holds, asks for a
+  // checkpoint there (refused), and runs on: the output must be a run's
+  // that was never asked.
+  function refusedWhen(elf: Uint8Array, argv: string[], when: (vm: ProcessVM) => boolean): CheckpointUnsupportedError {
+    const dirs = [mkdtempSync(join(tmpdir(), 'rv-ckpt-')), mkdtempSync(join(tmpdir(), 'rv-ckpt-'))];
+    try {
+      const clean = start(elf, argv, { jitThreshold: 0, fs: sandboxFs({ cwd: dirs[0] }) });
+      const cleanStatus = clean.vm.runSync();
+      const run = start(elf, argv, { jitThreshold: 0, fs: sandboxFs({ cwd: dirs[1] }) });
+      let refused: unknown;
+      while (refused === undefined) {
+        expect(steps(run.vm, 1)).toBeUndefined();
+        if (!when(run.vm)) continue;
+        try { run.vm.checkpoint(); refused = 'no error'; } catch (e) { refused = e; }
+      }
+      expect(run.vm.runSync()).toBe(cleanStatus);
+      // (The directory's path is in what it prints: each ran in its own.)
+      expect(run.out().toString('latin1').replaceAll(dirs[1], 'DIR')).toBe(clean.out().toString('latin1').replaceAll(dirs[0], 'DIR'));
+      expect(refused).toBeInstanceOf(CheckpointUnsupportedError);
+      return refused as CheckpointUnsupportedError;
+    } finally {
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    }
+  }
+
+  it('with a directory open (opendir), by name, changing nothing', () => {
+    const e = refusedWhen(GUEST('files-dir.elf'), ['files-dir'], (vm) => vm.files.open().some((fd) => vm.files.get(fd) instanceof DirectoryDescription));
+    expect(e.feature).toBe('fd');
+    expect(e.message).toMatch(/fd \d+ is a directory/);
+  });
+
+  it('with a MAP_SHARED file mapping, by name, changing nothing', () => {
+    const e = refusedWhen(GUEST('mmap-shared.elf'), ['mmap-shared'], (vm) => sharedMaps(vm)?.overlaps(0n, 1n << 38n) === true);
+    expect(e.feature).toBe('shared-mapping');
   });
 
   it('after fork (several processes), by name, changing nothing', () => {
