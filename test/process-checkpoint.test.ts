@@ -17,6 +17,8 @@ import { CheckpointError, readCheckpoint, writeCheckpoint } from '../src/hypervi
 import { processMachineId } from '../src/linux/process-checkpoint.js';
 import { sandboxFs } from '../src/node/host-fs.js';
 import { hostClock } from '../src/hypervisor/clock.js';
+import { GuestFs } from '../src/linux/fs/guest-fs.js';
+import { MemFs } from '../src/linux/fs/memfs.js';
 import { DirectoryDescription } from '../src/linux/fs/file-table.js';
 import { sharedMaps } from '../src/linux/shared-maps.js';
 
@@ -214,6 +216,46 @@ describe('a process VM with files open', () => {
   });
 });
 
+describe('an in-memory tree saved whole', () => {
+  const T = { sec: 1_700_000_000n, nsec: 5 };
+  function tree(): MemFs {
+    const fs = new MemFs({ label: 'tmp', now: () => T });
+    fs.mkdir(['a'], 0o755);
+    fs.mkdir(['a', 'b'], 0o700);
+    const f = fs.open(['a', 'b', 'file'], 0o102 /* O_RDWR | O_CREAT */, 0o640);
+    f.write(new TextEncoder().encode('hello, tree'), 0);
+    f.truncate(5);
+    f.close();
+    fs.link(['a', 'b', 'file'], ['hard'], fs);
+    fs.symlink('/tmp/a/b/file', ['link']);
+    return fs;
+  }
+
+  it('comes back the same: names, inodes, hard links, link targets, bytes, counts', () => {
+    const a = tree(), record = a.save();
+    const b = new MemFs({ label: 'tmp', now: () => T });
+    b.restore(record);
+    expect(b.save()).toEqual(record);
+    expect(b.lstat(['hard']).ino).toBe(a.lstat(['a', 'b', 'file']).ino);
+    expect(b.lstat(['hard']).nlink).toBe(2);
+    expect(b.readlink(['link'])).toBe('/tmp/a/b/file');
+    expect(b.readdir(['a']).map((e) => e.name)).toEqual(['b']);
+    const buf = new Uint8Array(16);
+    const n = b.open(['a', 'b', 'file'], 0, 0).read(buf, 0);
+    expect(new TextDecoder().decode(buf.subarray(0, n))).toBe('hello');
+    expect(b.usage).toEqual(a.usage);
+  });
+
+  it('a record that does not hold together changes nothing', () => {
+    const record = tree().save();
+    const b = tree();
+    b.mkdir(['mine'], 0o755);
+    const before = b.save();
+    for (const cut of [1, 9, record.length >> 1]) expect(() => b.restore(record.subarray(0, record.length - cut))).toThrow(CheckpointError);
+    expect(b.save()).toEqual(before);
+  });
+});
+
 describe('the host clock', () => {
   it('hostClock(from) goes on from at least `from`, never back', () => {
     const from = 10n ** 15n;
@@ -387,6 +429,20 @@ describe('bad checkpoint files restore nothing and say why', () => {
     try { restore(system); expect.unreachable(); } catch (e) { expect((e as CheckpointError).problem).toBe('wrong-machine'); }
     const other = writeCheckpoint({ kind: 'process', fingerprint: new TextEncoder().encode('another cpu') }, file.sections);
     try { restore(other); expect.unreachable(); } catch (e) { expect((e as CheckpointError).problem).toBe('wrong-machine'); }
+  });
+
+  it('an unknown required section, or bytes after the last one', () => {
+    const file = readCheckpoint(good, { machine: processMachineId(run.vm.cpu) });
+    const extra = writeCheckpoint(file.machine, [...file.sections, { name: 'futures', version: 1, payload: new Uint8Array(3) }]);
+    try { restore(extra); expect.unreachable(); } catch (e) { expect((e as CheckpointError).problem).toBe('unknown-section'); }
+    const longer = new Uint8Array(good.length + 2);
+    longer.set(good);
+    try { restore(longer); expect.unreachable(); } catch (e) { expect((e as CheckpointError).problem).toBe('trailing-bytes'); }
+  });
+
+  it('a namespace without the in-memory /tmp the VM had', () => {
+    const bare = new GuestFs([{ guestPath: '/', fs: new MemFs({ readOnly: true }), readOnly: true }]);
+    expect(() => restore(good, { fs: bare })).toThrow(/in-memory tree at \/tmp/);
   });
 
   it('a file without one of its sections, or with a record that does not hold together', () => {
