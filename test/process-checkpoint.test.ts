@@ -8,7 +8,7 @@
 // restored onto a copy of its host directory. Bad files restore nothing and
 // say why; what cannot be saved yet is refused by name.
 import { describe, expect, it } from 'vitest';
-import { cpSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProcessVM, type ProcessVMOptions } from '../src/index.js';
@@ -20,6 +20,7 @@ import { hostClock } from '../src/hypervisor/clock.js';
 import { GuestFs } from '../src/linux/fs/guest-fs.js';
 import { MemFs } from '../src/linux/fs/memfs.js';
 import { DirectoryDescription } from '../src/linux/fs/file-table.js';
+import { EventFd } from '../src/linux/sys/events.js';
 import { sharedMaps } from '../src/linux/shared-maps.js';
 
 const GUEST = (name: string) => new Uint8Array(readFileSync(new URL(`../guests/bin/${name}`, import.meta.url)));
@@ -198,6 +199,34 @@ describe('a process VM with files open', () => {
     });
   }
 
+  it('a directory being listed (opendir) comes back, its place in the listing kept', () => {
+    const elf = GUEST('files-dir.elf');
+    const dir = mkdtempSync(join(tmpdir(), 'rv-ckpt-dir-'));
+    const backup = `${dir}-at-checkpoint`, final = `${dir}-final`;
+    const tree = (d: string) => (readdirSync(d, { recursive: true }) as string[]).sort()
+      .map((f) => { const st = statSync(join(d, f)); return `${f} ${st.isFile() ? readFileSync(join(d, f), 'latin1') : '(dir)'}`; }).join('\n');
+    try {
+      const run = start(elf, ['files-dir'], { jitThreshold: 0, fs: sandboxFs({ cwd: dir }) });
+      // Into a listing: a directory open and read from.
+      const listing = (vm: ProcessVM) => vm.files.open().some((fd) => { const d = vm.files.get(fd); return d instanceof DirectoryDescription && d.offset > 0; });
+      while (!listing(run.vm)) expect(steps(run.vm, 1)).toBeUndefined();
+      const file = run.vm.checkpoint(), outAt = run.out().length;
+      cpSync(dir, backup, { recursive: true });
+      const status = run.vm.runSync();
+      const after = tree(dir);
+      // The host directory as it was at the checkpoint, where it was.
+      renameSync(dir, final);
+      renameSync(backup, dir);
+      const r = restore(file, { jitThreshold: 0, fs: sandboxFs({ cwd: dir }) });
+      expect(Buffer.from(r.vm.checkpoint()).equals(Buffer.from(file))).toBe(true);
+      expect(r.vm.runSync()).toBe(status);
+      expect(r.out().toString('latin1')).toBe(run.out().subarray(outAt).toString('latin1'));
+      expect(tree(dir)).toBe(after);
+    } finally {
+      for (const d of [dir, backup, final]) rmSync(d, { recursive: true, force: true });
+    }
+  });
+
   it('a host file that is gone when the VM is restored is refused by name', () => {
     const elf = GUEST('checkpoint-files.elf');
     const dir = hostDir();
@@ -367,10 +396,20 @@ describe('checkpoints refused', () => {
     }
   }
 
-  it('with a directory open (opendir), by name, changing nothing', () => {
-    const e = refusedWhen(GUEST('files-dir.elf'), ['files-dir'], (vm) => vm.files.open().some((fd) => vm.files.get(fd) instanceof DirectoryDescription));
-    expect(e.feature).toBe('fd');
-    expect(e.message).toMatch(/fd \d+ is a directory/);
+  it('with an eventfd open, by name, changing nothing; without it, saved', () => {
+    const run = start(GUEST('threads.elf'), ['threads', 'sum'], { jitThreshold: 0 });
+    expect(steps(run.vm, 30)).toBeUndefined();
+    const fd = run.vm.files.install(new EventFd(3n, false, 2, run.vm.files.ioEvents));
+    const instret = run.vm.cpu.instret;
+    let refused: unknown;
+    try { run.vm.checkpoint(); } catch (e) { refused = e; }
+    expect(refused).toBeInstanceOf(CheckpointUnsupportedError);
+    expect((refused as CheckpointUnsupportedError).feature).toBe('fd');
+    expect((refused as Error).message).toMatch(new RegExp(`fd ${fd} is an eventfd`));
+    expect(run.vm.cpu.instret).toBe(instret);
+    run.vm.files.close(fd);
+    expect(ProcessVM.restore(run.vm.checkpoint()).files.open()).toEqual(run.vm.files.open());
+    run.vm.dispose();
   });
 
   it('with a MAP_SHARED file mapping, by name, changing nothing', () => {

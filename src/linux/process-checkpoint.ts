@@ -12,7 +12,7 @@
 // What cannot be saved yet is refused by checkpoint() with a
 // CheckpointUnsupportedError naming it, before anything is written: more
 // than one process, a shared file mapping, a descriptor of a kind not
-// covered here. A checkpoint is never silently wrong.
+// covered here (an eventfd, an epoll instance, an O_PATH descriptor). A checkpoint is never silently wrong.
 import { CheckpointError } from '../hypervisor/checkpoint-error.js';
 import { readCheckpoint, type Checkpoint, type MachineId } from '../hypervisor/checkpoint-file.js';
 import { RecordReader, RecordWriter } from '../hypervisor/persist.js';
@@ -423,7 +423,10 @@ export type SavedDescription =
   /** A file or device of a mount, by its guest path (reopened through the
    *  namespace on restore); `type` is its st_mode's file type. */
   | { kind: 'file'; flags: number; offset: number; path: string; type: number }
-  | { kind: 'pipe-read' | 'pipe-write'; flags: number; pipe: number };
+  | { kind: 'pipe-read' | 'pipe-write'; flags: number; pipe: number }
+  /** A directory, by its guest path (held again through the namespace);
+   *  `offset` counts getdents64's entries, of a listing taken again. */
+  | { kind: 'dir'; flags: number; offset: number; path: string };
 
 export interface SavedPipe { ino: bigint; version: number; bytes: Uint8Array }
 
@@ -435,7 +438,7 @@ export interface FilesRecord {
   fds: { fd: number; description: number; cloexec: boolean }[];
 }
 
-const DESCRIPTION_KINDS = ['stdin', 'stdout', 'stderr', 'file', 'pipe-read', 'pipe-write'] as const;
+const DESCRIPTION_KINDS = ['stdin', 'stdout', 'stderr', 'file', 'pipe-read', 'pipe-write', 'dir'] as const;
 
 export function saveFilesRecord(f: FilesRecord): Uint8Array {
   const w = new RecordWriter(FILES_RECORD, PROCESS_RECORD_VERSION).u64(BigInt(f.epoch)).u32(f.pipes.length);
@@ -445,6 +448,7 @@ export function saveFilesRecord(f: FilesRecord): Uint8Array {
     w.u8(DESCRIPTION_KINDS.indexOf(d.kind)).u32(d.flags >>> 0);
     if (d.kind === 'file') w.u64(BigInt(d.offset)).string(d.path).u32(d.type);
     else if (d.kind === 'pipe-read' || d.kind === 'pipe-write') w.u32(d.pipe);
+    else if (d.kind === 'dir') w.u64(BigInt(d.offset)).string(d.path);
   }
   w.u32(f.fds.length);
   for (const s of f.fds) w.u32(s.fd).u32(s.description).bool(s.cloexec);
@@ -474,6 +478,10 @@ export function readFilesRecord(record: Uint8Array, maxFds: number, pipeCapacity
       if (pipe >= pipes.length) r.invalid(`pipe ${pipe} of ${pipes.length}`);
       usedPipes.add(pipe);
       descriptions.push({ kind, flags, pipe });
+    } else if (kind === 'dir') {
+      const offset = safeNumber(r, r.u64('its offset'), 'a directory offset'), path = r.string('its path');
+      if (!path.startsWith('/')) r.invalid(`a directory at ${JSON.stringify(path)}`);
+      descriptions.push({ kind, flags, offset, path });
     } else if (kind !== undefined) {
       descriptions.push({ kind, flags });
     } else {

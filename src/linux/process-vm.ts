@@ -12,6 +12,7 @@ import {
   AT_UID, AT_EUID, AT_GID, AT_EGID, AT_HWCAP, AT_CLKTCK, AT_SECURE,
 } from './stack.js';
 import { SYSCALLS, unknownSyscall } from './syscalls.js';
+import { ENOTDIR } from './errno.js';
 import { checkMemoryBytes, checkTimeoutSeconds } from '../hypervisor/limits.js';
 import { UserMemory } from './user-memory.js';
 import { ThreadGroup, DEFAULT_THREAD_SLICE, type Thread } from './threads.js';
@@ -32,7 +33,7 @@ import type { FileSystem } from './fs/types.js';
 
 import { FileTable, FileDescription, InputStream, OutputStream, Pipe, PipeEnd, DirectoryDescription, MAX_FDS, type Description, type Sink, type StdinSource, type TtyInfo } from './fs/file-table.js';
 import { GuestFs, privateMounts, joinPath } from './fs/guest-fs.js';
-import { FsError, S_IFMT, nsToTimespec, nameToBytes, nameToText } from './fs/types.js';
+import { FsError, S_IFMT, S_IFDIR, nsToTimespec, nameToBytes, nameToText } from './fs/types.js';
 import { MemFs, MemFsSaveError } from './fs/memfs.js';
 import { EventFd, Epoll } from './sys/events.js';
 import { openPath, PathDescription } from './sys/files.js';
@@ -1021,8 +1022,8 @@ export class ProcessVM {
    *
    * What this release cannot save is refused with a
    * CheckpointUnsupportedError naming it (more than one process, a shared
-   * file mapping, a directory, eventfd, epoll or O_PATH descriptor, a
-   * file renamed since it was opened...), and nothing changes.
+   * file mapping, an eventfd, epoll or O_PATH descriptor, a file
+   * renamed since it was opened...), and nothing changes.
    */
   checkpoint(): Uint8Array {
     this.assertLive();
@@ -1139,8 +1140,12 @@ export class ProcessVM {
       if (!this.leadsTo(path, st)) refuse('fd', `fd ${fd}: ${nameToText(path)} was renamed or removed since it was opened, so it could not be opened again`);
       return { kind: 'file', flags: d.flags, offset: d.offset, path, type: st.mode & S_IFMT };
     }
-    const what = d instanceof DirectoryDescription ? 'a directory'
-      : d instanceof EventFd ? 'an eventfd'
+    if (d instanceof DirectoryDescription && d.path !== undefined) {
+      const path = joinPath(d.path);
+      if (!this.leadsTo(path, d.stat())) refuse('fd', `fd ${fd}: the directory ${nameToText(path)} was renamed or removed since it was opened, so it could not be opened again`);
+      return { kind: 'dir', flags: d.flags, offset: d.offset, path };
+    }
+    const what = d instanceof EventFd ? 'an eventfd'
       : d instanceof Epoll ? 'an epoll instance'
       : d instanceof PathDescription ? 'an O_PATH descriptor'
       : d instanceof FileDescription ? 'a file the embedder opened (stdin from a file)'
@@ -1242,6 +1247,9 @@ export class ProcessVM {
           case 'file':
             d = this.reopen(s);
             break;
+          case 'dir':
+            d = this.reopenDirectory(s);
+            break;
         }
         made.push(d);
       }
@@ -1253,6 +1261,23 @@ export class ProcessVM {
       for (const d of Object.values(std)) if (--d.refs === 0) d.release();
     }
     files.ioEvents.epoch = rec.epoch;
+  }
+
+  // A directory of a saved descriptor, held again by its guest path (through
+  // the sandbox). Its listing is taken again when it is next read.
+  private reopenDirectory(s: Extract<SavedDescription, { kind: 'dir' }>): Description {
+    try {
+      const r = this.fs.walk(undefined, s.path, { follow: false });
+      if (!r.stat || (r.stat.mode & S_IFMT) !== S_IFDIR) throw new FsError(ENOTDIR, s.path);
+      const d = new DirectoryDescription(this.fs.hold(r), s.flags);
+      d.offset = s.offset;
+      return d;
+    } catch (e) {
+      if (!(e instanceof FsError)) throw e;
+      throw new CheckpointError('bad-argument', `the directory ${nameToText(s.path)}, open when the checkpoint was taken, cannot be opened again (errno ${e.errno}): is it gone, or not mounted?`);
+    } finally {
+      this.fs.settle();
+    }
   }
 
   // A file of a saved descriptor, opened again by its guest path (through
