@@ -238,6 +238,12 @@ describe('a process VM with files open', () => {
       unlinkSync(join(dir, 'input.txt'));
       expect(() => restore(file, { fs: fsFor(dir) })).toThrow(CheckpointError);
       expect(() => restore(file, { fs: fsFor(dir) })).toThrow(/input\.txt.*cannot be opened again/);
+      // Back again, the same file restores (on a CPU a refusal gave back).
+      writeFileSync(join(dir, 'input.txt'), 'The quick brown fox jumps over the lazy dog, twice over.\n');
+      const r = restore(file, { fs: fsFor(dir) });
+      expect(r.vm.runSync()).toBe(3);
+      expect(r.out().toString('latin1')).toContain('left in the pipe');
+      r.vm.dispose();
       run.vm.dispose();
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -348,6 +348,20 @@ export class ProcessVM {
   static restore(checkpoint: Uint8Array, options: ProcessVMRestoreOptions = {}): ProcessVM {
     const module = options.cpuModule ?? defaultCpuModule();
     const cpu = spareCpus.get(module)?.pop() ?? new Cpu(module);
+    try {
+      return ProcessVM.restoreOn(cpu, module, checkpoint, options);
+    } catch (e) {
+      // A refused file leaves the CPU as it was (or, past the checks, a
+      // configured one): it goes back scrubbed, for the next VM.
+      cpu.reset();
+      const spare = spareCpus.get(module) ?? [];
+      spareCpus.set(module, spare);
+      if (spare.length < MAX_SPARE_CPUS) spare.push(cpu);
+      throw e;
+    }
+  }
+
+  private static restoreOn(cpu: Cpu, module: WebAssembly.Module, checkpoint: Uint8Array, options: ProcessVMRestoreOptions): ProcessVM {
     const { parts } = readProcessCheckpoint(checkpoint, processMachineId(cpu));
     const vm = readProcessVmRecord(parts.get('process')!);
     if (vm.pid !== PID) throw new CheckpointError('bad-record', `process-vm record: pid ${vm.pid}, a VM's first process is ${PID}`);
@@ -365,7 +379,7 @@ export class ProcessVM {
     };
     if (from.clock.hostClock !== vm.hostClock) throw new CheckpointError('bad-record', 'process-clock record: its kind is not the VM\'s');
     const merged: ProcessVMOptions = {
-      ...options, programName: vm.programName, clock: vm.hostClock ? 'host' : 'virtual',
+      ...options, cpuModule: module, programName: vm.programName, clock: vm.hostClock ? 'host' : 'virtual',
       memoryBytes: options.memoryBytes ?? vm.memoryBytes,
       maxInstructions: options.maxInstructions ?? vm.maxInstructions,
       threadSlice: options.threadSlice ?? vm.threadSlice,
