@@ -37,11 +37,16 @@ function checkState(kind: 'host' | 'virtual', state: ClockState): void {
 }
 
 /** The host's clocks: performance.now for monotonic time and Date for the
- *  wall clock (both exist in Node and browsers). */
-export function hostClock(): Clock {
+ *  wall clock (both exist in Node and browsers). `continueFromNs`: monotonic
+ *  time goes on from at least there (a restored machine's clock, made in a
+ *  host process younger than the one that saved it, must not go back). */
+export function hostClock(continueFromNs = 0n): Clock {
   // Monotonic time counts from when the host process (or page) started, so
   // that, like Linux's CLOCK_MONOTONIC, it reads as an uptime.
-  const monotonic = () => BigInt(Math.round(performance.now() * 1e6));
+  const raw = () => BigInt(Math.round(performance.now() * 1e6));
+  const behind = continueFromNs - raw();
+  const offset = behind > 0n ? behind : 0n;
+  const monotonic = () => raw() + offset;
   const start = monotonic();
   const wallAtStart = BigInt(Date.now()) * 1_000_000n;
   let slept = 0n;

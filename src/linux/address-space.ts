@@ -14,6 +14,10 @@
 // mapping needs no clearing.
 import { type Cpu, PAGE_SIZE, Perm } from '../cpu/cpu.js';
 import { MMAP_MIN_ADDR } from './elf.js';
+import { RecordReader, RecordWriter } from '../hypervisor/persist.js';
+
+export const ADDRESS_SPACE_RECORD_TAG = 'address-space';
+export const ADDRESS_SPACE_RECORD_VERSION = 1;
 
 const PAGE = BigInt(PAGE_SIZE);
 /** The end of the user range: Sv39's lower half, Linux's TASK_SIZE. */
@@ -551,6 +555,88 @@ export class AddressSpace {
       this.freeChunks.push(chunk);
     }
     if (leaf.mapped === 0) this.leaves.delete(index);
+  }
+
+  // ---- checkpoints (docs/CHECKPOINTS.md, "A process VM's checkpoint") ----
+
+  /** The mappings as a record: the chunk allocator (the next chunk never
+   *  used, the free ones in order), the counts, and per 2 MiB leaf with
+   *  anything mapped (by index) its pages' states and its slots' chunks.
+   *  The CPU's record holds the slot table and the permissions it enforces. */
+  save(): Uint8Array {
+    const w = new RecordWriter(ADDRESS_SPACE_RECORD_TAG, ADDRESS_SPACE_RECORD_VERSION)
+      .u32(this.nextChunk).u32s(this.freeChunks)
+      .u32(this.mappedCount).u32(this.peakCount).u32(this.pastEofCount)
+      .u32(this.leaves.size);
+    for (const index of [...this.leaves.keys()].sort((a, b) => a - b)) {
+      const leaf = this.leaves.get(index)!;
+      w.u32(index).bytes(leaf.pages).u32s(leaf.chunks);
+    }
+    return w.finish();
+  }
+
+  /** Takes the mappings of a record save() wrote, into this address space,
+   *  new and empty, on a CPU the CPU's record has been restored onto. All
+   *  of it is checked first (CheckpointError): a refused record changes nothing. */
+  restore(record: Uint8Array): void {
+    const r = new RecordReader(record, ADDRESS_SPACE_RECORD_TAG, [ADDRESS_SPACE_RECORD_VERSION]);
+    const slot = this.cpu.slotBytes, ram = Number(this.cpu.ramLength);
+    const nextChunk = r.u32('the next chunk'), freeChunks = r.u32s('the free chunks');
+    const mappedCount = r.u32('the pages mapped'), peakCount = r.u32('the peak'), pastEofCount = r.u32('the pages past EOF');
+    const leafCount = r.u32('the leaf count');
+    const leaves = new Map<number, Leaf>();
+    const chunkOk = (c: number) => c !== 0 && c % slot === 0 && c < nextChunk;
+    if (nextChunk < slot || nextChunk % slot !== 0 || nextChunk > ram) r.invalid(`next chunk 0x${nextChunk.toString(16)}`);
+    const used = new Set<number>();
+    for (const c of freeChunks) {
+      if (!chunkOk(c) || used.has(c)) r.invalid(`free chunk 0x${c.toString(16)}`);
+      used.add(c);
+    }
+    const leafLimit = Number(USER_END / PAGE) / LEAF_PAGES;
+    let mapped = 0, pastEof = 0, last = -1;
+    for (let i = 0; i < leafCount; i++) {
+      const index = r.u32('a leaf index'), pages = r.bytes('a leaf\'s pages'), chunks = r.u32s('a leaf\'s chunks');
+      if (index <= last || index >= leafLimit) r.invalid(`leaf ${index} out of range or out of order`);
+      last = index;
+      if (pages.length !== LEAF_PAGES || chunks.length !== LEAF_PAGES / this.slotPages) r.invalid(`leaf ${index} of ${pages.length} pages and ${chunks.length} slots`);
+      let n = 0;
+      for (const p of pages) {
+        if (p === 0) continue;
+        if (!(p & MAPPED)) r.invalid(`leaf ${index}: a page state 0x${p.toString(16)} without MAPPED`);
+        n++;
+        if (p & PAST_EOF) pastEof++;
+      }
+      if (n === 0) r.invalid(`leaf ${index} has nothing mapped`);
+      for (let s = 0; s < chunks.length; s++) {
+        const c = chunks[s];
+        if (c === 0) continue;
+        if (!chunkOk(c) || used.has(c)) r.invalid(`leaf ${index}'s chunk 0x${c.toString(16)}`);
+        used.add(c);
+      }
+      mapped += n;
+      leaves.set(index, { pages, mapped: n, chunks });
+    }
+    r.end();
+    if (mapped !== mappedCount || peakCount < mappedCount || pastEof !== pastEofCount) {
+      r.invalid(`counts ${mappedCount} mapped (${mapped} found), peak ${peakCount}, ${pastEofCount} past EOF (${pastEof} found)`);
+    }
+    if (this.leaves.size !== 0) throw new Error('AddressSpace.restore: the address space is not new');
+    for (const [index, leaf] of leaves) {
+      this.leaves.set(index, leaf);
+      // Ranges of mapped pages, rebuilt from the states.
+      for (let p = 0; p < LEAF_PAGES;) {
+        if (!leaf.pages[p]) { p++; continue; }
+        let q = p;
+        while (q < LEAF_PAGES && leaf.pages[q]) q++;
+        this.ranges.add(index * LEAF_PAGES + p, index * LEAF_PAGES + q);
+        p = q;
+      }
+    }
+    this.freeChunks.push(...freeChunks);
+    this.nextChunk = nextChunk;
+    this.mappedCount = mappedCount;
+    this.peakCount = peakCount;
+    this.pastEofCount = pastEofCount;
   }
 }
 

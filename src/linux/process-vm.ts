@@ -12,6 +12,7 @@ import {
   AT_UID, AT_EUID, AT_GID, AT_EGID, AT_HWCAP, AT_CLKTCK, AT_SECURE,
 } from './stack.js';
 import { SYSCALLS, unknownSyscall } from './syscalls.js';
+import { ENOTDIR } from './errno.js';
 import { checkMemoryBytes, checkTimeoutSeconds } from '../hypervisor/limits.js';
 import { UserMemory } from './user-memory.js';
 import { ThreadGroup, DEFAULT_THREAD_SLICE, type Thread } from './threads.js';
@@ -30,9 +31,27 @@ import type { RealTimer } from './sys/itimer.js';
 import { forkProcessState, processState, RLIMIT_CORE } from './sys/process.js';
 import type { FileSystem } from './fs/types.js';
 
-import { FileTable, type Sink, type StdinSource, type TtyInfo } from './fs/file-table.js';
-import { GuestFs, privateMounts } from './fs/guest-fs.js';
-import { nsToTimespec, nameToBytes, nameToText } from './fs/types.js';
+import { FileTable, FileDescription, InputStream, OutputStream, Pipe, PipeEnd, DirectoryDescription, MAX_FDS, type Description, type Sink, type StdinSource, type TtyInfo } from './fs/file-table.js';
+import { GuestFs, privateMounts, joinPath } from './fs/guest-fs.js';
+import { FsError, S_IFMT, S_IFDIR, nsToTimespec, nameToBytes, nameToText } from './fs/types.js';
+import { MemFs, MemFsSaveError } from './fs/memfs.js';
+import { EventFd, Epoll } from './sys/events.js';
+import { openPath, PathDescription } from './sys/files.js';
+import { saveSignals, restoreSignals, NSIG } from './sys/signals.js';
+import { saveProcess, restoreProcess, RLIMIT_NLIMITS } from './sys/process.js';
+import { CheckpointError } from '../hypervisor/checkpoint-error.js';
+import { writeCheckpoint, type Section } from '../hypervisor/checkpoint-file.js';
+import { saveRam, readRam, writeRam } from '../hypervisor/ram-record.js';
+import {
+  CheckpointUnsupportedError, processMachineId, readProcessCheckpoint,
+  saveProcessVmRecord, readProcessVmRecord, saveThreadsRecord, readThreadsRecord, saveSignalsRecord, readSignalsRecord,
+  saveRlimitsRecord, readRlimitsRecord, saveFilesRecord, readFilesRecord, saveMemfsMounts, readMemfsMounts,
+  saveClockRecord, readClockRecord, PROCESS_RECORD_VERSION,
+  type ProcessVmRecord, type FilesRecord, type SavedDescription, type SavedPipe, type ThreadsRecord, type ClockRecord,
+} from './process-checkpoint.js';
+import type { SignalRecord } from './sys/signals.js';
+import type { ProcessRecord } from './sys/process.js';
+export { CheckpointUnsupportedError } from './process-checkpoint.js';
 export type { Sink, StdinSource, TtyInfo } from './fs/file-table.js';
 
 export interface ProcessVMOptions {
@@ -104,6 +123,33 @@ export interface ProcessVMOptions {
    *  DEFAULT_MAX_PROCESSES): each has a CPU instance of its own. A fork
    *  past it fails with EAGAIN, and ringvisor says so once. */
   maxProcesses?: number;
+}
+
+/** What a restored VM takes from its embedder (ProcessVM.restore): the
+ *  rest (the program, argv and the environment, already in its memory; the
+ *  clock's kind) is the checkpoint's. `fs` is the namespace to restore into:
+ *  host directories mounted again where they were (descriptors of their
+ *  files are opened again through it), and the private in-memory /tmp,
+ *  whose content the checkpoint replaces. The limits (memoryBytes,
+ *  maxInstructions, threadSlice, maxProcesses) default to the saved ones. */
+export type ProcessVMRestoreOptions = Omit<ProcessVMOptions, 'argv' | 'env' | 'programName' | 'clock'>;
+
+/** Where a VM is in its life, in Firecracker's words: running (or ready
+ *  to), paused by its host, or stopped for good. */
+export type ProcessVMState = 'Running' | 'Paused' | 'Stopped';
+
+/** The parts of a checkpoint, read and checked, for the constructor. */
+interface RestoreFrom {
+  cpu: Cpu;
+  vm: ProcessVmRecord;
+  parts: Map<string, Uint8Array>;
+  threads: ThreadsRecord;
+  signals: SignalRecord;
+  rlimits: ProcessRecord;
+  files: FilesRecord;
+  trees: { at: string; record: Uint8Array }[];
+  clock: ClockRecord;
+  ram: ReturnType<typeof readRam>;
 }
 
 export const DEFAULT_MEMORY_BYTES = 1024 * 1024 * 1024;
@@ -280,12 +326,105 @@ export class ProcessVM {
    *  host clock from a small start adapted to SLICE_MS (set in the constructor). */
   private slice = SLICE;
 
+  /** Paused by its host (pause()): run() waits, nothing runs. */
+  private paused = false;
+  /** While run() waits on a paused VM: ends the wait. */
+  private wakePaused: (() => void) | undefined;
+  /** While runSlice runs (a sink or trace callback may call in): no checkpoint then. */
+  private inSlice = false;
+
   static create(elf: Uint8Array, options: ProcessVMOptions = {}): ProcessVM {
     return new ProcessVM(elf, options);
   }
 
-  private constructor(elf: Uint8Array | undefined, options: ProcessVMOptions, parent?: ProcessVM, shareMemory = false) {
+  /**
+   * A VM from a checkpoint `checkpoint()` wrote (in this process or
+   * another), ready to run on from where it was saved. Everything is read
+   * and checked before anything runs: a truncated, corrupted, wrong-version
+   * or wrong-machine file throws CheckpointError, and so does a file of a
+   * descriptor that cannot be opened again through `options.fs` (a host
+   * file gone) or a namespace without the in-memory tree the VM had.
+   */
+  static restore(checkpoint: Uint8Array, options: ProcessVMRestoreOptions = {}): ProcessVM {
+    const module = options.cpuModule ?? defaultCpuModule();
+    const cpu = spareCpus.get(module)?.pop() ?? new Cpu(module);
+    try {
+      return ProcessVM.restoreOn(cpu, module, checkpoint, options);
+    } catch (e) {
+      // A refused file leaves the CPU as it was (or, past the checks, a
+      // configured one): it goes back scrubbed, for the next VM.
+      cpu.reset();
+      const spare = spareCpus.get(module) ?? [];
+      spareCpus.set(module, spare);
+      if (spare.length < MAX_SPARE_CPUS) spare.push(cpu);
+      throw e;
+    }
+  }
+
+  private static restoreOn(cpu: Cpu, module: WebAssembly.Module, checkpoint: Uint8Array, options: ProcessVMRestoreOptions): ProcessVM {
+    const { parts } = readProcessCheckpoint(checkpoint, processMachineId(cpu));
+    const vm = readProcessVmRecord(parts.get('process')!);
+    if (vm.pid !== PID) throw new CheckpointError('bad-record', `process-vm record: pid ${vm.pid}, a VM's first process is ${PID}`);
+    const ram: Section[] = [];
+    for (const [name, payload] of parts) if (name.startsWith('ram.')) ram.push({ name, version: PROCESS_RECORD_VERSION, payload });
+    const from: RestoreFrom = {
+      cpu, vm, parts,
+      threads: readThreadsRecord(parts.get('threads')!, cpu.saveContext().length),
+      signals: readSignalsRecord(parts.get('signals')!, NSIG + 1),
+      rlimits: readRlimitsRecord(parts.get('rlimits')!, RLIMIT_NLIMITS),
+      files: readFilesRecord(parts.get('files')!, MAX_FDS, Pipe.CAPACITY),
+      trees: readMemfsMounts(parts.get('memfs')!),
+      clock: readClockRecord(parts.get('clock')!),
+      ram: readRam(ram, cpu.maxRamBytes),
+    };
+    if (from.clock.hostClock !== vm.hostClock) throw new CheckpointError('bad-record', 'process-clock record: its kind is not the VM\'s');
+    const merged: ProcessVMOptions = {
+      ...options, cpuModule: module, programName: vm.programName, clock: vm.hostClock ? 'host' : 'virtual',
+      memoryBytes: options.memoryBytes ?? vm.memoryBytes,
+      maxInstructions: options.maxInstructions ?? vm.maxInstructions,
+      threadSlice: options.threadSlice ?? vm.threadSlice,
+      maxProcesses: options.maxProcesses ?? vm.maxProcesses,
+    };
+    return new ProcessVM(undefined, merged, undefined, false, from);
+  }
+
+  private constructor(elf: Uint8Array | undefined, options: ProcessVMOptions, parent?: ProcessVM, shareMemory = false, from?: RestoreFrom) {
     this.options = options;
+    if (from) {
+      const v = from.vm;
+      this.syscallCounts = new Map(v.syscallCounts);
+      this.pid = PID;
+      this.pgid = v.pgid;
+      this.sid = v.sid;
+      this.programName = v.programName;
+      this.files = new FileTable({ stdin: options.stdin, stdout: options.stdout, stderr: options.stderr, tty: options.tty });
+      this.fs = options.fs ?? new GuestFs(privateMounts({
+        random: options.random ?? ((b: Uint8Array) => crypto.getRandomValues(b)),
+        now: () => nsToTimespec(this.clock ? this.clock.realtimeNs() : BigInt(Date.now()) * 1_000_000n),
+      }));
+      if (options.sysroot) this.fs.mountSysroot(options.sysroot);
+      this.fs.descriptors = this.descriptorView();
+      const memoryBytes = checkMemoryBytes(options.memoryBytes ?? DEFAULT_MEMORY_BYTES);
+      checkTimeoutSeconds(options.timeoutSeconds);
+      const pages = (memoryBytes + PAGE - 1n) / PAGE;
+      this.limitPages = pages >= 1n << 20n ? 0 : Number(pages);
+      this.cpuModule = options.cpuModule ?? defaultCpuModule();
+      this.cpu = this.takeCpu(from.cpu);
+      this.user = new UserMemory(this.cpu);
+      this.image = v.image;
+      this.processes = new Processes(this, options.maxProcesses);
+      this.threads = new ThreadGroup(this, PID);
+      const c = from.clock;
+      this.clock = c.hostClock ? hostClock(c.nowNs) : virtualClock(() => this.processes.instret());
+      try {
+        this.restoreParts(from);
+      } catch (e) {
+        // (Host files opened again so far are let go.)
+        this.files.closeAll();
+        throw e;
+      }
+      return;
+    }
     if (parent) {
       // fork, vfork, clone without CLONE_VM... (forkOf below does the rest).
       this.processes = parent.processes;
@@ -372,8 +511,8 @@ export class ProcessVM {
   // one, with all the RAM it can hold, from offset 0 (the address space
   // hands it out to slots 64 KiB at a time; host memory is only committed
   // as the guest writes pages, and --mem counts those).
-  private takeCpu(): Cpu {
-    const cpu = spareCpus.get(this.cpuModule)?.pop() ?? new Cpu(this.cpuModule);
+  private takeCpu(given?: Cpu): Cpu {
+    const cpu = given ?? spareCpus.get(this.cpuModule)?.pop() ?? new Cpu(this.cpuModule);
     cpu.configureRam(0n, cpu.maxRamBytes);
     cpu.memoryMode = MemoryMode.PagePermissions;
     cpu.memoryLimit = this.limitPages;
@@ -642,6 +781,11 @@ export class ProcessVM {
     this.startClock();
     let lastYield = Date.now();
     for (;;) {
+      if (this.paused && this.exitStatus === undefined && !this.disposed) {
+        await new Promise<void>((resolve) => { this.wakePaused = () => { this.wakePaused = undefined; resolve(); }; });
+        lastYield = Date.now();
+        continue;
+      }
       const nap = this.idleMilliseconds();
       if (nap > 0) {
         await this.napAsync(nap);
@@ -723,6 +867,7 @@ export class ProcessVM {
     if (this.disposed) return;
     this.disposed = true;
     this.idleUntil = undefined;
+    this.wakePaused?.();
     // Other processes still alive end with it (their CPUs go back too).
     if (this.exitStatus === undefined) this.exitStatus = 128 + SIGKILL;
     this.processes.endAll();
@@ -747,6 +892,8 @@ export class ProcessVM {
 
   /** Runs the guest to its end without yielding. */
   runSync(): number {
+    // (Nothing could resume it: resume() would have to run on this thread.)
+    if (this.paused) throw new Error(`ringvisor: ${this.programName}: runSync() on a paused VM`);
     this.startClock();
     for (;;) {
       const status = this.processes.step(true, this.clock);
@@ -766,6 +913,15 @@ export class ProcessVM {
   // at most MAX_HOST_BLOCK_MS (only when it may `block`), then returns.
   runSlice(block: boolean, cap?: bigint): number | undefined {
     this.assertLive();
+    this.inSlice = true;
+    try {
+      return this.runSliceNow(block, cap);
+    } finally {
+      this.inSlice = false;
+    }
+  }
+
+  private runSliceNow(block: boolean, cap?: bigint): number | undefined {
     const cpu = this.cpu;
     const threads = this.threads;
     const root = this.processes.root;
@@ -846,6 +1002,317 @@ export class ProcessVM {
     }
     if (this.exitStatus === undefined && threads.mustSwitch) threads.schedule();
     return this.exitStatus;
+  }
+
+  // ---- checkpoints (docs/CHECKPOINTS.md, "A process VM's checkpoint") ----
+
+  /** Where the VM is: running (or ready to run), paused, stopped. */
+  get state(): ProcessVMState {
+    const root = this.processes.root;
+    return this.disposed || root.exitStatus !== undefined ? 'Stopped' : root.paused ? 'Paused' : 'Running';
+  }
+
+  /** Pauses the VM at the end of the slice it is in (at once when called
+   *  between slices, as a handler on the event loop always is): run()
+   *  waits, without spinning, and no slice runs until resume(). */
+  pause(): void {
+    this.processes.root.paused = true;
+  }
+
+  resume(): void {
+    const root = this.processes.root;
+    root.paused = false;
+    root.wakePaused?.();
+  }
+
+  /**
+   * The whole VM as a checkpoint file (docs/CHECKPOINTS.md): its
+   * configuration, the CPU, the RAM that holds anything (compressed), the
+   * threads, signals, limits, mappings, descriptors (a host file by its
+   * path in the sandbox; pipes with their unread bytes), the in-memory /tmp
+   * whole, and the clock. Call it between two slices (from the event loop
+   * while run() goes on, or after pause()). With the virtual clock a VM
+   * restored from it runs on exactly as this one does from here.
+   *
+   * What this release cannot save is refused with a
+   * CheckpointUnsupportedError naming it (more than one process, a shared
+   * file mapping, an eventfd, epoll or O_PATH descriptor, a file
+   * renamed since it was opened...), and nothing changes.
+   */
+  checkpoint(): Uint8Array {
+    this.assertLive();
+    const refuse = (feature: string, why: string): never => {
+      throw new CheckpointUnsupportedError(feature, `${this.programName}: ${why}`);
+    };
+    const root = this.processes.root;
+    if (root.exitStatus !== undefined) refuse('stopped', 'the VM has stopped: there is nothing to run on');
+    if (root.inSlice) refuse('mid-slice', 'checkpoint() was called inside a slice (from a sink or trace callback): call it between slices');
+    if (root.inCall) refuse('call', 'a library call (call()) is running');
+    if (this !== root || this.processes.count > 1 || this.children.size > 0 || this.vforkChild) {
+      refuse('processes', `the VM holds ${this.processes.count} processes (after fork): only a VM of one process can be saved yet`);
+    }
+    if (sharedMaps(this)?.overlaps(0n, USER_END)) refuse('shared-mapping', 'it has a MAP_SHARED file mapping, which cannot be saved yet');
+    const files = this.saveFiles(refuse);
+    let trees: { at: string; record: Uint8Array }[] = [];
+    try {
+      trees = this.fs.mountTable
+        .filter((m) => m.fs instanceof MemFs && !m.fs.readOnly)
+        .map((m) => ({ at: joinPath(m.at), record: (m.fs as MemFs).save() }));
+    } catch (e) {
+      if (e instanceof MemFsSaveError) refuse('memfs', e.message);
+      throw e;
+    }
+    const cwd = joinPath(this.fs.cwd);
+    if (!this.leadsTo(cwd, this.fs.cwdHeld.fs.lstat([]))) {
+      refuse('cwd', `its working directory ${nameToText(cwd)} was renamed or removed since it was entered`);
+    }
+    const threads = saveThreadsRecord({ group: this.threads.save(), switches: this.threads.switches, created: this.threads.created, peak: this.threads.peak });
+    const cpu = this.cpu;
+    const sections: Section[] = [
+      { name: 'process', version: PROCESS_RECORD_VERSION, payload: saveProcessVmRecord(this.vmRecord()) },
+      { name: 'cpu', version: PROCESS_RECORD_VERSION, payload: cpu.saveState(), compress: true },
+      { name: 'threads', version: PROCESS_RECORD_VERSION, payload: threads },
+      { name: 'signals', version: PROCESS_RECORD_VERSION, payload: saveSignalsRecord(saveSignals(this)) },
+      { name: 'rlimits', version: PROCESS_RECORD_VERSION, payload: saveRlimitsRecord(saveProcess(this)) },
+      { name: 'memory', version: PROCESS_RECORD_VERSION, payload: this.memory.space.save(), compress: true },
+      { name: 'files', version: PROCESS_RECORD_VERSION, payload: saveFilesRecord(files), compress: true },
+      { name: 'memfs', version: PROCESS_RECORD_VERSION, payload: saveMemfsMounts(trees), compress: true },
+      { name: 'clock', version: PROCESS_RECORD_VERSION, payload: saveClockRecord({ hostClock: this.clock.kind === 'host', sleptNs: this.clock.save().sleptNs, nowNs: this.clock.nowNs() }) },
+      ...saveRam(cpu),
+    ];
+    return writeCheckpoint(processMachineId(cpu), sections);
+  }
+
+  // The VM's own record: its configuration and the process's state.
+  private vmRecord(): ProcessVmRecord {
+    const o = this.options, p = this.processes, c = p.saveCounters(), m = this.memory;
+    return {
+      programName: this.programName, memoryBytes: o.memoryBytes ?? DEFAULT_MEMORY_BYTES, hostClock: this.clock.kind === 'host',
+      threadSlice: o.threadSlice, maxProcesses: o.maxProcesses, maxInstructions: o.maxInstructions,
+      pid: this.pid, pgid: this.pgid, sid: this.sid, exitSignal: this.exitSignal, ids: this.ids,
+      stopped: this.stopped, childSubreaper: this.childSubreaper, execed: this.execed,
+      slice: this.slice, sliceLeft: this.sliceLeft, sliceThread: this.sliceThread?.tid ?? 0,
+      idleUntil: this.idleUntil, realTimer: this.timer, image: this.image,
+      brkStart: m.brkStart, brk: m.brk, brkLimit: m.brkLimit, mmapTop: m.mmapTop, stackTop: m.stackTop,
+      syscallCounts: this.syscallCounts,
+      nextId: p.nextId, processesCreated: p.created, processesPeak: p.peak,
+      retired: c.retired, processSliceLeft: c.sliceLeft, limitReported: c.limitReported,
+      umask: this.fs.umask, exePath: this.fs.exePath, cwd: joinPath(this.fs.cwd),
+    };
+  }
+
+  // Whether the guest path `path` (not following a final link) leads to the
+  // object whose status is `st`: a file renamed or removed since it was
+  // opened could not be opened again by its path.
+  private leadsTo(path: string, st: { dev: bigint; ino: bigint }): boolean {
+    try {
+      const r = this.fs.walk(undefined, path, { follow: false });
+      return r.stat !== undefined && r.stat.dev === st.dev && r.stat.ino === st.ino;
+    } catch (e) {
+      if (e instanceof FsError) return false;
+      throw e;
+    } finally {
+      this.fs.settle();
+    }
+  }
+
+  // The descriptors as a record: each open file description once (dup'd
+  // descriptors share it), each pipe once with its unread bytes.
+  private saveFiles(refuse: (feature: string, why: string) => never): FilesRecord {
+    const descriptions: SavedDescription[] = [], index = new Map<Description, number>();
+    const pipes: SavedPipe[] = [], pipeIndex = new Map<Pipe, number>();
+    const fds: FilesRecord['fds'] = [];
+    for (const fd of this.files.open()) {
+      const d = this.files.get(fd);
+      let i = index.get(d);
+      if (i === undefined) {
+        index.set(d, i = descriptions.length);
+        descriptions.push(this.saveDescription(fd, d, pipes, pipeIndex, refuse));
+      }
+      fds.push({ fd, description: i, cloexec: this.files.getCloexec(fd) });
+    }
+    return { epoch: this.files.ioEvents.epoch, pipes, descriptions, fds };
+  }
+
+  private saveDescription(fd: number, d: Description, pipes: SavedPipe[], pipeIndex: Map<Pipe, number>, refuse: (feature: string, why: string) => never): SavedDescription {
+    if (d instanceof InputStream) {
+      const held = d.available();
+      if (held > 0) refuse('stdin', `fd ${fd}: ${held} bytes of stdin were taken from the host but not yet read by the guest`);
+      return { kind: 'stdin', flags: d.flags };
+    }
+    if (d instanceof OutputStream) return { kind: d.stat().ino === 4n ? 'stdout' : 'stderr', flags: d.flags };
+    if (d instanceof PipeEnd) {
+      let i = pipeIndex.get(d.pipe);
+      if (i === undefined) {
+        pipeIndex.set(d.pipe, i = pipes.length);
+        pipes.push({ ino: d.pipe.ino, version: d.pipe.version, bytes: d.pipe.contents() });
+      }
+      return { kind: d.end === 'read' ? 'pipe-read' : 'pipe-write', flags: d.flags, pipe: i };
+    }
+    if (d instanceof FileDescription && d.path !== undefined) {
+      const path = joinPath(d.path), st = d.stat();
+      if (!this.leadsTo(path, st)) refuse('fd', `fd ${fd}: ${nameToText(path)} was renamed or removed since it was opened, so it could not be opened again`);
+      return { kind: 'file', flags: d.flags, offset: d.offset, path, type: st.mode & S_IFMT };
+    }
+    if (d instanceof DirectoryDescription && d.path !== undefined) {
+      const path = joinPath(d.path);
+      if (!this.leadsTo(path, d.stat())) refuse('fd', `fd ${fd}: the directory ${nameToText(path)} was renamed or removed since it was opened, so it could not be opened again`);
+      return { kind: 'dir', flags: d.flags, offset: d.offset, path };
+    }
+    const what = d instanceof EventFd ? 'an eventfd'
+      : d instanceof Epoll ? 'an epoll instance'
+      : d instanceof PathDescription ? 'an O_PATH descriptor'
+      : d instanceof FileDescription ? 'a file the embedder opened (stdin from a file)'
+      : 'a descriptor of a kind this release cannot save';
+    return refuse('fd', `fd ${fd} is ${what}, which cannot be saved yet`);
+  }
+
+  // Takes every part of a checkpoint, RAM first (the CPU's record then says
+  // which pages hold data). Called on a VM made for it, so a part refused
+  // half-way leaves only a VM nobody will run.
+  private restoreParts(from: RestoreFrom): void {
+    const v = from.vm, cpu = this.cpu;
+    writeRam(cpu, from.ram);
+    cpu.restoreState(from.parts.get('cpu')!);
+    const space = new AddressSpace(cpu);
+    space.restore(from.parts.get('memory')!);
+    this.memory = { space, brkStart: v.brkStart, brk: v.brk, brkLimit: v.brkLimit, mmapTop: v.mmapTop, stackTop: v.stackTop };
+    const p = this.processes;
+    p.nextId = v.nextId;
+    p.created = v.processesCreated;
+    p.peak = v.processesPeak;
+    p.restoreCounters({ retired: v.retired, sliceLeft: v.processSliceLeft, limitReported: v.limitReported });
+    try {
+      this.threads.restore(from.threads.group);
+    } catch (e) {
+      throw new CheckpointError('bad-record', `threads record: ${(e as Error).message}`);
+    }
+    this.threads.switches = from.threads.switches;
+    this.threads.created = from.threads.created;
+    this.threads.peak = from.threads.peak;
+    restoreSignals(this, from.signals);
+    restoreProcess(this, from.rlimits);
+    this.clock.restore({ version: 1, kind: this.clock.kind, sleptNs: from.clock.sleptNs });
+    if (this.clock.kind === 'virtual' && this.clock.nowNs() !== from.clock.nowNs) {
+      throw new CheckpointError('bad-record', `process-clock record: the time was ${from.clock.nowNs} ns, the instructions retired make it ${this.clock.nowNs()}`);
+    }
+    this.pgid = v.pgid;
+    this.sid = v.sid;
+    this.exitSignal = v.exitSignal;
+    this.ids = { ...v.ids };
+    this.stopped = v.stopped;
+    this.childSubreaper = v.childSubreaper;
+    this.execed = v.execed;
+    this.slice = v.slice;
+    this.sliceLeft = v.sliceLeft;
+    this.sliceThread = v.sliceThread === 0 ? undefined : this.threads.find(v.sliceThread);
+    this.idleUntil = v.idleUntil;
+    if (v.realTimer) this.setRealTimer({ ...v.realTimer });
+    // The file system: the in-memory trees, then the working directory in
+    // them, then the descriptors (files of those trees among them).
+    const fs = this.fs;
+    for (const t of from.trees) {
+      const m = fs.mountTable.find((x) => joinPath(x.at) === t.at && x.fs instanceof MemFs && !x.fs.readOnly);
+      if (!m) throw new CheckpointError('bad-argument', `the saved VM had an in-memory tree at ${nameToText(t.at)}; the file system given has none there`);
+      (m.fs as MemFs).restore(t.record);
+    }
+    fs.umask = v.umask;
+    fs.exePath = v.exePath;
+    try {
+      fs.chdir(fs.walk(undefined, v.cwd, { follow: true }));
+    } catch (e) {
+      if (!(e instanceof FsError)) throw e;
+      throw new CheckpointError('bad-argument', `the saved VM's working directory ${nameToText(v.cwd)} is not there (errno ${e.errno})`);
+    } finally {
+      fs.settle();
+    }
+    this.restoreFiles(from.files);
+  }
+
+  // The descriptors of a files record. The standard streams are the ones
+  // the restorer gave (options.stdin, stdout, stderr); every file is opened
+  // again by its path through the VM's namespace (never the host's).
+  private restoreFiles(rec: FilesRecord): void {
+    const files = this.files;
+    const std = { stdin: files.get(0), stdout: files.get(1), stderr: files.get(2) };
+    const stdUsed = new Set<string>();
+    for (const d of Object.values(std)) d.refs++;
+    for (const fd of [0, 1, 2]) files.close(fd);
+    const pipes = rec.pipes.map((s) => {
+      const pipe = new Pipe(files.ioEvents, s.ino);
+      if (s.bytes.length > 0) pipe.put(s.bytes);
+      pipe.version = s.version;
+      return pipe;
+    });
+    const made: Description[] = [];
+    try {
+      for (const s of rec.descriptions) {
+        let d: Description;
+        switch (s.kind) {
+          case 'stdin': case 'stdout': case 'stderr':
+            if (stdUsed.has(s.kind)) throw new CheckpointError('bad-record', `files record: two ${s.kind} descriptions`);
+            stdUsed.add(s.kind);
+            d = std[s.kind];
+            d.flags = s.flags;
+            break;
+          case 'pipe-read': case 'pipe-write':
+            d = new PipeEnd(pipes[s.pipe], s.kind === 'pipe-read' ? 'read' : 'write', s.flags);
+            break;
+          case 'file':
+            d = this.reopen(s);
+            break;
+          case 'dir':
+            d = this.reopenDirectory(s);
+            break;
+        }
+        made.push(d);
+      }
+      for (const s of rec.fds) files.install(made[s.description], s.fd, s.cloexec);
+    } catch (e) {
+      for (const d of made) if (d.refs === 0 && !Object.values(std).includes(d)) d.release();
+      throw e;
+    } finally {
+      for (const d of Object.values(std)) if (--d.refs === 0) d.release();
+    }
+    files.ioEvents.epoch = rec.epoch;
+  }
+
+  // A directory of a saved descriptor, held again by its guest path (through
+  // the sandbox). Its listing is taken again when it is next read.
+  private reopenDirectory(s: Extract<SavedDescription, { kind: 'dir' }>): Description {
+    try {
+      const r = this.fs.walk(undefined, s.path, { follow: false });
+      if (!r.stat || (r.stat.mode & S_IFMT) !== S_IFDIR) throw new FsError(ENOTDIR, s.path);
+      const d = new DirectoryDescription(this.fs.hold(r), s.flags);
+      d.offset = s.offset;
+      return d;
+    } catch (e) {
+      if (!(e instanceof FsError)) throw e;
+      throw new CheckpointError('bad-argument', `the directory ${nameToText(s.path)}, open when the checkpoint was taken, cannot be opened again (errno ${e.errno}): is it gone, or not mounted?`);
+    } finally {
+      this.fs.settle();
+    }
+  }
+
+  // A file of a saved descriptor, opened again by its guest path (through
+  // the sandbox), at the saved offset with the saved status flags.
+  private reopen(s: Extract<SavedDescription, { kind: 'file' }>): Description {
+    let d: Description;
+    try {
+      d = openPath(this, undefined, s.path, s.flags, 0);
+    } catch (e) {
+      if (!(e instanceof FsError)) throw e;
+      throw new CheckpointError('bad-argument', `${nameToText(s.path)}, open when the checkpoint was taken, cannot be opened again (errno ${e.errno}): is it gone, or its directory not mounted?`);
+    } finally {
+      this.fs.settle();
+    }
+    if (!(d instanceof FileDescription) || (d.stat().mode & S_IFMT) !== s.type) {
+      if (d.refs === 0) d.release();
+      throw new CheckpointError('bad-argument', `${nameToText(s.path)} is not the kind of file it was when the checkpoint was taken`);
+    }
+    d.flags = s.flags;
+    d.offset = s.offset;
+    return d;
   }
 
   /** For the VM's scheduler: ends the VM if --timeout has passed (and

@@ -81,6 +81,17 @@ export class Processes {
   /** Every process that exists: live ones and zombies. */
   everyone(): ProcessVM[] { return [...this.byPid.values()]; }
 
+  /** What a checkpoint keeps of the scheduler besides the ids and counts
+   *  (it saves a VM of one process only: process-checkpoint.ts). */
+  saveCounters(): { retired: bigint; sliceLeft: bigint; limitReported: boolean } {
+    return { retired: this.retired, sliceLeft: this.sliceLeft, limitReported: this.limitReported };
+  }
+  restoreCounters(c: { retired: bigint; sliceLeft: bigint; limitReported: boolean }): void {
+    this.retired = c.retired;
+    this.sliceLeft = c.sliceLeft;
+    this.limitReported = c.limitReported;
+  }
+
   /** A new pid or tid: Linux numbers both from one space. */
   allocateId(): number {
     while (this.byPid.has(this.nextId)) this.nextId++;
@@ -172,6 +183,8 @@ export class Processes {
    * may wait for the guest's sleeps (runSync) rather than return.
    */
   step(block: boolean, clock: Clock): number | undefined {
+    // Paused by its host (ProcessVM.pause): nothing runs, no timer fires.
+    if (this.root.state === 'Paused') return undefined;
     if (this.timers.size > 0) {
       const now = clock.nowNs();
       for (const p of [...this.timers]) fireRealTimer(p, now);

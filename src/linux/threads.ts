@@ -376,7 +376,7 @@ export class ThreadGroup {
         tid: t.tid, context: t.context?.slice(), signals: t.signals && { ...t.signals, pendingInfo: { ...t.signals.pendingInfo }, altStack: { ...t.signals.altStack } },
         clearChildTid: t.clearChildTid, robustList: t.robustList, robustListLen: t.robustListLen,
         wait: t.wait && { ...t.wait }, timeoutResult: t.timeoutResult, restoreMask: t.restoreMask,
-        restartDeadline: t.restartDeadline, exited: false,
+        restartDeadline: t.restartDeadline, signalled: t.signalled, restartAfterSignal: t.restartAfterSignal, ioMask: t.ioMask, exited: false,
       });
     }
     this.current = this.list.find((t) => t.tid === r.current)!;
@@ -398,7 +398,7 @@ export class ThreadGroup {
         tid: t.tid, context: t.context?.slice(), signals: t.signals && { ...t.signals, pendingInfo: { ...t.signals.pendingInfo }, altStack: { ...t.signals.altStack } },
         clearChildTid: t.clearChildTid, robustList: t.robustList, robustListLen: t.robustListLen,
         wait: t.wait && { ...t.wait }, timeoutResult: t.timeoutResult, restoreMask: t.restoreMask,
-        restartDeadline: t.restartDeadline,
+        restartDeadline: t.restartDeadline, signalled: t.signalled, restartAfterSignal: t.restartAfterSignal, ioMask: t.ioMask,
       })),
     };
   }

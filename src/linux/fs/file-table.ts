@@ -253,7 +253,10 @@ export interface IoEvents {
 
 /** The buffer between the two ends of a pipe. */
 export class Pipe {
-  constructor(private readonly events: IoEvents = { epoch: 0 }) {}
+  /** `ino`: fstat's inode number (a restored pipe's; a random one by default). */
+  constructor(private readonly events: IoEvents = { epoch: 0 }, ino?: bigint) {
+    this.ino = ino ?? BigInt(0x10000 + Math.floor(Math.random() * 0x7fff0000));
+  }
   private chunks: Uint8Array[] = [];
   size = 0;
   readers = 0;
@@ -261,7 +264,15 @@ export class Pipe {
   /** Counts this pipe's own changes (edge-triggered epoll reports a change once). */
   version = 0;
   static readonly CAPACITY = 65536;
-  readonly ino = BigInt(0x10000 + Math.floor(Math.random() * 0x7fff0000));
+  readonly ino: bigint;
+
+  /** The bytes it holds, unread (a checkpoint saves them). */
+  contents(): Uint8Array {
+    const out = new Uint8Array(this.size);
+    let at = 0;
+    for (const c of this.chunks) { out.set(c, at); at += c.length; }
+    return out;
+  }
 
   take(buf: Uint8Array): number {
     let n = 0;

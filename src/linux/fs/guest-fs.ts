@@ -239,6 +239,11 @@ export class GuestFs {
     return new GuestFs([], '/', { forkOf: this });
   }
 
+  /** The mounts, in table order (a checkpoint saves the in-memory ones). */
+  get mountTable(): readonly Mount[] {
+    return this.mounts;
+  }
+
   /** Whether a sysroot is shown (mountSysroot). */
   get hasSysroot(): boolean {
     return this.sysroot !== undefined;

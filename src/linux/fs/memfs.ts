@@ -15,6 +15,7 @@ import {
   FsError, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, O_TRUNC, O_CREAT, O_EXCL, O_ACCMODE, O_RDONLY,
   dirType, type DirEntry, type FileSystem, type FsStats, type OpenFile, type PathHandle, type Stat, type SubtreeFs, type Timespec,
 } from './types.js';
+import { RecordReader, RecordWriter } from '../../hypervisor/persist.js';
 
 /** A character device: what reads and writes do. */
 export interface Device {
@@ -544,6 +545,121 @@ export class MemFs implements SubtreeFs {
   openPath(path: string[]): PathHandle {
     const node = this.find(path);
     return { stat: () => this.statOf(node), statfs: () => this.statfs(), close: () => {} };
+  }
+
+  // ---- checkpoints (docs/CHECKPOINTS.md, "A process VM's checkpoint") ----
+
+  /**
+   * The whole tree as a record: the counts, then every inode reachable from
+   * the root (the root first, each once however many names it has), each
+   * with its kind's content; a directory lists its entries in their order
+   * (readdir's) as (name, inode index). A device node or an inode no name
+   * leads to (unlinked, still open) cannot be saved: MemFsSaveError.
+   */
+  save(): Uint8Array {
+    const order: Inode[] = [], index = new Map<Inode, number>();
+    const visit = (node: Inode): void => {
+      if (index.has(node)) return;
+      if (node.device) throw new MemFsSaveError(`${this.label}: a device node (inode ${node.ino})`);
+      index.set(node, order.length);
+      order.push(node);
+      for (const child of node.children?.values() ?? []) visit(child);
+    };
+    visit(this.root);
+    const s = this.store;
+    const w = new RecordWriter(MEMFS_RECORD_TAG, MEMFS_RECORD_VERSION)
+      .u64(s.nextIno).u64(BigInt(s.used)).u32(s.inodes).u32(order.length);
+    const time = (t: Timespec) => w.u64(BigInt.asUintN(64, t.sec)).u32(t.nsec);
+    for (const node of order) {
+      w.u64(node.ino).u32(node.mode).u32(node.nlink).u32(node.uid).u32(node.gid);
+      time(node.atime); time(node.mtime); time(node.ctime);
+      switch (node.mode & S_IFMT) {
+        case S_IFREG: w.u32(node.data!.length).bytes(node.data!.subarray(0, node.size)); break;
+        case S_IFLNK: w.string(node.target ?? ''); break;
+        case S_IFDIR:
+          w.u32(node.children!.size);
+          for (const [name, child] of node.children!) w.string(name).u32(index.get(child)!);
+          break;
+        default: throw new MemFsSaveError(`${this.label}: inode ${node.ino} of mode 0o${node.mode.toString(8)}`);
+      }
+    }
+    return w.finish();
+  }
+
+  /**
+   * Takes a tree save() wrote, in place of this one's (the root's object
+   * stays, so views of it stay valid). Everything is read and checked
+   * first: a record that does not hold together throws CheckpointError and
+   * leaves the tree as it was. Nothing may be open in this tree.
+   */
+  restore(record: Uint8Array): void {
+    const r = new RecordReader(record, MEMFS_RECORD_TAG, [MEMFS_RECORD_VERSION]);
+    const nextIno = r.u64('the next inode'), used = r.u64('the bytes used'), inodes = r.u32('the inodes used');
+    const count = r.u32('the inode count');
+    if (count === 0 || count > this.store.maxInodes + 1) r.invalid(`${count} inodes`);
+    const time = (what: string): Timespec => ({ sec: BigInt.asIntN(64, r.u64(what)), nsec: r.u32(what) });
+    const nodes: Inode[] = [];
+    const entries: [Inode, string, number, number][] = [];
+    for (let i = 0; i < count; i++) {
+      const ino = r.u64('an inode number'), mode = r.u32('a mode'), nlink = r.u32('a link count'), uid = r.u32('a uid'), gid = r.u32('a gid');
+      const node: Inode = { ino, mode, nlink, uid, gid, atime: time('atime'), mtime: time('mtime'), ctime: time('ctime'), size: 0, opens: 0 };
+      if (ino >= nextIno) r.invalid(`inode ${ino} at or past the next one, ${nextIno}`);
+      switch (mode & S_IFMT) {
+        case S_IFREG: {
+          const allocated = r.u32('a file\'s allocation'), data = r.bytes('a file\'s bytes');
+          if (data.length > allocated || allocated > this.store.maxBytes) r.invalid(`a file of ${data.length} bytes in ${allocated}`);
+          node.data = new Uint8Array(allocated);
+          node.data.set(data);
+          node.size = data.length;
+          break;
+        }
+        case S_IFLNK: node.target = r.string('a link target'); break;
+        case S_IFDIR: {
+          node.children = new Map();
+          for (let k = 0, n = r.u32('a directory\'s entry count'); k < n; k++) {
+            const name = r.string('a name'), child = r.u32('an entry\'s inode');
+            if (name === '' || name === '.' || name === '..' || name.includes('/')) r.invalid(`an entry named ${JSON.stringify(name)}`);
+            entries.push([node, name, child, i]);
+          }
+          break;
+        }
+        default: r.invalid(`inode ${ino} of mode 0o${mode.toString(8)}`);
+      }
+      nodes.push(node);
+    }
+    r.end();
+    if (!nodes[0].children) r.invalid('a root that is not a directory');
+    if (used > BigInt(this.store.maxBytes) || inodes > this.store.maxInodes) r.invalid(`${used} bytes and ${inodes} inodes, more than this tree allows (${this.store.maxBytes}, ${this.store.maxInodes})`);
+    const named = new Set<number>();
+    for (const [dir, name, child, at] of entries) {
+      if (child === 0 || child >= count) r.invalid(`entry ${name} leads to inode index ${child}`);
+      // (save() lists a directory after the one holding it: no cycles.)
+      if (nodes[child].children && child <= at) r.invalid(`directory ${name} listed before the one holding it`);
+      if (dir.children!.has(name)) r.invalid(`entry ${name} twice in one directory`);
+      if (nodes[child].children && named.has(child)) r.invalid(`a directory with two names (${name})`);
+      named.add(child);
+      dir.children!.set(name, nodes[child]);
+    }
+    if (named.size !== count - 1) r.invalid(`${count - 1 - named.size} inodes no name leads to`);
+    const root = this.root, saved = nodes[0];
+    root.ino = saved.ino; root.mode = saved.mode; root.nlink = saved.nlink; root.uid = saved.uid; root.gid = saved.gid;
+    root.atime = saved.atime; root.mtime = saved.mtime; root.ctime = saved.ctime;
+    root.children = saved.children;
+    for (const [dir, name, child] of entries) if (nodes[child] === saved) dir.children!.set(name, root);
+    this.store.nextIno = nextIno;
+    this.store.used = Number(used);
+    this.store.inodes = inodes;
+  }
+}
+
+export const MEMFS_RECORD_TAG = 'memfs';
+export const MEMFS_RECORD_VERSION = 1;
+
+/** A tree holds what a checkpoint cannot save (a device node). */
+export class MemFsSaveError extends Error {
+  constructor(readonly what: string) {
+    super(`cannot save ${what}`);
+    this.name = 'MemFsSaveError';
   }
 }
 
