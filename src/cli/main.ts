@@ -13,9 +13,15 @@ import { ProcessVM, ElfError, RamAllocationError, EXIT_REASON_NAMES, DEFAULT_MEM
 import type { JitStats } from '../cpu/jit/jit.js';
 import { WorkerTranslationService } from '../node/translation-worker.js';
 import { cmdBoot, BootUsageError, BOOT_USAGE } from './boot.js';
+import { CheckpointError } from '../hypervisor/checkpoint-error.js';
+import { CheckpointTree, CheckpointTreeError } from '../hypervisor/checkpoint-tree.js';
+import { DirectoryCheckpointStore, CheckpointStoreError } from '../node/checkpoint-store.js';
+import { serveControlApi, ControlApiSocketError, type ControlApiServer } from '../node/api-server.js';
+import { VmControl, REPLACED } from './vm-control.js';
 import { parseSize, parseByteCount, parseInstructionCount, parseSeconds, parseThreadSlice, MAX_TMP_BYTES, MAX_DISK_QUOTA_BYTES, type Fail } from './options.js';
 
 const USAGE = `usage: ringvisor run [options] PROGRAM [ARGS...]
+       ringvisor run [options] --restore FILE
 
 Runs a riscv64 Linux program in a process VM: a static one, or a dynamically
 linked one with its interpreter and libraries from a sysroot (-L).
@@ -66,6 +72,15 @@ options:
                         thread while it waits (off)
   --clock host|virtual  guest time from the host's clocks (default), or from
                         instructions retired: deterministic runs
+  --restore FILE        resume a process VM saved in a checkpoint file (the
+                        control API's PUT /snapshot/create) where it was:
+                        no PROGRAM or environment; its files are reopened in
+                        the sandbox these options make (the same --cwd and
+                        --mount as it had)
+  --api PATH            serve the VM's control API on a Unix socket at PATH
+                        (mode 0600; docs/API.md)
+  --checkpoint-dir DIR  keep the VM's checkpoint tree in DIR (made if
+                        missing, mode 0700)
   --strace              print each system call on stderr
   --stats               print instructions, MIPS, peak guest memory, exits per
                         reason and system calls per name on stderr
@@ -247,6 +262,7 @@ async function cmdRun(args: string[]): Promise<number> {
   let hostRoot = false;
   let tmpBytes: number | undefined, tmpInodes: number | undefined, diskQuota: number | undefined;
   let sysroot: string | undefined;
+  let restore: string | undefined, api: string | undefined, checkpointDir: string | undefined;
   let i = 0;
   for (; i < args.length && args[i].startsWith('-'); i++) {
     const a = args[i];
@@ -299,13 +315,22 @@ async function cmdRun(args: string[]): Promise<number> {
       if (!/^[1-9]\d{0,9}$/.test(v)) usageError(`bad --tmp-inodes '${v}' (a count, at least 1)`);
       tmpInodes = Number(v);
     } else if (a === '--disk-quota') diskQuota = parseByteCount(value(), usageError, '--disk-quota', MAX_DISK_QUOTA_BYTES);
+    else if (a === '--restore') restore = value();
+    else if (a === '--api') api = value();
+    else if (a === '--checkpoint-dir') checkpointDir = value();
     else if (a === '--strace') strace = true;
     else if (a === '--stats') stats = true;
     else if (a === '-h' || a === '--help') { out(1)(new TextEncoder().encode(USAGE)); return 0; }
     else throw new UsageError(`unknown option ${a}`);
   }
-  const program = args[i];
-  if (!program) throw new UsageError('no program given');
+  let program = args[i];
+  if (restore !== undefined) {
+    if (program !== undefined) throw new UsageError(`--restore resumes the program it saved: no PROGRAM (${program}) with it`);
+    if (envClear || envEdits.length > 0 || memoryBytes !== undefined || clock !== undefined) {
+      throw new UsageError('--restore takes the environment, memory and clock from the checkpoint: --env, -E, --unset-env, -U, --env-clear, --mem and --clock cannot be given with it');
+    }
+    program = restore;
+  } else if (!program) throw new UsageError('no program given');
   let elf: Uint8Array;
   try {
     // A regular file of at most MAX_PROGRAM_BYTES: never /dev/zero or a FIFO.
@@ -344,39 +369,88 @@ async function cmdRun(args: string[]): Promise<number> {
     return 2;
   }
   const translationService = jitWorker && jitThreshold !== 0 ? new WorkerTranslationService(loadCpuModule()) : undefined;
-  const vm = ProcessVM.create(elf, {
+  const common = {
     translationService,
     fs: guestFs,
     sysroot: sysrootFs,
     // stdin from a regular file stays one (seekable, with a size), as under qemu-riscv64.
     stdin: stdinIsFile() ? { ...hostHandle(0, '<stdin>', true), close: () => {} } : stdinReader(deadline),
     tty: { stdin: isatty(0), stdout: isatty(1), stderr: isatty(2), windowSize },
-    argv: [program, ...args.slice(i + 1)],
-    programName: program,
-    env: editEnvironment(envClear ? [] : hostEnvironment(), envEdits),
     stdout: out(1, deadline),
     stderr,
-    memoryBytes,
     maxInstructions,
     timeoutSeconds,
     threadSlice,
     jitThreshold,
     jitWarmup,
-    clock,
-    strace: strace ? (line) => stderr(enc.encode(line + '\n')) : undefined,
+    strace: strace ? (line: string) => stderr(enc.encode(line + '\n')) : undefined,
+  };
+  const fail = (message: string, status = 1): number => {
+    void translationService?.close();
+    guestFs.close();
+    process.stderr.write(`ringvisor: ${message}\n`);
+    return status;
+  };
+  let vm: ProcessVM;
+  if (restore !== undefined) {
+    try {
+      vm = ProcessVM.restore(elf, common);
+    } catch (e) {
+      if (e instanceof CheckpointError) return fail(`run: --restore ${restore}: ${e.message}`);
+      throw e;
+    }
+  } else {
+    vm = ProcessVM.create(elf, {
+      ...common,
+      argv: [program, ...args.slice(i + 1)],
+      programName: program,
+      env: editEnvironment(envClear ? [] : hostEnvironment(), envEdits),
+      memoryBytes,
+      clock,
+    });
+    // /proc/self/exe: the program as the host found it, relative to the host's directory.
+    vm.fs.setExecutable(resolve(program));
+  }
+  // The control API and the checkpoint tree (a process VM's has no disk).
+  let tree: { tree: CheckpointTree; store: DirectoryCheckpointStore } | undefined;
+  if (checkpointDir !== undefined) {
+    try {
+      const store = new DirectoryCheckpointStore(checkpointDir);
+      tree = { tree: CheckpointTree.open({ store }), store };
+    } catch (e) {
+      if (e instanceof CheckpointTreeError || e instanceof CheckpointStoreError) return fail(`run: --checkpoint-dir ${checkpointDir}: ${e.message}`);
+      throw e;
+    }
+  }
+  const control = new VmControl<ProcessVM>({
+    id: program, kind: 'process', vm, tree,
+    restore: (state) => ProcessVM.restore(state, common),
   });
-  // /proc/self/exe: the program as the host found it, relative to the host's directory.
-  vm.fs.setExecutable(resolve(program));
+  let server: ControlApiServer | undefined;
+  if (api !== undefined) {
+    try {
+      server = await serveControlApi(api, control, { log: (line) => stderr(enc.encode(`ringvisor: api: ${line}\n`)) });
+    } catch (e) {
+      tree?.tree.close();
+      if (e instanceof ControlApiSocketError) return fail(`run: --api ${api}: ${e.message}`);
+      throw e;
+    }
+  }
   const started = process.hrtime.bigint();
   let status: number;
   try {
-    status = await vm.run();
+    // A checkpoint applied through the API replaces the VM: run that one.
+    do status = await control.current.run();
+    while (status === REPLACED && control.current.state !== 'Stopped');
+    vm = control.current;
   } catch (e) {
     if (!(e instanceof HostWaitTimeout)) throw e;
     process.stderr.write(`ringvisor: ${program}: timed out after ${timeoutSeconds} s ${e.what}\n`);
     status = LIMIT_EXIT_STATUS;
   } finally {
     void translationService?.close();
+    await server?.close();
+    tree?.tree.close();
   }
   if (stats) {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;

@@ -330,6 +330,8 @@ export class ProcessVM {
   private paused = false;
   /** While run() waits on a paused VM: ends the wait. */
   private wakePaused: (() => void) | undefined;
+  /** The status its host stopped it with (halt()), if it did. */
+  private haltedWith: number | undefined;
   /** While runSlice runs (a sink or trace callback may call in): no checkpoint then. */
   private inSlice = false;
 
@@ -781,6 +783,8 @@ export class ProcessVM {
     this.startClock();
     let lastYield = Date.now();
     for (;;) {
+      const halted = this.processes.root.haltedWith;
+      if (halted !== undefined) return this.finished(halted);
       if (this.paused && this.exitStatus === undefined && !this.disposed) {
         await new Promise<void>((resolve) => { this.wakePaused = () => { this.wakePaused = undefined; resolve(); }; });
         lastYield = Date.now();
@@ -1023,6 +1027,42 @@ export class ProcessVM {
     const root = this.processes.root;
     root.paused = false;
     root.wakePaused?.();
+  }
+
+  /** Stops the VM from outside (its host replacing or ending it): run()
+   *  returns `status` before the next slice; its processes are ended as
+   *  a kill would end them. */
+  halt(status: number): void {
+    const root = this.processes.root;
+    root.haltedWith ??= status;
+    root.paused = false;
+    root.wakePaused?.();
+  }
+
+  /** What the VM has used and done so far, for a host's metering:
+   *  instructions, exits by reason, system calls, memory, threads, the
+   *  translator's work, and the state. */
+  metrics(): Record<string, unknown> {
+    const cpu = this.cpu;
+    const jit = cpu.jitStats;
+    return {
+      state: this.state,
+      instructions: cpu.instret,
+      exits: Object.fromEntries([...cpu.exitCounts()].map(([r, n]) => [EXIT_REASON_NAMES[r] ?? String(r), n])),
+      syscalls: Object.fromEntries(this.syscallCounts),
+      memory: { usedBytes: cpu.memoryUsed * 4096, peakBytes: cpu.memoryPeak * 4096, limitBytes: cpu.memoryLimit * 4096 },
+      threads: { created: this.threads.created, peak: this.threads.peak, switches: this.threads.switches },
+      processes: this.processes.count,
+      translation: jit === undefined ? null : { regions: jit.translated, modules: jit.modules, bytes: jit.bytes },
+    };
+  }
+
+  /** What it was made with, as plain values (GET /vm's config). */
+  configuration(): Record<string, unknown> {
+    return {
+      program: this.programName, memoryBytes: Number(this.cpu.ramLength),
+      clock: this.options.clock ?? 'host', jitThreshold: this.cpu.jitThreshold,
+    };
   }
 
   /**
