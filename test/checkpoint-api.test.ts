@@ -171,3 +171,47 @@ describe.skipIf(!linux || !e2fs)('checkpoints of our guest Linux through the CLI
     }
   }, 240_000);
 });
+
+describe('a process VM checkpointed through the CLI and the control API', () => {
+  const nbody = join(root, 'guests/bin/bench-nbody.elf');
+  const run = (args: string[]) => spawn(process.execPath, [main, 'run', '--clock', 'virtual', '--jit-worker', 'off', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const collect = (child: ChildProcess) => {
+    let out = '', err = '';
+    child.stdout!.on('data', (b: Buffer) => { out += b.toString('latin1'); });
+    child.stderr!.on('data', (b: Buffer) => { err += b.toString('latin1'); });
+    return { out: () => out, err: () => err, exited: new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code))) };
+  };
+
+  it('paused and saved mid-run, killed, resumed by run --restore: the output is the uninterrupted run\'s', async () => {
+    const whole = spawnSync(process.execPath, [main, 'run', '--clock', 'virtual', '--jit-worker', 'off', nbody], { encoding: 'latin1' });
+    expect(whole.status).toBe(0);
+    const dir = mkdtempSync(join(tmpdir(), 'ringvisor-run-ckpt-'));
+    try {
+      const sock = join(dir, 'api.sock');
+      const child = run(['--api', sock, nbody]);
+      const a = collect(child);
+      for (let i = 0; i < 3000 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, 200));
+      expect((await apiRequest(sock, 'PATCH', '/vm', { body: { state: 'Paused' } })).status).toBe(204);
+      const info = (await apiRequest(sock, 'GET', '/vm')).json as { kind: string; state: string };
+      expect(info).toMatchObject({ kind: 'process', state: 'Paused' });
+      const snap = await apiRequest(sock, 'PUT', '/snapshot/create', { body: { snapshot_path: join(dir, 'vm.snap') } });
+      expect(snap.status).toBe(200);
+      const metrics = (await apiRequest(sock, 'GET', '/metrics')).json as { instructions: number };
+      child.kill('SIGKILL');
+      await a.exited;
+      const r = spawnSync(process.execPath, [main, 'run', '--jit-worker', 'off', '--restore', join(dir, 'vm.snap')], { encoding: 'latin1' });
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      expect(a.out() + r.stdout).toBe(whole.stdout);
+      // (Some of it ran before the pause, and the rest after the restore.)
+      expect(metrics.instructions).toBeGreaterThan(0);
+
+      const bad = spawnSync(process.execPath, [main, 'run', '--restore', join(dir, 'vm.snap'), '--env', 'A=1'], { encoding: 'latin1' });
+      expect(bad.status).toBe(2);
+      expect(bad.stderr).toMatch(/--restore takes the environment/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});

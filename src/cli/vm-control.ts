@@ -10,6 +10,7 @@ import { dirname, basename, join } from 'node:path';
 import { ControlError, type CheckpointInfo, type ControlTarget, type SnapshotResult, type VmInfo, type VmRunState } from '../hypervisor/control.js';
 import { CheckpointTree, CheckpointTreeError, type CheckpointInfo as TreeCheckpoint, type CheckpointStore } from '../hypervisor/checkpoint-tree.js';
 import { CheckpointError } from '../hypervisor/checkpoint-error.js';
+import { CheckpointUnsupportedError } from '../linux/process-checkpoint.js';
 
 /** What a VM offers its controller (SystemVM and ProcessVM have these). */
 export interface ControlledVM {
@@ -78,7 +79,7 @@ export class VmControl<V extends ControlledVM> implements ControlTarget {
     try {
       bytes = this.vm.checkpoint(type);
     } catch (e) {
-      if (e instanceof CheckpointError || e instanceof TypeError || e instanceof RangeError) throw new ControlError(409, e.message);
+      if (e instanceof CheckpointError || e instanceof CheckpointUnsupportedError) throw new ControlError(409, e.message);
       throw e;
     }
     const milliseconds = performance.now() - t;
@@ -169,6 +170,6 @@ export class VmControl<V extends ControlledVM> implements ControlTarget {
 function treeError(e: unknown): unknown {
   if (e instanceof ControlError) return e;
   if (e instanceof CheckpointTreeError) return new ControlError(e.problem === 'no-such-checkpoint' ? 404 : e.problem === 'bad-name' ? 400 : 409, e.message);
-  if (e instanceof CheckpointError) return new ControlError(409, e.message);
+  if (e instanceof CheckpointError || e instanceof CheckpointUnsupportedError) return new ControlError(409, e.message);
   return e;
 }
