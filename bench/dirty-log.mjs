@@ -14,9 +14,13 @@
 // Each run is a process of its own: this script, as a child (--child), wraps
 // Cpu.prototype.run of the built library (dist/) to start and take the log,
 // then runs the `ringvisor` command line in the same process. The time is
-// from the guest's first run to its exit (Node's start-up and the CPU
-// module's compilation are the host's, and the same for every setting);
-// for the boot, guests/linux/console.mjs's time to the first prompt.
+// the process's CPU time (all its threads, the translation worker's too)
+// from the guest's first run to its exit: on a shared machine it varies far
+// less than the time on the clock, which is recorded too (Node's start-up
+// and the CPU module's compilation are the host's, the same for every
+// setting). The boot runs under guests/linux/console.mjs, which types ^D at
+// the first prompt: its CPU time is to the machine's exit after poweroff
+// (console.mjs's clock time to the prompt is recorded too).
 //
 // Then the store path alone (flat memory, interpreted: what a system VM's
 // every store pays), in this process: a loop of 64-bit stores (4 in each 9
@@ -25,8 +29,8 @@
 // variants compiled from assembly/ for the purpose: without the log's test
 // on the store path (the CPU before the log: what "off" costs) and with an
 // unconditional mark (no test of DIRTY_LOG: what the test saves or costs).
-//   npm run build && node bench/dirty-log.mjs [--reps N] [--periods 100,5] [--scale-jit F] [--scale-interp F]
-//                                             [--no-boot] [--no-workloads] [--no-micro] [--out DIR]
+//   npm run build && node bench/dirty-log.mjs [--reps N=7] [--periods 100,5] [--scale-jit F=1] [--scale-interp F=0.1]
+//                                             [--only W,...] [--no-boot] [--no-workloads] [--no-micro] [--out DIR]
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,33 +47,35 @@ async function child(setting, cli) {
   const { Cpu } = await import('../dist/cpu/cpu.js');
   const period = setting === 'off' ? undefined : Number(setting.slice(3));
   const cpus = new Set();
-  let first, last = 0, takes = 0, pages = 0;
+  let first, cpu0, last = 0, takes = 0, pages = 0, takeMs = 0;
   const run = Cpu.prototype.run;
+  // The same work around every run whatever the setting (a clock read:
+  // 1M system calls are 1M runs), so that only the log's own calls differ.
   Cpu.prototype.run = function (budget) {
-    if (first === undefined) first = last = performance.now();
-    if (period !== undefined) {
-      // (A reset turns the log off: a VM made again on this CPU starts it anew.)
-      if (!this.dirtyLogging) { this.startDirtyLog(); cpus.add(this); }
-      const reason = run.call(this, budget);
-      const now = performance.now();
-      if (now - last >= period) {
-        for (const cpu of cpus) if (cpu.dirtyLogging) { pages += cpu.takeDirtyPages().length; takes++; }
-        last = now;
-      }
-      return reason;
+    if (first === undefined) { first = last = performance.now(); cpu0 = process.cpuUsage(); }
+    // (A reset turns the log off: a VM made again on this CPU starts it anew.)
+    if (period !== undefined && !this.dirtyLogging) { this.startDirtyLog(); cpus.add(this); }
+    const reason = run.call(this, budget);
+    const now = performance.now();
+    if (now - last >= (period ?? 5)) {
+      for (const cpu of cpus) if (cpu.dirtyLogging) { pages += cpu.takeDirtyPages().length; takes++; }
+      last = performance.now();
+      takeMs += last - now;
     }
-    return run.call(this, budget);
+    return reason;
   };
   process.on('exit', () => {
-    const seconds = first === undefined ? 0 : (performance.now() - first) / 1000;
-    process.stderr.write(`\ndirty-log-timing ${JSON.stringify({ seconds, takes, pages })}\n`);
+    const wall = first === undefined ? 0 : (performance.now() - first) / 1000;
+    const used = process.cpuUsage(cpu0);
+    const seconds = (used.user + used.system) / 1e6;
+    process.stderr.write(`\ndirty-log-timing ${JSON.stringify({ seconds, wall, takes, pages, takeMs })}\n`);
   });
   process.argv = [process.argv[0], CLI, ...cli];
   await import('../dist/cli/main.js');
 }
 
 async function main(argv) {
-  const o = { reps: 5, periods: [100, 5], scaleJit: 0.5, scaleInterp: 0.05, boot: true, workloads: true, micro: true, out: join(ROOT, 'bench/results/dirty-log') };
+  const o = { reps: 7, periods: [100, 5], scaleJit: 1, scaleInterp: 0.1, boot: true, workloads: true, micro: true, out: join(ROOT, 'bench/results/dirty-log') };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i], v = () => argv[++i];
     if (a === '--reps') o.reps = Number(v());
@@ -79,16 +85,17 @@ async function main(argv) {
     else if (a === '--no-boot') o.boot = false;
     else if (a === '--no-workloads') o.workloads = false;
     else if (a === '--no-micro') o.micro = false;
+    else if (a === '--only') o.only = v().split(',');
     else if (a === '--out') o.out = v();
     else {
-      process.stderr.write(`usage: node bench/dirty-log.mjs [--reps N] [--periods 100,5] [--scale-jit F] [--scale-interp F] [--no-boot] [--no-workloads] [--no-micro] [--out DIR]\n`);
+      process.stderr.write(`usage: node bench/dirty-log.mjs [--reps N] [--periods 100,5] [--scale-jit F] [--scale-interp F] [--only W,...] [--no-boot] [--no-workloads] [--no-micro] [--out DIR]\n`);
       process.exit(2);
     }
   }
   const settings = ['off', ...o.periods.map((p) => `on:${p}`)];
   const cases = [];
   for (const tier of o.workloads ? ['translated', 'interpreted'] : []) {
-    for (const w of WORKLOADS) {
+    for (const w of WORKLOADS.filter((w) => !o.only || o.only.includes(w.name))) {
       const size = Math.max(1, Math.round(w.size * (tier === 'translated' ? o.scaleJit : o.scaleInterp)));
       const jit = tier === 'translated' ? ['--jit', '64', '--jit-warmup', '0'] : ['--jit', 'off'];
       cases.push({ name: `${w.name} (${tier}, ${size} ${w.unit})`, kind: 'process', args: ['run', ...jit, join(ROOT, `guests/bin/bench-${w.name}.elf`), String(size)] });
@@ -96,7 +103,7 @@ async function main(argv) {
   }
   const linux = o.boot ? guestLinux() : { missing: 'left out (--no-boot)' };
   if (!linux.missing) {
-    cases.push({ name: 'Linux boot to its prompt (system VM)', kind: 'boot', args: ['boot', '--kernel', linux.image, '--initrd', linux.initrd, '--append', 'console=ttyS0 quiet panic=-1'] });
+    cases.push({ name: 'Linux boot, prompt, poweroff (system VM)', kind: 'boot', args: ['boot', '--kernel', linux.image, '--initrd', linux.initrd, '--append', 'console=ttyS0 quiet panic=-1'] });
   } else process.stderr.write(`dirty-log: the boot: ${linux.missing}\n`);
 
   const results = cases.map((c) => ({ name: c.name, runs: Object.fromEntries(settings.map((s) => [s, []])) }));
@@ -111,13 +118,14 @@ async function main(argv) {
     });
   }
   const rows = results.map((res) => {
-    const row = { name: res.name, seconds: {}, ratio: {}, takes: {}, pagesPerTake: {} };
+    const row = { name: res.name, seconds: {}, ratio: {}, takes: {}, pagesPerTake: {}, msPerTake: {} };
     for (const s of settings) {
       const runs = res.runs[s];
       row.seconds[s] = median(runs.map((x) => x.seconds));
       row.ratio[s] = row.seconds[s] / median(res.runs.off.map((x) => x.seconds));
       row.takes[s] = median(runs.map((x) => x.takes));
       row.pagesPerTake[s] = row.takes[s] ? median(runs.map((x) => x.pages)) / row.takes[s] : 0;
+      row.msPerTake[s] = row.takes[s] ? median(runs.map((x) => x.takeMs ?? 0)) / row.takes[s] : 0;
     }
     return row;
   });
@@ -241,20 +249,20 @@ function once(c, setting) {
   const m = /first prompt after ([\d.]+)s/.exec(p.stderr ?? '');
   const t = /dirty-log-timing (\{.*\})/.exec(p.stderr ?? '');
   if (p.status !== 0 || !m) throw new Error(`${c.name} ${setting}: status ${p.status}: ${(p.stderr ?? '').trim().split('\n').pop()}`);
-  const inner = t ? JSON.parse(t[1]) : { takes: 0, pages: 0 };
-  return { seconds: Number(m[1]), takes: inner.takes, pages: inner.pages };
+  if (!t) throw new Error(`${c.name} ${setting}: no timing from the machine`);
+  return { ...JSON.parse(t[1]), prompt: Number(m[1]) };
 }
 
 function render(rows, settings, o) {
   const label = (s) => (s === 'off' ? 'log off' : `on, take/${s.slice(3)} ms`);
-  const cell = (x) => String(x).padStart(24);
-  let t = `dirty-page log: guest seconds (first run to exit; the boot: to its first prompt), median of ${o.reps};\n`;
-  t += '(x) = against the log off; pages/take = pages each take reported, on average\n';
+  const cell = (x) => String(x).padStart(30);
+  let t = `dirty-page log: CPU seconds from the guest's first run to its exit, median of ${o.reps};\n`;
+  t += '(x) = against the log off; Np Tms = pages each take reported and milliseconds each took, on average\n';
   t += 'case'.padEnd(52) + settings.map((s) => cell(label(s))).join('') + '\n';
   for (const r of rows) {
     t += r.name.padEnd(52) + settings.map((s) => cell(s === 'off'
       ? `${r.seconds[s].toFixed(3)} s`
-      : `${r.seconds[s].toFixed(3)} (${r.ratio[s].toFixed(3)}x) ${Math.round(r.pagesPerTake[s])}p`)).join('') + '\n';
+      : `${r.seconds[s].toFixed(3)} (${r.ratio[s].toFixed(3)}x) ${Math.round(r.pagesPerTake[s])}p ${r.msPerTake[s].toFixed(2)}ms`)).join('') + '\n';
   }
   return t;
 }

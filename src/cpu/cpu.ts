@@ -783,7 +783,7 @@ export class Cpu {
     this.forPieces(addr, length, (off, n) => {
       const first = Math.floor(off / PAGE_SIZE), last = Math.floor((off + n - 1) / PAGE_SIZE);
       for (let p = base + first, end = base + last; p <= end; p++) b[p] = b[p] & t ? now : lazy;
-      if (this.logging) this.withholdWrites(first, last, true);
+      if (this.logging && this.slots) this.withholdWrites(first, last, true);
       this.translator?.pagesChanged(first, last);
     });
   }
