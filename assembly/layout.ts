@@ -86,6 +86,9 @@ export const JIT_THRESHOLD: u32 = 0x04a4; // u32 visits that make a jump target 
 export const TOUCHED_PAGES: u32 = 0x04a8; // u32
 export const TOUCHED_PEAK: u32 = 0x04ac; // u32
 export const TOUCH_LIMIT: u32 = 0x04b0; // u32
+// Whether the dirty-page log (DIRTY_MAP, below) is on: read by `run` on
+// entry, like MEMORY_MODE. Kept by ring -1 (src/cpu/cpu.ts, startDirtyLog).
+export const DIRTY_LOG: u32 = 0x04b4; // u32 0 or 1
 
 // ---- exit counters (kvm_stat) ---------------------------------------------
 export const EXIT_COUNTS: u32 = 0x0500; // u64 per ExitReason, EXIT_REASON_COUNT of them
@@ -122,6 +125,25 @@ export const PERM_CODE_WLAZY: u32 = 0x40;
 // executable, or RAM with the per-page permissions above.
 export const MEMORY_FLAT: u32 = 0;
 export const MEMORY_PAGE_PERMS: u32 = 1;
+
+// The dirty-page log (incremental checkpoints, live migration,
+// replication): one byte per 4 KiB page of RAM, page n at DIRTY_MAP + n
+// (room for 4 GiB), nonzero when some write may have reached the page since
+// ring -1 last took the log. A byte, not a bit: the store path marks a page
+// with one plain store8, never a read-modify-write. Who marks:
+// - flat memory (system VMs): every store that reaches RAM, on the store
+//   path itself, while DIRTY_LOG is set (assembly/memory.ts guestAddress),
+//   page-crossing ones (assembly/mmu.ts splitAddress) and the MMU's A/D
+//   updates (walk) too;
+// - page permissions (process VMs): the slow path of a store (firstStore).
+//   Ring -1 takes W from every page when it starts or takes the log (a
+//   writable page becomes PERM_WLAZY, code's PERM_CODE_W becomes
+//   PERM_CODE_WLAZY), so that the first store to each page in an interval,
+//   interpreted or translated, takes the slow path, which marks the page
+//   and gives W back: nothing on the hot path, one slow store per page
+//   written per interval;
+// - ring -1's own writes (src/cpu/cpu.ts, touch and clearTouched).
+export const DIRTY_MAP: u32 = 0x00c0_0000;
 
 // Expansions of compressed instructions, one u32 per 16-bit parcel (256
 // KiB): 0 until the parcel is first met, then its 32-bit equivalent, or

@@ -11,6 +11,7 @@ import {
   EXIT_CONTROLS, CTRL_SUPERVISOR, EXIT_MMIO_LOAD, EXIT_MMIO_STORE, EXIT_ADDR, EXIT_SIZE, EXIT_DATA, EXIT_NONE,
   EXIT_MMIO_VADDR, SPLIT_BUFFER, SLOT_TABLE, SLOT_SHIFT, SLOT_BYTES, USER_VA_BITS,
   PERM_R, PERM_W, PERM_X, PERM_WLAZY, PAGE_TOUCHED, TOUCHED_PAGES, TOUCHED_PEAK, TOUCH_LIMIT,
+  DIRTY_LOG, DIRTY_MAP,
   CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS, CAUSE_FETCH_ACCESS,
   CAUSE_LOAD_PAGE_FAULT, CAUSE_STORE_PAGE_FAULT, CAUSE_FETCH_PAGE_FAULT,
 } from './layout';
@@ -26,12 +27,26 @@ let pagePerms: bool = false;
 // MMIO (a device, or an access fault ring -1 hands back); elsewhere it is an
 // access fault at once.
 let mmio: bool = false;
+// The dirty-page log is on (DIRTY_LOG; layout.ts, DIRTY_MAP). Only flat
+// memory's store path tests it: in page-permission mode the log works
+// through withheld W bits and firstStore instead.
+let dirtyLog: bool = false;
 
 export function refreshMemoryConfig(): void {
   ramBase = load<u64>(RAM_BASE);
   ramSize = load<u64>(RAM_SIZE);
   pagePerms = load<u32>(MEMORY_MODE) == MEMORY_PAGE_PERMS;
   mmio = (load<u32>(EXIT_CONTROLS) & CTRL_SUPERVISOR) != 0;
+  dirtyLog = load<u32>(DIRTY_LOG) != 0;
+}
+
+// Marks RAM pages first..last (RAM offsets >> PAGE_SHIFT) in the dirty-page
+// log. Slow paths (firstStore, split stores, A/D updates) mark whether or
+// not the log is on: ring -1 clears the map when it starts the log, and a
+// test there would cost more than the store.
+@inline export function markDirty(offset: u64, lastOffset: u64): void {
+  store<u8>(<usize>DIRTY_MAP + <usize>(offset >> PAGE_SHIFT), 1);
+  store<u8>(<usize>DIRTY_MAP + <usize>(lastOffset >> PAGE_SHIFT), 1);
 }
 
 // Linear-memory address of guest bytes [addr, addr+size), or 0 after raising
@@ -62,6 +77,12 @@ export function refreshMemoryConfig(): void {
     }
     return 0;
   }
+  // A store (or AMO, SC) to RAM while the log is on: its page, and the next
+  // when it crosses into it with the MMU off (`need` is a constant in every
+  // caller, so loads and fetches never see this test). One global test and,
+  // when logging, two byte stores: measured in docs/ARCHITECTURE.md, "The
+  // dirty-page log".
+  if ((need & PERM_W) && dirtyLog) markDirty(off, off + size - 1);
   return <usize>(RAM_OFFSET + off);
 }
 
@@ -124,6 +145,9 @@ function firstStore(off: u64, size: u64, need: u32): bool {
   for (let p = first; p <= last; p++) {
     store<u8>(p, <u8>((<u32>load<u8>(p) & ~PERM_WLAZY) | PERM_W | PAGE_TOUCHED));
   }
+  // The page is writable from now until ring -1 takes the dirty-page log,
+  // which withholds W again: this store is the one the log sees.
+  markDirty(off, off + size - 1);
   return true;
 }
 

@@ -17,7 +17,7 @@
 // ASIDs are not told apart: every satp write flushes, which the spec allows.
 import {
   SATP, SSTATUS, PRIV, PRIV_U, SSTATUS_SUM, SSTATUS_MXR, RAM_BASE, RAM_SIZE, RAM_OFFSET,
-  TLB, TLB_ENTRIES, TLB_GEN, MMU_PERM_TABLE, SPLIT_BUFFER, PERM_R, PERM_W, PERM_X,
+  TLB, TLB_ENTRIES, TLB_GEN, MMU_PERM_TABLE, SPLIT_BUFFER, PERM_R, PERM_W, PERM_X, DIRTY_MAP,
 } from './layout';
 import { raiseException } from './trap';
 
@@ -145,7 +145,14 @@ function walk(va: u64, need: u32, accessCause: u32, pageCause: u32, slot: usize)
     if (i > 0 && (ppn & lowMask) != 0) break;
     if (!allows(pte | PTE_A | PTE_D, need)) break;
     const updated = pte | PTE_A | ((need & PERM_W) ? PTE_D : 0);
-    if (updated != pte) { store<u64>(lin, updated); pte = updated; }
+    if (updated != pte) {
+      // The A/D update is a store to the page-table page: the dirty-page
+      // log must see it (layout.ts, DIRTY_MAP; the walk is a slow path,
+      // so it marks whether the log is on or not).
+      store<u64>(lin, updated);
+      store<u8>(<usize>DIRTY_MAP + <usize>(off >> 12), 1);
+      pte = updated;
+    }
     const page = (ppn & ~lowMask) << 12 | (va & (lowMask << 12));
     if (i > 0) superpages = true;
     store<u64>(slot, (va >> 12) | (tlbGen << 52));
@@ -180,6 +187,10 @@ export function splitAddress(va: u64, size: u32, need: u32, accessCause: u32, pa
   // fault, at the part that is not RAM (stval: that part's virtual address).
   if (o1 >= ramSize || ramSize - o1 < <u64>firstLength) { raiseException(accessCause, va); return 0; }
   if (o2 >= ramSize || ramSize - o2 < <u64>(size - firstLength)) { raiseException(accessCause, va + firstLength); return 0; }
+  if (need & PERM_W) { // the dirty-page log (layout.ts, DIRTY_MAP): both pages
+    store<u8>(<usize>DIRTY_MAP + <usize>(o1 >> 12), 1);
+    store<u8>(<usize>DIRTY_MAP + <usize>(o2 >> 12), 1);
+  }
   return splitPair(<usize>(RAM_OFFSET + o1), <usize>(RAM_OFFSET + o2), firstLength, size);
 }
 

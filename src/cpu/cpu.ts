@@ -170,6 +170,7 @@ class Layout {
   readonly PRIV: number; readonly EXIT_SIZE: number; readonly EXIT_DATA: number; readonly MMIO_PENDING: number;
   readonly MMIO_FAILED: number; readonly TLB_GEN: number;
   readonly PERM_WLAZY: number; readonly PAGE_TOUCHED: number; readonly PERM_CODE_W: number; readonly PERM_CODE_WLAZY: number;
+  readonly DIRTY_LOG: number; readonly DIRTY_MAP: number;
   readonly csr: Record<SupervisorCsr, number>;
   constructor(e: CpuExports) {
     this.PRIV = offset(e, 'PRIV'); this.TLB_GEN = offset(e, 'TLB_GEN'); this.EXIT_SIZE = offset(e, 'EXIT_SIZE'); this.EXIT_DATA = offset(e, 'EXIT_DATA');
@@ -184,6 +185,7 @@ class Layout {
     this.SLOT_SHIFT = offset(e, 'SLOT_SHIFT'); this.SLOT_COUNT = offset(e, 'SLOT_COUNT'); this.USER_VA_BITS = offset(e, 'USER_VA_BITS');
     this.PERM_WLAZY = offset(e, 'PERM_WLAZY'); this.PAGE_TOUCHED = offset(e, 'PAGE_TOUCHED');
     this.PERM_CODE_W = offset(e, 'PERM_CODE_W'); this.PERM_CODE_WLAZY = offset(e, 'PERM_CODE_WLAZY');
+    this.DIRTY_LOG = offset(e, 'DIRTY_LOG'); this.DIRTY_MAP = offset(e, 'DIRTY_MAP');
     this.X_REGS = offset(e, 'X_REGS'); this.F_REGS = offset(e, 'F_REGS'); this.PC = offset(e, 'PC');
     this.FCSR = offset(e, 'FCSR'); this.INSTRET = offset(e, 'INSTRET'); this.TIME = offset(e, 'TIME');
     this.RESERVATION = offset(e, 'RESERVATION');
@@ -268,6 +270,10 @@ export class Cpu {
    *  not zero) since the instance was made: what freeing memory and
    *  scrubbing cost, and proof that untouched pages are left alone. */
   pagesScanned = 0;
+  /** The dirty-page log is on (startDirtyLog): ring -1's writes mark their
+   *  pages, and in page-permission mode W stays withheld from pages not yet
+   *  written in the interval. */
+  private logging = false;
 
   constructor(module: WebAssembly.Module) {
     const instance = new WebAssembly.Instance(module, {
@@ -430,6 +436,7 @@ export class Cpu {
 
   /** Pages [first, last] of RAM (indices from its start) may hold data now. */
   private touch(first: number, last: number): void {
+    if (this.logging) this.logWrites(first, last);
     const b = this.bytes, base = this.layout.PAGE_PERMS, t = this.layout.PAGE_TOUCHED;
     let fresh = 0;
     for (let p = first; p <= last; p++) {
@@ -499,6 +506,7 @@ export class Cpu {
       let q = p + 1;
       while (q < last && b[base + q] & t) q++;
       cleared += clear(BigInt(p) * BigInt(PAGE_SIZE), q - p);
+      if (this.logging) this.logWrites(p, q - 1);
       this.pagesScanned += q - p;
       untouched += q - p;
       for (let k = p; k < q; k++) {
@@ -540,6 +548,7 @@ export class Cpu {
    */
   reset(): void {
     const l = this.layout;
+    this.stopDirtyLog();
     this.scrub();
     const pages = this.pagesInUse();
     this.bytes.fill(0, l.PAGE_PERMS, l.PAGE_PERMS + pages);
@@ -779,6 +788,7 @@ export class Cpu {
     this.forPieces(addr, length, (off, n) => {
       const first = Math.floor(off / PAGE_SIZE), last = Math.floor((off + n - 1) / PAGE_SIZE);
       for (let p = base + first, end = base + last; p <= end; p++) b[p] = b[p] & t ? now : lazy;
+      if (this.logging && this.slots) this.withholdWrites(first, last, true);
       this.translator?.pagesChanged(first, last);
     });
   }
@@ -815,6 +825,109 @@ export class Cpu {
       if (n > 0n) counts.set(r, n);
     }
     return counts;
+  }
+
+  // ---- the dirty-page log (assembly/layout.ts, DIRTY_MAP) ----
+  // One byte per 4 KiB page of RAM, set when a write may have reached the
+  // page since the log was last taken: for incremental checkpoints, and
+  // later live migration's pre-copy rounds and replication. The CPU marks
+  // guest stores (flat memory: on the store path while DIRTY_LOG is set;
+  // page permissions: on the slow path of the first store to a page whose
+  // W this side withheld), ring -1's writes are marked in touch() and
+  // clearTouched(). Invariant while logging in page-permission mode: a page
+  // has PERM_W or PERM_CODE_W only if its byte is set in the map, so that
+  // a store that takes the fast path (interpreted or translated) never
+  // needs marking. docs/ARCHITECTURE.md, "The dirty-page log".
+
+  /** Turns the log on, empty: every page written from now is reported by
+   *  the next takeDirtyPages. In page-permission mode, set the memory mode
+   *  first (a mode change does not re-arm the log). */
+  startDirtyLog(): void {
+    const l = this.layout, pages = this.pagesInUse();
+    this.bytes.fill(0, l.DIRTY_MAP, l.DIRTY_MAP + this.mapPages());
+    this.logging = true;
+    this.view.setUint32(l.DIRTY_LOG, 1, true);
+    if (this.slots && pages > 0) this.withholdWrites(0, pages - 1, false);
+  }
+
+  /** Turns the log off (Cpu.reset does too). What it held is dropped;
+   *  pages whose W it withheld get it back on their next store, as
+   *  writable-on-first-store pages do, without a report. */
+  stopDirtyLog(): void {
+    const l = this.layout;
+    this.logging = false;
+    this.view.setUint32(l.DIRTY_LOG, 0, true);
+    this.bytes.fill(0, l.DIRTY_MAP, l.DIRTY_MAP + this.mapPages());
+  }
+
+  /** Whether the log is on. */
+  get dirtyLogging(): boolean { return this.logging; }
+
+  /**
+   * The pages written since the log was started or last taken, as indices
+   * from RAM's start (page n holds RAM offsets n * 4096 ..), ascending; the
+   * log is empty afterwards, and the next write to each of them is logged
+   * again. A superset: a store that wrote what the page held already, or a
+   * failed SC, still counts. Empty while the log is off.
+   */
+  takeDirtyPages(): Uint32Array {
+    if (!this.logging) return new Uint32Array(0);
+    const pages = this.dirtyPages(true);
+    if (this.slots) for (const p of pages) this.withholdWrites(p, p, false);
+    return pages;
+  }
+
+  /** How many pages the log holds now (a scan of one byte per page of
+   *  RAM: 32 KiB for 128 MiB); 0 while it is off. */
+  dirtyPageCount(): number {
+    return this.logging ? this.dirtyPages(false).length : 0;
+  }
+
+  /** Pages of RAM the map may hold marks for: all of it in flat mode,
+   *  the pages slots have reached in page-permission mode (a process VM's
+   *  RAM is 4 GiB, mostly never used: its map is neither read nor written
+   *  past them, so the host never commits it). The CPU's slow paths mark
+   *  pages with the log off too; stopDirtyLog (and so reset) clears them. */
+  private mapPages(): number { return this.pagesInUse(); }
+
+  /** The marked pages, ascending; `clear` empties the map as it goes. A
+   *  word at a time while all four bytes are clear (most pages, mostly). */
+  private dirtyPages(clear: boolean): Uint32Array {
+    const b = this.bytes, map = this.layout.DIRTY_MAP, n = this.mapPages();
+    const words = new Uint32Array(b.buffer, map, n >>> 2);
+    const found: number[] = [];
+    for (let w = 0; w < words.length; w++) {
+      if (words[w] === 0) continue;
+      for (let p = w * 4; p < w * 4 + 4; p++) if (b[map + p]) found.push(p);
+      if (clear) words[w] = 0;
+    }
+    for (let p = words.length * 4; p < n; p++) {
+      if (!b[map + p]) continue;
+      found.push(p);
+      if (clear) b[map + p] = 0;
+    }
+    return Uint32Array.from(found);
+  }
+
+  /** Ring -1 wrote RAM pages [first, last]: into the log. */
+  private logWrites(first: number, last: number): void {
+    const map = this.layout.DIRTY_MAP;
+    this.bytes.fill(1, map + first, map + last + 1);
+  }
+
+  /** Takes W from pages [first, last] (page-permission mode) so that their
+   *  next store takes the CPU's slow path, which logs it: PERM_W becomes
+   *  PERM_WLAZY (the page stays touched, so memoryUsed does not change),
+   *  translated code's withheld PERM_CODE_W becomes PERM_CODE_WLAZY.
+   *  `unloggedOnly`: leave pages the log holds already as they are. */
+  private withholdWrites(first: number, last: number, unloggedOnly: boolean): void {
+    const b = this.bytes, l = this.layout, base = l.PAGE_PERMS, map = l.DIRTY_MAP;
+    const W = Perm.W, lazy = l.PERM_WLAZY, codeW = l.PERM_CODE_W, codeLazy = l.PERM_CODE_WLAZY;
+    for (let p = first; p <= last; p++) {
+      const v = b[base + p];
+      if (!(v & (W | codeW)) || (unloggedOnly && b[map + p])) continue;
+      b[base + p] = v & W ? (v & ~W) | lazy : (v & ~codeW) | codeLazy;
+    }
   }
 
   // ---- thread contexts ----
