@@ -14,7 +14,8 @@ export type CheckpointProblem =
   | 'unknown-section'
   | 'bad-section'
   | 'bad-record'
-  | 'bad-argument';
+  | 'bad-argument'
+  | 'wrong-base';
 
 /** A checkpoint (or one record in it) that cannot be read or written. */
 export class CheckpointError extends Error {

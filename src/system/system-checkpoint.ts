@@ -9,6 +9,7 @@ import { CheckpointError } from '../hypervisor/checkpoint-error.js';
 import { readCheckpoint, writeCheckpoint, type Checkpoint, type MachineId, type Section } from '../hypervisor/checkpoint-file.js';
 import { RecordReader, RecordWriter } from '../hypervisor/persist.js';
 import { RAM_SECTION_NAMES } from '../hypervisor/ram-record.js';
+import { DIFF_SECTION } from '../hypervisor/snapshot-chain.js';
 import { ISA } from './board.js';
 
 /** The tag and version of the system VM's own record. */
@@ -18,7 +19,7 @@ export const SYSTEM_VM_RECORD_VERSION = 1;
 /** The sections every system VM's checkpoint has (and 'disk' with a disk,
  *  'ram.N' for each 64 MiB of RAM that holds anything). */
 export const SYSTEM_SECTIONS = ['system', 'cpu', 'scheduler', 'clock', 'console', 'plic', 'uart', 'rtc', 'test', 'rng'] as const;
-export const SYSTEM_KNOWN_SECTIONS: readonly string[] = [...SYSTEM_SECTIONS, 'disk', ...RAM_SECTION_NAMES];
+export const SYSTEM_KNOWN_SECTIONS: readonly string[] = [...SYSTEM_SECTIONS, 'disk', DIFF_SECTION, ...RAM_SECTION_NAMES];
 
 /** What the restoring release must share with the writing one for the
  *  records to mean the same: the board, the ISA, the CPU module's hart

@@ -36,6 +36,7 @@ import { RateLimitedLog, type LogLimits } from './rate-limited-log.js';
 import { CheckpointError } from '../hypervisor/checkpoint-error.js';
 import type { Section } from '../hypervisor/checkpoint-file.js';
 import { readRam, saveRam, writeRam } from '../hypervisor/ram-record.js';
+import { SnapshotLineage, checkChain } from '../hypervisor/snapshot-chain.js';
 import {
   readSystemCheckpoint, saveSystemRecord, systemMachineId, writeSystemCheckpoint,
   type SavedDisk, type SystemRecord,
@@ -91,6 +92,9 @@ export interface SystemVMOptions {
 /** What a restored machine takes from its embedder; the rest (RAM, harts,
  *  clock, command line, device tree) is the checkpoint's. */
 export interface SystemVMRestoreOptions extends Omit<SystemVMOptions, 'kernel' | 'kernelName' | 'initrd' | 'append' | 'memoryBytes' | 'harts' | 'clock' | 'disk'> {
+  /** For a Diff snapshot: the Full snapshot it builds on and every Diff
+   *  between them, oldest first (snapshot-chain.ts). */
+  base?: readonly Uint8Array[];
   /** The disk, when the saved machine had one: by default the image the
    *  checkpoint names is opened again; a path or a backend given here is
    *  used instead (a backend is required when the saved machine's was one).
@@ -152,6 +156,8 @@ export class SystemVM {
   private paused = false;
   /** While run() waits on a paused machine: ends the wait. */
   private wakePaused: (() => void) | undefined;
+  /** Snapshots written so far, for Diffs (snapshot-chain.ts). */
+  private readonly lineage: SnapshotLineage;
   /** The configuration a checkpoint records (system-checkpoint.ts). */
   private readonly saved: { memoryBytes: number; append: string; kernelName: string; disk: SavedDisk };
 
@@ -169,7 +175,11 @@ export class SystemVM {
   static restore(checkpoint: Uint8Array, options: SystemVMRestoreOptions = {}): SystemVM {
     const probe = new Cpu(options.cpuModule ?? defaultCpuModule());
     const machine = systemMachineId(probe.saveHart().length, probe.layout.EXIT_CONTROLS - probe.layout.EXIT_REASON);
-    const { parts, system } = readSystemCheckpoint(checkpoint, machine);
+    const chain = [...(options.base ?? []), checkpoint].map((bytes) => ({ bytes, ...readSystemCheckpoint(bytes, machine) }));
+    checkChain(chain);
+    const { parts, system } = chain[chain.length - 1];
+    // RAM: the Full file's, each Diff's pages laid over it in order.
+    const ram = chain.flatMap((f) => [...f.parts].filter(([name]) => name.startsWith('ram.')));
     const d = options.disk ?? (system.disk.kind === 'path' ? { path: system.disk.path, readOnly: system.disk.readOnly } : undefined);
     if (system.disk.kind === 'backend' && options.disk === undefined) {
       throw new CheckpointError('bad-argument', 'the saved machine\'s disk was a backend its embedder passed: pass one again (SystemVMRestoreOptions.disk)');
@@ -178,11 +188,12 @@ export class SystemVM {
       ...options, kernel: new Uint8Array(0), kernelName: system.kernelName, append: system.append,
       memoryBytes: system.memoryBytes, harts: system.harts, clock: system.hostClock ? 'host' : 'virtual',
       disk: system.disk.kind === 'none' ? undefined : d,
-    }, { system, parts, cpu: probe });
+    }, { system, parts, ram, cpu: probe });
+    vm.lineage.continueFrom(checkpoint);
     return vm;
   }
 
-  private constructor(options: SystemVMOptions, from?: { system: SystemRecord; parts: Map<string, Uint8Array>; cpu: Cpu }) {
+  private constructor(options: SystemVMOptions, from?: { system: SystemRecord; parts: Map<string, Uint8Array>; ram: [string, Uint8Array][]; cpu: Cpu }) {
     this.options = options;
     this.deviceLog = new RateLimitedLog((line) => this.diagnose(`ringvisor boot: ${line}`), options.logLimits);
     this.limits = new RunLimits(options.maxInstructions, options.timeoutSeconds);
@@ -198,6 +209,7 @@ export class SystemVM {
     cpu.memoryMode = MemoryMode.Flat;
     cpu.exitControls = ExitControl.Supervisor | ExitControl.EcallS;
     const scheduler = this.scheduler = new HartScheduler(cpu, this.clock, this.harts);
+    this.lineage = new SnapshotLineage(cpu);
 
     // The kernel at RAM + text_offset (an ELF's segments where they say);
     // the device tree and the initrd where QEMU puts them (boot-layout.ts;
@@ -246,7 +258,7 @@ export class SystemVM {
     };
     if (kernel === undefined) { // (made by restore())
       this.dtb = from!.system.dtb;
-      this.restoreParts(from!.system, from!.parts);
+      this.restoreParts(from!.system, from!.parts, from!.ram);
       return;
     }
 
@@ -297,10 +309,31 @@ export class SystemVM {
    * does from here.
    */
   checkpoint(): Uint8Array {
+    return this.write(saveRam(this.cpu));
+  }
+
+  /**
+   * A snapshot for a file (the control API's PUT /snapshot/create): a Full
+   * one is checkpoint() and starts the dirty-page log; a Diff holds RAM
+   * written since the last snapshot only (or since the restore), and is
+   * restored with the files it builds on (`SystemVMRestoreOptions.base`).
+   * A Diff with no snapshot before it throws CheckpointError.
+   */
+  snapshot(type: 'Full' | 'Diff' = 'Full'): Uint8Array {
+    return this.lineage.snapshot(type, (ram) => this.write(ram));
+  }
+
+  /** The last snapshot never reached its file: the next one must be Full. */
+  forgetSnapshot(): void {
+    this.lineage.forget();
+  }
+
+  // The file: every part's record, and `ram` (with a Diff's own section).
+  private write(ram: Section[]): Uint8Array {
     const cpu = this.cpu;
     const sections: Section[] = [{ name: 'system', version: 1, payload: saveSystemRecord(this.systemRecord()) }];
     for (const [name, part] of this.parts()) sections.push({ name, version: 1, payload: part.save(), compress: name === 'cpu' });
-    sections.push(...saveRam(cpu));
+    sections.push(...ram);
     return writeSystemCheckpoint(systemMachineId(cpu.saveHart().length, cpu.layout.EXIT_CONTROLS - cpu.layout.EXIT_REASON), sections);
   }
 
@@ -314,13 +347,12 @@ export class SystemVM {
   // Takes every part's record, RAM first (the CPU's record then says which
   // pages hold data). Called on a machine made for it, so a record refused
   // half-way leaves only a machine nobody will run.
-  private restoreParts(system: SystemRecord, parts: Map<string, Uint8Array>): void {
+  private restoreParts(system: SystemRecord, parts: Map<string, Uint8Array>, ramParts: [string, Uint8Array][]): void {
     const saved = this.saved.disk;
     if (system.disk.kind !== 'none' && saved.kind !== 'none' && saved.bytes !== system.disk.bytes) {
       throw new CheckpointError('bad-argument', `the disk is ${saved.bytes} bytes; the saved machine's was ${system.disk.bytes}`);
     }
-    const ram: Section[] = [];
-    for (const [name, payload] of parts) if (name.startsWith('ram.')) ram.push({ name, version: 1, payload });
+    const ram: Section[] = ramParts.map(([name, payload]) => ({ name, version: 1, payload }));
     writeRam(this.cpu, readRam(ram, this.cpu.ramLength));
     for (const [name, part] of this.parts()) part.restore(parts.get(name)!);
     this.executed = system.executed;
