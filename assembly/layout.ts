@@ -143,6 +143,9 @@ export const MEMORY_PAGE_PERMS: u32 = 1;
 //   and gives W back: nothing on the hot path, one slow store per page
 //   written per interval;
 // - ring -1's own writes (src/cpu/cpu.ts, touch and clearTouched).
+// Translated code never marks: it runs in page-permission mode only, where
+// its stores to pages whose W is withheld stop before the store. A
+// translation tier for flat memory would have to mark as guestAddress does.
 export const DIRTY_MAP: u32 = 0x00c0_0000;
 
 // Expansions of compressed instructions, one u32 per 16-bit parcel (256

@@ -6,11 +6,14 @@
 // (inside a slot and across slots), the MMU's A/D updates, ring -1's writes,
 // and against a model: the pages whose bytes changed (RAM snapshots diffed)
 // and the pages the program's stores targeted must both be in the log, and
-// the log holds nothing else.
+// the log holds nothing else; then random programs of such stores, run in
+// random slices with takes and ring -1's writes between them, against the
+// same model interval by interval.
 import { describe, expect, it } from 'vitest';
 import * as A from './support/rvasm.js';
 import { newCpu, userMode, describeExit, Cpu, ExitReason, ExitControl, RAM_BASE } from './support/machine.js';
 import { MemoryMode, Perm, Priv, PAGE_SIZE } from '../src/cpu/cpu.js';
+import { Rng } from './support/prng.js';
 
 type Mode = 'flat' | 'perms';
 type Tier = 'interpreted' | 'translated';
@@ -330,4 +333,100 @@ describe('dirty-page log: system VM memory', () => {
     runToEbreak(cpu);
     expectLog(cpu, before, new Set([pageOf(cpu, D(3))]), 'MMIO and RAM');
   });
+});
+
+// ---- random programs against the model ----------------------------------------------------------
+// Random stores of every kind at random places in D(0)..D(17) (page-crossing
+// ones among them), in a loop whose stored values change each iteration,
+// run in random slices with ring -1's writes and takes of the log between
+// them. Each interval's log must hold the pages whose bytes changed, the
+// pages ring -1 wrote, and every page the program targets when a whole
+// iteration ran in it; and nothing but pages the program or ring -1 wrote.
+type StoreKind = 'sb' | 'sh' | 'sw' | 'sd' | 'fsw' | 'fsd' | 'amoadd.w' | 'amoswap.d' | 'lr/sc';
+const KINDS: readonly StoreKind[] = ['sb', 'sh', 'sw', 'sd', 'fsw', 'fsd', 'amoadd.w', 'amoswap.d', 'lr/sc'];
+const SIZE: Record<StoreKind, number> = { sb: 1, sh: 2, sw: 4, sd: 8, fsw: 4, fsd: 8, 'amoadd.w': 4, 'amoswap.d': 8, 'lr/sc': 8 };
+/** Base registers (t0 holds the value, t1 the count, t2 and t3 LR/SC's results). */
+const BASES = [9, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 29, 30, 31];
+
+function randomStores(rng: Rng): { words: number[]; bases: Array<[number, bigint, number]>; body: number } {
+  const n = rng.range(3, 12), words: number[] = [], bases: Array<[number, bigint, number]> = [];
+  for (let i = 0; i < n; i++) {
+    const kind = rng.pick(KINDS), size = SIZE[kind], base = BASES[i];
+    const atomic = kind === 'amoadd.w' || kind === 'amoswap.d' || kind === 'lr/sc';
+    const page = rng.int(17);
+    // Plain stores sometimes end past their page (into the next, D(17) at most).
+    const within = atomic ? rng.int(PAGE_SIZE / size) * size : rng.chance(0.3) ? PAGE_SIZE - rng.range(1, size) : rng.int(PAGE_SIZE);
+    bases.push([base, D(page) + BigInt(within), size]);
+    switch (kind) {
+      case 'sb': words.push(A.sb(T0, base)); break;
+      case 'sh': words.push(A.sh(T0, base)); break;
+      case 'sw': words.push(A.sw(T0, base)); break;
+      case 'sd': words.push(A.sd(T0, base)); break;
+      case 'fsw': words.push(A.fsw(1, base)); break;
+      case 'fsd': words.push(A.fsd(1, base)); break;
+      case 'amoadd.w': words.push(A.amoadd_w(0, T0, base)); break;
+      case 'amoswap.d': words.push(A.amoswap_d(A.T2, T0, base)); break;
+      case 'lr/sc': words.push(A.lr_d(A.T2, base), A.sc_d(A.T3, T0, base)); break;
+    }
+  }
+  // The values change every iteration: t0 += 1, f1 = t0.
+  const body = [...words, A.addi(T0, T0, 1), A.fmv_d_x(1, T0), A.addi(T1, T1, -1)];
+  return { words: [...body, A.bne(T1, 0, -4 * body.length), A.ebreak()], bases, body: body.length + 1 };
+}
+
+describe('dirty-page log: random programs', () => {
+  for (const mode of ['flat', 'perms'] as const) {
+    for (const tier of ['interpreted', 'translated'] as const) {
+      it(`matches the model (${mode}, ${tier})`, () => {
+        let translatedSeeds = 0;
+        for (let seed = 0; seed < 12; seed++) {
+          const rng = new Rng(`dirty-log ${mode} ${tier} ${seed}`);
+          const cpu = machine(mode, tier);
+          const p = randomStores(rng);
+          cpu.writeBytes(CODE, A.assemble(p.words));
+          for (const [r, v] of p.bases) cpu.setX(r, v);
+          cpu.setX(T0, 1n); cpu.setF(1, 1n); cpu.setX(T1, ITERATIONS); cpu.pc = CODE;
+          const targeted = new Set<number>();
+          for (const [, at, size] of p.bases) {
+            targeted.add(pageOf(cpu, at));
+            targeted.add(pageOf(cpu, at + BigInt(size) - 1n));
+          }
+          cpu.startDirtyLog();
+          const seen = new Set<number>();
+          let before = snapshot(cpu), ring1 = new Set<number>(), startInstret = cpu.instret;
+          const check = (): void => {
+            const log = new Set(cpu.takeDirtyPages());
+            const what = `seed ${seed}`;
+            for (const q of changedPages(before, snapshot(cpu))) expect(log.has(q), `${what}: changed page ${q} logged`).toBe(true);
+            for (const q of ring1) expect(log.has(q), `${what}: ring -1's page ${q} logged`).toBe(true);
+            for (const q of log) expect(targeted.has(q) || ring1.has(q), `${what}: page ${q} was written`).toBe(true);
+            if (cpu.instret - startInstret >= BigInt(2 * p.body)) {
+              for (const q of targeted) expect(log.has(q), `${what}: targeted page ${q} logged after a whole iteration`).toBe(true);
+            }
+            for (const q of log) seen.add(q);
+            before = snapshot(cpu); ring1 = new Set(); startInstret = cpu.instret;
+          };
+          for (let slices = 0; ; slices++) {
+            if (slices > 100_000) throw new Error('the program did not stop');
+            const reason = cpu.run(BigInt(rng.range(1, 300)));
+            if (reason === ExitReason.Ebreak) break;
+            if (reason !== ExitReason.Budget) throw new Error(`seed ${seed}: ${describeExit(cpu)}`);
+            if (rng.chance(0.05)) {
+              const k = rng.int(DATA_PAGES);
+              cpu.write64(D(k) + BigInt(rng.int(PAGE_SIZE / 8) * 8), rng.u64());
+              ring1.add(pageOf(cpu, D(k)));
+            }
+            if (rng.chance(0.2)) check();
+          }
+          check();
+          expect(cpu.x(T1)).toBe(0n);
+          if ((cpu.jitStats?.translated ?? 0) > 0) translatedSeeds++;
+          for (const q of targeted) expect(seen.has(q), `seed ${seed}: targeted page ${q} logged at some take`).toBe(true);
+        }
+        // (Only page-permission mode translates; a loop that starts with an
+        // atomic is not translated from its head.)
+        if (tier === 'translated' && mode === 'perms') expect(translatedSeeds).toBeGreaterThanOrEqual(6);
+      });
+    }
+  }
 });
