@@ -50,7 +50,7 @@ function start(elf: Uint8Array, argv: string[], extra: Partial<ProcessVMOptions>
   return { vm, out: () => Buffer.concat(s.out) };
 }
 
-function restore(file: Uint8Array, extra: Partial<ProcessVMOptions> = {}): Run {
+function restore(file: Uint8Array, extra: Partial<ProcessVMOptions> & { base?: readonly Uint8Array[] } = {}): Run {
   const s = sinks();
   const vm = ProcessVM.restore(file, { ...s.options, ...extra });
   return { vm, out: () => Buffer.concat(s.out) };
@@ -500,4 +500,33 @@ describe('bad checkpoint files restore nothing and say why', () => {
       try { restore(cut); expect.unreachable(); } catch (e) { expect((e as CheckpointError).problem).toBe('bad-record'); }
     }
   });
+});
+
+describe('Diff snapshots of a process VM (the pages written since the snapshot before)', () => {
+  for (const tier of TIERS) {
+    it(`threads queue, ${tier.name}: a Full and two Diffs restore as a chain to the machine of the last one`, () => {
+      const elf = GUEST('threads.elf');
+      const total = countSteps(elf, ['threads', 'queue'], tier);
+      const a = start(elf, ['threads', 'queue'], tier);
+      steps(a.vm, total >> 2);
+      const full = a.vm.snapshot('Full');
+      steps(a.vm, total >> 3);
+      const d1 = a.vm.snapshot('Diff');
+      steps(a.vm, total >> 3);
+      const d2 = a.vm.snapshot('Diff');
+      expect(d1.length).toBeLessThan(full.length);
+      expect(d2.length).toBeLessThan(full.length);
+      const outAt = a.out().length;
+      const b = restore(d2, { ...tier, base: [full, d1] });
+      expect(Buffer.from(b.vm.checkpoint()).equals(Buffer.from(a.vm.checkpoint()))).toBe(true);
+      let sa: number | undefined, sb: number | undefined;
+      while ((sa = steps(a.vm, 1000)) === undefined);
+      while ((sb = steps(b.vm, 1000)) === undefined);
+      expect(sb).toBe(sa);
+      expect(b.out().equals(a.out().subarray(outAt))).toBe(true);
+      expect(b.vm.cpu.instret).toBe(a.vm.cpu.instret);
+      expect(() => restore(d2, { ...tier, base: [full] })).toThrow(CheckpointError);
+      expect(() => start(elf, ['threads', 'queue'], tier).vm.snapshot('Diff')).toThrow(/take a Full one first/);
+    });
+  }
 });

@@ -35,10 +35,10 @@ function boot(options: Partial<SystemVMOptions> & { kernel: Uint8Array }): Run {
   return { vm, out: () => out };
 }
 
-function restore(file: Uint8Array, disk?: MemoryBlockBackend): Run {
+function restore(file: Uint8Array, disk?: MemoryBlockBackend, base?: Uint8Array[]): Run {
   let out = '';
   const vm = SystemVM.restore(file, {
-    cpuModule, maxInstructions: 400_000_000n, random: (b) => b.fill(0x5a), disk,
+    cpuModule, maxInstructions: 400_000_000n, random: (b) => b.fill(0x5a), disk, base,
     console: (b) => { out += Buffer.from(b).toString('latin1'); }, diagnostics: () => {},
   });
   return { vm, out: () => out };
@@ -240,5 +240,66 @@ describe('ringvisor boot --restore', () => {
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }
+  });
+});
+
+describe('Diff snapshots (the pages written since the snapshot before, from the dirty-page log)', () => {
+  const kernel = readFileSync(`${dir}bin/paging.elf`);
+
+  it('a Full and two Diffs restore, as a chain, to the machine of the last one; each Diff holds less', () => {
+    const whole = boot({ kernel });
+    const steps = finish(whole.vm).steps;
+    const a = boot({ kernel });
+    const at = (n: number) => { while (n-- > 0) a.vm.step(); };
+    at(steps >> 2);
+    const full = a.vm.snapshot('Full');
+    expect(Buffer.from(full).equals(Buffer.from(a.vm.checkpoint()))).toBe(true);
+    at(steps >> 3);
+    const diff1 = a.vm.snapshot('Diff');
+    at(steps >> 3);
+    const diff2 = a.vm.snapshot('Diff');
+    expect(diff1.length).toBeLessThan(full.length);
+    expect(diff2.length).toBeLessThan(full.length);
+    const before = a.out().length;
+    const b = restore(diff2, undefined, [full, diff1]);
+    // The chain's machine is the machine: its Full checkpoint is the one the original would take.
+    expect(Buffer.from(b.vm.checkpoint()).equals(Buffer.from(a.vm.checkpoint()))).toBe(true);
+    const ra = finish(a.vm), rb = finish(b.vm);
+    expect(rb).toEqual(ra);
+    expect(b.out()).toBe(a.out().slice(before));
+    expect(b.vm.cpu.instret).toBe(a.vm.cpu.instret);
+  });
+
+  it('a Diff taken after a restore builds on the file restored', () => {
+    const a = boot({ kernel });
+    for (let i = 0; i < 10; i++) a.vm.step();
+    const full = a.vm.snapshot('Full');
+    const b = restore(full);
+    for (let i = 0; i < 10; i++) { a.vm.step(); b.vm.step(); }
+    const da = a.vm.snapshot('Diff'), db = b.vm.snapshot('Diff');
+    expect(Buffer.from(db).equals(Buffer.from(da))).toBe(true);
+    const c = restore(db, undefined, [full]);
+    expect(finish(c.vm)).toEqual(finish(a.vm));
+  });
+
+  it('a broken chain restores nothing and says which link; a Diff with nothing before it is refused', () => {
+    const a = boot({ kernel });
+    expect(() => a.vm.snapshot('Diff')).toThrow(/take a Full one first/);
+    for (let i = 0; i < 5; i++) a.vm.step();
+    const full = a.vm.snapshot('Full');
+    for (let i = 0; i < 5; i++) a.vm.step();
+    const d1 = a.vm.snapshot('Diff');
+    for (let i = 0; i < 5; i++) a.vm.step();
+    const d2 = a.vm.snapshot('Diff');
+    const problem = (file: Uint8Array, base: Uint8Array[]) => {
+      try { restore(file, undefined, base); } catch (e) { if (e instanceof CheckpointError) return `${e.problem}: ${e.message}`; throw e; }
+      return 'restored';
+    };
+    expect(problem(d2, [])).toMatch(/^wrong-base: .*the snapshot is a Diff snapshot: restore it with the Full snapshot it builds on/);
+    expect(problem(d2, [full])).toMatch(/^wrong-base: .*the snapshot is a Diff of a file of \d+ bytes/);
+    expect(problem(d2, [d1, full])).toMatch(/^wrong-base: .*base 1 is a Diff snapshot/);
+    expect(problem(d1, [full, full])).toMatch(/^wrong-base: .*base 2 is a Full snapshot/);
+    expect(problem(full, [full])).toMatch(/^wrong-base: .*the snapshot is a Full snapshot/);
+    expect(problem(d2, [full, d1])).toBe('restored');
   });
 });

@@ -21,10 +21,13 @@ class FakeVM implements ControlledVM {
   constructor(readonly value: number) {}
   pause(): void { this.state = 'Paused'; }
   resume(): void { this.state = 'Running'; }
+  forgotten = 0;
   checkpoint(): Uint8Array {
     if (this.refuse) throw this.refuse;
     return Uint8Array.of(0xcc, this.value);
   }
+  snapshot(): Uint8Array { return this.checkpoint(); }
+  forgetSnapshot(): void { this.forgotten++; }
   metrics(): Record<string, unknown> { return { value: this.value }; }
   configuration(): Record<string, unknown> { return { kind: 'fake' }; }
   halt(status: number): void { this.halted = status; this.state = 'Stopped'; }
@@ -73,6 +76,7 @@ describe('VmControl', () => {
       vm.refuse = undefined;
       expect((await refusal(c.snapshot(join(dir, 'no', 'such', 'c.snap'), 'Full'))).status).toBe(400);
       expect((await refusal(c.snapshot(dir, 'Full'))).status).toBe(400); // a directory
+      expect(vm.forgotten).toBe(2); // (a Diff must not build on a file never written)
       expect(readdirSync(dir).sort()).toEqual(['a.snap']);
     } finally {
       rmSync(dir, { recursive: true, force: true });

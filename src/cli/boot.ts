@@ -51,7 +51,10 @@ options:
                         RAM, harts, clock, command line and devices are the
                         file's; its disk is reopened from the path it
                         records, or from --disk; --kernel, --initrd,
-                        --append, --mem, --smp and --clock cannot be given
+                        --append, --mem, --smp and --clock cannot be given;
+                        a Diff snapshot is restored with the Full one it
+                        builds on and the Diffs between, oldest first:
+                        --restore FULL --restore DIFF1 --restore DIFF2
   --api PATH            serve the VM's control API on a Unix socket at PATH
                         (mode 0600; docs/API.md): state, pause and resume,
                         snapshots, checkpoints, metrics
@@ -115,7 +118,7 @@ export async function cmdBoot(args: string[]): Promise<number> {
   let disk: { path: string; readOnly: boolean } | undefined;
   let harts: number | undefined;
   let clock: 'host' | 'virtual' | undefined;
-  let restore: string | undefined;
+  const restores: string[] = [];
   let api: string | undefined, checkpointDir: string | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
@@ -152,7 +155,7 @@ export async function cmdBoot(args: string[]): Promise<number> {
       if (!m[1]) usageError(`bad --disk '${v}' (FILE or FILE,ro)`);
       disk = { path: m[1], readOnly: m[2] !== undefined };
     }
-    else if (a === '--restore') restore = value();
+    else if (a === '--restore') restores.push(value());
     else if (a === '--api') api = value();
     else if (a === '--checkpoint-dir') checkpointDir = value();
     else if (a === '--trace-exits') traceExits = true;
@@ -160,6 +163,7 @@ export async function cmdBoot(args: string[]): Promise<number> {
     else if (a === '-h' || a === '--help') { process.stdout.write(BOOT_USAGE); return 0; }
     else throw new BootUsageError(`unknown option ${a}`);
   }
+  const restore = restores.at(-1);
   if (restore !== undefined) {
     const given = [['--kernel', kernel], ['--initrd', initrd], ['--append', append], ['--mem', mem], ['--smp', harts], ['--clock', clock]].filter(([, v]) => v !== undefined);
     if (given.length > 0) usageError(`--restore takes the machine from the checkpoint: ${given.map(([o]) => o).join(', ')} cannot be given with it`);
@@ -195,7 +199,9 @@ export async function cmdBoot(args: string[]): Promise<number> {
   let vm: SystemVM;
   try {
     vm = restore !== undefined
-      ? SystemVM.restore(readInput(restore, 'checkpoint', 0x1_0000_0000), common)
+      ? SystemVM.restore(readInput(restore, 'checkpoint', 0x1_0000_0000), {
+        ...common, base: restores.slice(0, -1).map((f) => readInput(f, 'checkpoint', 0x1_0000_0000)),
+      })
       : SystemVM.create({
         ...common,
         kernel: readInput(kernel!, 'kernel', mem ?? DEFAULT_SYSTEM_MEMORY), kernelName: kernel,

@@ -76,7 +76,9 @@ options:
                         control API's PUT /snapshot/create) where it was:
                         no PROGRAM or environment; its files are reopened in
                         the sandbox these options make (the same --cwd and
-                        --mount as it had)
+                        --mount as it had); a Diff snapshot is restored
+                        after the Full one it builds on and the Diffs
+                        between: --restore FULL --restore DIFF
   --api PATH            serve the VM's control API on a Unix socket at PATH
                         (mode 0600; docs/API.md)
   --checkpoint-dir DIR  keep the VM's checkpoint tree in DIR (made if
@@ -262,7 +264,8 @@ async function cmdRun(args: string[]): Promise<number> {
   let hostRoot = false;
   let tmpBytes: number | undefined, tmpInodes: number | undefined, diskQuota: number | undefined;
   let sysroot: string | undefined;
-  let restore: string | undefined, api: string | undefined, checkpointDir: string | undefined;
+  const restores: string[] = [];
+  let api: string | undefined, checkpointDir: string | undefined;
   let i = 0;
   for (; i < args.length && args[i].startsWith('-'); i++) {
     const a = args[i];
@@ -315,7 +318,7 @@ async function cmdRun(args: string[]): Promise<number> {
       if (!/^[1-9]\d{0,9}$/.test(v)) usageError(`bad --tmp-inodes '${v}' (a count, at least 1)`);
       tmpInodes = Number(v);
     } else if (a === '--disk-quota') diskQuota = parseByteCount(value(), usageError, '--disk-quota', MAX_DISK_QUOTA_BYTES);
-    else if (a === '--restore') restore = value();
+    else if (a === '--restore') restores.push(value());
     else if (a === '--api') api = value();
     else if (a === '--checkpoint-dir') checkpointDir = value();
     else if (a === '--strace') strace = true;
@@ -324,6 +327,7 @@ async function cmdRun(args: string[]): Promise<number> {
     else throw new UsageError(`unknown option ${a}`);
   }
   let program = args[i];
+  const restore = restores.at(-1);
   if (restore !== undefined) {
     if (program !== undefined) throw new UsageError(`--restore resumes the program it saved: no PROGRAM (${program}) with it`);
     if (envClear || envEdits.length > 0 || memoryBytes !== undefined || clock !== undefined) {
@@ -394,9 +398,11 @@ async function cmdRun(args: string[]): Promise<number> {
   let vm: ProcessVM;
   if (restore !== undefined) {
     try {
-      vm = ProcessVM.restore(elf, common);
+      const base = restores.slice(0, -1).map((f) => readProgramFile(f));
+      vm = ProcessVM.restore(elf, { ...common, base });
     } catch (e) {
       if (e instanceof CheckpointError) return fail(`run: --restore ${restore}: ${e.message}`);
+      if (e instanceof ProgramFileError) return fail(e.message, e.exitStatus);
       throw e;
     }
   } else {

@@ -17,9 +17,12 @@ export interface ControlledVM {
   readonly state: VmRunState;
   pause(): void;
   resume(): void;
-  /** A full checkpoint, or with 'Diff' one whose RAM is the pages written
-   *  since the last checkpoint (of either kind). */
-  checkpoint(type?: 'Full' | 'Diff'): Uint8Array;
+  /** The whole VM, for the checkpoint tree. */
+  checkpoint(): Uint8Array;
+  /** A snapshot for a file: Full, or a Diff of the last snapshot. */
+  snapshot(type: 'Full' | 'Diff'): Uint8Array;
+  /** The last snapshot never reached its file. */
+  forgetSnapshot(): void;
   metrics(): Record<string, unknown>;
   configuration(): Record<string, unknown>;
   /** Stops it for good (its run loop returns `status`). */
@@ -77,7 +80,7 @@ export class VmControl<V extends ControlledVM> implements ControlTarget {
     const t = performance.now();
     let bytes: Uint8Array;
     try {
-      bytes = this.vm.checkpoint(type);
+      bytes = this.vm.snapshot(type);
     } catch (e) {
       if (e instanceof CheckpointError || e instanceof CheckpointUnsupportedError) throw new ControlError(409, e.message);
       throw e;
@@ -95,6 +98,7 @@ export class VmControl<V extends ControlledVM> implements ControlTarget {
     } catch (e) {
       if (fd !== undefined) closeSync(fd);
       try { unlinkSync(tmp); } catch { /* not made */ }
+      this.vm.forgetSnapshot();
       throw new ControlError(400, `cannot write ${path}: ${(e as Error).message}`);
     }
     return { path, type, bytes: bytes.length, milliseconds };
@@ -122,7 +126,7 @@ export class VmControl<V extends ControlledVM> implements ControlTarget {
     const { tree } = this.tree();
     if (tree.list().some((c) => c.name === name)) throw new ControlError(409, `there is a checkpoint named ${JSON.stringify(name)} already`);
     try {
-      const step = tree.take(name, this.vm.checkpoint('Full'));
+      const step = tree.take(name, this.vm.checkpoint());
       const all = tree.list();
       return this.info_(step.checkpoint, all, tree.now.parent);
     } catch (e) {

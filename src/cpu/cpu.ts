@@ -1151,7 +1151,15 @@ export class Cpu {
     const l = this.layout, b = this.bytes;
     const pages = this.pagesInUse();
     const perms = b.slice(l.PAGE_PERMS, l.PAGE_PERMS + pages);
-    for (let i = 0; i < perms.length; i++) perms[i] = unprotectCode(perms[i], l);
+    // Translations' and the dirty-page log's withheld W is given back: a
+    // touched page writable on its first store is writable (that store
+    // would only mark it touched, which it is), so the record is the same
+    // whether a log was running or code was translated.
+    const W = Perm.W, lazy = l.PERM_WLAZY, t = l.PAGE_TOUCHED;
+    for (let i = 0; i < perms.length; i++) {
+      const v = unprotectCode(perms[i], l);
+      perms[i] = (v & t) && (v & lazy) ? (v & ~lazy) | W : v;
+    }
     const slots: number[] = [];
     if (this.slots) for (const index of [...this.backedSlots].sort((x, y) => x - y)) slots.push(index, this.slots[index]);
     return new RecordWriter(CPU_RECORD_TAG, CPU_RECORD_VERSION)

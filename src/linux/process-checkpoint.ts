@@ -15,6 +15,7 @@
 // covered here (an eventfd, an epoll instance, an O_PATH descriptor). A checkpoint is never silently wrong.
 import { CheckpointError } from '../hypervisor/checkpoint-error.js';
 import { readCheckpoint, type Checkpoint, type MachineId } from '../hypervisor/checkpoint-file.js';
+import { DIFF_SECTION } from '../hypervisor/snapshot-chain.js';
 import { RecordReader, RecordWriter } from '../hypervisor/persist.js';
 import { RAM_SECTION_NAMES } from '../hypervisor/ram-record.js';
 import type { Cpu } from '../cpu/cpu.js';
@@ -28,7 +29,7 @@ import type { ProcessRecord } from './sys/process.js';
 /** The sections every process VM's checkpoint has (and 'ram.N' for each
  *  64 MiB of RAM that holds anything). */
 export const PROCESS_SECTIONS = ['process', 'cpu', 'threads', 'signals', 'rlimits', 'memory', 'files', 'memfs', 'clock'] as const;
-export const PROCESS_KNOWN_SECTIONS: readonly string[] = [...PROCESS_SECTIONS, ...RAM_SECTION_NAMES];
+export const PROCESS_KNOWN_SECTIONS: readonly string[] = [...PROCESS_SECTIONS, DIFF_SECTION, ...RAM_SECTION_NAMES];
 
 export const PROCESS_VM_RECORD = 'process-vm';
 export const THREADS_RECORD = 'threads';

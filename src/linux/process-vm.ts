@@ -42,6 +42,7 @@ import { saveProcess, restoreProcess, RLIMIT_NLIMITS } from './sys/process.js';
 import { CheckpointError } from '../hypervisor/checkpoint-error.js';
 import { writeCheckpoint, type Section } from '../hypervisor/checkpoint-file.js';
 import { saveRam, readRam, writeRam } from '../hypervisor/ram-record.js';
+import { SnapshotLineage, checkChain } from '../hypervisor/snapshot-chain.js';
 import {
   CheckpointUnsupportedError, processMachineId, readProcessCheckpoint,
   saveProcessVmRecord, readProcessVmRecord, saveThreadsRecord, readThreadsRecord, saveSignalsRecord, readSignalsRecord,
@@ -132,7 +133,11 @@ export interface ProcessVMOptions {
  *  files are opened again through it), and the private in-memory /tmp,
  *  whose content the checkpoint replaces. The limits (memoryBytes,
  *  maxInstructions, threadSlice, maxProcesses) default to the saved ones. */
-export type ProcessVMRestoreOptions = Omit<ProcessVMOptions, 'argv' | 'env' | 'programName' | 'clock'>;
+export type ProcessVMRestoreOptions = Omit<ProcessVMOptions, 'argv' | 'env' | 'programName' | 'clock'> & {
+  /** For a Diff snapshot: the Full snapshot it builds on and every Diff
+   *  between them, oldest first (hypervisor/snapshot-chain.ts). */
+  base?: readonly Uint8Array[];
+};
 
 /** Where a VM is in its life, in Firecracker's words: running (or ready
  *  to), paused by its host, or stopped for good. */
@@ -317,6 +322,8 @@ export class ProcessVM {
   private sliceLeft = 0n;
   private sliceThread: Thread | undefined;
   private readonly cpuModule: WebAssembly.Module;
+  /** Snapshots written so far, for Diffs (made at the first). */
+  private snapshots: SnapshotLineage | undefined;
   private disposed = false;
   private deadline: number | undefined;
   /** While no thread can run before a deadline on the host clock: that
@@ -364,11 +371,14 @@ export class ProcessVM {
   }
 
   private static restoreOn(cpu: Cpu, module: WebAssembly.Module, checkpoint: Uint8Array, options: ProcessVMRestoreOptions): ProcessVM {
-    const { parts } = readProcessCheckpoint(checkpoint, processMachineId(cpu));
+    const chain = [...(options.base ?? []), checkpoint].map((bytes) => ({ bytes, ...readProcessCheckpoint(bytes, processMachineId(cpu)) }));
+    checkChain(chain);
+    const { parts } = chain[chain.length - 1];
     const vm = readProcessVmRecord(parts.get('process')!);
     if (vm.pid !== PID) throw new CheckpointError('bad-record', `process-vm record: pid ${vm.pid}, a VM's first process is ${PID}`);
+    // RAM: the Full file's, each Diff's pages laid over it in order.
     const ram: Section[] = [];
-    for (const [name, payload] of parts) if (name.startsWith('ram.')) ram.push({ name, version: PROCESS_RECORD_VERSION, payload });
+    for (const f of chain) for (const [name, payload] of f.parts) if (name.startsWith('ram.')) ram.push({ name, version: PROCESS_RECORD_VERSION, payload });
     const from: RestoreFrom = {
       cpu, vm, parts,
       threads: readThreadsRecord(parts.get('threads')!, cpu.saveContext().length),
@@ -387,7 +397,9 @@ export class ProcessVM {
       threadSlice: options.threadSlice ?? vm.threadSlice,
       maxProcesses: options.maxProcesses ?? vm.maxProcesses,
     };
-    return new ProcessVM(undefined, merged, undefined, false, from);
+    const restored = new ProcessVM(undefined, merged, undefined, false, from);
+    restored.lineage.continueFrom(checkpoint);
+    return restored;
   }
 
   private constructor(elf: Uint8Array | undefined, options: ProcessVMOptions, parent?: ProcessVM, shareMemory = false, from?: RestoreFrom) {
@@ -1080,6 +1092,34 @@ export class ProcessVM {
    * renamed since it was opened...), and nothing changes.
    */
   checkpoint(): Uint8Array {
+    return writeCheckpoint(processMachineId(this.cpu), [...this.sectionsToSave(), ...saveRam(this.cpu)]);
+  }
+
+  /**
+   * A snapshot for a file (the control API's PUT /snapshot/create): a Full
+   * one is checkpoint() and starts the dirty-page log; a Diff holds only
+   * the RAM written since the last snapshot (or the restore), and is
+   * restored with the files it builds on (`ProcessVMRestoreOptions.base`).
+   * A Diff with no snapshot before it throws CheckpointError. What cannot
+   * be saved is refused before the dirty-page log is touched.
+   */
+  snapshot(type: 'Full' | 'Diff' = 'Full'): Uint8Array {
+    const sections = this.sectionsToSave();
+    return this.lineage.snapshot(type, (ram) => writeCheckpoint(processMachineId(this.cpu), [...sections, ...ram]));
+  }
+
+  /** The last snapshot never reached its file: the next one must be Full. */
+  forgetSnapshot(): void {
+    this.snapshots?.forget();
+  }
+
+  private get lineage(): SnapshotLineage {
+    return this.snapshots ??= new SnapshotLineage(this.cpu);
+  }
+
+  // Every part's record but RAM, checked first: what cannot be saved yet
+  // throws CheckpointUnsupportedError.
+  private sectionsToSave(): Section[] {
     this.assertLive();
     const refuse = (feature: string, why: string): never => {
       throw new CheckpointUnsupportedError(feature, `${this.programName}: ${why}`);
@@ -1118,9 +1158,8 @@ export class ProcessVM {
       { name: 'files', version: PROCESS_RECORD_VERSION, payload: saveFilesRecord(files), compress: true },
       { name: 'memfs', version: PROCESS_RECORD_VERSION, payload: saveMemfsMounts(trees), compress: true },
       { name: 'clock', version: PROCESS_RECORD_VERSION, payload: saveClockRecord({ hostClock: this.clock.kind === 'host', sleptNs: this.clock.save().sleptNs, nowNs: this.clock.nowNs() }) },
-      ...saveRam(cpu),
     ];
-    return writeCheckpoint(processMachineId(cpu), sections);
+    return sections;
   }
 
   // The VM's own record: its configuration and the process's state.
