@@ -18,6 +18,9 @@ async function run(args: string[], options: { memoryBytes?: number; maxProcesses
   const diagnostics: string[] = [];
   const vm = ProcessVM.create(ELF, {
     argv: ['procs', ...args], ...options, jitWarmup: 0n,
+    // Which child runs when decides which one the memory limit kills: the
+    // virtual clock's fixed slices make that the same on every machine.
+    clock: 'virtual',
     stdout: (b) => { out += new TextDecoder().decode(b); },
     diagnostics: (line) => diagnostics.push(line),
     timeoutSeconds: 120,

@@ -43,6 +43,9 @@ import { CheckpointError } from '../hypervisor/checkpoint-error.js';
 import { writeCheckpoint, type Section } from '../hypervisor/checkpoint-file.js';
 import { saveRam, readRam, writeRam } from '../hypervisor/ram-record.js';
 import { SnapshotLineage, checkChain } from '../hypervisor/snapshot-chain.js';
+import { handleExit, type ExitAction, type Partition } from '../hypervisor/exits.js';
+
+const CONTINUE: ExitAction = { kind: 'continue' };
 import {
   CheckpointUnsupportedError, processMachineId, readProcessCheckpoint,
   saveProcessVmRecord, readProcessVmRecord, saveThreadsRecord, readThreadsRecord, saveSignalsRecord, readSignalsRecord,
@@ -995,26 +998,13 @@ export class ProcessVM {
     const reason = cpu.run(budget);
     if (timed && reason === ExitReason.Budget) this.adaptSlice(performance.now() - startedMs);
     this.sliceLeft -= cpu.instret - started;
-    switch (reason) {
-      case ExitReason.EcallU:
-        this.syscall();
-        break;
-      case ExitReason.Budget:
-        if (threads.count > 1) threads.preempt();
-        break;
-      case ExitReason.Fault: {
-        if (this.handleMemoryFault()) break;
-        const status = this.fault(signalForCause(cpu.exit.cause), CAUSE_NAMES[cpu.exit.cause] ?? `exception ${cpu.exit.cause}`);
-        if (status !== undefined) return status;
-        break;
-      }
-      case ExitReason.Ebreak: {
-        const status = this.fault(SIGTRAP, 'ebreak');
-        if (status !== undefined) return status;
-        break;
-      }
-      default:
-        throw new Error(`unexpected exit ${EXIT_REASON_NAMES[reason] ?? reason} at pc 0x${cpu.exit.pc.toString(16)}`);
+    const action = handleExit(reason, this.partition);
+    if (action.kind === 'stop') {
+      // A fault's signal ended the process (and said so); an exit the
+      // process never selected ends the VM.
+      if (action.diagnostic === undefined) return action.status;
+      this.diagnose(action.diagnostic);
+      return this.endVm(action.status);
     }
     if (this.exitStatus === undefined && threads.mustSwitch) threads.schedule();
     return this.exitStatus;
@@ -1111,6 +1101,32 @@ export class ProcessVM {
   /** The last snapshot never reached its file: the next one must be Full. */
   forgetSnapshot(): void {
     this.snapshots?.forget();
+  }
+
+  // The process as the exit table (hypervisor/exits.ts) sees it: system
+  // calls, faults and signals, and threads taking turns.
+  private exitPartition: Partition | undefined;
+  private get partition(): Partition {
+    const vm = this;
+    return this.exitPartition ??= {
+      name: `ringvisor: ${this.programName}`,
+      get cpu() { return vm.cpu; },
+      ran: 0n,
+      trace: () => {},
+      systemCall: () => { this.syscall(); return CONTINUE; },
+      breakpoint: () => this.signalled(this.fault(SIGTRAP, 'ebreak')),
+      fault: () => {
+        if (this.handleMemoryFault()) return CONTINUE;
+        const cause = this.cpu.exit.cause;
+        return this.signalled(this.fault(signalForCause(cause), CAUSE_NAMES[cause] ?? `exception ${cause}`));
+      },
+      preempt: () => { if (this.threads.count > 1) this.threads.preempt(); },
+    };
+  }
+
+  // A fault's signal: delivered (the process runs on) or its end.
+  private signalled(status: number | undefined): ExitAction {
+    return status === undefined ? CONTINUE : { kind: 'stop', status };
   }
 
   private get lineage(): SnapshotLineage {

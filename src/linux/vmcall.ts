@@ -10,6 +10,7 @@
 // is the return, precise and distinct from any ebreak of the guest's own.
 // Every register, pc and fcsr are saved before and restored after (also when
 // the call fails), so calls can be repeated and run() can go on afterwards.
+import { handleExit, type ExitAction, type Partition } from '../hypervisor/exits.js';
 import { Cause, ExitControl, ExitReason, Perm, EXIT_REASON_NAMES, GuestMemoryError, PAGE_SIZE } from '../cpu/cpu.js';
 import type { ProcessVM } from './process-vm.js';
 import { describeWait } from './threads.js';
@@ -48,6 +49,7 @@ export const DEFAULT_CALL_BUDGET = 1_000_000_000n;
 export const MAX_CALL_ARGS = 8;
 // Instructions per cpu.run in the async form, between checks for a yield.
 const SLICE = 1n << 22n;
+const CONTINUE: ExitAction = { kind: 'continue' };
 const YIELD_MS = 20;
 const EBREAK = 0x00100073;
 const RA = 1, SP = 2, GP = 3, A0 = 10, A1 = 11;
@@ -247,6 +249,28 @@ function begin(vm: ProcessVM, target: string | bigint, args: CallArg[], options:
 
   const start = cpu.instret;
   let returned: CallResult | undefined;
+  // The call as the exit table (hypervisor/exits.ts) sees it: the run
+  // loop's system calls and faults, and the ebreak at `ret` ending it.
+  const partition: Partition = {
+    name: `call ${name}`, cpu, ran: 0n, trace: () => {},
+    systemCall: () => { syscall(vm, name); return CONTINUE; },
+    breakpoint: () => {
+      if (cpu.exit.pc === ret) {
+        returned = { a0: cpu.x(A0), a1: cpu.x(A1), instructions: cpu.instret - start };
+        // The caller's buffers come back as the guest left them. Ring -1
+        // put them there itself, so it reads them back as its own even
+        // if the function took the guest's permissions away.
+        for (const b of buffers) b.bytes.set(cpu.readBytes(b.addr, b.bytes.length));
+        return { kind: 'done' };
+      }
+      fault(vm, name, SIGTRAP, 'ebreak');
+      return CONTINUE;
+    },
+    fault: () => {
+      if (!memoryFault(vm, name)) fault(vm, name, signalForCause(cpu.exit.cause), CAUSE_NAMES[cpu.exit.cause] ?? `exception ${cpu.exit.cause}`);
+      return CONTINUE;
+    },
+  };
   return {
     step(slice, block) {
       vm.assertLive();
@@ -255,31 +279,9 @@ function begin(vm: ProcessVM, target: string | bigint, args: CallArg[], options:
       const left = budget - used;
       if (left <= 0n) throw new CallBudgetError(name, budget, cpu.pc);
       cpu.time = timeCsr(vm.clock);
-      const reason = cpu.run(left < slice ? left : slice);
-      switch (reason) {
-        case ExitReason.Budget:
-          return false;
-        case ExitReason.EcallU:
-          syscall(vm, name);
-          return false;
-        case ExitReason.Ebreak:
-          if (cpu.exit.pc === ret) {
-            returned = { a0: cpu.x(A0), a1: cpu.x(A1), instructions: cpu.instret - start };
-            // The caller's buffers come back as the guest left them. Ring -1
-            // put them there itself, so it reads them back as its own even
-            // if the function took the guest's permissions away.
-            for (const b of buffers) b.bytes.set(cpu.readBytes(b.addr, b.bytes.length));
-            return true;
-          }
-          fault(vm, name, SIGTRAP, 'ebreak');
-          return false;
-        case ExitReason.Fault:
-          if (memoryFault(vm, name)) return false;
-          fault(vm, name, signalForCause(cpu.exit.cause), CAUSE_NAMES[cpu.exit.cause] ?? `exception ${cpu.exit.cause}`);
-          return false;
-        default:
-          throw new Error(`call ${name}: unexpected exit ${EXIT_REASON_NAMES[reason] ?? reason} at pc 0x${cpu.exit.pc.toString(16)}`);
-      }
+      const action = handleExit(cpu.run(left < slice ? left : slice), partition);
+      if (action.kind === 'stop') throw new Error(action.diagnostic ?? `call ${name}: stopped (${action.status})`);
+      return action.kind === 'done';
     },
     result() {
       if (!returned) throw new Error(`call ${name}: no result before the call returned`);

@@ -3,14 +3,14 @@
 // -1 is the firmware and the board. This file puts the machine together and
 // runs it: it loads the kernel, the initrd and the device tree, runs the
 // harts in slices and hands each exit of the CPU to the exit table
-// (exits.ts), which routes it to the part that serves it (an SBI call, an
+// (hypervisor/exits.ts), which routes it to the part that serves it (an SBI call, an
 // MMIO access, a wfi). The parts are each in a file of their own: the board's devices
 // and its tree (board.ts), the harts taking turns on the CPU
 // (hart-scheduler.ts), the guest's time (guest-clock.ts), the SBI
 // (sbi.ts, sbi-adapter.ts), the console's input and panic watch
 // (console.ts), and the run's limits (hypervisor/limits.ts).
 import { Cpu, ExitControl, ExitReason, EXIT_REASON_NAMES, MemoryMode } from '../cpu/cpu.js';
-import { handleSystemExit, type ExitMachine } from './exits.js';
+import { handleExit, type Partition } from '../hypervisor/exits.js';
 import { defaultCpuModule } from '../cpu/module-registry.js';
 import { checkMemoryBytes, RunLimits } from '../hypervisor/limits.js';
 import { platformRandom } from '../hypervisor/random.js';
@@ -131,7 +131,7 @@ export class SystemVM {
    *  SRST's stops); exitCount() reads one by ExitReason. */
   readonly exitStats = new Map<string, number>();
   /** What exits.ts's handlers see of this machine; `ran` is set per exit. */
-  private readonly exits: ExitMachine & { ran: bigint };
+  private readonly exits: Partition & { ran: bigint };
   /** Set when the guest has asked to power off or reset (SBI SRST), or failed. */
   status: number | undefined;
   private readonly options: SystemVMOptions;
@@ -251,7 +251,7 @@ export class SystemVM {
         : { kind: 'backend', readOnly: d.readOnly, bytes: d.byteLength },
     };
     this.exits = {
-      cpu, bus: this.bus, ran: 0n,
+      name: 'ringvisor boot', cpu, bus: this.bus, ran: 0n,
       sbiCall: () => handleSbi(cpu, this.sbiMachine(), this.sbiStats),
       waitForInterrupt: () => scheduler.waitForInterrupt(),
       trace: (what) => this.trace(what),
@@ -501,9 +501,9 @@ export class SystemVM {
     scheduler.ran(ran);
     this.executed += ran;
     this.exits.ran = ran;
-    const action = handleSystemExit(reason, this.exits, this.exitStats);
+    const action = handleExit(reason, this.exits, this.exitStats);
     if (action.kind === 'stop') {
-      this.diagnose(action.diagnostic);
+      if (action.diagnostic !== undefined) this.diagnose(action.diagnostic);
       return (this.status = action.status);
     }
     return this.status;

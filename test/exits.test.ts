@@ -1,12 +1,14 @@
-// The system VM's exit table (src/system/exits.ts) as a function of its
-// inputs: an exit reason and the CPU's exit state in, an action and its
-// effects (the MMIO completion, a waiting hart, an SBI call, trace lines,
-// the count per reason) out, on a fake CPU and bus; and the counts of a
-// whole machine.
+// The exit table (src/hypervisor/exits.ts), one for every kind of
+// partition, as a function of its inputs: an exit reason, the CPU's exit
+// state and the services a partition has in, an action and its effects
+// (the MMIO completion, a waiting hart, an SBI call, a system call, a
+// fault, trace lines, the count per reason) out, on a fake CPU and bus; and
+// the counts of a whole machine.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ExitReason, EXIT_REASON_NAMES, type ExitInfo, type MmioAccess } from '../src/cpu/cpu.js';
-import { handleSystemExit, SYSTEM_EXIT_HANDLERS, type ExitMachine } from '../src/system/exits.js';
+import type { ExitAction } from '../src/hypervisor/exits.js';
+import { handleExit, EXIT_HANDLERS, type Partition } from '../src/hypervisor/exits.js';
 import type { AccessSize, MmioDevice } from '../src/system/devices/bus.js';
 import { SystemVM } from '../src/system/system-vm.js';
 import { loadCpuModule } from '../src/node/load.js';
@@ -16,7 +18,8 @@ const UART = 0x1000_0000n;
 function machine(reason: ExitReason, mmio: Partial<MmioAccess> = {}, exit: Partial<ExitInfo> = {}) {
   const log: string[] = [];
   const device = { name: 'uart0', base: UART, size: 0x100n } as MmioDevice;
-  const m: ExitMachine = {
+  const m: Partition = {
+    name: 'ringvisor boot',
     cpu: {
       pc: 0x8020_0004n,
       exit: { reason, pc: 0x8020_0000n, inst: 0, instLength: 4, cause: 0, addr: 0n, ...exit },
@@ -37,19 +40,19 @@ function machine(reason: ExitReason, mmio: Partial<MmioAccess> = {}, exit: Parti
   return { m, log };
 }
 
-describe('the system exit table', () => {
+describe('the exit table, for a system VM', () => {
   it('has an arm for every exit reason', () => {
     const reasons = Object.values(ExitReason).filter((v): v is ExitReason => typeof v === 'number');
-    for (const r of reasons) expect(typeof SYSTEM_EXIT_HANDLERS[r], EXIT_REASON_NAMES[r]).toBe('function');
+    for (const r of reasons) expect(typeof EXIT_HANDLERS[r], EXIT_REASON_NAMES[r]).toBe('function');
   });
 
   it('MMIO_LOAD: a device answers and the load completes with its value; none: an access fault', () => {
     const counts = new Map<string, number>();
     const hit = machine(ExitReason.MmioLoad, { addr: UART + 5n, size: 1 });
-    expect(handleSystemExit(ExitReason.MmioLoad, hit.m, counts)).toEqual({ kind: 'continue' });
+    expect(handleExit(ExitReason.MmioLoad, hit.m, counts)).toEqual({ kind: 'continue' });
     expect(hit.log).toEqual(['trace reason MMIO_LOAD pc 0x80200000 gpa 0x10000005 len 1 val 0x60 (uart0)', 'complete 0x60']);
     const miss = machine(ExitReason.MmioLoad, { addr: 0x2000_0000n, size: 4 });
-    expect(handleSystemExit(ExitReason.MmioLoad, miss.m, counts)).toEqual({ kind: 'continue' });
+    expect(handleExit(ExitReason.MmioLoad, miss.m, counts)).toEqual({ kind: 'continue' });
     expect(miss.log).toEqual(['trace reason MMIO_LOAD pc 0x80200000 gpa 0x20000000 len 4 no device: access fault', 'fail']);
     expect(counts.get('MMIO_LOAD')).toBe(2);
   });
@@ -57,10 +60,10 @@ describe('the system exit table', () => {
   it('MMIO_STORE: the device takes the value; none: an access fault', () => {
     const counts = new Map<string, number>();
     const hit = machine(ExitReason.MmioStore, { addr: UART, size: 1, data: 0x41n });
-    handleSystemExit(ExitReason.MmioStore, hit.m, counts);
+    handleExit(ExitReason.MmioStore, hit.m, counts);
     expect(hit.log).toEqual(['store 0x41', 'trace reason MMIO_STORE pc 0x80200000 gpa 0x10000000 len 1 val 0x41 (uart0)']);
     const miss = machine(ExitReason.MmioStore, { addr: 0x10n, size: 8, data: 1n });
-    handleSystemExit(ExitReason.MmioStore, miss.m, counts);
+    handleExit(ExitReason.MmioStore, miss.m, counts);
     expect(miss.log.slice(1)).toEqual(['trace reason MMIO_STORE pc 0x80200000 gpa 0x10 len 8 val 0x1 no device: access fault', 'fail']);
     expect(counts.get('MMIO_STORE')).toBe(2);
   });
@@ -68,13 +71,13 @@ describe('the system exit table', () => {
   it('ECALL_S serves the SBI call; WFI parks the hart; BUDGET goes on', () => {
     const counts = new Map<string, number>();
     const sbi = machine(ExitReason.EcallS);
-    expect(handleSystemExit(ExitReason.EcallS, sbi.m, counts)).toEqual({ kind: 'continue' });
+    expect(handleExit(ExitReason.EcallS, sbi.m, counts)).toEqual({ kind: 'continue' });
     expect(sbi.log).toEqual(['sbi', 'trace reason ECALL_S pc 0x80200000 sbi BASE get_spec_version error 0']);
     const wfi = machine(ExitReason.Wfi);
-    expect(handleSystemExit(ExitReason.Wfi, wfi.m, counts)).toEqual({ kind: 'continue' });
+    expect(handleExit(ExitReason.Wfi, wfi.m, counts)).toEqual({ kind: 'continue' });
     expect(wfi.log).toEqual(['trace reason WFI pc 0x80200000', 'wait']);
     const budget = machine(ExitReason.Budget);
-    expect(handleSystemExit(ExitReason.Budget, budget.m, counts)).toEqual({ kind: 'continue' });
+    expect(handleExit(ExitReason.Budget, budget.m, counts)).toEqual({ kind: 'continue' });
     expect(budget.log).toEqual(['trace reason BUDGET pc 0x80200004 after 1234 instructions']);
     expect([...counts]).toEqual([['ECALL_S', 1], ['WFI', 1], ['BUDGET', 1]]);
   });
@@ -83,7 +86,7 @@ describe('the system exit table', () => {
     for (const r of [ExitReason.None, ExitReason.EcallU, ExitReason.Ebreak, ExitReason.Fault, ExitReason.Hot, ExitReason.Csr]) {
       const counts = new Map<string, number>();
       const { m, log } = machine(r, {}, { cause: 2, addr: 0x1234n });
-      expect(handleSystemExit(r, m, counts)).toEqual({
+      expect(handleExit(r, m, counts)).toEqual({
         kind: 'stop', status: 1,
         diagnostic: `ringvisor boot: unexpected exit ${EXIT_REASON_NAMES[r]} at pc 0x80200000 (cause 2, addr 0x1234)`,
       });
@@ -91,7 +94,58 @@ describe('the system exit table', () => {
       expect(counts.get(EXIT_REASON_NAMES[r])).toBe(1);
     }
     const { m } = machine(99 as ExitReason);
-    expect(handleSystemExit(99 as ExitReason, m, new Map())).toMatchObject({ kind: 'stop', diagnostic: expect.stringContaining('unexpected exit 99') });
+    expect(handleExit(99 as ExitReason, m, new Map())).toMatchObject({ kind: 'stop', diagnostic: expect.stringContaining('unexpected exit 99') });
+  });
+});
+
+/** A process (a process VM, or a call into one) as its exits see it. */
+function process(reason: ExitReason, exit: Partial<ExitInfo> = {}, answers: { syscall?: ExitAction; fault?: ExitAction; breakpoint?: ExitAction } = {}) {
+  const log: string[] = [];
+  const p: Partition = {
+    name: 'ringvisor: prog',
+    cpu: {
+      pc: 0x1_0004n,
+      exit: { reason, pc: 0x1_0000n, inst: 0, instLength: 4, cause: 13, addr: 0x40n, ...exit },
+      mmio: { addr: 0n, size: 0, data: 0n, store: false },
+      completeMmioLoad: () => log.push('complete'),
+      failMmio: () => log.push('fail'),
+    },
+    ran: 99n,
+    trace: (what) => log.push(`trace ${what}`),
+    systemCall: () => { log.push('syscall'); return answers.syscall ?? { kind: 'continue' }; },
+    breakpoint: () => { log.push('breakpoint'); return answers.breakpoint ?? { kind: 'continue' }; },
+    fault: () => { log.push('fault'); return answers.fault ?? { kind: 'continue' }; },
+    preempt: () => log.push('preempt'),
+  };
+  return { p, log };
+}
+
+describe('the exit table, for a process', () => {
+  it('ECALL_U serves the system call; EBREAK and FAULT go to the process; BUDGET lets another thread run', () => {
+    const counts = new Map<string, number>();
+    const e = process(ExitReason.EcallU);
+    expect(handleExit(ExitReason.EcallU, e.p, counts)).toEqual({ kind: 'continue' });
+    expect(e.log).toEqual(['syscall']);
+    const f = process(ExitReason.Fault, {}, { fault: { kind: 'stop', status: 139 } });
+    expect(handleExit(ExitReason.Fault, f.p, counts)).toEqual({ kind: 'stop', status: 139 });
+    expect(f.log).toEqual(['fault']);
+    const b = process(ExitReason.Ebreak, {}, { breakpoint: { kind: 'done' } });
+    expect(handleExit(ExitReason.Ebreak, b.p, counts)).toEqual({ kind: 'done' });
+    const t = process(ExitReason.Budget);
+    expect(handleExit(ExitReason.Budget, t.p, counts)).toEqual({ kind: 'continue' });
+    expect(t.log).toEqual(['trace reason BUDGET pc 0x10004 after 99 instructions', 'preempt']);
+    expect([...counts]).toEqual([['ECALL_U', 1], ['FAULT', 1], ['EBREAK', 1], ['BUDGET', 1]]);
+  });
+
+  it('a machine\'s exits (SBI, WFI, MMIO) and HOT, CSR, NONE stop a process, saying which, and call none of its services', () => {
+    for (const r of [ExitReason.EcallS, ExitReason.Wfi, ExitReason.MmioLoad, ExitReason.MmioStore, ExitReason.Hot, ExitReason.Csr, ExitReason.None]) {
+      const { p, log } = process(r, { cause: 0, addr: 0x10000000n });
+      expect(handleExit(r, p)).toEqual({
+        kind: 'stop', status: 1,
+        diagnostic: `ringvisor: prog: unexpected exit ${EXIT_REASON_NAMES[r]} at pc 0x10000 (cause 0, addr 0x10000000)`,
+      });
+      expect(log).toEqual([]);
+    }
   });
 });
 
