@@ -8,7 +8,7 @@
 // restored onto a copy of its host directory. Bad files restore nothing and
 // say why; what cannot be saved yet is refused by name.
 import { describe, expect, it } from 'vitest';
-import { cpSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProcessVM, type ProcessVMOptions } from '../src/index.js';
@@ -529,4 +529,39 @@ describe('Diff snapshots of a process VM (the pages written since the snapshot b
       expect(() => start(elf, ['threads', 'queue'], tier).vm.snapshot('Diff')).toThrow(/take a Full one first/);
     });
   }
+});
+
+// ---- a checkpoint this release wrote restores in every later one ----
+// test/golden/process-checkpoint-v1.bin is `threads queue` (several threads,
+// futex waits) saved half-way through its run by this release, on the
+// virtual clock, interpreted; the .json beside it is what the VM did from
+// there. Made once with RINGVISOR_UPDATE_GOLDEN=1 (which writes them only
+// where there are none) and never rewritten: a new format or record
+// version adds a -v<N> fixture beside it.
+describe('the process VM checkpoint of release 1 (test/golden/process-checkpoint-v1.bin)', () => {
+  const fixture = new URL('./golden/process-checkpoint-v1.bin', import.meta.url).pathname;
+  const fixtureRun = fixture.replace(/\.bin$/, '.json');
+  const tier = { jitThreshold: 0, jitWarmup: 0n };
+  if (process.env.RINGVISOR_UPDATE_GOLDEN === '1' && !existsSync(fixture)) {
+    const elf = GUEST('threads.elf');
+    const total = countSteps(elf, ['threads', 'queue'], tier);
+    const a = start(elf, ['threads', 'queue'], tier);
+    steps(a.vm, total >> 1);
+    const outAt = a.out().length;
+    writeFileSync(fixture, a.vm.checkpoint());
+    let status: number | undefined;
+    while ((status = steps(a.vm, 1000)) === undefined);
+    writeFileSync(fixtureRun, `${JSON.stringify({ status, instret: String(a.vm.cpu.instret), stdout: a.out().subarray(outAt).toString('latin1') }, null, 2)}\n`);
+  }
+
+  it('restores, and runs on to the same output, status and instruction count', () => {
+    const expected = JSON.parse(readFileSync(fixtureRun, 'utf8')) as { status: number; instret: string; stdout: string };
+    const b = restore(new Uint8Array(readFileSync(fixture)), tier);
+    expect(b.vm.state).toBe('Running');
+    let status: number | undefined;
+    while ((status = steps(b.vm, 1000)) === undefined);
+    expect(status).toBe(expected.status);
+    expect(b.out().toString('latin1')).toBe(expected.stdout);
+    expect(String(b.vm.cpu.instret)).toBe(expected.instret);
+  });
 });
