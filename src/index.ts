@@ -12,6 +12,7 @@ export { Cpu, ExitReason, ExitControl, Cause, GuestMemoryError, RamAllocationErr
 export { UserMemory, UserFault } from './linux/user-memory.js';
 export type { ExitInfo } from './cpu/cpu.js';
 export { ProcessVM, LIMIT_EXIT_STATUS, DEFAULT_MEMORY_BYTES, MAX_HOST_BLOCK_MS, ArgumentListTooLongError } from './linux/process-vm.js';
+export { HostInput } from './linux/fs/host-input.js';
 export type { ProcessVMOptions, ProcessVMRestoreOptions, ProcessVMState, Sink } from './linux/process-vm.js';
 export { CheckpointUnsupportedError } from './linux/process-checkpoint.js';
 export { parseElf, loadBias, ElfError, ELF_ET_DYN_BASE, MMAP_MIN_ADDR } from './linux/elf.js';

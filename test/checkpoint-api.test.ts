@@ -5,13 +5,14 @@
 // the session going on and the disk's content checked on the host; and a
 // checkpoint tree (--checkpoint-dir) applied back and forth with the disk
 // following it. Skipped, saying why, without the guest Linux or e2fsprogs.
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { apiRequest, faultOf } from './support/api-client.js';
+import { findThirdParty } from './support/third-party.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const main = join(root, 'dist/cli/main.js');
@@ -20,6 +21,12 @@ const linux = existsSync(join(built, 'Image')) && existsSync(join(built, 'initra
 const e2fs = spawnSync('mkfs.ext2', ['-V']).status === 0 && spawnSync('debugfs', ['-V']).status === 0;
 const PROMPT = 'ringvisor-init# ';
 const GUEST = ['--kernel', join(built, 'Image'), '--initrd', join(built, 'initramfs.cpio.gz'), '--append', 'console=ttyS0 quiet panic=-1'];
+
+/** Every ringvisor process a test started: none outlives its test, even a failed one. */
+const started: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of started.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
 
 /** A `ringvisor boot` process with its console driven line by line. */
 class Console {
@@ -30,6 +37,7 @@ class Console {
 
   constructor(args: string[]) {
     this.child = spawn(process.execPath, [main, 'boot', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    started.push(this.child);
     this.child.stdout!.on('data', (b: Buffer) => { this.out += b.toString('latin1'); });
     this.child.stderr!.on('data', (b: Buffer) => { this.err += b.toString('latin1'); });
     this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
@@ -174,7 +182,11 @@ describe.skipIf(!linux || !e2fs)('checkpoints of our guest Linux through the CLI
 
 describe('a process VM checkpointed through the CLI and the control API', () => {
   const nbody = join(root, 'guests/bin/bench-nbody.elf');
-  const run = (args: string[]) => spawn(process.execPath, [main, 'run', '--clock', 'virtual', '--jit-worker', 'off', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const run = (args: string[]) => {
+    const child = spawn(process.execPath, [main, 'run', '--clock', 'virtual', '--jit-worker', 'off', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    started.push(child);
+    return child;
+  };
   const collect = (child: ChildProcess) => {
     let out = '', err = '';
     child.stdout!.on('data', (b: Buffer) => { out += b.toString('latin1'); });
@@ -210,6 +222,54 @@ describe('a process VM checkpointed through the CLI and the control API', () => 
       const bad = spawnSync(process.execPath, [main, 'run', '--restore', join(dir, 'vm.snap'), '--env', 'A=1'], { encoding: 'latin1' });
       expect(bad.status).toBe(2);
       expect(bad.stderr).toMatch(/--restore takes the environment/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
+
+// A shell from Debian's sources (guests/third-party/build.sh builds dash)
+// waiting at its input: with --api, stdin is read as it arrives, so the API
+// answers while the guest waits, and a checkpoint of the waiting shell,
+// applied later, brings its variables back.
+const dash = findThirdParty<{ elf: string }>('dash', ['elf']);
+
+describe.skipIf(dash === undefined)('a shell waiting for input, driven through the control API', () => {
+  it('answers while the shell waits; a checkpoint applied brings the shell\'s state back; the session goes on', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ringvisor-dash-api-'));
+    try {
+      const sock = join(dir, 'api.sock');
+      const child = spawn(process.execPath, [main, 'run', '--api', sock, '--checkpoint-dir', join(dir, 'ck'), dash!.elf], { stdio: ['pipe', 'pipe', 'pipe'] });
+      started.push(child);
+      let out = '', err = '';
+      child.stdout!.on('data', (b: Buffer) => { out += b.toString('latin1'); });
+      child.stderr!.on('data', (b: Buffer) => { err += b.toString('latin1'); });
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      const waitFor = async (text: string) => {
+        for (let i = 0; i < 3000 && !out.includes(text); i++) await new Promise((r) => setTimeout(r, 10));
+        expect(out).toContain(text);
+      };
+      try {
+        child.stdin!.write('x=one; echo set $x\n');
+        await waitFor('set one\n');
+        for (let i = 0; i < 3000 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 5));
+        // The shell waits in read(0): the API answers at once all the same.
+        const t = Date.now();
+        expect(((await apiRequest(sock, 'GET', '/vm')).json as { state: string }).state).toBe('Running');
+        expect(Date.now() - t).toBeLessThan(2000);
+        expect((await apiRequest(sock, 'POST', '/checkpoints', { body: { name: 'A' } })).status).toBe(201);
+        child.stdin!.write('x=two; echo set $x\n');
+        await waitFor('set two\n');
+        expect((await apiRequest(sock, 'POST', '/checkpoints/A/apply')).status).toBe(204);
+        child.stdin!.write('echo now $x\n');
+        await waitFor('now one\n');
+        child.stdin!.end('exit 3\n');
+        expect(await exited).toBe(3);
+        expect(out).toBe('set one\nset two\nnow one\n');
+        expect(err).toBe('');
+      } finally {
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

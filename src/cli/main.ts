@@ -13,6 +13,7 @@ import { ProcessVM, ElfError, RamAllocationError, EXIT_REASON_NAMES, DEFAULT_MEM
 import type { JitStats } from '../cpu/jit/jit.js';
 import { WorkerTranslationService } from '../node/translation-worker.js';
 import { cmdBoot, BootUsageError, BOOT_USAGE } from './boot.js';
+import { HostInput } from '../linux/fs/host-input.js';
 import { CheckpointError } from '../hypervisor/checkpoint-error.js';
 import { CheckpointTree, CheckpointTreeError } from '../hypervisor/checkpoint-tree.js';
 import { DirectoryCheckpointStore, CheckpointStoreError } from '../node/checkpoint-store.js';
@@ -80,7 +81,8 @@ options:
                         after the Full one it builds on and the Diffs
                         between: --restore FULL --restore DIFF
   --api PATH            serve the VM's control API on a Unix socket at PATH
-                        (mode 0600; docs/API.md)
+                        (mode 0600; docs/API.md); stdin is then read as it
+                        arrives, so the API answers while the guest waits
   --checkpoint-dir DIR  keep the VM's checkpoint tree in DIR (made if
                         missing, mode 0700)
   --strace              print each system call on stderr
@@ -373,12 +375,22 @@ async function cmdRun(args: string[]): Promise<number> {
     return 2;
   }
   const translationService = jitWorker && jitThreshold !== 0 ? new WorkerTranslationService(loadCpuModule()) : undefined;
+  // With a control API the host's thread must stay free while the guest
+  // waits for input: stdin is read as it arrives (HostInput) instead of
+  // with blocking reads.
+  let hostInput: HostInput | undefined;
+  if (api !== undefined && !stdinIsFile()) {
+    const input = hostInput = new HostInput();
+    process.stdin.on('data', (b: Buffer) => input.push(b));
+    process.stdin.on('end', () => input.end());
+    process.stdin.on('error', () => input.end());
+  }
   const common = {
     translationService,
     fs: guestFs,
     sysroot: sysrootFs,
     // stdin from a regular file stays one (seekable, with a size), as under qemu-riscv64.
-    stdin: stdinIsFile() ? { ...hostHandle(0, '<stdin>', true), close: () => {} } : stdinReader(deadline),
+    stdin: stdinIsFile() ? { ...hostHandle(0, '<stdin>', true), close: () => {} } : hostInput ?? stdinReader(deadline),
     tty: { stdin: isatty(0), stdout: isatty(1), stderr: isatty(2), windowSize },
     stdout: out(1, deadline),
     stderr,
@@ -457,6 +469,7 @@ async function cmdRun(args: string[]): Promise<number> {
     void translationService?.close();
     await server?.close();
     tree?.tree.close();
+    if (hostInput) process.stdin.destroy();
   }
   if (stats) {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;

@@ -31,6 +31,7 @@ import type { RealTimer } from './sys/itimer.js';
 import { forkProcessState, processState, RLIMIT_CORE } from './sys/process.js';
 import type { FileSystem } from './fs/types.js';
 
+import { HostInput } from './fs/host-input.js';
 import { FileTable, FileDescription, InputStream, OutputStream, Pipe, PipeEnd, DirectoryDescription, MAX_FDS, type Description, type Sink, type StdinSource, type TtyInfo } from './fs/file-table.js';
 import { GuestFs, privateMounts, joinPath } from './fs/guest-fs.js';
 import { FsError, S_IFMT, S_IFDIR, nsToTimespec, nameToBytes, nameToText } from './fs/types.js';
@@ -332,6 +333,13 @@ export class ProcessVM {
   /** While no thread can run before a deadline on the host clock: that
    *  deadline (clock ns), which the run loop waits for (idleTo). */
   private idleUntil: bigint | undefined;
+  /** stdin fed by the host as input arrives (options.stdin a HostInput). */
+  private hostInput: HostInput | undefined;
+  /** Every thread waits and none has a deadline: only the host's input can
+   *  end a wait (run() naps until it comes). */
+  private waitingForHost = false;
+  /** While run() naps: ends the nap (host input came). */
+  private wakeNap: (() => void) | undefined;
   /** Instructions per run of the CPU with one thread: SLICE, or with the
    *  host clock from a small start adapted to SLICE_MS (set in the constructor). */
   private slice = SLICE;
@@ -415,6 +423,7 @@ export class ProcessVM {
       this.sid = v.sid;
       this.programName = v.programName;
       this.files = new FileTable({ stdin: options.stdin, stdout: options.stdout, stderr: options.stderr, tty: options.tty });
+      this.listenToHost(options.stdin);
       this.fs = options.fs ?? new GuestFs(privateMounts({
         random: options.random ?? ((b: Uint8Array) => crypto.getRandomValues(b)),
         now: () => nsToTimespec(this.clock ? this.clock.realtimeNs() : BigInt(Date.now()) * 1_000_000n),
@@ -490,6 +499,7 @@ export class ProcessVM {
     // Before any memory is taken: what execve would refuse, refused here.
     checkArgumentSize(name, options.argv ?? [name], options.env ?? []);
     this.files = new FileTable({ stdin: options.stdin, stdout: options.stdout, stderr: options.stderr, tty: options.tty });
+    this.listenToHost(options.stdin);
     this.fs = options.fs ?? new GuestFs(privateMounts({
       random: options.random ?? ((b: Uint8Array) => crypto.getRandomValues(b)),
       // (The clock is made below; until then, the host's.)
@@ -805,6 +815,11 @@ export class ProcessVM {
         lastYield = Date.now();
         continue;
       }
+      if (this.waitingForHost) {
+        // (The wait for input is the guest's; --timeout still bounds it.)
+        const timedOut = this.checkDeadline();
+        if (timedOut !== undefined) return this.finished(timedOut);
+      }
       const nap = this.idleMilliseconds();
       if (nap > 0) {
         await this.napAsync(nap);
@@ -817,6 +832,31 @@ export class ProcessVM {
         lastYield = Date.now();
       }
     }
+  }
+
+  // The VM's stdin is fed by the host (host-input.ts): input (or its end)
+  // ends a wait for it, whichever process waits, and wakes run()'s nap.
+  private listenToHost(stdin: StdinSource | undefined): void {
+    if (!(stdin instanceof HostInput)) return;
+    this.hostInput = stdin;
+    stdin.onReady(() => {
+      this.files.ioEvents.epoch++;
+      this.waitingForHost = false;
+      this.idleUntil = undefined;
+      this.wakeNap?.();
+    });
+  }
+
+  /** Whether input from the host may still end a wait (its stdin is fed
+   *  by the host and has not ended): a wait with nothing else to end it
+   *  is then an idle VM, not a deadlock. */
+  get hostMayWake(): boolean {
+    return this.processes.root.hostInput?.open === true;
+  }
+
+  /** Every thread waits for what only the host's input can end. */
+  waitForHost(): void {
+    this.processes.root.waitingForHost = true;
   }
 
   /**
@@ -840,6 +880,7 @@ export class ProcessVM {
   /** How long the host should wait before the guest can go on (ms, at most
    *  MAX_HOST_BLOCK_MS); 0 when it can run now. */
   idleMilliseconds(): number {
+    if (this.processes.root.waitingForHost) return MAX_HOST_BLOCK_MS;
     if (this.idleUntil === undefined) return this.processes.idleMilliseconds(this.clock);
     const ms = Number(this.idleUntil - this.clock.nowNs()) / 1e6;
     return ms <= 0 ? 0 : Math.min(ms, MAX_HOST_BLOCK_MS);
@@ -868,7 +909,11 @@ export class ProcessVM {
   /** A timer of `ms` for run() and call(), counted as the guest's sleep. */
   async napAsync(ms: number): Promise<void> {
     const before = this.clock.nowNs();
-    await new Promise<void>((resolve) => setTimeout(resolve, ms));
+    const root = this.processes.root;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => { root.wakeNap = undefined; resolve(); }, ms);
+      root.wakeNap = () => { root.wakeNap = undefined; clearTimeout(timer); resolve(); };
+    });
     this.clock.slept(this.clock.nowNs() - before);
   }
 
@@ -917,6 +962,8 @@ export class ProcessVM {
     for (;;) {
       const status = this.processes.step(true, this.clock);
       if (status !== undefined) return this.finished(status);
+      // (Nor could input from the host arrive while this thread runs.)
+      if (this.waitingForHost) throw new Error(`ringvisor: ${this.programName}: the guest waits for stdin the host feeds as it arrives (HostInput): run it with run(), not runSync()`);
     }
   }
 

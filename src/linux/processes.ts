@@ -257,6 +257,11 @@ export class Processes {
       const d = p.realTimer!.deadline;
       if (earliest === undefined || d < earliest) earliest = d;
     }
+    if (earliest === undefined && this.root.hostMayWake) {
+      // Only the host's input can end a wait: the VM idles until it comes.
+      this.root.waitForHost();
+      return undefined;
+    }
     if (earliest === undefined) {
       const waits = this.list.map((p) => `pid ${p.pid} (${p.programName}) ${p.stopped ? 'stopped' : p.threads.all().map((t) => `thread ${t.tid} in ${describeWait(t.wait)}`).join(', ')}`);
       this.root.diagnose(`ringvisor: deadlock: all ${this.list.length} processes wait forever: ${waits.join('; ')}`);

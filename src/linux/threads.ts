@@ -159,7 +159,9 @@ export class ThreadGroup {
       this.p.cpu.pc = this.p.cpu.pc - 4n; // back onto the ecall, a0 as it was
       return 0n;
     }
-    if (this.alone) return this.block({ kind: 'io', epoch: 0, deadline }, timeoutResult, what);
+    // Alone, only a deadline could end the wait; unless the host feeds
+    // stdin as it arrives: then the thread waits for it as for a pipe.
+    if (this.alone && !this.p.hostMayWake) return this.block({ kind: 'io', epoch: 0, deadline }, timeoutResult, what);
     t.wait = { kind: 'io', epoch: this.p.files.ioEvents.epoch, deadline };
     t.timeoutResult = timeoutResult;
     t.restartDeadline = deadline;
@@ -254,7 +256,8 @@ export class ThreadGroup {
       if (this.p.processes.schedules) return;
       const earliest = this.earliestDeadline();
       if (earliest === undefined) {
-        this.deadlock();
+        if (this.p.hostMayWake) this.p.waitForHost();
+        else this.deadlock();
         return;
       }
       // The virtual clock jumps there at once; the host's is waited for by

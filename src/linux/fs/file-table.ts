@@ -5,6 +5,7 @@
 import { EAGAIN, EBADF, EINVAL, EISDIR, EMFILE, ENFILE, ENOTDIR, EPIPE, EROFS, ESPIPE } from '../errno.js';
 import type { HeldDir } from './guest-fs.js';
 import { fileUse, fileWritten } from './mapped-files.js';
+import { HostInput } from './host-input.js';
 import {
   FsError, O_ACCMODE, O_APPEND, O_NONBLOCK, O_PATH, O_RDONLY, O_WRONLY, S_IFCHR, S_IFIFO,
   type DirEntry, type FsStats, type OpenFile, type Stat, type Timespec,
@@ -23,9 +24,10 @@ export type Sink = (data: Uint8Array) => void;
  * terminal allows after ^D); or an open file (stdin redirected from a
  * regular file: seekable, with its size), read from offset 0.
  */
-export type StdinSource = Uint8Array | string | ((max: number) => Uint8Array | null) | OpenFile;
+export type StdinSource = Uint8Array | string | ((max: number) => Uint8Array | null) | HostInput | OpenFile;
 
 function isOpenFile(s: StdinSource | undefined): s is OpenFile {
+  if (s instanceof HostInput) return false;
   return typeof s === 'object' && !(s instanceof Uint8Array) && typeof (s as OpenFile).stat === 'function';
 }
 
@@ -352,10 +354,20 @@ export class PipeEnd extends Description {
 export class InputStream extends Description {
   private readonly pull: (max: number) => Uint8Array | null;
   private pending: Uint8Array | undefined;
+  /** The host's input, when it feeds stdin as it arrives (host-input.ts). */
+  readonly host: HostInput | undefined;
 
   constructor(source: Exclude<StdinSource, OpenFile> | undefined, private readonly tty: boolean) {
     super(O_RDONLY);
-    if (typeof source === 'function') {
+    if (source instanceof HostInput) {
+      // Nothing yet: a blocking read waits for it as for a pipe's writer.
+      this.host = source;
+      this.pull = (max) => {
+        const b = source.read(max);
+        if (b !== undefined) return b;
+        throw this.flags & O_NONBLOCK ? new FsError(EAGAIN, undefined, 'read') : new WouldBlock('read', 'stdin');
+      };
+    } else if (typeof source === 'function') {
       this.pull = source;
     } else {
       let bytes = typeof source === 'string' ? new TextEncoder().encode(source) : source ?? new Uint8Array(0);
@@ -387,7 +399,11 @@ export class InputStream extends Description {
     return this.tty ? syntheticStat(S_IFCHR | 0o620, 3n, (136n << 8n)) : syntheticStat(S_IFIFO | 0o600, 3n);
   }
   override isTty(): boolean { return this.tty; }
-  override available(): number { return this.pending?.length ?? 0; }
+  override available(): number { return (this.pending?.length ?? 0) + (this.host?.available ?? 0); }
+  override poll(events: number): number {
+    if (this.host === undefined) return super.poll(events);
+    return this.pending !== undefined || this.host.ready ? events & POLLIN : 0;
+  }
 }
 
 /** stdout or stderr: bytes to a Sink. */
