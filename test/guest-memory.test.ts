@@ -341,7 +341,7 @@ const ALLOWED = [
   'src/linux/vmcall.ts returnAddress read32',
   'src/linux/vmcall.ts returnAddress writeBytes',
   // vmcall copies the embedder's buffers back from where it put them.
-  'src/linux/vmcall.ts step readBytes',
+  'src/linux/vmcall.ts begin readBytes',
   // brk zeroes the tail of the break's page, mmap loads a file into the
   // fresh mapping it made: kernel-side writes to pages the call itself maps.
   'src/linux/sys/memory.ts sysBrk fill',

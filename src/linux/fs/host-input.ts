@@ -9,18 +9,19 @@
 // without an API, and what runSync() needs.)
 //
 // No Node import: the embedder feeds it from whatever it reads.
+import { Pipe } from './file-table.js';
+
 export class HostInput {
-  private chunks: Uint8Array[] = [];
-  private size = 0;
+  /** The bytes not yet read, queued as a pipe queues them. */
+  private readonly queue = new Pipe();
   private ended = false;
   private readonly listeners = new Set<() => void>();
 
   /** Input for the guest, in order (copied). */
   push(bytes: Uint8Array | string): void {
-    const b = typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes.slice();
+    const b = typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes;
     if (this.ended || b.length === 0) return;
-    this.chunks.push(b);
-    this.size += b.length;
+    this.queue.put(b);
     this.notify();
   }
 
@@ -33,25 +34,16 @@ export class HostInput {
 
   /** Up to `max` bytes; null at the end; undefined while nothing has come. */
   read(max: number): Uint8Array | null | undefined {
-    if (this.size === 0) return this.ended ? null : undefined;
-    const out = new Uint8Array(Math.min(max, this.size));
-    let n = 0;
-    while (n < out.length) {
-      const c = this.chunks[0];
-      const k = Math.min(c.length, out.length - n);
-      out.set(c.subarray(0, k), n);
-      n += k;
-      if (k === c.length) this.chunks.shift();
-      else this.chunks[0] = c.subarray(k);
-    }
-    this.size -= n;
+    if (this.queue.size === 0) return this.ended ? null : undefined;
+    const out = new Uint8Array(Math.min(max, this.queue.size));
+    this.queue.take(out);
     return out;
   }
 
   /** Bytes waiting to be read. */
-  get available(): number { return this.size; }
+  get available(): number { return this.queue.size; }
   /** Whether a read would not wait: there is input, or its end has come. */
-  get ready(): boolean { return this.size > 0 || this.ended; }
+  get ready(): boolean { return this.queue.size > 0 || this.ended; }
   /** Whether more input may still come. */
   get open(): boolean { return !this.ended; }
 
