@@ -86,6 +86,8 @@ describe('HostInput', () => {
     again.push('after\n');
     again.end();
     expect(await ran).toBe(0);
+    // Input pushed after the VM has ended (it listens no more) is harmless.
+    input.push('for nobody\n');
     expect(g.out()).toBe('before\n');
     expect(out.startsWith('after\nread at EOF again: 0\n')).toBe(true);
   });

@@ -45,8 +45,6 @@ import { writeCheckpoint, type Section } from '../hypervisor/checkpoint-file.js'
 import { saveRam, readRam, writeRam } from '../hypervisor/ram-record.js';
 import { SnapshotLineage, checkChain } from '../hypervisor/snapshot-chain.js';
 import { handleExit, type ExitAction, type Partition } from '../hypervisor/exits.js';
-
-const CONTINUE: ExitAction = { kind: 'continue' };
 import {
   CheckpointUnsupportedError, processMachineId, readProcessCheckpoint,
   saveProcessVmRecord, readProcessVmRecord, saveThreadsRecord, readThreadsRecord, saveSignalsRecord, readSignalsRecord,
@@ -57,6 +55,8 @@ import {
 import type { SignalRecord } from './sys/signals.js';
 import type { ProcessRecord } from './sys/process.js';
 export { CheckpointUnsupportedError } from './process-checkpoint.js';
+
+const CONTINUE: ExitAction = { kind: 'continue' };
 export type { Sink, StdinSource, TtyInfo } from './fs/file-table.js';
 
 export interface ProcessVMOptions {
@@ -333,8 +333,10 @@ export class ProcessVM {
   /** While no thread can run before a deadline on the host clock: that
    *  deadline (clock ns), which the run loop waits for (idleTo). */
   private idleUntil: bigint | undefined;
-  /** stdin fed by the host as input arrives (options.stdin a HostInput). */
+  /** stdin fed by the host as input arrives (options.stdin a HostInput),
+   *  and how to stop listening to it (when the VM ends). */
   private hostInput: HostInput | undefined;
+  private unlistenHost: (() => void) | undefined;
   /** Every thread waits and none has a deadline: only the host's input can
    *  end a wait (run() naps until it comes). */
   private waitingForHost = false;
@@ -839,7 +841,7 @@ export class ProcessVM {
   private listenToHost(stdin: StdinSource | undefined): void {
     if (!(stdin instanceof HostInput)) return;
     this.hostInput = stdin;
-    stdin.onReady(() => {
+    this.unlistenHost = stdin.onReady(() => {
       this.files.ioEvents.epoch++;
       this.waitingForHost = false;
       this.idleUntil = undefined;
@@ -936,6 +938,7 @@ export class ProcessVM {
     if (this.exitStatus === undefined) this.exitStatus = 128 + SIGKILL;
     this.processes.endAll();
     this.files.closeAll();
+    this.unlistenHost?.();
     // The namespace is the VM's (options.fs included): its held host
     // directories go with it, or a host that makes VM after VM runs out of
     // descriptors (the syscalls fuzz target did, at about 1,000 VMs).
@@ -951,6 +954,7 @@ export class ProcessVM {
   // The process is gone: its descriptors close (host files among them).
   private finished(status: number): number {
     this.files.closeAll();
+    this.unlistenHost?.();
     return status;
   }
 

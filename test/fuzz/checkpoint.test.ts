@@ -14,7 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readCheckpoint, writeCheckpoint, crc32, CheckpointError, type MachineId, type Section } from '../../src/hypervisor/checkpoint-file.js';
-import { fuzz, budget, fuzzTimeout, describeFailures, mutateBytes, type FuzzTarget, type NamedInput, type Rng } from './harness.js';
+import { fuzz, budget, fuzzTimeout, describeFailures, mutateResealed, type FuzzTarget, type NamedInput, type Rng } from './harness.js';
 
 const corpusDir = new URL('./corpus/checkpoint/', import.meta.url).pathname;
 const machine: MachineId = { kind: 'system', fingerprint: new TextEncoder().encode('fuzz-machine') };
@@ -88,11 +88,7 @@ export const checkpointTarget: FuzzTarget = {
   name: 'checkpoint',
   seeds: (rng: Rng): NamedInput[] => [0, 1, 2, 3, 4, 5, 6, 7].map((i) => ({ name: `generated-${i}`, bytes: generate(rng) })),
   generate,
-  mutate: (input: Uint8Array, rng: Rng): Uint8Array => {
-    let b = input;
-    for (let k = rng.range(1, 4); k > 0; k--) b = mutateBytes(b, rng, [input]);
-    return rng.int(4) === 0 ? b : reseal(b);
-  },
+  mutate: (input: Uint8Array, rng: Rng): Uint8Array => mutateResealed(input, rng, reseal),
   run: runOne,
 };
 

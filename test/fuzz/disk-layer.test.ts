@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { DiskLayerError, LAYER_TABLE_OFFSET, MemoryLayerFile, OverlayBlockBackend } from '../../src/system/disk-overlay.js';
 import { MemoryBlockBackend, type BlockBackend } from '../../src/system/devices/virtio-blk.js';
 import { crc32 } from '../../src/hypervisor/checkpoint-file.js';
-import { fuzz, budget, fuzzTimeout, describeFailures, mutateBytes, ByteReader, type FuzzTarget, type NamedInput, type Rng } from './harness.js';
+import { fuzz, budget, fuzzTimeout, describeFailures, mutateResealed, ByteReader, type FuzzTarget, type NamedInput, type Rng } from './harness.js';
 
 const corpusDir = new URL('./corpus/disk-layer/', import.meta.url).pathname;
 const CS = 4096;
@@ -119,11 +119,7 @@ export const diskLayerTarget: FuzzTarget = {
   name: 'disk-layer',
   seeds: (rng: Rng): NamedInput[] => [0, 1, 2, 3, 4, 5].map((i) => ({ name: `generated-${i}`, bytes: generate(rng) })),
   generate,
-  mutate: (input: Uint8Array, rng: Rng): Uint8Array => {
-    let b = input;
-    for (let k = rng.range(1, 4); k > 0; k--) b = mutateBytes(b, rng, [input]);
-    return rng.int(4) === 0 ? b : reseal(b);
-  },
+  mutate: (input: Uint8Array, rng: Rng): Uint8Array => mutateResealed(input, rng, reseal),
   run: runOne,
 };
 
