@@ -37,8 +37,6 @@ export interface VmControlOptions<V extends ControlledVM> {
   tree?: { tree: CheckpointTree; store: CheckpointStore };
   /** A VM from a checkpoint's state (its disk is the tree's). */
   restore(state: Uint8Array): V;
-  /** Writes go through these (tests give others). */
-  clock?: () => number;
 }
 
 /** What a halted VM's run() returns when it was replaced, not stopped. */
@@ -109,7 +107,7 @@ export class VmControl<V extends ControlledVM> implements ControlTarget {
     return this.options.tree;
   }
 
-  private info_(c: TreeCheckpoint, all: TreeCheckpoint[], now: string | null): CheckpointInfo {
+  private checkpointInfo(c: TreeCheckpoint, all: TreeCheckpoint[], now: string | null): CheckpointInfo {
     const byId = new Map(all.map((x) => [x.id, x]));
     let current = false;
     for (let at = now; at !== null; at = byId.get(at)?.parent ?? null) if (at === c.id) { current = true; break; }
@@ -119,7 +117,7 @@ export class VmControl<V extends ControlledVM> implements ControlTarget {
   listCheckpoints(): CheckpointInfo[] {
     const { tree } = this.tree();
     const all = tree.list();
-    return all.map((c) => this.info_(c, all, tree.now.parent));
+    return all.map((c) => this.checkpointInfo(c, all, tree.now.parent));
   }
 
   async takeCheckpoint(name: string): Promise<CheckpointInfo> {
@@ -128,7 +126,7 @@ export class VmControl<V extends ControlledVM> implements ControlTarget {
     try {
       const step = tree.take(name, this.vm.checkpoint());
       const all = tree.list();
-      return this.info_(step.checkpoint, all, tree.now.parent);
+      return this.checkpointInfo(step.checkpoint, all, tree.now.parent);
     } catch (e) {
       throw treeError(e);
     }

@@ -6,7 +6,7 @@
 // configuration and the run's counters) holds; each part saves and
 // restores itself.
 import { CheckpointError } from '../hypervisor/checkpoint-error.js';
-import { readCheckpoint, writeCheckpoint, type Checkpoint, type MachineId, type Section } from '../hypervisor/checkpoint-file.js';
+import { readCheckpoint, type Checkpoint, type MachineId } from '../hypervisor/checkpoint-file.js';
 import { RecordReader, RecordWriter } from '../hypervisor/persist.js';
 import { RAM_SECTION_NAMES } from '../hypervisor/ram-record.js';
 import { DIFF_SECTION } from '../hypervisor/snapshot-chain.js';
@@ -110,11 +110,6 @@ export function readSystemRecord(record: Uint8Array): SystemRecord {
     memoryBytes: Number(memory), harts, hostClock, append, kernelName, dtb, disk, executed,
     status: stopped ? status : undefined, exitStats, sbiCalls,
   };
-}
-
-/** The container's bytes for a system VM's sections. */
-export function writeSystemCheckpoint(machine: MachineId, sections: Section[]): Uint8Array {
-  return writeCheckpoint(machine, sections);
 }
 
 /** Reads and checks a system VM's checkpoint: the container (every

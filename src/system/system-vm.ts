@@ -34,11 +34,11 @@ import type { VirtioMmio } from './devices/virtio-mmio.js';
 import type { BlockBackend } from './devices/virtio-blk.js';
 import { RateLimitedLog, type LogLimits } from './rate-limited-log.js';
 import { CheckpointError } from '../hypervisor/checkpoint-error.js';
-import type { Section } from '../hypervisor/checkpoint-file.js';
+import { writeCheckpoint, type Section } from '../hypervisor/checkpoint-file.js';
 import { readRam, saveRam, writeRam } from '../hypervisor/ram-record.js';
 import { SnapshotLineage, checkChain } from '../hypervisor/snapshot-chain.js';
 import {
-  readSystemCheckpoint, saveSystemRecord, systemMachineId, writeSystemCheckpoint,
+  readSystemCheckpoint, saveSystemRecord, systemMachineId,
   type SavedDisk, type SystemRecord,
 } from './system-checkpoint.js';
 
@@ -334,7 +334,7 @@ export class SystemVM {
     const sections: Section[] = [{ name: 'system', version: 1, payload: saveSystemRecord(this.systemRecord()) }];
     for (const [name, part] of this.parts()) sections.push({ name, version: 1, payload: part.save(), compress: name === 'cpu' });
     sections.push(...ram);
-    return writeSystemCheckpoint(systemMachineId(cpu.saveHart().length, cpu.layout.EXIT_CONTROLS - cpu.layout.EXIT_REASON), sections);
+    return writeCheckpoint(systemMachineId(cpu.saveHart().length, cpu.layout.EXIT_CONTROLS - cpu.layout.EXIT_REASON), sections);
   }
 
   private systemRecord(): SystemRecord {
