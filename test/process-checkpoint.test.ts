@@ -59,7 +59,7 @@ function restore(file: Uint8Array, extra: Partial<ProcessVMOptions> & { base?: r
 /** Runs `n` slices (each a system call or a budget); the status if it ended. */
 function steps(vm: ProcessVM, n: number): number | undefined {
   for (let i = 0; i < n; i++) {
-    const status = vm.processes.step(true, vm.clock);
+    const status = vm.processes.step(vm.clock);
     if (status !== undefined) return status;
   }
   return undefined;
@@ -69,7 +69,7 @@ function steps(vm: ProcessVM, n: number): number | undefined {
 function countSteps(elf: Uint8Array, argv: string[], extra: Partial<ProcessVMOptions>): number {
   const { vm } = start(elf, argv, extra);
   let n = 0;
-  while (vm.processes.step(true, vm.clock) === undefined) n++;
+  while (vm.processes.step(vm.clock) === undefined) n++;
   vm.dispose();
   return n;
 }

@@ -1,6 +1,7 @@
 // Time is a source the hypervisor chooses, never read directly by the CPU or
 // by system calls: the host's clocks, or a virtual clock derived from
 // instructions retired, which makes a run deterministic.
+import { blockHost } from './run-loop.js';
 
 /** The guest's view of time. All values in nanoseconds. */
 export interface Clock {
@@ -63,7 +64,7 @@ export function hostClock(continueFromNs = 0n): Clock {
     sleep: (ns: bigint) => {
       if (ns <= 0n) return;
       const before = monotonic();
-      hostWait(ns);
+      blockHost(Number(ns) / 1e6);
       slept += monotonic() - before;
     },
     slept: (ns: bigint) => {
@@ -100,30 +101,6 @@ export function virtualClock(instret: () => bigint, nsPerInstruction = 10n): Clo
       slept = state.sleptNs;
     },
   };
-}
-
-// Blocks the thread for `ns`: Atomics.wait where the host allows it (Node's
-// main thread, workers), else a busy wait (a browser's main thread).
-function hostWait(ns: bigint): void {
-  const until = performance.now() + Number(ns) / 1e6;
-  let cell: Int32Array | undefined;
-  try {
-    cell = new Int32Array(new SharedArrayBuffer(4));
-  } catch {
-    cell = undefined;
-  }
-  for (;;) {
-    const left = until - performance.now();
-    if (left <= 0) return;
-    if (cell) {
-      try {
-        Atomics.wait(cell, 0, 0, left);
-        continue;
-      } catch {
-        cell = undefined;
-      }
-    }
-  }
 }
 
 /** The `time` CSR counts at 10 MHz, as on QEMU's virt machine (timebase-frequency). */

@@ -18,22 +18,28 @@ export function checkTimeoutSeconds(t: number | undefined): void {
 }
 
 /** What stops a run from outside the guest: an instruction count and a
- *  host-time deadline (`maxInstructions`, `timeoutSeconds`), looked at
- *  between slices, so that a guest that loops forever cannot keep ring -1
- *  busy for ever. */
+ *  host-time deadline (`maxInstructions`, `timeoutSeconds`, counted from
+ *  the first look, when the run starts), looked at between slices, so that
+ *  a guest that loops forever cannot keep ring -1 busy for ever. Both kinds
+ *  of VM keep one. */
 export class RunLimits {
-  private readonly deadline: number | undefined;
+  private deadline: number | undefined;
 
   constructor(readonly maxInstructions: bigint | undefined, readonly timeoutSeconds: number | undefined) {
     checkTimeoutSeconds(timeoutSeconds);
-    if (timeoutSeconds !== undefined) this.deadline = performance.now() + timeoutSeconds * 1000;
   }
 
   /** The limit reached after `executed` instructions, if any. */
   reached(executed: bigint): 'instructions' | 'timeout' | undefined {
     if (this.maxInstructions !== undefined && executed >= this.maxInstructions) return 'instructions';
-    if (this.deadline !== undefined && performance.now() >= this.deadline) return 'timeout';
-    return undefined;
+    return this.timedOut() ? 'timeout' : undefined;
+  }
+
+  /** Whether the time limit has passed (the clock starts at the first look). */
+  timedOut(): boolean {
+    if (this.timeoutSeconds === undefined) return false;
+    this.deadline ??= performance.now() + this.timeoutSeconds * 1000;
+    return performance.now() >= this.deadline;
   }
 
   /** `budget`, cut so that the instruction limit is not overrun. */

@@ -13,7 +13,8 @@ import {
 } from './stack.js';
 import { SYSCALLS, unknownSyscall } from './syscalls.js';
 import { ENOTDIR } from './errno.js';
-import { checkMemoryBytes, checkTimeoutSeconds } from '../hypervisor/limits.js';
+import { checkMemoryBytes, RunLimits } from '../hypervisor/limits.js';
+import { RunLoop, type Sliced } from '../hypervisor/run-loop.js';
 import { UserMemory } from './user-memory.js';
 import { ThreadGroup, DEFAULT_THREAD_SLICE, type Thread } from './threads.js';
 import { PID, PPID } from './sys/process.js';
@@ -329,7 +330,9 @@ export class ProcessVM {
   /** Snapshots written so far, for Diffs (made at the first). */
   private snapshots: SnapshotLineage | undefined;
   private disposed = false;
-  private deadline: number | undefined;
+  /** --max-instructions and --timeout: the whole VM's (a child shares its
+   *  parent's, and so the root's). */
+  private readonly limits: RunLimits;
   /** While no thread can run before a deadline on the host clock: that
    *  deadline (clock ns), which the run loop waits for (idleTo). */
   private idleUntil: bigint | undefined;
@@ -340,16 +343,15 @@ export class ProcessVM {
   /** Every thread waits and none has a deadline: only the host's input can
    *  end a wait (run() naps until it comes). */
   private waitingForHost = false;
-  /** While run() naps: ends the nap (host input came). */
-  private wakeNap: (() => void) | undefined;
   /** Instructions per run of the CPU with one thread: SLICE, or with the
    *  host clock from a small start adapted to SLICE_MS (set in the constructor). */
   private slice = SLICE;
 
   /** Paused by its host (pause()): run() waits, nothing runs. */
-  private paused = false;
-  /** While run() waits on a paused VM: ends the wait. */
-  private wakePaused: (() => void) | undefined;
+  private pausedByHost = false;
+  /** Drives run(), runSync() and call() (the root's serves the VM); woken
+   *  by host input, resume(), halt() and dispose(). */
+  readonly loop: RunLoop;
   /** The status its host stopped it with (halt()), if it did. */
   private haltedWith: number | undefined;
   /** While runSlice runs (a sink or trace callback may call in): no checkpoint then. */
@@ -419,6 +421,8 @@ export class ProcessVM {
     this.options = options;
     if (from) {
       const v = from.vm;
+      this.limits = new RunLimits(options.maxInstructions, options.timeoutSeconds);
+      this.loop = new RunLoop();
       this.syscallCounts = new Map(v.syscallCounts);
       this.pid = PID;
       this.pgid = v.pgid;
@@ -433,7 +437,6 @@ export class ProcessVM {
       if (options.sysroot) this.fs.mountSysroot(options.sysroot);
       this.fs.descriptors = this.descriptorView();
       const memoryBytes = checkMemoryBytes(options.memoryBytes ?? DEFAULT_MEMORY_BYTES);
-      checkTimeoutSeconds(options.timeoutSeconds);
       const pages = (memoryBytes + PAGE - 1n) / PAGE;
       this.limitPages = pages >= 1n << 20n ? 0 : Number(pages);
       this.cpuModule = options.cpuModule ?? defaultCpuModule();
@@ -466,6 +469,8 @@ export class ProcessVM {
       this.files = parent.files.fork();
       this.fs = parent.fs.fork();
       this.clock = parent.clock;
+      this.limits = parent.limits;
+      this.loop = parent.loop;
       this.limitPages = parent.limitPages;
       this.cpuModule = parent.cpuModule;
       this.slice = parent.slice;
@@ -514,7 +519,8 @@ export class ProcessVM {
     this.fs.descriptors = this.descriptorView();
 
     const memoryBytes = checkMemoryBytes(options.memoryBytes ?? DEFAULT_MEMORY_BYTES);
-    checkTimeoutSeconds(options.timeoutSeconds);
+    this.limits = new RunLimits(options.maxInstructions, options.timeoutSeconds);
+    this.loop = new RunLoop();
     // A slice of 0 would never let a thread run (run() would spin).
     if (options.threadSlice !== undefined && options.threadSlice < 1n) throw new RangeError(`threadSlice must be at least 1 instruction, not ${options.threadSlice}`);
     if (options.maxProcesses !== undefined && !(Number.isInteger(options.maxProcesses) && options.maxProcesses >= 1)) {
@@ -803,37 +809,53 @@ export class ProcessVM {
     this.options.strace?.(line);
   }
 
-  /** Runs the guest to its end; resolves to its exit status. Yields to the
-   *  host event loop between slices, and waits with a timer while the
-   *  guest sleeps on the host clock: the host's thread is never blocked. */
-  async run(): Promise<number> {
-    this.startClock();
-    let lastYield = Date.now();
-    for (;;) {
-      const halted = this.processes.root.haltedWith;
-      if (halted !== undefined) return this.finished(halted);
-      if (this.paused && this.exitStatus === undefined && !this.disposed) {
-        await new Promise<void>((resolve) => { this.wakePaused = () => { this.wakePaused = undefined; resolve(); }; });
-        lastYield = Date.now();
-        continue;
-      }
-      if (this.waitingForHost) {
-        // (The wait for input is the guest's; --timeout still bounds it.)
-        const timedOut = this.checkDeadline();
-        if (timedOut !== undefined) return this.finished(timedOut);
-      }
-      const nap = this.idleMilliseconds();
-      if (nap > 0) {
-        await this.napAsync(nap);
-        lastYield = Date.now();
-      }
-      const status = this.processes.step(false, this.clock);
-      if (status !== undefined) return this.finished(status);
-      if (Date.now() - lastYield > 20) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        lastYield = Date.now();
-      }
-    }
+  /** Runs the guest to its end; resolves to its exit status. Gives the
+   *  host its thread back between slices, and waits with a timer while the
+   *  guest sleeps on the host clock: the host's thread is never blocked
+   *  (hypervisor/run-loop.ts). */
+  run(): Promise<number> {
+    return this.processes.root.loop.run(this.slices());
+  }
+
+  /** Runs the guest to its end without yielding; blocks the thread, for at
+   *  most MAX_HOST_BLOCK_MS at a time, while the guest sleeps on the host
+   *  clock. */
+  runSync(): number {
+    // (Nothing could resume it: resume() would have to run on this thread.)
+    if (this.processes.root.pausedByHost) throw new Error(`ringvisor: ${this.programName}: runSync() on a paused VM`);
+    const slices = this.slices();
+    return this.processes.root.loop.runSync({
+      ...slices,
+      paused: false,
+      step: () => {
+        const status = slices.step();
+        // (Nor could input from the host arrive while this thread runs.)
+        if (status === undefined && this.processes.root.waitingForHost) throw new Error(`ringvisor: ${this.programName}: the guest waits for stdin the host feeds as it arrives (HostInput): run it with run(), not runSync()`);
+        return status;
+      },
+    });
+  }
+
+  // The VM as the run loop drives it: one slice of one of its processes
+  // per step, the status once it has ended (or its host halted it), the
+  // host's naps counted as time the guest slept.
+  private slices(): Sliced<number> {
+    const root = this.processes.root;
+    return {
+      step: () => {
+        if (root.haltedWith !== undefined) return this.finished(root.haltedWith);
+        if (root.waitingForHost) {
+          // (The wait for input is the guest's; --timeout still bounds it.)
+          const timedOut = this.checkDeadline();
+          if (timedOut !== undefined) return this.finished(timedOut);
+        }
+        const status = this.processes.step(this.clock);
+        return status === undefined ? undefined : this.finished(status);
+      },
+      idleMilliseconds: () => this.idleMilliseconds(),
+      get paused() { return root.pausedByHost && root.exitStatus === undefined && !root.disposed; },
+      napped: (ms) => this.clock.slept(BigInt(Math.round(ms * 1e6))),
+    };
   }
 
   // The VM's stdin is fed by the host (host-input.ts): input (or its end)
@@ -845,7 +867,7 @@ export class ProcessVM {
       this.files.ioEvents.epoch++;
       this.waitingForHost = false;
       this.idleUntil = undefined;
-      this.wakeNap?.();
+      this.loop.wake();
     });
   }
 
@@ -888,35 +910,14 @@ export class ProcessVM {
     return ms <= 0 ? 0 : Math.min(ms, MAX_HOST_BLOCK_MS);
   }
 
-  /**
-   * While the guest sleeps on the host clock, waits for at most
-   * MAX_HOST_BLOCK_MS of it (blocking the thread only when `block`) and
-   * returns true: the caller comes back. False once the deadline has come
-   * (or there is none): the guest can run.
-   */
-  waitIdle(block: boolean): boolean {
+  /** While the guest sleeps on the host clock: true until its deadline has
+   *  come (the run loop waits meanwhile, idleMilliseconds() at a time);
+   *  then false, and the guest can run. */
+  stillIdle(): boolean {
     if (this.idleUntil === undefined) return false;
-    const left = this.idleUntil - this.clock.nowNs();
-    if (left <= 0n) {
-      this.idleUntil = undefined;
-      return false;
-    }
-    if (block) {
-      const most = BigInt(MAX_HOST_BLOCK_MS) * 1_000_000n;
-      this.clock.sleep(left < most ? left : most);
-    }
-    return true;
-  }
-
-  /** A timer of `ms` for run() and call(), counted as the guest's sleep. */
-  async napAsync(ms: number): Promise<void> {
-    const before = this.clock.nowNs();
-    const root = this.processes.root;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => { root.wakeNap = undefined; resolve(); }, ms);
-      root.wakeNap = () => { root.wakeNap = undefined; clearTimeout(timer); resolve(); };
-    });
-    this.clock.slept(this.clock.nowNs() - before);
+    if (this.idleUntil > this.clock.nowNs()) return true;
+    this.idleUntil = undefined;
+    return false;
   }
 
   /**
@@ -933,7 +934,7 @@ export class ProcessVM {
     if (this.disposed) return;
     this.disposed = true;
     this.idleUntil = undefined;
-    this.wakePaused?.();
+    this.loop.wake();
     // Other processes still alive end with it (their CPUs go back too).
     if (this.exitStatus === undefined) this.exitStatus = 128 + SIGKILL;
     this.processes.endAll();
@@ -958,46 +959,28 @@ export class ProcessVM {
     return status;
   }
 
-  /** Runs the guest to its end without yielding. */
-  runSync(): number {
-    // (Nothing could resume it: resume() would have to run on this thread.)
-    if (this.paused) throw new Error(`ringvisor: ${this.programName}: runSync() on a paused VM`);
-    this.startClock();
-    for (;;) {
-      const status = this.processes.step(true, this.clock);
-      if (status !== undefined) return this.finished(status);
-      // (Nor could input from the host arrive while this thread runs.)
-      if (this.waitingForHost) throw new Error(`ringvisor: ${this.programName}: the guest waits for stdin the host feeds as it arrives (HostInput): run it with run(), not runSync()`);
-    }
-  }
-
-  private startClock(): void {
-    const t = this.options.timeoutSeconds;
-    if (t !== undefined && this.deadline === undefined) this.deadline = Date.now() + t * 1000;
-  }
-
   // One run() of the CPU for the current thread and the handling of its
   // exit, then, when that thread cannot go on or its time slice is over, the
   // next thread onto the CPU. Returns the exit status once the guest has ended.
-  // While the guest sleeps on the host clock it runs nothing: it waits for
-  // at most MAX_HOST_BLOCK_MS (only when it may `block`), then returns.
-  runSlice(block: boolean, cap?: bigint): number | undefined {
+  // While the guest sleeps on the host clock it runs nothing and returns
+  // (the run loop waits).
+  runSlice(cap?: bigint): number | undefined {
     this.assertLive();
     this.inSlice = true;
     try {
-      return this.runSliceNow(block, cap);
+      return this.runSliceNow(cap);
     } finally {
       this.inSlice = false;
     }
   }
 
-  private runSliceNow(block: boolean, cap?: bigint): number | undefined {
+  private runSliceNow(cap?: bigint): number | undefined {
     const cpu = this.cpu;
     const threads = this.threads;
     const root = this.processes.root;
     if (this.idleUntil !== undefined) {
-      if (root.deadline !== undefined && Date.now() >= root.deadline) return this.timedOut();
-      if (this.waitIdle(block)) return undefined;
+      if (this.limits.timedOut()) return this.timedOut();
+      if (this.stillIdle()) return undefined;
       // The deadline has come: a thread whose wait it ends gets the CPU (or
       // the clock is to run on to a later deadline).
       if (threads.mustSwitch) threads.schedule();
@@ -1024,16 +1007,15 @@ export class ProcessVM {
       budget = this.sliceLeft;
     }
     if (cap !== undefined && cap > 0n && cap < budget) budget = cap;
-    const limit = this.options.maxInstructions;
-    if (limit !== undefined) {
-      const left = limit - this.processes.instret();
-      if (left <= 0n) {
-        this.diagnose(`ringvisor: ${this.programName}: instruction limit reached (${limit} instructions) at pc 0x${cpu.pc.toString(16)}`);
+    const executed = this.processes.instret();
+    switch (this.limits.reached(executed)) {
+      case 'instructions':
+        this.diagnose(`ringvisor: ${this.programName}: instruction limit reached (${this.limits.maxInstructions} instructions) at pc 0x${cpu.pc.toString(16)}`);
         return this.endVm(LIMIT_EXIT_STATUS);
-      }
-      if (left < budget) budget = left;
+      case 'timeout':
+        return this.timedOut();
     }
-    if (root.deadline !== undefined && Date.now() >= root.deadline) return this.timedOut();
+    budget = this.limits.clamp(budget, executed);
     // The memory limit is the whole VM's: this process may write what the
     // others leave.
     if (this.limitPages !== 0) {
@@ -1066,20 +1048,20 @@ export class ProcessVM {
   /** Where the VM is: running (or ready to run), paused, stopped. */
   get state(): ProcessVMState {
     const root = this.processes.root;
-    return this.disposed || root.exitStatus !== undefined ? 'Stopped' : root.paused ? 'Paused' : 'Running';
+    return this.disposed || root.exitStatus !== undefined ? 'Stopped' : root.pausedByHost ? 'Paused' : 'Running';
   }
 
   /** Pauses the VM at the end of the slice it is in (at once when called
    *  between slices, as a handler on the event loop always is): run()
    *  waits, without spinning, and no slice runs until resume(). */
   pause(): void {
-    this.processes.root.paused = true;
+    this.processes.root.pausedByHost = true;
   }
 
   resume(): void {
     const root = this.processes.root;
-    root.paused = false;
-    root.wakePaused?.();
+    root.pausedByHost = false;
+    root.loop.wake();
   }
 
   /** Stops the VM from outside (its host replacing or ending it): run()
@@ -1088,8 +1070,8 @@ export class ProcessVM {
   halt(status: number): void {
     const root = this.processes.root;
     root.haltedWith ??= status;
-    root.paused = false;
-    root.wakePaused?.();
+    root.pausedByHost = false;
+    root.loop.wake();
   }
 
   /** What the VM has used and done so far, for a host's metering:
@@ -1464,7 +1446,7 @@ export class ProcessVM {
   /** For the VM's scheduler: ends the VM if --timeout has passed (and
    *  returns its status). */
   checkDeadline(): number | undefined {
-    return this.deadline !== undefined && Date.now() >= this.deadline ? this.timedOut() : undefined;
+    return this.limits.timedOut() ? this.timedOut() : undefined;
   }
 
   // --timeout has passed: the VM ends (timeout(1)'s status).

@@ -17,7 +17,7 @@
 // processes still alive then are killed. A process whose parent has ended is
 // reparented to a virtual init (pid 1) that reaps it when it ends.
 import type { Cpu } from '../cpu/cpu.js';
-import type { ProcessVM } from './process-vm.js';
+import { MAX_HOST_BLOCK_MS, type ProcessVM } from './process-vm.js';
 import type { IoEvents } from './fs/file-table.js';
 import type { Clock } from '../hypervisor/clock.js';
 import { DEADLOCK_EXIT_STATUS, describeWait } from './threads.js';
@@ -179,10 +179,11 @@ export class Processes {
 
   /**
    * Runs the processes on for one slice of one of them; returns the root's
-   * exit status once the VM has ended. `block`: whether the host's thread
-   * may wait for the guest's sleeps (runSync) rather than return.
+   * exit status once the VM has ended. While every process sleeps on the
+   * host clock it runs nothing and returns (the run loop waits, for
+   * idleMilliseconds()).
    */
-  step(block: boolean, clock: Clock): number | undefined {
+  step(clock: Clock): number | undefined {
     // Paused by its host (ProcessVM.pause): nothing runs, no timer fires.
     if (this.root.state === 'Paused') return undefined;
     if (this.timers.size > 0) {
@@ -191,7 +192,7 @@ export class Processes {
     }
     if (this.list.length === 1 && this.idleUntil === undefined && this.timers.size === 0) {
       // One process: its own loop, shortcuts and all.
-      const status = this.root.runSlice(block);
+      const status = this.root.runSlice();
       if (status === undefined) return undefined;
       this.root.exitStatus ??= status;
       return this.endAll();
@@ -200,10 +201,7 @@ export class Processes {
     if (timedOut !== undefined) return this.endAll();
     if (this.idleUntil !== undefined) {
       const left = this.idleUntil - clock.nowNs();
-      if (left > 0n) {
-        if (block) clock.sleep(left < MAX_BLOCK_NS ? left : MAX_BLOCK_NS);
-        return undefined;
-      }
+      if (left > 0n) return undefined;
       this.idleUntil = undefined;
     }
     const p = this.pick();
@@ -215,7 +213,7 @@ export class Processes {
     if (last !== undefined && last !== p && last.exitStatus === undefined) sharedMaps(last)?.syncAll();
     this.lastRun = p;
     const cpu = p.cpu, before = cpu.instret;
-    p.runSlice(block, this.sliceLeft);
+    p.runSlice(this.sliceLeft);
     if (p.cpu === cpu) this.sliceLeft -= cpu.instret - before;
     return this.reapEnded();
   }
@@ -224,7 +222,7 @@ export class Processes {
   idleMilliseconds(clock: Clock): number {
     if (this.idleUntil === undefined) return 0;
     const ms = Number(this.idleUntil - clock.nowNs()) / 1e6;
-    return ms <= 0 ? 0 : Math.min(ms, Number(MAX_BLOCK_NS) / 1e6);
+    return ms <= 0 ? 0 : Math.min(ms, MAX_HOST_BLOCK_MS);
   }
 
   // The process to run next: the current one while its slice lasts and it
@@ -304,6 +302,3 @@ export class Processes {
     return status;
   }
 }
-
-/** The longest the host's thread blocks at once while every process sleeps. */
-const MAX_BLOCK_NS = 20_000_000n;

@@ -15,6 +15,7 @@ import { Cause, ExitControl, ExitReason, Perm, EXIT_REASON_NAMES, GuestMemoryErr
 import type { ProcessVM } from './process-vm.js';
 import { describeWait } from './threads.js';
 import { timeCsr } from '../hypervisor/clock.js';
+import type { Sliced } from '../hypervisor/run-loop.js';
 import { pageDown, pageUp } from './address-space.js';
 import { signalForCause, faultCode, CAUSE_NAMES, SIGTRAP, SIGILL } from './signals.js';
 import { deliverFault } from './sys/signals.js';
@@ -47,10 +48,9 @@ export interface CallResult {
 export const DEFAULT_CALL_BUDGET = 1_000_000_000n;
 /** Integer registers for arguments: a0..a7 (RISC-V psABI). */
 export const MAX_CALL_ARGS = 8;
-// Instructions per cpu.run in the async form, between checks for a yield.
+// Instructions per cpu.run, between looks at the run loop.
 const SLICE = 1n << 22n;
 const CONTINUE: ExitAction = { kind: 'continue' };
-const YIELD_MS = 20;
 const EBREAK = 0x00100073;
 const RA = 1, SP = 2, GP = 3, A0 = 10, A1 = 11;
 
@@ -144,24 +144,12 @@ export function splitCallArgs(args: CallArgs): { args: CallArg[]; options: CallO
 }
 
 /** Calls `target` (a symbol or an address) and resolves to a0, a1 and the
- *  instruction count; yields to the host event loop every 20 ms, like run(). */
+ *  instruction count; gives the host its thread back between slices, like
+ *  run() (hypervisor/run-loop.ts). */
 export async function vmcall(vm: ProcessVM, target: string | bigint, args: CallArg[], options: CallOptions = {}): Promise<CallResult> {
   const call = begin(vm, target, args, options);
   try {
-    let lastYield = Date.now();
-    while (!call.step(SLICE, false)) {
-      // A guest sleeping on the host clock is waited for with a timer.
-      const nap = vm.idleMilliseconds();
-      if (nap > 0) {
-        await vm.napAsync(nap);
-        lastYield = Date.now();
-      }
-      if (Date.now() - lastYield > YIELD_MS) {
-        await yieldToHost();
-        lastYield = Date.now();
-      }
-    }
-    return call.result();
+    return await vm.processes.root.loop.run(sliced(vm, call));
   } finally {
     call.end();
   }
@@ -171,23 +159,29 @@ export async function vmcall(vm: ProcessVM, target: string | bigint, args: CallA
 export function vmcallSync(vm: ProcessVM, target: string | bigint, args: CallArg[], options: CallOptions = {}): CallResult {
   const call = begin(vm, target, args, options);
   try {
-    while (!call.step(SLICE, true)) { /* run on */ }
-    return call.result();
+    return vm.processes.root.loop.runSync(sliced(vm, call));
   } finally {
     call.end();
   }
 }
 
-function yieldToHost(): Promise<void> {
-  // setImmediate where there is one (Node), else a timer (browsers).
-  return new Promise<void>((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
+// A call as the run loop drives it: its result once it has returned; a
+// guest sleeping on the host clock is waited for by the loop, as the
+// guest's sleep.
+function sliced(vm: ProcessVM, call: ActiveCall): Sliced<CallResult> {
+  return {
+    step: () => (call.step(SLICE) ? call.result() : undefined),
+    idleMilliseconds: () => vm.idleMilliseconds(),
+    paused: false,
+    napped: (ms) => vm.clock.slept(BigInt(Math.round(ms * 1e6))),
+  };
 }
 
 interface ActiveCall {
   /** Runs up to `slice` instructions; true once the call has returned.
-   *  While the guest sleeps on the host clock it runs none, and waits (at
-   *  most MAX_HOST_BLOCK_MS) only when it may `block`. Throws a VmCallError. */
-  step(slice: bigint, block: boolean): boolean;
+   *  While the guest sleeps on the host clock it runs none (the run loop
+   *  waits). Throws a VmCallError. */
+  step(slice: bigint): boolean;
   result(): CallResult;
   /** Restores the caller's registers and lets the next call in. */
   end(): void;
@@ -272,9 +266,9 @@ function begin(vm: ProcessVM, target: string | bigint, args: CallArg[], options:
     },
   };
   return {
-    step(slice, block) {
+    step(slice) {
       vm.assertLive();
-      if (vm.waitIdle(block)) return false;
+      if (vm.stillIdle()) return false;
       const used = cpu.instret - start;
       const left = budget - used;
       if (left <= 0n) throw new CallBudgetError(name, budget, cpu.pc);

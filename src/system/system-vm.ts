@@ -14,6 +14,7 @@ import { handleExit, type Partition } from '../hypervisor/exits.js';
 import { defaultCpuModule } from '../cpu/module-registry.js';
 import { checkMemoryBytes, RunLimits } from '../hypervisor/limits.js';
 import { platformRandom } from '../hypervisor/random.js';
+import { RunLoop, type Sliced } from '../hypervisor/run-loop.js';
 import { QEMU_VIRT } from './device-tree.js';
 import { bootLayout, BootLayoutError } from './boot-layout.js';
 import { loadKernel, KernelImageError } from './linux-image.js';
@@ -147,15 +148,13 @@ export class SystemVM {
   idleUntil: bigint | null | undefined;
   /** Instructions executed by all harts. */
   private executed = 0n;
-  /** While run() sleeps on an idle machine: ends the sleep. */
-  private wakeIdle: (() => void) | undefined;
+  /** Drives run() and runSync(); woken by input, resume() and halt(). */
+  private readonly loop = new RunLoop();
   /** Bytes the guest wrote to its console and bytes typed at it. */
   private consoleBytesOut = 0;
   private consoleBytesIn = 0;
   /** Paused by its host (pause()): run() waits, step() runs nothing. */
-  private paused = false;
-  /** While run() waits on a paused machine: ends the wait. */
-  private wakePaused: (() => void) | undefined;
+  private pausedByHost = false;
   /** Snapshots written so far, for Diffs (snapshot-chain.ts). */
   private readonly lineage: SnapshotLineage;
   /** The configuration a checkpoint records (system-checkpoint.ts). */
@@ -390,20 +389,25 @@ export class SystemVM {
 
   /** Where the machine is: running (or ready to run), paused, stopped. */
   get state(): SystemVMState {
-    return this.status !== undefined ? 'Stopped' : this.paused ? 'Paused' : 'Running';
+    return this.status !== undefined ? 'Stopped' : this.pausedByHost ? 'Paused' : 'Running';
   }
 
   /** Pauses the machine at the end of the slice it is in (at once when
    *  called between slices, as a handler on the event loop always is):
    *  run() waits and step() runs nothing until resume(). */
   pause(): void {
-    this.paused = true;
-    this.wakeIdle?.();
+    this.pausedByHost = true;
+    this.loop.wake();
   }
 
   resume(): void {
-    this.paused = false;
-    this.wakePaused?.();
+    this.pausedByHost = false;
+    this.loop.wake();
+  }
+
+  /** Paused by its host and not stopped: what the run loop waits out. */
+  get paused(): boolean {
+    return this.pausedByHost && this.status === undefined;
   }
 
   /** Exits of one reason so far (kvm_stat's per-reason counts). */
@@ -446,7 +450,7 @@ export class SystemVM {
     this.consoleBytesIn += typeof bytes === 'string' ? new TextEncoder().encode(bytes).length : bytes.length;
     this.console.input(bytes);
     this.console.feed(this.time);
-    this.wakeIdle?.();
+    this.loop.wake();
   }
 
   private diagnose(line: string): void {
@@ -474,7 +478,7 @@ export class SystemVM {
     // woken by an interrupt runs on at full speed, not a slice per nap.
     this.idleUntil = undefined;
     if (this.status !== undefined) return this.stopped();
-    if (this.paused) return undefined;
+    if (this.pausedByHost) return undefined;
     const cpu = this.cpu;
     const scheduler = this.scheduler;
     switch (this.limits.reached(this.executed)) {
@@ -527,46 +531,32 @@ export class SystemVM {
    *  returns `status`. */
   halt(status: number): void {
     this.status ??= status;
-    this.wakeIdle?.();
-    this.wakePaused?.();
+    this.loop.wake();
   }
 
-  /** Runs the machine until it stops; resolves to its exit status. Yields to
-   *  the event loop every 10 ms (console input arrives in between) and
-   *  sleeps while it is idle on the host clock: until the earliest timer
-   *  deadline (at most idleMilliseconds), or until input() or halt() wake it,
-   *  whichever comes first, so a guest waiting for a keystroke answers it
-   *  as soon as it arrives. */
-  async run(): Promise<number> {
-    let lastYield = Date.now();
-    for (;;) {
-      if (this.paused && this.status === undefined) {
-        await new Promise<void>((resolve) => { this.wakePaused = () => { this.wakePaused = undefined; resolve(); }; });
-        lastYield = Date.now();
-        continue;
-      }
-      const status = this.step();
-      if (status !== undefined) return this.stopped() ?? status;
-      if (this.idleUntil !== undefined) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(() => { this.wakeIdle = undefined; resolve(); }, this.idleMilliseconds());
-          this.wakeIdle = () => { this.wakeIdle = undefined; clearTimeout(timer); resolve(); };
-        });
-        lastYield = Date.now();
-      } else if (Date.now() - lastYield > 10) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        lastYield = Date.now();
-      }
-    }
+  /** Runs the machine until it stops; resolves to its exit status. Gives
+   *  the host its thread back every few ms (console input arrives in
+   *  between) and sleeps while it is idle on the host clock: until the
+   *  earliest timer deadline (at most idleMilliseconds), or until input() or
+   *  halt() wake it, whichever comes first, so a guest waiting for a
+   *  keystroke answers it as soon as it arrives (hypervisor/run-loop.ts). */
+  run(): Promise<number> {
+    return this.loop.run(this.slices());
   }
 
   runSync(): number {
-    const nap = new Int32Array(new SharedArrayBuffer(4));
-    for (;;) {
-      const status = this.step();
-      if (status !== undefined) return this.stopped() ?? status;
-      if (this.idleUntil !== undefined) Atomics.wait(nap, 0, 0, this.idleMilliseconds());
-    }
+    return this.loop.runSync(this.slices());
+  }
+
+  // The machine as the run loop drives it: a step that returns the status
+  // once the machine has stopped (what the device log held back summed up).
+  private slices(): Sliced<number> {
+    const vm = this;
+    return {
+      step: () => (vm.step() === undefined ? undefined : vm.stopped()),
+      idleMilliseconds: () => vm.idleMilliseconds(),
+      get paused() { return vm.paused; },
+    };
   }
 
   /** How long an idle machine may sleep before it must look again (ms, at most 20). */

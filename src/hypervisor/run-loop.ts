@@ -1,0 +1,143 @@
+// The loop that drives a VM in slices, for every kind of VM and for a call
+// into one (vmcall): run a slice, and between slices give the host its
+// thread back often enough that it stays responsive (console input, the
+// control API, timers), wait without spinning while the guest is idle on the
+// host clock or paused by its host, and stop when the VM says it is done.
+// It uses only what Node, a worker thread and a browser page all have, so
+// the same code runs in each.
+
+/** What a run loop drives: something that runs in slices and says, between
+ *  them, whether it can do anything now. */
+export interface Sliced<T> {
+  /** Runs one slice (or does nothing, when there is nothing to do); the
+   *  run's result once it is over. Never blocks the thread. */
+  step(): T | undefined;
+  /** Milliseconds the host should wait before the next step can do
+   *  anything (0: it can run now): a guest idle on the host clock. */
+  idleMilliseconds(): number;
+  /** Paused by its host: nothing runs until the loop is woken. */
+  readonly paused: boolean;
+  /** The host waited `ms` for it (an idle nap, cut short or not). */
+  napped?(ms: number): void;
+}
+
+/** How often a run gives the host its thread back (ms), at most. */
+export const YIELD_MS = 10;
+
+/**
+ * Drives one Sliced at a time. `wake()` ends a wait in progress (a nap while
+ * the guest is idle, or a pause): input has come, the VM was resumed or
+ * halted.
+ */
+export class RunLoop {
+  private wakeUp: (() => void) | undefined;
+
+  constructor(readonly yieldMs = YIELD_MS) {}
+
+  /** Ends the loop's wait, if it is waiting; the next step looks again. */
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  /** Runs `s` to its result, never holding the host's thread for much
+   *  longer than `yieldMs` at a time. */
+  async run<T>(s: Sliced<T>): Promise<T> {
+    let lastYield = performance.now();
+    for (;;) {
+      if (s.paused) {
+        await this.wait(undefined);
+        lastYield = performance.now();
+        continue;
+      }
+      const nap = s.idleMilliseconds();
+      if (nap > 0) {
+        const before = performance.now();
+        await this.wait(nap);
+        s.napped?.(performance.now() - before);
+        lastYield = performance.now();
+      }
+      const result = s.step();
+      if (result !== undefined) return result;
+      if (performance.now() - lastYield > this.yieldMs) {
+        await yieldToHost();
+        lastYield = performance.now();
+      }
+    }
+  }
+
+  /** Runs `s` to its result on this thread, blocking it while the guest is
+   *  idle (nothing can wake a paused Sliced here: it throws). */
+  runSync<T>(s: Sliced<T>): T {
+    for (;;) {
+      if (s.paused) throw new Error('runSync() on a paused VM: nothing could resume it while this thread runs it');
+      const nap = s.idleMilliseconds();
+      if (nap > 0) {
+        const before = performance.now();
+        blockHost(nap);
+        s.napped?.(performance.now() - before);
+      }
+      const result = s.step();
+      if (result !== undefined) return result;
+    }
+  }
+
+  // Waits `ms` (undefined: until woken), or until wake().
+  private wait(ms: number | undefined): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = ms === undefined ? undefined : setTimeout(done, ms);
+      const self = this;
+      function done(): void {
+        if (timer !== undefined) clearTimeout(timer);
+        self.wakeUp = undefined;
+        resolve();
+      }
+      this.wakeUp = done;
+    });
+  }
+}
+
+/** Gives the host its thread back for a moment: setImmediate where there is
+ *  one (Node), else a message to ourselves (a browser page or worker, where
+ *  setTimeout(0) would be clamped to 4 ms once nested). */
+export function yieldToHost(): Promise<void> {
+  if (typeof setImmediate === 'function') return new Promise<void>((resolve) => setImmediate(resolve));
+  if (typeof MessageChannel === 'function') {
+    return new Promise<void>((resolve) => {
+      const channel = new MessageChannel();
+      channel.port1.onmessage = () => {
+        channel.port1.close();
+        resolve();
+      };
+      channel.port2.postMessage(undefined);
+    });
+  }
+  return new Promise<void>((resolve) => setTimeout(resolve, 0));
+}
+
+let blockCell: Int32Array | null | undefined;
+
+/** Blocks the thread for `ms`: Atomics.wait where the host allows it
+ *  (Node's main thread, workers), else a busy wait (a browser page's main
+ *  thread, where Atomics.wait throws). */
+export function blockHost(ms: number): void {
+  const until = performance.now() + ms;
+  if (blockCell === undefined) {
+    try {
+      blockCell = new Int32Array(new SharedArrayBuffer(4));
+    } catch {
+      blockCell = null; // no SharedArrayBuffer (a page that is not cross-origin isolated)
+    }
+  }
+  for (;;) {
+    const left = until - performance.now();
+    if (left <= 0) return;
+    if (blockCell !== null) {
+      try {
+        Atomics.wait(blockCell, 0, 0, left);
+        continue;
+      } catch {
+        blockCell = null;
+      }
+    }
+  }
+}
