@@ -58,18 +58,36 @@ describe('SystemConsole', () => {
 });
 
 describe('GuestClock', () => {
-  it('virtual time: rounds, the running hart\'s share, jumps only forward', () => {
-    const clock = new GuestClock('virtual');
-    expect(clock.time(0n)).toBe(0n);
-    expect(clock.time(1000n)).toBe(1000n / INSTRUCTIONS_PER_TICK);
+  it('virtual time: rounds, the running hart\'s share, jumps forward', () => {
+    let used = 0n;
+    const clock = new GuestClock('virtual', () => used);
+    expect(clock.host).toBe(false);
+    expect(clock.time()).toBe(0n);
+    used = 1000n;
+    expect(clock.time()).toBe(1000n / INSTRUCTIONS_PER_TICK);
+    used = 0n;
     clock.nextRound(QUANTUM);
-    expect(clock.time(0n)).toBe(QUANTUM / INSTRUCTIONS_PER_TICK);
-    clock.skipTo(3n);
-    expect(clock.roundTime).toBe(QUANTUM / INSTRUCTIONS_PER_TICK);
-    clock.skipTo(1_000_000n);
-    expect(clock.roundTime).toBe(1_000_000n);
-    expect(clock.wallClockNs(0n)).toBe(VIRTUAL_EPOCH_NS + 1_000_000n * 100n);
+    expect(clock.time()).toBe(QUANTUM / INSTRUCTIONS_PER_TICK);
+    clock.skip(1_000_000n - clock.time());
+    expect(clock.time()).toBe(1_000_000n);
+    // A hart's share below a tick is no tick, for `time` and for the RTC.
+    used = INSTRUCTIONS_PER_TICK - 1n;
+    expect(clock.time()).toBe(1_000_000n);
+    expect(clock.wallClockNs()).toBe(VIRTUAL_EPOCH_NS + 1_000_000n * 100n);
+    used = INSTRUCTIONS_PER_TICK;
+    expect(clock.time()).toBe(1_000_001n);
     expect(GuestClock.msBetween(0n, 10_000n)).toBe(1);
+  });
+
+  it('host time: from 0 at power-on, the host\'s own; rounds and jumps do not move it', () => {
+    const clock = new GuestClock('host', () => 0n);
+    expect(clock.host).toBe(true);
+    const t0 = clock.time();
+    expect(t0).toBeLessThan(10_000_000n); // under a second since it was made
+    clock.nextRound(QUANTUM);
+    clock.skip(1_000_000_000n);
+    expect(clock.time() - t0).toBeLessThan(10_000_000n);
+    expect(Math.abs(Number(clock.wallClockNs() / 1_000_000n) - Date.now())).toBeLessThan(1000);
   });
 });
 

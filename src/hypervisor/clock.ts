@@ -1,7 +1,8 @@
 // Time is a source the hypervisor chooses, never read directly by the CPU or
 // by system calls: the host's clocks, or a virtual clock derived from
-// instructions retired, which makes a run deterministic.
-import { blockHost } from './run-loop.js';
+// instructions retired, which makes a run deterministic. Both kinds of VM
+// keep one: a process VM counts its processes' instructions, a system VM
+// the place its harts have reached in their round (system/guest-clock.ts).
 
 /** The guest's view of time. All values in nanoseconds. */
 export interface Clock {
@@ -12,11 +13,11 @@ export interface Clock {
   realtimeNs(): bigint;
   /** Time the guest has spent running, not sleeping (CLOCK_PROCESS_CPUTIME_ID). */
   cpuNs(): bigint;
-  /** Lets `ns` of guest time pass: the host clock blocks the calling thread
-   *  that long; the virtual clock jumps forward without waiting. Callers
-   *  keep `ns` small for the host clock (a process VM waits out a guest's
-   *  sleep in pieces of at most MAX_HOST_BLOCK_MS: process-vm.ts). */
-  sleep(ns: bigint): void;
+  /** `ns` of guest time pass that no instruction count shows (every guest
+   *  thread or hart waits for a deadline): the virtual clock jumps forward;
+   *  the host clock does not move (its time is the host's: the run loop
+   *  waits instead, and says so with slept()). */
+  skip(ns: bigint): void;
   /** The host waited `ns` for the guest without sleep() (an asynchronous
    *  timer): for the host clock, time the guest did not run (cpuNs); the
    *  virtual clock ignores it (its time never depends on the host's). */
@@ -38,15 +39,17 @@ function checkState(kind: 'host' | 'virtual', state: ClockState): void {
 }
 
 /** The host's clocks: performance.now for monotonic time and Date for the
- *  wall clock (both exist in Node and browsers). `continueFromNs`: monotonic
- *  time goes on from at least there (a restored machine's clock, made in a
- *  host process younger than the one that saved it, must not go back). */
-export function hostClock(continueFromNs = 0n): Clock {
-  // Monotonic time counts from when the host process (or page) started, so
-  // that, like Linux's CLOCK_MONOTONIC, it reads as an uptime.
+ *  wall clock (both exist in Node and browsers). Monotonic time counts from
+ *  when the host process (or page) started (`origin` 'uptime': a process
+ *  VM's, which, like Linux's CLOCK_MONOTONIC, reads as an uptime), or from
+ *  when the clock is made ('start': a machine's `time` starts at 0 at
+ *  power-on). `continueFromNs`: monotonic time goes on from at least there
+ *  (a restored machine's clock, made in a host process younger than the one
+ *  that saved it, must not go back). */
+export function hostClock(continueFromNs = 0n, origin: 'uptime' | 'start' = 'uptime'): Clock {
   const raw = () => BigInt(Math.round(performance.now() * 1e6));
   const behind = continueFromNs - raw();
-  const offset = behind > 0n ? behind : 0n;
+  const offset = origin === 'start' ? behind : behind > 0n ? behind : 0n;
   const monotonic = () => raw() + offset;
   const start = monotonic();
   const wallAtStart = BigInt(Date.now()) * 1_000_000n;
@@ -61,12 +64,7 @@ export function hostClock(continueFromNs = 0n): Clock {
       const t = monotonic() - start - slept;
       return t > 0n ? t : 0n;
     },
-    sleep: (ns: bigint) => {
-      if (ns <= 0n) return;
-      const before = monotonic();
-      blockHost(Number(ns) / 1e6);
-      slept += monotonic() - before;
-    },
+    skip: () => {},
     slept: (ns: bigint) => {
       if (ns > 0n) slept += ns;
     },
@@ -91,7 +89,7 @@ export function virtualClock(instret: () => bigint, nsPerInstruction = 10n): Clo
     nowNs: now,
     realtimeNs: () => VIRTUAL_EPOCH_NS + now(),
     cpuNs: () => instret() * nsPerInstruction,
-    sleep: (ns: bigint) => {
+    skip: (ns: bigint) => {
       if (ns > 0n) slept += ns;
     },
     slept: () => {},

@@ -15,6 +15,7 @@ import { SYSCALLS, unknownSyscall } from './syscalls.js';
 import { ENOTDIR } from './errno.js';
 import { checkMemoryBytes, RunLimits } from '../hypervisor/limits.js';
 import { RunLoop, type Sliced } from '../hypervisor/run-loop.js';
+import { whenIdle } from '../hypervisor/scheduler.js';
 import { UserMemory } from './user-memory.js';
 import { ThreadGroup, DEFAULT_THREAD_SLICE, type Thread } from './threads.js';
 import { PID, PPID } from './sys/process.js';
@@ -885,19 +886,15 @@ export class ProcessVM {
 
   /**
    * Guest time is to run to `deadline` (clock ns) because no thread can run
-   * before it. The virtual clock jumps there at once (true). The host clock
-   * is waited for by the run loop (false): in pieces of at most
-   * MAX_HOST_BLOCK_MS by runSync(), with a timer by run() and call(), with
-   * the time limit checked between them.
+   * before it (hypervisor/scheduler.ts): the virtual clock jumps there at
+   * once (true); the host clock is waited for by the run loop (false), with
+   * the time limit checked between its naps.
    */
   idleTo(deadline: bigint): boolean {
-    const left = deadline - this.clock.nowNs();
-    if (this.clock.kind !== 'host') {
-      this.clock.sleep(left);
-      return true;
-    }
-    if (left <= 0n) return true;
-    this.idleUntil = deadline;
+    const idle = whenIdle(this.clock.kind, this.clock.nowNs(), deadline, false);
+    if (idle.kind === 'skip') this.clock.skip(idle.by);
+    if (idle.kind !== 'wait') return true;
+    this.idleUntil = idle.until;
     return false;
   }
 

@@ -21,6 +21,7 @@ import { MAX_HOST_BLOCK_MS, type ProcessVM } from './process-vm.js';
 import type { IoEvents } from './fs/file-table.js';
 import type { Clock } from '../hypervisor/clock.js';
 import { DEADLOCK_EXIT_STATUS, describeWait } from './threads.js';
+import { earliestOf, nextInTurn, whenIdle } from '../hypervisor/scheduler.js';
 import { sharedMaps } from './shared-maps.js';
 import { fireRealTimer } from './sys/itimer.js';
 
@@ -230,48 +231,36 @@ export class Processes {
   private pick(): ProcessVM | undefined {
     const cur = this.current;
     if (this.sliceLeft > 0n && this.list.includes(cur) && cur.canRun()) return cur;
-    const n = this.list.length, at = this.list.indexOf(cur);
-    for (let k = 1; k <= n; k++) {
-      const p = this.list[(at + k + n) % n];
-      if (p.canRun()) {
-        this.current = p;
-        this.sliceLeft = PROCESS_SLICE;
-        return p;
-      }
+    const p = nextInTurn(this.list, cur, (q) => q.canRun());
+    if (p !== undefined) {
+      this.current = p;
+      this.sliceLeft = PROCESS_SLICE;
     }
-    return undefined;
+    return p;
   }
 
   // No process can run: the clock runs to the earliest deadline (the
   // virtual one at once, the host's waited for by the run loop), or, with
-  // none, the VM has deadlocked.
+  // none, the VM has deadlocked (hypervisor/scheduler.ts).
   private idle(clock: Clock): number | undefined {
-    let earliest: bigint | undefined;
-    for (const p of this.list) {
-      const d = p.threads.earliestDeadline();
-      if (d !== undefined && (earliest === undefined || d < earliest)) earliest = d;
-    }
-    for (const p of this.timers) {
-      const d = p.realTimer!.deadline;
-      if (earliest === undefined || d < earliest) earliest = d;
-    }
-    if (earliest === undefined && this.root.hostMayWake) {
+    const earliest = earliestOf([
+      ...this.list.map((p) => p.threads.earliestDeadline()),
+      ...[...this.timers].map((p) => p.realTimer!.deadline),
+    ]);
+    const idle = whenIdle(clock.kind, clock.nowNs(), earliest, this.root.hostMayWake);
+    if (idle.kind === 'host') {
       // Only the host's input can end a wait: the VM idles until it comes.
       this.root.waitForHost();
       return undefined;
     }
-    if (earliest === undefined) {
+    if (idle.kind === 'stuck') {
       const waits = this.list.map((p) => `pid ${p.pid} (${p.programName}) ${p.stopped ? 'stopped' : p.threads.all().map((t) => `thread ${t.tid} in ${describeWait(t.wait)}`).join(', ')}`);
       this.root.diagnose(`ringvisor: deadlock: all ${this.list.length} processes wait forever: ${waits.join('; ')}`);
       this.root.exit(DEADLOCK_EXIT_STATUS);
       return this.endAll();
     }
-    const left = earliest - clock.nowNs();
-    if (clock.kind !== 'host') {
-      if (left > 0n) clock.sleep(left);
-    } else if (left > 0n) {
-      this.idleUntil = earliest;
-    }
+    if (idle.kind === 'skip') clock.skip(idle.by);
+    if (idle.kind === 'wait') this.idleUntil = idle.until;
     return undefined;
   }
 

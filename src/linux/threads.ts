@@ -20,6 +20,7 @@
 // the process with a message rather than hanging the host.
 import { CONTEXT_X, CONTEXT_PC } from '../cpu/cpu.js';
 import type { ProcessVM } from './process-vm.js';
+import { earliestOf, nextInTurn } from '../hypervisor/scheduler.js';
 import { type ThreadSignalRecord, takeThreadSignals, putThreadSignals, resumeThread, restartsAfterSignal } from './sys/signals.js';
 
 /** Why a thread is off the CPU, as plain data (a checkpoint can hold it). */
@@ -231,7 +232,7 @@ export class ThreadGroup {
     // A vfork child has this process's CPU: no thread of it can have it.
     if (this.p.vforkChild) return;
     this.wakeExpired();
-    const next = this.nextRunnable();
+    const next = this.nextInTurn();
     if (next) this.switchTo(next);
   }
 
@@ -246,7 +247,7 @@ export class ThreadGroup {
     if (this.p.vforkChild) return;
     for (;;) {
       this.wakeExpired();
-      const next = this.nextRunnable() ?? (this.runnable(this.current) ? this.current : undefined);
+      const next = this.nextInTurn();
       if (next) {
         this.switchTo(next);
         return;
@@ -270,12 +271,7 @@ export class ThreadGroup {
 
   /** The earliest deadline among the threads' waits, if any has one. */
   earliestDeadline(): bigint | undefined {
-    let earliest: bigint | undefined;
-    for (const t of this.list) {
-      const d = t.wait && 'deadline' in t.wait ? t.wait.deadline : undefined;
-      if (d !== undefined && (earliest === undefined || d < earliest)) earliest = d;
-    }
-    return earliest;
+    return earliestOf(this.list.map((t) => (t.wait && 'deadline' in t.wait ? t.wait.deadline : undefined)));
   }
 
   /**
@@ -287,7 +283,7 @@ export class ThreadGroup {
     this.wakeExpired();
     this.yielded = false;
     if (this.runnable(this.current)) return true;
-    const next = this.nextRunnable();
+    const next = this.nextInTurn();
     if (!next) return false;
     this.switchTo(next);
     return true;
@@ -303,16 +299,10 @@ export class ThreadGroup {
     this.yielded = false;
   }
 
-  // The first runnable thread after the current one, wrapping around, not
-  // the current one itself.
-  private nextRunnable(): Thread | undefined {
-    const n = this.list.length;
-    const at = this.list.indexOf(this.current); // -1 when it has exited
-    for (let k = 1; k <= n; k++) {
-      const t = this.list[(at + k + n) % n];
-      if (t !== this.current && this.runnable(t)) return t;
-    }
-    return undefined;
+  // The first runnable thread after the current one, wrapping around, the
+  // current one last (hypervisor/scheduler.ts).
+  private nextInTurn(): Thread | undefined {
+    return nextInTurn(this.list, this.current, (t) => this.runnable(t));
   }
 
   // Deadlines that have passed end their waits; a change to the pipes sends

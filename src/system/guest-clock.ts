@@ -1,13 +1,15 @@
 // The system VM's `time` (10 MHz, as on virt) and the wall clock its RTC
-// shows. Virtual by default: `time` advances a quantum's worth per round of
-// the hart scheduler (hart-scheduler.ts), as if every hart ran at
-// INSTRUCTIONS_PER_TICK x 10 MHz in parallel, so a boot takes the same
-// instructions every time; or the host's monotonic clock, for interactive
-// use. It is not the process VM's Clock (hypervisor/clock.ts), whose
-// virtual time is one hart's instret: here time is shared by harts that take
-// turns, and so belongs to the round, not to any one hart's count.
-import { VIRTUAL_EPOCH_NS } from '../hypervisor/clock.js';
-import { QEMU_VIRT } from './device-tree.js';
+// shows, on the one Clock of hypervisor/clock.ts. Virtual by default: the
+// instruction count the virtual clock follows is the place the harts have
+// reached in their round (hart-scheduler.ts): a round of one quantum per
+// hart adds a quantum's worth of time, as if every hart ran at
+// INSTRUCTIONS_PER_TICK x 10 MHz in parallel, and the running hart adds
+// what it has used of its turn; so a boot takes the same instructions every
+// time. Or the host's monotonic clock, from 0 at power-on, for interactive
+// use. (A process VM's virtual clock follows its processes' instructions
+// instead: time there belongs to one CPU's count, here to the round the
+// harts share.)
+import { hostClock, timeCsr, virtualClock, TIMEBASE_HZ, type Clock } from '../hypervisor/clock.js';
 import { RecordReader, RecordWriter } from '../hypervisor/persist.js';
 
 /** The tag and version of the clock's saved record (docs/CHECKPOINTS.md). */
@@ -19,49 +21,59 @@ export const GUEST_CLOCK_RECORD_VERSION = 1;
  *  the host's roughly. */
 export const INSTRUCTIONS_PER_TICK = 20n;
 
-const TICKS_PER_MS = QEMU_VIRT.timebaseFrequency / 1000;
+const NS_PER_TICK = 1_000_000_000n / TIMEBASE_HZ;
+const NS_PER_INSTRUCTION = NS_PER_TICK / INSTRUCTIONS_PER_TICK;
+const TICKS_PER_MS = Number(TIMEBASE_HZ) / 1000;
 
 export class GuestClock {
-  readonly host: boolean;
-  private hostStart = performance.now();
-  /** Virtual: `time` at the start of the current round, in ticks. */
-  roundTime = 0n;
+  /** The clock itself (hypervisor/clock.ts); replaced when a host clock is
+   *  restored, to go on from the saved time. */
+  private clock: Clock;
 
-  constructor(kind: 'virtual' | 'host' = 'virtual') {
-    this.host = kind === 'host';
+  /** `used`: the instructions the running hart has used of its turn. */
+  constructor(kind: 'virtual' | 'host', private readonly used: () => bigint) {
+    this.clock = kind === 'host' ? hostClock(0n, 'start') : virtualClock(used, NS_PER_INSTRUCTION);
   }
 
-  /** `time` for the running hart, which has run `used` instructions of its turn. */
-  time(used: bigint): bigint {
-    if (this.host) return BigInt(Math.floor((performance.now() - this.hostStart) * TICKS_PER_MS));
-    return this.roundTime + used / INSTRUCTIONS_PER_TICK;
+  get host(): boolean {
+    return this.clock.kind === 'host';
   }
 
-  /** A new round starts after every hart's turn of `quantum` instructions. */
+  /** `time` now, for the running hart (ticks). */
+  time(): bigint {
+    return timeCsr(this.clock);
+  }
+
+  /** A new round starts after every hart's turn of `quantum` instructions
+   *  (the host's clock goes its own way). */
   nextRound(quantum: bigint): void {
-    this.roundTime += quantum / INSTRUCTIONS_PER_TICK;
+    this.clock.skip(quantum * NS_PER_INSTRUCTION);
   }
 
-  /** Every hart waits: virtual time jumps to `ticks` (never back). */
-  skipTo(ticks: bigint): void {
-    if (ticks > this.roundTime) this.roundTime = ticks;
+  /** Every hart waits: virtual time jumps `ticks` forward. */
+  skip(ticks: bigint): void {
+    this.clock.skip(ticks * NS_PER_TICK);
   }
 
-  /** The wall clock the RTC shows: the host's with the host clock; with the
-   *  virtual clock, the virtual epoch plus the machine's own time, so that a
-   *  boot depends on nothing outside the guest (the kernel reads the RTC at
-   *  boot, and turning a date into fields takes more instructions for some
-   *  dates than for others). */
-  wallClockNs(used: bigint): bigint {
-    if (this.host) return BigInt(Date.now()) * 1_000_000n;
-    return VIRTUAL_EPOCH_NS + this.time(used) * (1_000_000_000n / BigInt(QEMU_VIRT.timebaseFrequency));
+  /** The wall clock the RTC shows, in the timebase's ticks: the host's with
+   *  the host clock; with the virtual clock, the virtual epoch plus the
+   *  machine's own time, so that a boot depends on nothing outside the
+   *  guest (the kernel reads the RTC at boot, and turning a date into
+   *  fields takes more instructions for some dates than for others). */
+  wallClockNs(): bigint {
+    return this.clock.realtimeNs() / NS_PER_TICK * NS_PER_TICK;
   }
 
-  /** The clock's state as a record: its kind, the round's virtual time,
-   *  and (host clock) `time` now, from which a restored clock goes on. */
+  /** The clock's state as a record: its kind, virtual time at the start of
+   *  the round (ticks: all the virtual clock keeps, besides the running
+   *  hart's count, which is the scheduler's), and (host clock) `time` now,
+   *  from which a restored clock goes on. Only the scheduler calls it
+   *  between turns, but the running hart's count is left out in any case. */
   save(): Uint8Array {
+    const host = this.host;
+    const roundTime = host ? 0n : this.clock.save().sleptNs / NS_PER_TICK;
     return new RecordWriter(GUEST_CLOCK_RECORD, GUEST_CLOCK_RECORD_VERSION)
-      .bool(this.host).u64(this.roundTime).u64(this.host ? this.time(0n) : 0n)
+      .bool(host).u64(roundTime).u64(host ? this.time() : 0n)
       .finish();
   }
 
@@ -75,8 +87,8 @@ export class GuestClock {
     r.end();
     if (host !== this.host) r.invalid(`the record is of a ${host ? 'host' : 'virtual'} clock, this one is ${this.host ? 'host' : 'virtual'}`);
     if (!host && hostTicks !== 0n) r.invalid('a virtual clock with a host time');
-    this.roundTime = roundTime;
-    if (host) this.hostStart = performance.now() - Number(hostTicks) / TICKS_PER_MS;
+    if (host) this.clock = hostClock(hostTicks * NS_PER_TICK, 'start');
+    else this.clock.restore({ version: 1, kind: 'virtual', sleptNs: roundTime * NS_PER_TICK });
   }
 
   /** Host milliseconds from `time` `now` until `ticks`. */

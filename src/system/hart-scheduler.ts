@@ -3,14 +3,18 @@
 // which every hart that can run gets a quantum of QUANTUM instructions, in
 // hart order. A hart in wfi (or suspended by SBI HSM) sits its turns out
 // until an interrupt is pending for it; when every hart waits, virtual time
-// jumps to the earliest timer deadline (guest-clock.ts). Also here: what
+// jumps to the earliest timer deadline (guest-clock.ts), as ring -1's one
+// scheduling policy decides for threads too (hypervisor/scheduler.ts). The
+// scan for the next hart goes on round and round from where it stopped,
+// since passing the last hart is also what makes a round's time pass. Also here: what
 // reaches a hart whether it is live in the CPU or saved (its interrupt lines,
 // timer, TLB flushes) and its HSM state.
 import { Irq, type Cpu } from '../cpu/cpu.js';
 import { HartEntry, writeEntryState } from './hart-entry.js';
 import { HartState } from './sbi.js';
-import { INSTRUCTIONS_PER_TICK, type GuestClock } from './guest-clock.js';
+import { GuestClock, INSTRUCTIONS_PER_TICK } from './guest-clock.js';
 import { RecordReader, RecordWriter } from '../hypervisor/persist.js';
+import { earliestOf, whenIdle } from '../hypervisor/scheduler.js';
 
 /** The tag and version of the scheduler's saved record (docs/CHECKPOINTS.md). */
 export const HART_SCHEDULER_RECORD = 'hart-scheduler';
@@ -43,7 +47,11 @@ export class HartScheduler {
   /** Instructions the running hart has used of its quantum. */
   used = 0n;
 
-  constructor(private readonly cpu: Cpu, private readonly clock: GuestClock, readonly harts: number) {
+  /** The machine's time, which counts the running hart's instructions. */
+  readonly clock: GuestClock;
+
+  constructor(private readonly cpu: Cpu, clock: 'virtual' | 'host', readonly harts: number) {
+    this.clock = new GuestClock(clock, () => this.used);
     this.states = Array.from({ length: harts }, (_, h) => (h === 0 ? HartState.Started : HartState.Stopped));
     this.saved = Array.from({ length: harts }, () => undefined);
     this.waiting = Array.from({ length: harts }, () => false);
@@ -53,7 +61,7 @@ export class HartScheduler {
 
   /** The `time` CSR now, for the running hart. */
   get time(): bigint {
-    return this.clock.time(this.used);
+    return this.clock.time();
   }
 
   // ---- the harts' state, live or saved ----
@@ -154,31 +162,38 @@ export class HartScheduler {
   /** Hands the CPU to the next hart that can run, starting new rounds (and
    *  skipping idle time) as needed. */
   next(): NextHart {
+    // The running hart's turn is over: time is the round's until the next
+    // one starts (the virtual clock counts the running hart's instructions).
+    this.used = 0n;
     let h = this.running;
     for (let scanned = 0; ; scanned++) {
       h++;
       if (h === this.harts) { h = 0; this.clock.nextRound(QUANTUM); }
-      if (this.runnable(h, this.clock.host ? this.time : this.clock.roundTime)) break;
+      if (this.runnable(h, this.time)) break;
       if (scanned >= this.harts) {
         // Nobody can run: time jumps to the earliest deadline of a waiting hart.
-        let next: bigint | undefined;
-        for (let w = 0; w < this.harts; w++) {
-          if ((this.states[w] !== HartState.Started && this.states[w] !== HartState.Suspended) || !this.waiting[w]) continue;
+        const live = (w: number) => this.states[w] === HartState.Started || this.states[w] === HartState.Suspended;
+        const deadlines = Array.from({ length: this.harts }, (_, w) => {
+          if (!live(w) || !this.waiting[w] || (this.csrOf(w, 'sie') & (1n << BigInt(Irq.SupervisorTimer))) === 0n) return undefined;
           const d = this.csrOf(w, 'stimecmp');
-          if ((this.csrOf(w, 'sie') & (1n << BigInt(Irq.SupervisorTimer))) !== 0n && d !== TIMER_OFF && (next === undefined || d < next)) next = d;
+          return d === TIMER_OFF ? undefined : d;
+        });
+        const any = this.states.some((_, w) => live(w));
+        // On the host clock a device (console input) may still wake a hart.
+        const idle = whenIdle(this.clock.host ? 'host' : 'virtual', this.time, earliestOf(deadlines), this.clock.host && any);
+        switch (idle.kind) {
+          case 'wait': return { kind: 'idle', until: idle.until };
+          case 'host': return { kind: 'idle', until: null };
+          case 'stuck':
+            return {
+              kind: 'stuck',
+              why: any
+                ? `every hart waits for an interrupt that can never come (wfi with no timer and no device to wake them; pc 0x${this.cpu.pc.toString(16)})`
+                : 'every hart has stopped (SBI HSM hart_stop)',
+            };
+          case 'skip': this.clock.skip(idle.by); break;
+          case 'again': break;
         }
-        const any = this.states.some((st) => st === HartState.Started || st === HartState.Suspended);
-        // Really idle on the host clock: the caller waits (for the deadline or for input).
-        if (this.clock.host && any) return { kind: 'idle', until: next ?? null };
-        if (next === undefined) {
-          return {
-            kind: 'stuck',
-            why: any
-              ? `every hart waits for an interrupt that can never come (wfi with no timer and no device to wake them; pc 0x${this.cpu.pc.toString(16)})`
-              : 'every hart has stopped (SBI HSM hart_stop)',
-          };
-        }
-        this.clock.skipTo(next);
         scanned = 0;
       }
     }
@@ -187,7 +202,6 @@ export class HartScheduler {
       this.cpu.loadHart(this.saved[h]!);
       this.running = h;
     }
-    this.used = 0n;
     return { kind: 'run' };
   }
 

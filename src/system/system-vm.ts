@@ -196,7 +196,6 @@ export class SystemVM {
     this.options = options;
     this.deviceLog = new RateLimitedLog((line) => this.diagnose(`ringvisor boot: ${line}`), options.logLimits);
     this.limits = new RunLimits(options.maxInstructions, options.timeoutSeconds);
-    this.clock = new GuestClock(options.clock);
     this.harts = options.harts ?? 1;
     if (!Number.isInteger(this.harts) || this.harts < 1 || this.harts > 8) throw new RangeError(`a system VM has 1 to 8 harts, not ${options.harts}`);
     const ramBase = QEMU_VIRT.ramBase;
@@ -207,7 +206,8 @@ export class SystemVM {
     cpu.configureRam(ramBase, ramSize);
     cpu.memoryMode = MemoryMode.Flat;
     cpu.exitControls = ExitControl.Supervisor | ExitControl.EcallS;
-    const scheduler = this.scheduler = new HartScheduler(cpu, this.clock, this.harts);
+    const scheduler = this.scheduler = new HartScheduler(cpu, options.clock ?? 'virtual', this.harts);
+    this.clock = scheduler.clock;
     this.lineage = new SnapshotLineage(cpu);
 
     // The kernel at RAM + text_offset (an ELF's segments where they say);
@@ -464,7 +464,7 @@ export class SystemVM {
 
   /** The wall clock the RTC shows (guest-clock.ts). */
   wallClockNs(): bigint {
-    return this.clock.wallClockNs(this.scheduler.used);
+    return this.clock.wallClockNs();
   }
 
   /** The `time` CSR now, for the running hart. */
