@@ -19,8 +19,9 @@ import { sandboxFs } from '../src/node/host-fs.js';
 import { hostClock } from '../src/hypervisor/clock.js';
 import { GuestFs } from '../src/linux/fs/guest-fs.js';
 import { MemFs } from '../src/linux/fs/memfs.js';
-import { DirectoryDescription } from '../src/linux/fs/file-table.js';
-import { EventFd } from '../src/linux/sys/events.js';
+import { DirectoryDescription, Pipe, PipeEnd } from '../src/linux/fs/file-table.js';
+import { scratch, sys } from './support/process.js';
+import { EventFd, Epoll } from '../src/linux/sys/events.js';
 import { sharedMaps } from '../src/linux/shared-maps.js';
 
 const GUEST = (name: string) => new Uint8Array(readFileSync(new URL(`../guests/bin/${name}`, import.meta.url)));
@@ -103,6 +104,8 @@ const THREAD_CASES: [string, string[]][] = [
   ['threads.elf', ['threads', 'pipe']],
   ['threads.elf', ['threads', 'barrier']],
   ['cxx-threads.elf', ['cxx-threads']],
+  // Go's runtime: threads, futexes, signals, and its timers' epoll instance and eventfd.
+  ['go-goroutines.elf', ['go-goroutines', 'args', 'preempt', 'timers', 'stack']],
 ];
 
 describe('a multi-threaded process VM restored from a checkpoint runs on exactly as the original', () => {
@@ -402,16 +405,51 @@ describe('checkpoints refused', () => {
     }
   }
 
-  it('with an eventfd open, by name, changing nothing; without it, saved', () => {
+  it('an eventfd and an epoll instance come back as they were: count, mode, interests in order, what was reported', () => {
     const run = start(GUEST('threads.elf'), ['threads', 'sum'], { jitThreshold: 0 });
     expect(steps(run.vm, 30)).toBeUndefined();
-    const fd = run.vm.files.install(new EventFd(3n, false, 2, run.vm.files.ioEvents));
+    const files = run.vm.files;
+    const efd = files.install(new EventFd(3n, true, 0o4002, files.ioEvents));
+    const pipe = new Pipe(files.ioEvents);
+    const [rfd, wfd] = [files.install(new PipeEnd(pipe, 'read', 0)), files.install(new PipeEnd(pipe, 'write', 1))];
+    const ep = new Epoll(2), inner = new Epoll(2);
+    const [epfd, innerFd] = [files.install(ep), files.install(inner, undefined, true)];
+    inner.interests.push({ fd: rfd, description: files.get(rfd), events: 1, data: 7n, reported: -1, disarmed: false });
+    ep.interests.push(
+      { fd: efd, description: files.get(efd), events: 1 | (1 << 31), data: 0xdead_beefn, reported: 0, disarmed: false },
+      { fd: innerFd, description: inner, events: 1, data: 2n, reported: -1, disarmed: false },
+      { fd: wfd, description: files.get(wfd), events: 4 | (1 << 30), data: 3n, reported: -1, disarmed: true },
+    );
+    const file = run.vm.checkpoint();
+    const r = ProcessVM.restore(file);
+    expect(r.files.open()).toEqual(files.open());
+    const e = r.files.get(efd) as EventFd;
+    expect([e.count, e.semaphore, e.flags, e.version]).toEqual([3n, true, 0o4002, 0]);
+    const rep = r.files.get(epfd) as Epoll, rinner = r.files.get(innerFd) as Epoll;
+    expect(r.files.getCloexec(innerFd)).toBe(true);
+    expect(rep.interests.map((i) => [i.fd, i.events, i.data, i.reported, i.disarmed])).toEqual(ep.interests.map((i) => [i.fd, i.events, i.data, i.reported, i.disarmed]));
+    expect(rep.interests.map((i) => i.description)).toEqual([e, rinner, r.files.get(wfd)]);
+    expect(rinner.interests[0].description).toBe(r.files.get(rfd));
+    // The same state, so the same file again.
+    expect(Buffer.from(r.checkpoint()).equals(Buffer.from(file))).toBe(true);
+    r.dispose();
+    run.vm.dispose();
+  });
+
+  it('an O_PATH descriptor, by name, changing nothing; without it, saved', () => {
+    const run = start(GUEST('threads.elf'), ['threads', 'sum'], { jitThreshold: 0 });
+    expect(steps(run.vm, 30)).toBeUndefined();
+    // openat(AT_FDCWD, "/tmp", O_PATH), as the guest would call it.
+    const path = scratch(run.vm);
+    run.vm.user.write(path, new TextEncoder().encode('/tmp\0'));
+    const fd = Number(sys(run.vm, 'openat', BigInt.asUintN(64, -100n), path, 0o10000000n, 0n));
+    expect(fd).toBeGreaterThan(2);
     const instret = run.vm.cpu.instret;
     let refused: unknown;
     try { run.vm.checkpoint(); } catch (e) { refused = e; }
     expect(refused).toBeInstanceOf(CheckpointUnsupportedError);
     expect((refused as CheckpointUnsupportedError).feature).toBe('fd');
-    expect((refused as Error).message).toMatch(new RegExp(`fd ${fd} is an eventfd`));
+    expect((refused as Error).message).toMatch(new RegExp(`fd ${fd} is an O_PATH descriptor`));
     expect(run.vm.cpu.instret).toBe(instret);
     run.vm.files.close(fd);
     expect(ProcessVM.restore(run.vm.checkpoint()).files.open()).toEqual(run.vm.files.open());

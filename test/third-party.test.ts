@@ -492,4 +492,39 @@ describe.skipIf(esbuildMissing !== undefined)(`esbuild ${esbuild?.version ?? ''}
       }
     }, 600_000);
   }
+
+  // A checkpoint of a real multi-threaded Go program (its goroutines'
+  // threads, futex waits, its epoll instance and the files it writes),
+  // taken half-way, the VM thrown away, and restored in a new one.
+  it('checkpointed half-way through a bundle and restored in a new VM, writes what an uninterrupted run writes', () => {
+    const args = STEPS[2];
+    const dirs = [mkdtempSync(join(tmpdir(), 'ringvisor-esbuild-a-')), mkdtempSync(join(tmpdir(), 'ringvisor-esbuild-b-'))];
+    const out: Buffer[][] = [[], []];
+    const options = (k: number) => ({
+      fs: sandboxFs({ cwd: dirs[k], hostRoot: true }), env: [], clock: 'virtual' as const, random: (b: Uint8Array) => b.fill(0x5a),
+      stdout: (d: Uint8Array) => out[k].push(Buffer.from(d)), stderr: (d: Uint8Array) => out[k].push(Buffer.from(d)),
+      jitThreshold: 0, maxInstructions: 20_000_000_000n,
+    });
+    try {
+      for (const d of dirs) writeProject(d);
+      const elf = new Uint8Array(readFileSync(esbuild!.elf));
+      const whole = ProcessVM.create(elf, { argv: [esbuild!.elf, ...args], ...options(0) });
+      let total = 0, status: number | undefined;
+      while ((status = whole.processes.step(whole.clock)) === undefined) total++;
+      whole.dispose();
+      const half = ProcessVM.create(elf, { argv: [esbuild!.elf, ...args], ...options(1) });
+      for (let i = 0; i < total >> 1; i++) expect(half.processes.step(half.clock)).toBeUndefined();
+      expect(half.threads.count).toBeGreaterThan(1);
+      const file = half.checkpoint();
+      half.dispose();
+      const restored = ProcessVM.restore(file, options(1));
+      expect(restored.runSync()).toBe(status);
+      expect(Buffer.concat(out[1]).toString('latin1')).toBe(Buffer.concat(out[0]).toString('latin1'));
+      expect(listFiles(dirs[1])).toBe(listFiles(dirs[0]));
+      expect(listFiles(dirs[1])).toMatch(/app\.min\.js/);
+      restored.dispose();
+    } finally {
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    }
+  }, 600_000);
 });

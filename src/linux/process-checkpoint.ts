@@ -12,7 +12,8 @@
 // What cannot be saved yet is refused by checkpoint() with a
 // CheckpointUnsupportedError naming it, before anything is written: more
 // than one process, a shared file mapping, a descriptor of a kind not
-// covered here (an eventfd, an epoll instance, an O_PATH descriptor). A checkpoint is never silently wrong.
+// covered here (an O_PATH descriptor, stdin from a file). A checkpoint is
+// never silently wrong.
 import { CheckpointError } from '../hypervisor/checkpoint-error.js';
 import { readCheckpoint, type Checkpoint, type MachineId } from '../hypervisor/checkpoint-file.js';
 import { DIFF_SECTION } from '../hypervisor/snapshot-chain.js';
@@ -36,9 +37,11 @@ export const THREADS_RECORD = 'threads';
 export const SIGNALS_RECORD = 'signals';
 export const RLIMITS_RECORD = 'rlimits';
 export const FILES_RECORD = 'files';
+/** Version 2 added eventfds and epoll instances; version 1 records still read. */
+export const FILES_RECORD_VERSION = 2;
 export const MEMFS_MOUNTS_RECORD = 'memfs-mounts';
 export const PROCESS_CLOCK_RECORD = 'process-clock';
-/** Every record of a process VM's checkpoint is at version 1. */
+/** Every record of a process VM's checkpoint is at version 1 (but 'files': FILES_RECORD_VERSION). */
 export const PROCESS_RECORD_VERSION = 1;
 
 /**
@@ -427,7 +430,15 @@ export type SavedDescription =
   | { kind: 'pipe-read' | 'pipe-write'; flags: number; pipe: number }
   /** A directory, by its guest path (held again through the namespace);
    *  `offset` counts getdents64's entries, of a listing taken again. */
-  | { kind: 'dir'; flags: number; offset: number; path: string };
+  | { kind: 'dir'; flags: number; offset: number; path: string }
+  /** An eventfd: its count, mode, and change count (edge-triggered epoll). */
+  | { kind: 'eventfd'; flags: number; count: bigint; semaphore: boolean; version: number }
+  /** An epoll instance: its interest list in order, each watching a
+   *  description of this record (by index). */
+  | { kind: 'epoll'; flags: number; interests: SavedInterest[] };
+
+/** One watched descriptor of an epoll instance (sys/events.ts, Interest). */
+export interface SavedInterest { fd: number; description: number; events: number; data: bigint; reported: number; disarmed: boolean }
 
 export interface SavedPipe { ino: bigint; version: number; bytes: Uint8Array }
 
@@ -439,10 +450,14 @@ export interface FilesRecord {
   fds: { fd: number; description: number; cloexec: boolean }[];
 }
 
-const DESCRIPTION_KINDS = ['stdin', 'stdout', 'stderr', 'file', 'pipe-read', 'pipe-write', 'dir'] as const;
+const DESCRIPTION_KINDS = ['stdin', 'stdout', 'stderr', 'file', 'pipe-read', 'pipe-write', 'dir', 'eventfd', 'epoll'] as const;
+/** Kinds a version 1 record may hold. */
+const V1_KINDS = 7;
+/** An eventfd's count never reaches 2^64 - 1 (eventfd(2)). */
+const EVENTFD_MAX = 0xffff_ffff_ffff_fffen;
 
 export function saveFilesRecord(f: FilesRecord): Uint8Array {
-  const w = new RecordWriter(FILES_RECORD, PROCESS_RECORD_VERSION).u64(BigInt(f.epoch)).u32(f.pipes.length);
+  const w = new RecordWriter(FILES_RECORD, FILES_RECORD_VERSION).u64(BigInt(f.epoch)).u32(f.pipes.length);
   for (const p of f.pipes) w.u64(p.ino).u64(BigInt(p.version)).bytes(p.bytes);
   w.u32(f.descriptions.length);
   for (const d of f.descriptions) {
@@ -450,6 +465,11 @@ export function saveFilesRecord(f: FilesRecord): Uint8Array {
     if (d.kind === 'file') w.u64(BigInt(d.offset)).string(d.path).u32(d.type);
     else if (d.kind === 'pipe-read' || d.kind === 'pipe-write') w.u32(d.pipe);
     else if (d.kind === 'dir') w.u64(BigInt(d.offset)).string(d.path);
+    else if (d.kind === 'eventfd') w.u64(d.count).bool(d.semaphore).u64(BigInt(d.version));
+    else if (d.kind === 'epoll') {
+      w.u32(d.interests.length);
+      for (const i of d.interests) w.u32(i.fd).u32(i.description).u32(i.events >>> 0).u64(i.data).u64(BigInt(i.reported + 1)).bool(i.disarmed);
+    }
   }
   w.u32(f.fds.length);
   for (const s of f.fds) w.u32(s.fd).u32(s.description).bool(s.cloexec);
@@ -457,7 +477,7 @@ export function saveFilesRecord(f: FilesRecord): Uint8Array {
 }
 
 export function readFilesRecord(record: Uint8Array, maxFds: number, pipeCapacity: number): FilesRecord {
-  const r = new RecordReader(record, FILES_RECORD, [PROCESS_RECORD_VERSION]);
+  const r = new RecordReader(record, FILES_RECORD, [1, FILES_RECORD_VERSION]);
   const epoch = safeNumber(r, r.u64('the I/O epoch'), 'an I/O epoch');
   const pipes: SavedPipe[] = [];
   for (let i = 0, n = r.u32('the pipe count'); i < n; i++) {
@@ -469,7 +489,7 @@ export function readFilesRecord(record: Uint8Array, maxFds: number, pipeCapacity
   const usedPipes = new Set<number>();
   for (let i = 0, n = r.u32('the description count'); i < n; i++) {
     const k = r.u8('a description\'s kind'), flags = r.u32('its flags');
-    const kind = DESCRIPTION_KINDS[k];
+    const kind = r.version === 1 && k >= V1_KINDS ? undefined : DESCRIPTION_KINDS[k];
     if (kind === 'file') {
       const offset = safeNumber(r, r.u64('its offset'), 'a file offset'), path = r.string('its path'), type = r.u32('its file type');
       if (!path.startsWith('/')) r.invalid(`a file at ${JSON.stringify(path)}`);
@@ -483,6 +503,19 @@ export function readFilesRecord(record: Uint8Array, maxFds: number, pipeCapacity
       const offset = safeNumber(r, r.u64('its offset'), 'a directory offset'), path = r.string('its path');
       if (!path.startsWith('/')) r.invalid(`a directory at ${JSON.stringify(path)}`);
       descriptions.push({ kind, flags, offset, path });
+    } else if (kind === 'eventfd') {
+      const count = r.u64('its count'), semaphore = r.bool('semaphore mode'), version = safeNumber(r, r.u64('its change count'), 'an eventfd version');
+      if (count > EVENTFD_MAX) r.invalid(`an eventfd counting ${count}`);
+      descriptions.push({ kind, flags, count, semaphore, version });
+    } else if (kind === 'epoll') {
+      const interests: SavedInterest[] = [];
+      for (let j = 0, m = r.u32('the interest count'); j < m; j++) {
+        const fd = r.u32('a watched descriptor'), description = r.u32('its description'), events = r.u32('its events') | 0, data = r.u64('its data');
+        // (The version it was last reported at, plus one: -1 is never.)
+        const reported = safeNumber(r, r.u64('its reported version'), 'a reported version') - 1, disarmed = r.bool('disarmed');
+        interests.push({ fd, description, events, data, reported, disarmed });
+      }
+      descriptions.push({ kind, flags, interests });
     } else if (kind !== undefined) {
       descriptions.push({ kind, flags });
     } else {
@@ -501,6 +534,13 @@ export function readFilesRecord(record: Uint8Array, maxFds: number, pipeCapacity
     fds.push({ fd, description, cloexec });
   }
   r.end();
+  for (const d of descriptions) {
+    if (d.kind !== 'epoll') continue;
+    for (const i of d.interests) {
+      if (i.description >= descriptions.length) r.invalid(`an epoll instance watching description ${i.description} of ${descriptions.length}`);
+      if (i.fd >= maxFds) r.invalid(`an epoll instance watching descriptor ${i.fd}`);
+    }
+  }
   if (usedDescriptions.size !== descriptions.length) r.invalid('a description no descriptor refers to');
   if (usedPipes.size !== pipes.length) r.invalid('a pipe no descriptor refers to');
   return { epoch, pipes, descriptions, fds };

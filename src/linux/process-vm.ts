@@ -51,7 +51,7 @@ import {
   CheckpointUnsupportedError, processMachineId, readProcessCheckpoint,
   saveProcessVmRecord, readProcessVmRecord, saveThreadsRecord, readThreadsRecord, saveSignalsRecord, readSignalsRecord,
   saveRlimitsRecord, readRlimitsRecord, saveFilesRecord, readFilesRecord, saveMemfsMounts, readMemfsMounts,
-  saveClockRecord, readClockRecord, PROCESS_RECORD_VERSION,
+  saveClockRecord, readClockRecord, PROCESS_RECORD_VERSION, FILES_RECORD_VERSION,
   type ProcessVmRecord, type FilesRecord, type SavedDescription, type SavedPipe, type ThreadsRecord, type ClockRecord,
 } from './process-checkpoint.js';
 import type { SignalRecord } from './sys/signals.js';
@@ -1108,8 +1108,8 @@ export class ProcessVM {
    *
    * What this release cannot save is refused with a
    * CheckpointUnsupportedError naming it (more than one process, a shared
-   * file mapping, an eventfd, epoll or O_PATH descriptor, a file
-   * renamed since it was opened...), and nothing changes.
+   * file mapping, an O_PATH descriptor, a file renamed since it was
+   * opened...), and nothing changes.
    */
   checkpoint(): Uint8Array {
     return writeCheckpoint(processMachineId(this.cpu), [...this.sectionsToSave(), ...saveRam(this.cpu)]);
@@ -1201,7 +1201,7 @@ export class ProcessVM {
       { name: 'signals', version: PROCESS_RECORD_VERSION, payload: saveSignalsRecord(saveSignals(this)) },
       { name: 'rlimits', version: PROCESS_RECORD_VERSION, payload: saveRlimitsRecord(saveProcess(this)) },
       { name: 'memory', version: PROCESS_RECORD_VERSION, payload: this.memory.space.save(), compress: true },
-      { name: 'files', version: PROCESS_RECORD_VERSION, payload: saveFilesRecord(files), compress: true },
+      { name: 'files', version: FILES_RECORD_VERSION, payload: saveFilesRecord(files), compress: true },
       { name: 'memfs', version: PROCESS_RECORD_VERSION, payload: saveMemfsMounts(trees), compress: true },
       { name: 'clock', version: PROCESS_RECORD_VERSION, payload: saveClockRecord({ hostClock: this.clock.kind === 'host', sleptNs: this.clock.save().sleptNs, nowNs: this.clock.nowNs() }) },
     ];
@@ -1242,24 +1242,27 @@ export class ProcessVM {
   }
 
   // The descriptors as a record: each open file description once (dup'd
-  // descriptors share it), each pipe once with its unread bytes.
+  // descriptors share it), each pipe once with its unread bytes. Every
+  // description is numbered first, so that an epoll instance can name
+  // those it watches.
   private saveFiles(refuse: (feature: string, why: string) => never): FilesRecord {
-    const descriptions: SavedDescription[] = [], index = new Map<Description, number>();
+    const order: [number, Description][] = [], index = new Map<Description, number>();
     const pipes: SavedPipe[] = [], pipeIndex = new Map<Pipe, number>();
     const fds: FilesRecord['fds'] = [];
     for (const fd of this.files.open()) {
       const d = this.files.get(fd);
       let i = index.get(d);
       if (i === undefined) {
-        index.set(d, i = descriptions.length);
-        descriptions.push(this.saveDescription(fd, d, pipes, pipeIndex, refuse));
+        index.set(d, i = order.length);
+        order.push([fd, d]);
       }
       fds.push({ fd, description: i, cloexec: this.files.getCloexec(fd) });
     }
+    const descriptions = order.map(([fd, d]) => this.saveDescription(fd, d, { pipes, pipeIndex, index }, refuse));
     return { epoch: this.files.ioEvents.epoch, pipes, descriptions, fds };
   }
 
-  private saveDescription(fd: number, d: Description, pipes: SavedPipe[], pipeIndex: Map<Pipe, number>, refuse: (feature: string, why: string) => never): SavedDescription {
+  private saveDescription(fd: number, d: Description, { pipes, pipeIndex, index }: { pipes: SavedPipe[]; pipeIndex: Map<Pipe, number>; index: Map<Description, number> }, refuse: (feature: string, why: string) => never): SavedDescription {
     if (d instanceof InputStream) {
       const held = d.available();
       if (held > 0) refuse('stdin', `fd ${fd}: ${held} bytes of stdin were taken from the host but not yet read by the guest`);
@@ -1284,9 +1287,16 @@ export class ProcessVM {
       if (!this.leadsTo(path, d.stat())) refuse('fd', `fd ${fd}: the directory ${nameToText(path)} was renamed or removed since it was opened, so it could not be opened again`);
       return { kind: 'dir', flags: d.flags, offset: d.offset, path };
     }
-    const what = d instanceof EventFd ? 'an eventfd'
-      : d instanceof Epoll ? 'an epoll instance'
-      : d instanceof PathDescription ? 'an O_PATH descriptor'
+    if (d instanceof EventFd) return { kind: 'eventfd', flags: d.flags, count: d.count, semaphore: d.semaphore, version: d.version };
+    if (d instanceof Epoll) {
+      const interests = d.liveInterests().map((i) => {
+        const description = index.get(i.description);
+        if (description === undefined) return refuse('fd', `fd ${fd}: the epoll instance watches a file that no descriptor refers to any more`);
+        return { fd: i.fd, description, events: i.events, data: i.data, reported: i.reported, disarmed: i.disarmed };
+      });
+      return { kind: 'epoll', flags: d.flags, interests };
+    }
+    const what = d instanceof PathDescription ? 'an O_PATH descriptor'
       : d instanceof FileDescription ? 'a file the embedder opened (stdin from a file)'
       : 'a descriptor of a kind this release cannot save';
     return refuse('fd', `fd ${fd} is ${what}, which cannot be saved yet`);
@@ -1389,9 +1399,24 @@ export class ProcessVM {
           case 'dir':
             d = this.reopenDirectory(s);
             break;
+          case 'eventfd': {
+            const e = new EventFd(s.count, s.semaphore, s.flags, files.ioEvents);
+            e.version = s.version;
+            d = e;
+            break;
+          }
+          case 'epoll':
+            d = new Epoll(s.flags);
+            break;
         }
         made.push(d);
       }
+      // What each epoll instance watches, once every description is made.
+      rec.descriptions.forEach((s, k) => {
+        if (s.kind !== 'epoll') return;
+        const ep = made[k] as Epoll;
+        for (const i of s.interests) ep.interests.push({ fd: i.fd, description: made[i.description], events: i.events, data: i.data, reported: i.reported, disarmed: i.disarmed });
+      });
       for (const s of rec.fds) files.install(made[s.description], s.fd, s.cloexec);
     } catch (e) {
       for (const d of made) if (d.refs === 0 && !Object.values(std).includes(d)) d.release();

@@ -104,7 +104,7 @@ export class EventFd extends Description {
 
 /** One watched descriptor: Linux keys it by the descriptor number and the
  *  open file behind it, and drops it when that file's last descriptor closes. */
-interface Interest {
+export interface Interest {
   fd: number;
   description: Description;
   events: number;
@@ -138,6 +138,12 @@ export class Epoll extends Description {
 
   constructor(flags: number) {
     super(flags);
+  }
+
+  /** The interest list as it stands, closed files forgotten (a checkpoint). */
+  liveInterests(): readonly Interest[] {
+    this.forgetClosed();
+    return this.interests;
   }
 
   find(fd: number, d: Description): Interest | undefined {
