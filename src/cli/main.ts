@@ -13,6 +13,7 @@ import { ProcessVM, ElfError, RamAllocationError, EXIT_REASON_NAMES, DEFAULT_MEM
 import type { JitStats } from '../cpu/jit/jit.js';
 import { WorkerTranslationService } from '../node/translation-worker.js';
 import { cmdBoot, BootUsageError, BOOT_USAGE } from './boot.js';
+import { cmdHost, cmdVm, HostUsageError, HOST_USAGE } from './host.js';
 import { HostInput } from '../linux/fs/host-input.js';
 import { CheckpointError } from '../hypervisor/checkpoint-error.js';
 import { CheckpointTree, CheckpointTreeError } from '../hypervisor/checkpoint-tree.js';
@@ -113,7 +114,8 @@ Runs the benchmark: workloads under ringvisor, qemu-riscv64, native and
 JavaScript, then micro-benchmarks (bench/run.mjs; needs a source checkout;
 ringvisor bench --help lists its options).
 
-${BOOT_USAGE}`;
+${BOOT_USAGE}
+${HOST_USAGE}`;
 
 /** A command line the command cannot use (status 2). `brief`: a bad value
  *  of a known option, told in one line without the whole usage text. */
@@ -509,12 +511,18 @@ async function main(argv: string[]): Promise<number> {
     if (command === 'run') return await cmdRun(rest);
     if (command === 'bench') return cmdBench(rest);
     if (command === 'boot') return await cmdBoot(rest);
+    if (command === 'host') return await cmdHost(rest);
+    if (command === 'vm') return await cmdVm(rest);
     if (command === undefined || command === '-h' || command === '--help') {
       process.stdout.write(USAGE);
       return command === undefined ? 2 : 0;
     }
     throw new UsageError(`unknown command '${command}'`);
   } catch (e) {
+    if (e instanceof HostUsageError) {
+      process.stderr.write(`ringvisor: ${command}: ${e.message}\n`);
+      return 2;
+    }
     if (e instanceof BootUsageError) {
       process.stderr.write(`ringvisor: boot: ${e.message}\n${e.brief ? '' : BOOT_USAGE}`);
       return 2;

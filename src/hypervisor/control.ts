@@ -59,21 +59,22 @@ export interface CheckpointInfo {
   current: boolean;
 }
 
-/** The verbs of the control API, implemented by each kind of VM. */
+/** The verbs of the control API, implemented by each kind of VM (and by a
+ *  host's proxy of a VM in a worker thread, whose answers are promises). */
 export interface ControlTarget {
   /** `GET /vm`. */
-  info(): VmInfo;
+  info(): VmInfo | Promise<VmInfo>;
   /** `PATCH /vm {"state":"Paused"}`: stop running guest instructions until
    *  `resume`. Throws ControlError(409) when Stopped. */
-  pause(): void;
+  pause(): void | Promise<void>;
   /** `PATCH /vm {"state":"Resumed"}`. Throws ControlError(409) when Stopped. */
-  resume(): void;
+  resume(): void | Promise<void>;
   /** `PUT /snapshot/create`: write the VM's state to `path` (the VM is paused
    *  meanwhile and left as it was). `path` is a non-empty string without NUL,
    *  otherwise unchecked: the implementation opens it. */
   snapshot(path: string, type: 'Full' | 'Diff'): Promise<SnapshotResult>;
   /** `GET /checkpoints`: every checkpoint, oldest first. */
-  listCheckpoints(): CheckpointInfo[];
+  listCheckpoints(): CheckpointInfo[] | Promise<CheckpointInfo[]>;
   /** `POST /checkpoints {"name"}`. Throws ControlError(409) when the name is taken. */
   takeCheckpoint(name: string): Promise<CheckpointInfo>;
   /** `POST /checkpoints/NAME/apply`: the VM's state (RAM, devices, disks)
@@ -83,7 +84,7 @@ export interface ControlTarget {
   deleteCheckpoint(name: string): Promise<void>;
   /** `GET /metrics`: counters as plain JSON values (bigints are allowed: the
    *  server writes a safe integer as a number, a larger one as a decimal string). */
-  metrics(): Record<string, unknown>;
+  metrics(): Record<string, unknown> | Promise<Record<string, unknown>>;
 }
 
 /** A refusal a client should see: `status` is an HTTP status, 400..599. */

@@ -24,6 +24,12 @@ export interface Sliced<T> {
 /** How often a run gives the host its thread back (ms), at most. */
 export const YIELD_MS = 10;
 
+/** A VM's share of its host thread, in Hyper-V's terms: `weight` (1..10000,
+ *  100 by default) sets how long it runs before giving the thread back (so
+ *  that VMs sharing a thread get it in proportion), `limit` (1..100 % of the
+ *  thread) how long it then stays off it. */
+export interface CpuShare { weight: number; limit: number }
+
 /**
  * Drives one Sliced at a time. `wake()` ends a wait in progress (a nap while
  * the guest is idle, or a pause): input has come, the VM was resumed or
@@ -31,8 +37,17 @@ export const YIELD_MS = 10;
  */
 export class RunLoop {
   private wakeUp: (() => void) | undefined;
+  /** Host milliseconds spent in the driven thing's steps (its CPU time). */
+  busyMs = 0;
+  private limit = 1;
 
-  constructor(readonly yieldMs = YIELD_MS) {}
+  constructor(public yieldMs = YIELD_MS) {}
+
+  /** Sets the share of the thread the VM gets from now on. */
+  setShare(share: CpuShare): void {
+    this.yieldMs = Math.min(200, Math.max(1, (YIELD_MS * share.weight) / 100));
+    this.limit = Math.min(1, Math.max(0.01, share.limit / 100));
+  }
 
   /** Ends the loop's wait, if it is waiting; the next step looks again. */
   wake(): void {
@@ -56,10 +71,17 @@ export class RunLoop {
         s.napped?.(performance.now() - before);
         lastYield = performance.now();
       }
+      const started = performance.now();
       const result = s.step();
+      const now = performance.now();
+      this.busyMs += now - started;
       if (result !== undefined) return result;
-      if (performance.now() - lastYield > this.yieldMs) {
-        await yieldToHost();
+      const ran = now - lastYield;
+      if (ran > this.yieldMs) {
+        // Under a limit, off the thread long enough that running took at
+        // most `limit` of the time (a timer: others and the host go on).
+        if (this.limit < 1) await this.wait(Math.min(1000, ran * (1 / this.limit - 1)));
+        else await yieldToHost();
         lastYield = performance.now();
       }
     }

@@ -33,6 +33,7 @@
 import { chmodSync, linkSync, lstatSync, mkdtempSync, rmdirSync, unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
+import { timingSafeEqual } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { ControlError, isCheckpointName, type ControlTarget } from '../hypervisor/control.js';
 
@@ -93,19 +94,48 @@ const MAX_SOCKET_PATH_BYTES = 107;
 const MAX_SNAPSHOT_PATH = 4096;
 
 /** Starts the API on `socketPath` for `target`; resolves once clients can connect. */
-export async function serveControlApi(socketPath: string, target: ControlTarget, options: ControlApiOptions = {}): Promise<ControlApiServer> {
+export function serveControlApi(socketPath: string, target: ControlTarget, options: ControlApiOptions = {}): Promise<ControlApiServer> {
+  return serveApi({ socket: socketPath }, vmRoutes(target), options);
+}
+
+/** Where an API listens: a Unix socket (mode 0600), or TCP, which needs a
+ *  token every request must carry (`Authorization: Bearer TOKEN`). */
+export type ApiListen = { socket: string } | { tcp: { host: string; port: number; token: string } };
+
+/** What a server built on this file serves: its resources, the calls they
+ *  make, and which calls wait for which (`queue`: calls of one queue run one
+ *  at a time, in order; different queues run side by side). */
+export interface ApiRoutes<C> {
+  route(path: string): Route<C> | undefined;
+  ask(call: C): Promise<Answer>;
+  queue(call: C): string;
+  /** A request to switch protocols (RFC 9110's Upgrade): true if taken. */
+  upgrade?(path: string, req: IncomingMessage, socket: Socket, head: Buffer): boolean;
+}
+
+/** What a call answers: a status and a JSON value, text of a content type,
+ *  or a stream that stays open (written until the client goes away). */
+export type Answer =
+  | [number, unknown]
+  | { status: number; text: string; contentType: string }
+  | { status: number; contentType: string; stream: (write: (chunk: string) => boolean, onClose: (f: () => void) => void) => void };
+
+/** Starts an API serving `routes`; resolves once clients can connect. */
+export async function serveApi<C>(listen: ApiListen, routes: ApiRoutes<C>, options: ControlApiOptions = {}): Promise<ControlApiServer> {
   const o = { ...DEFAULTS, ...withoutUndefined(options) };
   for (const k of Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[]) {
     if (!Number.isSafeInteger(o[k]) || o[k] <= 0) throw new RangeError(`${k} must be a positive integer, not ${o[k]}`);
   }
   if (o.requestTimeoutMs < o.headersTimeoutMs) throw new RangeError(`requestTimeoutMs (${o.requestTimeoutMs}) must be at least headersTimeoutMs (${o.headersTimeoutMs})`);
   const log = options.log ?? ((m: string) => console.error(m));
-  const path = resolve(socketPath);
-  if (Buffer.byteLength(path) > MAX_SOCKET_PATH_BYTES) {
+  const tcp = 'tcp' in listen ? listen.tcp : undefined;
+  if (tcp && (typeof tcp.token !== 'string' || tcp.token.length < 16)) throw new RangeError('a TCP API needs a token of at least 16 characters');
+  const path = 'socket' in listen ? resolve(listen.socket) : `${tcp!.host}:${tcp!.port}`;
+  if ('socket' in listen && Buffer.byteLength(path) > MAX_SOCKET_PATH_BYTES) {
     throw new ControlApiSocketError(path, 'path-too-long', `API socket path ${path} is longer than ${MAX_SOCKET_PATH_BYTES} bytes (a Unix socket's limit)`);
   }
 
-  const api = new ApiHandler(target, o.maxBodyBytes, o.maxPendingRequests, log);
+  const api = new ApiHandler(routes, o.maxBodyBytes, o.maxPendingRequests, log, tcp?.token);
   const server = createServer({
     headersTimeout: o.headersTimeoutMs,
     requestTimeout: o.requestTimeoutMs,
@@ -122,19 +152,29 @@ export async function serveControlApi(socketPath: string, target: ControlTarget,
   // before it is sent.
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => api.handle(req, res, true));
   server.on('clientError', onClientError);
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => api.upgrade(req, socket, head));
 
-  const identity = await listenPrivately(server, path, log);
+  const identity = tcp ? undefined : await listenPrivately(server, path, log);
+  if (tcp) {
+    await new Promise<void>((resolveListen, rejectListen) => {
+      const onError = (e: Error) => rejectListen(new ControlApiSocketError(path, 'listen', `cannot listen on ${path}: ${e.message}`));
+      server.once('error', onError);
+      server.listen(tcp.port, tcp.host, () => { server.off('error', onError); resolveListen(); });
+    });
+  }
   // Errors of the listening socket from now on (accept failing with EMFILE,
   // say): without a listener Node would end the whole process, VM included.
   server.on('error', (e: Error) => log(`ringvisor: control API socket ${path}: ${e.message}`));
   let closing: Promise<void> | undefined;
+  const address = server.address();
   return {
-    socketPath: path,
+    socketPath: tcp && address && typeof address === 'object' ? `${address.address}:${address.port}` : path,
     pendingRequests: () => api.pending,
     close(): Promise<void> {
       closing ??= (async () => {
         api.closing = true;
-        removeIfOurs(path, identity);
+        if (identity) removeIfOurs(path, identity);
+        api.endStreams();
         const closed = new Promise<void>((r) => server.close(() => r()));
         server.closeIdleConnections();
         await api.drained();
@@ -247,7 +287,7 @@ function removeIfOurs(path: string, id: FileIdentity): void {
 // ---------------------------------------------------------------------------
 // HTTP
 
-const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 413: 'Payload Too Large', 431: 'Request Header Fields Too Large' };
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 408: 'Request Timeout', 409: 'Conflict', 413: 'Payload Too Large', 431: 'Request Header Fields Too Large', 500: 'Internal Server Error', 503: 'Service Unavailable' };
 
 /** A request the HTTP parser refused (garbage, oversized headers, a timeout):
  *  answered with a fault_message unless a response on the connection has
@@ -268,14 +308,14 @@ function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
 }
 
 /** A refusal of the request itself, before the target is called. */
-class Refusal {
+export class Refusal {
   constructor(readonly status: number, readonly message: string, readonly headers: Record<string, string> = {}) {}
 }
 
 type SnapshotType = 'Full' | 'Diff';
 
-/** A request that passed every check: what to ask the target. */
-type Call =
+/** A request to a VM's API that passed every check: what to ask the target. */
+export type VmCall =
   | { op: 'info' }
   | { op: 'pause' }
   | { op: 'resume' }
@@ -286,12 +326,19 @@ type Call =
   | { op: 'delete'; name: string }
   | { op: 'metrics' };
 
-interface Route {
-  /** Allowed methods and what each needs. */
-  methods: Record<string, { body: boolean; call: (body: unknown) => Call }>;
+/** One resource: its allowed methods and, for each, whether it takes a
+ *  JSON body and the call a checked request makes (a Refusal otherwise). */
+export interface Route<C> {
+  methods: Record<string, { body: boolean; call: (body: unknown) => C }>;
 }
 
-function routeOf(path: string): Route | undefined {
+/** A VM's API (docs/API.md) over one ControlTarget, calls one at a time. */
+export function vmRoutes(target: ControlTarget): ApiRoutes<VmCall> {
+  return { route: vmRoute, ask: (c) => askVm(target, c), queue: () => 'vm' };
+}
+
+/** The resource of a VM's API at `path`, if there is one. */
+export function vmRoute(path: string): Route<VmCall> | undefined {
   switch (path) {
     case '/vm':
       return { methods: { GET: { body: false, call: () => ({ op: 'info' }) }, PATCH: { body: true, call: vmStateCall } } };
@@ -329,7 +376,7 @@ function badNameMessage(name: string): string {
 }
 
 /** The body as an object with exactly the fields allowed, `required` among them. */
-function fields(body: unknown, what: string, allowed: string[], required: string[]): Record<string, unknown> {
+export function fields(body: unknown, what: string, allowed: string[], required: string[]): Record<string, unknown> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Refusal(400, `${what} takes a JSON object`);
   const o = body as Record<string, unknown>;
   for (const k of Object.keys(o)) {
@@ -339,14 +386,14 @@ function fields(body: unknown, what: string, allowed: string[], required: string
   return o;
 }
 
-function vmStateCall(body: unknown): Call {
+function vmStateCall(body: unknown): VmCall {
   const { state } = fields(body, 'PATCH /vm', ['state'], ['state']);
   if (state === 'Paused') return { op: 'pause' };
   if (state === 'Resumed') return { op: 'resume' };
   throw new Refusal(400, `"state" must be "Paused" or "Resumed", not ${JSON.stringify(state)}`);
 }
 
-function snapshotCall(body: unknown): Call {
+function snapshotCall(body: unknown): VmCall {
   const o = fields(body, 'PUT /snapshot/create', ['snapshot_path', 'snapshot_type'], ['snapshot_path']);
   const path = o.snapshot_path;
   if (typeof path !== 'string' || path.length === 0 || path.length > MAX_SNAPSHOT_PATH || path.includes('\0')) {
@@ -357,7 +404,7 @@ function snapshotCall(body: unknown): Call {
   return { op: 'snapshot', path, type };
 }
 
-function takeCall(body: unknown): Call {
+function takeCall(body: unknown): VmCall {
   const { name } = fields(body, 'POST /checkpoints', ['name'], ['name']);
   if (typeof name !== 'string') throw new Refusal(400, `"name" must be a string, not ${JSON.stringify(name)}`);
   if (!isCheckpointName(name)) throw new Refusal(400, badNameMessage(name));
@@ -380,32 +427,67 @@ function toJson(value: unknown): string {
     : v);
 }
 
-class ApiHandler {
+class ApiHandler<C> {
   /** Requests read and waiting for the target, or at it. */
   pending = 0;
   closing = false;
-  private tail: Promise<void> = Promise.resolve();
+  /** Per queue, the last call queued (a queue is dropped once it is idle). */
+  private readonly tails = new Map<string, Promise<void>>();
+  /** Streams open now, each with how to end it. */
+  private readonly streams = new Set<() => void>();
   /** Responses not yet closed, each with a promise of its 'close'. */
   private readonly responses = new Map<ServerResponse, Promise<void>>();
   /** Per connection, resolved once its latest request has joined the queue (or been refused). */
   private readonly lastOnConnection = new WeakMap<Socket, Promise<void>>();
 
   constructor(
-    private readonly target: ControlTarget,
+    private readonly routes: ApiRoutes<C>,
     private readonly maxBodyBytes: number,
     private readonly maxPending: number,
     private readonly log: (m: string) => void,
+    private readonly token?: string,
   ) {}
 
   /** Resolves when every queued call is done and the answers written have
    *  gone out, or `graceMs` later for a client that does not read its answer.
    *  A request whose body is still being read is not waited for. */
   async drained(graceMs = 1000): Promise<void> {
-    await this.tail;
+    await Promise.all(this.tails.values());
     const written = [...this.responses].filter(([res]) => res.writableEnded).map(([, done]) => done);
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([Promise.all(written), new Promise<void>((r) => { timer = setTimeout(r, graceMs); })]);
     clearTimeout(timer);
+  }
+
+  /** Ends every open stream (the server is closing). */
+  endStreams(): void {
+    for (const end of [...this.streams]) end();
+  }
+
+  /** Whether the request carries the token (always, without one). */
+  private authorised(req: IncomingMessage): boolean {
+    if (this.token === undefined) return true;
+    const given = Buffer.from(req.headers.authorization ?? '');
+    const wanted = Buffer.from(`Bearer ${this.token}`);
+    return given.length === wanted.length && timingSafeEqual(given, wanted);
+  }
+
+  upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    const url = req.url ?? '';
+    const refuse = (status: number, message: string) => {
+      const body = fault(message);
+      socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    };
+    socket.on('error', () => { /* the client went away */ });
+    if (!this.authorised(req)) { refuse(401, 'a valid token is needed (Authorization: Bearer TOKEN)'); return; }
+    if (this.closing) { refuse(503, 'the API server is shutting down'); return; }
+    try {
+      if (!this.routes.upgrade?.(url, req, socket, head)) refuse(404, `nothing to upgrade to at ${url.slice(0, 200)}`);
+    } catch (e) {
+      if (e instanceof Refusal) refuse(e.status, e.message);
+      else if (e instanceof ControlError) refuse(e.status, e.message);
+      else { this.log(`ringvisor: API upgrade: ${e instanceof Error ? e.stack ?? e.message : String(e)}`); refuse(500, 'internal error'); }
+    }
   }
 
   handle(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
@@ -428,8 +510,9 @@ class ApiHandler {
     let joined!: () => void;
     this.lastOnConnection.set(req.socket, new Promise<void>((r) => { joined = r; }));
     try {
-      let call: Call;
+      let call: C;
       try {
+        if (!this.authorised(req)) throw new Refusal(401, 'a valid token is needed (Authorization: Bearer TOKEN)', { 'WWW-Authenticate': 'Bearer' });
         call = await this.parse(req, res, expectsContinue);
       } catch (e) {
         if (!(e instanceof Refusal)) throw e;
@@ -444,19 +527,20 @@ class ApiHandler {
       if (this.pending >= this.maxPending) { send(res, 503, fault(`too many requests waiting for the VM (${this.pending})`)); return; }
       const answer = this.enqueue(call);
       joined();
-      const [status, text] = await answer;
-      send(res, status, text);
+      const a = await answer;
+      if ('stream' in a) this.stream(res, a);
+      else send(res, a.status, a.text, a.contentType === undefined ? {} : { 'Content-Type': a.contentType });
     } finally {
       joined();
     }
   }
 
   /** Checks the request in the order of docs/API.md and reads its body. */
-  private async parse(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): Promise<Call> {
+  private async parse(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): Promise<C> {
     const url = req.url ?? '';
     if (!url.startsWith('/')) throw new Refusal(400, `bad request target ${JSON.stringify(url.slice(0, 200))}`);
     if (url.includes('?') || url.includes('#')) throw new Refusal(400, 'query strings are not accepted');
-    const route = routeOf(url);
+    const route = this.routes.route(url);
     if (!route) throw new Refusal(404, `no such resource: ${url.slice(0, 200)}`);
     const method = route.methods[req.method ?? ''];
     if (!method) {
@@ -496,41 +580,66 @@ class ApiHandler {
     return method.call(body);
   }
 
-  /** Runs `call` after every call queued before it. */
-  private enqueue(call: Call): Promise<[number, string | undefined]> {
+  /** Runs `call` after every call queued before it on its queue. */
+  private enqueue(call: C): Promise<Serialised> {
     this.pending++;
-    const result = this.tail.then(() => this.call(call));
-    this.tail = result.then(() => { this.pending--; });
+    const key = this.routes.queue(call);
+    const result = (this.tails.get(key) ?? Promise.resolve()).then(() => this.call(call));
+    const tail = result.then(() => {
+      this.pending--;
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    this.tails.set(key, tail);
     return result;
   }
 
-  /** Asks the target and serialises its answer; never rejects. */
-  private async call(c: Call): Promise<[number, string | undefined]> {
+  /** Asks the routes and serialises the answer; never rejects. */
+  private async call(c: C): Promise<Serialised> {
     try {
-      const [status, value] = await this.ask(c);
-      return [status, value === undefined ? undefined : toJson(value)];
+      const a = await this.routes.ask(c);
+      if (Array.isArray(a)) return { status: a[0], text: a[1] === undefined ? undefined : toJson(a[1]) };
+      return a;
     } catch (e) {
       if (e instanceof ControlError && Number.isInteger(e.status) && e.status >= 400 && e.status <= 599) {
-        return [e.status, fault(e.message)];
+        return { status: e.status, text: fault(e.message) };
       }
-      this.log(`ringvisor: control API: the VM's control target failed on ${c.op}: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
-      return [500, fault(`internal error: ${e instanceof Error ? e.message : String(e)}`)];
+      const op = typeof c === 'object' && c !== null && 'op' in c ? String(c.op) : 'a call';
+      this.log(`ringvisor: control API: the control target failed on ${op}: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+      return { status: 500, text: fault(`internal error: ${e instanceof Error ? e.message : String(e)}`) };
     }
   }
 
-  private async ask(c: Call): Promise<[number, unknown]> {
-    const t = this.target;
-    switch (c.op) {
-      case 'info': return [200, t.info()];
-      case 'pause': t.pause(); return [204, undefined];
-      case 'resume': t.resume(); return [204, undefined];
-      case 'snapshot': return [200, await t.snapshot(c.path, c.type)];
-      case 'list': return [200, t.listCheckpoints()];
-      case 'take': return [201, await t.takeCheckpoint(c.name)];
-      case 'apply': await t.applyCheckpoint(c.name); return [204, undefined];
-      case 'delete': await t.deleteCheckpoint(c.name); return [204, undefined];
-      case 'metrics': return [200, t.metrics()];
-    }
+  // A streamed answer: chunked, until the client or the server ends it.
+  private stream(res: ServerResponse, a: Extract<Answer, { stream: unknown }>): void {
+    if (res.headersSent || res.destroyed || res.writableEnded) return;
+    res.writeHead(a.status, { 'Content-Type': a.contentType, 'Cache-Control': 'no-store' });
+    const closers: (() => void)[] = [];
+    const end = () => {
+      if (!this.streams.delete(end)) return;
+      for (const f of closers) f();
+      if (!res.writableEnded) res.end();
+    };
+    this.streams.add(end);
+    res.once('close', end);
+    a.stream((chunk) => (res.writableEnded ? false : res.write(chunk)), (f) => closers.push(f));
+  }
+}
+
+/** A call's answer, ready to send: JSON (or text of `contentType`), or a stream. */
+type Serialised = { status: number; text: string | undefined; contentType?: string } | Extract<Answer, { stream: unknown }>;
+
+/** Asks a VM's control target for a checked call of its API. */
+export async function askVm(t: ControlTarget, c: VmCall): Promise<Answer> {
+  switch (c.op) {
+    case 'info': return [200, await t.info()];
+    case 'pause': await t.pause(); return [204, undefined];
+    case 'resume': await t.resume(); return [204, undefined];
+    case 'snapshot': return [200, await t.snapshot(c.path, c.type)];
+    case 'list': return [200, await t.listCheckpoints()];
+    case 'take': return [201, await t.takeCheckpoint(c.name)];
+    case 'apply': await t.applyCheckpoint(c.name); return [204, undefined];
+    case 'delete': await t.deleteCheckpoint(c.name); return [204, undefined];
+    case 'metrics': return [200, await t.metrics()];
   }
 }
 
@@ -560,15 +669,17 @@ function fault(message: string): string {
   return JSON.stringify({ fault_message: message });
 }
 
-/** Writes a response (`text` is JSON) unless the connection is gone. */
+/** Writes a response (`text` is JSON, unless headers name another
+ *  Content-Type) unless the connection is gone. */
 function send(res: ServerResponse, status: number, text: string | undefined, headers: Record<string, string> = {}): void {
   if (res.headersSent || res.destroyed || res.writableEnded) return;
-  for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+  const { 'Content-Type': type = 'application/json', ...rest } = headers;
+  for (const [k, v] of Object.entries(rest)) res.setHeader(k, v);
   if (text === undefined) {
     res.writeHead(status);
     res.end();
   } else {
-    res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+    res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(text) });
     res.end(text);
   }
 }

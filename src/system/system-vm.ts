@@ -149,7 +149,7 @@ export class SystemVM {
   /** Instructions executed by all harts. */
   private executed = 0n;
   /** Drives run() and runSync(); woken by input, resume() and halt(). */
-  private readonly loop = new RunLoop();
+  readonly loop = new RunLoop();
   /** Bytes the guest wrote to its console and bytes typed at it. */
   private consoleBytesOut = 0;
   private consoleBytesIn = 0;
