@@ -304,16 +304,17 @@ describe('clocks', () => {
     expect(sys(p, 'nanosleep', req, 0n)).toBe(0n);
     // The call has returned at once; the run loop waits before the guest goes on.
     expect(p.idleMilliseconds()).toBeGreaterThan(0);
-    // The loop's way: wait what idleMilliseconds() says, look again.
-    let pieces = 0;
+    // The loop's way: wait what idleMilliseconds() says, look again. (How
+    // many pieces it takes depends on how late the host wakes the thread;
+    // that none is longer than MAX_HOST_BLOCK_MS does not.)
+    const asked: number[] = [];
     while (p.stillIdle()) {
-      const ms = p.idleMilliseconds();
-      expect(ms).toBeLessThanOrEqual(MAX_HOST_BLOCK_MS);
-      blockHost(ms);
-      pieces++;
+      asked.push(p.idleMilliseconds());
+      blockHost(asked.at(-1)!);
     }
     expect(performance.now() - t0).toBeGreaterThanOrEqual(24);
-    expect(pieces).toBeGreaterThanOrEqual(2);
+    expect(asked.length).toBeGreaterThanOrEqual(1);
+    for (const ms of asked) expect(ms).toBeLessThanOrEqual(MAX_HOST_BLOCK_MS);
   });
 
   it('clock_nanosleep: relative, absolute (TIMER_ABSTIME), and not on the thread CPU clock', () => {
