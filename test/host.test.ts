@@ -140,7 +140,7 @@ describe('a host of VMs', () => {
     expect(statSync(join(dir, 'vms', 'keep', 'config.json')).mode & 0o777).toBe(0o600);
     await closeHost();
     await openHost();
-    const list = await client.list();
+    const list = await until(() => client.list(), (l) => l[0]?.state === 'Running');
     expect(list.map((v) => [v.name, v.state])).toEqual([['auto', 'Running'], ['keep', 'Off']]);
     expect(list.find((v) => v.name === 'keep')!.config.cpu).toEqual({ weight: 300, reserve: 0, limit: 50 });
     await client.stop('auto');
@@ -151,6 +151,7 @@ describe('a host of VMs', () => {
     await openHost();
     expect((await client.list()).map((v) => v.name)).toEqual(['auto', 'keep']);
     expect(logged.join('\n')).toMatch(/broken.*left out.*process\.program/);
+    await until(() => client.get('auto'), (v) => v.state === 'Running');
     await client.set('auto', { autostart: false });
     await client.stop('auto');
     await closeHost();

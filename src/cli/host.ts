@@ -303,7 +303,17 @@ async function consoleOf(client: HostClient, name: string): Promise<number> {
   };
   if (stdin.isTTY) stdin.setRawMode(true);
   stdin.on('data', onData);
-  stdin.once('end', () => socket.end());
+  // The end of piped input detaches, once the guest's answer has had time
+  // to come (output quiet for 300 ms).
+  let lastOutput = Date.now();
+  socket.on('data', () => { lastOutput = Date.now(); });
+  stdin.once('end', () => {
+    const timer = setInterval(() => {
+      if (Date.now() - lastOutput < 300) return;
+      clearInterval(timer);
+      socket.end();
+    }, 50);
+  });
   await new Promise<void>((done) => socket.once('close', () => done()));
   stdin.off('data', onData);
   if (stdin.isTTY) stdin.setRawMode(false);

@@ -137,6 +137,8 @@ function attachConsole(host: VmHost, path: string, req: IncomingMessage, socket:
   socket.on('data', onData);
   const done = () => detach();
   socket.once('close', done);
+  // The client is done sending: so is this side (it detaches).
+  socket.once('end', () => socket.end());
   const offEvents = host.subscribe((e) => { if (e.vm === name && (e.event === 'stopped' || e.event === 'crashed')) { offEvents(); socket.end(); } });
   socket.once('close', offEvents);
   return true;

@@ -113,7 +113,7 @@ export class VmHost {
 
   /** Opens a host on its state directory: the configurations found there
    *  come back (a bad one is logged and left out), and the VMs marked
-   *  autostart start. */
+   *  autostart are started (in the background: their state says when). */
   static async open(options: HostOptions): Promise<VmHost> {
     const host = new VmHost(options);
     const dir = join(host.stateDir, 'vms');
@@ -128,13 +128,12 @@ export class VmHost {
         host.log(`ringvisor host: ${file}: left out: ${e instanceof Error ? e.message : String(e)}`);
       }
     }
+    // Started beside the API, not before it: a client may follow them.
     for (const r of host.vms.values()) {
       if (!r.config.autostart) continue;
-      try {
-        await host.start(r.config.name);
-      } catch (e) {
+      host.start(r.config.name).catch((e: unknown) => {
         host.log(`ringvisor host: autostart of ${r.config.name} failed: ${e instanceof Error ? e.message : String(e)}`);
-      }
+      });
     }
     return host;
   }
@@ -539,6 +538,9 @@ export class VmHost {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
+    // (Workers do not keep the process alive while it serves; until their
+    // VMs have stopped, they must.)
+    for (const w of this.pool) if (w?.alive) w.worker.ref();
     await Promise.all([...this.vms.values()].filter((r) => r.worker).map((r) => this.stop(r.config.name).catch(() => undefined)));
     await Promise.all(this.pool.filter((w): w is PoolWorker => w !== undefined).map((w) => w.worker.terminate()));
   }
