@@ -18,6 +18,7 @@
 import {
   SATP, SSTATUS, PRIV, PRIV_U, SSTATUS_SUM, SSTATUS_MXR, RAM_BASE, RAM_SIZE, RAM_OFFSET,
   TLB, TLB_ENTRIES, TLB_GEN, MMU_PERM_TABLE, SPLIT_BUFFER, PERM_R, PERM_W, PERM_X, DIRTY_MAP,
+  MMU_PERMS, PAGE_PERMS, CODE_PAGE, CODE_PAGES, CODE_WRITTEN, CODE_WRITTEN_PAGES, CODE_WRITTEN_MAX, CODE_WRITTEN_ALL,
 } from './layout';
 import { raiseException } from './trap';
 
@@ -53,6 +54,9 @@ export function refreshMmu(supervisor: bool): void {
   tlbGen = load<u64>(TLB_GEN);
   if (tlbGen == 0) flushTlb(); // a fresh (or reset) hart: the table may hold anything
   refreshPermissions();
+  // Stores with the MMU off do not go through the TLB, where stores to
+  // translated code are caught: translations made before may be stale.
+  if (supervisor && !mmuOn && load<u32>(CODE_PAGES) != 0) codeWritten(CODE_WRITTEN_ALL);
 }
 
 // The permission tables, one per (U-mode, SUM, MXR): for each combination
@@ -84,6 +88,7 @@ export function refreshPermissions(): void {
   const s = load<u64>(SSTATUS);
   const ctx = (load<u32>(PRIV) == PRIV_U ? 4 : 0) | ((s & SSTATUS_SUM) ? 2 : 0) | ((s & SSTATUS_MXR) ? 1 : 0);
   permissions = <usize>MMU_PERM_TABLE + (<usize>ctx << 7);
+  store<u32>(MMU_PERMS, <u32>permissions); // (for translated code)
 }
 
 @inline function allows(pte: u64, need: u32): bool {
@@ -155,12 +160,76 @@ function walk(va: u64, need: u32, accessCause: u32, pageCause: u32, slot: usize)
     }
     const page = (ppn & ~lowMask) << 12 | (va & (lowMask << 12));
     if (i > 0) superpages = true;
+    let perms = pte & 0xff;
+    // Translated code (layout.ts, CODE_PAGE): a store there ends its
+    // translations; any other access leaves the entry without D, so that
+    // the next store through it walks again and is seen.
+    const pageOff = page - ramBase;
+    if (pageOff < ramSize) {
+      const flag = <usize>PAGE_PERMS + <usize>(pageOff >> 12);
+      const v = <u32>load<u8>(flag);
+      if (v & CODE_PAGE) {
+        if (need & PERM_W) {
+          store<u8>(flag, <u8>(v & ~CODE_PAGE));
+          store<u32>(CODE_PAGES, load<u32>(CODE_PAGES) - 1);
+          codeWritten(<u32>(pageOff >> 12));
+        } else {
+          perms &= ~PTE_D;
+        }
+      }
+    }
     store<u64>(slot, (va >> 12) | (tlbGen << 52));
-    store<u64>(slot, page | (pte & 0xff), 8);
+    store<u64>(slot, page | perms, 8);
     return page | (va & 0xfff);
   }
   raiseException(pageCause, va);
   return NO_ADDRESS;
+}
+
+// ---- the translation tier (src/cpu/jit/) in a system VM ----------------------
+
+/** Set when the guest stored to translated code: no translation is called
+ *  for the rest of the run (ring -1 drops the page's translations before
+ *  the next, CODE_WRITTEN). Cleared on entry to a run. */
+export let jitSuspended: bool = false;
+
+export function resumeJit(): void { jitSuspended = false; }
+
+/** RAM page `page` (or every page: CODE_WRITTEN_ALL) may hold new code. */
+function codeWritten(page: u32): void {
+  jitSuspended = true;
+  const n = load<u32>(CODE_WRITTEN);
+  if (n == CODE_WRITTEN_ALL) return;
+  if (page == CODE_WRITTEN_ALL || n >= CODE_WRITTEN_MAX) { store<u32>(CODE_WRITTEN, CODE_WRITTEN_ALL); return; }
+  store<u32>(<usize>CODE_WRITTEN_PAGES + (<usize>n << 2), page);
+  store<u32>(CODE_WRITTEN, n + 1);
+}
+
+/** 1 + the RAM page the instruction at `pc` would be fetched from, as the
+ *  TLB has it for the current privilege; 0 when the TLB has no entry (the
+ *  fetch will walk), the page is not RAM, the MMU is off, or translations
+ *  are suspended. What a translation in a system VM is keyed by, with pc. */
+@inline export function codePageOf(pc: u64): u32 {
+  if (!mmuOn || jitSuspended) return 0;
+  const vpn = pc >> 12;
+  const slot = <usize>TLB + ((<usize>vpn & <usize>(TLB_ENTRIES - 1)) << 4);
+  if (load<u64>(slot) != (vpn | (tlbGen << 52))) return 0;
+  const data = load<u64>(slot, 8);
+  if (!allows(data, PERM_X)) return 0;
+  const off = (data & ~(<u64>0xfff)) - load<u64>(RAM_BASE);
+  if (off >= load<u64>(RAM_SIZE)) return 0;
+  return <u32>(off >> 12) + 1;
+}
+
+/** For ring -1, when RAM page `page` gets translated code (CODE_PAGE): the
+ *  TLB entries for it stop allowing stores. */
+export function protectCodeInTlb(page: u32): void {
+  const pa = load<u64>(RAM_BASE) + (<u64>page << 12);
+  for (let e: usize = 0; e < <usize>TLB_ENTRIES; e++) {
+    const at = <usize>TLB + (e << 4);
+    const data = load<u64>(at, 8);
+    if ((data & ~(<u64>0xfff)) == pa) store<u64>(at, data & ~PTE_D, 8);
+  }
 }
 
 // ---- accesses that cross a page ------------------------------------------------

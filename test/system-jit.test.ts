@@ -1,0 +1,128 @@
+// Translated system VMs (docs/ARCHITECTURE.md, "Translated system VMs"):
+// S- and U-mode code under Sv39 translated into WebAssembly must be
+// indistinguishable from the interpreter: the same console, the same
+// instruction count, the same traps. Each guest here runs with translation
+// off and on (at thresholds low enough that nearly everything hot is
+// translated) and the two runs are compared.
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { SystemVM, type SystemVMOptions } from '../src/system/system-vm.js';
+import { loadCpuModule } from '../src/node/load.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const baremetal = `${root}guests/baremetal/`;
+const cpuModule = loadCpuModule('release');
+
+interface Run { status: number; out: string; instret: bigint; vm: SystemVM }
+
+/** Runs `vm` to its end, typing `lines` at successive `prompt`s (and
+ *  calling `atPrompt` there first). */
+function runToEnd(vm: SystemVM, read: () => string, lines: string[] = [], prompt?: string, atPrompt = () => {}): number {
+  let status: number | undefined, seen = 0;
+  while ((status = vm.step()) === undefined) {
+    if (prompt === undefined) continue;
+    const prompts = read().split(prompt).length - 1;
+    if (prompts > seen) {
+      seen = prompts;
+      atPrompt();
+      const l = lines.shift();
+      if (l !== undefined) vm.input(l + '\n');
+    }
+  }
+  return status;
+}
+
+function bareMetal(name: string, options: Partial<SystemVMOptions> = {}): Run {
+  let out = '';
+  const vm = SystemVM.create({
+    kernel: readFileSync(`${baremetal}bin/${name}.elf`), kernelName: `${name}.elf`, memoryBytes: 128 * 1024 * 1024,
+    cpuModule, maxInstructions: 200_000_000n, harts: name === 'entry' ? 2 : 1,
+    console: (b) => { out += Buffer.from(b).toString('latin1'); },
+    diagnostics: (l) => { out += `[ring -1] ${l}\n`; },
+    ...options,
+  });
+  const status = runToEnd(vm, () => out);
+  return { status, out, instret: vm.cpu.instret, vm };
+}
+
+describe('translation in a system VM: bare-metal guests', () => {
+  it('jit.elf: code written, rewritten, remapped (sfence.vma, satp) and faulting runs as interpreted, translated', () => {
+    const off = bareMetal('jit');
+    const on = bareMetal('jit', { jitThreshold: 16 });
+    expect(off.status).toBe(0);
+    // What the interpreter computes is what the program must compute.
+    expect(off.out).toContain('kernel code: 1500, rewritten: 1800, again: 2100\n');
+    expect(off.out).toContain('remapped code: 300, after sfence.vma: 600, other satp: 900, back: 600\n');
+    expect(off.out).toContain('user code: 1200012300\n');
+    expect(off.out).toContain('past the page: 4082, traps 4, scause 0xd stval 0x1000003018 sepc in sum_words yes\n');
+    expect(on.status).toBe(0);
+    expect(on.out).toBe(off.out);
+    expect(on.instret).toBe(off.instret);
+    // Translations were made, and some were dropped (code rewritten).
+    const stats = on.vm.cpu.jitStats!;
+    expect(stats.translated).toBeGreaterThan(5);
+    expect(stats.dropped).toBeGreaterThan(0);
+    expect(off.vm.cpu.jitStats).toBeUndefined();
+  });
+
+  // The programs of test/system-baremetal.test.ts (traps, interrupts and
+  // timers, paging, FP state, the SBI, hart suspend, two harts): their
+  // golden consoles with translation at almost every jump target.
+  for (const name of ['traps', 'interrupts', 'paging', 'fp-state', 'sbi', 'suspend', 'entry', 'poweroff']) {
+    it(`${name}.elf: the golden console and the interpreter's instruction count with translation on`, () => {
+      const off = bareMetal(name);
+      const on = bareMetal(name, { jitThreshold: 2 });
+      const golden = readFileSync(`${baremetal}golden/${name}.txt`, 'latin1');
+      expect(on.status).toBe(0);
+      expect(on.out.slice(on.out.indexOf(`== ${name} ==\n`))).toBe(golden);
+      expect(on.out).toBe(off.out);
+      expect(on.instret).toBe(off.instret);
+    });
+  }
+});
+
+/** The cached guest Linux, or why it is not there (test/system-boot.test.ts). */
+function guestLinux(): { image: string; initrd: string } | string {
+  const dir = spawnSync('bash', [`${root}guests/linux/build.sh`, '--print-path'], { encoding: 'utf8' }).stdout.trim();
+  const image = `${dir}/Image`, initrd = `${dir}/initramfs.cpio.gz`;
+  if (!dir || !existsSync(image) || !existsSync(initrd)) return `the guest Linux is not built: bash guests/linux/build.sh`;
+  return { image, initrd };
+}
+const linux = guestLinux();
+
+describe.skipIf(typeof linux === 'string')('translation in a system VM: our guest Linux', () => {
+  const { image, initrd } = linux as { image: string; initrd: string };
+  const session = readFileSync(`${root}guests/linux/session.txt`, 'utf8').split('\n').filter((l) => l !== '');
+
+  /** Also: the pcs translations were called at, seen at each prompt. */
+  function boot(options: Partial<SystemVMOptions>): Run & { entries: Set<bigint> } {
+    let out = '';
+    const entries = new Set<bigint>();
+    const vm = SystemVM.create({
+      kernel: readFileSync(image), initrd: readFileSync(initrd), append: 'console=ttyS0 quiet panic=-1', cpuModule,
+      console: (b) => { out += Buffer.from(b).toString('latin1'); },
+      diagnostics: (l) => { out += `[ring -1] ${l}\n`; },
+      maxInstructions: 2_000_000_000n, random: (b) => b.fill(7), ...options,
+    });
+    const status = runToEnd(vm, () => out, [...session], 'ringvisor-init# ', () => { for (const pc of vm.cpu.translatedEntries()) entries.add(pc); });
+    return { status, out, instret: vm.cpu.instret, vm, entries };
+  }
+
+  it('boots and runs the console session with the same console and instruction count, translated or not', () => {
+    const off = boot({});
+    const on = boot({ jitThreshold: 64 });
+    expect(off.status).toBe(0);
+    expect(off.out).toMatch(/hello from the guest\r?\n/);
+    expect(on.status).toBe(0);
+    expect(on.out).toBe(off.out);
+    expect(on.instret).toBe(off.instret);
+    // Both the kernel's code (the top half of the address space) and its
+    // user programs' (the bottom half) ran translated.
+    const entries = [...on.entries];
+    expect(entries.filter((pc) => pc >= 1n << 63n).length).toBeGreaterThan(50);
+    expect(entries.filter((pc) => pc < 1n << 38n).length).toBeGreaterThan(3);
+    expect(on.vm.cpu.jitStats!.translated).toBeGreaterThan(50);
+  });
+});
