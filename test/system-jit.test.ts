@@ -126,3 +126,35 @@ describe.skipIf(typeof linux === 'string')('translation in a system VM: our gues
     expect(on.vm.cpu.jitStats!.translated).toBeGreaterThan(50);
   });
 });
+
+describe('ringvisor boot --jit', () => {
+  const main = `${root}dist/cli/main.js`;
+  const cli = (args: string[]) => spawnSync(process.execPath, [main, 'boot', '--clock', 'virtual', ...args], { encoding: 'latin1', input: '', timeout: 60_000 });
+
+  it('translates with --jit N (in a worker or not), prints the same console and instruction count as --jit off, and says so in --stats', () => {
+    const kernel = ['--kernel', `${baremetal}bin/jit.elf`, '--mem', '128M', '--stats'];
+    const off = cli([...kernel, '--jit', 'off']);
+    const here = cli([...kernel, '--jit', '16', '--jit-worker', 'off']);
+    const worker = cli([...kernel, '--jit', '16']);
+    expect(off.status).toBe(0);
+    expect(off.stdout).toContain('user code: 1200012300');
+    expect(off.stderr).toContain('ringvisor: translation: off');
+    const instructions = (r: { stderr: string }) => /ringvisor: instructions: (\d+)/.exec(r.stderr)?.[1];
+    for (const on of [here, worker]) {
+      expect(on.status).toBe(0);
+      expect(on.stdout).toBe(off.stdout);
+      expect(instructions(on)).toBe(instructions(off));
+    }
+    // (The worker's first module may come back after so short a guest has ended.)
+    expect(here.stderr).toMatch(/ringvisor: translation: [1-9]\d* regions/);
+    expect(worker.stderr).toMatch(/ringvisor: translation: \d+ regions/);
+  });
+
+  it('refuses a bad --jit or --jit-worker value with status 2', () => {
+    for (const bad of [['--jit', '0'], ['--jit', 'fast'], ['--jit-worker', 'maybe']]) {
+      const r = cli(['--kernel', `${baremetal}bin/jit.elf`, ...bad]);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toContain(`bad ${bad[0]}`);
+    }
+  });
+});
