@@ -757,9 +757,10 @@ export function run(budget: u64): u32 {
       case 0x2f: execAmo(op); break;
       case 0x0f:                                                          // MISC-MEM
         // FENCE orders nothing on one in-order hart. FENCE.I has nothing to
-        // flush: translations are made only from pages the guest cannot
-        // write, and ring -1 drops them when a page's permissions or bytes
-        // change (src/cpu/jit/).
+        // flush: a store to a page with translations is seen as it happens
+        // (a withheld W in a process VM; CODE_PAGE and the TLB in a system
+        // VM, mmu.ts), and ring -1 drops them when a page's permissions or
+        // bytes change (src/cpu/jit/).
         if (funct3(op) > 1) raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst);
         break;
       case 0x73:                                                          // SYSTEM

@@ -168,9 +168,10 @@ export const MEMORY_PAGE_PERMS: u32 = 1;
 //   and gives W back: nothing on the hot path, one slow store per page
 //   written per interval;
 // - ring -1's own writes (src/cpu/cpu.ts, touch and clearTouched).
-// Translated code never marks: it runs in page-permission mode only, where
-// its stores to pages whose W is withheld stop before the store. A
-// translation tier for flat memory would have to mark as guestAddress does.
+// Translated code in page-permission mode never marks: its stores to pages
+// whose W is withheld stop before the store. In a system VM (flat memory,
+// the MMU) every translated store marks its page, as the slow paths do
+// (src/cpu/jit/translate.ts, tlbAddress).
 export const DIRTY_MAP: u32 = 0x00c0_0000;
 
 // Expansions of compressed instructions, one u32 per 16-bit parcel (256

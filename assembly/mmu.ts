@@ -207,10 +207,13 @@ function codeWritten(page: u32): void {
 
 /** 1 + the RAM page the instruction at `pc` would be fetched from, as the
  *  TLB has it for the current privilege; 0 when the TLB has no entry (the
- *  fetch will walk), the page is not RAM, the MMU is off, or translations
- *  are suspended. What a translation in a system VM is keyed by, with pc. */
+ *  fetch will walk), the page is not RAM, the MMU is off, pc is not a
+ *  sign-extended 48-bit address, or translations are suspended. What a
+ *  translation in a system VM is keyed by, with pc. */
 @inline export function codePageOf(pc: u64): u32 {
   if (!mmuOn || jitSuspended) return 0;
+  // (translate.ts holds pcs as their low 48 bits: under Sv57, code above those is interpreted)
+  if (<u64>((<i64>pc << 16) >> 16) != pc) return 0;
   const vpn = pc >> 12;
   const slot = <usize>TLB + ((<usize>vpn & <usize>(TLB_ENTRIES - 1)) << 4);
   if (load<u64>(slot) != (vpn | (tlbGen << 52))) return 0;

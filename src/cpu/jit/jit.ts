@@ -19,8 +19,9 @@
 // (Hot exits and run ends come at the same instructions every time on the
 // virtual clock, so with compileHere the same regions are made every time.)
 //
-// Code is translated only from pages the guest can execute (page-permission
-// mode: a process VM). Most cannot be written (a program's text); what can
+// In a system VM (flat memory, S-mode, the MMU) see hotUnderMmu and
+// docs/ARCHITECTURE.md, "Translated system VMs". In a process VM code is
+// translated only from pages the guest can execute (page permissions). Most cannot be written (a program's text); what can
 // change their code is ring -1 itself: new permissions on a page (mprotect,
 // munmap, mmap over it) or a write by the hypervisor into guest memory (the
 // ELF loader, signal trampolines, vmcall). Cpu calls `pagesChanged` for

@@ -24,6 +24,12 @@
 // Each block checks the budget on entry and counts its instructions down at
 // once, so a translation retires exactly the instructions the interpreter
 // would have: budgets, `instret` and thread slices stay exact.
+//
+// Under the MMU (a system VM: EmitConfig.system) a region is the code of
+// one page, whose mapping the interpreter checked before the call (pc and
+// RAM page, assembly/cpu.ts); loads and stores take the TLB's hit path
+// inline (tlbAddress); F and D instructions and every CSR stop the block
+// (their legality depends on sstatus.FS and the privilege).
 import { Code, Op, TruncSat, I32, I64, F32, F64, functionBody, moduleBytes, type FunctionImport } from './wasm-writer.js';
 
 // Limits of a region. What a call into a translation costs grows with the
@@ -56,9 +62,10 @@ export interface EmitConfig {
   system?: { TLB: number; TLB_ENTRIES: number; TLB_GEN: number; MMU_PERMS: number; RAM_BASE: number; RAM_SIZE: number; DIRTY_MAP: number };
 }
 
-/** In a system VM, pcs are numbers holding an address's low 48 bits (an
- *  Sv39 or Sv48 address is its low 48 bits sign-extended): kernel
- *  addresses (0xffffffff8...) are not exact as doubles. `pcConst` turns
+/** In a system VM, pcs are numbers holding an address's low 48 bits (the
+ *  interpreter looks up only pcs that are their low 48 bits sign-extended:
+ *  all of Sv39's and Sv48's, and Sv57's kernel image and user programs):
+ *  kernel addresses (0xffffffff8...) are not exact as doubles. `pcConst` turns
  *  one back into the 64-bit address; for a process VM's addresses (below
  *  2^38, or a target computed from one, which may be negative) it is the
  *  number itself. Code within 2 MiB of 2^47 is never translated, so that a
@@ -570,7 +577,7 @@ class Emitter {
     const c = this.c;
     switch (op & 0x7f) {
       case 0x37: c.i64(immU(op)); this.write(rd(op)); return;                    // LUI
-      case 0x17: c.i64(pcConst(pc + immU(op))); this.write(rd(op)); return;      // AUIPC
+      case 0x17: c.i64(BigInt.asIntN(64, pcConst(pc) + BigInt(immU(op)))); this.write(rd(op)); return; // AUIPC
       case 0x0f: return;                                                         // FENCE, FENCE.I
       case 0x03: this.emitLoad(inst, remaining); return;
       case 0x23: this.emitStore(inst, remaining); return;
