@@ -125,6 +125,45 @@ describe.skipIf(typeof linux === 'string')('translation in a system VM: our gues
     expect(entries.filter((pc) => pc < 1n << 38n).length).toBeGreaterThan(3);
     expect(on.vm.cpu.jitStats!.translated).toBeGreaterThan(50);
   });
+
+  it('a checkpoint taken translated restores and runs on translated, to the console and instruction count of one taken interpreted', () => {
+    // Both machines at their first prompt, at the same instruction.
+    const atPrompt = (jitThreshold: number) => {
+      let out = '';
+      const vm = SystemVM.create({
+        kernel: readFileSync(image), initrd: readFileSync(initrd), append: 'console=ttyS0 quiet panic=-1', cpuModule,
+        console: (b) => { out += Buffer.from(b).toString('latin1'); }, random: (b) => b.fill(7), jitThreshold,
+      });
+      while (!out.includes('ringvisor-init# ')) expect(vm.step()).toBeUndefined();
+      return vm;
+    };
+    const on = atPrompt(64), off = atPrompt(0);
+    expect(on.cpu.instret).toBe(off.cpu.instret);
+    expect(on.cpu.jitStats!.translated).toBeGreaterThan(50);
+    const runOn = (file: Uint8Array, jitThreshold: number) => {
+      let out = '';
+      const vm = SystemVM.restore(file, { cpuModule, console: (b) => { out += Buffer.from(b).toString('latin1'); }, random: (b) => b.fill(7), jitThreshold });
+      vm.input('uname -a\n');
+      const status = runToEnd(vm, () => out, ['ls /', 'poweroff'], 'ringvisor-init# ');
+      return { status, out, instret: vm.cpu.instret };
+    };
+    const a = runOn(on.checkpoint(), 64), b = runOn(off.checkpoint(), 0);
+    expect(b.status).toBe(0);
+    expect(b.out).toMatch(/Linux/);
+    expect(a.status).toBe(0);
+    expect(a.out).toBe(b.out);
+    expect(a.instret).toBe(b.instret);
+  });
+
+  it('with two harts taking turns on one CPU (each switch empties the TLB), the same console and instruction count', () => {
+    const off = boot({ harts: 2 });
+    const on = boot({ harts: 2, jitThreshold: 64 });
+    expect(off.status).toBe(0);
+    expect(on.status).toBe(0);
+    expect(on.out).toBe(off.out);
+    expect(on.instret).toBe(off.instret);
+    expect(on.vm.cpu.jitStats!.translated).toBeGreaterThan(50);
+  });
 });
 
 describe('ringvisor boot --jit', () => {

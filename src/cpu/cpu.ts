@@ -1195,8 +1195,10 @@ export class Cpu {
     // would only mark it touched, which it is), so the record is the same
     // whether a log was running or code was translated.
     const W = Perm.W, lazy = l.PERM_WLAZY, t = l.PAGE_TOUCHED;
+    // (In flat memory the bit is a system VM's CODE_PAGE, which no record keeps.)
+    const flat = this.memoryMode === MemoryMode.Flat;
     for (let i = 0; i < perms.length; i++) {
-      const v = unprotectCode(perms[i], l);
+      const v = flat ? perms[i] & ~l.CODE_PAGE : unprotectCode(perms[i], l);
       perms[i] = (v & t) && (v & lazy) ? (v & ~lazy) | W : v;
     }
     const slots: number[] = [];
