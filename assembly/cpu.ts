@@ -631,6 +631,14 @@ export function run(budget: u64): u32 {
           const over = left > JIT_BAIL - 1 ? left - (JIT_BAIL - 1) : 0;
           const r = call_indirect<u64>(fn, left - over);
           left = (r & ~JIT_BAIL) + over;
+          if (supervisor) {
+            // The interpreter would have fetched from the region's page
+            // last: the next fetch takes the TLB (and may walk) exactly
+            // when it would have (a walk reads page tables, which the guest
+            // may have changed without sfence.vma, and sets A bits).
+            fetchPage = pc & ~(<u64>0xfff);
+            fetchBase = <usize>RAM_OFFSET + (<usize>(codePage - 1) << 12);
+          }
           pc = load<u64>(PC);
           events = lookupEvent;
           // Stopped short: the instruction it left is interpreted now, and

@@ -108,9 +108,12 @@ export const CODE_WRITTEN_MAX: u32 = 8;
 export const CODE_WRITTEN_ALL: u32 = 0xffff_ffff;
 // Translated code in a system VM: the byte of a RAM page at PAGE_PERMS has
 // CODE_PAGE while translations made from it may exist (ring -1 sets it),
-// and no TLB entry for it then allows a store: the store's walk clears the
-// bit and lists the page in CODE_WRITTEN (assembly/mmu.ts). The count of
-// such pages, kept by ring -1, tells the CPU whether any exist.
+// and every TLB entry for it then carries TLB_CODE (in its data's bit 8,
+// which no permission check reads): a store through such an entry clears
+// the page's bit and lists the page in CODE_WRITTEN (assembly/mmu.ts), and
+// translated stores stop before it. The count of such pages, kept by ring
+// -1, tells the CPU whether any exist.
+export const TLB_CODE: u32 = 0x100;
 export const CODE_PAGES: u32 = 0x04e4; // u32
 
 // ---- exit counters (kvm_stat) ---------------------------------------------

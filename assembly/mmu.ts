@@ -18,7 +18,7 @@
 import {
   SATP, SSTATUS, PRIV, PRIV_U, SSTATUS_SUM, SSTATUS_MXR, RAM_BASE, RAM_SIZE, RAM_OFFSET,
   TLB, TLB_ENTRIES, TLB_GEN, MMU_PERM_TABLE, SPLIT_BUFFER, PERM_R, PERM_W, PERM_X, DIRTY_MAP,
-  MMU_PERMS, PAGE_PERMS, CODE_PAGE, CODE_PAGES, CODE_WRITTEN, CODE_WRITTEN_PAGES, CODE_WRITTEN_MAX, CODE_WRITTEN_ALL,
+  MMU_PERMS, PAGE_PERMS, CODE_PAGE, CODE_PAGES, CODE_WRITTEN, CODE_WRITTEN_PAGES, CODE_WRITTEN_MAX, CODE_WRITTEN_ALL, TLB_CODE,
 } from './layout';
 import { raiseException } from './trap';
 
@@ -121,7 +121,10 @@ export function translate(va: u64, need: u32, accessCause: u32, pageCause: u32):
   const slot = <usize>TLB + ((<usize>vpn & <usize>(TLB_ENTRIES - 1)) << 4);
   if (load<u64>(slot) == (vpn | (tlbGen << 52))) {
     const data = load<u64>(slot, 8);
-    if (allows(data, need)) return (data & ~(<u64>0xfff)) | (va & 0xfff);
+    if (allows(data, need)) {
+      if ((data & TLB_CODE) && (need & PERM_W)) codeStore(slot, data);
+      return (data & ~(<u64>0xfff)) | (va & 0xfff);
+    }
   }
   return walk(va, need, accessCause, pageCause, slot);
 }
@@ -162,21 +165,12 @@ function walk(va: u64, need: u32, accessCause: u32, pageCause: u32, slot: usize)
     if (i > 0) superpages = true;
     let perms = pte & 0xff;
     // Translated code (layout.ts, CODE_PAGE): a store there ends its
-    // translations; any other access leaves the entry without D, so that
-    // the next store through it walks again and is seen.
+    // translations; any other access marks the entry, so that a store
+    // through it later is seen (translate).
     const pageOff = page - ramBase;
-    if (pageOff < ramSize) {
-      const flag = <usize>PAGE_PERMS + <usize>(pageOff >> 12);
-      const v = <u32>load<u8>(flag);
-      if (v & CODE_PAGE) {
-        if (need & PERM_W) {
-          store<u8>(flag, <u8>(v & ~CODE_PAGE));
-          store<u32>(CODE_PAGES, load<u32>(CODE_PAGES) - 1);
-          codeWritten(<u32>(pageOff >> 12));
-        } else {
-          perms &= ~PTE_D;
-        }
-      }
+    if (pageOff < ramSize && (<u32>load<u8>(<usize>PAGE_PERMS + <usize>(pageOff >> 12)) & CODE_PAGE)) {
+      if (need & PERM_W) codeStored(<u32>(pageOff >> 12));
+      else perms |= TLB_CODE;
     }
     store<u64>(slot, (va >> 12) | (tlbGen << 52));
     store<u64>(slot, page | perms, 8);
@@ -194,6 +188,25 @@ function walk(va: u64, need: u32, accessCause: u32, pageCause: u32, slot: usize)
 export let jitSuspended: bool = false;
 
 export function resumeJit(): void { jitSuspended = false; }
+
+/** A store through the TLB entry at `slot` (data `data`, with TLB_CODE):
+ *  the page's translations end (unless an earlier store, through another
+ *  entry, ended them), and the entry lets stores through from now. The
+ *  entry is used as it is, never walked again: whether code was translated
+ *  must not change which page-table entries the hart reads, or when. */
+function codeStore(slot: usize, data: u64): void {
+  store<u64>(slot, data & ~(<u64>TLB_CODE), 8);
+  const off = (data & ~(<u64>0xfff)) - load<u64>(RAM_BASE);
+  if (<u32>load<u8>(<usize>PAGE_PERMS + <usize>(off >> 12)) & CODE_PAGE) codeStored(<u32>(off >> 12));
+}
+
+/** The guest stores to RAM page `page`, which has CODE_PAGE. */
+function codeStored(page: u32): void {
+  const flag = <usize>PAGE_PERMS + <usize>page;
+  store<u8>(flag, <u8>(<u32>load<u8>(flag) & ~CODE_PAGE));
+  store<u32>(CODE_PAGES, load<u32>(CODE_PAGES) - 1);
+  codeWritten(page);
+}
 
 /** RAM page `page` (or every page: CODE_WRITTEN_ALL) may hold new code. */
 function codeWritten(page: u32): void {
@@ -225,13 +238,13 @@ function codeWritten(page: u32): void {
 }
 
 /** For ring -1, when RAM page `page` gets translated code (CODE_PAGE): the
- *  TLB entries for it stop allowing stores. */
+ *  TLB entries for it are marked TLB_CODE. */
 export function protectCodeInTlb(page: u32): void {
   const pa = load<u64>(RAM_BASE) + (<u64>page << 12);
   for (let e: usize = 0; e < <usize>TLB_ENTRIES; e++) {
     const at = <usize>TLB + (e << 4);
     const data = load<u64>(at, 8);
-    if ((data & ~(<u64>0xfff)) == pa) store<u64>(at, data & ~PTE_D, 8);
+    if ((data & ~(<u64>0xfff)) == pa) store<u64>(at, data | TLB_CODE, 8);
   }
 }
 

@@ -174,7 +174,7 @@ class Layout {
   readonly DIRTY_LOG: number; readonly DIRTY_MAP: number;
   readonly TLB: number; readonly TLB_ENTRIES: number; readonly MMU_PERMS: number; readonly JIT_HOT_PAGE: number;
   readonly CODE_PAGE: number; readonly CODE_PAGES: number; readonly CODE_WRITTEN: number; readonly CODE_WRITTEN_PAGES: number;
-  readonly CODE_WRITTEN_ALL: number;
+  readonly CODE_WRITTEN_ALL: number; readonly TLB_CODE: number;
   readonly csr: Record<SupervisorCsr, number>;
   constructor(e: CpuExports) {
     this.PRIV = offset(e, 'PRIV'); this.TLB_GEN = offset(e, 'TLB_GEN'); this.EXIT_SIZE = offset(e, 'EXIT_SIZE'); this.EXIT_DATA = offset(e, 'EXIT_DATA');
@@ -193,7 +193,7 @@ class Layout {
     this.TLB = offset(e, 'TLB'); this.TLB_ENTRIES = offset(e, 'TLB_ENTRIES'); this.MMU_PERMS = offset(e, 'MMU_PERMS');
     this.JIT_HOT_PAGE = offset(e, 'JIT_HOT_PAGE'); this.CODE_PAGE = offset(e, 'CODE_PAGE'); this.CODE_PAGES = offset(e, 'CODE_PAGES');
     this.CODE_WRITTEN = offset(e, 'CODE_WRITTEN'); this.CODE_WRITTEN_PAGES = offset(e, 'CODE_WRITTEN_PAGES');
-    this.CODE_WRITTEN_ALL = offset(e, 'CODE_WRITTEN_ALL') >>> 0;
+    this.CODE_WRITTEN_ALL = offset(e, 'CODE_WRITTEN_ALL') >>> 0; this.TLB_CODE = offset(e, 'TLB_CODE');
     this.X_REGS = offset(e, 'X_REGS'); this.F_REGS = offset(e, 'F_REGS'); this.PC = offset(e, 'PC');
     this.FCSR = offset(e, 'FCSR'); this.INSTRET = offset(e, 'INSTRET'); this.TIME = offset(e, 'TIME');
     this.RESERVATION = offset(e, 'RESERVATION');

@@ -57,7 +57,7 @@ export interface JitHost {
   /** Whether the CPU is a system VM's (flat memory, S-mode, the MMU):
    *  translations are then keyed by pc and RAM page ("Under the MMU"). */
   systemMode(): boolean;
-  /** Makes the TLB's entries for RAM page `page` refuse stores
+  /** Marks the TLB's entries for RAM page `page` TLB_CODE
    *  (assembly/mmu.ts protectCodeInTlb). */
   protectCodeInTlb(page: number): void;
 }
@@ -226,7 +226,7 @@ export class Jit {
       ...this.config,
       system: {
         TLB: l.TLB, TLB_ENTRIES: l.TLB_ENTRIES, TLB_GEN: l.TLB_GEN, MMU_PERMS: l.MMU_PERMS,
-        RAM_BASE: l.RAM_BASE, RAM_SIZE: l.RAM_SIZE, DIRTY_MAP: l.DIRTY_MAP,
+        RAM_BASE: l.RAM_BASE, RAM_SIZE: l.RAM_SIZE, DIRTY_MAP: l.DIRTY_MAP, TLB_CODE: l.TLB_CODE,
       },
     };
   }

@@ -59,7 +59,7 @@ export interface EmitConfig {
   /** A system VM's code (S and U mode under the MMU): addresses go through
    *  the interpreter's TLB ("Under the MMU", below), and a region is the
    *  code of one page. Absent: a process VM's (page permissions). */
-  system?: { TLB: number; TLB_ENTRIES: number; TLB_GEN: number; MMU_PERMS: number; RAM_BASE: number; RAM_SIZE: number; DIRTY_MAP: number };
+  system?: { TLB: number; TLB_ENTRIES: number; TLB_GEN: number; MMU_PERMS: number; RAM_BASE: number; RAM_SIZE: number; DIRTY_MAP: number; TLB_CODE: number };
 }
 
 /** In a system VM, pcs are numbers holding an address's low 48 bits (the
@@ -624,7 +624,7 @@ class Emitter {
    *  carry the current generation's tag and allow the access under the
    *  current permission table, and the physical bytes must be RAM and not
    *  cross the page. Anything else (a miss, a fault, MMIO, a store to
-   *  translated code, whose entries never allow stores) stops before the
+   *  translated code: an entry with TLB_CODE) stops before the
    *  instruction, and the interpreter walks, faults or exits as ever. A
    *  store marks its page in the dirty-page log, as the slow paths do
    *  (layout.ts, DIRTY_MAP: marking with the log off is harmless). */
@@ -640,6 +640,8 @@ class Emitter {
     // Its permissions (a stale entry's are read too, harmlessly: any byte of the table).
     c.get(OFFSET).mem(Op.i64_load, 3, sys.TLB + 8).tee(ENTRY).i64(1n).op(Op.i64_shr_u).op(Op.i32_wrap_i64).i32(127).op(Op.i32_and)
       .get(PERMS).op(Op.i32_add).mem(Op.i32_load8_u, 0, 0).i32(perm).op(Op.i32_and).op(Op.i32_eqz).op(Op.i32_or);
+    // A store to translated code is the interpreter's to see (TLB_CODE).
+    if (perm & 2) c.get(ENTRY).i64(sys.TLB_CODE).op(Op.i64_and).i64(0n).op(Op.i64_ne).op(Op.i32_or);
     // The offset in RAM, with room for the access.
     c.get(ENTRY).i64(~0xfffn).op(Op.i64_and).get(ADDR).i64(0xfffn).op(Op.i64_and).op(Op.i64_or).get(RAM_START).op(Op.i64_sub).tee(ENTRY)
       .get(RAM_BYTES).i64(size).op(Op.i64_sub).op(Op.i64_gt_u).op(Op.i32_or);
