@@ -28,12 +28,13 @@
 #define VA_CODE (VA_TEST + 0 * PAGE)  /* remapped code */
 #define VA_USER (VA_TEST + 1 * PAGE)  /* U-mode code written by U-mode */
 #define VA_DATA (VA_TEST + 2 * PAGE)  /* mapped data; the page after it is not mapped */
+#define VA_SELF (VA_TEST + 4 * PAGE)  /* code and data in one page, write-protected without sfence.vma */
 #define CALLS 300
 
 typedef ul table[512] __attribute__((aligned(4096)));
 static table root_a, root_b, l1_id, l0_id, test_l1_a, test_l1_b, test_l0_a, test_l0_b;
-static u32 frames[6][1024] __attribute__((aligned(4096)));
-enum { F_KERNEL, F_CODE_A, F_CODE_B, F_CODE_C, F_USER, F_DATA };
+static u32 frames[7][1024] __attribute__((aligned(4096)));
+enum { F_KERNEL, F_CODE_A, F_CODE_B, F_CODE_C, F_USER, F_DATA, F_SELF };
 
 static ul pte(ul pa, ul flags) { return ((pa >> 12) << 10) | flags; }
 static ul pointer(ul *t) { return pte((ul)t, PTE_V); }
@@ -64,6 +65,7 @@ static void build_tables(void) {
   test_l0_b[0] = pte((ul)frames[F_CODE_C], PTE_V | PTE_R | PTE_X | PTE_A);
   test_l0_a[1] = test_l0_b[1] = pte((ul)frames[F_USER], RWX | PTE_U);
   test_l0_a[2] = test_l0_b[2] = pte((ul)frames[F_DATA], PTE_V | PTE_R | PTE_W | PTE_A | PTE_D);
+  test_l0_a[4] = pte((ul)frames[F_SELF], RWX);
 }
 
 /* Calls the code at `fn` CALLS times; the sum of what it returned. */
@@ -133,6 +135,22 @@ int main(void) {
   csr_write(satp, SATP_SV39 | ((ul)root_a >> 12));
   sfence_vma();
   print(", back: %d\n", call_many(VA_CODE));
+
+  /* A page of translated code made read-only without sfence.vma: the
+   * hart may still use its old TLB entry (the spec allows either), and
+   * must use it the same way translated or not: the store goes through.
+   * After sfence.vma it faults. */
+  put_code(frames[F_SELF], 11);
+  fence_i();
+  print("self: %d", call_many(VA_SELF));
+  test_l0_a[4] = pte((ul)frames[F_SELF], PTE_V | PTE_R | PTE_X | PTE_A | PTE_D);
+  clear_traps();
+  *(volatile u32 *)(VA_SELF + 0x800) = 0x1234;
+  print(", store with the old entry: traps %d", (long)ntraps);
+  sfence_vma();
+  clear_traps();
+  *(volatile u32 *)(VA_SELF + 0x804) = 0x5678;
+  print(", after sfence.vma: traps %d scause %x\n", (long)ntraps, last.cause);
 
   /* U-mode code written by U-mode. */
   print("user code: %d\n", run_user(u_selfmod, 40));
