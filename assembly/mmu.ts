@@ -19,8 +19,9 @@ import {
   SATP, SSTATUS, PRIV, PRIV_U, SSTATUS_SUM, SSTATUS_MXR, RAM_BASE, RAM_SIZE, RAM_OFFSET,
   TLB, TLB_ENTRIES, TLB_GEN, MMU_PERM_TABLE, SPLIT_BUFFER, PERM_R, PERM_W, PERM_X, DIRTY_MAP,
   MMU_PERMS, PAGE_PERMS, CODE_PAGE, CODE_PAGES, CODE_WRITTEN, CODE_WRITTEN_PAGES, CODE_WRITTEN_MAX, CODE_WRITTEN_ALL, TLB_CODE,
+  EXIT_NONE, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS, CAUSE_LOAD_PAGE_FAULT, CAUSE_STORE_PAGE_FAULT,
 } from './layout';
-import { raiseException } from './trap';
+import { raiseException, pendingExit, clearPendingExit } from './trap';
 
 // PTE bits.
 const PTE_V: u64 = 1 << 0;
@@ -235,6 +236,21 @@ function codeWritten(page: u32): void {
   const off = (data & ~(<u64>0xfff)) - load<u64>(RAM_BASE);
   if (off >= load<u64>(RAM_SIZE)) return 0;
   return <u32>(off >> 12) + 1;
+}
+
+/** For translated code (src/cpu/jit/translate.ts, tlbAddress): a load
+ *  (`need` PERM_R) or store (PERM_W) at `va` that missed the TLB inline,
+ *  translated as the interpreter's access translates it (walking, filling
+ *  the TLB). NO_ADDRESS when the access would fault (the fault is
+ *  forgotten: the interpreter executes the instruction again, and the walk
+ *  that faults writes nothing) or stores to translated code (the tier is
+ *  suspended: the interpreter executes the store, through the entry just
+ *  filled). */
+export function jitTranslate(va: u64, need: u32): u64 {
+  const store = (need & PERM_W) != 0;
+  const pa = translate(va, need, store ? CAUSE_STORE_ACCESS : CAUSE_LOAD_ACCESS, store ? CAUSE_STORE_PAGE_FAULT : CAUSE_LOAD_PAGE_FAULT);
+  if (pendingExit != EXIT_NONE) { clearPendingExit(); return NO_ADDRESS; }
+  return jitSuspended ? NO_ADDRESS : pa;
 }
 
 /** For ring -1, when RAM page `page` gets translated code (CODE_PAGE): the

@@ -96,6 +96,7 @@ const SIGNATURES = {
   div32: BINARY, rem32: BINARY, divu32: BINARY, remu32: BINARY,
   orcb: UNARY, bswap64: UNARY,
   jitFloat: { params: [I32], results: [I32] },
+  jitTranslate: { params: [I64, I32], results: [I64] },
 } as const;
 export type Helper = keyof typeof SIGNATURES;
 export const HELPERS = Object.keys(SIGNATURES) as Helper[];
@@ -620,12 +621,12 @@ class Emitter {
   }
 
   /** Under the MMU (a system VM): address() through the interpreter's TLB
-   *  (assembly/mmu.ts translate, its hit path): the entry for the page must
-   *  carry the current generation's tag and allow the access under the
-   *  current permission table, and the physical bytes must be RAM and not
-   *  cross the page. Anything else (a miss, a fault, MMIO, a store to
+   *  (assembly/mmu.ts translate: its hit path inline, the entry's tag with
+   *  the current generation and its permissions in the current table; on
+   *  a miss its slow path, jitTranslate), and the physical bytes must be
+   *  RAM and not cross the page. Anything else (a fault, MMIO, a store to
    *  translated code: an entry with TLB_CODE) stops before the
-   *  instruction, and the interpreter walks, faults or exits as ever. A
+   *  instruction, and the interpreter faults, exits or splits as ever. A
    *  store marks its page in the dirty-page log, as the slow paths do
    *  (layout.ts, DIRTY_MAP: marking with the log off is harmless). */
   private tlbAddress(inst: Inst, base: number, imm: number, size: number, perm: number, remaining: number, sys: NonNullable<EmitConfig['system']>): void {
@@ -633,19 +634,28 @@ class Emitter {
     this.tlbUsed = true;
     this.read(base);
     if (imm !== 0) c.i64(imm).op(Op.i64_add);
-    // The tag the entry must have.
-    c.tee(ADDR).i64(12n).op(Op.i64_shr_u).get(GEN_TAG).op(Op.i64_or);
+    c.set(ADDR);
+    // An access that crosses a page: the interpreter's (its halves may lie anywhere).
+    if (size > 1) {
+      c.get(ADDR).op(Op.i32_wrap_i64).i32(0xfff).op(Op.i32_and).i32(0x1000 - size).op(Op.i32_gt_u);
+      this.bailIf(inst.pc, remaining);
+    }
+    // A hit: the entry has the tag of this page and generation,
+    c.get(ADDR).i64(12n).op(Op.i64_shr_u).get(GEN_TAG).op(Op.i64_or);
     c.get(ADDR).op(Op.i32_wrap_i64).i32(12).op(Op.i32_shr_u).i32(sys.TLB_ENTRIES - 1).op(Op.i32_and).i32(4).op(Op.i32_shl).tee(OFFSET);
-    c.mem(Op.i64_load, 3, sys.TLB).op(Op.i64_ne);
-    // Its permissions (a stale entry's are read too, harmlessly: any byte of the table).
+    c.mem(Op.i64_load, 3, sys.TLB).op(Op.i64_eq);
+    // allows the access (a stale entry's bits are read too, harmlessly: any byte of the table),
     c.get(OFFSET).mem(Op.i64_load, 3, sys.TLB + 8).tee(ENTRY).i64(1n).op(Op.i64_shr_u).op(Op.i32_wrap_i64).i32(127).op(Op.i32_and)
-      .get(PERMS).op(Op.i32_add).mem(Op.i32_load8_u, 0, 0).i32(perm).op(Op.i32_and).op(Op.i32_eqz).op(Op.i32_or);
-    // A store to translated code is the interpreter's to see (TLB_CODE).
-    if (perm & 2) c.get(ENTRY).i64(sys.TLB_CODE).op(Op.i64_and).i64(0n).op(Op.i64_ne).op(Op.i32_or);
-    // The offset in RAM, with room for the access.
-    c.get(ENTRY).i64(~0xfffn).op(Op.i64_and).get(ADDR).i64(0xfffn).op(Op.i64_and).op(Op.i64_or).get(RAM_START).op(Op.i64_sub).tee(ENTRY)
-      .get(RAM_BYTES).i64(size).op(Op.i64_sub).op(Op.i64_gt_u).op(Op.i32_or);
-    if (size > 1) c.get(ADDR).op(Op.i32_wrap_i64).i32(0xfff).op(Op.i32_and).i32(0x1000 - size).op(Op.i32_gt_u).op(Op.i32_or);
+      .get(PERMS).op(Op.i32_add).mem(Op.i32_load8_u, 0, 0).i32(perm).op(Op.i32_and).i32(perm).op(Op.i32_eq).op(Op.i32_and);
+    // and, for a store, is not for translated code (TLB_CODE).
+    if (perm & 2) c.get(ENTRY).i64(sys.TLB_CODE).op(Op.i64_and).op(Op.i64_eqz).op(Op.i32_and);
+    // The physical address: the entry's, or the interpreter's slow path's
+    // (jitTranslate: a walk, where the interpreter would walk).
+    c.if().get(ENTRY).i64(~0xfffn).op(Op.i64_and).get(ADDR).i64(0xfffn).op(Op.i64_and).op(Op.i64_or).set(ENTRY);
+    c.op(Op.else).get(ADDR).i32(perm).call(this.helper('jitTranslate')).set(ENTRY).end();
+    // Its offset in RAM, with room for the access (none: a fault, MMIO or
+    // a store to translated code, left to the interpreter).
+    c.get(ENTRY).get(RAM_START).op(Op.i64_sub).tee(ENTRY).get(RAM_BYTES).i64(size).op(Op.i64_sub).op(Op.i64_gt_u);
     this.bailIf(inst.pc, remaining);
     if (perm & 2) c.get(ENTRY).i64(12n).op(Op.i64_shr_u).op(Op.i32_wrap_i64).i32(1).mem(Op.i32_store8, 0, sys.DIRTY_MAP);
     c.get(ENTRY).op(Op.i32_wrap_i64);
