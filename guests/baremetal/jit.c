@@ -96,6 +96,20 @@ __asm__(
   "  ld ra, 0(sp)\n  ld s0, 8(sp)\n  ld s1, 16(sp)\n  ld s2, 24(sp)\n  ld s3, 32(sp)\n  addi sp, sp, 48\n  ret\n"
   ".popsection\n");
 
+/* fp_loop(n): the sum of 0.5 * i for i < n, as a long (F and D in a hot
+ * loop). fp_loop_ret: its ret, where the handler resumes it when sstatus.FS
+ * is Off and its first FP instruction traps. */
+extern long fp_loop(long n);
+extern char fp_loop_ret[];
+__asm__(
+  ".pushsection .text\n"
+  "fp_loop:\n"
+  "  fcvt.d.l fa0, zero\n  li t0, 1\n  fcvt.d.l fa1, t0\n  li t1, 2\n  fcvt.d.l fa2, t1\n  fdiv.d fa1, fa1, fa2\n  li t0, 0\n"
+  "1: fcvt.d.l fa3, t0\n  fmul.d fa3, fa3, fa1\n  fadd.d fa0, fa0, fa3\n  addi t0, t0, 1\n  bne t0, a0, 1b\n"
+  "  fcvt.l.d a0, fa0, rtz\n"
+  "fp_loop_ret:\n  ret\n"
+  ".popsection\n");
+
 /* Sums n words from p: a hot loop, then one that runs into an unmapped page. */
 static long __attribute__((noinline)) sum_words(volatile long *p, long n) {
   long s = 0;
@@ -151,6 +165,21 @@ int main(void) {
   clear_traps();
   *(volatile u32 *)(VA_SELF + 0x804) = 0x5678;
   print(", after sfence.vma: traps %d scause %x\n", (long)ntraps, last.cause);
+
+  /* F and D in translated code: legal only while sstatus.FS is not Off,
+   * and they make it Dirty. */
+  csr_set(sstatus, SSTATUS_FS); /* Dirty */
+  long f = 0;
+  for (int i = 0; i < CALLS; i++) f += fp_loop(40);
+  print("fp: %d", f);
+  csr_clear(sstatus, SSTATUS_FS); /* Off */
+  clear_traps();
+  resume_at = (ul)fp_loop_ret;
+  fp_loop(40);
+  print(", FS off: traps %d scause %x", (long)ntraps, last.cause);
+  csr_set(sstatus, 1UL << 13); /* Initial */
+  print(", FS initial: %d", fp_loop(40));
+  print(", then FS %x\n", (csr_read(sstatus) & SSTATUS_FS) >> 13);
 
   /* U-mode code written by U-mode. */
   print("user code: %d\n", run_user(u_selfmod, 40));

@@ -42,7 +42,8 @@ export interface JitHost {
   table: WebAssembly.Table;
   helpers: Record<string, unknown>;
   expand(parcel: number): number;
-  layout: EmitConfig['layout'] & NonNullable<EmitConfig['system']> & {
+  layout: EmitConfig['layout'] & Omit<NonNullable<EmitConfig['system']>, 'SSTATUS'> & {
+    csr: { sstatus: number };
     JIT_MAP: number; JIT_MAP_ENTRIES: number; JIT_NEVER: number; USER_VA_BITS: number; JIT_HOT_PAGE: number;
     CODE_PAGE: number; CODE_PAGES: number;
   };
@@ -226,7 +227,7 @@ export class Jit {
       ...this.config,
       system: {
         TLB: l.TLB, TLB_ENTRIES: l.TLB_ENTRIES, TLB_GEN: l.TLB_GEN, MMU_PERMS: l.MMU_PERMS,
-        RAM_BASE: l.RAM_BASE, RAM_SIZE: l.RAM_SIZE, DIRTY_MAP: l.DIRTY_MAP, TLB_CODE: l.TLB_CODE,
+        RAM_BASE: l.RAM_BASE, RAM_SIZE: l.RAM_SIZE, DIRTY_MAP: l.DIRTY_MAP, TLB_CODE: l.TLB_CODE, SSTATUS: l.csr.sstatus,
       },
     };
   }

@@ -28,8 +28,10 @@
 // Under the MMU (a system VM: EmitConfig.system) a region is the code of
 // one page, whose mapping the interpreter checked before the call (pc and
 // RAM page, assembly/cpu.ts); loads and stores take the TLB's hit path
-// inline (tlbAddress); F and D instructions and every CSR stop the block
-// (their legality depends on sstatus.FS and the privilege).
+// inline (tlbAddress), their misses through the interpreter's slow path;
+// CSRs other than the FP ones stop the block, and a region with F or D runs
+// only while sstatus.FS is Dirty (where they are legal and change nothing
+// of it).
 import { Code, Op, TruncSat, I32, I64, F32, F64, functionBody, moduleBytes, type FunctionImport } from './wasm-writer.js';
 
 // Limits of a region. What a call into a translation costs grows with the
@@ -59,7 +61,7 @@ export interface EmitConfig {
   /** A system VM's code (S and U mode under the MMU): addresses go through
    *  the interpreter's TLB ("Under the MMU", below), and a region is the
    *  code of one page. Absent: a process VM's (page permissions). */
-  system?: { TLB: number; TLB_ENTRIES: number; TLB_GEN: number; MMU_PERMS: number; RAM_BASE: number; RAM_SIZE: number; DIRTY_MAP: number; TLB_CODE: number };
+  system?: { TLB: number; TLB_ENTRIES: number; TLB_GEN: number; MMU_PERMS: number; RAM_BASE: number; RAM_SIZE: number; DIRTY_MAP: number; TLB_CODE: number; SSTATUS: number };
 }
 
 /** In a system VM, pcs are numbers holding an address's low 48 bits (the
@@ -141,6 +143,7 @@ const immS = (i: number) => ((i >> 20) & ~31) | ((i >>> 7) & 31);
 const immB = (i: number) => ((i >> 19) & ~0xfff) | ((i << 4) & 0x800) | ((i >>> 20) & 0x7e0) | ((i >>> 7) & 0x1e);
 const immU = (i: number) => i & 0xfffff000 | 0;
 const immJ = (i: number) => ((i >> 11) & ~0xfffff) | (i & 0xff000) | ((i >>> 9) & 0x800) | ((i >>> 20) & 0x7fe);
+const FS_DIRTY = 3n << 13n; // sstatus.FS
 const RM_RNE = 0; // round to nearest, ties to even
 const RM_DYN = 7; // the rm field's "use frm"
 
@@ -208,8 +211,9 @@ function registersOf(op: number, into: Set<number>): void {
 }
 
 /** F and D instructions and the FP CSRs: in a system VM they depend on
- *  sstatus.FS (illegal when Off, make it Dirty), which translations do not
- *  model; there the interpreter runs them. */
+ *  sstatus.FS (illegal when Off, make it Dirty). A region with any runs
+ *  only while FS is Dirty (checked on entry: no instruction of a region
+ *  can change it), where they are legal and change nothing more. */
 function usesFloat(op: number): boolean {
   switch (op & 0x7f) {
     case 0x07: case 0x27: case 0x43: case 0x47: case 0x4b: case 0x4f: case 0x53: case 0x73: return true;
@@ -295,7 +299,7 @@ export function discover(env: TranslateEnv, entry: number): Region | undefined {
         blockPages.push(pc);
       }
       const inst = fetch(env, pc);
-      if (inst === undefined || inst.op === 0 || !translatable(inst.op) || (env.system && usesFloat(inst.op))) { end = { kind: 'stop', at: pc }; break; }
+      if (inst === undefined || inst.op === 0 || !translatable(inst.op)) { end = { kind: 'stop', at: pc }; break; }
       n++;
       registersOf(inst.op, regs);
       const major = inst.op & 0x7f;
@@ -450,12 +454,18 @@ class Emitter {
     this.c.end(); // exit block
     this.swap(saved);
 
-    // Prologue: the registers the region uses, from the CPU's state.
+    // Prologue: in a system VM, F and D need sstatus.FS Dirty (usesFloat);
+    // else nothing runs, and the interpreter takes the first instruction.
     const { X_REGS, F_REGS, PC } = this.env.layout;
+    const sys = this.env.system;
+    if (sys !== undefined && this.blocks.some((b) => b.body.some((i) => usesFloat(i.op)))) {
+      body.i32(0).mem(Op.i64_load, 3, sys.SSTATUS).i64(FS_DIRTY).op(Op.i64_and).i64(FS_DIRTY).op(Op.i64_ne).if();
+      body.i32(0).i64(pcConst(this.region.entry)).mem(Op.i64_store, 3, PC).get(LEFT).i64(1n << 63n).op(Op.i64_or).op(Op.return).end();
+    }
+    // The registers the region uses, from the CPU's state.
     const sorted = (set: Set<number>) => [...set].sort((a, b) => a - b);
     for (const r of sorted(this.used)) body.i32(0).mem(Op.i64_load, 3, X_REGS + r * 8).set(r);
     for (const r of sorted(this.fUsed)) body.i32(0).mem(Op.f64_load, 3, F_REGS + r * 8).set(F_LOCALS + r);
-    const sys = this.env.system;
     if (sys !== undefined && this.tlbUsed) {
       body.i32(0).mem(Op.i64_load, 3, sys.TLB_GEN).i64(52n).op(Op.i64_shl).set(GEN_TAG);
       body.i32(0).mem(Op.i64_load, 3, sys.RAM_BASE).set(RAM_START);
