@@ -48,7 +48,7 @@ function bareMetal(name: string, options: Partial<SystemVMOptions> = {}): Run {
 }
 
 describe('translation in a system VM: bare-metal guests', () => {
-  it('jit.elf: code written, rewritten, remapped (sfence.vma, satp), write-protected without sfence.vma, faulting, and F/D under each sstatus.FS runs as interpreted, translated', () => {
+  it('jit.elf: code written, rewritten, remapped (sfence.vma, satp), write-protected without sfence.vma, faulting, F/D under each sstatus.FS, and a timer interrupt in a hot loop runs as interpreted, translated', () => {
     const off = bareMetal('jit');
     const on = bareMetal('jit', { jitThreshold: 16 });
     expect(off.status).toBe(0);
@@ -57,6 +57,7 @@ describe('translation in a system VM: bare-metal guests', () => {
     expect(off.out).toContain('remapped code: 300, after sfence.vma: 600, other satp: 900, back: 600\n');
     expect(off.out).toContain('self: 3300, store with the old entry: traps 0, after sfence.vma: traps 1 scause 0xf\n');
     expect(off.out).toContain('fp: 117000, FS off: traps 1 scause 0x2, FS initial: 390, then FS 0x3\n');
+    expect(off.out).toMatch(/timer: fired after [1-9]\d* spins, irqs 1\n/);
     expect(off.out).toContain('user code: 1200012300\n');
     expect(off.out).toContain('past the page: 4082, traps 4, scause 0xd stval 0x1000003018 sepc in sum_words yes\n');
     expect(on.status).toBe(0);

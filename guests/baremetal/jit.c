@@ -110,6 +110,12 @@ __asm__(
   "fp_loop_ret:\n  ret\n"
   ".popsection\n");
 
+/* The timer: its interrupt ends a hot loop (on_timer). */
+static volatile long timer_fired;
+static void on_timer(ul code) {
+  if (code == IRQ_STI) { csr_write(CSR_STIMECMP, -1UL); timer_fired = 1; }
+}
+
 /* Sums n words from p: a hot loop, then one that runs into an unmapped page. */
 static long __attribute__((noinline)) sum_words(volatile long *p, long n) {
   long s = 0;
@@ -180,6 +186,17 @@ int main(void) {
   csr_set(sstatus, 1UL << 13); /* Initial */
   print(", FS initial: %d", fp_loop(40));
   print(", then FS %x\n", (csr_read(sstatus) & SSTATUS_FS) >> 13);
+
+  /* A timer interrupt during a translated loop: taken where the
+   * interpreter takes it (the instruction count is the test's to compare). */
+  on_interrupt = on_timer;
+  csr_set(sie, SIE_STIE);
+  csr_write(CSR_STIMECMP, rdtime() + 20000);
+  csr_set(sstatus, SSTATUS_SIE);
+  long spins = 0;
+  while (!timer_fired) spins++;
+  csr_clear(sstatus, SSTATUS_SIE);
+  print("timer: fired after %d spins, irqs %d\n", spins, (long)nirqs);
 
   /* U-mode code written by U-mode. */
   print("user code: %d\n", run_user(u_selfmod, 40));
