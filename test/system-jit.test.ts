@@ -70,6 +70,28 @@ describe('translation in a system VM: bare-metal guests', () => {
     expect(off.vm.cpu.jitStats).toBeUndefined();
   });
 
+  it('ring -1 writing into translated code (the loader, a device\'s DMA through a view) drops its translations', () => {
+    let out = '';
+    const vm = SystemVM.create({
+      kernel: readFileSync(`${baremetal}bin/compute.elf`), memoryBytes: 128 * 1024 * 1024, cpuModule, jitThreshold: 16,
+      console: (b) => { out += Buffer.from(b).toString('latin1'); },
+    });
+    // Until the S-mode loop (identity-mapped: its pc is its physical address) runs translated.
+    const kernelPcs = () => vm.cpu.translatedEntries().filter((pc) => pc >= 0x8020_0000n && pc < 0x8040_0000n);
+    while (kernelPcs().length === 0) expect(vm.step()).toBeUndefined();
+    for (const write of [(pc: bigint) => vm.cpu.guestBytes(pc, 4), (pc: bigint) => vm.cpu.writeBytes(pc, vm.cpu.readBytes(pc, 4))]) {
+      const pc = kernelPcs()[0], dropped = vm.cpu.jitStats!.dropped;
+      write(pc);
+      expect(vm.cpu.jitStats!.dropped).toBeGreaterThan(dropped);
+      expect(vm.cpu.translatedEntries()).not.toContain(pc);
+      while (kernelPcs().length === 0) expect(vm.step()).toBeUndefined();
+    }
+    let status: number | undefined;
+    while ((status = vm.step()) === undefined);
+    expect(status).toBe(0);
+    expect(out).toContain('S-mode: 0xf37ee11221293dc0\nU-mode: 0xf37ee11221293dc0\n');
+  });
+
   // The programs of test/system-baremetal.test.ts (traps, interrupts and
   // timers, paging, FP state, the SBI, hart suspend, two harts): their
   // golden consoles with translation at almost every jump target.
