@@ -12,7 +12,7 @@ import {
   EXIT_ECALL_S, EXIT_WFI, EXIT_MMIO_LOAD, EXIT_MMIO_STORE, EXIT_CSR,
   EXIT_CAUSE, EXIT_ADDR, EXIT_SIZE, EXIT_DATA, EXIT_MMIO_RD, EXIT_MMIO_SIGNED, EXIT_MMIO_VADDR,
   MMIO_PENDING, MMIO_NONE, MMIO_LOAD_PENDING, MMIO_STORE_PENDING, MMIO_FAILED,
-  JIT_THRESHOLD, JIT_MAP, JIT_MAP_ENTRIES, JIT_NEVER, JIT_BAIL,
+  JIT_THRESHOLD, JIT_MAP, JIT_MAP_ENTRIES, JIT_NEVER, JIT_BAIL, JIT_HOT_PAGE,
   EXIT_ON_ECALL_U, EXIT_ON_EBREAK, EXIT_ON_ECALL_S, CTRL_SUPERVISOR, EXIT_ON_SATP, EXIT_ON_SFENCE, EXIT_ON_SRET,
   PRIV_U,
   CAUSE_ILLEGAL_INSTRUCTION, CAUSE_BREAKPOINT, CAUSE_ECALL_U, CAUSE_ECALL_S,
@@ -30,7 +30,7 @@ import {
   priv, readSupervisorCsr, writeSupervisorCsr, csrValid, fpOff, markFpDirty, counterAllowed,
   trapToSupervisor, supervisorReturn, pendingInterrupt, updateTimerPending, CSR_SATP,
 } from './supervisor';
-import { refreshMmu, refreshPermissions, flushTlb, flushTlbPage } from './mmu';
+import { refreshMmu, refreshPermissions, flushTlb, flushTlbPage, codePageOf, resumeJit } from './mmu';
 
 // ---- field extraction (unprivileged spec, "Base Instruction Formats") ------
 @inline function rd(i: u32): u32 { return (i >> 7) & 31; }
@@ -567,6 +567,7 @@ export function run(budget: u64): u32 {
   const controls = load<u32>(EXIT_CONTROLS);
   const supervisor = (controls & CTRL_SUPERVISOR) != 0;
   let pc = load<u64>(PC);
+  resumeJit(); // (ring -1 has dropped what the last run's stores made stale)
   refreshMmu(supervisor);
   if (load<u32>(MMIO_PENDING) != MMIO_NONE) pc = completeMmio(pc, supervisor);
   if (supervisor) refreshPermissions(); // (a failed MMIO access may have trapped)
@@ -606,20 +607,38 @@ export function run(budget: u64): u32 {
         }
       }
       events = 0;
-      if (look) {
+      // In a system VM a translation is for the code of one RAM page seen
+      // at one virtual address: pc and the page the TLB fetches it from
+      // (1 + its index; 0, no lookup: a TLB miss, the MMU off). An entry's
+      // fourth word, its visits until it is translated, holds that page
+      // after (jit.ts).
+      const codePage: u32 = look && supervisor ? codePageOf(pc) : 0;
+      if (look && (!supervisor || codePage != 0)) {
       const slot = <usize>JIT_MAP + ((<usize>(pc >> 1) & (JIT_MAP_ENTRIES - 1)) << 4);
       if (load<u64>(slot) == pc) {
         const fn = load<u32>(slot, 8);
         if (fn == 0) {
           const visits = load<u32>(slot, 12) + 1;
           store<u32>(slot, visits, 12);
-          if (visits >= threshold) { requestExit(EXIT_HOT); break; }
+          if (visits >= threshold) { store<u32>(JIT_HOT_PAGE, codePage); requestExit(EXIT_HOT); break; }
+        } else if (supervisor && fn != JIT_NEVER && load<u32>(slot, 12) != codePage) {
+          // Other code at this address now (another process, a remapped
+          // page): ring -1 finds or makes the translation for this page.
+          store<u32>(JIT_HOT_PAGE, codePage); requestExit(EXIT_HOT); break;
         } else if (fn != JIT_NEVER) {
           // The flag bit is the budget's top bit: a budget that large is
           // handed over in part (it cannot run out inside one call anyway).
           const over = left > JIT_BAIL - 1 ? left - (JIT_BAIL - 1) : 0;
           const r = call_indirect<u64>(fn, left - over);
           left = (r & ~JIT_BAIL) + over;
+          if (supervisor) {
+            // The interpreter would have fetched from the region's page
+            // last: the next fetch takes the TLB (and may walk) exactly
+            // when it would have (a walk reads page tables, which the guest
+            // may have changed without sfence.vma, and sets A bits).
+            fetchPage = pc & ~(<u64>0xfff);
+            fetchBase = <usize>RAM_OFFSET + (<usize>(codePage - 1) << 12);
+          }
           pc = load<u64>(PC);
           events = lookupEvent;
           // Stopped short: the instruction it left is interpreted now, and
@@ -630,7 +649,7 @@ export function run(budget: u64): u32 {
       } else {
         store<u64>(slot, pc);
         store<u64>(slot, 1 << 32, 8); // no translation, one visit
-        if (threshold == 1) { requestExit(EXIT_HOT); break; }
+        if (threshold == 1) { store<u32>(JIT_HOT_PAGE, codePage); requestExit(EXIT_HOT); break; }
       }
       }
     }
@@ -746,9 +765,10 @@ export function run(budget: u64): u32 {
       case 0x2f: execAmo(op); break;
       case 0x0f:                                                          // MISC-MEM
         // FENCE orders nothing on one in-order hart. FENCE.I has nothing to
-        // flush: translations are made only from pages the guest cannot
-        // write, and ring -1 drops them when a page's permissions or bytes
-        // change (src/cpu/jit/).
+        // flush: a store to a page with translations is seen as it happens
+        // (a withheld W in a process VM; CODE_PAGE and the TLB in a system
+        // VM, mmu.ts), and ring -1 drops them when a page's permissions or
+        // bytes change (src/cpu/jit/).
         if (funct3(op) > 1) raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst);
         break;
       case 0x73:                                                          // SYSTEM

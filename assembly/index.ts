@@ -6,5 +6,6 @@ export { run, configureRam } from './cpu';
 // Helpers that translations (src/cpu/jit/) import instead of inlining.
 export { mulhu, mulh, mulhsu, div64, rem64, div32, rem32, divu32, remu32, orcb, bswap64, jitFloat } from './cpu';
 export { clearTouchedPages } from './memory';
+export { protectCodeInTlb, jitTranslate } from './mmu';
 export { expandCompressed } from './rvc';
 export * from './fp/exports';

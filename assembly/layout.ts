@@ -89,6 +89,32 @@ export const TOUCH_LIMIT: u32 = 0x04b0; // u32
 // Whether the dirty-page log (DIRTY_MAP, below) is on: read by `run` on
 // entry, like MEMORY_MODE. Kept by ring -1 (src/cpu/cpu.ts, startDirtyLog).
 export const DIRTY_LOG: u32 = 0x04b4; // u32 0 or 1
+// The translation tier in a system VM (src/cpu/jit/, "Translated system
+// VMs" in docs/ARCHITECTURE.md). JIT_HOT_PAGE: on a HOT exit, 1 + the RAM
+// page the hot pc's code comes from (0 in a process VM). MMU_PERMS: the
+// linear address of the permission table for the current privilege, SUM
+// and MXR (assembly/mmu.ts keeps it), which translated loads and stores
+// check TLB entries against as the interpreter does. CODE_WRITTEN: how many
+// RAM pages holding translated code (CODE_PAGE, below) the guest has
+// stored to since ring -1 last looked, or CODE_WRITTEN_ALL when it may
+// have stored to any (more than CODE_WRITTEN_MAX, or with the MMU off);
+// the pages follow, u32 each. Until ring -1 has dropped their translations
+// the interpreter calls no translation (for the rest of that run).
+export const JIT_HOT_PAGE: u32 = 0x04b8; // u32
+export const MMU_PERMS: u32 = 0x04bc; // u32
+export const CODE_WRITTEN: u32 = 0x04c0; // u32
+export const CODE_WRITTEN_PAGES: u32 = 0x04c4; // CODE_WRITTEN_MAX u32
+export const CODE_WRITTEN_MAX: u32 = 8;
+export const CODE_WRITTEN_ALL: u32 = 0xffff_ffff;
+// Translated code in a system VM: the byte of a RAM page at PAGE_PERMS has
+// CODE_PAGE while translations made from it may exist (ring -1 sets it),
+// and every TLB entry for it then carries TLB_CODE (in its data's bit 8,
+// which no permission check reads): a store through such an entry clears
+// the page's bit and lists the page in CODE_WRITTEN (assembly/mmu.ts), and
+// translated stores stop before it. The count of such pages, kept by ring
+// -1, tells the CPU whether any exist.
+export const TLB_CODE: u32 = 0x100;
+export const CODE_PAGES: u32 = 0x04e4; // u32
 
 // ---- exit counters (kvm_stat) ---------------------------------------------
 export const EXIT_COUNTS: u32 = 0x0500; // u64 per ExitReason, EXIT_REASON_COUNT of them
@@ -121,6 +147,8 @@ export const PAGE_TOUCHED: u32 = 0x10;
 // as writable. The interpreter never tests these bits.
 export const PERM_CODE_W: u32 = 0x20;
 export const PERM_CODE_WLAZY: u32 = 0x40;
+// (Flat memory has no permissions: there the bit marks code, CODE_PAGES above.)
+export const CODE_PAGE: u32 = 0x20;
 // Memory modes: flat RAM where every byte is readable, writable and
 // executable, or RAM with the per-page permissions above.
 export const MEMORY_FLAT: u32 = 0;
@@ -143,9 +171,10 @@ export const MEMORY_PAGE_PERMS: u32 = 1;
 //   and gives W back: nothing on the hot path, one slow store per page
 //   written per interval;
 // - ring -1's own writes (src/cpu/cpu.ts, touch and clearTouched).
-// Translated code never marks: it runs in page-permission mode only, where
-// its stores to pages whose W is withheld stop before the store. A
-// translation tier for flat memory would have to mark as guestAddress does.
+// Translated code in page-permission mode never marks: its stores to pages
+// whose W is withheld stop before the store. In a system VM (flat memory,
+// the MMU) every translated store marks its page, as the slow paths do
+// (src/cpu/jit/translate.ts, tlbAddress).
 export const DIRTY_MAP: u32 = 0x00c0_0000;
 
 // Expansions of compressed instructions, one u32 per 16-bit parcel (256

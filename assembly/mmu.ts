@@ -18,8 +18,10 @@
 import {
   SATP, SSTATUS, PRIV, PRIV_U, SSTATUS_SUM, SSTATUS_MXR, RAM_BASE, RAM_SIZE, RAM_OFFSET,
   TLB, TLB_ENTRIES, TLB_GEN, MMU_PERM_TABLE, SPLIT_BUFFER, PERM_R, PERM_W, PERM_X, DIRTY_MAP,
+  MMU_PERMS, PAGE_PERMS, CODE_PAGE, CODE_PAGES, CODE_WRITTEN, CODE_WRITTEN_PAGES, CODE_WRITTEN_MAX, CODE_WRITTEN_ALL, TLB_CODE,
+  EXIT_NONE, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS, CAUSE_LOAD_PAGE_FAULT, CAUSE_STORE_PAGE_FAULT,
 } from './layout';
-import { raiseException } from './trap';
+import { raiseException, pendingExit, clearPendingExit } from './trap';
 
 // PTE bits.
 const PTE_V: u64 = 1 << 0;
@@ -53,6 +55,9 @@ export function refreshMmu(supervisor: bool): void {
   tlbGen = load<u64>(TLB_GEN);
   if (tlbGen == 0) flushTlb(); // a fresh (or reset) hart: the table may hold anything
   refreshPermissions();
+  // Stores with the MMU off do not go through the TLB, where stores to
+  // translated code are caught: translations made before may be stale.
+  if (supervisor && !mmuOn && load<u32>(CODE_PAGES) != 0) codeWritten(CODE_WRITTEN_ALL);
 }
 
 // The permission tables, one per (U-mode, SUM, MXR): for each combination
@@ -84,6 +89,7 @@ export function refreshPermissions(): void {
   const s = load<u64>(SSTATUS);
   const ctx = (load<u32>(PRIV) == PRIV_U ? 4 : 0) | ((s & SSTATUS_SUM) ? 2 : 0) | ((s & SSTATUS_MXR) ? 1 : 0);
   permissions = <usize>MMU_PERM_TABLE + (<usize>ctx << 7);
+  store<u32>(MMU_PERMS, <u32>permissions); // (for translated code)
 }
 
 @inline function allows(pte: u64, need: u32): bool {
@@ -116,7 +122,10 @@ export function translate(va: u64, need: u32, accessCause: u32, pageCause: u32):
   const slot = <usize>TLB + ((<usize>vpn & <usize>(TLB_ENTRIES - 1)) << 4);
   if (load<u64>(slot) == (vpn | (tlbGen << 52))) {
     const data = load<u64>(slot, 8);
-    if (allows(data, need)) return (data & ~(<u64>0xfff)) | (va & 0xfff);
+    if (allows(data, need)) {
+      if ((data & TLB_CODE) && (need & PERM_W)) codeStore(slot, data);
+      return (data & ~(<u64>0xfff)) | (va & 0xfff);
+    }
   }
   return walk(va, need, accessCause, pageCause, slot);
 }
@@ -155,12 +164,104 @@ function walk(va: u64, need: u32, accessCause: u32, pageCause: u32, slot: usize)
     }
     const page = (ppn & ~lowMask) << 12 | (va & (lowMask << 12));
     if (i > 0) superpages = true;
+    let perms = pte & 0xff;
+    // Translated code (layout.ts, CODE_PAGE): a store there ends its
+    // translations; any other access marks the entry, so that a store
+    // through it later is seen (translate).
+    const pageOff = page - ramBase;
+    if (pageOff < ramSize && (<u32>load<u8>(<usize>PAGE_PERMS + <usize>(pageOff >> 12)) & CODE_PAGE)) {
+      if (need & PERM_W) codeStored(<u32>(pageOff >> 12));
+      else perms |= TLB_CODE;
+    }
     store<u64>(slot, (va >> 12) | (tlbGen << 52));
-    store<u64>(slot, page | (pte & 0xff), 8);
+    store<u64>(slot, page | perms, 8);
     return page | (va & 0xfff);
   }
   raiseException(pageCause, va);
   return NO_ADDRESS;
+}
+
+// ---- the translation tier (src/cpu/jit/) in a system VM ----------------------
+
+/** Set when the guest stored to translated code: no translation is called
+ *  for the rest of the run (ring -1 drops the page's translations before
+ *  the next, CODE_WRITTEN). Cleared on entry to a run. */
+export let jitSuspended: bool = false;
+
+export function resumeJit(): void { jitSuspended = false; }
+
+/** A store through the TLB entry at `slot` (data `data`, with TLB_CODE):
+ *  the page's translations end (unless an earlier store, through another
+ *  entry, ended them), and the entry lets stores through from now. The
+ *  entry is used as it is, never walked again: whether code was translated
+ *  must not change which page-table entries the hart reads, or when. */
+function codeStore(slot: usize, data: u64): void {
+  store<u64>(slot, data & ~(<u64>TLB_CODE), 8);
+  const off = (data & ~(<u64>0xfff)) - load<u64>(RAM_BASE);
+  if (<u32>load<u8>(<usize>PAGE_PERMS + <usize>(off >> 12)) & CODE_PAGE) codeStored(<u32>(off >> 12));
+}
+
+/** The guest stores to RAM page `page`, which has CODE_PAGE. */
+function codeStored(page: u32): void {
+  const flag = <usize>PAGE_PERMS + <usize>page;
+  store<u8>(flag, <u8>(<u32>load<u8>(flag) & ~CODE_PAGE));
+  store<u32>(CODE_PAGES, load<u32>(CODE_PAGES) - 1);
+  codeWritten(page);
+}
+
+/** RAM page `page` (or every page: CODE_WRITTEN_ALL) may hold new code. */
+function codeWritten(page: u32): void {
+  jitSuspended = true;
+  const n = load<u32>(CODE_WRITTEN);
+  if (n == CODE_WRITTEN_ALL) return;
+  if (page == CODE_WRITTEN_ALL || n >= CODE_WRITTEN_MAX) { store<u32>(CODE_WRITTEN, CODE_WRITTEN_ALL); return; }
+  store<u32>(<usize>CODE_WRITTEN_PAGES + (<usize>n << 2), page);
+  store<u32>(CODE_WRITTEN, n + 1);
+}
+
+/** 1 + the RAM page the instruction at `pc` would be fetched from, as the
+ *  TLB has it for the current privilege; 0 when the TLB has no entry (the
+ *  fetch will walk), the page is not RAM, the MMU is off, pc is not a
+ *  sign-extended 48-bit address, or translations are suspended. What a
+ *  translation in a system VM is keyed by, with pc. */
+@inline export function codePageOf(pc: u64): u32 {
+  if (!mmuOn || jitSuspended) return 0;
+  // (translate.ts holds pcs as their low 48 bits: under Sv57, code above those is interpreted)
+  if (<u64>((<i64>pc << 16) >> 16) != pc) return 0;
+  const vpn = pc >> 12;
+  const slot = <usize>TLB + ((<usize>vpn & <usize>(TLB_ENTRIES - 1)) << 4);
+  if (load<u64>(slot) != (vpn | (tlbGen << 52))) return 0;
+  const data = load<u64>(slot, 8);
+  if (!allows(data, PERM_X)) return 0;
+  const off = (data & ~(<u64>0xfff)) - load<u64>(RAM_BASE);
+  if (off >= load<u64>(RAM_SIZE)) return 0;
+  return <u32>(off >> 12) + 1;
+}
+
+/** For translated code (src/cpu/jit/translate.ts, tlbAddress): a load
+ *  (`need` PERM_R) or store (PERM_W) at `va` that missed the TLB inline,
+ *  translated as the interpreter's access translates it (walking, filling
+ *  the TLB). NO_ADDRESS when the access would fault (the fault is
+ *  forgotten: the interpreter executes the instruction again, and the walk
+ *  that faults writes nothing) or stores to translated code (the tier is
+ *  suspended: the interpreter executes the store, through the entry just
+ *  filled). */
+export function jitTranslate(va: u64, need: u32): u64 {
+  const store = (need & PERM_W) != 0;
+  const pa = translate(va, need, store ? CAUSE_STORE_ACCESS : CAUSE_LOAD_ACCESS, store ? CAUSE_STORE_PAGE_FAULT : CAUSE_LOAD_PAGE_FAULT);
+  if (pendingExit != EXIT_NONE) { clearPendingExit(); return NO_ADDRESS; }
+  return jitSuspended ? NO_ADDRESS : pa;
+}
+
+/** For ring -1, when RAM page `page` gets translated code (CODE_PAGE): the
+ *  TLB entries for it are marked TLB_CODE. */
+export function protectCodeInTlb(page: u32): void {
+  const pa = load<u64>(RAM_BASE) + (<u64>page << 12);
+  for (let e: usize = 0; e < <usize>TLB_ENTRIES; e++) {
+    const at = <usize>TLB + (e << 4);
+    const data = load<u64>(at, 8);
+    if ((data & ~(<u64>0xfff)) == pa) store<u64>(at, data | TLB_CODE, 8);
+  }
 }
 
 // ---- accesses that cross a page ------------------------------------------------

@@ -4,8 +4,10 @@
 // boot` and under qemu-system-riscv64 -M virt on the same kernel and initrd,
 // alternating, medians of the repetitions. guests/linux/console.mjs drives
 // both and times them (each a process of its own: Node's start-up counts for
-// ringvisor as QEMU's own start-up counts for QEMU).
-//   node bench/boot.mjs [reps=5]
+// ringvisor as QEMU's own start-up counts for QEMU). `--jit N,M,...` adds
+// `ringvisor boot --jit N` for each N (translated system VMs; the plain
+// `ringvisor` peer is boot's default, --jit off).
+//   node bench/boot.mjs [reps=5] [--jit N,...] [--json FILE]
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -36,18 +38,21 @@ function once(command) {
   return { prompt: Number(m[1]), exit: Number(m[2]) };
 }
 
-export function runBoot({ reps = 5, progress = () => {} } = {}) {
+export function runBoot({ reps = 5, jit = [], progress = () => {} } = {}) {
   const linux = guestLinux();
   if (linux.missing) return { missing: `the guest Linux: ${linux.missing}` };
+  const ringvisor = [process.execPath, `${ROOT}dist/cli/main.js`, 'boot', '--kernel', linux.image, '--initrd', linux.initrd, '--append', APPEND];
   const peers = {
-    ringvisor: [process.execPath, `${ROOT}dist/cli/main.js`, 'boot', '--kernel', linux.image, '--initrd', linux.initrd, '--append', APPEND],
+    ringvisor,
+    ...Object.fromEntries(jit.map((n) => [`ringvisor --jit ${n}`, [...ringvisor, '--jit', String(n)]])),
     qemu: ['qemu-system-riscv64', '-M', 'virt', '-smp', '1', '-m', '256M', '-nographic', '-bios', 'default', '-no-reboot',
       '-kernel', linux.image, '-initrd', linux.initrd, '-append', APPEND],
   };
   const qemuThere = spawnSync('qemu-system-riscv64', ['--version']).status === 0;
-  const out = { reps, ringvisor: { prompt: [], exit: [] }, qemu: qemuThere ? { prompt: [], exit: [] } : { missing: 'qemu-system-riscv64 is not on the PATH (apt-get install qemu-system-misc)' } };
+  const names = Object.keys(peers);
+  const out = { reps, ...Object.fromEntries(names.filter((p) => p !== 'qemu').map((p) => [p, { prompt: [], exit: [] }])), qemu: qemuThere ? { prompt: [], exit: [] } : { missing: 'qemu-system-riscv64 is not on the PATH (apt-get install qemu-system-misc)' } };
   for (let i = 0; i < reps; i++) {
-    for (const p of i % 2 ? ['qemu', 'ringvisor'] : ['ringvisor', 'qemu']) {
+    for (const p of i % 2 ? [...names].reverse() : names) {
       if (out[p].missing) continue;
       progress(`boot: ${p} ${i + 1}/${reps}`);
       const r = once(peers[p]);
@@ -56,16 +61,24 @@ export function runBoot({ reps = 5, progress = () => {} } = {}) {
       out[p].exit.push(r.exit);
     }
   }
-  for (const p of ['ringvisor', 'qemu']) {
+  for (const p of names) {
     if (out[p].missing) continue;
     out[p].promptSeconds = median(out[p].prompt);
     out[p].exitSeconds = median(out[p].exit);
   }
+  for (const p of names) if (p !== 'qemu' && !out[p].missing && out.qemu.promptSeconds) out[p].ratio = out[p].promptSeconds / out.qemu.promptSeconds;
   out.ratio = out.ringvisor.promptSeconds && out.qemu.promptSeconds ? out.ringvisor.promptSeconds / out.qemu.promptSeconds : null;
   return out;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const r = runBoot({ reps: Number(process.argv[2] ?? 5), progress: (s) => process.stderr.write(s + '\n') });
+  const args = process.argv.slice(2);
+  const option = (name) => { const at = args.indexOf(name); return at < 0 ? undefined : args.splice(at, 2)[1]; };
+  const jit = option('--jit')?.split(',') ?? [];
+  const json = option('--json');
+  const r = runBoot({ reps: Number(args[0] ?? 5), jit, progress: (s) => process.stderr.write(s + '\n') });
+  r.date = new Date().toISOString();
+  r.command = `node bench/boot.mjs ${process.argv.slice(2).join(' ')}`;
   console.log(JSON.stringify(r, null, 2));
+  if (json) (await import('node:fs')).writeFileSync(json, JSON.stringify(r, null, 2) + '\n');
 }

@@ -6,7 +6,9 @@
 // tty's echo of the command) is measured, N lines each, one at a time after
 // the next prompt. Between lines the guest is idle (wfi with no timer soon),
 // so this is how fast an idle machine wakes for input. Medians and the ratio.
-//   node bench/console.mjs [lines=20] [reps=1]
+// `--jit N,...` adds `ringvisor boot --jit N` for each N (translated system
+// VMs; the plain `ringvisor` peer is boot's default, --jit off).
+//   node bench/console.mjs [lines=20] [reps=1] [--jit N,...] [--json FILE]
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { guestLinux } from './boot.mjs';
@@ -72,19 +74,22 @@ export function consoleRoundTrips(command, { lines = 20, timeoutSeconds = 180 } 
   });
 }
 
-export async function runConsole({ lines = 20, reps = 1, progress = () => {} } = {}) {
+export async function runConsole({ lines = 20, reps = 1, jit = [], progress = () => {} } = {}) {
   const linux = guestLinux();
   if (linux.missing) return { missing: `the guest Linux: ${linux.missing}` };
+  const ringvisor = [process.execPath, `${ROOT}dist/cli/main.js`, 'boot', '--clock', 'host', '--kernel', linux.image, '--initrd', linux.initrd, '--append', APPEND];
   const peers = {
-    ringvisor: [process.execPath, `${ROOT}dist/cli/main.js`, 'boot', '--clock', 'host', '--kernel', linux.image, '--initrd', linux.initrd, '--append', APPEND],
+    ringvisor,
+    ...Object.fromEntries(jit.map((n) => [`ringvisor --jit ${n}`, [...ringvisor, '--jit', String(n)]])),
     qemu: ['qemu-system-riscv64', '-M', 'virt', '-smp', '1', '-m', '256M', '-nographic', '-bios', 'default', '-no-reboot',
       '-kernel', linux.image, '-initrd', linux.initrd, '-append', APPEND],
   };
   const { spawnSync } = await import('node:child_process');
   const qemuThere = spawnSync('qemu-system-riscv64', ['--version']).status === 0;
-  const out = { lines, reps, ringvisor: { times: [] }, qemu: qemuThere ? { times: [] } : { missing: 'qemu-system-riscv64 is not on the PATH (apt-get install qemu-system-misc)' } };
+  const names = Object.keys(peers);
+  const out = { lines, reps, ...Object.fromEntries(names.filter((p) => p !== 'qemu').map((p) => [p, { times: [] }])), qemu: qemuThere ? { times: [] } : { missing: 'qemu-system-riscv64 is not on the PATH (apt-get install qemu-system-misc)' } };
   for (let i = 0; i < reps; i++) {
-    for (const p of i % 2 ? ['qemu', 'ringvisor'] : ['ringvisor', 'qemu']) {
+    for (const p of i % 2 ? [...names].reverse() : names) {
       if (out[p].missing) continue;
       progress(`console: ${p} ${i + 1}/${reps}`);
       const r = await consoleRoundTrips(peers[p], { lines });
@@ -92,24 +97,34 @@ export async function runConsole({ lines = 20, reps = 1, progress = () => {} } =
       out[p].times.push(...r.times.map((t) => +t.toFixed(2)));
     }
   }
-  for (const p of ['ringvisor', 'qemu']) {
+  for (const p of names) {
     if (out[p].missing) continue;
     out[p].medianMs = median(out[p].times);
     out[p].maxMs = Math.max(...out[p].times);
   }
+  for (const p of names) if (p !== 'qemu' && !out[p].missing && out.qemu.medianMs) out[p].ratio = out[p].medianMs / out.qemu.medianMs;
   out.ratio = out.ringvisor.medianMs && out.qemu.medianMs ? out.ringvisor.medianMs / out.qemu.medianMs : null;
   return out;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const r = await runConsole({ lines: Number(process.argv[2] ?? 20), reps: Number(process.argv[3] ?? 1), progress: (s) => process.stderr.write(s + '\n') });
+  const args = process.argv.slice(2);
+  const option = (name) => { const at = args.indexOf(name); return at < 0 ? undefined : args.splice(at, 2)[1]; };
+  const jit = option('--jit')?.split(',') ?? [];
+  const json = option('--json');
+  const r = await runConsole({ lines: Number(args[0] ?? 20), reps: Number(args[1] ?? 1), jit, progress: (s) => process.stderr.write(s + '\n') });
   const fmt = (p) => (r[p].missing ? `missing (${r[p].missing})` : `median ${r[p].medianMs.toFixed(1)} ms, max ${r[p].maxMs.toFixed(1)} ms over ${r[p].times.length} lines`);
   if (r.missing) console.log(`console round trip: ${r.missing}`);
   else {
     console.log(`console round trip, idle guest Linux (--clock host), ${r.lines} lines x ${r.reps}:`);
     console.log(`  ringvisor: ${fmt('ringvisor')}`);
+    for (const n of jit) console.log(`  ringvisor --jit ${n}: ${fmt(`ringvisor --jit ${n}`)}`);
     console.log(`  qemu:      ${fmt('qemu')}`);
     if (r.ratio !== null) console.log(`  ratio ringvisor/qemu: ${r.ratio.toFixed(1)}`);
   }
-  if (process.argv.includes('--json')) console.log(JSON.stringify(r, null, 2));
+  if (json !== undefined) {
+    r.date = new Date().toISOString();
+    r.command = `node bench/console.mjs ${process.argv.slice(2).join(' ')}`;
+    (await import('node:fs')).writeFileSync(json, JSON.stringify(r, null, 2) + '\n');
+  }
 }

@@ -17,6 +17,8 @@ import type { BlockBackend } from '../system/devices/virtio-blk.js';
 import { hostRandom } from '../node/random.js';
 import { KernelImageError } from '../system/linux-image.js';
 import { parseSize, parseInstructionCount, parseSeconds, type Fail } from './options.js';
+import { WorkerTranslationService } from '../node/translation-worker.js';
+import { loadCpuModule } from '../node/load.js';
 
 export const BOOT_USAGE = `usage: ringvisor boot --kernel IMAGE [options]
 
@@ -64,6 +66,15 @@ options:
                         read-only base under differencing layers in DIR);
                         the VM's disk is DIR's current state from then on,
                         across runs
+  --jit N|off           translate a jump target's code into WebAssembly after
+                        N visits, kernel and user code alike; off (the
+                        default): interpret only (docs/PERFORMANCE.md,
+                        "Translated system VMs")
+  --jit-warmup N        instructions the machine runs before its code is
+                        first translated (default 0)
+  --jit-worker on|off   compile translations in a worker thread while the
+                        guest runs on (default on), or in the guest's own
+                        thread while it waits (off)
   --trace-exits         print each VM exit on stderr
   --stats               print exits per reason and SBI calls per function at the end
   -h, --help            this text
@@ -120,6 +131,7 @@ export async function cmdBoot(args: string[]): Promise<number> {
   let clock: 'host' | 'virtual' | undefined;
   const restores: string[] = [];
   let api: string | undefined, checkpointDir: string | undefined;
+  let jitThreshold = 0, jitWarmup: bigint | undefined, jitWorker = true;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const value = (): string => {
@@ -158,7 +170,16 @@ export async function cmdBoot(args: string[]): Promise<number> {
     else if (a === '--restore') restores.push(value());
     else if (a === '--api') api = value();
     else if (a === '--checkpoint-dir') checkpointDir = value();
-    else if (a === '--trace-exits') traceExits = true;
+    else if (a === '--jit') {
+      const v = value();
+      if (v !== 'off' && !/^[1-9]\d{0,8}$/.test(v)) usageError(`bad --jit '${v}' (visits, at least 1, or off)`);
+      jitThreshold = v === 'off' ? 0 : Number(v);
+    } else if (a === '--jit-warmup') jitWarmup = parseInstructionCount(value(), usageError, true);
+    else if (a === '--jit-worker') {
+      const v = value();
+      if (v !== 'on' && v !== 'off') usageError(`bad --jit-worker '${v}' (on or off)`);
+      jitWorker = v === 'on';
+    } else if (a === '--trace-exits') traceExits = true;
     else if (a === '--stats') stats = true;
     else if (a === '-h' || a === '--help') { process.stdout.write(BOOT_USAGE); return 0; }
     else throw new BootUsageError(`unknown option ${a}`);
@@ -190,7 +211,8 @@ export async function cmdBoot(args: string[]): Promise<number> {
     }
   }
   const common = {
-    maxInstructions, timeoutSeconds, random: hostRandom,
+    maxInstructions, timeoutSeconds, random: hostRandom, jitThreshold, jitWarmup,
+    translationService: jitWorker && jitThreshold !== 0 ? new WorkerTranslationService(loadCpuModule()) : undefined,
     disk: tree?.tree.disk ?? (disk === undefined ? undefined : { path: resolve(disk.path), readOnly: disk.readOnly }),
     console: (b: Uint8Array) => process.stdout.write(b),
     diagnostics: stderr,
@@ -283,6 +305,12 @@ export async function cmdBoot(args: string[]): Promise<number> {
     for (const [c, n] of [...vm.sbiStats.calls].sort()) stderr(`ringvisor: sbi ${c}: ${n}`);
     for (const d of vm.bus.stats()) stderr(`ringvisor: device ${d.name}: ${d.reads} reads, ${d.writes} writes`);
     for (const k of vm.deviceLog.counts()) stderr(`ringvisor: device messages "${k.kind}": ${k.count} (${k.suppressed} suppressed)`);
+    const j = vm.cpu.jitStats;
+    if (j === undefined) stderr('ringvisor: translation: off');
+    else {
+      stderr(`ringvisor: translation: ${j.translated} regions (${j.instructions} instructions) in ${j.modules} modules (${(j.bytes / 1024).toFixed(0)} KiB of wasm); ${j.refused} refused, ${j.dropped} dropped`);
+      stderr(`ringvisor: translation time: ${j.ms.toFixed(1)} ms in the guest's thread, ${j.compileMs.toFixed(1)} ms emitting and compiling`);
+    }
   }
   return status;
 }

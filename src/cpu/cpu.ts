@@ -145,6 +145,7 @@ interface CpuExports {
   run(budget: bigint): number;
   configureRam(base: bigint, size: bigint): number;
   expandCompressed(parcel: number): number;
+  protectCodeInTlb(page: number): void;
   [name: string]: unknown;
 }
 
@@ -171,6 +172,9 @@ class Layout {
   readonly MMIO_FAILED: number; readonly TLB_GEN: number;
   readonly PERM_WLAZY: number; readonly PAGE_TOUCHED: number; readonly PERM_CODE_W: number; readonly PERM_CODE_WLAZY: number;
   readonly DIRTY_LOG: number; readonly DIRTY_MAP: number;
+  readonly TLB: number; readonly TLB_ENTRIES: number; readonly MMU_PERMS: number; readonly JIT_HOT_PAGE: number;
+  readonly CODE_PAGE: number; readonly CODE_PAGES: number; readonly CODE_WRITTEN: number; readonly CODE_WRITTEN_PAGES: number;
+  readonly CODE_WRITTEN_ALL: number; readonly TLB_CODE: number;
   readonly csr: Record<SupervisorCsr, number>;
   constructor(e: CpuExports) {
     this.PRIV = offset(e, 'PRIV'); this.TLB_GEN = offset(e, 'TLB_GEN'); this.EXIT_SIZE = offset(e, 'EXIT_SIZE'); this.EXIT_DATA = offset(e, 'EXIT_DATA');
@@ -186,6 +190,10 @@ class Layout {
     this.PERM_WLAZY = offset(e, 'PERM_WLAZY'); this.PAGE_TOUCHED = offset(e, 'PAGE_TOUCHED');
     this.PERM_CODE_W = offset(e, 'PERM_CODE_W'); this.PERM_CODE_WLAZY = offset(e, 'PERM_CODE_WLAZY');
     this.DIRTY_LOG = offset(e, 'DIRTY_LOG'); this.DIRTY_MAP = offset(e, 'DIRTY_MAP');
+    this.TLB = offset(e, 'TLB'); this.TLB_ENTRIES = offset(e, 'TLB_ENTRIES'); this.MMU_PERMS = offset(e, 'MMU_PERMS');
+    this.JIT_HOT_PAGE = offset(e, 'JIT_HOT_PAGE'); this.CODE_PAGE = offset(e, 'CODE_PAGE'); this.CODE_PAGES = offset(e, 'CODE_PAGES');
+    this.CODE_WRITTEN = offset(e, 'CODE_WRITTEN'); this.CODE_WRITTEN_PAGES = offset(e, 'CODE_WRITTEN_PAGES');
+    this.CODE_WRITTEN_ALL = offset(e, 'CODE_WRITTEN_ALL') >>> 0; this.TLB_CODE = offset(e, 'TLB_CODE');
     this.X_REGS = offset(e, 'X_REGS'); this.F_REGS = offset(e, 'F_REGS'); this.PC = offset(e, 'PC');
     this.FCSR = offset(e, 'FCSR'); this.INSTRET = offset(e, 'INSTRET'); this.TIME = offset(e, 'TIME');
     this.RESERVATION = offset(e, 'RESERVATION');
@@ -583,16 +591,31 @@ export class Cpu {
     // fault writes and later exits do not is its cause and address.
     const l = this.layout, cause = this.view.getUint32(l.EXIT_CAUSE, true), addr = this.view.getBigUint64(l.EXIT_ADDR, true);
     let reason = this.exports.run(budget) as ExitReason;
+    this.codeStored();
     while (reason === ExitReason.Hot || (reason === ExitReason.Fault && this.codeWritten(cause, addr))) {
       this.refresh();
       // (The faulting store used a unit of budget and retired nothing.)
       const left = reason === ExitReason.Hot ? this.budgetLeft : this.budgetLeft + 1n;
       if (reason === ExitReason.Hot) this.translator!.hot(this.pc);
       reason = this.exports.run(left) as ExitReason;
+      this.codeStored();
     }
     this.refresh();
     this.translator?.stopped();
     return reason;
+  }
+
+  /** A system VM's guest stored to RAM pages holding translated code
+   *  during the last run (layout.ts, CODE_WRITTEN): their translations go
+   *  before it runs again (the CPU called none since). */
+  private codeStored(): void {
+    const l = this.layout, v = this.view, n = v.getUint32(l.CODE_WRITTEN, true);
+    if (n === 0) return;
+    v.setUint32(l.CODE_WRITTEN, 0, true);
+    const t = this.translator;
+    if (t === undefined) return;
+    if (n === l.CODE_WRITTEN_ALL) { t.flush(); return; }
+    for (let i = 0; i < n; i++) t.codeWritten(v.getUint32(l.CODE_WRITTEN_PAGES + 4 * i, true));
   }
 
   /**
@@ -650,6 +673,8 @@ export class Cpu {
             | (perms & Perm.W ? l.PERM_CODE_W : 0) | (perms & l.PERM_WLAZY ? l.PERM_CODE_WLAZY : 0);
         },
         pagePermissions: () => this.memoryMode === MemoryMode.PagePermissions,
+        systemMode: () => this.memoryMode === MemoryMode.Flat && (this.exitControls & ExitControl.Supervisor) !== 0,
+        protectCodeInTlb: (page: number) => e.protectCodeInTlb(page),
       }, this.service);
     }
     this.applyThreshold();
@@ -685,6 +710,17 @@ export class Cpu {
     if (this.translator === undefined || !this.ran) return;
     this.translator.flush();
     this.ran = false;
+  }
+
+  /** The pcs the translation map calls a translation at now (its live
+   *  entries: a colliding pc may have pushed one out until it is hot again). */
+  translatedEntries(): bigint[] {
+    const l = this.layout, v = this.view, out: bigint[] = [];
+    for (let i = 0; i < l.JIT_MAP_ENTRIES; i++) {
+      const s = l.JIT_MAP + i * 16, fn = v.getUint32(s + 8, true);
+      if (fn !== 0 && fn !== l.JIT_NEVER) out.push(v.getBigUint64(s, true));
+    }
+    return out;
   }
 
   /** What the translation tier has done, or undefined while it is off. */
@@ -1041,6 +1077,9 @@ export class Cpu {
   guestBytes(addr: bigint, length: number): Uint8Array {
     const i = this.index(addr, length);
     this.touchRange(addr, length);
+    // A device's DMA into a system VM's RAM goes through such views: it
+    // may be code (a page read from disk into the page cache).
+    if (this.memoryMode === MemoryMode.Flat) this.dropTranslations(addr, length);
     return this.bytes.subarray(i, i + length);
   }
   /** A view of guest bytes for reading only: unlike guestBytes it marks no
@@ -1156,8 +1195,10 @@ export class Cpu {
     // would only mark it touched, which it is), so the record is the same
     // whether a log was running or code was translated.
     const W = Perm.W, lazy = l.PERM_WLAZY, t = l.PAGE_TOUCHED;
+    // (In flat memory the bit is a system VM's CODE_PAGE, which no record keeps.)
+    const flat = this.memoryMode === MemoryMode.Flat;
     for (let i = 0; i < perms.length; i++) {
-      const v = unprotectCode(perms[i], l);
+      const v = flat ? perms[i] & ~l.CODE_PAGE : unprotectCode(perms[i], l);
       perms[i] = (v & t) && (v & lazy) ? (v & ~lazy) | W : v;
     }
     const slots: number[] = [];

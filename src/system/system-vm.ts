@@ -10,6 +10,7 @@
 // (sbi.ts, sbi-adapter.ts), the console's input and panic watch
 // (console.ts), and the run's limits (hypervisor/limits.ts).
 import { Cpu, ExitControl, ExitReason, EXIT_REASON_NAMES, MemoryMode } from '../cpu/cpu.js';
+import type { TranslationService } from '../cpu/jit/jit.js';
 import { handleExit, type Partition } from '../hypervisor/exits.js';
 import { defaultCpuModule } from '../cpu/module-registry.js';
 import { checkMemoryBytes, RunLimits } from '../hypervisor/limits.js';
@@ -85,6 +86,14 @@ export interface SystemVMOptions {
    *  for interactive use (an idle guest then really waits: see idleUntil). */
   clock?: 'virtual' | 'host';
   cpuModule?: WebAssembly.Module;
+  /** Translation into WebAssembly (src/cpu/jit/, "Translated system VMs"
+   *  in docs/ARCHITECTURE.md): visits that make a jump target hot, 0 (the
+   *  default) for none, as ProcessVMOptions.jitThreshold; instructions
+   *  before counting starts (default 0); where translations are compiled
+   *  (default: in this thread, as the guest waits). */
+  jitThreshold?: number;
+  jitWarmup?: bigint;
+  translationService?: TranslationService;
   /** How many device messages of one kind are written (default: the first
    *  10, then at most one a second): see rate-limited-log.ts. */
   logLimits?: Partial<LogLimits>;
@@ -206,6 +215,9 @@ export class SystemVM {
     cpu.configureRam(ramBase, ramSize);
     cpu.memoryMode = MemoryMode.Flat;
     cpu.exitControls = ExitControl.Supervisor | ExitControl.EcallS;
+    cpu.translationService = options.translationService;
+    cpu.jitThreshold = options.jitThreshold ?? 0;
+    cpu.jitWarmup = options.jitWarmup ?? 0n;
     const scheduler = this.scheduler = new HartScheduler(cpu, options.clock ?? 'virtual', this.harts);
     this.clock = scheduler.clock;
     this.lineage = new SnapshotLineage(cpu);

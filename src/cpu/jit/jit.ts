@@ -19,8 +19,9 @@
 // (Hot exits and run ends come at the same instructions every time on the
 // virtual clock, so with compileHere the same regions are made every time.)
 //
-// Code is translated only from pages the guest can execute (page-permission
-// mode: a process VM). Most cannot be written (a program's text); what can
+// In a system VM (flat memory, S-mode, the MMU) see hotUnderMmu and
+// docs/ARCHITECTURE.md, "Translated system VMs". In a process VM code is
+// translated only from pages the guest can execute (page permissions). Most cannot be written (a program's text); what can
 // change their code is ring -1 itself: new permissions on a page (mprotect,
 // munmap, mmap over it) or a write by the hypervisor into guest memory (the
 // ELF loader, signal trampolines, vmcall). Cpu calls `pagesChanged` for
@@ -31,14 +32,21 @@
 // guest's next store there faults to Cpu, which gives W back and calls
 // `codeWritten` before the store runs. Either way no translation ever runs
 // code that has changed, which is why FENCE.I needs no work.
-import { discover, emitRegion, moduleOf, snapshotEnv, HELPERS, type CodeSnapshot, type EmitConfig, type RegionCode } from './translate.js';
+import {
+  discover, emitRegion, moduleOf, snapshotEnv, foldPc, foldable, pcConst, HELPERS,
+  type CodeSnapshot, type EmitConfig, type RegionCode,
+} from './translate.js';
 
 export interface JitHost {
   memory: WebAssembly.Memory;
   table: WebAssembly.Table;
   helpers: Record<string, unknown>;
   expand(parcel: number): number;
-  layout: EmitConfig['layout'] & { JIT_MAP: number; JIT_MAP_ENTRIES: number; JIT_NEVER: number; USER_VA_BITS: number };
+  layout: EmitConfig['layout'] & Omit<NonNullable<EmitConfig['system']>, 'SSTATUS'> & {
+    csr: { sstatus: number };
+    JIT_MAP: number; JIT_MAP_ENTRIES: number; JIT_NEVER: number; USER_VA_BITS: number; JIT_HOT_PAGE: number;
+    CODE_PAGE: number; CODE_PAGES: number;
+  };
   /** The offset in RAM of user address `pc` if RAM backs it now (no RAM is
    *  given to it for asking); a number, as user addresses are below 2^38. */
   codeOffset(pc: number): number | undefined;
@@ -47,6 +55,12 @@ export interface JitHost {
    *  code): the guest's next store to it faults to Cpu, which gives W back
    *  and calls codeWritten. */
   protectCode(page: number): void;
+  /** Whether the CPU is a system VM's (flat memory, S-mode, the MMU):
+   *  translations are then keyed by pc and RAM page ("Under the MMU"). */
+  systemMode(): boolean;
+  /** Marks the TLB's entries for RAM page `page` TLB_CODE
+   *  (assembly/mmu.ts protectCodeInTlb). */
+  protectCodeInTlb(page: number): void;
 }
 
 /** A batch of hot entries to translate into one module, each with copies
@@ -187,6 +201,11 @@ export class Jit {
   private readonly instances = new WeakMap<WebAssembly.Module, WebAssembly.Exports>();
   private readonly imports: { cpu: Record<string, unknown> };
   private readonly config: EmitConfig;
+  private readonly systemConfig: EmitConfig;
+  /** System mode: the RAM page each live translation was made from. */
+  private readonly pageOfPc = new Map<number, number>();
+  /** System mode: RAM pages marked CODE_PAGE by this side. */
+  private readonly codePages = new Set<number>();
   private view: DataView;
   private bytes: Uint8Array;
 
@@ -203,6 +222,13 @@ export class Jit {
         PAGE_PERMS: l.PAGE_PERMS, SLOT_TABLE: l.SLOT_TABLE, SLOT_SHIFT: l.SLOT_SHIFT,
       },
       userEnd: 2 ** l.USER_VA_BITS,
+    };
+    this.systemConfig = {
+      ...this.config,
+      system: {
+        TLB: l.TLB, TLB_ENTRIES: l.TLB_ENTRIES, TLB_GEN: l.TLB_GEN, MMU_PERMS: l.MMU_PERMS,
+        RAM_BASE: l.RAM_BASE, RAM_SIZE: l.RAM_SIZE, DIRTY_MAP: l.DIRTY_MAP, TLB_CODE: l.TLB_CODE, SSTATUS: l.csr.sstatus,
+      },
     };
   }
 
@@ -221,17 +247,19 @@ export class Jit {
     return l.JIT_MAP + ((pc / 2) % l.JIT_MAP_ENTRIES) * 16;
   }
 
-  private setSlot(pc: number, fn: number): void {
+  /** `page`: in a system VM, the RAM page the translation `fn` was made
+   *  from, which the interpreter checks the TLB's against (cpu.ts). */
+  private setSlot(pc: number, fn: number, page = -1): void {
     const v = this.dv(), s = this.slot(pc);
-    v.setBigUint64(s, BigInt(pc), true);
+    v.setBigUint64(s, BigInt.asUintN(64, pcConst(pc)), true);
     v.setUint32(s + 8, fn, true);
-    v.setUint32(s + 12, 0, true);
+    v.setUint32(s + 12, page + 1, true);
   }
 
   /** Clears the slot of `pc` if it still says `fn` for it. */
   private clearSlot(pc: number, fn: number): void {
     const v = this.dv(), s = this.slot(pc);
-    if (v.getBigUint64(s, true) === BigInt(pc) && v.getUint32(s + 8, true) === fn) {
+    if (v.getBigUint64(s, true) === BigInt.asUintN(64, pcConst(pc)) && v.getUint32(s + 8, true) === fn) {
       v.setBigUint64(s, NO_PC, true);
       v.setBigUint64(s + 8, 0n, true);
     }
@@ -258,6 +286,7 @@ export class Jit {
    *  there may have changed, so its translations go. */
   codeWritten(page: number): void {
     this.codeWrites.set(page, (this.codeWrites.get(page) ?? 0) + 1);
+    this.codePages.delete(page); // (the CPU cleared its CODE_PAGE)
     this.pagesChanged(page, page);
   }
 
@@ -265,6 +294,7 @@ export class Jit {
    *  entry pushed it out), or queue it, or mark it untranslatable. Always
    *  leaves the slot of `pc` non-zero, so the CPU can run on. */
   hot(at: bigint): void {
+    if (this.host.systemMode()) { this.hotUnderMmu(at); return; }
     const pc = Number(at);
     const known = this.byPc.get(pc);
     if (known !== undefined) { this.setSlot(pc, known); return; }
@@ -292,6 +322,70 @@ export class Jit {
     }
     this.stats.ms += performance.now() - started;
     this.install();
+  }
+
+  /**
+   * hot() in a system VM. The code at `at` comes from the RAM page the CPU
+   * left in JIT_HOT_PAGE (what its TLB fetches it from now): the
+   * translation for that pc and that page is reinstalled, or made from a
+   * copy of that page alone (the only one whose mapping the interpreter
+   * checked). One translation per pc: another page's (another process's
+   * code at the same address) is dropped for it.
+   */
+  private hotUnderMmu(at: bigint): void {
+    const pc = foldPc(at), l = this.host.layout;
+    const page = this.dv().getUint32(l.JIT_HOT_PAGE, true) - 1;
+    const known = this.byPc.get(pc);
+    if (known !== undefined) {
+      if (this.pageOfPc.get(pc) === page) { this.setSlot(pc, known, page); return; }
+      this.dropTranslation(pc);
+    }
+    this.setSlot(pc, l.JIT_NEVER);
+    const base = pc - (pc % PAGE_BYTES);
+    const out = this.pending.get(pc);
+    if (out !== undefined) {
+      if (out.pages.get(base) === page) return;
+      this.unpend(pc);
+      this.queue = this.queue.filter((e) => e.pc !== pc);
+    }
+    const started = performance.now();
+    if (page < 0 || !foldable(pc) || (this.codeWrites.get(page) ?? 0) >= MAX_CODE_WRITES) {
+      this.stats.refused++;
+      if (page >= 0) listAdd(this.refusedByPage, page, pc);
+    } else {
+      this.markCode(page);
+      const ram = this.mem(), at0 = l.RAM_OFFSET + page * PAGE_BYTES;
+      this.queue.push({ pc, pages: [{ base, bytes: ram.slice(at0, at0 + PAGE_BYTES) }] });
+      this.pending.set(pc, { batch: this.batches, pages: new Map([[base, page]]) });
+      listAdd(this.pendingByPage, page, pc);
+      if (this.queue.length >= this.service.batchSize) this.send();
+    }
+    this.stats.ms += performance.now() - started;
+    this.install();
+  }
+
+  /** RAM page `page` holds translated code from now: the CPU's stores
+   *  there are seen (layout.ts, CODE_PAGE). */
+  private markCode(page: number): void {
+    if (this.codePages.has(page)) return;
+    const l = this.host.layout, v = this.dv(), ram = this.mem();
+    this.codePages.add(page);
+    ram[l.PAGE_PERMS + page] |= l.CODE_PAGE;
+    v.setUint32(l.CODE_PAGES, v.getUint32(l.CODE_PAGES, true) + 1, true);
+    this.host.protectCodeInTlb(page);
+  }
+
+  /** Drops the live translation at `pc`. */
+  private dropTranslation(pc: number): void {
+    const index = this.byPc.get(pc);
+    if (index === undefined) return;
+    this.clearSlot(pc, index);
+    this.host.table.set(index, null);
+    this.freeIndices.push(index);
+    this.byPc.delete(pc);
+    const page = this.pageOfPc.get(pc);
+    if (page !== undefined) { listRemove(this.byPage, page, pc); this.pageOfPc.delete(pc); }
+    this.stats.dropped++;
   }
 
   private refuse(pc: number): void {
@@ -323,7 +417,8 @@ export class Jit {
   private send(): void {
     const entries = this.queue, batch = this.batches++;
     this.queue = [];
-    this.service.submit({ config: this.config, entries }, (r) => this.finish(batch, entries.map((e) => e.pc), r));
+    const request = { config: this.host.systemMode() ? this.systemConfig : this.config, entries };
+    this.service.submit(request, (r) => this.finish(batch, request, r));
   }
 
   private install(): void {
@@ -334,7 +429,8 @@ export class Jit {
   }
 
   /** A batch came back: its entries still wanted are installed. */
-  private finish(batch: number, pcs: number[], result: TranslationResult | Error): void {
+  private finish(batch: number, request: TranslationRequest, result: TranslationResult | Error): void {
+    const pcs = request.entries.map((e) => e.pc);
     const never = this.host.layout.JIT_NEVER;
     const wanted = pcs.map((pc) => {
       const p = this.pending.get(pc);
@@ -360,7 +456,13 @@ export class Jit {
       const index = this.freeIndices.pop() ?? table.grow(1);
       table.set(index, exports[String(e.function)] as WebAssembly.ExportValue);
       this.byPc.set(pc, index);
-      this.setSlot(pc, index);
+      if (request.config.system !== undefined) {
+        const page = w.pages.values().next().value!;
+        this.pageOfPc.set(pc, page);
+        this.setSlot(pc, index, page);
+      } else {
+        this.setSlot(pc, index);
+      }
       for (const base of e.pages) listAdd(this.byPage, w.pages.get(base)!, pc);
       s.translated++; s.instructions += e.instructions;
     });
@@ -441,6 +543,7 @@ export class Jit {
       this.host.table.set(index, null);
       this.freeIndices.push(index);
       this.byPc.delete(pc);
+      this.pageOfPc.delete(pc);
       this.stats.dropped++;
     }
     this.byPage.delete(page);
@@ -450,6 +553,10 @@ export class Jit {
    *  mode changed). */
   flush(): void {
     for (const page of [...this.byPage.keys()]) this.dropPage(page);
+    const lay = this.host.layout, ram = this.mem();
+    for (const page of this.codePages) ram[lay.PAGE_PERMS + page] &= ~lay.CODE_PAGE;
+    if (this.codePages.size > 0) this.dv().setUint32(lay.CODE_PAGES, 0, true);
+    this.codePages.clear();
     this.codeWrites.clear();
     this.refusedByPage.clear();
     this.pending.clear();

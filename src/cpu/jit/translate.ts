@@ -24,6 +24,14 @@
 // Each block checks the budget on entry and counts its instructions down at
 // once, so a translation retires exactly the instructions the interpreter
 // would have: budgets, `instret` and thread slices stay exact.
+//
+// Under the MMU (a system VM: EmitConfig.system) a region is the code of
+// one page, whose mapping the interpreter checked before the call (pc and
+// RAM page, assembly/cpu.ts); loads and stores take the TLB's hit path
+// inline (tlbAddress), their misses through the interpreter's slow path;
+// CSRs other than the FP ones stop the block, and a region with F or D runs
+// only while sstatus.FS is Dirty (where they are legal and change nothing
+// of it).
 import { Code, Op, TruncSat, I32, I64, F32, F64, functionBody, moduleBytes, type FunctionImport } from './wasm-writer.js';
 
 // Limits of a region. What a call into a translation costs grows with the
@@ -50,7 +58,26 @@ export interface EmitConfig {
     X_REGS: number; F_REGS: number; PC: number; FCSR: number; RAM_OFFSET: number; PAGE_PERMS: number;
     SLOT_TABLE: number; SLOT_SHIFT: number;
   };
+  /** A system VM's code (S and U mode under the MMU): addresses go through
+   *  the interpreter's TLB ("Under the MMU", below), and a region is the
+   *  code of one page. Absent: a process VM's (page permissions). */
+  system?: { TLB: number; TLB_ENTRIES: number; TLB_GEN: number; MMU_PERMS: number; RAM_BASE: number; RAM_SIZE: number; DIRTY_MAP: number; TLB_CODE: number; SSTATUS: number };
 }
+
+/** In a system VM, pcs are numbers holding an address's low 48 bits (the
+ *  interpreter looks up only pcs that are their low 48 bits sign-extended:
+ *  all of Sv39's and Sv48's, and Sv57's kernel image and user programs):
+ *  kernel addresses (0xffffffff8...) are not exact as doubles. `pcConst` turns
+ *  one back into the 64-bit address; for a process VM's addresses (below
+ *  2^38, or a target computed from one, which may be negative) it is the
+ *  number itself. Code within 2 MiB of 2^47 is never translated, so that a
+ *  target (pc + an offset of at most 1 MiB) never crosses from one half
+ *  to the other in the 48-bit form. */
+export const FOLD_BITS = 48;
+export const pcConst = (pc: number): bigint => BigInt.asIntN(FOLD_BITS, BigInt(pc));
+export const foldPc = (pc: bigint): number => Number(BigInt.asUintN(FOLD_BITS, pc));
+/** Whether a region at folded `pc` may be translated in a system VM. */
+export const foldable = (pc: number): boolean => Math.abs(pc - 2 ** (FOLD_BITS - 1)) > 2 * 1024 * 1024;
 
 /** What finding a region needs: the guest's code. */
 export interface TranslateEnv extends EmitConfig {
@@ -71,6 +98,7 @@ const SIGNATURES = {
   div32: BINARY, rem32: BINARY, divu32: BINARY, remu32: BINARY,
   orcb: UNARY, bswap64: UNARY,
   jitFloat: { params: [I32], results: [I32] },
+  jitTranslate: { params: [I64, I32], results: [I64] },
 } as const;
 export type Helper = keyof typeof SIGNATURES;
 export const HELPERS = Object.keys(SIGNATURES) as Helper[];
@@ -115,6 +143,7 @@ const immS = (i: number) => ((i >> 20) & ~31) | ((i >>> 7) & 31);
 const immB = (i: number) => ((i >> 19) & ~0xfff) | ((i << 4) & 0x800) | ((i >>> 20) & 0x7e0) | ((i >>> 7) & 0x1e);
 const immU = (i: number) => i & 0xfffff000 | 0;
 const immJ = (i: number) => ((i >> 11) & ~0xfffff) | (i & 0xff000) | ((i >>> 9) & 0x800) | ((i >>> 20) & 0x7fe);
+const FS_DIRTY = 3n << 13n; // sstatus.FS
 const RM_RNE = 0; // round to nearest, ties to even
 const RM_DYN = 7; // the rm field's "use frm"
 
@@ -179,6 +208,17 @@ function registersOf(op: number, into: Set<number>): void {
     case 0x73: add(rd(op)); if (funct3(op) < 5) add(rs1(op)); return;
     default: add(rd(op)); add(rs1(op)); // JALR, LOAD, OP-IMM(-32)
   }
+}
+
+/** F and D instructions and the FP CSRs: in a system VM they depend on
+ *  sstatus.FS (illegal when Off, make it Dirty). A region with any runs
+ *  only while FS is Dirty (checked on entry: no instruction of a region
+ *  can change it), where they are legal and change nothing more. */
+function usesFloat(op: number): boolean {
+  switch (op & 0x7f) {
+    case 0x07: case 0x27: case 0x43: case 0x47: case 0x4b: case 0x4f: case 0x53: case 0x73: return true;
+  }
+  return false;
 }
 
 /** CSRRW/CSRRS/CSRRC and their immediate forms on fflags, frm or fcsr:
@@ -308,7 +348,15 @@ const FRESULT = 37; // f64: a native binary64 result
 const SRESULT = 38; // f32: a native binary32 result
 const F_LOCALS = 39; // f64: f0..f31 (their bits, NaN-boxed singles too)
 const BAIL_CODE = 71; // i32: where a shared bail stops, (pc - base) << 9 | instructions undone
-const LOCALS = [{ count: 33, type: I64 }, { count: 3, type: I32 }, { count: 1, type: F64 }, { count: 1, type: F32 }, { count: 32, type: F64 }, { count: 1, type: I32 }];
+// A system VM's (the TLB's state cannot change inside a region: only
+// sfence.vma, satp writes and the interpreter's walks change it).
+const GEN_TAG = 72;   // i64: the TLB's generation, as its tags hold it
+const RAM_START = 73; // i64: RAM's guest physical address
+const RAM_BYTES = 74; // i64: RAM's size
+const ENTRY = 75;     // i64: a TLB entry's data, then the access's offset in RAM
+const PERMS = 76;     // i32: the permission table for the current privilege, SUM and MXR
+const LOCALS = [{ count: 33, type: I64 }, { count: 3, type: I32 }, { count: 1, type: F64 }, { count: 1, type: F32 }, { count: 32, type: F64 }, { count: 1, type: I32 },
+  { count: 4, type: I64 }, { count: 1, type: I32 }];
 
 // A bail site sets BAIL_CODE and branches to one handler per function,
 // which turns it into NEXT_PC and the budget given back: 11 bytes a site
@@ -363,6 +411,8 @@ class Emitter {
   // bail handler's block; the exit block is one further out.
   private toLoop = 0;
   private toBail = 0;
+  /** Some access goes through the TLB (a system VM's): the prologue loads its state. */
+  private tlbUsed = false;
 
   private readonly blocks: Block[];
   /** The lowest pc of the region: bail codes count from it. */
@@ -398,17 +448,30 @@ class Emitter {
     this.c.end(); // the bail handler's block
     if (this.sharedBail) {
       this.c.i32(1).set(BAIL);
-      this.c.get(BAIL_CODE).i32(UNDONE_BITS).op(Op.i32_shr_u).op(Op.i64_extend_i32_u).i64(this.base).op(Op.i64_add).set(NEXT_PC);
+      this.c.get(BAIL_CODE).i32(UNDONE_BITS).op(Op.i32_shr_u).op(Op.i64_extend_i32_u).i64(pcConst(this.base)).op(Op.i64_add).set(NEXT_PC);
       this.c.get(LEFT).get(BAIL_CODE).i32((1 << UNDONE_BITS) - 1).op(Op.i32_and).op(Op.i64_extend_i32_u).op(Op.i64_add).set(LEFT);
     }
     this.c.end(); // exit block
     this.swap(saved);
 
-    // Prologue: the registers the region uses, from the CPU's state.
+    // Prologue: in a system VM, F and D need sstatus.FS Dirty (usesFloat);
+    // else nothing runs, and the interpreter takes the first instruction.
     const { X_REGS, F_REGS, PC } = this.env.layout;
+    const sys = this.env.system;
+    if (sys !== undefined && this.blocks.some((b) => b.body.some((i) => usesFloat(i.op)))) {
+      body.i32(0).mem(Op.i64_load, 3, sys.SSTATUS).i64(FS_DIRTY).op(Op.i64_and).i64(FS_DIRTY).op(Op.i64_ne).if();
+      body.i32(0).i64(pcConst(this.region.entry)).mem(Op.i64_store, 3, PC).get(LEFT).i64(1n << 63n).op(Op.i64_or).op(Op.return).end();
+    }
+    // The registers the region uses, from the CPU's state.
     const sorted = (set: Set<number>) => [...set].sort((a, b) => a - b);
     for (const r of sorted(this.used)) body.i32(0).mem(Op.i64_load, 3, X_REGS + r * 8).set(r);
     for (const r of sorted(this.fUsed)) body.i32(0).mem(Op.f64_load, 3, F_REGS + r * 8).set(F_LOCALS + r);
+    if (sys !== undefined && this.tlbUsed) {
+      body.i32(0).mem(Op.i64_load, 3, sys.TLB_GEN).i64(52n).op(Op.i64_shl).set(GEN_TAG);
+      body.i32(0).mem(Op.i64_load, 3, sys.RAM_BASE).set(RAM_START);
+      body.i32(0).mem(Op.i64_load, 3, sys.RAM_SIZE).set(RAM_BYTES);
+      body.i32(0).mem(Op.i32_load, 2, sys.MMU_PERMS).set(PERMS);
+    }
     body.bytes(main.view());
     // Epilogue: registers written, the next pc, the budget left.
     for (const r of sorted(this.written)) body.i32(0).get(r).mem(Op.i64_store, 3, X_REGS + r * 8);
@@ -446,7 +509,7 @@ class Emitter {
   /** Leaves the region for `pc` (the interpreter looks it up). `nest` is how
    *  many structures deeper than the block's top level the code is. */
   private exitTo(pc: number, nest: number): void {
-    this.c.i64(pc).set(NEXT_PC).br(this.toBail + 1 + nest);
+    this.c.i64(pcConst(pc)).set(NEXT_PC).br(this.toBail + 1 + nest);
   }
 
   /** Continues at `pc`: inside the region through the dispatch loop (or by
@@ -467,7 +530,7 @@ class Emitter {
       c.i32((pc - this.base) * (1 << UNDONE_BITS) + undone).set(BAIL_CODE).br(this.toBail + 1 + nest).end();
       return;
     }
-    c.i64(pc).set(NEXT_PC).i32(1).set(BAIL);
+    c.i64(pcConst(pc)).set(NEXT_PC).i32(1).set(BAIL);
     if (undone > 0) c.get(LEFT).i64(undone).op(Op.i64_add).set(LEFT);
     c.br(this.toBail + 2 + nest).end();
   }
@@ -484,10 +547,10 @@ class Emitter {
     const end = b.end;
     switch (end.kind) {
       case 'fall': this.goto(end.next, k, 0, true); break;
-      case 'stop': c.i64(end.at).set(NEXT_PC).i32(1).set(BAIL).br(this.toBail + 1); break;
+      case 'stop': c.i64(pcConst(end.at)).set(NEXT_PC).i32(1).set(BAIL).br(this.toBail + 1); break;
       case 'jal': {
         const { pc, len, op } = end.inst;
-        if (rd(op) !== 0) { c.i64(pc + len); this.write(rd(op)); }
+        if (rd(op) !== 0) { c.i64(pcConst(pc + len)); this.write(rd(op)); }
         this.goto(pc + immJ(op), k, 0, true);
         break;
       }
@@ -495,10 +558,10 @@ class Emitter {
         const { pc, len, op } = end.inst;
         this.read(rs1(op));
         c.i64(immI(op)).op(Op.i64_add).i64(-2).op(Op.i64_and).set(NEXT_PC);
-        if (rd(op) !== 0) { c.i64(pc + len); this.write(rd(op)); }
+        if (rd(op) !== 0) { c.i64(pcConst(pc + len)); this.write(rd(op)); }
         // Returns to a call made inside the region stay inside it.
         for (const back of this.region.returns) {
-          c.get(NEXT_PC).i64(back).op(Op.i64_eq).if();
+          c.get(NEXT_PC).i64(pcConst(back)).op(Op.i64_eq).if();
           this.goto(back, k, 1, false);
           c.end();
         }
@@ -525,7 +588,7 @@ class Emitter {
     const c = this.c;
     switch (op & 0x7f) {
       case 0x37: c.i64(immU(op)); this.write(rd(op)); return;                    // LUI
-      case 0x17: c.i64(pc + immU(op)); this.write(rd(op)); return;               // AUIPC
+      case 0x17: c.i64(BigInt.asIntN(64, pcConst(pc) + BigInt(immU(op)))); this.write(rd(op)); return; // AUIPC
       case 0x0f: return;                                                         // FENCE, FENCE.I
       case 0x03: this.emitLoad(inst, remaining); return;
       case 0x23: this.emitStore(inst, remaining); return;
@@ -549,6 +612,7 @@ class Emitter {
    *  userAddress, the same steps): a slot without RAM leads to pages with no
    *  permissions, so that needs no test of its own. */
   private address(inst: Inst, base: number, imm: number, size: number, perm: number, remaining: number): void {
+    if (this.env.system !== undefined) { this.tlbAddress(inst, base, imm, size, perm, remaining, this.env.system); return; }
     const { userEnd, layout } = this.env;
     const c = this.c;
     this.read(base);
@@ -564,6 +628,47 @@ class Emitter {
     if (size > 1) c.get(OFFSET).i32(0xfff).op(Op.i32_and).i32(0x1000 - size).op(Op.i32_gt_u).op(Op.i32_or);
     this.bailIf(inst.pc, remaining);
     c.get(OFFSET);
+  }
+
+  /** Under the MMU (a system VM): address() through the interpreter's TLB
+   *  (assembly/mmu.ts translate: its hit path inline, the entry's tag with
+   *  the current generation and its permissions in the current table; on
+   *  a miss its slow path, jitTranslate), and the physical bytes must be
+   *  RAM and not cross the page. Anything else (a fault, MMIO, a store to
+   *  translated code: an entry with TLB_CODE) stops before the
+   *  instruction, and the interpreter faults, exits or splits as ever. A
+   *  store marks its page in the dirty-page log, as the slow paths do
+   *  (layout.ts, DIRTY_MAP: marking with the log off is harmless). */
+  private tlbAddress(inst: Inst, base: number, imm: number, size: number, perm: number, remaining: number, sys: NonNullable<EmitConfig['system']>): void {
+    const c = this.c;
+    this.tlbUsed = true;
+    this.read(base);
+    if (imm !== 0) c.i64(imm).op(Op.i64_add);
+    c.set(ADDR);
+    // An access that crosses a page: the interpreter's (its halves may lie anywhere).
+    if (size > 1) {
+      c.get(ADDR).op(Op.i32_wrap_i64).i32(0xfff).op(Op.i32_and).i32(0x1000 - size).op(Op.i32_gt_u);
+      this.bailIf(inst.pc, remaining);
+    }
+    // A hit: the entry has the tag of this page and generation,
+    c.get(ADDR).i64(12n).op(Op.i64_shr_u).get(GEN_TAG).op(Op.i64_or);
+    c.get(ADDR).op(Op.i32_wrap_i64).i32(12).op(Op.i32_shr_u).i32(sys.TLB_ENTRIES - 1).op(Op.i32_and).i32(4).op(Op.i32_shl).tee(OFFSET);
+    c.mem(Op.i64_load, 3, sys.TLB).op(Op.i64_eq);
+    // allows the access (a stale entry's bits are read too, harmlessly: any byte of the table),
+    c.get(OFFSET).mem(Op.i64_load, 3, sys.TLB + 8).tee(ENTRY).i64(1n).op(Op.i64_shr_u).op(Op.i32_wrap_i64).i32(127).op(Op.i32_and)
+      .get(PERMS).op(Op.i32_add).mem(Op.i32_load8_u, 0, 0).i32(perm).op(Op.i32_and).i32(perm).op(Op.i32_eq).op(Op.i32_and);
+    // and, for a store, is not for translated code (TLB_CODE).
+    if (perm & 2) c.get(ENTRY).i64(sys.TLB_CODE).op(Op.i64_and).op(Op.i64_eqz).op(Op.i32_and);
+    // The physical address: the entry's, or the interpreter's slow path's
+    // (jitTranslate: a walk, where the interpreter would walk).
+    c.if().get(ENTRY).i64(~0xfffn).op(Op.i64_and).get(ADDR).i64(0xfffn).op(Op.i64_and).op(Op.i64_or).set(ENTRY);
+    c.op(Op.else).get(ADDR).i32(perm).call(this.helper('jitTranslate')).set(ENTRY).end();
+    // Its offset in RAM, with room for the access (none: a fault, MMIO or
+    // a store to translated code, left to the interpreter).
+    c.get(ENTRY).get(RAM_START).op(Op.i64_sub).tee(ENTRY).get(RAM_BYTES).i64(size).op(Op.i64_sub).op(Op.i64_gt_u);
+    this.bailIf(inst.pc, remaining);
+    if (perm & 2) c.get(ENTRY).i64(12n).op(Op.i64_shr_u).op(Op.i32_wrap_i64).i32(1).mem(Op.i32_store8, 0, sys.DIRTY_MAP);
+    c.get(ENTRY).op(Op.i32_wrap_i64);
   }
 
   private emitLoad(inst: Inst, remaining: number): void {
