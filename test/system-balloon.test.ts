@@ -6,7 +6,8 @@
 // follows (the driver inflates), every page it gives is zero on the host's
 // side, statistics arrive when asked for, the machine compacts into a
 // fresh instance and goes on, and a raised target deflates the balloon.
-// Without the built kernel the tests are skipped, saying how to build it.
+// Without the built kernel those tests are skipped, saying how to build it;
+// the command line's --balloon (usage, the device tree) is tested without.
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { SystemVM } from '../src/system/system-vm.js';
 import { VirtioBalloon } from '../src/system/devices/virtio-balloon.js';
 import { loadCpuModule } from '../src/node/load.js';
+import { parseFdt, findNode } from '../src/system/fdt.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const linuxDir = `${root}guests/linux`;
@@ -142,4 +144,34 @@ describe.skipIf(typeof linux === 'string')('our guest Linux with a balloon', () 
     while ((status = vm.step()) === undefined);
     expect(status).toBe(0);
   }, 600_000);
+});
+
+describe('ringvisor boot --balloon', () => {
+  const cli = (args: string[]) => spawnSync(process.execPath, ['dist/cli/main.js', 'boot', ...args], { encoding: 'utf8', cwd: root, timeout: 120_000 });
+
+  it('is in --help; with --restore it is a usage error (the checkpoint says whether there is a balloon)', () => {
+    expect(cli(['--help']).stdout).toMatch(/--balloon +a virtio-balloon device/);
+    const r = cli(['--restore', 'some.ckpt', '--balloon']);
+    expect(r.stderr).toMatch(/--restore takes the machine from the checkpoint: --balloon cannot be given with it/);
+    expect(r.status).toBe(2);
+  });
+
+  it('--dump-dtb: the balloon is virtio-mmio slot 2 with --balloon, absent without', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ringvisor-balloon-dtb-'));
+    try {
+      const kernel = join(dir, 'k.bin');
+      writeFileSync(kernel, new Uint8Array(64)); // a raw binary; the tree is written before it runs
+      const nodes = (extra: string[]) => {
+        const dtb = join(dir, 'vm.dtb');
+        rmSync(dtb, { force: true });
+        cli(['--kernel', kernel, '--max-instructions', '1000', '--dump-dtb', dtb, ...extra]);
+        const soc = findNode(parseFdt(new Uint8Array(readFileSync(dtb))).root, '/soc')!;
+        return soc.children.map((n) => n.name).filter((n) => n.startsWith('virtio_mmio'));
+      };
+      expect(nodes([])).toEqual(['virtio_mmio@10001000']);
+      expect(nodes(['--balloon'])).toEqual(['virtio_mmio@10001000', 'virtio_mmio@10003000']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
