@@ -513,6 +513,7 @@ describe('the balloon on a SystemVM', () => {
     expect(() => vm.requestBalloonStats()).toThrow(/requestBalloonStats: this VM has no balloon/);
     expect(sectionsOf(vm, vm.checkpoint())).not.toContain('balloon');
     expect(vm.configuration().balloon).toBe(false);
+    expect('balloon' in vm.metrics()).toBe(false);
   });
 
   it('balloon: true puts it in virtio-mmio slot 2 (PLIC source 3), in the tree and in the checkpoint, which restores it', () => {
@@ -526,6 +527,7 @@ describe('the balloon on a SystemVM', () => {
     expect(() => vm.setBalloonTarget(17 * MiB)).toThrow(BalloonTargetError);
     expect(vm.requestBalloonStats()).toBe(false);
     expect(vm.configuration().balloon).toBe(true);
+    expect(vm.metrics().balloon).toEqual(vm.balloon());
     const file = vm.checkpoint();
     expect(sectionsOf(vm, file)).toContain('balloon');
     const back = SystemVM.restore(file, { cpuModule, diagnostics: () => {} });

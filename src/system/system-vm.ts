@@ -380,6 +380,7 @@ export class SystemVM {
       console: { bytesOut: this.consoleBytesOut, bytesIn: this.consoleBytesIn },
       memoryBytes: this.saved.memoryBytes,
       harts: this.harts,
+      ...(this.board.balloon ? { balloon: this.balloon() } : {}),
     };
   }
 
