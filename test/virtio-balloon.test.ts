@@ -561,12 +561,14 @@ describe('the balloon on a SystemVM', () => {
     expect(page(vm, 1001).every((b) => b === 0) && page(vm, 1002).every((b) => b === 0)).toBe(true);
     expect(page(vm, 1000)[0]).toBe(1000 & 0xff);
 
+    vm.input('typed');
     vm.pause();
     const next = vm.compact();
     expect(next).not.toBe(vm);
     expect(next.cpu).not.toBe(vm.cpu);
     expect(next.state).toBe('Paused');
     expect(next.balloon()).toEqual(vm.balloon());
+    expect(next.metrics().console).toEqual({ bytesOut: 0, bytesIn: 5 });
     for (const p of [1000, 1003]) expect(page(next, p)).toEqual(page(vm, p));
     expect(page(next, 1001).every((b) => b === 0)).toBe(true);
     // The checkpoint the new machine was made from kept no given page.

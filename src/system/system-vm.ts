@@ -435,8 +435,9 @@ export class SystemVM {
    * never shrinks, and pages once written stay committed however many the
    * guest gave back, while a new instance commits only the pages the
    * checkpoint keeps (those that are not all zeros). The new machine is
-   * this one (paused if this one is), with the same console, limits and
-   * disk (a disk opened by path is reopened, this one's handle closed);
+   * this one (paused if this one is), with the same console, limits, console
+   * byte counts and disk (a disk opened by path is reopened, this one's
+   * handle closed);
    * its next snapshot is Full. As with a checkpoint applied
    * (VmControl.applyCheckpoint), the caller puts it in this one's place,
    * halts this one and drops it: this one must not run again, and its
@@ -449,6 +450,8 @@ export class SystemVM {
     const byPath = disk !== undefined && 'path' in disk;
     const next = SystemVM.restore(this.checkpoint(), { ...rest, disk: byPath ? undefined : disk });
     next.forgetSnapshot();
+    next.consoleBytesOut = this.consoleBytesOut; // (a checkpoint does not keep them: metering does)
+    next.consoleBytesIn = this.consoleBytesIn;
     if (this.pausedByHost) next.pause();
     if (byPath) this.board.diskBackend?.close?.();
     return next;
