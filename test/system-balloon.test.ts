@@ -144,6 +144,37 @@ describe.skipIf(typeof linux === 'string')('our guest Linux with a balloon', () 
     while ((status = vm.step()) === undefined);
     expect(status).toBe(0);
   }, 600_000);
+
+  it('asked for all its RAM, the guest gives what it can spare and stays alive', () => {
+    let since = '';
+    const vm = SystemVM.create({
+      kernel: readFileSync(image), initrd: readFileSync(initrd), append: APPEND, cpuModule: loadCpuModule('release'),
+      memoryBytes: 64 * MiB, balloon: true, console: (b) => { since += Buffer.from(b).toString(); }, diagnostics: () => {},
+      maxInstructions: 20_000_000_000n, random: (b) => b.fill(7),
+    });
+    const steps = (n: number, done = () => false): boolean => {
+      for (let i = 0; i < n && !done(); i++) expect(vm.step()).toBeUndefined();
+      return done();
+    };
+    expect(steps(5_000_000, () => since.endsWith(PROMPT))).toBe(true);
+    vm.setBalloonTarget(0);
+    // The driver inflates until the guest's allocator says no, then retries
+    // now and then: run until `actual` stops moving.
+    let last = -1;
+    for (let round = 0; round < 100 && vm.balloon()!.actualBytes !== last; round++) {
+      last = vm.balloon()!.actualBytes;
+      steps(20_000);
+    }
+    const b = vm.balloon()!;
+    expect(b.targetBytes).toBe(0);
+    expect(b.actualBytes).toBeGreaterThan(0);
+    expect(b.actualBytes).toBeLessThan(16 * MiB);
+    expect(b.givenPages * 4096 + b.actualBytes).toBe(64 * MiB);
+    since = '';
+    vm.input('echo alive\n');
+    expect(steps(5_000_000, () => since.endsWith(PROMPT))).toBe(true);
+    expect(since.replace(/\r\n/g, '\n')).toBe('echo alive\nalive\n' + PROMPT);
+  }, 300_000);
 });
 
 describe('ringvisor boot --balloon', () => {
