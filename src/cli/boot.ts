@@ -45,6 +45,8 @@ options:
   --smp N               harts (1 to 8, default 1), taking turns on one thread
   --disk FILE[,ro]      a raw disk image as virtio-blk (/dev/vda); writes
                         reach the file, a flush is an fsync; ,ro: read-only
+  --balloon             a virtio-balloon device (dynamic memory: the host
+                        can ask the guest for RAM back; docs/LIBRARY.md)
   --max-instructions N  stop after N guest instructions (exit status 124)
   --timeout SECONDS     stop after SECONDS of host time (exit status 124)
   --dump-dtb FILE       write the device tree the VM was given, then boot
@@ -53,7 +55,8 @@ options:
                         RAM, harts, clock, command line and devices are the
                         file's; its disk is reopened from the path it
                         records, or from --disk; --kernel, --initrd,
-                        --append, --mem, --smp and --clock cannot be given;
+                        --append, --mem, --smp, --clock and --balloon
+                        cannot be given;
                         a Diff snapshot is restored with the Full one it
                         builds on and the Diffs between, oldest first:
                         --restore FULL --restore DIFF1 --restore DIFF2
@@ -128,6 +131,7 @@ export async function cmdBoot(args: string[]): Promise<number> {
   let traceExits = false, stats = false;
   let disk: { path: string; readOnly: boolean } | undefined;
   let harts: number | undefined;
+  let balloon: true | undefined;
   let clock: 'host' | 'virtual' | undefined;
   const restores: string[] = [];
   let api: string | undefined, checkpointDir: string | undefined;
@@ -167,6 +171,7 @@ export async function cmdBoot(args: string[]): Promise<number> {
       if (!m[1]) usageError(`bad --disk '${v}' (FILE or FILE,ro)`);
       disk = { path: m[1], readOnly: m[2] !== undefined };
     }
+    else if (a === '--balloon') balloon = true;
     else if (a === '--restore') restores.push(value());
     else if (a === '--api') api = value();
     else if (a === '--checkpoint-dir') checkpointDir = value();
@@ -186,7 +191,7 @@ export async function cmdBoot(args: string[]): Promise<number> {
   }
   const restore = restores.at(-1);
   if (restore !== undefined) {
-    const given = [['--kernel', kernel], ['--initrd', initrd], ['--append', append], ['--mem', mem], ['--smp', harts], ['--clock', clock]].filter(([, v]) => v !== undefined);
+    const given = [['--kernel', kernel], ['--initrd', initrd], ['--append', append], ['--mem', mem], ['--smp', harts], ['--clock', clock], ['--balloon', balloon]].filter(([, v]) => v !== undefined);
     if (given.length > 0) usageError(`--restore takes the machine from the checkpoint: ${given.map(([o]) => o).join(', ')} cannot be given with it`);
   } else if (kernel === undefined) throw new BootUsageError('no kernel given (--kernel IMAGE)');
   const stderr = (line: string) => process.stderr.write(line + '\n');
@@ -228,7 +233,7 @@ export async function cmdBoot(args: string[]): Promise<number> {
         ...common,
         kernel: readInput(kernel!, 'kernel', mem ?? DEFAULT_SYSTEM_MEMORY), kernelName: kernel,
         initrd: initrd === undefined ? undefined : readInput(initrd, 'initrd', mem ?? DEFAULT_SYSTEM_MEMORY),
-        append, memoryBytes: mem, harts,
+        append, memoryBytes: mem, harts, balloon,
         clock: clock ?? (process.stdin.isTTY ? 'host' : 'virtual'),
       });
   } catch (e) {

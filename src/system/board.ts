@@ -1,7 +1,7 @@
 // The board: QEMU's `virt` machine as far as ring -1 models it. It makes the
 // devices at virt's addresses (PLIC, 16550A, Goldfish RTC, the sifive,test
-// finisher, virtio-mmio slot 0 with virtio-rng and slot 1 with virtio-blk
-// when there is a disk), puts them on the MMIO bus, wires their interrupt
+// finisher, virtio-mmio slot 0 with virtio-rng, slot 1 with virtio-blk
+// when there is a disk, slot 2 with virtio-balloon when asked for), puts them on the MMIO bus, wires their interrupt
 // lines to the PLIC, and writes the device tree that describes exactly them
 // (device-tree.ts). What the devices need from the machine around them (a
 // hart's interrupt line, the console, the wall clock, the finisher's verdict,
@@ -16,6 +16,7 @@ import { SifiveTest, type Finish } from './devices/sifive-test.js';
 import { VirtioMmio } from './devices/virtio-mmio.js';
 import { VirtioBlk, type BlockBackend } from './devices/virtio-blk.js';
 import { VirtioRng } from './devices/virtio-rng.js';
+import { VirtioBalloon, BalloonControl } from './devices/virtio-balloon.js';
 
 export const ISA = 'rv64imafdc_zicsr_zifencei_zba_zbb_zbs_sstc';
 
@@ -30,6 +31,9 @@ export interface BoardOptions {
   /** virtio-rng's entropy and /chosen's rng-seed. */
   random: (buf: Uint8Array) => void;
   disk?: { backend: BlockBackend; readOnly?: boolean };
+  /** A virtio-balloon (off by default: the board is then exactly what it
+   *  was before there was one). */
+  balloon?: boolean;
   /** The UART's output. */
   console: (bytes: Uint8Array) => void;
   /** The UART as the bus should see it (console.ts watches its reads). */
@@ -53,6 +57,9 @@ export class VirtBoard {
   readonly test: SifiveTest;
   readonly rng: VirtioMmio;
   readonly disk: VirtioMmio | undefined;
+  /** The balloon's transport, and the host's handle on it. */
+  readonly balloon: VirtioMmio | undefined;
+  readonly balloonControl: BalloonControl | undefined;
   /** What the disk reads and writes (a checkpoint records its size). */
   readonly diskBackend: BlockBackend | undefined;
   /** The virtio-mmio slots the tree lists. */
@@ -76,8 +83,10 @@ export class VirtBoard {
     this.bus.add(this.rtc);
     this.test = new SifiveTest({ base: QEMU_VIRT.test.base, onFinish: options.onFinish, log });
     this.bus.add(this.test);
-    // virtio-mmio slot 0: the entropy device; slot 1: the disk, if any.
-    const slots = qemuVirtioSlots(2);
+    // virtio-mmio slot 0: the entropy device; slot 1: the disk, if any;
+    // slot 2: the balloon, if any (at the same address with or without a
+    // disk, so a checkpoint's tree and devices always agree).
+    const slots = qemuVirtioSlots(3);
     this.rng = new VirtioMmio({ base: slots[0].base, irq: this.plic.line(slots[0].irq), mem, device: new VirtioRng({ random: options.random }), log, name: 'virtio-rng' });
     this.bus.add(this.rng);
     this.virtio = [slots[0]];
@@ -87,6 +96,13 @@ export class VirtBoard {
       this.disk = new VirtioMmio({ base: slots[1].base, irq: this.plic.line(slots[1].irq), mem, device, log, name: 'virtio-blk' });
       this.bus.add(this.disk);
       this.virtio.push(slots[1]);
+    }
+    if (options.balloon) {
+      const device = new VirtioBalloon({ mem, ramBase: options.ramBase, ramSize: options.ramSize });
+      this.balloon = new VirtioMmio({ base: slots[2].base, irq: this.plic.line(slots[2].irq), mem, device, log, name: 'virtio-balloon' });
+      this.balloonControl = new BalloonControl(this.balloon, device);
+      this.bus.add(this.balloon);
+      this.virtio.push(slots[2]);
     }
     // QEMU puts 32 random bytes in /chosen/rng-seed; Linux mixes them in (and,
     // with RANDOM_TRUST_BOOTLOADER, as defconfig has, credits them), so its

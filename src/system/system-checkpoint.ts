@@ -17,9 +17,11 @@ export const SYSTEM_VM_RECORD = 'system-vm';
 export const SYSTEM_VM_RECORD_VERSION = 1;
 
 /** The sections every system VM's checkpoint has (and 'disk' with a disk,
- *  'ram.N' for each 64 MiB of RAM that holds anything). */
+ *  'balloon' with a balloon, 'ram.N' for each 64 MiB of RAM that holds
+ *  anything). The balloon's section is how a checkpoint says the machine
+ *  had one: the system record stays as it was before balloons. */
 export const SYSTEM_SECTIONS = ['system', 'cpu', 'scheduler', 'clock', 'console', 'plic', 'uart', 'rtc', 'test', 'rng'] as const;
-export const SYSTEM_KNOWN_SECTIONS: readonly string[] = [...SYSTEM_SECTIONS, 'disk', DIFF_SECTION, ...RAM_SECTION_NAMES];
+export const SYSTEM_KNOWN_SECTIONS: readonly string[] = [...SYSTEM_SECTIONS, 'disk', 'balloon', DIFF_SECTION, ...RAM_SECTION_NAMES];
 
 /** What the restoring release must share with the writing one for the
  *  records to mean the same: the board, the ISA, the CPU module's hart

@@ -34,6 +34,7 @@ import type { GoldfishRtc } from './devices/goldfish-rtc.js';
 import type { SifiveTest, Finish } from './devices/sifive-test.js';
 import type { VirtioMmio } from './devices/virtio-mmio.js';
 import type { BlockBackend } from './devices/virtio-blk.js';
+import { NoBalloonError, type BalloonControl, type BalloonInfo } from './devices/virtio-balloon.js';
 import { RateLimitedLog, type LogLimits } from './rate-limited-log.js';
 import { CheckpointError } from '../hypervisor/checkpoint-error.js';
 import { writeCheckpoint, type Section } from '../hypervisor/checkpoint-file.js';
@@ -76,6 +77,9 @@ export interface SystemVMOptions {
    *  the host edge registered (disk-opener.ts; the package entry for Node
    *  registers openDiskImage). */
   disk?: { path: string; readOnly?: boolean } | BlockBackend;
+  /** A virtio-balloon in virtio-mmio slot 2 (default false), for dynamic
+   *  memory: setBalloonTarget, balloon(), compact(). */
+  balloon?: boolean;
   /** The entropy virtio-rng hands the guest, and the 32 bytes of /chosen's
    *  rng-seed (default: the web platform's crypto.getRandomValues). */
   random?: (buf: Uint8Array) => void;
@@ -101,7 +105,7 @@ export interface SystemVMOptions {
 
 /** What a restored machine takes from its embedder; the rest (RAM, harts,
  *  clock, command line, device tree) is the checkpoint's. */
-export interface SystemVMRestoreOptions extends Omit<SystemVMOptions, 'kernel' | 'kernelName' | 'initrd' | 'append' | 'memoryBytes' | 'harts' | 'clock' | 'disk'> {
+export interface SystemVMRestoreOptions extends Omit<SystemVMOptions, 'kernel' | 'kernelName' | 'initrd' | 'append' | 'memoryBytes' | 'harts' | 'clock' | 'disk' | 'balloon'> {
   /** For a Diff snapshot: the Full snapshot it builds on and every Diff
    *  between them, oldest first (snapshot-chain.ts). */
   base?: readonly Uint8Array[];
@@ -195,7 +199,7 @@ export class SystemVM {
     const vm = new SystemVM({
       ...options, kernel: new Uint8Array(0), kernelName: system.kernelName, append: system.append,
       memoryBytes: system.memoryBytes, harts: system.harts, clock: system.hostClock ? 'host' : 'virtual',
-      disk: system.disk.kind === 'none' ? undefined : d,
+      disk: system.disk.kind === 'none' ? undefined : d, balloon: parts.has('balloon'),
     }, { system, parts, ram, cpu: probe });
     vm.lineage.continueFrom(checkpoint);
     return vm;
@@ -245,6 +249,7 @@ export class SystemVM {
       disk: d === undefined ? undefined
         : 'path' in d ? { backend: openDiskByPath(d.path, d.readOnly ?? false), readOnly: d.readOnly }
         : { backend: d },
+      balloon: options.balloon,
       console: (bytes) => { this.consoleBytesOut += bytes.length; sink(bytes); this.console.output(bytes); },
       uartOnBus: (uart) => this.console.watched(uart),
       setExternalInterrupt: (hart, irq, pending) => scheduler.setPending(hart, irq, pending),
@@ -306,6 +311,7 @@ export class SystemVM {
       ['plic', this.plic], ['uart', this.uart], ['rtc', this.rtc], ['test', this.test], ['rng', this.rng],
     ];
     if (this.disk) parts.push(['disk', this.disk]);
+    if (this.board.balloon) parts.push(['balloon', this.board.balloon]);
     return parts;
   }
 
@@ -386,6 +392,7 @@ export class SystemVM {
       console: { bytesOut: this.consoleBytesOut, bytesIn: this.consoleBytesIn },
       memoryBytes: this.saved.memoryBytes,
       harts: this.harts,
+      ...(this.board.balloon ? { balloon: this.balloon() } : {}),
     };
   }
 
@@ -394,9 +401,72 @@ export class SystemVM {
     const d = this.saved.disk;
     return {
       kernel: this.saved.kernelName, append: this.saved.append, memoryBytes: this.saved.memoryBytes, harts: this.harts,
-      clock: this.options.clock ?? 'virtual',
+      clock: this.options.clock ?? 'virtual', balloon: this.board.balloon !== undefined,
       disk: d.kind === 'none' ? null : { path: d.kind === 'path' ? d.path : null, readOnly: d.readOnly, bytes: d.bytes },
     };
+  }
+
+  // ---- dynamic memory (the balloon: devices/virtio-balloon.ts) ----
+
+  /** Asks the guest to give back RAM until `bytes` are left to it:
+   *  num_pages = (RAM - bytes) / 4096 (rounded down), and a configuration-
+   *  change interrupt. The driver follows as the guest runs (balloon()'s
+   *  actualBytes); a page it gives is zeroed here, and compact() gives its
+   *  host memory back. Throws BalloonTargetError for an amount that is not
+   *  0..RAM bytes, NoBalloonError without a balloon. */
+  setBalloonTarget(bytes: number): void {
+    this.balloonControl('setBalloonTarget').setTargetBytes(bytes);
+    this.loop.wake(); // an idle guest takes the interrupt now
+  }
+
+  /** The balloon's target, the guest's answer, the pages given and the
+   *  driver's last statistics; undefined without a balloon. */
+  balloon(): BalloonInfo | undefined {
+    return this.board.balloonControl?.info();
+  }
+
+  /** Asks the guest's driver for fresh statistics (balloon().stats once it
+   *  has answered, as the guest runs); false when it has no statistics
+   *  buffer with the device yet or a request is under way. Throws
+   *  NoBalloonError without a balloon. */
+  requestBalloonStats(): boolean {
+    const asked = this.balloonControl('requestBalloonStats').requestStats();
+    if (asked) this.loop.wake();
+    return asked;
+  }
+
+  private balloonControl(operation: string): BalloonControl {
+    const c = this.board.balloonControl;
+    if (c === undefined) throw new NoBalloonError(operation);
+    return c;
+  }
+
+  /**
+   * This machine rebuilt from its own checkpoint into a fresh CPU instance,
+   * so that its host memory is what its RAM holds: a WebAssembly memory
+   * never shrinks, and pages once written stay committed however many the
+   * guest gave back, while a new instance commits only the pages the
+   * checkpoint keeps (those that are not all zeros). The new machine is
+   * this one (paused if this one is), with the same console, limits, console
+   * byte counts and disk (a disk opened by path is reopened, this one's
+   * handle closed);
+   * its next snapshot is Full. As with a checkpoint applied
+   * (VmControl.applyCheckpoint), the caller puts it in this one's place,
+   * halts this one and drops it: this one must not run again, and its
+   * memory goes when nothing refers to it (the garbage collector's time).
+   * Throws what restore() would (e.g. the disk cannot be reopened), this
+   * machine then unchanged.
+   */
+  compact(): SystemVM {
+    const { kernel: _kernel, kernelName: _name, initrd: _initrd, append: _append, memoryBytes: _memory, harts: _harts, clock: _clock, balloon: _balloon, disk, ...rest } = this.options;
+    const byPath = disk !== undefined && 'path' in disk;
+    const next = SystemVM.restore(this.checkpoint(), { ...rest, disk: byPath ? undefined : disk });
+    next.forgetSnapshot();
+    next.consoleBytesOut = this.consoleBytesOut; // (a checkpoint does not keep them: metering does)
+    next.consoleBytesIn = this.consoleBytesIn;
+    if (this.pausedByHost) next.pause();
+    if (byPath) this.board.diskBackend?.close?.();
+    return next;
   }
 
   /** Where the machine is: running (or ready to run), paused, stopped. */

@@ -1,6 +1,6 @@
 // Fuzz target: the board's device models through their MMIO registers and
-// the memory they DMA from: virtio-mmio with virtio-blk and virtio-rng
-// (src/system/devices/virtqueue.ts, virtio-*.ts), the PLIC, the 16550A UART
+// the memory they DMA from: virtio-mmio with virtio-blk, virtio-rng and
+// virtio-balloon (src/system/devices/virtqueue.ts, virtio-*.ts), the PLIC, the 16550A UART
 // and the Goldfish RTC. Each input is a driver's script, decoded op by op:
 // register reads and writes at any offset, size and value (inside, at the
 // edge of and past each device), bus accesses at any address, raw writes to
@@ -8,7 +8,8 @@
 // power of two, rings outside RAM or misaligned), descriptors with any
 // address, length, flags and next (loops, indirect tables, chains past the
 // table), available-ring entries and indices, block-request headers,
-// notifications, resets.
+// notifications, resets, and the balloon's frame numbers (in RAM and not)
+// through whichever of its queues was set up.
 //
 // The contract: no exception leaves a device's read/write (the bus would
 // log one), a device model never fails with anything but its typed
@@ -21,7 +22,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  MmioBus, LatchedIrq, Plic, Uart16550, GoldfishRtc, VirtioMmio, VirtioBlk, VirtioRng, MemoryBlockBackend,
+  MmioBus, LatchedIrq, Plic, Uart16550, GoldfishRtc, VirtioMmio, VirtioBlk, VirtioRng, VirtioBalloon, MemoryBlockBackend,
   type GuestMemory, type MmioDevice, type AccessSize,
 } from '../../src/system/devices/index.js';
 import { fuzz, budget, fuzzTimeout, describeFailures, ByteReader, type FuzzTarget, type NamedInput, type Rng } from './harness.js';
@@ -82,14 +83,19 @@ function makeBoard(): Board {
     base: 0x1000_3000n, irq: new LatchedIrq(), mem: ram, log, name: 'virtio-blk-ro', indirectDesc: false,
     device: new VirtioBlk({ backend: new MemoryBlockBackend(4096, true), queueSize: 4 }),
   });
+  const balloon = new VirtioMmio({
+    base: 0x1000_4000n, irq: new LatchedIrq(), mem: ram, log, name: 'virtio-balloon',
+    device: new VirtioBalloon({ mem: ram, ramBase: RAM_BASE, ramSize: BigInt(RAM_SIZE), queueSize: 16 }),
+  });
   const devices: MmioDevice[] = [
     blk, rng, ro,
     new Plic({ base: 0x0c00_0000n, sources: 96, contexts: 2 }),
     new Uart16550({ base: 0x1000_0000n, irq: new LatchedIrq(), output: () => {} }),
     new GoldfishRtc({ base: 0x10_1000n, irq: new LatchedIrq(), nowNs: () => 1_700_000_000_000_000_000n }),
+    balloon,
   ];
   for (const d of devices) bus.add(d);
-  return { ram, bus, devices, virtio: [blk, rng, ro], problems };
+  return { ram, bus, devices, virtio: [blk, rng, ro, balloon], problems };
 }
 
 const SIZES: AccessSize[] = [1, 2, 4, 8];
@@ -103,18 +109,21 @@ const VIRTIO_REGS = [0x000, 0x004, 0x008, 0x010, 0x014, 0x020, 0x024, 0x030, 0x0
 /** The devices' fault lines of the last input (for the corpus checks). */
 const lastLog: string[] = [];
 
+/** The balloon's counts after the last input (for the corpus checks). */
+let lastBalloon: VirtioBalloon['counts'] & { given: number } = { inflated: 0, deflated: 0, zeroed: 0, ignored: 0, statsUpdates: 0, given: 0 };
+
 /** How deep the inputs reach, for the summary line. */
-const stats = { requests: 0, faults: 0 };
+const stats = { requests: 0, faults: 0, pagesGiven: 0 };
 
 interface Persisting { save(): Uint8Array; restore(record: Uint8Array): void }
 
-interface QueueLayout { desc: bigint; avail: bigint; used: bigint; size: number; /** the driver's avail idx */ next: number }
+interface QueueLayout { desc: bigint; avail: bigint; used: bigint; size: number; /** the driver's avail idx */ next: number; /** QueueSel when it was set up */ queue: number }
 
 /** Runs one input's script; returns what went wrong. */
 function runScript(input: Uint8Array): string | undefined {
   const b = makeBoard();
   const r = new ByteReader(input);
-  const layouts: Array<QueueLayout | undefined> = [undefined, undefined, undefined];
+  const layouts: Array<QueueLayout | undefined> = [undefined, undefined, undefined, undefined];
   const value = (): bigint => (r.u8() < 160 ? VALUES[r.u8() % VALUES.length] : r.u64());
   const ramAddr = (align: number): bigint => RAM_BASE + BigInt((r.u16() % RAM_SIZE) & ~(align - 1));
   const reg = (d: VirtioMmio, off: number, v: bigint) => d.write(off, 4, v & 0xffff_ffffn);
@@ -154,16 +163,25 @@ function runScript(input: Uint8Array): string | undefined {
         case 4: {                                           // a driver sets a queue up
           const i = r.u8() % b.virtio.length;
           const d = b.virtio[i];
+          // The balloon's queue comes first: a queue other than inflateq is
+          // added to a running balloon as it is (no reset), so that pages
+          // given can be taken back and statistics come and go.
+          const balloon = d.device instanceof VirtioBalloon;
+          const balloonQueue = balloon ? r.u8() % 4 : 0;
+          const running = balloon && balloonQueue !== 0 && (d.deviceStatus & 4) !== 0;
           const size = [1, 2, 4, 8, 16, 3, 0, 32, 65536, 16][r.u8() % 10];
           const desc = r.u8() < 200 ? ramAddr(16) : value();
           const avail = r.u8() < 200 ? desc + BigInt(16 * size) : value();
           const used = r.u8() < 200 ? (avail + BigInt(6 + 2 * size) + 3n) & ~3n : value();
-          layouts[i] = { desc, avail, used, size, next: 0 };
+          const layout: QueueLayout = layouts[i] = { desc, avail, used, size, next: 0, queue: balloonQueue };
           const features = r.u8() < 200 ? (1n << 32n) | (1n << 28n) | BigInt(r.u8() & 0x7f) : value();
-          reg(d, 0x070, 0n); reg(d, 0x070, 1n); reg(d, 0x070, 3n);
-          reg(d, 0x024, 0n); reg(d, 0x020, features); reg(d, 0x024, 1n); reg(d, 0x020, features >> 32n);
-          reg(d, 0x070, 11n);
-          reg(d, 0x030, BigInt(r.u8() < 230 ? 0 : r.u8()));
+          if (!running) {
+            reg(d, 0x070, 0n); reg(d, 0x070, 1n); reg(d, 0x070, 3n);
+            reg(d, 0x024, 0n); reg(d, 0x020, features); reg(d, 0x024, 1n); reg(d, 0x020, features >> 32n);
+            reg(d, 0x070, 11n);
+          }
+          if (!balloon) layout.queue = r.u8() < 230 ? 0 : r.u8();
+          reg(d, 0x030, BigInt(layout.queue));
           reg(d, 0x038, BigInt(size));
           reg(d, 0x080, desc); reg(d, 0x084, desc >> 32n);
           reg(d, 0x090, avail); reg(d, 0x094, avail >> 32n);
@@ -173,7 +191,7 @@ function runScript(input: Uint8Array): string | undefined {
           break;
         }
         case 5: {                                           // a descriptor
-          const q = layouts[r.u8() % 3];
+          const q = layouts[r.u8() % layouts.length];
           if (q === undefined) break;
           const idx = r.u8() % Math.max(1, Math.min(q.size, 64) + 1);
           const at = q.desc + BigInt(16 * idx);
@@ -183,7 +201,7 @@ function runScript(input: Uint8Array): string | undefined {
           break;
         }
         case 6: {                                           // an available-ring entry and index
-          const q = layouts[r.u8() % 3];
+          const q = layouts[r.u8() % layouts.length];
           if (q === undefined) break;
           const slot = r.u8() % Math.max(1, Math.min(q.size, 64));
           le(q.avail + 4n + BigInt(2 * slot), BigInt(r.u8() < 220 ? r.u8() % 20 : r.u16()), 2);
@@ -203,7 +221,7 @@ function runScript(input: Uint8Array): string | undefined {
           break;
         }
         case 10: {                                          // a whole request, made available and notified
-          const i = r.u8() % 3;
+          const i = r.u8() % layouts.length;
           const q = layouts[i];
           if (q === undefined || q.size === 0) break;
           const d = b.virtio[i];
@@ -217,10 +235,17 @@ function runScript(input: Uint8Array): string | undefined {
           const type = [0, 1, 4, 8, 5][r.u8() % 5];        // IN, OUT, FLUSH, GET_ID, unsupported
           // IN and GET_ID fill the data buffer: device-writable.
           const dataWritable = (type === 0 || type === 8) !== (flip !== 0);
-          const segs: Array<[bigint, bigint, number]> = isBlk
+          const isBalloon = d.device instanceof VirtioBalloon;
+          let segs: Array<[bigint, bigint, number]> = isBlk
             ? [[buf, 16n, 0], [buf + 0x20n, dataLen, dataWritable ? 2 : 0], [buf + 0x20n + dataLen, 1n, 2]]
             : [[buf, dataLen, 2]];
           if (isBlk) { le(buf, BigInt(type), 4); le(buf + 8n, pick(BigInt(r.u8() % 40), 0), 8); }
+          if (isBalloon) {                                 // frame numbers: pages of RAM, or anything
+            const frames = r.u8() % 9;
+            for (let k = 0; k < frames; k++) le(buf + BigInt(4 * k), r.u8() < 200 ? (RAM_BASE >> 12n) + BigInt(r.u8() % 16) : value() & 0xffff_ffffn, 4);
+            // type 4 sizes the buffer as statistics (10 bytes each), else as frames.
+            segs = [[buf, BigInt(type === 4 ? 10 * frames : 4 * frames), flip ? 2 : 0]];
+          }
           segs.forEach(([addr, len, flags], k) => {
             const idx = (head + k) % q.size;
             const at = q.desc + BigInt(16 * idx);
@@ -232,7 +257,7 @@ function runScript(input: Uint8Array): string | undefined {
           le(q.avail + 4n + BigInt(2 * (q.next % q.size)), BigInt(head), 2);
           q.next = (q.next + 1) & 0xffff;
           le(q.avail + 2n, pick(BigInt(q.next), 5) & 0xffffn, 2);
-          d.write(0x050, 4, 0n);
+          d.write(0x050, 4, BigInt(isBalloon ? q.queue : 0));
           break;
         }
         default: {                                          // interrupt ack, reset, or queue ready again
@@ -270,6 +295,10 @@ function runScript(input: Uint8Array): string | undefined {
     stats.faults += d.faults;
     const blk = d.device instanceof VirtioBlk ? d.device.counts : undefined;
     if (blk) stats.requests += blk.in + blk.out + blk.flush + blk.getId + blk.unsupported + blk.ioErrors;
+    if (d.device instanceof VirtioBalloon) {
+      stats.pagesGiven += d.device.counts.inflated;
+      lastBalloon = { ...d.device.counts, given: d.device.givenPages };
+    }
   }
   return undefined;
 }
@@ -281,15 +310,25 @@ function generateScript(rng: Rng): Uint8Array {
   // requests reach the device models.
   const out: number[] = [];
   for (const dev of [0, 1, 2]) out.push(4, dev, rng.int(5), rng.int(160), rng.int(256), rng.int(200), rng.int(200), rng.int(200), 1, rng.int(128), 0);
+  // The balloon's inflate queue (its queue number comes first), STATS_VQ taken.
+  out.push(4, 3, 0, rng.int(5), rng.int(160), rng.int(256), rng.int(200), rng.int(200), rng.int(200), 1, 2 | rng.int(128));
   const n = rng.range(2, 40);
   for (let i = 0; i < n; i++) {
     switch (rng.weighted([[3, 'setup'], [3, 'desc'], [2, 'avail'], [1, 'header'], [2, 'notify'], [6, 'request'], [3, 'any']] as const)) {
-      case 'setup': out.push(4, rng.int(2), rng.int(5), rng.int(200), rng.int(256), rng.int(256), rng.int(200), rng.int(200), rng.int(200), rng.int(128), rng.int(230)); break;
-      case 'desc': out.push(5, rng.int(2), rng.int(16), rng.int(180), rng.int(256), rng.int(256), rng.int(180), rng.int(256), rng.int(16), rng.int(8), rng.int(200), rng.int(16)); break;
-      case 'avail': out.push(6, rng.int(2), rng.int(16), rng.int(220), rng.int(16), rng.int(200), rng.int(8), rng.int(2)); break;
+      case 'setup': out.push(4, rng.int(4), rng.int(5), rng.int(200), rng.int(256), rng.int(256), rng.int(200), rng.int(200), rng.int(200), rng.int(128), rng.int(230)); break;
+      case 'desc': out.push(5, rng.int(4), rng.int(16), rng.int(180), rng.int(256), rng.int(256), rng.int(180), rng.int(256), rng.int(16), rng.int(8), rng.int(200), rng.int(16)); break;
+      case 'avail': out.push(6, rng.int(4), rng.int(16), rng.int(220), rng.int(16), rng.int(200), rng.int(8), rng.int(2)); break;
       case 'header': out.push(7, rng.int(256), rng.int(256), rng.int(4), rng.int(200), rng.int(64)); break;
-      case 'notify': out.push(8, rng.int(2), rng.int(230)); break;
-      case 'request': out.push(10, rng.int(3), rng.int(256), rng.int(16), rng.int(48), rng.int(7), rng.int(2), rng.int(5), rng.int(40)); break;
+      case 'notify': out.push(8, rng.int(4), rng.int(230)); break;
+      case 'request': {
+        const dev = rng.int(4);
+        out.push(10, dev, rng.int(256), rng.int(16), rng.int(48), rng.int(7), rng.int(2), rng.int(5));
+        if (dev !== 3) { out.push(rng.int(40)); break; }
+        const frames = rng.int(9);                        // the balloon's frame numbers, mostly pages of RAM
+        out.push(frames);
+        for (let k = 0; k < frames; k++) out.push(rng.int(220), rng.int(16));
+        break;
+      }
       default: for (let k = rng.range(1, 12); k > 0; k--) out.push(rng.int(256));
     }
   }
@@ -315,6 +354,14 @@ describe('the virtio corpus does what its names say', () => {
   it('an indirect descriptor without VIRTIO_F_INDIRECT_DESC is refused', () => {
     expect(run('indirect-not-negotiated.bin').join('\n')).toMatch(/is indirect but VIRTIO_F_INDIRECT_DESC was not negotiated/);
   });
+  it('balloon: three pages given through inflateq, two taken back through deflateq added to the running device', () => {
+    expect(run('balloon-give-and-take-back.bin').filter((l) => l.startsWith('virtio-balloon'))).toEqual([]);
+    expect(lastBalloon).toMatchObject({ inflated: 3, deflated: 2, ignored: 0, given: 1 });
+  });
+  it('balloon: a frame outside RAM is refused whole, the device marked for reset', () => {
+    expect(run('balloon-frame-outside-ram.bin').join('\n')).toMatch(/virtio-balloon: queue 0: virtio-balloon inflate request at descriptor 0: frame 1 is 0x0 \(page 0x0\), outside guest RAM .*; device needs reset/);
+    expect(lastBalloon).toMatchObject({ inflated: 0, given: 0 });
+  });
   it('a request is served; an available index that then jumps past the queue size is refused', () => {
     const log = run('request-then-index-jump.bin').join('\n');
     expect(log).not.toMatch(/request at descriptor/);
@@ -325,7 +372,7 @@ describe('the virtio corpus does what its names say', () => {
 describe('fuzz: virtio descriptor chains and MMIO accesses to every device', () => {
   it('no exception escapes, no internal error, no write outside RAM, no hang', () => {
     const report = fuzz(virtioTarget, { ...budget(2000), corpusDir });
-    console.log(`fuzz virtio: ${report.corpusRuns} corpus and seed inputs, ${report.iterations} mutated in ${(report.ms / 1000).toFixed(1)} s (${(report.iterations / (report.ms / 1000)).toFixed(0)}/s), seed ${JSON.stringify(report.seed)}; ${stats.requests} block requests served, ${stats.faults} malformed-driver faults refused`);
+    console.log(`fuzz virtio: ${report.corpusRuns} corpus and seed inputs, ${report.iterations} mutated in ${(report.ms / 1000).toFixed(1)} s (${(report.iterations / (report.ms / 1000)).toFixed(0)}/s), seed ${JSON.stringify(report.seed)}; ${stats.requests} block requests served, ${stats.pagesGiven} pages given to the balloon, ${stats.faults} malformed-driver faults refused`);
     if (report.failures.length) throw new Error(describeFailures(report));
     if (process.env.RINGVISOR_FUZZ_REPLAY === undefined) expect(report.iterations).toBeGreaterThan(0);
   }, fuzzTimeout());

@@ -12,3 +12,4 @@ export {
 export type { VirtioDevice, VirtioMmioOptions } from './virtio-mmio.js';
 export * from './virtio-blk.js';
 export * from './virtio-rng.js';
+export * from './virtio-balloon.js';
