@@ -404,3 +404,32 @@ describe.skipIf(!linux || !e2fs)('a system VM in the host: our Linux with a disk
     expect(measured.state).toBe('Stopped');
   }, 240_000);
 });
+
+describe.skipIf(!linux)('Dynamic Memory for a system VM: the balancer, the balloon and compaction', () => {
+  it('a Linux VM with a balloon gives back what the balancer takes, the host compacts it, and it runs on', async () => {
+    copyFileSync(join(built, 'Image'), join(dir, 'images', 'Image'));
+    copyFileSync(join(built, 'initramfs.cpio.gz'), join(dir, 'images', 'initramfs.cpio.gz'));
+    await openHost({ memoryBudget: 64 * MiB });
+    await client.create({
+      name: 'dyn', kind: 'system', memory: { startup: 128 * MiB, minimum: 48 * MiB, maximum: 128 * MiB, buffer: 20 },
+      system: { kernel: 'images/Image', initrd: 'images/initramfs.cpio.gz', append: 'console=ttyS0 quiet panic=-1', balloon: true },
+    });
+    await client.start('dyn');
+    // The guest's demand is far below 48 MiB: the balancer gives it its minimum,
+    // its driver inflates the balloon to that, and the host compacts the machine.
+    const m = await until(() => client.measure('dyn'), (x) => x.balloon?.actualBytes === 48 * MiB && x.memory.bytes <= 48 * MiB && x.balloon.compactions >= 1, 120_000);
+    expect(m.balloon!.targetBytes).toBe(48 * MiB);
+    expect(m.memory.demand).toBeLessThan(48 * MiB);
+    const socket = await client.attach('dyn');
+    let out = '';
+    socket.on('data', (b: Buffer) => { out += b.toString('latin1'); });
+    await until(() => out.includes(PROMPT), (x) => x, 60_000);
+    const from = out.length;
+    socket.write('echo still-here\n');
+    // (The line typed comes back first, then the answer on a line of its own.)
+    await until(() => out.indexOf('\nstill-here', from) >= 0, (x) => x, 60_000);
+    socket.end();
+    console.log(`dynamic memory: target ${m.balloon!.targetBytes}, guest holds ${m.memory.bytes}, demand ${m.memory.demand}`);
+    await client.stop('dyn');
+  }, 240_000);
+});

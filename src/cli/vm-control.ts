@@ -148,6 +148,13 @@ export class VmControl<V extends ControlledVM> implements ControlTarget {
     } catch (e) {
       throw treeError(e);
     }
+    this.replace(next);
+  }
+
+  /** Puts `next` in the VM's place (a checkpoint applied, a machine
+   *  compacted): the old one halts with REPLACED, and the run loop runs
+   *  `next` (paused if the old one was). */
+  replace(next: V): void {
     const old = this.vm;
     if (old.state === 'Paused') next.pause();
     this.vm = next;

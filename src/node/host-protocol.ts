@@ -39,11 +39,14 @@ export interface VmMeasure {
   exits: Record<string, number>;
   /** Host CPU time its slices took, in seconds. */
   cpuSeconds: number;
-  memory: { bytes: number; average: number; minimum: number; maximum: number; limit: number };
+  /** `limit`: what it may hold (a process VM's limit, a system VM's
+   *  balloon target); `demand`: what it needs, as the balancer counts it. */
+  memory: { bytes: number; average: number; minimum: number; maximum: number; limit: number; demand: number };
   disk: { readBytes: number; writtenBytes: number; reads: number; writes: number };
   console: { bytesOut: number; bytesIn: number };
-  /** The balloon's figures, for a system VM that has one. */
-  balloon?: { targetBytes: number; actualBytes: number };
+  /** The balloon's figures, for a system VM that has one, and how many
+   *  times the host has rebuilt it to take back what it gave. */
+  balloon?: { targetBytes: number; actualBytes: number; compactions: number };
 }
 
 export type FromWorker =

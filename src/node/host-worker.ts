@@ -104,7 +104,7 @@ class WorkerVm {
         ...common,
         kernel: new Uint8Array(readFileSync(paths.kernel!)), kernelName: s.kernel,
         initrd: paths.initrd === undefined ? undefined : new Uint8Array(readFileSync(paths.initrd)),
-        append: s.append, memoryBytes: config.memory.startup, harts: s.harts, clock: config.clock,
+        append: s.append, memoryBytes: config.memory.startup, harts: s.harts, clock: config.clock, balloon: s.balloon,
       });
       this.control = new VmControl<AnyVM>({
         id: config.name, kind: 'system', vm, tree: this.tree,
@@ -157,17 +157,60 @@ class WorkerVm {
     else this.stdin?.push(bytes);
   }
 
-  /** Memory the guest holds now, in bytes. */
+  /** Memory the guest holds now, in bytes: a process VM's pages written,
+   *  a system VM's RAM less what its balloon has given back. */
   private memoryBytes(): number {
     const vm = this.control.current;
-    return vm instanceof ProcessVM ? vm.cpu.memoryUsed * 4096 : Number(vm.cpu.ramLength);
+    if (vm instanceof ProcessVM) return vm.cpu.memoryUsed * 4096;
+    const b = vm.balloon();
+    return b === undefined ? Number(vm.cpu.ramLength) : b.ramBytes - b.givenPages * 4096;
   }
+
+  /** What the guest needs (the balancer's demand): a process VM's pages
+   *  written; a system VM's RAM in use by its own account (its balloon's
+   *  statistics: total less available, less what the balloon holds), else
+   *  all it holds. */
+  private demandBytes(): number {
+    const vm = this.control.current;
+    if (vm instanceof ProcessVM) return vm.cpu.memoryUsed * 4096;
+    const b = vm.balloon();
+    const total = b?.stats?.MEMTOT, avail = b?.stats?.AVAIL;
+    // Without fresh figures, the last ones (what it holds is no measure of
+    // what it needs: that would feed the balancer its own targets back).
+    if (b === undefined || total === undefined || avail === undefined) return this.lastDemand ?? this.memoryBytes();
+    // (Pages in the balloon count as used in the guest's own figures.)
+    return (this.lastDemand = Math.max(0, Number(total - avail) - b.givenPages * 4096));
+  }
+
+  private lastDemand: number | undefined;
+  private compactions = 0;
+
+  /** Pages given back since the machine was last compacted. */
+  private compactedAt = 0;
 
   sample(): void {
     if (this.stopped) return;
     const b = this.memoryBytes();
     const s = this.samples;
     s.n++; s.sum += b; s.min = Math.min(s.min, b); s.max = Math.max(s.max, b);
+    const vm = this.control.current;
+    if (!(vm instanceof SystemVM)) return;
+    const info = vm.balloon();
+    if (info === undefined || !info.driverReady) return;
+    vm.requestBalloonStats();
+    // Once the guest has given back what it was asked for, and 16 MiB more
+    // than at the last compaction, the machine is rebuilt from its own
+    // checkpoint so that the host gets that memory back (a WebAssembly
+    // memory cannot shrink: docs/PERFORMANCE.md, "Dynamic memory").
+    if (info.actualBytes === info.targetBytes && info.givenPages - this.compactedAt >= 4096 && vm.state === 'Running') {
+      try {
+        this.control.replace(vm.compact());
+        this.compactedAt = info.givenPages;
+        this.compactions++;
+      } catch (e) {
+        this.consoleSink(new TextEncoder().encode(`ringvisor host: compaction failed: ${e instanceof Error ? e.message : String(e)}\r\n`));
+      }
+    }
   }
 
   measure(): VmMeasure {
@@ -186,17 +229,21 @@ class WorkerVm {
       cpuSeconds: vm.loop.busyMs / 1000,
       memory: {
         bytes: now, average: s.n === 0 ? now : Math.round(s.sum / s.n), minimum: s.n === 0 ? now : s.min, maximum: Math.max(s.max, now),
-        limit: vm instanceof ProcessVM ? vm.cpu.memoryLimit * 4096 : Number(vm.cpu.ramLength),
+        limit: vm instanceof ProcessVM ? vm.cpu.memoryLimit * 4096 : (vm.balloon()?.targetBytes ?? Number(vm.cpu.ramLength)),
+        demand: this.demandBytes(),
       },
+      ...(vm instanceof SystemVM && vm.balloon() ? { balloon: { targetBytes: vm.balloon()!.targetBytes, actualBytes: vm.balloon()!.actualBytes, compactions: this.compactions } } : {}),
       disk: { readBytes: this.disk?.readBytes ?? 0, writtenBytes: this.disk?.writtenBytes ?? 0, reads: this.disk?.reads ?? 0, writes: this.disk?.writes ?? 0 },
       console: { bytesOut: this.consoleOut, bytesIn: this.consoleIn },
     };
   }
 
-  /** The balancer's new target: a process VM's memory limit. */
+  /** The balancer's new target: a process VM's memory limit, a system
+   *  VM's balloon target (a machine without a balloon keeps its RAM). */
   setMemory(bytes: number): void {
     const vm = this.control.current;
     if (vm instanceof ProcessVM) vm.cpu.memoryLimit = Math.max(1, Math.floor(bytes / 4096));
+    else if (vm.balloon() !== undefined) vm.setBalloonTarget(Math.min(bytes, Number(vm.cpu.ramLength)));
   }
 }
 

@@ -472,7 +472,7 @@ export class VmHost {
     if (budget === undefined) return;
     const running = [...this.vms.values()].filter((r) => r.worker && r.lastMeasure && r.lastMeasure.state !== 'Stopped');
     const result = balance(running.map((r) => ({
-      name: r.config.name, demand: r.lastMeasure!.memory.bytes,
+      name: r.config.name, demand: r.lastMeasure!.memory.demand,
       minimum: r.config.memory.minimum, maximum: r.config.memory.maximum, buffer: r.config.memory.buffer,
     })), budget);
     for (const r of running) {
