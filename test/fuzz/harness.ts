@@ -22,6 +22,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '../support/prng.js';
+import { readCheckpoint, writeCheckpoint, type MachineId, type Section } from '../../src/hypervisor/checkpoint-file.js';
 
 export { Rng };
 
@@ -165,6 +166,31 @@ export function mutateBytes(b: Uint8Array, rng: Rng, pool: readonly Uint8Array[]
 }
 
 /** Runs a target: the corpus, the seeds, then mutated inputs. */
+/** A checkpoint's structured mutation (the machine-checkpoint and
+ *  process-checkpoint targets): one section's record bent by the byte
+ *  mutators (then `fix`, which may put back what must not change), or,
+ *  once in sixteen, the section dropped, and the container written again
+ *  around it, so that the records' checks behind the checksums get the
+ *  inputs. An input that is no checkpoint gets the byte mutators. */
+export function mutateCheckpointSection(input: Uint8Array, rng: Rng, machine: MachineId, fix: (name: string, original: Uint8Array, mutated: Uint8Array) => Uint8Array | undefined = (_n, _o, m) => m): Uint8Array {
+  let sections: Section[];
+  try {
+    sections = readCheckpoint(input, { machine }).sections;
+  } catch {
+    return mutateBytes(input, rng, [input]);
+  }
+  if (sections.length === 0) return input;
+  const i = rng.int(sections.length), s = sections[i];
+  let payload = s.payload;
+  for (let k = rng.range(1, 4); k > 0; k--) payload = mutateBytes(payload, rng, [s.payload]);
+  const fixed = fix(s.name, s.payload, payload);
+  if (fixed === undefined) return input;
+  const out = sections.slice();
+  if (rng.int(16) === 0) out.splice(i, 1);
+  else out[i] = { ...s, payload: fixed };
+  return writeCheckpoint(machine, out);
+}
+
 /** A file format's structured mutation: the byte mutators one to three
  *  times, then, three times in four, `reseal` (checksums recomputed), so
  *  that most inputs get past the checksums to the checks behind them. */

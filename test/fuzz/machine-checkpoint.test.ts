@@ -16,11 +16,11 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { SystemVM } from '../../src/system/system-vm.js';
-import { CheckpointError, readCheckpoint, writeCheckpoint, type Section } from '../../src/hypervisor/checkpoint-file.js';
+import { CheckpointError } from '../../src/hypervisor/checkpoint-file.js';
 import { systemMachineId } from '../../src/system/system-checkpoint.js';
 import { MemoryBlockBackend } from '../../src/system/devices/virtio-blk.js';
 import { loadCpuModule } from '../../src/node/load.js';
-import { fuzz, budget, fuzzTimeout, describeFailures, mutateBytes, type FuzzTarget, type NamedInput, type Rng } from './harness.js';
+import { fuzz, budget, fuzzTimeout, describeFailures, mutateCheckpointSection, type FuzzTarget, type NamedInput, type Rng } from './harness.js';
 
 const corpusDir = fileURLToPath(new URL('./corpus/machine-checkpoint/', import.meta.url));
 const baremetal = fileURLToPath(new URL('../../guests/baremetal/bin/', import.meta.url));
@@ -77,28 +77,14 @@ export const machineCheckpointTarget: FuzzTarget = {
     const seeds = generated ??= seedsOf().map((s) => s.bytes);
     return seeds[rng.int(seeds.length)];
   },
-  mutate: (input: Uint8Array, rng: Rng): Uint8Array => {
-    let sections: Section[];
-    try {
-      sections = readCheckpoint(input, { machine }).sections;
-    } catch {
-      return mutateBytes(input, rng, [input]);
-    }
-    if (sections.length === 0) return input;
-    const i = rng.int(sections.length), s = sections[i];
-    let payload = s.payload;
-    for (let k = rng.range(1, 4); k > 0; k--) payload = mutateBytes(payload, rng, [s.payload]);
-    // Keep the RAM size (see the top of this file).
-    if (s.name === 'system') {
-      if (payload.length < SYSTEM_RAM_FIELD_END) return input;
-      payload = payload.slice();
-      payload.set(s.payload.subarray(0, SYSTEM_RAM_FIELD_END));
-    }
-    const out = sections.slice();
-    if (rng.int(16) === 0) out.splice(i, 1);
-    else out[i] = { ...s, payload, compress: s.name.startsWith('ram.') || s.name === 'cpu' };
-    return writeCheckpoint(machine, out);
-  },
+  // Keep the RAM size (see the top of this file); RAM and CPU sections stay compressed.
+  mutate: (input: Uint8Array, rng: Rng): Uint8Array => mutateCheckpointSection(input, rng, machine, (name, original, mutated) => {
+    if (name !== 'system') return mutated;
+    if (mutated.length < SYSTEM_RAM_FIELD_END) return undefined;
+    const out = mutated.slice();
+    out.set(original.subarray(0, SYSTEM_RAM_FIELD_END));
+    return out;
+  }),
   run: runOne,
 };
 let generated: Uint8Array[] | undefined;

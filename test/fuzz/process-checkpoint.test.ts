@@ -17,11 +17,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ProcessVM, type ProcessVMOptions } from '../../src/index.js';
-import { CheckpointError, readCheckpoint, writeCheckpoint, type MachineId, type Section } from '../../src/hypervisor/checkpoint-file.js';
+import { CheckpointError, type MachineId } from '../../src/hypervisor/checkpoint-file.js';
 import { sandboxFs } from '../../src/node/host-fs.js';
 import { processMachineId } from '../../src/linux/process-checkpoint.js';
 import { loadCpuModule } from '../../src/node/load.js';
-import { fuzz, budget, fuzzTimeout, describeFailures, mutateBytes, type FuzzTarget, type NamedInput, type Rng } from './harness.js';
+import { fuzz, budget, fuzzTimeout, describeFailures, mutateCheckpointSection, type FuzzTarget, type NamedInput, type Rng } from './harness.js';
 
 const corpusDir = fileURLToPath(new URL('./corpus/process-checkpoint/', import.meta.url));
 const guest = (name: string) => new Uint8Array(readFileSync(fileURLToPath(new URL(`../../guests/bin/${name}`, import.meta.url))));
@@ -106,23 +106,7 @@ export const processCheckpointTarget: FuzzTarget = {
     const seeds = generated ??= seedsOf().map((s) => s.bytes);
     return seeds[rng.int(seeds.length)];
   },
-  mutate: (input: Uint8Array, rng: Rng): Uint8Array => {
-    let sections: Section[];
-    try {
-      sections = readCheckpoint(input, { machine }).sections;
-    } catch {
-      return mutateBytes(input, rng, [input]);
-    }
-    if (sections.length === 0) return input;
-    const i = rng.int(sections.length), s = sections[i];
-    let payload = s.payload;
-    for (let k = rng.range(1, 4); k > 0; k--) payload = mutateBytes(payload, rng, [s.payload]);
-    if (s.name === 'process') payload = keepMemorySize(s.payload, payload);
-    const out = sections.slice();
-    if (rng.int(16) === 0) out.splice(i, 1);
-    else out[i] = { ...s, payload };
-    return writeCheckpoint(machine, out);
-  },
+  mutate: (input: Uint8Array, rng: Rng): Uint8Array => mutateCheckpointSection(input, rng, machine, (name, original, mutated) => (name === 'process' ? keepMemorySize(original, mutated) : mutated)),
   run: runOne,
 };
 let generated: Uint8Array[] | undefined;
