@@ -18,7 +18,7 @@ import { hostRoutes } from '../src/node/host-api.js';
 import { serveApi, type ControlApiServer } from '../src/node/api-server.js';
 import { HostClient, HostApiError } from '../src/node/host-client.js';
 import { writeElf } from './support/elf-writer.js';
-import { A0, A1, A2, A3, A4, A5, A7, T0, T1, T2, T3, ZERO, addi, add, ecall, jal, lui, sd, ld, blt } from './support/rvasm.js';
+import { A0, A1, A2, A3, A4, A5, A7, SP, T0, T1, T2, T3, ZERO, addi, add, ecall, jal, lui, sd, ld, blt } from './support/rvasm.js';
 
 const WORKER = new URL('../dist/node/host-worker.js', import.meta.url);
 const guest = (name: string) => new URL(`../guests/bin/${name}`, import.meta.url).pathname;
@@ -44,6 +44,13 @@ function hold(mib: number): Uint8Array {
     add(A0, T0, ZERO), addi(A1, ZERO, 0), addi(A7, ZERO, 101), ecall(), jal(ZERO, -16), // nanosleep for ever
   ]);
 }
+/** Maps and writes 48 MiB, unmaps it, then sleeps a second at a time for
+ *  ever (its timespec on the stack). */
+const FREES = program([
+  ...mapAndTouch(48), addi(A7, ZERO, 215), ecall(), // munmap(a0, a1)
+  addi(T0, SP, -32), sd(T2, T0, 0), sd(ZERO, T0, 8),
+  add(A0, T0, ZERO), addi(A1, ZERO, 0), addi(A7, ZERO, 101), ecall(), jal(ZERO, -16),
+]);
 /** Maps and writes 4 MiB after 4 MiB, for ever. */
 const GREEDY = program([...mapAndTouch(4), jal(ZERO, -60)]);
 
@@ -76,6 +83,7 @@ beforeEach(() => {
   writeFileSync(join(dir, 'images', 'loop.elf'), LOOP);
   writeFileSync(join(dir, 'images', 'segv.elf'), SEGV);
   writeFileSync(join(dir, 'images', 'greedy.elf'), GREEDY);
+  writeFileSync(join(dir, 'images', 'frees.elf'), FREES);
   writeFileSync(join(dir, 'images', 'hold48.elf'), hold(48));
   writeFileSync(join(dir, 'images', 'hold8.elf'), hold(8));
 });
@@ -258,6 +266,22 @@ describe('a host of VMs', () => {
     await client.stop('big');
   }, 60_000);
 
+  it('a process VM that frees memory is rebuilt so that the host gets it back, and runs on', async () => {
+    await openHost();
+    await client.create(processVm('frees', 'frees.elf'));
+    await client.start('frees');
+    const m = await until(() => client.measure('frees'), (x) => x.compactions >= 1, 30_000);
+    expect(m.memory.maximum).toBeGreaterThanOrEqual(48 * MiB);
+    expect(m.memory.bytes).toBeLessThan(MiB);
+    const before = Number(m.instructions);
+    await new Promise((r) => setTimeout(r, 1500));
+    const later = await client.measure('frees');
+    expect(later.state).toBe('Running');
+    expect(Number(later.instructions)).toBeGreaterThan(before);
+    expect(later.compactions).toBe(m.compactions);
+    await client.stop('frees');
+  });
+
   it('/metrics is Prometheus text for the whole host', async () => {
     await openHost();
     await client.create(processVm('m', 'loop.elf'));
@@ -417,7 +441,7 @@ describe.skipIf(!linux)('Dynamic Memory for a system VM: the balancer, the ballo
     await client.start('dyn');
     // The guest's demand is far below 48 MiB: the balancer gives it its minimum,
     // its driver inflates the balloon to that, and the host compacts the machine.
-    const m = await until(() => client.measure('dyn'), (x) => x.balloon?.actualBytes === 48 * MiB && x.memory.bytes <= 48 * MiB && x.balloon.compactions >= 1, 120_000);
+    const m = await until(() => client.measure('dyn'), (x) => x.balloon?.actualBytes === 48 * MiB && x.memory.bytes <= 48 * MiB && x.compactions >= 1, 120_000);
     expect(m.balloon!.targetBytes).toBe(48 * MiB);
     expect(m.memory.demand).toBeLessThan(48 * MiB);
     const socket = await client.attach('dyn');

@@ -151,6 +151,13 @@ export class VmControl<V extends ControlledVM> implements ControlTarget {
     this.replace(next);
   }
 
+  /** The VM made again from its own checkpoint (into a fresh CPU
+   *  instance): what a host does to take back memory a guest has freed.
+   *  Throws what checkpoint() and restore throw (nothing changed then). */
+  rebuild(): V {
+    return this.options.restore(this.vm.checkpoint());
+  }
+
   /** Puts `next` in the VM's place (a checkpoint applied, a machine
    *  compacted): the old one halts with REPLACED, and the run loop runs
    *  `next` (paused if the old one was). */

@@ -44,9 +44,11 @@ export interface VmMeasure {
   memory: { bytes: number; average: number; minimum: number; maximum: number; limit: number; demand: number };
   disk: { readBytes: number; writtenBytes: number; reads: number; writes: number };
   console: { bytesOut: number; bytesIn: number };
-  /** The balloon's figures, for a system VM that has one, and how many
-   *  times the host has rebuilt it to take back what it gave. */
-  balloon?: { targetBytes: number; actualBytes: number; compactions: number };
+  /** How many times the host has rebuilt it to take back memory it gave
+   *  back (its balloon's, or pages a process VM freed). */
+  compactions: number;
+  /** The balloon's figures, for a system VM that has one. */
+  balloon?: { targetBytes: number; actualBytes: number };
 }
 
 export type FromWorker =

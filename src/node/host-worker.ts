@@ -18,6 +18,7 @@ import { CheckpointTree } from '../hypervisor/checkpoint-tree.js';
 import { ControlError } from '../hypervisor/control.js';
 import type { RunLoop } from '../hypervisor/run-loop.js';
 import { VmControl, REPLACED } from '../cli/vm-control.js';
+import { CheckpointUnsupportedError } from '../linux/process-checkpoint.js';
 import { askVm } from './api-server.js';
 import { DirectoryCheckpointStore } from './checkpoint-store.js';
 import { FileBlockBackend } from './block-file.js';
@@ -185,8 +186,13 @@ class WorkerVm {
   private lastDemand: number | undefined;
   private compactions = 0;
 
-  /** Pages given back since the machine was last compacted. */
+  /** A system VM: pages its balloon held at the last compaction. */
   private compactedAt = 0;
+  /** A process VM: the most pages it held (sampled) since it was last
+   *  compacted; and whether it cannot be (what it holds cannot be saved). */
+  private heldSince = 0;
+  private peakAtRebuild = 0;
+  private cannotCompact = false;
 
   sample(): void {
     if (this.stopped) return;
@@ -194,7 +200,7 @@ class WorkerVm {
     const s = this.samples;
     s.n++; s.sum += b; s.min = Math.min(s.min, b); s.max = Math.max(s.max, b);
     const vm = this.control.current;
-    if (!(vm instanceof SystemVM)) return;
+    if (vm instanceof ProcessVM) { this.compactProcess(vm); return; }
     const info = vm.balloon();
     if (info === undefined || !info.driverReady) return;
     vm.requestBalloonStats();
@@ -213,6 +219,33 @@ class WorkerVm {
     }
   }
 
+  // A process VM that has freed 16 MiB or more of what it held (munmap,
+  // MADV_DONTNEED, a shrunk brk) is rebuilt from its own checkpoint into a
+  // fresh CPU instance, so that the host gets those pages back: freed
+  // pages go back to the instance's own pool of RAM, which a WebAssembly
+  // memory never gives the operating system. A VM that cannot be saved
+  // (more than one process, a shared mapping: CheckpointUnsupportedError)
+  // is left as it is, and not tried again.
+  private compactProcess(vm: ProcessVM): void {
+    const held = vm.cpu.memoryUsed;
+    // The CPU's own high-water mark catches what a second's samples miss;
+    // it is part of the VM's state, so only a peak above the one it had
+    // when it was last rebuilt counts.
+    const peak = vm.cpu.memoryPeak;
+    this.heldSince = Math.max(this.heldSince, held, peak > this.peakAtRebuild ? peak : 0);
+    if (this.cannotCompact || this.heldSince - held < 4096 || vm.state !== 'Running') return;
+    try {
+      const next = this.control.rebuild();
+      this.control.replace(next);
+      this.compactions++;
+      this.heldSince = held;
+      this.peakAtRebuild = next.cpu.memoryPeak;
+    } catch (e) {
+      if (!(e instanceof CheckpointUnsupportedError)) throw e;
+      this.cannotCompact = true;
+    }
+  }
+
   measure(): VmMeasure {
     const vm = this.control.current;
     const m = vm.metrics() as { exits?: Record<string, number> };
@@ -228,11 +261,14 @@ class WorkerVm {
       exits,
       cpuSeconds: vm.loop.busyMs / 1000,
       memory: {
-        bytes: now, average: s.n === 0 ? now : Math.round(s.sum / s.n), minimum: s.n === 0 ? now : s.min, maximum: Math.max(s.max, now),
+        // (A process VM's CPU keeps its own high-water mark, which a second's samples may miss.)
+        bytes: now, average: s.n === 0 ? now : Math.round(s.sum / s.n), minimum: s.n === 0 ? now : s.min,
+        maximum: Math.max(s.max, now, vm instanceof ProcessVM ? vm.cpu.memoryPeak * 4096 : 0),
         limit: vm instanceof ProcessVM ? vm.cpu.memoryLimit * 4096 : (vm.balloon()?.targetBytes ?? Number(vm.cpu.ramLength)),
         demand: this.demandBytes(),
       },
-      ...(vm instanceof SystemVM && vm.balloon() ? { balloon: { targetBytes: vm.balloon()!.targetBytes, actualBytes: vm.balloon()!.actualBytes, compactions: this.compactions } } : {}),
+      compactions: this.compactions,
+      ...(vm instanceof SystemVM && vm.balloon() ? { balloon: { targetBytes: vm.balloon()!.targetBytes, actualBytes: vm.balloon()!.actualBytes } } : {}),
       disk: { readBytes: this.disk?.readBytes ?? 0, writtenBytes: this.disk?.writtenBytes ?? 0, reads: this.disk?.reads ?? 0, writes: this.disk?.writes ?? 0 },
       console: { bytesOut: this.consoleOut, bytesIn: this.consoleIn },
     };
