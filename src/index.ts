@@ -35,6 +35,8 @@ export { HostFs, parseMountSpec, sandboxFs, hostSysroot, SysrootError } from './
 export type { HostMount, SandboxOptions } from './node/host-fs.js';
 export { SystemVM, DEFAULT_SYSTEM_MEMORY, SYSTEM_LIMIT_STATUS, QUANTUM, INSTRUCTIONS_PER_TICK } from './system/system-vm.js';
 export type { SystemVMOptions } from './system/system-vm.js';
+export { BalloonTargetError, NoBalloonError } from './system/devices/virtio-balloon.js';
+export type { BalloonInfo } from './system/devices/virtio-balloon.js';
 export { KernelImageError, parseKernelImage, loadKernel } from './system/linux-image.js';
 export { virtDeviceTree, qemuVirtConfig, QEMU_VIRT } from './system/device-tree.js';
 export { FdtBuilder, parseFdt, FdtError } from './system/fdt.js';
