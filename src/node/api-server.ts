@@ -421,7 +421,7 @@ function isJson(contentType: string | undefined): boolean {
 
 /** Serialises a target's answer: a bigint becomes a number when it is a safe
  *  integer, a decimal string otherwise (JSON has no bigints). */
-function toJson(value: unknown): string {
+export function toJson(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) => typeof v === 'bigint'
     ? (v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= -BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString())
     : v);

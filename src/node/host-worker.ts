@@ -19,7 +19,7 @@ import { ControlError } from '../hypervisor/control.js';
 import type { RunLoop } from '../hypervisor/run-loop.js';
 import { VmControl, REPLACED } from '../cli/vm-control.js';
 import { CheckpointUnsupportedError } from '../linux/process-checkpoint.js';
-import { askVm } from './api-server.js';
+import { askVm, toJson } from './api-server.js';
 import { DirectoryCheckpointStore } from './checkpoint-store.js';
 import { FileBlockBackend } from './block-file.js';
 import { loadCpuModule } from './load.js';
@@ -248,6 +248,7 @@ class WorkerVm {
 
   measure(): VmMeasure {
     const vm = this.control.current;
+    const balloon = vm instanceof SystemVM ? vm.balloon() : undefined;
     const m = vm.metrics() as { exits?: Record<string, number> };
     const s = this.samples;
     const now = this.memoryBytes();
@@ -264,11 +265,11 @@ class WorkerVm {
         // (A process VM's CPU keeps its own high-water mark, which a second's samples may miss.)
         bytes: now, average: s.n === 0 ? now : Math.round(s.sum / s.n), minimum: s.n === 0 ? now : s.min,
         maximum: Math.max(s.max, now, vm instanceof ProcessVM ? vm.cpu.memoryPeak * 4096 : 0),
-        limit: vm instanceof ProcessVM ? vm.cpu.memoryLimit * 4096 : (vm.balloon()?.targetBytes ?? Number(vm.cpu.ramLength)),
+        limit: vm instanceof ProcessVM ? vm.cpu.memoryLimit * 4096 : (balloon?.targetBytes ?? Number(vm.cpu.ramLength)),
         demand: this.demandBytes(),
       },
       compactions: this.compactions,
-      ...(vm instanceof SystemVM && vm.balloon() ? { balloon: { targetBytes: vm.balloon()!.targetBytes, actualBytes: vm.balloon()!.actualBytes } } : {}),
+      ...(balloon ? { balloon: { targetBytes: balloon.targetBytes, actualBytes: balloon.actualBytes } } : {}),
       disk: { readBytes: this.disk?.readBytes ?? 0, writtenBytes: this.disk?.writtenBytes ?? 0, reads: this.disk?.reads ?? 0, writes: this.disk?.writes ?? 0 },
       console: { bytesOut: this.consoleOut, bytesIn: this.consoleIn },
     };
@@ -321,7 +322,8 @@ port.on('message', (m: ToWorker) => {
         const [status, value] = answer;
         if (m.call.op === 'take') post({ type: 'event', name: m.name, event: 'checkpointed', detail: { checkpoint: m.call.name } });
         if (m.call.op === 'pause' || m.call.op === 'resume') post({ type: 'event', name: m.name, event: m.call.op === 'pause' ? 'paused' : 'resumed' });
-        return { status, value: JSON.parse(JSON.stringify(value ?? null, (_k, x: unknown) => (typeof x === 'bigint' ? (x <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(x) : String(x)) : x))) };
+        // (As the API will write it: a message carries no bigints.)
+        return { status, value: JSON.parse(toJson(value ?? null)) as unknown };
       });
       return;
     }

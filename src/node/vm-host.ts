@@ -464,10 +464,15 @@ export class VmHost {
 
   // ---- metering and Dynamic Memory ----
 
-  // Every balanceMs: fresh figures from every worker, then the balancer.
+  /** Fresh figures from every worker that runs VMs. */
+  private measureAll(): Promise<unknown> {
+    return Promise.all(this.pool.filter((w): w is PoolWorker => w?.alive === true && w.vms.size > 0).map((w) => this.measureWorker(w)));
+  }
+
+  // Every balanceMs: fresh figures, then the balancer.
   private async tick(): Promise<void> {
     if (this.closed) return;
-    await Promise.all(this.pool.filter((w): w is PoolWorker => w?.alive === true && w.vms.size > 0).map((w) => this.measureWorker(w)));
+    await this.measureAll();
     const budget = this.options.memoryBudget;
     if (budget === undefined) return;
     const running = [...this.vms.values()].filter((r) => r.worker && r.lastMeasure && r.lastMeasure.state !== 'Stopped');
@@ -497,7 +502,7 @@ export class VmHost {
 
   /** The whole host's figures in Prometheus' text format (version 0.0.4). */
   async prometheus(): Promise<string> {
-    await Promise.all(this.pool.filter((w): w is PoolWorker => w?.alive === true && w.vms.size > 0).map((w) => this.measureWorker(w)));
+    await this.measureAll();
     const lines: string[] = [];
     const metric = (name: string, type: 'counter' | 'gauge', help: string, rows: [Record<string, string>, number][]) => {
       lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
