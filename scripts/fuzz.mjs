@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Longer fuzzing runs of the targets in test/fuzz/ (elf, syscalls, virtio, kernel, checkpoint, disk-layer, machine-checkpoint, process-checkpoint):
+// Longer fuzzing runs of the targets in test/fuzz/ (elf, syscalls, virtio, kernel, checkpoint, disk-layer, machine-checkpoint, process-checkpoint, host-api):
 //
 //   npm run fuzz -- elf --time 600             ten minutes of the ELF loader
 //   npm run fuzz -- all --time 60 --seed s1    a minute of each, seed "s1"
@@ -29,7 +29,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const TARGETS = ['elf', 'syscalls', 'virtio', 'kernel', 'checkpoint', 'disk-layer', 'machine-checkpoint', 'process-checkpoint'];
+const TARGETS = ['elf', 'syscalls', 'virtio', 'kernel', 'checkpoint', 'disk-layer', 'machine-checkpoint', 'process-checkpoint', 'host-api'];
 
 function usage(message) {
   if (message) console.error(`fuzz: ${message}`);
