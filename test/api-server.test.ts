@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  ControlError, isCheckpointName, type CheckpointInfo, type ControlTarget, type SnapshotResult, type VmInfo, type VmRunState,
+  ControlError, isCheckpointName, type BalloonConfig, type BalloonStatistics, type CheckpointInfo, type ControlTarget, type SnapshotResult, type VmInfo, type VmRunState,
 } from '../src/hypervisor/control.js';
 import { ControlApiSocketError, serveControlApi, type ControlApiOptions, type ControlApiServer } from '../src/node/api-server.js';
 import { apiRequest, faultOf, rawConnect, rawExchange, rawStatus, type ApiResponse } from './support/api-client.js';
@@ -101,6 +101,23 @@ class FakeTarget implements ControlTarget {
   }
   metrics(): Record<string, unknown> {
     return this.sync('metrics', () => ({ instret: 12345n, huge: 1n << 64n, exits: { ECALL_U: 7 } }));
+  }
+  /** The balloon's size in MiB, or undefined for a VM without one. */
+  balloonMib: number | undefined = 0;
+  balloon(): BalloonConfig {
+    return this.sync('balloon', () => {
+      if (this.balloonMib === undefined) throw new ControlError(400, 'no balloon device');
+      return { amount_mib: this.balloonMib, deflate_on_oom: true, stats_polling_interval_s: 0 };
+    });
+  }
+  setBalloon(amountMib: number): void {
+    this.sync(`set-balloon ${amountMib}`, () => {
+      if (this.balloonMib === undefined) throw new ControlError(400, 'no balloon device');
+      this.balloonMib = amountMib;
+    });
+  }
+  balloonStatistics(): BalloonStatistics {
+    return this.sync('balloon-statistics', () => ({ target_pages: (this.balloonMib ?? 0) * 256, actual_pages: 0, target_mib: this.balloonMib ?? 0, actual_mib: 0, free_memory: 1 << 20 }));
   }
 }
 
@@ -292,6 +309,21 @@ describe('the routes', () => {
     r = await call('DELETE', '/checkpoints/ghost');
     expect(r.status).toBe(404);
     expect(target.calls).toEqual(['apply ghost', 'delete ghost']);
+  });
+
+  it('the balloon, in Firecracker\'s words: GET and PATCH /balloon, GET /balloon/statistics; refusals before the target', async () => {
+    expect((await call('GET', '/balloon')).json).toEqual({ amount_mib: 0, deflate_on_oom: true, stats_polling_interval_s: 0 });
+    expect((await call('PATCH', '/balloon', { body: { amount_mib: 64 } })).status).toBe(204);
+    expect((await call('GET', '/balloon/statistics')).json).toMatchObject({ target_pages: 64 * 256, target_mib: 64, free_memory: 1 << 20 });
+    for (const body of [{}, { amount_mib: -1 }, { amount_mib: 1.5 }, { amount_mib: '64' }, { amount_mib: 4097 }, { amount_mib: 1, deflate_on_oom: false }]) {
+      const r = await call('PATCH', '/balloon', { body });
+      expect([JSON.stringify(body), r.status]).toEqual([JSON.stringify(body), 400]);
+    }
+    expect(target.calls.filter((c) => c.startsWith('set-balloon'))).toEqual(['set-balloon 64']);
+    target.balloonMib = undefined;
+    const r = await call('GET', '/balloon');
+    expect(r.status).toBe(400);
+    expect(faultOf(r)).toMatch(/no balloon/);
   });
 
   it('GET /metrics answers JSON, bigints as numbers or, past 2^53, decimal strings', async () => {

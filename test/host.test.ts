@@ -430,6 +430,27 @@ describe.skipIf(!linux || !e2fs)('a system VM in the host: our Linux with a disk
 });
 
 describe.skipIf(!linux)('Dynamic Memory for a system VM: the balancer, the balloon and compaction', () => {
+  it('the balloon through the API, in Firecracker\'s words: sized, followed by the guest, and its statistics', async () => {
+    copyFileSync(join(built, 'Image'), join(dir, 'images', 'Image'));
+    copyFileSync(join(built, 'initramfs.cpio.gz'), join(dir, 'images', 'initramfs.cpio.gz'));
+    await openHost();
+    await client.create({
+      name: 'bal', kind: 'system', memory: { startup: 128 * MiB },
+      system: { kernel: 'images/Image', initrd: 'images/initramfs.cpio.gz', append: 'console=ttyS0 quiet panic=-1', balloon: true },
+    });
+    await client.start('bal');
+    await until(() => client.consoleLog('bal'), (t) => t.includes(PROMPT), 120_000);
+    expect(await client.balloon('bal')).toEqual({ amount_mib: 0, deflate_on_oom: true, stats_polling_interval_s: 0 });
+    await client.setBalloon('bal', 64);
+    expect((await client.balloon('bal')).amount_mib).toBe(64);
+    const s = await until(() => client.balloonStatistics('bal'), (x) => x.actual_mib === 64 && x.total_memory !== undefined, 60_000);
+    expect(s).toMatchObject({ target_pages: 64 * 256, actual_pages: 64 * 256, target_mib: 64 });
+    await expect(client.setBalloon('bal', 129)).rejects.toMatchObject({ status: 400 });
+    await client.setBalloon('bal', 0);
+    await until(() => client.balloonStatistics('bal'), (x) => x.actual_mib === 0, 60_000);
+    await client.stop('bal');
+  }, 240_000);
+
   it('a Linux VM with a balloon gives back what the balancer takes, the host compacts it, and it runs on', async () => {
     copyFileSync(join(built, 'Image'), join(dir, 'images', 'Image'));
     copyFileSync(join(built, 'initramfs.cpio.gz'), join(dir, 'images', 'initramfs.cpio.gz'));

@@ -7,10 +7,19 @@
 // (`current` and `replaced`).
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
-import { ControlError, type CheckpointInfo, type ControlTarget, type SnapshotResult, type VmInfo, type VmRunState } from '../hypervisor/control.js';
+import { ControlError, type BalloonConfig, type BalloonStatistics, type CheckpointInfo, type ControlTarget, type SnapshotResult, type VmInfo, type VmRunState } from '../hypervisor/control.js';
 import { CheckpointTree, CheckpointTreeError, type CheckpointInfo as TreeCheckpoint, type CheckpointStore } from '../hypervisor/checkpoint-tree.js';
 import { CheckpointError } from '../hypervisor/checkpoint-error.js';
 import { CheckpointUnsupportedError } from '../linux/process-checkpoint.js';
+import type { SystemVM } from '../system/system-vm.js';
+import type { BalloonInfo } from '../system/devices/virtio-balloon.js';
+
+const MiB = 1024 * 1024;
+/** The driver's statistics (virtio's names) as Firecracker's fields. */
+const STAT_FIELDS: Record<string, string> = {
+  SWAP_IN: 'swap_in', SWAP_OUT: 'swap_out', MAJFLT: 'major_faults', MINFLT: 'minor_faults', MEMFREE: 'free_memory',
+  MEMTOT: 'total_memory', AVAIL: 'available_memory', CACHES: 'disk_caches', HTLB_PGALLOC: 'hugetlb_allocations', HTLB_PGFAIL: 'hugetlb_failures',
+};
 
 /** What a VM offers its controller (SystemVM and ProcessVM have these). */
 export interface ControlledVM {
@@ -176,6 +185,39 @@ export class VmControl<V extends ControlledVM> implements ControlTarget {
     } catch (e) {
       throw treeError(e);
     }
+  }
+
+  balloon(): BalloonConfig {
+    const b = this.balloonOf('GET /balloon');
+    return { amount_mib: Math.round((b.ramBytes - b.targetBytes) / MiB), deflate_on_oom: true, stats_polling_interval_s: 0 };
+  }
+
+  setBalloon(amountMib: number): void {
+    const vm = this.vm as ControlledVM & Partial<Pick<SystemVM, 'setBalloonTarget'>>;
+    const b = this.balloonOf('PATCH /balloon');
+    if (amountMib * MiB > b.ramBytes) throw new ControlError(400, `"amount_mib" ${amountMib} is more than the VM's ${b.ramBytes / MiB} MiB of RAM`);
+    vm.setBalloonTarget!(b.ramBytes - amountMib * MiB);
+  }
+
+  balloonStatistics(): BalloonStatistics {
+    const vm = this.vm as ControlledVM & Partial<Pick<SystemVM, 'requestBalloonStats'>>;
+    const b = this.balloonOf('GET /balloon/statistics');
+    // Fresh figures are asked for now; these are the last the driver sent.
+    vm.requestBalloonStats?.();
+    const s = b.stats ?? {};
+    const n = (k: string) => (s[k] === undefined ? {} : { [STAT_FIELDS[k]]: Number(s[k]) });
+    const targetPages = (b.ramBytes - b.targetBytes) / 4096, actualPages = (b.ramBytes - b.actualBytes) / 4096;
+    return {
+      target_pages: targetPages, actual_pages: actualPages, target_mib: Math.round(targetPages / 256), actual_mib: Math.round(actualPages / 256),
+      ...Object.keys(STAT_FIELDS).reduce((o, k) => ({ ...o, ...n(k) }), {}),
+    };
+  }
+
+  private balloonOf(what: string): BalloonInfo {
+    const vm = this.vm as ControlledVM & Partial<Pick<SystemVM, 'balloon'>>;
+    const b = vm.balloon?.();
+    if (b === undefined) throw new ControlError(400, `${what}: this VM has no balloon device (boot it with --balloon)`);
+    return b;
   }
 
   metrics(): Record<string, unknown> {

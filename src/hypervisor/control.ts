@@ -85,6 +85,44 @@ export interface ControlTarget {
   /** `GET /metrics`: counters as plain JSON values (bigints are allowed: the
    *  server writes a safe integer as a number, a larger one as a decimal string). */
   metrics(): Record<string, unknown> | Promise<Record<string, unknown>>;
+  /** `GET /balloon` (Firecracker's): the balloon's size. Throws
+   *  ControlError(400) for a VM without a balloon device. */
+  balloon(): BalloonConfig | Promise<BalloonConfig>;
+  /** `PATCH /balloon {"amount_mib"}`: the memory the guest is asked to
+   *  give back, in MiB (0 deflates it). Throws ControlError(400) without a
+   *  balloon or for more than the VM's RAM. */
+  setBalloon(amountMib: number): void | Promise<void>;
+  /** `GET /balloon/statistics`: what the balloon holds and the guest's own figures. */
+  balloonStatistics(): BalloonStatistics | Promise<BalloonStatistics>;
+}
+
+/** `GET /balloon`, in Firecracker's words. */
+export interface BalloonConfig {
+  /** The balloon's target size: memory the guest is asked to give back, MiB. */
+  amount_mib: number;
+  /** The guest may take pages back from the balloon when it runs out. */
+  deflate_on_oom: boolean;
+  /** 0: statistics are asked for when read. */
+  stats_polling_interval_s: number;
+}
+
+/** `GET /balloon/statistics`: Firecracker's fields; the guest's figures
+ *  (bytes, and counts for the fault fields) when its driver has sent some. */
+export interface BalloonStatistics {
+  target_pages: number;
+  actual_pages: number;
+  target_mib: number;
+  actual_mib: number;
+  swap_in?: number;
+  swap_out?: number;
+  major_faults?: number;
+  minor_faults?: number;
+  free_memory?: number;
+  total_memory?: number;
+  available_memory?: number;
+  disk_caches?: number;
+  hugetlb_allocations?: number;
+  hugetlb_failures?: number;
 }
 
 /** A refusal a client should see: `status` is an HTTP status, 400..599. */

@@ -324,7 +324,10 @@ export type VmCall =
   | { op: 'take'; name: string }
   | { op: 'apply'; name: string }
   | { op: 'delete'; name: string }
-  | { op: 'metrics' };
+  | { op: 'metrics' }
+  | { op: 'balloon' }
+  | { op: 'set-balloon'; amountMib: number }
+  | { op: 'balloon-statistics' };
 
 /** One resource: its allowed methods and, for each, whether it takes a
  *  JSON body and the call a checked request makes (a Refusal otherwise). */
@@ -348,6 +351,10 @@ export function vmRoute(path: string): Route<VmCall> | undefined {
       return { methods: { GET: { body: false, call: () => ({ op: 'list' }) }, POST: { body: true, call: takeCall } } };
     case '/metrics':
       return { methods: { GET: { body: false, call: () => ({ op: 'metrics' }) } } };
+    case '/balloon':
+      return { methods: { GET: { body: false, call: () => ({ op: 'balloon' }) }, PATCH: { body: true, call: balloonCall } } };
+    case '/balloon/statistics':
+      return { methods: { GET: { body: false, call: () => ({ op: 'balloon-statistics' }) } } };
   }
   const m = /^\/checkpoints\/([^/]+)(\/apply)?$/.exec(path);
   if (!m) return undefined;
@@ -402,6 +409,14 @@ function snapshotCall(body: unknown): VmCall {
   const type = o.snapshot_type ?? 'Full';
   if (type !== 'Full' && type !== 'Diff') throw new Refusal(400, `"snapshot_type" must be "Full" or "Diff", not ${JSON.stringify(type)}`);
   return { op: 'snapshot', path, type };
+}
+
+function balloonCall(body: unknown): VmCall {
+  const { amount_mib: amount } = fields(body, 'PATCH /balloon', ['amount_mib'], ['amount_mib']);
+  if (typeof amount !== 'number' || !Number.isSafeInteger(amount) || amount < 0 || amount > 4096) {
+    throw new Refusal(400, `"amount_mib" must be a whole number of MiB from 0 to 4096, not ${JSON.stringify(amount)}`);
+  }
+  return { op: 'set-balloon', amountMib: amount };
 }
 
 function takeCall(body: unknown): VmCall {
@@ -640,6 +655,9 @@ export async function askVm(t: ControlTarget, c: VmCall): Promise<Answer> {
     case 'apply': await t.applyCheckpoint(c.name); return [204, undefined];
     case 'delete': await t.deleteCheckpoint(c.name); return [204, undefined];
     case 'metrics': return [200, await t.metrics()];
+    case 'balloon': return [200, await t.balloon()];
+    case 'set-balloon': await t.setBalloon(c.amountMib); return [204, undefined];
+    case 'balloon-statistics': return [200, await t.balloonStatistics()];
   }
 }
 

@@ -6,7 +6,7 @@ import { Agent, request, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { VmSummary, HostEvent } from './vm-host.js';
 import type { VmMeasure } from './host-protocol.js';
-import type { CheckpointInfo, SnapshotResult, VmInfo } from '../hypervisor/control.js';
+import type { BalloonConfig, BalloonStatistics, CheckpointInfo, SnapshotResult, VmInfo } from '../hypervisor/control.js';
 import { CONSOLE_PROTOCOL } from './host-api.js';
 
 export class HostApiError extends Error {
@@ -83,6 +83,9 @@ export class HostClient {
   checkpoint(name: string, checkpoint: string): Promise<CheckpointInfo> { return this.json('POST', this.vm(name, '/checkpoints'), { name: checkpoint }); }
   restore(name: string, checkpoint: string): Promise<void> { return this.json('POST', this.vm(name, `/checkpoints/${encodeURIComponent(checkpoint)}/apply`)); }
   deleteCheckpoint(name: string, checkpoint: string): Promise<void> { return this.json('DELETE', this.vm(name, `/checkpoints/${encodeURIComponent(checkpoint)}`)); }
+  balloon(name: string): Promise<BalloonConfig> { return this.json('GET', this.vm(name, '/balloon')); }
+  setBalloon(name: string, amountMib: number): Promise<void> { return this.json('PATCH', this.vm(name, '/balloon'), { amount_mib: amountMib }); }
+  balloonStatistics(name: string): Promise<BalloonStatistics> { return this.json('GET', this.vm(name, '/balloon/statistics')); }
 
   /** What a VM printed lately (its console's last 64 KiB). */
   async consoleLog(name: string): Promise<string> {
