@@ -32,9 +32,11 @@ export type HostCall =
 export const CONSOLE_PROTOCOL = 'ringvisor-console';
 
 export function hostRoutes(host: VmHost): ApiRoutes<HostCall> {
+  // A stream of events holds its queue while it lasts: each has its own.
+  let streams = 0;
   return {
     route: hostRoute,
-    queue: (c) => ('name' in c ? `vm:${c.name}` : c.op === 'events' ? `events:${Math.random()}` : 'host'),
+    queue: (c) => ('name' in c ? `vm:${c.name}` : c.op === 'events' ? `events:${++streams}` : 'host'),
     ask: (c) => { host.countRequest(); return askHost(host, c); },
     upgrade: (path, req, socket, head) => attachConsole(host, path, req, socket, head),
   };

@@ -233,11 +233,11 @@ export class VmHost {
   /** The host paths of a configuration's files, each confined to the state
    *  directory (symbolic links followed: one that leads out is refused).
    *  With `mustExist`, a missing file is refused too. */
-  private pathsOf(config: VmConfig, mustExist: boolean): string[] {
-    const rel = config.kind === 'process'
-      ? [config.process!.program]
-      : [config.system!.kernel, config.system!.initrd, config.system!.disk].filter((p): p is string => p !== undefined);
-    return rel.map((p) => this.confined(p, mustExist));
+  private pathsOf(config: VmConfig, mustExist: boolean): StartVm['paths'] {
+    const rel: StartVm['paths'] = config.kind === 'process'
+      ? { program: config.process!.program }
+      : { kernel: config.system!.kernel, initrd: config.system!.initrd, disk: config.system!.disk };
+    return Object.fromEntries(Object.entries(rel).filter(([, p]) => p !== undefined).map(([k, p]) => [k, this.confined(p!, mustExist)]));
   }
 
   private confined(rel: string, mustExist: boolean): string {
@@ -261,10 +261,7 @@ export class VmHost {
     const r = this.find(name);
     if (r.state !== 'Off' && r.state !== 'Crashed') throw new ControlError(409, `VM ${name} is ${r.state}`);
     const c = r.config;
-    const [first, second, third] = this.pathsOf(c, true);
-    const paths: StartVm['paths'] = c.kind === 'process'
-      ? { program: first }
-      : { kernel: first, ...(c.system!.initrd ? { initrd: second } : {}), ...(c.system!.disk ? { disk: c.system!.initrd ? third : second } : {}) };
+    const paths = this.pathsOf(c, true);
     const w = this.place(c);
     r.state = 'Starting';
     r.worker = w;
