@@ -9,20 +9,28 @@ import { constants as osConstants } from 'node:os';
 import { sandboxFs, parseMountSpec, hostHandle, hostSysroot, HostFsUnavailable, SysrootError, QUOTA_BLOCK, type HostMount } from '../node/host-fs.js';
 import { readProgramFile, ProgramFileError } from '../node/read-program.js';
 import { MEMFS_INODE_BYTES, TMP_DEFAULT_BYTES, TMP_DEFAULT_INODES } from '../linux/fs/memfs.js';
-import { ProcessVM, ElfError, RamAllocationError, EXIT_REASON_NAMES, DEFAULT_MEMORY_BYTES, LIMIT_EXIT_STATUS, loadCpuModule } from '../index.js';
+// Only what `run` needs is imported here, and from its own module rather
+// than the package's index (which loads the system VM too): a short program
+// pays for every module Node compiles before it starts (busybox echo: some
+// 30 ms of its 185). boot, host and vm, and run's checkpoint tree and
+// control API, are imported when they are asked for.
+import { ProcessVM, DEFAULT_MEMORY_BYTES, LIMIT_EXIT_STATUS } from '../linux/process-vm.js';
+import { ElfError } from '../linux/elf.js';
+import { RamAllocationError, EXIT_REASON_NAMES } from '../cpu/cpu.js';
+import { registerDefaultCpuModule } from '../cpu/module-registry.js';
+import { loadCpuModule } from '../node/load.js';
 import type { JitStats } from '../cpu/jit/jit.js';
 import { WorkerTranslationService } from '../node/translation-worker.js';
-import { cmdBoot, BootUsageError, BOOT_USAGE } from './boot.js';
-import { cmdHost, cmdVm, HostUsageError, HOST_USAGE } from './host.js';
 import { HostInput } from '../linux/fs/host-input.js';
 import { CheckpointError } from '../hypervisor/checkpoint-error.js';
-import { CheckpointTree, CheckpointTreeError } from '../hypervisor/checkpoint-tree.js';
-import { DirectoryCheckpointStore, CheckpointStoreError } from '../node/checkpoint-store.js';
-import { serveControlApi, ControlApiSocketError, type ControlApiServer } from '../node/api-server.js';
-import { VmControl, REPLACED } from './vm-control.js';
+import type { CheckpointTree } from '../hypervisor/checkpoint-tree.js';
+import type { DirectoryCheckpointStore } from '../node/checkpoint-store.js';
+import type { ControlApiServer } from '../node/api-server.js';
 import { parseSize, parseByteCount, parseInstructionCount, parseSeconds, parseThreadSlice, MAX_TMP_BYTES, MAX_DISK_QUOTA_BYTES, type Fail } from './options.js';
 
-const USAGE = `usage: ringvisor run [options] PROGRAM [ARGS...]
+registerDefaultCpuModule(() => loadCpuModule());
+
+const RUN_USAGE = `usage: ringvisor run [options] PROGRAM [ARGS...]
        ringvisor run [options] --restore FILE
 
 Runs a riscv64 Linux program in a process VM: a static one, or a dynamically
@@ -113,9 +121,13 @@ usage: ringvisor bench [options]
 Runs the benchmark: workloads under ringvisor, qemu-riscv64, native and
 JavaScript, then micro-benchmarks (bench/run.mjs; needs a source checkout;
 ringvisor bench --help lists its options).
+`;
 
-${BOOT_USAGE}
-${HOST_USAGE}`;
+/** The whole usage text: run's, then boot's and host's from their modules. */
+async function usage(): Promise<string> {
+  const [{ BOOT_USAGE }, { HOST_USAGE }] = await Promise.all([import('./boot.js'), import('./host.js')]);
+  return `${RUN_USAGE}\n${BOOT_USAGE}\n${HOST_USAGE}`;
+}
 
 /** A command line the command cannot use (status 2). `brief`: a bad value
  *  of a known option, told in one line without the whole usage text. */
@@ -327,7 +339,7 @@ async function cmdRun(args: string[]): Promise<number> {
     else if (a === '--checkpoint-dir') checkpointDir = value();
     else if (a === '--strace') strace = true;
     else if (a === '--stats') stats = true;
-    else if (a === '-h' || a === '--help') { out(1)(new TextEncoder().encode(USAGE)); return 0; }
+    else if (a === '-h' || a === '--help') { out(1)(new TextEncoder().encode(await usage())); return 0; }
     else throw new UsageError(`unknown option ${a}`);
   }
   let program = args[i];
@@ -434,6 +446,9 @@ async function cmdRun(args: string[]): Promise<number> {
   // The control API and the checkpoint tree (a process VM's has no disk).
   let tree: { tree: CheckpointTree; store: DirectoryCheckpointStore } | undefined;
   if (checkpointDir !== undefined) {
+    const [{ CheckpointTree, CheckpointTreeError }, { DirectoryCheckpointStore, CheckpointStoreError }] = await Promise.all([
+      import('../hypervisor/checkpoint-tree.js'), import('../node/checkpoint-store.js'),
+    ]);
     try {
       const store = new DirectoryCheckpointStore(checkpointDir);
       tree = { tree: CheckpointTree.open({ store }), store };
@@ -442,12 +457,16 @@ async function cmdRun(args: string[]): Promise<number> {
       throw e;
     }
   }
-  const control = new VmControl<ProcessVM>({
+  // Without a tree or an API nothing can pause, save or replace the VM: it
+  // runs alone, without the control layer's modules.
+  const { VmControl, REPLACED } = api === undefined && tree === undefined ? { VmControl: undefined, REPLACED: undefined } : await import('./vm-control.js');
+  const control = VmControl && new VmControl<ProcessVM>({
     id: program, kind: 'process', vm, tree,
     restore: (state) => ProcessVM.restore(state, common),
   });
   let server: ControlApiServer | undefined;
-  if (api !== undefined) {
+  if (api !== undefined && control) {
+    const { serveControlApi, ControlApiSocketError } = await import('../node/api-server.js');
     try {
       server = await serveControlApi(api, control, { log: (line) => stderr(enc.encode(`ringvisor: api: ${line}\n`)) });
     } catch (e) {
@@ -460,9 +479,11 @@ async function cmdRun(args: string[]): Promise<number> {
   let status: number;
   try {
     // A checkpoint applied through the API replaces the VM: run that one.
-    do status = await control.current.run();
-    while (status === REPLACED && control.current.state !== 'Stopped');
-    vm = control.current;
+    if (control) {
+      do status = await control.current.run();
+      while (status === REPLACED && control.current.state !== 'Stopped');
+      vm = control.current;
+    } else status = await vm.run();
   } catch (e) {
     if (!(e instanceof HostWaitTimeout)) throw e;
     process.stderr.write(`ringvisor: ${program}: timed out after ${timeoutSeconds} s ${e.what}\n`);
@@ -510,25 +531,34 @@ async function main(argv: string[]): Promise<number> {
   try {
     if (command === 'run') return await cmdRun(rest);
     if (command === 'bench') return cmdBench(rest);
-    if (command === 'boot') return await cmdBoot(rest);
-    if (command === 'host') return await cmdHost(rest);
-    if (command === 'vm') return await cmdVm(rest);
+    if (command === 'boot') {
+      const { cmdBoot, BootUsageError, BOOT_USAGE } = await import('./boot.js');
+      try {
+        return await cmdBoot(rest);
+      } catch (e) {
+        if (!(e instanceof BootUsageError)) throw e;
+        process.stderr.write(`ringvisor: boot: ${e.message}\n${e.brief ? '' : BOOT_USAGE}`);
+        return 2;
+      }
+    }
+    if (command === 'host' || command === 'vm') {
+      const { cmdHost, cmdVm, HostUsageError } = await import('./host.js');
+      try {
+        return await (command === 'host' ? cmdHost(rest) : cmdVm(rest));
+      } catch (e) {
+        if (!(e instanceof HostUsageError)) throw e;
+        process.stderr.write(`ringvisor: ${command}: ${e.message}\n`);
+        return 2;
+      }
+    }
     if (command === undefined || command === '-h' || command === '--help') {
-      process.stdout.write(USAGE);
+      process.stdout.write(await usage());
       return command === undefined ? 2 : 0;
     }
     throw new UsageError(`unknown command '${command}'`);
   } catch (e) {
-    if (e instanceof HostUsageError) {
-      process.stderr.write(`ringvisor: ${command}: ${e.message}\n`);
-      return 2;
-    }
-    if (e instanceof BootUsageError) {
-      process.stderr.write(`ringvisor: boot: ${e.message}\n${e.brief ? '' : BOOT_USAGE}`);
-      return 2;
-    }
     if (e instanceof UsageError) {
-      process.stderr.write(`ringvisor: ${e.message}\n${e.brief ? '' : USAGE}`);
+      process.stderr.write(`ringvisor: ${e.message}\n${e.brief ? '' : await usage()}`);
       return 2;
     }
     if (e instanceof RamAllocationError) {
