@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Cpu, ExitReason, MemoryMode, Perm, EXIT_REASON_NAMES, PAGE_SIZE } from '../src/cpu/cpu.js';
 import { Bytes, Code, Op, I32, I64, functionBody, moduleBytes } from '../src/cpu/jit/wasm-writer.js';
+import { discover, emitRegion, moduleOf, HELPERS, type EmitConfig } from '../src/cpu/jit/translate.js';
 import { ProcessVM, WorkerTranslationService, loadCpuModule, type TranslationService } from '../src/index.js';
 import { newCpu, describeExit, userMode } from './support/machine.js';
 import * as A from './support/rvasm.js';
@@ -1012,5 +1013,87 @@ describe('code in writable pages', () => {
     const s = vm.cpu.jitStats!;
     expect(s.translated).toBeGreaterThan(40);
     expect(s.dropped).toBeGreaterThan(10);
+  });
+});
+
+// ---- 6. chaining --------------------------------------------------------------------------------
+
+describe('a translation tail-calls the next one (EmitConfig.chain)', () => {
+  // One region, `addi x1, x1, 1; jalr x0, 0(x5)`, on a memory of its own:
+  // x5 holds the target, and the translation map (16 entries at MAP) says
+  // what the target has. Table entry 1 is a spy: it records the budget it
+  // is given and returns 1000 + that.
+  const ENTRY = 0x1000, TARGET = 0x2468, MAP = 0x100, ENTRIES = 16, NEVER = 0xffff_ffff;
+  const X_REGS = 0x400, PC = 0x600;
+  const config: EmitConfig = {
+    userEnd: 2 ** 38,
+    layout: { X_REGS, F_REGS: 0x500, PC, FCSR: 0x608, RAM_OFFSET: 0x1000, PAGE_PERMS: 0x800, SLOT_TABLE: 0xc00, SLOT_SHIFT: 16 },
+    chain: { JIT_MAP: MAP, JIT_MAP_ENTRIES: ENTRIES, JIT_NEVER: NEVER },
+  };
+  const code = A.assemble([A.addi(1, 1, 1), A.jalr(0, 5, 0)]);
+  const region = discover({
+    ...config, expand: () => 0,
+    isCode: (pc) => pc >= ENTRY && pc < ENTRY + PAGE_SIZE,
+    parcel: (pc) => pc - ENTRY + 1 < code.length ? code[pc - ENTRY] | (code[pc - ENTRY + 1] << 8) : 0x0073, // ebreak's low half: a stop
+  }, ENTRY)!;
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  const table = new WebAssembly.Table({ initial: 2, element: 'anyfunc' });
+  const given: bigint[] = [];
+  // A module whose export forwards to the JS spy: a function of the table's type.
+  const spyModule = new WebAssembly.Module(moduleBytes({
+    memory: { module: 'cpu', name: 'memory' },
+    functions: [{ module: 'cpu', name: 'spy', params: [I64], results: [I64] }],
+    params: [I64], results: [I64], bodies: [functionBody([], new Code().get(0).call(0))],
+  }));
+  const spyExports = new WebAssembly.Instance(spyModule, { cpu: { memory, spy: (left: bigint) => { given.push(left); return 1000n + left; } } }).exports;
+  table.set(1, spyExports['0'] as (left: bigint) => bigint);
+  const helpers = Object.fromEntries(HELPERS.map((h) => [h, () => { throw new Error(`${h} called`); }]));
+  const translated = new WebAssembly.Instance(new WebAssembly.Module(moduleOf([emitRegion(config, region)], config)), { cpu: { memory, table, ...helpers } })
+    .exports['0'] as (left: bigint) => bigint;
+  const view = new DataView(memory.buffer);
+  const BAIL = 1n << 63n;
+
+  /** Calls the translation with `left` after putting `entry` in the map's entry for the target. */
+  function call(left: bigint, entry: { pc: number; fn: number } | undefined): bigint {
+    new Uint8Array(memory.buffer, MAP, ENTRIES * 16).fill(0);
+    if (entry) {
+      const slot = MAP + ((TARGET >> 1) & (ENTRIES - 1)) * 16;
+      view.setBigUint64(slot, BigInt(entry.pc), true);
+      view.setUint32(slot + 8, entry.fn, true);
+    }
+    view.setBigUint64(X_REGS + 8, 41n, true);
+    view.setBigUint64(X_REGS + 5 * 8, BigInt(TARGET), true);
+    given.length = 0;
+    return translated(left);
+  }
+
+  it('calls the target\'s translation with the budget left, after storing the registers and pc', () => {
+    expect(region.blocks.length).toBe(1);
+    expect(call(100n, { pc: TARGET, fn: 1 })).toBe(1098n);
+    expect(given).toEqual([98n]);
+    expect(view.getBigUint64(X_REGS + 8, true)).toBe(42n);
+    expect(view.getBigUint64(PC, true)).toBe(BigInt(TARGET));
+  });
+
+  it('returns to the interpreter when the target has no translation, cannot have one, or is another pc', () => {
+    for (const entry of [undefined, { pc: TARGET, fn: 0 }, { pc: TARGET, fn: NEVER }, { pc: TARGET + 2 * ENTRIES, fn: 1 }]) {
+      expect(call(100n, entry), JSON.stringify(entry)).toBe(98n);
+      expect(given).toEqual([]);
+      expect(view.getBigUint64(PC, true)).toBe(BigInt(TARGET));
+      expect(view.getBigUint64(X_REGS + 8, true)).toBe(42n);
+    }
+  });
+
+  it('returns when the budget is used up, or stops short, without calling', () => {
+    expect(call(2n, { pc: TARGET, fn: 1 })).toBe(0n);
+    expect(BigInt.asUintN(64, call(1n, { pc: TARGET, fn: 1 }))).toBe(BAIL | 1n); // (an i64 comes back signed)
+    expect(view.getBigUint64(PC, true)).toBe(BigInt(ENTRY));
+    expect(view.getBigUint64(X_REGS + 8, true)).toBe(41n);
+    expect(given).toEqual([]);
+  });
+
+  it('is left out of a system VM\'s regions and of engines without tail calls (no table import)', () => {
+    const plain = moduleOf([emitRegion({ ...config, chain: undefined }, region)], { ...config, chain: undefined });
+    expect(WebAssembly.Module.imports(new WebAssembly.Module(plain)).some((i) => i.kind === 'table')).toBe(false);
   });
 });

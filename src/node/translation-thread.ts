@@ -20,7 +20,7 @@ const expand = cpu.exports.expandCompressed as (parcel: number) => number;
 // wherever it goes. So each function is called here once, on a memory of
 // its own with no budget: it loads registers, finds no budget for its
 // first block and stores them back, all in this scratch page.
-const scratch: WebAssembly.Imports = { cpu: { memory: new WebAssembly.Memory({ initial: 1 }) } };
+const scratch: WebAssembly.Imports = { cpu: { memory: new WebAssembly.Memory({ initial: 1 }), table: new WebAssembly.Table({ initial: 0, element: 'anyfunc' }) } };
 for (const h of HELPERS) (scratch.cpu as Record<string, unknown>)[h] = () => { throw new Error(`translation-thread: ${h} called with no budget`); };
 
 type Message = { id: number; request: TranslationRequest };

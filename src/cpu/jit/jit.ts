@@ -95,6 +95,17 @@ export interface TranslationService {
   readonly outstanding: number;
 }
 
+/** Whether this engine has WebAssembly's tail calls (a module whose one
+ *  function is `return_call_indirect` through a table validates): chained
+ *  translations need them. */
+const TAIL_CALLS = WebAssembly.validate(new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+  0x01, 0x06, 0x01, 0x60, 0x01, 0x7e, 0x01, 0x7e, // type 0: (i64) -> i64
+  0x03, 0x02, 0x01, 0x00, // one function of type 0
+  0x04, 0x04, 0x01, 0x70, 0x00, 0x01, // a table of funcref, at least 1
+  0x0a, 0x0b, 0x01, 0x09, 0x00, 0x20, 0x00, 0x41, 0x00, 0x13, 0x00, 0x00, 0x0b, // local.get 0, i32.const 0, return_call_indirect
+]));
+
 /** Finds, emits and compiles a batch, in the calling thread. `expand`: the
  *  CPU's own expansion of compressed instructions. */
 export function translateBatch(request: TranslationRequest, expand: (parcel: number) => number): TranslationResult {
@@ -108,7 +119,7 @@ export function translateBatch(request: TranslationRequest, expand: (parcel: num
     return { function: functions.length - 1, instructions: f.instructions, blocks: f.blocks, pages: region.pages };
   });
   if (functions.length === 0) return { entries, bytes: 0, ms: performance.now() - started };
-  const bytes = moduleOf(functions);
+  const bytes = moduleOf(functions, request.config);
   const module = new WebAssembly.Module(bytes);
   return { module, entries, bytes: bytes.length, ms: performance.now() - started };
 }
@@ -210,7 +221,7 @@ export class Jit {
   private bytes: Uint8Array;
 
   constructor(private readonly host: JitHost, private service: TranslationService = compileHere(host.expand)) {
-    const cpu: Record<string, unknown> = { memory: host.memory };
+    const cpu: Record<string, unknown> = { memory: host.memory, table: host.table };
     for (const h of HELPERS) cpu[h] = host.helpers[h];
     this.imports = { cpu };
     this.view = new DataView(host.memory.buffer);
@@ -222,9 +233,12 @@ export class Jit {
         PAGE_PERMS: l.PAGE_PERMS, SLOT_TABLE: l.SLOT_TABLE, SLOT_SHIFT: l.SLOT_SHIFT,
       },
       userEnd: 2 ** l.USER_VA_BITS,
+      chain: TAIL_CALLS ? { JIT_MAP: l.JIT_MAP, JIT_MAP_ENTRIES: l.JIT_MAP_ENTRIES, JIT_NEVER: l.JIT_NEVER } : undefined,
     };
     this.systemConfig = {
       ...this.config,
+      // A system VM's lookup also checks the RAM page (assembly/cpu.ts).
+      chain: undefined,
       system: {
         TLB: l.TLB, TLB_ENTRIES: l.TLB_ENTRIES, TLB_GEN: l.TLB_GEN, MMU_PERMS: l.MMU_PERMS,
         RAM_BASE: l.RAM_BASE, RAM_SIZE: l.RAM_SIZE, DIRTY_MAP: l.DIRTY_MAP, TLB_CODE: l.TLB_CODE, SSTATUS: l.csr.sstatus,

@@ -32,6 +32,17 @@
 // CSRs other than the FP ones stop the block, and a region with F or D runs
 // only while sstatus.FS is Dirty (where they are legal and change nothing
 // of it).
+//
+// Chaining (a process VM's regions, EmitConfig.chain): a region that leaves
+// for a pc outside it, with budget left and not stopped short, looks that
+// pc up in the interpreter's translation map itself and tail-calls its
+// translation (return_call_indirect through the CPU's table), after storing
+// its registers as it would to return. Without it every jump out of a
+// region, and every `jalr` whose target the region does not hold (an
+// interpreter's dispatch on its bytecode, a virtual call), went back
+// through the interpreter's loop to find the next translation. The
+// interpreter still sees every untranslated target (a map miss returns to
+// it, and it counts the visit), every budget exit and every stop.
 import { Code, Op, TruncSat, I32, I64, F32, F64, functionBody, moduleBytes, type FunctionImport } from './wasm-writer.js';
 
 // Limits of a region. What a call into a translation costs grows with the
@@ -62,6 +73,11 @@ export interface EmitConfig {
    *  the interpreter's TLB ("Under the MMU", below), and a region is the
    *  code of one page. Absent: a process VM's (page permissions). */
   system?: { TLB: number; TLB_ENTRIES: number; TLB_GEN: number; MMU_PERMS: number; RAM_BASE: number; RAM_SIZE: number; DIRTY_MAP: number; TLB_CODE: number; SSTATUS: number };
+  /** Translations call the next one themselves ("Chaining", below): where
+   *  the interpreter's translation map is (assembly/layout.ts). Absent: each
+   *  returns to the interpreter, which looks the next pc up (a system VM's
+   *  regions, and engines without WebAssembly's tail calls). */
+  chain?: { JIT_MAP: number; JIT_MAP_ENTRIES: number; JIT_NEVER: number };
 }
 
 /** In a system VM, pcs are numbers holding an address's low 48 bits (the
@@ -102,6 +118,8 @@ const SIGNATURES = {
 } as const;
 export type Helper = keyof typeof SIGNATURES;
 export const HELPERS = Object.keys(SIGNATURES) as Helper[];
+/** A region's type in its module: after one type per helper (moduleBytes). */
+const REGION_TYPE = HELPERS.length;
 
 /** One region's function, ready to go into a module with others (moduleOf). */
 export interface RegionCode {
@@ -389,13 +407,16 @@ export function snapshotEnv(config: EmitConfig, snapshot: CodeSnapshot, expand: 
 }
 
 /** A module of translations: it imports the CPU's memory and every helper
- *  (HELPERS order) and exports function i, of type (i64) -> i64, as `${i}`. */
-export function moduleOf(functions: readonly RegionCode[]): Uint8Array<ArrayBuffer> {
+ *  (HELPERS order), and its table when they chain, and exports function i,
+ *  of type (i64) -> i64 (type REGION_TYPE), as `${i}`. */
+export function moduleOf(functions: readonly RegionCode[], config: EmitConfig): Uint8Array<ArrayBuffer> {
   const imports: FunctionImport[] = HELPERS.map((h) => ({
     module: 'cpu', name: h, params: [...SIGNATURES[h].params], results: [...SIGNATURES[h].results],
   }));
   return moduleBytes({
     memory: { module: 'cpu', name: 'memory' }, functions: imports,
+    // Chained regions call through the CPU's table.
+    table: config.chain ? { module: 'cpu', name: 'table' } : undefined,
     params: [I64], results: [I64], bodies: functions.map((f) => f.body),
   });
 }
@@ -477,9 +498,25 @@ class Emitter {
     for (const r of sorted(this.written)) body.i32(0).get(r).mem(Op.i64_store, 3, X_REGS + r * 8);
     for (const r of sorted(this.fWritten)) body.i32(0).get(F_LOCALS + r).mem(Op.f64_store, 3, F_REGS + r * 8);
     body.i32(0).get(NEXT_PC).mem(Op.i64_store, 3, PC);
+    if (this.env.chain) this.chainTo(body, this.env.chain);
     body.get(LEFT).get(BAIL).op(Op.i64_extend_i32_u).i64(63n).op(Op.i64_shl).op(Op.i64_or);
 
     return { body: functionBody(LOCALS, body), instructions: this.blocks.reduce((s, b) => s + b.count, 0), blocks: n };
+  }
+
+  /** The epilogue's tail call ("Chaining"): with budget left and not
+   *  stopped short, the translation of NEXT_PC if the map holds one (the
+   *  interpreter's lookup, assembly/cpu.ts: entry (pc >> 1) & mask, 16
+   *  bytes of { u64 pc, u32 function, u32 visits }). BLOCK and OFFSET are
+   *  free by now: they hold the entry's address and its function. */
+  private chainTo(body: Code, chain: NonNullable<EmitConfig['chain']>): void {
+    body.get(BAIL).op(Op.i32_eqz).get(LEFT).op(Op.i64_eqz).op(Op.i32_eqz).op(Op.i32_and).if();
+    body.get(NEXT_PC).i64(1).op(Op.i64_shr_u).op(Op.i32_wrap_i64).i32(chain.JIT_MAP_ENTRIES - 1).op(Op.i32_and).i32(4).op(Op.i32_shl).set(BLOCK);
+    body.get(BLOCK).mem(Op.i64_load, 3, chain.JIT_MAP).get(NEXT_PC).op(Op.i64_eq).if();
+    body.get(BLOCK).mem(Op.i32_load, 2, chain.JIT_MAP + 8).set(OFFSET);
+    body.get(OFFSET).op(Op.i32_eqz).op(Op.i32_eqz).get(OFFSET).i32(chain.JIT_NEVER).op(Op.i32_ne).op(Op.i32_and).if();
+    body.get(LEFT).get(OFFSET).returnCallIndirect(REGION_TYPE, 0);
+    body.end().end().end();
   }
 
   private swap(c: Code): Code {

@@ -1,11 +1,13 @@
 // Just enough of the WebAssembly binary format (core spec, "Binary Format")
 // to write the translations of src/cpu/jit/translate.ts: modules of
-// functions of one type, importing the CPU's memory and helpers. Bytes go
+// functions of one type, importing the CPU's memory, helpers and (for tail
+// calls between translations) its function table. Bytes go
 // into a growing buffer; opcodes are named as in the spec's text format.
 
 export enum Op {
   block = 0x02, loop = 0x03, if = 0x04, else = 0x05, end = 0x0b,
   br = 0x0c, br_if = 0x0d, br_table = 0x0e, return = 0x0f, call = 0x10,
+  return_call_indirect = 0x13,
   drop = 0x1a, select = 0x1b,
   local_get = 0x20, local_set = 0x21, local_tee = 0x22,
   i32_load = 0x28, i64_load = 0x29, i32_load8_u = 0x2d,
@@ -49,6 +51,7 @@ export const F32 = 0x7d;
 export const F64 = 0x7c;
 const VOID = 0x40;
 const FUNC = 0x60;
+const FUNCREF = 0x70;
 
 const utf8 = new TextEncoder();
 
@@ -179,6 +182,9 @@ export class Code extends Bytes {
     return this.u32(otherwise);
   }
   call(fn: number): this { return this.byte(Op.call).u32(fn); }
+  /** A tail call through table `table` to a function of type `type` (the
+   *  index on the stack): the caller's frame is gone before the callee runs. */
+  returnCallIndirect(type: number, table: number): this { return this.byte(Op.return_call_indirect).u32(type).u32(table); }
   /** A saturating float-to-integer truncation (the 0xfc prefix; never traps). */
   truncSat(which: TruncSat): this { return this.byte(0xfc).u32(which); }
 }
@@ -195,12 +201,15 @@ export function functionBody(locals: readonly { count: number; type: number }[],
 }
 
 /**
- * A module that imports `memory` and `functions` and exports functions of
- * type (params) -> (results), one per entry of `bodies` (functionBody), the
- * i-th as `${i}`.
+ * A module that imports `memory`, `functions` and optionally `table`, and
+ * exports functions of type (params) -> (results), one per entry of
+ * `bodies` (functionBody), the i-th as `${i}`. That type's index is
+ * `functions.length` (each import has a type of its own before it).
  */
 export function moduleBytes(spec: {
   memory: { module: string; name: string };
+  /** A table of funcref imported as table 0 (of at least 0 entries). */
+  table?: { module: string; name: string };
   functions: readonly FunctionImport[];
   params: number[]; results: number[];
   bodies: readonly Uint8Array[];
@@ -219,9 +228,10 @@ export function moduleBytes(spec: {
   out.byte(1).sized(types);
 
   const imports = new Bytes(24 * spec.functions.length + 24);
-  imports.u32(spec.functions.length + 1);
+  imports.u32(spec.functions.length + 1 + (spec.table ? 1 : 0));
   spec.functions.forEach((f, i) => { imports.name(f.module).name(f.name).byte(0x00).u32(i); });
   imports.name(spec.memory.module).name(spec.memory.name).byte(0x02).byte(0x00).u32(0);
+  if (spec.table) imports.name(spec.table.module).name(spec.table.name).byte(0x01).byte(FUNCREF).byte(0x00).u32(0);
   out.byte(2).sized(imports);
 
   const type = spec.functions.length;
