@@ -88,10 +88,11 @@ describe('ringvisor run', () => {
       [['--max-instructions', '-5'], /^ringvisor: bad instruction count '-5'/],
       [['--thread-slice', '99999999999999999999'], /^ringvisor: bad thread slice '99999999999999999999'/],
       [['--jit', '-1'], /^ringvisor: bad --jit '-1'/],
+      [['--jit-ageing', 'yes'], /^ringvisor: bad --jit-ageing 'yes' \(on or off\)/],
     ];
     for (const [options, message] of bad) {
       for (const command of ['run', 'boot'] as const) {
-        if (command === 'boot' && ['--thread-slice', '--jit'].includes(options[0])) continue;
+        if (command === 'boot' && ['--thread-slice', '--jit', '--jit-ageing'].includes(options[0])) continue;
         const r = command === 'run'
           ? cli('run', ...options, 'guests/bin/hello.elf')
           : cli('boot', '--kernel', 'guests/bin/hello.elf', ...options);

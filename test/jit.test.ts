@@ -1097,3 +1097,59 @@ describe('a translation tail-calls the next one (EmitConfig.chain)', () => {
     expect(WebAssembly.Module.imports(new WebAssembly.Module(plain)).some((i) => i.kind === 'table')).toBe(false);
   });
 });
+
+// ---- 7. what gets translated: warm-up and ageing ------------------------------------------------
+
+describe('the threshold ages with the program (Cpu.jitAgeing)', () => {
+  // An inner loop of 499,712 rounds, then an indirect call to B (a
+  // function pointer: no region reaches it by itself), once per some 1 M
+  // instructions. At threshold 1000, B is hot after about 1 G instructions;
+  // ageing halves the threshold at 64 M, 128 M and 256 M, to 125.
+  const B = 36;
+  const program = [
+    A.auipc(8, 0), A.addi(8, 8, B), // x8 = B
+    A.lui(6, 0x7a), // outer: x6 = 0x7a000
+    A.addi(6, 6, -1), A.bne(6, 0, -4), // inner
+    A.jalr(1, 8, 0), // call B
+    A.jal(0, -16), // to outer
+    A.ebreak(), A.ebreak(),
+    A.addi(7, 7, 1), A.jalr(0, 1, 0), // B
+  ];
+  function run(ageing: boolean): Cpu {
+    const cpu = codeCpu(1000, program);
+    cpu.jitWarmup = 0n;
+    cpu.jitAgeing = ageing;
+    // In slices, as a VM runs it: the threshold changes between runs.
+    for (let i = 0; i < 30; i++) expect(EXIT_REASON_NAMES[cpu.run(10_000_000n)]).toBe('BUDGET');
+    return cpu;
+  }
+
+  it('translates warm code once the program is old enough, and not without ageing', () => {
+    const aged = run(true), fixed = run(false);
+    expect(aged.jitThresholdNow).toBe(125);
+    expect(fixed.jitThresholdNow).toBe(1000);
+    expect(aged.translatedEntries()).toContain(CODE + BigInt(B));
+    expect(fixed.translatedEntries()).not.toContain(CODE + BigInt(B));
+    // Both ran the same program.
+    expect(aged.x(7)).toBe(fixed.x(7));
+    expect(aged.instret).toBe(fixed.instret);
+  });
+
+  it('halves at each doubling past 64 M instructions, never to 0, and starts again with a new program (jitWarmup)', () => {
+    const cpu = codeCpu(16384, program);
+    cpu.jitWarmup = 0n;
+    cpu.jitAgeing = true;
+    const seen: number[] = [];
+    for (const at of [63_999_999n, 64_000_000n, 127_999_999n, 128_000_000n, 256_000_000n]) {
+      cpu.run(at - cpu.instret);
+      seen.push(cpu.jitThresholdNow);
+    }
+    expect(seen).toEqual([16384, 8192, 8192, 4096, 2048]);
+    cpu.jitThreshold = 4;
+    expect(cpu.jitThresholdNow).toBe(1); // 4/8, at least 1: translation stays on
+    cpu.jitWarmup = 0n; // what execve does: a new program
+    expect(cpu.jitThresholdNow).toBe(4);
+    cpu.jitThreshold = 0;
+    expect(cpu.jitThresholdNow).toBe(0);
+  });
+});

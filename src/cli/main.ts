@@ -75,6 +75,9 @@ options:
                         for a given slice
   --jit N|off           translate a jump target's code into WebAssembly after
                         N visits (default 16384); off: interpret only
+  --jit-ageing on|off   halve N each time a program's instructions double
+                        past 64 million, down to N/64 (default on): a long
+                        run translates its warm code too
   --jit-warmup N        instructions a program runs before its code is first
                         translated (default 4000000); 0: from the start
   --jit-worker on|off   compile translations in a worker thread while the
@@ -273,6 +276,7 @@ async function cmdRun(args: string[]): Promise<number> {
   let jitThreshold: number | undefined;
   let jitWorker = true;
   let jitWarmup: bigint | undefined;
+  let jitAgeing: boolean | undefined;
   const envEdits: EnvEdit[] = [];
   let envClear = false;
   const mounts: HostMount[] = [];
@@ -300,10 +304,10 @@ async function cmdRun(args: string[]): Promise<number> {
       jitThreshold = v === 'off' ? 0 : Number(v);
     } else if (a === '--jit-warmup') {
       jitWarmup = parseInstructionCount(value(), usageError, true);
-    } else if (a === '--jit-worker') {
+    } else if (a === '--jit-worker' || a === '--jit-ageing') {
       const v = value();
-      if (v !== 'on' && v !== 'off') usageError(`bad --jit-worker '${v}' (on or off)`);
-      jitWorker = v === 'on';
+      if (v !== 'on' && v !== 'off') usageError(`bad ${a} '${v}' (on or off)`);
+      if (a === '--jit-worker') jitWorker = v === 'on'; else jitAgeing = v === 'on';
     } else if (a === '--clock') {
       const v = value();
       if (v !== 'host' && v !== 'virtual') usageError(`bad --clock '${v}' (host or virtual)`);
@@ -413,6 +417,7 @@ async function cmdRun(args: string[]): Promise<number> {
     threadSlice,
     jitThreshold,
     jitWarmup,
+    jitAgeing,
     strace: strace ? (line: string) => stderr(enc.encode(line + '\n')) : undefined,
   };
   const fail = (message: string, status = 1): number => {
@@ -505,6 +510,7 @@ async function cmdRun(args: string[]): Promise<number> {
       `peak memory: ${mebibytes(vm.cpu.memoryPeak * 4096)} used of ${vm.cpu.memoryLimit ? mebibytes(vm.cpu.memoryLimit * 4096) : 'no limit'}, ${mebibytes(vm.memory.space.peakBytes)} mapped of ${mebibytes(Number(vm.memory.space.end - vm.memory.space.base))}`,
       `threads: ${vm.threads.created} created, at most ${vm.threads.peak} at once, ${vm.threads.switches} context switches`,
       ...jitLines(vm.cpu.jitStats),
+      ...(vm.cpu.jitThreshold === 0 ? [] : [`translation threshold: ${vm.cpu.jitThreshold} visits at the start, ${vm.cpu.jitThresholdNow} at the end`]),
       ...[...vm.cpu.exitCounts()].map(([r, c]) => `exits ${EXIT_REASON_NAMES[r] ?? r}: ${c}`),
       ...[...vm.syscallCounts].map(([name, c]) => `syscall ${name}: ${c}`),
     ];

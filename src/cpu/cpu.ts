@@ -39,16 +39,16 @@ export const EXIT_REASON_NAMES: Record<number, string> = {
   [ExitReason.Csr]: 'CSR',
 };
 
-/** Visits that make a jump target hot enough to translate (Cpu.jitThreshold).
- *  Measured (docs/PERFORMANCE.md, "What to translate"): at 16384 every
- *  workload and real program measured takes at most --jit off's time;
- *  esbuild's bundle (much warm code) is 1.3 times slower at 1024 and 1.06
- *  times at 4096 on a quiet machine. The price: 7-Zip's benchmark rates
- *  389 here against 571 at 1024. */
 /** The tag and version of the CPU's saved record (docs/CHECKPOINTS.md). */
 export const CPU_RECORD_TAG = 'cpu';
 export const CPU_RECORD_VERSION = 1;
 
+/** Visits that make a jump target hot enough to translate (Cpu.jitThreshold).
+ *  Measured (docs/PERFORMANCE.md, "What to translate"): at 16384 every
+ *  workload and real program measured takes at most --jit off's time;
+ *  esbuild's bundle (much warm code) is 1.3 times slower at 1024 and 1.06
+ *  times at 4096 on a quiet machine. Long programs get lower thresholds
+ *  as they age (JIT_AGE_FROM). */
 export const DEFAULT_JIT_THRESHOLD = 16384;
 /** Instructions a program runs before any of its code is translated
  *  (Cpu.jitWarmup, as a process VM sets it): some 50-80 ms of interpreting.
@@ -56,6 +56,13 @@ export const DEFAULT_JIT_THRESHOLD = 16384;
  *  (a worker thread to start, regions to make), so it is never slower
  *  than with translation off. */
 export const DEFAULT_JIT_WARMUP = 4_000_000n;
+/** Threshold ageing (Cpu.jitAgeing): from this many instructions of a
+ *  program's the threshold halves at every doubling, until it is this many
+ *  times smaller (16384 -> 256 at 4 G instructions). Measured
+ *  (docs/PERFORMANCE.md, "What to translate"): 7-Zip's benchmark 6.05 ->
+ *  4.45 s; esbuild's bundle (17 M instructions) never ages. */
+export const JIT_AGE_FROM = 64_000_000n;
+export const JIT_AGE_MAX_DIVISOR = 64;
 
 /** Exit controls: which events exit to the hypervisor (assembly/layout.ts, EXIT_ON_*). */
 export const ExitControl = {
@@ -268,6 +275,12 @@ export class Cpu {
   private warmUntil = 0n;
   /** Translation is on and waiting for the warm-up to end. */
   private warming = false;
+  /** The threshold ages (jitAgeing), counted from programStart (when
+   *  jitWarmup was set: a program's start); nextAge is the instruction
+   *  count at which it next halves, 0n when it no longer changes. */
+  private ageing = false;
+  private programStart = 0n;
+  private nextAge = 0n;
   /** Whether the CPU has run since translations were last flushed (until
    *  it has, the translation map holds nothing to clear). */
   private ran = false;
@@ -566,6 +579,8 @@ export class Cpu {
     this.threshold = 0;
     this.warmup = this.warmUntil = 0n;
     this.warming = false;
+    this.ageing = false;
+    this.programStart = this.nextAge = 0n;
     this.bytes.fill(0, 0, l.EXIT_COUNTS + l.EXIT_REASON_COUNT * 8);
     this.dropReservation();
     this.clearSlots();
@@ -583,7 +598,7 @@ export class Cpu {
    *  is translated on the way (HOT exits never reach the caller). */
   run(budget: bigint): ExitReason {
     this.ran = true;
-    if (this.warming && this.instret >= this.warmUntil) this.applyThreshold();
+    if ((this.warming && this.instret >= this.warmUntil) || (this.nextAge !== 0n && this.instret >= this.nextAge)) this.applyThreshold();
     // A flat-memory guest can store anywhere in its RAM.
     if (!this.flatTouched && this.memoryMode === MemoryMode.Flat) this.flatTouched = true;
     // A store into translated code in a writable page exits (codeWritten),
@@ -687,14 +702,45 @@ export class Cpu {
   set jitWarmup(n: bigint) {
     if (n < 0n) throw new RangeError(`JIT warm-up must be a whole number of instructions, not ${n}`);
     this.warmup = n;
+    this.programStart = this.instret;
     this.warmUntil = this.instret + n;
     this.applyThreshold();
+  }
+
+  /** Whether the threshold falls as the program grows old (jitThreshold
+   *  is then the threshold of a young program): halved each time the
+   *  program's instructions double past JIT_AGE_FROM, down to
+   *  jitThreshold / JIT_AGE_MAX_DIVISOR (at least 1). A program that has
+   *  run for long is likely to run long enough to win back the translation
+   *  of its warm code; a short one (esbuild's bundle, 17 M instructions)
+   *  translates only its hottest code, if any. */
+  get jitAgeing(): boolean { return this.ageing; }
+  set jitAgeing(on: boolean) {
+    this.ageing = on;
+    this.applyThreshold();
+  }
+
+  /** The threshold in force now: jitThreshold, aged. */
+  get jitThresholdNow(): number {
+    const age = this.instret - this.programStart;
+    if (!this.ageing || this.threshold === 0 || age < JIT_AGE_FROM) return this.threshold;
+    let divisor = 2, at = JIT_AGE_FROM * 2n;
+    while (divisor < JIT_AGE_MAX_DIVISOR && age >= at) { divisor *= 2; at *= 2n; }
+    return Math.max(1, Math.floor(this.threshold / divisor));
   }
 
   /** Writes the threshold the interpreter uses: 0 while warming up. */
   private applyThreshold(): void {
     this.warming = this.threshold !== 0 && this.instret < this.warmUntil;
-    this.view.setUint32(this.layout.JIT_THRESHOLD, this.warming ? 0 : this.threshold, true);
+    const now = this.jitThresholdNow;
+    this.view.setUint32(this.layout.JIT_THRESHOLD, this.warming ? 0 : now, true);
+    // When to look again: the next doubling, while the threshold can fall.
+    if (!this.ageing || this.threshold === 0 || now <= Math.max(1, Math.floor(this.threshold / JIT_AGE_MAX_DIVISOR))) this.nextAge = 0n;
+    else {
+      let at = JIT_AGE_FROM;
+      while (this.programStart + at <= this.instret) at *= 2n;
+      this.nextAge = this.programStart + at;
+    }
   }
 
   /** Where translations are emitted and compiled: by default in this

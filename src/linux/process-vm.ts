@@ -121,6 +121,10 @@ export interface ProcessVMOptions {
    *  shorter program never pays for translation); 0n translates from the
    *  first instruction. */
   jitWarmup?: bigint;
+  /** Whether jitThreshold falls as a program grows old (Cpu.jitAgeing:
+   *  halved at every doubling of its instructions past 64 million, down to
+   *  1/64 of it). Default true; false keeps jitThreshold for the whole run. */
+  jitAgeing?: boolean;
   /** Where translations are emitted and compiled, for every process of the
    *  VM: by default in this thread, while the guest waits; in Node,
    *  WorkerTranslationService (src/node/translation-worker.ts) does it in a
@@ -555,6 +559,7 @@ export class ProcessVM {
     cpu.translationService = this.options.translationService;
     cpu.jitThreshold = this.options.jitThreshold ?? DEFAULT_JIT_THRESHOLD;
     cpu.jitWarmup = this.options.jitWarmup ?? DEFAULT_JIT_WARMUP;
+    cpu.jitAgeing = this.options.jitAgeing ?? true;
     cpu.exitControls = ExitControl.EcallU | ExitControl.Ebreak;
     return cpu;
   }
@@ -681,6 +686,7 @@ export class ProcessVM {
       cpu.jitThreshold = this.options.jitThreshold ?? DEFAULT_JIT_THRESHOLD;
       // A new program warms up anew.
       cpu.jitWarmup = this.options.jitWarmup ?? DEFAULT_JIT_WARMUP;
+    cpu.jitAgeing = this.options.jitAgeing ?? true;
       cpu.exitControls = ExitControl.EcallU | ExitControl.Ebreak;
       this.processes.cpuAdded(cpu);
     }
