@@ -134,11 +134,18 @@ for (const { variant, harts, session, timeout } of CASES) {
           expect(r.vm.sbiStats.calls.get('SRST system_reset')).toBe(1);
         }
       }, timeout);
+      // QEMU is asked up to three times: with several harts its own runs
+      // differ (MTTCG on a loaded host). One CI run saw its guest's clock
+      // test die of SIGSEGV under -smp 4 (minimal), which the golden run
+      // and ours do not; a transcript of ours that QEMU never gives still
+      // fails.
       it.skipIf(!qemuSystem)(`${n} hart${n > 1 ? 's' : ''}: the same transcript as live qemu-system-riscv64 -smp ${n}`, () => {
-        const q = qemu(kernel, n, script);
+        const ours = ringvisorOnce(kernel, n, script).out;
+        let q = qemu(kernel, n, script);
+        for (let attempt = 1; attempt < 3 && n > 1 && (q.status !== 0 || q.out !== ours); attempt++) q = qemu(kernel, n, script);
         expect(q.status).toBe(0);
-        expect(ringvisorOnce(kernel, n, script).out).toBe(q.out);
-      }, timeout);
+        expect(ours).toBe(q.out);
+      }, (timeout ?? 60_000) * (n > 1 ? 3 : 1));
     }
   });
   if (typeof k === 'string') {
