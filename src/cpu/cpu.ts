@@ -721,26 +721,26 @@ export class Cpu {
   }
 
   /** The threshold in force now: jitThreshold, aged. */
-  get jitThresholdNow(): number {
+  get jitThresholdNow(): number { return this.aged().threshold; }
+
+  /** jitThreshold aged to now, and the instruction count at which it next
+   *  halves (0n: it falls no further). */
+  private aged(): { threshold: number; next: bigint } {
+    if (!this.ageing || this.threshold === 0) return { threshold: this.threshold, next: 0n };
+    const floor = Math.max(1, Math.floor(this.threshold / JIT_AGE_MAX_DIVISOR));
     const age = this.instret - this.programStart;
-    if (!this.ageing || this.threshold === 0 || age < JIT_AGE_FROM) return this.threshold;
-    let divisor = 2, at = JIT_AGE_FROM * 2n;
-    while (divisor < JIT_AGE_MAX_DIVISOR && age >= at) { divisor *= 2; at *= 2n; }
-    return Math.max(1, Math.floor(this.threshold / divisor));
+    let threshold = this.threshold, at = JIT_AGE_FROM;
+    while (threshold > floor && age >= at) { threshold = Math.max(floor, Math.floor(threshold / 2)); at *= 2n; }
+    return { threshold, next: threshold > floor ? this.programStart + at : 0n };
   }
 
-  /** Writes the threshold the interpreter uses: 0 while warming up. */
+  /** Writes the threshold the interpreter uses (0 while warming up), and
+   *  when run() must look at it again for ageing. */
   private applyThreshold(): void {
     this.warming = this.threshold !== 0 && this.instret < this.warmUntil;
-    const now = this.jitThresholdNow;
-    this.view.setUint32(this.layout.JIT_THRESHOLD, this.warming ? 0 : now, true);
-    // When to look again: the next doubling, while the threshold can fall.
-    if (!this.ageing || this.threshold === 0 || now <= Math.max(1, Math.floor(this.threshold / JIT_AGE_MAX_DIVISOR))) this.nextAge = 0n;
-    else {
-      let at = JIT_AGE_FROM;
-      while (this.programStart + at <= this.instret) at *= 2n;
-      this.nextAge = this.programStart + at;
-    }
+    const { threshold, next } = this.aged();
+    this.view.setUint32(this.layout.JIT_THRESHOLD, this.warming ? 0 : threshold, true);
+    this.nextAge = next;
   }
 
   /** Where translations are emitted and compiled: by default in this

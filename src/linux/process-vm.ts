@@ -686,7 +686,7 @@ export class ProcessVM {
       cpu.jitThreshold = this.options.jitThreshold ?? DEFAULT_JIT_THRESHOLD;
       // A new program warms up anew.
       cpu.jitWarmup = this.options.jitWarmup ?? DEFAULT_JIT_WARMUP;
-    cpu.jitAgeing = this.options.jitAgeing ?? true;
+      cpu.jitAgeing = this.options.jitAgeing ?? true;
       cpu.exitControls = ExitControl.EcallU | ExitControl.Ebreak;
       this.processes.cpuAdded(cpu);
     }
