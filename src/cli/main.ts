@@ -11,9 +11,9 @@ import { readProgramFile, ProgramFileError } from '../node/read-program.js';
 import { MEMFS_INODE_BYTES, TMP_DEFAULT_BYTES, TMP_DEFAULT_INODES } from '../linux/fs/memfs.js';
 // Only what `run` needs is imported here, and from its own module rather
 // than the package's index (which loads the system VM too): a short program
-// pays for every module Node compiles before it starts (busybox echo: some
-// 30 ms of its 185). boot, host and vm, and run's checkpoint tree and
-// control API, are imported when they are asked for.
+// pays for every module Node compiles before it starts (busybox echo took
+// 204 ms with them all, 163 ms without). boot, host and vm, and run's
+// checkpoint tree and control API, are imported when they are asked for.
 import { ProcessVM, DEFAULT_MEMORY_BYTES, LIMIT_EXIT_STATUS } from '../linux/process-vm.js';
 import { ElfError } from '../linux/elf.js';
 import { RamAllocationError, EXIT_REASON_NAMES } from '../cpu/cpu.js';
@@ -464,8 +464,8 @@ async function cmdRun(args: string[]): Promise<number> {
   }
   // Without a tree or an API nothing can pause, save or replace the VM: it
   // runs alone, without the control layer's modules.
-  const { VmControl, REPLACED } = api === undefined && tree === undefined ? { VmControl: undefined, REPLACED: undefined } : await import('./vm-control.js');
-  const control = VmControl && new VmControl<ProcessVM>({
+  const controls = api === undefined && tree === undefined ? undefined : await import('./vm-control.js');
+  const control = controls && new controls.VmControl<ProcessVM>({
     id: program, kind: 'process', vm, tree,
     restore: (state) => ProcessVM.restore(state, common),
   });
@@ -484,9 +484,9 @@ async function cmdRun(args: string[]): Promise<number> {
   let status: number;
   try {
     // A checkpoint applied through the API replaces the VM: run that one.
-    if (control) {
+    if (controls && control) {
       do status = await control.current.run();
-      while (status === REPLACED && control.current.state !== 'Stopped');
+      while (status === controls.REPLACED && control.current.state !== 'Stopped');
       vm = control.current;
     } else status = await vm.run();
   } catch (e) {
