@@ -121,13 +121,18 @@ async function runGuest(m: Mode): Promise<RunResult> {
 
 describe.skipIf(!gccPresent)('new processes: ringvisor against the same C built natively', () => {
   for (const m of MODES) {
+    // The native run is asked up to three times: its processes race on the
+    // host's scheduler (CI once saw proc-ltp restart's child signal its
+    // parent before the parent was in waitpid, so no EINTR), where ours run
+    // in a fixed order. An output the native run never gives still fails.
     it(`${m.program} ${m.mode}`, async () => {
-      const want = runNative(m);
       const got = await runGuest(m);
       const show = (r: RunResult) => `status ${r.status}\n--- stdout\n${r.stdout.toString('latin1')}--- stderr\n${r.stderr.toString('latin1')}`;
-      const same = got.status === want.status && got.stdout.equals(want.stdout)
+      const matches = (want: RunResult) => got.status === want.status && got.stdout.equals(want.stdout)
         && (!m.stderr || normaliseStderr(got.stderr) === normaliseStderr(want.stderr));
-      expect(same, `ringvisor:\n${show(got)}\nnative:\n${show(want)}`).toBe(true);
+      let want = runNative(m);
+      for (let attempt = 1; attempt < 3 && !matches(want); attempt++) want = runNative(m);
+      expect(matches(want), `ringvisor:\n${show(got)}\nnative:\n${show(want)}`).toBe(true);
     }, 120_000);
   }
 });
