@@ -466,6 +466,33 @@ const CORNERS: Array<[string, () => Program]> = [
     A.bne(5, 0, -28),
     A.ebreak(),
   ])],
+  // A block that loops on itself (its own wasm loop), with a fault and a
+  // page-crossing store inside it on its last time round, branches forward
+  // over blocks (plain branches out of the blocks around them) and back
+  // across them (the dispatch loop): each depth counts from a different
+  // structure.
+  ['a self-looping block that stops on its last round, forward branches over blocks, a loop around them', () => handProgram('shapes', [
+    A.addi(5, 0, 4),
+    A.addi(6, 0, 3), // 4: outer loop
+    A.ld(11, 8, 0), // 8: inner loop, a block of its own
+    A.slli(15, 6, 4),
+    A.sub(15, 9, 15),
+    A.ld(14, 15, 24), // x9 + 24 - 16 * x6: a page fault when x6 is 1
+    A.add(10, 10, 11),
+    A.sd(10, 8, 8),
+    A.sd(10, 15, 20), // straddles into the page without permission when x6 is 1
+    A.addi(6, 6, -1),
+    A.bne(6, 0, -32),
+    A.andi(7, 5, 1), // 2c
+    A.beq(7, 0, 16), // to 40, over two blocks
+    A.addi(12, 12, 5),
+    A.jal(0, 12), // 38: to 44, over one
+    A.addi(12, 12, 100), // never executed
+    A.addi(12, 12, 7), // 40
+    A.addi(5, 5, -1), // 44
+    A.bne(5, 0, -68), // back to 4, across every block
+    A.ebreak(),
+  ])],
   ['compressed stack, integer and FP memory forms', () => handProgram('rvc-mem', [
     A.addi(5, 0, 5),
     A.c_addi4spn(10, 16), // 4: loop

@@ -432,6 +432,9 @@ class Emitter {
   // bail handler's block; the exit block is one further out.
   private toLoop = 0;
   private toBail = 0;
+  /** From the current block's top level to the end of the structure
+   *  before the next block's code: 1 in a block that is its own loop. */
+  private toNext = 0;
   /** Some access goes through the TLB (a system VM's): the prologue loads its state. */
   private tlbUsed = false;
 
@@ -460,9 +463,15 @@ class Emitter {
     for (let i = n - 1; i >= 0; i--) this.c.block();
     this.c.get(BLOCK).brTable(this.blocks.map((_, i) => i), 0).end();
     this.blocks.forEach((b, k) => {
-      this.toLoop = n - 1 - k;
-      this.toBail = n - k;
+      // A block that branches to itself (a loop's body) is a loop of its
+      // own, so that its back edge is a plain branch.
+      const own = this.targets(b).includes(b.pc) ? 1 : 0;
+      if (own) this.c.loop();
+      this.toNext = own;
+      this.toLoop = n - 1 - k + own;
+      this.toBail = n - k + own;
       this.emitBlock(b, k);
+      if (own) this.c.end();
       if (k < n - 1) this.c.end();
     });
     this.c.end(); // loop (never falls out: every block ends in a branch)
@@ -555,7 +564,12 @@ class Emitter {
     const j = this.index.get(pc);
     if (j === undefined) { this.exitTo(pc, nest); return; }
     if (atEnd && nest === 0 && j === k + 1) return;
-    this.c.i32(j).set(BLOCK).br(this.toLoop + nest);
+    // Later blocks are reached by a plain branch out of the blocks around
+    // them (block j's code follows the end of the (j - k)th structure out),
+    // the block itself by its own loop; earlier ones by the dispatch loop.
+    if (j > k) this.c.br(this.toNext + j - k - 1 + nest);
+    else if (j === k && this.toNext === 1) this.c.br(nest);
+    else this.c.i32(j).set(BLOCK).br(this.toLoop + nest);
   }
 
   /** With a condition on the stack: if it holds, stop before the instruction
@@ -570,6 +584,18 @@ class Emitter {
     c.i64(pcConst(pc)).set(NEXT_PC).i32(1).set(BAIL);
     if (undone > 0) c.get(LEFT).i64(undone).op(Op.i64_add).set(LEFT);
     c.br(this.toBail + 2 + nest).end();
+  }
+
+  /** The pcs a block's end may continue at (inside the region or not). */
+  private targets(b: Block): number[] {
+    const end = b.end;
+    switch (end.kind) {
+      case 'fall': return [end.next];
+      case 'stop': return [];
+      case 'jal': return [end.inst.pc + immJ(end.inst.op)];
+      case 'jalr': return this.region.returns;
+      case 'branch': return [end.inst.pc + immB(end.inst.op), end.inst.pc + end.inst.len];
+    }
   }
 
   private emitBlock(b: Block, k: number): void {
