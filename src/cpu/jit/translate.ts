@@ -680,15 +680,18 @@ class Emitter {
     const c = this.c;
     this.read(base);
     if (imm !== 0) c.i64(imm).op(Op.i64_add);
+    // Outside the user range, or across a page (a slot's RAM starts at a
+    // page, so the address's place in its page is its RAM's): tested
+    // before any table is read, and apart from the permission's test, so
+    // that neither waits for the other's loads.
     c.tee(ADDR).i64(userEnd - size).op(Op.i64_gt_u);
-    // The slot's RAM, plus the address's place in its slot. An address out
-    // of range is masked into the slot table (its result is thrown away:
-    // the instruction stops anyway), so that one test covers all three.
-    const slots = Math.floor(userEnd / 2 ** layout.SLOT_SHIFT);
-    c.get(ADDR).i64(layout.SLOT_SHIFT).op(Op.i64_shr_u).op(Op.i32_wrap_i64).i32(slots - 1).op(Op.i32_and).i32(2).op(Op.i32_shl).mem(Op.i32_load, 2, layout.SLOT_TABLE);
+    if (size > 1) c.get(ADDR).op(Op.i32_wrap_i64).i32(0xfff).op(Op.i32_and).i32(0x1000 - size).op(Op.i32_gt_u).op(Op.i32_or);
+    this.bailIf(inst.pc, remaining);
+    // The slot's RAM, plus the address's place in its slot; its page must
+    // allow the access.
+    c.get(ADDR).i64(layout.SLOT_SHIFT).op(Op.i64_shr_u).op(Op.i32_wrap_i64).i32(2).op(Op.i32_shl).mem(Op.i32_load, 2, layout.SLOT_TABLE);
     c.get(ADDR).op(Op.i32_wrap_i64).i32((1 << layout.SLOT_SHIFT) - 1).op(Op.i32_and).op(Op.i32_add);
-    c.tee(OFFSET).i32(12).op(Op.i32_shr_u).mem(Op.i32_load8_u, 0, layout.PAGE_PERMS).i32(perm).op(Op.i32_and).op(Op.i32_eqz).op(Op.i32_or);
-    if (size > 1) c.get(OFFSET).i32(0xfff).op(Op.i32_and).i32(0x1000 - size).op(Op.i32_gt_u).op(Op.i32_or);
+    c.tee(OFFSET).i32(12).op(Op.i32_shr_u).mem(Op.i32_load8_u, 0, layout.PAGE_PERMS).i32(perm).op(Op.i32_and).op(Op.i32_eqz);
     this.bailIf(inst.pc, remaining);
     c.get(OFFSET);
   }
