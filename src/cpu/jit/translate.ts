@@ -685,8 +685,11 @@ class Emitter {
     // before any table is read, and apart from the permission's test, so
     // that neither waits for the other's loads.
     c.tee(ADDR).i64(userEnd - size).op(Op.i64_gt_u);
-    if (size > 1) c.get(ADDR).op(Op.i32_wrap_i64).i32(0xfff).op(Op.i32_and).i32(0x1000 - size).op(Op.i32_gt_u).op(Op.i32_or);
     this.bailIf(inst.pc, remaining);
+    if (size > 1) {
+      c.get(ADDR).op(Op.i32_wrap_i64).i32(0xfff).op(Op.i32_and).i32(0x1000 - size).op(Op.i32_gt_u);
+      this.bailIf(inst.pc, remaining);
+    }
     // The slot's RAM, plus the address's place in its slot; its page must
     // allow the access.
     c.get(ADDR).i64(layout.SLOT_SHIFT).op(Op.i64_shr_u).op(Op.i32_wrap_i64).i32(2).op(Op.i32_shl).mem(Op.i32_load, 2, layout.SLOT_TABLE);
