@@ -519,13 +519,15 @@ class Emitter {
    *  bytes of { u64 pc, u32 function, u32 visits }). BLOCK and OFFSET are
    *  free by now: they hold the entry's address and its function. */
   private chainTo(body: Code, chain: NonNullable<EmitConfig['chain']>): void {
-    body.get(BAIL).op(Op.i32_eqz).get(LEFT).op(Op.i64_eqz).op(Op.i32_eqz).op(Op.i32_and).if();
+    // Each test a branch of its own (V8 would compute and combine the
+    // values of tests joined by i32.and before branching once).
+    body.get(BAIL).op(Op.i32_eqz).if().get(LEFT).op(Op.i64_eqz).op(Op.i32_eqz).if();
     body.get(NEXT_PC).i64(1).op(Op.i64_shr_u).op(Op.i32_wrap_i64).i32(chain.JIT_MAP_ENTRIES - 1).op(Op.i32_and).i32(4).op(Op.i32_shl).set(BLOCK);
     body.get(BLOCK).mem(Op.i64_load, 3, chain.JIT_MAP).get(NEXT_PC).op(Op.i64_eq).if();
-    body.get(BLOCK).mem(Op.i32_load, 2, chain.JIT_MAP + 8).set(OFFSET);
-    body.get(OFFSET).op(Op.i32_eqz).op(Op.i32_eqz).get(OFFSET).i32(chain.JIT_NEVER).op(Op.i32_ne).op(Op.i32_and).if();
+    body.get(BLOCK).mem(Op.i32_load, 2, chain.JIT_MAP + 8).tee(OFFSET).if();
+    body.get(OFFSET).i32(chain.JIT_NEVER).op(Op.i32_ne).if();
     body.get(LEFT).get(OFFSET).returnCallIndirect(REGION_TYPE, 0);
-    body.end().end().end();
+    body.end().end().end().end().end();
   }
 
   private swap(c: Code): Code {
