@@ -493,6 +493,28 @@ const CORNERS: Array<[string, () => Program]> = [
     A.bne(5, 0, -68), // back to 4, across every block
     A.ebreak(),
   ])],
+  // Accesses through one base register in a block: the same page (checked
+  // once), the next page, one straddling both, one a byte into a page
+  // without permission, past the data area, a base the block has just
+  // loaded (its new value counts), a store after loads.
+  ['accesses near the first one through the same base, and a base changed in between', () => handProgram('same-base', [
+    A.addi(5, 0, 4),
+    A.ld(10, 8, -8), // 4: loop; the last doubleword of the first data page
+    A.ld(11, 8, -16), // the same page
+    A.ld(12, 8, 0), // the next page
+    A.ld(13, 8, -4), // straddles the two
+    A.ld(17, 9, 0), // the last doubleword of the data area
+    A.ld(18, 9, 1), // one byte further: into the page without permission
+    A.sd(10, 9, 8), // page fault: past the data area
+    A.sd(11, 9, 0),
+    A.addi(15, 8, 0),
+    A.ld(15, 15, -8), // 28: x15 is now what it read (0 the first time round)
+    A.ld(16, 15, -16), // so this is a page fault above the user range, not the data page
+    A.sd(12, 8, -8), // a store where only loads were checked
+    A.addi(5, 5, -1),
+    A.bne(5, 0, -52),
+    A.ebreak(),
+  ])],
   ['compressed stack, integer and FP memory forms', () => handProgram('rvc-mem', [
     A.addi(5, 0, 5),
     A.c_addi4spn(10, 16), // 4: loop

@@ -373,8 +373,12 @@ const RAM_START = 73; // i64: RAM's guest physical address
 const RAM_BYTES = 74; // i64: RAM's size
 const ENTRY = 75;     // i64: a TLB entry's data, then the access's offset in RAM
 const PERMS = 76;     // i32: the permission table for the current privilege, SUM and MXR
+// A process VM's block: the offsets in RAM of accesses later ones in the
+// same page may reuse (address()).
+const CHECKED = 77;
+const CHECKED_COUNT = 8;
 const LOCALS = [{ count: 33, type: I64 }, { count: 3, type: I32 }, { count: 1, type: F64 }, { count: 1, type: F32 }, { count: 32, type: F64 }, { count: 1, type: I32 },
-  { count: 4, type: I64 }, { count: 1, type: I32 }];
+  { count: 4, type: I64 }, { count: 1, type: I32 }, { count: CHECKED_COUNT, type: I32 }];
 
 // A bail site sets BAIL_CODE and branches to one handler per function,
 // which turns it into NEXT_PC and the budget given back: 11 bytes a site
@@ -435,6 +439,11 @@ class Emitter {
   /** From the current block's top level to the end of the structure
    *  before the next block's code: 1 in a block that is its own loop. */
   private toNext = 0;
+  /** Accesses checked earlier in the current block (address()), by base
+   *  register and permission (base * 4 + perm): the immediate and the local
+   *  holding the offset in RAM. */
+  private readonly checked = new Map<number, { imm: number; local: number }>();
+  private nextChecked = 0;
   /** Some access goes through the TLB (a system VM's): the prologue loads its state. */
   private tlbUsed = false;
 
@@ -550,7 +559,10 @@ class Emitter {
   /** Stores the value on the stack into x[r] (dropped for x0). */
   private write(r: number): void {
     if (r === 0) this.c.op(Op.drop);
-    else { this.used.add(r); this.written.add(r); this.c.set(r); }
+    else {
+      this.used.add(r); this.written.add(r); this.c.set(r);
+      for (const p of [1, 2]) this.checked.delete(r * 4 + p);
+    }
   }
 
   // ---- control ----
@@ -602,6 +614,8 @@ class Emitter {
 
   private emitBlock(b: Block, k: number): void {
     const c = this.c;
+    this.checked.clear();
+    this.nextChecked = 0;
     if (b.count > 0) {
       // Enough budget for the whole block, or the interpreter goes on alone.
       c.get(LEFT).i64(b.count).op(Op.i64_lt_u);
@@ -673,32 +687,63 @@ class Emitter {
   /** Leaves the access's offset in RAM on the stack, after stopping before
    *  the instruction if the access leaves the user range, crosses a page
    *  (the interpreter handles both) or its page's permissions lack `perm`.
-   *  A user address reaches RAM through its 64 KiB slot (assembly/memory.ts
-   *  userAddress, the same steps): a slot without RAM leads to pages with no
-   *  permissions, so that needs no test of its own. */
+   *  An access in the page of one made earlier in the block from the same
+   *  base register (unchanged since), with at least its permission, needs
+   *  only to be in that page: its offset is that access's plus the
+   *  difference of their immediates (pages keep their RAM and permissions
+   *  for the whole block: only system calls, which end blocks, and ring -1,
+   *  between runs, change them). Function prologues and epilogues, and
+   *  structures read through one pointer, are runs of such accesses. */
   private address(inst: Inst, base: number, imm: number, size: number, perm: number, remaining: number): void {
     if (this.env.system !== undefined) { this.tlbAddress(inst, base, imm, size, perm, remaining, this.env.system); return; }
+    const c = this.c;
+    const key = base * 4 + perm;
+    const earlier = base === 0 ? undefined : this.checked.get(key);
+    if (earlier === undefined) {
+      this.checkedAddress(inst, base, imm, size, perm, remaining, 0);
+    } else {
+      const d = imm - earlier.imm;
+      c.get(earlier.local).i32(0xfff).op(Op.i32_and).i32(d).op(Op.i32_add).i32(0x1000 - size).op(Op.i32_le_u).if();
+      c.get(earlier.local).i32(d).op(Op.i32_add).set(OFFSET);
+      c.op(Op.else);
+      this.checkedAddress(inst, base, imm, size, perm, remaining, 1);
+      c.end();
+    }
+    // This access is the one later ones compare with.
+    const local = earlier?.local ?? (this.nextChecked < CHECKED_COUNT ? CHECKED + this.nextChecked++ : undefined);
+    if (base !== 0 && local !== undefined) {
+      c.get(OFFSET).set(local);
+      this.checked.set(key, { imm, local });
+    }
+    c.get(OFFSET);
+  }
+
+  /** address()'s whole test, leaving the offset in OFFSET; `nest` as for
+   *  bailIf. A user address reaches RAM through its 64 KiB slot
+   *  (assembly/memory.ts userAddress, the same steps): a slot without RAM
+   *  leads to pages with no permissions, so that needs no test of its own. */
+  private checkedAddress(inst: Inst, base: number, imm: number, size: number, perm: number, remaining: number, nest: number): void {
     const { userEnd, layout } = this.env;
     const c = this.c;
     this.read(base);
     if (imm !== 0) c.i64(imm).op(Op.i64_add);
     // Outside the user range, or across a page (a slot's RAM starts at a
     // page, so the address's place in its page is its RAM's): tested
-    // before any table is read, and apart from the permission's test, so
-    // that neither waits for the other's loads.
+    // before any table is read, each a branch of its own (V8 would compute
+    // and combine the values of tests joined by i32.or), and apart from
+    // the permission's test, so that neither waits for the other's loads.
     c.tee(ADDR).i64(userEnd - size).op(Op.i64_gt_u);
-    this.bailIf(inst.pc, remaining);
+    this.bailIf(inst.pc, remaining, nest);
     if (size > 1) {
       c.get(ADDR).op(Op.i32_wrap_i64).i32(0xfff).op(Op.i32_and).i32(0x1000 - size).op(Op.i32_gt_u);
-      this.bailIf(inst.pc, remaining);
+      this.bailIf(inst.pc, remaining, nest);
     }
     // The slot's RAM, plus the address's place in its slot; its page must
     // allow the access.
     c.get(ADDR).i64(layout.SLOT_SHIFT).op(Op.i64_shr_u).op(Op.i32_wrap_i64).i32(2).op(Op.i32_shl).mem(Op.i32_load, 2, layout.SLOT_TABLE);
     c.get(ADDR).op(Op.i32_wrap_i64).i32((1 << layout.SLOT_SHIFT) - 1).op(Op.i32_and).op(Op.i32_add);
     c.tee(OFFSET).i32(12).op(Op.i32_shr_u).mem(Op.i32_load8_u, 0, layout.PAGE_PERMS).i32(perm).op(Op.i32_and).op(Op.i32_eqz);
-    this.bailIf(inst.pc, remaining);
-    c.get(OFFSET);
+    this.bailIf(inst.pc, remaining, nest);
   }
 
   /** Under the MMU (a system VM): address() through the interpreter's TLB
