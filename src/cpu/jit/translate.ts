@@ -7,8 +7,9 @@
 // return points of the calls among them, where a `jalr` that returns there
 // continues inside the region instead of leaving it. It becomes one
 // function `(left: i64) -> i64` that keeps the guest registers it touches in
-// wasm locals (which the engine keeps in host registers), dispatches between
-// its blocks with a `br_table` loop, and returns the budget left (with
+// wasm locals (which the engine keeps in host registers), goes from block to
+// block by plain branches (forward, and a block's own loop) or, back to an
+// earlier block, through a `br_table` loop, and returns the budget left (with
 // JIT_BAIL set when it stopped before an instruction the interpreter must
 // execute) after storing the registers and the next pc back into the CPU's
 // state. It never raises anything itself: every instruction that could trap
