@@ -562,7 +562,9 @@ class Emitter {
     if (r === 0) this.c.op(Op.drop);
     else {
       this.used.add(r); this.written.add(r); this.c.set(r);
-      for (const p of [1, 2]) this.checked.delete(r * 4 + p);
+      // Accesses through r (loads, perm 1, and stores, 2) no longer say where r points.
+      this.checked.delete(r * 4 + 1);
+      this.checked.delete(r * 4 + 2);
     }
   }
 
