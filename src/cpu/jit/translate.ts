@@ -712,9 +712,10 @@ class Emitter {
       this.checkedAddress(inst, base, imm, size, perm, remaining, 1);
       c.end();
     }
-    // This access is the one later ones compare with.
-    const local = earlier?.local ?? (this.nextChecked < CHECKED_COUNT ? CHECKED + this.nextChecked++ : undefined);
-    if (base !== 0 && local !== undefined) {
+    // This access is the one later ones compare with (x0 is no base worth
+    // a local: such accesses are rare).
+    const local = base === 0 ? undefined : earlier?.local ?? (this.nextChecked < CHECKED_COUNT ? CHECKED + this.nextChecked++ : undefined);
+    if (local !== undefined) {
       c.get(OFFSET).set(local);
       this.checked.set(key, { imm, local });
     }
