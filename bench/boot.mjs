@@ -41,7 +41,7 @@ function once(command) {
 export function runBoot({ reps = 5, jit = [], progress = () => {} } = {}) {
   const linux = guestLinux();
   if (linux.missing) return { missing: `the guest Linux: ${linux.missing}` };
-  const ringvisor = [process.execPath, `${ROOT}dist/cli/main.js`, 'boot', '--kernel', linux.image, '--initrd', linux.initrd, '--append', APPEND];
+  const ringvisor = [process.execPath, `${ROOT}dist/bin/ringvisor.js`, 'boot', '--kernel', linux.image, '--initrd', linux.initrd, '--append', APPEND];
   const peers = {
     ringvisor,
     ...Object.fromEntries(jit.map((n) => [`ringvisor --jit ${n}`, [...ringvisor, '--jit', String(n)]])),

@@ -72,7 +72,7 @@ try {
   writeFileSync(join(dir, 'vm.ckpt'), rows[0].file);
   for (let i = 0; i < reps; i++) {
     const t = performance.now();
-    const r = spawnSync(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'boot', '--restore', join(dir, 'vm.ckpt')], { input: 'echo resumed\npoweroff\n', encoding: 'latin1' });
+    const r = spawnSync(process.execPath, [join(ROOT, 'dist/bin/ringvisor.js'), 'boot', '--restore', join(dir, 'vm.ckpt')], { input: 'echo resumed\npoweroff\n', encoding: 'latin1' });
     processMs.push(performance.now() - t);
     if (r.status !== 0 || !r.stdout.includes('resumed')) throw new Error(`boot --restore failed (${r.status}): ${r.stderr}`);
   }

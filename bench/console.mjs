@@ -77,7 +77,7 @@ export function consoleRoundTrips(command, { lines = 20, timeoutSeconds = 180 } 
 export async function runConsole({ lines = 20, reps = 1, jit = [], progress = () => {} } = {}) {
   const linux = guestLinux();
   if (linux.missing) return { missing: `the guest Linux: ${linux.missing}` };
-  const ringvisor = [process.execPath, `${ROOT}dist/cli/main.js`, 'boot', '--clock', 'host', '--kernel', linux.image, '--initrd', linux.initrd, '--append', APPEND];
+  const ringvisor = [process.execPath, `${ROOT}dist/bin/ringvisor.js`, 'boot', '--clock', 'host', '--kernel', linux.image, '--initrd', linux.initrd, '--append', APPEND];
   const peers = {
     ringvisor,
     ...Object.fromEntries(jit.map((n) => [`ringvisor --jit ${n}`, [...ringvisor, '--jit', String(n)]])),

@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { qemuPath } from '../scripts/record-golden.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLI = join(ROOT, 'dist/cli/main.js');
+const CLI = join(ROOT, 'dist/bin/ringvisor.js');
 const BUILD = 'bash guests/third-party/build.sh';
 /** Debian's riscv64 sysroot (libc6-riscv64-cross), for the dynamically linked jq. */
 export const SYSROOT = '/usr/riscv64-linux-gnu';

@@ -39,7 +39,7 @@ export function runShell({ reps = 3, iterations = 200, progress = () => {} } = {
   const dash = thirdPartyDash();
   if (dash.missing) return { missing: dash.missing };
   const peers = {
-    ringvisor: [process.execPath, join(ROOT, 'dist/cli/main.js'), 'run', '--fs=host', dash.elf, SCRIPT, String(iterations)],
+    ringvisor: [process.execPath, join(ROOT, 'dist/bin/ringvisor.js'), 'run', '--fs=host', dash.elf, SCRIPT, String(iterations)],
     qemu: ['qemu-riscv64', dash.elf, SCRIPT, String(iterations)],
     native: [dash.native, SCRIPT, String(iterations)],
   };

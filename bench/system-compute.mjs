@@ -45,7 +45,7 @@ function wholeProcess(command) {
 const peers = { off: 0, ...Object.fromEntries(jits.map((n) => [`jit ${n}`, n])) };
 const out = { reps, date: new Date().toISOString(), command: `node bench/system-compute.mjs ${process.argv.slice(2).join(' ')}`, library: {}, process: {} };
 const qemu = ['qemu-system-riscv64', '-M', 'virt', '-m', '128M', '-nographic', '-bios', 'default', '-kernel', ELF];
-const ringvisor = (jit) => [process.execPath, `${ROOT}dist/cli/main.js`, 'boot', '--clock', 'virtual', '--mem', '128M', '--kernel', ELF, '--jit', jit === 0 ? 'off' : String(jit)];
+const ringvisor = (jit) => [process.execPath, `${ROOT}dist/bin/ringvisor.js`, 'boot', '--clock', 'virtual', '--mem', '128M', '--kernel', ELF, '--jit', jit === 0 ? 'off' : String(jit)];
 const qemuThere = spawnSync('qemu-system-riscv64', ['--version']).status === 0;
 const samples = { library: {}, process: {} };
 for (let i = 0; i < reps; i++) {

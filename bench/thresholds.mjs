@@ -33,7 +33,7 @@ if (!(reps >= 1) || thresholds.some((t) => !(t >= 1))) {
   process.exit(2);
 }
 
-const CLI = join(ROOT, 'dist/cli/main.js');
+const CLI = join(ROOT, 'dist/bin/ringvisor.js');
 const bin = (name) => join(ROOT, 'guests/bin', name);
 const cache = join(process.env.RINGVISOR_CACHE ?? join(homedir(), '.cache', 'ringvisor'), 'third-party');
 const build = (name) => {

@@ -43,7 +43,7 @@ mkdir -p "$WORK"
 build riscv64 --host=riscv64-linux-gnu CC=riscv64-linux-gnu-gcc LDFLAGS=-static
 build native
 zcat /proc/config.gz > "$WORK/kconfig" 2>/dev/null || : > "$WORK/kconfig"
-[ -e "$ROOT/dist/cli/main.js" ] || (cd "$ROOT" && npm run build >/dev/null)
+[ -e "$ROOT/dist/bin/ringvisor.js" ] || (cd "$ROOT" && npm run build >/dev/null)
 mkdir -p "$WORK/tmp" "$WORK/logs"
 same=0 total=0
 while read -r name cmd; do
@@ -53,7 +53,7 @@ while read -r name cmd; do
   for side in riscv64 native; do
     log=$WORK/logs/$name.$side
     (cd "$WORK/$side/bin" && export TMPDIR=$WORK/tmp KCONFIG_PATH=$WORK/kconfig PATH=$WORK/$side/bin:/usr/bin:/bin
-     if [ $side = riscv64 ]; then timeout -k 5 120 node "$ROOT/dist/cli/main.js" run --fs=host --timeout 90 ./$cmd
+     if [ $side = riscv64 ]; then timeout -k 5 120 node "$ROOT/dist/bin/ringvisor.js" run --fs=host --timeout 90 ./$cmd
      else timeout -k 5 120 ./$cmd; fi) > "$log" 2>&1 < /dev/null || true
   done
   r=$(verdict "$WORK/logs/$name.riscv64") n=$(verdict "$WORK/logs/$name.native")

@@ -140,10 +140,10 @@ describe('bench/run.mjs', () => {
   }, 30_000);
 
   it('is what `ringvisor bench` runs, options passed on', () => {
-    const r = spawnSync(process.execPath, ['dist/cli/main.js', 'bench', '--help'], { cwd: ROOT, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['dist/bin/ringvisor.js', 'bench', '--help'], { cwd: ROOT, encoding: 'utf8' });
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^usage: node bench\/run\.mjs \[options\]/);
-    const bad = spawnSync(process.execPath, ['dist/cli/main.js', 'bench', '--reps', 'x'], { cwd: ROOT, encoding: 'utf8' });
+    const bad = spawnSync(process.execPath, ['dist/bin/ringvisor.js', 'bench', '--reps', 'x'], { cwd: ROOT, encoding: 'utf8' });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/^bench: bad --reps 'x'/);
   });

@@ -15,7 +15,7 @@ import { apiRequest, faultOf } from './support/api-client.js';
 import { findThirdParty } from './support/third-party.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const main = join(root, 'dist/cli/main.js');
+const main = join(root, 'dist/bin/ringvisor.js');
 const built = spawnSync('bash', [join(root, 'guests/linux/build.sh'), '--print-path'], { encoding: 'utf8' }).stdout.trim();
 const linux = existsSync(join(built, 'Image')) && existsSync(join(built, 'initramfs.cpio.gz'));
 const e2fs = spawnSync('mkfs.ext2', ['-V']).status === 0 && spawnSync('debugfs', ['-V']).status === 0;

@@ -12,7 +12,7 @@ import { parseFdt, findNode } from '../src/system/fdt.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const cli = (args: string[], input = '') =>
-  spawnSync(process.execPath, ['dist/cli/main.js', 'boot', ...args], { encoding: 'utf8', cwd: root, input, timeout: 120_000 });
+  spawnSync(process.execPath, ['dist/bin/ringvisor.js', 'boot', ...args], { encoding: 'utf8', cwd: root, input, timeout: 120_000 });
 
 function guestLinux(): { image: string; initrd: string } | undefined {
   if (spawnSync('bash', [`${root}guests/linux/build.sh`, '--check-deps']).status !== 0) return undefined;
@@ -103,7 +103,7 @@ describe.skipIf(!linux)('ringvisor boot: what it shows of ring -1', () => {
 
   it.skipIf(!haveScript)('on a terminal: raw mode, what is typed reaches the guest, Ctrl-A x quits with status 0', async () => {
     // script(1) gives the command a pseudo-terminal as its stdin and stdout.
-    const command = `${process.execPath} ${root}dist/cli/main.js boot --kernel ${image} --initrd ${initrd} --append 'console=ttyS0 quiet'`;
+    const command = `${process.execPath} ${root}dist/bin/ringvisor.js boot --kernel ${image} --initrd ${initrd} --append 'console=ttyS0 quiet'`;
     const p = spawn('script', ['-qfec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     let typed = false;

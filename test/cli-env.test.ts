@@ -25,7 +25,7 @@ function envp(stdout: string): string[] {
 }
 
 function ringvisor(options: string[], env: Record<string, string> = HOST_ENV) {
-  const r = spawnSync(process.execPath, [`${root}dist/cli/main.js`, 'run', ...options, ARGS], { cwd: root, env, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [`${root}dist/bin/ringvisor.js`, 'run', ...options, ARGS], { cwd: root, env, encoding: 'utf8', timeout: 60_000 });
   return { env: envp(r.stdout), status: r.status, stderr: r.stderr };
 }
 

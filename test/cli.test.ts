@@ -3,13 +3,13 @@
 import { describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readProgramFile } from '../src/node/read-program.js';
 import { ROOT, qemuPath } from './support/guests.js';
 
 const cli = (...args: string[]) =>
-  spawnSync(process.execPath, ['dist/cli/main.js', ...args], { encoding: 'utf8', cwd: new URL('..', import.meta.url) });
+  spawnSync(process.execPath, ['dist/bin/ringvisor.js', ...args], { encoding: 'utf8', cwd: new URL('..', import.meta.url) });
 
 describe('ringvisor run', () => {
   it('stops a guest that loops forever after --timeout, with status 124', () => {
@@ -119,7 +119,7 @@ describe('ringvisor run', () => {
     ];
     for (const [path, message] of cases) {
       const started = Date.now();
-      const r = spawnSync(process.execPath, ['dist/cli/main.js', 'run', path], { encoding: 'utf8', cwd: ROOT, timeout: 20_000 });
+      const r = spawnSync(process.execPath, ['dist/bin/ringvisor.js', 'run', path], { encoding: 'utf8', cwd: ROOT, timeout: 20_000 });
       expect(r.stderr).toBe(message);
       expect(r.status).toBe(126);
       expect(Date.now() - started).toBeLessThan(10_000);
@@ -138,7 +138,7 @@ describe('ringvisor run', () => {
       child.stdout.once('data', () => child.stdout.destroy());
       child.on('exit', (code, signal) => done({ code, signal }));
     });
-    const r = await run(process.execPath, ['dist/cli/main.js', 'run', 'guests/bin/files-pipe.elf', 'stdout']);
+    const r = await run(process.execPath, ['dist/bin/ringvisor.js', 'run', 'guests/bin/files-pipe.elf', 'stdout']);
     expect(r).toEqual({ code: 141, signal: null });
     const qemu = qemuPath();
     // QEMU dies of the host's SIGPIPE, which a shell reports as 141. (Run
@@ -163,7 +163,7 @@ describe('ringvisor run', () => {
     // ringvisor inherits) and empty.
     const fifo = join(mkdtempSync(join(tmpdir(), 'ringvisor-cli-')), 'stdin');
     expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
-    const script = `exec 3<>"$1"; exec "$2" dist/cli/main.js run --timeout 1 guests/bin/files-stdin.elf <"$1"`;
+    const script = `exec 3<>"$1"; exec "$2" dist/bin/ringvisor.js run --timeout 1 guests/bin/files-stdin.elf <"$1"`;
     const r = spawnSync('sh', ['-c', script, 'sh', fifo, process.execPath], { cwd: ROOT, encoding: 'utf8', timeout: 20_000 });
     expect(r.stderr).toBe('ringvisor: guests/bin/files-stdin.elf: timed out after 1 s waiting for input on stdin\n');
     expect(r.status).toBe(124);
@@ -174,5 +174,28 @@ describe('ringvisor run', () => {
     const r = cli('run', '--timeout', 'soon', 'guests/bin/hello.elf');
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/^ringvisor: bad timeout 'soon' \(seconds\)/);
+  });
+});
+
+// package.json's bin is the bundle scripts/bundle.mjs makes (dist/bin/), not
+// tsc's dist/cli/main.js: what a user runs must find the CPU module and start
+// its translation worker from there, and load none of tsc's modules.
+describe('the ringvisor command, as packaged', () => {
+  it('is the bundle, and translates in its worker thread', () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+    expect(pkg.bin.ringvisor).toBe('dist/bin/ringvisor.js');
+    // A hook that names every file module loaded, in this thread or another.
+    const hook = `data:text/javascript,${encodeURIComponent(`import { register } from 'node:module';
+register('data:text/javascript,' + encodeURIComponent("export async function load(u, c, next) { if (u.startsWith('file:')) process.stderr.write('loaded ' + u + '\\\\n'); return next(u, c); }"));`)}`;
+    const r = spawnSync(process.execPath, ['--import', hook, join(ROOT, pkg.bin.ringvisor), 'run', '--stats', '--jit-warmup', '0', '--jit', '64',
+      'guests/bin/bench-integer.elf', '2000'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const translated = /^ringvisor: translation: (\d+) regions .* in (\d+) modules/m.exec(r.stderr);
+    expect(translated, r.stderr).not.toBeNull();
+    expect(Number(translated![1])).toBeGreaterThan(0);
+    const loaded = [...r.stderr.matchAll(/^loaded file:\/\/(.*)$/gm)].map((m) => m[1]);
+    expect(loaded).toContain(join(ROOT, 'dist/bin/ringvisor.js'));
+    expect(loaded).toContain(join(ROOT, 'dist/bin/translation-thread.js'));
+    expect(loaded.filter((f) => !f.startsWith(join(ROOT, 'dist/bin/')))).toEqual([]);
   });
 });

@@ -199,7 +199,7 @@ function ringvisorRun(args: string[], env: Record<string, string | undefined> = 
   const clean = { ...process.env };
   delete clean.RINGVISOR_LD_PREFIX;
   delete clean.QEMU_LD_PREFIX;
-  const r = spawnSync(process.execPath, ['dist/cli/main.js', 'run', ...args], { cwd: ROOT, timeout: 60_000, env: { ...clean, ...env } });
+  const r = spawnSync(process.execPath, ['dist/bin/ringvisor.js', 'run', ...args], { cwd: ROOT, timeout: 60_000, env: { ...clean, ...env } });
   return { stdout: r.stdout.toString('latin1'), stderr: r.stderr.toString('latin1'), status: r.status };
 }
 

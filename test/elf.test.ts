@@ -160,7 +160,7 @@ describe('ProcessVM loading', () => {
 
 describe('ringvisor run (CLI errors)', () => {
   const cli = (...args: string[]) =>
-    spawnSync(process.execPath, ['dist/cli/main.js', ...args], { encoding: 'utf8', cwd: new URL('..', import.meta.url) });
+    spawnSync(process.execPath, ['dist/bin/ringvisor.js', ...args], { encoding: 'utf8', cwd: new URL('..', import.meta.url) });
 
   it('exits 127 for a missing program', () => {
     const r = cli('run', 'no/such/prog');

@@ -82,7 +82,7 @@ describe.skipIf(!qemu)('guest programs: ringvisor against live qemu-riscv64', ()
 
 describe('the ringvisor command', () => {
   it('runs guests/bin/hello.elf x y like QEMU did', () => {
-    const r = spawnSync(process.execPath, ['dist/cli/main.js', 'run', 'guests/bin/hello.elf', 'x', 'y'], { cwd: ROOT, timeout: 30_000 });
+    const r = spawnSync(process.execPath, ['dist/bin/ringvisor.js', 'run', 'guests/bin/hello.elf', 'x', 'y'], { cwd: ROOT, timeout: 30_000 });
     const golden = readGolden('hello');
     expect(r.stderr.toString('latin1')).toBe('');
     expect(r.stdout.toString('latin1')).toBe(golden.stdout.toString('latin1'));
@@ -90,7 +90,7 @@ describe('the ringvisor command', () => {
   });
 
   it('runs the demo that npm start runs (guests/bin/demo.elf) like QEMU did', () => {
-    const r = spawnSync(process.execPath, ['dist/cli/main.js', 'run', 'guests/bin/demo.elf'], { cwd: ROOT, timeout: 60_000 });
+    const r = spawnSync(process.execPath, ['dist/bin/ringvisor.js', 'run', 'guests/bin/demo.elf'], { cwd: ROOT, timeout: 60_000 });
     const golden = readGolden('demo');
     expect(r.stderr.toString('latin1')).toBe('');
     expect(r.stdout.toString('latin1')).toBe(golden.stdout.toString('latin1'));
@@ -98,7 +98,7 @@ describe('the ringvisor command', () => {
   });
 
   it('stops an endless guest at --max-instructions with status 124', () => {
-    const r = spawnSync(process.execPath, ['dist/cli/main.js', 'run', '--max-instructions', '1000000', 'guests/bin/faults.elf', 'loop'],
+    const r = spawnSync(process.execPath, ['dist/bin/ringvisor.js', 'run', '--max-instructions', '1000000', 'guests/bin/faults.elf', 'loop'],
       { cwd: ROOT, timeout: 30_000 });
     expect(r.stdout.toString('latin1')).toBe('faults: about to loop forever\n');
     expect(r.stderr.toString('latin1')).toMatch(/^ringvisor: guests\/bin\/faults\.elf: instruction limit reached \(1000000 instructions\)/);

@@ -1,5 +1,5 @@
 // `ringvisor host` and `ringvisor vm` end to end, as a user types them
-// (dist/cli/main.js, as `npm test` builds it): VMs created, started,
+// (dist/bin/ringvisor.js, as `npm test` builds it): VMs created, started,
 // listed, measured, checkpointed, attached to, stopped and removed; tables
 // for people and --json for scripts; a host stopped with SIGTERM and
 // started again has the configurations back; bad commands get one line and
@@ -14,7 +14,7 @@ import { writeElf } from './support/elf-writer.js';
 import { HostClient } from '../src/node/host-client.js';
 import { jal, ZERO } from './support/rvasm.js';
 
-const main = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+const main = fileURLToPath(new URL('../dist/bin/ringvisor.js', import.meta.url));
 const built = spawnSync('bash', [fileURLToPath(new URL('../guests/linux/build.sh', import.meta.url)), '--print-path'], { encoding: 'utf8' }).stdout.trim();
 const linux = built !== '' && existsSync(join(built, 'Image')) && existsSync(join(built, 'initramfs.cpio.gz'));
 const guest = (name: string) => fileURLToPath(new URL(`../guests/bin/${name}`, import.meta.url));

@@ -118,7 +118,7 @@ describe('VMs on a recycled CPU do not see each other', () => {
 
 const MiBn = 1024n * 1024n;
 
-const cli = (...args: string[]) => spawnSync(process.execPath, ['dist/cli/main.js', ...args], { encoding: 'utf8', cwd: ROOT, timeout: 60_000 });
+const cli = (...args: string[]) => spawnSync(process.execPath, ['dist/bin/ringvisor.js', ...args], { encoding: 'utf8', cwd: ROOT, timeout: 60_000 });
 
 describe('a sleeping guest does not hold the host', () => {
   // nanosleep, clock_nanosleep, a futex wait and ppoll and epoll_wait with

@@ -167,7 +167,7 @@ describe('--disk-quota: bytes the guest adds to host files', () => {
   });
 
   it('the command takes --tmp-size, --tmp-inodes and --disk-quota, and refuses bad values', () => {
-    const cli = (args: string[]) => spawnSync(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'run', ...args], { cwd: base, timeout: 60_000 });
+    const cli = (args: string[]) => spawnSync(process.execPath, [join(ROOT, 'dist/bin/ringvisor.js'), 'run', ...args], { cwd: base, timeout: 60_000 });
     const help = cli(['--help']).stdout.toString();
     for (const flag of ['--tmp-size', '--tmp-inodes', '--disk-quota']) expect(help).toContain(flag);
     const fillElf = join(ROOT, 'guests/bin/files-fill.elf');

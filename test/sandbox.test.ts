@@ -195,7 +195,7 @@ describe('the sandbox namespace', () => {
 
 describe('the ringvisor command: --cwd, --mount, --fs=host, stdin', () => {
   const run = (args: string[], input = '') =>
-    spawnSync(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'run', ...args], { cwd: work, input, timeout: 60_000 });
+    spawnSync(process.execPath, [join(ROOT, 'dist/bin/ringvisor.js'), 'run', ...args], { cwd: work, input, timeout: 60_000 });
   const escape = join(ROOT, 'guests/bin/files-escape.elf');
   const stdinElf = join(ROOT, 'guests/bin/files-stdin.elf');
 
@@ -220,7 +220,7 @@ describe('the ringvisor command: --cwd, --mount, --fs=host, stdin', () => {
 
   it('gives a stdin redirected from a regular file as that file', () => {
     writeFileSync(join(work, 'input.txt'), 'from a file\n');
-    const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(join(ROOT, 'dist/cli/main.js'))} run ${JSON.stringify(stdinElf)} 4 < input.txt`;
+    const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(join(ROOT, 'dist/bin/ringvisor.js'))} run ${JSON.stringify(stdinElf)} 4 < input.txt`;
     const r = spawnSync('sh', ['-c', cmd], { cwd: work, timeout: 60_000 });
     expect(r.stdout.toString()).toMatch(/^from a file\nread at EOF again: 0\n/);
     expect(r.stderr.toString()).toBe('12 bytes, 1 lines, 3 words; last read 0\n');
@@ -230,7 +230,7 @@ describe('the ringvisor command: --cwd, --mount, --fs=host, stdin', () => {
     const r = run([stdinElf, '3'], 'one two\nthree\n');
     expect(r.stdout.toString()).toBe('one two\nthree\nread at EOF again: 0\ngetchar at EOF: -1\nisatty: stdin 0, stdout 0, stderr 0\nwindow: Inappropriate ioctl for device\n');
     expect(r.stderr.toString()).toBe('14 bytes, 2 lines, 3 words; last read 0\n');
-    const help = spawnSync(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'run', '--help']).stdout.toString();
+    const help = spawnSync(process.execPath, [join(ROOT, 'dist/bin/ringvisor.js'), 'run', '--help']).stdout.toString();
     for (const flag of ['--mount', '--fs=host', '--cwd']) expect(help).toContain(flag);
   });
 
@@ -243,7 +243,7 @@ describe('the ringvisor command: --cwd, --mount, --fs=host, stdin', () => {
     }
   })();
   it.skipIf(!hasScript)('reports a terminal as a terminal (under script(1), a pseudo-terminal)', () => {
-    const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(join(ROOT, 'dist/cli/main.js'))} run ${JSON.stringify(stdinElf)} < /dev/null`;
+    const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(join(ROOT, 'dist/bin/ringvisor.js'))} run ${JSON.stringify(stdinElf)} < /dev/null`;
     const r = spawnSync('/usr/bin/script', ['-qec', cmd, '/dev/null'], { cwd: work, timeout: 60_000 });
     const text = r.stdout.toString().replace(/\r/g, '');
     expect(text).toContain('isatty: stdin 0, stdout 1, stderr 1\n');
@@ -442,7 +442,7 @@ describe('names changed under the sandbox (issue 11)', () => {
 const canHideProc = process.getuid?.() === 0 && spawnSync('unshare', ['-m', '--propagation', 'private', 'true']).status === 0;
 describe('the sandbox fails closed', () => {
   it.skipIf(!canHideProc)('without /proc/self/fd, ringvisor run says why and runs nothing', () => {
-    const main = join(ROOT, 'dist/cli/main.js');
+    const main = join(ROOT, 'dist/bin/ringvisor.js');
     const hello = join(ROOT, 'guests/bin/hello.elf');
     const r = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', `mount -t tmpfs none /proc && exec '${process.execPath}' '${main}' run '${hello}'`], { cwd: ROOT, timeout: 60_000 });
     expect(r.stderr.toString()).toMatch(/^ringvisor: cannot mount host directory .*: \/proc\/self\/fd is not available/);

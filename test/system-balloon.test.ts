@@ -60,7 +60,7 @@ describe.skipIf(typeof linux === 'string')('our guest Linux with a balloon', () 
       const script = join(dir, 'session.txt');
       writeFileSync(script, SESSION.join('\n') + '\n');
       const session = (command: string[]) => spawnSync(process.execPath, [`${linuxDir}/console.mjs`, '--timeout', '120', '--script', script, '--', ...command], { encoding: 'utf8', timeout: 180_000 });
-      const ours = session([process.execPath, `${root}dist/cli/main.js`, 'boot', '--balloon', '--kernel', image, '--initrd', initrd, '--append', APPEND]);
+      const ours = session([process.execPath, `${root}dist/bin/ringvisor.js`, 'boot', '--balloon', '--kernel', image, '--initrd', initrd, '--append', APPEND]);
       // Ours has virtio-rng in slot 0 and the balloon in slot 2: QEMU takes
       // its -device's in that order when they are given in that order.
       const qemu = session(['qemu-system-riscv64', '-M', 'virt', '-smp', '1', '-m', '256M', '-nographic', '-bios', 'default', '-no-reboot',
@@ -178,7 +178,7 @@ describe.skipIf(typeof linux === 'string')('our guest Linux with a balloon', () 
 });
 
 describe('ringvisor boot --balloon', () => {
-  const cli = (args: string[]) => spawnSync(process.execPath, ['dist/cli/main.js', 'boot', ...args], { encoding: 'utf8', cwd: root, timeout: 120_000 });
+  const cli = (args: string[]) => spawnSync(process.execPath, ['dist/bin/ringvisor.js', 'boot', ...args], { encoding: 'utf8', cwd: root, timeout: 120_000 });
 
   it('is in --help; with --restore it is a usage error (the checkpoint says whether there is a balloon)', () => {
     expect(cli(['--help']).stdout).toMatch(/--balloon +a virtio-balloon device/);

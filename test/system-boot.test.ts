@@ -54,7 +54,7 @@ function session(command: string[], script = sessionScript): { stdout: string; s
 
 describe.skipIf(typeof linux === 'string')('our guest Linux under ringvisor boot', () => {
   const { image, initrd } = linux as { image: string; initrd: string };
-  const ringvisor = (script = sessionScript, smp = 1) => session([process.execPath, `${root}dist/cli/main.js`, 'boot', '--smp', String(smp), '--kernel', image, '--initrd', initrd, '--append', APPEND], script);
+  const ringvisor = (script = sessionScript, smp = 1) => session([process.execPath, `${root}dist/bin/ringvisor.js`, 'boot', '--smp', String(smp), '--kernel', image, '--initrd', initrd, '--append', APPEND], script);
   const qemuOnce = (script: string, smp: number) => session(['qemu-system-riscv64', '-M', 'virt', '-smp', String(smp), '-m', '256M', '-nographic', '-bios', 'default', '-no-reboot',
     '-kernel', image, '-initrd', initrd, '-append', APPEND], script);
   // The oracle itself: QEMU 7.2 with several harts on a host whose two cores

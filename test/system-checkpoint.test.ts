@@ -215,7 +215,7 @@ describe('the system VM checkpoint of release 1 (test/golden/system-checkpoint-v
 });
 
 describe('ringvisor boot --restore', () => {
-  const main = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+  const main = fileURLToPath(new URL('../dist/bin/ringvisor.js', import.meta.url));
   const cli = (args: string[]) => spawnSync(process.execPath, [main, 'boot', ...args], { encoding: 'latin1', input: '', timeout: 60_000 });
 
   it('resumes a saved machine in a new process, where it was', () => {

@@ -38,7 +38,7 @@ function versionOutput(out: string): string {
 
 describe.skipIf(!haveUboot)('Debian\'s S-mode U-Boot (u-boot-qemu) under ringvisor boot', () => {
   it('comes up on our board, takes commands at its prompt and powers off through SBI', () => {
-    const r = session(['version', 'poweroff'], [process.execPath, `${root}dist/cli/main.js`, 'boot', '--kernel', UBOOT]);
+    const r = session(['version', 'poweroff'], [process.execPath, `${root}dist/bin/ringvisor.js`, 'boot', '--kernel', UBOOT]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('Model: riscv-virtio,ringvisor');
     expect(r.stdout).toMatch(/DRAM: +256 MiB/);
@@ -50,7 +50,7 @@ describe.skipIf(!haveUboot)('Debian\'s S-mode U-Boot (u-boot-qemu) under ringvis
   it.skipIf(!qemuSystem)('prints the same version text as under qemu-system-riscv64', () => {
     const q = session(['version', 'poweroff'], ['qemu-system-riscv64', '-M', 'virt', '-smp', '1', '-m', '256M', '-nographic', '-bios', 'default', '-no-reboot', '-kernel', UBOOT]);
     expect(q.status).toBe(0);
-    const r = session(['version', 'poweroff'], [process.execPath, `${root}dist/cli/main.js`, 'boot', '--kernel', UBOOT]);
+    const r = session(['version', 'poweroff'], [process.execPath, `${root}dist/bin/ringvisor.js`, 'boot', '--kernel', UBOOT]);
     expect(versionOutput(r.stdout)).toBe(versionOutput(q.stdout));
   });
 });

@@ -192,7 +192,7 @@ describe.skipIf(typeof linux === 'string')('translation in a system VM: our gues
 });
 
 describe('ringvisor boot --jit', () => {
-  const main = `${root}dist/cli/main.js`;
+  const main = `${root}dist/bin/ringvisor.js`;
   const cli = (args: string[]) => spawnSync(process.execPath, [main, 'boot', '--clock', 'virtual', ...args], { encoding: 'latin1', input: '', timeout: 60_000 });
 
   it('translates with --jit N (in a worker or not), prints the same console and instruction count as --jit off, and says so in --stats', () => {

@@ -31,7 +31,7 @@ function guestLinux(): { dir: string } | undefined {
 }
 const linux = guestLinux();
 
-const cli = (args: string[]) => spawnSync(process.execPath, [`${root}dist/cli/main.js`, 'boot', ...args], { encoding: 'utf8', input: '', timeout: 120_000 });
+const cli = (args: string[]) => spawnSync(process.execPath, [`${root}dist/bin/ringvisor.js`, 'boot', ...args], { encoding: 'utf8', input: '', timeout: 120_000 });
 
 /** A static ELF's PT_LOAD bytes laid out from its lowest physical address,
  *  as `objcopy -O binary` writes them. */
@@ -194,7 +194,7 @@ describe('ringvisor boot --kernel: what qemu-system-riscv64 -kernel accepts', ()
       writeFileSync(join(dir, 'script'), 'version\npoweroff\n');
       const session = (command: string[]) => spawnSync(process.execPath, [`${root}guests/linux/console.mjs`, '--prompt', '=> ', '--timeout', '100', '--script', join(dir, 'script'), '--', ...command],
         { encoding: 'utf8', timeout: 120_000 });
-      const r = session([process.execPath, `${root}dist/cli/main.js`, 'boot', '--kernel', UBOOT_BIN]);
+      const r = session([process.execPath, `${root}dist/bin/ringvisor.js`, 'boot', '--kernel', UBOOT_BIN]);
       expect(r.status, r.stderr).toBe(0);
       const out = r.stdout.replace(/\r\n/g, '\n');
       expect(out).toContain('Model: riscv-virtio,ringvisor');
