@@ -13,7 +13,7 @@ import {
   EXIT_CAUSE, EXIT_ADDR, EXIT_SIZE, EXIT_DATA, EXIT_MMIO_RD, EXIT_MMIO_SIGNED, EXIT_MMIO_VADDR,
   MMIO_PENDING, MMIO_NONE, MMIO_LOAD_PENDING, MMIO_STORE_PENDING, MMIO_FAILED,
   JIT_THRESHOLD, JIT_MAP, JIT_MAP_ENTRIES, JIT_NEVER, JIT_BAIL, JIT_HOT_PAGE,
-  EXIT_ON_ECALL_U, EXIT_ON_EBREAK, EXIT_ON_ECALL_S, CTRL_SUPERVISOR, EXIT_ON_SATP, EXIT_ON_SFENCE, EXIT_ON_SRET,
+  EXIT_ON_ECALL_U, EXIT_ON_EBREAK, EXIT_ON_ECALL_S, CTRL_SUPERVISOR, EXIT_ON_SATP, EXIT_ON_SFENCE, EXIT_ON_SRET, EXIT_ON_TIME,
   PRIV_U,
   CAUSE_ILLEGAL_INSTRUCTION, CAUSE_BREAKPOINT, CAUSE_ECALL_U, CAUSE_ECALL_S,
   CAUSE_MISALIGNED_LOAD, CAUSE_MISALIGNED_STORE, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS,
@@ -421,7 +421,10 @@ function readCsr(csr: u32, instret: u64, supervisor: bool): u64 {
       if (csr == CSR_FRM) return (getFcsr() >> 5) & 7;
       return getFcsr() & 0xff;
     case CSR_CYCLE: if (supervisor && !counterAllowed(0)) break; return instret;
-    case CSR_TIME: if (supervisor && !counterAllowed(1)) break; return load<u64>(TIME);
+    case CSR_TIME:
+      if (supervisor && !counterAllowed(1)) break;
+      if (load<u32>(EXIT_CONTROLS) & EXIT_ON_TIME) requestExit(EXIT_CSR);
+      return load<u64>(TIME);
     case CSR_INSTRET: if (supervisor && !counterAllowed(2)) break; return instret;
     default:
       // csr[9:8] is the lowest privilege that may access it: 1 is S.

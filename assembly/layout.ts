@@ -266,6 +266,11 @@ export const CTRL_SUPERVISOR: u32 = 1 << 3;
 export const EXIT_ON_SATP: u32 = 1 << 4;
 export const EXIT_ON_SFENCE: u32 = 1 << 5;
 export const EXIT_ON_SRET: u32 = 1 << 6;
+// A read of the `time` CSR (rdtime) retires, then exits (EXIT_CSR): ring -1
+// puts the time of the moment into its register, reading the host's clock
+// only when the guest asks (VT-x's "RDTSC exiting"). Without it, TIME is
+// what ring -1 last stored there.
+export const EXIT_ON_TIME: u32 = 1 << 7;
 
 // ---- RISC-V exception causes (privileged spec, scause) ---------------------
 export const CAUSE_MISALIGNED_FETCH: u32 = 0;

@@ -26,6 +26,7 @@ function machine(reason: ExitReason, mmio: Partial<MmioAccess> = {}, exit: Parti
       mmio: { addr: UART + 5n, size: 1, data: 0n, store: reason === ExitReason.MmioStore, ...mmio },
       completeMmioLoad: (v) => log.push(`complete 0x${v.toString(16)}`),
       failMmio: () => log.push('fail'),
+      setX: (r, v) => log.push(`x${r} = 0x${v.toString(16)}`),
     },
     bus: {
       load: (addr: bigint, size: AccessSize) => (addr >= UART && addr < UART + 0x100n ? 0x60n + BigInt(size - 1) : undefined),
@@ -99,7 +100,7 @@ describe('the exit table, for a system VM', () => {
 });
 
 /** A process (a process VM, or a call into one) as its exits see it. */
-function process(reason: ExitReason, exit: Partial<ExitInfo> = {}, answers: { syscall?: ExitAction; fault?: ExitAction; breakpoint?: ExitAction } = {}) {
+function process(reason: ExitReason, exit: Partial<ExitInfo> = {}, answers: { syscall?: ExitAction; fault?: ExitAction; breakpoint?: ExitAction; time?: bigint } = {}) {
   const log: string[] = [];
   const p: Partition = {
     name: 'ringvisor: prog',
@@ -109,6 +110,7 @@ function process(reason: ExitReason, exit: Partial<ExitInfo> = {}, answers: { sy
       mmio: { addr: 0n, size: 0, data: 0n, store: false },
       completeMmioLoad: () => log.push('complete'),
       failMmio: () => log.push('fail'),
+      setX: (r, v) => log.push(`x${r} = 0x${v.toString(16)}`),
     },
     ran: 99n,
     trace: (what) => log.push(`trace ${what}`),
@@ -116,6 +118,7 @@ function process(reason: ExitReason, exit: Partial<ExitInfo> = {}, answers: { sy
     breakpoint: () => { log.push('breakpoint'); return answers.breakpoint ?? { kind: 'continue' }; },
     fault: () => { log.push('fault'); return answers.fault ?? { kind: 'continue' }; },
     preempt: () => log.push('preempt'),
+    ...(answers.time === undefined ? {} : { readTime: () => { log.push('time'); return answers.time!; } }),
   };
   return { p, log };
 }
@@ -135,6 +138,25 @@ describe('the exit table, for a process', () => {
     expect(handleExit(ExitReason.Budget, t.p, counts)).toEqual({ kind: 'continue' });
     expect(t.log).toEqual(['trace reason BUDGET pc 0x10004 after 99 instructions', 'preempt']);
     expect([...counts]).toEqual([['ECALL_U', 1], ['FAULT', 1], ['EBREAK', 1], ['BUDGET', 1]]);
+  });
+
+  it('CSR after a read of time (ExitControl.Time): the time of the moment into its register, none for x0', () => {
+    const csrr = (rd: number, f3: number) => (0xc01 << 20) | (f3 << 12) | (rd << 7) | 0x73;
+    // rdtime a5 (csrrs a5, time, x0), csrrc, csrrsi and csrrci with 0.
+    for (const f3 of [2, 3, 6, 7]) {
+      const t = process(ExitReason.Csr, { inst: csrr(15, f3) }, { time: 0x1234n });
+      expect(handleExit(ExitReason.Csr, t.p)).toEqual({ kind: 'continue' });
+      expect(t.log).toEqual(['time', 'x15 = 0x1234']);
+    }
+    const none = process(ExitReason.Csr, { inst: csrr(0, 2) }, { time: 1n });
+    expect(handleExit(ExitReason.Csr, none.p)).toEqual({ kind: 'continue' });
+    expect(none.log).toEqual([]);
+    // Any other CSR exit (cycle, a write of time, sfence.vma) is one the process never selected.
+    for (const inst of [(0xc00 << 20) | (2 << 12) | (15 << 7) | 0x73, csrr(15, 1), csrr(15, 5), 0x12000073]) {
+      const other = process(ExitReason.Csr, { inst }, { time: 1n });
+      expect(handleExit(ExitReason.Csr, other.p)).toMatchObject({ kind: 'stop', status: 1 });
+      expect(other.log).toEqual([]);
+    }
   });
 
   it('a machine\'s exits (SBI, WFI, MMIO) and HOT, CSR, NONE stop a process, saying which, and call none of its services', () => {

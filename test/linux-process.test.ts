@@ -15,7 +15,7 @@ import { signalState, deliverFault, saveSignals, restoreSignals } from '../src/l
 import { SEGV_MAPERR } from '../src/linux/signals.js';
 import { saveProcess, restoreProcess } from '../src/linux/sys/process.js';
 import { writeElf, PAYLOAD_ADDRESS } from './support/elf-writer.js';
-import { addi, auipc, ld, sd, jalr, ecall, ZERO, RA, T0, A0, A1, A2, A7, S1, S2 } from './support/rvasm.js';
+import { addi, auipc, ld, sd, jalr, ecall, asm, X_ABI, ZERO, RA, T0, A0, A1, A2, A7, S1, S2 } from './support/rvasm.js';
 
 const EPERM = -1n, ESRCH = -3n, EAGAIN = -11n, EFAULT = -14n, EINVAL = -22n, ENOSYS = -38n, ETIMEDOUT = -110n;
 const NS = 1_000_000_000n;
@@ -729,5 +729,54 @@ describe('checkpoint records', () => {
     // kill() left SIGUSR2 pending with the sender's si_code (SI_USER).
     expect(saveSignals(q).pendingInfo).toEqual({ 12: { code: 0, pid: 1000 } });
     expect(() => restoreSignals(q, { ...signals, version: 3 })).toThrow(/version/);
+  });
+});
+
+// A process VM's `time` CSR is not stored before each run (ExitControl.Time):
+// a read of it exits, and ring -1 answers with the VM's clock of the moment.
+describe('rdtime in a process VM', () => {
+  const rdtime = (rd: number) => asm(`csrrs ${X_ABI[rd]}, time, zero`);
+  // rdtime s1; nanosleep({0, 20 ms}); rdtime s2; exit(0). Its timespec is
+  // the zeroed memory after the 64 bytes of code.
+  const code = [
+    rdtime(S1), // 0
+    auipc(A0, 0), // 4
+    addi(A0, A0, 60), // 8: the timespec
+    sd(ZERO, A0, 0), // 12
+    asm('lui t0, 0x1313'), // 16
+    addi(T0, T0, -0x300), // 20: 20,000,000 ns
+    sd(T0, A0, 8), // 24
+    addi(A1, ZERO, 0), // 28
+    addi(A7, ZERO, 101), // 32: nanosleep
+    ecall(), // 36
+    rdtime(S2), // 40
+    addi(A0, ZERO, 0), // 44
+    addi(A7, ZERO, 93), // 48: exit
+    ecall(), // 52
+    addi(ZERO, ZERO, 0), addi(ZERO, ZERO, 0), // 56, 60
+  ];
+  const elf = writeElf(new Uint8Array(new Uint32Array(code).buffer), 16);
+
+  it('reads the host clock when it runs: 20 ms of sleep between two reads show', async () => {
+    const { p, diagnostics } = make({}, elf);
+    expect(await p.run()).toBe(0);
+    expect(diagnostics).toEqual([]);
+    const before = p.cpu.x(S1), after = p.cpu.x(S2);
+    expect(before).toBeGreaterThan(0n);
+    // 10 MHz: 20 ms is 200,000 ticks; the clock read after the run is later still.
+    expect(after - before).toBeGreaterThanOrEqual(200_000n);
+    expect(timeCsr(p.clock)).toBeGreaterThanOrEqual(after);
+    expect(p.cpu.exitCounts().get(ExitReason.Csr)).toBe(2n);
+  });
+
+  it('reads the virtual clock as the instructions retired say, the same every run', () => {
+    const runs = [0, 1].map(() => {
+      const { p } = make({ clock: 'virtual' }, elf);
+      expect(p.runSync()).toBe(0);
+      return [p.cpu.x(S1), p.cpu.x(S2)];
+    });
+    expect(runs[1]).toEqual(runs[0]);
+    // The sleep moves the virtual clock on by its 20 ms.
+    expect(runs[0][1] - runs[0][0]).toBeGreaterThanOrEqual(200_000n);
   });
 });

@@ -75,6 +75,11 @@ export const ExitControl = {
   Satp: 1 << 4,
   Sfence: 1 << 5,
   Sret: 1 << 6,
+  /** A read of the `time` CSR retires, then exits as CSR: the hypervisor
+   *  puts the time of the moment into its register (Partition.readTime),
+   *  so that no run needs the host's clock read before it (VT-x's "RDTSC
+   *  exiting"). */
+  Time: 1 << 7,
 } as const;
 
 /** Privilege modes (PRIV). */

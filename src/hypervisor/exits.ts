@@ -22,6 +22,7 @@ export interface ExitCpu {
   readonly mmio: MmioAccess;
   completeMmioLoad(value: bigint): void;
   failMmio(): void;
+  setX(r: number, value: bigint): void;
 }
 
 /** An MMIO bus (a system VM's devices). */
@@ -61,6 +62,9 @@ export interface Partition {
   fault?(): ExitAction;
   /** The running thread's budget is spent: another may run. */
   preempt?(): void;
+  /** The `time` CSR's value now (for ExitControl.Time: a CSR exit after
+   *  a read of `time`). */
+  readTime?(): bigint;
 
   // A machine (system VMs): ECALL_S, WFI, MMIO_LOAD, MMIO_STORE.
   /** Serves the SBI call in the CPU's registers; its name and error, for traces. */
@@ -140,7 +144,26 @@ function wfi(p: Partition, reason: ExitReason): ExitAction {
   return CONTINUE;
 }
 
-/** The exit table. HOT never leaves Cpu.run; no partition selects CSR exits yet. */
+// A read of `time` under ExitControl.Time retired with the value the CPU
+// last held; its register gets the time of the moment instead. The CSR
+// exits of a system VM's SATP, SFENCE and SRET controls no partition
+// selects yet: unexpected.
+function csr(p: Partition, reason: ExitReason): ExitAction {
+  const inst = p.cpu.exit.inst;
+  if (!p.readTime || !isTimeRead(inst)) return unexpected(p, reason);
+  const rd = (inst >>> 7) & 31;
+  if (rd !== 0) p.cpu.setX(rd, p.readTime());
+  return CONTINUE;
+}
+
+// CSRRS/CSRRC(I) of `time` (0xc01): the instructions that read it (they
+// retire only with x0 or zimm 0 as their source: a write of a read-only
+// CSR is illegal, a FAULT exit instead).
+function isTimeRead(inst: number): boolean {
+  return (inst & 0x7f) === 0x73 && inst >>> 20 === 0xc01 && ((inst >>> 12) & 3) >= 2;
+}
+
+/** The exit table. HOT never leaves Cpu.run. */
 export const EXIT_HANDLERS: Readonly<Record<ExitReason, ExitHandler>> = {
   [ExitReason.None]: unexpected,
   [ExitReason.EcallU]: ecallU,
@@ -152,7 +175,7 @@ export const EXIT_HANDLERS: Readonly<Record<ExitReason, ExitHandler>> = {
   [ExitReason.Wfi]: wfi,
   [ExitReason.MmioLoad]: mmioLoad,
   [ExitReason.MmioStore]: mmioStore,
-  [ExitReason.Csr]: unexpected,
+  [ExitReason.Csr]: csr,
 };
 
 /** Runs the handler of `reason`, counting the exit under its name in

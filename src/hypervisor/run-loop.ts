@@ -19,6 +19,8 @@ export interface Sliced<T> {
   readonly paused: boolean;
   /** The host waited `ms` for it (an idle nap, cut short or not). */
   napped?(ms: number): void;
+  /** The step just taken took `ms` of host time. */
+  took?(ms: number): void;
 }
 
 /** How often a run gives the host its thread back (ms), at most. */
@@ -57,24 +59,29 @@ export class RunLoop {
   /** Runs `s` to its result, never holding the host's thread for much
    *  longer than `yieldMs` at a time. */
   async run<T>(s: Sliced<T>): Promise<T> {
-    let lastYield = performance.now();
+    // The host's clock is read once a step, after it: a guest making a
+    // million system calls takes a million steps (docs/PERFORMANCE.md,
+    // "System calls"). A step starts when the one before ended.
+    let now = performance.now();
+    let lastYield = now;
     for (;;) {
       if (s.paused) {
         await this.wait(undefined);
-        lastYield = performance.now();
+        now = lastYield = performance.now();
         continue;
       }
       const nap = s.idleMilliseconds();
       if (nap > 0) {
-        const before = performance.now();
+        const before = now;
         await this.wait(nap);
-        s.napped?.(performance.now() - before);
-        lastYield = performance.now();
+        now = lastYield = performance.now();
+        s.napped?.(now - before);
       }
-      const started = performance.now();
+      const started = now;
       const result = s.step();
-      const now = performance.now();
+      now = performance.now();
       this.busyMs += now - started;
+      s.took?.(now - started);
       if (result !== undefined) return result;
       const ran = now - lastYield;
       if (ran > this.yieldMs) {
@@ -82,7 +89,7 @@ export class RunLoop {
         // most `limit` of the time (a timer: others and the host go on).
         if (this.limit < 1) await this.wait(Math.min(1000, ran * (1 / this.limit - 1)));
         else await yieldToHost();
-        lastYield = performance.now();
+        now = lastYield = performance.now();
       }
     }
   }
@@ -90,15 +97,20 @@ export class RunLoop {
   /** Runs `s` to its result on this thread, blocking it while the guest is
    *  idle (nothing can wake a paused Sliced here: it throws). */
   runSync<T>(s: Sliced<T>): T {
+    let now = performance.now();
     for (;;) {
       if (s.paused) throw new Error('runSync() on a paused VM: nothing could resume it while this thread runs it');
       const nap = s.idleMilliseconds();
       if (nap > 0) {
-        const before = performance.now();
+        const before = now;
         blockHost(nap);
-        s.napped?.(performance.now() - before);
+        now = performance.now();
+        s.napped?.(now - before);
       }
+      const started = now;
       const result = s.step();
+      now = performance.now();
+      s.took?.(now - started);
       if (result !== undefined) return result;
     }
   }

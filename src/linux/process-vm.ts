@@ -205,6 +205,10 @@ const PAGE = 4096n;
  *  (128 MiB), between the stack's top and the highest mapping. */
 const MMAP_GAP = 128n * 1024n * 1024n;
 /** Instructions per run() call: large, so exits for scheduling are rare. */
+/** What a process VM's CPU exits on: system calls, ebreak, and reads of
+ *  `time` (answered from the VM's clock then, not stored before every run). */
+export const PROCESS_EXIT_CONTROLS = ExitControl.EcallU | ExitControl.Ebreak | ExitControl.Time;
+
 const SLICE = 1n << 22n;
 /** With the host clock, a run of the CPU is made to take about this long
  *  (ms) at most, whatever the guest's speed: the interpreter runs tens of
@@ -351,6 +355,9 @@ export class ProcessVM {
   /** Instructions per run of the CPU with one thread: SLICE, or with the
    *  host clock from a small start adapted to SLICE_MS (set in the constructor). */
   private slice = SLICE;
+  /** On the root: the process whose run just took a whole slice, for the
+   *  run loop's timing of the step (slices().took) to adapt its slice. */
+  private wholeSlice: ProcessVM | undefined;
 
   /** Paused by its host (pause()): run() waits, nothing runs. */
   private pausedByHost = false;
@@ -560,7 +567,7 @@ export class ProcessVM {
     cpu.jitThreshold = this.options.jitThreshold ?? DEFAULT_JIT_THRESHOLD;
     cpu.jitWarmup = this.options.jitWarmup ?? DEFAULT_JIT_WARMUP;
     cpu.jitAgeing = this.options.jitAgeing ?? true;
-    cpu.exitControls = ExitControl.EcallU | ExitControl.Ebreak;
+    cpu.exitControls = PROCESS_EXIT_CONTROLS;
     return cpu;
   }
 
@@ -687,7 +694,7 @@ export class ProcessVM {
       // A new program warms up anew.
       cpu.jitWarmup = this.options.jitWarmup ?? DEFAULT_JIT_WARMUP;
       cpu.jitAgeing = this.options.jitAgeing ?? true;
-      cpu.exitControls = ExitControl.EcallU | ExitControl.Ebreak;
+      cpu.exitControls = PROCESS_EXIT_CONTROLS;
       this.processes.cpuAdded(cpu);
     }
     this.threads.becomeSingle();
@@ -862,6 +869,12 @@ export class ProcessVM {
       idleMilliseconds: () => this.idleMilliseconds(),
       get paused() { return root.pausedByHost && root.exitStatus === undefined && !root.disposed; },
       napped: (ms) => this.clock.slept(BigInt(Math.round(ms * 1e6))),
+      took: (ms) => {
+        const p = root.wholeSlice;
+        if (p === undefined) return;
+        root.wholeSlice = undefined;
+        p.adaptSlice(ms);
+      },
     };
   }
 
@@ -1025,14 +1038,13 @@ export class ProcessVM {
       const others = this.processes.alone ? 0 : this.processes.memoryUsed() - cpu.memoryUsed;
       cpu.memoryLimit = Math.max(1, this.limitPages - others);
     }
-    cpu.time = timeCsr(this.clock);
     const started = cpu.instret;
-    // Only a whole slice on the host clock is timed (adaptSlice): a run that
-    // a system call ends reads no host clock for it.
-    const timed = budget === this.slice && this.clock.kind === 'host';
-    const startedMs = timed ? performance.now() : 0;
+    const whole = budget === this.slice;
     const reason = cpu.run(budget);
-    if (timed && reason === ExitReason.Budget) this.adaptSlice(performance.now() - startedMs);
+    // Only a whole slice on the host clock adapts the slice, timed by the
+    // run loop (slices().took): a run that a system call ends costs no read
+    // of the host's clock of its own.
+    if (whole && reason === ExitReason.Budget && this.clock.kind === 'host') this.processes.root.wholeSlice = this;
     this.sliceLeft -= cpu.instret - started;
     const action = handleExit(reason, this.partition);
     if (action.kind === 'stop') {
@@ -1157,6 +1169,7 @@ export class ProcessVM {
         return this.signalled(this.fault(signalForCause(cause), CAUSE_NAMES[cause] ?? `exception ${cause}`));
       },
       preempt: () => { if (this.threads.count > 1) this.threads.preempt(); },
+      readTime: () => timeCsr(this.clock),
     };
   }
 

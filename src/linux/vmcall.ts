@@ -12,7 +12,7 @@
 // the call fails), so calls can be repeated and run() can go on afterwards.
 import { handleExit, type ExitAction, type Partition } from '../hypervisor/exits.js';
 import { Cause, ExitControl, ExitReason, Perm, EXIT_REASON_NAMES, GuestMemoryError, PAGE_SIZE } from '../cpu/cpu.js';
-import type { ProcessVM } from './process-vm.js';
+import { PROCESS_EXIT_CONTROLS, type ProcessVM } from './process-vm.js';
 import { describeWait } from './threads.js';
 import { timeCsr } from '../hypervisor/clock.js';
 import type { Sliced } from '../hypervisor/run-loop.js';
@@ -236,7 +236,7 @@ function begin(vm: ProcessVM, target: string | bigint, args: CallArg[], options:
   const gp = vm.image.symbols.get('__global_pointer$');
   if (cpu.x(GP) === 0n && gp !== undefined) cpu.setX(GP, gp);
   cpu.pc = entry;
-  cpu.exitControls = ExitControl.EcallU | ExitControl.Ebreak;
+  cpu.exitControls = PROCESS_EXIT_CONTROLS;
   // The process may have exited (run() closes every descriptor): give the
   // function its standard streams back so that it can print.
   if (vm.files.open().length === 0) vm.files.reopenStandardStreams();
@@ -260,6 +260,7 @@ function begin(vm: ProcessVM, target: string | bigint, args: CallArg[], options:
       fault(vm, name, SIGTRAP, 'ebreak');
       return CONTINUE;
     },
+    readTime: () => timeCsr(vm.clock),
     fault: () => {
       if (!memoryFault(vm, name)) fault(vm, name, signalForCause(cpu.exit.cause), CAUSE_NAMES[cpu.exit.cause] ?? `exception ${cpu.exit.cause}`);
       return CONTINUE;
@@ -272,7 +273,6 @@ function begin(vm: ProcessVM, target: string | bigint, args: CallArg[], options:
       const used = cpu.instret - start;
       const left = budget - used;
       if (left <= 0n) throw new CallBudgetError(name, budget, cpu.pc);
-      cpu.time = timeCsr(vm.clock);
       const action = handleExit(cpu.run(left < slice ? left : slice), partition);
       if (action.kind === 'stop') throw new Error(action.diagnostic ?? `call ${name}: stopped (${action.status})`);
       return action.kind === 'done';
