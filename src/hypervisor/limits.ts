@@ -24,9 +24,12 @@ export function checkTimeoutSeconds(t: number | undefined): void {
  *  of VM keep one. */
 export class RunLimits {
   private deadline: number | undefined;
+  /** Whether there is a limit at all (else a slice need not count what ran). */
+  readonly any: boolean;
 
   constructor(readonly maxInstructions: bigint | undefined, readonly timeoutSeconds: number | undefined) {
     checkTimeoutSeconds(timeoutSeconds);
+    this.any = maxInstructions !== undefined || timeoutSeconds !== undefined;
   }
 
   /** The limit reached after `executed` instructions, if any. */

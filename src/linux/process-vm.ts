@@ -1023,20 +1023,23 @@ export class ProcessVM {
       budget = this.sliceLeft;
     }
     if (cap !== undefined && cap > 0n && cap < budget) budget = cap;
-    const executed = this.processes.instret();
-    switch (this.limits.reached(executed)) {
-      case 'instructions':
-        this.diagnose(`ringvisor: ${this.programName}: instruction limit reached (${this.limits.maxInstructions} instructions) at pc 0x${cpu.pc.toString(16)}`);
-        return this.endVm(LIMIT_EXIT_STATUS);
-      case 'timeout':
-        return this.timedOut();
+    if (this.limits.any) {
+      const executed = this.processes.instret();
+      switch (this.limits.reached(executed)) {
+        case 'instructions':
+          this.diagnose(`ringvisor: ${this.programName}: instruction limit reached (${this.limits.maxInstructions} instructions) at pc 0x${cpu.pc.toString(16)}`);
+          return this.endVm(LIMIT_EXIT_STATUS);
+        case 'timeout':
+          return this.timedOut();
+      }
+      budget = this.limits.clamp(budget, executed);
     }
-    budget = this.limits.clamp(budget, executed);
     // The memory limit is the whole VM's: this process may write what the
     // others leave.
     if (this.limitPages !== 0) {
       const others = this.processes.alone ? 0 : this.processes.memoryUsed() - cpu.memoryUsed;
-      cpu.memoryLimit = Math.max(1, this.limitPages - others);
+      const limit = Math.max(1, this.limitPages - others);
+      if (cpu.memoryLimit !== limit) cpu.memoryLimit = limit;
     }
     const started = cpu.instret;
     const whole = budget === this.slice;

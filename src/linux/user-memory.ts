@@ -92,6 +92,16 @@ export class UserMemory {
     return this.cpu.isContiguous(addr, length) ? this.cpu.peekBytes(addr, length) : this.cpu.readBytes(addr, length);
   }
 
+  /** A view (or, across two slots, a copy) of the readable start of
+   *  [addr, addr+length): what write(2) takes of a buffer readable only in
+   *  part. UserFault when not even its first byte is readable. */
+  readablePrefixView(addr: bigint, length: number): Uint8Array {
+    if (length === 0) return new Uint8Array(0);
+    const n = this.readablePrefix(addr, length);
+    if (n === 0) throw new UserFault(addr, length, 'read', addr);
+    return this.cpu.isContiguous(addr, n) ? this.cpu.peekBytes(addr, n) : this.cpu.readBytes(addr, n);
+  }
+
   /** A copy of readable guest bytes as a DataView (a struct the call decodes). */
   struct(addr: bigint, length: number): DataView {
     return new DataView(this.read(addr, length).buffer);

@@ -85,13 +85,6 @@ function outputPrefix(p: ProcessVM, addr: bigint, length: number): Uint8Array {
   return p.user.writeView(addr, n);
 }
 
-/** The readable start of a buffer a call consumes (a view). */
-function inputPrefix(p: ProcessVM, addr: bigint, length: number): Uint8Array {
-  const n = p.user.readablePrefix(addr, length);
-  if (n === 0) p.user.check(addr, length, 'read');
-  return p.user.readView(addr, n);
-}
-
 /** A NUL-terminated path from the guest, as a byte string. */
 export function pathArg(p: ProcessVM, addr: bigint): string {
   let name = '';
@@ -250,7 +243,7 @@ function readInto(p: ProcessVM, d: Description, addr: bigint, n: number, pos?: n
 function sysWrite(p: ProcessVM, [fd, buf, count]: bigint[]): bigint {
   const d = p.files.get(fdArg(fd));
   const n = Number(count > BigInt(MAX_RW) ? BigInt(MAX_RW) : count);
-  return BigInt(writeTo(d, pipeChunks(d, buf, inputPrefix(p, buf, n), n)));
+  return BigInt(writeTo(d, pipeChunks(d, buf, p.user.readablePrefixView(buf, n), n)));
 }
 
 /**
@@ -279,7 +272,7 @@ function sysPwrite(p: ProcessVM, [fd, buf, count, offset]: bigint[]): bigint {
   const pos = BigInt.asIntN(64, offset);
   if (pos < 0n) return err(EINVAL);
   const n = Number(count > BigInt(MAX_RW) ? BigInt(MAX_RW) : count);
-  return BigInt(d.write(inputPrefix(p, buf, n), Number(pos)));
+  return BigInt(d.write(p.user.readablePrefixView(buf, n), Number(pos)));
 }
 
 /** The (base, length) pairs of a struct iovec array. */
@@ -324,7 +317,7 @@ function gatherReadable(p: ProcessVM, vec: [bigint, number][]): Uint8Array[] {
   const parts: Uint8Array[] = [];
   for (const [base, len] of vec) {
     if (len === 0) continue;
-    if (parts.length === 0) parts.push(inputPrefix(p, base, len));
+    if (parts.length === 0) parts.push(p.user.readablePrefixView(base, len));
     else parts.push(p.user.readView(base, p.user.readablePrefix(base, len)));
     if (parts[parts.length - 1].length < len) break;
   }
