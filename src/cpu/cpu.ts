@@ -609,10 +609,12 @@ export class Cpu {
     // A store into translated code in a writable page exits (codeWritten),
     // and the exit block must read afterwards as if it had not: what a
     // fault writes and later exits do not is its cause and address.
-    const l = this.layout, cause = this.view.getUint32(l.EXIT_CAUSE, true), addr = this.view.getBigUint64(l.EXIT_ADDR, true);
+    // (The address as two halves: a BigInt a run would be garbage.)
+    const l = this.layout, v = this.view;
+    const cause = v.getUint32(l.EXIT_CAUSE, true), addrLo = v.getUint32(l.EXIT_ADDR, true), addrHi = v.getUint32(l.EXIT_ADDR + 4, true);
     let reason = this.exports.run(budget) as ExitReason;
     this.codeStored();
-    while (reason === ExitReason.Hot || (reason === ExitReason.Fault && this.codeWritten(cause, addr))) {
+    while (reason === ExitReason.Hot || (reason === ExitReason.Fault && this.codeWritten(cause, addrLo, addrHi))) {
       this.refresh();
       // (The faulting store used a unit of budget and retired nothing.)
       const left = reason === ExitReason.Hot ? this.budgetLeft : this.budgetLeft + 1n;
@@ -646,7 +648,7 @@ export class Cpu {
    * then not counted, as the guest never sees it: a run with translations
    * takes exactly the exits of one without.
    */
-  private codeWritten(oldCause: number, oldAddr: bigint): boolean {
+  private codeWritten(oldCause: number, oldAddrLo: number, oldAddrHi: number): boolean {
     const l = this.layout, v = this.view;
     const cause = v.getUint32(l.EXIT_CAUSE, true);
     if (this.translator === undefined || (cause !== Cause.StorePageFault && cause !== Cause.StoreAccess)) return false;
@@ -668,7 +670,8 @@ export class Cpu {
     const counter = l.EXIT_COUNTS + ExitReason.Fault * 8;
     v.setBigUint64(counter, v.getBigUint64(counter, true) - 1n, true);
     v.setUint32(l.EXIT_CAUSE, oldCause, true);
-    v.setBigUint64(l.EXIT_ADDR, oldAddr, true);
+    v.setUint32(l.EXIT_ADDR, oldAddrLo, true);
+    v.setUint32(l.EXIT_ADDR + 4, oldAddrHi, true);
     return true;
   }
 

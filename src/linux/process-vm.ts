@@ -1041,14 +1041,17 @@ export class ProcessVM {
       const limit = Math.max(1, this.limitPages - others);
       if (cpu.memoryLimit !== limit) cpu.memoryLimit = limit;
     }
-    const started = cpu.instret;
+    // A thread's slice is counted down only while others wait for the CPU
+    // (one thread alone reads no instruction count: two BigInts a run).
+    const shared = threads.count > 1;
+    const started = shared ? cpu.instret : 0n;
     const whole = budget === this.slice;
     const reason = cpu.run(budget);
     // Only a whole slice on the host clock adapts the slice, timed by the
     // run loop (slices().took): a run that a system call ends costs no read
     // of the host's clock of its own.
     if (whole && reason === ExitReason.Budget && this.clock.kind === 'host') this.processes.root.wholeSlice = this;
-    this.sliceLeft -= cpu.instret - started;
+    if (shared) this.sliceLeft -= cpu.instret - started;
     const action = handleExit(reason, this.partition);
     if (action.kind === 'stop') {
       // A fault's signal ended the process (and said so); an exit the

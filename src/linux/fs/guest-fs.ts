@@ -447,7 +447,10 @@ export class GuestFs {
    * should too.
    */
   settle(): void {
-    for (const w of this.pending.splice(0)) w.deref()?.release();
+    // (Most calls walk no path: nothing to let go, and no array made.)
+    if (this.pending.length !== 0) {
+      for (const w of this.pending.splice(0)) w.deref()?.release();
+    }
     this.sysroot?.settle();
   }
 

@@ -47,6 +47,7 @@ const STATX_BASIC_STATS = 0x7ff;
 const STATX_BTIME = 0x800;
 /** MAX_RW_COUNT: Linux caps one read or write at INT_MAX rounded down to a page. */
 const MAX_RW = 0x7ffff000;
+const MAX_RW_N = BigInt(MAX_RW);
 /** UIO_MAXIOV */
 const MAX_IOV = 1024;
 /** The status flags F_SETFL may change (fs/fcntl.c SETFL_MASK). */
@@ -55,6 +56,9 @@ const SETFL_MASK = O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME;
 const fdArg = (a: bigint): number => Number(BigInt.asIntN(32, a));
 const intArg = (a: bigint): number => Number(BigInt.asIntN(32, a));
 const err = (errno: number): bigint => -BigInt(errno);
+// (Constants as BigInts once: write(2) is among the most frequent calls,
+// and each BigInt made is garbage.)
+const EPIPE_RESULT = err(EPIPE);
 
 // ---- guest memory: only through p.user (user-memory.ts), which checks the
 // guest's own permissions and throws UserFault (EFAULT) ----
@@ -120,7 +124,7 @@ const SI_USER = 0;
 function sigpipeOnEpipe(handler: SyscallHandler): SyscallHandler {
   return (p, args) => {
     const r = handler(p, args);
-    if (r !== err(EPIPE)) return r;
+    if (r !== EPIPE_RESULT) return r;
     p.cpu.setX(10, r);
     return raiseSignal(p, SIGPIPE, { code: SI_USER, pid: p.pid }) ? p.cpu.x(10) : r;
   };
@@ -221,7 +225,7 @@ function statAt(p: ProcessVM, dirfd: number, pathAddr: bigint, flags: number): S
 
 function sysRead(p: ProcessVM, [fd, buf, count]: bigint[]): bigint {
   const d = p.files.get(fdArg(fd));
-  const n = Number(count > BigInt(MAX_RW) ? BigInt(MAX_RW) : count);
+  const n = Number(count > MAX_RW_N ? MAX_RW_N : count);
   return BigInt(readInto(p, d, buf, n));
 }
 
@@ -242,7 +246,7 @@ function readInto(p: ProcessVM, d: Description, addr: bigint, n: number, pos?: n
 
 function sysWrite(p: ProcessVM, [fd, buf, count]: bigint[]): bigint {
   const d = p.files.get(fdArg(fd));
-  const n = Number(count > BigInt(MAX_RW) ? BigInt(MAX_RW) : count);
+  const n = Number(count > MAX_RW_N ? MAX_RW_N : count);
   return BigInt(writeTo(d, pipeChunks(d, buf, p.user.readablePrefixView(buf, n), n)));
 }
 
@@ -263,7 +267,7 @@ function sysPread(p: ProcessVM, [fd, buf, count, offset]: bigint[]): bigint {
   const d = p.files.get(fdArg(fd));
   const pos = BigInt.asIntN(64, offset);
   if (pos < 0n) return err(EINVAL);
-  const n = Number(count > BigInt(MAX_RW) ? BigInt(MAX_RW) : count);
+  const n = Number(count > MAX_RW_N ? MAX_RW_N : count);
   return BigInt(readInto(p, d, buf, n, Number(pos)));
 }
 
@@ -271,7 +275,7 @@ function sysPwrite(p: ProcessVM, [fd, buf, count, offset]: bigint[]): bigint {
   const d = p.files.get(fdArg(fd));
   const pos = BigInt.asIntN(64, offset);
   if (pos < 0n) return err(EINVAL);
-  const n = Number(count > BigInt(MAX_RW) ? BigInt(MAX_RW) : count);
+  const n = Number(count > MAX_RW_N ? MAX_RW_N : count);
   return BigInt(d.write(p.user.readablePrefixView(buf, n), Number(pos)));
 }
 
@@ -284,7 +288,7 @@ function iovecs(p: ProcessVM, iov: bigint, count: bigint): [bigint, number][] {
   let total = 0;
   for (let i = 0; i < n; i++) {
     const len = raw.getBigUint64(16 * i + 8, true);
-    if (len > BigInt(MAX_RW)) throw new FsError(EINVAL);
+    if (len > MAX_RW_N) throw new FsError(EINVAL);
     total += Number(len);
     out.push([raw.getBigUint64(16 * i, true), Math.min(Number(len), Math.max(0, MAX_RW - (total - Number(len))))]);
   }
@@ -484,7 +488,7 @@ function sysGetdents64(p: ProcessVM, [fd, buf, count]: bigint[]): bigint {
   const d = p.files.get(fdArg(fd));
   if (d instanceof PathDescription) return err(EBADF);
   if (!(d instanceof DirectoryDescription)) return err(ENOTDIR);
-  const room = Number(count > BigInt(MAX_RW) ? BigInt(MAX_RW) : count);
+  const room = Number(count > MAX_RW_N ? MAX_RW_N : count);
   const entries = d.entries();
   if (d.offset >= entries.length) return 0n; // nothing to copy: the buffer is not touched
   // Entries are copied until one meets a byte the guest cannot write.
@@ -908,7 +912,7 @@ function sysSendfile(p: ProcessVM, [outFd, inFd, offAddr, count]: bigint[]): big
     pos = Number(BigInt.asIntN(64, new DataView(input(p, offAddr, 8).slice().buffer).getBigInt64(0, true)));
     if (pos < 0) return err(EINVAL);
   }
-  const total = Math.min(Number(count > BigInt(MAX_RW) ? BigInt(MAX_RW) : count), 1 << 24);
+  const total = Math.min(Number(count > MAX_RW_N ? MAX_RW_N : count), 1 << 24);
   const buf = new Uint8Array(Math.min(total, 1 << 16));
   let done = 0;
   while (done < total) {
