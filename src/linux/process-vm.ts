@@ -980,17 +980,17 @@ export class ProcessVM {
   // next thread onto the CPU. Returns the exit status once the guest has ended.
   // While the guest sleeps on the host clock it runs nothing and returns
   // (the run loop waits).
-  runSlice(cap?: bigint): number | undefined {
+  runSlice(cap?: bigint, calls = 1): number | undefined {
     this.assertLive();
     this.inSlice = true;
     try {
-      return this.runSliceNow(cap);
+      return this.runSliceNow(cap, calls);
     } finally {
       this.inSlice = false;
     }
   }
 
-  private runSliceNow(cap?: bigint): number | undefined {
+  private runSliceNow(cap: bigint | undefined, calls: number): number | undefined {
     const cpu = this.cpu;
     const threads = this.threads;
     const root = this.processes.root;
@@ -1034,34 +1034,51 @@ export class ProcessVM {
       }
       budget = this.limits.clamp(budget, executed);
     }
-    // The memory limit is the whole VM's: this process may write what the
-    // others leave.
-    if (this.limitPages !== 0) {
-      const others = this.processes.alone ? 0 : this.processes.memoryUsed() - cpu.memoryUsed;
-      const limit = Math.max(1, this.limitPages - others);
-      if (cpu.memoryLimit !== limit) cpu.memoryLimit = limit;
+    for (let call = 1; ; call++) {
+      // The memory limit is the whole VM's: this process may write what the
+      // others leave.
+      if (this.limitPages !== 0) {
+        const others = this.processes.alone ? 0 : this.processes.memoryUsed() - cpu.memoryUsed;
+        const limit = Math.max(1, this.limitPages - others);
+        if (cpu.memoryLimit !== limit) cpu.memoryLimit = limit;
+      }
+      // A thread's slice is counted down only while others wait for the CPU
+      // (one thread alone reads no instruction count: two BigInts a run).
+      const shared = threads.count > 1;
+      const started = shared ? cpu.instret : 0n;
+      const whole = call === 1 && budget === this.slice;
+      const reason = cpu.run(budget);
+      // Only a whole slice on the host clock adapts the slice, timed by the
+      // run loop (slices().took): a run that a system call ends costs no read
+      // of the host's clock of its own.
+      if (whole && reason === ExitReason.Budget && this.clock.kind === 'host') this.processes.root.wholeSlice = this;
+      if (shared) this.sliceLeft -= cpu.instret - started;
+      const action = handleExit(reason, this.partition);
+      if (action.kind === 'stop') {
+        // A fault's signal ended the process (and said so); an exit the
+        // process never selected ends the VM.
+        if (action.diagnostic === undefined) return action.status;
+        this.diagnose(action.diagnostic);
+        return this.endVm(action.status);
+      }
+      if (this.exitStatus === undefined && threads.mustSwitch) threads.schedule();
+      // The slice goes on after a system call (up to `calls` of them) that
+      // left the process as the run loop would find it between two steps:
+      // alone, on one thread, the same CPU, nothing to wait for or deliver.
+      if (call >= calls || reason !== ExitReason.EcallU || !this.goesOn(cpu)) return this.exitStatus;
+      budget = cpu.budgetLeft;
+      if (budget <= 0n) return this.exitStatus;
     }
-    // A thread's slice is counted down only while others wait for the CPU
-    // (one thread alone reads no instruction count: two BigInts a run).
-    const shared = threads.count > 1;
-    const started = shared ? cpu.instret : 0n;
-    const whole = budget === this.slice;
-    const reason = cpu.run(budget);
-    // Only a whole slice on the host clock adapts the slice, timed by the
-    // run loop (slices().took): a run that a system call ends costs no read
-    // of the host's clock of its own.
-    if (whole && reason === ExitReason.Budget && this.clock.kind === 'host') this.processes.root.wholeSlice = this;
-    if (shared) this.sliceLeft -= cpu.instret - started;
-    const action = handleExit(reason, this.partition);
-    if (action.kind === 'stop') {
-      // A fault's signal ended the process (and said so); an exit the
-      // process never selected ends the VM.
-      if (action.diagnostic === undefined) return action.status;
-      this.diagnose(action.diagnostic);
-      return this.endVm(action.status);
-    }
-    if (this.exitStatus === undefined && threads.mustSwitch) threads.schedule();
-    return this.exitStatus;
+  }
+
+  // Whether the step may run the process on after a system call: what
+  // runSliceNow, Processes.step and the run loop would look at before the
+  // next slice all say it would simply run again.
+  private goesOn(cpu: Cpu): boolean {
+    const root = this.processes.root, threads = this.threads;
+    return this.exitStatus === undefined && this.cpu === cpu && !this.limits.any && this.processes.solo &&
+      threads.count === 1 && !threads.waiting && !threads.mustSwitch && this.idleUntil === undefined && !this.signalsArrived &&
+      root.haltedWith === undefined && !root.pausedByHost && !root.waitingForHost;
   }
 
   // ---- checkpoints (docs/CHECKPOINTS.md, "A process VM's checkpoint") ----

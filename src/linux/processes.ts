@@ -34,6 +34,12 @@ export const DEFAULT_MAX_PROCESSES = 256;
 /** Instructions a process runs before the next runnable one gets the CPU. */
 export const PROCESS_SLICE = 200_000n;
 
+/** System calls one step of a lone process may serve before the run loop
+ *  looks at the host again (docs/PERFORMANCE.md, "System calls"): the loop's
+ *  clock read and bookkeeping are paid once for them all, and a step stays
+ *  short (each call ends a run; the slice's budget bounds them all). */
+export const CALLS_PER_STEP = 32;
+
 export class Processes {
   /** Live processes (not yet ended), in creation order: the round-robin order. */
   private readonly list: ProcessVM[];
@@ -76,6 +82,9 @@ export class Processes {
   /** Whether the root is the only process: the single-process shortcuts
    *  (a lone thread's wait resolved at once, a deadlock found at once) hold. */
   get alone(): boolean { return this.list.length === 1; }
+  /** One process, with no deadline of the VM's and no timer to fire
+   *  between its slices. */
+  get solo(): boolean { return this.list.length === 1 && this.idleUntil === undefined && this.timers.size === 0; }
   get count(): number { return this.byPid.size; }
   all(): readonly ProcessVM[] { return this.list; }
   find(pid: number): ProcessVM | undefined { return this.byPid.get(pid); }
@@ -191,9 +200,10 @@ export class Processes {
       const now = clock.nowNs();
       for (const p of [...this.timers]) fireRealTimer(p, now);
     }
-    if (this.list.length === 1 && this.idleUntil === undefined && this.timers.size === 0) {
-      // One process: its own loop, shortcuts and all.
-      const status = this.root.runSlice();
+    if (this.solo) {
+      // One process: its own loop, shortcuts and all (several system
+      // calls in one step among them).
+      const status = this.root.runSlice(undefined, CALLS_PER_STEP);
       if (status === undefined) return undefined;
       this.root.exitStatus ??= status;
       return this.endAll();
