@@ -1,13 +1,12 @@
 #!/usr/bin/env node
 // The `ringvisor` command.
 import { constants, existsSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
-import { isatty } from 'node:tty';
 import { resolve } from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { constants as osConstants } from 'node:os';
 import { sandboxFs, parseMountSpec, hostHandle, hostSysroot, HostFsUnavailable, SysrootError, QUOTA_BLOCK, type HostMount } from '../node/host-fs.js';
 import { readProgramFile, ProgramFileError } from '../node/read-program.js';
+import { hostRandom } from '../node/random.js';
+import { isTerminal } from '../node/terminal.js';
 import { MEMFS_INODE_BYTES, TMP_DEFAULT_BYTES, TMP_DEFAULT_INODES } from '../linux/fs/memfs.js';
 // Only what `run` needs is imported here, and from its own module rather
 // than the package's index (which loads the system VM too): a short program
@@ -218,7 +217,7 @@ function stdinIsFile(): boolean {
 }
 
 function windowSize(): { rows: number; columns: number } {
-  const stream = isatty(1) ? process.stdout : isatty(2) ? process.stderr : undefined;
+  const stream = isTerminal(1) ? process.stdout : isTerminal(2) ? process.stderr : undefined;
   return { rows: stream?.rows ?? 24, columns: stream?.columns ?? 80 };
 }
 
@@ -370,7 +369,7 @@ async function cmdRun(args: string[]): Promise<number> {
   const enc = new TextEncoder();
   let guestFs;
   try {
-    guestFs = sandboxFs({ cwd, mounts, hostRoot, tmpBytes, tmpInodes, diskQuota });
+    guestFs = sandboxFs({ cwd, mounts, hostRoot, tmpBytes, tmpInodes, diskQuota, random: hostRandom });
   } catch (e) {
     // No safe way to show host directories here: say so, no usage text.
     if (e instanceof HostFsUnavailable) {
@@ -409,7 +408,8 @@ async function cmdRun(args: string[]): Promise<number> {
     sysroot: sysrootFs,
     // stdin from a regular file stays one (seekable, with a size), as under qemu-riscv64.
     stdin: stdinIsFile() ? { ...hostHandle(0, '<stdin>', true), close: () => {} } : hostInput ?? stdinReader(deadline),
-    tty: { stdin: isatty(0), stdout: isatty(1), stderr: isatty(2), windowSize },
+    tty: { stdin: isTerminal(0), stdout: isTerminal(1), stderr: isTerminal(2), windowSize },
+    random: hostRandom,
     stdout: out(1, deadline),
     stderr,
     maxInstructions,
@@ -521,12 +521,15 @@ async function cmdRun(args: string[]): Promise<number> {
 
 // The benchmark is plain Node scripts beside the sources (bench/), not part
 // of the package: run it as a child with this Node, passing the options on.
-function cmdBench(args: string[]): number {
+// (node:child_process and node:os are imported here, not by every command:
+// child_process alone brings net, dgram and their bindings.)
+async function cmdBench(args: string[]): Promise<number> {
   const script = fileURLToPath(new URL('../../bench/run.mjs', import.meta.url));
   if (!existsSync(script)) {
     process.stderr.write(`ringvisor: bench: ${script} not found (the benchmark needs a source checkout of ringvisor)\n`);
     return 2;
   }
+  const [{ spawnSync }, { constants: osConstants }] = await Promise.all([import('node:child_process'), import('node:os')]);
   const r = spawnSync(process.execPath, [script, ...args], { stdio: 'inherit' });
   if (r.error) throw r.error;
   return r.status ?? 128 + (r.signal ? osConstants.signals[r.signal] : 0);
@@ -536,7 +539,7 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
     if (command === 'run') return await cmdRun(rest);
-    if (command === 'bench') return cmdBench(rest);
+    if (command === 'bench') return await cmdBench(rest);
     if (command === 'boot') {
       const { cmdBoot, BootUsageError, BOOT_USAGE } = await import('./boot.js');
       try {

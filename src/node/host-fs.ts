@@ -26,7 +26,7 @@
 // Without /proc/self/fd this cannot be done safely, and a HostFs refuses to
 // exist (HostFsUnavailable) rather than fall back to joining strings.
 import * as fs from 'node:fs';
-import { isatty } from 'node:tty';
+import { isTerminal } from './terminal.js';
 import {
   EACCES, EAGAIN, EBADF, EBUSY, EEXIST, EFBIG, EINVAL, EIO, EISDIR, ELOOP, EMFILE, EMLINK, ENAMETOOLONG,
   ENOENT, ENOSPC, ENOTDIR, ENOTEMPTY, ENXIO, EOPNOTSUPP, EPERM, EPIPE, EROFS, ESPIPE, EXDEV, ENODEV, ENOTTY,
@@ -165,7 +165,7 @@ function statfsOf(p: Buffer, show: string): FsStats {
  *  the quota writes what fits, then fails with EDQUOT, as Linux's does). */
 export function hostHandle(fd: number, show: string, readOnly = false, quota?: DiskQuota): OpenFile {
   const regular = host('fstat', show, () => fs.fstatSync(fd).isFile());
-  const tty = !regular && isatty(fd);
+  const tty = !regular && isTerminal(fd);
   const sizeNow = () => host('fstat', show, () => fs.fstatSync(fd, { bigint: true }));
   return {
     seekable: regular,

@@ -10,8 +10,14 @@
 // receiveMessageOnPort whenever the CPU stops, without waiting for the event
 // loop (a guest that computes for seconds never yields to it). A compiled
 // WebAssembly.Module passes between threads with its code.
-import { Worker, MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+import type { Worker, MessagePort } from 'node:worker_threads';
 import type { TranslationRequest, TranslationResult, TranslationService } from '../cpu/jit/jit.js';
+
+// node:worker_threads is loaded with the first request: a program that ends
+// before its warm-up never loads it (some 5 ms of a short program's start).
+let threads: typeof import('node:worker_threads') | undefined;
+const workerThreads = () => threads ??= createRequire(import.meta.url)('node:worker_threads') as typeof import('node:worker_threads');
 
 type Done = (result: TranslationResult | Error) => void;
 
@@ -42,6 +48,7 @@ export class WorkerTranslationService implements TranslationService {
   /** The thread starts with the first request: a program that ends before
    *  its warm-up (Cpu.jitWarmup) never pays for one. */
   private start(): Worker {
+    const { Worker, MessageChannel } = workerThreads();
     const results = new MessageChannel(), requests = new MessageChannel();
     this.results = results.port1;
     this.requests = requests.port1;
@@ -72,6 +79,8 @@ export class WorkerTranslationService implements TranslationService {
   }
 
   pump(): void {
+    if (this.results === undefined) return;
+    const { receiveMessageOnPort } = workerThreads();
     for (;;) {
       if (this.results === undefined) break;
       const m = receiveMessageOnPort(this.results)?.message as BatchReply | undefined;
