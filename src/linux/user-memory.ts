@@ -88,8 +88,7 @@ export class UserMemory {
   readView(addr: bigint, length: number): Uint8Array {
     if (length === 0) return new Uint8Array(0);
     this.check(addr, length, 'read');
-    // A buffer across two slots is not one piece of RAM: a copy then.
-    return this.cpu.isContiguous(addr, length) ? this.cpu.peekBytes(addr, length) : this.cpu.readBytes(addr, length);
+    return this.view(addr, length);
   }
 
   /** A view (or, across two slots, a copy) of the readable start of
@@ -99,7 +98,13 @@ export class UserMemory {
     if (length === 0) return new Uint8Array(0);
     const n = this.readablePrefix(addr, length);
     if (n === 0) throw new UserFault(addr, length, 'read', addr);
-    return this.cpu.isContiguous(addr, n) ? this.cpu.peekBytes(addr, n) : this.cpu.readBytes(addr, n);
+    return this.view(addr, n);
+  }
+
+  // Checked bytes, as a view; a buffer across two slots is not one piece
+  // of RAM: a copy then.
+  private view(addr: bigint, length: number): Uint8Array {
+    return this.cpu.isContiguous(addr, length) ? this.cpu.peekBytes(addr, length) : this.cpu.readBytes(addr, length);
   }
 
   /** A copy of readable guest bytes as a DataView (a struct the call decodes). */

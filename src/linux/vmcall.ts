@@ -11,7 +11,7 @@
 // Every register, pc and fcsr are saved before and restored after (also when
 // the call fails), so calls can be repeated and run() can go on afterwards.
 import { handleExit, type ExitAction, type Partition } from '../hypervisor/exits.js';
-import { Cause, ExitControl, ExitReason, Perm, EXIT_REASON_NAMES, GuestMemoryError, PAGE_SIZE } from '../cpu/cpu.js';
+import { Cause, ExitReason, Perm, EXIT_REASON_NAMES, GuestMemoryError, PAGE_SIZE } from '../cpu/cpu.js';
 import { PROCESS_EXIT_CONTROLS, type ProcessVM } from './process-vm.js';
 import { describeWait } from './threads.js';
 import { timeCsr } from '../hypervisor/clock.js';

@@ -10,7 +10,7 @@
 // program some 5 ms to load (docs/PERFORMANCE.md, "Start-up"), node:fs
 // nothing. Where there is no /dev/urandom, node:crypto.
 import { openSync, readSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { builtin } from './builtin.js';
 
 let urandom: number | null | undefined;
 
@@ -31,7 +31,7 @@ export function hostRandom(buf: Uint8Array): void {
     }
   }
   if (at < buf.length) {
-    const { randomFillSync } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
+    const { randomFillSync } = builtin<typeof import('node:crypto')>('node:crypto');
     randomFillSync(buf, at);
   }
 }

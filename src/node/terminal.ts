@@ -4,7 +4,7 @@
 // start (docs/PERFORMANCE.md, "Start-up"). A terminal is a character device;
 // a pipe, a file or a socket is not, and fstat says so for nothing.
 import { fstatSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { builtin } from './builtin.js';
 
 export function isTerminal(fd: number): boolean {
   try {
@@ -13,6 +13,6 @@ export function isTerminal(fd: number): boolean {
     return false;
   }
   // (/dev/null is a character device too: isatty tells them apart.)
-  const { isatty } = createRequire(import.meta.url)('node:tty') as typeof import('node:tty');
+  const { isatty } = builtin<typeof import('node:tty')>('node:tty');
   return isatty(fd);
 }

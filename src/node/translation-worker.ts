@@ -10,14 +10,14 @@
 // receiveMessageOnPort whenever the CPU stops, without waiting for the event
 // loop (a guest that computes for seconds never yields to it). A compiled
 // WebAssembly.Module passes between threads with its code.
-import { createRequire } from 'node:module';
+import { builtin } from './builtin.js';
 import type { Worker, MessagePort } from 'node:worker_threads';
 import type { TranslationRequest, TranslationResult, TranslationService } from '../cpu/jit/jit.js';
 
 // node:worker_threads is loaded with the first request: a program that ends
 // before its warm-up never loads it (some 5 ms of a short program's start).
 let threads: typeof import('node:worker_threads') | undefined;
-const workerThreads = () => threads ??= createRequire(import.meta.url)('node:worker_threads') as typeof import('node:worker_threads');
+const workerThreads = () => threads ??= builtin<typeof import('node:worker_threads')>('node:worker_threads');
 
 type Done = (result: TranslationResult | Error) => void;
 
