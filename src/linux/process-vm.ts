@@ -204,11 +204,10 @@ const PAGE = 4096n;
 /** Linux's mmap_base(): the stack's rlimit and guard gap, at least MIN_GAP
  *  (128 MiB), between the stack's top and the highest mapping. */
 const MMAP_GAP = 128n * 1024n * 1024n;
-/** Instructions per run() call: large, so exits for scheduling are rare. */
 /** What a process VM's CPU exits on: system calls, ebreak, and reads of
  *  `time` (answered from the VM's clock then, not stored before every run). */
 export const PROCESS_EXIT_CONTROLS = ExitControl.EcallU | ExitControl.Ebreak | ExitControl.Time;
-
+/** Instructions per run() call: large, so exits for scheduling are rare. */
 const SLICE = 1n << 22n;
 /** With the host clock, a run of the CPU is made to take about this long
  *  (ms) at most, whatever the guest's speed: the interpreter runs tens of
