@@ -1147,6 +1147,42 @@ describe('a translation tail-calls the next one (EmitConfig.chain)', () => {
   });
 });
 
+describe('which blocks a region takes (discover)', () => {
+  it('the loop around its entry before a path out of it, however long that path', () => {
+    // A loop nest: the entry's block runs on into the inner loop's body,
+    // whose branch leaves for a chain of 12 blocks far off; the inner loop
+    // closes at 0x0c, the outer at 0x10. Taken depth first, the far chain
+    // filled the region and the loops' other blocks were left out.
+    const ENTRY = 0x1000, FAR = 0x108;
+    const words: number[] = [];
+    const put = (at: number, w: number) => { while (words.length < at / 4) words.push(A.ebreak()); words[at / 4] = w; };
+    put(0x00, A.addi(1, 1, 1));
+    put(0x04, A.addi(2, 2, 1));
+    put(0x08, A.bne(2, 5, FAR - 0x08));
+    put(0x0c, A.blt(2, 3, 0x04 - 0x0c));
+    put(0x10, A.blt(1, 4, 0x00 - 0x10));
+    put(0x14, A.ebreak());
+    for (let k = 0; k < 12; k++) {
+      put(FAR + 12 * k, A.addi(6, 6, 1));
+      put(FAR + 12 * k + 4, A.jal(0, 8));
+    }
+    put(FAR + 12 * 12, A.ebreak());
+    const code = A.assemble(words);
+    const region = discover({
+      userEnd: 2 ** 38,
+      layout: { X_REGS: 0, F_REGS: 0x100, PC: 0x200, FCSR: 0x208, RAM_OFFSET: 0x1000, PAGE_PERMS: 0x800, SLOT_TABLE: 0xc00, SLOT_SHIFT: 16 },
+      expand: () => 0,
+      isCode: (pc) => pc >= ENTRY && pc < ENTRY + PAGE_SIZE,
+      parcel: (pc) => code[pc - ENTRY] | (code[pc - ENTRY + 1] << 8),
+    }, ENTRY)!;
+    const starts = region.blocks.map((b) => b.pc - ENTRY);
+    expect(starts).toEqual(expect.arrayContaining([0x00, 0x04, 0x0c, 0x10]));
+    // Its other blocks are the far chain's first ones.
+    expect(starts.length).toBe(10);
+    expect(starts.filter((pc) => pc >= FAR)).toEqual(expect.arrayContaining([FAR, FAR + 12]));
+  });
+});
+
 // ---- 7. what gets translated: warm-up and ageing ------------------------------------------------
 
 describe('the threshold ages with the program (Cpu.jitAgeing)', () => {

@@ -291,7 +291,12 @@ function fetch(env: TranslateEnv, pc: number): Inst | undefined {
 
 /** The blocks of the region at `entry` (in address order) and the return
  *  points of its calls that are blocks too; undefined when its first
- *  instruction is not one this tier translates. */
+ *  instruction is not one this tier translates. Blocks are taken breadth
+ *  first, nearest the entry first, so that the few a region holds are the
+ *  loop around the entry and the code next to it: depth first, a region
+ *  followed one path far out of a loop nest and left the loop's other
+ *  blocks to regions of their own, each hop between them a store and a
+ *  load of the registers. */
 export function discover(env: TranslateEnv, entry: number): Region | undefined {
   const blocks = new Map<number, Block>();
   const pages = new Set<number>();
@@ -300,7 +305,7 @@ export function discover(env: TranslateEnv, entry: number): Region | undefined {
   const registers = new Set<number>();
   let total = 0;
   while (work.length > 0 && blocks.size < MAX_BLOCKS && total < MAX_INSTRUCTIONS) {
-    const start = work.pop()!;
+    const start = work.shift()!;
     if (blocks.has(start) || !env.isCode(start)) continue;
     const blockPages = [start - (start % PAGE)];
     const successors: number[] = [];
@@ -340,8 +345,8 @@ export function discover(env: TranslateEnv, entry: number): Region | undefined {
     for (const r of regs) registers.add(r);
     for (const p of blockPages) pages.add(p);
     total += n;
-    for (const back of calls) { returnPoints.add(back); work.push(back); }
     work.push(...successors);
+    for (const back of calls) { returnPoints.add(back); work.push(back); }
     const count = body.length + (end.kind === 'branch' || end.kind === 'jal' || end.kind === 'jalr' ? 1 : 0);
     blocks.set(start, { pc: start, body, end, count });
   }
