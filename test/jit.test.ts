@@ -12,6 +12,7 @@ import { Cpu, ExitReason, MemoryMode, Perm, EXIT_REASON_NAMES, PAGE_SIZE } from 
 import { Bytes, Code, Op, I32, I64, functionBody, moduleBytes } from '../src/cpu/jit/wasm-writer.js';
 import { discover, emitRegion, moduleOf, HELPERS, type EmitConfig } from '../src/cpu/jit/translate.js';
 import { ProcessVM, WorkerTranslationService, loadCpuModule, type TranslationService } from '../src/index.js';
+import type { TranslationRequest } from '../src/cpu/jit/jit.js';
 import { newCpu, describeExit, userMode } from './support/machine.js';
 import * as A from './support/rvasm.js';
 import {
@@ -594,6 +595,28 @@ function expectSameAsInterpreter(jit: Cpu, words: number[], at = CODE, perms: nu
   expect(stateDiff(ref, jit, 0n, 0n).filter((l) => !l.startsWith('instret') && !l.startsWith('budget'))).toEqual([]);
   expect(describeExit(jit)).toBe(describeExit(ref));
 }
+
+describe('what a request for a translation carries', () => {
+  it('the jump targets in its pages the interpreter went to, and not those it did not', () => {
+    // A loop whose head is jumped to 40 times; its beq is never taken.
+    const words = [
+      A.addi(5, 0, 40),
+      A.addi(6, 6, 1), A.beq(6, 0, 0x20), A.addi(5, 5, -1), A.bne(5, 0, -12),
+      A.ebreak(),
+    ];
+    const requests: TranslationRequest[] = [];
+    const cpu = codeCpu(8, words);
+    cpu.translationService = {
+      batchSize: 1, outstanding: 0, pump: () => {},
+      submit: (request, done) => { requests.push(request); done(new Error('not translating')); },
+    };
+    expect(runToExit(cpu)).toBe(ExitReason.Ebreak);
+    const head = Number(CODE) + 4;
+    const entry = requests.flatMap((r) => r.entries).find((e) => e.pc === head);
+    expect(entry?.visited).toContain(head);
+    expect(entry?.visited).not.toContain(head + 4 + 0x20);
+  });
+});
 
 describe('translations are dropped when their code changes', () => {
   it('a write by ring -1 into the code page takes effect at once', () => {
@@ -1180,6 +1203,41 @@ describe('which blocks a region takes (discover)', () => {
     // Its other blocks are the far chain's first ones.
     expect(starts.length).toBe(10);
     expect(starts.filter((pc) => pc >= FAR)).toEqual(expect.arrayContaining([FAR, FAR + 12]));
+  });
+
+  it('a jump target the interpreter never went to only when the others leave room', () => {
+    // The entry's branch leaves for a chain of blocks at COLD, never taken;
+    // its fall-through runs on into a chain of blocks at WARM, each reached
+    // by a jump the interpreter took. Both chains are 12 blocks long.
+    const ENTRY = 0x1000, WARM = 0x100, COLD = 0x400;
+    const words: number[] = [];
+    const put = (at: number, w: number) => { while (words.length < at / 4) words.push(A.ebreak()); words[at / 4] = w; };
+    put(0x00, A.addi(1, 1, 1));
+    put(0x04, A.bne(1, 2, COLD - 0x04));
+    put(0x08, A.jal(0, WARM - 0x08));
+    const warm: number[] = [];
+    for (const [chain, at] of [[warm, WARM], [[] as number[], COLD]] as const) {
+      for (let k = 0; k < 12; k++) {
+        put(at + 12 * k, A.addi(6, 6, 1));
+        put(at + 12 * k + 4, A.jal(0, 8));
+        chain.push(ENTRY + at + 12 * k);
+      }
+    }
+    const code = A.assemble(words);
+    const env = (visited?: (pc: number) => boolean) => ({
+      userEnd: 2 ** 38,
+      layout: { X_REGS: 0, F_REGS: 0x100, PC: 0x200, FCSR: 0x208, RAM_OFFSET: 0x1000, PAGE_PERMS: 0x800, SLOT_TABLE: 0xc00, SLOT_SHIFT: 16 },
+      expand: () => 0, visited,
+      isCode: (pc: number) => pc >= ENTRY && pc < ENTRY + PAGE_SIZE,
+      parcel: (pc: number) => code[pc - ENTRY] | (code[pc - ENTRY + 1] << 8),
+    });
+    const cold = (r: ReturnType<typeof discover>) => r!.blocks.filter((b) => b.pc >= ENTRY + COLD).length;
+    // Knowing what ran, the region is the entry, its fall-through and the warm chain.
+    const known = discover(env((pc) => pc === ENTRY || warm.includes(pc)), ENTRY)!;
+    expect(known.blocks.length).toBe(10);
+    expect(cold(known)).toBe(0);
+    // Without it, both chains are as near.
+    expect(cold(discover(env(), ENTRY))).toBeGreaterThan(2);
   });
 });
 

@@ -256,6 +256,20 @@ export class Jit {
     return this.view;
   }
 
+  /** The jump targets in [base, base + bytes) the interpreter has been to
+   *  (their map entries say so: every visit to a target makes or keeps
+   *  one, until a colliding target takes its place). */
+  private visited(base: number, bytes: number): number[] {
+    const l = this.host.layout;
+    const words = new Uint32Array(this.host.memory.buffer, l.JIT_MAP, l.JIT_MAP_ENTRIES * 4);
+    const out: number[] = [];
+    for (let pc = base; pc < base + bytes; pc += 2) {
+      const i = ((pc / 2) % l.JIT_MAP_ENTRIES) * 4;
+      if (words[i] === pc % 2 ** 32 && words[i + 1] === Math.floor(pc / 2 ** 32)) out.push(pc);
+    }
+    return out;
+  }
+
   private slot(pc: number): number {
     const l = this.host.layout;
     return l.JIT_MAP + ((pc / 2) % l.JIT_MAP_ENTRIES) * 16;
@@ -329,7 +343,7 @@ export class Jit {
       for (const p of pages.values()) {
         if (ram[this.host.layout.PAGE_PERMS + p] & (PERM_W | PERM_WLAZY)) this.host.protectCode(p);
       }
-      this.queue.push({ pc, pages: [...pages].map(([b, p]) => ({ base: b, bytes: ram.slice(at0 + p * PAGE_BYTES, at0 + (p + 1) * PAGE_BYTES) })) });
+      this.queue.push({ pc, pages: [...pages].map(([b, p]) => ({ base: b, bytes: ram.slice(at0 + p * PAGE_BYTES, at0 + (p + 1) * PAGE_BYTES) })), visited: this.visited(base, pages.size * PAGE_BYTES) });
       this.pending.set(pc, { batch: this.batches, pages });
       for (const p of pages.values()) listAdd(this.pendingByPage, p, pc);
       if (this.queue.length >= this.service.batchSize) this.send();

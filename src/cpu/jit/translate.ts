@@ -104,6 +104,9 @@ export interface TranslateEnv extends EmitConfig {
   parcel(pc: number): number;
   /** The 32-bit form of a compressed parcel, or 0 if it is illegal. */
   expand(parcel: number): number;
+  /** Whether the interpreter has jumped to `pc`; without it, every target
+   *  counts as visited. */
+  visited?(pc: number): boolean;
 }
 
 /** CPU helpers a translation may import (assembly/index.ts exports them),
@@ -296,16 +299,22 @@ function fetch(env: TranslateEnv, pc: number): Inst | undefined {
  *  loop around the entry and the code next to it: depth first, a region
  *  followed one path far out of a loop nest and left the loop's other
  *  blocks to regions of their own, each hop between them a store and a
- *  load of the registers. */
+ *  load of the registers. Jump targets the interpreter never went to
+ *  (TranslateEnv.visited: an error path, a rare case) come after all the
+ *  others, so that they do not take the places of code that runs. */
 export function discover(env: TranslateEnv, entry: number): Region | undefined {
   const blocks = new Map<number, Block>();
   const pages = new Set<number>();
   const returnPoints = new Set<number>();
   const work = [entry];
+  // Targets the interpreter never jumped to (an error path, a rare case):
+  // taken only when nothing else is left.
+  const cold: number[] = [];
+  const add = (pc: number) => { if (env.visited === undefined || env.visited(pc)) work.push(pc); else cold.push(pc); };
   const registers = new Set<number>();
   let total = 0;
-  while (work.length > 0 && blocks.size < MAX_BLOCKS && total < MAX_INSTRUCTIONS) {
-    const start = work.shift()!;
+  while ((work.length > 0 || cold.length > 0) && blocks.size < MAX_BLOCKS && total < MAX_INSTRUCTIONS) {
+    const start = (work.length > 0 ? work : cold).shift()!;
     if (blocks.has(start) || !env.isCode(start)) continue;
     const blockPages = [start - (start % PAGE)];
     const successors: number[] = [];
@@ -345,8 +354,10 @@ export function discover(env: TranslateEnv, entry: number): Region | undefined {
     for (const r of regs) registers.add(r);
     for (const p of blockPages) pages.add(p);
     total += n;
-    work.push(...successors);
-    for (const back of calls) { returnPoints.add(back); work.push(back); }
+    // (The interpreter counts jumps taken: a branch's fall-through is never
+    // in the map, visited or not.)
+    if (end.kind === 'branch') { work.push(successors[0]); add(successors[1]); } else successors.forEach(add);
+    for (const back of calls) { returnPoints.add(back); add(back); }
     const count = body.length + (end.kind === 'branch' || end.kind === 'jal' || end.kind === 'jalr' ? 1 : 0);
     blocks.set(start, { pc: start, body, end, count });
   }
@@ -401,13 +412,17 @@ export function emitRegion(config: EmitConfig, region: Region): RegionCode {
  *  stays where it is): each 4 KiB page at `base` is code. */
 export interface CodeSnapshot {
   pages: { base: number; bytes: Uint8Array }[];
+  /** The jump targets in them the interpreter has been to (TranslateEnv.visited). */
+  visited?: number[];
 }
 
 /** A TranslateEnv reading a snapshot instead of guest memory. */
 export function snapshotEnv(config: EmitConfig, snapshot: CodeSnapshot, expand: (parcel: number) => number): TranslateEnv {
   const page = (pc: number) => snapshot.pages.find((p) => pc >= p.base && pc < p.base + PAGE);
+  const visited = snapshot.visited && new Set(snapshot.visited);
   return {
     ...config, expand,
+    visited: visited && ((pc) => visited.has(pc)),
     isCode: (pc) => page(pc) !== undefined,
     parcel: (pc) => {
       const p = page(pc)!, i = pc - p.base;
