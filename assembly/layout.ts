@@ -115,6 +115,11 @@ export const CODE_WRITTEN_ALL: u32 = 0xffff_ffff;
 // -1, tells the CPU whether any exist.
 export const TLB_CODE: u32 = 0x100;
 export const CODE_PAGES: u32 = 0x04e4; // u32
+// Calls into translations (from the interpreter and from each other), a
+// u64 counted by translations made while ring -1 asks for it (Cpu.
+// jitCountEntries: `ringvisor run --stats`), and by nothing else: a call
+// costs a load and a store more then.
+export const JIT_ENTRIES: u32 = 0x04e8;
 
 // ---- exit counters (kvm_stat) ---------------------------------------------
 export const EXIT_COUNTS: u32 = 0x0500; // u64 per ExitReason, EXIT_REASON_COUNT of them

@@ -197,6 +197,8 @@ register('data:text/javascript,' + encodeURIComponent("export async function loa
     const translated = /^ringvisor: translation: (\d+) regions .* in (\d+) modules/m.exec(r.stderr);
     expect(translated, r.stderr).not.toBeNull();
     expect(Number(translated![1])).toBeGreaterThan(0);
+    // --stats has the translations count the calls into them.
+    expect(Number(/^ringvisor: translation entries: (\d+) calls/m.exec(r.stderr)?.[1])).toBeGreaterThan(0);
     const loaded = [...r.stderr.matchAll(/^loaded file:\/\/(.*)$/gm)].map((m) => m[1]);
     expect(loaded).toContain(join(ROOT, 'dist/bin/ringvisor.js'));
     expect(loaded).toContain(join(ROOT, 'dist/bin/translation-thread.js'));

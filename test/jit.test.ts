@@ -618,6 +618,34 @@ describe('what a request for a translation carries', () => {
   });
 });
 
+describe('calls into translations, counted (Cpu.jitCountEntries)', () => {
+  // A loop of 40 turns whose csrr (left to the interpreter) stops every
+  // region: the run's start calls the region at CODE once (it stops at the
+  // first csrr), and each turn the region after the csrr once (the
+  // interpreter looks up the instruction after one it ran for a
+  // translation that stopped short): 41 calls.
+  const words = [
+    A.addi(5, 0, 40),
+    A.addi(6, 6, 1), A.csrr(7, A.CSR.cycle), A.addi(5, 5, -1), A.bne(5, 0, -12),
+    A.ebreak(),
+  ];
+
+  it('counts each call when asked, from 0', () => {
+    const cpu = codeCpu(1, words);
+    cpu.jitCountEntries = true;
+    expect(runToExit(cpu)).toBe(ExitReason.Ebreak);
+    expect(cpu.x(6)).toBe(40n);
+    expect(cpu.jitEntries).toBe(41n);
+  });
+
+  it('counts nothing by default: the translations have no counter', () => {
+    const cpu = codeCpu(1, words);
+    expect(runToExit(cpu)).toBe(ExitReason.Ebreak);
+    expect(cpu.jitStats!.translated).toBeGreaterThan(0);
+    expect(cpu.jitEntries).toBe(0n);
+  });
+});
+
 describe('translations are dropped when their code changes', () => {
   it('a write by ring -1 into the code page takes effect at once', () => {
     const cpu = codeCpu(1, loop(3));

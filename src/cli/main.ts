@@ -137,10 +137,12 @@ class UsageError extends Error {
   constructor(message: string, readonly brief = false) { super(message); }
 }
 
-function jitLines(s: JitStats | undefined): string[] {
+function jitLines(s: JitStats | undefined, entries: bigint): string[] {
   if (s === undefined) return ['translation: off'];
   return [
     `translation: ${s.translated} regions (${s.instructions} instructions) in ${s.modules} modules (${(s.bytes / 1024).toFixed(0)} KiB of wasm); ${s.refused} refused, ${s.dropped} dropped`,
+    // Each call stores and loads the registers: fewer is faster.
+    `translation entries: ${entries} calls into translations`,
     `translation time: ${s.ms.toFixed(1)} ms in the guest's thread, ${s.compileMs.toFixed(1)} ms emitting and compiling`,
   ];
 }
@@ -418,6 +420,7 @@ async function cmdRun(args: string[]): Promise<number> {
     jitThreshold,
     jitWarmup,
     jitAgeing,
+    jitCountEntries: stats,
     strace: strace ? (line: string) => stderr(enc.encode(line + '\n')) : undefined,
   };
   const fail = (message: string, status = 1): number => {
@@ -509,7 +512,7 @@ async function cmdRun(args: string[]): Promise<number> {
       // Used: pages written (what --mem limits); mapped: what mmap reserved.
       `peak memory: ${mebibytes(vm.cpu.memoryPeak * 4096)} used of ${vm.cpu.memoryLimit ? mebibytes(vm.cpu.memoryLimit * 4096) : 'no limit'}, ${mebibytes(vm.memory.space.peakBytes)} mapped of ${mebibytes(Number(vm.memory.space.end - vm.memory.space.base))}`,
       `threads: ${vm.threads.created} created, at most ${vm.threads.peak} at once, ${vm.threads.switches} context switches`,
-      ...jitLines(vm.cpu.jitStats),
+      ...jitLines(vm.cpu.jitStats, vm.cpu.jitEntries),
       ...(vm.cpu.jitThreshold === 0 ? [] : [`translation threshold: ${vm.cpu.jitThreshold} visits at the start, ${vm.cpu.jitThresholdNow} at the end`]),
       ...[...vm.cpu.exitCounts()].map(([r, c]) => `exits ${EXIT_REASON_NAMES[r] ?? r}: ${c}`),
       ...[...vm.syscallCounts].map(([name, c]) => `syscall ${name}: ${c}`),

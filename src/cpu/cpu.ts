@@ -186,7 +186,7 @@ class Layout {
   readonly DIRTY_LOG: number; readonly DIRTY_MAP: number;
   readonly TLB: number; readonly TLB_ENTRIES: number; readonly MMU_PERMS: number; readonly JIT_HOT_PAGE: number;
   readonly CODE_PAGE: number; readonly CODE_PAGES: number; readonly CODE_WRITTEN: number; readonly CODE_WRITTEN_PAGES: number;
-  readonly CODE_WRITTEN_ALL: number; readonly TLB_CODE: number;
+  readonly CODE_WRITTEN_ALL: number; readonly TLB_CODE: number; readonly JIT_ENTRIES: number;
   readonly csr: Record<SupervisorCsr, number>;
   constructor(e: CpuExports) {
     this.PRIV = offset(e, 'PRIV'); this.TLB_GEN = offset(e, 'TLB_GEN'); this.EXIT_SIZE = offset(e, 'EXIT_SIZE'); this.EXIT_DATA = offset(e, 'EXIT_DATA');
@@ -206,6 +206,7 @@ class Layout {
     this.JIT_HOT_PAGE = offset(e, 'JIT_HOT_PAGE'); this.CODE_PAGE = offset(e, 'CODE_PAGE'); this.CODE_PAGES = offset(e, 'CODE_PAGES');
     this.CODE_WRITTEN = offset(e, 'CODE_WRITTEN'); this.CODE_WRITTEN_PAGES = offset(e, 'CODE_WRITTEN_PAGES');
     this.CODE_WRITTEN_ALL = offset(e, 'CODE_WRITTEN_ALL') >>> 0; this.TLB_CODE = offset(e, 'TLB_CODE');
+    this.JIT_ENTRIES = offset(e, 'JIT_ENTRIES');
     this.X_REGS = offset(e, 'X_REGS'); this.F_REGS = offset(e, 'F_REGS'); this.PC = offset(e, 'PC');
     this.FCSR = offset(e, 'FCSR'); this.INSTRET = offset(e, 'INSTRET'); this.TIME = offset(e, 'TIME');
     this.RESERVATION = offset(e, 'RESERVATION');
@@ -284,6 +285,7 @@ export class Cpu {
    *  jitWarmup was set: a program's start); nextAge is the instruction
    *  count at which it next halves, 0n when it no longer changes. */
   private ageing = false;
+  private countEntries = false;
   private programStart = 0n;
   private nextAge = 0n;
   /** Whether the CPU has run since translations were last flushed (until
@@ -699,6 +701,7 @@ export class Cpu {
         systemMode: () => this.memoryMode === MemoryMode.Flat && (this.exitControls & ExitControl.Supervisor) !== 0,
         protectCodeInTlb: (page: number) => e.protectCodeInTlb(page),
       }, this.service);
+      this.translator.countEntries(this.countEntries);
     }
     this.applyThreshold();
   }
@@ -779,6 +782,19 @@ export class Cpu {
 
   /** What the translation tier has done, or undefined while it is off. */
   get jitStats(): JitStats | undefined { return this.jitThreshold === 0 ? undefined : this.translator?.stats; }
+
+  /** Whether translations made from now count the calls into them
+   *  (jitEntries, from 0 when this is turned on): a load and a store more
+   *  per call, so off by default. */
+  get jitCountEntries(): boolean { return this.countEntries; }
+  set jitCountEntries(on: boolean) {
+    if (on && !this.countEntries) this.view.setBigUint64(this.layout.JIT_ENTRIES, 0n, true);
+    this.countEntries = on;
+    this.translator?.countEntries(on);
+  }
+
+  /** Calls into translations counted (jitCountEntries). */
+  get jitEntries(): bigint { return this.view.getBigUint64(this.layout.JIT_ENTRIES, true); }
 
   /** RAM pages overlapping [addr, addr+length) changed: they are touched
    *  now, and their translations go. */

@@ -125,6 +125,9 @@ export interface ProcessVMOptions {
    *  halved at every doubling of its instructions past 64 million, down to
    *  1/64 of it). Default true; false keeps jitThreshold for the whole run. */
   jitAgeing?: boolean;
+  /** Whether translations count the calls into them (Cpu.jitCountEntries,
+   *  `ringvisor run --stats`): default false, as each call costs more. */
+  jitCountEntries?: boolean;
   /** Where translations are emitted and compiled, for every process of the
    *  VM: by default in this thread, while the guest waits; in Node,
    *  WorkerTranslationService (src/node/translation-worker.ts) does it in a
@@ -566,6 +569,7 @@ export class ProcessVM {
     cpu.jitThreshold = this.options.jitThreshold ?? DEFAULT_JIT_THRESHOLD;
     cpu.jitWarmup = this.options.jitWarmup ?? DEFAULT_JIT_WARMUP;
     cpu.jitAgeing = this.options.jitAgeing ?? true;
+    cpu.jitCountEntries = this.options.jitCountEntries ?? false;
     cpu.exitControls = PROCESS_EXIT_CONTROLS;
     return cpu;
   }
@@ -693,6 +697,7 @@ export class ProcessVM {
       // A new program warms up anew.
       cpu.jitWarmup = this.options.jitWarmup ?? DEFAULT_JIT_WARMUP;
       cpu.jitAgeing = this.options.jitAgeing ?? true;
+      cpu.jitCountEntries = this.options.jitCountEntries ?? false;
       cpu.exitControls = PROCESS_EXIT_CONTROLS;
       this.processes.cpuAdded(cpu);
     }

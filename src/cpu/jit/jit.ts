@@ -45,7 +45,7 @@ export interface JitHost {
   layout: EmitConfig['layout'] & Omit<NonNullable<EmitConfig['system']>, 'SSTATUS'> & {
     csr: { sstatus: number };
     JIT_MAP: number; JIT_MAP_ENTRIES: number; JIT_NEVER: number; USER_VA_BITS: number; JIT_HOT_PAGE: number;
-    CODE_PAGE: number; CODE_PAGES: number;
+    CODE_PAGE: number; CODE_PAGES: number; JIT_ENTRIES: number;
   };
   /** The offset in RAM of user address `pc` if RAM backs it now (no RAM is
    *  given to it for asking); a number, as user addresses are below 2^38. */
@@ -211,8 +211,8 @@ export class Jit {
   private readonly freeIndices: number[] = [];
   private readonly instances = new WeakMap<WebAssembly.Module, WebAssembly.Exports>();
   private readonly imports: { cpu: Record<string, unknown> };
-  private readonly config: EmitConfig;
-  private readonly systemConfig: EmitConfig;
+  private config: EmitConfig;
+  private systemConfig: EmitConfig;
   /** System mode: the RAM page each live translation was made from. */
   private readonly pageOfPc = new Map<number, number>();
   /** System mode: RAM pages marked CODE_PAGE by this side. */
@@ -244,6 +244,14 @@ export class Jit {
         RAM_BASE: l.RAM_BASE, RAM_SIZE: l.RAM_SIZE, DIRTY_MAP: l.DIRTY_MAP, TLB_CODE: l.TLB_CODE, SSTATUS: l.csr.sstatus,
       },
     };
+  }
+
+  /** Whether regions made from now count the calls into them (layout.ts,
+   *  JIT_ENTRIES). */
+  countEntries(on: boolean): void {
+    const at = on ? this.host.layout.JIT_ENTRIES : undefined;
+    this.config = { ...this.config, countEntries: at };
+    this.systemConfig = { ...this.systemConfig, countEntries: at };
   }
 
   private mem(): Uint8Array {

@@ -79,6 +79,9 @@ export interface EmitConfig {
    *  returns to the interpreter, which looks the next pc up (a system VM's
    *  regions, and engines without WebAssembly's tail calls). */
   chain?: { JIT_MAP: number; JIT_MAP_ENTRIES: number; JIT_NEVER: number };
+  /** Where each call into a translation is counted (a u64: assembly/layout.ts
+   *  JIT_ENTRIES); absent, it is not. */
+  countEntries?: number;
 }
 
 /** In a system VM, pcs are numbers holding an address's low 48 bits (the
@@ -532,6 +535,8 @@ class Emitter {
       body.i32(0).mem(Op.i64_load, 3, sys.RAM_SIZE).set(RAM_BYTES);
       body.i32(0).mem(Op.i32_load, 2, sys.MMU_PERMS).set(PERMS);
     }
+    const counter = this.env.countEntries;
+    if (counter !== undefined) body.i32(0).i32(0).mem(Op.i64_load, 3, counter).i64(1n).op(Op.i64_add).mem(Op.i64_store, 3, counter);
     body.bytes(main.view());
     // Epilogue: registers written, the next pc, the budget left.
     for (const r of sorted(this.written)) body.i32(0).get(r).mem(Op.i64_store, 3, X_REGS + r * 8);
