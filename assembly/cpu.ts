@@ -712,19 +712,15 @@ export function run(budget: u64): u32 {
     }
 
     let next = pc + len;
-    // On the major opcode, bits 6:2 (bits 1:0 are 11 in every instruction
-    // here, compressed ones expanded): its values are dense enough to
-    // compile to one jump table, where `op & 0x7f`'s became a chain of
-    // compares, a dozen for some common instructions.
-    switch ((op >> 2) & 0x1f) {
-      case 0x37 >> 2: setX(rd(op), immU(op)); break;                      // LUI
-      case 0x17 >> 2: setX(rd(op), pc + immU(op)); break;                 // AUIPC
-      case 0x6f >> 2:                                                     // JAL
+    switch (op & 0x7f) {
+      case 0x37: setX(rd(op), immU(op)); break;                           // LUI
+      case 0x17: setX(rd(op), pc + immU(op)); break;                      // AUIPC
+      case 0x6f:                                                          // JAL
         setX(rd(op), next);
         next = pc + immJ(op);
         events |= lookupEvent;
         break;
-      case 0x67 >> 2: {                                                   // JALR
+      case 0x67: {                                                        // JALR
         if (funct3(op) != 0) { raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst); break; }
         const target = (getX(rs1(op)) + immI(op)) & ~(<u64>1);
         setX(rd(op), next);
@@ -732,7 +728,7 @@ export function run(budget: u64): u32 {
         events |= lookupEvent;
         break;
       }
-      case 0x63 >> 2: {                                                   // BRANCH
+      case 0x63: {                                                        // BRANCH
         const x = getX(rs1(op)), y = getX(rs2(op));
         let taken: bool;
         switch (funct3(op)) {
@@ -747,30 +743,30 @@ export function run(budget: u64): u32 {
         if (taken) { next = pc + immB(op); events |= lookupEvent; }
         break;
       }
-      case 0x03 >> 2: execLoad(op); break;
-      case 0x23 >> 2: execStore(op); break;
-      case 0x13 >> 2: {
+      case 0x03: execLoad(op); break;
+      case 0x23: execStore(op); break;
+      case 0x13: {
         const v = opImm(op, getX(rs1(op)));
         if (pendingExit == EXIT_NONE) setX(rd(op), v);
         break;
       }
-      case 0x1b >> 2: {
+      case 0x1b: {
         const v = opImm32(op, getX(rs1(op)));
         if (pendingExit == EXIT_NONE) setX(rd(op), v);
         break;
       }
-      case 0x33 >> 2: {
+      case 0x33: {
         const v = opReg(op, getX(rs1(op)), getX(rs2(op)));
         if (pendingExit == EXIT_NONE) setX(rd(op), v);
         break;
       }
-      case 0x3b >> 2: {
+      case 0x3b: {
         const v = opReg32(op, getX(rs1(op)), getX(rs2(op)));
         if (pendingExit == EXIT_NONE) setX(rd(op), v);
         break;
       }
-      case 0x2f >> 2: execAmo(op); break;
-      case 0x0f >> 2:                                                     // MISC-MEM
+      case 0x2f: execAmo(op); break;
+      case 0x0f:                                                          // MISC-MEM
         // FENCE orders nothing on one in-order hart. FENCE.I has nothing to
         // flush: a store to a page with translations is seen as it happens
         // (a withheld W in a process VM; CODE_PAGE and the TLB in a system
@@ -778,7 +774,7 @@ export function run(budget: u64): u32 {
         // bytes change (src/cpu/jit/).
         if (funct3(op) > 1) raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst);
         break;
-      case 0x73 >> 2:                                                     // SYSTEM
+      case 0x73:                                                          // SYSTEM
         if (funct3(op) == 0) {
           const user = (controls & CTRL_SUPERVISOR) == 0 || priv() == PRIV_U;
           if (op == 0x00000073) {                                         // ECALL
@@ -825,7 +821,7 @@ export function run(budget: u64): u32 {
           }
         }
         break;
-      case 0x07 >> 2: case 0x27 >> 2: case 0x43 >> 2: case 0x47 >> 2: case 0x4b >> 2: case 0x4f >> 2: case 0x53 >> 2:
+      case 0x07: case 0x27: case 0x43: case 0x47: case 0x4b: case 0x4f: case 0x53:
         if (controls & CTRL_SUPERVISOR) {
           // sstatus.FS: Off makes every FP instruction illegal; any other
           // state becomes Dirty (an FP instruction may write FP state).
