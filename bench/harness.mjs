@@ -226,10 +226,12 @@ const fmtDuration = (s) => (s >= 60 ? `${Math.floor(s / 60)}m${String(Math.round
 
 // ---- the run ----
 
-export function gitCommit() {
-  const r = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' });
+/** The commit checked out in `dir` (this checkout by default), +changes
+ *  when tracked files differ from it. */
+export function gitCommit(dir = ROOT) {
+  const r = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: dir, encoding: 'utf8' });
   if (r.status !== 0) return undefined;
-  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim() !== '';
+  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: dir, encoding: 'utf8' }).stdout.trim() !== '';
   return r.stdout.trim() + (dirty ? '+changes' : '');
 }
 

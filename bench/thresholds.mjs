@@ -1,18 +1,16 @@
 #!/usr/bin/env node
 // What to translate: each workload's whole time (`ringvisor run`, Node's
 // start-up included) with translation off and at several visit thresholds
-// (--jit N), alternating, medians of the repetitions. The workloads are the
-// benchmark's own guests and, where guests/third-party/build.sh has built
-// them, esbuild bundling a small project (a Go program: much code, little
-// of it hot) and jq's oniguruma tests (an interpreter, medium-length run).
+// (--jit N), alternating, medians of the repetitions. The workloads
+// (bench/whole-runs.mjs) are the benchmark's own guests, esbuild bundling
+// a small project and jq's oniguruma tests.
 // It is how DEFAULT_JIT_THRESHOLD was chosen (docs/PERFORMANCE.md).
 //   npm run build && node bench/thresholds.mjs [reps=3] [thresholds=64,1024,4096,16384] [--out FILE]
 //   node bench/thresholds.mjs --print FILE      (a saved result's table again)
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, median, gitCommit } from './harness.mjs';
+import { timeRun, wholeRunWorkloads } from './whole-runs.mjs';
 
 const args = process.argv.slice(2);
 const printAt = args.indexOf('--print');
@@ -34,41 +32,14 @@ if (!(reps >= 1) || thresholds.some((t) => !(t >= 1))) {
 }
 
 const CLI = join(ROOT, 'dist/bin/ringvisor.js');
-const bin = (name) => join(ROOT, 'guests/bin', name);
-const cache = join(process.env.RINGVISOR_CACHE ?? join(homedir(), '.cache', 'ringvisor'), 'third-party');
-const build = (name) => {
-  const index = join(cache, `${name}.json`);
-  return existsSync(index) ? JSON.parse(readFileSync(index, 'utf8')) : undefined;
-};
-
-const workloads = [
-  ...['quicksort', 'strings', 'sha256', 'syscalls', 'nbody'].map((w) => ({ name: w, run: [bin(`bench-${w}.elf`)] })),
-];
-const esbuild = build('esbuild');
-if (esbuild && existsSync(esbuild.elf)) {
-  const dir = mkdtempSync(join(tmpdir(), 'ringvisor-thresholds-'));
-  mkdirSync(join(dir, 'src', 'lib'), { recursive: true });
-  writeFileSync(join(dir, 'src/app.ts'), 'import { greet } from "./lib/greet";\nimport data from "./data.json";\nimport { view } from "./view.jsx";\nexport const main = (): string => greet(data.name) + view(data.items);\nconsole.log(main());\n');
-  writeFileSync(join(dir, 'src/lib/greet.ts'), 'export function greet(who: string): string {\n  return `hello, ${who}`;\n}\n');
-  writeFileSync(join(dir, 'src/view.jsx'), 'const h = (tag, props, ...children) => `<${tag}>${children.join("")}</${tag}>`;\nexport const view = (items) => <ul>{items.map((i) => <li>{i}</li>)}</ul>;\n');
-  writeFileSync(join(dir, 'src/data.json'), '{ "name": "ringvisor", "items": ["a", "b", "c"] }\n');
-  workloads.push({ name: 'esbuild', cwd: dir, run: [esbuild.elf, 'src/app.ts', '--bundle', '--minify', '--outfile=out/app.js', '--jsx-factory=h', '--log-level=warning'] });
-} else process.stderr.write('thresholds: esbuild is not built (bash guests/third-party/build.sh): left out\n');
-const jq = build('jq');
-if (jq && existsSync(jq.elf)) {
-  workloads.push({ name: 'jq-onig', run: ['--mount', `${jq.tests}:/t:ro`, jq.elf, '--run-tests', '/t/onig.test'] });
-} else process.stderr.write('thresholds: jq is not built (bash guests/third-party/build.sh): left out\n');
+const workloads = wholeRunWorkloads('thresholds');
 
 const settings = ['off', ...thresholds.map(String)];
 const times = new Map(workloads.map((w) => [w.name, new Map(settings.map((s) => [s, []]))]));
 for (let r = 0; r < reps; r++) {
   for (const w of workloads) {
     for (const s of settings) {
-      const started = process.hrtime.bigint();
-      const p = spawnSync(process.execPath, [CLI, 'run', '--jit', s, ...w.run], { cwd: w.cwd ?? ROOT, encoding: 'utf8', timeout: 600_000 });
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      if (p.status !== 0) throw new Error(`${w.name} --jit ${s}: status ${p.status}: ${(p.stderr ?? '').trim().split('\n').pop()}`);
-      times.get(w.name).get(s).push(seconds);
+      times.get(w.name).get(s).push(timeRun(CLI, ['--jit', s], w));
     }
   }
 }
