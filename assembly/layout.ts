@@ -115,10 +115,10 @@ export const CODE_WRITTEN_ALL: u32 = 0xffff_ffff;
 // -1, tells the CPU whether any exist.
 export const TLB_CODE: u32 = 0x100;
 export const CODE_PAGES: u32 = 0x04e4; // u32
-// Calls into translations (from the interpreter and from each other), a
-// u64 counted by translations made while ring -1 asks for it (Cpu.
-// jitCountEntries: `ringvisor run --stats`), and by nothing else: a call
-// costs a load and a store more then.
+// Calls into translations (from the interpreter and from each other): a
+// u64 that translations made while ring -1 asks for it count up as they
+// start (Cpu.jitCountEntries, `ringvisor run --stats`); nothing else
+// touches it. Counting costs each call a load and a store.
 export const JIT_ENTRIES: u32 = 0x04e8;
 
 // ---- exit counters (kvm_stat) ---------------------------------------------
