@@ -400,7 +400,8 @@ describe('names changed under the sandbox (issue 11)', () => {
     mkdirSync(join(w, 'r'));
     writeFileSync(join(w, 'r', 'mine.txt'), 'guest data\n');
     const fs = sandboxFs({ cwd: w });
-    const swapper = spawn('sh', ['-c', `cd '${w}' && while :; do mv r r.tmp; ln -s '${secretdir}' r; rm r; mv r.tmp r; done`], { stdio: 'ignore' });
+    // A process group of its own, so that it can be stopped whole (below).
+    const swapper = spawn('sh', ['-c', `cd '${w}' && while :; do mv r r.tmp; ln -s '${secretdir}' r; rm r; mv r.tmp r; done`], { stdio: 'ignore', detached: true });
     const seen: string[] = [];
     let guest = 0;
     try {
@@ -428,7 +429,12 @@ describe('names changed under the sandbox (issue 11)', () => {
         if (++rounds % 20 === 0) await new Promise((r) => setImmediate(r));
       }
     } finally {
-      swapper.kill();
+      // The shell and the mv or ln it may be running, which would
+      // otherwise go on changing the directory while afterAll removes it
+      // (ENOTEMPTY); waited for.
+      const exited = swapper.exitCode !== null || swapper.signalCode !== null ? Promise.resolve() : new Promise((r) => swapper.once('exit', r));
+      try { process.kill(-swapper.pid!, 'SIGKILL'); } catch { /* already gone */ }
+      await exited;
     }
     expect(seen.join(' ')).not.toContain('secret');
     expect(seen).toEqual([]);
