@@ -72,7 +72,8 @@ const exactly = (r) => `status ${r.status}\nstdout:\n${r.stdout}\nstderr:\n${r.s
 
 /** A small project for esbuild (test/third-party.test.ts bundles the same):
  *  TypeScript modules importing each other, JSX, a JSON file. */
-function writeEsbuildProject(dir) {
+/** The small TypeScript + JSX + JSON project esbuild bundles, written into `dir`. */
+export function writeEsbuildProject(dir) {
   mkdirSync(join(dir, 'src', 'lib'), { recursive: true });
   const files = [
     ['src/app.ts', 'import { greet } from "./lib/greet";\nimport data from "./data.json";\nimport { view } from "./view.jsx";\nexport const main = (): string => greet(data.name) + view(data.items);\nconsole.log(main());\n'],

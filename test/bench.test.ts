@@ -148,3 +148,38 @@ describe('bench/run.mjs', () => {
     expect(bad.stderr).toMatch(/^bench: bad --reps 'x'/);
   });
 });
+
+describe('bench/builds.mjs', () => {
+  it('times two builds alternately, prints both and their ratio, and writes what --print shows again', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'ringvisor-builds-')), 'r.json');
+    try {
+      // This checkout as both builds: one workload, one run each.
+      const r = spawnSync(process.execPath, ['bench/builds.mjs', '.', '.', '1', '--only', 'syscalls', '--out', out], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^whole-process seconds, alternating, 1 runs each; base \S+, new \S+$/m);
+      expect(r.stdout).toMatch(/^syscalls +\d+\.\d{3} s +\d+\.\d{3} s +\d+\.\d\dx +\d+\.\d{3} s +\d+\.\d{3} s +\d+\.\d\dx$/m);
+      const saved = JSON.parse(readFileSync(out, 'utf8'));
+      expect(saved.rows.map((row: { workload: string }) => row.workload)).toEqual(['syscalls']);
+      expect(saved.rows[0].all.base).toHaveLength(1);
+      expect(saved.rows[0].all.new).toHaveLength(1);
+      const again = spawnSync(process.execPath, ['bench/builds.mjs', '--print', out], { cwd: ROOT, encoding: 'utf8' });
+      expect(again.stdout).toBe(r.stdout);
+    } finally {
+      rmSync(join(out, '..'), { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('refuses a checkout without a build, and a bad count, with its usage', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'ringvisor-builds-empty-'));
+    try {
+      const missing = spawnSync(process.execPath, ['bench/builds.mjs', empty, '.'], { cwd: ROOT, encoding: 'utf8' });
+      expect(missing.status).toBe(2);
+      expect(missing.stderr).toMatch(/^builds: .*dist\/bin\/ringvisor\.js is missing \(npm run build there\)$/m);
+      const bad = spawnSync(process.execPath, ['bench/builds.mjs', '.', '.', 'x'], { cwd: ROOT, encoding: 'utf8' });
+      expect(bad.status).toBe(2);
+      expect(bad.stderr).toMatch(/^usage: node bench\/builds\.mjs/);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+});
