@@ -41,7 +41,13 @@ for (const dir of [baseDir, newDir]) {
   }
 }
 
-const workloads = wholeRunWorkloads('builds').filter((w) => only === undefined || only.includes(w.name));
+const all = wholeRunWorkloads('builds');
+const unknown = (only ?? []).filter((name) => !all.some((w) => w.name === name));
+if (unknown.length > 0) {
+  process.stderr.write(`builds: no workload ${unknown.join(', ')} (there are ${all.map((w) => w.name).join(', ')})\n${USAGE}`);
+  process.exit(2);
+}
+const workloads = all.filter((w) => only === undefined || only.includes(w.name));
 const builds = { base: cli(baseDir), new: cli(newDir) };
 const times = new Map(workloads.map((w) => [w.name, { base: [], new: [] }]));
 for (let r = 0; r < reps; r++) {

@@ -11,9 +11,10 @@ import { findThirdParty, writeEsbuildProject } from './programs.mjs';
 
 /** The benchmark's own guests at their default sizes, and, where
  *  guests/third-party/build.sh has built them, esbuild bundling a small
- *  project (a Go program: much code, little of it hot) and jq's oniguruma
- *  tests (an interpreter, a medium-length run). `who` names the caller in
- *  what it says of those left out. */
+ *  project (a Go program: much code, little of it hot) and printing its
+ *  version (a short run), jq's oniguruma tests (an interpreter, a
+ *  medium-length run) and jq '.a' (a short run that is mostly jq's start).
+ *  `who` names the caller in what it says of those left out. */
 export function wholeRunWorkloads(who) {
   const bin = (name) => join(ROOT, 'guests/bin', name);
   const workloads = ['integer', 'quicksort', 'strings', 'sha256', 'syscalls', 'nbody'].map((w) => ({ name: w, run: [bin(`bench-${w}.elf`)] }));
@@ -22,18 +23,21 @@ export function wholeRunWorkloads(who) {
     const dir = mkdtempSync(join(tmpdir(), 'ringvisor-whole-runs-'));
     writeEsbuildProject(dir);
     workloads.push({ name: 'esbuild', cwd: dir, run: [esbuild.elf, 'src/app.ts', '--bundle', '--minify', '--outfile=out/app.js', '--jsx-factory=h', '--log-level=warning'] });
+    workloads.push({ name: 'esbuild-version', run: [esbuild.elf, '--version'] });
   } else process.stderr.write(`${who}: esbuild is not built (bash guests/third-party/build.sh): left out\n`);
   const jq = findThirdParty('jq', ['elf', 'tests']);
   if (jq) {
     workloads.push({ name: 'jq-onig', run: ['--mount', `${jq.tests}:/t:ro`, jq.elf, '--run-tests', '/t/onig.test'] });
+    workloads.push({ name: 'jq-short', run: [jq.elf, '.a'], input: '{"a":1}\n' });
   } else process.stderr.write(`${who}: jq is not built (bash guests/third-party/build.sh): left out\n`);
   return workloads;
 }
 
-/** Seconds of one whole `node CLI run OPTIONS... WORKLOAD` (throws if it fails). */
+/** Seconds of one whole `node CLI run OPTIONS... WORKLOAD`, its standard
+ *  input the workload's `input` or empty (throws if it fails). */
 export function timeRun(cli, options, w) {
   const started = process.hrtime.bigint();
-  const p = spawnSync(process.execPath, [cli, 'run', ...options, ...w.run], { cwd: w.cwd ?? ROOT, encoding: 'utf8', timeout: 600_000 });
+  const p = spawnSync(process.execPath, [cli, 'run', ...options, ...w.run], { cwd: w.cwd ?? ROOT, input: w.input ?? '', encoding: 'utf8', timeout: 600_000 });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (p.status !== 0) throw new Error(`${w.name} (${cli} ${options.join(' ')}): status ${p.status}: ${(p.stderr ?? '').trim().split('\n').pop()}`);
   return seconds;

@@ -169,7 +169,7 @@ describe('bench/builds.mjs', () => {
     }
   }, 120_000);
 
-  it('refuses a checkout without a build, and a bad count, with its usage', () => {
+  it('refuses a checkout without a build, a bad count and a workload it does not have, with its usage', () => {
     const empty = mkdtempSync(join(tmpdir(), 'ringvisor-builds-empty-'));
     try {
       const missing = spawnSync(process.execPath, ['bench/builds.mjs', empty, '.'], { cwd: ROOT, encoding: 'utf8' });
@@ -178,6 +178,9 @@ describe('bench/builds.mjs', () => {
       const bad = spawnSync(process.execPath, ['bench/builds.mjs', '.', '.', 'x'], { cwd: ROOT, encoding: 'utf8' });
       expect(bad.status).toBe(2);
       expect(bad.stderr).toMatch(/^usage: node bench\/builds\.mjs/);
+      const unknown = spawnSync(process.execPath, ['bench/builds.mjs', '.', '.', '1', '--only', 'syscalls,nonesuch'], { cwd: ROOT, encoding: 'utf8' });
+      expect(unknown.status).toBe(2);
+      expect(unknown.stderr).toMatch(/^builds: no workload nonesuch \(there are integer, .*syscalls/m);
     } finally {
       rmSync(empty, { recursive: true, force: true });
     }

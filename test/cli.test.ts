@@ -89,6 +89,9 @@ describe('ringvisor run', () => {
       [['--thread-slice', '99999999999999999999'], /^ringvisor: bad thread slice '99999999999999999999'/],
       [['--jit', '-1'], /^ringvisor: bad --jit '-1'/],
       [['--jit-ageing', 'yes'], /^ringvisor: bad --jit-ageing 'yes' \(on or off\)/],
+      [['--jit-worker', '-1'], /^ringvisor: bad --jit-worker '-1' \(on, off, or milliseconds\)/],
+      [['--jit-worker', '1.5'], /^ringvisor: bad --jit-worker '1.5'/],
+      [['--jit-worker', '99999999'], /^ringvisor: bad --jit-worker '99999999'/],
     ];
     for (const [options, message] of bad) {
       for (const command of ['run', 'boot'] as const) {
@@ -191,7 +194,8 @@ describe('the ringvisor command, as packaged', () => {
     // A hook that names every file module loaded, in this thread or another.
     const hook = `data:text/javascript,${encodeURIComponent(`import { register } from 'node:module';
 register('data:text/javascript,' + encodeURIComponent("export async function load(u, c, next) { if (u.startsWith('file:')) process.stderr.write('loaded ' + u + '\\\\n'); return next(u, c); }"));`)}`;
-    const r = spawnSync(process.execPath, ['--import', hook, join(ROOT, pkg.bin.ringvisor), 'run', '--stats', '--jit-warmup', '0', '--jit', '64',
+    // (--jit-worker 0: the worker starts with the first translation.)
+    const r = spawnSync(process.execPath, ['--import', hook, join(ROOT, pkg.bin.ringvisor), 'run', '--stats', '--jit-warmup', '0', '--jit', '64', '--jit-worker', '0',
       'guests/bin/bench-integer.elf', '2000'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
     expect(r.status, r.stderr).toBe(0);
     const translated = /^ringvisor: translation: (\d+) regions .* in (\d+) modules/m.exec(r.stderr);

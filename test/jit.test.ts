@@ -618,6 +618,54 @@ describe('what a request for a translation carries', () => {
   });
 });
 
+describe('a service that is not ready (TranslationService.ready)', () => {
+  // Three loops, each a hot entry of its own (a csrr, left to the
+  // interpreter, ends the region of the loop before it): three requests.
+  const words = [
+    A.addi(5, 0, 40), A.addi(6, 6, 1), A.addi(5, 5, -1), A.bne(5, 0, -8), A.csrr(9, A.CSR.cycle),
+    A.addi(5, 0, 40), A.addi(7, 7, 1), A.addi(5, 5, -1), A.bne(5, 0, -8), A.csrr(9, A.CSR.cycle),
+    A.addi(5, 0, 40), A.addi(8, 8, 1), A.addi(5, 5, -1), A.bne(5, 0, -8),
+    A.ebreak(),
+  ];
+
+  it('leaves the requests to the Jit, which translates them in its own thread, until it is', () => {
+    const asked: number[] = [];
+    const submitted: TranslationRequest[] = [];
+    const readyAfter = 2;
+    const cpu = codeCpu(8, words);
+    cpu.translationService = {
+      batchSize: 1, outstanding: 0, pump: () => {},
+      ready: (msHere) => { asked.push(msHere); return asked.length > readyAfter; },
+      // (Never answered: the entry stays with the interpreter.)
+      submit: (request) => { submitted.push(request); },
+    };
+    expect(runToExit(cpu)).toBe(ExitReason.Ebreak);
+    expect([cpu.x(6), cpu.x(7), cpu.x(8)]).toEqual([40n, 40n, 40n]);
+    // Asked before each request, with the time spent in the thread growing.
+    expect(asked.length).toBe(3);
+    expect(asked[0]).toBe(0);
+    expect(asked[1]).toBeGreaterThan(0);
+    expect(asked[2]).toBeGreaterThanOrEqual(asked[1]);
+    // The first two made here, the third sent.
+    const s = cpu.jitStats!;
+    expect(s.modulesHere).toBe(2);
+    expect(s.modules).toBe(2);
+    expect(s.translated).toBe(2);
+    expect(submitted.map((r) => r.entries.map((e) => e.pc))).toEqual([[Number(CODE) + 44]]);
+  });
+
+  it('and one never ready leaves them all to the Jit, with the interpreter\'s results', () => {
+    const cpu = codeCpu(8, words);
+    let sent = 0;
+    cpu.translationService = { batchSize: 1, outstanding: 0, pump: () => {}, ready: () => false, submit: () => { sent++; } };
+    expect(runToExit(cpu)).toBe(ExitReason.Ebreak);
+    expect([cpu.x(6), cpu.x(7), cpu.x(8)]).toEqual([40n, 40n, 40n]);
+    expect(sent).toBe(0);
+    expect(cpu.jitStats!.translated).toBe(3);
+    expect(cpu.jitStats!.modulesHere).toBe(3);
+  });
+});
+
 describe('calls into translations, counted (Cpu.jitCountEntries)', () => {
   // A loop of 40 turns whose csrr (left to the interpreter) stops every
   // region: the run's start calls the region at CODE once (it stops at the
@@ -1047,7 +1095,9 @@ describe('translation in a worker thread (WorkerTranslationService)', () => {
   }
 
   it('gives the interpreter\'s results while it compiles beside the guest, and its modules are installed', async () => {
-    const service = new WorkerTranslationService(loadCpuModule(), script);
+    // (Started at the first request: the worker, not the guest's thread, makes most.)
+    const service = new WorkerTranslationService(loadCpuModule(), script, 0);
+    let fromWorker = 0;
     try {
       // (sha256 runs long enough for the worker to start and answer.)
       for (const [name, argv] of [['bench-sha256.elf', ['sha256', '400']], ['signals-fault.elf', ['signals-fault', 'mprotect']], ['libc-math.elf', ['libc-math']], ['go-goroutines.elf', ['go', 'args']]] as const) {
@@ -1062,9 +1112,38 @@ describe('translation in a worker thread (WorkerTranslationService)', () => {
           expect(r.stats.modules).toBeGreaterThan(0);
           expect(r.stats.compileMs).toBeGreaterThan(0);
         }
+        fromWorker += r.stats.modules - r.stats.modulesHere;
       }
+      expect(fromWorker).toBeGreaterThan(0);
     } finally {
       await service.close();
+    }
+  });
+
+  it('is started once the guest\'s thread has translated for startAfterMs, and ready once it has loaded', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ringvisor-worker-'));
+    const broken = pathToFileURL(join(dir, 'broken.mjs'));
+    writeFileSync(broken, 'throw new Error("started");\n');
+    const unstarted = new WorkerTranslationService(loadCpuModule(), broken, 50);
+    const service = new WorkerTranslationService(loadCpuModule(), script, 50);
+    try {
+      // Below startAfterMs: not ready, and no worker (the broken one would fail).
+      expect(unstarted.ready(49)).toBe(false);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(unstarted.failed).toBeUndefined();
+      expect(unstarted.ready(10)).toBe(false);
+      // At it: started, and not ready until the worker says so.
+      expect(service.ready(49)).toBe(false);
+      expect(service.ready(50)).toBe(false);
+      let polls = 1;
+      while (!service.ready(50) && polls < 200) { polls++; await new Promise((resolve) => setTimeout(resolve, 20)); }
+      expect(service.ready(50)).toBe(true);
+      expect(polls).toBeGreaterThan(1);
+      expect(service.failed).toBeUndefined();
+    } finally {
+      await unstarted.close();
+      await service.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
@@ -1072,7 +1151,7 @@ describe('translation in a worker thread (WorkerTranslationService)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ringvisor-worker-'));
     const broken = pathToFileURL(join(dir, 'broken.mjs'));
     writeFileSync(broken, 'throw new Error("no translator here");\n');
-    const service = new WorkerTranslationService(loadCpuModule(), broken);
+    const service = new WorkerTranslationService(loadCpuModule(), broken, 0);
     try {
       const elf = GUEST('bench-sha256.elf');
       const reference = await run(elf, ['sha256', '40'], undefined, 0);

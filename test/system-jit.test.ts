@@ -199,7 +199,7 @@ describe('ringvisor boot --jit', () => {
     const kernel = ['--kernel', `${baremetal}bin/jit.elf`, '--mem', '128M', '--stats'];
     const off = cli([...kernel, '--jit', 'off']);
     const here = cli([...kernel, '--jit', '16', '--jit-worker', 'off']);
-    const worker = cli([...kernel, '--jit', '16']);
+    const worker = cli([...kernel, '--jit', '16', '--jit-worker', '0']);
     expect(off.status).toBe(0);
     expect(off.stdout).toContain('user code: 1200012300');
     expect(off.stderr).toContain('ringvisor: translation: off');
@@ -215,7 +215,7 @@ describe('ringvisor boot --jit', () => {
   });
 
   it('refuses a bad --jit or --jit-worker value with status 2', () => {
-    for (const bad of [['--jit', '0'], ['--jit', 'fast'], ['--jit-worker', 'maybe']]) {
+    for (const bad of [['--jit', '0'], ['--jit', 'fast'], ['--jit-worker', 'maybe'], ['--jit-worker', '-5']]) {
       const r = cli(['--kernel', `${baremetal}bin/jit.elf`, ...bad]);
       expect(r.status).toBe(2);
       expect(r.stderr).toContain(`bad ${bad[0]}`);

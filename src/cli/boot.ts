@@ -16,9 +16,10 @@ import { VmControl, REPLACED } from './vm-control.js';
 import type { BlockBackend } from '../system/devices/virtio-blk.js';
 import { hostRandom } from '../node/random.js';
 import { KernelImageError } from '../system/linux-image.js';
-import { parseSize, parseInstructionCount, parseSeconds, type Fail } from './options.js';
+import { parseSize, parseInstructionCount, parseSeconds, parseJitWorker, type Fail } from './options.js';
 import { WorkerTranslationService } from '../node/translation-worker.js';
 import { loadCpuModule } from '../node/load.js';
+import { jitStatsLines } from '../cpu/jit/jit.js';
 
 export const BOOT_USAGE = `usage: ringvisor boot --kernel IMAGE [options]
 
@@ -75,9 +76,13 @@ options:
                         "Translated system VMs")
   --jit-warmup N        instructions the machine runs before its code is
                         first translated (default 0)
-  --jit-worker on|off   compile translations in a worker thread while the
+  --jit-worker on|off|MS
+                        compile translations in a worker thread while the
                         guest runs on (default on), or in the guest's own
-                        thread while it waits (off)
+                        thread while it waits (off); the worker starts once
+                        the guest's thread has translated for MS
+                        milliseconds (on: 50), which translates until the
+                        worker is ready
   --trace-exits         print each VM exit on stderr
   --stats               print exits per reason and SBI calls per function at the end
   -h, --help            this text
@@ -135,7 +140,7 @@ export async function cmdBoot(args: string[]): Promise<number> {
   let clock: 'host' | 'virtual' | undefined;
   const restores: string[] = [];
   let api: string | undefined, checkpointDir: string | undefined;
-  let jitThreshold = 0, jitWarmup: bigint | undefined, jitWorker = true;
+  let jitThreshold = 0, jitWarmup: bigint | undefined, jitWorker: 'on' | 'off' | number = 'on';
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const value = (): string => {
@@ -180,11 +185,8 @@ export async function cmdBoot(args: string[]): Promise<number> {
       if (v !== 'off' && !/^[1-9]\d{0,8}$/.test(v)) usageError(`bad --jit '${v}' (visits, at least 1, or off)`);
       jitThreshold = v === 'off' ? 0 : Number(v);
     } else if (a === '--jit-warmup') jitWarmup = parseInstructionCount(value(), usageError, true);
-    else if (a === '--jit-worker') {
-      const v = value();
-      if (v !== 'on' && v !== 'off') usageError(`bad --jit-worker '${v}' (on or off)`);
-      jitWorker = v === 'on';
-    } else if (a === '--trace-exits') traceExits = true;
+    else if (a === '--jit-worker') jitWorker = parseJitWorker(value(), usageError);
+    else if (a === '--trace-exits') traceExits = true;
     else if (a === '--stats') stats = true;
     else if (a === '-h' || a === '--help') { process.stdout.write(BOOT_USAGE); return 0; }
     else throw new BootUsageError(`unknown option ${a}`);
@@ -217,7 +219,8 @@ export async function cmdBoot(args: string[]): Promise<number> {
   }
   const common = {
     maxInstructions, timeoutSeconds, random: hostRandom, jitThreshold, jitWarmup,
-    translationService: jitWorker && jitThreshold !== 0 ? new WorkerTranslationService(loadCpuModule()) : undefined,
+    translationService: jitWorker !== 'off' && jitThreshold !== 0
+      ? new WorkerTranslationService(loadCpuModule(), undefined, jitWorker === 'on' ? undefined : jitWorker) : undefined,
     disk: tree?.tree.disk ?? (disk === undefined ? undefined : { path: resolve(disk.path), readOnly: disk.readOnly }),
     console: (b: Uint8Array) => process.stdout.write(b),
     diagnostics: stderr,
@@ -313,8 +316,9 @@ export async function cmdBoot(args: string[]): Promise<number> {
     const j = vm.cpu.jitStats;
     if (j === undefined) stderr('ringvisor: translation: off');
     else {
-      stderr(`ringvisor: translation: ${j.translated} regions (${j.instructions} instructions) in ${j.modules} modules (${(j.bytes / 1024).toFixed(0)} KiB of wasm); ${j.refused} refused, ${j.dropped} dropped`);
-      stderr(`ringvisor: translation time: ${j.ms.toFixed(1)} ms in the guest's thread, ${j.compileMs.toFixed(1)} ms emitting and compiling`);
+      const { made, time } = jitStatsLines(j);
+      stderr(`ringvisor: ${made}`);
+      stderr(`ringvisor: ${time}`);
     }
   }
   return status;

@@ -18,14 +18,14 @@ import { ElfError } from '../linux/elf.js';
 import { RamAllocationError, EXIT_REASON_NAMES } from '../cpu/cpu.js';
 import { registerDefaultCpuModule } from '../cpu/module-registry.js';
 import { loadCpuModule } from '../node/load.js';
-import type { JitStats } from '../cpu/jit/jit.js';
+import { jitStatsLines, type JitStats } from '../cpu/jit/jit.js';
 import { WorkerTranslationService } from '../node/translation-worker.js';
 import { HostInput } from '../linux/fs/host-input.js';
 import { CheckpointError } from '../hypervisor/checkpoint-error.js';
 import type { CheckpointTree } from '../hypervisor/checkpoint-tree.js';
 import type { DirectoryCheckpointStore } from '../node/checkpoint-store.js';
 import type { ControlApiServer } from '../node/api-server.js';
-import { parseSize, parseByteCount, parseInstructionCount, parseSeconds, parseThreadSlice, MAX_TMP_BYTES, MAX_DISK_QUOTA_BYTES, type Fail } from './options.js';
+import { parseSize, parseByteCount, parseInstructionCount, parseSeconds, parseThreadSlice, parseJitWorker, MAX_TMP_BYTES, MAX_DISK_QUOTA_BYTES, type Fail } from './options.js';
 
 registerDefaultCpuModule(() => loadCpuModule());
 
@@ -79,9 +79,13 @@ options:
                         run translates its warm code too
   --jit-warmup N        instructions a program runs before its code is first
                         translated (default 4000000); 0: from the start
-  --jit-worker on|off   compile translations in a worker thread while the
+  --jit-worker on|off|MS
+                        compile translations in a worker thread while the
                         guest runs on (default on), or in the guest's own
-                        thread while it waits (off)
+                        thread while it waits (off); the worker starts once
+                        the guest's thread has translated for MS
+                        milliseconds (on: 50), which translates until the
+                        worker is ready
   --clock host|virtual  guest time from the host's clocks (default), or from
                         instructions retired: deterministic runs
   --restore FILE        resume a process VM saved in a checkpoint file (the
@@ -139,12 +143,9 @@ class UsageError extends Error {
 
 function jitLines(s: JitStats | undefined, entries: bigint): string[] {
   if (s === undefined) return ['translation: off'];
-  return [
-    `translation: ${s.translated} regions (${s.instructions} instructions) in ${s.modules} modules (${(s.bytes / 1024).toFixed(0)} KiB of wasm); ${s.refused} refused, ${s.dropped} dropped`,
-    // Each call stores and loads the registers: fewer is faster.
-    `translation entries: ${entries} calls into translations`,
-    `translation time: ${s.ms.toFixed(1)} ms in the guest's thread, ${s.compileMs.toFixed(1)} ms emitting and compiling`,
-  ];
+  const { made, time } = jitStatsLines(s);
+  // Each call stores and loads the registers: fewer is faster.
+  return [made, `translation entries: ${entries} calls into translations`, time];
 }
 
 const usageError: Fail = (message) => { throw new UsageError(message, true); };
@@ -275,7 +276,7 @@ async function cmdRun(args: string[]): Promise<number> {
   let threadSlice: bigint | undefined;
   let clock: 'host' | 'virtual' | undefined;
   let jitThreshold: number | undefined;
-  let jitWorker = true;
+  let jitWorker: 'on' | 'off' | number = 'on';
   let jitWarmup: bigint | undefined;
   let jitAgeing: boolean | undefined;
   const envEdits: EnvEdit[] = [];
@@ -305,10 +306,12 @@ async function cmdRun(args: string[]): Promise<number> {
       jitThreshold = v === 'off' ? 0 : Number(v);
     } else if (a === '--jit-warmup') {
       jitWarmup = parseInstructionCount(value(), usageError, true);
-    } else if (a === '--jit-worker' || a === '--jit-ageing') {
+    } else if (a === '--jit-worker') {
+      jitWorker = parseJitWorker(value(), usageError);
+    } else if (a === '--jit-ageing') {
       const v = value();
       if (v !== 'on' && v !== 'off') usageError(`bad ${a} '${v}' (on or off)`);
-      if (a === '--jit-worker') jitWorker = v === 'on'; else jitAgeing = v === 'on';
+      jitAgeing = v === 'on';
     } else if (a === '--clock') {
       const v = value();
       if (v !== 'host' && v !== 'virtual') usageError(`bad --clock '${v}' (host or virtual)`);
@@ -393,7 +396,8 @@ async function cmdRun(args: string[]): Promise<number> {
     process.stderr.write(`ringvisor: ${e.message}${sysrootFrom === '-L' ? '' : ` (from ${sysrootFrom})`}\n`);
     return 2;
   }
-  const translationService = jitWorker && jitThreshold !== 0 ? new WorkerTranslationService(loadCpuModule()) : undefined;
+  const translationService = jitWorker !== 'off' && jitThreshold !== 0
+    ? new WorkerTranslationService(loadCpuModule(), undefined, jitWorker === 'on' ? undefined : jitWorker) : undefined;
   // With a control API the host's thread must stay free while the guest
   // waits for input: stdin is read as it arrives (HostInput) instead of
   // with blocking reads.

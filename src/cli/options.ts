@@ -75,3 +75,12 @@ export function parseThreadSlice(s: string, fail: Fail): bigint {
   if (!/^[1-9]\d{0,19}$/.test(s) || BigInt(s) > MAX_THREAD_SLICE) fail(`bad thread slice '${s}' (instructions, at least 1, at most 2^40)`);
   return BigInt(s);
 }
+
+/** --jit-worker: `off` (translations made in the guest's thread), `on`
+ *  (in a worker thread, started once the guest's thread has spent
+ *  WorkerTranslationService's default there), or that many milliseconds. */
+export function parseJitWorker(s: string, fail: Fail): 'on' | 'off' | number {
+  if (s === 'on' || s === 'off') return s;
+  if (!/^\d{1,7}$/.test(s)) fail(`bad --jit-worker '${s}' (on, off, or milliseconds)`);
+  return Number(s);
+}

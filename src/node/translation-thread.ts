@@ -6,7 +6,7 @@
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { translateBatch, type TranslationRequest } from '../cpu/jit/jit.js';
 import { HELPERS } from '../cpu/jit/translate.js';
-import type { BatchReply } from './translation-worker.js';
+import type { BatchReply, ReadyReply } from './translation-worker.js';
 
 const { results, requests, cpuModule } = workerData as { results: MessagePort; requests: MessagePort; cpuModule: WebAssembly.Module };
 
@@ -47,6 +47,9 @@ function answer(batch: Message[]): void {
   }
   results.postMessage(reply);
 }
+
+// The guest's thread translates in its own until it hears this.
+results.postMessage({ ready: true } satisfies ReadyReply);
 
 requests.on('message', (first: Message) => {
   // Every request that came while the last batch was made goes in this one.

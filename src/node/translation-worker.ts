@@ -21,6 +21,13 @@ const workerThreads = () => threads ??= builtin<typeof import('node:worker_threa
 
 type Done = (result: TranslationResult | Error) => void;
 
+/** WorkerTranslationService's startAfterMs: measured by alternating whole
+ *  runs against 0 and 100 (docs/PERFORMANCE.md, "Off the guest's thread"). */
+export const DEFAULT_START_AFTER_MS = 50;
+
+/** What the worker sends first, once it can translate. */
+export interface ReadyReply { ready: true }
+
 /** The worker's answer to the requests `ids`, which had `counts` entries. */
 export interface BatchReply {
   ids: number[];
@@ -39,11 +46,19 @@ export class WorkerTranslationService implements TranslationService {
   private readonly waiting = new Map<number, Done>();
   private next = 0;
   private failure: Error | undefined;
+  /** The worker has said it can translate (ReadyReply). */
+  private started = false;
 
   /** `cpuModule`: the compiled CPU (the worker expands compressed
    *  instructions with it); `script`: the worker's code
-   *  (translation-thread.js beside this file). */
-  constructor(private readonly cpuModule: WebAssembly.Module, private readonly script: URL = new URL('./translation-thread.js', import.meta.url)) {}
+   *  (translation-thread.js beside this file); `startAfterMs`: how long
+   *  the Jit translates in its own thread before the worker is started
+   *  (ready). */
+  constructor(
+    private readonly cpuModule: WebAssembly.Module,
+    private readonly script: URL = new URL('./translation-thread.js', import.meta.url),
+    private readonly startAfterMs = DEFAULT_START_AFTER_MS,
+  ) {}
 
   /** The thread starts with the first request: a program that ends before
    *  its warm-up (Cpu.jitWarmup) never pays for one. */
@@ -67,6 +82,22 @@ export class WorkerTranslationService implements TranslationService {
 
   get outstanding(): number { return this.waiting.size; }
 
+  /** The Jit translates in the guest's thread until it has spent
+   *  `startAfterMs` there; then the worker starts, and is ready once it has
+   *  loaded its code (some 50-100 ms, the Jit translating meanwhile). A
+   *  worker costs its start and a translator whose code is cold, and a
+   *  short program's first hot code waited for both, running interpreted
+   *  ("Off the guest's thread" in docs/PERFORMANCE.md). A worker that
+   *  failed is "ready": its requests are refused at once. */
+  ready(msHere: number): boolean {
+    if (this.started || this.failure) return true;
+    if (msHere < this.startAfterMs) return false;
+    if (this.worker === undefined) this.start();
+    const m = workerThreads().receiveMessageOnPort(this.results!)?.message as ReadyReply | undefined;
+    if (m?.ready) this.started = true;
+    return this.started;
+  }
+
   /** Why the worker stopped, if it has (its requests are then refused). */
   get failed(): Error | undefined { return this.failure; }
 
@@ -83,8 +114,9 @@ export class WorkerTranslationService implements TranslationService {
     const { receiveMessageOnPort } = workerThreads();
     for (;;) {
       if (this.results === undefined) break;
-      const m = receiveMessageOnPort(this.results)?.message as BatchReply | undefined;
+      const m = receiveMessageOnPort(this.results)?.message as BatchReply | ReadyReply | undefined;
       if (m === undefined) break;
+      if ('ready' in m) { this.started = true; continue; }
       // One module for several requests: each gets its own entries.
       let from = 0;
       m.ids.forEach((id, i) => {

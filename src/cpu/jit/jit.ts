@@ -93,6 +93,13 @@ export interface TranslationService {
   pump(): void;
   /** Batches submitted and not yet passed to their `done`. */
   readonly outstanding: number;
+  /** Whether it takes the next request (asked before each one), the Jit
+   *  having spent `msHere` translating in its own thread so far. A service
+   *  that must first start (a worker thread) may leave the first requests
+   *  to the Jit, and answers false until it can work: the Jit then
+   *  translates in its own thread, as an entry left waiting would run
+   *  interpreted. Absent: always. */
+  ready?(msHere: number): boolean;
 }
 
 /** Whether this engine has WebAssembly's tail calls (a module whose one
@@ -157,12 +164,24 @@ export interface JitStats {
   bytes: number;
   /** Modules made (each holds a batch of regions). */
   modules: number;
+  /** Of those, modules made in this thread while the service was not
+   *  ready (TranslationService.ready). */
+  modulesHere: number;
   /** Milliseconds this thread spent on translation: finding regions, and
    *  emitting and compiling them when the service is compileHere. */
   ms: number;
   /** Milliseconds the service spent emitting and compiling (in a worker,
    *  beside the guest rather than in its way). */
   compileMs: number;
+}
+
+/** `--stats`'s lines for `s` (`ringvisor run` and `boot`), without their prefix. */
+export function jitStatsLines(s: JitStats): { made: string; time: string } {
+  const here = s.modulesHere > 0 ? `, ${s.modulesHere} of them made in the guest's thread while the worker started` : '';
+  return {
+    made: `translation: ${s.translated} regions (${s.instructions} instructions) in ${s.modules} modules (${(s.bytes / 1024).toFixed(0)} KiB of wasm${here}); ${s.refused} refused, ${s.dropped} dropped`,
+    time: `translation time: ${s.ms.toFixed(1)} ms in the guest's thread, ${s.compileMs.toFixed(1)} ms emitting and compiling`,
+  };
 }
 
 const PAGE_BYTES = 4096;
@@ -187,7 +206,7 @@ function listRemove(map: Map<number, number[]>, key: number, pc: number): void {
   if (list.length === 0) map.delete(key);
 }
 
-const emptyStats = (): JitStats => ({ translated: 0, refused: 0, dropped: 0, instructions: 0, bytes: 0, modules: 0, ms: 0, compileMs: 0 });
+const emptyStats = (): JitStats => ({ translated: 0, refused: 0, dropped: 0, instructions: 0, bytes: 0, modules: 0, modulesHere: 0, ms: 0, compileMs: 0 });
 
 export class Jit {
   stats: JitStats = emptyStats();
@@ -210,6 +229,10 @@ export class Jit {
   private readonly codeWrites = new Map<number, number>();
   private readonly freeIndices: number[] = [];
   private readonly instances = new WeakMap<WebAssembly.Module, WebAssembly.Exports>();
+  /** Translates in this thread while the service is not ready. */
+  private readonly here: TranslationService;
+  /** Milliseconds `here` has spent (TranslationService.ready). */
+  private hereMs = 0;
   private readonly imports: { cpu: Record<string, unknown> };
   private config: EmitConfig;
   private systemConfig: EmitConfig;
@@ -224,6 +247,7 @@ export class Jit {
     const cpu: Record<string, unknown> = { memory: host.memory, table: host.table };
     for (const h of HELPERS) cpu[h] = host.helpers[h];
     this.imports = { cpu };
+    this.here = compileHere(host.expand);
     this.view = new DataView(host.memory.buffer);
     this.bytes = new Uint8Array(host.memory.buffer);
     const l = host.layout;
@@ -454,18 +478,26 @@ export class Jit {
     const entries = this.queue, batch = this.batches++;
     this.queue = [];
     const request = { config: this.host.systemMode() ? this.systemConfig : this.config, entries };
-    this.service.submit(request, (r) => this.finish(batch, request, r));
+    if (this.service.ready?.(this.hereMs) === false) {
+      const started = performance.now();
+      this.here.submit(request, (r) => this.finish(batch, request, r, true));
+      this.hereMs += performance.now() - started;
+    } else {
+      this.service.submit(request, (r) => this.finish(batch, request, r));
+    }
   }
 
   private install(): void {
-    if (this.service.outstanding === 0) return;
+    if (this.service.outstanding === 0 && this.here.outstanding === 0) return;
     const started = performance.now();
+    this.here.pump();
     this.service.pump();
     this.stats.ms += performance.now() - started;
   }
 
-  /** A batch came back: its entries still wanted are installed. */
-  private finish(batch: number, request: TranslationRequest, result: TranslationResult | Error): void {
+  /** A batch came back (from `here`, in this thread, if `here`): its
+   *  entries still wanted are installed. */
+  private finish(batch: number, request: TranslationRequest, result: TranslationResult | Error, here = false): void {
     const pcs = request.entries.map((e) => e.pc);
     const never = this.host.layout.JIT_NEVER;
     const wanted = pcs.map((pc) => {
@@ -481,7 +513,7 @@ export class Jit {
       return;
     }
     s.bytes += result.bytes; s.compileMs += result.ms;
-    if (result.module && !this.instances.has(result.module)) s.modules++;
+    if (result.module && !this.instances.has(result.module)) { s.modules++; if (here) s.modulesHere++; }
     if (!wanted.some((w) => w !== undefined)) return;
     const exports = result.module && this.instantiate(result.module);
     const table = this.host.table;
