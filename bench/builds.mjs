@@ -73,11 +73,12 @@ if (out) writeFileSync(out, JSON.stringify({ commits, date: new Date().toISOStri
 // run of each is the steadier figure.
 function render(rows, reps, commits) {
   let table = `whole-process seconds, alternating, ${reps} runs each; base ${commits.base}, new ${commits.new}\n`;
-  table += 'workload'.padEnd(10) + ['base median', 'new median', 'new/base', 'base min', 'new min', 'new/base'].map((h) => h.padStart(12)).join('') + '\n';
+  const width = Math.max('workload'.length, ...rows.map((r) => r.workload.length)) + 2;
+  table += 'workload'.padEnd(width) + ['base median', 'new median', 'new/base', 'base min', 'new min', 'new/base'].map((h) => h.padStart(12)).join('') + '\n';
   for (const row of rows) {
     const { base, new: now } = row.seconds;
     const min = { base: Math.min(...row.all.base), new: Math.min(...row.all.new) };
-    table += row.workload.padEnd(10) + [`${base.toFixed(3)} s`, `${now.toFixed(3)} s`, `${(now / base).toFixed(2)}x`,
+    table += row.workload.padEnd(width) + [`${base.toFixed(3)} s`, `${now.toFixed(3)} s`, `${(now / base).toFixed(2)}x`,
       `${min.base.toFixed(3)} s`, `${min.new.toFixed(3)} s`, `${(min.new / min.base).toFixed(2)}x`].map((c) => c.padStart(12)).join('') + '\n';
   }
   return table;

@@ -106,7 +106,9 @@ export class WorkerTranslationService implements TranslationService {
     const id = this.next++;
     this.waiting.set(id, done);
     if (this.worker === undefined) this.start();
-    this.requests!.postMessage({ id, request });
+    // The code copies go over without being copied again.
+    const buffers = new Set(request.entries.flatMap((e) => e.pages.map((p) => p.bytes.buffer as ArrayBuffer)));
+    this.requests!.postMessage({ id, request }, [...buffers]);
   }
 
   pump(): void {

@@ -89,6 +89,8 @@ export interface TranslationResult {
 export interface TranslationService {
   /** Entries to gather into one request before sending it. */
   readonly batchSize: number;
+  /** The request is the service's from now: it may transfer its code
+   *  copies' buffers to another thread. */
   submit(request: TranslationRequest, done: (result: TranslationResult | Error) => void): void;
   pump(): void;
   /** Batches submitted and not yet passed to their `done`. */
@@ -190,6 +192,8 @@ const PERM_W = 2, PERM_X = 4, PERM_WLAZY = 8; // assembly/layout.ts
  *  left to the interpreter: data written beside code (or code rewritten
  *  all the time) would otherwise be translated over and over. */
 const MAX_CODE_WRITES = 8;
+/** Function-table entries added at once (Jit.growTable). */
+const TABLE_STEP = 64;
 /** An empty slot: no pc is odd. */
 const NO_PC = 1n;
 
@@ -242,6 +246,8 @@ export class Jit {
   private readonly codePages = new Set<number>();
   private view: DataView;
   private bytes: Uint8Array;
+  /** The translation map's words (visited). */
+  private mapWords: Uint32Array | undefined;
 
   constructor(private readonly host: JitHost, private service: TranslationService = compileHere(host.expand)) {
     const cpu: Record<string, unknown> = { memory: host.memory, table: host.table };
@@ -293,11 +299,19 @@ export class Jit {
    *  one, until a colliding target takes its place). */
   private visited(base: number, bytes: number): number[] {
     const l = this.host.layout;
-    const words = new Uint32Array(this.host.memory.buffer, l.JIT_MAP, l.JIT_MAP_ENTRIES * 4);
+    if (this.mapWords?.buffer !== this.host.memory.buffer) this.mapWords = new Uint32Array(this.host.memory.buffer, l.JIT_MAP, l.JIT_MAP_ENTRIES * 4);
+    const words = this.mapWords;
+    // The slots of consecutive pcs are consecutive (wrapping at the end):
+    // integer steps, not a division per pc (a hot entry's two pages are
+    // 4096 of them, and this runs in the guest's thread).
+    const mask = l.JIT_MAP_ENTRIES - 1, first = (base / 2) % l.JIT_MAP_ENTRIES;
+    const baseLow = base % 2 ** 32, baseHigh = Math.floor(base / 2 ** 32);
     const out: number[] = [];
-    for (let pc = base; pc < base + bytes; pc += 2) {
-      const i = ((pc / 2) % l.JIT_MAP_ENTRIES) * 4;
-      if (words[i] === pc % 2 ** 32 && words[i + 1] === Math.floor(pc / 2 ** 32)) out.push(pc);
+    for (let k = 0; k < bytes / 2; k++) {
+      const i = ((first + k) & mask) * 4;
+      let low = baseLow + 2 * k, high = baseHigh;
+      if (low >= 2 ** 32) { low -= 2 ** 32; high++; }
+      if (words[i] === low && words[i + 1] === high) out.push(base + 2 * k);
     }
     return out;
   }
@@ -375,7 +389,14 @@ export class Jit {
       for (const p of pages.values()) {
         if (ram[this.host.layout.PAGE_PERMS + p] & (PERM_W | PERM_WLAZY)) this.host.protectCode(p);
       }
-      this.queue.push({ pc, pages: [...pages].map(([b, p]) => ({ base: b, bytes: ram.slice(at0 + p * PAGE_BYTES, at0 + (p + 1) * PAGE_BYTES) })), visited: this.visited(base, pages.size * PAGE_BYTES) });
+      // One buffer for both copies (a worker's service can transfer it
+      // whole: TranslationService.submit).
+      const copy = new Uint8Array(pages.size * PAGE_BYTES);
+      const snapshot = [...pages].map(([b, p], i) => {
+        copy.set(ram.subarray(at0 + p * PAGE_BYTES, at0 + (p + 1) * PAGE_BYTES), i * PAGE_BYTES);
+        return { base: b, bytes: copy.subarray(i * PAGE_BYTES, (i + 1) * PAGE_BYTES) };
+      });
+      this.queue.push({ pc, pages: snapshot, visited: this.visited(base, pages.size * PAGE_BYTES) });
       this.pending.set(pc, { batch: this.batches, pages });
       for (const p of pages.values()) listAdd(this.pendingByPage, p, pc);
       if (this.queue.length >= this.service.batchSize) this.send();
@@ -521,7 +542,7 @@ export class Jit {
       const w = wanted[i], e = result.entries[i];
       if (w === undefined) return;
       if (e === undefined || exports === undefined) { this.refuse(pc); return; }
-      const index = this.freeIndices.pop() ?? table.grow(1);
+      const index = this.freeIndices.pop() ?? this.growTable();
       table.set(index, exports[String(e.function)] as WebAssembly.ExportValue);
       this.byPc.set(pc, index);
       if (request.config.system !== undefined) {
@@ -534,6 +555,15 @@ export class Jit {
       for (const base of e.pages) listAdd(this.byPage, w.pages.get(base)!, pc);
       s.translated++; s.instructions += e.instructions;
     });
+  }
+
+  /** A new index in the function table: it grows by TABLE_STEP at a time
+   *  (growing it costs the same for one entry as for many), the rest kept
+   *  free. */
+  private growTable(): number {
+    const first = this.host.table.grow(TABLE_STEP);
+    for (let i = first + TABLE_STEP - 1; i > first; i--) this.freeIndices.push(i);
+    return first;
   }
 
   /** The exports of `module` for this CPU: one instance per module, which
