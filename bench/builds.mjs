@@ -12,7 +12,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { median, gitCommit } from './harness.mjs';
-import { timeRun, wholeRunWorkloads } from './whole-runs.mjs';
+import { onlyWorkloads, timeRun, wholeRunWorkloads } from './whole-runs.mjs';
 
 const USAGE = 'usage: node bench/builds.mjs BASE NEW [reps=5] [--only a,b] [--out FILE]\n       node bench/builds.mjs --print FILE      (a saved result\'s table again)\n';
 const args = process.argv.slice(2);
@@ -41,13 +41,7 @@ for (const dir of [baseDir, newDir]) {
   }
 }
 
-const all = wholeRunWorkloads('builds');
-const unknown = (only ?? []).filter((name) => !all.some((w) => w.name === name));
-if (unknown.length > 0) {
-  process.stderr.write(`builds: no workload ${unknown.join(', ')} (there are ${all.map((w) => w.name).join(', ')})\n${USAGE}`);
-  process.exit(2);
-}
-const workloads = all.filter((w) => only === undefined || only.includes(w.name));
+const workloads = onlyWorkloads(wholeRunWorkloads('builds'), only, 'builds', USAGE);
 const builds = { base: cli(baseDir), new: cli(newDir) };
 const times = new Map(workloads.map((w) => [w.name, { base: [], new: [] }]));
 for (let r = 0; r < reps; r++) {

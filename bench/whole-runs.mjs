@@ -33,6 +33,17 @@ export function wholeRunWorkloads(who) {
   return workloads;
 }
 
+/** The workloads named in `only` (all when undefined); a name there is
+ *  none of them: the usage error `usage`, status 2. */
+export function onlyWorkloads(all, only, who, usage) {
+  const unknown = (only ?? []).filter((name) => !all.some((w) => w.name === name));
+  if (unknown.length > 0) {
+    process.stderr.write(`${who}: no workload ${unknown.join(', ')} (there are ${all.map((w) => w.name).join(', ')})\n${usage}`);
+    process.exit(2);
+  }
+  return all.filter((w) => only === undefined || only.includes(w.name));
+}
+
 /** Seconds of one whole `node CLI run OPTIONS... WORKLOAD`, its standard
  *  input the workload's `input` or empty (throws if it fails). */
 export function timeRun(cli, options, w) {

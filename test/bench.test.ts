@@ -186,3 +186,25 @@ describe('bench/builds.mjs', () => {
     }
   });
 });
+
+describe('bench/thresholds.mjs', () => {
+  it('shows a saved result of another option against --jit off, and refuses a bad count with its usage', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ringvisor-thresholds-'));
+    try {
+      const saved = join(dir, 'saved.json');
+      writeFileSync(saved, JSON.stringify({
+        commit: 'abc', date: '2026-12-05', reps: 3, option: '--jit-worker', values: ['=0', '=50', '=off'],
+        rows: [{ workload: 'esbuild-version', seconds: { 'off': 0.4, '=0': 0.36, '=50': 0.34, '=off': 0.38 } }],
+      }));
+      const r = spawnSync(process.execPath, ['bench/thresholds.mjs', '--print', saved], { cwd: ROOT, encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^workload\s+--jit off\s+--jit-worker 0\s+--jit-worker 50\s+--jit-worker off$/m);
+      expect(r.stdout).toMatch(/^esbuild-version\s+0\.40 s\s+0\.36 \(0\.90x\)\s+0\.34 \(0\.85x\)\s+0\.38 \(0\.95x\)$/m);
+      const bad = spawnSync(process.execPath, ['bench/thresholds.mjs', '0'], { cwd: ROOT, encoding: 'utf8' });
+      expect(bad.status).toBe(2);
+      expect(bad.stderr).toMatch(/^usage: node bench\/thresholds\.mjs .*--option --jit/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
