@@ -141,6 +141,37 @@ describe('mmap', () => {
     expect(p.memory.space.peakBytes - before).toBe(1 << 20);
   });
 
+  // Go's runtime reserves gigabytes PROT_NONE and unmaps most of it again:
+  // whole 2 MiB leaves are mapped and unmapped without a step per page.
+  it('maps and unmaps reservations of whole leaves and parts of them, counting each page once', () => {
+    const p = vm();
+    const s = p.memory.space;
+    const before = s.peakBytes;
+    const MiB = 1n << 20n;
+    // 64 MiB PROT_NONE at 1 MiB past a 2 MiB boundary: partial leaves at both ends.
+    const at = anon(p, 66n * MiB, 0n) + MiB;
+    expect(sys(p, 'munmap', at - MiB, MiB)).toBe(0n);
+    expect(sys(p, 'munmap', at + 64n * MiB, MiB)).toBe(0n);
+    expect(s.peakBytes - before).toBe(66 * 1024 * 1024);
+    expect(s.isMapped(at, 64n * MiB)).toBe(true);
+    // A page in the middle opened, then everything but 3 MiB at the start unmapped.
+    expect(sys(p, 'mprotect', at + 10n * MiB, PAGE, PROT_R | PROT_W)).toBe(0n);
+    p.cpu.write64(at + 10n * MiB, 7n);
+    expect(sys(p, 'munmap', at + 3n * MiB, 61n * MiB)).toBe(0n);
+    expect(s.isMapped(at, 3n * MiB)).toBe(true);
+    expect(s.permissions(at + 3n * MiB - PAGE)).toBe(0);
+    expect(s.permissions(at + 3n * MiB)).toBeUndefined();
+    expect(s.permissions(at + 10n * MiB)).toBeUndefined();
+    // Mapped again there: fresh, zero pages, and the peak counts the 64 MiB once.
+    expect(anon(p, PAGE, PROT_R | PROT_W, MAP_FIXED, at + 10n * MiB)).toBe(at + 10n * MiB);
+    expect(p.cpu.read64(at + 10n * MiB)).toBe(0n);
+    expect(s.peakBytes - before).toBe(66 * 1024 * 1024);
+    // The rest goes.
+    expect(sys(p, 'munmap', at, 3n * MiB)).toBe(0n);
+    expect(s.isMapped(at, PAGE)).toBe(false);
+    expect(s.isMapped(at + 10n * MiB, PAGE)).toBe(true);
+  });
+
   it('mremap that moves keeps the bytes, zeroes the old place and counts the pair once towards the peak', () => {
     const p = vm();
     const a = anon(p, 4n * PAGE);
