@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { ProcessVM, Cause, ExitReason } from '../src/index.js';
 import { SYSCALLS } from '../src/linux/syscalls.js';
 import { GuestScratch } from './support/process.js';
+import { parseElf } from '../src/linux/elf.js';
 
 const hello = new Uint8Array(readFileSync(new URL('../guests/bin/hello.elf', import.meta.url)));
 const PAGE = 4096n;
@@ -436,5 +437,58 @@ describe('page permissions in the CPU', () => {
     if (data) expect(p.memory.space.permissions(data.vaddr)).toBe(1 | 2);
     expect(p.memory.space.permissions(p.memory.stackTop - 8n)).toBe(1 | 2);
     expect(p.memory.space.permissions(p.memory.mmapTop)).toBeUndefined(); // the guard page
+  });
+});
+
+// A program's segments are copied into RAM as it first reaches them
+// (AddressSpace.deferContent): esbuild's 10 MB were copied whole before it
+// ran, faulting every page in on the host.
+describe('the program\'s bytes, placed as it reaches them', () => {
+  const image = parseElf(hello, 'hello');
+  const withFile = image.segments.filter((s) => s.fileSize > 0n);
+  const fileBytes = (s: (typeof withFile)[number], n: number) => hello.subarray(s.fileOffset, s.fileOffset + n);
+
+  it('are not in RAM before they are reached, and are the file\'s when read', () => {
+    const p = vm();
+    expect(p.memory.space.hasDeferred).toBe(true);
+    const used = p.cpu.memoryUsed;
+    for (const s of withFile) {
+      const n = Math.min(64, s.fileSize);
+      expect(Buffer.from(p.cpu.readBytes(s.vaddr, n)).equals(Buffer.from(fileBytes(s, n))), `segment at 0x${s.vaddr.toString(16)}`).toBe(true);
+    }
+    expect(p.cpu.memoryUsed).toBeGreaterThan(used);
+    expect(p.memory.space.hasDeferred).toBe(false);
+  });
+
+  it('unmapped before they are reached, are gone: a mapping put there reads as zero', () => {
+    // hello's code: one segment of two pages (the first unmapped here).
+    const p = vm();
+    const code = withFile[0];
+    expect(code.vaddr % PAGE).toBe(0n);
+    expect(code.fileSize).toBeGreaterThan(Number(PAGE));
+    expect(sys(p, 'munmap', code.vaddr, PAGE)).toBe(0n);
+    expect(anon(p, PAGE, PROT_R | PROT_W, MAP_FIXED, code.vaddr)).toBe(code.vaddr);
+    expect([...p.cpu.readBytes(code.vaddr, Number(PAGE))].every((b) => b === 0)).toBe(true);
+    // The rest of the segment is still the file's.
+    const rest = code.fileSize - Number(PAGE);
+    expect(Buffer.from(p.cpu.readBytes(code.vaddr + PAGE, rest)).equals(Buffer.from(fileBytes(code, code.fileSize).subarray(Number(PAGE))))).toBe(true);
+  });
+
+  it('are in a checkpoint taken before the program ran, and the restored VM runs as the original', async () => {
+    const outputs: string[] = [];
+    for (const restored of [false, true]) {
+      const out: Buffer[] = [];
+      const options = { programName: 'hello', memoryBytes: 64 * 1024 * 1024, clock: 'virtual' as const, stdout: (d: Uint8Array) => out.push(Buffer.from(d)) };
+      let p = ProcessVM.create(hello, options);
+      if (restored) {
+        const file = p.checkpoint();
+        expect(p.memory.space.hasDeferred).toBe(false);
+        p = ProcessVM.restore(file, options);
+      }
+      expect(await p.run()).toBe(0);
+      outputs.push(Buffer.concat(out).toString('latin1'));
+    }
+    expect(outputs[0].length).toBeGreaterThan(0);
+    expect(outputs[1]).toBe(outputs[0]);
   });
 });

@@ -178,6 +178,10 @@ export class AddressSpace {
   private readonly freeChunks: number[] = [];
   private nextChunk: number;
 
+  /** Bytes that slots without RAM get when they get it (deferContent), by
+   *  slot index: pieces at offsets in the slot. */
+  private deferred = new Map<number, { at: number; bytes: Uint8Array }[]>();
+
   /** Called before pages are unmapped (map over them included): shared
    *  file mappings write their pages back first (shared-maps.ts). */
   onUnmap: ((addr: bigint, len: bigint) => void) | undefined;
@@ -256,9 +260,66 @@ export class AddressSpace {
     this.setPages(start, pageUp(addr + len) - start, (old) => old | perms, true);
   }
 
+  /**
+   * Gives the mapped bytes at addr `bytes` (a program's segment from its
+   * file): now where a slot has RAM, else when it gets RAM (back), so that
+   * the part of a program it never reaches costs no host memory and no
+   * copying (esbuild's 10 MB, of which `--version` reaches a fraction; a
+   * copy into fresh memory faults its every page in on the host). Unmapping
+   * forgets what was not placed yet; a checkpoint places it all first
+   * (placeDeferred). `bytes` must not change afterwards.
+   */
+  deferContent(addr: bigint, bytes: Uint8Array): void {
+    const size = this.cpu.slotBytes;
+    for (let done = 0; done < bytes.length;) {
+      const a = Number(addr) + done, index = Math.floor(a / size), at = a - index * size;
+      const n = Math.min(bytes.length - done, size - at);
+      const piece = bytes.subarray(done, done + n);
+      if (this.hasRam(BigInt(a))) this.cpu.writeBytes(BigInt(a), piece);
+      else {
+        const list = this.deferred.get(index);
+        if (list) list.push({ at, bytes: piece }); else this.deferred.set(index, [{ at, bytes: piece }]);
+      }
+      done += n;
+    }
+  }
+
+  /** Whether some content waits for slots to get RAM (deferContent). */
+  get hasDeferred(): boolean { return this.deferred.size > 0; }
+
+  /** Gives RAM to every slot with content waiting for it (deferContent): a
+   *  checkpoint records RAM, not what was to come into it. */
+  placeDeferred(): void {
+    for (const index of [...this.deferred.keys()]) if (!this.back(index)) this.deferred.delete(index);
+  }
+
+  // Forgets the waiting content of [addr, addr+len) (it was unmapped).
+  private forgetDeferred(addr: bigint, len: bigint): void {
+    if (this.deferred.size === 0) return;
+    const size = this.cpu.slotBytes, start = Number(addr), end = Number(addr + len);
+    const first = Math.floor(start / size), last = Math.ceil(end / size) - 1;
+    // By slot when the range is short, by waiting slot when it is long
+    // (Go's runtime unmaps gigabytes).
+    const indices = last - first + 1 > this.deferred.size
+      ? [...this.deferred.keys()].filter((i) => i >= first && i <= last)
+      : Array.from({ length: last - first + 1 }, (_, k) => first + k);
+    for (const index of indices) {
+      const list = this.deferred.get(index);
+      if (!list) continue;
+      const base = index * size, from = Math.max(start - base, 0), to = Math.min(end - base, size);
+      // The parts of each piece before and after [from, to).
+      const kept = list.flatMap(({ at, bytes }) => [
+        ...(at < from ? [{ at, bytes: bytes.subarray(0, Math.min(bytes.length, from - at)) }] : []),
+        ...(at + bytes.length > to ? [{ at: Math.max(at, to), bytes: bytes.subarray(Math.max(at, to) - at) }] : []),
+      ]);
+      if (kept.length > 0) this.deferred.set(index, kept); else this.deferred.delete(index);
+    }
+  }
+
   /** Unmaps [addr, addr+len); the pages read as zero from now on. */
   unmap(addr: bigint, len: bigint): void {
     this.onUnmap?.(addr, len);
+    this.forgetDeferred(addr, len);
     this.eachLeaf(addr, len, (index, from, to) => {
       const leaf = this.leaves.get(index);
       if (!leaf) return;
@@ -301,6 +362,9 @@ export class AddressSpace {
       const src = from + off, dst = to + off;
       const state = this.state(src) ?? 0;
       if (!state) continue;
+      // (Content waiting for the source's slot is placed: it moves too.)
+      const slot = Number(src / BigInt(this.cpu.slotBytes));
+      if (this.deferred.has(slot)) this.back(slot);
       this.setPages(dst, PAGE, perms, true);
       // A page without RAM, or never touched, is zero: not read (reading
       // would commit it).
@@ -322,6 +386,8 @@ export class AddressSpace {
    */
   copyInto(child: AddressSpace): void {
     child.ranges = this.ranges.clone();
+    // (Pieces are views of the program's bytes, which never change.)
+    child.deferred = new Map([...this.deferred].map(([index, list]) => [index, [...list]]));
     child.mappedCount = this.mappedCount;
     child.peakCount = this.mappedCount;
     child.pastEofCount = this.pastEofCount;
@@ -582,6 +648,12 @@ export class AddressSpace {
     for (let i = from; i < from + n; i++) {
       const p = cpuPerms(leaf.pages[i]);
       if (p) this.cpu.setPagePermissions(this.address(leafIndex, i), PAGE_SIZE, p);
+    }
+    const waiting = this.deferred.get(index);
+    if (waiting) {
+      this.deferred.delete(index);
+      const base = index * this.cpu.slotBytes;
+      for (const { at, bytes } of waiting) this.cpu.writeBytes(BigInt(base + at), bytes);
     }
     return true;
   }

@@ -145,7 +145,7 @@ export function mapInterpreter(memory: ProcessMemory, cpu: Cpu, interp: Interpre
   for (const s of image.segments) {
     const perms = (s.flags & PF_R ? Perm.R : 0) | (s.flags & PF_W ? Perm.R | Perm.W : 0) | (s.flags & PF_X ? Perm.X : 0);
     space.mapMerge(s.vaddr, s.memSize, perms);
-    cpu.writeBytes(s.vaddr, interp.bytes.subarray(s.fileOffset, s.fileOffset + s.fileSize));
+    space.deferContent(s.vaddr, interp.bytes.subarray(s.fileOffset, s.fileOffset + s.fileSize));
   }
   // AT_BASE: the interpreter's load bias, 0 for one linked at fixed
   // addresses (load_elf_interp's load_addr).

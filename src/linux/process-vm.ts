@@ -371,6 +371,10 @@ export class ProcessVM {
   /** While runSlice runs (a sink or trace callback may call in): no checkpoint then. */
   private inSlice = false;
 
+  /** A VM running the static or dynamically linked program `elf`. Its
+   *  segments go into RAM as the program first reaches them
+   *  (AddressSpace.deferContent), so `elf` must not change while the VM
+   *  lives. */
   static create(elf: Uint8Array, options: ProcessVMOptions = {}): ProcessVM {
     return new ProcessVM(elf, options);
   }
@@ -615,7 +619,8 @@ export class ProcessVM {
     for (const s of image.segments) {
       const perms = (s.flags & PF_R ? Perm.R : 0) | (s.flags & PF_W ? Perm.R | Perm.W : 0) | (s.flags & PF_X ? Perm.X : 0);
       space.mapMerge(s.vaddr, s.memSize, perms);
-      cpu.writeBytes(s.vaddr, elf.subarray(s.fileOffset, s.fileOffset + s.fileSize));
+      // (Copied into RAM as the program reaches it: AddressSpace.deferContent.)
+      space.deferContent(s.vaddr, elf.subarray(s.fileOffset, s.fileOffset + s.fileSize));
     }
     const brkStart = programBreak(image);
     this.memory = { space, brkStart, brk: brkStart, brkLimit: mmapTop, mmapTop, stackTop };
@@ -1239,6 +1244,8 @@ export class ProcessVM {
       refuse('cwd', `its working directory ${nameToText(cwd)} was renamed or removed since it was entered`);
     }
     const threads = saveThreadsRecord({ group: this.threads.save(), switches: this.threads.switches, created: this.threads.created, peak: this.threads.peak });
+    // The program's bytes not yet in RAM go there: the record is of RAM.
+    this.memory.space.placeDeferred();
     const cpu = this.cpu;
     const sections: Section[] = [
       { name: 'process', version: PROCESS_RECORD_VERSION, payload: saveProcessVmRecord(this.vmRecord()) },
