@@ -3,7 +3,7 @@
 // compare alternately: bench/thresholds.mjs (--jit settings of one build)
 // and bench/builds.mjs (two builds, e.g. a change and its parent).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from './harness.mjs';
@@ -21,6 +21,8 @@ export function wholeRunWorkloads(who) {
   const esbuild = findThirdParty('esbuild', ['elf']);
   if (esbuild) {
     const dir = mkdtempSync(join(tmpdir(), 'ringvisor-whole-runs-'));
+    // (Gone when the script ends, however it ends short of a signal.)
+    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
     writeEsbuildProject(dir);
     workloads.push({ name: 'esbuild', cwd: dir, run: [esbuild.elf, 'src/app.ts', '--bundle', '--minify', '--outfile=out/app.js', '--jsx-factory=h', '--log-level=warning'] });
     workloads.push({ name: 'esbuild-version', run: [esbuild.elf, '--version'] });

@@ -3,7 +3,7 @@
 // that the JSON and the SVG come out with their shape. Never its speed.
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findThirdParty } from './support/third-party.js';
@@ -154,8 +154,12 @@ describe('bench/builds.mjs', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'ringvisor-builds-')), 'r.json');
     try {
       // This checkout as both builds: one workload, one run each.
+      const scratch = () => readdirSync(tmpdir()).filter((f) => f.startsWith('ringvisor-whole-runs-'));
+      const before = scratch();
       const r = spawnSync(process.execPath, ['bench/builds.mjs', '.', '.', '1', '--only', 'syscalls', '--out', out], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
       expect(r.status, r.stderr).toBe(0);
+      // (The esbuild project bench/whole-runs.mjs writes is removed as it ends.)
+      expect(scratch().filter((f) => !before.includes(f))).toEqual([]);
       expect(r.stdout).toMatch(/^whole-process seconds, alternating, 1 runs each; base \S+, new \S+$/m);
       expect(r.stdout).toMatch(/^syscalls +\d+\.\d{3} s +\d+\.\d{3} s +\d+\.\d\dx +\d+\.\d{3} s +\d+\.\d{3} s +\d+\.\d\dx$/m);
       const saved = JSON.parse(readFileSync(out, 'utf8'));
