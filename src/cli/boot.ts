@@ -17,7 +17,7 @@ import type { BlockBackend } from '../system/devices/virtio-blk.js';
 import { hostRandom } from '../node/random.js';
 import { KernelImageError } from '../system/linux-image.js';
 import { parseSize, parseInstructionCount, parseSeconds, parseJitWorker, type Fail } from './options.js';
-import { WorkerTranslationService } from '../node/translation-worker.js';
+import { workerServiceFor } from '../node/translation-worker.js';
 import { loadCpuModule } from '../node/load.js';
 import { jitStatsLines } from '../cpu/jit/jit.js';
 
@@ -219,8 +219,7 @@ export async function cmdBoot(args: string[]): Promise<number> {
   }
   const common = {
     maxInstructions, timeoutSeconds, random: hostRandom, jitThreshold, jitWarmup,
-    translationService: jitWorker !== 'off' && jitThreshold !== 0
-      ? new WorkerTranslationService(loadCpuModule(), undefined, jitWorker === 'on' ? undefined : jitWorker) : undefined,
+    translationService: workerServiceFor(jitWorker, jitThreshold, loadCpuModule),
     disk: tree?.tree.disk ?? (disk === undefined ? undefined : { path: resolve(disk.path), readOnly: disk.readOnly }),
     console: (b: Uint8Array) => process.stdout.write(b),
     diagnostics: stderr,

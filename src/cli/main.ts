@@ -19,7 +19,7 @@ import { RamAllocationError, EXIT_REASON_NAMES } from '../cpu/cpu.js';
 import { registerDefaultCpuModule } from '../cpu/module-registry.js';
 import { loadCpuModule } from '../node/load.js';
 import { jitStatsLines, type JitStats } from '../cpu/jit/jit.js';
-import { WorkerTranslationService } from '../node/translation-worker.js';
+import { workerServiceFor } from '../node/translation-worker.js';
 import { HostInput } from '../linux/fs/host-input.js';
 import { CheckpointError } from '../hypervisor/checkpoint-error.js';
 import type { CheckpointTree } from '../hypervisor/checkpoint-tree.js';
@@ -396,8 +396,7 @@ async function cmdRun(args: string[]): Promise<number> {
     process.stderr.write(`ringvisor: ${e.message}${sysrootFrom === '-L' ? '' : ` (from ${sysrootFrom})`}\n`);
     return 2;
   }
-  const translationService = jitWorker !== 'off' && jitThreshold !== 0
-    ? new WorkerTranslationService(loadCpuModule(), undefined, jitWorker === 'on' ? undefined : jitWorker) : undefined;
+  const translationService = workerServiceFor(jitWorker, jitThreshold, loadCpuModule);
   // With a control API the host's thread must stay free while the guest
   // waits for input: stdin is read as it arrives (HostInput) instead of
   // with blocking reads.

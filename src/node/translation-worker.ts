@@ -27,6 +27,15 @@ type Done = (result: TranslationResult | Error) => void;
  *  counts is that the guest's thread translates while the worker starts. */
 export const DEFAULT_START_AFTER_MS = 50;
 
+/** The service a `--jit-worker` setting (cli/options.ts parseJitWorker)
+ *  asks for, with `jitThreshold` visits (0: translation off; undefined:
+ *  the default, on): none for `off` or no translation; `cpuModule` is
+ *  called only when one is made. */
+export function workerServiceFor(setting: 'on' | 'off' | number, jitThreshold: number | undefined, cpuModule: () => WebAssembly.Module): WorkerTranslationService | undefined {
+  if (setting === 'off' || jitThreshold === 0) return undefined;
+  return new WorkerTranslationService(cpuModule(), undefined, setting === 'on' ? undefined : setting);
+}
+
 /** What the worker sends first, once it can translate. */
 export interface ReadyReply { ready: true }
 
@@ -49,7 +58,7 @@ export class WorkerTranslationService implements TranslationService {
   private next = 0;
   private failure: Error | undefined;
   /** The worker has said it can translate (ReadyReply). */
-  private started = false;
+  private workerReady = false;
 
   /** `cpuModule`: the compiled CPU (the worker expands compressed
    *  instructions with it); `script`: the worker's code
@@ -89,15 +98,15 @@ export class WorkerTranslationService implements TranslationService {
    *  loaded its code (some 50-100 ms, the Jit translating meanwhile). A
    *  worker costs its start and a translator whose code is cold, and a
    *  short program's first hot code waited for both, running interpreted
-   *  ("Off the guest's thread" in docs/PERFORMANCE.md). A worker that
+   *  (docs/PERFORMANCE.md, "What to translate, and where", item 8). A worker that
    *  failed is "ready": its requests are refused at once. */
   ready(msHere: number): boolean {
-    if (this.started || this.failure) return true;
+    if (this.workerReady || this.failure) return true;
     if (msHere < this.startAfterMs) return false;
     if (this.worker === undefined) this.start();
     const m = workerThreads().receiveMessageOnPort(this.results!)?.message as ReadyReply | undefined;
-    if (m?.ready) this.started = true;
-    return this.started;
+    if (m?.ready) this.workerReady = true;
+    return this.workerReady;
   }
 
   /** Why the worker stopped, if it has (its requests are then refused). */
@@ -120,7 +129,7 @@ export class WorkerTranslationService implements TranslationService {
       if (this.results === undefined) break;
       const m = receiveMessageOnPort(this.results)?.message as BatchReply | ReadyReply | undefined;
       if (m === undefined) break;
-      if ('ready' in m) { this.started = true; continue; }
+      if ('ready' in m) { this.workerReady = true; continue; }
       // One module for several requests: each gets its own entries.
       let from = 0;
       m.ids.forEach((id, i) => {
