@@ -503,13 +503,16 @@ store<u64>(RESERVATION, u64.MAX_VALUE);
 
 // ---- the run loop ------------------------------------------------------------------------
 
-// Grows linear memory to hold `size` bytes of guest RAM at guest address
-// `base`. Both must be multiples of 4 KiB (pages are the unit of permissions
-// and of the fetch cache). Returns false when the host refuses the memory.
-export function configureRam(base: u64, size: u64): bool {
+// Makes `size` bytes of guest RAM at guest address `base`, and grows linear
+// memory to hold the first `grown` of them now (ring -1 grows it further
+// before it hands out more; only page-permission mode, where every access
+// goes through the slots ring -1 gives, can start with less than all). Both
+// must be multiples of 4 KiB (pages are the unit of permissions and of the
+// fetch cache). Returns false when the host refuses the memory.
+export function configureRam(base: u64, size: u64, grown: u64): bool {
   if ((base | size) & 0xfff) return false;
-  if (size > <u64>RAM_MAX) return false;
-  const end = <u64>RAM_OFFSET + size;
+  if (size > <u64>RAM_MAX || grown > size) return false;
+  const end = <u64>RAM_OFFSET + grown;
   const needPages = <i32>((end + 0xffff) >> 16);
   const havePages = memory.size();
   if (needPages > havePages && memory.grow(needPages - havePages) < 0) return false;

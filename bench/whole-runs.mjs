@@ -13,7 +13,8 @@ import { findThirdParty, writeEsbuildProject } from './programs.mjs';
  *  guests/third-party/build.sh has built them, esbuild bundling a small
  *  project (a Go program: much code, little of it hot) and printing its
  *  version (a short run), jq's oniguruma tests (an interpreter, a
- *  medium-length run) and jq '.a' (a short run that is mostly jq's start).
+ *  medium-length run), jq '.a' (a short run that is mostly jq's start) and
+ *  busybox echo (almost nothing but ringvisor's own start).
  *  `who` names the caller in what it says of those left out. */
 export function wholeRunWorkloads(who) {
   const bin = (name) => join(ROOT, 'guests/bin', name);
@@ -32,6 +33,9 @@ export function wholeRunWorkloads(who) {
     workloads.push({ name: 'jq-onig', run: ['--mount', `${jq.tests}:/t:ro`, jq.elf, '--run-tests', '/t/onig.test'] });
     workloads.push({ name: 'jq-short', run: [jq.elf, '.a'], input: '{"a":1}\n' });
   } else process.stderr.write(`${who}: jq is not built (bash guests/third-party/build.sh): left out\n`);
+  const busybox = findThirdParty('busybox', ['elf']);
+  if (busybox) workloads.push({ name: 'busybox-echo', run: [busybox.elf, 'echo', 'hello'] });
+  else process.stderr.write(`${who}: busybox is not built (bash guests/third-party/build.sh): left out\n`);
   return workloads;
 }
 

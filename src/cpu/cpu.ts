@@ -40,6 +40,11 @@ export const EXIT_REASON_NAMES: Record<number, string> = {
 };
 
 /** The tag and version of the CPU's saved record (docs/CHECKPOINTS.md). */
+/** Bytes in a WebAssembly memory page, the unit memory.grow counts in. */
+const WASM_PAGE = 65536;
+/** The least lazy RAM grows by (holdRam): most short programs fit. */
+const MIN_RAM_GROWTH = 16 * 1024 * 1024;
+
 export const CPU_RECORD_TAG = 'cpu';
 export const CPU_RECORD_VERSION = 1;
 
@@ -155,7 +160,7 @@ interface CpuExports {
   memory: WebAssembly.Memory;
   table: WebAssembly.Table;
   run(budget: bigint): number;
-  configureRam(base: bigint, size: bigint): number;
+  configureRam(base: bigint, size: bigint, grown: bigint): number;
   expandCompressed(parcel: number): number;
   protectCodeInTlb(page: number): void;
   [name: string]: unknown;
@@ -326,16 +331,50 @@ export class Cpu {
     }
   }
 
-  configureRam(base: bigint, size: bigint): void {
+  /**
+   * Gives the CPU `size` bytes of guest RAM at guest address `base`. With
+   * `lazy` (page-permission mode only: every access there goes through a
+   * slot) linear memory holds only what slots have been given so far and
+   * grows as setSlot gives more: a program that uses a few MiB of a 4 GiB
+   * RAM then costs the host a few MiB of buffer. V8 counts a WebAssembly
+   * memory's buffer as external memory, and growing one to gigabytes at
+   * once costs two full garbage collections, some 15 ms of every process's
+   * start (docs/PERFORMANCE.md, "Start-up").
+   */
+  configureRam(base: bigint, size: bigint, lazy = false): void {
     if ((base | size) % BigInt(PAGE_SIZE) !== 0n) {
       throw new RangeError(`guest RAM must start and end on a 4 KiB page (base 0x${base.toString(16)}, size ${size})`);
     }
-    if (!this.exports.configureRam(base, size)) throw new RamAllocationError(size);
+    // Lazy RAM starts at MIN_RAM_GROWTH: one buffer, not one now and a
+    // larger one at the first slot (V8 counts both until it collects).
+    const grown = lazy && size > BigInt(MIN_RAM_GROWTH) ? BigInt(MIN_RAM_GROWTH) : size;
+    if (!this.exports.configureRam(base, size, grown)) throw new RamAllocationError(size);
     this.ramBase = base;
     this.ramSize = size;
     this.ramBytes = Number(size);
     this.refresh();
     this.flushTranslations();
+  }
+
+  /**
+   * Grows linear memory, if it must, to hold RAM bytes [0, end) (lazy RAM,
+   * configureRam): false when the host refuses. It at least doubles what it
+   * holds, so a guest that grows to gigabytes replaces the buffer (and
+   * every view of it) a dozen times, not once per slot.
+   */
+  holdRam(end: number): boolean {
+    const have = this.bytes.length - this.layout.RAM_OFFSET;
+    if (end <= have) return true;
+    if (end > this.ramBytes) return false;
+    const want = Math.min(this.ramBytes, Math.max(end, 2 * have, MIN_RAM_GROWTH));
+    const pages = (n: number) => Math.ceil((this.layout.RAM_OFFSET + n - this.bytes.length) / WASM_PAGE);
+    try {
+      this.exports.memory.grow(pages(want));
+    } catch {
+      try { this.exports.memory.grow(pages(end)); } catch { return false; }
+    }
+    this.refresh();
+    return true;
   }
 
   // ---- the slot table (page-permission mode) ----
@@ -367,9 +406,11 @@ export class Cpu {
     if (offset !== undefined && (!Number.isInteger(offset) || offset <= 0 || offset % size !== 0 || offset + size > this.ramBytes)) {
       throw new RangeError(`slot ${index}: 0x${offset.toString(16)} is not the start of ${size} bytes of RAM after the first`);
     }
-    const old = slots[index];
+    if (offset !== undefined && !this.holdRam(offset + size)) throw new RamAllocationError(BigInt(offset + size));
+    const table = this.slots!; // a new view if holdRam grew the memory
+    const old = table[index];
     if (old !== this.layout.SLOT_NONE) this.translator?.pagesChanged(old / PAGE_SIZE, (old + size) / PAGE_SIZE - 1);
-    slots[index] = offset ?? this.layout.SLOT_NONE;
+    table[index] = offset ?? this.layout.SLOT_NONE;
     if (offset === undefined) this.backedSlots.delete(index); else this.backedSlots.add(index);
     if (offset !== undefined && offset + size > this.slotHighWater) this.slotHighWater = offset + size;
   }
@@ -397,7 +438,7 @@ export class Cpu {
     let base = slots[index];
     if (base === this.layout.SLOT_NONE) {
       if (!this.onMissingSlot?.(index)) return NOT_RAM;
-      base = slots[index];
+      base = this.slots![index]; // a new view if backing the slot grew the memory
     }
     return base + within;
   }
@@ -447,6 +488,7 @@ export class Cpu {
     if (!(Number.isInteger(offset) && Number.isInteger(length) && offset >= 0 && length >= 0 && offset + length <= this.ramBytes)) {
       throw new RangeError(`ramView: ${offset}+${length} is not inside ${this.ramBytes} bytes of RAM`);
     }
+    if (!this.holdRam(offset + length)) throw new RamAllocationError(BigInt(offset + length));
     const i = this.layout.RAM_OFFSET + offset;
     return this.bytes.subarray(i, i + length);
   }
@@ -599,6 +641,9 @@ export class Cpu {
   }
 
   get ramStart(): bigint { return this.ramBase; }
+  /** Bytes of RAM linear memory holds now: all of it, or with lazy RAM
+   *  (configureRam) what the slots have needed so far, rounded up. */
+  get ramHeld(): number { return Math.min(this.ramBytes, this.bytes.length - this.layout.RAM_OFFSET); }
   get ramLength(): bigint { return this.ramSize; }
 
   /** Runs at most `budget` instructions; returns why it stopped. Hot code
@@ -835,6 +880,8 @@ export class Cpu {
     } else if (v !== MemoryMode.PagePermissions) {
       this.clearSlots();
       this.slots = undefined;
+      // Flat mode reaches all of RAM by address: lazy RAM is held whole.
+      if (!this.holdRam(this.ramBytes)) throw new RamAllocationError(this.ramSize);
     }
     this.flushTranslations();
   }
@@ -1326,6 +1373,7 @@ export class Cpu {
       top = Math.max(top, off + size);
     }
     if (highWater < top || highWater > this.ramBytes) r.invalid(`the slots' high-water mark 0x${highWater.toString(16)} does not cover them`);
+    if (!this.holdRam(highWater)) throw new RamAllocationError(BigInt(highWater));
 
     const b = this.bytes;
     b.set(hart, l.X_REGS);

@@ -639,7 +639,8 @@ export class AddressSpace {
     if (!leaf || leaf.pages.subarray(from, from + n).every((p) => p === 0)) return false;
     let chunk = this.freeChunks.pop();
     if (chunk === undefined) {
-      if (BigInt(this.nextChunk + this.cpu.slotBytes) > this.cpu.ramLength) throw new OutOfChunks();
+      // Linear memory grows as chunks are first handed out (Cpu.holdRam).
+      if (!this.cpu.holdRam(this.nextChunk + this.cpu.slotBytes)) throw new OutOfChunks();
       chunk = this.nextChunk;
       this.nextChunk += this.cpu.slotBytes;
     }

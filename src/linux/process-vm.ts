@@ -562,11 +562,12 @@ export class ProcessVM {
 
   // A CPU instance for a process: a spare one from a disposed VM or a new
   // one, with all the RAM it can hold, from offset 0 (the address space
-  // hands it out to slots 64 KiB at a time; host memory is only committed
-  // as the guest writes pages, and --mem counts those).
+  // hands it out to slots 64 KiB at a time; linear memory grows as it
+  // does, host memory is only committed as the guest writes pages, and
+  // --mem counts those).
   private takeCpu(given?: Cpu): Cpu {
     const cpu = given ?? spareCpus.get(this.cpuModule)?.pop() ?? new Cpu(this.cpuModule);
-    cpu.configureRam(0n, cpu.maxRamBytes);
+    cpu.configureRam(0n, cpu.maxRamBytes, true);
     cpu.memoryMode = MemoryMode.PagePermissions;
     cpu.memoryLimit = this.limitPages;
     cpu.translationService = this.options.translationService;
@@ -695,7 +696,7 @@ export class ProcessVM {
       this.processes.cpuRemoved(this.cpu);
       this.cpu.reset();
       const cpu = this.cpu;
-      cpu.configureRam(0n, cpu.maxRamBytes);
+      cpu.configureRam(0n, cpu.maxRamBytes, true);
       cpu.memoryMode = MemoryMode.PagePermissions;
       cpu.memoryLimit = this.limitPages;
       cpu.jitThreshold = this.options.jitThreshold ?? DEFAULT_JIT_THRESHOLD;

@@ -316,28 +316,35 @@ function readVector(p: ProcessVM, d: Description, vec: [bigint, number][], pos?:
   return BigInt(total);
 }
 
-/** The readable bytes of the segments, up to the first byte that is not. */
-function gatherReadable(p: ProcessVM, vec: [bigint, number][]): Uint8Array[] {
-  const parts: Uint8Array[] = [];
+/**
+ * The readable bytes of the segments, up to the first byte that is not,
+ * copied into one piece. Each view is copied as soon as it is taken:
+ * taking the next may give a slot RAM, and linear memory grows then
+ * (Cpu.holdRam), which leaves the views taken before it empty.
+ */
+function gatherReadable(p: ProcessVM, vec: [bigint, number][]): Uint8Array {
+  const parts: [bigint, number][] = [];
+  let size = 0;
   for (const [base, len] of vec) {
     if (len === 0) continue;
-    if (parts.length === 0) parts.push(p.user.readablePrefixView(base, len));
-    else parts.push(p.user.readView(base, p.user.readablePrefix(base, len)));
-    if (parts[parts.length - 1].length < len) break;
+    const n = p.user.readablePrefix(base, len);
+    if (n === 0 && parts.length === 0) throw new UserFault(base, len, 'read', base);
+    parts.push([base, n]);
+    size += n;
+    if (n < len) break;
   }
-  return parts;
+  const all = new Uint8Array(size);
+  let off = 0;
+  for (const [base, n] of parts) {
+    all.set(p.user.readView(base, n), off);
+    off += n;
+  }
+  return all;
 }
 
 function writeVector(p: ProcessVM, d: Description, vec: [bigint, number][], pos?: number): bigint {
   // One write of the gathered bytes: a stream sees them as one piece, as writev promises.
-  const parts = gatherReadable(p, vec);
-  const size = parts.reduce((s, b) => s + b.length, 0);
-  const all = new Uint8Array(size);
-  let off = 0;
-  for (const b of parts) {
-    all.set(b, off);
-    off += b.length;
-  }
+  const all = gatherReadable(p, vec);
   const wanted = vec.reduce((s, [, len]) => s + len, 0);
   const first = vec.find(([, len]) => len > 0);
   return BigInt(writeTo(d, first ? pipeChunks(d, first[0], all, wanted) : all, pos));
