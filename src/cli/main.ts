@@ -4,7 +4,7 @@ import { constants, existsSync, fstatSync, openSync, readSync, writeSync } from 
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sandboxFs, parseMountSpec, hostHandle, hostSysroot, HostFsUnavailable, SysrootError, QUOTA_BLOCK, type HostMount } from '../node/host-fs.js';
-import { readProgramFile, ProgramFileError } from '../node/read-program.js';
+import { openProgramFile, readProgramFile, ProgramFileError } from '../node/read-program.js';
 import { hostRandom } from '../node/random.js';
 import { isTerminal } from '../node/terminal.js';
 import { MEMFS_INODE_BYTES, TMP_DEFAULT_BYTES, TMP_DEFAULT_INODES } from '../linux/fs/memfs.js';
@@ -362,7 +362,8 @@ async function cmdRun(args: string[]): Promise<number> {
   let elf: Uint8Array;
   try {
     // A regular file of at most MAX_PROGRAM_BYTES: never /dev/zero or a FIFO.
-    elf = readProgramFile(program);
+    // A program is read as it runs (a checkpoint whole).
+    elf = restore !== undefined ? readProgramFile(program) : openProgramFile(program);
   } catch (e) {
     if (!(e instanceof ProgramFileError)) throw e;
     process.stderr.write(`ringvisor: ${e.message}\n`);
@@ -496,9 +497,14 @@ async function cmdRun(args: string[]): Promise<number> {
       vm = control.current;
     } else status = await vm.run();
   } catch (e) {
-    if (!(e instanceof HostWaitTimeout)) throw e;
-    process.stderr.write(`ringvisor: ${program}: timed out after ${timeoutSeconds} s ${e.what}\n`);
-    status = LIMIT_EXIT_STATUS;
+    if (e instanceof ProgramFileError) {
+      process.stderr.write(`ringvisor: ${e.message}\n`);
+      status = e.exitStatus;
+    } else {
+      if (!(e instanceof HostWaitTimeout)) throw e;
+      process.stderr.write(`ringvisor: ${program}: timed out after ${timeoutSeconds} s ${e.what}\n`);
+      status = LIMIT_EXIT_STATUS;
+    }
   } finally {
     void translationService?.close();
     await server?.close();
@@ -580,7 +586,8 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`ringvisor: ${e.message}\n`);
       return 2;
     }
-    if (e instanceof ElfError) {
+    // (A lazily read program that shrinks as it is parsed: ProgramFileError.)
+    if (e instanceof ElfError || e instanceof ProgramFileError) {
       process.stderr.write(`ringvisor: ${e.message}\n`);
       return e.exitStatus;
     }

@@ -14,6 +14,7 @@
 // mapping needs no clearing.
 import { type Cpu, PAGE_SIZE, Perm } from '../cpu/cpu.js';
 import { MMAP_MIN_ADDR } from './elf.js';
+import { copyProgramPiece } from './program-bytes.js';
 import { RecordReader, RecordWriter } from '../hypervisor/persist.js';
 
 export const ADDRESS_SPACE_RECORD_TAG = 'address-space';
@@ -275,13 +276,20 @@ export class AddressSpace {
       const a = Number(addr) + done, index = Math.floor(a / size), at = a - index * size;
       const n = Math.min(bytes.length - done, size - at);
       const piece = bytes.subarray(done, done + n);
-      if (this.hasRam(BigInt(a))) this.cpu.writeBytes(BigInt(a), piece);
+      if (this.hasRam(BigInt(a))) this.place(BigInt(a), piece);
       else {
         const list = this.deferred.get(index);
         if (list) list.push({ at, bytes: piece }); else this.deferred.set(index, [{ at, bytes: piece }]);
       }
       done += n;
     }
+  }
+
+  // Writes deferred content into RAM it lies in, in one slot: straight
+  // from the program's file if that is read lazily (program-bytes.ts).
+  private place(addr: bigint, piece: Uint8Array): void {
+    copyProgramPiece(piece, this.cpu.guestBytes(addr, piece.length));
+    this.cpu.wrote(addr, piece.length);
   }
 
   /** Whether some content waits for slots to get RAM (deferContent). */
@@ -654,7 +662,7 @@ export class AddressSpace {
     if (waiting) {
       this.deferred.delete(index);
       const base = index * this.cpu.slotBytes;
-      for (const { at, bytes } of waiting) this.cpu.writeBytes(BigInt(base + at), bytes);
+      for (const { at, bytes } of waiting) this.place(BigInt(base + at), bytes);
     }
     return true;
   }

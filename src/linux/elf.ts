@@ -1,6 +1,7 @@
 // ELF64 parsing for the process VM: what the loader needs and precise errors
 // for everything it refuses (ELF specification, "ELF Header" and "Program
 // Header"; RISC-V psABI for EM_RISCV).
+import { programBytes } from './program-bytes.js';
 
 export const EM_RISCV = 243;
 export const ET_EXEC = 2;
@@ -94,6 +95,8 @@ export function loadBias(type: number, lowestVaddr: bigint): bigint {
 export function parseElf(bytes: Uint8Array, file: string, options: ParseOptions = {}): ElfImage {
   const fail = (reason: string): never => { throw new ElfError(file, reason); };
   if (bytes.length < 64) fail(`truncated ELF header (${bytes.length} bytes, need 64)`);
+  // (A lazily read program holds only what is asked for: program-bytes.ts.)
+  programBytes(bytes, 0, 64);
   if (bytes[0] !== 0x7f || bytes[1] !== 0x45 || bytes[2] !== 0x4c || bytes[3] !== 0x46) fail('not an ELF file (bad magic)');
   if (bytes[4] !== 2) fail(`not a 64-bit ELF (EI_CLASS ${bytes[4]})`);
   if (bytes[5] !== 1) fail(`not a little-endian ELF (EI_DATA ${bytes[5]})`);
@@ -114,6 +117,7 @@ export function parseElf(bytes: Uint8Array, file: string, options: ParseOptions 
   if (phoff + BigInt(phnum * phentsize) > BigInt(bytes.length)) {
     fail(`program headers at offset ${phoff} run past the end of the file (${bytes.length} bytes)`);
   }
+  programBytes(bytes, Number(phoff), Number(phoff) + phnum * phentsize);
   const segments: Segment[] = [];
   let interpreter: string | undefined;
   for (let i = 0; i < phnum; i++) {
@@ -173,7 +177,7 @@ function readInterp(bytes: Uint8Array, v: DataView, at: number, i: number, fail:
   const size = v.getBigUint64(at + 32, true);
   if (size < 2n || size > BigInt(PATH_MAX)) fail(`PT_INTERP (program header ${i}) is ${size} bytes long (2 to ${PATH_MAX})`);
   if (off + size > BigInt(bytes.length)) fail(`PT_INTERP (program header ${i}, file offset ${off}, ${size} bytes) runs past the end of the file (${bytes.length} bytes): truncated?`);
-  const path = bytes.subarray(Number(off), Number(off + size));
+  const path = programBytes(bytes, Number(off), Number(off + size));
   if (path[path.length - 1] !== 0) fail(`PT_INTERP (program header ${i}) is not NUL-terminated`);
   // (Linux then uses it as a C string: a NUL inside ends it early.)
   const end = path.indexOf(0);
@@ -189,6 +193,7 @@ function readInterp(bytes: Uint8Array, v: DataView, at: number, i: number, fail:
 function readSymbols(v: DataView, bytes: Uint8Array, shoff: bigint, shentsize: number, shnum: number, bias: bigint): Map<string, bigint> {
   const symbols = new Map<string, bigint>();
   if (shoff === 0n || shentsize !== 64 || shoff + BigInt(shnum * 64) > BigInt(bytes.length)) return symbols;
+  programBytes(bytes, Number(shoff), Number(shoff) + shnum * 64);
   const SHT_SYMTAB = 2;
   const decoder = new TextDecoder();
   for (let i = 0; i < shnum; i++) {
@@ -202,6 +207,8 @@ function readSymbols(v: DataView, bytes: Uint8Array, shoff: bigint, shentsize: n
     const strOff = Number(v.getBigUint64(strSh + 24, true));
     const strSize = Number(v.getBigUint64(strSh + 32, true));
     if (strOff + strSize > bytes.length) return symbols;
+    programBytes(bytes, off, off + size);
+    programBytes(bytes, strOff, strOff + strSize);
     for (let s = off; s + 24 <= off + size; s += 24) {
       const nameAt = v.getUint32(s, true);
       if (nameAt === 0 || nameAt >= strSize) continue;

@@ -5,6 +5,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 
 import { MAX_PROGRAM_BYTES } from '../linux/elf.js';
+import { lazyProgram } from '../linux/program-bytes.js';
 
 // (In the core, which checks a program's interpreter against it too.)
 export { MAX_PROGRAM_BYTES };
@@ -27,14 +28,10 @@ function kind(st: { isDirectory(): boolean; isFIFO(): boolean; isCharacterDevice
   return 'not a regular file';
 }
 
-/**
- * The bytes of the regular file at `path`, at most `maxBytes` of them. The
- * file is opened without blocking (O_NONBLOCK: opening a FIFO for reading
- * would otherwise wait for a writer), its type and size are checked on the
- * open descriptor, and no more than the size it had then is read (plus one
- * byte, to notice a file that grows while it is read).
- */
-export function readProgramFile(path: string, maxBytes = MAX_PROGRAM_BYTES): Uint8Array {
+// Opens the regular file at `path` for reading, without blocking (O_NONBLOCK:
+// opening a FIFO for reading would otherwise wait for a writer), and checks
+// its type and size on the open descriptor: the descriptor and its size.
+function openRegular(path: string, maxBytes: number): { fd: number; size: number } {
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
@@ -47,16 +44,54 @@ export function readProgramFile(path: string, maxBytes = MAX_PROGRAM_BYTES): Uin
     const st = fstatSync(fd);
     if (!st.isFile()) throw new ProgramFileError(path, kind(st), 126);
     if (st.size > maxBytes) throw new ProgramFileError(path, `too large (${st.size} bytes; a program may have at most ${maxBytes})`, 126);
-    const bytes = new Uint8Array(st.size + 1);
+    return { fd, size: st.size };
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+}
+
+/**
+ * The bytes of the regular file at `path`, at most `maxBytes` of them, read
+ * whole (a checkpoint's file). The file's type and size are checked first
+ * (openRegular), and no more than the size it had then is read (plus one
+ * byte, to notice a file that grows while it is read).
+ */
+export function readProgramFile(path: string, maxBytes = MAX_PROGRAM_BYTES): Uint8Array {
+  const { fd, size } = openRegular(path, maxBytes);
+  try {
+    const bytes = new Uint8Array(size + 1);
     let n = 0;
     while (n < bytes.length) {
       const got = readSync(fd, bytes, n, bytes.length - n, n);
       if (got === 0) break;
       n += got;
     }
-    if (n > st.size) throw new ProgramFileError(path, 'changed while it was read', 126);
+    if (n > size) throw new ProgramFileError(path, 'changed while it was read', 126);
     return bytes.subarray(0, n);
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * The program at `path` (checked as readProgramFile checks it) as a lazy
+ * program (src/linux/program-bytes.ts): read as the ELF parser and the
+ * program's first touches of its segments need it, from a descriptor kept
+ * open for the rest of the process (so a file replaced by another under its
+ * name keeps running, as under Linux). A file that no longer has the bytes
+ * asked for, because it shrank while the program ran, throws
+ * ProgramFileError with the status of a process killed by SIGBUS (135),
+ * which is what Linux gives a program whose file is truncated under it.
+ */
+export function openProgramFile(path: string, maxBytes = MAX_PROGRAM_BYTES): Uint8Array {
+  const { fd, size } = openRegular(path, maxBytes);
+  return lazyProgram(size, (dst, offset) => {
+    let n = 0;
+    while (n < dst.length) {
+      const got = readSync(fd, dst, n, dst.length - n, offset + n);
+      if (got === 0) throw new ProgramFileError(path, `changed while it ran: no bytes at offset ${offset + n} of the ${size} it had`, 135);
+      n += got;
+    }
+  });
 }
