@@ -4,6 +4,9 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { ProcessVM, Cause, ExitReason } from '../src/index.js';
+import { Cpu, MemoryMode, Perm } from '../src/cpu/cpu.js';
+import { AddressSpace } from '../src/linux/address-space.js';
+import { loadCpuModule } from '../src/node/load.js';
 import { SYSCALLS } from '../src/linux/syscalls.js';
 import { GuestScratch } from './support/process.js';
 import { parseElf } from '../src/linux/elf.js';
@@ -171,6 +174,62 @@ describe('mmap', () => {
     expect(sys(p, 'munmap', at, 3n * MiB)).toBe(0n);
     expect(s.isMapped(at, PAGE)).toBe(false);
     expect(s.isMapped(at + 10n * MiB, PAGE)).toBe(true);
+  });
+
+  // Go's reservations: whole 2 MiB leaves of one state, then changed whole
+  // and in part, copied by fork and saved, through AddressSpace itself.
+  it('reserved whole leaves: protected whole, opened in part, copied by fork and saved, read as their state says', () => {
+    const module = loadCpuModule('release');
+    const space = (): AddressSpace => {
+      const cpu = new Cpu(module);
+      cpu.configureRam(0n, cpu.maxRamBytes, true);
+      cpu.memoryMode = MemoryMode.PagePermissions;
+      return new AddressSpace(cpu);
+    };
+    const s = space(), cpu = (s as unknown as { cpu: Cpu }).cpu;
+    const MiB = 1n << 20n, LEAF = 2n * MiB;
+    const at = 0x40_0000_0000n - 16n * LEAF; // leaf-aligned, well inside the user range
+    s.map(at, 8n * LEAF, 0);
+    expect(s.isMapped(at, 8n * LEAF)).toBe(true);
+    expect(s.permissions(at + 3n * LEAF + 5n * PAGE)).toBe(0);
+    expect(s.peakBytes).toBe(Number(8n * LEAF));
+    // A whole leaf made readable, another writable: every page says so.
+    expect(s.protect(at + LEAF, LEAF, Perm.R)).toBe(true);
+    expect(s.protect(at + 2n * LEAF, LEAF, Perm.R | Perm.W)).toBe(true);
+    expect(s.permissions(at + LEAF + 100n * PAGE)).toBe(Perm.R);
+    expect(cpu.read64(at + LEAF + 100n * PAGE)).toBe(0n);
+    cpu.write64(at + 2n * LEAF + 7n * PAGE, 0x1234n);
+    expect(cpu.read64(at + 2n * LEAF + 7n * PAGE)).toBe(0x1234n);
+    // One page of another leaf opened: the others keep PROT_NONE.
+    expect(s.protect(at + 3n * LEAF + 9n * PAGE, PAGE, Perm.R | Perm.W)).toBe(true);
+    expect(s.permissions(at + 3n * LEAF + 9n * PAGE)).toBe(Perm.R | Perm.W);
+    expect(s.permissions(at + 3n * LEAF + 8n * PAGE)).toBe(0);
+    expect(s.permissions(at + 3n * LEAF + 10n * PAGE)).toBe(0);
+    // Fork's copy: the same states, the written page's bytes.
+    const child = space(), childCpu = (child as unknown as { cpu: Cpu }).cpu;
+    s.copyInto(child);
+    for (const [a, p] of [[at, 0], [at + LEAF + 3n * PAGE, Perm.R], [at + 2n * LEAF, Perm.R | Perm.W], [at + 3n * LEAF + 9n * PAGE, Perm.R | Perm.W], [at + 5n * LEAF, 0]] as const) {
+      expect(child.permissions(a)).toBe(p);
+    }
+    expect(childCpu.read64(at + 2n * LEAF + 7n * PAGE)).toBe(0x1234n);
+    // Unmapped whole and in part; what is left is still what it was.
+    s.unmap(at + 4n * LEAF, 2n * LEAF);
+    s.unmap(at + 6n * LEAF + 17n * PAGE, PAGE);
+    expect(s.isMapped(at + 4n * LEAF, PAGE)).toBe(false);
+    expect(s.isMapped(at + 6n * LEAF + 17n * PAGE, PAGE)).toBe(false);
+    expect(s.isMapped(at + 6n * LEAF + 18n * PAGE, PAGE)).toBe(true);
+    expect(s.permissions(at + 7n * LEAF)).toBe(0);
+    // A checkpoint's record of it restores to the same states.
+    const record = s.save();
+    const restoredCpu = new Cpu(module);
+    restoredCpu.configureRam(0n, restoredCpu.maxRamBytes, true);
+    restoredCpu.memoryMode = MemoryMode.PagePermissions;
+    restoredCpu.restoreState(cpu.saveState());
+    const restored = new AddressSpace(restoredCpu);
+    restored.restore(record);
+    expect(restored.save()).toEqual(record);
+    expect(restored.permissions(at + LEAF)).toBe(Perm.R);
+    expect(restored.permissions(at + 5n * LEAF)).toBeUndefined();
   });
 
   it('mremap that moves keeps the bytes, zeroes the old place and counts the pair once towards the peak', () => {
