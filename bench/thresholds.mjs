@@ -65,10 +65,13 @@ if (out) {
 }
 
 function render(rows, settings, reps, option) {
-  const cell = (s) => String(s).padStart(18);
+  const heads = settings.map((s) => (s === 'off' ? '--jit off' : `${option} ${s.replace(/^=/, '')}`));
+  // Columns as wide as their longest heading (--jit-warmup 1000000 ran into its neighbour).
+  const cellWidth = Math.max(16, ...heads.map((h) => h.length)) + 2;
+  const cell = (s) => String(s).padStart(cellWidth);
   const width = Math.max('workload'.length, ...rows.map((r) => r.workload.length)) + 2;
   let table = `whole-process seconds, median of ${reps}; (x) = against --jit off\n`;
-  table += 'workload'.padEnd(width) + settings.map((s) => cell(s === 'off' ? '--jit off' : `${option} ${s.replace(/^=/, '')}`)).join('') + '\n';
+  table += 'workload'.padEnd(width) + heads.map(cell).join('') + '\n';
   for (const row of rows) {
     const off = row.seconds.off;
     table += row.workload.padEnd(width) + settings.map((s) => cell(s === 'off' ? `${off.toFixed(2)} s` : `${row.seconds[s].toFixed(2)} (${(row.seconds[s] / off).toFixed(2)}x)`)).join('') + '\n';
