@@ -16,7 +16,7 @@ import {
   CAUSE_LOAD_PAGE_FAULT, CAUSE_STORE_PAGE_FAULT, CAUSE_FETCH_PAGE_FAULT,
 } from './layout';
 import { raiseException, requestExit, pendingExit } from './trap';
-import { mmuOn, translate, splitAddress, splitPair, finishSplitStore, NO_ADDRESS } from './mmu';
+import { mmuOn, translate, tlbHit, splitAddress, splitPair, finishSplitStore, NO_ADDRESS } from './mmu';
 
 // Cached copies of RAM_BASE/RAM_SIZE/MEMORY_MODE, refreshed by `run` on entry
 // (the hypervisor may have changed them between runs).
@@ -62,8 +62,11 @@ export function refreshMemoryConfig(): void {
   let pa = addr;
   if (mmuOn) {
     if ((<u32>addr & 0xfff) + <u32>size > 4096) return splitAddress(addr, <u32>size, need, accessCause, pageCause);
-    pa = translate(addr, need, accessCause, pageCause);
-    if (pa == NO_ADDRESS) return 0;
+    pa = tlbHit(addr, need);
+    if (pa == NO_ADDRESS) {
+      pa = translate(addr, need, accessCause, pageCause);
+      if (pa == NO_ADDRESS) return 0;
+    }
   }
   const off = pa - ramBase;
   if (off >= ramSize || ramSize - off < size) {
