@@ -3,7 +3,7 @@
 // that the JSON and the SVG come out with their shape. Never its speed.
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findThirdParty } from './support/third-party.js';
@@ -210,5 +210,33 @@ describe('bench/thresholds.mjs', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('bench/boot-library.mjs', () => {
+  const built = spawnSync('bash', [join(ROOT, 'guests/linux/build.sh'), '--print-path'], { encoding: 'utf8' }).stdout.trim();
+  const haveLinux = built !== '' && existsSync(join(built, 'Image'));
+  it.skipIf(!haveLinux)('boots our guest Linux to its prompt in the library, for this checkout and another, and writes what it measured', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ringvisor-boot-library-'));
+    try {
+      const out = join(dir, 'boot.json');
+      // (This checkout twice: the second path is "another" build.)
+      const r = spawnSync(process.execPath, ['bench/boot-library.mjs', '1', '.', '--json', out], { cwd: ROOT, encoding: 'utf8', timeout: 240_000 });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/median \d+ ms, fastest \d+ ms, [\d.]+ MIPS, \d+ instructions/);
+      const j = JSON.parse(readFileSync(out, 'utf8')) as { builds: { instructions: number; ms: number[] }[] };
+      expect(j.builds).toHaveLength(2);
+      // The same boot, instruction for instruction, in both.
+      expect(j.builds[0].instructions).toBeGreaterThan(10_000_000);
+      expect(j.builds[1].instructions).toBe(j.builds[0].instructions);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a bad count with its usage', () => {
+    const bad = spawnSync(process.execPath, ['bench/boot-library.mjs', 'x'], { cwd: ROOT, encoding: 'utf8' });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/^usage: node bench\/boot-library\.mjs/);
   });
 });
