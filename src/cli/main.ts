@@ -497,14 +497,11 @@ async function cmdRun(args: string[]): Promise<number> {
       vm = control.current;
     } else status = await vm.run();
   } catch (e) {
-    if (e instanceof ProgramFileError) {
-      process.stderr.write(`ringvisor: ${e.message}\n`);
-      status = e.exitStatus;
-    } else {
-      if (!(e instanceof HostWaitTimeout)) throw e;
-      process.stderr.write(`ringvisor: ${program}: timed out after ${timeoutSeconds} s ${e.what}\n`);
-      status = LIMIT_EXIT_STATUS;
-    }
+    // (A program file that shrinks under the run, ProgramFileError, ends it
+    // through main's handler, as one that shrinks before it does.)
+    if (!(e instanceof HostWaitTimeout)) throw e;
+    process.stderr.write(`ringvisor: ${program}: timed out after ${timeoutSeconds} s ${e.what}\n`);
+    status = LIMIT_EXIT_STATUS;
   } finally {
     void translationService?.close();
     await server?.close();
@@ -586,7 +583,7 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`ringvisor: ${e.message}\n`);
       return 2;
     }
-    // (A lazily read program that shrinks as it is parsed: ProgramFileError.)
+    // (A lazily read program that shrinks under the parser or the run: ProgramFileError.)
     if (e instanceof ElfError || e instanceof ProgramFileError) {
       process.stderr.write(`ringvisor: ${e.message}\n`);
       return e.exitStatus;

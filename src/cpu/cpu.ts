@@ -483,7 +483,8 @@ export class Cpu {
   }
 
   /** A view of RAM by offset from its start, not by guest address: all of
-   *  it, whatever maps it (for checks of scrubbing, and checkpoints). */
+   *  it, whatever maps it (for checks of scrubbing, and checkpoints). With
+   *  lazy RAM, linear memory first grows to hold it (earlier views empty). */
   ramView(offset: number, length: number): Uint8Array {
     if (!(Number.isInteger(offset) && Number.isInteger(length) && offset >= 0 && length >= 0 && offset + length <= this.ramBytes)) {
       throw new RangeError(`ramView: ${offset}+${length} is not inside ${this.ramBytes} bytes of RAM`);
