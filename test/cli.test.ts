@@ -194,9 +194,12 @@ describe('the ringvisor command, as packaged', () => {
     // A hook that names every file module loaded, in this thread or another.
     const hook = `data:text/javascript,${encodeURIComponent(`import { register } from 'node:module';
 register('data:text/javascript,' + encodeURIComponent("export async function load(u, c, next) { if (u.startsWith('file:')) process.stderr.write('loaded ' + u + '\\\\n'); return next(u, c); }"));`)}`;
-    // (--jit-worker 0: the worker starts with the first translation.)
+    // (--jit-worker 0: the worker starts with the first translation. The
+    // run must outlast the worker's start, a Node in a thread of its own,
+    // which takes longer on a loaded machine: 20,000 rounds, about 0.6 s of
+    // guest time here; 2,000 ended first once in a loaded CI run.)
     const r = spawnSync(process.execPath, ['--import', hook, join(ROOT, pkg.bin.ringvisor), 'run', '--stats', '--jit-warmup', '0', '--jit', '64', '--jit-worker', '0',
-      'guests/bin/bench-integer.elf', '2000'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+      'guests/bin/bench-integer.elf', '20000'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
     expect(r.status, r.stderr).toBe(0);
     const translated = /^ringvisor: translation: (\d+) regions .* in (\d+) modules/m.exec(r.stderr);
     expect(translated, r.stderr).not.toBeNull();
