@@ -39,12 +39,12 @@ export const EXIT_REASON_NAMES: Record<number, string> = {
   [ExitReason.Csr]: 'CSR',
 };
 
-/** The tag and version of the CPU's saved record (docs/CHECKPOINTS.md). */
 /** Bytes in a WebAssembly memory page, the unit memory.grow counts in. */
 const WASM_PAGE = 65536;
 /** The least lazy RAM grows by (holdRam): most short programs fit. */
 const MIN_RAM_GROWTH = 16 * 1024 * 1024;
 
+/** The tag and version of the CPU's saved record (docs/CHECKPOINTS.md). */
 export const CPU_RECORD_TAG = 'cpu';
 export const CPU_RECORD_VERSION = 1;
 
@@ -377,6 +377,11 @@ export class Cpu {
     return true;
   }
 
+  /** holdRam, or RamAllocationError when the host refuses. */
+  private mustHoldRam(end: number): void {
+    if (!this.holdRam(end)) throw new RamAllocationError(BigInt(end));
+  }
+
   // ---- the slot table (page-permission mode) ----
   private slotView(): Uint32Array {
     return new Uint32Array(this.exports.memory.buffer, this.layout.SLOT_TABLE, this.layout.SLOT_COUNT);
@@ -406,7 +411,7 @@ export class Cpu {
     if (offset !== undefined && (!Number.isInteger(offset) || offset <= 0 || offset % size !== 0 || offset + size > this.ramBytes)) {
       throw new RangeError(`slot ${index}: 0x${offset.toString(16)} is not the start of ${size} bytes of RAM after the first`);
     }
-    if (offset !== undefined && !this.holdRam(offset + size)) throw new RamAllocationError(BigInt(offset + size));
+    if (offset !== undefined) this.mustHoldRam(offset + size);
     const table = this.slots!; // a new view if holdRam grew the memory
     const old = table[index];
     if (old !== this.layout.SLOT_NONE) this.translator?.pagesChanged(old / PAGE_SIZE, (old + size) / PAGE_SIZE - 1);
@@ -489,7 +494,7 @@ export class Cpu {
     if (!(Number.isInteger(offset) && Number.isInteger(length) && offset >= 0 && length >= 0 && offset + length <= this.ramBytes)) {
       throw new RangeError(`ramView: ${offset}+${length} is not inside ${this.ramBytes} bytes of RAM`);
     }
-    if (!this.holdRam(offset + length)) throw new RamAllocationError(BigInt(offset + length));
+    this.mustHoldRam(offset + length);
     const i = this.layout.RAM_OFFSET + offset;
     return this.bytes.subarray(i, i + length);
   }
@@ -882,7 +887,7 @@ export class Cpu {
       this.clearSlots();
       this.slots = undefined;
       // Flat mode reaches all of RAM by address: lazy RAM is held whole.
-      if (!this.holdRam(this.ramBytes)) throw new RamAllocationError(this.ramSize);
+      this.mustHoldRam(this.ramBytes);
     }
     this.flushTranslations();
   }
@@ -1374,7 +1379,7 @@ export class Cpu {
       top = Math.max(top, off + size);
     }
     if (highWater < top || highWater > this.ramBytes) r.invalid(`the slots' high-water mark 0x${highWater.toString(16)} does not cover them`);
-    if (!this.holdRam(highWater)) throw new RamAllocationError(BigInt(highWater));
+    this.mustHoldRam(highWater);
 
     const b = this.bytes;
     b.set(hart, l.X_REGS);
