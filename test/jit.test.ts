@@ -1208,6 +1208,7 @@ describe('a translation tail-calls the next one (EmitConfig.chain)', () => {
     userEnd: 2 ** 38,
     layout: { X_REGS, F_REGS: 0x500, PC, FCSR: 0x608, RAM_OFFSET: 0x1000, PAGE_PERMS: 0x800, SLOT_TABLE: 0xc00, SLOT_SHIFT: 16 },
     chain: { JIT_MAP: MAP, JIT_MAP_ENTRIES: ENTRIES, JIT_NEVER: NEVER },
+    helpers: HELPERS.map(() => 0), // (none is called: table entry 0 is null)
   };
   const code = A.assemble([A.addi(1, 1, 1), A.jalr(0, 5, 0)]);
   const region = discover({
@@ -1226,14 +1227,13 @@ describe('a translation tail-calls the next one (EmitConfig.chain)', () => {
   }));
   const spyExports = new WebAssembly.Instance(spyModule, { cpu: { memory, spy: (left: bigint) => { given.push(left); return 1000n + left; } } }).exports;
   table.set(1, spyExports['0'] as (left: bigint) => bigint);
-  const helpers = Object.fromEntries(HELPERS.map((h) => [h, () => { throw new Error(`${h} called`); }]));
-  const translated = new WebAssembly.Instance(new WebAssembly.Module(moduleOf([emitRegion(config, region)], config)), { cpu: { memory, table, ...helpers } })
+  const translated = new WebAssembly.Instance(new WebAssembly.Module(moduleOf([emitRegion(config, region)])), { cpu: { memory, table } })
     .exports['0'] as (left: bigint) => bigint;
   const view = new DataView(memory.buffer);
   const BAIL = 1n << 63n;
 
-  /** Calls the translation with `left` after putting `entry` in the map's entry for the target. */
-  function call(left: bigint, entry: { pc: number; fn: number } | undefined): bigint {
+  /** Calls the translation (`fn`) with `left` after putting `entry` in the map's entry for the target. */
+  function call(left: bigint, entry: { pc: number; fn: number } | undefined, fn = translated): bigint {
     new Uint8Array(memory.buffer, MAP, ENTRIES * 16).fill(0);
     if (entry) {
       const slot = MAP + ((TARGET >> 1) & (ENTRIES - 1)) * 16;
@@ -1243,7 +1243,7 @@ describe('a translation tail-calls the next one (EmitConfig.chain)', () => {
     view.setBigUint64(X_REGS + 8, 41n, true);
     view.setBigUint64(X_REGS + 5 * 8, BigInt(TARGET), true);
     given.length = 0;
-    return translated(left);
+    return fn(left);
   }
 
   it('calls the target\'s translation with the budget left, after storing the registers and pc', () => {
@@ -1271,9 +1271,51 @@ describe('a translation tail-calls the next one (EmitConfig.chain)', () => {
     expect(given).toEqual([]);
   });
 
-  it('is left out of a system VM\'s regions and of engines without tail calls (no table import)', () => {
-    const plain = moduleOf([emitRegion({ ...config, chain: undefined }, region)], { ...config, chain: undefined });
-    expect(WebAssembly.Module.imports(new WebAssembly.Module(plain)).some((i) => i.kind === 'table')).toBe(false);
+  it('is left out of a system VM\'s regions and of engines without tail calls: the target\'s translation is not called', () => {
+    const plain = moduleOf([emitRegion({ ...config, chain: undefined }, region)]);
+    const unchained = new WebAssembly.Instance(new WebAssembly.Module(plain), { cpu: { memory, table } }).exports['0'] as (left: bigint) => bigint;
+    expect(call(100n, { pc: TARGET, fn: 1 }, unchained)).toBe(98n);
+    expect(given).toEqual([]);
+    expect(view.getBigUint64(PC, true)).toBe(BigInt(TARGET));
+  });
+});
+
+describe('helpers are called through the CPU\'s table (EmitConfig.helpers)', () => {
+  it('a module of translations imports no functions, and `mulh` calls the function in its helper\'s slot', () => {
+    // `mulh x3, x1, x2; jalr x0, 0(x5)`; the table's slot 2 holds a stand-in
+    // for mulh that gives a * 1000 + b.
+    const ENTRY = 0x1000, X_REGS = 0x400, PC = 0x600;
+    const slots = HELPERS.map(() => 0);
+    slots[HELPERS.indexOf('mulh')] = 2;
+    const config: EmitConfig = {
+      userEnd: 2 ** 38,
+      layout: { X_REGS, F_REGS: 0x500, PC, FCSR: 0x608, RAM_OFFSET: 0x1000, PAGE_PERMS: 0x800, SLOT_TABLE: 0xc00, SLOT_SHIFT: 16 },
+      helpers: slots,
+    };
+    const code = A.assemble([A.mulh(3, 1, 2), A.jalr(0, 5, 0)]);
+    const region = discover({
+      ...config, expand: () => 0,
+      isCode: (pc) => pc >= ENTRY && pc < ENTRY + PAGE_SIZE,
+      parcel: (pc) => pc - ENTRY + 1 < code.length ? code[pc - ENTRY] | (code[pc - ENTRY + 1] << 8) : 0x0073,
+    }, ENTRY)!;
+    const module = new WebAssembly.Module(moduleOf([emitRegion(config, region)]));
+    expect(WebAssembly.Module.imports(module).map((i) => i.kind)).toEqual(['memory', 'table']);
+
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    const table = new WebAssembly.Table({ initial: 3, element: 'anyfunc' });
+    const standIn = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes({
+      memory: { module: 'm', name: 'mem' }, functions: [], params: [I64, I64], results: [I64],
+      bodies: [functionBody([], new Code().get(0).i64(1000n).op(Op.i64_mul).get(1).op(Op.i64_add))],
+    })), { m: { mem: memory } }).exports;
+    table.set(2, standIn['0'] as WebAssembly.ExportValue);
+    const view = new DataView(memory.buffer);
+    view.setBigUint64(X_REGS + 8, 7n, true);
+    view.setBigUint64(X_REGS + 16, 5n, true);
+    view.setBigUint64(X_REGS + 40, 0x2000n, true);
+    const run = new WebAssembly.Instance(module, { cpu: { memory, table } }).exports['0'] as (left: bigint) => bigint;
+    expect(run(10n)).toBe(8n);
+    expect(view.getBigUint64(X_REGS + 24, true)).toBe(7005n);
+    expect(view.getBigUint64(PC, true)).toBe(0x2000n);
   });
 });
 

@@ -128,7 +128,7 @@ export function translateBatch(request: TranslationRequest, expand: (parcel: num
     return { function: functions.length - 1, instructions: f.instructions, blocks: f.blocks, pages: region.pages };
   });
   if (functions.length === 0) return { entries, bytes: 0, ms: performance.now() - started };
-  const bytes = moduleOf(functions, request.config);
+  const bytes = moduleOf(functions);
   const module = new WebAssembly.Module(bytes);
   return { module, entries, bytes: bytes.length, ms: performance.now() - started };
 }
@@ -237,7 +237,7 @@ export class Jit {
   private readonly here: TranslationService;
   /** Milliseconds `here` has spent (TranslationService.ready). */
   private hereMs = 0;
-  private readonly imports: { cpu: Record<string, unknown> };
+  private readonly imports: { cpu: { memory: WebAssembly.Memory; table: WebAssembly.Table } };
   private config: EmitConfig;
   private systemConfig: EmitConfig;
   /** System mode: the RAM page each live translation was made from. */
@@ -250,9 +250,12 @@ export class Jit {
   private mapWords: Uint32Array | undefined;
 
   constructor(private readonly host: JitHost, private service: TranslationService = compileHere(host.expand)) {
-    const cpu: Record<string, unknown> = { memory: host.memory, table: host.table };
-    for (const h of HELPERS) cpu[h] = host.helpers[h];
-    this.imports = { cpu };
+    this.imports = { cpu: { memory: host.memory, table: host.table } };
+    // The helpers go into the table, where translations call them
+    // (EmitConfig.helpers).
+    const firstHelper = host.table.grow(HELPERS.length);
+    HELPERS.forEach((h, i) => host.table.set(firstHelper + i, host.helpers[h] as WebAssembly.ExportValue));
+    const helpers = HELPERS.map((_, i) => firstHelper + i);
     this.here = compileHere(host.expand);
     this.view = new DataView(host.memory.buffer);
     this.bytes = new Uint8Array(host.memory.buffer);
@@ -263,6 +266,7 @@ export class Jit {
         PAGE_PERMS: l.PAGE_PERMS, SLOT_TABLE: l.SLOT_TABLE, SLOT_SHIFT: l.SLOT_SHIFT,
       },
       userEnd: 2 ** l.USER_VA_BITS,
+      helpers,
       chain: TAIL_CALLS ? { JIT_MAP: l.JIT_MAP, JIT_MAP_ENTRIES: l.JIT_MAP_ENTRIES, JIT_NEVER: l.JIT_NEVER } : undefined,
     };
     this.systemConfig = {

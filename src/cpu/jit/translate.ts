@@ -44,7 +44,7 @@
 // through the interpreter's loop to find the next translation. The
 // interpreter still sees every untranslated target (a map miss returns to
 // it, and it counts the visit), every budget exit and every stop.
-import { Code, Op, TruncSat, I32, I64, F32, F64, functionBody, moduleBytes, type FunctionImport } from './wasm-writer.js';
+import { Code, Op, TruncSat, I32, I64, F32, F64, functionBody, moduleBytes } from './wasm-writer.js';
 
 // Limits of a region. What a call into a translation costs grows with the
 // guest registers it holds in locals (each is loaded on entry and stored on
@@ -82,6 +82,13 @@ export interface EmitConfig {
   /** Where each call into a translation is counted (a u64: assembly/layout.ts
    *  JIT_ENTRIES); absent, it is not. */
   countEntries?: number;
+  /** The indices in the CPU's function table of the helpers (HELPERS
+   *  order). A translation calls them through the table, so that its module
+   *  imports no functions: V8 compiles a wrapper for every imported
+   *  function's signature with each module, which was two thirds of what a
+   *  small module cost to compile (docs/PERFORMANCE.md, "What to translate,
+   *  and where"). */
+  helpers: readonly number[];
 }
 
 /** In a system VM, pcs are numbers holding an address's low 48 bits (the
@@ -100,7 +107,7 @@ export const foldPc = (pc: bigint): number => Number(BigInt.asUintN(FOLD_BITS, p
 export const foldable = (pc: number): boolean => Math.abs(pc - 2 ** (FOLD_BITS - 1)) > 2 * 1024 * 1024;
 
 /** What finding a region needs: the guest's code. */
-export interface TranslateEnv extends EmitConfig {
+export interface TranslateEnv extends Omit<EmitConfig, 'helpers'> {
   /** Whether the page of `pc` holds code that may be translated. */
   isCode(pc: number): boolean;
   /** The 16-bit parcel at guest address `pc` (in a page isCode accepts). */
@@ -434,17 +441,15 @@ export function snapshotEnv(config: EmitConfig, snapshot: CodeSnapshot, expand: 
   };
 }
 
-/** A module of translations: it imports the CPU's memory and every helper
- *  (HELPERS order), and its table when they chain, and exports function i,
- *  of type (i64) -> i64 (type REGION_TYPE), as `${i}`. */
-export function moduleOf(functions: readonly RegionCode[], config: EmitConfig): Uint8Array<ArrayBuffer> {
-  const imports: FunctionImport[] = HELPERS.map((h) => ({
-    module: 'cpu', name: h, params: [...SIGNATURES[h].params], results: [...SIGNATURES[h].results],
-  }));
+/** A module of translations: it imports the CPU's memory and function
+ *  table (helpers and chained regions are called through it), declares
+ *  each helper's type (HELPERS order), and exports function i, of type
+ *  (i64) -> i64 (type REGION_TYPE), as `${i}`. */
+export function moduleOf(functions: readonly RegionCode[]): Uint8Array<ArrayBuffer> {
   return moduleBytes({
-    memory: { module: 'cpu', name: 'memory' }, functions: imports,
-    // Chained regions call through the CPU's table.
-    table: config.chain ? { module: 'cpu', name: 'table' } : undefined,
+    memory: { module: 'cpu', name: 'memory' }, functions: [],
+    types: HELPERS.map((h) => SIGNATURES[h]),
+    table: { module: 'cpu', name: 'table' },
     params: [I64], results: [I64], bodies: functions.map((f) => f.body),
   });
 }
@@ -571,9 +576,11 @@ class Emitter {
     return old;
   }
 
-  /** A helper's function index: modules import them all, in HELPERS order. */
-  private helper(h: Helper): number {
-    return HELPERS.indexOf(h);
+  /** Calls helper `h` (its arguments on the stack) through the CPU's table;
+   *  its type's index in a module is its place in HELPERS (moduleOf). */
+  private callHelper(h: Helper): void {
+    const i = HELPERS.indexOf(h);
+    this.c.i32(this.env.helpers[i]).callIndirect(i, 0);
   }
 
   // ---- registers ----
@@ -807,7 +814,7 @@ class Emitter {
     // The physical address: the entry's, or the interpreter's slow path's
     // (jitTranslate: a walk, where the interpreter would walk).
     c.if().get(ENTRY).i64(~0xfffn).op(Op.i64_and).get(ADDR).i64(0xfffn).op(Op.i64_and).op(Op.i64_or).set(ENTRY);
-    c.op(Op.else).get(ADDR).i32(perm).call(this.helper('jitTranslate')).set(ENTRY).end();
+    c.op(Op.else).get(ADDR).i32(perm); this.callHelper('jitTranslate'); c.set(ENTRY).end();
     // Its offset in RAM, with room for the access (none: a fault, MMIO or
     // a store to translated code, left to the interpreter).
     c.get(ENTRY).get(RAM_START).op(Op.i64_sub).tee(ENTRY).get(RAM_BYTES).i64(size).op(Op.i64_sub).op(Op.i64_gt_u);
@@ -874,7 +881,7 @@ class Emitter {
       if (r !== undefined && r !== 0) { c.i32(0); this.read(r); c.mem(Op.i64_store, 3, X_REGS + r * 8); }
     }
     for (const r of f.src) { c.i32(0); this.fget(r); c.mem(Op.f64_store, 3, F_REGS + r * 8); }
-    c.i32(inst.op).call(this.helper('jitFloat'));
+    c.i32(inst.op); this.callHelper('jitFloat');
     this.bailIf(inst.pc, remaining, nest);
     if (dst !== undefined && dst !== 0) { c.i32(0).mem(Op.i64_load, 3, X_REGS + dst * 8); this.write(dst); }
     if (f.dst !== undefined) { c.i32(0).mem(Op.f64_load, 3, F_REGS + f.dst * 8); this.fset(f.dst); }
@@ -1219,8 +1226,8 @@ class Emitter {
         if (f6 === 0x10) { c.i64(sh).op(Op.i64_shr_s); return; }                 // SRAI
         if (f6 === 0x18) { c.i64(sh).op(Op.i64_rotr); return; }                  // RORI
         if (f6 === 0x12) { c.i64(sh).op(Op.i64_shr_u).i64(1n).op(Op.i64_and); return; } // BEXTI
-        if (i12 === 0x287) { c.call(this.helper('orcb')); return; }              // ORC.B
-        if (i12 === 0x6b8) { c.call(this.helper('bswap64')); return; }           // REV8
+        if (i12 === 0x287) { this.callHelper('orcb'); return; }                   // ORC.B
+        if (i12 === 0x6b8) { this.callHelper('bswap64'); return; }                // REV8
         break;
     }
     throw new Error(`translate: OP-IMM 0x${op.toString(16)}`);
@@ -1273,11 +1280,11 @@ class Emitter {
       case 0x01:
         switch (f3) {
           case 0: ab(); c.op(Op.i64_mul); return;                                  // MUL
-          case 1: ab(); c.call(this.helper('mulh')); return;
-          case 2: ab(); c.call(this.helper('mulhsu')); return;
-          case 3: ab(); c.call(this.helper('mulhu')); return;
-          case 4: ab(); c.call(this.helper('div64')); return;
-          case 6: ab(); c.call(this.helper('rem64')); return;
+          case 1: ab(); this.callHelper('mulh'); return;
+          case 2: ab(); this.callHelper('mulhsu'); return;
+          case 3: ab(); this.callHelper('mulhu'); return;
+          case 4: ab(); this.callHelper('div64'); return;
+          case 6: ab(); this.callHelper('rem64'); return;
           case 5:                                                                  // DIVU: b == 0 gives all ones
             c.i64(-1n);
             this.read(a); this.divisor(b); c.op(Op.i64_div_u);
@@ -1328,7 +1335,7 @@ class Emitter {
       case 0x01:
         this.read(a); this.read(b);
         if (f3 === 0) { c.op(Op.i64_mul).op(Op.i64_extend32_s); return; }                            // MULW
-        c.call(this.helper((['div32', 'divu32', 'rem32', 'remu32'] as const)[f3 - 4]));
+        this.callHelper((['div32', 'divu32', 'rem32', 'remu32'] as const)[f3 - 4]);
         return;
       case 0x04:
         this.read(a);

@@ -7,6 +7,7 @@
 export enum Op {
   block = 0x02, loop = 0x03, if = 0x04, else = 0x05, end = 0x0b,
   br = 0x0c, br_if = 0x0d, br_table = 0x0e, return = 0x0f, call = 0x10,
+  call_indirect = 0x11,
   return_call_indirect = 0x13,
   drop = 0x1a, select = 0x1b,
   local_get = 0x20, local_set = 0x21, local_tee = 0x22,
@@ -182,6 +183,9 @@ export class Code extends Bytes {
     return this.u32(otherwise);
   }
   call(fn: number): this { return this.byte(Op.call).u32(fn); }
+  /** A call through table `table` to a function of type `type` (the index
+   *  on the stack). */
+  callIndirect(type: number, table: number): this { return this.byte(Op.call_indirect).u32(type).u32(table); }
   /** A tail call through table `table` to a function of type `type` (the
    *  index on the stack): the caller's frame is gone before the callee runs. */
   returnCallIndirect(type: number, table: number): this { return this.byte(Op.return_call_indirect).u32(type).u32(table); }
@@ -203,14 +207,16 @@ export function functionBody(locals: readonly { count: number; type: number }[],
 /**
  * A module that imports `memory`, `functions` and optionally `table`, and
  * exports functions of type (params) -> (results), one per entry of
- * `bodies` (functionBody), the i-th as `${i}`. That type's index is
- * `functions.length` (each import has a type of its own before it).
+ * `bodies` (functionBody), the i-th as `${i}`. Each import has a type of its
+ * own, then come `types` (for calls through the table), then that type:
+ * its index is `functions.length + types.length`.
  */
 export function moduleBytes(spec: {
   memory: { module: string; name: string };
   /** A table of funcref imported as table 0 (of at least 0 entries). */
   table?: { module: string; name: string };
   functions: readonly FunctionImport[];
+  types?: readonly { params: readonly number[]; results: readonly number[] }[];
   params: number[]; results: number[];
   bodies: readonly Uint8Array[];
 }): Uint8Array<ArrayBuffer> {
@@ -219,8 +225,8 @@ export function moduleBytes(spec: {
   out.bytes([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
 
   // Types: one per imported function, then the exported function's.
-  const types = new Bytes(16 * spec.functions.length + 16);
-  const sigs = [...spec.functions.map((f) => [f.params, f.results]), [spec.params, spec.results]];
+  const types = new Bytes(16 * (spec.functions.length + (spec.types?.length ?? 0)) + 16);
+  const sigs = [...spec.functions.map((f) => [f.params, f.results]), ...(spec.types ?? []).map((t) => [t.params, t.results]), [spec.params, spec.results]];
   types.u32(sigs.length);
   for (const [params, results] of sigs) {
     types.byte(FUNC).u32(params.length).bytes(params).u32(results.length).bytes(results);
@@ -234,7 +240,7 @@ export function moduleBytes(spec: {
   if (spec.table) imports.name(spec.table.module).name(spec.table.name).byte(0x01).byte(FUNCREF).byte(0x00).u32(0);
   out.byte(2).sized(imports);
 
-  const type = spec.functions.length;
+  const type = spec.functions.length + (spec.types?.length ?? 0);
   const funcs = new Bytes(8 + 2 * n);
   funcs.u32(n);
   for (let i = 0; i < n; i++) funcs.u32(type);
