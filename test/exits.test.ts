@@ -58,6 +58,16 @@ describe('the exit table, for a system VM', () => {
     expect(counts.get('MMIO_LOAD')).toBe(2);
   });
 
+  it('untraced (no trace()), an MMIO exit makes no trace line: the device is not even looked up by name', () => {
+    for (const reason of [ExitReason.MmioLoad, ExitReason.MmioStore]) {
+      const { m, log } = machine(reason);
+      delete m.trace;
+      m.bus!.find = () => { throw new Error('find() called for a trace nobody reads'); };
+      expect(handleExit(reason, m, new Map())).toEqual({ kind: 'continue' });
+      expect(log).toEqual(reason === ExitReason.MmioLoad ? ['complete 0x60'] : ['store 0x0']);
+    }
+  });
+
   it('MMIO_STORE: the device takes the value; none: an access fault', () => {
     const counts = new Map<string, number>();
     const hit = machine(ExitReason.MmioStore, { addr: UART, size: 1, data: 0x41n });

@@ -47,8 +47,10 @@ export interface Partition {
   readonly cpu: ExitCpu;
   /** Instructions the run that exited executed (for traces). */
   readonly ran: bigint;
-  /** One --trace-exits line (after "kvm_exit: vcpu N "); may do nothing. */
-  trace(what: string): void;
+  /** One --trace-exits line (after "kvm_exit: vcpu N "); absent when
+   *  exits are not traced, and then the line is not even made (its hex
+   *  numbers and the device's name were a tenth of an MMIO exit's time). */
+  trace?(what: string): void;
   /** What an unexpected exit's message starts with ("ringvisor boot", "call f"). */
   readonly name: string;
 
@@ -88,7 +90,7 @@ function unexpected(p: Partition, reason: ExitReason): ExitAction {
 }
 
 function budget(p: Partition): ExitAction {
-  p.trace(`reason BUDGET pc ${hex(p.cpu.pc)} after ${p.ran} instructions`);
+  p.trace?.(`reason BUDGET pc ${hex(p.cpu.pc)} after ${p.ran} instructions`);
   p.preempt?.();
   return CONTINUE;
 }
@@ -109,7 +111,7 @@ function ecallS(p: Partition, reason: ExitReason): ExitAction {
   if (!p.sbiCall) return unexpected(p, reason);
   const pc = p.cpu.exit.pc;
   const call = p.sbiCall();
-  p.trace(`reason ECALL_S pc ${hex(pc)} sbi ${call.name} error ${call.error}`);
+  p.trace?.(`reason ECALL_S pc ${hex(pc)} sbi ${call.name} error ${call.error}`);
   return CONTINUE;
 }
 
@@ -120,7 +122,7 @@ function mmioLoad(p: Partition, reason: ExitReason): ExitAction {
   if (!bus) return unexpected(p, reason);
   const cpu = p.cpu, a = cpu.mmio, pc = cpu.exit.pc;
   const v = bus.load(a.addr, a.size as 1 | 2 | 4 | 8);
-  p.trace(`reason MMIO_LOAD pc ${hex(pc)} gpa ${hex(a.addr)} len ${a.size} ${v === undefined ? 'no device: access fault' : `val ${hex(v)} (${bus.find(a.addr)?.name})`}`);
+  p.trace?.(`reason MMIO_LOAD pc ${hex(pc)} gpa ${hex(a.addr)} len ${a.size} ${v === undefined ? 'no device: access fault' : `val ${hex(v)} (${bus.find(a.addr)?.name})`}`);
   if (v === undefined) cpu.failMmio(); else cpu.completeMmioLoad(v);
   return CONTINUE;
 }
@@ -130,7 +132,7 @@ function mmioStore(p: Partition, reason: ExitReason): ExitAction {
   if (!bus) return unexpected(p, reason);
   const cpu = p.cpu, a = cpu.mmio, pc = cpu.exit.pc;
   const ok = bus.store(a.addr, a.size as 1 | 2 | 4 | 8, a.data);
-  p.trace(`reason MMIO_STORE pc ${hex(pc)} gpa ${hex(a.addr)} len ${a.size} val ${hex(a.data)} ${ok ? `(${bus.find(a.addr)?.name})` : 'no device: access fault'}`);
+  p.trace?.(`reason MMIO_STORE pc ${hex(pc)} gpa ${hex(a.addr)} len ${a.size} val ${hex(a.data)} ${ok ? `(${bus.find(a.addr)?.name})` : 'no device: access fault'}`);
   if (!ok) cpu.failMmio();
   return CONTINUE;
 }
@@ -139,7 +141,7 @@ function mmioStore(p: Partition, reason: ExitReason): ExitAction {
 // scheduler skips time ahead when every hart waits).
 function wfi(p: Partition, reason: ExitReason): ExitAction {
   if (!p.waitForInterrupt) return unexpected(p, reason);
-  p.trace(`reason WFI pc ${hex(p.cpu.exit.pc)}`);
+  p.trace?.(`reason WFI pc ${hex(p.cpu.exit.pc)}`);
   p.waitForInterrupt();
   return CONTINUE;
 }

@@ -1193,7 +1193,6 @@ export class ProcessVM {
       name: `ringvisor: ${this.programName}`,
       get cpu() { return vm.cpu; },
       ran: 0n,
-      trace: () => {},
       systemCall: () => { this.syscall(); return CONTINUE; },
       breakpoint: () => this.signalled(this.fault(SIGTRAP, 'ebreak')),
       fault: () => {

@@ -246,7 +246,7 @@ function begin(vm: ProcessVM, target: string | bigint, args: CallArg[], options:
   // The call as the exit table (hypervisor/exits.ts) sees it: the run
   // loop's system calls and faults, and the ebreak at `ret` ending it.
   const partition: Partition = {
-    name: `call ${name}`, cpu, ran: 0n, trace: () => {},
+    name: `call ${name}`, cpu, ran: 0n,
     systemCall: () => { syscall(vm, name); return CONTINUE; },
     breakpoint: () => {
       if (cpu.exit.pc === ret) {

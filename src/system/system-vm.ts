@@ -270,7 +270,7 @@ export class SystemVM {
       name: 'ringvisor boot', cpu, bus: this.bus, ran: 0n,
       sbiCall: () => handleSbi(cpu, this.sbiMachine(), this.sbiStats),
       waitForInterrupt: () => scheduler.waitForInterrupt(),
-      trace: (what) => this.trace(what),
+      trace: options.traceExits && ((what) => this.trace(what)),
     };
     if (kernel === undefined) { // (made by restore())
       this.dtb = from!.system.dtb;
