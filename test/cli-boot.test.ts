@@ -124,6 +124,14 @@ describe.skipIf(!linux)('ringvisor boot: what it shows of ring -1', () => {
     expect(out).toContain('ringvisor: quit (Ctrl-A x)');
   });
 
+  it('the console\'s output, gathered (node/gathered-output.ts), all comes out, before the diagnostic that ends the run', () => {
+    // stdout and stderr into one pipe, to see their order.
+    const r = spawnSync('bash', ['-c', `"${process.execPath}" dist/bin/ringvisor.js boot --kernel ${image} --initrd ${initrd} --append console=ttyS0 --clock virtual --max-instructions 60000000 2>&1`],
+      { encoding: 'latin1', cwd: root, timeout: 120_000 });
+    expect(r.status).toBe(124);
+    expect(r.stdout).toMatch(/Linux version [^]*Run \/init as init process\r?\nringvisor-init: PID 1 shell, type help for commands\r?\nringvisor-init# ringvisor boot: instruction limit reached \(60000000 instructions\) at pc 0x[0-9a-f]+\n$/);
+  });
+
   it('--dump-dtb writes the tree the kernel gets; --stats counts exits, SBI calls and devices; --trace-exits prints each exit', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ringvisor-dtb-'));
     try {

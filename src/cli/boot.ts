@@ -20,6 +20,7 @@ import { parseSize, parseInstructionCount, parseSeconds, parseJitWorker, type Fa
 import { workerServiceFor } from '../node/translation-worker.js';
 import { loadCpuModule } from '../node/load.js';
 import { jitStatsLines } from '../cpu/jit/jit.js';
+import { GatheredOutput } from '../node/gathered-output.js';
 
 export const BOOT_USAGE = `usage: ringvisor boot --kernel IMAGE [options]
 
@@ -196,7 +197,10 @@ export async function cmdBoot(args: string[]): Promise<number> {
     const given = [['--kernel', kernel], ['--initrd', initrd], ['--append', append], ['--mem', mem], ['--smp', harts], ['--clock', clock], ['--balloon', balloon]].filter(([, v]) => v !== undefined);
     if (given.length > 0) usageError(`--restore takes the machine from the checkpoint: ${given.map(([o]) => o).join(', ')} cannot be given with it`);
   } else if (kernel === undefined) throw new BootUsageError('no kernel given (--kernel IMAGE)');
-  const stderr = (line: string) => process.stderr.write(line + '\n');
+  // The console's bytes go out together (node/gathered-output.ts), and
+  // always before a line of ours on stderr, as the guest printed them.
+  const consoleOut = new GatheredOutput((b) => process.stdout.write(b));
+  const stderr = (line: string) => { consoleOut.flush(); process.stderr.write(line + '\n'); };
   // Disks are given by absolute path, so that a checkpoint records where to
   // reopen them from whatever directory it is restored in.
   registerDiskImageOpener((path, readOnly) => FileBlockBackend.open(path, readOnly));
@@ -221,7 +225,7 @@ export async function cmdBoot(args: string[]): Promise<number> {
     maxInstructions, timeoutSeconds, random: hostRandom, jitThreshold, jitWarmup,
     translationService: workerServiceFor(jitWorker, jitThreshold, loadCpuModule),
     disk: tree?.tree.disk ?? (disk === undefined ? undefined : { path: resolve(disk.path), readOnly: disk.readOnly }),
-    console: (b: Uint8Array) => process.stdout.write(b),
+    console: (b: Uint8Array) => consoleOut.write(b),
     diagnostics: stderr,
     traceExits: traceExits ? stderr : undefined,
   };
@@ -300,6 +304,7 @@ export async function cmdBoot(args: string[]): Promise<number> {
     while (status === REPLACED && control.current.state !== 'Stopped');
     vm = control.current;
   } finally {
+    consoleOut.flush();
     stdin.off('data', onData);
     if (stdin.isTTY) stdin.setRawMode(false);
     stdin.pause();
