@@ -48,8 +48,8 @@ export interface Partition {
   /** Instructions the run that exited executed (for traces). */
   readonly ran: bigint;
   /** One --trace-exits line (after "kvm_exit: vcpu N "); absent when
-   *  exits are not traced, and then the line is not even made (its hex
-   *  numbers and the device's name were a tenth of an MMIO exit's time). */
+   *  exits are not traced, and then the line is not even made (an MMIO
+   *  exit's has three numbers in hex and looks the device's name up). */
   trace?(what: string): void;
   /** What an unexpected exit's message starts with ("ringvisor boot", "call f"). */
   readonly name: string;

@@ -8,9 +8,10 @@
 // every few ms while it computes (hypervisor/run-loop.ts YIELD_MS), so
 // gathered bytes wait at most that long.
 
+import { Bytes } from '../cpu/jit/wasm-writer.js';
+
 export class GatheredOutput {
-  private buffer = new Uint8Array(4096);
-  private length = 0;
+  private gathered = new Bytes(4096);
   private scheduled = false;
 
   /** `sink` gets what was gathered, a copy of its own; `schedule` runs its
@@ -21,13 +22,7 @@ export class GatheredOutput {
   ) {}
 
   write(bytes: Uint8Array): void {
-    if (this.length + bytes.length > this.buffer.length) {
-      const bigger = new Uint8Array(Math.max(2 * this.buffer.length, this.length + bytes.length));
-      bigger.set(this.buffer.subarray(0, this.length));
-      this.buffer = bigger;
-    }
-    this.buffer.set(bytes, this.length);
-    this.length += bytes.length;
+    this.gathered.bytes(bytes);
     if (!this.scheduled) {
       this.scheduled = true;
       this.schedule(() => { this.scheduled = false; this.flush(); });
@@ -37,9 +32,9 @@ export class GatheredOutput {
   /** Hands on what was gathered now: before anything else goes to the
    *  host's terminal (a diagnostic on stderr) and before the process ends. */
   flush(): void {
-    if (this.length === 0) return;
-    const bytes = this.buffer.slice(0, this.length);
-    this.length = 0;
+    if (this.gathered.length === 0) return;
+    const bytes = this.gathered.view();
+    this.gathered = new Bytes(4096);
     this.sink(bytes);
   }
 }

@@ -224,7 +224,7 @@ export function moduleBytes(spec: {
   const out = new Bytes(spec.bodies.reduce((s, b) => s + b.length + 5, 64 + 32 * spec.functions.length + 8 * n));
   out.bytes([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
 
-  // Types: one per imported function, then the exported function's.
+  // Types: one per imported function, then `types`, then the exported function's.
   const types = new Bytes(16 * (spec.functions.length + (spec.types?.length ?? 0)) + 16);
   const sigs = [...spec.functions.map((f) => [f.params, f.results]), ...(spec.types ?? []).map((t) => [t.params, t.results]), [spec.params, spec.results]];
   types.u32(sigs.length);
