@@ -716,21 +716,24 @@ export function run(budget: u64): u32 {
 
     let next = pc + len;
     switch (op & 0x7f) {
-      case 0x37: setX(rd(op), immU(op)); break;                           // LUI
-      case 0x17: setX(rd(op), pc + immU(op)); break;                      // AUIPC
-      case 0x6f:                                                          // JAL
-        setX(rd(op), next);
-        next = pc + immJ(op);
-        events |= lookupEvent;
-        break;
-      case 0x67: {                                                        // JALR
-        if (funct3(op) != 0) { raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst); break; }
-        const target = (getX(rs1(op)) + immI(op)) & ~(<u64>1);
-        setX(rd(op), next);
-        next = target;
-        events |= lookupEvent;
+      // The cases in the order of how often our guest Linux's boot runs them
+      // (OP 21%, OP-IMM 18%, LOAD 15%, BRANCH 12%, OP-IMM-32 12%, STORE 9%,
+      // OP-32 6%, JAL 3.5%): V8 tests them one after another.
+      case 0x33: {
+        // ADD, ADDI, ADDIW and ADDW are a third of all instructions: done
+        // here, without a call, and with nothing that can exit to test after.
+        if ((op & 0xfe007000) == 0) { setX(rd(op), getX(rs1(op)) + getX(rs2(op))); pc = next; continue; }
+        const v = opReg(op, getX(rs1(op)), getX(rs2(op)));
+        if (pendingExit == EXIT_NONE) setX(rd(op), v);
         break;
       }
+      case 0x13: {
+        if ((op & 0x7000) == 0) { setX(rd(op), getX(rs1(op)) + immI(op)); pc = next; continue; }
+        const v = opImm(op, getX(rs1(op)));
+        if (pendingExit == EXIT_NONE) setX(rd(op), v);
+        break;
+      }
+      case 0x03: execLoad(op); break;
       case 0x63: {                                                        // BRANCH
         const x = getX(rs1(op)), y = getX(rs2(op));
         let taken: bool;
@@ -746,28 +749,34 @@ export function run(budget: u64): u32 {
         if (taken) { next = pc + immB(op); events |= lookupEvent; }
         break;
       }
-      case 0x03: execLoad(op); break;
-      case 0x23: execStore(op); break;
-      case 0x13: {
-        const v = opImm(op, getX(rs1(op)));
-        if (pendingExit == EXIT_NONE) setX(rd(op), v);
-        break;
-      }
       case 0x1b: {
+        if ((op & 0x7000) == 0) { setX(rd(op), sext32(getX(rs1(op)) + immI(op))); pc = next; continue; }
         const v = opImm32(op, getX(rs1(op)));
         if (pendingExit == EXIT_NONE) setX(rd(op), v);
         break;
       }
-      case 0x33: {
-        const v = opReg(op, getX(rs1(op)), getX(rs2(op)));
-        if (pendingExit == EXIT_NONE) setX(rd(op), v);
-        break;
-      }
+      case 0x23: execStore(op); break;
       case 0x3b: {
+        if ((op & 0xfe007000) == 0) { setX(rd(op), sext32(getX(rs1(op)) + getX(rs2(op)))); pc = next; continue; }
         const v = opReg32(op, getX(rs1(op)), getX(rs2(op)));
         if (pendingExit == EXIT_NONE) setX(rd(op), v);
         break;
       }
+      case 0x6f:                                                          // JAL
+        setX(rd(op), next);
+        next = pc + immJ(op);
+        events |= lookupEvent;
+        break;
+      case 0x67: {                                                        // JALR
+        if (funct3(op) != 0) { raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst); break; }
+        const target = (getX(rs1(op)) + immI(op)) & ~(<u64>1);
+        setX(rd(op), next);
+        next = target;
+        events |= lookupEvent;
+        break;
+      }
+      case 0x17: setX(rd(op), pc + immU(op)); break;                      // AUIPC
+      case 0x37: setX(rd(op), immU(op)); break;                           // LUI
       case 0x2f: execAmo(op); break;
       case 0x0f:                                                          // MISC-MEM
         // FENCE orders nothing on one in-order hart. FENCE.I has nothing to
