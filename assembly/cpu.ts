@@ -5,7 +5,7 @@
 // RISC-V unprivileged specification. Floating point lives in fp.ts, the C
 // extension's expansion in rvc.ts, guest memory in memory.ts.
 import {
-  PC, INSTRET, TIME, RESERVATION, RAM_BASE, RAM_SIZE, RAM_OFFSET, RAM_MAX, RVC_CACHE, RVC_ILLEGAL,
+  PC, INSTRET, TIME, RESERVATION, RAM_BASE, RAM_SIZE, RAM_OFFSET, RAM_MAX, RVC_CACHE, RVC_ILLEGAL, SPLIT_BUFFER,
   EXIT_PC, EXIT_INST, EXIT_INST_LEN,
   EXIT_CONTROLS, EXIT_COUNTS, EXIT_REASON_COUNT, BUDGET_LEFT,
   EXIT_NONE, EXIT_ECALL_U, EXIT_EBREAK, EXIT_BUDGET, EXIT_HOT, EXIT_FAULT,
@@ -22,7 +22,7 @@ import { getX, setX, getFcsr, setFcsr } from './state';
 import { pendingExit, clearPendingExit, requestExit, raiseException } from './trap';
 import {
   refreshMemoryConfig, amoAddress, lrAddress, fetchAddress,
-  loadU8, loadU16, loadU32, loadU64, storeU8, storeU16, storeU32, storeU64,
+  loadAddress, storeAddress, mmioStoreData,
 } from './memory';
 import { expandCompressed } from './rvc';
 import { execFloat } from './fp';
@@ -30,7 +30,7 @@ import {
   priv, readSupervisorCsr, writeSupervisorCsr, csrValid, fpOff, markFpDirty, counterAllowed,
   trapToSupervisor, supervisorReturn, pendingInterrupt, updateTimerPending, CSR_SATP,
 } from './supervisor';
-import { refreshMmu, refreshPermissions, flushTlb, flushTlbPage, codePageOf, resumeJit } from './mmu';
+import { refreshMmu, refreshPermissions, flushTlb, flushTlbPage, codePageOf, resumeJit, finishSplitStore } from './mmu';
 
 // ---- field extraction (unprivileged spec, "Base Instruction Formats") ------
 @inline function rd(i: u32): u32 { return (i >> 7) & 31; }
@@ -299,37 +299,48 @@ function opImm32(inst: u32, a: u64): u64 {
 }
 
 // ---- LOAD and STORE -----------------------------------------------------------------
-function execLoad(inst: u32): void {
-  const addr = getX(rs1(inst)) + immI(inst);
+// One address translation for each width (1 << (funct3 & 3) bytes), then
+// the load or store of that width: the seven loads and four stores share
+// one copy of the inlined translation (memory.ts, guestAddress).
+@inline function execLoad(inst: u32): void {
+  const f3 = funct3(inst);
+  if (f3 == 7) { raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst); return; }
+  const a = loadAddress(getX(rs1(inst)) + immI(inst), <u64>1 << (f3 & 3));
+  if (a == 0) {
+    if (pendingExit == EXIT_MMIO_LOAD) {
+      // The next run writes what the device returned (MMIO_PENDING).
+      store<u32>(EXIT_MMIO_RD, rd(inst));
+      store<u32>(EXIT_MMIO_SIGNED, f3 < 3 ? 1 : 0);
+    }
+    return;
+  }
   let v: u64;
-  switch (funct3(inst)) {
-    case 0: v = <u64>(<i64>(<i8>loadU8(addr))); break;          // LB
-    case 1: v = <u64>(<i64>(<i16>loadU16(addr))); break;        // LH
-    case 2: v = sext32(loadU32(addr)); break;                   // LW
-    case 3: v = loadU64(addr); break;                           // LD
-    case 4: v = loadU8(addr); break;                            // LBU
-    case 5: v = loadU16(addr); break;                           // LHU
-    case 6: v = loadU32(addr); break;                           // LWU
-    default: raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst); return;
+  switch (f3) {
+    case 0: v = <u64>(<i64>load<i8>(a)); break;                 // LB
+    case 1: v = <u64>(<i64>load<i16>(a)); break;                // LH
+    case 2: v = <u64>(<i64>load<i32>(a)); break;                // LW
+    case 3: v = load<u64>(a); break;                            // LD
+    case 4: v = <u64>load<u8>(a); break;                        // LBU
+    case 5: v = <u64>load<u16>(a); break;                       // LHU
+    default: v = <u64>load<u32>(a);                             // LWU
   }
-  if (pendingExit == EXIT_NONE) setX(rd(inst), v);
-  else if (pendingExit == EXIT_MMIO_LOAD) {
-    // The next run writes what the device returned (MMIO_PENDING).
-    store<u32>(EXIT_MMIO_RD, rd(inst));
-    store<u32>(EXIT_MMIO_SIGNED, funct3(inst) < 3 ? 1 : 0);
-  }
+  setX(rd(inst), v);
 }
 
-function execStore(inst: u32): void {
-  const addr = getX(rs1(inst)) + immS(inst);
+@inline function execStore(inst: u32): void {
+  const f3 = funct3(inst);
+  if (f3 > 3) { raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst); return; }
+  const size: u64 = <u64>1 << f3;
   const v = getX(rs2(inst));
-  switch (funct3(inst)) {
-    case 0: storeU8(addr, v); break;                            // SB
-    case 1: storeU16(addr, v); break;                           // SH
-    case 2: storeU32(addr, v); break;                           // SW
-    case 3: storeU64(addr, v); break;                           // SD
-    default: raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst);
+  const a = storeAddress(getX(rs1(inst)) + immS(inst), size);
+  if (a == 0) { mmioStoreData(f3 == 3 ? v : v & ((<u64>1 << (size << 3)) - 1)); return; }
+  switch (f3) {
+    case 0: store<u8>(a, <u8>v); break;                         // SB
+    case 1: store<u16>(a, <u16>v); break;                       // SH
+    case 2: store<u32>(a, <u32>v); break;                       // SW
+    default: store<u64>(a, v);                                  // SD
   }
+  if (a == SPLIT_BUFFER) finishSplitStore();
 }
 
 // ---- A extension ------------------------------------------------------------------------

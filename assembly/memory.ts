@@ -154,16 +154,16 @@ function firstStore(off: u64, size: u64, need: u32): bool {
   return true;
 }
 
-@inline function loadAddress(addr: u64, size: u64): usize {
+@inline export function loadAddress(addr: u64, size: u64): usize {
   return guestAddress(addr, size, PERM_R, CAUSE_LOAD_ACCESS, CAUSE_LOAD_PAGE_FAULT, EXIT_MMIO_LOAD);
 }
 
-@inline function storeAddress(addr: u64, size: u64): usize {
+@inline export function storeAddress(addr: u64, size: u64): usize {
   return guestAddress(addr, size, PERM_W, CAUSE_STORE_ACCESS, CAUSE_STORE_PAGE_FAULT, EXIT_MMIO_STORE);
 }
 
 // A store that exits as MMIO leaves its value for ring -1.
-function mmioStoreData(v: u64): void {
+export function mmioStoreData(v: u64): void {
   if (pendingExit == EXIT_MMIO_STORE) store<u64>(EXIT_DATA, v);
 }
 

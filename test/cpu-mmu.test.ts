@@ -1264,6 +1264,43 @@ describe('MMIO through the MMU', () => {
     expect(vm.cpu.x(11)).toBe(0xffff_ffff_8000_0001n);
   });
 
+  // Every width: the load's size and extension, the store's size and data
+  // cut to its width (the interpreter translates all widths in one place).
+  const DEVICE_VALUE = 0x8899_aabb_ccdd_eeffn;
+  it.each([
+    ['lb', 1, A.lb, 0xffff_ffff_ffff_ffffn],
+    ['lh', 2, A.lh, 0xffff_ffff_ffff_eeffn],
+    ['lw', 4, A.lw, 0xffff_ffff_ccdd_eeffn],
+    ['ld', 8, A.ld, DEVICE_VALUE],
+    ['lbu', 1, A.lbu, 0xffn],
+    ['lhu', 2, A.lhu, 0xeeffn],
+    ['lwu', 4, A.lwu, 0xccdd_eeffn],
+  ] as const)('%s through a mapping: size %i, the value extended as the instruction says', (_name, size, op, want) => {
+    const vm = new Vm();
+    device(vm);
+    const end = vm.x({ 10: MMIO_VA }).program([op(11, 10, 16)]);
+    expect(vm.run()).toBe(ExitReason.MmioLoad);
+    expect(vm.cpu.mmio).toMatchObject({ addr: DEVICE + 16n, size, store: false });
+    vm.cpu.completeMmioLoad(DEVICE_VALUE & ((1n << BigInt(size * 8)) - 1n));
+    vm.runTo(end);
+    expect(vm.cpu.x(11)).toBe(want);
+  });
+
+  it.each([
+    ['sb', 1, A.sb, 0xffn],
+    ['sh', 2, A.sh, 0xeeffn],
+    ['sw', 4, A.sw, 0xccdd_eeffn],
+    ['sd', 8, A.sd, DEVICE_VALUE],
+  ] as const)('%s through a mapping: size %i, the data cut to it', (_name, size, op, data) => {
+    const vm = new Vm();
+    device(vm);
+    const end = vm.x({ 10: MMIO_VA, 12: DEVICE_VALUE }).program([op(12, 10, 24)]);
+    expect(vm.run()).toBe(ExitReason.MmioStore);
+    expect(vm.cpu.mmio).toEqual({ addr: DEVICE + 24n, size, data, store: true });
+    vm.runTo(end);
+    expect(vm.cpu.instret).toBe(1n);
+  });
+
   it('failMmio on a load: access fault 5 to S with stval = the virtual address', () => {
     const vm = new Vm();
     device(vm);
