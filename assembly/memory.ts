@@ -178,16 +178,9 @@ export function mmioStoreData(v: u64): void {
   return guestAddress(addr, size, PERM_R, CAUSE_LOAD_ACCESS, CAUSE_LOAD_PAGE_FAULT);
 }
 
-// Loads return 0 after raising; callers check `pendingExit` before writing
-// the value anywhere.
-@inline export function loadU8(addr: u64): u64 {
-  const a = loadAddress(addr, 1);
-  return a ? <u64>load<u8>(a) : 0;
-}
-@inline export function loadU16(addr: u64): u64 {
-  const a = loadAddress(addr, 2);
-  return a ? <u64>load<u16>(a) : 0;
-}
+// The FP loads and stores (fp.ts; the integer ones translate their width
+// themselves, cpu.ts execLoad and execStore). Loads return 0 after raising;
+// callers check `pendingExit` before writing the value anywhere.
 @inline export function loadU32(addr: u64): u64 {
   const a = loadAddress(addr, 4);
   return a ? <u64>load<u32>(a) : 0;
@@ -198,18 +191,6 @@ export function mmioStoreData(v: u64): void {
 }
 
 // Stores do nothing after raising.
-@inline export function storeU8(addr: u64, v: u64): void {
-  const a = storeAddress(addr, 1);
-  if (a) store<u8>(a, <u8>v);
-  else mmioStoreData(v & 0xff);
-}
-@inline export function storeU16(addr: u64, v: u64): void {
-  const a = storeAddress(addr, 2);
-  if (a) {
-    store<u16>(a, <u16>v);
-    if (a == SPLIT_BUFFER) finishSplitStore();
-  } else mmioStoreData(v & 0xffff);
-}
 @inline export function storeU32(addr: u64, v: u64): void {
   const a = storeAddress(addr, 4);
   if (a) {
