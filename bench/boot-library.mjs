@@ -5,7 +5,11 @@
 // the interpreter's system side moves. With other checkouts' paths (each
 // built: dist/ and build/), their builds run too, alternating run by run, so
 // that the machine's drift falls on all of them alike.
-//   npm run build && node bench/boot-library.mjs [reps=5] [CHECKOUT...] [--json FILE]
+// `--jit N` boots translated (SystemVMOptions.jitThreshold N, the
+// translations made in the guest's thread) and reports, beside the time,
+// the time inside Cpu.run less the translating, and the calls into
+// translations.
+//   npm run build && node bench/boot-library.mjs [reps=5] [CHECKOUT...] [--jit N] [--json FILE]
 import { writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -16,9 +20,11 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
 const jsonAt = args.indexOf('--json');
 const json = jsonAt >= 0 ? args.splice(jsonAt, 2)[1] : undefined;
+const jitAt = args.indexOf('--jit');
+const jit = jitAt >= 0 ? Number(args.splice(jitAt, 2)[1]) : 0;
 const reps = Number(args[0] ?? 5);
-if (!Number.isInteger(reps) || reps < 1) {
-  process.stderr.write('usage: node bench/boot-library.mjs [reps=5] [CHECKOUT...] [--json FILE]\n');
+if (!Number.isInteger(reps) || reps < 1 || !Number.isInteger(jit) || jit < 0) {
+  process.stderr.write('usage: node bench/boot-library.mjs [reps=5] [CHECKOUT...] [--jit N] [--json FILE]\n');
   process.exit(2);
 }
 const checkouts = [ROOT, ...args.slice(1).map((d) => resolve(d))];
@@ -31,21 +37,27 @@ if (linux.missing) {
 // One boot in a child process of its own (a checkout's modules and CPU
 // module, nothing warm from another run): its milliseconds and instructions.
 const child = `
-const [root, image, initrd] = process.argv.slice(1);
+const [root, image, initrd, jit] = process.argv.slice(1);
 const { SystemVM, loadCpuModule } = await import(root + 'dist/index.js');
 const { readFileSync } = await import('node:fs');
 const kernel = readFileSync(image), rd = readFileSync(initrd), cpuModule = loadCpuModule();
 let out = '';
 const t = performance.now();
 const vm = SystemVM.create({ kernel, initrd: rd, append: 'console=ttyS0 quiet panic=-1', cpuModule, random: (b) => b.fill(7),
-  console: (b) => { out += Buffer.from(b).toString('latin1'); } });
+  jitThreshold: Number(jit), console: (b) => { out += Buffer.from(b).toString('latin1'); } });
+const cpu = vm.cpu, run = cpu.run;
+let runMs = 0;
+cpu.run = (budget) => { const s = performance.now(); try { return run.call(cpu, budget); } finally { runMs += performance.now() - s; } };
+if (Number(jit) > 0) cpu.jitCountEntries = true;
 while (!out.includes('# ') && vm.step() === undefined);
-process.stdout.write(JSON.stringify({ ms: performance.now() - t, instructions: String(vm.cpu.instret), prompt: out.includes('# ') }));
+const stats = cpu.jitStats;
+process.stdout.write(JSON.stringify({ ms: performance.now() - t, instructions: String(cpu.instret), prompt: out.includes('# '),
+  runMs: runMs - (stats?.ms ?? 0), translateMs: stats?.ms ?? 0, regions: stats?.translated ?? 0, entries: Number(jit) > 0 ? String(cpu.jitEntries) : '0' }));
 `;
 const runs = new Map(checkouts.map((c) => [c, []]));
 for (let i = 0; i < reps; i++) {
   for (const c of i % 2 ? [...checkouts].reverse() : checkouts) {
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', child, pathToFileURL(c).href + '/', linux.image, linux.initrd], { encoding: 'utf8', timeout: 300_000 });
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', child, pathToFileURL(c).href + '/', linux.image, linux.initrd, String(jit)], { encoding: 'utf8', timeout: 300_000 });
     const got = r.status === 0 ? JSON.parse(r.stdout) : undefined;
     if (!got?.prompt) {
       process.stderr.write(`boot-library: ${c}: no prompt (${(r.stderr || r.stdout || '').trim().split('\n').pop()})\n`);
@@ -57,14 +69,18 @@ for (let i = 0; i < reps; i++) {
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const result = {
-  reps, date: new Date().toISOString(), command: `node bench/boot-library.mjs ${process.argv.slice(2).join(' ')}`,
+  reps, jit, date: new Date().toISOString(), command: `node bench/boot-library.mjs ${process.argv.slice(2).join(' ')}`,
   builds: checkouts.map((c) => {
     const rs = runs.get(c), ms = rs.map((r) => r.ms), instructions = Number(rs[0].instructions);
     const commit = spawnSync('git', ['-C', c, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim();
-    return { checkout: c, commit, instructions, ms, medianMs: median(ms), fastestMs: Math.min(...ms), mips: instructions / median(ms) / 1000 };
+    const runMs = rs.map((r) => r.runMs), translateMs = rs.map((r) => r.translateMs);
+    return { checkout: c, commit, instructions, ms, medianMs: median(ms), fastestMs: Math.min(...ms), mips: instructions / median(ms) / 1000,
+      runMs, medianRunMs: median(runMs), translateMs, medianTranslateMs: median(translateMs), regions: rs[0].regions, entries: Number(rs[0].entries) };
   }),
 };
 for (const b of result.builds) {
   process.stdout.write(`${b.checkout} (${b.commit}): median ${b.medianMs.toFixed(0)} ms, fastest ${b.fastestMs.toFixed(0)} ms, ${b.mips.toFixed(1)} MIPS, ${b.instructions} instructions\n`);
+  if (jit > 0) process.stdout.write(`  --jit ${jit}: running ${b.medianRunMs.toFixed(0)} ms, translating ${b.medianTranslateMs.toFixed(0)} ms (medians), ${b.regions} regions, ${b.entries} calls into translations\n`);
+  else process.stdout.write(`  running ${b.medianRunMs.toFixed(0)} ms (median, inside Cpu.run)\n`);
 }
 if (json) writeFileSync(json, JSON.stringify(result, null, 2) + '\n');

@@ -5,7 +5,9 @@
 // time against the base's. It is how a change is measured against its
 // parent on a shared machine, where runs made one after the other drift
 // apart (docs/PERFORMANCE.md, "What to translate, and where").
-//   node bench/builds.mjs BASE NEW [reps=5] [--only a,b] [--out FILE]
+//   node bench/builds.mjs BASE NEW [reps=5] [--only a,b] [--options '--jit off'] [--out FILE]
+// --options: what both builds' `ringvisor run` gets before the program
+// (e.g. `--jit off`, to measure the interpreter alone).
 // BASE and NEW are checkouts with `npm run build` done (dist/bin/ and
 // build/), e.g. `git worktree add --detach ../base HEAD~1`, then
 // `npm ci && npm run build` there. The guests are this checkout's.
@@ -14,11 +16,11 @@ import { join, resolve } from 'node:path';
 import { median, gitCommit } from './harness.mjs';
 import { onlyWorkloads, timeRun, wholeRunWorkloads } from './whole-runs.mjs';
 
-const USAGE = 'usage: node bench/builds.mjs BASE NEW [reps=5] [--only a,b] [--out FILE]\n       node bench/builds.mjs --print FILE      (a saved result\'s table again)\n';
+const USAGE = 'usage: node bench/builds.mjs BASE NEW [reps=5] [--only a,b] [--options \'--jit off\'] [--out FILE]\n       node bench/builds.mjs --print FILE      (a saved result\'s table again)\n';
 const args = process.argv.slice(2);
 if (args[0] === '--print') {
   const saved = JSON.parse(readFileSync(args[1], 'utf8'));
-  process.stdout.write(render(saved.rows, saved.reps, saved.commits));
+  process.stdout.write(render(saved.rows, saved.reps, saved.commits, saved.options ?? []));
   process.exit(0);
 }
 const option = (name) => {
@@ -27,6 +29,7 @@ const option = (name) => {
 };
 const out = option('--out');
 const only = option('--only')?.split(',');
+const runOptions = option('--options')?.split(' ').filter((o) => o !== '') ?? [];
 const [baseDir, newDir, repsArg] = args;
 const reps = Number(repsArg ?? 5);
 const cli = (dir) => join(resolve(dir), 'dist/bin/ringvisor.js');
@@ -48,7 +51,7 @@ for (let r = 0; r < reps; r++) {
   workloads.forEach((w, i) => {
     const order = (r + i) % 2 === 0 ? ['base', 'new'] : ['new', 'base'];
     for (const b of order) {
-      times.get(w.name)[b].push(timeRun(builds[b], [], w));
+      times.get(w.name)[b].push(timeRun(builds[b], runOptions, w));
       process.stderr.write(`builds: rep ${r + 1}/${reps} ${w.name} ${b}\n`);
     }
   });
@@ -59,14 +62,14 @@ const rows = workloads.map((w) => {
   return { workload: w.name, seconds: { base: median(t.base), new: median(t.new) }, all: t };
 });
 const commits = { base: gitCommit(resolve(baseDir)), new: gitCommit(resolve(newDir)) };
-process.stdout.write(render(rows, reps, commits));
-if (out) writeFileSync(out, JSON.stringify({ commits, date: new Date().toISOString(), reps, rows }, null, 2) + '\n');
+process.stdout.write(render(rows, reps, commits, runOptions));
+if (out) writeFileSync(out, JSON.stringify({ commits, date: new Date().toISOString(), reps, options: runOptions, rows }, null, 2) + '\n');
 
 // Medians, and minimums: on a shared machine a burst of load from
 // elsewhere lengthens some runs and never shortens one, so the fastest
 // run of each is the steadier figure.
-function render(rows, reps, commits) {
-  let table = `whole-process seconds, alternating, ${reps} runs each; base ${commits.base}, new ${commits.new}\n`;
+function render(rows, reps, commits, options) {
+  let table = `whole-process seconds, alternating, ${reps} runs each; base ${commits.base}, new ${commits.new}${options.length ? `; ringvisor run ${options.join(' ')}` : ''}\n`;
   const width = Math.max('workload'.length, ...rows.map((r) => r.workload.length)) + 2;
   table += 'workload'.padEnd(width) + ['base median', 'new median', 'new/base', 'base min', 'new min', 'new/base'].map((h) => h.padStart(12)).join('') + '\n';
   for (const row of rows) {

@@ -173,6 +173,22 @@ describe('bench/builds.mjs', () => {
     }
   }, 120_000);
 
+  it('passes --options to both builds\' runs, and says so in its table and its file', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'ringvisor-builds-')), 'r.json');
+    try {
+      const r = spawnSync(process.execPath, ['bench/builds.mjs', '.', '.', '1', '--only', 'syscalls', '--options', '--jit off --stats', '--out', out], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^whole-process seconds, alternating, 1 runs each; base \S+, new \S+; ringvisor run --jit off --stats$/m);
+      expect(JSON.parse(readFileSync(out, 'utf8')).options).toEqual(['--jit', 'off', '--stats']);
+      // An option `ringvisor run` refuses fails the comparison, with its status.
+      const bad = spawnSync(process.execPath, ['bench/builds.mjs', '.', '.', '1', '--only', 'syscalls', '--options', '--jit nonsense'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+      expect(bad.status).not.toBe(0);
+      expect(bad.stderr).toMatch(/syscalls \(.*ringvisor\.js --jit nonsense\): status 2/);
+    } finally {
+      rmSync(join(out, '..'), { recursive: true, force: true });
+    }
+  }, 120_000);
+
   it('refuses a checkout without a build, a bad count and a workload it does not have, with its usage', () => {
     const empty = mkdtempSync(join(tmpdir(), 'ringvisor-builds-empty-'));
     try {
@@ -229,14 +245,24 @@ describe('bench/boot-library.mjs', () => {
       // The same boot, instruction for instruction, in both.
       expect(j.builds[0].instructions).toBeGreaterThan(10_000_000);
       expect(j.builds[1].instructions).toBe(j.builds[0].instructions);
+      // Translated: the same instructions, some of them run by regions.
+      const jitOut = join(dir, 'jit.json');
+      const t = spawnSync(process.execPath, ['bench/boot-library.mjs', '1', '--jit', '16384', '--json', jitOut], { cwd: ROOT, encoding: 'utf8', timeout: 240_000 });
+      expect(t.status, t.stderr).toBe(0);
+      expect(t.stdout).toMatch(/^ {2}--jit 16384: running \d+ ms, translating \d+ ms \(medians\), [1-9]\d* regions, [1-9]\d* calls into translations$/m);
+      const jj = JSON.parse(readFileSync(jitOut, 'utf8')) as { jit: number; builds: { instructions: number; regions: number; entries: number }[] };
+      expect(jj.jit).toBe(16384);
+      expect(jj.builds[0].instructions).toBe(j.builds[0].instructions);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
-  it('refuses a bad count with its usage', () => {
-    const bad = spawnSync(process.execPath, ['bench/boot-library.mjs', 'x'], { cwd: ROOT, encoding: 'utf8' });
-    expect(bad.status).toBe(2);
-    expect(bad.stderr).toMatch(/^usage: node bench\/boot-library\.mjs/);
+  it('refuses a bad count or threshold with its usage', () => {
+    for (const args of [['x'], ['1', '--jit', 'lots']]) {
+      const bad = spawnSync(process.execPath, ['bench/boot-library.mjs', ...args], { cwd: ROOT, encoding: 'utf8' });
+      expect(bad.status).toBe(2);
+      expect(bad.stderr).toMatch(/^usage: node bench\/boot-library\.mjs/);
+    }
   });
 });
