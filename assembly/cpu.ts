@@ -301,7 +301,8 @@ function opImm32(inst: u32, a: u64): u64 {
 // ---- LOAD and STORE -----------------------------------------------------------------
 // One address translation for each width (1 << (funct3 & 3) bytes), then
 // the load or store of that width: the seven loads and four stores share
-// one copy of the inlined translation (memory.ts, guestAddress).
+// one copy of the inlined translation (memory.ts, guestAddress), which
+// keeps both small enough to inline into the loop.
 @inline function execLoad(inst: u32): void {
   const f3 = funct3(inst);
   if (f3 == 7) { raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst); return; }
@@ -731,8 +732,9 @@ export function run(budget: u64): u32 {
       // (OP 21%, OP-IMM 18%, LOAD 15%, BRANCH 12%, OP-IMM-32 12%, STORE 9%,
       // OP-32 6%, JAL 3.5%): V8 tests them one after another.
       case 0x33: {
-        // ADD, ADDI, ADDIW and ADDW are a third of all instructions: done
-        // here, without a call, and with nothing that can exit to test after.
+        // ADD, ADDI, ADDIW and ADDW are a third of the boot's instructions:
+        // done here, without a call (V8 would save the loop's registers
+        // around it), and with nothing that can exit to test after.
         if ((op & 0xfe007000) == 0) { setX(rd(op), getX(rs1(op)) + getX(rs2(op))); pc = next; continue; }
         const v = opReg(op, getX(rs1(op)), getX(rs2(op)));
         if (pendingExit == EXIT_NONE) setX(rd(op), v);
