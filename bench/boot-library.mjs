@@ -8,7 +8,8 @@
 // `--jit N` boots translated (SystemVMOptions.jitThreshold N, the
 // translations made in the guest's thread) and reports, beside the time,
 // the time inside Cpu.run less the translating, and the calls into
-// translations.
+// translations. Every boot also counts the host's page faults it took (a
+// fresh page costs this machine 11-13 us: docs/PERFORMANCE.md, "Start-up").
 //   npm run build && node bench/boot-library.mjs [reps=5] [CHECKOUT...] [--jit N] [--json FILE]
 import { writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -42,6 +43,7 @@ const { SystemVM, loadCpuModule } = await import(root + 'dist/index.js');
 const { readFileSync } = await import('node:fs');
 const kernel = readFileSync(image), rd = readFileSync(initrd), cpuModule = loadCpuModule();
 let out = '';
+const faults = process.resourceUsage().minorPageFault;
 const t = performance.now();
 const vm = SystemVM.create({ kernel, initrd: rd, append: 'console=ttyS0 quiet panic=-1', cpuModule, random: (b) => b.fill(7),
   jitThreshold: Number(jit), console: (b) => { out += Buffer.from(b).toString('latin1'); } });
@@ -52,6 +54,7 @@ if (Number(jit) > 0) cpu.jitCountEntries = true;
 while (!out.includes('# ') && vm.step() === undefined);
 const stats = cpu.jitStats;
 process.stdout.write(JSON.stringify({ ms: performance.now() - t, instructions: String(cpu.instret), prompt: out.includes('# '),
+  faults: process.resourceUsage().minorPageFault - faults,
   runMs: runMs - (stats?.ms ?? 0), translateMs: stats?.ms ?? 0, regions: stats?.translated ?? 0, entries: Number(jit) > 0 ? String(cpu.jitEntries) : '0' }));
 `;
 const runs = new Map(checkouts.map((c) => [c, []]));
@@ -73,13 +76,14 @@ const result = {
   builds: checkouts.map((c) => {
     const rs = runs.get(c), ms = rs.map((r) => r.ms), instructions = Number(rs[0].instructions);
     const commit = spawnSync('git', ['-C', c, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim();
-    const runMs = rs.map((r) => r.runMs), translateMs = rs.map((r) => r.translateMs);
+    const runMs = rs.map((r) => r.runMs), translateMs = rs.map((r) => r.translateMs), faults = rs.map((r) => r.faults);
     return { checkout: c, commit, instructions, ms, medianMs: median(ms), fastestMs: Math.min(...ms), mips: instructions / median(ms) / 1000,
-      runMs, medianRunMs: median(runMs), translateMs, medianTranslateMs: median(translateMs), regions: rs[0].regions, entries: Number(rs[0].entries) };
+      runMs, medianRunMs: median(runMs), translateMs, medianTranslateMs: median(translateMs), regions: rs[0].regions, entries: Number(rs[0].entries),
+      faults, medianFaults: median(faults) };
   }),
 };
 for (const b of result.builds) {
-  process.stdout.write(`${b.checkout} (${b.commit}): median ${b.medianMs.toFixed(0)} ms, fastest ${b.fastestMs.toFixed(0)} ms, ${b.mips.toFixed(1)} MIPS, ${b.instructions} instructions\n`);
+  process.stdout.write(`${b.checkout} (${b.commit}): median ${b.medianMs.toFixed(0)} ms, fastest ${b.fastestMs.toFixed(0)} ms, ${b.mips.toFixed(1)} MIPS, ${b.instructions} instructions, ${b.medianFaults} page faults\n`);
   if (jit > 0) process.stdout.write(`  --jit ${jit}: running ${b.medianRunMs.toFixed(0)} ms, translating ${b.medianTranslateMs.toFixed(0)} ms (medians), ${b.regions} regions, ${b.entries} calls into translations\n`);
   else process.stdout.write(`  running ${b.medianRunMs.toFixed(0)} ms (median, inside Cpu.run)\n`);
 }

@@ -239,7 +239,7 @@ describe('bench/boot-library.mjs', () => {
       // (This checkout twice: the second path is "another" build.)
       const r = spawnSync(process.execPath, ['bench/boot-library.mjs', '1', '.', '--json', out], { cwd: ROOT, encoding: 'utf8', timeout: 240_000 });
       expect(r.status, r.stderr).toBe(0);
-      expect(r.stdout).toMatch(/median \d+ ms, fastest \d+ ms, [\d.]+ MIPS, \d+ instructions/);
+      expect(r.stdout).toMatch(/median \d+ ms, fastest \d+ ms, [\d.]+ MIPS, \d+ instructions, [1-9]\d* page faults$/m);
       const j = JSON.parse(readFileSync(out, 'utf8')) as { builds: { instructions: number; ms: number[] }[] };
       expect(j.builds).toHaveLength(2);
       // The same boot, instruction for instruction, in both.
