@@ -1,0 +1,92 @@
+#!/usr/bin/env node
+// How much of a short program's time is ringvisor's own start, against
+// qemu-riscv64's whole run of it. For each short real program (those of
+// bench/programs.mjs with one step, run as it runs them), alternating, the
+// whole processes of:
+//   node -e 0            Node's own start and exit, which ringvisor cannot go under
+//   ringvisor's start    `ringvisor run --max-instructions 1`: Node, loading
+//                        ringvisor and the CPU, making the VM and loading the
+//                        program, its first instruction, and the exit (status 124)
+//   ringvisor            the whole run, as bench/programs.mjs times it
+//   qemu-riscv64         the whole run
+// and the medians. Where ringvisor's start alone takes longer than
+// qemu-riscv64's whole run, no speed of the guest's code can bring the
+// program to qemu-riscv64's time.
+//   node bench/start.mjs [reps=11] [--only a,b] [--json FILE]
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { programWorkloads } from './programs.mjs';
+import { qemuPath } from '../scripts/record-golden.mjs';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const CLI = join(ROOT, 'dist/bin/ringvisor.js');
+const SHORT = ['jq-short', 'busybox-echo', 'esbuild-version'];
+const LIMIT_STATUS = 124; // ringvisor's exit status at --max-instructions
+
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b), m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+
+/** Seconds of one whole process, or an Error saying why it failed. */
+function timed(command, { input = '', cwd = ROOT, env = process.env, status = 0 } = {}) {
+  const started = process.hrtime.bigint();
+  const r = spawnSync(command[0], command.slice(1), { cwd, env, input, encoding: 'latin1', timeout: 120_000, maxBuffer: 64 << 20 });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (r.error) return new Error(`${command.join(' ')}: ${r.error.message}`);
+  if (r.status !== status) return new Error(`${command.join(' ')}: exit status ${r.status ?? `signal ${r.signal}`}, not ${status}: ${(r.stderr || '').trim().split('\n').pop()}`);
+  return seconds;
+}
+
+export function runStart({ reps = 11, only = SHORT, progress = () => {} } = {}) {
+  const qemu = qemuPath();
+  if (!qemu) return { missing: 'qemu-riscv64 is not on the PATH (apt-get install qemu-user)' };
+  const { workloads } = programWorkloads();
+  const chosen = workloads.filter((w) => only.includes(w.name) && w.steps.length === 1);
+  if (chosen.length === 0) return { missing: `none of ${only.join(', ')} is built (bash guests/third-party/build.sh)` };
+  const peers = (w) => {
+    const step = w.steps[0], run = { input: step.stdin ?? '', cwd: step.cwd ?? ROOT };
+    const rv = [process.execPath, CLI, 'run', '--fs=host', '--env-clear'];
+    return {
+      node: [[process.execPath, '-e', '0'], {}],
+      start: [[...rv, '--max-instructions', '1', w.elf, ...step.args], { ...run, status: LIMIT_STATUS }],
+      ringvisor: [[...rv, w.elf, ...step.args], run],
+      qemu: [[qemu, w.elf, ...step.args], { ...run, env: {} }],
+    };
+  };
+  const out = [];
+  for (const w of chosen) {
+    const ps = peers(w), names = Object.keys(ps), times = Object.fromEntries(names.map((n) => [n, []]));
+    for (let i = 0; i < reps; i++) {
+      for (const n of i % 2 ? [...names].reverse() : names) {
+        const t = timed(...ps[n]);
+        if (t instanceof Error) throw t;
+        times[n].push(t);
+      }
+      progress(`start: ${w.name} ${i + 1}/${reps}`);
+    }
+    const m = Object.fromEntries(names.map((n) => [n, median(times[n])]));
+    out.push({ name: w.name, title: w.title, times, median: m, startOverQemu: m.start / m.qemu, nodeOverQemu: m.node / m.qemu });
+  }
+  return { reps, programs: out };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const args = process.argv.slice(2);
+  const option = (name) => { const at = args.indexOf(name); return at < 0 ? undefined : args.splice(at, 2)[1]; };
+  const json = option('--json');
+  const only = option('--only')?.split(',');
+  const reps = Number(args[0] ?? 11);
+  if (!Number.isInteger(reps) || reps < 1 || args.length > 1 || (only && only.some((n) => !SHORT.includes(n)))) {
+    process.stderr.write(`usage: node bench/start.mjs [reps=11] [--only ${SHORT.join(',')}] [--json FILE]\n`);
+    process.exit(2);
+  }
+  const r = runStart({ reps, only, progress: (s) => process.stderr.write(s + '\n') });
+  if (r.missing) { process.stderr.write(`start: ${r.missing}\n`); process.exit(1); }
+  const ms = (s) => `${(s * 1000).toFixed(1)} ms`;
+  process.stdout.write(`medians of ${reps}, alternating\nprogram            node -e 0   ringvisor's start   ringvisor   qemu-riscv64   start/qemu\n`);
+  for (const p of r.programs) {
+    const m = p.median;
+    process.stdout.write(`${p.title.padEnd(18)} ${ms(m.node).padStart(9)}   ${ms(m.start).padStart(17)}   ${ms(m.ringvisor).padStart(9)}   ${ms(m.qemu).padStart(12)}   ${p.startOverQemu.toFixed(2)}x\n`);
+  }
+  if (json) writeFileSync(json, JSON.stringify({ ...r, date: new Date().toISOString(), command: `node bench/start.mjs ${process.argv.slice(2).join(' ')}` }, null, 2) + '\n');
+}
