@@ -17,6 +17,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median } from './harness.mjs';
 import { programWorkloads } from './programs.mjs';
 import { qemuPath } from '../scripts/record-golden.mjs';
 
@@ -24,8 +25,6 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(ROOT, 'dist/bin/ringvisor.js');
 const SHORT = ['jq-short', 'busybox-echo', 'esbuild-version'];
 const LIMIT_STATUS = 124; // ringvisor's exit status at --max-instructions
-
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b), m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 
 /** Seconds of one whole process, or an Error saying why it failed. */
 function timed(command, { input = '', cwd = ROOT, env = process.env, status = 0 } = {}) {
