@@ -198,13 +198,14 @@ export function programWorkloads({ quick = false } = {}) {
   return { workloads: ws, missing };
 }
 
-/** The command line of one step under one peer. */
-function commandFor(peer, w, step, peers) {
+/** The command line of one step under one peer; `options` go to
+ *  `ringvisor run` after this harness's own. */
+export function commandFor(peer, w, step, peers, options = []) {
   const sysroot = w.sysroot ? ['-L', w.sysroot] : [];
   switch (peer) {
     case 'ringvisor':
     case 'jitOff':
-      return [process.execPath, CLI, 'run', '--fs=host', '--env-clear', ...(peer === 'jitOff' ? ['--jit', 'off'] : []), ...sysroot, w.elf, ...step.args];
+      return [process.execPath, CLI, 'run', '--fs=host', '--env-clear', ...(peer === 'jitOff' ? ['--jit', 'off'] : []), ...options, ...sysroot, w.elf, ...step.args];
     case 'qemu': return [peers.qemu, ...sysroot, w.elf, ...step.args];
     case 'native': return [w.native, ...step.args];
   }

@@ -15,24 +15,22 @@
 //   node bench/start.mjs [reps=11] [--only a,b] [--json FILE]
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { median } from './harness.mjs';
-import { programWorkloads } from './programs.mjs';
+import { commandFor, programWorkloads } from './programs.mjs';
 import { qemuPath } from '../scripts/record-golden.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLI = join(ROOT, 'dist/bin/ringvisor.js');
 const SHORT = ['jq-short', 'busybox-echo', 'esbuild-version'];
 const LIMIT_STATUS = 124; // ringvisor's exit status at --max-instructions
 
-/** Seconds of one whole process, or an Error saying why it failed. */
+/** Seconds of one whole process; throws if it fails or ends with another status. */
 function timed(command, { input = '', cwd = ROOT, env = process.env, status = 0 } = {}) {
   const started = process.hrtime.bigint();
   const r = spawnSync(command[0], command.slice(1), { cwd, env, input, encoding: 'latin1', timeout: 120_000, maxBuffer: 64 << 20 });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  if (r.error) return new Error(`${command.join(' ')}: ${r.error.message}`);
-  if (r.status !== status) return new Error(`${command.join(' ')}: exit status ${r.status ?? `signal ${r.signal}`}, not ${status}: ${(r.stderr || '').trim().split('\n').pop()}`);
+  if (r.error) throw new Error(`${command.join(' ')}: ${r.error.message}`);
+  if (r.status !== status) throw new Error(`${command.join(' ')}: exit status ${r.status ?? `signal ${r.signal}`}, not ${status}: ${(r.stderr || '').trim().split('\n').pop()}`);
   return seconds;
 }
 
@@ -42,14 +40,14 @@ export function runStart({ reps = 11, only = SHORT, progress = () => {} } = {}) 
   const { workloads } = programWorkloads();
   const chosen = workloads.filter((w) => only.includes(w.name) && w.steps.length === 1);
   if (chosen.length === 0) return { missing: `none of ${only.join(', ')} is built (bash guests/third-party/build.sh)` };
+  // The commands bench/programs.mjs runs, and ringvisor's stopped at its first instruction.
   const peers = (w) => {
     const step = w.steps[0], run = { input: step.stdin ?? '', cwd: step.cwd ?? ROOT };
-    const rv = [process.execPath, CLI, 'run', '--fs=host', '--env-clear'];
     return {
       node: [[process.execPath, '-e', '0'], {}],
-      start: [[...rv, '--max-instructions', '1', w.elf, ...step.args], { ...run, status: LIMIT_STATUS }],
-      ringvisor: [[...rv, w.elf, ...step.args], run],
-      qemu: [[qemu, w.elf, ...step.args], { ...run, env: {} }],
+      start: [commandFor('ringvisor', w, step, {}, ['--max-instructions', '1']), { ...run, status: LIMIT_STATUS }],
+      ringvisor: [commandFor('ringvisor', w, step, {}), run],
+      qemu: [commandFor('qemu', w, step, { qemu }), { ...run, env: {} }],
     };
   };
   const out = [];
@@ -57,9 +55,7 @@ export function runStart({ reps = 11, only = SHORT, progress = () => {} } = {}) 
     const ps = peers(w), names = Object.keys(ps), times = Object.fromEntries(names.map((n) => [n, []]));
     for (let i = 0; i < reps; i++) {
       for (const n of i % 2 ? [...names].reverse() : names) {
-        const t = timed(...ps[n]);
-        if (t instanceof Error) throw t;
-        times[n].push(t);
+        times[n].push(timed(...ps[n]));
       }
       progress(`start: ${w.name} ${i + 1}/${reps}`);
     }
