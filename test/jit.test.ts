@@ -516,6 +516,60 @@ const CORNERS: Array<[string, () => Program]> = [
     A.bne(5, 0, -52),
     A.ebreak(),
   ])],
+  // A block that is its own loop carries its checked accesses into the
+  // next round for bases it moves only by addi (translate.ts, emitLoop):
+  // x8 walks up over a page into the one past the data area, x6 down into
+  // the read-only page (its store faults there) and below it, with an
+  // access that straddles a page on some rounds; a base the loop never
+  // moves, as a byte (whose first use no start value can fail: not
+  // carried) and as a doubleword.
+  ['a self-looping block walking memory through bases it moves by constants', () => handProgram('walk', [
+    A.addi(5, 0, 200),
+    A.ld(10, 8, 0), // 4: loop
+    A.sd(5, 8, 8),
+    A.ld(13, 8, 5), // straddles a page on some rounds
+    A.lbu(11, 18, 0),
+    A.ld(15, 18, 16),
+    A.lw(12, 6, 0),
+    A.sw(14, 6, 4), // a page fault in the read-only page
+    A.addi(8, 8, 24),
+    A.addi(6, 6, -28),
+    A.add(14, 14, 10),
+    A.add(14, 14, 13),
+    A.add(14, 14, 12),
+    A.sd(14, 8, -8), // through the moved base
+    A.sb(14, 18, 0),
+    A.sd(14, 18, 16),
+    A.c_addi(9, 0), // 40: a compressed hint (c.addi x9, 0)
+    A.addi(5, 5, -1),
+    A.bne(5, 0, -66), // 46
+    A.ebreak(),
+  ], { x: { 6: DATA + 0x40n } })],
+  // The same, but the base moved by a register (not carried) and then by
+  // a constant, in either order, a base loaded from memory, and a byte
+  // through a base the loop never moves at the immediate it was checked
+  // at (no value before the loop fails that test: not carried).
+  ['a self-looping block whose bases move by registers or are loaded', () => handProgram('walk-moved', [
+    A.addi(5, 0, 120),
+    A.addi(7, 0, 40),
+    A.sb(5, 19, 0),
+    A.ld(10, 8, 0), // c: loop
+    A.add(8, 8, 7),
+    A.ld(11, 8, 0),
+    A.sd(5, 8, 8),
+    A.addi(8, 8, -16),
+    A.sd(11, 6, 0),
+    A.addi(6, 6, 8),
+    A.add(6, 6, 7),
+    A.ld(16, 18, 0), // x16: whatever the data area holds, 0 at first
+    A.ld(17, 16, 8), // through it: a page fault while it is 0
+    A.sd(6, 18, 0),
+    A.lbu(11, 19, 0),
+    A.add(12, 12, 11),
+    A.addi(5, 5, -1),
+    A.bne(5, 0, -60),
+    A.ebreak(),
+  ], { x: { 6: DATA + 0x100n, 19: DATA + 0x200n } })],
   ['compressed stack, integer and FP memory forms', () => handProgram('rvc-mem', [
     A.addi(5, 0, 5),
     A.c_addi4spn(10, 16), // 4: loop

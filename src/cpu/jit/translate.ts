@@ -473,6 +473,12 @@ class Emitter {
    *  holding the offset in RAM. */
   private readonly checked = new Map<number, { imm: number; local: number }>();
   private nextChecked = 0;
+  /** A block that is its own loop: the checked accesses it starts each
+   *  iteration with (loopCarried), and, as it is emitted, the map at each
+   *  of its back edges and each seed's first use. */
+  private seeds = new Map<number, { imm: number; local: number }>();
+  private backEdges: Map<number, { imm: number; local: number }>[] = [];
+  private readonly firstUse = new Map<number, { d: number; size: number }>();
   /** Some access goes through the TLB (a system VM's): the prologue loads its state. */
   private tlbUsed = false;
 
@@ -504,12 +510,11 @@ class Emitter {
       // A block that branches to itself (a loop's body) is a loop of its
       // own, so that its back edge is a plain branch.
       const own = this.targets(b).includes(b.pc) ? 1 : 0;
-      if (own) this.c.loop();
       this.toNext = own;
       this.toLoop = n - 1 - k + own;
       this.toBail = n - k + own;
-      this.emitBlock(b, k);
-      if (own) this.c.end();
+      if (own) this.emitLoop(b, k);
+      else this.emitBlock(b, k);
       if (k < n - 1) this.c.end();
     });
     this.c.end(); // loop (never falls out: every block ends in a branch)
@@ -617,7 +622,7 @@ class Emitter {
     // them (block j's code follows the end of the (j - k)th structure out),
     // the block itself by its own loop; earlier ones by the dispatch loop.
     if (j > k) this.c.br(this.toNext + j - k - 1 + nest);
-    else if (j === k && this.toNext === 1) this.c.br(nest);
+    else if (j === k && this.toNext === 1) { this.backEdges.push(new Map(this.checked)); this.c.br(nest); }
     else this.c.i32(j).set(BLOCK).br(this.toLoop + nest);
   }
 
@@ -647,10 +652,57 @@ class Emitter {
     }
   }
 
+  /** A block that branches to itself, as a loop of its own. An access
+   *  checked in one iteration through a base register that the body moves
+   *  only by constants (addi r, r, imm) says where the next iteration's
+   *  accesses through it are, as one made earlier in the block would
+   *  (address()): a pointer walking an array is checked once a page, not
+   *  once an iteration. The body is emitted until the map at every back
+   *  edge holds the entries the iteration started with (the same local,
+   *  the same immediate); before the loop, each such local gets a value
+   *  that fails its first use's same-page test, so the first iteration
+   *  checks in full. */
+  private emitLoop(b: Block, k: number): void {
+    const outer = this.c;
+    let seeds = new Map<number, { imm: number; local: number }>();
+    for (let pass = 0; ; pass++) {
+      this.seeds = seeds;
+      this.backEdges = [];
+      this.firstUse.clear();
+      const body = this.swap(new Code());
+      this.emitBlock(b, k);
+      const code = this.swap(body);
+      // First the entries every back edge carries with one immediate; then
+      // of those, the ones that came round in the local they started in,
+      // whose first use a value before the loop can fail. The set only
+      // shrinks, so this ends; when it stays the same, it is the loop's.
+      const keep = pass === 0
+        ? [...this.backEdges[0] ?? []].filter(([key, e]) => this.backEdges.every((m) => m.get(key)?.imm === e.imm))
+        : [...seeds].filter(([key, e]) => {
+          const use = this.firstUse.get(e.local);
+          return this.backEdges.every((m) => m.get(key)?.imm === e.imm && m.get(key)?.local === e.local) &&
+            !(use !== undefined && use.d >= 0 && use.d + use.size <= 1);
+        });
+      if (pass === 0 ? keep.length === 0 : keep.length === seeds.size) {
+        // Fails (L & 0xfff) + d <= 0x1000 - size: d >= 0 from 0xfff, d < 0 from 0.
+        for (const { local } of seeds.values()) {
+          const use = this.firstUse.get(local);
+          if (use !== undefined) outer.i32(use.d >= 0 ? 0xfff : 0).set(local);
+        }
+        outer.loop().bytes(code.view()).end();
+        this.seeds = new Map();
+        return;
+      }
+      // The seeds' locals come first (emitBlock).
+      seeds = new Map(keep.map(([key, e], i) => [key, { imm: e.imm, local: CHECKED + i }]));
+    }
+  }
+
   private emitBlock(b: Block, k: number): void {
     const c = this.c;
     this.checked.clear();
-    this.nextChecked = 0;
+    for (const [key, e] of this.seeds) this.checked.set(key, { ...e });
+    this.nextChecked = this.seeds.size;
     if (b.count > 0) {
       // Enough budget for the whole block, or the interpreter goes on alone.
       c.get(LEFT).i64(b.count).op(Op.i64_lt_u);
@@ -706,7 +758,15 @@ class Emitter {
       case 0x0f: return;                                                         // FENCE, FENCE.I
       case 0x03: this.emitLoad(inst, remaining); return;
       case 0x23: this.emitStore(inst, remaining); return;
-      case 0x13: this.emitOpImm(op); this.write(rd(op)); return;
+      case 0x13: {
+        // addi r, r, imm moves r by a constant: the accesses checked
+        // through it still say where it points, at immediates less imm.
+        const r = rd(op), by = funct3(op) === 0 && r === rs1(op) ? immI(op) : undefined;
+        const kept = by === undefined ? [] : [r * 4 + 1, r * 4 + 2].map((key) => ({ key, e: this.checked.get(key) }));
+        this.emitOpImm(op); this.write(r);
+        for (const { key, e } of kept) if (e !== undefined && Math.abs(e.imm - by!) < 1 << 20) this.checked.set(key, { imm: e.imm - by!, local: e.local });
+        return;
+      }
       case 0x1b: this.emitOpImm32(op); this.write(rd(op)); return;
       case 0x33: this.emitOp(op); this.write(rd(op)); return;
       case 0x3b: this.emitOp32(op); this.write(rd(op)); return;
@@ -738,6 +798,7 @@ class Emitter {
       this.checkedAddress(inst, base, imm, size, perm, remaining, 0);
     } else {
       const d = imm - earlier.imm;
+      if (!this.firstUse.has(earlier.local)) this.firstUse.set(earlier.local, { d, size });
       c.get(earlier.local).i32(0xfff).op(Op.i32_and).i32(d).op(Op.i32_add).i32(0x1000 - size).op(Op.i32_le_u).if();
       c.get(earlier.local).i32(d).op(Op.i32_add).set(OFFSET);
       c.op(Op.else);
