@@ -517,12 +517,11 @@ const CORNERS: Array<[string, () => Program]> = [
     A.ebreak(),
   ])],
   // A block that is its own loop carries its checked accesses into the
-  // next round for bases it moves only by addi (translate.ts, emitLoop):
+  // next round for bases it moves only by addi (translate.ts, startsWith):
   // x8 walks up over a page into the one past the data area, x6 down into
   // the read-only page (its store faults there) and below it, with an
   // access that straddles a page on some rounds; a base the loop never
-  // moves, as a byte (whose first use no start value can fail: not
-  // carried) and as a doubleword.
+  // moves, as a byte and as a doubleword.
   ['a self-looping block walking memory through bases it moves by constants', () => handProgram('walk', [
     A.addi(5, 0, 200),
     A.ld(10, 8, 0), // 4: loop
@@ -548,7 +547,7 @@ const CORNERS: Array<[string, () => Program]> = [
   // The same, but the base moved by a register (not carried) and then by
   // a constant, in either order, a base loaded from memory, and a byte
   // through a base the loop never moves at the immediate it was checked
-  // at (no value before the loop fails that test: not carried).
+  // at (d = 0, size 1: only INVALID_OFFSET's high bit fails that test).
   ['a self-looping block whose bases move by registers or are loaded', () => handProgram('walk-moved', [
     A.addi(5, 0, 120),
     A.addi(7, 0, 40),
@@ -570,6 +569,24 @@ const CORNERS: Array<[string, () => Program]> = [
     A.bne(5, 0, -60),
     A.ebreak(),
   ], { x: { 6: DATA + 0x100n, 19: DATA + 0x200n } })],
+  // An inner loop carries x8's accesses round its back edge; the block
+  // before it checked x8 too, then moved it by a register, so the edge
+  // from there must not carry the local's old offset in.
+  ['a loop entered from a block that checked its base and then moved it by a register', () => handProgram('walk-entered', [
+    A.addi(5, 0, 100),
+    A.addi(7, 0, 24),
+    A.ld(10, 8, 0), // 8: outer loop
+    A.add(8, 8, 7),
+    A.ld(11, 8, 0), // 10: inner loop
+    A.sd(5, 8, 8),
+    A.add(13, 13, 11),
+    A.addi(8, 8, 16),
+    A.addi(5, 5, -1),
+    A.andi(12, 5, 7),
+    A.bne(12, 0, -24), // 28: to the inner loop
+    A.bne(5, 0, -36), // 2c: to the outer
+    A.ebreak(),
+  ])],
   ['compressed stack, integer and FP memory forms', () => handProgram('rvc-mem', [
     A.addi(5, 0, 5),
     A.c_addi4spn(10, 16), // 4: loop

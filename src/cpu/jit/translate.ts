@@ -401,9 +401,13 @@ const RAM_BYTES = 74; // i64: RAM's size
 const ENTRY = 75;     // i64: a TLB entry's data, then the access's offset in RAM
 const PERMS = 76;     // i32: the permission table for the current privilege, SUM and MXR
 // A process VM's block: the offsets in RAM of accesses later ones in the
-// same page may reuse (address()).
+// same page may reuse (address()). A local holding INVALID_OFFSET fails
+// every same-page test: (offset & (INVALID_OFFSET | 0xfff)) + d is then at
+// least 2^31 - 2^21 for the |d| < 2^21 that address() allows. (A real
+// offset of 2 GiB or more fails it too, and takes the whole test.)
 const CHECKED = 77;
 const CHECKED_COUNT = 8;
+const INVALID_OFFSET = 0x8000_0000 | 0;
 const LOCALS = [{ count: 33, type: I64 }, { count: 3, type: I32 }, { count: 1, type: F64 }, { count: 1, type: F32 }, { count: 32, type: F64 }, { count: 1, type: I32 },
   { count: 4, type: I64 }, { count: 1, type: I32 }, { count: CHECKED_COUNT, type: I32 }];
 
@@ -473,12 +477,11 @@ class Emitter {
    *  holding the offset in RAM. */
   private readonly checked = new Map<number, { imm: number; local: number }>();
   private nextChecked = 0;
-  /** A block that is its own loop: the checked accesses it starts each
-   *  iteration with (loopCarried), and, as it is emitted, the map at each
-   *  of its back edges and each seed's first use. */
+  /** A block that is its own loop (emitLoop): the checked accesses it
+   *  starts each round with, and, as it is emitted, the map at each of
+   *  its back edges. */
   private seeds = new Map<number, { imm: number; local: number }>();
   private backEdges: Map<number, { imm: number; local: number }>[] = [];
-  private readonly firstUse = new Map<number, { d: number; size: number }>();
   /** Some access goes through the TLB (a system VM's): the prologue loads its state. */
   private tlbUsed = false;
 
@@ -653,42 +656,29 @@ class Emitter {
   }
 
   /** A block that branches to itself, as a loop of its own. An access
-   *  checked in one iteration through a base register that the body moves
-   *  only by constants (addi r, r, imm) says where the next iteration's
+   *  checked in one round through a base register that the body moves
+   *  only by constants (addi r, r, imm) says where the next round's
    *  accesses through it are, as one made earlier in the block would
-   *  (address()): a pointer walking an array is checked once a page, not
-   *  once an iteration. The body is emitted until the map at every back
-   *  edge holds the entries the iteration started with (the same local,
-   *  the same immediate); before the loop, each such local gets a value
-   *  that fails its first use's same-page test, so the first iteration
-   *  checks in full. */
+   *  (address()): a pointer walking an array is checked in full once a
+   *  page, not once a round. The body is emitted until the map at every
+   *  back edge holds the entries the round started with (the same local,
+   *  the same immediate); the set only shrinks, so this ends. Before the
+   *  loop, on every way in but the back edge, those locals become
+   *  INVALID_OFFSET: the first round checks in full. */
   private emitLoop(b: Block, k: number): void {
     const outer = this.c;
     let seeds = new Map<number, { imm: number; local: number }>();
     for (let pass = 0; ; pass++) {
       this.seeds = seeds;
       this.backEdges = [];
-      this.firstUse.clear();
       const body = this.swap(new Code());
       this.emitBlock(b, k);
       const code = this.swap(body);
-      // First the entries every back edge carries with one immediate; then
-      // of those, the ones that came round in the local they started in,
-      // whose first use a value before the loop can fail. The set only
-      // shrinks, so this ends; when it stays the same, it is the loop's.
       const keep = pass === 0
         ? [...this.backEdges[0] ?? []].filter(([key, e]) => this.backEdges.every((m) => m.get(key)?.imm === e.imm))
-        : [...seeds].filter(([key, e]) => {
-          const use = this.firstUse.get(e.local);
-          return this.backEdges.every((m) => m.get(key)?.imm === e.imm && m.get(key)?.local === e.local) &&
-            !(use !== undefined && use.d >= 0 && use.d + use.size <= 1);
-        });
+        : [...seeds].filter(([key, e]) => this.backEdges.every((m) => m.get(key)?.imm === e.imm && m.get(key)?.local === e.local));
       if (pass === 0 ? keep.length === 0 : keep.length === seeds.size) {
-        // Fails (L & 0xfff) + d <= 0x1000 - size: d >= 0 from 0xfff, d < 0 from 0.
-        for (const { local } of seeds.values()) {
-          const use = this.firstUse.get(local);
-          if (use !== undefined) outer.i32(use.d >= 0 ? 0xfff : 0).set(local);
-        }
+        for (const { local } of seeds.values()) outer.i32(INVALID_OFFSET).set(local);
         outer.loop().bytes(code.view()).end();
         this.seeds = new Map();
         return;
@@ -798,8 +788,7 @@ class Emitter {
       this.checkedAddress(inst, base, imm, size, perm, remaining, 0);
     } else {
       const d = imm - earlier.imm;
-      if (!this.firstUse.has(earlier.local)) this.firstUse.set(earlier.local, { d, size });
-      c.get(earlier.local).i32(0xfff).op(Op.i32_and).i32(d).op(Op.i32_add).i32(0x1000 - size).op(Op.i32_le_u).if();
+      c.get(earlier.local).i32(INVALID_OFFSET | 0xfff).op(Op.i32_and).i32(d).op(Op.i32_add).i32(0x1000 - size).op(Op.i32_le_u).if();
       c.get(earlier.local).i32(d).op(Op.i32_add).set(OFFSET);
       c.op(Op.else);
       this.checkedAddress(inst, base, imm, size, perm, remaining, 1);
