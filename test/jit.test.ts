@@ -516,12 +516,12 @@ const CORNERS: Array<[string, () => Program]> = [
     A.bne(5, 0, -52),
     A.ebreak(),
   ])],
-  // A block that is its own loop carries its checked accesses into the
-  // next round for bases it moves only by addi (translate.ts, startsWith):
-  // x8 walks up over a page into the one past the data area, x6 down into
-  // the read-only page (its store faults there) and below it, with an
-  // access that straddles a page on some rounds; a base the loop never
-  // moves, as a byte and as a doubleword.
+  // Loops walking memory, for any rule that lets an access reuse the
+  // check of an earlier one (in the block, or in the round before: tried,
+  // docs/PERFORMANCE.md): x8 walks up over a page into the one past the
+  // data area, x6 down into the read-only page (its store faults there)
+  // and below it, with an access that straddles a page on some rounds; a
+  // base the loop never moves, as a byte and as a doubleword.
   ['a self-looping block walking memory through bases it moves by constants', () => handProgram('walk', [
     A.addi(5, 0, 200),
     A.ld(10, 8, 0), // 4: loop
@@ -544,10 +544,9 @@ const CORNERS: Array<[string, () => Program]> = [
     A.bne(5, 0, -66), // 46
     A.ebreak(),
   ], { x: { 6: DATA + 0x40n } })],
-  // The same, but the base moved by a register (not carried) and then by
-  // a constant, in either order, a base loaded from memory, and a byte
-  // through a base the loop never moves at the immediate it was checked
-  // at (d = 0, size 1: only INVALID_OFFSET's high bit fails that test).
+  // The same, but the base moved by a register and then by a constant, in
+  // either order, a base loaded from memory, and a byte through a base
+  // the loop never moves at the immediate it was checked at.
   ['a self-looping block whose bases move by registers or are loaded', () => handProgram('walk-moved', [
     A.addi(5, 0, 120),
     A.addi(7, 0, 40),
@@ -569,9 +568,8 @@ const CORNERS: Array<[string, () => Program]> = [
     A.bne(5, 0, -60),
     A.ebreak(),
   ], { x: { 6: DATA + 0x100n, 19: DATA + 0x200n } })],
-  // An inner loop carries x8's accesses round its back edge; the block
-  // before it checked x8 too, then moved it by a register, so the edge
-  // from there must not carry the local's old offset in.
+  // An inner loop walking x8; the block before it checked x8 too, then
+  // moved it by a register: that check says nothing about the loop's.
   ['a loop entered from a block that checked its base and then moved it by a register', () => handProgram('walk-entered', [
     A.addi(5, 0, 100),
     A.addi(7, 0, 24),

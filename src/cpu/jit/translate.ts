@@ -401,13 +401,9 @@ const RAM_BYTES = 74; // i64: RAM's size
 const ENTRY = 75;     // i64: a TLB entry's data, then the access's offset in RAM
 const PERMS = 76;     // i32: the permission table for the current privilege, SUM and MXR
 // A process VM's block: the offsets in RAM of accesses later ones in the
-// same page may reuse (address()). A local holding INVALID_OFFSET fails
-// every same-page test: (offset & (INVALID_OFFSET | 0xfff)) + d is then at
-// least 2^31 - 2^21 for the |d| < 2^21 that address() allows. (A real
-// offset of 2 GiB or more fails it too, and takes the whole test.)
+// same page may reuse (address()).
 const CHECKED = 77;
 const CHECKED_COUNT = 8;
-const INVALID_OFFSET = 0x8000_0000 | 0;
 const LOCALS = [{ count: 33, type: I64 }, { count: 3, type: I32 }, { count: 1, type: F64 }, { count: 1, type: F32 }, { count: 32, type: F64 }, { count: 1, type: I32 },
   { count: 4, type: I64 }, { count: 1, type: I32 }, { count: CHECKED_COUNT, type: I32 }];
 
@@ -477,11 +473,6 @@ class Emitter {
    *  holding the offset in RAM. */
   private readonly checked = new Map<number, { imm: number; local: number }>();
   private nextChecked = 0;
-  /** A block that is its own loop (emitLoop): the checked accesses it
-   *  starts each round with, and, as it is emitted, the map at each of
-   *  its back edges. */
-  private seeds = new Map<number, { imm: number; local: number }>();
-  private backEdges: Map<number, { imm: number; local: number }>[] = [];
   /** Some access goes through the TLB (a system VM's): the prologue loads its state. */
   private tlbUsed = false;
 
@@ -513,11 +504,12 @@ class Emitter {
       // A block that branches to itself (a loop's body) is a loop of its
       // own, so that its back edge is a plain branch.
       const own = this.targets(b).includes(b.pc) ? 1 : 0;
+      if (own) this.c.loop();
       this.toNext = own;
       this.toLoop = n - 1 - k + own;
       this.toBail = n - k + own;
-      if (own) this.emitLoop(b, k);
-      else this.emitBlock(b, k);
+      this.emitBlock(b, k);
+      if (own) this.c.end();
       if (k < n - 1) this.c.end();
     });
     this.c.end(); // loop (never falls out: every block ends in a branch)
@@ -625,7 +617,7 @@ class Emitter {
     // them (block j's code follows the end of the (j - k)th structure out),
     // the block itself by its own loop; earlier ones by the dispatch loop.
     if (j > k) this.c.br(this.toNext + j - k - 1 + nest);
-    else if (j === k && this.toNext === 1) { this.backEdges.push(new Map(this.checked)); this.c.br(nest); }
+    else if (j === k && this.toNext === 1) this.c.br(nest);
     else this.c.i32(j).set(BLOCK).br(this.toLoop + nest);
   }
 
@@ -655,44 +647,10 @@ class Emitter {
     }
   }
 
-  /** A block that branches to itself, as a loop of its own. An access
-   *  checked in one round through a base register that the body moves
-   *  only by constants (addi r, r, imm) says where the next round's
-   *  accesses through it are, as one made earlier in the block would
-   *  (address()): a pointer walking an array is checked in full once a
-   *  page, not once a round. The body is emitted until the map at every
-   *  back edge holds the entries the round started with (the same local,
-   *  the same immediate); the set only shrinks, so this ends. Before the
-   *  loop, on every way in but the back edge, those locals become
-   *  INVALID_OFFSET: the first round checks in full. */
-  private emitLoop(b: Block, k: number): void {
-    const outer = this.c;
-    let seeds = new Map<number, { imm: number; local: number }>();
-    for (let pass = 0; ; pass++) {
-      this.seeds = seeds;
-      this.backEdges = [];
-      const body = this.swap(new Code());
-      this.emitBlock(b, k);
-      const code = this.swap(body);
-      const keep = pass === 0
-        ? [...this.backEdges[0] ?? []].filter(([key, e]) => this.backEdges.every((m) => m.get(key)?.imm === e.imm))
-        : [...seeds].filter(([key, e]) => this.backEdges.every((m) => m.get(key)?.imm === e.imm && m.get(key)?.local === e.local));
-      if (pass === 0 ? keep.length === 0 : keep.length === seeds.size) {
-        for (const { local } of seeds.values()) outer.i32(INVALID_OFFSET).set(local);
-        outer.loop().bytes(code.view()).end();
-        this.seeds = new Map();
-        return;
-      }
-      // The seeds' locals come first (emitBlock).
-      seeds = new Map(keep.map(([key, e], i) => [key, { imm: e.imm, local: CHECKED + i }]));
-    }
-  }
-
   private emitBlock(b: Block, k: number): void {
     const c = this.c;
     this.checked.clear();
-    for (const [key, e] of this.seeds) this.checked.set(key, { ...e });
-    this.nextChecked = this.seeds.size;
+    this.nextChecked = 0;
     if (b.count > 0) {
       // Enough budget for the whole block, or the interpreter goes on alone.
       c.get(LEFT).i64(b.count).op(Op.i64_lt_u);
@@ -748,15 +706,7 @@ class Emitter {
       case 0x0f: return;                                                         // FENCE, FENCE.I
       case 0x03: this.emitLoad(inst, remaining); return;
       case 0x23: this.emitStore(inst, remaining); return;
-      case 0x13: {
-        // addi r, r, imm moves r by a constant: the accesses checked
-        // through it still say where it points, at immediates less imm.
-        const r = rd(op), by = funct3(op) === 0 && r === rs1(op) ? immI(op) : undefined;
-        const kept = by === undefined ? [] : [r * 4 + 1, r * 4 + 2].map((key) => ({ key, e: this.checked.get(key) }));
-        this.emitOpImm(op); this.write(r);
-        for (const { key, e } of kept) if (e !== undefined && Math.abs(e.imm - by!) < 1 << 20) this.checked.set(key, { imm: e.imm - by!, local: e.local });
-        return;
-      }
+      case 0x13: this.emitOpImm(op); this.write(rd(op)); return;
       case 0x1b: this.emitOpImm32(op); this.write(rd(op)); return;
       case 0x33: this.emitOp(op); this.write(rd(op)); return;
       case 0x3b: this.emitOp32(op); this.write(rd(op)); return;
@@ -788,7 +738,7 @@ class Emitter {
       this.checkedAddress(inst, base, imm, size, perm, remaining, 0);
     } else {
       const d = imm - earlier.imm;
-      c.get(earlier.local).i32(INVALID_OFFSET | 0xfff).op(Op.i32_and).i32(d).op(Op.i32_add).i32(0x1000 - size).op(Op.i32_le_u).if();
+      c.get(earlier.local).i32(0xfff).op(Op.i32_and).i32(d).op(Op.i32_add).i32(0x1000 - size).op(Op.i32_le_u).if();
       c.get(earlier.local).i32(d).op(Op.i32_add).set(OFFSET);
       c.op(Op.else);
       this.checkedAddress(inst, base, imm, size, perm, remaining, 1);
