@@ -520,13 +520,13 @@ const CORNERS: Array<[string, () => Program]> = [
   // check of an earlier one (in the block, or in the round before: tried,
   // docs/PERFORMANCE.md): x8 walks up over a page into the one past the
   // data area, x6 down into the read-only page (its store faults there)
-  // and below it, with an access that straddles a page on some rounds; a
+  // and below it, with an access that straddles a page in one round; a
   // base the loop never moves, as a byte and as a doubleword.
   ['a self-looping block walking memory through bases it moves by constants', () => handProgram('walk', [
     A.addi(5, 0, 200),
     A.ld(10, 8, 0), // 4: loop
     A.sd(5, 8, 8),
-    A.ld(13, 8, 5), // straddles a page on some rounds
+    A.ld(13, 8, 12), // straddles into the page past the data area in the round before x8 gets there (x8 = its start - 16)
     A.lbu(11, 18, 0),
     A.ld(15, 18, 16),
     A.lw(12, 6, 0),
