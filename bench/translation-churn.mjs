@@ -22,15 +22,22 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const USAGE = 'usage: node --expose-gc bench/translation-churn.mjs [rounds=16001] [every=2000]\n';
+const USAGE = 'usage: node --expose-gc bench/translation-churn.mjs [rounds=16001] [every=2000]\n'
+  + '       node --expose-gc bench/translation-churn.mjs --v8 [rounds=20001] [every=5000]\n';
 const v8Only = process.argv[2] === '--v8';
 const args = process.argv.slice(v8Only ? 3 : 2);
 const [rounds, every] = [args[0] ?? (v8Only ? '20001' : '16001'), args[1] ?? (v8Only ? '5000' : '2000')].map(Number);
 if (!(Number.isInteger(rounds) && rounds > 0 && Number.isInteger(every) && every > 0) || args.length > 2) {
-  process.stderr.write(USAGE.replace('\n', ' | --v8 [rounds=20001] [every=5000]\n'));
+  process.stderr.write(USAGE);
   process.exit(2);
 }
 const mib = (n) => (n / 2 ** 20).toFixed(0);
+/** Heap in use and resident size in MiB, after a full collection if Node allows one. */
+function sample() {
+  globalThis.gc?.();
+  const m = process.memoryUsage();
+  return { heap: mib(m.heapUsed), rss: mib(m.rss) };
+}
 
 if (v8Only) {
   // (func (export "f") (result i32) i32.const 1), with or without
@@ -44,9 +51,8 @@ if (v8Only) {
     for (let i = 0; i < rounds; i++) {
       new WebAssembly.Instance(new WebAssembly.Module(bytes), imports ? { e: { t: table } } : {});
       if (i % every === 0) {
-        globalThis.gc?.();
-        const m = process.memoryUsage();
-        console.log(`  ${String(i).padStart(7)} instances made: heap ${mib(m.heapUsed)} MiB, rss ${mib(m.rss)} MiB`);
+        const { heap, rss } = sample();
+        console.log(`  ${String(i).padStart(7)} instances made: heap ${heap} MiB, rss ${rss} MiB`);
       }
     }
   }
@@ -77,8 +83,7 @@ for (let r = 0; r < rounds; r++) {
   cpu.pc = at;
   while (cpu.run(1_000_000n) === ExitReason.Budget); // to the ebreak
   if (r % every === 0) {
-    globalThis.gc?.();
-    const m = process.memoryUsage();
-    console.log([r, mappings(), mib(m.rss), mib(m.heapUsed), cpu.jitStats?.modules ?? 0].map((v) => String(v).padStart(7)).join('  '));
+    const { heap, rss } = sample();
+    console.log([r, mappings(), rss, heap, cpu.jitStats?.modules ?? 0].map((v) => String(v).padStart(7)).join('  '));
   }
 }
