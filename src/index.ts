@@ -23,8 +23,8 @@ export {
 } from './linux/vmcall.js';
 export type { CallArg, CallArgs, CallOptions, CallResult } from './linux/vmcall.js';
 export { loadCpuModule } from './node/load.js';
-export { compileHere } from './cpu/jit/jit.js';
-export type { TranslationService, TranslationRequest, TranslationResult, JitStats } from './cpu/jit/jit.js';
+export { compileHere, DEFAULT_CACHE_LIMIT } from './cpu/jit/jit.js';
+export type { TranslationService, TranslationRequest, TranslationResult, JitStats, TranslationCacheLimit } from './cpu/jit/jit.js';
 export { WorkerTranslationService } from './node/translation-worker.js';
 export { readProgramFile, openProgramFile, ProgramFileError, MAX_PROGRAM_BYTES } from './node/read-program.js';
 export { lazyProgram, type ReadAt } from './linux/program-bytes.js';

@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { Cpu, ExitReason, MemoryMode, Perm, EXIT_REASON_NAMES, PAGE_SIZE } from '../src/cpu/cpu.js';
 import { Bytes, Code, Op, I32, I64, functionBody, moduleBytes } from '../src/cpu/jit/wasm-writer.js';
 import { discover, emitRegion, moduleOf, HELPERS, type EmitConfig } from '../src/cpu/jit/translate.js';
-import { ProcessVM, WorkerTranslationService, loadCpuModule, type TranslationService } from '../src/index.js';
+import { ProcessVM, WorkerTranslationService, loadCpuModule, DEFAULT_CACHE_LIMIT, type TranslationService, type TranslationCacheLimit } from '../src/index.js';
 import type { TranslationRequest } from '../src/cpu/jit/jit.js';
 import { newCpu, describeExit, userMode } from './support/machine.js';
 import * as A from './support/rvasm.js';
@@ -930,6 +930,68 @@ describe('translations are dropped when their code changes', () => {
   });
 });
 
+describe('the translation cache is bounded (Cpu.translationCacheLimit)', () => {
+  it('drops every translation when a module would take it past its modules, and runs on the same', () => {
+    // Twelve loops, each in a page of its own, all live at once, each
+    // run again after all have run: a cache of four modules fills twice.
+    const pages = Array.from({ length: 12 }, (_, i) => page(40 + i));
+    const cpu = codeCpu(1, loop(1), pages[0]);
+    pages.forEach((at, i) => {
+      cpu.writeBytes(at, A.assemble(loop(i + 1)));
+      cpu.setPagePermissions(at, PAGE_SIZE, Perm.R | Perm.X);
+    });
+    cpu.translationCacheLimit = { modules: 4, bytes: 2 ** 20 };
+    for (let round = 0; round < 2; round++) {
+      pages.forEach((at, i) => {
+        cpu.setX(6, 0n); cpu.setX(7, 0n); cpu.pc = at;
+        expect(runToExit(cpu)).toBe(ExitReason.Ebreak);
+        expect(cpu.x(6), `loop ${i}, round ${round}`).toBe(40n * BigInt(i + 1));
+        expect(cpu.translatedEntries().length).toBeLessThanOrEqual(4);
+      });
+    }
+    const s = cpu.jitStats!;
+    expect(s.flushes).toBeGreaterThanOrEqual(4);
+    expect(s.translated).toBeGreaterThan(12);
+    // Where it stopped, it runs as the interpreter does.
+    cpu.setX(6, 0n); cpu.setX(7, 0n); cpu.pc = pages[5];
+    expectSameAsInterpreter(cpu, loop(6), pages[5]);
+  });
+
+  it('and past its bytes, keeping a module alone in the cache however large', () => {
+    // A limit of one byte: every module is larger, so each goes in only
+    // when the cache is empty, and the next one empties it.
+    const pages = Array.from({ length: 6 }, (_, i) => page(40 + i));
+    const cpu = codeCpu(1, loop(1), pages[0]);
+    pages.forEach((at, i) => {
+      cpu.writeBytes(at, A.assemble(loop(i + 1)));
+      cpu.setPagePermissions(at, PAGE_SIZE, Perm.R | Perm.X);
+    });
+    cpu.translationCacheLimit = { modules: 1000, bytes: 1 };
+    for (let round = 0; round < 3; round++) {
+      pages.forEach((at, i) => {
+        cpu.setX(6, 0n); cpu.setX(7, 0n); cpu.pc = at;
+        expect(runToExit(cpu)).toBe(ExitReason.Ebreak);
+        expect(cpu.x(6), `loop ${i}, round ${round}`).toBe(40n * BigInt(i + 1));
+        expect(cpu.translatedEntries().length).toBeLessThanOrEqual(1);
+      });
+    }
+    const s = cpu.jitStats!;
+    expect(s.flushes).toBeGreaterThanOrEqual(6);
+    expect(s.translated).toBeGreaterThanOrEqual(6);
+  });
+
+  it('refuses a limit below the least, or not a whole number, and reset() restores the default', () => {
+    const cpu = codeCpu(1, loop(1));
+    for (const bad of [{ modules: 0, bytes: 2 ** 20 }, { modules: 1, bytes: 0 }, { modules: 1.5, bytes: 2 ** 20 }, { modules: 8, bytes: Number.NaN }, { modules: -1, bytes: 1 }]) {
+      expect(() => { cpu.translationCacheLimit = bad; }, JSON.stringify(bad)).toThrow(RangeError);
+    }
+    cpu.translationCacheLimit = { modules: 1, bytes: 2 ** 20 };
+    expect(cpu.translationCacheLimit).toEqual({ modules: 1, bytes: 2 ** 20 });
+    cpu.reset();
+    expect(cpu.translationCacheLimit).toEqual(DEFAULT_CACHE_LIMIT);
+  });
+});
+
 // ---- 4. budgets are exact -----------------------------------------------------------------------
 
 describe('budgets stop translated code exactly where the interpreter stops', () => {
@@ -1032,13 +1094,13 @@ describe('budgets stop translated code exactly where the interpreter stops', () 
 
 const GUEST = (name: string) => new Uint8Array(readFileSync(new URL(`../guests/bin/${name}`, import.meta.url)));
 
-interface GuestOptions { maxInstructions?: bigint; env?: string[]; memoryBytes?: number }
+interface GuestOptions { maxInstructions?: bigint; env?: string[]; memoryBytes?: number; translationCacheLimit?: TranslationCacheLimit }
 
 async function runGuest(elf: Uint8Array, argv: string[], jitThreshold: number, o: GuestOptions = {}) {
   const out: Buffer[] = [], err: Buffer[] = [];
   const vm = ProcessVM.create(elf, {
     argv, programName: argv[0], memoryBytes: o.memoryBytes ?? 64 * 1024 * 1024, jitThreshold, jitWarmup: 0n, clock: 'virtual',
-    maxInstructions: o.maxInstructions, env: o.env,
+    maxInstructions: o.maxInstructions, env: o.env, translationCacheLimit: o.translationCacheLimit,
     random: (b) => b.fill(7),
     stdout: (d) => out.push(Buffer.from(d)), stderr: (d) => err.push(Buffer.from(d)), diagnostics: (l) => err.push(Buffer.from(l + '\n')),
   });
@@ -1047,9 +1109,30 @@ async function runGuest(elf: Uint8Array, argv: string[], jitThreshold: number, o
   const status = await vm.run();
   return {
     status, stdout: Buffer.concat(out).toString('latin1'), stderr: Buffer.concat(err).toString('latin1'),
-    translated: (vm.cpu.jitStats?.translated ?? 0) - before, instret: vm.cpu.instret,
+    translated: (vm.cpu.jitStats?.translated ?? 0) - before, instret: vm.cpu.instret, flushes: vm.cpu.jitStats?.flushes ?? 0,
   };
 }
+
+describe('whole programs under a small translation cache (ProcessVM translationCacheLimit)', () => {
+  it('run as interpreted, their translations dropped whenever the cache fills', async () => {
+    for (const [name, argv] of [['workload.elf', ['workload', '20']], ['jit-selfmod.elf', ['jit-selfmod']]] as const) {
+      const elf = GUEST(name);
+      const reference = await runGuest(elf, [...argv], 0);
+      const small = await runGuest(elf, [...argv], 1, { translationCacheLimit: { modules: 8, bytes: 64 * 1024 } });
+      expect(small.stdout, name).toBe(reference.stdout);
+      expect(small.status, name).toBe(reference.status);
+      expect(small.instret, name).toBe(reference.instret);
+      expect(small.flushes, name).toBeGreaterThan(0);
+    }
+  });
+
+  it('refuses a limit that is not a whole number of at least 1 when the VM is made', () => {
+    for (const bad of [{ modules: 0, bytes: 1 }, { modules: 1, bytes: 0.5 }]) {
+      expect(() => ProcessVM.create(GUEST('workload.elf'), { translationCacheLimit: bad }), JSON.stringify(bad))
+        .toThrow(/translation cache limit: (modules|bytes) must be a whole number of at least 1/);
+    }
+  });
+});
 
 describe('guest programs run the same translated', () => {
   it.skipIf(typeof (ProcessVM.prototype as { dispose?: unknown }).dispose !== 'function')(

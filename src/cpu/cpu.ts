@@ -2,7 +2,9 @@
 // block and the exit counters, read at the offsets the module itself exports
 // (assembly/layout.ts is the single source of truth for them).
 import { RecordReader, RecordWriter } from '../hypervisor/persist.js';
-import { Jit, compileHere, type JitStats, type TranslationService } from './jit/jit.js';
+import {
+  Jit, compileHere, checkCacheLimit, DEFAULT_CACHE_LIMIT, type JitStats, type TranslationCacheLimit, type TranslationService,
+} from './jit/jit.js';
 
 /** Why `run` returned (assembly/layout.ts, EXIT_*). */
 export enum ExitReason {
@@ -281,6 +283,7 @@ export class Cpu {
   onMissingSlot: ((index: number) => boolean) | undefined;
   private translator: Jit | undefined;
   private service: TranslationService | undefined;
+  private cacheLimit: Readonly<TranslationCacheLimit> = DEFAULT_CACHE_LIMIT;
   private threshold = 0;
   private warmup = 0n;
   private warmUntil = 0n;
@@ -632,6 +635,7 @@ export class Cpu {
     this.flushTranslations();
     this.translator?.resetStats();
     this.threshold = 0;
+    this.translationCacheLimit = DEFAULT_CACHE_LIMIT;
     this.warmup = this.warmUntil = 0n;
     this.warming = false;
     this.ageing = false;
@@ -753,6 +757,7 @@ export class Cpu {
         protectCodeInTlb: (page: number) => e.protectCodeInTlb(page),
       }, this.service);
       this.translator.countEntries(this.countEntries);
+      this.translator.cacheLimit = this.cacheLimit;
     }
     this.applyThreshold();
   }
@@ -812,6 +817,15 @@ export class Cpu {
   set translationService(s: TranslationService | undefined) {
     this.service = s;
     this.translator?.setService(s ?? compileHere((p) => this.exports.expandCompressed(p)));
+  }
+
+  /** The most translated code this CPU keeps (modules, and bytes of
+   *  WebAssembly) before it drops all of it (jit.ts, TranslationCacheLimit):
+   *  the host memory a guest can make translations take. */
+  get translationCacheLimit(): Readonly<TranslationCacheLimit> { return this.cacheLimit; }
+  set translationCacheLimit(limit: Readonly<TranslationCacheLimit>) {
+    this.cacheLimit = checkCacheLimit(limit);
+    if (this.translator) this.translator.cacheLimit = this.cacheLimit;
   }
 
   private flushTranslations(): void {

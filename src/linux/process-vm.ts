@@ -1,7 +1,7 @@
 // The process VM: a static riscv64 Linux program in U-mode whose system calls
 // exit to ring -1 and are served here. The analogue of qemu-riscv64.
 import { Cpu, Cause, ExitReason, ExitControl, MemoryMode, Perm, PAGE_SIZE, EXIT_REASON_NAMES, DEFAULT_JIT_THRESHOLD, DEFAULT_JIT_WARMUP } from '../cpu/cpu.js';
-import type { TranslationService } from '../cpu/jit/jit.js';
+import { checkCacheLimit, DEFAULT_CACHE_LIMIT, type TranslationCacheLimit, type TranslationService } from '../cpu/jit/jit.js';
 import { AddressSpace, OutOfChunks, USER_END, pageUp } from './address-space.js';
 import { forkSharedMaps, sharedMaps } from './shared-maps.js';
 import { defaultCpuModule } from '../cpu/module-registry.js';
@@ -133,6 +133,10 @@ export interface ProcessVMOptions {
    *  WorkerTranslationService (src/node/translation-worker.ts) does it in a
    *  worker thread while the guest runs on. */
   translationService?: TranslationService;
+  /** The most translated code each process's CPU keeps before it drops all
+   *  of it (Cpu.translationCacheLimit): default DEFAULT_CACHE_LIMIT, 2,048
+   *  modules and 16 MiB of WebAssembly. */
+  translationCacheLimit?: TranslationCacheLimit;
   /** Processes the VM may hold at once, zombies included (default 256,
    *  DEFAULT_MAX_PROCESSES): each has a CPU instance of its own. A fork
    *  past it fails with EAGAIN, and ringvisor says so once. */
@@ -544,6 +548,7 @@ export class ProcessVM {
     if (options.maxProcesses !== undefined && !(Number.isInteger(options.maxProcesses) && options.maxProcesses >= 1)) {
       throw new RangeError(`maxProcesses must be a whole number of at least 1, not ${options.maxProcesses}`);
     }
+    if (options.translationCacheLimit !== undefined) checkCacheLimit(options.translationCacheLimit);
     // Every check of the layout comes before a CPU is taken from the spares
     // (a refused program must not cost the next VM a new instance).
     checkLayout(image, interp, name);
@@ -575,6 +580,7 @@ export class ProcessVM {
     cpu.jitWarmup = this.options.jitWarmup ?? DEFAULT_JIT_WARMUP;
     cpu.jitAgeing = this.options.jitAgeing ?? true;
     cpu.jitCountEntries = this.options.jitCountEntries ?? false;
+    cpu.translationCacheLimit = this.options.translationCacheLimit ?? DEFAULT_CACHE_LIMIT;
     cpu.exitControls = PROCESS_EXIT_CONTROLS;
     return cpu;
   }
@@ -704,6 +710,7 @@ export class ProcessVM {
       cpu.jitWarmup = this.options.jitWarmup ?? DEFAULT_JIT_WARMUP;
       cpu.jitAgeing = this.options.jitAgeing ?? true;
       cpu.jitCountEntries = this.options.jitCountEntries ?? false;
+      cpu.translationCacheLimit = this.options.translationCacheLimit ?? DEFAULT_CACHE_LIMIT;
       cpu.exitControls = PROCESS_EXIT_CONTROLS;
       this.processes.cpuAdded(cpu);
     }

@@ -32,6 +32,23 @@
 // guest's next store there faults to Cpu, which gives W back and calls
 // `codeWritten` before the store runs. Either way no translation ever runs
 // code that has changed, which is why FENCE.I needs no work.
+//
+// Generations. The interpreter calls a translation through the CPU's
+// function table; translations call helpers and chain to each other
+// through a table their module imports. That is not the CPU's table,
+// because Node 20's V8 keeps an instance that imports a table alive for as
+// long as the table lives: every module ever made, dropped or not, stayed
+// in memory with its CPU (18 KiB a module, without bound:
+// bench/translation-churn.mjs). It is a generation's table, which holds
+// what the CPU's holds at the same indices (the helpers, and every live
+// translation: setFunction). When every translation is dropped (flush: the
+// cache full, a reset, RAM moved), a new generation begins, and the old
+// table and every module made in it are garbage together. So the modules
+// alive are at most those made since the last flush, which the cache
+// limit bounds (TranslationCacheLimit). (A table of its own per module, with
+// a trampoline that alone imported the CPU's table, freed each module at
+// once, but the extra hop cost 3 ns a chained call: docs/PERFORMANCE.md,
+// "What translated code keeps".)
 import {
   discover, emitRegion, moduleOf, snapshotEnv, foldPc, foldable, pcConst, HELPERS,
   type CodeSnapshot, type EmitConfig, type RegionCode,
@@ -175,13 +192,43 @@ export interface JitStats {
   /** Milliseconds the service spent emitting and compiling (in a worker,
    *  beside the guest rather than in its way). */
   compileMs: number;
+  /** Times every translation was dropped because the cache was full
+   *  (TranslationCacheLimit). */
+  flushes: number;
+}
+
+/**
+ * The most translated code a CPU keeps: modules and bytes of WebAssembly
+ * made since every translation was last dropped. The host memory a
+ * translation costs (its module's instance, its compiled code, about 20
+ * KiB and more for a module of one small region) is guest-controlled:
+ * when a module would take the cache past either figure, every
+ * translation is dropped instead (a module alone in the cache is kept,
+ * however large), as QEMU drops its whole translation buffer when it is
+ * full, and the interpreter finds what is still hot again. The modules
+ * made before are then freed ("Generations"), so a guest that keeps making
+ * code (a JIT, self-modifying code) costs the host at most this much. jq's whole test suite made 720
+ * modules (6.1 MiB); the default is three times that and more.
+ */
+export interface TranslationCacheLimit { modules: number; bytes: number }
+export const DEFAULT_CACHE_LIMIT: Readonly<TranslationCacheLimit> = Object.freeze({ modules: 2048, bytes: 16 * 2 ** 20 });
+
+/** `limit`, checked (each figure a whole number of at least 1, else a
+ *  RangeError) and frozen. */
+export function checkCacheLimit(limit: Readonly<TranslationCacheLimit>): Readonly<TranslationCacheLimit> {
+  for (const key of ['modules', 'bytes'] as const) {
+    const n = limit?.[key];
+    if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`translation cache limit: ${key} must be a whole number of at least 1, not ${n}`);
+  }
+  return Object.freeze({ modules: limit.modules, bytes: limit.bytes });
 }
 
 /** `--stats`'s lines for `s` (`ringvisor run` and `boot`), without their prefix. */
 export function jitStatsLines(s: JitStats): { made: string; time: string } {
   const here = s.modulesHere > 0 ? `, ${s.modulesHere} of them made in the guest's thread while the worker started` : '';
+  const full = s.flushes > 0 ? `; all dropped ${s.flushes} times, the cache full` : '';
   return {
-    made: `translation: ${s.translated} regions (${s.instructions} instructions) in ${s.modules} modules (${(s.bytes / 1024).toFixed(0)} KiB of wasm${here}); ${s.refused} refused, ${s.dropped} dropped`,
+    made: `translation: ${s.translated} regions (${s.instructions} instructions) in ${s.modules} modules (${(s.bytes / 1024).toFixed(0)} KiB of wasm${here}); ${s.refused} refused, ${s.dropped} dropped${full}`,
     time: `translation time: ${s.ms.toFixed(1)} ms in the guest's thread, ${s.compileMs.toFixed(1)} ms emitting and compiling`,
   };
 }
@@ -210,10 +257,13 @@ function listRemove(map: Map<number, number[]>, key: number, pc: number): void {
   if (list.length === 0) map.delete(key);
 }
 
-const emptyStats = (): JitStats => ({ translated: 0, refused: 0, dropped: 0, instructions: 0, bytes: 0, modules: 0, modulesHere: 0, ms: 0, compileMs: 0 });
+const emptyStats = (): JitStats => ({ translated: 0, refused: 0, dropped: 0, instructions: 0, bytes: 0, modules: 0, modulesHere: 0, ms: 0, compileMs: 0, flushes: 0 });
 
 export class Jit {
   stats: JitStats = emptyStats();
+  cacheLimit: Readonly<TranslationCacheLimit> = DEFAULT_CACHE_LIMIT;
+  /** What the cache holds against cacheLimit: made since the last flush. */
+  private cached = { modules: 0, bytes: 0 };
   /** Live translations: entry pc -> function-table index. */
   private readonly byPc = new Map<number, number>();
   /** RAM page index -> entry pcs translated from that page. */
@@ -232,12 +282,16 @@ export class Jit {
   /** RAM page index -> stores into its translated code so far (writable pages). */
   private readonly codeWrites = new Map<number, number>();
   private readonly freeIndices: number[] = [];
-  private readonly instances = new WeakMap<WebAssembly.Module, WebAssembly.Exports>();
+  /** This generation's instance of each module. */
+  private instances = new WeakMap<WebAssembly.Module, WebAssembly.Exports>();
   /** Translates in this thread while the service is not ready. */
   private readonly here: TranslationService;
   /** Milliseconds `here` has spent (TranslationService.ready). */
   private hereMs = 0;
-  private readonly imports: { cpu: { memory: WebAssembly.Memory; table: WebAssembly.Table } };
+  /** The table this generation's modules import ("Generations"). */
+  private generation: WebAssembly.Table;
+  /** Where the helpers are in the CPU's table and in every generation's. */
+  private readonly helperSlots: number[];
   private config: EmitConfig;
   private systemConfig: EmitConfig;
   /** System mode: the RAM page each live translation was made from. */
@@ -250,12 +304,12 @@ export class Jit {
   private mapWords: Uint32Array | undefined;
 
   constructor(private readonly host: JitHost, private service: TranslationService = compileHere(host.expand)) {
-    this.imports = { cpu: { memory: host.memory, table: host.table } };
     // The helpers go into the table, where translations call them
     // (EmitConfig.helpers).
     const firstHelper = host.table.grow(HELPERS.length);
+    this.helperSlots = HELPERS.map((_, i) => firstHelper + i);
     HELPERS.forEach((h, i) => host.table.set(firstHelper + i, host.helpers[h] as WebAssembly.ExportValue));
-    const helpers = HELPERS.map((_, i) => firstHelper + i);
+    this.generation = this.newGeneration();
     this.here = compileHere(host.expand);
     this.view = new DataView(host.memory.buffer);
     this.bytes = new Uint8Array(host.memory.buffer);
@@ -266,7 +320,7 @@ export class Jit {
         PAGE_PERMS: l.PAGE_PERMS, SLOT_TABLE: l.SLOT_TABLE, SLOT_SHIFT: l.SLOT_SHIFT,
       },
       userEnd: 2 ** l.USER_VA_BITS,
-      helpers,
+      helpers: this.helperSlots,
       chain: TAIL_CALLS ? { JIT_MAP: l.JIT_MAP, JIT_MAP_ENTRIES: l.JIT_MAP_ENTRIES, JIT_NEVER: l.JIT_NEVER } : undefined,
     };
     this.systemConfig = {
@@ -465,7 +519,7 @@ export class Jit {
     const index = this.byPc.get(pc);
     if (index === undefined) return;
     this.clearSlot(pc, index);
-    this.host.table.set(index, null);
+    this.setFunction(index, null);
     this.freeIndices.push(index);
     this.byPc.delete(pc);
     const page = this.pageOfPc.get(pc);
@@ -540,14 +594,28 @@ export class Jit {
     s.bytes += result.bytes; s.compileMs += result.ms;
     if (result.module && !this.instances.has(result.module)) { s.modules++; if (here) s.modulesHere++; }
     if (!wanted.some((w) => w !== undefined)) return;
-    const exports = result.module && this.instantiate(result.module);
-    const table = this.host.table;
+    let exports = result.module && this.instances.get(result.module);
+    if (result.module && exports === undefined) {
+      const limit = this.cacheLimit, c = this.cached;
+      if (c.modules > 0 && (c.modules + 1 > limit.modules || c.bytes + result.bytes > limit.bytes)) {
+        // Full (TranslationCacheLimit): everything goes, this batch too;
+        // its entries' slots are cleared with the map, so they heat again.
+        // (A module alone in the cache stays, however large: else a batch
+        // larger than the limit would never run.)
+        this.flush();
+        s.flushes++;
+        return;
+      }
+      exports = this.instantiate(result.module);
+      c.modules++;
+      c.bytes += result.bytes;
+    }
     pcs.forEach((pc, i) => {
       const w = wanted[i], e = result.entries[i];
       if (w === undefined) return;
       if (e === undefined || exports === undefined) { this.refuse(pc); return; }
       const index = this.freeIndices.pop() ?? this.growTable();
-      table.set(index, exports[String(e.function)] as WebAssembly.ExportValue);
+      this.setFunction(index, exports[String(e.function)] as WebAssembly.ExportValue);
       this.byPc.set(pc, index);
       if (request.config.system !== undefined) {
         const page = w.pages.values().next().value!;
@@ -566,18 +634,31 @@ export class Jit {
    *  free. */
   private growTable(): number {
     const first = this.host.table.grow(TABLE_STEP);
+    this.generation.grow(this.host.table.length - this.generation.length);
     for (let i = first + TABLE_STEP - 1; i > first; i--) this.freeIndices.push(i);
     return first;
   }
 
-  /** The exports of `module` for this CPU: one instance per module, which
-   *  a service may hand back for several requests. */
+  /** Entry `index` of the CPU's table, where the interpreter calls it, and
+   *  of this generation's, where translations chain to it. */
+  private setFunction(index: number, fn: WebAssembly.ExportValue | null): void {
+    this.host.table.set(index, fn);
+    this.generation.set(index, fn);
+  }
+
+  /** A new generation's table ("Generations"): the CPU's table's size, with
+   *  the helpers and no translation. */
+  private newGeneration(): WebAssembly.Table {
+    const table = new WebAssembly.Table({ element: 'anyfunc', initial: this.host.table.length });
+    this.helperSlots.forEach((slot) => table.set(slot, this.host.table.get(slot)));
+    return table;
+  }
+
+  /** An instance of `module` for this CPU in this generation: one per
+   *  module, which a service may hand back for several requests. */
   private instantiate(module: WebAssembly.Module): WebAssembly.Exports {
-    let exports = this.instances.get(module);
-    if (exports === undefined) {
-      exports = new WebAssembly.Instance(module, this.imports as WebAssembly.Imports).exports;
-      this.instances.set(module, exports);
-    }
+    const exports = new WebAssembly.Instance(module, { cpu: { memory: this.host.memory, table: this.generation } }).exports;
+    this.instances.set(module, exports);
     return exports;
   }
 
@@ -642,7 +723,7 @@ export class Jit {
       const index = this.byPc.get(pc);
       if (index === undefined) continue;
       this.clearSlot(pc, index);
-      this.host.table.set(index, null);
+      this.setFunction(index, null);
       this.freeIndices.push(index);
       this.byPc.delete(pc);
       this.pageOfPc.delete(pc);
@@ -651,9 +732,10 @@ export class Jit {
     this.byPage.delete(page);
   }
 
-  /** Drops every translation, pending ones too (RAM moved or the memory
-   *  mode changed). */
+  /** Drops every translation, pending ones too (RAM moved, the memory
+   *  mode changed, or the cache is full). */
   flush(): void {
+    this.cached = { modules: 0, bytes: 0 };
     for (const page of [...this.byPage.keys()]) this.dropPage(page);
     const lay = this.host.layout, ram = this.mem();
     for (const page of this.codePages) ram[lay.PAGE_PERMS + page] &= ~lay.CODE_PAGE;
@@ -666,5 +748,9 @@ export class Jit {
     this.queue = [];
     const l = this.host.layout;
     new Uint8Array(this.host.memory.buffer, l.JIT_MAP, l.JIT_MAP_ENTRIES * 16).fill(0);
+    // No translation is left: the modules made so far, and the table that
+    // kept them alive, are garbage from here ("Generations").
+    this.generation = this.newGeneration();
+    this.instances = new WeakMap();
   }
 }

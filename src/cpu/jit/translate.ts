@@ -37,8 +37,9 @@
 // Chaining (a process VM's regions, EmitConfig.chain): a region that leaves
 // for a pc outside it, with budget left and not stopped short, looks that
 // pc up in the interpreter's translation map itself and tail-calls its
-// translation (return_call_indirect through the CPU's table), after storing
-// its registers as it would to return. Without it every jump out of a
+// translation (return_call_indirect through its module's table, which
+// holds every live translation at its index in the CPU's: jit.ts,
+// "Generations"), after storing its registers as it would to return. Without it every jump out of a
 // region, and every `jalr` whose target the region does not hold (an
 // interpreter's dispatch on its bytecode, a virtual call), went back
 // through the interpreter's loop to find the next translation. The
@@ -82,8 +83,9 @@ export interface EmitConfig {
   /** Where each call into a translation is counted (a u64: assembly/layout.ts
    *  JIT_ENTRIES); absent, it is not. */
   countEntries?: number;
-  /** The indices in the CPU's function table of the helpers (HELPERS
-   *  order). A translation calls them through the table, so that its module
+  /** The indices of the helpers (HELPERS order) in the CPU's function
+   *  table and in the table a module imports (jit.ts, "Generations"). A
+   *  translation calls them through that table, so that its module
    *  imports no functions: V8 compiles a wrapper for every imported
    *  function's signature with each module, which was two thirds of what a
    *  small module cost to compile (docs/PERFORMANCE.md, "What to translate,
@@ -441,8 +443,9 @@ export function snapshotEnv(config: EmitConfig, snapshot: CodeSnapshot, expand: 
   };
 }
 
-/** A module of translations: it imports the CPU's memory and function
- *  table (helpers and chained regions are called through it), declares
+/** A module of translations: it imports the CPU's memory and a function
+ *  table (`cpu.table`: a generation's, jit.ts; helpers and chained regions
+ *  are called through it), declares
  *  each helper's type (HELPERS order), and exports function i, of type
  *  (i64) -> i64 (type REGION_TYPE), as `${i}`. */
 export function moduleOf(functions: readonly RegionCode[]): Uint8Array<ArrayBuffer> {
