@@ -931,24 +931,37 @@ describe('translations are dropped when their code changes', () => {
 });
 
 describe('the translation cache is bounded (Cpu.translationCacheLimit)', () => {
-  it('drops every translation when a module would take it past its modules, and runs on the same', () => {
-    // Twelve loops, each in a page of its own, all live at once, each
-    // run again after all have run: a cache of four modules fills twice.
-    const pages = Array.from({ length: 12 }, (_, i) => page(40 + i));
+  /** A CPU with loop(i + 1) in each of `n` pages of its own (from page 40),
+   *  and a cache of `limit`. */
+  function loopsCpu(n: number, limit: { modules: number; bytes: number }) {
+    const pages = Array.from({ length: n }, (_, i) => page(40 + i));
     const cpu = codeCpu(1, loop(1), pages[0]);
     pages.forEach((at, i) => {
       cpu.writeBytes(at, A.assemble(loop(i + 1)));
       cpu.setPagePermissions(at, PAGE_SIZE, Perm.R | Perm.X);
     });
-    cpu.translationCacheLimit = { modules: 4, bytes: 2 ** 20 };
-    for (let round = 0; round < 2; round++) {
+    cpu.translationCacheLimit = limit;
+    return { cpu, pages };
+  }
+
+  /** Runs every loop `rounds` times over: each adds what it should, and no
+   *  more than `live` translations are ever in the map. */
+  function runLoops(cpu: Cpu, pages: bigint[], rounds: number, live: number): void {
+    for (let round = 0; round < rounds; round++) {
       pages.forEach((at, i) => {
         cpu.setX(6, 0n); cpu.setX(7, 0n); cpu.pc = at;
         expect(runToExit(cpu)).toBe(ExitReason.Ebreak);
         expect(cpu.x(6), `loop ${i}, round ${round}`).toBe(40n * BigInt(i + 1));
-        expect(cpu.translatedEntries().length).toBeLessThanOrEqual(4);
+        expect(cpu.translatedEntries().length).toBeLessThanOrEqual(live);
       });
     }
+  }
+
+  it('drops every translation when a module would take it past its modules, and runs on the same', () => {
+    // Twelve loops, all live at once, each run again after all have run:
+    // a cache of four modules fills twice a round.
+    const { cpu, pages } = loopsCpu(12, { modules: 4, bytes: 2 ** 20 });
+    runLoops(cpu, pages, 2, 4);
     const s = cpu.jitStats!;
     expect(s.flushes).toBeGreaterThanOrEqual(4);
     expect(s.translated).toBeGreaterThan(12);
@@ -960,21 +973,8 @@ describe('the translation cache is bounded (Cpu.translationCacheLimit)', () => {
   it('and past its bytes, keeping a module alone in the cache however large', () => {
     // A limit of one byte: every module is larger, so each goes in only
     // when the cache is empty, and the next one empties it.
-    const pages = Array.from({ length: 6 }, (_, i) => page(40 + i));
-    const cpu = codeCpu(1, loop(1), pages[0]);
-    pages.forEach((at, i) => {
-      cpu.writeBytes(at, A.assemble(loop(i + 1)));
-      cpu.setPagePermissions(at, PAGE_SIZE, Perm.R | Perm.X);
-    });
-    cpu.translationCacheLimit = { modules: 1000, bytes: 1 };
-    for (let round = 0; round < 3; round++) {
-      pages.forEach((at, i) => {
-        cpu.setX(6, 0n); cpu.setX(7, 0n); cpu.pc = at;
-        expect(runToExit(cpu)).toBe(ExitReason.Ebreak);
-        expect(cpu.x(6), `loop ${i}, round ${round}`).toBe(40n * BigInt(i + 1));
-        expect(cpu.translatedEntries().length).toBeLessThanOrEqual(1);
-      });
-    }
+    const { cpu, pages } = loopsCpu(6, { modules: 1000, bytes: 1 });
+    runLoops(cpu, pages, 3, 1);
     const s = cpu.jitStats!;
     expect(s.flushes).toBeGreaterThanOrEqual(6);
     expect(s.translated).toBeGreaterThanOrEqual(6);
