@@ -572,17 +572,24 @@ export class ProcessVM {
   // --mem counts those).
   private takeCpu(given?: Cpu): Cpu {
     const cpu = given ?? spareCpus.get(this.cpuModule)?.pop() ?? new Cpu(this.cpuModule);
+    // (Before prepareCpu: the translator is made with the service.)
+    cpu.translationService = this.options.translationService;
+    this.prepareCpu(cpu);
+    return cpu;
+  }
+
+  /** Sets up a new or reset CPU for a program: memory, its limit, the
+   *  translation options, the exits. A new program warms up anew. */
+  private prepareCpu(cpu: Cpu): void {
     cpu.configureRam(0n, cpu.maxRamBytes, true);
     cpu.memoryMode = MemoryMode.PagePermissions;
     cpu.memoryLimit = this.limitPages;
-    cpu.translationService = this.options.translationService;
     cpu.jitThreshold = this.options.jitThreshold ?? DEFAULT_JIT_THRESHOLD;
     cpu.jitWarmup = this.options.jitWarmup ?? DEFAULT_JIT_WARMUP;
     cpu.jitAgeing = this.options.jitAgeing ?? true;
     cpu.jitCountEntries = this.options.jitCountEntries ?? false;
     cpu.translationCacheLimit = this.options.translationCacheLimit ?? DEFAULT_CACHE_LIMIT;
     cpu.exitControls = PROCESS_EXIT_CONTROLS;
-    return cpu;
   }
 
   // Gives a CPU instance back, scrubbed, for the next process or VM.
@@ -701,18 +708,8 @@ export class ProcessVM {
       // The same instance, scrubbed: its instructions so far still count.
       this.processes.cpuRemoved(this.cpu);
       this.cpu.reset();
-      const cpu = this.cpu;
-      cpu.configureRam(0n, cpu.maxRamBytes, true);
-      cpu.memoryMode = MemoryMode.PagePermissions;
-      cpu.memoryLimit = this.limitPages;
-      cpu.jitThreshold = this.options.jitThreshold ?? DEFAULT_JIT_THRESHOLD;
-      // A new program warms up anew.
-      cpu.jitWarmup = this.options.jitWarmup ?? DEFAULT_JIT_WARMUP;
-      cpu.jitAgeing = this.options.jitAgeing ?? true;
-      cpu.jitCountEntries = this.options.jitCountEntries ?? false;
-      cpu.translationCacheLimit = this.options.translationCacheLimit ?? DEFAULT_CACHE_LIMIT;
-      cpu.exitControls = PROCESS_EXIT_CONTROLS;
-      this.processes.cpuAdded(cpu);
+      this.prepareCpu(this.cpu);
+      this.processes.cpuAdded(this.cpu);
     }
     this.threads.becomeSingle();
     this.programName = nameToText(path);

@@ -200,15 +200,16 @@ export interface JitStats {
 /**
  * The most translated code a CPU keeps: modules and bytes of WebAssembly
  * made since every translation was last dropped. The host memory a
- * translation costs (its module's instance, its compiled code, about 20
- * KiB and more for a module of one small region) is guest-controlled:
- * when a module would take the cache past either figure, every
- * translation is dropped instead (a module alone in the cache is kept,
- * however large), as QEMU drops its whole translation buffer when it is
- * full, and the interpreter finds what is still hot again. The modules
- * made before are then freed ("Generations"), so a guest that keeps making
- * code (a JIT, self-modifying code) costs the host at most this much. jq's whole test suite made 720
- * modules (6.1 MiB); the default is three times that and more.
+ * translation costs (its module's instance and compiled code, some 18 KiB
+ * for a module of one small region) is guest-controlled: when a module
+ * would take the cache past either figure, every translation is dropped
+ * instead (a module alone in the cache is kept, however large), as QEMU
+ * drops its whole translation buffer when it is full, and the interpreter
+ * finds what is still hot again. The modules made before are then freed
+ * ("Generations"), so a guest that keeps making code (a JIT,
+ * self-modifying code) costs the host at most this much. jq's whole test
+ * suite made 720 modules (6.1 MiB); the default is three times that and
+ * more.
  */
 export interface TranslationCacheLimit { modules: number; bytes: number }
 export const DEFAULT_CACHE_LIMIT: Readonly<TranslationCacheLimit> = Object.freeze({ modules: 2048, bytes: 16 * 2 ** 20 });

@@ -39,12 +39,13 @@
 // pc up in the interpreter's translation map itself and tail-calls its
 // translation (return_call_indirect through its module's table, which
 // holds every live translation at its index in the CPU's: jit.ts,
-// "Generations"), after storing its registers as it would to return. Without it every jump out of a
-// region, and every `jalr` whose target the region does not hold (an
-// interpreter's dispatch on its bytecode, a virtual call), went back
-// through the interpreter's loop to find the next translation. The
-// interpreter still sees every untranslated target (a map miss returns to
-// it, and it counts the visit), every budget exit and every stop.
+// "Generations"), after storing its registers as it would to return.
+// Without it every jump out of a region, and every `jalr` whose target
+// the region does not hold (an interpreter's dispatch on its bytecode, a
+// virtual call), went back through the interpreter's loop to find the
+// next translation. The interpreter still sees every untranslated target
+// (a map miss returns to it, and it counts the visit), every budget exit
+// and every stop.
 import { Code, Op, TruncSat, I32, I64, F32, F64, functionBody, moduleBytes } from './wasm-writer.js';
 
 // Limits of a region. What a call into a translation costs grows with the
@@ -445,9 +446,9 @@ export function snapshotEnv(config: EmitConfig, snapshot: CodeSnapshot, expand: 
 
 /** A module of translations: it imports the CPU's memory and a function
  *  table (`cpu.table`: a generation's, jit.ts; helpers and chained regions
- *  are called through it), declares
- *  each helper's type (HELPERS order), and exports function i, of type
- *  (i64) -> i64 (type REGION_TYPE), as `${i}`. */
+ *  are called through it), declares each helper's type (HELPERS order),
+ *  and exports function i, of type (i64) -> i64 (type REGION_TYPE), as
+ *  `${i}`. */
 export function moduleOf(functions: readonly RegionCode[]): Uint8Array<ArrayBuffer> {
   return moduleBytes({
     memory: { module: 'cpu', name: 'memory' }, functions: [],
