@@ -339,12 +339,13 @@ if (sevenZipMissing) {
   }
 
   // The benchmark measures time, so only the shape of its report is compared;
-  // ringvisor and QEMU run side by side. It runs each measured test for about
-  // 4 s of guest time, but never less than one pass: under ringvisor some 2.5
-  // billion instructions (45 s) with one thread and 15 billion with two, which
-  // only the full run does.
+  // ringvisor and QEMU run side by side. It sizes each measured test to take
+  // `-mtimems` of the guest's time at the speed it measures first (4 s by
+  // default: 36.6 billion instructions and 70-80 s under ringvisor with one
+  // thread, and 142-321 s of CI's time); 500 ms is 5.9 billion
+  // instructions and 7 s with one thread. Two threads only the full run does.
   for (const threads of [1, 2]) {
-    const args = ['b', `-mmt${threads}`, '-md18'];
+    const args = ['b', `-mmt${threads}`, '-md18', '-mtimems=500'];
     it.skipIf(threads > 1 && !FULL)(`7zz ${args.join(' ')} runs to its Tot: line${threads > 1 ? ' (RINGVISOR_THIRD_PARTY=full)' : ''}`, async () => {
       const cwd = mkdtempSync(join(tmpdir(), 'ringvisor-7zz-b-'));
       try {
