@@ -13,7 +13,8 @@
 //   npm run build && node --expose-gc bench/translation-churn.mjs [rounds=16001] [every=2000] [--cache MODULES]
 //   node --expose-gc bench/translation-churn.mjs --v8 [rounds=20001] [every=5000]
 //
-// --cache: the CPU's translationCacheLimit in modules (default 2,048).
+// --cache: the CPU's translationCacheLimit in modules (without it, the
+// CPU's default: DEFAULT_CACHE_LIMIT).
 //
 // --v8 shows why without ringvisor: the heap after as many instances of a
 // one-function module, dropped at once, with no imports, with an import of
@@ -33,9 +34,9 @@ const USAGE = 'usage: node --expose-gc bench/translation-churn.mjs [rounds=16001
 const v8Only = process.argv[2] === '--v8';
 const args = process.argv.slice(v8Only ? 3 : 2);
 const cacheAt = v8Only ? -1 : args.indexOf('--cache');
-const cache = cacheAt >= 0 ? Number(args.splice(cacheAt, 2)[1]) : 2048;
+const cache = cacheAt >= 0 ? Number(args.splice(cacheAt, 2)[1]) : undefined;
 const [rounds, every] = [args[0] ?? (v8Only ? '20001' : '16001'), args[1] ?? (v8Only ? '5000' : '2000')].map(Number);
-if (!(Number.isInteger(rounds) && rounds > 0 && Number.isInteger(every) && every > 0 && Number.isInteger(cache) && cache > 0) || args.length > 2) {
+if (!(Number.isInteger(rounds) && rounds > 0 && Number.isInteger(every) && every > 0 && (cache === undefined || (Number.isInteger(cache) && cache > 0))) || args.length > 2) {
   process.stderr.write(USAGE);
   process.exit(2);
 }
@@ -108,7 +109,7 @@ cpu.memoryMode = MemoryMode.PagePermissions;
 const slot = cpu.slotBytes, first = Number(RAM / BigInt(slot));
 for (let i = 0; (i + 2) * slot <= Number(cpu.ramLength); i++) cpu.setSlot(first + i, (i + 1) * slot);
 cpu.jitThreshold = 1;
-cpu.translationCacheLimit = { modules: cache, bytes: cpu.translationCacheLimit.bytes };
+if (cache !== undefined) cpu.translationCacheLimit = { modules: cache, bytes: cpu.translationCacheLimit.bytes };
 
 const mappings = () => readFileSync('/proc/self/maps', 'utf8').trimEnd().split('\n').length;
 console.log(`rounds  mappings  rss MiB  heap MiB  modules    alive  flushes${globalThis.gc ? '' : '   (no --expose-gc: heap without a full collection)'}`);
