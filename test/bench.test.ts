@@ -207,6 +207,54 @@ describe('bench/builds.mjs', () => {
   });
 });
 
+describe('bench/alternate.mjs', () => {
+  const alternate = (...args: string[]) => spawnSync(process.execPath, ['bench/alternate.mjs', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+
+  it('runs a guest under each build in turn and prints each median and its ratio to the first, and --json keeps every time', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ringvisor-alternate-'));
+    try {
+      // This checkout as both builds: the warm-up round and two counted.
+      const r = alternate('2', '.,.', 'guests/bin/bench-integer.elf', '20', '--json', join(dir, 'r.json'));
+      expect(r.status, r.stderr).toBe(0);
+      const lines = r.stdout.trimEnd().split('\n');
+      expect(lines[0]).toBe('2 rounds, bench-integer.elf 20');
+      expect(lines.slice(1)).toHaveLength(2);
+      for (const l of lines.slice(1)) expect(l).toMatch(/^\/\S+ {2}\d+\.\d ms {2}\d+\.\d{3}x$/);
+      expect(lines[1]).toMatch(/ 1\.000x$/);
+      const saved = JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8'));
+      expect(saved).toMatchObject({ args: ['20'], jit: 'on', rounds: 2 });
+      expect(saved.rows.map((row: { times: number[] }) => row.times.length)).toEqual([2, 2]);
+      const off = alternate('1', '.,.', 'guests/bin/bench-integer.elf', '20', '--jit', 'off');
+      expect(off.status, off.stderr).toBe(0);
+      expect(off.stdout).toMatch(/^1 rounds, bench-integer\.elf 20 --jit off$/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('fails when a run does not exit with status 0', () => {
+    const r = alternate('1', '.,.', 'guests/bin/faults.elf');
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/exit status \d+/);
+  }, 120_000);
+
+  it('refuses a bad count, a bad --jit and a checkout without a build, with its usage and status 2', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'ringvisor-alternate-empty-'));
+    try {
+      for (const args of [['x', '.,.', 'guests/bin/exit.elf'], ['0', '.,.', 'guests/bin/exit.elf'], ['1', '.,.'], ['1', '.,.', 'guests/bin/exit.elf', '--jit', '64']]) {
+        const r = alternate(...args);
+        expect(r.status, args.join(' ')).toBe(2);
+        expect(r.stderr).toMatch(/^usage: node bench\/alternate\.mjs/m);
+      }
+      const missing = alternate('1', `.,${empty}`, 'guests/bin/exit.elf');
+      expect(missing.status).toBe(2);
+      expect(missing.stderr).toMatch(/^alternate: .*dist\/index\.js is missing \(npm run build there\)$/m);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('bench/thresholds.mjs', () => {
   it('shows a saved result of another option against --jit off, and refuses a bad count with its usage', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ringvisor-thresholds-'));
