@@ -15,18 +15,12 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { median } from './harness.mjs';
+import { median, takeOption } from './harness.mjs';
 
 const USAGE = 'usage: node bench/alternate.mjs ROUNDS BUILD,BUILD[,...] ELF [ARG...] [--jit off] [--json FILE]\n';
 const args = process.argv.slice(2);
-const option = (name) => {
-  const i = args.indexOf(name);
-  if (i < 0) return undefined;
-  const [, value] = args.splice(i, 2);
-  return value;
-};
-const jit = option('--jit');
-const json = option('--json');
+const jit = takeOption(args, '--jit');
+const json = takeOption(args, '--json');
 const [roundsArg, buildsArg, elf, ...guestArgs] = args;
 const rounds = Number(roundsArg);
 if (!(Number.isInteger(rounds) && rounds >= 1) || buildsArg === undefined || elf === undefined || (jit !== undefined && jit !== 'off')) {

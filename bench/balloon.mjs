@@ -20,7 +20,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, gitCommit } from './harness.mjs';
+import { ROOT, gitCommit, takeOption } from './harness.mjs';
 
 if (typeof globalThis.gc !== 'function') {
   // Resident memory is only worth reading after a collection: run again with one.
@@ -29,8 +29,7 @@ if (typeof globalThis.gc !== 'function') {
 }
 
 const args = process.argv.slice(2);
-const outAt = args.indexOf('--out');
-const outDir = outAt >= 0 ? args.splice(outAt, 2)[1] : undefined;
+const outDir = takeOption(args, '--out');
 const FILL_MIB = Number(args[0] ?? 192);
 if (!(Number.isInteger(FILL_MIB) && FILL_MIB > 0 && FILL_MIB <= 224)) {
   process.stderr.write('usage: node --expose-gc bench/balloon.mjs [FILL_MIB=192 (1..224)] [--out DIR]\n');

@@ -16,13 +16,12 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import { guestLinux } from './boot.mjs';
+import { takeOption } from './harness.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
-const jsonAt = args.indexOf('--json');
-const json = jsonAt >= 0 ? args.splice(jsonAt, 2)[1] : undefined;
-const jitAt = args.indexOf('--jit');
-const jit = jitAt >= 0 ? Number(args.splice(jitAt, 2)[1]) : 0;
+const json = takeOption(args, '--json');
+const jit = args.includes('--jit') ? Number(takeOption(args, '--jit')) : 0;
 const reps = Number(args[0] ?? 5);
 if (!Number.isInteger(reps) || reps < 1 || !Number.isInteger(jit) || jit < 0) {
   process.stderr.write('usage: node bench/boot-library.mjs [reps=5] [CHECKOUT...] [--jit N] [--json FILE]\n');

@@ -11,6 +11,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { takeOption } from './harness.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const APPEND = 'console=ttyS0 quiet panic=-1';
@@ -73,9 +74,8 @@ export function runBoot({ reps = 5, jit = [], progress = () => {} } = {}) {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const args = process.argv.slice(2);
-  const option = (name) => { const at = args.indexOf(name); return at < 0 ? undefined : args.splice(at, 2)[1]; };
-  const jit = option('--jit')?.split(',') ?? [];
-  const json = option('--json');
+  const jit = takeOption(args, '--jit')?.split(',') ?? [];
+  const json = takeOption(args, '--json');
   const r = runBoot({ reps: Number(args[0] ?? 5), jit, progress: (s) => process.stderr.write(s + '\n') });
   r.date = new Date().toISOString();
   r.command = `node bench/boot.mjs ${process.argv.slice(2).join(' ')}`;

@@ -13,7 +13,7 @@
 // `npm ci && npm run build` there. The guests are this checkout's.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { median, gitCommit } from './harness.mjs';
+import { median, gitCommit, takeOption } from './harness.mjs';
 import { onlyWorkloads, timeRun, wholeRunWorkloads } from './whole-runs.mjs';
 
 const USAGE = 'usage: node bench/builds.mjs BASE NEW [reps=5] [--only a,b] [--options \'--jit off\'] [--out FILE]\n       node bench/builds.mjs --print FILE      (a saved result\'s table again)\n';
@@ -23,13 +23,9 @@ if (args[0] === '--print') {
   process.stdout.write(render(saved.rows, saved.reps, saved.commits, saved.options ?? []));
   process.exit(0);
 }
-const option = (name) => {
-  const at = args.indexOf(name);
-  return at >= 0 ? args.splice(at, 2)[1] : undefined;
-};
-const out = option('--out');
-const only = option('--only')?.split(',');
-const runOptions = option('--options')?.split(' ').filter((o) => o !== '') ?? [];
+const out = takeOption(args, '--out');
+const only = takeOption(args, '--only')?.split(',');
+const runOptions = takeOption(args, '--options')?.split(' ').filter((o) => o !== '') ?? [];
 const [baseDir, newDir, repsArg] = args;
 const reps = Number(repsArg ?? 5);
 const cli = (dir) => join(resolve(dir), 'dist/bin/ringvisor.js');

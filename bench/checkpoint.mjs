@@ -12,11 +12,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, median, gitCommit } from './harness.mjs';
+import { ROOT, median, gitCommit, takeOption } from './harness.mjs';
 
 const args = process.argv.slice(2);
-const outAt = args.indexOf('--out');
-const out = outAt >= 0 ? args.splice(outAt, 2)[1] : undefined;
+const out = takeOption(args, '--out');
 const reps = Number(args[0] ?? 5);
 if (!(reps >= 1)) { process.stderr.write('usage: node bench/checkpoint.mjs [reps=5] [--out FILE]\n'); process.exit(2); }
 

@@ -12,6 +12,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { guestLinux } from './boot.mjs';
+import { takeOption } from './harness.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const APPEND = 'console=ttyS0 quiet panic=-1';
@@ -109,9 +110,8 @@ export async function runConsole({ lines = 20, reps = 1, jit = [], progress = ()
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const args = process.argv.slice(2);
-  const option = (name) => { const at = args.indexOf(name); return at < 0 ? undefined : args.splice(at, 2)[1]; };
-  const jit = option('--jit')?.split(',') ?? [];
-  const json = option('--json');
+  const jit = takeOption(args, '--jit')?.split(',') ?? [];
+  const json = takeOption(args, '--json');
   const r = await runConsole({ lines: Number(args[0] ?? 20), reps: Number(args[1] ?? 1), jit, progress: (s) => process.stderr.write(s + '\n') });
   const fmt = (p) => (r[p].missing ? `missing (${r[p].missing})` : `median ${r[p].medianMs.toFixed(1)} ms, max ${r[p].maxMs.toFixed(1)} ms over ${r[p].times.length} lines`);
   if (r.missing) console.log(`console round trip: ${r.missing}`);

@@ -96,6 +96,16 @@ export function parseArgs(argv) {
   return o;
 }
 
+// ---- command lines ----
+
+/** Takes `name` and the value after it out of `args` (the scripts' own
+ *  options, before their positional arguments are read): the value, or
+ *  undefined when `name` is not there. */
+export function takeOption(args, name) {
+  const at = args.indexOf(name);
+  return at < 0 ? undefined : args.splice(at, 2)[1];
+}
+
 // ---- statistics ----
 
 export function median(xs) {

@@ -8,10 +8,10 @@
 import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { ProcessVM } from '../dist/index.js';
+import { takeOption } from './harness.mjs';
 
 const args = process.argv.slice(2);
-const jitAt = args.indexOf('--jit');
-const jit = jitAt >= 0 ? args.splice(jitAt, 2)[1] : undefined;
+const jit = takeOption(args, '--jit');
 const jitThreshold = jit === undefined ? undefined : jit === 'off' ? 0 : Number(jit);
 const reps = args[0] ?? '400';
 const runs = Number(args[1] ?? 5);

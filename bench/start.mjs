@@ -16,7 +16,7 @@
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { median } from './harness.mjs';
+import { median, takeOption } from './harness.mjs';
 import { commandFor, programWorkloads } from './programs.mjs';
 import { qemuPath } from '../scripts/record-golden.mjs';
 
@@ -67,9 +67,8 @@ export function runStart({ reps = 11, only = SHORT, progress = () => {} } = {}) 
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const args = process.argv.slice(2);
-  const option = (name) => { const at = args.indexOf(name); return at < 0 ? undefined : args.splice(at, 2)[1]; };
-  const json = option('--json');
-  const only = option('--only')?.split(',');
+  const json = takeOption(args, '--json');
+  const only = takeOption(args, '--only')?.split(',');
   const reps = Number(args[0] ?? 11);
   if (!Number.isInteger(reps) || reps < 1 || args.length > 1 || (only && only.some((n) => !SHORT.includes(n)))) {
     process.stderr.write(`usage: node bench/start.mjs [reps=11] [--only ${SHORT.join(',')}] [--json FILE]\n`);

@@ -11,13 +11,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { SystemVM, loadCpuModule } from '../dist/index.js';
+import { takeOption } from './harness.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ELF = `${ROOT}guests/baremetal/bin/compute.elf`;
 const args = process.argv.slice(2);
-const option = (name) => { const at = args.indexOf(name); return at < 0 ? undefined : args.splice(at, 2)[1]; };
-const jits = (option('--jit') ?? '16384').split(',').map(Number);
-const json = option('--json');
+const jits = (takeOption(args, '--jit') ?? '16384').split(',').map(Number);
+const json = takeOption(args, '--json');
 const reps = Number(args[0] ?? 5);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const cpuModule = loadCpuModule();

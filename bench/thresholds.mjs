@@ -11,7 +11,7 @@
 //   node bench/thresholds.mjs --print FILE      (a saved result's table again)
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, median, gitCommit } from './harness.mjs';
+import { ROOT, median, gitCommit, takeOption } from './harness.mjs';
 import { onlyWorkloads, timeRun, wholeRunWorkloads } from './whole-runs.mjs';
 
 const args = process.argv.slice(2);
@@ -24,12 +24,9 @@ if (printAt >= 0) {
   process.stdout.write(render(saved.rows, ['off', ...keys], saved.reps, saved.option ?? '--jit'));
   process.exit(0);
 }
-const outAt = args.indexOf('--out');
-const out = outAt >= 0 ? args.splice(outAt, 2)[1] : undefined;
-const optionAt = args.indexOf('--option');
-const option = optionAt >= 0 ? args.splice(optionAt, 2)[1] : '--jit';
-const onlyAt = args.indexOf('--only');
-const only = onlyAt >= 0 ? args.splice(onlyAt, 2)[1]?.split(',') : undefined;
+const out = takeOption(args, '--out');
+const option = takeOption(args, '--option') ?? '--jit';
+const only = takeOption(args, '--only')?.split(',');
 const USAGE = 'usage: node bench/thresholds.mjs [reps=3] [values=64,1024,4096,16384] [--option --jit] [--only a,b] [--out FILE]\n';
 const reps = Number(args[0] ?? 3);
 const values = (args[1] ?? '64,1024,4096,16384').split(',');
