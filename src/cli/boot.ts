@@ -11,7 +11,7 @@ import { CheckpointError } from '../hypervisor/checkpoint-error.js';
 import { CheckpointTree, CheckpointTreeError } from '../hypervisor/checkpoint-tree.js';
 import { DiskLayerError } from '../system/disk-overlay.js';
 import { DirectoryCheckpointStore, CheckpointStoreError } from '../node/checkpoint-store.js';
-import { serveControlApi, ControlApiSocketError, type ControlApiServer } from '../node/api-server.js';
+import type { ControlApiServer } from '../node/api-server.js';
 import { VmControl, REPLACED } from './vm-control.js';
 import type { BlockBackend } from '../system/devices/virtio-blk.js';
 import { hostRandom } from '../node/random.js';
@@ -266,6 +266,9 @@ export async function cmdBoot(args: string[]): Promise<number> {
   });
   let server: ControlApiServer | undefined;
   if (api !== undefined) {
+    // The API's server, and node:http, net and crypto under it, only when
+    // asked for: loading them is some 35 ms of every boot's start.
+    const { serveControlApi, ControlApiSocketError } = await import('../node/api-server.js');
     try {
       server = await serveControlApi(api, control, { log: (line) => stderr(`ringvisor: api: ${line}`) });
     } catch (e) {
