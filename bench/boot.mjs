@@ -12,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { takeOption } from './harness.mjs';
+import { removeNodeStartVariables } from './node-env.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const APPEND = 'console=ttyS0 quiet panic=-1';
@@ -73,6 +74,8 @@ export function runBoot({ reps = 5, jit = [], progress = () => {} } = {}) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  // (node-env.mjs: what every Node process would pay at its start.)
+  for (const v of removeNodeStartVariables()) process.stderr.write(`${v} removed from Node's environment\n`);
   const args = process.argv.slice(2);
   const jit = takeOption(args, '--jit')?.split(',') ?? [];
   const json = takeOption(args, '--json');

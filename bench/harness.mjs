@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { WORKLOADS, PEERS, PEER_LABELS } from './workloads.mjs';
 import { renderTable, renderSvg } from './report.mjs';
 import { PROGRAM_NAMES, PROGRAM_PEER_LABELS } from './programs.mjs';
+import { removeNodeStartVariables } from './node-env.mjs';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RUN_TIMEOUT_MS = 20 * 60 * 1000;
@@ -48,6 +49,7 @@ options:
 `;
 
 export class UsageError extends Error {}
+
 
 export function parseArgs(argv) {
   const o = { quick: false, reps: undefined, only: undefined, scale: 1, without: [], micro: true, workloads: true, boot: true, shell: true, programs: true, programNames: undefined, microTime: undefined, out: join(ROOT, 'bench/results'), jsDir: join(ROOT, 'bench/js'), quiet: false, help: false };
@@ -380,6 +382,8 @@ export async function runBench(options) {
   }
   for (const p of PEERS) if (!peers[p].available) log(`${PEER_LABELS[p]}: missing: ${peers[p].reason}`);
 
+  const nodeVariablesRemoved = removeNodeStartVariables();
+  if (nodeVariablesRemoved.length > 0) log(`Node runs without ${nodeVariablesRemoved.join(', ')} (set here; see NODE_START_VARIABLES)`);
   const loadBefore = loadavg();
   const startedAt = new Date();
   const workloads = options.workloads ? runWorkloads(options, peers, progress, failures) : [];
@@ -433,6 +437,7 @@ export async function runBench(options) {
       // The load from other work when the run began and ended: timings on a
       // busy machine are slower and noisier.
       loadavg: { before: loadBefore.map((x) => +x.toFixed(2)), after: loadavg().map((x) => +x.toFixed(2)) },
+      nodeVariablesRemoved,
     },
     peers: Object.fromEntries(PEERS.map((p) => [p, { label: PEER_LABELS[p], ...peers[p] }])),
     startupLimit: STARTUP_LIMIT,

@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findThirdParty } from './programs.mjs';
+import { removeNodeStartVariables } from './node-env.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SCRIPT = join(ROOT, 'bench/shell/work.sh');
@@ -66,6 +67,8 @@ export function runShell({ reps = 3, iterations = 200, progress = () => {} } = {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  // (node-env.mjs: what every Node process would pay at its start.)
+  for (const v of removeNodeStartVariables()) process.stderr.write(`${v} removed from Node's environment\n`);
   const r = runShell({ reps: Number(process.argv[2] ?? 3), iterations: Number(process.argv[3] ?? 200), progress: (s) => process.stderr.write(s + '\n') });
   console.log(JSON.stringify(r, null, 2));
 }

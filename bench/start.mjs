@@ -17,6 +17,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { median, takeOption } from './harness.mjs';
+import { removeNodeStartVariables } from './node-env.mjs';
 import { commandFor, programWorkloads } from './programs.mjs';
 import { qemuPath } from '../scripts/record-golden.mjs';
 
@@ -66,6 +67,8 @@ export function runStart({ reps = 11, only = SHORT, progress = () => {} } = {}) 
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  // (node-env.mjs: what every Node process would pay at its start.)
+  for (const v of removeNodeStartVariables()) process.stderr.write(`${v} removed from Node's environment\n`);
   const args = process.argv.slice(2);
   const json = takeOption(args, '--json');
   const only = takeOption(args, '--only')?.split(',');

@@ -149,6 +149,26 @@ describe('bench/run.mjs', () => {
   });
 });
 
+describe('bench/node-env.mjs', () => {
+  it('takes NODE_EXTRA_CA_CERTS out of the environment the scripts pass on, and says it did', () => {
+    // The child removes it, then starts a grandchild that prints what it inherited.
+    const script = `import { removeNodeStartVariables } from './bench/node-env.mjs';
+      import { spawnSync } from 'node:child_process';
+      const removed = removeNodeStartVariables();
+      const seen = spawnSync(process.execPath, ['-p', 'process.env.NODE_EXTRA_CA_CERTS ?? "unset"'], { encoding: 'utf8' }).stdout.trim();
+      console.log(JSON.stringify({ removed, seen, again: removeNodeStartVariables(), kept: process.env.RINGVISOR_TEST_KEPT }));`;
+    const run = (env: NodeJS.ProcessEnv) => spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', env });
+    const set = run({ ...process.env, NODE_EXTRA_CA_CERTS: '/etc/ssl/certs/ca-certificates.crt', RINGVISOR_TEST_KEPT: 'yes' });
+    expect(set.status, set.stderr).toBe(0);
+    expect(JSON.parse(set.stdout)).toEqual({ removed: ['NODE_EXTRA_CA_CERTS'], seen: 'unset', again: [], kept: 'yes' });
+    const env = { ...process.env };
+    delete env.NODE_EXTRA_CA_CERTS;
+    const unset = run(env);
+    expect(unset.status, unset.stderr).toBe(0);
+    expect(JSON.parse(unset.stdout)).toMatchObject({ removed: [], seen: 'unset' });
+  });
+});
+
 describe('bench/builds.mjs', () => {
   it('times two builds alternately, prints both and their ratio, and writes what --print shows again', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'ringvisor-builds-')), 'r.json');
