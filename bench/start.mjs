@@ -12,7 +12,8 @@
 // and the medians. Where ringvisor's start alone takes longer than
 // qemu-riscv64's whole run, no speed of the guest's code can bring the
 // program to qemu-riscv64's time.
-//   node bench/start.mjs [reps=11] [--only a,b] [--json FILE]
+//   node bench/start.mjs [reps=11] [--only a,b] [--keep-node-env] [--json FILE]
+// --keep-node-env: Node keeps NODE_EXTRA_CA_CERTS (node-env.mjs), if set.
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -67,16 +68,20 @@ export function runStart({ reps = 11, only = SHORT, progress = () => {} } = {}) 
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  // (node-env.mjs: what every Node process would pay at its start.)
-  for (const v of removeNodeStartVariables()) process.stderr.write(`${v} removed from Node's environment\n`);
   const args = process.argv.slice(2);
+  // (node-env.mjs: what every Node process would pay at its start; kept with
+  // --keep-node-env, to measure what it costs.)
+  const keep = args.includes('--keep-node-env');
+  if (keep) args.splice(args.indexOf('--keep-node-env'), 1);
   const json = takeOption(args, '--json');
   const only = takeOption(args, '--only')?.split(',');
   const reps = Number(args[0] ?? 11);
   if (!Number.isInteger(reps) || reps < 1 || args.length > 1 || (only && only.some((n) => !SHORT.includes(n)))) {
-    process.stderr.write(`usage: node bench/start.mjs [reps=11] [--only ${SHORT.join(',')}] [--json FILE]\n`);
+    process.stderr.write(`usage: node bench/start.mjs [reps=11] [--only ${SHORT.join(',')}] [--keep-node-env] [--json FILE]\n`);
     process.exit(2);
   }
+  const removed = keep ? [] : removeNodeStartVariables();
+  for (const v of removed) process.stderr.write(`${v} removed from Node's environment\n`);
   const r = runStart({ reps, only, progress: (s) => process.stderr.write(s + '\n') });
   if (r.missing) { process.stderr.write(`start: ${r.missing}\n`); process.exit(1); }
   const ms = (s) => `${(s * 1000).toFixed(1)} ms`;
@@ -85,5 +90,5 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const m = p.median;
     process.stdout.write(`${p.title.padEnd(18)} ${ms(m.node).padStart(9)}   ${ms(m.start).padStart(17)}   ${ms(m.ringvisor).padStart(9)}   ${ms(m.qemu).padStart(12)}   ${p.startOverQemu.toFixed(2)}x\n`);
   }
-  if (json) writeFileSync(json, JSON.stringify({ ...r, date: new Date().toISOString(), command: `node bench/start.mjs ${process.argv.slice(2).join(' ')}` }, null, 2) + '\n');
+  if (json) writeFileSync(json, JSON.stringify({ ...r, nodeVariablesRemoved: removed, date: new Date().toISOString(), command: `node bench/start.mjs ${process.argv.slice(2).join(' ')}` }, null, 2) + '\n');
 }

@@ -27,11 +27,15 @@ describe('bench/start.mjs', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ringvisor-bench-start-'));
     try {
       const out = join(dir, 'start.json');
-      const r = start(['1', '--only', 'busybox-echo', '--json', out]);
+      // Node's certificate bundle is left out of every peer's start (bench/node-env.mjs).
+      const env = { ...process.env, NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS ?? '/dev/null' };
+      const r = start(['1', '--only', 'busybox-echo', '--json', out], env);
       expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/^NODE_EXTRA_CA_CERTS removed from Node's environment$/m);
       expect(r.stdout).toMatch(/^busybox echo +[\d.]+ ms +[\d.]+ ms +[\d.]+ ms +[\d.]+ ms +[\d.]+x$/m);
-      const j = JSON.parse(readFileSync(out, 'utf8')) as { reps: number; command: string; programs: Program[] };
+      const j = JSON.parse(readFileSync(out, 'utf8')) as { reps: number; command: string; programs: Program[]; nodeVariablesRemoved: string[] };
       expect(j.reps).toBe(1);
+      expect(j.nodeVariablesRemoved).toEqual(['NODE_EXTRA_CA_CERTS']);
       expect(j.command).toBe(`node bench/start.mjs 1 --only busybox-echo --json ${out}`);
       expect(j.programs.map((p) => p.name)).toEqual(['busybox-echo']);
       const [p] = j.programs;
@@ -41,6 +45,11 @@ describe('bench/start.mjs', () => {
       }
       expect(p.startOverQemu).toBeCloseTo(p.median.start / p.median.qemu, 10);
       expect(p.nodeOverQemu).toBeCloseTo(p.median.node / p.median.qemu, 10);
+      // --keep-node-env: as the environment has it.
+      const kept = start(['1', '--only', 'busybox-echo', '--keep-node-env', '--json', out], env);
+      expect(kept.status, kept.stderr).toBe(0);
+      expect(kept.stderr).not.toMatch(/removed from Node's environment/);
+      expect((JSON.parse(readFileSync(out, 'utf8')) as { nodeVariablesRemoved: string[] }).nodeVariablesRemoved).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

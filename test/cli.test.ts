@@ -212,19 +212,33 @@ register('data:text/javascript,' + encodeURIComponent("export async function loa
     expect(loaded.filter((f) => !f.startsWith(join(ROOT, 'dist/bin/')))).toEqual([]);
   });
 
+  // The command with `args` on pipes, and Node's own modules it loaded.
+  function withBuiltins(...args: string[]) {
+    const hook = `data:text/javascript,${encodeURIComponent(`import { writeSync } from 'node:fs';
+process.on('exit', () => writeSync(2, 'builtins ' + process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13)).join(' ') + '\\n'));`)}`;
+    const r = spawnSync(process.execPath, ['--import', hook, join(ROOT, 'dist/bin/ringvisor.js'), ...args],
+      { cwd: ROOT, encoding: 'utf8', input: '', timeout: 60_000 });
+    return { ...r, builtins: /^builtins (.*)$/m.exec(r.stderr)?.[1].split(' ') };
+  }
+
   // What a short program does not need is not loaded at start: node:tty
   // (with node:net and streams) unless a standard stream is a character
   // device, node:worker_threads until the first translation, node:crypto
   // and node:child_process not at all (docs/PERFORMANCE.md, "Start-up").
   it('runs a short program on pipes without loading node:tty, worker_threads, crypto or child_process', () => {
-    const hook = `data:text/javascript,${encodeURIComponent(`import { writeSync } from 'node:fs';
-process.on('exit', () => writeSync(2, 'builtins ' + process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13)).join(' ') + '\\n'));`)}`;
-    const r = spawnSync(process.execPath, ['--import', hook, join(ROOT, 'dist/bin/ringvisor.js'), 'run', 'guests/bin/hello.elf'],
-      { cwd: ROOT, encoding: 'utf8', input: '', timeout: 60_000 });
+    const { builtins, ...r } = withBuiltins('run', 'guests/bin/hello.elf');
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('Hello from a RISC-V guest');
-    const builtins = /^builtins (.*)$/m.exec(r.stderr)?.[1].split(' ');
     expect(builtins).toContain('fs');
     for (const m of ['tty', 'net', 'worker_threads', 'internal/crypto/random', 'internal/crypto/webcrypto', 'child_process']) expect(builtins, m).not.toContain(m);
+  });
+
+  // The control API's server (node:http and crypto: some 7 ms of a boot's
+  // start) is loaded only for --api. (node:net comes anyway: the console
+  // reads stdin, a pipe here, which Node makes a socket.)
+  it('boots without loading node:http or crypto unless --api is given', () => {
+    const { builtins, ...r } = withBuiltins('boot', '--kernel', 'guests/bin/hello.elf', '--max-instructions', '1000');
+    expect(builtins, r.stderr).toContain('fs');
+    for (const m of ['http', 'crypto']) expect(builtins, m).not.toContain(m);
   });
 });
