@@ -2,11 +2,12 @@
 // ringvisor never uses, taken out of the environment the benchmark's
 // scripts pass on. NODE_EXTRA_CA_CERTS makes Node read and parse a
 // certificate bundle before any script runs: the machine these figures come
-// from sets it for its TLS proxy, and `node -e 0` took 121 ms with it and
-// 40 ms without (medians of 11, alternating), some 75 ms of every
-// ringvisor process. ringvisor makes no TLS connection, and QEMU's peers run
-// with an empty environment: the benchmark runs Node without these, and its
-// results say which it removed (host.nodeVariablesRemoved in npm run bench's).
+// from sets it for its TLS proxy, and `node -e 0` took 96-100 ms with it
+// and 36-38 ms without (bench/results/startup/2026-12-06-node-env-*.json),
+// some 60-75 ms of every ringvisor process. ringvisor makes no TLS
+// connection, and QEMU's peers run with an empty environment: the
+// benchmark runs Node without these, and its results say which it removed
+// (host.nodeVariablesRemoved in npm run bench's).
 export const NODE_START_VARIABLES = ['NODE_EXTRA_CA_CERTS'];
 
 /** Removes NODE_START_VARIABLES from this process's environment, which every

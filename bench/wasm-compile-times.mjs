@@ -5,6 +5,7 @@
 // (docs/PERFORMANCE.md, "What to translate, and where", item 9.)
 const compiles = [];
 const instances = [];
+const tables = []; // the length of the table each instance imports
 
 const Module = WebAssembly.Module;
 WebAssembly.Module = class extends Module {
@@ -20,6 +21,7 @@ WebAssembly.Instance = class extends Instance {
     const started = performance.now();
     super(module, imports);
     instances.push(performance.now() - started);
+    tables.push(imports?.cpu?.table?.length ?? 0);
   }
 };
 
@@ -32,5 +34,11 @@ process.on('exit', () => {
     `wasm-compile-times: ${regions.length} translation modules, ${sum(regions.map((c) => c.ms)).toFixed(1)} ms in all, median ${median(regions.map((c) => c.ms)).toFixed(3)} ms, median size ${median(regions.map((c) => c.bytes))} bytes`,
     `wasm-compile-times: ${instances.length} instances, ${sum(instances).toFixed(1)} ms in all`,
   ];
+  // V8 (Node 20) copies the table an instance imports into the instance:
+  // an instance costs more as the table grows.
+  for (const [low, high] of [[1, 256], [257, 1024], [1025, Infinity]]) {
+    const ms = instances.filter((_, i) => tables[i] >= low && tables[i] <= high);
+    if (ms.length > 0) lines.push(`wasm-compile-times: importing a table of ${low}-${high === Infinity ? '' : high} entries: ${ms.length} instances, median ${(median(ms) * 1000).toFixed(0)} us`);
+  }
   process.stderr.write(lines.join('\n') + '\n');
 });
