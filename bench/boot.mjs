@@ -74,8 +74,7 @@ export function runBoot({ reps = 5, jit = [], progress = () => {} } = {}) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  // (node-env.mjs: what every Node process would pay at its start.)
-  for (const v of removeNodeStartVariables()) process.stderr.write(`${v} removed from Node's environment\n`);
+  removeNodeStartVariables(); // (what every Node process would pay at its start)
   const args = process.argv.slice(2);
   const jit = takeOption(args, '--jit')?.split(',') ?? [];
   const json = takeOption(args, '--json');

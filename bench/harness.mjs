@@ -50,7 +50,6 @@ options:
 
 export class UsageError extends Error {}
 
-
 export function parseArgs(argv) {
   const o = { quick: false, reps: undefined, only: undefined, scale: 1, without: [], micro: true, workloads: true, boot: true, shell: true, programs: true, programNames: undefined, microTime: undefined, out: join(ROOT, 'bench/results'), jsDir: join(ROOT, 'bench/js'), quiet: false, help: false };
   for (let i = 0; i < argv.length; i++) {
@@ -382,8 +381,7 @@ export async function runBench(options) {
   }
   for (const p of PEERS) if (!peers[p].available) log(`${PEER_LABELS[p]}: missing: ${peers[p].reason}`);
 
-  const nodeVariablesRemoved = removeNodeStartVariables();
-  if (nodeVariablesRemoved.length > 0) log(`Node runs without ${nodeVariablesRemoved.join(', ')} (set here; see NODE_START_VARIABLES)`);
+  const nodeVariablesRemoved = removeNodeStartVariables(log);
   const loadBefore = loadavg();
   const startedAt = new Date();
   const workloads = options.workloads ? runWorkloads(options, peers, progress, failures) : [];

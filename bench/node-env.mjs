@@ -11,9 +11,11 @@
 export const NODE_START_VARIABLES = ['NODE_EXTRA_CA_CERTS'];
 
 /** Removes NODE_START_VARIABLES from this process's environment, which every
- *  process it starts inherits; returns the names that were set. */
-export function removeNodeStartVariables() {
+ *  process it starts inherits, and says so through `tell` (stderr by
+ *  default) if any was set; returns the names that were. */
+export function removeNodeStartVariables(tell = (line) => process.stderr.write(`${line}\n`)) {
   const removed = NODE_START_VARIABLES.filter((k) => process.env[k] !== undefined);
   for (const k of removed) delete process.env[k];
+  if (removed.length > 0) tell(`Node runs without ${removed.join(', ')}, set here (bench/node-env.mjs)`);
   return removed;
 }

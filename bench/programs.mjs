@@ -15,13 +15,13 @@
 //   node bench/programs.mjs [--quick] [--reps N] [--only A,B] [--without P,Q] [--out FILE]
 // Part of `npm run bench` (bench/harness.mjs); --no-programs leaves it out.
 import { spawnSync } from 'node:child_process';
-import { removeNodeStartVariables } from './node-env.mjs';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, homedir, loadavg, platform, arch } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { qemuPath } from '../scripts/record-golden.mjs';
+import { removeNodeStartVariables } from './node-env.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(ROOT, 'dist/bin/ringvisor.js');
@@ -445,8 +445,7 @@ async function main(argv) {
 }
 
 if (process.argv[1] && import.meta.url === `file://${process.argv[1]}`) {
-  // (node-env.mjs: what every Node process would pay at its start.)
-  for (const v of removeNodeStartVariables()) process.stderr.write(`${v} removed from Node's environment\n`);
+  removeNodeStartVariables(); // (what every Node process would pay at its start)
   try {
     process.exitCode = await main(process.argv.slice(2));
   } catch (e) {

@@ -67,8 +67,7 @@ export function runShell({ reps = 3, iterations = 200, progress = () => {} } = {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  // (node-env.mjs: what every Node process would pay at its start.)
-  for (const v of removeNodeStartVariables()) process.stderr.write(`${v} removed from Node's environment\n`);
+  removeNodeStartVariables(); // (what every Node process would pay at its start)
   const r = runShell({ reps: Number(process.argv[2] ?? 3), iterations: Number(process.argv[3] ?? 200), progress: (s) => process.stderr.write(s + '\n') });
   console.log(JSON.stringify(r, null, 2));
 }

@@ -81,7 +81,6 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     process.exit(2);
   }
   const removed = keep ? [] : removeNodeStartVariables();
-  for (const v of removed) process.stderr.write(`${v} removed from Node's environment\n`);
   const r = runStart({ reps, only, progress: (s) => process.stderr.write(s + '\n') });
   if (r.missing) { process.stderr.write(`start: ${r.missing}\n`); process.exit(1); }
   const ms = (s) => `${(s * 1000).toFixed(1)} ms`;

@@ -161,11 +161,13 @@ describe('bench/node-env.mjs', () => {
     const set = run({ ...process.env, NODE_EXTRA_CA_CERTS: '/etc/ssl/certs/ca-certificates.crt', RINGVISOR_TEST_KEPT: 'yes' });
     expect(set.status, set.stderr).toBe(0);
     expect(JSON.parse(set.stdout)).toEqual({ removed: ['NODE_EXTRA_CA_CERTS'], seen: 'unset', again: [], kept: 'yes' });
+    expect(set.stderr.match(/Node runs without/g)).toEqual(['Node runs without']); // said once, not again
     const env = { ...process.env };
     delete env.NODE_EXTRA_CA_CERTS;
     const unset = run(env);
     expect(unset.status, unset.stderr).toBe(0);
     expect(JSON.parse(unset.stdout)).toMatchObject({ removed: [], seen: 'unset' });
+    expect(unset.stderr).not.toMatch(/Node runs without/);
   });
 });
 

@@ -266,8 +266,8 @@ export async function cmdBoot(args: string[]): Promise<number> {
   });
   let server: ControlApiServer | undefined;
   if (api !== undefined) {
-    // The API's server, and node:http, net and crypto under it, only when
-    // asked for: loading them is some 35 ms of every boot's start.
+    // The API's server, and node:http and crypto under it, only when asked
+    // for: loading them was some 7 ms of every boot's start.
     const { serveControlApi, ControlApiSocketError } = await import('../node/api-server.js');
     try {
       server = await serveControlApi(api, control, { log: (line) => stderr(`ringvisor: api: ${line}`) });
