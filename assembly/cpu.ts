@@ -546,6 +546,19 @@ function deliverFault(pc: u64): u64 {
 const EV_LOOKUP: u32 = 1;
 const EV_IRQ: u32 = 2;
 
+// Heat: a jump target's count in the translation map grows by one a visit
+// and by one more for every 2^HEAT_SHIFT instructions interpreted from it
+// before the next lookup, so that code that runs long between jumps (an
+// unrolled hash, a long straight-line block) gets hot by the work it does,
+// not only by how often it is entered; branchy code, whose runs are
+// shorter, counts as before. The target last counted and the budget left
+// then are kept here, not in the loop's locals (the loop's values already
+// crowd the host's registers); a translation's call or a new run forgets
+// it. Module globals: never part of the CPU's state or a checkpoint.
+const HEAT_SHIFT: u32 = 4;
+let heatSlot: usize = 0;
+let heatLeft: u64 = 0;
+
 // Exits after which the guest resumes past the instruction (it retired).
 @inline function retiresOnExit(reason: u32): bool {
   return reason == EXIT_ECALL_U || reason == EXIT_ECALL_S || reason == EXIT_WFI || reason == EXIT_CSR;
@@ -590,6 +603,7 @@ export function run(budget: u64): u32 {
   if (load<u32>(MMIO_PENDING) != MMIO_NONE) pc = completeMmio(pc, supervisor);
   if (supervisor) refreshPermissions(); // (a failed MMIO access may have trapped)
   let left = budget;
+  heatSlot = 0;
   // Instructions retired so far are budget - left, less the one that is
   // executing (left is counted down before it runs) and less the traps
   // delivered to S-mode (below): no counter per instruction.
@@ -632,6 +646,13 @@ export function run(budget: u64): u32 {
       // after (jit.ts).
       const codePage: u32 = look && supervisor ? codePageOf(pc) : 0;
       if (look && (!supervisor || codePage != 0)) {
+      // The run since the last target counted is its heat (unless that
+      // entry has since been translated: its fourth word is then a page).
+      if (heatSlot != 0) {
+        const ran = heatLeft - left;
+        if (ran >> HEAT_SHIFT != 0 && load<u32>(heatSlot, 8) == 0) store<u32>(heatSlot, load<u32>(heatSlot, 12) + <u32>(ran >> HEAT_SHIFT), 12);
+        heatSlot = 0;
+      }
       const slot = <usize>JIT_MAP + ((<usize>(pc >> 1) & (JIT_MAP_ENTRIES - 1)) << 4);
       if (load<u64>(slot) == pc) {
         const fn = load<u32>(slot, 8);
@@ -639,6 +660,7 @@ export function run(budget: u64): u32 {
           const visits = load<u32>(slot, 12) + 1;
           store<u32>(slot, visits, 12);
           if (visits >= threshold) { store<u32>(JIT_HOT_PAGE, codePage); requestExit(EXIT_HOT); break; }
+          heatSlot = slot; heatLeft = left;
         } else if (supervisor && fn != JIT_NEVER && load<u32>(slot, 12) != codePage) {
           // Other code at this address now (another process, a remapped
           // page): ring -1 finds or makes the translation for this page.
@@ -668,6 +690,7 @@ export function run(budget: u64): u32 {
         store<u64>(slot, pc);
         store<u64>(slot, 1 << 32, 8); // no translation, one visit
         if (threshold == 1) { store<u32>(JIT_HOT_PAGE, codePage); requestExit(EXIT_HOT); break; }
+        heatSlot = slot; heatLeft = left;
       }
       }
     }

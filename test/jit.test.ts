@@ -1542,7 +1542,40 @@ describe('which blocks a region takes (discover)', () => {
   });
 });
 
-// ---- 7. what gets translated: warm-up and ageing ------------------------------------------------
+// ---- 7. what gets translated: heat, warm-up and ageing ------------------------------------------
+
+describe('heat: a target counts the instructions run from it, not only its visits', () => {
+  // A loop entered 39 times (its head is a jump target 39 times), its body
+  // `body` instructions long; at threshold 100 only a long body makes it hot
+  // (each visit 1, plus 1 for every 16 instructions run from the head).
+  const program = (body: number) => [
+    A.addi(5, 0, 40),
+    ...Array.from({ length: body }, () => A.addi(6, 6, 1)), A.addi(5, 5, -1), A.bne(5, 0, -4 * (body + 1)),
+    A.ebreak(),
+  ];
+  function run(body: number): Cpu {
+    const cpu = codeCpu(100, program(body));
+    cpu.jitWarmup = 0n;
+    expect(EXIT_REASON_NAMES[runToExit(cpu)]).toBe('EBREAK');
+    expect(cpu.x(6)).toBe(40n * BigInt(body));
+    return cpu;
+  }
+  const head = CODE + 4n;
+
+  it('translates a long loop body entered fewer times than the threshold', () => {
+    // 64 + 2 instructions a visit: 1 + 4 a visit, hot at the 20th.
+    expect(run(64).translatedEntries()).toContain(head);
+  });
+
+  it('leaves a short one entered as often to the interpreter', () => {
+    // 14 + 2 instructions a visit: 1 + 1 a visit, 78 in all.
+    expect(run(14).translatedEntries()).not.toContain(head);
+    // 13 + 2: under 16, each visit counts 1 (39 in all).
+    expect(run(13).translatedEntries()).not.toContain(head);
+  });
+});
+
+// ---- 7b. warm-up and ageing ---------------------------------------------------------------------
 
 describe('the threshold ages with the program (Cpu.jitAgeing)', () => {
   // An inner loop of 499,712 rounds, then an indirect call to B (a
