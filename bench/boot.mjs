@@ -5,8 +5,8 @@
 // alternating, medians of the repetitions. guests/linux/console.mjs drives
 // both and times them (each a process of its own: Node's start-up counts for
 // ringvisor as QEMU's own start-up counts for QEMU). `--jit N,M,...` adds
-// `ringvisor boot --jit N` for each N (translated system VMs; the plain
-// `ringvisor` peer is boot's default, --jit off).
+// `ringvisor boot --jit N` for each N (`--jit off`: interpreted; the plain
+// `ringvisor` peer is boot's default, --jit 16384).
 //   node bench/boot.mjs [reps=5] [--jit N,...] [--json FILE]
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';

@@ -6,8 +6,8 @@
 // tty's echo of the command) is measured, N lines each, one at a time after
 // the next prompt. Between lines the guest is idle (wfi with no timer soon),
 // so this is how fast an idle machine wakes for input. Medians and the ratio.
-// `--jit N,...` adds `ringvisor boot --jit N` for each N (translated system
-// VMs; the plain `ringvisor` peer is boot's default, --jit off).
+// `--jit N,...` adds `ringvisor boot --jit N` for each N (`--jit off`:
+// interpreted; the plain `ringvisor` peer is boot's default, --jit 16384).
 //   node bench/console.mjs [lines=20] [reps=1] [--jit N,...] [--json FILE]
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

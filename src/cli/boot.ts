@@ -72,9 +72,10 @@ options:
                         the VM's disk is DIR's current state from then on,
                         across runs
   --jit N|off           translate a jump target's code into WebAssembly after
-                        N visits, kernel and user code alike; off (the
-                        default): interpret only (docs/PERFORMANCE.md,
-                        "Translated system VMs")
+                        N visits, kernel and user code alike (default 16384;
+                        a visit counts one more for every 16 instructions
+                        run from it); off: interpret only
+                        (docs/PERFORMANCE.md, "Translated system VMs")
   --jit-warmup N        instructions the machine runs before its code is
                         first translated (default 0)
   --jit-worker on|off|MS
@@ -141,7 +142,7 @@ export async function cmdBoot(args: string[]): Promise<number> {
   let clock: 'host' | 'virtual' | undefined;
   const restores: string[] = [];
   let api: string | undefined, checkpointDir: string | undefined;
-  let jitThreshold = 0, jitWarmup: bigint | undefined, jitWorker: 'on' | 'off' | number = 'on';
+  let jitThreshold = 16384, jitWarmup: bigint | undefined, jitWorker: 'on' | 'off' | number = 'on';
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const value = (): string => {
