@@ -252,6 +252,17 @@ function codeWritten(page: u32): void {
   return <u32>(off >> 12) + 1;
 }
 
+/** codePageOf for the interpreter's lookup, given the page it fetches
+ *  from (`page`, at linear address `base`): a pc in that page needs no
+ *  look in the TLB. The fetch went through the TLB with the permissions of
+ *  the current privilege, and the interpreter forgets the page whenever a
+ *  trap, sret, sfence.vma or satp write could change them. */
+@inline export function codePageNear(pc: u64, page: u64, base: usize): u32 {
+  if ((pc & ~(<u64>0xfff)) != page) return codePageOf(pc);
+  if (!mmuOn || jitSuspended || <u64>((<i64>pc << 16) >> 16) != pc) return 0;
+  return <u32>((base - <usize>RAM_OFFSET) >> 12) + 1;
+}
+
 /** For translated code (src/cpu/jit/translate.ts, tlbAddress): a load
  *  (`need` PERM_R) or store (PERM_W) at `va` that missed the TLB inline,
  *  translated as the interpreter's access translates it (walking, filling
