@@ -555,7 +555,7 @@ const EV_IRQ: u32 = 2;
 // then are kept here, not in the loop's locals (the loop's values already
 // crowd the host's registers); a translation's call or a new run forgets
 // it. Module globals: never part of the CPU's state or a checkpoint.
-const HEAT_SHIFT: u32 = 4;
+const HEAT_SHIFT: u32 = 5;
 let heatSlot: usize = 0;
 let heatLeft: u64 = 0;
 

@@ -1547,7 +1547,7 @@ describe('which blocks a region takes (discover)', () => {
 describe('heat: a target counts the instructions run from it, not only its visits', () => {
   // A loop entered 39 times (its head is a jump target 39 times), its body
   // `body` instructions long; at threshold 100 only a long body makes it hot
-  // (each visit 1, plus 1 for every 16 instructions run from the head).
+  // (each visit 1, plus 1 for every 32 instructions run from the head).
   const program = (body: number) => [
     A.addi(5, 0, 40),
     ...Array.from({ length: body }, () => A.addi(6, 6, 1)), A.addi(5, 5, -1), A.bne(5, 0, -4 * (body + 1)),
@@ -1563,15 +1563,15 @@ describe('heat: a target counts the instructions run from it, not only its visit
   const head = CODE + 4n;
 
   it('translates a long loop body entered fewer times than the threshold', () => {
-    // 64 + 2 instructions a visit: 1 + 4 a visit, hot at the 20th.
-    expect(run(64).translatedEntries()).toContain(head);
+    // 96 + 2 instructions a visit: 1 + 3 a visit, hot at the 25th.
+    expect(run(96).translatedEntries()).toContain(head);
   });
 
   it('leaves a short one entered as often to the interpreter', () => {
-    // 14 + 2 instructions a visit: 1 + 1 a visit, 78 in all.
-    expect(run(14).translatedEntries()).not.toContain(head);
-    // 13 + 2: under 16, each visit counts 1 (39 in all).
-    expect(run(13).translatedEntries()).not.toContain(head);
+    // 30 + 2 instructions a visit: 1 + 1 a visit, 78 in all.
+    expect(run(30).translatedEntries()).not.toContain(head);
+    // 29 + 2: under 32, each visit counts 1 (39 in all).
+    expect(run(29).translatedEntries()).not.toContain(head);
   });
 });
 

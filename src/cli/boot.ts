@@ -73,7 +73,7 @@ options:
                         across runs
   --jit N|off           translate a jump target's code into WebAssembly after
                         N visits, kernel and user code alike (default 16384;
-                        a visit counts one more for every 16 instructions
+                        a visit counts one more for every 32 instructions
                         run from it); off: interpret only
                         (docs/PERFORMANCE.md, "Translated system VMs")
   --jit-warmup N        instructions the machine runs before its code is

@@ -74,7 +74,7 @@ options:
                         for a given slice
   --jit N|off           translate a jump target's code into WebAssembly after
                         N visits (default 16384; a visit counts one more for
-                        every 16 instructions run from it); off: interpret
+                        every 32 instructions run from it); off: interpret
                         only
   --jit-ageing on|off   halve N each time a program's instructions double
                         past 64 million, down to N/64 (default on): a long
