@@ -30,7 +30,7 @@ import {
   priv, readSupervisorCsr, writeSupervisorCsr, csrValid, fpOff, markFpDirty, counterAllowed,
   trapToSupervisor, supervisorReturn, pendingInterrupt, updateTimerPending, CSR_SATP,
 } from './supervisor';
-import { refreshMmu, refreshPermissions, flushTlb, flushTlbPage, codePageNear, resumeJit, finishSplitStore } from './mmu';
+import { refreshMmu, refreshPermissions, flushTlb, flushTlbPage, codePageOf, resumeJit, finishSplitStore } from './mmu';
 
 // ---- field extraction (unprivileged spec, "Base Instruction Formats") ------
 @inline function rd(i: u32): u32 { return (i >> 7) & 31; }
@@ -644,7 +644,7 @@ export function run(budget: u64): u32 {
       // (1 + its index; 0, no lookup: a TLB miss, the MMU off). An entry's
       // fourth word, its visits until it is translated, holds that page
       // after (jit.ts).
-      const codePage: u32 = look && supervisor ? codePageNear(pc, fetchPage, fetchBase) : 0;
+      const codePage: u32 = look && supervisor ? codePageOf(pc, fetchPage, fetchBase) : 0;
       if (look && (!supervisor || codePage != 0)) {
       // The run since the last target counted is its heat (unless that
       // entry has since been translated: its fourth word is then a page).

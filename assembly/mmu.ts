@@ -237,11 +237,16 @@ function codeWritten(page: u32): void {
  *  TLB has it for the current privilege; 0 when the TLB has no entry (the
  *  fetch will walk), the page is not RAM, the MMU is off, pc is not a
  *  sign-extended 48-bit address, or translations are suspended. What a
- *  translation in a system VM is keyed by, with pc. */
-@inline export function codePageOf(pc: u64): u32 {
+ *  translation in a system VM is keyed by, with pc. A pc in the page the
+ *  interpreter fetches from (`fetchPage`, at linear address `fetchBase`)
+ *  needs no look in the TLB: that fetch went through it with the current
+ *  privilege's permissions, and the interpreter forgets the page whenever
+ *  a trap, sret, sfence.vma or satp write could change them. */
+@inline export function codePageOf(pc: u64, fetchPage: u64, fetchBase: usize): u32 {
   if (!mmuOn || jitSuspended) return 0;
   // (translate.ts holds pcs as their low 48 bits: under Sv57, code above those is interpreted)
   if (<u64>((<i64>pc << 16) >> 16) != pc) return 0;
+  if ((pc & ~(<u64>0xfff)) == fetchPage) return <u32>((fetchBase - <usize>RAM_OFFSET) >> 12) + 1;
   const vpn = pc >> 12;
   const slot = <usize>TLB + ((<usize>vpn & <usize>(TLB_ENTRIES - 1)) << 4);
   if (load<u64>(slot) != (vpn | (tlbGen << 52))) return 0;
@@ -250,17 +255,6 @@ function codeWritten(page: u32): void {
   const off = (data & ~(<u64>0xfff)) - load<u64>(RAM_BASE);
   if (off >= load<u64>(RAM_SIZE)) return 0;
   return <u32>(off >> 12) + 1;
-}
-
-/** codePageOf for the interpreter's lookup, given the page it fetches
- *  from (`page`, at linear address `base`): a pc in that page needs no
- *  look in the TLB. The fetch went through the TLB with the permissions of
- *  the current privilege, and the interpreter forgets the page whenever a
- *  trap, sret, sfence.vma or satp write could change them. */
-@inline export function codePageNear(pc: u64, page: u64, base: usize): u32 {
-  if ((pc & ~(<u64>0xfff)) != page) return codePageOf(pc);
-  if (!mmuOn || jitSuspended || <u64>((<i64>pc << 16) >> 16) != pc) return 0;
-  return <u32>((base - <usize>RAM_OFFSET) >> 12) + 1;
 }
 
 /** For translated code (src/cpu/jit/translate.ts, tlbAddress): a load
