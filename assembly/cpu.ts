@@ -647,7 +647,8 @@ export function run(budget: u64): u32 {
       const codePage: u32 = look && supervisor ? codePageOf(pc, fetchPage, fetchBase) : 0;
       if (look && (!supervisor || codePage != 0)) {
       // The run since the last target counted is its heat (unless that
-      // entry has since been translated: its fourth word is then a page).
+      // entry has since been translated: its fourth word then counts
+      // nothing, and in a system VM holds the code's page).
       if (heatSlot != 0) {
         const ran = heatLeft - left;
         if (ran >> HEAT_SHIFT != 0 && load<u32>(heatSlot, 8) == 0) store<u32>(heatSlot, load<u32>(heatSlot, 12) + <u32>(ran >> HEAT_SHIFT), 12);
