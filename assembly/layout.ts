@@ -120,6 +120,22 @@ export const CODE_PAGES: u32 = 0x04e4; // u32
 // start (Cpu.jitCountEntries, `ringvisor run --stats`); nothing else
 // touches it. Counting costs each call a load and a store.
 export const JIT_ENTRIES: u32 = 0x04e8;
+// Coalesced MMIO (KVM's KVM_REGISTER_COALESCED_MMIO): a byte store to the
+// device register at guest physical address COALESCED_ADDR (0: none) does
+// not exit; the CPU appends its value to COALESCED_DATA (COALESCED_COUNT
+// bytes so far, at most COALESCED_MAX; a store that finds it full exits as
+// ever) and retires it. Ring -1 hands the bytes to the device, in order,
+// after every run and before it handles the exit that ended it, so that
+// the device has seen them before the guest can see it again: any other
+// access to a device is an exit. For a register whose writes the guest
+// cannot observe but through other registers (a UART's transmit holding
+// register): console output then costs an exit for what is written
+// between two other exits, not one a byte. Not part of a checkpoint (the
+// buffer is empty between runs).
+export const COALESCED_ADDR: u32 = 0x04f0; // u64
+export const COALESCED_COUNT: u32 = 0x04f8; // u32
+export const COALESCED_DATA: u32 = 0x0600; // COALESCED_MAX bytes
+export const COALESCED_MAX: u32 = 256;
 
 // ---- exit counters (kvm_stat) ---------------------------------------------
 export const EXIT_COUNTS: u32 = 0x0500; // u64 per ExitReason, EXIT_REASON_COUNT of them

@@ -11,11 +11,11 @@ import {
   EXIT_CONTROLS, CTRL_SUPERVISOR, EXIT_MMIO_LOAD, EXIT_MMIO_STORE, EXIT_ADDR, EXIT_SIZE, EXIT_DATA, EXIT_NONE,
   EXIT_MMIO_VADDR, SPLIT_BUFFER, SLOT_TABLE, SLOT_SHIFT, SLOT_BYTES, USER_VA_BITS,
   PERM_R, PERM_W, PERM_X, PERM_WLAZY, PAGE_TOUCHED, TOUCHED_PAGES, TOUCHED_PEAK, TOUCH_LIMIT,
-  DIRTY_LOG, DIRTY_MAP,
+  DIRTY_LOG, DIRTY_MAP, COALESCED_ADDR, COALESCED_COUNT, COALESCED_DATA, COALESCED_MAX,
   CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS, CAUSE_FETCH_ACCESS,
   CAUSE_LOAD_PAGE_FAULT, CAUSE_STORE_PAGE_FAULT, CAUSE_FETCH_PAGE_FAULT,
 } from './layout';
-import { raiseException, requestExit, pendingExit } from './trap';
+import { raiseException, requestExit, pendingExit, clearPendingExit } from './trap';
 import { mmuOn, translate, tlbHit, splitAddress, splitPair, finishSplitStore, NO_ADDRESS } from './mmu';
 
 // Cached copies of RAM_BASE/RAM_SIZE/MEMORY_MODE, refreshed by `run` on entry
@@ -162,9 +162,20 @@ function firstStore(off: u64, size: u64, need: u32): bool {
   return guestAddress(addr, size, PERM_W, CAUSE_STORE_ACCESS, CAUSE_STORE_PAGE_FAULT, EXIT_MMIO_STORE);
 }
 
-// A store that exits as MMIO leaves its value for ring -1.
+// A store that exits as MMIO leaves its value for ring -1; a byte store to
+// the coalesced register (layout.ts, COALESCED_ADDR) is buffered instead,
+// and retires without an exit.
 export function mmioStoreData(v: u64): void {
-  if (pendingExit == EXIT_MMIO_STORE) store<u64>(EXIT_DATA, v);
+  if (pendingExit != EXIT_MMIO_STORE) return;
+  const n = load<u32>(COALESCED_COUNT);
+  const at = load<u64>(COALESCED_ADDR);
+  if (at != 0 && load<u64>(EXIT_ADDR) == at && load<u32>(EXIT_SIZE) == 1 && n < COALESCED_MAX) {
+    store<u8>(<usize>COALESCED_DATA + <usize>n, <u8>v);
+    store<u32>(COALESCED_COUNT, n + 1);
+    clearPendingExit();
+    return;
+  }
+  store<u64>(EXIT_DATA, v);
 }
 
 // An atomic memory operation reads and writes: it needs both, and faults as a

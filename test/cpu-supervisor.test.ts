@@ -1060,6 +1060,68 @@ describe('MMIO: integer loads and stores outside RAM exit to ring -1', () => {
   });
 });
 
+describe('coalesced MMIO (Cpu.coalescedMmio): byte stores to one device register are kept, not exits', () => {
+  it('they retire without an exit and come back in order; another size or address exits as ever', () => {
+    const cpu = sys([
+      A.sb(A1, T0, 0), A.addi(A1, A1, 1), A.sb(A1, T0, 0), // kept
+      A.sh(A1, T0, 0), // another size: exits
+      A.sb(A1, T0, 1), // another address: exits
+      A.sb(A1, T0, 0), A.ebreak(),
+    ], { x: { [T0]: DEVICE, [A1]: 0x141n } });
+    expect(cpu.coalescedMmio).toBeUndefined();
+    cpu.coalescedMmio = DEVICE;
+    expect(cpu.coalescedMmio).toBe(DEVICE);
+    expect(cpu.run(100n), describeExit(cpu)).toBe(ExitReason.MmioStore);
+    expect(cpu.mmio).toEqual({ addr: DEVICE, size: 2, data: 0x142n, store: true });
+    expect(cpu.instret).toBe(3n);
+    expect([...cpu.takeCoalesced()!]).toEqual([0x41, 0x42]);
+    expect(cpu.takeCoalesced()).toBeUndefined();
+    expect(cpu.run(100n)).toBe(ExitReason.MmioStore);
+    expect(cpu.mmio).toMatchObject({ addr: DEVICE + 1n, size: 1, data: 0x42n });
+    expect(cpu.takeCoalesced()).toBeUndefined();
+    expect(cpu.run(100n)).toBe(ExitReason.Ebreak);
+    expect([...cpu.takeCoalesced()!]).toEqual([0x42]);
+    expect(cpu.instret).toBe(6n);
+    expect(cpu.exitCounts().get(ExitReason.MmioStore)).toBe(2n);
+  });
+
+  it('a full buffer makes the next store an exit; the stores after it are kept again', () => {
+    const n = 300;
+    const cpu = sys([
+      A.addi(T1, 0, n), A.sb(T1, T0, 0), A.addi(T1, T1, -1), A.bne(T1, 0, -8), A.ebreak(),
+    ], { x: { [T0]: DEVICE } });
+    cpu.coalescedMmio = DEVICE;
+    expect(cpu.run(10_000n)).toBe(ExitReason.MmioStore);
+    const first = cpu.takeCoalesced()!;
+    expect(first.length).toBe(256);
+    expect(first[0]).toBe(n & 0xff);
+    expect(first[255]).toBe((n - 255) & 0xff);
+    // The 257th store is ring -1's to do, as any MMIO store.
+    expect(cpu.mmio).toEqual({ addr: DEVICE, size: 1, data: BigInt(n - 256), store: true });
+    expect(cpu.run(10_000n)).toBe(ExitReason.Ebreak);
+    const rest = cpu.takeCoalesced()!;
+    expect(rest.length).toBe(n - 257);
+    expect(rest[rest.length - 1]).toBe(1);
+    expect(cpu.instret).toBe(BigInt(1 + 3 * n));
+  });
+
+  it('with none registered (the default, and after setting undefined) every byte store outside RAM exits', () => {
+    const cpu = sys([A.sb(A1, T0, 0), A.ebreak()], { x: { [T0]: DEVICE } });
+    cpu.coalescedMmio = DEVICE;
+    cpu.coalescedMmio = undefined;
+    expect(cpu.run(100n)).toBe(ExitReason.MmioStore);
+    expect(cpu.takeCoalesced()).toBeUndefined();
+    expect(() => { cpu.coalescedMmio = 0n; }).toThrow(RangeError);
+  });
+
+  it('a store to the register from U-mode is kept too; a process VM has no MMIO to keep', () => {
+    const cpu = sys([A.sb(A1, T0, 0), A.ebreak()], { priv: Priv.User, x: { [T0]: DEVICE, [A1]: 7n } });
+    cpu.coalescedMmio = DEVICE;
+    expect(cpu.run(100n)).toBe(ExitReason.Ebreak);
+    expect([...cpu.takeCoalesced()!]).toEqual([7]);
+  });
+});
+
 describe('a guest cannot keep ring -1 inside run()', () => {
   // A handler that itself traps (stvec still 0 at boot, outside RAM; or a
   // handler of zeroed RAM, 0x0000 being illegal) delivers to itself again

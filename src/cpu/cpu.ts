@@ -194,6 +194,7 @@ class Layout {
   readonly TLB: number; readonly TLB_ENTRIES: number; readonly MMU_PERMS: number; readonly JIT_HOT_PAGE: number;
   readonly CODE_PAGE: number; readonly CODE_PAGES: number; readonly CODE_WRITTEN: number; readonly CODE_WRITTEN_PAGES: number;
   readonly CODE_WRITTEN_ALL: number; readonly TLB_CODE: number; readonly JIT_ENTRIES: number;
+  readonly COALESCED_ADDR: number; readonly COALESCED_COUNT: number; readonly COALESCED_DATA: number; readonly COALESCED_MAX: number;
   readonly csr: Record<SupervisorCsr, number>;
   constructor(e: CpuExports) {
     this.PRIV = offset(e, 'PRIV'); this.TLB_GEN = offset(e, 'TLB_GEN'); this.EXIT_SIZE = offset(e, 'EXIT_SIZE'); this.EXIT_DATA = offset(e, 'EXIT_DATA');
@@ -214,6 +215,8 @@ class Layout {
     this.CODE_WRITTEN = offset(e, 'CODE_WRITTEN'); this.CODE_WRITTEN_PAGES = offset(e, 'CODE_WRITTEN_PAGES');
     this.CODE_WRITTEN_ALL = offset(e, 'CODE_WRITTEN_ALL') >>> 0; this.TLB_CODE = offset(e, 'TLB_CODE');
     this.JIT_ENTRIES = offset(e, 'JIT_ENTRIES');
+    this.COALESCED_ADDR = offset(e, 'COALESCED_ADDR'); this.COALESCED_COUNT = offset(e, 'COALESCED_COUNT');
+    this.COALESCED_DATA = offset(e, 'COALESCED_DATA'); this.COALESCED_MAX = offset(e, 'COALESCED_MAX');
     this.X_REGS = offset(e, 'X_REGS'); this.F_REGS = offset(e, 'F_REGS'); this.PC = offset(e, 'PC');
     this.FCSR = offset(e, 'FCSR'); this.INSTRET = offset(e, 'INSTRET'); this.TIME = offset(e, 'TIME');
     this.RESERVATION = offset(e, 'RESERVATION');
@@ -856,6 +859,31 @@ export class Cpu {
     if (on && !this.countEntries) this.view.setBigUint64(this.layout.JIT_ENTRIES, 0n, true);
     this.countEntries = on;
     this.translator?.countEntries(on);
+  }
+
+  /** Coalesced MMIO (assembly/layout.ts, COALESCED_ADDR), as KVM's
+   *  KVM_REGISTER_COALESCED_MMIO: the guest physical address of the one
+   *  device register whose byte stores do not exit but are kept for ring
+   *  -1 (takeCoalesced), or undefined for none. Only for a register whose
+   *  writes the guest can observe through other registers alone: every
+   *  other device access exits, and ring -1 must hand the kept bytes to the
+   *  device after each run, before it handles the exit. */
+  get coalescedMmio(): bigint | undefined {
+    const at = this.view.getBigUint64(this.layout.COALESCED_ADDR, true);
+    return at === 0n ? undefined : at;
+  }
+  set coalescedMmio(at: bigint | undefined) {
+    if (at !== undefined && (at <= 0n || at >= 1n << 64n)) throw new RangeError(`a coalesced MMIO register at 0x${at.toString(16)}`);
+    this.view.setBigUint64(this.layout.COALESCED_ADDR, at ?? 0n, true);
+  }
+
+  /** The bytes the guest stored to the coalesced register (coalescedMmio)
+   *  since the last call, in order, or undefined if none; forgets them. */
+  takeCoalesced(): Uint8Array | undefined {
+    const l = this.layout, v = this.view, n = v.getUint32(l.COALESCED_COUNT, true);
+    if (n === 0) return undefined;
+    v.setUint32(l.COALESCED_COUNT, 0, true);
+    return this.bytes.slice(l.COALESCED_DATA, l.COALESCED_DATA + Math.min(n, l.COALESCED_MAX));
   }
 
   /** Calls into translations counted (jitCountEntries). */

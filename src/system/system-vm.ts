@@ -101,6 +101,12 @@ export interface SystemVMOptions {
   /** How many device messages of one kind are written (default: the first
    *  10, then at most one a second): see rate-limited-log.ts. */
   logLimits?: Partial<LogLimits>;
+  /** Whether the UART's transmit holding register is coalesced MMIO
+   *  (default true; Cpu.coalescedMmio): the guest's console output then
+   *  exits to ring -1 once for the bytes written between two other exits,
+   *  not once a byte. False: every byte is an exit of its own (as
+   *  `--trace-exits` then shows). The console is the same either way. */
+  coalescedMmio?: boolean;
 }
 
 /** What a restored machine takes from its embedder; the rest (RAM, harts,
@@ -121,6 +127,11 @@ export interface SystemVMRestoreOptions extends Omit<SystemVMOptions, 'kernel' |
 export type SystemVMState = 'Running' | 'Paused' | 'Stopped';
 
 export const DEFAULT_SYSTEM_MEMORY = 256 * 1024 * 1024;
+/** The coalesced MMIO register (SystemVMOptions.coalescedMmio): the UART's
+ *  transmit holding register (its divisor latch's low byte while LCR.DLAB
+ *  is set, whose writes the guest can read back only through the same
+ *  register, an exit). */
+const COALESCED_REGISTER = QEMU_VIRT.uart.base;
 /** Exit status when the guest stops at a limit, as the process VM's. */
 export const SYSTEM_LIMIT_STATUS = 124;
 
@@ -272,6 +283,7 @@ export class SystemVM {
       waitForInterrupt: () => scheduler.waitForInterrupt(),
       trace: options.traceExits && ((what) => this.trace(what)),
     };
+    cpu.coalescedMmio = options.coalescedMmio === false ? undefined : COALESCED_REGISTER;
     if (kernel === undefined) { // (made by restore())
       this.dtb = from!.system.dtb;
       this.restoreParts(from!.system, from!.parts, from!.ram);
@@ -583,6 +595,10 @@ export class SystemVM {
     let budget = this.limits.clamp(scheduler.beginSlice(), this.executed);
     if (budget <= 0n) budget = 1n;
     const reason = cpu.run(budget);
+    // What the guest stored to the coalesced register reaches its device
+    // before the exit is handled (an access to the device is one).
+    const coalesced = cpu.takeCoalesced();
+    if (coalesced !== undefined) for (const b of coalesced) this.bus.store(COALESCED_REGISTER, 1, BigInt(b));
     const ran = budget - cpu.budgetLeft;
     scheduler.ran(ran);
     this.executed += ran;
