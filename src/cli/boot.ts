@@ -85,7 +85,8 @@ options:
                         the guest's thread has translated for MS
                         milliseconds (on: 50), which translates until the
                         worker is ready
-  --trace-exits         print each VM exit on stderr
+  --trace-exits         print each VM exit on stderr (the console's bytes are
+                        coalesced MMIO: no exit each, docs/ARCHITECTURE.md)
   --stats               print exits per reason and SBI calls per function at the end
   -h, --help            this text
 
