@@ -1,9 +1,10 @@
 // A system VM's console output on its way to the host's stdout, gathered
-// until the host gets its thread back. The UART hands over one byte per
-// guest store, each in a step of its own, and a write per byte is a system
-// call and a wake-up of whoever reads the other end: a line typed at an idle
-// guest came back as some 30 writes (docs/PERFORMANCE.md, "The console of an
-// idle guest"). The run loop gives the thread back whenever the guest goes
+// until the host gets its thread back. The UART hands over what the guest
+// stored to it in a step (a byte a step before its bytes were coalesced
+// MMIO; still so when coalescedMmio is off), and a write each time is a
+// system call and a wake-up of whoever reads the other end: a line typed at
+// an idle guest came back as some 30 writes (docs/PERFORMANCE.md, "The
+// console of an idle guest"). The run loop gives the thread back whenever the guest goes
 // idle (which an interactive guest does once it has answered) and at least
 // every few ms while it computes (hypervisor/run-loop.ts YIELD_MS), so
 // gathered bytes wait at most that long.
