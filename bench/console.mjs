@@ -8,6 +8,8 @@
 // so this is how fast an idle machine wakes for input. Medians and the ratio.
 // `--jit N,...` adds `ringvisor boot --jit N` for each N (`--jit off`:
 // interpreted; the plain `ringvisor` peer is boot's default, --jit 16384).
+// Then the console's throughput: the time from typing `cat /proc/kallsyms`
+// (some 470 KB of text) to the next prompt, once a repetition for each.
 //   node bench/console.mjs [lines=20] [reps=1] [--jit N,...] [--json FILE]
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -76,7 +78,44 @@ export function consoleRoundTrips(command, { lines = 20, timeoutSeconds = 180 } 
   });
 }
 
-export async function runConsole({ lines = 20, reps = 1, jit = [], progress = () => {} } = {}) {
+/** The command whose output the throughput measure reads, and what it needs first. */
+export const BULK_COMMAND = 'cat /proc/kallsyms';
+const BULK_SETUP = 'mount -t proc proc /proc';
+
+/**
+ * Boots `command`, waits for the prompt, mounts /proc, types BULK_COMMAND
+ * and returns the seconds from writing it to the next prompt and the bytes
+ * read meanwhile (or { error }); then powers the machine off.
+ */
+export function consoleBulk(command, { timeoutSeconds = 300 } = {}) {
+  return new Promise((resolvePromise) => {
+    const child = spawn(command[0], command.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+    let tail = '', bytes = 0, prompts = 0, sentAt = 0n, finished = false, result;
+    const finish = (r) => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      resolvePromise(r);
+    };
+    const timer = setTimeout(() => finish({ error: `timed out after ${timeoutSeconds}s (output ends ${JSON.stringify(tail.slice(-200))})` }), timeoutSeconds * 1000);
+    child.stdout.on('data', (chunk) => {
+      bytes += chunk.length;
+      // (The prompt may come split across chunks: the last few bytes are kept.)
+      tail = (tail + chunk.toString('latin1')).slice(-64);
+      if (!tail.endsWith(PROMPT)) return;
+      tail = '';
+      prompts++;
+      if (prompts === 1) child.stdin.write(`${BULK_SETUP}\n`);
+      else if (prompts === 2) { bytes = 0; sentAt = process.hrtime.bigint(); child.stdin.write(`${BULK_COMMAND}\n`); }
+      else if (prompts === 3) { result = { seconds: Number(process.hrtime.bigint() - sentAt) / 1e9, bytes }; child.stdin.write('\x04'); }
+    });
+    child.stdin.on('error', () => {});
+    child.on('exit', (code, signal) => finish(result ?? { error: `exited (${signal ?? code}) before the bulk output was read` }));
+  });
+}
+
+export async function runConsole({ lines = 20, reps = 1, jit = [], bulk: withBulk = true, progress = () => {} } = {}) {
   const linux = guestLinux();
   if (linux.missing) return { missing: `the guest Linux: ${linux.missing}` };
   const ringvisor = [process.execPath, `${ROOT}dist/bin/ringvisor.js`, 'boot', '--clock', 'host', '--kernel', linux.image, '--initrd', linux.initrd, '--append', APPEND];
@@ -106,6 +145,22 @@ export async function runConsole({ lines = 20, reps = 1, jit = [], progress = ()
   }
   for (const p of names) if (p !== 'qemu' && !out[p].missing && out.qemu.medianMs) out[p].ratio = out[p].medianMs / out.qemu.medianMs;
   out.ratio = out.ringvisor.medianMs && out.qemu.medianMs ? out.ringvisor.medianMs / out.qemu.medianMs : null;
+  if (!withBulk) return out;
+  // Throughput: the peers that booted, once a repetition each, alternating.
+  const bulk = { command: BULK_COMMAND, ...Object.fromEntries(names.filter((p) => !out[p].missing).map((p) => [p, { seconds: [], bytes: null }])) };
+  for (let i = 0; i < reps; i++) {
+    for (const p of i % 2 ? [...names].reverse() : names) {
+      if (bulk[p] === undefined || bulk[p].missing) continue;
+      progress(`console: ${BULK_COMMAND}, ${p} ${i + 1}/${reps}`);
+      const r = await consoleBulk(peers[p]);
+      if (r.error) { bulk[p] = { missing: `failed: ${r.error}` }; continue; }
+      bulk[p].seconds.push(+r.seconds.toFixed(3));
+      bulk[p].bytes = r.bytes;
+    }
+  }
+  for (const p of names) if (bulk[p] && !bulk[p].missing) bulk[p].medianSeconds = median(bulk[p].seconds);
+  bulk.ratio = bulk.ringvisor?.medianSeconds && bulk.qemu?.medianSeconds ? bulk.ringvisor.medianSeconds / bulk.qemu.medianSeconds : null;
+  out.bulk = bulk;
   return out;
 }
 
@@ -123,6 +178,13 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     for (const n of jit) console.log(`  ringvisor --jit ${n}: ${fmt(`ringvisor --jit ${n}`)}`);
     console.log(`  qemu:      ${fmt('qemu')}`);
     if (r.ratio !== null) console.log(`  ratio ringvisor/qemu: ${r.ratio.toFixed(1)}`);
+    const b = r.bulk;
+    const fb = (p) => (b[p] === undefined ? 'missing' : b[p].missing ? `missing (${b[p].missing})` : `median ${b[p].medianSeconds.toFixed(2)} s for ${(b[p].bytes / 1024).toFixed(0)} KiB (${(b[p].bytes / 1024 / b[p].medianSeconds).toFixed(0)} KiB/s) over ${b[p].seconds.length}`);
+    console.log(`console output, \`${b.command}\` to the next prompt:`);
+    console.log(`  ringvisor: ${fb('ringvisor')}`);
+    for (const n of jit) console.log(`  ringvisor --jit ${n}: ${fb(`ringvisor --jit ${n}`)}`);
+    console.log(`  qemu:      ${fb('qemu')}`);
+    if (b.ratio !== null) console.log(`  ratio ringvisor/qemu: ${b.ratio.toFixed(2)}`);
   }
   if (json !== undefined) {
     r.date = new Date().toISOString();

@@ -402,7 +402,7 @@ export async function runBench(options) {
   let consoleTrip;
   if (options.boot) {
     const { runConsole } = await import('./console.mjs');
-    consoleTrip = await runConsole({ lines: options.quick ? 5 : 20, progress: (s) => progress.line(s) });
+    consoleTrip = await runConsole({ lines: options.quick ? 5 : 20, bulk: !options.quick, progress: (s) => progress.line(s) });
     progress.done();
   }
   // A shell script's whole time (bench/shell.mjs), against qemu-riscv64 and
@@ -450,6 +450,7 @@ export async function runBench(options) {
       ...(boot && !boot.missing ? { boot: { ringvisor: boot.ringvisor.promptSeconds ?? null, qemu: boot.qemu.promptSeconds ?? null, what: 'seconds from start to the guest Linux init\'s first prompt' } } : {}),
       ...(shell && !shell.missing ? { shellSeconds: { ringvisor: shell.ringvisor.medianSeconds ?? null, qemu: shell.qemu.medianSeconds ?? null, native: shell.native.medianSeconds ?? null, what: `seconds for dash to run bench/shell/work.sh (${shell.forks} forks), whole process` } } : {}),
       ...(consoleTrip && !consoleTrip.missing ? { consoleMs: { ringvisor: consoleTrip.ringvisor.medianMs ?? null, qemu: consoleTrip.qemu.medianMs ?? null, what: 'ms from typing a line at the idle guest Linux (--clock host) to its output, median' } } : {}),
+      ...(consoleTrip?.bulk ? { consoleOutputSeconds: { ringvisor: consoleTrip.bulk.ringvisor?.medianSeconds ?? null, qemu: consoleTrip.bulk.qemu?.medianSeconds ?? null, what: `seconds from typing \`${consoleTrip.bulk.command}\` at the guest Linux to its next prompt, median` } } : {}),
     },
     failures,
   };

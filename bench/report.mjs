@@ -65,6 +65,10 @@ export function renderTable(results) {
   }
   if (h.boot) lines.push(['boot to the init prompt (s)', h.boot.ringvisor?.toFixed(2) ?? '-', `qemu-system-riscv64 ${h.boot.qemu?.toFixed(2) ?? 'missing'}${h.boot.ringvisor && h.boot.qemu ? ` (${(h.boot.ringvisor / h.boot.qemu).toFixed(2)}x)` : ''}`]);
   if (h.consoleMs) lines.push(['console round trip, idle guest (ms)', h.consoleMs.ringvisor?.toFixed(1) ?? '-', `qemu-system-riscv64 ${h.consoleMs.qemu?.toFixed(1) ?? 'missing'}${h.consoleMs.ringvisor && h.consoleMs.qemu ? ` (${(h.consoleMs.ringvisor / h.consoleMs.qemu).toFixed(2)}x)` : ''}`]);
+  if (h.consoleOutputSeconds) {
+    const c = h.consoleOutputSeconds;
+    lines.push(['console output, cat /proc/kallsyms (s)', c.ringvisor?.toFixed(2) ?? '-', `qemu-system-riscv64 ${c.qemu?.toFixed(2) ?? 'missing'}${c.ringvisor && c.qemu ? ` (${(c.ringvisor / c.qemu).toFixed(2)}x)` : ''}`]);
+  }
   if (h.shellSeconds) {
     const sh = h.shellSeconds;
     lines.push(['shell script, dash (s)', sh.ringvisor?.toFixed(2) ?? '-', `qemu-riscv64 ${sh.qemu?.toFixed(2) ?? 'missing'}${sh.ringvisor && sh.qemu ? ` (${(sh.ringvisor / sh.qemu).toFixed(2)}x)` : ''}, native ${sh.native?.toFixed(2) ?? 'missing'}${sh.ringvisor && sh.native ? ` (${(sh.ringvisor / sh.native).toFixed(1)}x)` : ''}`]);

@@ -336,3 +336,44 @@ describe('bench/boot-library.mjs', () => {
     }
   });
 });
+
+describe('bench/console.mjs', () => {
+  it('consoleBulk times a command\'s output to the next prompt and counts its bytes, against a fake shell', () => {
+    // A stand-in for the guest's shell: the prompt, the setup line answered
+    // with nothing, 100,000 bytes for the bulk command, ^D ends it.
+    const dir = mkdtempSync(join(tmpdir(), 'ringvisor-console-'));
+    const shell = join(dir, 'shell.mjs');
+    writeFileSync(shell, [
+      "const prompt = 'ringvisor-init# ';",
+      'process.stdout.write(prompt);',
+      "let buf = '';",
+      "process.stdin.on('data', (c) => {",
+      "  buf += c.toString('latin1');",
+      "  if (buf.includes('\\x04')) process.exit(0);",
+      "  let i; while ((i = buf.indexOf('\\n')) >= 0) {",
+      '    const line = buf.slice(0, i); buf = buf.slice(i + 1);',
+      "    process.stdout.write(line + '\\r\\n' + (line === 'cat /proc/kallsyms' ? 'x'.repeat(99_999) + '\\n' : '') + prompt);",
+      '  }',
+      '});',
+    ].join('\n'));
+    const driver = [
+      `const { consoleBulk, BULK_COMMAND } = await import(${JSON.stringify(join(ROOT, 'bench/console.mjs'))});`,
+      `const r = await consoleBulk([process.execPath, ${JSON.stringify(shell)}], { timeoutSeconds: 20 });`,
+      `const gone = await consoleBulk([process.execPath, '-e', "process.stdout.write('ringvisor-init# ')"], { timeoutSeconds: 20 });`,
+      'console.log(JSON.stringify({ command: BULK_COMMAND, r, gone }));',
+    ].join('\n');
+    try {
+      const p = spawnSync(process.execPath, ['--input-type=module', '-e', driver], { encoding: 'utf8', timeout: 60_000 });
+      expect(p.status, p.stderr).toBe(0);
+      const { command, r, gone } = JSON.parse(p.stdout);
+      expect(command).toBe('cat /proc/kallsyms');
+      expect(r.error).toBeUndefined();
+      expect(r.seconds).toBeGreaterThan(0);
+      // The echoed command, the output and the next prompt.
+      expect(r.bytes).toBe(command.length + 2 + 100_000 + 'ringvisor-init# '.length);
+      expect(gone.error).toMatch(/exited .* before the bulk output was read/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
