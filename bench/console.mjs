@@ -9,7 +9,7 @@
 // `--jit N,...` adds `ringvisor boot --jit N` for each N (`--jit off`:
 // interpreted; the plain `ringvisor` peer is boot's default, --jit 16384).
 // Then the console's throughput: the time from typing `cat /proc/kallsyms`
-// (some 470 KB of text) to the next prompt, once a repetition for each.
+// (some 465 KiB of text) to the next prompt, once a repetition for each.
 //   node bench/console.mjs [lines=20] [reps=1] [--jit N,...] [--json FILE]
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -30,25 +30,37 @@ function median(xs) {
 }
 
 /**
+ * Starts `command` for one measure, which ends with finish(result) (the
+ * first call counts): the child is killed and `resolvePromise` gets the
+ * result. After `timeoutSeconds` it ends with timedOut()'s.
+ */
+function session(command, timeoutSeconds, resolvePromise, timedOut) {
+  const child = spawn(command[0], command.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+  let finished = false;
+  const finish = (result) => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(timer);
+    child.kill('SIGKILL');
+    resolvePromise(result);
+  };
+  const timer = setTimeout(() => finish(timedOut()), timeoutSeconds * 1000);
+  child.stdin.on('error', () => {});
+  return { child, finish };
+}
+
+/**
  * Boots `command`, waits for the prompt, types `lines` lines and returns the
  * round trip of each in milliseconds (or { error }). The machine is powered
  * off at the end (^D at the prompt: our init's poweroff).
  */
 export function consoleRoundTrips(command, { lines = 20, timeoutSeconds = 180 } = {}) {
   return new Promise((resolvePromise) => {
-    const child = spawn(command[0], command.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '', stderr = '';
     let sent = 0, sentAt = 0n, waitingFor = null;
     const times = [];
-    let finished = false;
-    const finish = (result) => {
-      if (finished) return;
-      finished = true;
-      clearTimeout(timer);
-      child.kill('SIGKILL');
-      resolvePromise(result);
-    };
-    const timer = setTimeout(() => finish({ error: `timed out after ${timeoutSeconds}s (${times.length} of ${lines} lines; output ends ${JSON.stringify(out.slice(-200))})` }), timeoutSeconds * 1000);
+    const { child, finish } = session(command, timeoutSeconds, resolvePromise,
+      () => ({ error: `timed out after ${timeoutSeconds}s (${times.length} of ${lines} lines; output ends ${JSON.stringify(out.slice(-200))})` }));
     const next = () => {
       if (sent === lines) { child.stdin.write('\x04'); return; }
       // Let the guest go idle first: the measure is an idle machine's wake-up.
@@ -70,7 +82,6 @@ export function consoleRoundTrips(command, { lines = 20, timeoutSeconds = 180 } 
       if (out.endsWith(PROMPT)) { out = ''; next(); }
     });
     child.stderr.on('data', (chunk) => { stderr += chunk; });
-    child.stdin.on('error', () => {});
     child.on('exit', (code, signal) => {
       if (times.length === lines) finish({ times });
       else finish({ error: `exited (${signal ?? code}) after ${times.length} of ${lines} lines: ${stderr.trim().split('\n').pop() ?? ''}` });
@@ -89,16 +100,9 @@ const BULK_SETUP = 'mount -t proc proc /proc';
  */
 export function consoleBulk(command, { timeoutSeconds = 300 } = {}) {
   return new Promise((resolvePromise) => {
-    const child = spawn(command[0], command.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
-    let tail = '', bytes = 0, prompts = 0, sentAt = 0n, finished = false, result;
-    const finish = (r) => {
-      if (finished) return;
-      finished = true;
-      clearTimeout(timer);
-      child.kill('SIGKILL');
-      resolvePromise(r);
-    };
-    const timer = setTimeout(() => finish({ error: `timed out after ${timeoutSeconds}s (output ends ${JSON.stringify(tail.slice(-200))})` }), timeoutSeconds * 1000);
+    let tail = '', bytes = 0, prompts = 0, sentAt = 0n, result;
+    const { child, finish } = session(command, timeoutSeconds, resolvePromise,
+      () => ({ error: `timed out after ${timeoutSeconds}s (output ends ${JSON.stringify(tail.slice(-200))})` }));
     child.stdout.on('data', (chunk) => {
       bytes += chunk.length;
       // (The prompt may come split across chunks: the last few bytes are kept.)
@@ -110,7 +114,6 @@ export function consoleBulk(command, { timeoutSeconds = 300 } = {}) {
       else if (prompts === 2) { bytes = 0; sentAt = process.hrtime.bigint(); child.stdin.write(`${BULK_COMMAND}\n`); }
       else if (prompts === 3) { result = { seconds: Number(process.hrtime.bigint() - sentAt) / 1e9, bytes }; child.stdin.write('\x04'); }
     });
-    child.stdin.on('error', () => {});
     child.on('exit', (code, signal) => finish(result ?? { error: `exited (${signal ?? code}) before the bulk output was read` }));
   });
 }
