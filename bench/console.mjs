@@ -89,6 +89,12 @@ export function consoleRoundTrips(command, { lines = 20, timeoutSeconds = 180 } 
   });
 }
 
+/** Calls `each(peer, rep)` for every peer `reps` times, the order reversed
+ *  every other repetition, one call at a time. */
+async function alternating(names, reps, each) {
+  for (let i = 0; i < reps; i++) for (const p of i % 2 ? [...names].reverse() : names) await each(p, i);
+}
+
 /** The command whose output the throughput measure reads, and what it needs first. */
 export const BULK_COMMAND = 'cat /proc/kallsyms';
 const BULK_SETUP = 'mount -t proc proc /proc';
@@ -132,15 +138,13 @@ export async function runConsole({ lines = 20, reps = 1, jit = [], bulk: withBul
   const qemuThere = spawnSync('qemu-system-riscv64', ['--version']).status === 0;
   const names = Object.keys(peers);
   const out = { lines, reps, ...Object.fromEntries(names.filter((p) => p !== 'qemu').map((p) => [p, { times: [] }])), qemu: qemuThere ? { times: [] } : { missing: 'qemu-system-riscv64 is not on the PATH (apt-get install qemu-system-misc)' } };
-  for (let i = 0; i < reps; i++) {
-    for (const p of i % 2 ? [...names].reverse() : names) {
-      if (out[p].missing) continue;
-      progress(`console: ${p} ${i + 1}/${reps}`);
-      const r = await consoleRoundTrips(peers[p], { lines });
-      if (r.error) { out[p] = { missing: `failed: ${r.error}` }; continue; }
-      out[p].times.push(...r.times.map((t) => +t.toFixed(2)));
-    }
-  }
+  await alternating(names, reps, async (p, i) => {
+    if (out[p].missing) return;
+    progress(`console: ${p} ${i + 1}/${reps}`);
+    const r = await consoleRoundTrips(peers[p], { lines });
+    if (r.error) { out[p] = { missing: `failed: ${r.error}` }; return; }
+    out[p].times.push(...r.times.map((t) => +t.toFixed(2)));
+  });
   for (const p of names) {
     if (out[p].missing) continue;
     out[p].medianMs = median(out[p].times);
@@ -151,16 +155,14 @@ export async function runConsole({ lines = 20, reps = 1, jit = [], bulk: withBul
   if (!withBulk) return out;
   // Throughput: the peers that booted, once a repetition each, alternating.
   const bulk = { command: BULK_COMMAND, ...Object.fromEntries(names.filter((p) => !out[p].missing).map((p) => [p, { seconds: [], bytes: null }])) };
-  for (let i = 0; i < reps; i++) {
-    for (const p of i % 2 ? [...names].reverse() : names) {
-      if (bulk[p] === undefined || bulk[p].missing) continue;
-      progress(`console: ${BULK_COMMAND}, ${p} ${i + 1}/${reps}`);
-      const r = await consoleBulk(peers[p]);
-      if (r.error) { bulk[p] = { missing: `failed: ${r.error}` }; continue; }
-      bulk[p].seconds.push(+r.seconds.toFixed(3));
-      bulk[p].bytes = r.bytes;
-    }
-  }
+  await alternating(names, reps, async (p, i) => {
+    if (bulk[p] === undefined || bulk[p].missing) return;
+    progress(`console: ${BULK_COMMAND}, ${p} ${i + 1}/${reps}`);
+    const r = await consoleBulk(peers[p]);
+    if (r.error) { bulk[p] = { missing: `failed: ${r.error}` }; return; }
+    bulk[p].seconds.push(+r.seconds.toFixed(3));
+    bulk[p].bytes = r.bytes;
+  });
   for (const p of names) if (bulk[p] && !bulk[p].missing) bulk[p].medianSeconds = median(bulk[p].seconds);
   bulk.ratio = bulk.ringvisor?.medianSeconds && bulk.qemu?.medianSeconds ? bulk.ringvisor.medianSeconds / bulk.qemu.medianSeconds : null;
   out.bulk = bulk;
