@@ -21,7 +21,7 @@ import {
 import { getX, setX, getFcsr, setFcsr } from './state';
 import { pendingExit, clearPendingExit, requestExit, raiseException } from './trap';
 import {
-  refreshMemoryConfig, amoAddress, lrAddress, fetchAddress,
+  refreshMemoryConfig, refreshUserTlb, fillUserTlb, amoAddress, lrAddress, fetchAddress,
   loadAddress, storeAddress, mmioStoreData,
 } from './memory';
 import { expandCompressed } from './rvc';
@@ -594,6 +594,7 @@ function completeMmio(pc: u64, supervisor: bool): u64 {
 // most `budget` of them. Returns the exit reason; details are in the exit block.
 export function run(budget: u64): u32 {
   refreshMemoryConfig();
+  refreshUserTlb();
   clearPendingExit();
   const controls = load<u32>(EXIT_CONTROLS);
   const supervisor = (controls & CTRL_SUPERVISOR) != 0;
@@ -683,8 +684,10 @@ export function run(budget: u64): u32 {
           pc = load<u64>(PC);
           events = lookupEvent;
           // Stopped short: the instruction it left is interpreted now, and
-          // the next one looked up again.
+          // the next one looked up again. If that is an access the
+          // translations' TLB missed, its entry is filled first.
           if ((r & JIT_BAIL) == 0) continue;
+          if (!supervisor) fillUserTlb();
           if (left == 0) { requestExit(EXIT_BUDGET); break; }
         }
       } else {

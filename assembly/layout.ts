@@ -227,6 +227,33 @@ export const SPLIT_BUFFER: u32 = 0x0000_0bf0;
 export const TLB: u32 = 0x00b0_0000;
 export const TLB_ENTRIES: u32 = 4096;
 
+// The translations' TLB of a process VM (src/cpu/jit/translate.ts,
+// checkedAddress): two direct-mapped tables of USER_TLB_ENTRIES entries of
+// 16 bytes, one for loads and one for stores, indexed by (address >> 12) &
+// mask, each { u64 the guest page's address (all ones: none), u32 what to
+// add to an address in it for its offset in RAM }. An entry exists only
+// while its page allows the access, so that a translated access tests one
+// tag where it would test the user range, the page's end and the
+// permissions. On a miss a translation writes the access to USER_TLB_MISS
+// (u64 address) and USER_TLB_MISS_KIND (u32 size | need << 8) and stops
+// before it; the interpreter fills the entry (fillUserTlb,
+// assembly/memory.ts: from the slot table and the page's permissions, if
+// they allow the access) and executes the access itself. Permissions and
+// slots only grow inside a run (firstStore). USER_TLB_STATE says whether
+// the tables are empty (USER_TLB_EMPTY), hold entries (USER_TLB_FILLED),
+// or may hold stale ones (any other value, zeroed memory included: an
+// entry there would map page 0): ring -1 (src/cpu/cpu.ts) turns FILLED
+// into stale when it takes a permission away or moves a slot, and `run`
+// empties stale tables on entry.
+export const USER_TLB: u32 = 0x00b1_0000;
+export const USER_TLB_ENTRIES: u32 = 4096;
+export const USER_TLB_STORES: u32 = USER_TLB + USER_TLB_ENTRIES * 16;
+export const USER_TLB_STATE: u32 = USER_TLB + 2 * USER_TLB_ENTRIES * 16; // u32
+export const USER_TLB_EMPTY: u32 = 1;
+export const USER_TLB_FILLED: u32 = 2;
+export const USER_TLB_MISS: u32 = USER_TLB_STATE + 8; // u64
+export const USER_TLB_MISS_KIND: u32 = USER_TLB_STATE + 16; // u32; 0: none
+
 // The process VM's address space (MEMORY_PAGE_PERMS): guest addresses below
 // 2^USER_VA_BITS (Linux's Sv39 user range, 256 GiB) in 64 KiB slots. Slot n
 // (addresses n << SLOT_SHIFT and up) is backed by the 64 KiB of guest RAM

@@ -11,7 +11,8 @@ import {
   EXIT_CONTROLS, CTRL_SUPERVISOR, EXIT_MMIO_LOAD, EXIT_MMIO_STORE, EXIT_ADDR, EXIT_SIZE, EXIT_DATA, EXIT_NONE,
   EXIT_MMIO_VADDR, SPLIT_BUFFER, SLOT_TABLE, SLOT_SHIFT, SLOT_BYTES, USER_VA_BITS,
   PERM_R, PERM_W, PERM_X, PERM_WLAZY, PAGE_TOUCHED, TOUCHED_PAGES, TOUCHED_PEAK, TOUCH_LIMIT,
-  DIRTY_LOG, DIRTY_MAP, COALESCED_ADDR, COALESCED_COUNT, COALESCED_DATA, COALESCED_MAX,
+  DIRTY_LOG, DIRTY_MAP, USER_TLB, USER_TLB_ENTRIES, USER_TLB_STORES, USER_TLB_STATE, USER_TLB_EMPTY, USER_TLB_FILLED,
+  USER_TLB_MISS, USER_TLB_MISS_KIND, COALESCED_ADDR, COALESCED_COUNT, COALESCED_DATA, COALESCED_MAX,
   CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS, CAUSE_FETCH_ACCESS,
   CAUSE_LOAD_PAGE_FAULT, CAUSE_STORE_PAGE_FAULT, CAUSE_FETCH_PAGE_FAULT,
 } from './layout';
@@ -121,6 +122,36 @@ function userAddressSlow(addr: u64, size: u64, need: u32, pageCause: u32): usize
   const a2 = userPart(second, 0, <u32>size - firstLength, need, pageCause);
   if (!a2) return 0;
   return splitPair(a1, a2, firstLength, <u32>size);
+}
+
+// The translations' TLB (layout.ts, USER_TLB): emptied by `run` on entry
+// when it may hold stale entries (128 KiB written: ring -1 says so only
+// when it has taken something away from a TLB that holds entries).
+export function refreshUserTlb(): void {
+  const state = load<u32>(USER_TLB_STATE);
+  if (state == USER_TLB_EMPTY || state == USER_TLB_FILLED) return;
+  memory.fill(<usize>USER_TLB, 0xff, <usize>(USER_TLB_STATE - USER_TLB));
+  store<u32>(USER_TLB_STATE, USER_TLB_EMPTY);
+  store<u32>(USER_TLB_MISS_KIND, 0);
+}
+
+// After a translation stopped short: the entry for the access it missed,
+// if any, filled if the interpreter's userAddress would allow the access
+// without a slow path (in the user range, in one page, whose permissions
+// have all of `need`). Changes nothing else: the interpreter executes the
+// access next, faults, first stores and page-crossing accesses included.
+export function fillUserTlb(): void {
+  const kind = load<u32>(USER_TLB_MISS_KIND);
+  if (kind == 0) return;
+  store<u32>(USER_TLB_MISS_KIND, 0);
+  const addr = load<u64>(USER_TLB_MISS), size = kind & 0xff, need = kind >> 8;
+  if ((addr >> USER_VA_BITS) != 0 || (<u32>addr & 0xfff) + size > 0x1000) return;
+  const off = load<u32>(<usize>SLOT_TABLE + (<usize>(addr >> SLOT_SHIFT) << 2)) + (<u32>addr & (SLOT_BYTES - 1));
+  if ((<u32>load<u8>(<usize>PAGE_PERMS + <usize>(off >> PAGE_SHIFT)) & need) != need) return;
+  const entry = <usize>(need & PERM_W ? USER_TLB_STORES : USER_TLB) + ((<usize>(addr >> PAGE_SHIFT) & (USER_TLB_ENTRIES - 1)) << 4);
+  store<u64>(entry, addr & ~(<u64>0xfff));
+  store<u32>(entry, (off & ~0xfff) - (<u32>addr & ~0xfff), 8);
+  store<u32>(USER_TLB_STATE, USER_TLB_FILLED);
 }
 
 // The slow path of an access its pages' permissions do not allow: a store

@@ -930,6 +930,78 @@ describe('translations are dropped when their code changes', () => {
   });
 });
 
+describe('the translations\' TLB forgets what ring -1 takes away (assembly/layout.ts, USER_TLB)', () => {
+  // x5 = 40; loop: x6 = [x10]; [x10 + 8] = x6; x5 -= 1; ebreak after it.
+  const copy = [A.addi(5, 0, 40), A.ld(6, 10, 0), A.sd(6, 10, 8), A.addi(5, 5, -1), A.bne(5, 0, -12), A.ebreak()];
+  /** A CPU that has run `copy` translated over `at` (its entries filled). */
+  function warm(at = DATA): Cpu {
+    const cpu = codeCpu(1, copy);
+    cpu.setPagePermissions(at, PAGE_SIZE, Perm.R | Perm.W);
+    cpu.write64(at, 7n);
+    cpu.setX(10, at);
+    expect(runToExit(cpu)).toBe(ExitReason.Ebreak);
+    expect(cpu.jitStats!.translated).toBeGreaterThan(0);
+    expect(cpu.read64(at + 8n)).toBe(7n);
+    cpu.write64(at, 9n);
+    cpu.pc = CODE;
+    return cpu;
+  }
+  /** The same change on an interpreter that has run nothing: its exit. */
+  function interpreted(change: (cpu: Cpu) => void): string {
+    const ref = codeCpu(0, copy);
+    ref.setPagePermissions(DATA, PAGE_SIZE, Perm.R | Perm.W);
+    ref.write64(DATA, 9n);
+    ref.setX(10, DATA);
+    change(ref);
+    runToExit(ref);
+    return describeExit(ref);
+  }
+
+  it('a page that loses read permission faults on the next translated load, as interpreted', () => {
+    const cpu = warm();
+    const change = (c: Cpu) => c.setPagePermissions(DATA, PAGE_SIZE, 0);
+    change(cpu);
+    expect(runToExit(cpu)).toBe(ExitReason.Fault);
+    expect(cpu.exit.cause).toBe(13);
+    expect(describeExit(cpu)).toBe(interpreted(change));
+  });
+
+  it('a page made read-only faults on the next translated store, as interpreted', () => {
+    const cpu = warm();
+    const change = (c: Cpu) => c.setPagePermissions(DATA, PAGE_SIZE, Perm.R);
+    change(cpu);
+    expect(runToExit(cpu)).toBe(ExitReason.Fault);
+    expect(cpu.exit.cause).toBe(15);
+    expect(cpu.exit.addr).toBe(DATA + 8n);
+    expect(describeExit(cpu)).toBe(interpreted(change));
+  });
+
+  it('a slot given other RAM is read there at once', () => {
+    // Data in a slot of its own (the code's stays where it is): the slot
+    // of ELSEWHERE's RAM backs it from now.
+    const size = BigInt(PAGE_SIZE) * 16n, AWAY = RAM_BASE + 2n * size, ELSEWHERE = RAM_BASE + 4n * size;
+    const cpu = warm(AWAY);
+    cpu.setPagePermissions(ELSEWHERE, PAGE_SIZE, Perm.R | Perm.W);
+    cpu.write64(ELSEWHERE, 11n);
+    cpu.setSlot(Number(AWAY / size), Number(5n * size));
+    expect(runToExit(cpu)).toBe(ExitReason.Ebreak);
+    expect(cpu.x(6)).toBe(11n);
+    expect(cpu.read64(ELSEWHERE + 8n)).toBe(11n);
+  });
+
+  it('the dirty-page log sees every page a translated store writes, at each interval', () => {
+    const cpu = warm();
+    // DATA's RAM page (userMode: the first slot's RAM is no slot's).
+    const page = (cpu.slotBytes + Number(DATA - RAM_BASE)) / PAGE_SIZE;
+    cpu.startDirtyLog();
+    expect(runToExit(cpu)).toBe(ExitReason.Ebreak);
+    expect([...cpu.takeDirtyPages()]).toEqual([page]);
+    cpu.pc = CODE;
+    expect(runToExit(cpu)).toBe(ExitReason.Ebreak);
+    expect([...cpu.takeDirtyPages()]).toEqual([page]);
+  });
+});
+
 describe('the translation cache is bounded (Cpu.translationCacheLimit)', () => {
   /** A CPU with loop(i + 1) in each of `n` pages of its own (from page 40),
    *  and a cache of `limit`. */
@@ -1358,7 +1430,7 @@ describe('a translation tail-calls the next one (EmitConfig.chain)', () => {
   const X_REGS = 0x400, PC = 0x600;
   const config: EmitConfig = {
     userEnd: 2 ** 38,
-    layout: { X_REGS, F_REGS: 0x500, PC, FCSR: 0x608, RAM_OFFSET: 0x1000, PAGE_PERMS: 0x800, SLOT_TABLE: 0xc00, SLOT_SHIFT: 16 },
+    layout: { X_REGS, F_REGS: 0x500, PC, FCSR: 0x608, RAM_OFFSET: 0x1000, USER_TLB: 0x800, USER_TLB_STORES: 0xc00, USER_TLB_ENTRIES: 64, USER_TLB_MISS: 0x700, USER_TLB_MISS_KIND: 0x708 },
     chain: { JIT_MAP: MAP, JIT_MAP_ENTRIES: ENTRIES, JIT_NEVER: NEVER },
     helpers: HELPERS.map(() => 0), // (none is called: table entry 0 is null)
   };
@@ -1441,7 +1513,7 @@ describe('helpers are called through the CPU\'s table (EmitConfig.helpers)', () 
     slots[HELPERS.indexOf('mulh')] = 2;
     const config: EmitConfig = {
       userEnd: 2 ** 38,
-      layout: { X_REGS, F_REGS: 0x500, PC, FCSR: 0x608, RAM_OFFSET: 0x1000, PAGE_PERMS: 0x800, SLOT_TABLE: 0xc00, SLOT_SHIFT: 16 },
+      layout: { X_REGS, F_REGS: 0x500, PC, FCSR: 0x608, RAM_OFFSET: 0x1000, USER_TLB: 0x800, USER_TLB_STORES: 0xc00, USER_TLB_ENTRIES: 64, USER_TLB_MISS: 0x700, USER_TLB_MISS_KIND: 0x708 },
       helpers: slots,
     };
     const code = A.assemble([A.mulh(3, 1, 2), A.jalr(0, 5, 0)]);
@@ -1494,7 +1566,7 @@ describe('which blocks a region takes (discover)', () => {
     const code = A.assemble(words);
     const region = discover({
       userEnd: 2 ** 38,
-      layout: { X_REGS: 0, F_REGS: 0x100, PC: 0x200, FCSR: 0x208, RAM_OFFSET: 0x1000, PAGE_PERMS: 0x800, SLOT_TABLE: 0xc00, SLOT_SHIFT: 16 },
+      layout: { X_REGS: 0, F_REGS: 0x100, PC: 0x200, FCSR: 0x208, RAM_OFFSET: 0x1000, USER_TLB: 0x800, USER_TLB_STORES: 0xc00, USER_TLB_ENTRIES: 64, USER_TLB_MISS: 0x700, USER_TLB_MISS_KIND: 0x708 },
       expand: () => 0,
       isCode: (pc) => pc >= ENTRY && pc < ENTRY + PAGE_SIZE,
       parcel: (pc) => code[pc - ENTRY] | (code[pc - ENTRY + 1] << 8),
@@ -1527,7 +1599,7 @@ describe('which blocks a region takes (discover)', () => {
     const code = A.assemble(words);
     const env = (visited?: (pc: number) => boolean) => ({
       userEnd: 2 ** 38,
-      layout: { X_REGS: 0, F_REGS: 0x100, PC: 0x200, FCSR: 0x208, RAM_OFFSET: 0x1000, PAGE_PERMS: 0x800, SLOT_TABLE: 0xc00, SLOT_SHIFT: 16 },
+      layout: { X_REGS: 0, F_REGS: 0x100, PC: 0x200, FCSR: 0x208, RAM_OFFSET: 0x1000, USER_TLB: 0x800, USER_TLB_STORES: 0xc00, USER_TLB_ENTRIES: 64, USER_TLB_MISS: 0x700, USER_TLB_MISS_KIND: 0x708 },
       expand: () => 0, visited,
       isCode: (pc: number) => pc >= ENTRY && pc < ENTRY + PAGE_SIZE,
       parcel: (pc: number) => code[pc - ENTRY] | (code[pc - ENTRY + 1] << 8),

@@ -195,6 +195,8 @@ class Layout {
   readonly CODE_PAGE: number; readonly CODE_PAGES: number; readonly CODE_WRITTEN: number; readonly CODE_WRITTEN_PAGES: number;
   readonly CODE_WRITTEN_ALL: number; readonly TLB_CODE: number; readonly JIT_ENTRIES: number;
   readonly COALESCED_ADDR: number; readonly COALESCED_COUNT: number; readonly COALESCED_DATA: number; readonly COALESCED_MAX: number;
+  readonly USER_TLB: number; readonly USER_TLB_STORES: number; readonly USER_TLB_ENTRIES: number;
+  readonly USER_TLB_STATE: number; readonly USER_TLB_FILLED: number; readonly USER_TLB_MISS: number; readonly USER_TLB_MISS_KIND: number;
   readonly csr: Record<SupervisorCsr, number>;
   constructor(e: CpuExports) {
     this.PRIV = offset(e, 'PRIV'); this.TLB_GEN = offset(e, 'TLB_GEN'); this.EXIT_SIZE = offset(e, 'EXIT_SIZE'); this.EXIT_DATA = offset(e, 'EXIT_DATA');
@@ -217,6 +219,8 @@ class Layout {
     this.JIT_ENTRIES = offset(e, 'JIT_ENTRIES');
     this.COALESCED_ADDR = offset(e, 'COALESCED_ADDR'); this.COALESCED_COUNT = offset(e, 'COALESCED_COUNT');
     this.COALESCED_DATA = offset(e, 'COALESCED_DATA'); this.COALESCED_MAX = offset(e, 'COALESCED_MAX');
+    this.USER_TLB = offset(e, 'USER_TLB'); this.USER_TLB_STORES = offset(e, 'USER_TLB_STORES'); this.USER_TLB_ENTRIES = offset(e, 'USER_TLB_ENTRIES');
+    this.USER_TLB_STATE = offset(e, 'USER_TLB_STATE'); this.USER_TLB_FILLED = offset(e, 'USER_TLB_FILLED'); this.USER_TLB_MISS = offset(e, 'USER_TLB_MISS'); this.USER_TLB_MISS_KIND = offset(e, 'USER_TLB_MISS_KIND');
     this.X_REGS = offset(e, 'X_REGS'); this.F_REGS = offset(e, 'F_REGS'); this.PC = offset(e, 'PC');
     this.FCSR = offset(e, 'FCSR'); this.INSTRET = offset(e, 'INSTRET'); this.TIME = offset(e, 'TIME');
     this.RESERVATION = offset(e, 'RESERVATION');
@@ -389,12 +393,24 @@ export class Cpu {
   }
 
   // ---- the slot table (page-permission mode) ----
+  /** The translations' TLB (assembly/layout.ts, USER_TLB) may hold a page
+   *  that has lost a permission or its RAM: the next run empties it if it
+   *  holds anything. Every change of a page's permissions or of a slot
+   *  here says so. */
+  private userTlbStale(): void {
+    this.refresh();
+    const at = this.layout.USER_TLB_STATE;
+    // (Before configureRam linear memory may end below it: grown, it is zeros.)
+    if (this.view.byteLength >= at + 4 && this.view.getUint32(at, true) === this.layout.USER_TLB_FILLED) this.view.setUint32(at, 0, true);
+  }
+
   private slotView(): Uint32Array {
     return new Uint32Array(this.exports.memory.buffer, this.layout.SLOT_TABLE, this.layout.SLOT_COUNT);
   }
 
   private clearSlots(): void {
     if (this.backedSlots.size === 0) return;
+    this.userTlbStale();
     const table = this.slots ?? this.slotView();
     for (const index of this.backedSlots) table[index] = this.layout.SLOT_NONE;
     this.backedSlots.clear();
@@ -422,6 +438,7 @@ export class Cpu {
     const old = table[index];
     if (old !== this.layout.SLOT_NONE) this.translator?.pagesChanged(old / PAGE_SIZE, (old + size) / PAGE_SIZE - 1);
     table[index] = offset ?? this.layout.SLOT_NONE;
+    this.userTlbStale();
     if (offset === undefined) this.backedSlots.delete(index); else this.backedSlots.add(index);
     if (offset !== undefined && offset + size > this.slotHighWater) this.slotHighWater = offset + size;
   }
@@ -595,6 +612,7 @@ export class Cpu {
         const v = unprotectCode(b[base + k], this.layout) & ~t;
         b[base + k] = v & W ? (v & ~W) | lazy : v;
       }
+      this.userTlbStale();
       p = q;
     }
     if (untouched) this.view.setUint32(this.layout.TOUCHED_PAGES, this.memoryUsed - untouched, true);
@@ -634,6 +652,7 @@ export class Cpu {
     this.scrub();
     const pages = this.pagesInUse();
     this.bytes.fill(0, l.PAGE_PERMS, l.PAGE_PERMS + pages);
+    this.userTlbStale();
     this.slotHighWater = 0;
     this.flushTranslations();
     this.translator?.resetStats();
@@ -754,6 +773,7 @@ export class Cpu {
           const i = l.PAGE_PERMS + page, perms = this.bytes[i];
           this.bytes[i] = (perms & ~(Perm.W | l.PERM_WLAZY))
             | (perms & Perm.W ? l.PERM_CODE_W : 0) | (perms & l.PERM_WLAZY ? l.PERM_CODE_WLAZY : 0);
+          this.userTlbStale();
         },
         pagePermissions: () => this.memoryMode === MemoryMode.PagePermissions,
         systemMode: () => this.memoryMode === MemoryMode.Flat && (this.exitControls & ExitControl.Supervisor) !== 0,
@@ -920,6 +940,7 @@ export class Cpu {
   get memoryMode(): MemoryMode { return this.view.getUint32(this.layout.MEMORY_MODE, true); }
   set memoryMode(v: MemoryMode) {
     this.view.setUint32(this.layout.MEMORY_MODE, v, true);
+    this.userTlbStale();
     // Page-permission mode maps user addresses by slots, none backed yet.
     if (v === MemoryMode.PagePermissions && !this.slots) {
       if (this.ramBytes === 0) throw new Error('page-permission mode needs RAM: configureRam first');
@@ -989,6 +1010,7 @@ export class Cpu {
     this.forPieces(addr, length, (off, n) => {
       const first = Math.floor(off / PAGE_SIZE), last = Math.floor((off + n - 1) / PAGE_SIZE);
       for (let p = base + first, end = base + last; p <= end; p++) b[p] = b[p] & t ? now : lazy;
+      this.userTlbStale();
       if (this.logging && this.slots) this.withholdWrites(first, last, true);
       this.translator?.pagesChanged(first, last);
     });
@@ -1129,6 +1151,7 @@ export class Cpu {
       if (!(v & (W | codeW)) || (unloggedOnly && b[map + p])) continue;
       b[base + p] = v & W ? (v & ~W) | lazy : (v & ~codeW) | codeLazy;
     }
+    this.userTlbStale();
   }
 
   // ---- thread contexts ----
@@ -1431,6 +1454,7 @@ export class Cpu {
     const old = this.pagesInUse();
     b.set(perms, l.PAGE_PERMS);
     if (old > perms.length) b.fill(0, l.PAGE_PERMS + perms.length, l.PAGE_PERMS + old);
+    this.userTlbStale();
     this.clearSlots();
     for (let i = 0; i < slots.length; i += 2) { this.slots![slots[i]] = slots[i + 1]; this.backedSlots.add(slots[i]); }
     this.slotHighWater = highWater;

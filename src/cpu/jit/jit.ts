@@ -62,7 +62,7 @@ export interface JitHost {
   layout: EmitConfig['layout'] & Omit<NonNullable<EmitConfig['system']>, 'SSTATUS'> & {
     csr: { sstatus: number };
     JIT_MAP: number; JIT_MAP_ENTRIES: number; JIT_NEVER: number; USER_VA_BITS: number; JIT_HOT_PAGE: number;
-    CODE_PAGE: number; CODE_PAGES: number; JIT_ENTRIES: number;
+    CODE_PAGE: number; CODE_PAGES: number; JIT_ENTRIES: number; PAGE_PERMS: number;
   };
   /** The offset in RAM of user address `pc` if RAM backs it now (no RAM is
    *  given to it for asking); a number, as user addresses are below 2^38. */
@@ -318,7 +318,8 @@ export class Jit {
     this.config = {
       layout: {
         X_REGS: l.X_REGS, F_REGS: l.F_REGS, PC: l.PC, FCSR: l.FCSR, RAM_OFFSET: l.RAM_OFFSET,
-        PAGE_PERMS: l.PAGE_PERMS, SLOT_TABLE: l.SLOT_TABLE, SLOT_SHIFT: l.SLOT_SHIFT,
+        USER_TLB: l.USER_TLB, USER_TLB_STORES: l.USER_TLB_STORES, USER_TLB_ENTRIES: l.USER_TLB_ENTRIES,
+        USER_TLB_MISS: l.USER_TLB_MISS, USER_TLB_MISS_KIND: l.USER_TLB_MISS_KIND,
       },
       userEnd: 2 ** l.USER_VA_BITS,
       helpers: this.helperSlots,

@@ -69,8 +69,9 @@ export interface EmitConfig {
   /** The end of the user range (assembly/layout.ts USER_VA_BITS). */
   userEnd: number;
   layout: {
-    X_REGS: number; F_REGS: number; PC: number; FCSR: number; RAM_OFFSET: number; PAGE_PERMS: number;
-    SLOT_TABLE: number; SLOT_SHIFT: number;
+    X_REGS: number; F_REGS: number; PC: number; FCSR: number; RAM_OFFSET: number;
+    /** A process VM's translated accesses go through these (assembly/layout.ts, USER_TLB). */
+    USER_TLB: number; USER_TLB_STORES: number; USER_TLB_ENTRIES: number; USER_TLB_MISS: number; USER_TLB_MISS_KIND: number;
   };
   /** A system VM's code (S and U mode under the MMU): addresses go through
    *  the interpreter's TLB ("Under the MMU", below), and a region is the
@@ -407,8 +408,9 @@ const PERMS = 76;     // i32: the permission table for the current privilege, SU
 // same page may reuse (address()).
 const CHECKED = 77;
 const CHECKED_COUNT = 8;
+const TLB_INDEX = CHECKED + CHECKED_COUNT; // i32: an access's entry in the translations' TLB, times 16
 const LOCALS = [{ count: 33, type: I64 }, { count: 3, type: I32 }, { count: 1, type: F64 }, { count: 1, type: F32 }, { count: 32, type: F64 }, { count: 1, type: I32 },
-  { count: 4, type: I64 }, { count: 1, type: I32 }, { count: CHECKED_COUNT, type: I32 }];
+  { count: 4, type: I64 }, { count: 1, type: I32 }, { count: CHECKED_COUNT + 1, type: I32 }];
 
 // A bail site sets BAIL_CODE and branches to one handler per function,
 // which turns it into NEXT_PC and the budget given back: 11 bytes a site
@@ -629,14 +631,22 @@ class Emitter {
    *  at `pc`, giving back the `undone` instructions already counted. `nest`
    *  as for exitTo. */
   private bailIf(pc: number, undone: number, nest = 0): void {
-    const c = this.c.if();
+    this.c.if();
+    this.bail(pc, undone, nest);
+    this.c.end();
+  }
+
+  /** bailIf's stop, inside an `if` of the caller's own at the depth of
+   *  bailIf's. */
+  private bail(pc: number, undone: number, nest: number): void {
+    const c = this.c;
     if (this.sharedBail) {
-      c.i32((pc - this.base) * (1 << UNDONE_BITS) + undone).set(BAIL_CODE).br(this.toBail + 1 + nest).end();
+      c.i32((pc - this.base) * (1 << UNDONE_BITS) + undone).set(BAIL_CODE).br(this.toBail + 1 + nest);
       return;
     }
     c.i64(pcConst(pc)).set(NEXT_PC).i32(1).set(BAIL);
     if (undone > 0) c.get(LEFT).i64(undone).op(Op.i64_add).set(LEFT);
-    c.br(this.toBail + 2 + nest).end();
+    c.br(this.toBail + 2 + nest);
   }
 
   /** The pcs a block's end may continue at (inside the region or not). */
@@ -759,31 +769,30 @@ class Emitter {
   }
 
   /** address()'s whole test, leaving the offset in OFFSET; `nest` as for
-   *  bailIf. A user address reaches RAM through its 64 KiB slot
-   *  (assembly/memory.ts userAddress, the same steps): a slot without RAM
-   *  leads to pages with no permissions, so that needs no test of its own. */
+   *  bailIf. The translations' TLB (assembly/layout.ts, USER_TLB) holds, for
+   *  loads and for stores apart, pages that allow them: an access hits
+   *  when the entry at its page's index has the page of its last byte
+   *  (which no address outside the user range, or crossing a page, can
+   *  match), and its offset is its address plus the entry's addend. A miss
+   *  writes the access to USER_TLB_MISS and stops before it: the
+   *  interpreter fills the entry (if the page allows the access) and makes
+   *  the access. No call here: V8 would keep every live value (the guest's
+   *  registers) in memory around one. */
   private checkedAddress(inst: Inst, base: number, imm: number, size: number, perm: number, remaining: number, nest: number): void {
-    const { userEnd, layout } = this.env;
+    const { layout } = this.env;
     const c = this.c;
+    const table = perm & 2 ? layout.USER_TLB_STORES : layout.USER_TLB;
     this.read(base);
     if (imm !== 0) c.i64(imm).op(Op.i64_add);
-    // Outside the user range, or across a page (a slot's RAM starts at a
-    // page, so the address's place in its page is its RAM's): tested
-    // before any table is read, each a branch of its own (V8 would compute
-    // and combine the values of tests joined by i32.or), and apart from
-    // the permission's test, so that neither waits for the other's loads.
-    c.tee(ADDR).i64(userEnd - size).op(Op.i64_gt_u);
-    this.bailIf(inst.pc, remaining, nest);
-    if (size > 1) {
-      c.get(ADDR).op(Op.i32_wrap_i64).i32(0xfff).op(Op.i32_and).i32(0x1000 - size).op(Op.i32_gt_u);
-      this.bailIf(inst.pc, remaining, nest);
-    }
-    // The slot's RAM, plus the address's place in its slot; its page must
-    // allow the access.
-    c.get(ADDR).i64(layout.SLOT_SHIFT).op(Op.i64_shr_u).op(Op.i32_wrap_i64).i32(2).op(Op.i32_shl).mem(Op.i32_load, 2, layout.SLOT_TABLE);
-    c.get(ADDR).op(Op.i32_wrap_i64).i32((1 << layout.SLOT_SHIFT) - 1).op(Op.i32_and).op(Op.i32_add);
-    c.tee(OFFSET).i32(12).op(Op.i32_shr_u).mem(Op.i32_load8_u, 0, layout.PAGE_PERMS).i32(perm).op(Op.i32_and).op(Op.i32_eqz);
-    this.bailIf(inst.pc, remaining, nest);
+    c.tee(ADDR).op(Op.i32_wrap_i64).i32(8).op(Op.i32_shr_u).i32((layout.USER_TLB_ENTRIES - 1) << 4).op(Op.i32_and).tee(TLB_INDEX);
+    c.mem(Op.i64_load, 3, table);
+    c.get(ADDR);
+    if (size > 1) c.i64(size - 1).op(Op.i64_add);
+    c.i64(~0xfffn).op(Op.i64_and).op(Op.i64_ne);
+    c.if().i32(0).get(ADDR).mem(Op.i64_store, 3, layout.USER_TLB_MISS).i32(0).i32(size | perm << 8).mem(Op.i32_store, 2, layout.USER_TLB_MISS_KIND);
+    this.bail(inst.pc, remaining, nest);
+    c.end();
+    c.get(ADDR).op(Op.i32_wrap_i64).get(TLB_INDEX).mem(Op.i32_load, 2, table + 8).op(Op.i32_add).set(OFFSET);
   }
 
   /** Under the MMU (a system VM): address() through the interpreter's TLB
