@@ -101,8 +101,14 @@ export function refreshMemoryConfig(): void {
   return userPart(addr, within, <u32>size, need, pageCause);
 }
 
+// The RAM offset of user address `addr`, `within` its place in its slot:
+// the slot's entry plus it (a slot without RAM gives the first 64 KiB).
+@inline function slotOffset(addr: u64, within: u32): u32 {
+  return load<u32>(<usize>SLOT_TABLE + (<usize>(addr >> SLOT_SHIFT) << 2)) + within;
+}
+
 @inline function userPart(addr: u64, within: u32, size: u32, need: u32, pageCause: u32): usize {
-  const off = load<u32>(<usize>SLOT_TABLE + (<usize>(addr >> SLOT_SHIFT) << 2)) + within;
+  const off = slotOffset(addr, within);
   const first = <u32>load<u8>(<usize>PAGE_PERMS + <usize>(off >> PAGE_SHIFT));
   const last = <u32>load<u8>(<usize>PAGE_PERMS + <usize>((off + size - 1) >> PAGE_SHIFT));
   if ((first & last & need) != need && !firstStore(<u64>off, <u64>size, need)) {
@@ -146,7 +152,7 @@ export function fillUserTlb(): void {
   store<u32>(USER_TLB_MISS_KIND, 0);
   const addr = load<u64>(USER_TLB_MISS), size = kind & 0xff, need = kind >> 8;
   if ((addr >> USER_VA_BITS) != 0 || (<u32>addr & 0xfff) + size > 0x1000) return;
-  const off = load<u32>(<usize>SLOT_TABLE + (<usize>(addr >> SLOT_SHIFT) << 2)) + (<u32>addr & (SLOT_BYTES - 1));
+  const off = slotOffset(addr, <u32>addr & (SLOT_BYTES - 1));
   if ((<u32>load<u8>(<usize>PAGE_PERMS + <usize>(off >> PAGE_SHIFT)) & need) != need) return;
   const entry = <usize>(need & PERM_W ? USER_TLB_STORES : USER_TLB) + ((<usize>(addr >> PAGE_SHIFT) & (USER_TLB_ENTRIES - 1)) << 4);
   store<u64>(entry, addr & ~(<u64>0xfff));

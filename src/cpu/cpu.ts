@@ -612,10 +612,12 @@ export class Cpu {
         const v = unprotectCode(b[base + k], this.layout) & ~t;
         b[base + k] = v & W ? (v & ~W) | lazy : v;
       }
-      this.userTlbStale();
       p = q;
     }
-    if (untouched) this.view.setUint32(this.layout.TOUCHED_PAGES, this.memoryUsed - untouched, true);
+    if (untouched) {
+      this.userTlbStale();
+      this.view.setUint32(this.layout.TOUCHED_PAGES, this.memoryUsed - untouched, true);
+    }
     return cleared;
   }
 
