@@ -22,9 +22,11 @@
 // RISC-V result and flags ("Floating point", below), else the interpreter's
 // code through a helper.
 //
-// Each block checks the budget on entry and counts its instructions down at
-// once, so a translation retires exactly the instructions the interpreter
-// would have: budgets, `instret` and thread slices stay exact.
+// Each block counts its instructions down at once, and the blocks that
+// begin a run (the entry, loop heads) check first that the budget covers
+// the longest run to the next such block, so a translation retires exactly
+// the instructions the interpreter would have: budgets, `instret` and
+// thread slices stay exact.
 //
 // Under the MMU (a system VM: EmitConfig.system) a region is the code of
 // one page, whose mapping the interpreter checked before the call (pc and
@@ -483,6 +485,8 @@ class Emitter {
   private tlbUsed = false;
 
   private readonly blocks: Block[];
+  /** For each block, the budget tested on entry (budgetTests), 0 for none. */
+  private readonly budgetTest: number[];
   /** The lowest pc of the region: bail codes count from it. */
   private readonly base: number;
   private readonly sharedBail: boolean;
@@ -492,6 +496,33 @@ class Emitter {
     this.blocks.forEach((b, i) => this.index.set(b.pc, i));
     this.base = this.blocks[0].pc;
     this.sharedBail = this.blocks[this.blocks.length - 1].pc + 4 * MAX_INSTRUCTIONS - this.base < BAIL_SPAN;
+    this.budgetTest = this.budgetTests();
+  }
+
+  /** Where the budget is tested, and for how much. A block entered only
+   *  from earlier blocks of the region (plain forward branches) is covered
+   *  by the test of the block that began the path to it: the region's
+   *  entry, or a block some block at or after it continues at (a loop's
+   *  head, reached through the dispatch loop or a loop of its own). Such a
+   *  head tests for the longest run of instructions from it to the next
+   *  head or out of the region, so that every block on the way only
+   *  subtracts its length. A head without that much budget stops before
+   *  its first instruction, as a block without its own length did, and the
+   *  interpreter takes over: the same instructions retire either way, the
+   *  last few hundred of a slice interpreted. */
+  private budgetTests(): number[] {
+    const n = this.blocks.length;
+    const next = this.blocks.map((b) => this.targets(b).map((pc) => this.index.get(pc)).filter((j) => j !== undefined));
+    const head = this.blocks.map((b) => b.pc === this.region.entry);
+    next.forEach((js, k) => { for (const j of js) if (j <= k) head[j] = true; });
+    // Blocks in address order: forward edges go to higher indices, so one
+    // pass from the last block gives every block its longest run.
+    const run = new Array<number>(n).fill(0);
+    for (let k = n - 1; k >= 0; k--) {
+      const after = next[k].filter((j) => j > k && !head[j]).map((j) => run[j]);
+      run[k] = this.blocks[k].count + Math.max(0, ...after);
+    }
+    return run.map((r, k) => (head[k] ? r : 0));
   }
 
   function(): RegionCode {
@@ -665,12 +696,14 @@ class Emitter {
     const c = this.c;
     this.checked.clear();
     this.nextChecked = 0;
-    if (b.count > 0) {
-      // Enough budget for the whole block, or the interpreter goes on alone.
-      c.get(LEFT).i64(b.count).op(Op.i64_lt_u);
+    // Enough budget for the run this block begins (budgetTests), or the
+    // interpreter goes on alone.
+    const test = this.budgetTest[k];
+    if (test > 0) {
+      c.get(LEFT).i64(test).op(Op.i64_lt_u);
       this.bailIf(b.pc, 0);
-      c.get(LEFT).i64(b.count).op(Op.i64_sub).set(LEFT);
     }
+    if (b.count > 0) c.get(LEFT).i64(b.count).op(Op.i64_sub).set(LEFT);
     b.body.forEach((inst, i) => this.emitInst(inst, b.count - i));
     const end = b.end;
     switch (end.kind) {
