@@ -559,6 +559,22 @@ const HEAT_SHIFT: u32 = 5;
 let heatSlot: usize = 0;
 let heatLeft: u64 = 0;
 
+// The run since the last target counted (with `left` of the budget left
+// now) is its heat, unless that entry has since been translated: its
+// fourth word then counts nothing, and in a system VM holds the code's page.
+@inline function settleHeat(left: u64): void {
+  if (heatSlot != 0) {
+    const ran = heatLeft - left;
+    if (ran >> HEAT_SHIFT != 0 && load<u32>(heatSlot, 8) == 0) store<u32>(heatSlot, load<u32>(heatSlot, 12) + <u32>(ran >> HEAT_SHIFT), 12);
+    heatSlot = 0;
+  }
+}
+
+// The translation map's entry for a jump target.
+@inline function jitSlot(pc: u64): usize {
+  return <usize>JIT_MAP + ((<usize>(pc >> 1) & (JIT_MAP_ENTRIES - 1)) << 4);
+}
+
 // Exits after which the guest resumes past the instruction (it retired).
 @inline function retiresOnExit(reason: u32): bool {
   return reason == EXIT_ECALL_U || reason == EXIT_ECALL_S || reason == EXIT_WFI || reason == EXIT_CSR;
@@ -677,12 +693,18 @@ const NOT_STRAIGHT: u64 = 1;
 // not inline a function with a loop, as it does others called once.
 //
 // From `pc`, at most `left` instructions, while they are straight and in
-// the page `page` (at linear address `base`); with `stopAtJumps` (run()
-// looks translations up at jump targets), up to the first taken jump or
-// branch. It stops before an instruction it does not run: in another page
-// (or crossing its end), a compressed form not yet expanded, one that is
-// not straight. Returns how many instructions it counted down, one that
-// raised an exit included; where it stopped is in the globals below.
+// the page `page` (at linear address `base`). It stops before an
+// instruction it does not run: in another page (or crossing its end), a
+// compressed form not yet expanded, one that is not straight. Returns how
+// many instructions it counted down, one that raised an exit included;
+// where it stopped is in the globals below.
+//
+// With `threshold` (run()'s JIT_THRESHOLD; 0, translation off) it also
+// stops after a taken jump or branch, for run() to look its target up,
+// unless the lookup would only count a visit: a target known, not
+// translated and not hot after this visit (or never to be translated).
+// Then it counts it here, its heat as run() would, and goes on. A system
+// VM passes 1: every jump stops (its lookups also check the code's page).
 const STRAIGHT_BEFORE: u32 = 0;  // before the instruction at straightPc
 const STRAIGHT_JUMPED: u32 = 1;  // after a taken jump to straightPc
 const STRAIGHT_EXITED: u32 = 2;  // the instruction at straightPc raised an exit: its bits and length below
@@ -691,7 +713,7 @@ let straightStop: u32 = STRAIGHT_BEFORE;
 let straightInst: u32 = 0;
 let straightLen: u32 = 0;
 
-function runStraight(pc: u64, left: u64, page: u64, base: usize, stopAtJumps: bool): u64 {
+function runStraight(pc: u64, left: u64, page: u64, base: usize, threshold: u32): u64 {
   let n: u64 = 0;
   let stop = STRAIGHT_BEFORE;
   while (n < left) {
@@ -716,7 +738,22 @@ function runStraight(pc: u64, left: u64, page: u64, base: usize, stopAtJumps: bo
       break;
     }
     pc = after;
-    if (after != next && stopAtJumps) { stop = STRAIGHT_JUMPED; break; }
+    if (after != next && threshold != 0) {
+      settleHeat(left - n);
+      const slot = jitSlot(pc);
+      if (load<u64>(slot) != pc) { stop = STRAIGHT_JUMPED; break; }
+      const fn = load<u32>(slot, 8);
+      if (fn == 0) {
+        const visits = load<u32>(slot, 12) + 1;
+        if (visits >= threshold) { stop = STRAIGHT_JUMPED; break; }
+        store<u32>(slot, visits, 12);
+        heatSlot = slot;
+        heatLeft = left - n;
+      } else if (fn != JIT_NEVER) {
+        stop = STRAIGHT_JUMPED;
+        break;
+      }
+    }
   }
   straightPc = pc;
   straightStop = stop;
@@ -782,15 +819,8 @@ export function run(budget: u64): u32 {
       // after (jit.ts).
       const codePage: u32 = look && supervisor ? codePageOf(pc, fetchPage, fetchBase) : 0;
       if (look && (!supervisor || codePage != 0)) {
-      // The run since the last target counted is its heat (unless that
-      // entry has since been translated: its fourth word then counts
-      // nothing, and in a system VM holds the code's page).
-      if (heatSlot != 0) {
-        const ran = heatLeft - left;
-        if (ran >> HEAT_SHIFT != 0 && load<u32>(heatSlot, 8) == 0) store<u32>(heatSlot, load<u32>(heatSlot, 12) + <u32>(ran >> HEAT_SHIFT), 12);
-        heatSlot = 0;
-      }
-      const slot = <usize>JIT_MAP + ((<usize>(pc >> 1) & (JIT_MAP_ENTRIES - 1)) << 4);
+      settleHeat(left);
+      const slot = jitSlot(pc);
       if (load<u64>(slot) == pc) {
         const fn = load<u32>(slot, 8);
         if (fn == 0) {
@@ -839,7 +869,7 @@ export function run(budget: u64): u32 {
     // without a call to runStraight for each).
     let exited = false;
     if (events == 0 && straight) {
-      left -= runStraight(pc, left, fetchPage, fetchBase, lookupEvent != 0);
+      left -= runStraight(pc, left, fetchPage, fetchBase, supervisor && threshold != 0 ? 1 : threshold);
       pc = straightPc;
       if (straightStop == STRAIGHT_JUMPED) { events = lookupEvent; continue; }
       exited = straightStop == STRAIGHT_EXITED;

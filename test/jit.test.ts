@@ -755,6 +755,38 @@ describe('calls into translations, counted (Cpu.jitCountEntries)', () => {
     expect(cpu.jitEntries).toBe(41n);
   });
 
+  // Above 1, the interpreter counts the visits to a jump's target without
+  // leaving its straight path (assembly/cpu.ts, runStraight) while the
+  // target is not translated; a jump there once it is must go into the
+  // translation. F (x6 += 1) is called 20 times from a loop whose head, a
+  // csrr, the interpreter runs, and becomes hot; after the loop (which
+  // ends at another csrr), straight code calls F once more, or does not:
+  // the difference is that one call.
+  const calls = (lastCall: boolean) => [
+    A.addi(5, 0, 20),
+    A.csrr(7, A.CSR.cycle),                   // L
+    A.jal(1, 28),                             // -> F
+    A.addi(5, 5, -1), A.bne(5, 0, -12),       // -> L
+    A.csrr(7, A.CSR.cycle),
+    A.addi(9, 0, 1),
+    lastCall ? A.jal(1, 8) : A.addi(0, 0, 0), // -> F
+    A.ebreak(),
+    A.addi(6, 6, 1), A.jalr(0, 1, 0),         // F
+  ];
+
+  it('a jump from straight code to a translated target goes into it', () => {
+    const entries = (lastCall: boolean): bigint => {
+      const cpu = codeCpu(4, calls(lastCall));
+      cpu.jitCountEntries = true;
+      expect(runToExit(cpu)).toBe(ExitReason.Ebreak);
+      expect(cpu.x(6)).toBe(lastCall ? 21n : 20n);
+      return cpu.jitEntries;
+    };
+    const without = entries(false);
+    expect(without).toBeGreaterThan(0n);
+    expect(entries(true)).toBe(without + 1n);
+  });
+
   it('counts nothing by default: the translations have no counter', () => {
     const cpu = codeCpu(1, words);
     expect(runToExit(cpu)).toBe(ExitReason.Ebreak);
