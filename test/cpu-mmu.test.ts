@@ -1190,35 +1190,34 @@ describe('accesses that cross a page into an unrelated physical page', () => {
   // The same, reached by running through the first page, not by a jump to
   // the instruction: the interpreter's straight path (assembly/cpu.ts,
   // runStraight) reads from the page it is in and must stop at its end.
-  it('a 4-byte instruction at ...ffe reached from its page runs its second half from the other page', () => {
+  // Code page C (at LO): addi x11, x0, 1; c.nop; at ...ffe the first half
+  // of addi x11, x11, 0x123, whose second half is where C + 0x1000 maps
+  // (HI, or nothing). LO + 0x1000 holds something else.
+  const C = 0x5_0000n;
+  const LO = RAM + 0x15000n, HI = RAM + 0x14000n;
+  const addi123 = A.addi(11, 11, 0x123);
+  function runThroughPage(secondPage: boolean): Vm {
     const vm = new Vm();
-    const C = 0x5_0000n;
-    const LO = RAM + 0x15000n, HI = RAM + 0x14000n;
     vm.map(C, LO, RX);
-    vm.map(C + 0x1000n, HI, RX);
-    const addi = A.addi(11, 11, 0x123);
+    if (secondPage) vm.map(C + 0x1000n, HI, RX);
     vm.cpu.writeBytes(LO + 0xff8n, A.assemble([A.addi(11, 0, 1)]));
     vm.cpu.writeBytes(LO + 0xffcn, u8s(0x01, 0x00)); // c.nop
-    vm.cpu.writeBytes(LO + 0xffen, u8s(addi & 0xff, (addi >>> 8) & 0xff));
-    vm.cpu.writeBytes(LO + 0x1000n, u8s(0x13, 0x00, 0x00, 0x00)); // what lies after LO: not the instruction's second half
-    vm.cpu.writeBytes(HI, u8s((addi >>> 16) & 0xff, (addi >>> 24) & 0xff));
+    vm.cpu.writeBytes(LO + 0xffen, u8s(addi123 & 0xff, (addi123 >>> 8) & 0xff));
+    vm.cpu.writeBytes(LO + 0x1000n, u8s(0x13, 0x00, 0x00, 0x00));
+    vm.cpu.writeBytes(HI, u8s((addi123 >>> 16) & 0xff, (addi123 >>> 24) & 0xff));
     vm.cpu.writeBytes(HI + 2n, A.assemble([A.ebreak()]));
     vm.x({ 10: C + 0xff8n }).program([A.jalr(0, 10, 0)]);
+    return vm;
+  }
+
+  it('a 4-byte instruction at ...ffe reached from its page runs its second half from the other page', () => {
+    const vm = runThroughPage(true);
     vm.runTo(C + 0x1002n);
     expect(vm.cpu.x(11)).toBe(0x124n);
   });
 
   it('a 4-byte instruction at ...ffe reached from its page, its second half unmapped: fetch fault at it', () => {
-    const vm = new Vm();
-    const C = 0x5_0000n;
-    const LO = RAM + 0x15000n;
-    vm.map(C, LO, RX);
-    const addi = A.addi(11, 0, 0x123);
-    vm.cpu.writeBytes(LO + 0xff8n, A.assemble([A.addi(11, 0, 1)]));
-    vm.cpu.writeBytes(LO + 0xffcn, u8s(0x01, 0x00)); // c.nop
-    vm.cpu.writeBytes(LO + 0xffen, u8s(addi & 0xff, (addi >>> 8) & 0xff));
-    vm.cpu.writeBytes(LO + 0x1000n, u8s(0x13, 0x00, 0x00, 0x00));
-    vm.x({ 10: C + 0xff8n }).program([A.jalr(0, 10, 0)]);
+    const vm = runThroughPage(false);
     expect(vm.runToTrap()).toEqual({ scause: 12n, stval: C + 0x1000n, sepc: C + 0xffen });
     expect(vm.cpu.x(11)).toBe(1n);
   });
