@@ -687,8 +687,8 @@ const NOT_STRAIGHT: u64 = 1;
 // run()'s loop carries a dozen values (the budget, the events, the traps,
 // the fetch page, the exit's fields), more than the host has registers
 // for, and V8 spills them to the stack at every instruction. runStraight
-// runs straight instructions in a loop of its own, which carries five: a
-// third fewer host instructions a guest instruction (docs/PERFORMANCE.md,
+// runs straight instructions in a loop of its own, which carries five:
+// some 15% fewer host instructions a guest instruction (docs/PERFORMANCE.md,
 // "The straight path"). It must stay a function of its own: binaryen does
 // not inline a function with a loop, as it does others called once.
 //
@@ -704,7 +704,9 @@ const NOT_STRAIGHT: u64 = 1;
 // unless the lookup would only count a visit: a target known, not
 // translated and not hot after this visit (or never to be translated).
 // Then it counts it here, its heat as run() would, and goes on. A system
-// VM passes 1: every jump stops (its lookups also check the code's page).
+// VM passes STOP_AT_JUMPS: its lookups also check the code's page, and
+// run() does them all. (A branch or jump to the instruction after it is
+// not taken here, nor in run(): no lookup there.)
 const STRAIGHT_BEFORE: u32 = 0;  // before the instruction at straightPc
 const STRAIGHT_JUMPED: u32 = 1;  // after a taken jump to straightPc
 const STRAIGHT_EXITED: u32 = 2;  // the instruction at straightPc raised an exit: its bits and length below
@@ -712,6 +714,7 @@ let straightPc: u64 = 0;
 let straightStop: u32 = STRAIGHT_BEFORE;
 let straightInst: u32 = 0;
 let straightLen: u32 = 0;
+const STOP_AT_JUMPS: u32 = u32.MAX_VALUE;
 
 function runStraight(pc: u64, left: u64, page: u64, base: usize, threshold: u32): u64 {
   let n: u64 = 0;
@@ -739,6 +742,7 @@ function runStraight(pc: u64, left: u64, page: u64, base: usize, threshold: u32)
     }
     pc = after;
     if (after != next && threshold != 0) {
+      if (threshold == STOP_AT_JUMPS) { stop = STRAIGHT_JUMPED; break; }
       settleHeat(left - n);
       const slot = jitSlot(pc);
       if (load<u64>(slot) != pc) { stop = STRAIGHT_JUMPED; break; }
@@ -869,7 +873,7 @@ export function run(budget: u64): u32 {
     // without a call to runStraight for each).
     let exited = false;
     if (events == 0 && straight) {
-      left -= runStraight(pc, left, fetchPage, fetchBase, supervisor && threshold != 0 ? 1 : threshold);
+      left -= runStraight(pc, left, fetchPage, fetchBase, supervisor && threshold != 0 ? STOP_AT_JUMPS : threshold);
       pc = straightPc;
       if (straightStop == STRAIGHT_JUMPED) { events = lookupEvent; continue; }
       exited = straightStop == STRAIGHT_EXITED;
