@@ -886,140 +886,140 @@ export function run(budget: u64): u32 {
       len = straightLen;
       next = pc + len;
     } else {
-    left--;
+      left--;
 
-    // Fetch. The page of the last fetch is remembered for the whole run (the
-    // hypervisor changes permissions only between runs): inside it, an
-    // instruction is read with no checks at all. Reading 4 bytes for a 2-byte
-    // instruction stays inside the page (offset <= 4092).
-    len = 0;
-    inst = 0;
-    const pageOffset = <u32>pc & 0xfff;
-    if ((pc & ~(<u64>0xfff)) == fetchPage && pageOffset <= 0xffc) {
-      inst = load<u32>(fetchBase + pageOffset);
-    } else {
-      // A fetch fault goes to S-mode when there is one, else out.
-      const a = fetchAddress(pc, 2);
-      if (a == 0) {
-        if (controls & CTRL_SUPERVISOR) { pc = deliverFault(pc); traps++; fetchPage = u64.MAX_VALUE; continue; }
-        break;
-      }
-      inst = <u32>load<u16>(a);
-      if ((inst & 3) == 3) {
-        const b = fetchAddress(pc + 2, 2);
-        if (b == 0) {
-          inst = 0;
+      // Fetch. The page of the last fetch is remembered for the whole run (the
+      // hypervisor changes permissions only between runs): inside it, an
+      // instruction is read with no checks at all. Reading 4 bytes for a 2-byte
+      // instruction stays inside the page (offset <= 4092).
+      len = 0;
+      inst = 0;
+      const pageOffset = <u32>pc & 0xfff;
+      if ((pc & ~(<u64>0xfff)) == fetchPage && pageOffset <= 0xffc) {
+        inst = load<u32>(fetchBase + pageOffset);
+      } else {
+        // A fetch fault goes to S-mode when there is one, else out.
+        const a = fetchAddress(pc, 2);
+        if (a == 0) {
           if (controls & CTRL_SUPERVISOR) { pc = deliverFault(pc); traps++; fetchPage = u64.MAX_VALUE; continue; }
           break;
         }
-        inst |= (<u32>load<u16>(b)) << 16;
-      }
-      if (pageOffset <= 0xffc) {
-        fetchPage = pc & ~(<u64>0xfff);
-        fetchBase = a - pageOffset;
-      }
-    }
-    let op: u32;
-    if ((inst & 3) == 3) {
-      len = 4;
-      op = inst;
-    } else {
-      inst &= 0xffff;
-      len = 2;
-      // Each parcel is expanded once, then read back from RVC_CACHE.
-      const slot = <usize>RVC_CACHE + (<usize>inst << 2);
-      op = load<u32>(slot);
-      if (op == 0) {
-        op = expandCompressed(inst);
-        if (op == 0) op = RVC_ILLEGAL;
-        store<u32>(slot, op);
-      }
-      if (op == RVC_ILLEGAL) {
-        raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst);
-        if (controls & CTRL_SUPERVISOR) { pc = deliverFault(pc); traps++; continue; }
-        break;
-      }
-    }
-
-    next = pc + len;
-    straight = false;
-    switch (op & 0x7f) {
-      // Floating point first: of what comes here, code dense with it runs most.
-      case 0x07: case 0x27: case 0x43: case 0x47: case 0x4b: case 0x4f: case 0x53:
-        if (controls & CTRL_SUPERVISOR) {
-          // sstatus.FS: Off makes every FP instruction illegal; any other
-          // state becomes Dirty (an FP instruction may write FP state).
-          if (fpOff()) { raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst); break; }
-          markFpDirty();
-        }
-        execFloat(op);
-        break;
-      case 0x2f: execAmo(op); break;
-      case 0x0f:                                                          // MISC-MEM
-        // FENCE orders nothing on one in-order hart. FENCE.I has nothing to
-        // flush: a store to a page with translations is seen as it happens
-        // (a withheld W in a process VM; CODE_PAGE and the TLB in a system
-        // VM, mmu.ts), and ring -1 drops them when a page's permissions or
-        // bytes change (src/cpu/jit/).
-        if (funct3(op) > 1) raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst);
-        break;
-      case 0x73:                                                          // SYSTEM
-        if (funct3(op) == 0) {
-          const user = (controls & CTRL_SUPERVISOR) == 0 || priv() == PRIV_U;
-          if (op == 0x00000073) {                                         // ECALL
-            if (user) {
-              if (controls & EXIT_ON_ECALL_U) requestExit(EXIT_ECALL_U);
-              else raiseException(CAUSE_ECALL_U, 0);
-            } else if (controls & EXIT_ON_ECALL_S) requestExit(EXIT_ECALL_S); // an SBI call
-            else raiseException(CAUSE_ECALL_S, 0);
-          } else if (op == 0x00100073) {                                  // EBREAK
-            if (controls & EXIT_ON_EBREAK) requestExit(EXIT_EBREAK);
-            else raiseException(CAUSE_BREAKPOINT, pc);
-          } else if (user) {
-            // SRET, WFI, SFENCE.VMA, … are privileged: illegal in U-mode.
-            raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst);
-          } else if (op == 0x10200073) {                                  // SRET
-            next = supervisorReturn();
-            refreshPermissions();
-            events |= EV_IRQ;
-            fetchPage = u64.MAX_VALUE;
-            if (controls & EXIT_ON_SRET) requestExit(EXIT_CSR);
-          } else if (op == 0x10500073) {                                  // WFI
-            requestExit(EXIT_WFI);
-          } else if ((op >> 25) == 0x09 && rd(op) == 0) {                 // SFENCE.VMA
-            // By address: that page's translation; else all of them.
-            if (rs1(op) != 0) flushTlbPage(getX(rs1(op)));
-            else flushTlb();
-            fetchPage = u64.MAX_VALUE;
-            if (controls & EXIT_ON_SFENCE) requestExit(EXIT_CSR);
-          } else {
-            raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst);
+        inst = <u32>load<u16>(a);
+        if ((inst & 3) == 3) {
+          const b = fetchAddress(pc + 2, 2);
+          if (b == 0) {
+            inst = 0;
+            if (controls & CTRL_SUPERVISOR) { pc = deliverFault(pc); traps++; fetchPage = u64.MAX_VALUE; continue; }
+            break;
           }
-        } else if (funct3(op) == 4) {
+          inst |= (<u32>load<u16>(b)) << 16;
+        }
+        if (pageOffset <= 0xffc) {
+          fetchPage = pc & ~(<u64>0xfff);
+          fetchBase = a - pageOffset;
+        }
+      }
+      let op: u32;
+      if ((inst & 3) == 3) {
+        len = 4;
+        op = inst;
+      } else {
+        inst &= 0xffff;
+        len = 2;
+        // Each parcel is expanded once, then read back from RVC_CACHE.
+        const slot = <usize>RVC_CACHE + (<usize>inst << 2);
+        op = load<u32>(slot);
+        if (op == 0) {
+          op = expandCompressed(inst);
+          if (op == 0) op = RVC_ILLEGAL;
+          store<u32>(slot, op);
+        }
+        if (op == RVC_ILLEGAL) {
           raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst);
-        } else {
-          const effect = execCsr(op, instretBase + (budget - left - traps - 1), (controls & CTRL_SUPERVISOR) != 0);
-          if (effect == CSR_EFFECT_INTERRUPTS) {
-            events |= EV_IRQ;
-            refreshPermissions(); // sstatus.SUM or MXR may have changed
-          } else if (effect == CSR_EFFECT_SATP) {
-            flushTlb();
-            refreshMmu(true);
-            fetchPage = u64.MAX_VALUE;
-            if (controls & EXIT_ON_SATP) requestExit(EXIT_CSR);
+          if (controls & CTRL_SUPERVISOR) { pc = deliverFault(pc); traps++; continue; }
+          break;
+        }
+      }
+
+      next = pc + len;
+      straight = false;
+      switch (op & 0x7f) {
+        // Floating point first: of what comes here, code dense with it runs most.
+        case 0x07: case 0x27: case 0x43: case 0x47: case 0x4b: case 0x4f: case 0x53:
+          if (controls & CTRL_SUPERVISOR) {
+            // sstatus.FS: Off makes every FP instruction illegal; any other
+            // state becomes Dirty (an FP instruction may write FP state).
+            if (fpOff()) { raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst); break; }
+            markFpDirty();
           }
-        }
-        break;
-      default:
-        // A straight instruction here: one that was fetched across a page,
-        // or just expanded, or must run alone before a lookup.
-        const after = execStraight(op, inst, pc, next);
-        if (after == NOT_STRAIGHT) raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst);
-        else {
-          straight = true;
-          if (after != next) { next = after; events |= lookupEvent; }
-        }
-    }
+          execFloat(op);
+          break;
+        case 0x2f: execAmo(op); break;
+        case 0x0f:                                                          // MISC-MEM
+          // FENCE orders nothing on one in-order hart. FENCE.I has nothing to
+          // flush: a store to a page with translations is seen as it happens
+          // (a withheld W in a process VM; CODE_PAGE and the TLB in a system
+          // VM, mmu.ts), and ring -1 drops them when a page's permissions or
+          // bytes change (src/cpu/jit/).
+          if (funct3(op) > 1) raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst);
+          break;
+        case 0x73:                                                          // SYSTEM
+          if (funct3(op) == 0) {
+            const user = (controls & CTRL_SUPERVISOR) == 0 || priv() == PRIV_U;
+            if (op == 0x00000073) {                                         // ECALL
+              if (user) {
+                if (controls & EXIT_ON_ECALL_U) requestExit(EXIT_ECALL_U);
+                else raiseException(CAUSE_ECALL_U, 0);
+              } else if (controls & EXIT_ON_ECALL_S) requestExit(EXIT_ECALL_S); // an SBI call
+              else raiseException(CAUSE_ECALL_S, 0);
+            } else if (op == 0x00100073) {                                  // EBREAK
+              if (controls & EXIT_ON_EBREAK) requestExit(EXIT_EBREAK);
+              else raiseException(CAUSE_BREAKPOINT, pc);
+            } else if (user) {
+              // SRET, WFI, SFENCE.VMA, … are privileged: illegal in U-mode.
+              raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst);
+            } else if (op == 0x10200073) {                                  // SRET
+              next = supervisorReturn();
+              refreshPermissions();
+              events |= EV_IRQ;
+              fetchPage = u64.MAX_VALUE;
+              if (controls & EXIT_ON_SRET) requestExit(EXIT_CSR);
+            } else if (op == 0x10500073) {                                  // WFI
+              requestExit(EXIT_WFI);
+            } else if ((op >> 25) == 0x09 && rd(op) == 0) {                 // SFENCE.VMA
+              // By address: that page's translation; else all of them.
+              if (rs1(op) != 0) flushTlbPage(getX(rs1(op)));
+              else flushTlb();
+              fetchPage = u64.MAX_VALUE;
+              if (controls & EXIT_ON_SFENCE) requestExit(EXIT_CSR);
+            } else {
+              raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst);
+            }
+          } else if (funct3(op) == 4) {
+            raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst);
+          } else {
+            const effect = execCsr(op, instretBase + (budget - left - traps - 1), (controls & CTRL_SUPERVISOR) != 0);
+            if (effect == CSR_EFFECT_INTERRUPTS) {
+              events |= EV_IRQ;
+              refreshPermissions(); // sstatus.SUM or MXR may have changed
+            } else if (effect == CSR_EFFECT_SATP) {
+              flushTlb();
+              refreshMmu(true);
+              fetchPage = u64.MAX_VALUE;
+              if (controls & EXIT_ON_SATP) requestExit(EXIT_CSR);
+            }
+          }
+          break;
+        default:
+          // A straight instruction here: one that was fetched across a page,
+          // or just expanded, or must run alone before a lookup.
+          const after = execStraight(op, inst, pc, next);
+          if (after == NOT_STRAIGHT) raiseException(CAUSE_ILLEGAL_INSTRUCTION, inst);
+          else {
+            straight = true;
+            if (after != next) { next = after; events |= lookupEvent; }
+          }
+      }
     }
 
     if (pendingExit != EXIT_NONE) {
