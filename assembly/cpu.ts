@@ -612,6 +612,7 @@ function completeMmio(pc: u64, supervisor: bool): u64 {
 // else in the run has to be looked at for them: they change no privilege,
 // no CSR, no translation of addresses, and whatever they raise is a
 // pending exit like any other.
+
 // execStraight's answer for any other instruction (no pc is odd).
 const NOT_STRAIGHT: u64 = 1;
 
