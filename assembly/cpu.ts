@@ -626,18 +626,50 @@ const NOT_STRAIGHT: u64 = 1;
     // The cases in the order of how often our guest Linux's boot runs them
     // (OP 21%, OP-IMM 18%, LOAD 15%, BRANCH 12%, OP-IMM-32 12%, STORE 9%,
     // OP-32 6%, JAL 3.5%): V8 tests them one after another. ADD, ADDI,
-    // ADDIW and ADDW, a third of the boot's instructions, are done without
-    // a call.
+    // ADDIW and ADDW, a third of the boot's instructions, come first; the
+    // rest of RV64I's OP and OP-IMM is done here too, without a call (a
+    // call makes V8 spill the loop's values around it).
     case 0x33: {
       if ((op & 0xfe007000) == 0) { setX(rd(op), getX(rs1(op)) + getX(rs2(op))); break; }
-      const v = opReg(op, getX(rs1(op)), getX(rs2(op)));
-      if (pendingExit == EXIT_NONE) setX(rd(op), v);
+      const a = getX(rs1(op)), b = getX(rs2(op));
+      const f7 = funct7(op), f3 = funct3(op);
+      let v: u64;
+      if (f7 == 0) {
+        switch (f3) {
+          case 1: v = a << (b & 63); break;                               // SLL
+          case 2: v = <i64>a < <i64>b ? 1 : 0; break;                     // SLT
+          case 3: v = a < b ? 1 : 0; break;                               // SLTU
+          case 4: v = a ^ b; break;                                       // XOR
+          case 5: v = a >> (b & 63); break;                               // SRL
+          case 6: v = a | b; break;                                       // OR
+          default: v = a & b;                                             // AND
+        }
+      } else if (f7 == 0x20 && f3 == 0) v = a - b;                        // SUB
+      else if (f7 == 0x20 && f3 == 5) v = <u64>(<i64>a >> (b & 63));      // SRA
+      else {
+        v = opReg(op, a, b);                                              // M, Zba, Zbb, Zbc, Zbs
+        if (pendingExit != EXIT_NONE) return next;
+      }
+      setX(rd(op), v);
       break;
     }
     case 0x13: {
       if ((op & 0x7000) == 0) { setX(rd(op), getX(rs1(op)) + immI(op)); break; }
-      const v = opImm(op, getX(rs1(op)));
-      if (pendingExit == EXIT_NONE) setX(rd(op), v);
+      const a = getX(rs1(op)), imm = immI(op);
+      let v: u64;
+      switch (funct3(op)) {
+        case 2: v = <i64>a < <i64>imm ? 1 : 0; break;                     // SLTI
+        case 3: v = a < imm ? 1 : 0; break;                               // SLTIU
+        case 4: v = a ^ imm; break;                                       // XORI
+        case 6: v = a | imm; break;                                       // ORI
+        case 7: v = a & imm; break;                                       // ANDI
+        default:
+          if ((op >> 26) == 0) { v = funct3(op) == 1 ? a << (imm & 63) : a >> (imm & 63); break; } // SLLI, SRLI
+          if ((op >> 26) == 0x10 && funct3(op) == 5) { v = <u64>(<i64>a >> (imm & 63)); break; } // SRAI
+          v = opImm(op, a);                                               // Zbb, Zbs
+          if (pendingExit != EXIT_NONE) return next;
+      }
+      setX(rd(op), v);
       break;
     }
     case 0x03: execLoad(op); break;
@@ -708,6 +740,10 @@ const NOT_STRAIGHT: u64 = 1;
 // VM passes STOP_AT_JUMPS: its lookups also check the code's page, and
 // run() does them all. (A branch or jump to the instruction after it is
 // not taken here, nor in run(): no lookup there.)
+//
+// The loop is made twice, without the jump's test (translation off) and
+// with it: a test of `threshold` at every instruction cost V8 some ten
+// host instructions (docs/PERFORMANCE.md, "The straight path").
 const STRAIGHT_BEFORE: u32 = 0;  // before the instruction at straightPc
 const STRAIGHT_JUMPED: u32 = 1;  // after a taken jump to straightPc
 const STRAIGHT_EXITED: u32 = 2;  // the instruction at straightPc raised an exit: its bits and length below
@@ -717,13 +753,28 @@ let straightInst: u32 = 0;
 let straightLen: u32 = 0;
 const STOP_AT_JUMPS: u32 = u32.MAX_VALUE;
 
-function runStraight(pc: u64, left: u64, page: u64, base: usize, threshold: u32): u64 {
+@inline function runStraight(pc: u64, left: u64, page: u64, base: usize, threshold: u32): u64 {
+  return threshold == 0 ? straightPlain(pc, left, page, base) : straightLooking(pc, left, page, base, threshold);
+}
+function straightPlain(pc: u64, left: u64, page: u64, base: usize): u64 {
+  return straightLoop(pc, left, page, base, 0, false);
+}
+function straightLooking(pc: u64, left: u64, page: u64, base: usize, threshold: u32): u64 {
+  return straightLoop(pc, left, page, base, threshold, true);
+}
+// (`looking`, a constant in each, folds away.)
+@inline function straightLoop(pc: u64, left: u64, page: u64, base: usize, threshold: u32, looking: bool): u64 {
   let n: u64 = 0;
   let stop = STRAIGHT_BEFORE;
+  // No page fetched from yet: nothing runs here (below, a pc outside the
+  // page must give an offset over 0xffc, which only a page's base does).
+  if (page & 0xfff) left = 0;
   while (n < left) {
-    const pageOffset = <u32>pc & 0xfff;
-    if ((pc & ~(<u64>0xfff)) != page || pageOffset > 0xffc) break;
-    let inst = load<u32>(base + pageOffset);
+    // In the page, and not crossing its end, in one unsigned comparison: a
+    // pc below the page wraps to an offset of 2^64 less at most its base.
+    const offset = pc - page;
+    if (offset > 0xffc) break;
+    let inst = load<u32>(base + <usize>offset);
     let op = inst;
     let len: u32 = 4;
     if ((inst & 3) != 3) {
@@ -742,7 +793,7 @@ function runStraight(pc: u64, left: u64, page: u64, base: usize, threshold: u32)
       break;
     }
     pc = after;
-    if (after != next && threshold != 0) {
+    if (looking && after != next) {
       if (threshold == STOP_AT_JUMPS) { stop = STRAIGHT_JUMPED; break; }
       settleHeat(left - n);
       const slot = jitSlot(pc);

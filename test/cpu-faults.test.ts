@@ -24,6 +24,18 @@ describe('instruction fetch outside RAM: cause 1 with the address', () => {
     expect(cpu.instret).toBe(1n); // the jump itself retired
   });
 
+  // The straight path's page test must not take "no page fetched from yet"
+  // for a page: taken for one, a pc in the first 4 KiB read the CPU's own
+  // state as code (at pc + 1: here x2's bytes, which hold an addi).
+  it('a run that begins below RAM, in the first page, before any fetch', () => {
+    const cpu = newCpu();
+    cpu.setX(2, BigInt(A.addi(5, 0, 1) >>> 0) << 8n);
+    cpu.pc = 0x10n;
+    const reason = cpu.run(10n);
+    expectFault(cpu, reason, { cause: 1, pc: 0x10n, addr: 0x10n, len: 0 });
+    expect([cpu.instret, cpu.x(5)]).toEqual([0n, 0n]);
+  });
+
   it('a jump past the end of RAM', () => {
     const { reason, cpu } = execRaw([A.jalr(0, 1, 0)], { x: { 1: END } });
     expectFault(cpu, reason, { cause: 1, pc: END, addr: END, len: 0 });
