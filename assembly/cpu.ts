@@ -742,8 +742,9 @@ const NOT_STRAIGHT: u64 = 1;
 // not taken here, nor in run(): no lookup there.)
 //
 // The loop is made twice, without the jump's test (translation off) and
-// with it: a test of `threshold` at every instruction cost V8 some ten
-// host instructions (docs/PERFORMANCE.md, "The straight path").
+// with it: testing `threshold` at every instruction cost some 14 host
+// instructions a guest instruction in an ALU loop (docs/PERFORMANCE.md,
+// "The straight path").
 const STRAIGHT_BEFORE: u32 = 0;  // before the instruction at straightPc
 const STRAIGHT_JUMPED: u32 = 1;  // after a taken jump to straightPc
 const STRAIGHT_EXITED: u32 = 2;  // the instruction at straightPc raised an exit: its bits and length below
