@@ -30,7 +30,7 @@ import {
   priv, readSupervisorCsr, writeSupervisorCsr, csrValid, fpOff, markFpDirty, counterAllowed,
   trapToSupervisor, supervisorReturn, pendingInterrupt, updateTimerPending, CSR_SATP,
 } from './supervisor';
-import { refreshMmu, refreshPermissions, flushTlb, flushTlbPage, codePageOf, resumeJit, finishSplitStore } from './mmu';
+import { refreshMmu, refreshPermissions, flushTlb, flushTlbPage, codePageOf, codeLookups, resumeJit, finishSplitStore } from './mmu';
 
 // ---- field extraction (unprivileged spec, "Base Instruction Formats") ------
 @inline function rd(i: u32): u32 { return (i >> 7) & 31; }
@@ -737,9 +737,11 @@ const NOT_STRAIGHT: u64 = 1;
 // unless the lookup would only count a visit: a target known, not
 // translated and not hot after this visit (or never to be translated).
 // Then it counts it here, its heat as run() would, and goes on. A system
-// VM passes STOP_AT_JUMPS: its lookups also check the code's page, and
-// run() does them all. (A branch or jump to the instruction after it is
-// not taken here, nor in run(): no lookup there.)
+// VM passes SYSTEM_LOOKUPS: its lookups are keyed by the code's RAM page
+// too (codePageOf), which the loop knows only for a target in its own page
+// (the fetch's); it stops for a target in another page, and run() looks
+// that one up. (A branch or jump to the instruction after it is not taken
+// here, nor in run(): no lookup there.)
 //
 // The loop is made twice, without the jump's test (translation off) and
 // with it: testing `threshold` at every instruction cost some 14 host
@@ -752,7 +754,9 @@ let straightPc: u64 = 0;
 let straightStop: u32 = STRAIGHT_BEFORE;
 let straightInst: u32 = 0;
 let straightLen: u32 = 0;
-const STOP_AT_JUMPS: u32 = u32.MAX_VALUE;
+const SYSTEM_LOOKUPS: u32 = u32.MAX_VALUE;
+// run()'s JIT_THRESHOLD, for the visits (SYSTEM_LOOKUPS stands in for it).
+let lookupThreshold: u32 = 0;
 
 @inline function runStraight(pc: u64, left: u64, page: u64, base: usize, threshold: u32): u64 {
   return threshold == 0 ? straightPlain(pc, left, page, base) : straightLooking(pc, left, page, base, threshold);
@@ -795,14 +799,23 @@ function straightLooking(pc: u64, left: u64, page: u64, base: usize, threshold: 
     }
     pc = after;
     if (looking && after != next) {
-      if (threshold == STOP_AT_JUMPS) { stop = STRAIGHT_JUMPED; break; }
+      // With the budget spent, run() ends the run before its lookup, and
+      // the next run looks pc up on entry: so does this.
+      if (n == left) { stop = STRAIGHT_JUMPED; break; }
+      if (threshold == SYSTEM_LOOKUPS) {
+        // Where run() would not look the target up, neither does this.
+        if (!codeLookups(pc)) continue;
+        // A target in another page (or crossing its end) has its RAM page
+        // from the TLB: run() looks it up.
+        if (pc - page > 0xffc) { stop = STRAIGHT_JUMPED; break; }
+      }
       settleHeat(left - n);
       const slot = jitSlot(pc);
       if (load<u64>(slot) != pc) { stop = STRAIGHT_JUMPED; break; }
       const fn = load<u32>(slot, 8);
       if (fn == 0) {
         const visits = load<u32>(slot, 12) + 1;
-        if (visits >= threshold) { stop = STRAIGHT_JUMPED; break; }
+        if (visits >= lookupThreshold) { stop = STRAIGHT_JUMPED; break; }
         store<u32>(slot, visits, 12);
         heatSlot = slot;
         heatLeft = left - n;
@@ -846,6 +859,7 @@ export function run(budget: u64): u32 {
   // stopped short; EV_IRQ, with S-mode, look for an interrupt to take (on
   // entry, and after whatever may have changed sip, sie or sstatus).
   const threshold = load<u32>(JIT_THRESHOLD);
+  lookupThreshold = threshold;
   const lookupEvent: u32 = threshold != 0 ? EV_LOOKUP : 0;
   let events: u32 = lookupEvent | (supervisor ? EV_IRQ : 0);
   if (supervisor) updateTimerPending();
@@ -926,7 +940,7 @@ export function run(budget: u64): u32 {
     // without a call to runStraight for each).
     let exited = false;
     if (events == 0 && straight) {
-      left -= runStraight(pc, left, fetchPage, fetchBase, supervisor && threshold != 0 ? STOP_AT_JUMPS : threshold);
+      left -= runStraight(pc, left, fetchPage, fetchBase, supervisor && threshold != 0 ? SYSTEM_LOOKUPS : threshold);
       pc = straightPc;
       if (straightStop == STRAIGHT_JUMPED) { events = lookupEvent; continue; }
       exited = straightStop == STRAIGHT_EXITED;

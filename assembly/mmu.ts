@@ -233,6 +233,14 @@ function codeWritten(page: u32): void {
   store<u32>(CODE_WRITTEN, n + 1);
 }
 
+/** Whether a system VM looks `pc` up in the translation map at all: with
+ *  the MMU on, translations not suspended, and pc a sign-extended 48-bit
+ *  address (translate.ts holds pcs as their low 48 bits: under Sv57, code
+ *  above those is interpreted). */
+@inline export function codeLookups(pc: u64): bool {
+  return mmuOn && !jitSuspended && <u64>((<i64>pc << 16) >> 16) == pc;
+}
+
 /** 1 + the RAM page the instruction at `pc` would be fetched from, as the
  *  TLB has it for the current privilege; 0 when the TLB has no entry (the
  *  fetch will walk), the page is not RAM, the MMU is off, pc is not a
@@ -243,9 +251,7 @@ function codeWritten(page: u32): void {
  *  privilege's permissions, and the interpreter forgets the page whenever
  *  a trap, sret, sfence.vma or satp write could change them. */
 @inline export function codePageOf(pc: u64, fetchPage: u64, fetchBase: usize): u32 {
-  if (!mmuOn || jitSuspended) return 0;
-  // (translate.ts holds pcs as their low 48 bits: under Sv57, code above those is interpreted)
-  if (<u64>((<i64>pc << 16) >> 16) != pc) return 0;
+  if (!codeLookups(pc)) return 0;
   if ((pc & ~(<u64>0xfff)) == fetchPage) return <u32>((fetchBase - <usize>RAM_OFFSET) >> 12) + 1;
   const vpn = pc >> 12;
   const slot = <usize>TLB + ((<usize>vpn & <usize>(TLB_ENTRIES - 1)) << 4);

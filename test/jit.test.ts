@@ -1679,6 +1679,34 @@ describe('heat: a target counts the instructions run from it, not only its visit
   });
 });
 
+describe('a visit is counted once when the budget ends at the jump', () => {
+  // A loop of 12 instructions entered 60 times (59 jumps to its head), at
+  // threshold 100: never hot, however the run is sliced. Slices that end
+  // right after the jump leave its lookup to the next run's entry, as
+  // run() does; counted in the straight loop as well, each visit was two
+  // and the loop hot by its 50th turn.
+  const program = [
+    A.addi(5, 0, 60),
+    ...Array.from({ length: 10 }, () => A.addi(6, 6, 1)), A.addi(5, 5, -1), A.bne(5, 0, -4 * 11),
+    A.ebreak(),
+  ];
+  const head = CODE + 4n;
+
+  it('in one run and in slices ending at each jump alike', () => {
+    const whole = codeCpu(100, program);
+    whole.jitWarmup = 0n;
+    expect(EXIT_REASON_NAMES[runToExit(whole)]).toBe('EBREAK');
+    const sliced = codeCpu(100, program);
+    sliced.jitWarmup = 0n;
+    let reason = EXIT_REASON_NAMES[sliced.run(13n)];
+    while (reason === 'BUDGET') reason = EXIT_REASON_NAMES[sliced.run(12n)];
+    expect(reason).toBe('EBREAK');
+    expect(sliced.x(6)).toBe(whole.x(6));
+    expect(whole.translatedEntries()).not.toContain(head);
+    expect(sliced.translatedEntries()).not.toContain(head);
+  });
+});
+
 // ---- 7b. warm-up and ageing ---------------------------------------------------------------------
 
 describe('the threshold ages with the program (Cpu.jitAgeing)', () => {
