@@ -755,8 +755,6 @@ let straightStop: u32 = STRAIGHT_BEFORE;
 let straightInst: u32 = 0;
 let straightLen: u32 = 0;
 const SYSTEM_LOOKUPS: u32 = u32.MAX_VALUE;
-// run()'s JIT_THRESHOLD, for the visits (SYSTEM_LOOKUPS stands in for it).
-let lookupThreshold: u32 = 0;
 
 @inline function runStraight(pc: u64, left: u64, page: u64, base: usize, threshold: u32): u64 {
   return threshold == 0 ? straightPlain(pc, left, page, base) : straightLooking(pc, left, page, base, threshold);
@@ -815,7 +813,8 @@ function straightLooking(pc: u64, left: u64, page: u64, base: usize, threshold: 
       const fn = load<u32>(slot, 8);
       if (fn == 0) {
         const visits = load<u32>(slot, 12) + 1;
-        if (visits >= lookupThreshold) { stop = STRAIGHT_JUMPED; break; }
+        // (JIT_THRESHOLD: `threshold` may be SYSTEM_LOOKUPS.)
+        if (visits >= load<u32>(JIT_THRESHOLD)) { stop = STRAIGHT_JUMPED; break; }
         store<u32>(slot, visits, 12);
         heatSlot = slot;
         heatLeft = left - n;
@@ -859,7 +858,6 @@ export function run(budget: u64): u32 {
   // stopped short; EV_IRQ, with S-mode, look for an interrupt to take (on
   // entry, and after whatever may have changed sip, sie or sstatus).
   const threshold = load<u32>(JIT_THRESHOLD);
-  lookupThreshold = threshold;
   const lookupEvent: u32 = threshold != 0 ? EV_LOOKUP : 0;
   let events: u32 = lookupEvent | (supervisor ? EV_IRQ : 0);
   if (supervisor) updateTimerPending();
