@@ -736,9 +736,9 @@ const NOT_STRAIGHT: u64 = 1;
 // stops after a taken jump or branch, for run() to look its target up,
 // unless the lookup would only count a visit: a target known, not
 // translated and not hot after this visit (or never to be translated).
-// Then it counts it here, its heat as run() would, and goes on. A system
-// VM passes SYSTEM_LOOKUPS: its lookups are keyed by the code's RAM page
-// too (codePageOf), which the loop knows only for a target in its own page
+// Then it counts it here, its heat as run() would, and goes on. In a
+// system VM (`system`) lookups are keyed by the code's RAM page too
+// (codePageOf), which the loop knows only for a target in its own page
 // (the fetch's); it stops for a target in another page, and run() looks
 // that one up. (A branch or jump to the instruction after it is not taken
 // here, nor in run(): no lookup there.)
@@ -754,19 +754,18 @@ let straightPc: u64 = 0;
 let straightStop: u32 = STRAIGHT_BEFORE;
 let straightInst: u32 = 0;
 let straightLen: u32 = 0;
-const SYSTEM_LOOKUPS: u32 = u32.MAX_VALUE;
 
-@inline function runStraight(pc: u64, left: u64, page: u64, base: usize, threshold: u32): u64 {
-  return threshold == 0 ? straightPlain(pc, left, page, base) : straightLooking(pc, left, page, base, threshold);
+@inline function runStraight(pc: u64, left: u64, page: u64, base: usize, threshold: u32, system: bool): u64 {
+  return threshold == 0 ? straightPlain(pc, left, page, base) : straightLooking(pc, left, page, base, threshold, system);
 }
 function straightPlain(pc: u64, left: u64, page: u64, base: usize): u64 {
-  return straightLoop(pc, left, page, base, 0, false);
+  return straightLoop(pc, left, page, base, 0, false, false);
 }
-function straightLooking(pc: u64, left: u64, page: u64, base: usize, threshold: u32): u64 {
-  return straightLoop(pc, left, page, base, threshold, true);
+function straightLooking(pc: u64, left: u64, page: u64, base: usize, threshold: u32, system: bool): u64 {
+  return straightLoop(pc, left, page, base, threshold, system, true);
 }
 // (`looking`, a constant in each, folds away.)
-@inline function straightLoop(pc: u64, left: u64, page: u64, base: usize, threshold: u32, looking: bool): u64 {
+@inline function straightLoop(pc: u64, left: u64, page: u64, base: usize, threshold: u32, system: bool, looking: bool): u64 {
   let n: u64 = 0;
   let stop = STRAIGHT_BEFORE;
   // No page fetched from yet: nothing runs here (below, a pc outside the
@@ -800,7 +799,7 @@ function straightLooking(pc: u64, left: u64, page: u64, base: usize, threshold: 
       // With the budget spent, run() ends the run before its lookup, and
       // the next run looks pc up on entry: so does this.
       if (n == left) { stop = STRAIGHT_JUMPED; break; }
-      if (threshold == SYSTEM_LOOKUPS) {
+      if (system) {
         // Where run() would not look the target up, neither does this.
         if (!codeLookups(pc)) continue;
         // A target in another page (or crossing its end) has its RAM page
@@ -813,8 +812,7 @@ function straightLooking(pc: u64, left: u64, page: u64, base: usize, threshold: 
       const fn = load<u32>(slot, 8);
       if (fn == 0) {
         const visits = load<u32>(slot, 12) + 1;
-        // (JIT_THRESHOLD: `threshold` may be SYSTEM_LOOKUPS.)
-        if (visits >= load<u32>(JIT_THRESHOLD)) { stop = STRAIGHT_JUMPED; break; }
+        if (visits >= threshold) { stop = STRAIGHT_JUMPED; break; }
         store<u32>(slot, visits, 12);
         heatSlot = slot;
         heatLeft = left - n;
@@ -938,7 +936,7 @@ export function run(budget: u64): u32 {
     // without a call to runStraight for each).
     let exited = false;
     if (events == 0 && straight) {
-      left -= runStraight(pc, left, fetchPage, fetchBase, supervisor && threshold != 0 ? SYSTEM_LOOKUPS : threshold);
+      left -= runStraight(pc, left, fetchPage, fetchBase, threshold, supervisor);
       pc = straightPc;
       if (straightStop == STRAIGHT_JUMPED) { events = lookupEvent; continue; }
       exited = straightStop == STRAIGHT_EXITED;
