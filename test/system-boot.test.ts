@@ -89,11 +89,22 @@ describe.skipIf(typeof linux === 'string')('our guest Linux under ringvisor boot
     expect(afterBoot(r.stdout)).toBe(readFileSync(`${root}guests/golden/linux-session-smp4.qemu`, 'utf8'));
   });
 
+  // QEMU runs its harts in parallel host threads, and there the kernel's
+  // "reboot: Power down" has been seen to reach the console before the echo
+  // of the line end typed after `poweroff` ("poweroffreboot: Power down",
+  // the newline after it). Which comes first is a race inside the guest, not
+  // something ringvisor gets right or wrong, so from that last command on the
+  // text is compared without its white space.
+  const settled = (out: string) => {
+    const s = afterBoot(out), at = s.lastIndexOf(`${PROMPT}poweroff`);
+    return at < 0 ? s : s.slice(0, at) + s.slice(at).replace(/\s+/g, '');
+  };
+
   it.skipIf(!qemuSystem)('--smp 2 and 4: the same transcripts as live qemu-system-riscv64 -smp 2 and 4', () => {
     for (const n of [2, 4]) {
       const q = qemu(smpScript, n);
       expect(q.status, `qemu-system-riscv64 -smp ${n}:\n${q.stdout.slice(-2000)}`).toBe(0);
-      expect(afterBoot(ringvisor(smpScript, n).stdout), `-smp ${n}`).toBe(afterBoot(q.stdout));
+      expect(settled(ringvisor(smpScript, n).stdout), `-smp ${n}`).toBe(settled(q.stdout));
     }
   });
 
