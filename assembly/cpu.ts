@@ -21,7 +21,7 @@ import {
 import { getX, setX, getFcsr, setFcsr } from './state';
 import { pendingExit, clearPendingExit, requestExit, raiseException } from './trap';
 import {
-  refreshMemoryConfig, refreshUserTlb, fillUserTlb, amoAddress, lrAddress, fetchAddress,
+  refreshMemoryConfig, refreshUserTlb, fillUserTlb, amoAddress, lrAddress, fetchAddress, codePageAt,
   loadAddress, storeAddress, mmioStoreData,
 } from './memory';
 import { expandCompressed } from './rvc';
@@ -941,6 +941,17 @@ export function run(budget: u64): u32 {
       if (straightStop == STRAIGHT_JUMPED) { events = lookupEvent; continue; }
       exited = straightStop == STRAIGHT_EXITED;
       if (!exited && left == 0) continue;
+      // Into another page (a call or return, the code running off its
+      // page's end): when the fetch below would find that page at once,
+      // the straight loop goes on there without it.
+      if (!exited && pc - fetchPage > 0xffc && (<u32>pc & 0xfff) <= 0xffc) {
+        const at = codePageAt(pc);
+        if (at != 0) {
+          fetchPage = pc & ~(<u64>0xfff);
+          fetchBase = at;
+          continue;
+        }
+      }
     }
     let next: u64;
     if (exited) {

@@ -260,6 +260,30 @@ export function mmioStoreData(v: u64): void {
   return guestAddress(pc, size, PERM_X, CAUSE_FETCH_ACCESS, CAUSE_FETCH_PAGE_FAULT);
 }
 
+// For the straight loop (cpu.ts), which has left its page: the linear
+// address of the page holding `pc` when run()'s fetch would find it there
+// without a walk, a fault or an exit (a TLB hit for execution, or RAM with
+// the MMU off; in a process VM a page that allows execution), else 0, and
+// run() fetches at pc itself. Nothing changes here: no walk sets an A bit,
+// no fault is raised, so run() takes every other case exactly as before.
+export function codePageAt(pc: u64): usize {
+  const offset = <u32>pc & 0xfff;
+  if (pagePerms) {
+    if ((pc >> USER_VA_BITS) != 0) return 0;
+    const off = slotOffset(pc, <u32>pc & (SLOT_BYTES - 1));
+    if ((<u32>load<u8>(<usize>PAGE_PERMS + <usize>(off >> PAGE_SHIFT)) & PERM_X) == 0) return 0;
+    return <usize>RAM_OFFSET + <usize>(off - offset);
+  }
+  let pa = pc;
+  if (mmuOn) {
+    pa = tlbHit(pc, PERM_X);
+    if (pa == NO_ADDRESS) return 0;
+  }
+  const page = (pa - ramBase) & ~(<u64>0xfff);
+  if (page >= ramSize || ramSize - page < 0x1000) return 0;
+  return <usize>(RAM_OFFSET + page);
+}
+
 // For ring -1: zeroes each 4 KiB page of guest RAM in [offset, offset +
 // pages * 4096) (offsets from RAM's start, page-aligned, inside RAM) that
 // holds anything, and leaves all-zero pages untouched: a page the guest never
