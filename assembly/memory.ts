@@ -260,12 +260,13 @@ export function mmioStoreData(v: u64): void {
   return guestAddress(pc, size, PERM_X, CAUSE_FETCH_ACCESS, CAUSE_FETCH_PAGE_FAULT);
 }
 
-// For the straight loop (cpu.ts), which has left its page: the linear
-// address of the page holding `pc` when run()'s fetch would find it there
-// without a walk, a fault or an exit (a TLB hit for execution, or RAM with
-// the MMU off; in a process VM a page that allows execution), else 0, and
-// run() fetches at pc itself. Nothing changes here: no walk sets an A bit,
-// no fault is raised, so run() takes every other case exactly as before.
+// For run() (cpu.ts), when its straight loop has stopped at another page:
+// the linear address of the page holding `pc` when run()'s fetch would find
+// it there without a walk, a fault or an exit (a TLB hit for execution, or
+// RAM with the MMU off; in a process VM a page that allows execution), else
+// 0, and run() fetches at pc itself. Nothing changes here: no walk sets an
+// A bit, no fault is raised, so run() takes every other case exactly as
+// before.
 export function codePageAt(pc: u64): usize {
   const offset = <u32>pc & 0xfff;
   if (pagePerms) {
