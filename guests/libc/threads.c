@@ -278,10 +278,14 @@ static void timed(void) {
   pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
   pthread_cond_t c = PTHREAD_COND_INITIALIZER;
   struct timespec start, now, deadline;
+  // The start first: the deadline is 30 ms after the clock read below it,
+  // so the wait lasts at least 30 ms from here. Read the other way round,
+  // a thread descheduled between the two reads (a busy host, under QEMU
+  // or ringvisor) saw less than 30 ms from its start to the timeout.
+  clock_gettime(CLOCK_MONOTONIC, &start);
   clock_gettime(CLOCK_REALTIME, &deadline);
   deadline.tv_nsec += 30000000; // 30 ms
   if (deadline.tv_nsec >= 1000000000) { deadline.tv_sec++; deadline.tv_nsec -= 1000000000; }
-  clock_gettime(CLOCK_MONOTONIC, &start);
   pthread_mutex_lock(&m);
   int r = pthread_cond_timedwait(&c, &m, &deadline);
   pthread_mutex_unlock(&m);
