@@ -253,12 +253,9 @@ function codeWritten(page: u32): void {
 @inline export function codePageOf(pc: u64, fetchPage: u64, fetchBase: usize): u32 {
   if (!codeLookups(pc)) return 0;
   if ((pc & ~(<u64>0xfff)) == fetchPage) return <u32>((fetchBase - <usize>RAM_OFFSET) >> 12) + 1;
-  const vpn = pc >> 12;
-  const slot = <usize>TLB + ((<usize>vpn & <usize>(TLB_ENTRIES - 1)) << 4);
-  if (load<u64>(slot) != (vpn | (tlbGen << 52))) return 0;
-  const data = load<u64>(slot, 8);
-  if (!allows(data, PERM_X)) return 0;
-  const off = (data & ~(<u64>0xfff)) - load<u64>(RAM_BASE);
+  const pa = tlbHit(pc, PERM_X);
+  if (pa == NO_ADDRESS) return 0;
+  const off = (pa & ~(<u64>0xfff)) - load<u64>(RAM_BASE);
   if (off >= load<u64>(RAM_SIZE)) return 0;
   return <u32>(off >> 12) + 1;
 }
